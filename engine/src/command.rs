@@ -1,0 +1,158 @@
+//! Commands: the only input of the state machine. Each one is journaled
+//! before it is applied, so a command must carry everything the engine needs
+//! (including the time, stamped by the gateway): replaying the same commands
+//! rebuilds the same state and the same events.
+
+use crate::types::*;
+
+/// One command as it sits in a ring slot and in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Command {
+    /// The account that sent it (for admin commands, the admin's account id).
+    pub account: AccountId,
+    /// Gateway receive time, nanoseconds since the Unix epoch. The engine
+    /// never reads a clock; it only copies this into events.
+    pub timestamp_ns: u64,
+    /// What to do.
+    pub kind: CommandKind,
+}
+
+/// The command body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    /// Place an order.
+    NewOrder(NewOrder),
+    /// Cancel one order.
+    Cancel(Cancel),
+    /// Change an order's quantity and/or price.
+    Amend(Amend),
+    /// Cancel many of an account's orders.
+    MassCancel(MassCancel),
+    /// Admin: add an instrument.
+    AddInstrument(InstrumentSpec),
+    /// Admin: change an instrument's trading state.
+    SetInstrumentState(SetInstrumentState),
+}
+
+/// Place an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewOrder {
+    /// Client's id for it; unique among the account's live orders.
+    pub client_order_id: ClientOrderId,
+    /// Instrument to trade.
+    pub instrument: InstrumentId,
+    /// Buy or sell.
+    pub side: Side,
+    /// Limit or market.
+    pub order_type: OrderType,
+    /// Time in force. Market orders must be IOC or FOK.
+    pub tif: TimeInForce,
+    /// Self-trade prevention mode (applies when this order takes).
+    pub stp: StpMode,
+    /// Limit price; must be 0 for market orders.
+    pub price: Price,
+    /// Quantity.
+    pub qty: Qty,
+}
+
+/// Which order a cancel or amend means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderRef {
+    /// By the engine's order id.
+    Engine(OrderId),
+    /// By the client order id (among the sending account's live orders).
+    Client(ClientOrderId),
+}
+
+/// Cancel one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancel {
+    /// The order.
+    pub order: OrderRef,
+}
+
+/// Change an order. A pure quantity decrease keeps time priority; a price
+/// change or a quantity increase sends the order to the back of its (new)
+/// level, and a new price that crosses the book trades like a new order.
+/// A new quantity at or below what is already filled cancels the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amend {
+    /// The order.
+    pub order: OrderRef,
+    /// New total quantity (filled + leaves), or `None` to keep it.
+    pub new_qty: Option<Qty>,
+    /// New price, or `None` to keep it.
+    pub new_price: Option<Price>,
+}
+
+/// Cancel the sending account's live orders, optionally only on one
+/// instrument and/or one side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MassCancel {
+    /// Only this instrument, or all.
+    pub instrument: Option<InstrumentId>,
+    /// Only this side, or both.
+    pub side: Option<Side>,
+}
+
+/// Maximum length of an instrument symbol in bytes.
+pub const SYMBOL_MAX_BYTES: usize = 16;
+
+/// Everything that defines an instrument; added by an admin command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InstrumentSpec {
+    /// Numeric id, `< EngineConfig::max_instruments`.
+    pub id: InstrumentId,
+    /// Symbol, ASCII, NUL-padded (e.g. `BTC-USDT`).
+    pub symbol: [u8; SYMBOL_MAX_BYTES],
+    /// Asset bought/sold.
+    pub base_asset: AssetId,
+    /// Asset prices are quoted and paid in.
+    pub quote_asset: AssetId,
+    /// Prices must be positive multiples of this.
+    pub tick: Price,
+    /// Quantities must be positive multiples of this.
+    pub lot: Qty,
+    /// Smallest order quantity.
+    pub min_qty: Qty,
+    /// Largest order quantity.
+    pub max_qty: Qty,
+    /// Smallest order notional, in quote minor units (market orders are not checked).
+    pub min_notional: u64,
+    /// Maximum deviation of an order price from the reference price, in basis points.
+    pub price_band_bps: u32,
+    /// Reference price until the first trade.
+    pub reference_price: Price,
+    /// Quantity units per price unit of notional: notional = price * qty / qty_scale.
+    /// E.g. qty in satoshi (1e-8 BTC) and price in cents per BTC gives qty_scale = 1e8
+    /// and a notional in cents.
+    pub qty_scale: u64,
+}
+
+impl InstrumentSpec {
+    /// The symbol as a string (up to the first NUL).
+    pub fn symbol_str(&self) -> &str {
+        let end = self.symbol.iter().position(|&b| b == 0).unwrap_or(SYMBOL_MAX_BYTES);
+        std::str::from_utf8(&self.symbol[..end]).unwrap_or("?")
+    }
+
+    /// Packs `s` into a symbol field; `None` if too long, empty or not printable ASCII.
+    pub fn symbol_from_str(s: &str) -> Option<[u8; SYMBOL_MAX_BYTES]> {
+        let b = s.as_bytes();
+        if b.is_empty() || b.len() > SYMBOL_MAX_BYTES || !b.iter().all(|c| c.is_ascii_graphic()) {
+            return None;
+        }
+        let mut out = [0u8; SYMBOL_MAX_BYTES];
+        out[..b.len()].copy_from_slice(b);
+        Some(out)
+    }
+}
+
+/// Change an instrument's trading state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetInstrumentState {
+    /// The instrument.
+    pub instrument: InstrumentId,
+    /// The new state.
+    pub state: InstrumentState,
+}

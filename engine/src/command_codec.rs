@@ -1,0 +1,306 @@
+//! Fixed little-endian encoding of [`Command`]s: the journal's record payload
+//! (documented byte by byte in `docs/journal.md`). Decoding validates every
+//! byte (length, enums, reserved fields) and never panics, because journal
+//! files come from disk and may be damaged or hand-edited.
+
+use crate::command::*;
+use crate::types::*;
+
+/// Largest encoded command.
+pub const MAX_COMMAND_BYTES: usize = 104;
+/// Bytes of the common prefix (kind, reserved, account, timestamp).
+pub const COMMAND_HEADER_BYTES: usize = 16;
+
+/// Command kind byte at offset 0.
+pub mod kind {
+    /// [`crate::CommandKind::NewOrder`]
+    pub const NEW_ORDER: u8 = 1;
+    /// [`crate::CommandKind::Cancel`]
+    pub const CANCEL: u8 = 2;
+    /// [`crate::CommandKind::Amend`]
+    pub const AMEND: u8 = 3;
+    /// [`crate::CommandKind::MassCancel`]
+    pub const MASS_CANCEL: u8 = 4;
+    /// [`crate::CommandKind::AddInstrument`]
+    pub const ADD_INSTRUMENT: u8 = 5;
+    /// [`crate::CommandKind::SetInstrumentState`]
+    pub const SET_INSTRUMENT_STATE: u8 = 6;
+}
+
+const REF_ENGINE: u8 = 1;
+const REF_CLIENT: u8 = 2;
+const AMEND_HAS_QTY: u8 = 1;
+const AMEND_HAS_PRICE: u8 = 2;
+const ALL_INSTRUMENTS: u32 = u32::MAX;
+
+/// Why bytes are not a valid command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    /// Shorter than the header or than the kind's fixed length, or longer.
+    #[error("command of kind {kind} has {len} bytes, expected {expected}")]
+    BadLength {
+        /// Kind byte (0 if too short to tell).
+        kind: u8,
+        /// Bytes given.
+        len: usize,
+        /// Bytes expected.
+        expected: usize,
+    },
+    /// Unknown command kind.
+    #[error("unknown command kind {0}")]
+    UnknownKind(u8),
+    /// A field holds a value outside its enum.
+    #[error("field `{field}` has invalid value {value}")]
+    BadField {
+        /// Field name.
+        field: &'static str,
+        /// Value found.
+        value: u64,
+    },
+    /// A reserved byte is not zero.
+    #[error("reserved byte at offset {0} is not zero")]
+    ReservedNotZero(usize),
+}
+
+/// Encoded length of a command.
+pub fn encoded_len(cmd: &Command) -> usize {
+    body_len(kind_of(cmd))
+}
+
+fn kind_of(cmd: &Command) -> u8 {
+    match cmd.kind {
+        CommandKind::NewOrder(_) => kind::NEW_ORDER,
+        CommandKind::Cancel(_) => kind::CANCEL,
+        CommandKind::Amend(_) => kind::AMEND,
+        CommandKind::MassCancel(_) => kind::MASS_CANCEL,
+        CommandKind::AddInstrument(_) => kind::ADD_INSTRUMENT,
+        CommandKind::SetInstrumentState(_) => kind::SET_INSTRUMENT_STATE,
+    }
+}
+
+fn body_len(k: u8) -> usize {
+    match k {
+        kind::NEW_ORDER => 48,
+        kind::CANCEL => 32,
+        kind::AMEND => 48,
+        kind::MASS_CANCEL => 24,
+        kind::ADD_INSTRUMENT => 104,
+        kind::SET_INSTRUMENT_STATE => 24,
+        _ => 0,
+    }
+}
+
+struct W<'a>(&'a mut [u8]);
+impl W<'_> {
+    #[inline]
+    fn u8(&mut self, at: usize, v: u8) {
+        self.0[at] = v;
+    }
+    #[inline]
+    fn u32(&mut self, at: usize, v: u32) {
+        self.0[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    #[inline]
+    fn u64(&mut self, at: usize, v: u64) {
+        self.0[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Encodes `cmd` into the front of `buf` and returns the length written.
+/// `buf` must hold [`MAX_COMMAND_BYTES`]; unused bytes in the written range are zero.
+pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
+    let k = kind_of(cmd);
+    let len = body_len(k);
+    let b = &mut buf[..len];
+    b.fill(0);
+    let mut w = W(b);
+    w.u8(0, k);
+    w.u32(4, cmd.account);
+    w.u64(8, cmd.timestamp_ns);
+    match &cmd.kind {
+        CommandKind::NewOrder(o) => {
+            w.u64(16, o.client_order_id);
+            w.u32(24, o.instrument);
+            w.u8(28, o.side.as_u8());
+            w.u8(29, o.order_type.as_u8());
+            w.u8(30, o.tif.as_u8());
+            w.u8(31, o.stp.as_u8());
+            w.u64(32, o.price);
+            w.u64(40, o.qty);
+        }
+        CommandKind::Cancel(c) => {
+            let (rk, id) = ref_parts(c.order);
+            w.u8(16, rk);
+            w.u64(24, id);
+        }
+        CommandKind::Amend(a) => {
+            let (rk, id) = ref_parts(a.order);
+            w.u8(16, rk);
+            let flags = (a.new_qty.is_some() as u8 * AMEND_HAS_QTY) | (a.new_price.is_some() as u8 * AMEND_HAS_PRICE);
+            w.u8(17, flags);
+            w.u64(24, id);
+            w.u64(32, a.new_qty.unwrap_or(0));
+            w.u64(40, a.new_price.unwrap_or(0));
+        }
+        CommandKind::MassCancel(m) => {
+            w.u32(16, m.instrument.unwrap_or(ALL_INSTRUMENTS));
+            w.u8(20, m.side.map_or(0, Side::as_u8));
+        }
+        CommandKind::AddInstrument(s) => {
+            w.u32(16, s.id);
+            w.u32(20, s.base_asset);
+            w.u32(24, s.quote_asset);
+            w.u32(28, s.price_band_bps);
+            w.u64(32, s.tick);
+            w.u64(40, s.lot);
+            w.u64(48, s.min_qty);
+            w.u64(56, s.max_qty);
+            w.u64(64, s.min_notional);
+            w.u64(72, s.reference_price);
+            w.u64(80, s.qty_scale);
+            w.0[88..104].copy_from_slice(&s.symbol);
+        }
+        CommandKind::SetInstrumentState(s) => {
+            w.u32(16, s.instrument);
+            w.u8(20, s.state.as_u8());
+        }
+    }
+    len
+}
+
+fn ref_parts(r: OrderRef) -> (u8, u64) {
+    match r {
+        OrderRef::Engine(id) => (REF_ENGINE, id),
+        OrderRef::Client(cid) => (REF_CLIENT, cid),
+    }
+}
+
+struct R<'a>(&'a [u8]);
+impl R<'_> {
+    #[inline]
+    fn u8(&self, at: usize) -> u8 {
+        self.0[at]
+    }
+    #[inline]
+    fn u32(&self, at: usize) -> u32 {
+        u32::from_le_bytes(self.0[at..at + 4].try_into().expect("4 bytes"))
+    }
+    #[inline]
+    fn u64(&self, at: usize) -> u64 {
+        u64::from_le_bytes(self.0[at..at + 8].try_into().expect("8 bytes"))
+    }
+    fn zero(&self, from: usize, to: usize) -> Result<(), CodecError> {
+        match self.0[from..to].iter().position(|&b| b != 0) {
+            Some(i) => Err(CodecError::ReservedNotZero(from + i)),
+            None => Ok(()),
+        }
+    }
+    fn en<T>(&self, at: usize, field: &'static str, f: impl Fn(u8) -> Option<T>) -> Result<T, CodecError> {
+        let v = self.u8(at);
+        f(v).ok_or(CodecError::BadField { field, value: v as u64 })
+    }
+}
+
+/// Decodes one command; the slice must be exactly the encoded length.
+pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
+    if buf.len() < COMMAND_HEADER_BYTES {
+        return Err(CodecError::BadLength {
+            kind: buf.first().copied().unwrap_or(0),
+            len: buf.len(),
+            expected: COMMAND_HEADER_BYTES,
+        });
+    }
+    let k = buf[0];
+    let expected = body_len(k);
+    if expected == 0 {
+        return Err(CodecError::UnknownKind(k));
+    }
+    if buf.len() != expected {
+        return Err(CodecError::BadLength { kind: k, len: buf.len(), expected });
+    }
+    let r = R(buf);
+    r.zero(1, 4)?;
+    let account = r.u32(4);
+    let timestamp_ns = r.u64(8);
+    let kind = match k {
+        kind::NEW_ORDER => CommandKind::NewOrder(NewOrder {
+            client_order_id: r.u64(16),
+            instrument: r.u32(24),
+            side: r.en(28, "side", Side::from_u8)?,
+            order_type: r.en(29, "order_type", OrderType::from_u8)?,
+            tif: r.en(30, "tif", TimeInForce::from_u8)?,
+            stp: r.en(31, "stp", StpMode::from_u8)?,
+            price: r.u64(32),
+            qty: r.u64(40),
+        }),
+        kind::CANCEL => {
+            r.zero(17, 24)?;
+            CommandKind::Cancel(Cancel { order: order_ref(&r)? })
+        }
+        kind::AMEND => {
+            let flags = r.u8(17);
+            if flags & !(AMEND_HAS_QTY | AMEND_HAS_PRICE) != 0 {
+                return Err(CodecError::BadField { field: "amend_flags", value: flags as u64 });
+            }
+            r.zero(18, 24)?;
+            let qty = r.u64(32);
+            let price = r.u64(40);
+            if flags & AMEND_HAS_QTY == 0 && qty != 0 {
+                return Err(CodecError::ReservedNotZero(32));
+            }
+            if flags & AMEND_HAS_PRICE == 0 && price != 0 {
+                return Err(CodecError::ReservedNotZero(40));
+            }
+            CommandKind::Amend(Amend {
+                order: order_ref(&r)?,
+                new_qty: (flags & AMEND_HAS_QTY != 0).then_some(qty),
+                new_price: (flags & AMEND_HAS_PRICE != 0).then_some(price),
+            })
+        }
+        kind::MASS_CANCEL => {
+            r.zero(21, 24)?;
+            let inst = r.u32(16);
+            let side = match r.u8(20) {
+                0 => None,
+                _ => Some(r.en(20, "side", Side::from_u8)?),
+            };
+            CommandKind::MassCancel(MassCancel { instrument: (inst != ALL_INSTRUMENTS).then_some(inst), side })
+        }
+        kind::ADD_INSTRUMENT => {
+            let mut symbol = [0u8; SYMBOL_MAX_BYTES];
+            symbol.copy_from_slice(&buf[88..104]);
+            CommandKind::AddInstrument(InstrumentSpec {
+                id: r.u32(16),
+                symbol,
+                base_asset: r.u32(20),
+                quote_asset: r.u32(24),
+                price_band_bps: r.u32(28),
+                tick: r.u64(32),
+                lot: r.u64(40),
+                min_qty: r.u64(48),
+                max_qty: r.u64(56),
+                min_notional: r.u64(64),
+                reference_price: r.u64(72),
+                qty_scale: r.u64(80),
+            })
+        }
+        kind::SET_INSTRUMENT_STATE => {
+            r.zero(21, 24)?;
+            CommandKind::SetInstrumentState(SetInstrumentState {
+                instrument: r.u32(16),
+                state: r.en(20, "state", InstrumentState::from_u8)?,
+            })
+        }
+        other => return Err(CodecError::UnknownKind(other)),
+    };
+    Ok(Command { account, timestamp_ns, kind })
+}
+
+fn order_ref(r: &R<'_>) -> Result<OrderRef, CodecError> {
+    let id = r.u64(24);
+    match r.u8(16) {
+        REF_ENGINE => Ok(OrderRef::Engine(id)),
+        REF_CLIENT => Ok(OrderRef::Client(id)),
+        v => Err(CodecError::BadField { field: "order_ref_kind", value: v as u64 }),
+    }
+}

@@ -1,0 +1,921 @@
+//! The state machine: validates each command (a rejected command changes
+//! nothing), then applies it. Matching itself lives in `matching.rs`.
+
+use crate::account::Account;
+use crate::command::*;
+use crate::config::EngineConfig;
+use crate::event::*;
+use crate::instrument::Instrument;
+use crate::order_book::{crosses, OrderBook};
+use crate::order_index::OrderIndex;
+use crate::order_pool::{Order, OrderPool, Slot, NIL};
+use crate::price_level::LevelPool;
+use crate::types::*;
+
+/// Marks an instrument id with no instrument in `Engine::instrument_slot`.
+const NO_INSTRUMENT: u32 = u32::MAX;
+
+/// The matching engine's whole state.
+pub struct Engine {
+    pub(crate) config: EngineConfig,
+    pub(crate) orders: OrderPool,
+    pub(crate) levels: LevelPool,
+    pub(crate) index: OrderIndex,
+    pub(crate) accounts: Vec<Account>,
+    /// Instruments in the order they were added.
+    pub(crate) instruments: Vec<Instrument>,
+    /// Instrument id -> position in `instruments` (or [`NO_INSTRUMENT`]).
+    pub(crate) instrument_slot: Vec<u32>,
+    pub(crate) next_order_id: OrderId,
+    pub(crate) next_trade_id: TradeId,
+    /// Sequence of the last command applied.
+    pub(crate) last_seq: Seq,
+}
+
+/// A resting order, as seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderView {
+    /// Engine order id.
+    pub order_id: OrderId,
+    /// Client's id.
+    pub client_order_id: ClientOrderId,
+    /// Owner.
+    pub account: AccountId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// Limit price.
+    pub price: Price,
+    /// Total quantity (filled + leaves).
+    pub qty: Qty,
+    /// Open quantity.
+    pub leaves: Qty,
+    /// Time in force (GTC or post-only: only these rest).
+    pub tif: TimeInForce,
+    /// Self-trade prevention mode.
+    pub stp: StpMode,
+}
+
+/// A price level, as seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelView {
+    /// Price.
+    pub price: Price,
+    /// Sum of open quantity.
+    pub qty: Qty,
+    /// Number of orders.
+    pub order_count: u32,
+}
+
+/// An instrument, as seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstrumentView {
+    /// Definition.
+    pub spec: InstrumentSpec,
+    /// Trading state.
+    pub state: InstrumentState,
+    /// Current reference price for the band.
+    pub reference_price: Price,
+}
+
+/// The taker side of a match in progress: an incoming order, or a resting
+/// order whose amended price makes it cross.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Taker {
+    pub order_id: OrderId,
+    pub client_order_id: ClientOrderId,
+    pub account: AccountId,
+    pub side: Side,
+    pub stp: StpMode,
+    pub limit: Price,
+    pub leaves: Qty,
+    pub timestamp_ns: u64,
+}
+
+/// How a matching pass ended for the taker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TakerEnd {
+    /// Filled, or nothing more crosses: the caller rests or cancels the remainder.
+    Done,
+    /// Self-trade prevention cancelled the taker's remainder.
+    CancelledBySelfTrade,
+}
+
+impl Engine {
+    /// An empty engine with all capacity allocated up front.
+    pub fn new(config: EngineConfig) -> Self {
+        assert!(config.max_orders > 0 && config.max_orders < NIL, "max_orders out of range");
+        assert!(config.max_instruments > 0 && config.max_instruments < NO_INSTRUMENT);
+        Self {
+            config,
+            orders: OrderPool::with_capacity(config.max_orders),
+            levels: LevelPool::with_capacity(config.max_orders),
+            index: OrderIndex::with_capacity(config.max_orders),
+            accounts: vec![Account::EMPTY; config.max_accounts as usize],
+            instruments: Vec::with_capacity(config.max_instruments.min(1 << 16) as usize),
+            instrument_slot: vec![NO_INSTRUMENT; config.max_instruments as usize],
+            next_order_id: 1,
+            next_trade_id: 1,
+            last_seq: 0,
+        }
+    }
+
+    /// The capacities it was built with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Sequence number of the last command applied (0 before any).
+    pub fn last_seq(&self) -> Seq {
+        self.last_seq
+    }
+
+    /// Applies one journaled command. Sequence numbers must increase.
+    pub fn apply<S: EventSink>(&mut self, seq: Seq, cmd: &Command, sink: &mut S) {
+        debug_assert!(seq > self.last_seq, "commands must be applied in sequence order");
+        self.last_seq = seq;
+        let mut out = Out { seq, sink };
+        match &cmd.kind {
+            CommandKind::NewOrder(o) => self.new_order(cmd.account, cmd.timestamp_ns, o, &mut out),
+            CommandKind::Cancel(c) => self.cancel(cmd.account, c, &mut out),
+            CommandKind::Amend(a) => self.amend(cmd.account, cmd.timestamp_ns, a, &mut out),
+            CommandKind::MassCancel(m) => self.mass_cancel(cmd.account, m, &mut out),
+            CommandKind::AddInstrument(spec) => self.add_instrument(cmd.account, spec, &mut out),
+            CommandKind::SetInstrumentState(s) => self.set_instrument_state(cmd.account, s, &mut out),
+        }
+    }
+
+    // ----- lookups ---------------------------------------------------------
+
+    #[inline]
+    pub(crate) fn instrument_index(&self, id: InstrumentId) -> Option<usize> {
+        match self.instrument_slot.get(id as usize) {
+            Some(&i) if i != NO_INSTRUMENT => Some(i as usize),
+            _ => None,
+        }
+    }
+
+    /// Finds a live order for `account`: `Err` is the reject reason.
+    #[inline]
+    fn lookup(&self, account: AccountId, r: OrderRef) -> Result<Slot, RejectReason> {
+        match r {
+            OrderRef::Engine(id) => {
+                let slot = self.index.by_id(id).ok_or(RejectReason::UnknownOrder)?;
+                if self.orders.get(slot).account != account {
+                    return Err(RejectReason::NotYourOrder);
+                }
+                Ok(slot)
+            }
+            OrderRef::Client(cid) => self.index.by_client(account, cid).ok_or(RejectReason::UnknownOrder),
+        }
+    }
+
+    // ----- new order -------------------------------------------------------
+
+    fn new_order<S: EventSink>(&mut self, account: AccountId, ts: u64, o: &NewOrder, out: &mut Out<'_, S>) {
+        let reject = |out: &mut Out<'_, S>, instrument, reason| {
+            out.emit(EventKind::Rejected(Rejected {
+                account,
+                command: CommandType::NewOrder,
+                client_order_id: o.client_order_id,
+                order_id: 0,
+                instrument,
+                reason,
+            }))
+        };
+        let ii = match self.validate_new_order(account, o) {
+            Ok(ii) => ii,
+            Err(reason) => return reject(out, o.instrument, reason),
+        };
+        let inst = &self.instruments[ii];
+        let limit = match o.order_type {
+            OrderType::Limit => o.price,
+            OrderType::Market => inst.market_limit(o.side),
+        };
+        let taker = Taker {
+            order_id: 0,
+            client_order_id: o.client_order_id,
+            account,
+            side: o.side,
+            stp: o.stp,
+            limit,
+            leaves: o.qty,
+            timestamp_ns: ts,
+        };
+        match o.tif {
+            TimeInForce::Fok if self.fillable(ii, &taker, o.qty) < o.qty => {
+                return reject(out, o.instrument, RejectReason::FokCannotFill)
+            }
+            TimeInForce::PostOnly if self.would_take(ii, o.side, limit) => {
+                return reject(out, o.instrument, RejectReason::PostOnlyWouldTake)
+            }
+            _ => {}
+        }
+
+        let order_id = self.next_order_id;
+        self.next_order_id += 1;
+        out.emit(EventKind::Accepted(Accepted {
+            account,
+            order_id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            price: o.price,
+            qty: o.qty,
+            timestamp_ns: ts,
+        }));
+        let mut taker = Taker { order_id, ..taker };
+        let end = self.match_taker(ii, &mut taker, out);
+        let cancel_reason = match (end, o.tif, o.order_type) {
+            _ if taker.leaves == 0 => return,
+            (TakerEnd::CancelledBySelfTrade, _, _) => CancelReason::SelfTrade,
+            (TakerEnd::Done, TimeInForce::Gtc | TimeInForce::PostOnly, OrderType::Limit) => {
+                let order = Order {
+                    order_id,
+                    client_order_id: o.client_order_id,
+                    price: o.price,
+                    qty: o.qty,
+                    leaves: taker.leaves,
+                    account,
+                    instrument: o.instrument,
+                    side: o.side,
+                    tif: o.tif,
+                    stp: o.stp,
+                    ..Order::EMPTY
+                };
+                let slot = self.orders.alloc(order);
+                self.index.insert(order_id, account, o.client_order_id, slot);
+                self.link_account(slot);
+                self.attach_to_level(ii, slot, out);
+                return;
+            }
+            (TakerEnd::Done, _, _) => CancelReason::ImmediateRemainder,
+        };
+        out.emit(EventKind::Cancelled(Cancelled {
+            account,
+            order_id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            cancelled_qty: taker.leaves,
+            filled_qty: o.qty - taker.leaves,
+            reason: cancel_reason,
+        }));
+    }
+
+    /// Checks 1-12 of docs/matching.md; returns the instrument's position.
+    fn validate_new_order(&self, account: AccountId, o: &NewOrder) -> Result<usize, RejectReason> {
+        use RejectReason::*;
+        let acct = self.accounts.get(account as usize).ok_or(UnknownAccount)?;
+        let ii = self.instrument_index(o.instrument).ok_or(UnknownInstrument)?;
+        let inst = &self.instruments[ii];
+        if inst.state != InstrumentState::Trading {
+            return Err(InstrumentNotTrading);
+        }
+        let is_market = o.order_type == OrderType::Market;
+        if is_market && (o.price != 0 || matches!(o.tif, TimeInForce::Gtc | TimeInForce::PostOnly)) {
+            return Err(InvalidField);
+        }
+        let spec = &inst.spec;
+        if !is_market && (o.price == 0 || o.price % spec.tick != 0) {
+            return Err(PriceOffTick);
+        }
+        if o.qty == 0 || o.qty % spec.lot != 0 {
+            return Err(QtyOffLot);
+        }
+        if o.qty < spec.min_qty || o.qty > spec.max_qty {
+            return Err(QtyOutOfRange);
+        }
+        if !is_market {
+            if inst.notional(o.price, o.qty) < spec.min_notional as u128 {
+                return Err(BelowMinNotional);
+            }
+            if !inst.in_band(o.price) {
+                return Err(OutsidePriceBand);
+            }
+        }
+        if self.index.by_client(account, o.client_order_id).is_some() {
+            return Err(DuplicateClientOrderId);
+        }
+        if acct.open_orders >= self.config.max_open_orders_per_account {
+            return Err(TooManyOpenOrders);
+        }
+        if self.orders.is_full() {
+            return Err(CapacityReached);
+        }
+        Ok(ii)
+    }
+
+    /// Whether a post-only order at `price` would take.
+    fn would_take(&self, ii: usize, side: Side, price: Price) -> bool {
+        let book = &self.instruments[ii].book;
+        match book.side(side.opposite()).best() {
+            Some(l) => crosses(side, price, self.levels.get(l).price),
+            None => false,
+        }
+    }
+
+    /// Quantity a FOK taker could fill, walking at most until `wanted`.
+    fn fillable(&self, ii: usize, taker: &Taker, wanted: Qty) -> Qty {
+        let side = self.instruments[ii].book.side(taker.side.opposite());
+        let mut total: Qty = 0;
+        for l in side.iter_best_first() {
+            let level = self.levels.get(l);
+            if !crosses(taker.side, taker.limit, level.price) {
+                break;
+            }
+            let mut s = level.head;
+            while s != NIL {
+                let o = self.orders.get(s);
+                if o.account == taker.account && taker.stp != StpMode::None {
+                    if taker.stp != StpMode::CancelMaker {
+                        return total;
+                    }
+                } else {
+                    total = total.saturating_add(o.leaves);
+                    if total >= wanted {
+                        return total;
+                    }
+                }
+                s = o.next;
+            }
+        }
+        total
+    }
+
+    // ----- cancel ------------------------------------------------------------
+
+    fn cancel<S: EventSink>(&mut self, account: AccountId, c: &Cancel, out: &mut Out<'_, S>) {
+        let found = if (account as usize) < self.accounts.len() {
+            self.lookup(account, c.order)
+        } else {
+            Err(RejectReason::UnknownAccount)
+        };
+        match found {
+            Ok(slot) => self.cancel_resting(slot, CancelReason::User, out),
+            Err(reason) => {
+                let (client_order_id, order_id) = order_ref_ids(c.order);
+                out.emit(EventKind::Rejected(Rejected {
+                    account,
+                    command: CommandType::Cancel,
+                    client_order_id,
+                    order_id,
+                    instrument: 0,
+                    reason,
+                }))
+            }
+        }
+    }
+
+    /// Removes a resting order from its level and everywhere else, emitting
+    /// `Cancelled` then `LevelChanged`.
+    pub(crate) fn cancel_resting<S: EventSink>(&mut self, slot: Slot, reason: CancelReason, out: &mut Out<'_, S>) {
+        let o = *self.orders.get(slot);
+        let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
+        self.detach_from_level(slot);
+        out.emit(EventKind::Cancelled(Cancelled {
+            account: o.account,
+            order_id: o.order_id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            cancelled_qty: o.leaves,
+            filled_qty: o.filled(),
+            reason,
+        }));
+        self.emit_level_and_drop_if_empty(ii, o.side, o.level, out);
+        self.release(slot);
+    }
+
+    // ----- amend -------------------------------------------------------------
+
+    fn amend<S: EventSink>(&mut self, account: AccountId, ts: u64, a: &Amend, out: &mut Out<'_, S>) {
+        let slot = match self.validate_amend(account, a) {
+            Ok(Some(slot)) => slot,
+            Ok(None) => {
+                // Amend to at most the filled quantity: a cancel.
+                let slot = self.lookup(account, a.order).expect("validated");
+                return self.cancel_resting(slot, CancelReason::User, out);
+            }
+            Err((reason, instrument)) => {
+                let (client_order_id, order_id) = order_ref_ids(a.order);
+                return out.emit(EventKind::Rejected(Rejected {
+                    account,
+                    command: CommandType::Amend,
+                    client_order_id,
+                    order_id,
+                    instrument,
+                    reason,
+                }));
+            }
+        };
+        let o = *self.orders.get(slot);
+        let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
+        let new_price = a.new_price.unwrap_or(o.price);
+        let new_qty = a.new_qty.unwrap_or(o.qty);
+        let new_leaves = new_qty - o.filled();
+        let amended = |kept_priority| {
+            EventKind::Amended(Amended {
+                account,
+                order_id: o.order_id,
+                client_order_id: o.client_order_id,
+                instrument: o.instrument,
+                side: o.side,
+                price: new_price,
+                qty: new_qty,
+                leaves: new_leaves,
+                kept_priority,
+            })
+        };
+        if new_price == o.price {
+            if new_qty < o.qty {
+                // Decrease in place: keeps priority.
+                let delta = o.qty - new_qty;
+                let ord = self.orders.get_mut(slot);
+                ord.qty = new_qty;
+                ord.leaves = new_leaves;
+                self.levels.get_mut(o.level).total_qty -= delta;
+                out.emit(amended(true));
+                self.emit_level(ii, o.side, o.level, out);
+            } else {
+                // Increase: to the back of the same level.
+                self.detach_from_level(slot);
+                let ord = self.orders.get_mut(slot);
+                ord.qty = new_qty;
+                ord.leaves = new_leaves;
+                out.emit(amended(false));
+                self.attach_to_level(ii, slot, out);
+            }
+            return;
+        }
+        // New price: leave the old level, then behave like an incoming GTC order.
+        self.detach_from_level(slot);
+        {
+            let ord = self.orders.get_mut(slot);
+            ord.qty = new_qty;
+            ord.leaves = new_leaves;
+            ord.price = new_price;
+        }
+        out.emit(amended(false));
+        self.emit_level_and_drop_if_empty(ii, o.side, o.level, out);
+        let mut taker = Taker {
+            order_id: o.order_id,
+            client_order_id: o.client_order_id,
+            account,
+            side: o.side,
+            stp: o.stp,
+            limit: new_price,
+            leaves: new_leaves,
+            timestamp_ns: ts,
+        };
+        let end = self.match_taker(ii, &mut taker, out);
+        self.orders.get_mut(slot).leaves = taker.leaves;
+        if taker.leaves == 0 {
+            self.release(slot);
+        } else if end == TakerEnd::CancelledBySelfTrade {
+            let ord = *self.orders.get(slot);
+            out.emit(EventKind::Cancelled(Cancelled {
+                account,
+                order_id: ord.order_id,
+                client_order_id: ord.client_order_id,
+                instrument: ord.instrument,
+                side: ord.side,
+                cancelled_qty: ord.leaves,
+                filled_qty: ord.filled(),
+                reason: CancelReason::SelfTrade,
+            }));
+            self.release(slot);
+        } else {
+            self.attach_to_level(ii, slot, out);
+        }
+    }
+
+    /// `Ok(Some(slot))`: apply; `Ok(None)`: the amend is a cancel; `Err`: reject.
+    fn validate_amend(&self, account: AccountId, a: &Amend) -> Result<Option<Slot>, (RejectReason, InstrumentId)> {
+        use RejectReason::*;
+        if account as usize >= self.accounts.len() {
+            return Err((UnknownAccount, 0));
+        }
+        let slot = self.lookup(account, a.order).map_err(|r| (r, 0))?;
+        let o = self.orders.get(slot);
+        let err = |r| Err((r, o.instrument));
+        if a.new_qty.is_none() && a.new_price.is_none() {
+            return err(InvalidField);
+        }
+        let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
+        let inst = &self.instruments[ii];
+        if inst.state != InstrumentState::Trading {
+            return err(InstrumentNotTrading);
+        }
+        if matches!(a.new_qty, Some(q) if q <= o.filled()) {
+            return Ok(None);
+        }
+        let spec = &inst.spec;
+        if let Some(p) = a.new_price {
+            if p == 0 || p % spec.tick != 0 {
+                return err(PriceOffTick);
+            }
+        }
+        if let Some(q) = a.new_qty {
+            if q % spec.lot != 0 {
+                return err(QtyOffLot);
+            }
+            if q < spec.min_qty || q > spec.max_qty {
+                return err(QtyOutOfRange);
+            }
+        }
+        let price = a.new_price.unwrap_or(o.price);
+        let qty = a.new_qty.unwrap_or(o.qty);
+        if price == o.price && qty == o.qty {
+            return err(InvalidField);
+        }
+        if inst.notional(price, qty) < spec.min_notional as u128 {
+            return err(BelowMinNotional);
+        }
+        if price != o.price {
+            if !inst.in_band(price) {
+                return err(OutsidePriceBand);
+            }
+            if o.tif == TimeInForce::PostOnly && self.would_take(ii, o.side, price) {
+                return err(PostOnlyWouldTake);
+            }
+        }
+        Ok(Some(slot))
+    }
+
+    // ----- mass cancel -------------------------------------------------------
+
+    fn mass_cancel<S: EventSink>(&mut self, account: AccountId, m: &MassCancel, out: &mut Out<'_, S>) {
+        let reason = if account as usize >= self.accounts.len() {
+            Some(RejectReason::UnknownAccount)
+        } else if matches!(m.instrument, Some(i) if self.instrument_index(i).is_none()) {
+            Some(RejectReason::UnknownInstrument)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return out.emit(EventKind::Rejected(Rejected {
+                account,
+                command: CommandType::MassCancel,
+                client_order_id: 0,
+                order_id: 0,
+                instrument: m.instrument.unwrap_or(0),
+                reason,
+            }));
+        }
+        let count = self.cancel_account_orders(account, m.instrument, m.side, CancelReason::MassCancel, out);
+        out.emit(EventKind::MassCancelled(MassCancelled { account, count }));
+    }
+
+    /// Cancels an account's live orders matching the filters, in order-id
+    /// order. Also used for cancel-on-disconnect.
+    pub(crate) fn cancel_account_orders<S: EventSink>(
+        &mut self,
+        account: AccountId,
+        instrument: Option<InstrumentId>,
+        side: Option<Side>,
+        reason: CancelReason,
+        out: &mut Out<'_, S>,
+    ) -> u32 {
+        let mut count = 0;
+        let mut s = self.accounts[account as usize].head;
+        while s != NIL {
+            let o = *self.orders.get(s);
+            let next = o.acct_next;
+            if instrument.is_none_or(|i| i == o.instrument) && side.is_none_or(|sd| sd == o.side) {
+                self.cancel_resting(s, reason, out);
+                count += 1;
+            }
+            s = next;
+        }
+        count
+    }
+
+    // ----- instruments -------------------------------------------------------
+
+    fn add_instrument<S: EventSink>(&mut self, account: AccountId, spec: &InstrumentSpec, out: &mut Out<'_, S>) {
+        use RejectReason::*;
+        let reason = if spec.id >= self.config.max_instruments {
+            Some(InvalidInstrument)
+        } else if self.instrument_index(spec.id).is_some() {
+            Some(InstrumentExists)
+        } else if InstrumentSpec::symbol_from_str(spec.symbol_str()) != Some(spec.symbol)
+            || spec.tick == 0
+            || spec.lot == 0
+            || spec.qty_scale == 0
+            || spec.min_qty == 0
+            || spec.min_qty % spec.lot != 0
+            || spec.min_qty > spec.max_qty
+            || spec.reference_price == 0
+            || spec.reference_price % spec.tick != 0
+        {
+            Some(InvalidInstrument)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return out.emit(EventKind::Rejected(Rejected {
+                account,
+                command: CommandType::AddInstrument,
+                client_order_id: 0,
+                order_id: 0,
+                instrument: spec.id,
+                reason,
+            }));
+        }
+        self.instrument_slot[spec.id as usize] = self.instruments.len() as u32;
+        self.instruments.push(Instrument {
+            spec: *spec,
+            state: InstrumentState::Trading,
+            reference_price: spec.reference_price,
+            book: OrderBook::new(),
+        });
+        out.emit(EventKind::InstrumentAdded(InstrumentAdded { account, spec: *spec }));
+    }
+
+    fn set_instrument_state<S: EventSink>(&mut self, account: AccountId, s: &SetInstrumentState, out: &mut Out<'_, S>) {
+        let reason = match self.instrument_index(s.instrument) {
+            None => Some(RejectReason::UnknownInstrument),
+            Some(ii) => {
+                let cur = self.instruments[ii].state;
+                (cur == InstrumentState::Closed || cur == s.state).then_some(RejectReason::InvalidStateTransition)
+            }
+        };
+        if let Some(reason) = reason {
+            return out.emit(EventKind::Rejected(Rejected {
+                account,
+                command: CommandType::SetInstrumentState,
+                client_order_id: 0,
+                order_id: 0,
+                instrument: s.instrument,
+                reason,
+            }));
+        }
+        let ii = self.instrument_index(s.instrument).expect("checked");
+        self.instruments[ii].state = s.state;
+        out.emit(EventKind::InstrumentStateChanged(InstrumentStateChanged {
+            account,
+            instrument: s.instrument,
+            state: s.state,
+        }));
+        if s.state == InstrumentState::Closed {
+            for side in [Side::Buy, Side::Sell] {
+                while let Some(l) = self.instruments[ii].book.side(side).best() {
+                    let mut slot = self.levels.get(l).head;
+                    while slot != NIL {
+                        let o = *self.orders.get(slot);
+                        self.detach_from_level(slot);
+                        out.emit(EventKind::Cancelled(Cancelled {
+                            account: o.account,
+                            order_id: o.order_id,
+                            client_order_id: o.client_order_id,
+                            instrument: o.instrument,
+                            side: o.side,
+                            cancelled_qty: o.leaves,
+                            filled_qty: o.filled(),
+                            reason: CancelReason::InstrumentState,
+                        }));
+                        self.release(slot);
+                        slot = o.next;
+                    }
+                    self.emit_level_and_drop_if_empty(ii, side, l, out);
+                }
+            }
+        }
+    }
+
+    // ----- book plumbing -----------------------------------------------------
+
+    /// Appends a slot to the back of the level at its price (creating the
+    /// level if needed) and emits `LevelChanged`.
+    pub(crate) fn attach_to_level<S: EventSink>(&mut self, ii: usize, slot: Slot, out: &mut Out<'_, S>) {
+        let (price, side, leaves) = {
+            let o = self.orders.get(slot);
+            (o.price, o.side, o.leaves)
+        };
+        let book_side = self.instruments[ii].book.side_mut(side);
+        let l = match book_side.find(price) {
+            Some(l) => l,
+            None => {
+                let l = self.levels.alloc(price);
+                book_side.insert(price, l);
+                l
+            }
+        };
+        let level = self.levels.get_mut(l);
+        let tail = level.tail;
+        level.tail = slot;
+        if tail == NIL {
+            level.head = slot;
+        }
+        level.order_count += 1;
+        level.total_qty += leaves;
+        if tail != NIL {
+            self.orders.get_mut(tail).next = slot;
+        }
+        let o = self.orders.get_mut(slot);
+        o.prev = tail;
+        o.next = NIL;
+        o.level = l;
+        self.emit_level(ii, side, l, out);
+    }
+
+    /// Unlinks a slot from its level's queue (the level stays, possibly empty).
+    pub(crate) fn detach_from_level(&mut self, slot: Slot) {
+        let o = *self.orders.get(slot);
+        if o.prev != NIL {
+            self.orders.get_mut(o.prev).next = o.next;
+        }
+        if o.next != NIL {
+            self.orders.get_mut(o.next).prev = o.prev;
+        }
+        let level = self.levels.get_mut(o.level);
+        if level.head == slot {
+            level.head = o.next;
+        }
+        if level.tail == slot {
+            level.tail = o.prev;
+        }
+        level.order_count -= 1;
+        level.total_qty -= o.leaves;
+    }
+
+    /// Emits the level's current aggregate; drops it from the book if empty.
+    pub(crate) fn emit_level_and_drop_if_empty<S: EventSink>(
+        &mut self,
+        ii: usize,
+        side: Side,
+        l: u32,
+        out: &mut Out<'_, S>,
+    ) {
+        self.emit_level(ii, side, l, out);
+        let level = self.levels.get(l);
+        if level.order_count == 0 {
+            debug_assert_eq!(level.total_qty, 0);
+            let price = level.price;
+            self.instruments[ii].book.side_mut(side).remove(price);
+            self.levels.free(l);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn emit_level<S: EventSink>(&self, ii: usize, side: Side, l: u32, out: &mut Out<'_, S>) {
+        let level = self.levels.get(l);
+        out.emit(EventKind::LevelChanged(LevelChanged {
+            instrument: self.instruments[ii].spec.id,
+            side,
+            price: level.price,
+            qty: level.total_qty,
+            order_count: level.order_count,
+        }));
+    }
+
+    /// Appends a new live order to its account's list.
+    fn link_account(&mut self, slot: Slot) {
+        let account = self.orders.get(slot).account as usize;
+        let acct = &mut self.accounts[account];
+        let tail = acct.tail;
+        acct.tail = slot;
+        if tail == NIL {
+            acct.head = slot;
+        } else {
+            self.orders.get_mut(tail).acct_next = slot;
+        }
+        acct.open_orders += 1;
+        let o = self.orders.get_mut(slot);
+        o.acct_prev = tail;
+        o.acct_next = NIL;
+    }
+
+    /// Frees a slot that is no longer in any level: unlinks it from its
+    /// account and the index.
+    pub(crate) fn release(&mut self, slot: Slot) {
+        let o = *self.orders.get(slot);
+        if o.acct_prev != NIL {
+            self.orders.get_mut(o.acct_prev).acct_next = o.acct_next;
+        }
+        if o.acct_next != NIL {
+            self.orders.get_mut(o.acct_next).acct_prev = o.acct_prev;
+        }
+        let acct = &mut self.accounts[o.account as usize];
+        if acct.head == slot {
+            acct.head = o.acct_next;
+        }
+        if acct.tail == slot {
+            acct.tail = o.acct_prev;
+        }
+        acct.open_orders -= 1;
+        self.index.remove(o.order_id, o.account, o.client_order_id);
+        self.orders.free(slot);
+    }
+
+    // ----- inspection (tests, tools, snapshots) ------------------------------
+
+    /// An instrument by id.
+    pub fn instrument(&self, id: InstrumentId) -> Option<InstrumentView> {
+        self.instrument_index(id).map(|ii| {
+            let i = &self.instruments[ii];
+            InstrumentView { spec: i.spec, state: i.state, reference_price: i.reference_price }
+        })
+    }
+
+    /// All instrument ids, in the order they were added.
+    pub fn instrument_ids(&self) -> impl Iterator<Item = InstrumentId> + '_ {
+        self.instruments.iter().map(|i| i.spec.id)
+    }
+
+    /// Levels of one side, best first.
+    pub fn levels(&self, instrument: InstrumentId, side: Side) -> Vec<LevelView> {
+        let Some(ii) = self.instrument_index(instrument) else { return Vec::new() };
+        self.instruments[ii]
+            .book
+            .side(side)
+            .iter_best_first()
+            .map(|l| {
+                let lv = self.levels.get(l);
+                LevelView { price: lv.price, qty: lv.total_qty, order_count: lv.order_count }
+            })
+            .collect()
+    }
+
+    /// Resting orders of one side in priority order (best price, then time).
+    pub fn book_orders(&self, instrument: InstrumentId, side: Side) -> Vec<OrderView> {
+        let Some(ii) = self.instrument_index(instrument) else { return Vec::new() };
+        let mut v = Vec::new();
+        for l in self.instruments[ii].book.side(side).iter_best_first() {
+            let mut s = self.levels.get(l).head;
+            while s != NIL {
+                v.push(self.view(s));
+                s = self.orders.get(s).next;
+            }
+        }
+        v
+    }
+
+    /// A live order by engine id.
+    pub fn order(&self, order_id: OrderId) -> Option<OrderView> {
+        self.index.by_id(order_id).map(|s| self.view(s))
+    }
+
+    /// An account's live orders in order-id order.
+    pub fn account_orders(&self, account: AccountId) -> Vec<OrderView> {
+        let mut v = Vec::new();
+        let Some(a) = self.accounts.get(account as usize) else { return v };
+        let mut s = a.head;
+        while s != NIL {
+            v.push(self.view(s));
+            s = self.orders.get(s).acct_next;
+        }
+        v
+    }
+
+    /// Number of live (resting) orders.
+    pub fn live_orders(&self) -> u32 {
+        self.orders.live()
+    }
+
+    /// The next engine order id and trade id to be assigned.
+    pub fn next_ids(&self) -> (OrderId, TradeId) {
+        (self.next_order_id, self.next_trade_id)
+    }
+
+    fn view(&self, s: Slot) -> OrderView {
+        let o = self.orders.get(s);
+        OrderView {
+            order_id: o.order_id,
+            client_order_id: o.client_order_id,
+            account: o.account,
+            instrument: o.instrument,
+            side: o.side,
+            price: o.price,
+            qty: o.qty,
+            leaves: o.leaves,
+            tif: o.tif,
+            stp: o.stp,
+        }
+    }
+}
+
+/// (client_order_id, order_id) of an order reference, for rejects.
+fn order_ref_ids(r: OrderRef) -> (ClientOrderId, OrderId) {
+    match r {
+        OrderRef::Engine(id) => (0, id),
+        OrderRef::Client(cid) => (cid, 0),
+    }
+}
+
+/// The sink plus the sequence number every event of this command carries.
+pub(crate) struct Out<'a, S: EventSink> {
+    pub seq: Seq,
+    pub sink: &'a mut S,
+}
+
+impl<S: EventSink> Out<'_, S> {
+    #[inline]
+    pub fn emit(&mut self, kind: EventKind) {
+        self.sink.emit(Event { seq: self.seq, kind });
+    }
+}

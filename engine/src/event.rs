@@ -1,0 +1,381 @@
+//! Events: the only output of the state machine. Each carries the sequence
+//! number of the command that caused it. The engine emits them into an
+//! [`EventSink`] in a deterministic order.
+
+use crate::types::*;
+
+/// One engine output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    /// Sequence number of the command that caused this event.
+    pub seq: Seq,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A new order passed validation and entered the book (or is about to take).
+    Accepted(Accepted),
+    /// A command was refused; it changed nothing.
+    Rejected(Rejected),
+    /// Two orders traded.
+    Trade(Trade),
+    /// An order (or its remainder) left the book without trading.
+    Cancelled(Cancelled),
+    /// An order's quantity and/or price changed.
+    Amended(Amended),
+    /// A match between two orders of one account was prevented.
+    SelfTradePrevented(SelfTradePrevented),
+    /// A mass cancel finished.
+    MassCancelled(MassCancelled),
+    /// The aggregate quantity at a price level changed (0 = level gone).
+    LevelChanged(LevelChanged),
+    /// An instrument was added.
+    InstrumentAdded(InstrumentAdded),
+    /// An instrument's trading state changed.
+    InstrumentStateChanged(InstrumentStateChanged),
+}
+
+/// A new order was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// Owner.
+    pub account: AccountId,
+    /// Engine order id assigned.
+    pub order_id: OrderId,
+    /// Client's id.
+    pub client_order_id: ClientOrderId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// Type.
+    pub order_type: OrderType,
+    /// Time in force.
+    pub tif: TimeInForce,
+    /// Limit price (0 for market orders).
+    pub price: Price,
+    /// Quantity.
+    pub qty: Qty,
+    /// Gateway receive time of the command.
+    pub timestamp_ns: u64,
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u16)]
+pub enum RejectReason {
+    /// No instrument with that id.
+    UnknownInstrument = 1,
+    /// The instrument's state does not allow this command.
+    InstrumentNotTrading = 2,
+    /// Price is zero or not a multiple of the tick.
+    PriceOffTick = 3,
+    /// Quantity is zero or not a multiple of the lot.
+    QtyOffLot = 4,
+    /// Quantity below the minimum or above the maximum.
+    QtyOutOfRange = 5,
+    /// Notional below the instrument's minimum.
+    BelowMinNotional = 6,
+    /// Price too far from the reference price.
+    OutsidePriceBand = 7,
+    /// The account already has a live order with this client order id.
+    DuplicateClientOrderId = 8,
+    /// No live order with that id.
+    UnknownOrder = 9,
+    /// The order belongs to another account.
+    NotYourOrder = 10,
+    /// A post-only order would have taken liquidity.
+    PostOnlyWouldTake = 11,
+    /// A fill-or-kill order could not be filled completely.
+    FokCannotFill = 12,
+    /// The engine's order capacity is exhausted.
+    CapacityReached = 13,
+    /// The account has too many open orders.
+    TooManyOpenOrders = 14,
+    /// Inconsistent or unsupported field combination (e.g. a market order with a price,
+    /// a market GTC, an amend that changes nothing).
+    InvalidField = 15,
+    /// Account id out of range or unknown.
+    UnknownAccount = 16,
+    /// An instrument with this id already exists.
+    InstrumentExists = 17,
+    /// The instrument definition is invalid (zero tick/lot, min > max, id out of range, ...).
+    InvalidInstrument = 18,
+    /// The state change is not allowed (e.g. reopening a closed instrument, or no change).
+    InvalidStateTransition = 19,
+}
+
+impl RejectReason {
+    /// All reasons, for tables and tests.
+    pub const ALL: [RejectReason; 19] = [
+        Self::UnknownInstrument,
+        Self::InstrumentNotTrading,
+        Self::PriceOffTick,
+        Self::QtyOffLot,
+        Self::QtyOutOfRange,
+        Self::BelowMinNotional,
+        Self::OutsidePriceBand,
+        Self::DuplicateClientOrderId,
+        Self::UnknownOrder,
+        Self::NotYourOrder,
+        Self::PostOnlyWouldTake,
+        Self::FokCannotFill,
+        Self::CapacityReached,
+        Self::TooManyOpenOrders,
+        Self::InvalidField,
+        Self::UnknownAccount,
+        Self::InstrumentExists,
+        Self::InvalidInstrument,
+        Self::InvalidStateTransition,
+    ];
+
+    /// Wire code.
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+
+    /// From a wire code.
+    pub fn from_code(c: u16) -> Option<Self> {
+        Self::ALL.iter().copied().find(|r| r.code() == c)
+    }
+}
+
+/// What kind of command a rejection answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum CommandType {
+    /// [`crate::CommandKind::NewOrder`].
+    NewOrder = 1,
+    /// [`crate::CommandKind::Cancel`].
+    Cancel = 2,
+    /// [`crate::CommandKind::Amend`].
+    Amend = 3,
+    /// [`crate::CommandKind::MassCancel`].
+    MassCancel = 4,
+    /// [`crate::CommandKind::AddInstrument`].
+    AddInstrument = 5,
+    /// [`crate::CommandKind::SetInstrumentState`].
+    SetInstrumentState = 6,
+}
+
+/// A command was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rejected {
+    /// Sender.
+    pub account: AccountId,
+    /// Which command.
+    pub command: CommandType,
+    /// Client order id of the new order, or of the target when cancelling or
+    /// amending by client order id; 0 otherwise.
+    pub client_order_id: ClientOrderId,
+    /// Engine order id targeted by a cancel/amend by engine id; 0 otherwise.
+    pub order_id: OrderId,
+    /// Instrument, when known from the command; 0 otherwise.
+    pub instrument: InstrumentId,
+    /// Why.
+    pub reason: RejectReason,
+}
+
+/// Two orders traded, at the maker's price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trade {
+    /// Engine trade id.
+    pub trade_id: TradeId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Price (the resting order's).
+    pub price: Price,
+    /// Quantity.
+    pub qty: Qty,
+    /// Side of the taker (aggressor).
+    pub taker_side: Side,
+    /// Resting order.
+    pub maker_order_id: OrderId,
+    /// Its owner.
+    pub maker_account: AccountId,
+    /// Its client id.
+    pub maker_client_order_id: ClientOrderId,
+    /// Its quantity left after this trade.
+    pub maker_leaves: Qty,
+    /// Incoming order.
+    pub taker_order_id: OrderId,
+    /// Its owner.
+    pub taker_account: AccountId,
+    /// Its client id.
+    pub taker_client_order_id: ClientOrderId,
+    /// Its quantity left after this trade.
+    pub taker_leaves: Qty,
+    /// Gateway receive time of the taking command.
+    pub timestamp_ns: u64,
+}
+
+/// Why an order left the book without trading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum CancelReason {
+    /// Its owner cancelled it (or amended it to at most its filled quantity).
+    User = 1,
+    /// Remainder of an IOC or market order.
+    ImmediateRemainder = 2,
+    /// Self-trade prevention.
+    SelfTrade = 3,
+    /// A mass cancel.
+    MassCancel = 4,
+    /// The instrument was closed.
+    InstrumentState = 5,
+}
+
+impl CancelReason {
+    /// From the wire byte.
+    pub fn from_u8(b: u8) -> Option<Self> {
+        Some(match b {
+            1 => Self::User,
+            2 => Self::ImmediateRemainder,
+            3 => Self::SelfTrade,
+            4 => Self::MassCancel,
+            5 => Self::InstrumentState,
+            _ => return None,
+        })
+    }
+}
+
+/// An order (or its remainder) was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled {
+    /// Owner.
+    pub account: AccountId,
+    /// Engine order id.
+    pub order_id: OrderId,
+    /// Client's id.
+    pub client_order_id: ClientOrderId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// Quantity that was still open and is now cancelled.
+    pub cancelled_qty: Qty,
+    /// Quantity filled over the order's life.
+    pub filled_qty: Qty,
+    /// Why.
+    pub reason: CancelReason,
+}
+
+/// An order was amended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amended {
+    /// Owner.
+    pub account: AccountId,
+    /// Engine order id (unchanged by an amend).
+    pub order_id: OrderId,
+    /// Client's id.
+    pub client_order_id: ClientOrderId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// Price now.
+    pub price: Price,
+    /// Total quantity now (filled + leaves).
+    pub qty: Qty,
+    /// Open quantity now.
+    pub leaves: Qty,
+    /// Whether the order kept its time priority.
+    pub kept_priority: bool,
+}
+
+/// A match between two orders of one account was prevented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelfTradePrevented {
+    /// The account owning both orders.
+    pub account: AccountId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// The resting order.
+    pub maker_order_id: OrderId,
+    /// The incoming order.
+    pub taker_order_id: OrderId,
+    /// The taker's mode that decided what was cancelled.
+    pub mode: StpMode,
+    /// Quantity that would have traded.
+    pub qty: Qty,
+}
+
+/// A mass cancel finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MassCancelled {
+    /// Account.
+    pub account: AccountId,
+    /// Orders cancelled.
+    pub count: u32,
+}
+
+/// Aggregate quantity at a price level changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelChanged {
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side of the level.
+    pub side: Side,
+    /// Price of the level.
+    pub price: Price,
+    /// New total open quantity at the level (0 = level gone).
+    pub qty: Qty,
+    /// Orders at the level.
+    pub order_count: u32,
+}
+
+/// An instrument was added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstrumentAdded {
+    /// Admin account that added it.
+    pub account: AccountId,
+    /// Its definition.
+    pub spec: crate::InstrumentSpec,
+}
+
+/// An instrument's trading state changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstrumentStateChanged {
+    /// Admin account that changed it.
+    pub account: AccountId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// New state.
+    pub state: InstrumentState,
+}
+
+/// Where the engine puts its events. Implementations must not fail: the
+/// engine has already changed its state when it emits.
+pub trait EventSink {
+    /// Takes one event.
+    fn emit(&mut self, event: Event);
+}
+
+impl EventSink for Vec<Event> {
+    #[inline]
+    fn emit(&mut self, event: Event) {
+        self.push(event);
+    }
+}
+
+/// A sink that only counts events (benchmarks).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CountingSink {
+    /// Events seen.
+    pub events: u64,
+    /// Trades seen.
+    pub trades: u64,
+}
+
+impl EventSink for CountingSink {
+    #[inline]
+    fn emit(&mut self, event: Event) {
+        self.events += 1;
+        if matches!(event.kind, EventKind::Trade(_)) {
+            self.trades += 1;
+        }
+    }
+}

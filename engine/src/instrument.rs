@@ -1,0 +1,46 @@
+//! An instrument's definition, trading state, reference price and book.
+
+use crate::command::InstrumentSpec;
+use crate::order_book::OrderBook;
+use crate::types::*;
+
+pub(crate) struct Instrument {
+    pub spec: InstrumentSpec,
+    pub state: InstrumentState,
+    /// Last trade price, or the spec's reference price until the first trade.
+    pub reference_price: Price,
+    pub book: OrderBook,
+}
+
+impl Instrument {
+    /// Notional of `qty` at `price` in quote minor units (truncating).
+    #[inline]
+    pub fn notional(&self, price: Price, qty: Qty) -> u128 {
+        price as u128 * qty as u128 / self.spec.qty_scale as u128
+    }
+
+    /// Whether `price` lies inside the band around the reference price.
+    #[inline]
+    pub fn in_band(&self, price: Price) -> bool {
+        let r = self.reference_price as u128;
+        let diff = (price as u128).abs_diff(r);
+        diff * 10_000 <= r * self.spec.price_band_bps as u128
+    }
+
+    /// The worst price a market order may reach on `side`.
+    pub fn market_limit(&self, side: Side) -> Price {
+        let r = self.reference_price as u128;
+        let bps = self.spec.price_band_bps as u128;
+        let tick = self.spec.tick as u128;
+        match side {
+            Side::Buy => {
+                let p = r * (10_000 + bps) / 10_000 / tick * tick;
+                p.min(u64::MAX as u128 / tick * tick) as Price
+            }
+            Side::Sell => {
+                let p = (r * 10_000u128.saturating_sub(bps)).div_ceil(10_000).div_ceil(tick) * tick;
+                p.max(tick) as Price
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The business logic of matchd: a pure, deterministic state machine that
+//! matches every symbol in memory.
+//!
+//! No I/O, no threads, no clock, no randomness. It takes one journaled
+//! command at a time ([`Engine::apply`]) and emits [`Event`]s into an
+//! [`EventSink`]. The rules are specified in `docs/matching.md`.
+//!
+//! Layout: [`types`] and [`command`]/[`event`] are the vocabulary;
+//! `order_pool`, `price_level`, `book_side`, `order_book`, `order_index` and
+//! `account` are the pre-sized state; `engine` validates and dispatches,
+//! `matching` crosses orders; [`command_codec`] is the fixed little-endian
+//! journal encoding of commands.
+#![warn(missing_docs)]
+
+mod account;
+mod book_side;
+pub mod command;
+pub mod command_codec;
+mod config;
+mod engine;
+pub mod event;
+mod instrument;
+mod matching;
+mod order_book;
+mod order_index;
+mod order_pool;
+mod price_level;
+mod state_hash;
+pub mod types;
+
+pub use command::*;
+pub use config::EngineConfig;
+pub use engine::{Engine, InstrumentView, LevelView, OrderView};
+pub use event::*;
+pub use types::*;

@@ -1,0 +1,125 @@
+//! Pre-allocated slots for resting orders, linked into intrusive lists
+//! (one per price level, one per account) so that removal is O(1) and
+//! nothing allocates after construction.
+
+use crate::types::*;
+
+/// Index of a slot; [`NIL`] for "none".
+pub(crate) type Slot = u32;
+/// The null slot.
+pub(crate) const NIL: Slot = u32::MAX;
+
+/// A resting order. 72 bytes: kept small because the book's working set is
+/// these slots (see BENCHMARKS.md for memory per resting order).
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub(crate) struct Order {
+    pub order_id: OrderId,
+    pub client_order_id: ClientOrderId,
+    pub price: Price,
+    /// Total quantity (filled + leaves); changed only by amends.
+    pub qty: Qty,
+    /// Open quantity.
+    pub leaves: Qty,
+    pub account: AccountId,
+    pub instrument: InstrumentId,
+    /// Neighbours in the price level (time priority).
+    pub prev: Slot,
+    pub next: Slot,
+    /// Neighbours in the account's list of live orders (order-id order).
+    pub acct_prev: Slot,
+    pub acct_next: Slot,
+    /// The price level this order rests in.
+    pub level: u32,
+    pub side: Side,
+    pub tif: TimeInForce,
+    pub stp: StpMode,
+}
+
+const _: () = assert!(std::mem::size_of::<Order>() == 72);
+
+impl Order {
+    pub(crate) const EMPTY: Order = Order {
+        order_id: 0,
+        client_order_id: 0,
+        price: 0,
+        qty: 0,
+        leaves: 0,
+        account: 0,
+        instrument: 0,
+        prev: NIL,
+        next: NIL,
+        acct_prev: NIL,
+        acct_next: NIL,
+        level: NIL,
+        side: Side::Buy,
+        tif: TimeInForce::Gtc,
+        stp: StpMode::None,
+    };
+
+    /// Quantity filled so far.
+    #[inline]
+    pub fn filled(&self) -> Qty {
+        self.qty - self.leaves
+    }
+}
+
+/// Fixed-capacity slab of orders with a LIFO free list threaded through `next`.
+/// LIFO reuse keeps hot slots in cache and is deterministic.
+pub(crate) struct OrderPool {
+    slots: Vec<Order>,
+    free_head: Slot,
+    live: u32,
+}
+
+impl OrderPool {
+    pub fn with_capacity(capacity: u32) -> Self {
+        assert!(capacity < NIL, "order capacity must be below u32::MAX");
+        let mut slots = vec![Order::EMPTY; capacity as usize];
+        for (i, s) in slots.iter_mut().enumerate() {
+            s.next = if i + 1 < capacity as usize { i as Slot + 1 } else { NIL };
+        }
+        let free_head = if capacity == 0 { NIL } else { 0 };
+        Self { slots, free_head, live: 0 }
+    }
+
+    #[inline]
+    pub fn live(&self) -> u32 {
+        self.live
+    }
+
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.free_head == NIL
+    }
+
+    /// Takes a free slot. The caller checked [`Self::is_full`] first.
+    #[inline]
+    pub fn alloc(&mut self, order: Order) -> Slot {
+        let slot = self.free_head;
+        assert!(slot != NIL, "order pool exhausted: capacity must be checked before alloc");
+        self.free_head = self.slots[slot as usize].next;
+        self.slots[slot as usize] = order;
+        self.live += 1;
+        slot
+    }
+
+    #[inline]
+    pub fn free(&mut self, slot: Slot) {
+        let s = &mut self.slots[slot as usize];
+        s.order_id = 0;
+        s.next = self.free_head;
+        self.free_head = slot;
+        self.live -= 1;
+    }
+
+    #[inline]
+    pub fn get(&self, slot: Slot) -> &Order {
+        &self.slots[slot as usize]
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, slot: Slot) -> &mut Order {
+        &mut self.slots[slot as usize]
+    }
+}

@@ -1,0 +1,63 @@
+//! A price level: the FIFO queue of resting orders at one price, plus its
+//! aggregate open quantity (kept so market data never walks the queue).
+
+use crate::order_pool::{Slot, NIL};
+use crate::types::*;
+
+/// One price level. Levels live in a [`LevelPool`] and are referenced by index
+/// from their book side and from their orders.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PriceLevel {
+    pub price: Price,
+    /// Sum of the leaves of its orders.
+    pub total_qty: Qty,
+    pub order_count: u32,
+    /// Oldest order (matched first).
+    pub head: Slot,
+    /// Newest order.
+    pub tail: Slot,
+}
+
+impl PriceLevel {
+    const EMPTY: PriceLevel = PriceLevel { price: 0, total_qty: 0, order_count: 0, head: NIL, tail: NIL };
+}
+
+/// Fixed-capacity slab of levels (a level always holds at least one order, so
+/// as many levels as order slots always suffice).
+pub(crate) struct LevelPool {
+    levels: Vec<PriceLevel>,
+    free: Vec<u32>,
+}
+
+impl LevelPool {
+    pub fn with_capacity(capacity: u32) -> Self {
+        Self {
+            levels: vec![PriceLevel::EMPTY; capacity as usize],
+            // Pop from the end: hand out low indices first (deterministic, cache friendly).
+            free: (0..capacity).rev().collect(),
+        }
+    }
+
+    #[inline]
+    pub fn alloc(&mut self, price: Price) -> u32 {
+        let idx = self.free.pop().expect("level pool sized to order capacity cannot run out");
+        self.levels[idx as usize] = PriceLevel { price, ..PriceLevel::EMPTY };
+        idx
+    }
+
+    #[inline]
+    pub fn free(&mut self, idx: u32) {
+        debug_assert_eq!(self.levels[idx as usize].order_count, 0);
+        self.free.push(idx);
+    }
+
+    #[inline]
+    pub fn get(&self, idx: u32) -> &PriceLevel {
+        &self.levels[idx as usize]
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, idx: u32) -> &mut PriceLevel {
+        &mut self.levels[idx as usize]
+    }
+}

@@ -1,0 +1,110 @@
+//! Identifiers and small enums shared by commands, events and state.
+//!
+//! Prices and quantities are unsigned integers in minor units, never floats:
+//! a [`Price`] is in the instrument's price units (a multiple of its tick), a
+//! [`Qty`] is in base-asset minor units (a multiple of its lot). The notional
+//! of `qty` at `price` is `price * qty / qty_scale` quote minor units (see
+//! [`crate::InstrumentSpec::qty_scale`]).
+
+/// An account (a trading participant). Dense small integers: the engine
+/// indexes tables by them, so they are bounded by `EngineConfig::max_accounts`.
+pub type AccountId = u32;
+/// An instrument (a symbol such as BTC-USDT), bounded by `EngineConfig::max_instruments`.
+pub type InstrumentId = u32;
+/// An asset (BTC, USDT ...).
+pub type AssetId = u32;
+/// Engine-assigned order id: unique, increasing, never reused.
+pub type OrderId = u64;
+/// Client-assigned order id, unique among one account's live orders.
+pub type ClientOrderId = u64;
+/// Engine-assigned trade id: unique, increasing.
+pub type TradeId = u64;
+/// A price in the instrument's price units (a multiple of its tick).
+pub type Price = u64;
+/// A quantity in base-asset minor units (a multiple of the instrument's lot).
+pub type Qty = u64;
+/// Sequence number of a journaled command (1-based, contiguous).
+pub type Seq = u64;
+
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $n:expr),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        pub enum $name { $($(#[$vm])* $v = $n),+ }
+        impl $name {
+            /// Decodes the wire/journal byte; `None` for an unknown value.
+            #[inline]
+            pub fn from_u8(b: u8) -> Option<Self> {
+                match b { $($n => Some(Self::$v),)+ _ => None }
+            }
+            /// The wire/journal byte.
+            #[inline]
+            pub fn as_u8(self) -> u8 { self as u8 }
+        }
+    };
+}
+
+wire_enum!(
+    /// Side of an order.
+    Side { /// Buy (bid).
+        Buy = 1, /// Sell (ask).
+        Sell = 2 }
+);
+
+impl Side {
+    /// The side this side trades against.
+    #[inline]
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+}
+
+wire_enum!(
+    /// Order type.
+    OrderType { /// Has a limit price.
+        Limit = 1, /// No price: sweeps the book up to the instrument's price band; remainder cancelled.
+        Market = 2 }
+);
+
+wire_enum!(
+    /// Time in force.
+    TimeInForce {
+        /// Good till cancelled: the remainder rests.
+        Gtc = 1,
+        /// Immediate or cancel: the remainder is cancelled.
+        Ioc = 2,
+        /// Fill or kill: filled completely at once or rejected, decided before any fill.
+        Fok = 3,
+        /// Post-only (maker only): rejected if any part would take.
+        PostOnly = 4 }
+);
+
+wire_enum!(
+    /// Self-trade prevention mode; the taker's mode decides.
+    StpMode {
+        /// Self-trades are allowed.
+        None = 0,
+        /// Cancel the taker's remainder; the maker stays.
+        CancelTaker = 1,
+        /// Cancel the resting (maker) order and keep matching.
+        CancelMaker = 2,
+        /// Cancel both the maker and the taker's remainder.
+        CancelBoth = 3 }
+);
+
+wire_enum!(
+    /// Trading state of an instrument.
+    InstrumentState {
+        /// Normal trading.
+        Trading = 1,
+        /// New orders and amends rejected; cancels allowed; resting orders kept.
+        Halted = 2,
+        /// Only cancels (and mass cancels) accepted.
+        CancelOnly = 3,
+        /// Closed: all resting orders were cancelled; everything but cancels is rejected.
+        Closed = 4 }
+);

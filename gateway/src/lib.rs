@@ -1,0 +1,2 @@
+//! matchd gateway (under construction).
+#![warn(missing_docs)]

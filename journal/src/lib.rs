@@ -1,0 +1,2 @@
+//! The journal (under construction).
+#![warn(missing_docs)]

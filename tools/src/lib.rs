@@ -1,0 +1,2 @@
+//! matchd tools (under construction).
+#![warn(missing_docs)]
