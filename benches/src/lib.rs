@@ -1,1 +1,7 @@
-//! Shared helpers for the benchmark harnesses.
+//! Shared helpers for the benchmark harnesses: a seeded generator, latency
+//! summaries and the one-JSON-line-last reporting convention.
+
+pub mod alloc_counter;
+pub mod flow;
+pub mod rng;
+pub mod stats;

@@ -161,13 +161,13 @@ impl Engine {
     fn lookup(&self, account: AccountId, r: OrderRef) -> Result<Slot, RejectReason> {
         match r {
             OrderRef::Engine(id) => {
-                let slot = self.index.by_id(id).ok_or(RejectReason::UnknownOrder)?;
+                let slot = self.index.by_id(&self.orders, id).ok_or(RejectReason::UnknownOrder)?;
                 if self.orders.get(slot).account != account {
                     return Err(RejectReason::NotYourOrder);
                 }
                 Ok(slot)
             }
-            OrderRef::Client(cid) => self.index.by_client(account, cid).ok_or(RejectReason::UnknownOrder),
+            OrderRef::Client(cid) => self.index.by_client(&self.orders, account, cid).ok_or(RejectReason::UnknownOrder),
         }
     }
 
@@ -236,7 +236,6 @@ impl Engine {
                 let order = Order {
                     order_id,
                     client_order_id: o.client_order_id,
-                    price: o.price,
                     qty: o.qty,
                     leaves: taker.leaves,
                     account,
@@ -247,9 +246,9 @@ impl Engine {
                     ..Order::EMPTY
                 };
                 let slot = self.orders.alloc(order);
-                self.index.insert(order_id, account, o.client_order_id, slot);
+                self.index.insert(&self.orders, slot);
                 self.link_account(slot);
-                self.attach_to_level(ii, slot, out);
+                self.attach_to_level(ii, slot, o.price, out);
                 return;
             }
             (TakerEnd::Done, _, _) => CancelReason::ImmediateRemainder,
@@ -280,24 +279,24 @@ impl Engine {
             return Err(InvalidField);
         }
         let spec = &inst.spec;
-        if !is_market && (o.price == 0 || o.price % spec.tick != 0) {
+        if !is_market && (o.price == 0 || !o.price.is_multiple_of(spec.tick)) {
             return Err(PriceOffTick);
         }
-        if o.qty == 0 || o.qty % spec.lot != 0 {
+        if o.qty == 0 || !o.qty.is_multiple_of(spec.lot) {
             return Err(QtyOffLot);
         }
         if o.qty < spec.min_qty || o.qty > spec.max_qty {
             return Err(QtyOutOfRange);
         }
         if !is_market {
-            if inst.notional(o.price, o.qty) < spec.min_notional as u128 {
+            if inst.below_min_notional(o.price, o.qty) {
                 return Err(BelowMinNotional);
             }
             if !inst.in_band(o.price) {
                 return Err(OutsidePriceBand);
             }
         }
-        if self.index.by_client(account, o.client_order_id).is_some() {
+        if self.index.by_client(&self.orders, account, o.client_order_id).is_some() {
             return Err(DuplicateClientOrderId);
         }
         if acct.open_orders >= self.config.max_open_orders_per_account {
@@ -413,8 +412,9 @@ impl Engine {
             }
         };
         let o = *self.orders.get(slot);
+        let old_price = self.levels.get(o.level).price;
         let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
-        let new_price = a.new_price.unwrap_or(o.price);
+        let new_price = a.new_price.unwrap_or(old_price);
         let new_qty = a.new_qty.unwrap_or(o.qty);
         let new_leaves = new_qty - o.filled();
         let amended = |kept_priority| {
@@ -430,7 +430,7 @@ impl Engine {
                 kept_priority,
             })
         };
-        if new_price == o.price {
+        if new_price == old_price {
             if new_qty < o.qty {
                 // Decrease in place: keeps priority.
                 let delta = o.qty - new_qty;
@@ -447,7 +447,7 @@ impl Engine {
                 ord.qty = new_qty;
                 ord.leaves = new_leaves;
                 out.emit(amended(false));
-                self.attach_to_level(ii, slot, out);
+                self.attach_to_level(ii, slot, old_price, out);
             }
             return;
         }
@@ -457,7 +457,6 @@ impl Engine {
             let ord = self.orders.get_mut(slot);
             ord.qty = new_qty;
             ord.leaves = new_leaves;
-            ord.price = new_price;
         }
         out.emit(amended(false));
         self.emit_level_and_drop_if_empty(ii, o.side, o.level, out);
@@ -489,7 +488,7 @@ impl Engine {
             }));
             self.release(slot);
         } else {
-            self.attach_to_level(ii, slot, out);
+            self.attach_to_level(ii, slot, new_price, out);
         }
     }
 
@@ -527,15 +526,16 @@ impl Engine {
                 return err(QtyOutOfRange);
             }
         }
-        let price = a.new_price.unwrap_or(o.price);
+        let old_price = self.levels.get(o.level).price;
+        let price = a.new_price.unwrap_or(old_price);
         let qty = a.new_qty.unwrap_or(o.qty);
-        if price == o.price && qty == o.qty {
+        if price == old_price && qty == o.qty {
             return err(InvalidField);
         }
-        if inst.notional(price, qty) < spec.min_notional as u128 {
+        if inst.below_min_notional(price, qty) {
             return err(BelowMinNotional);
         }
-        if price != o.price {
+        if price != old_price {
             if !inst.in_band(price) {
                 return err(OutsidePriceBand);
             }
@@ -607,10 +607,10 @@ impl Engine {
             || spec.lot == 0
             || spec.qty_scale == 0
             || spec.min_qty == 0
-            || spec.min_qty % spec.lot != 0
+            || !spec.min_qty.is_multiple_of(spec.lot)
             || spec.min_qty > spec.max_qty
             || spec.reference_price == 0
-            || spec.reference_price % spec.tick != 0
+            || !spec.reference_price.is_multiple_of(spec.tick)
         {
             Some(InvalidInstrument)
         } else {
@@ -689,12 +689,12 @@ impl Engine {
 
     // ----- book plumbing -----------------------------------------------------
 
-    /// Appends a slot to the back of the level at its price (creating the
+    /// Appends a slot to the back of the level at `price` (creating the
     /// level if needed) and emits `LevelChanged`.
-    pub(crate) fn attach_to_level<S: EventSink>(&mut self, ii: usize, slot: Slot, out: &mut Out<'_, S>) {
-        let (price, side, leaves) = {
+    pub(crate) fn attach_to_level<S: EventSink>(&mut self, ii: usize, slot: Slot, price: Price, out: &mut Out<'_, S>) {
+        let (side, leaves) = {
             let o = self.orders.get(slot);
-            (o.price, o.side, o.leaves)
+            (o.side, o.leaves)
         };
         let book_side = self.instruments[ii].book.side_mut(side);
         let l = match book_side.find(price) {
@@ -808,7 +808,7 @@ impl Engine {
             acct.tail = o.acct_prev;
         }
         acct.open_orders -= 1;
-        self.index.remove(o.order_id, o.account, o.client_order_id);
+        self.index.remove(&self.orders, slot);
         self.orders.free(slot);
     }
 
@@ -857,7 +857,7 @@ impl Engine {
 
     /// A live order by engine id.
     pub fn order(&self, order_id: OrderId) -> Option<OrderView> {
-        self.index.by_id(order_id).map(|s| self.view(s))
+        self.index.by_id(&self.orders, order_id).map(|s| self.view(s))
     }
 
     /// An account's live orders in order-id order.
@@ -890,7 +890,7 @@ impl Engine {
             account: o.account,
             instrument: o.instrument,
             side: o.side,
-            price: o.price,
+            price: self.levels.get(o.level).price,
             qty: o.qty,
             leaves: o.leaves,
             tif: o.tif,

@@ -13,10 +13,12 @@ pub(crate) struct Instrument {
 }
 
 impl Instrument {
-    /// Notional of `qty` at `price` in quote minor units (truncating).
+    /// Whether the notional `floor(price * qty / qty_scale)` is below the
+    /// minimum. Compared as `price * qty < min_notional * qty_scale` (exact for
+    /// integers) to avoid a 128-bit division on the hot path.
     #[inline]
-    pub fn notional(&self, price: Price, qty: Qty) -> u128 {
-        price as u128 * qty as u128 / self.spec.qty_scale as u128
+    pub fn below_min_notional(&self, price: Price, qty: Qty) -> bool {
+        (price as u128 * qty as u128) < self.spec.min_notional as u128 * self.spec.qty_scale as u128
     }
 
     /// Whether `price` lies inside the band around the reference price.

@@ -1,48 +1,78 @@
 //! O(1) lookup of live orders by engine order id and by (account, client
-//! order id). Both maps are pre-sized to the order capacity, so inserts never
-//! reallocate. Their iteration order is never observed: outputs iterate the
-//! books and the per-account lists instead.
+//! order id). Both tables store only 4-byte slot numbers: the key is read
+//! back from the order slot itself, which keeps the index at about 10 bytes
+//! per order of capacity instead of 40+ for a key/value map. Both are
+//! pre-sized to the order capacity, so inserts never reallocate (hashbrown
+//! only rehashes in place when it has room for twice the live entries).
+//! Their iteration order is never observed: outputs walk books and the
+//! per-account lists instead.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
+use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-use crate::order_pool::Slot;
+use crate::order_pool::{OrderPool, Slot};
 use crate::types::*;
 
 pub(crate) struct OrderIndex {
-    by_id: HashMap<OrderId, Slot, FxBuildHasher>,
-    by_client: HashMap<(AccountId, ClientOrderId), Slot, FxBuildHasher>,
+    by_id: HashTable<Slot>,
+    by_client: HashTable<Slot>,
+}
+
+#[inline]
+fn id_hash(id: OrderId) -> u64 {
+    FxBuildHasher.hash_one(id)
+}
+
+#[inline]
+fn client_hash(account: AccountId, cid: ClientOrderId) -> u64 {
+    FxBuildHasher.hash_one((account, cid))
 }
 
 impl OrderIndex {
     pub fn with_capacity(capacity: u32) -> Self {
         Self {
-            by_id: HashMap::with_capacity_and_hasher(capacity as usize, FxBuildHasher),
-            by_client: HashMap::with_capacity_and_hasher(capacity as usize, FxBuildHasher),
+            by_id: HashTable::with_capacity(capacity as usize),
+            by_client: HashTable::with_capacity(capacity as usize),
         }
     }
 
     #[inline]
-    pub fn by_id(&self, id: OrderId) -> Option<Slot> {
-        self.by_id.get(&id).copied()
+    pub fn by_id(&self, pool: &OrderPool, id: OrderId) -> Option<Slot> {
+        self.by_id.find(id_hash(id), |&s| pool.get(s).order_id == id).copied()
     }
 
     #[inline]
-    pub fn by_client(&self, account: AccountId, cid: ClientOrderId) -> Option<Slot> {
-        self.by_client.get(&(account, cid)).copied()
+    pub fn by_client(&self, pool: &OrderPool, account: AccountId, cid: ClientOrderId) -> Option<Slot> {
+        self.by_client
+            .find(client_hash(account, cid), |&s| {
+                let o = pool.get(s);
+                o.account == account && o.client_order_id == cid
+            })
+            .copied()
     }
 
+    /// Indexes a slot whose order fields are already written.
     #[inline]
-    pub fn insert(&mut self, id: OrderId, account: AccountId, cid: ClientOrderId, slot: Slot) {
-        let a = self.by_id.insert(id, slot);
-        let b = self.by_client.insert((account, cid), slot);
-        debug_assert!(a.is_none() && b.is_none(), "order ids and live client ids are unique");
+    pub fn insert(&mut self, pool: &OrderPool, slot: Slot) {
+        let o = pool.get(slot);
+        self.by_id.insert_unique(id_hash(o.order_id), slot, |&s| id_hash(pool.get(s).order_id));
+        self.by_client.insert_unique(client_hash(o.account, o.client_order_id), slot, |&s| {
+            let o = pool.get(s);
+            client_hash(o.account, o.client_order_id)
+        });
     }
 
+    /// Unindexes a slot; its order fields must still be intact.
     #[inline]
-    pub fn remove(&mut self, id: OrderId, account: AccountId, cid: ClientOrderId) {
-        self.by_id.remove(&id);
-        self.by_client.remove(&(account, cid));
+    pub fn remove(&mut self, pool: &OrderPool, slot: Slot) {
+        let o = pool.get(slot);
+        if let Ok(e) = self.by_id.find_entry(id_hash(o.order_id), |&s| s == slot) {
+            e.remove();
+        }
+        if let Ok(e) = self.by_client.find_entry(client_hash(o.account, o.client_order_id), |&s| s == slot) {
+            e.remove();
+        }
     }
 }

@@ -9,14 +9,15 @@ pub(crate) type Slot = u32;
 /// The null slot.
 pub(crate) const NIL: Slot = u32::MAX;
 
-/// A resting order. 72 bytes: kept small because the book's working set is
-/// these slots (see BENCHMARKS.md for memory per resting order).
+/// A resting order: one 64-byte cache line. The price is not stored here but
+/// on its level (every resting order is in exactly one level), which is what
+/// brings the slot down from 72 bytes; see BENCHMARKS.md for memory per
+/// resting order.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 pub(crate) struct Order {
     pub order_id: OrderId,
     pub client_order_id: ClientOrderId,
-    pub price: Price,
     /// Total quantity (filled + leaves); changed only by amends.
     pub qty: Qty,
     /// Open quantity.
@@ -36,13 +37,12 @@ pub(crate) struct Order {
     pub stp: StpMode,
 }
 
-const _: () = assert!(std::mem::size_of::<Order>() == 72);
+const _: () = assert!(std::mem::size_of::<Order>() == 64);
 
 impl Order {
     pub(crate) const EMPTY: Order = Order {
         order_id: 0,
         client_order_id: 0,
-        price: 0,
         qty: 0,
         leaves: 0,
         account: 0,

@@ -22,33 +22,40 @@ impl PriceLevel {
     const EMPTY: PriceLevel = PriceLevel { price: 0, total_qty: 0, order_count: 0, head: NIL, tail: NIL };
 }
 
+const _: () = assert!(std::mem::size_of::<PriceLevel>() == 32);
+
 /// Fixed-capacity slab of levels (a level always holds at least one order, so
-/// as many levels as order slots always suffice).
+/// as many levels as order slots always suffice). The LIFO free list is
+/// threaded through `head`, so it costs no memory of its own.
 pub(crate) struct LevelPool {
     levels: Vec<PriceLevel>,
-    free: Vec<u32>,
+    free_head: u32,
 }
 
 impl LevelPool {
     pub fn with_capacity(capacity: u32) -> Self {
-        Self {
-            levels: vec![PriceLevel::EMPTY; capacity as usize],
-            // Pop from the end: hand out low indices first (deterministic, cache friendly).
-            free: (0..capacity).rev().collect(),
+        let mut levels = vec![PriceLevel::EMPTY; capacity as usize];
+        for (i, l) in levels.iter_mut().enumerate() {
+            l.head = if i + 1 < capacity as usize { i as u32 + 1 } else { NIL };
         }
+        Self { levels, free_head: if capacity == 0 { NIL } else { 0 } }
     }
 
     #[inline]
     pub fn alloc(&mut self, price: Price) -> u32 {
-        let idx = self.free.pop().expect("level pool sized to order capacity cannot run out");
+        let idx = self.free_head;
+        assert!(idx != NIL, "level pool sized to order capacity cannot run out");
+        self.free_head = self.levels[idx as usize].head;
         self.levels[idx as usize] = PriceLevel { price, ..PriceLevel::EMPTY };
         idx
     }
 
     #[inline]
     pub fn free(&mut self, idx: u32) {
-        debug_assert_eq!(self.levels[idx as usize].order_count, 0);
-        self.free.push(idx);
+        let l = &mut self.levels[idx as usize];
+        debug_assert_eq!(l.order_count, 0);
+        l.head = self.free_head;
+        self.free_head = idx;
     }
 
     #[inline]

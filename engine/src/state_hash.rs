@@ -45,8 +45,7 @@ impl Engine {
                     let mut o = level.head;
                     while o != NIL {
                         let ord = self.orders.get(o);
-                        for v in [ord.order_id, ord.client_order_id, ord.account as u64, ord.price, ord.qty, ord.leaves]
-                        {
+                        for v in [ord.order_id, ord.client_order_id, ord.account as u64, ord.qty, ord.leaves] {
                             put(v);
                         }
                         put(((ord.side.as_u8() as u64) << 16)

@@ -1,0 +1,34 @@
+//! Latency summaries and JSON output.
+
+use hdrhistogram::Histogram;
+
+/// A latency histogram in nanoseconds (1 ns .. 60 s, 3 significant digits).
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// `"p50_ns":..,"p99_ns":..,"p999_ns":..,"max_ns":..` for a JSON object.
+pub fn percentiles_json(h: &Histogram<u64>) -> String {
+    format!(
+        "\"p50_ns\":{},\"p90_ns\":{},\"p99_ns\":{},\"p999_ns\":{},\"p9999_ns\":{},\"max_ns\":{},\"mean_ns\":{:.1}",
+        h.value_at_quantile(0.50),
+        h.value_at_quantile(0.90),
+        h.value_at_quantile(0.99),
+        h.value_at_quantile(0.999),
+        h.value_at_quantile(0.9999),
+        h.max(),
+        h.mean()
+    )
+}
+
+/// Cheapest observed back-to-back `Instant::now()` difference: the floor
+/// every per-command latency figure includes.
+pub fn timer_overhead_ns() -> u64 {
+    let mut best = u64::MAX;
+    for _ in 0..10_000 {
+        let a = std::time::Instant::now();
+        let b = std::time::Instant::now();
+        best = best.min((b - a).as_nanos() as u64);
+    }
+    best
+}
