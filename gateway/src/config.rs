@@ -1,0 +1,408 @@
+//! matchd's configuration: one TOML file (or the embedded default), every
+//! key known (unknown keys are errors), every value validated at startup
+//! with a precise message.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::credential::{Credential, CredentialError};
+
+/// The embedded default configuration (`matchd print-default-config`).
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("default_config.toml");
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// TOML syntax, unknown key or wrong type (the message names the key and line).
+    #[error("config {origin}: {message}")]
+    Parse {
+        /// File name or "embedded default".
+        origin: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("config: `{key}` {problem}")]
+    Invalid {
+        /// Dotted key.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A credential entry is malformed.
+    #[error("config: account `{account}`: {source}")]
+    Credential {
+        /// Account name.
+        account: String,
+        /// What is wrong.
+        source: CredentialError,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Network and sessions.
+    pub server: ServerConfig,
+    /// Where data lives.
+    pub data: DataConfig,
+    /// Journal.
+    pub journal: JournalConfig,
+    /// Threads and rings.
+    pub pipeline: PipelineConfig,
+    /// Engine capacities.
+    pub engine: EngineSection,
+    /// Instruments entered on first start.
+    #[serde(default)]
+    pub instruments: Vec<InstrumentConfig>,
+    /// Accounts and their credentials.
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Order-entry listen address.
+    pub listen: SocketAddr,
+    /// Connections at once.
+    pub max_connections: u32,
+    /// Login deadline after connect.
+    pub login_timeout_ms: u64,
+    /// Silence after which a peer is logged out.
+    pub heartbeat_timeout_ms: u64,
+    /// Largest client frame.
+    pub max_frame_bytes: u32,
+    /// Per-session rate limit.
+    pub max_messages_per_sec: u32,
+    /// Per-session outbound buffer.
+    pub outbound_buffer_bytes: u32,
+    /// Messages kept per account for resend.
+    pub retransmit_messages_per_account: u32,
+    /// Default cancel-on-disconnect.
+    pub cancel_on_disconnect_default: bool,
+}
+
+/// `[data]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Data directory.
+    pub dir: PathBuf,
+}
+
+/// Durability policy names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// Page cache only.
+    None,
+    /// Sync after every batch.
+    Batch,
+    /// Sync at most every `interval_ms`.
+    Interval,
+}
+
+/// `[journal]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalConfig {
+    /// Segment file size.
+    pub segment_bytes: u64,
+    /// Policy.
+    pub durability: Durability,
+    /// For `interval`.
+    pub interval_ms: u64,
+}
+
+/// `[pipeline]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Input ring slots.
+    pub input_ring_slots: u32,
+    /// Output ring slots.
+    pub output_ring_slots: u32,
+    /// Wait strategy name.
+    pub wait_strategy: String,
+    /// Thread name -> core id.
+    #[serde(default)]
+    pub pin: BTreeMap<String, usize>,
+}
+
+/// `[engine]`
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    /// See [`engine::EngineConfig`].
+    pub max_orders: u32,
+    /// See [`engine::EngineConfig`].
+    pub max_instruments: u32,
+    /// See [`engine::EngineConfig`].
+    pub max_accounts: u32,
+    /// See [`engine::EngineConfig`].
+    pub max_open_orders_per_account: u32,
+}
+
+/// `[[instruments]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentConfig {
+    /// Numeric id.
+    pub id: u32,
+    /// Symbol.
+    pub symbol: String,
+    /// Base asset id.
+    pub base_asset: u32,
+    /// Quote asset id.
+    pub quote_asset: u32,
+    /// Price tick.
+    pub tick: u64,
+    /// Quantity lot.
+    pub lot: u64,
+    /// Minimum quantity.
+    pub min_qty: u64,
+    /// Maximum quantity.
+    pub max_qty: u64,
+    /// Minimum notional.
+    pub min_notional: u64,
+    /// Price band.
+    pub price_band_bps: u32,
+    /// Initial reference price.
+    pub reference_price: u64,
+    /// Notional scale.
+    pub qty_scale: u64,
+}
+
+/// Account role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Trades for itself.
+    Trader,
+    /// May send admin commands (add instrument, change state).
+    Admin,
+}
+
+/// `[[accounts]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// Account id (dense, below `engine.max_accounts`).
+    pub id: u32,
+    /// Name for logs.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Hashed credential (`matchd hash-credential`).
+    pub credential: String,
+}
+
+/// Pipeline thread names that may be pinned.
+pub const PINNABLE_THREADS: [&str; 4] = ["gateway", "journaller", "matcher", "publisher"];
+
+impl Config {
+    /// The embedded default.
+    pub fn default_config() -> Config {
+        Self::from_toml(DEFAULT_CONFIG_TOML, "embedded default").expect("the embedded default config is valid")
+    }
+
+    /// Reads and validates a file.
+    pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates TOML text.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let cfg: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every value; call again after applying CLI overrides.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, problem: String| Err(ConfigError::Invalid { key: key.into(), problem });
+        let s = &self.server;
+        if s.max_connections == 0 {
+            return bad("server.max_connections", "must be at least 1".into());
+        }
+        if s.login_timeout_ms == 0 || s.heartbeat_timeout_ms < 1000 {
+            return bad(
+                "server.heartbeat_timeout_ms",
+                "must be at least 1000 (and login_timeout_ms at least 1)".into(),
+            );
+        }
+        if !(64..=65_535).contains(&s.max_frame_bytes) {
+            return bad("server.max_frame_bytes", format!("is {}, must be within 64..=65535", s.max_frame_bytes));
+        }
+        if s.max_messages_per_sec == 0 {
+            return bad("server.max_messages_per_sec", "must be at least 1".into());
+        }
+        if s.outbound_buffer_bytes < 65_536 {
+            return bad("server.outbound_buffer_bytes", "must be at least 65536".into());
+        }
+        if s.retransmit_messages_per_account == 0 {
+            return bad("server.retransmit_messages_per_account", "must be at least 1".into());
+        }
+        let j = &self.journal;
+        if j.segment_bytes < (1 << 20) || j.segment_bytes > (1 << 40) {
+            return bad("journal.segment_bytes", format!("is {}, must be within 1 MiB..=1 TiB", j.segment_bytes));
+        }
+        if j.durability == Durability::Interval && j.interval_ms == 0 {
+            return bad("journal.interval_ms", "must be at least 1 with durability = \"interval\"".into());
+        }
+        let p = &self.pipeline;
+        for (key, v) in
+            [("pipeline.input_ring_slots", p.input_ring_slots), ("pipeline.output_ring_slots", p.output_ring_slots)]
+        {
+            if !v.is_power_of_two() || !(64..=(1 << 24)).contains(&v) {
+                return bad(key, format!("is {v}, must be a power of two within 64..=16777216"));
+            }
+        }
+        if !["adaptive", "yielding", "sleeping", "busy-spin"].contains(&p.wait_strategy.as_str()) {
+            return bad(
+                "pipeline.wait_strategy",
+                format!("is {:?}, must be one of adaptive, yielding, sleeping, busy-spin", p.wait_strategy),
+            );
+        }
+        for name in p.pin.keys() {
+            if !PINNABLE_THREADS.contains(&name.as_str()) {
+                return bad(&format!("pipeline.pin.{name}"), format!("unknown thread; pinnable: {PINNABLE_THREADS:?}"));
+            }
+        }
+        let e = &self.engine;
+        if e.max_orders == 0 || e.max_orders >= u32::MAX / 2 {
+            return bad("engine.max_orders", "must be within 1..2^31".into());
+        }
+        if e.max_instruments == 0 || e.max_instruments > (1 << 24) {
+            return bad("engine.max_instruments", "must be within 1..=2^24".into());
+        }
+        if e.max_accounts == 0 || e.max_accounts > (1 << 24) {
+            return bad("engine.max_accounts", "must be within 1..=2^24".into());
+        }
+        if e.max_open_orders_per_account == 0 {
+            return bad("engine.max_open_orders_per_account", "must be at least 1".into());
+        }
+        let mut seen_inst = std::collections::BTreeSet::new();
+        for (i, inst) in self.instruments.iter().enumerate() {
+            let key = format!("instruments[{i}]");
+            if !seen_inst.insert(inst.id) {
+                return bad(&format!("{key}.id"), format!("{} is used twice", inst.id));
+            }
+            if inst.id >= e.max_instruments {
+                return bad(&format!("{key}.id"), format!("{} must be below engine.max_instruments", inst.id));
+            }
+            if engine::InstrumentSpec::symbol_from_str(&inst.symbol).is_none() {
+                return bad(&format!("{key}.symbol"), "must be 1-16 printable ASCII characters".into());
+            }
+            // The engine re-validates the rest when the AddInstrument command is applied.
+        }
+        let mut seen_acct = std::collections::BTreeSet::new();
+        let mut seen_name = std::collections::BTreeSet::new();
+        for (i, a) in self.accounts.iter().enumerate() {
+            let key = format!("accounts[{i}]");
+            if !seen_acct.insert(a.id) {
+                return bad(&format!("{key}.id"), format!("{} is used twice", a.id));
+            }
+            if !seen_name.insert(a.name.clone()) {
+                return bad(&format!("{key}.name"), format!("{:?} is used twice", a.name));
+            }
+            if a.id >= e.max_accounts {
+                return bad(&format!("{key}.id"), format!("{} must be below engine.max_accounts", a.id));
+            }
+            Credential::parse(&a.credential)
+                .map_err(|source| ConfigError::Credential { account: a.name.clone(), source })?;
+        }
+        Ok(())
+    }
+
+    /// Engine capacities.
+    pub fn engine_config(&self) -> engine::EngineConfig {
+        engine::EngineConfig {
+            max_orders: self.engine.max_orders,
+            max_instruments: self.engine.max_instruments,
+            max_accounts: self.engine.max_accounts,
+            max_open_orders_per_account: self.engine.max_open_orders_per_account,
+        }
+    }
+
+    /// The instruments as engine specs.
+    pub fn instrument_specs(&self) -> Vec<engine::InstrumentSpec> {
+        self.instruments
+            .iter()
+            .map(|i| engine::InstrumentSpec {
+                id: i.id,
+                symbol: engine::InstrumentSpec::symbol_from_str(&i.symbol).expect("validated"),
+                base_asset: i.base_asset,
+                quote_asset: i.quote_asset,
+                tick: i.tick,
+                lot: i.lot,
+                min_qty: i.min_qty,
+                max_qty: i.max_qty,
+                min_notional: i.min_notional,
+                price_band_bps: i.price_band_bps,
+                reference_price: i.reference_price,
+                qty_scale: i.qty_scale,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_is_valid() {
+        let c = Config::default_config();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:7001");
+        assert_eq!(c.instruments.len(), 2);
+        assert_eq!(c.accounts.iter().filter(|a| a.role == Role::Admin).count(), 1);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let text = DEFAULT_CONFIG_TOML.replace("[server]\n", "[server]\nlisten_port = 1\n");
+        let err = Config::from_toml(&text, "t.toml").unwrap_err().to_string();
+        assert!(err.contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let cases = [
+            ("input_ring_slots = 65536", "input_ring_slots = 1000", "pipeline.input_ring_slots"),
+            ("wait_strategy = \"adaptive\"", "wait_strategy = \"spin\"", "pipeline.wait_strategy"),
+            ("durability = \"batch\"", "durability = \"sometimes\"", "durability"),
+            ("segment_bytes = 268435456", "segment_bytes = 10", "journal.segment_bytes"),
+            ("listen = \"127.0.0.1:7001\"", "listen = \"nowhere\"", "listen"),
+            ("pin = {}", "pin = { blender = 1 }", "pipeline.pin.blender"),
+        ];
+        for (from, to, key) in cases {
+            assert!(DEFAULT_CONFIG_TOML.contains(from), "{from}");
+            let err = Config::from_toml(&DEFAULT_CONFIG_TOML.replace(from, to), "t.toml").unwrap_err().to_string();
+            assert!(err.contains(key), "{to}: {err}");
+        }
+    }
+
+    #[test]
+    fn duplicate_account_rejected() {
+        let text = DEFAULT_CONFIG_TOML.replace("id = 2\nname = \"bob\"", "id = 1\nname = \"bob\"");
+        let err = Config::from_toml(&text, "t.toml").unwrap_err().to_string();
+        assert!(err.contains("accounts[2].id"), "{err}");
+    }
+}
