@@ -1,0 +1,295 @@
+//! The two directions of the protocol: [`ClientMessage`] (client → server) and [`ServerMessage`]
+//! (server → client). Both decode from a borrowed frame without allocating and encode into a
+//! caller's buffer, so the server and the client library share one codec.
+
+use engine::{
+    AccountId, Amend, Cancel, Command, CommandKind, InstrumentSpec, MassCancel, NewOrder, SetInstrumentState,
+};
+
+use super::error::{DecodeError, EncodeError};
+use super::execution::{report_block_len, ExecReport};
+use super::frame::{append_to_vec, encode_message, Frame, Header, Rd, Wr, HEADER_LEN, LENGTH_PREFIX_LEN};
+use super::session::{Login, LoginAccepted, LoginRejected, Logout, SessionReject};
+use super::{admin, layout, order_entry, template, SCHEMA_ID};
+
+/// Which layer a client message belongs to (and so which role may send it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageClass {
+    /// Login, heartbeat, logout: any session.
+    Session,
+    /// Order entry: [`super::Role::Trader`] sessions only.
+    OrderEntry,
+    /// Administration: [`super::Role::Admin`] sessions only.
+    Admin,
+}
+
+/// A message from a client to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientMessage {
+    /// `Login` (1).
+    Login(Login),
+    /// `Heartbeat` (4).
+    Heartbeat,
+    /// `Logout` (5).
+    Logout(Logout),
+    /// `NewOrder` (20).
+    NewOrder(NewOrder),
+    /// `Cancel` (21).
+    Cancel(Cancel),
+    /// `Amend` (22).
+    Amend(Amend),
+    /// `MassCancel` (23).
+    MassCancel(MassCancel),
+    /// `AddInstrument` (60).
+    AddInstrument(InstrumentSpec),
+    /// `SetInstrumentState` (61).
+    SetInstrumentState(SetInstrumentState),
+}
+
+/// A message from the server to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerMessage {
+    /// `LoginAccepted` (2).
+    LoginAccepted(LoginAccepted),
+    /// `LoginRejected` (3).
+    LoginRejected(LoginRejected),
+    /// `Heartbeat` (4).
+    Heartbeat,
+    /// `Logout` (5).
+    Logout(Logout),
+    /// `SessionReject` (6).
+    SessionReject(SessionReject),
+    /// A sequenced report (40-59, 70-79).
+    Report {
+        /// The account's outbound sequence number of this message.
+        seq: u64,
+        /// The report.
+        report: ExecReport,
+    },
+}
+
+/// Checks the header against the frame and the template's known block length; returns the block.
+fn check<'a>(h: &Header, body: &'a [u8], known_len: Option<usize>) -> Result<Rd<'a>, DecodeError> {
+    let template_id = h.template_id;
+    if h.schema_id != SCHEMA_ID {
+        return Err(DecodeError::UnknownSchema { template_id, schema_id: h.schema_id });
+    }
+    if h.version == 0 {
+        return Err(DecodeError::UnsupportedVersion { template_id, version: h.version });
+    }
+    let Some(min) = known_len else {
+        return Err(DecodeError::UnknownTemplate { template_id });
+    };
+    if body.len() != h.block_length as usize {
+        return Err(DecodeError::LengthMismatch { template_id, block_length: h.block_length, body_len: body.len() });
+    }
+    if body.len() < min {
+        return Err(DecodeError::BlockTooShort { template_id, block_length: h.block_length, min: min as u16 });
+    }
+    Ok(Rd(body))
+}
+
+impl ClientMessage {
+    /// Block length (version 1) of a client → server template, `None` if unknown in this direction.
+    pub fn block_len_of(template_id: u16) -> Option<usize> {
+        Some(match template_id {
+            template::LOGIN => layout::login::BLOCK_LEN,
+            template::HEARTBEAT => layout::heartbeat::BLOCK_LEN,
+            template::LOGOUT => layout::logout::BLOCK_LEN,
+            template::NEW_ORDER => layout::new_order::BLOCK_LEN,
+            template::CANCEL => layout::cancel::BLOCK_LEN,
+            template::AMEND => layout::amend::BLOCK_LEN,
+            template::MASS_CANCEL => layout::mass_cancel::BLOCK_LEN,
+            template::ADD_INSTRUMENT => layout::add_instrument::BLOCK_LEN,
+            template::SET_INSTRUMENT_STATE => layout::set_instrument_state::BLOCK_LEN,
+            _ => return None,
+        })
+    }
+
+    /// Decodes one message from its header and body (as split by [`super::decode_frame`]).
+    /// A block longer than the version-1 block is accepted and its tail ignored.
+    pub fn decode(header: &Header, body: &[u8]) -> Result<ClientMessage, DecodeError> {
+        let r = check(header, body, Self::block_len_of(header.template_id))?;
+        Ok(match header.template_id {
+            template::LOGIN => ClientMessage::Login(Login::read(&r)?),
+            template::HEARTBEAT => ClientMessage::Heartbeat,
+            template::LOGOUT => ClientMessage::Logout(Logout::read(&r)?),
+            template::NEW_ORDER => ClientMessage::NewOrder(order_entry::read_new_order(&r)?),
+            template::CANCEL => ClientMessage::Cancel(order_entry::read_cancel(&r)?),
+            template::AMEND => ClientMessage::Amend(order_entry::read_amend(&r)?),
+            template::MASS_CANCEL => ClientMessage::MassCancel(order_entry::read_mass_cancel(&r)?),
+            template::ADD_INSTRUMENT => ClientMessage::AddInstrument(admin::read_spec(&r)),
+            template::SET_INSTRUMENT_STATE => ClientMessage::SetInstrumentState(admin::read_set_state(&r)?),
+            template_id => return Err(DecodeError::UnknownTemplate { template_id }),
+        })
+    }
+
+    /// [`ClientMessage::decode`] of a frame.
+    #[inline]
+    pub fn decode_frame(frame: &Frame<'_>) -> Result<ClientMessage, DecodeError> {
+        Self::decode(&frame.header, frame.body)
+    }
+
+    /// Template id.
+    pub fn template_id(&self) -> u16 {
+        match self {
+            ClientMessage::Login(_) => template::LOGIN,
+            ClientMessage::Heartbeat => template::HEARTBEAT,
+            ClientMessage::Logout(_) => template::LOGOUT,
+            ClientMessage::NewOrder(_) => template::NEW_ORDER,
+            ClientMessage::Cancel(_) => template::CANCEL,
+            ClientMessage::Amend(_) => template::AMEND,
+            ClientMessage::MassCancel(_) => template::MASS_CANCEL,
+            ClientMessage::AddInstrument(_) => template::ADD_INSTRUMENT,
+            ClientMessage::SetInstrumentState(_) => template::SET_INSTRUMENT_STATE,
+        }
+    }
+
+    /// Which layer the message belongs to.
+    pub fn class(&self) -> MessageClass {
+        match self {
+            ClientMessage::Login(_) | ClientMessage::Heartbeat | ClientMessage::Logout(_) => MessageClass::Session,
+            ClientMessage::NewOrder(_)
+            | ClientMessage::Cancel(_)
+            | ClientMessage::Amend(_)
+            | ClientMessage::MassCancel(_) => MessageClass::OrderEntry,
+            ClientMessage::AddInstrument(_) | ClientMessage::SetInstrumentState(_) => MessageClass::Admin,
+        }
+    }
+
+    /// Block length (version 1).
+    pub fn block_len(&self) -> usize {
+        Self::block_len_of(self.template_id()).unwrap_or(0)
+    }
+
+    /// Bytes of the whole encoded message (length prefix included).
+    pub fn encoded_len(&self) -> usize {
+        LENGTH_PREFIX_LEN + HEADER_LEN + self.block_len()
+    }
+
+    /// Encodes the message into the front of `buf`; returns the bytes written.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        encode_message(self.template_id(), self.block_len(), buf, |w| self.write(w))
+    }
+
+    /// Appends the encoded message to `out` within its spare capacity (never reallocates).
+    pub fn encode_into_vec(&self, out: &mut Vec<u8>) -> Result<usize, EncodeError> {
+        append_to_vec(out, self.encoded_len(), |b| self.encode(b))
+    }
+
+    fn write(&self, w: &mut Wr<'_>) {
+        match self {
+            ClientMessage::Login(m) => m.write(w),
+            ClientMessage::Heartbeat => {}
+            ClientMessage::Logout(m) => m.write(w),
+            ClientMessage::NewOrder(m) => order_entry::write_new_order(m, w),
+            ClientMessage::Cancel(m) => order_entry::write_cancel(m, w),
+            ClientMessage::Amend(m) => order_entry::write_amend(m, w),
+            ClientMessage::MassCancel(m) => order_entry::write_mass_cancel(m, w),
+            ClientMessage::AddInstrument(m) => admin::write_spec(m, w),
+            ClientMessage::SetInstrumentState(m) => admin::write_set_state(m, w),
+        }
+    }
+
+    /// The engine command for an order-entry or admin message sent on `account`'s session,
+    /// stamped with the gateway receive time; `None` for session messages.
+    #[inline]
+    pub fn to_command(&self, account: AccountId, timestamp_ns: u64) -> Option<Command> {
+        let kind = match *self {
+            ClientMessage::NewOrder(m) => CommandKind::NewOrder(m),
+            ClientMessage::Cancel(m) => CommandKind::Cancel(m),
+            ClientMessage::Amend(m) => CommandKind::Amend(m),
+            ClientMessage::MassCancel(m) => CommandKind::MassCancel(m),
+            ClientMessage::AddInstrument(m) => CommandKind::AddInstrument(m),
+            ClientMessage::SetInstrumentState(m) => CommandKind::SetInstrumentState(m),
+            ClientMessage::Login(_) | ClientMessage::Heartbeat | ClientMessage::Logout(_) => return None,
+        };
+        Some(Command { account, timestamp_ns, kind })
+    }
+}
+
+impl ServerMessage {
+    /// Block length (version 1) of a server → client template, `None` if unknown in this direction.
+    pub fn block_len_of(template_id: u16) -> Option<usize> {
+        Some(match template_id {
+            template::LOGIN_ACCEPTED => layout::login_accepted::BLOCK_LEN,
+            template::LOGIN_REJECTED => layout::login_rejected::BLOCK_LEN,
+            template::HEARTBEAT => layout::heartbeat::BLOCK_LEN,
+            template::LOGOUT => layout::logout::BLOCK_LEN,
+            template::SESSION_REJECT => layout::session_reject::BLOCK_LEN,
+            t => return report_block_len(t),
+        })
+    }
+
+    /// Decodes one message from its header and body (as split by [`super::decode_frame`]).
+    /// A block longer than the version-1 block is accepted and its tail ignored.
+    pub fn decode(header: &Header, body: &[u8]) -> Result<ServerMessage, DecodeError> {
+        let r = check(header, body, Self::block_len_of(header.template_id))?;
+        Ok(match header.template_id {
+            template::LOGIN_ACCEPTED => ServerMessage::LoginAccepted(LoginAccepted::read(&r)?),
+            template::LOGIN_REJECTED => ServerMessage::LoginRejected(LoginRejected::read(&r)?),
+            template::HEARTBEAT => ServerMessage::Heartbeat,
+            template::LOGOUT => ServerMessage::Logout(Logout::read(&r)?),
+            template::SESSION_REJECT => ServerMessage::SessionReject(SessionReject::read(&r)?),
+            t => {
+                let (seq, report) = ExecReport::read(t, &r)?;
+                ServerMessage::Report { seq, report }
+            }
+        })
+    }
+
+    /// [`ServerMessage::decode`] of a frame.
+    #[inline]
+    pub fn decode_frame(frame: &Frame<'_>) -> Result<ServerMessage, DecodeError> {
+        Self::decode(&frame.header, frame.body)
+    }
+
+    /// Template id.
+    pub fn template_id(&self) -> u16 {
+        match self {
+            ServerMessage::LoginAccepted(_) => template::LOGIN_ACCEPTED,
+            ServerMessage::LoginRejected(_) => template::LOGIN_REJECTED,
+            ServerMessage::Heartbeat => template::HEARTBEAT,
+            ServerMessage::Logout(_) => template::LOGOUT,
+            ServerMessage::SessionReject(_) => template::SESSION_REJECT,
+            ServerMessage::Report { report, .. } => report.template_id(),
+        }
+    }
+
+    /// The sequence number, for a sequenced report.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            ServerMessage::Report { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
+    /// Block length (version 1).
+    pub fn block_len(&self) -> usize {
+        Self::block_len_of(self.template_id()).unwrap_or(0)
+    }
+
+    /// Bytes of the whole encoded message (length prefix included).
+    pub fn encoded_len(&self) -> usize {
+        LENGTH_PREFIX_LEN + HEADER_LEN + self.block_len()
+    }
+
+    /// Encodes the message into the front of `buf`; returns the bytes written.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        if let ServerMessage::Report { seq, report } = self {
+            return report.encode(*seq, buf);
+        }
+        encode_message(self.template_id(), self.block_len(), buf, |w| match self {
+            ServerMessage::LoginAccepted(m) => m.write(w),
+            ServerMessage::LoginRejected(m) => m.write(w),
+            ServerMessage::Logout(m) => m.write(w),
+            ServerMessage::SessionReject(m) => m.write(w),
+            ServerMessage::Heartbeat | ServerMessage::Report { .. } => {}
+        })
+    }
+
+    /// Appends the encoded message to `out` within its spare capacity (never reallocates).
+    pub fn encode_into_vec(&self, out: &mut Vec<u8>) -> Result<usize, EncodeError> {
+        append_to_vec(out, self.encoded_len(), |b| self.encode(b))
+    }
+}

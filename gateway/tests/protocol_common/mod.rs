@@ -1,0 +1,306 @@
+//! proptest strategies for every protocol message (shared by the protocol_* tests).
+#![allow(dead_code)]
+
+use engine::*;
+use gateway::protocol::execution::command_type_from_u8;
+use gateway::protocol::*;
+use proptest::prelude::*;
+
+pub fn side() -> impl Strategy<Value = Side> {
+    prop_oneof![Just(Side::Buy), Just(Side::Sell)]
+}
+pub fn order_type() -> impl Strategy<Value = OrderType> {
+    prop_oneof![Just(OrderType::Limit), Just(OrderType::Market)]
+}
+pub fn tif() -> impl Strategy<Value = TimeInForce> {
+    (1u8..=4).prop_map(|b| TimeInForce::from_u8(b).unwrap())
+}
+pub fn stp() -> impl Strategy<Value = StpMode> {
+    (0u8..=3).prop_map(|b| StpMode::from_u8(b).unwrap())
+}
+pub fn state() -> impl Strategy<Value = InstrumentState> {
+    (1u8..=4).prop_map(|b| InstrumentState::from_u8(b).unwrap())
+}
+pub fn order_ref() -> impl Strategy<Value = OrderRef> {
+    prop_oneof![any::<u64>().prop_map(OrderRef::Engine), any::<u64>().prop_map(OrderRef::Client)]
+}
+pub fn reject_reason() -> impl Strategy<Value = RejectReason> {
+    proptest::sample::select(RejectReason::ALL.to_vec())
+}
+pub fn command_type() -> impl Strategy<Value = CommandType> {
+    (1u8..=6).prop_map(|b| command_type_from_u8(b).unwrap())
+}
+pub fn cancel_reason() -> impl Strategy<Value = CancelReason> {
+    (1u8..=5).prop_map(|b| CancelReason::from_u8(b).unwrap())
+}
+fn sel<T: Copy + core::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<Value = T> {
+    proptest::sample::select(all.to_vec())
+}
+
+pub fn spec() -> impl Strategy<Value = InstrumentSpec> {
+    (
+        (any::<u32>(), any::<[u8; 16]>(), any::<u32>(), any::<u32>()),
+        (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),
+        (any::<u64>(), any::<u32>(), any::<u64>(), any::<u64>()),
+    )
+        .prop_map(
+            |(
+                (id, symbol, base_asset, quote_asset),
+                (tick, lot, min_qty, max_qty),
+                (min_notional, price_band_bps, reference_price, qty_scale),
+            )| InstrumentSpec {
+                id,
+                symbol,
+                base_asset,
+                quote_asset,
+                tick,
+                lot,
+                min_qty,
+                max_qty,
+                min_notional,
+                price_band_bps,
+                reference_price,
+                qty_scale,
+            },
+        )
+}
+
+pub fn login() -> impl Strategy<Value = Login> {
+    (any::<u32>(), any::<[u8; 32]>(), any::<u64>(), any::<u32>(), sel(Role::ALL), sel(CancelOnDisconnect::ALL))
+        .prop_map(|(account, credential, last_seen_seq, heartbeat_interval_ms, role, cancel_on_disconnect)| Login {
+            account,
+            credential,
+            last_seen_seq,
+            heartbeat_interval_ms,
+            role,
+            cancel_on_disconnect,
+        })
+}
+
+pub fn client_message() -> impl Strategy<Value = ClientMessage> {
+    prop_oneof![
+        login().prop_map(ClientMessage::Login),
+        Just(ClientMessage::Heartbeat),
+        sel(LogoutReason::ALL).prop_map(|reason| ClientMessage::Logout(Logout { reason })),
+        (any::<u64>(), any::<u32>(), side(), order_type(), tif(), stp(), any::<u64>(), any::<u64>()).prop_map(
+            |(client_order_id, instrument, side, order_type, tif, stp, price, qty)| {
+                ClientMessage::NewOrder(NewOrder {
+                    client_order_id,
+                    instrument,
+                    side,
+                    order_type,
+                    tif,
+                    stp,
+                    price,
+                    qty,
+                })
+            }
+        ),
+        order_ref().prop_map(|order| ClientMessage::Cancel(Cancel { order })),
+        (order_ref(), any::<Option<u64>>(), any::<Option<u64>>())
+            .prop_map(|(order, new_qty, new_price)| ClientMessage::Amend(Amend { order, new_qty, new_price })),
+        (any::<Option<u32>>(), proptest::option::of(side()))
+            .prop_map(|(instrument, side)| ClientMessage::MassCancel(MassCancel { instrument, side })),
+        spec().prop_map(ClientMessage::AddInstrument),
+        (any::<u32>(), state()).prop_map(|(instrument, state)| ClientMessage::SetInstrumentState(SetInstrumentState {
+            instrument,
+            state
+        })),
+    ]
+}
+
+pub fn exec_report() -> impl Strategy<Value = ExecReport> {
+    prop_oneof![
+        (
+            (any::<u32>(), any::<u64>(), any::<u64>(), any::<u32>()),
+            (side(), order_type(), tif()),
+            (any::<u64>(), any::<u64>(), any::<u64>())
+        )
+            .prop_map(
+                |(
+                    (account, order_id, client_order_id, instrument),
+                    (side, order_type, tif),
+                    (price, qty, timestamp_ns),
+                )| ExecReport::Accepted(Accepted {
+                    account,
+                    order_id,
+                    client_order_id,
+                    instrument,
+                    side,
+                    order_type,
+                    tif,
+                    price,
+                    qty,
+                    timestamp_ns
+                })
+            ),
+        (any::<u32>(), command_type(), any::<u64>(), any::<u64>(), any::<u32>(), reject_reason()).prop_map(
+            |(account, command, client_order_id, order_id, instrument, reason)| ExecReport::Rejected(Rejected {
+                account,
+                command,
+                client_order_id,
+                order_id,
+                instrument,
+                reason
+            })
+        ),
+        (
+            (any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>(), any::<u32>()),
+            (side(), any::<u64>(), any::<u64>(), any::<u64>(), sel(Liquidity::ALL), any::<u64>())
+        )
+            .prop_map(
+                |(
+                    (account, order_id, client_order_id, trade_id, instrument),
+                    (side, price, qty, leaves_qty, liquidity, timestamp_ns),
+                )| ExecReport::Fill(Fill {
+                    account,
+                    order_id,
+                    client_order_id,
+                    trade_id,
+                    instrument,
+                    side,
+                    price,
+                    qty,
+                    leaves_qty,
+                    liquidity,
+                    timestamp_ns
+                })
+            ),
+        (
+            (any::<u32>(), any::<u64>(), any::<u64>(), any::<u32>()),
+            (side(), any::<u64>(), any::<u64>(), cancel_reason())
+        )
+            .prop_map(
+                |((account, order_id, client_order_id, instrument), (side, cancelled_qty, filled_qty, reason))| {
+                    ExecReport::Cancelled(Cancelled {
+                        account,
+                        order_id,
+                        client_order_id,
+                        instrument,
+                        side,
+                        cancelled_qty,
+                        filled_qty,
+                        reason,
+                    })
+                }
+            ),
+        (
+            (any::<u32>(), any::<u64>(), any::<u64>(), any::<u32>()),
+            (side(), any::<u64>(), any::<u64>(), any::<u64>(), any::<bool>())
+        )
+            .prop_map(
+                |((account, order_id, client_order_id, instrument), (side, price, qty, leaves, kept_priority))| {
+                    ExecReport::Amended(Amended {
+                        account,
+                        order_id,
+                        client_order_id,
+                        instrument,
+                        side,
+                        price,
+                        qty,
+                        leaves,
+                        kept_priority,
+                    })
+                }
+            ),
+        (any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>(), stp(), any::<u64>()).prop_map(
+            |(account, instrument, maker_order_id, taker_order_id, mode, qty)| {
+                ExecReport::SelfTradePrevented(SelfTradePrevented {
+                    account,
+                    instrument,
+                    maker_order_id,
+                    taker_order_id,
+                    mode,
+                    qty,
+                })
+            }
+        ),
+        (any::<u32>(), any::<u32>())
+            .prop_map(|(account, count)| ExecReport::MassCancelled(MassCancelled { account, count })),
+        (any::<u32>(), spec())
+            .prop_map(|(account, spec)| ExecReport::InstrumentAdded(InstrumentAdded { account, spec })),
+        (any::<u32>(), any::<u32>(), state()).prop_map(|(account, instrument, state)| {
+            ExecReport::InstrumentStateChanged(InstrumentStateChanged { account, instrument, state })
+        }),
+    ]
+}
+
+pub fn server_message() -> impl Strategy<Value = ServerMessage> {
+    prop_oneof![
+        (any::<u32>(), any::<u64>(), any::<u64>(), any::<u32>(), any::<u32>(), sel(Role::ALL), any::<bool>()).prop_map(
+            |(
+                account,
+                next_seq,
+                highest_seq,
+                heartbeat_interval_ms,
+                heartbeat_timeout_ms,
+                role,
+                cancel_on_disconnect,
+            )| {
+                ServerMessage::LoginAccepted(LoginAccepted {
+                    account,
+                    next_seq,
+                    highest_seq,
+                    heartbeat_interval_ms,
+                    heartbeat_timeout_ms,
+                    role,
+                    cancel_on_disconnect,
+                })
+            }
+        ),
+        (any::<u32>(), sel(LoginRejectReason::ALL), any::<u64>(), any::<u64>()).prop_map(
+            |(account, reason, highest_seq, oldest_available_seq)| ServerMessage::LoginRejected(LoginRejected {
+                account,
+                reason,
+                highest_seq,
+                oldest_available_seq
+            })
+        ),
+        Just(ServerMessage::Heartbeat),
+        sel(LogoutReason::ALL).prop_map(|reason| ServerMessage::Logout(Logout { reason })),
+        (any::<u16>(), sel(SessionRejectReason::ALL), proptest::option::of(0u16..0xFFFF), any::<u64>()).prop_map(
+            |(ref_template_id, reason, field_offset, client_order_id)| ServerMessage::SessionReject(SessionReject {
+                ref_template_id,
+                reason,
+                field_offset,
+                client_order_id
+            })
+        ),
+        (any::<u64>(), exec_report()).prop_map(|(seq, report)| ServerMessage::Report { seq, report }),
+    ]
+}
+
+/// Encodes a client message into a fresh vector.
+pub fn enc_client(m: &ClientMessage) -> Vec<u8> {
+    let mut buf = vec![0u8; DEFAULT_MAX_MESSAGE_LEN];
+    let n = m.encode(&mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// Encodes a server message into a fresh vector.
+pub fn enc_server(m: &ServerMessage) -> Vec<u8> {
+    let mut buf = vec![0u8; DEFAULT_MAX_MESSAGE_LEN];
+    let n = m.encode(&mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// Rewrites a message's length prefix and block length after its block was resized.
+pub fn fix_lengths(msg: &mut [u8]) {
+    let len = (msg.len() - 2) as u16;
+    msg[0..2].copy_from_slice(&len.to_le_bytes());
+    msg[2..4].copy_from_slice(&(len - 8).to_le_bytes());
+}
+
+pub fn client_from(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
+    let (frame, n) = decode_frame(bytes).unwrap().unwrap();
+    assert_eq!(n, bytes.len());
+    ClientMessage::decode_frame(&frame)
+}
+
+pub fn server_from(bytes: &[u8]) -> Result<ServerMessage, DecodeError> {
+    let (frame, n) = decode_frame(bytes).unwrap().unwrap();
+    assert_eq!(n, bytes.len());
+    ServerMessage::decode_frame(&frame)
+}

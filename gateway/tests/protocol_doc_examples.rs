@@ -1,0 +1,274 @@
+//! The hex examples in docs/protocol.md are generated here and checked against the document, so
+//! they are exact. `MATCHD_PRINT_PROTOCOL_HEX=1 cargo test -p gateway --test protocol_doc_examples
+//! -- --nocapture` prints them.
+
+mod protocol_common;
+
+use engine::*;
+use gateway::protocol::*;
+use protocol_common::{client_from, server_from};
+
+const ACCOUNT: u32 = 7;
+const TS: u64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
+
+fn btc_usdt() -> InstrumentSpec {
+    InstrumentSpec {
+        id: 1,
+        symbol: InstrumentSpec::symbol_from_str("BTC-USDT").unwrap(),
+        base_asset: 1,
+        quote_asset: 2,
+        tick: 1,
+        lot: 1_000,
+        min_qty: 1_000,
+        max_qty: 10_000_000_000,
+        min_notional: 500,
+        price_band_bps: 1_000,
+        reference_price: 6_500_000,
+        qty_scale: 100_000_000,
+    }
+}
+
+fn new_order() -> NewOrder {
+    NewOrder {
+        client_order_id: 1001,
+        instrument: 1,
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        tif: TimeInForce::Gtc,
+        stp: StpMode::CancelTaker,
+        price: 6_500_000,
+        qty: 150_000,
+    }
+}
+
+fn client_examples() -> Vec<(&'static str, ClientMessage)> {
+    vec![
+        (
+            "Login",
+            ClientMessage::Login(Login {
+                account: ACCOUNT,
+                credential: Login::credential_from(b"demo-secret-7").unwrap(),
+                last_seen_seq: 41,
+                heartbeat_interval_ms: 1000,
+                role: Role::Trader,
+                cancel_on_disconnect: CancelOnDisconnect::Enabled,
+            }),
+        ),
+        ("Heartbeat", ClientMessage::Heartbeat),
+        ("Logout (client)", ClientMessage::Logout(Logout { reason: LogoutReason::UserRequest })),
+        ("NewOrder", ClientMessage::NewOrder(new_order())),
+        ("Cancel", ClientMessage::Cancel(Cancel { order: OrderRef::Client(1001) })),
+        ("Amend", ClientMessage::Amend(Amend { order: OrderRef::Engine(88), new_qty: Some(100_000), new_price: None })),
+        ("MassCancel", ClientMessage::MassCancel(MassCancel { instrument: Some(1), side: Some(Side::Sell) })),
+        ("AddInstrument", ClientMessage::AddInstrument(btc_usdt())),
+        (
+            "SetInstrumentState",
+            ClientMessage::SetInstrumentState(SetInstrumentState { instrument: 1, state: InstrumentState::Halted }),
+        ),
+    ]
+}
+
+fn server_examples() -> Vec<(&'static str, ServerMessage)> {
+    let no = new_order();
+    vec![
+        (
+            "LoginAccepted",
+            ServerMessage::LoginAccepted(LoginAccepted {
+                account: ACCOUNT,
+                next_seq: 42,
+                highest_seq: 45,
+                heartbeat_interval_ms: 1000,
+                heartbeat_timeout_ms: 10_000,
+                role: Role::Trader,
+                cancel_on_disconnect: true,
+            }),
+        ),
+        (
+            "LoginRejected",
+            ServerMessage::LoginRejected(LoginRejected {
+                account: ACCOUNT,
+                reason: LoginRejectReason::SequenceAhead,
+                highest_seq: 45,
+                oldest_available_seq: 0,
+            }),
+        ),
+        ("Logout (server)", ServerMessage::Logout(Logout { reason: LogoutReason::HeartbeatTimeout })),
+        (
+            "SessionReject",
+            ServerMessage::SessionReject(SessionReject {
+                ref_template_id: template::NEW_ORDER,
+                reason: SessionRejectReason::BadFieldValue,
+                field_offset: Some(28),
+                client_order_id: 1001,
+            }),
+        ),
+        (
+            "OrderAccepted",
+            ServerMessage::Report {
+                seq: 46,
+                report: ExecReport::Accepted(Accepted {
+                    account: ACCOUNT,
+                    order_id: 88,
+                    client_order_id: no.client_order_id,
+                    instrument: 1,
+                    side: no.side,
+                    order_type: no.order_type,
+                    tif: no.tif,
+                    price: no.price,
+                    qty: no.qty,
+                    timestamp_ns: TS,
+                }),
+            },
+        ),
+        (
+            "CommandRejected",
+            ServerMessage::Report {
+                seq: 47,
+                report: ExecReport::Rejected(Rejected {
+                    account: ACCOUNT,
+                    command: CommandType::NewOrder,
+                    client_order_id: 1002,
+                    order_id: 0,
+                    instrument: 1,
+                    reason: RejectReason::PriceOffTick,
+                }),
+            },
+        ),
+        (
+            "Fill",
+            ServerMessage::Report {
+                seq: 48,
+                report: ExecReport::Fill(Fill {
+                    account: ACCOUNT,
+                    order_id: 88,
+                    client_order_id: 1001,
+                    trade_id: 5,
+                    instrument: 1,
+                    side: Side::Buy,
+                    price: 6_500_000,
+                    qty: 50_000,
+                    leaves_qty: 100_000,
+                    liquidity: Liquidity::Maker,
+                    timestamp_ns: TS + 1_000,
+                }),
+            },
+        ),
+        (
+            "OrderCancelled",
+            ServerMessage::Report {
+                seq: 49,
+                report: ExecReport::Cancelled(Cancelled {
+                    account: ACCOUNT,
+                    order_id: 88,
+                    client_order_id: 1001,
+                    instrument: 1,
+                    side: Side::Buy,
+                    cancelled_qty: 100_000,
+                    filled_qty: 50_000,
+                    reason: CancelReason::User,
+                }),
+            },
+        ),
+        (
+            "OrderAmended",
+            ServerMessage::Report {
+                seq: 50,
+                report: ExecReport::Amended(Amended {
+                    account: ACCOUNT,
+                    order_id: 89,
+                    client_order_id: 1003,
+                    instrument: 1,
+                    side: Side::Sell,
+                    price: 6_510_000,
+                    qty: 100_000,
+                    leaves: 100_000,
+                    kept_priority: true,
+                }),
+            },
+        ),
+        (
+            "SelfTradePrevented",
+            ServerMessage::Report {
+                seq: 51,
+                report: ExecReport::SelfTradePrevented(SelfTradePrevented {
+                    account: ACCOUNT,
+                    instrument: 1,
+                    maker_order_id: 89,
+                    taker_order_id: 90,
+                    mode: StpMode::CancelTaker,
+                    qty: 100_000,
+                }),
+            },
+        ),
+        (
+            "MassCancelled",
+            ServerMessage::Report {
+                seq: 52,
+                report: ExecReport::MassCancelled(MassCancelled { account: ACCOUNT, count: 3 }),
+            },
+        ),
+        (
+            "InstrumentAdded",
+            ServerMessage::Report {
+                seq: 1,
+                report: ExecReport::InstrumentAdded(InstrumentAdded { account: 0, spec: btc_usdt() }),
+            },
+        ),
+        (
+            "InstrumentStateChanged",
+            ServerMessage::Report {
+                seq: 2,
+                report: ExecReport::InstrumentStateChanged(InstrumentStateChanged {
+                    account: 0,
+                    instrument: 1,
+                    state: InstrumentState::Halted,
+                }),
+            },
+        ),
+    ]
+}
+
+/// The document's rendering: the prefix and header on one line, then the block 8 bytes a line,
+/// each line labelled with its block offset.
+fn render(bytes: &[u8]) -> String {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ");
+    let mut s = format!("len+hdr  {}\n", hex(&bytes[..10]));
+    for (i, chunk) in bytes[10..].chunks(8).enumerate() {
+        s.push_str(&format!("+{:<3}     {}\n", i * 8, hex(chunk)));
+    }
+    s
+}
+
+fn all_examples() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (name, m) in client_examples() {
+        let mut buf = [0u8; 256];
+        let n = m.encode(&mut buf).unwrap();
+        assert_eq!(client_from(&buf[..n]), Ok(m));
+        out.push((name, buf[..n].to_vec()));
+    }
+    for (name, m) in server_examples() {
+        let mut buf = [0u8; 256];
+        let n = m.encode(&mut buf).unwrap();
+        assert_eq!(server_from(&buf[..n]), Ok(m));
+        out.push((name, buf[..n].to_vec()));
+    }
+    out
+}
+
+#[test]
+fn doc_hex_examples_are_exact() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md")).unwrap();
+    let print = std::env::var_os("MATCHD_PRINT_PROTOCOL_HEX").is_some();
+    let mut missing = Vec::new();
+    for (name, bytes) in all_examples() {
+        let r = render(&bytes);
+        if print {
+            println!("#### {name}\n```text\n{r}```\n");
+        }
+        if !doc.contains(&r) {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "docs/protocol.md lacks the exact hex of {missing:?}");
+}
