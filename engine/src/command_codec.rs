@@ -31,7 +31,7 @@ const REF_ENGINE: u8 = 1;
 const REF_CLIENT: u8 = 2;
 const AMEND_HAS_QTY: u8 = 1;
 const AMEND_HAS_PRICE: u8 = 2;
-const ALL_INSTRUMENTS: u32 = u32::MAX;
+const MASS_CANCEL_HAS_INSTRUMENT: u8 = 1;
 
 /// Why bytes are not a valid command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -143,8 +143,10 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
             w.u64(40, a.new_price.unwrap_or(0));
         }
         CommandKind::MassCancel(m) => {
-            w.u32(16, m.instrument.unwrap_or(ALL_INSTRUMENTS));
+            // An explicit flag, not a sentinel id: every u32 is a valid instrument id to ask for.
+            w.u32(16, m.instrument.unwrap_or(0));
             w.u8(20, m.side.map_or(0, Side::as_u8));
+            w.u8(21, m.instrument.is_some() as u8 * MASS_CANCEL_HAS_INSTRUMENT);
         }
         CommandKind::AddInstrument(s) => {
             w.u32(16, s.id);
@@ -258,13 +260,20 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
             })
         }
         kind::MASS_CANCEL => {
-            r.zero(21, 24)?;
+            r.zero(22, 24)?;
+            let flags = r.u8(21);
+            if flags & !MASS_CANCEL_HAS_INSTRUMENT != 0 {
+                return Err(CodecError::BadField { field: "mass_cancel_flags", value: flags as u64 });
+            }
             let inst = r.u32(16);
+            if flags == 0 && inst != 0 {
+                return Err(CodecError::ReservedNotZero(16));
+            }
             let side = match r.u8(20) {
                 0 => None,
                 _ => Some(r.en(20, "side", Side::from_u8)?),
             };
-            CommandKind::MassCancel(MassCancel { instrument: (inst != ALL_INSTRUMENTS).then_some(inst), side })
+            CommandKind::MassCancel(MassCancel { instrument: (flags != 0).then_some(inst), side })
         }
         kind::ADD_INSTRUMENT => {
             let mut symbol = [0u8; SYMBOL_MAX_BYTES];
@@ -303,4 +312,50 @@ fn order_ref(r: &R<'_>) -> Result<OrderRef, CodecError> {
         REF_CLIENT => Ok(OrderRef::Client(id)),
         v => Err(CodecError::BadField { field: "order_ref_kind", value: v as u64 }),
     }
+}
+
+/// Journal record type of an encoded [`Command`].
+pub const RECORD_COMMAND: u8 = 1;
+/// Journal record type of the engine's capacities: the first record of every
+/// journal, so a replay builds the engine exactly as it ran (capacities
+/// decide `CapacityReached`/`TooManyOpenOrders` rejects, so they are state).
+pub const RECORD_ENGINE_CONFIG: u8 = 2;
+/// Encoded length of an engine config record.
+pub const ENGINE_CONFIG_BYTES: usize = 24;
+/// Format version of the engine config record.
+const ENGINE_CONFIG_VERSION: u32 = 1;
+
+/// Encodes the engine's capacities for [`RECORD_ENGINE_CONFIG`].
+pub fn encode_engine_config(c: &crate::EngineConfig) -> [u8; ENGINE_CONFIG_BYTES] {
+    let mut b = [0u8; ENGINE_CONFIG_BYTES];
+    let mut w = W(&mut b);
+    w.u32(0, ENGINE_CONFIG_VERSION);
+    w.u32(4, c.max_orders);
+    w.u32(8, c.max_instruments);
+    w.u32(12, c.max_accounts);
+    w.u32(16, c.max_open_orders_per_account);
+    b
+}
+
+/// Decodes a [`RECORD_ENGINE_CONFIG`] payload.
+pub fn decode_engine_config(buf: &[u8]) -> Result<crate::EngineConfig, CodecError> {
+    if buf.len() != ENGINE_CONFIG_BYTES {
+        return Err(CodecError::BadLength { kind: 0, len: buf.len(), expected: ENGINE_CONFIG_BYTES });
+    }
+    let r = R(buf);
+    let version = r.u32(0);
+    if version != ENGINE_CONFIG_VERSION {
+        return Err(CodecError::BadField { field: "engine_config_version", value: version as u64 });
+    }
+    r.zero(20, 24)?;
+    let c = crate::EngineConfig {
+        max_orders: r.u32(4),
+        max_instruments: r.u32(8),
+        max_accounts: r.u32(12),
+        max_open_orders_per_account: r.u32(16),
+    };
+    if c.max_orders == 0 || c.max_orders == u32::MAX || c.max_instruments == 0 || c.max_instruments == u32::MAX {
+        return Err(CodecError::BadField { field: "engine_config_capacity", value: c.max_orders as u64 });
+    }
+    Ok(c)
 }
