@@ -255,7 +255,9 @@ proptest! {
             16 if v == 1 || v == 2 => None,
             16 => Some(CodecError::BadField { field: "order_ref_kind", value: v as u64 }),
             // Flags: bit 0 = qty present, bit 1 = price present (price 0 is then Some(0)).
-            17 if v <= 3 => None,
+            17 if v == 1 || v == 3 => None,
+            // Clearing the qty bit leaves its value (5) in a field that must then be zero.
+            17 if v == 2 => Some(CodecError::ReservedNotZero(32)),
             17 => Some(CodecError::BadField { field: "amend_flags", value: v as u64 }),
             _ => Some(CodecError::ReservedNotZero(off)),
         };
