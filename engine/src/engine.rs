@@ -131,6 +131,13 @@ impl Engine {
         self.last_seq
     }
 
+    /// Notes that journal sequence `seq` holds a record that is not a command
+    /// (the engine-config record), so engine and journal sequence numbers stay equal.
+    pub fn skip(&mut self, seq: Seq) {
+        assert!(seq > self.last_seq, "sequence numbers must increase");
+        self.last_seq = seq;
+    }
+
     /// Applies one journaled command. Sequence numbers must increase.
     pub fn apply<S: EventSink>(&mut self, seq: Seq, cmd: &Command, sink: &mut S) {
         debug_assert!(seq > self.last_seq, "commands must be applied in sequence order");

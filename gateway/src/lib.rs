@@ -1,6 +1,16 @@
 //! matchd: configuration, wire protocol, network, pipeline; the `matchd` binary is `src/main.rs`.
 #![warn(missing_docs)]
 
+pub mod account_stream;
+pub mod client;
+pub mod clock;
 pub mod config;
+pub mod control;
 pub mod credential;
+pub mod gateway_thread;
+pub mod journaller;
+pub mod matcher;
 pub mod protocol;
+pub mod publisher;
+pub mod server;
+pub mod slots;

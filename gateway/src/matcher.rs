@@ -1,0 +1,132 @@
+//! The matcher stage: the business-logic thread. It reads only commands the
+//! journaller has made durable (its barrier is the journaller's sequence),
+//! applies them to the engine, and writes the events into the output ring.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use engine::{Engine, Event, EventSink};
+use ring::{Consumer, Producer, RingError};
+
+use crate::control::ControlPlane;
+use crate::slots::{InputSlot, OutputSlot};
+
+/// Events claimed before they are published even within one input batch, so
+/// a command with a huge sweep can never claim the whole output ring unpublished.
+const PUBLISH_EVERY_EVENTS: usize = 1024;
+
+/// Counters for metrics.
+#[derive(Debug, Default)]
+pub struct MatcherStats {
+    /// Commands applied.
+    pub commands: AtomicU64,
+    /// Events emitted.
+    pub events: AtomicU64,
+}
+
+struct RingSink<'a> {
+    out: &'a mut Producer<OutputSlot>,
+    control: &'a ControlPlane,
+    claimed: Option<i64>,
+    pending: usize,
+    events: u64,
+    halted: bool,
+}
+
+impl RingSink<'_> {
+    fn flush(&mut self) {
+        if let Some(hi) = self.claimed.take() {
+            self.out.publish(hi);
+            self.control.publisher_wake.notify();
+        }
+        self.pending = 0;
+    }
+}
+
+impl EventSink for RingSink<'_> {
+    #[inline]
+    fn emit(&mut self, event: Event) {
+        if self.halted {
+            return;
+        }
+        match self.out.claim(1) {
+            Ok(r) => {
+                let s = *r.end();
+                self.out.slot_mut(s).event = event;
+                self.claimed = Some(s);
+                self.pending += 1;
+                self.events += 1;
+                if self.pending >= PUBLISH_EVERY_EVENTS {
+                    self.flush();
+                }
+            }
+            // The pipeline is stopping on a failure; nothing downstream reads.
+            Err(_) => self.halted = true,
+        }
+    }
+}
+
+/// The matcher stage.
+pub struct Matcher {
+    engine: Engine,
+    input: Consumer<InputSlot>,
+    output: Producer<OutputSlot>,
+    base: u64,
+    control: Arc<ControlPlane>,
+    done: Arc<AtomicI64>,
+    stats: Arc<MatcherStats>,
+}
+
+impl Matcher {
+    /// A matcher continuing `engine`, whose last applied journal sequence is `base`.
+    pub fn new(
+        engine: Engine,
+        input: Consumer<InputSlot>,
+        output: Producer<OutputSlot>,
+        control: Arc<ControlPlane>,
+        done: Arc<AtomicI64>,
+        stats: Arc<MatcherStats>,
+    ) -> Self {
+        let base = engine.last_seq();
+        Self { engine, input, output, base, control, done, stats }
+    }
+
+    /// Runs until the input ring closes or halts; returns the engine (for the
+    /// shutdown snapshot and the final state hash).
+    pub fn run(mut self) -> Engine {
+        loop {
+            let range = match self.input.wait() {
+                Ok(r) => r,
+                Err(RingError::Closed) | Err(RingError::Halted) => break,
+            };
+            let hi = *range.end();
+            let n = range.clone().count() as u64;
+            let mut sink = RingSink {
+                out: &mut self.output,
+                control: &self.control,
+                claimed: None,
+                pending: 0,
+                events: 0,
+                halted: false,
+            };
+            for s in range {
+                let cmd = self.input.get(s).cmd;
+                self.engine.apply(self.base + s as u64 + 1, &cmd, &mut sink);
+            }
+            sink.flush();
+            let events = sink.events;
+            let halted = sink.halted;
+            self.input.release(hi);
+            // After the events are published: the publisher reads `done`
+            // before the output ring, so it sees every event of these commands.
+            self.done.store(hi, Ordering::Release);
+            self.control.publisher_wake.notify();
+            self.stats.commands.fetch_add(n, Ordering::Relaxed);
+            self.stats.events.fetch_add(events, Ordering::Relaxed);
+            if halted {
+                break;
+            }
+        }
+        self.engine
+    }
+}

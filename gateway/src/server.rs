@@ -1,0 +1,332 @@
+//! Starting, running and stopping matchd: open the journal (recovery),
+//! rebuild state by replaying it, start the four pipeline threads, and on
+//! SIGTERM/SIGINT drain everything in order and exit cleanly.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use engine::command_codec::{
+    decode, decode_engine_config, encode, encode_engine_config, MAX_COMMAND_BYTES, RECORD_COMMAND, RECORD_ENGINE_CONFIG,
+};
+use engine::{Command, CommandKind, Engine, Event, EventSink};
+use journal::{JournalReader, JournalWriter, SyncPolicy};
+use ring::{RingBuilder, WaitStrategyKind};
+
+use crate::clock::now_ns;
+use crate::config::{Config, Durability, Role};
+use crate::control::ControlPlane;
+use crate::credential::Credential;
+use crate::gateway_thread::{AccountAuth, Gateway, GatewayStats, GATEWAY_WAKER_TOKEN};
+use crate::journaller::{Journaller, JournallerStats};
+use crate::matcher::{Matcher, MatcherStats};
+use crate::publisher::{Publisher, PublisherSettings, PublisherStats, Reports, PUBLISHER_WAKER_TOKEN};
+use crate::slots::{InputSlot, OutputSlot};
+
+/// Why matchd could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The data directory is unusable.
+    #[error("data directory {dir}: {source}")]
+    DataDir {
+        /// Directory.
+        dir: PathBuf,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// The journal could not be opened (lock held, corruption, disk).
+    #[error("journal in {dir}: {source}")]
+    JournalOpen {
+        /// Directory.
+        dir: PathBuf,
+        /// Cause.
+        source: journal::OpenError,
+    },
+    /// Reading the journal for replay failed.
+    #[error("journal replay: {0}")]
+    Replay(String),
+    /// Writing the initial records failed.
+    #[error("journal write: {0}")]
+    JournalWrite(#[from] journal::WriteError),
+    /// Binding the listener failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Address.
+        addr: std::net::SocketAddr,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// Other I/O at startup.
+    #[error("startup: {0}")]
+    Io(#[from] std::io::Error),
+    /// A pipeline stage failed while running.
+    #[error("pipeline failed: {0}")]
+    Pipeline(String),
+}
+
+/// Statistics of the startup replay.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayStats {
+    /// Commands applied.
+    pub commands: u64,
+    /// Time taken.
+    pub elapsed: Duration,
+}
+
+/// Files under the data directory.
+pub fn journal_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("journal")
+}
+
+fn sync_policy(cfg: &Config) -> SyncPolicy {
+    match cfg.journal.durability {
+        Durability::None => SyncPolicy::None,
+        Durability::Batch => SyncPolicy::Batch,
+        Durability::Interval => SyncPolicy::Interval { ms: cfg.journal.interval_ms },
+    }
+}
+
+/// Feeds replayed events into the report streams (nothing is sent).
+struct ReplaySink<'a>(&'a mut Reports);
+
+impl EventSink for ReplaySink<'_> {
+    #[inline]
+    fn emit(&mut self, event: Event) {
+        self.0.record(&event, |_| {});
+    }
+}
+
+/// Opens the journal and rebuilds engine and report numbering from it. On a
+/// fresh journal, enters the engine capacities and the configured
+/// instruments as the first records (the exchange's "initialize" step).
+pub fn recover(cfg: &Config) -> Result<(JournalWriter, Engine, Reports, ReplayStats), ServerError> {
+    let data_dir = &cfg.data.dir;
+    std::fs::create_dir_all(data_dir).map_err(|source| ServerError::DataDir { dir: data_dir.clone(), source })?;
+    let dir = journal_dir(data_dir);
+    let jcfg = journal::JournalConfig {
+        segment_size: cfg.journal.segment_bytes,
+        sync_policy: sync_policy(cfg),
+        create_dir: true,
+        ..Default::default()
+    };
+    let (mut writer, report) =
+        JournalWriter::open(&dir, jcfg).map_err(|source| ServerError::JournalOpen { dir: dir.clone(), source })?;
+    if let Some(t) = &report.truncation {
+        tracing::warn!(?t, last_good_seq = report.last_good_seq, "journal: torn tail truncated");
+    }
+    let started = Instant::now();
+    let mut engine_cfg = cfg.engine_config();
+    let mut reports = Reports::new(engine_cfg.max_accounts, cfg.server.retransmit_messages_per_account as u64);
+    let mut commands = 0u64;
+    let engine = if writer.written_seq() == 0 {
+        tracing::info!(dir = %dir.display(), "new journal: entering engine capacities and configured instruments");
+        let config_seq = writer.append(RECORD_ENGINE_CONFIG, &encode_engine_config(&engine_cfg))?;
+        let mut engine = Engine::new(engine_cfg);
+        engine.skip(config_seq);
+        let admin = cfg.accounts.iter().find(|a| a.role == Role::Admin).map_or(0, |a| a.id);
+        let mut buf = [0u8; MAX_COMMAND_BYTES];
+        let mut sink = ReplaySink(&mut reports);
+        for spec in cfg.instrument_specs() {
+            let cmd = Command { account: admin, timestamp_ns: now_ns(), kind: CommandKind::AddInstrument(spec) };
+            let n = encode(&cmd, &mut buf);
+            let seq = writer.append(RECORD_COMMAND, &buf[..n])?;
+            engine.apply(seq, &cmd, &mut sink);
+            commands += 1;
+        }
+        writer.sync_now()?;
+        engine
+    } else {
+        let mut reader = JournalReader::open(&dir, report.first_seq).map_err(|e| ServerError::Replay(e.to_string()))?;
+        let mut engine: Option<Engine> = None;
+        let last = writer.written_seq();
+        while reader.next_seq() <= last {
+            let rec = match reader.next() {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    return Err(ServerError::Replay(format!("journal ends at {} before {last}", reader.next_seq())))
+                }
+                Err(e) => return Err(ServerError::Replay(e.to_string())),
+            };
+            match (rec.record_type, engine.as_mut()) {
+                (RECORD_ENGINE_CONFIG, None) => {
+                    let jc = decode_engine_config(rec.payload)
+                        .map_err(|e| ServerError::Replay(format!("engine config record at seq {}: {e}", rec.seq)))?;
+                    if jc != engine_cfg {
+                        tracing::warn!(journal = ?jc, config = ?engine_cfg, "engine capacities differ from the config file: the journal's win (replay must rebuild the same state)");
+                    }
+                    engine_cfg = jc;
+                    let mut e = Engine::new(jc);
+                    e.skip(rec.seq);
+                    engine = Some(e);
+                }
+                (RECORD_COMMAND, Some(e)) => {
+                    let cmd = decode(rec.payload).map_err(|err| {
+                        ServerError::Replay(format!(
+                            "undecodable command at seq {} (segment {}, offset {}): {err}",
+                            rec.seq, rec.segment_first_seq, rec.offset
+                        ))
+                    })?;
+                    e.apply(rec.seq, &cmd, &mut ReplaySink(&mut reports));
+                    commands += 1;
+                }
+                (t, _) => {
+                    return Err(ServerError::Replay(format!(
+                        "unexpected record type {t} at seq {} (segment {}, offset {})",
+                        rec.seq, rec.segment_first_seq, rec.offset
+                    )))
+                }
+            }
+        }
+        engine.ok_or_else(|| ServerError::Replay("journal has no engine config record".into()))?
+    };
+    let _ = engine_cfg;
+    Ok((writer, engine, reports, ReplayStats { commands, elapsed: started.elapsed() }))
+}
+
+/// Live counters of every stage.
+#[derive(Default)]
+pub struct Stats {
+    /// Gateway.
+    pub gateway: Arc<GatewayStats>,
+    /// Journaller.
+    pub journaller: Arc<JournallerStats>,
+    /// Matcher.
+    pub matcher: Arc<MatcherStats>,
+    /// Publisher.
+    pub publisher: Arc<PublisherStats>,
+}
+
+fn pin(cfg: &Config, name: &str) {
+    if let Some(&core) = cfg.pipeline.pin.get(name) {
+        if core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+            tracing::info!(thread = name, core, "pinned");
+        } else {
+            tracing::warn!(thread = name, core, "could not pin thread");
+        }
+    }
+}
+
+fn spawn<T: Send + 'static>(
+    name: &str,
+    cfg: &Config,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<JoinHandle<T>> {
+    let cfg = cfg.clone();
+    let n = name.to_string();
+    std::thread::Builder::new().name(format!("matchd-{name}")).spawn(move || {
+        pin(&cfg, &n);
+        f()
+    })
+}
+
+/// Runs matchd until `stop` is set; returns after a clean drain.
+pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
+    let (writer, engine, reports, replay) = recover(&cfg)?;
+    let rate = replay.commands as f64 / replay.elapsed.as_secs_f64().max(1e-9);
+    tracing::info!(
+        commands = replay.commands,
+        ms = replay.elapsed.as_millis() as u64,
+        cmds_per_sec = rate as u64,
+        last_seq = engine.last_seq(),
+        state_hash = format!("{:032x}", engine.state_hash()),
+        "replay complete"
+    );
+
+    let wait: WaitStrategyKind =
+        cfg.pipeline.wait_strategy.parse().map_err(|e| ServerError::Pipeline(format!("{e}")))?;
+    let mut input = RingBuilder::<InputSlot, _>::new(cfg.pipeline.input_ring_slots as usize, wait.build());
+    let journaller_id = input.consumer(&[]);
+    let _matcher_id = input.consumer(&[journaller_id]);
+    let (producer, mut consumers) = input.build();
+    let matcher_in = consumers.pop().expect("two consumers");
+    let journaller_in = consumers.pop().expect("two consumers");
+    let (out_producer, out_consumer) =
+        ring::spsc::<OutputSlot, _>(cfg.pipeline.output_ring_slots as usize, wait.build());
+
+    let gateway_poll = mio::Poll::new()?;
+    let publisher_poll = mio::Poll::new()?;
+    let control = ControlPlane::new(
+        cfg.server.max_connections as usize,
+        mio::Waker::new(publisher_poll.registry(), PUBLISHER_WAKER_TOKEN)?,
+        mio::Waker::new(gateway_poll.registry(), GATEWAY_WAKER_TOKEN)?,
+    );
+    let listener = mio::net::TcpListener::bind(cfg.server.listen)
+        .map_err(|source| ServerError::Listen { addr: cfg.server.listen, source })?;
+    let local = listener.local_addr()?;
+    let mut accounts = HashMap::new();
+    for a in &cfg.accounts {
+        let credential = Credential::parse(&a.credential).expect("validated with the config");
+        accounts.insert(a.id, AccountAuth { role: a.role, credential });
+    }
+    let stats = Stats::default();
+    let matcher_done = Arc::new(AtomicI64::new(-1));
+    let gateway_stop = Arc::new(AtomicBool::new(false));
+
+    let journaller = Journaller::new(writer, journaller_in, sync_policy(&cfg), stats.journaller.clone());
+    let matcher =
+        Matcher::new(engine, matcher_in, out_producer, control.clone(), matcher_done.clone(), stats.matcher.clone());
+    let publisher = Publisher::new(
+        reports,
+        PublisherSettings {
+            outbound_buffer_bytes: cfg.server.outbound_buffer_bytes as usize,
+            max_sessions: cfg.server.max_connections as usize,
+        },
+        publisher_poll,
+        control.clone(),
+        matcher_done,
+        out_consumer,
+        stats.publisher.clone(),
+    );
+    let gateway = Gateway::new(
+        gateway_poll,
+        listener,
+        accounts,
+        cfg.server.clone(),
+        producer,
+        control.clone(),
+        gateway_stop.clone(),
+        stats.gateway.clone(),
+    )?;
+
+    let j = spawn("journaller", &cfg, move || journaller.run())?;
+    let m = spawn("matcher", &cfg, move || matcher.run())?;
+    let p = spawn("publisher", &cfg, move || publisher.run())?;
+    let g = spawn("gateway", &cfg, move || gateway.run())?;
+
+    tracing::info!(listen = %local, data = %cfg.data.dir.display(), durability = ?cfg.journal.durability, "matchd ready");
+    // Machine-readable readiness line for scripts and tests.
+    println!("matchd ready listen={local} data={}", cfg.data.dir.display());
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+
+    // Wait for a stop request or a stage that ended on its own (a failure).
+    while !stop.load(Ordering::Relaxed) && !j.is_finished() && !m.is_finished() && !p.is_finished() && !g.is_finished()
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let failed = !stop.load(Ordering::Relaxed);
+    tracing::info!("stopping: draining the pipeline");
+    gateway_stop.store(true, Ordering::Relaxed);
+    control.gateway_wake.notify();
+    let _ = g.join();
+    let journal_result = j.join().map_err(|_| ServerError::Pipeline("journaller panicked".into()))?;
+    let engine = m.join().map_err(|_| ServerError::Pipeline("matcher panicked".into()))?;
+    let _ = p.join();
+    let last = match journal_result {
+        Ok(last) => last,
+        Err(e) => return Err(ServerError::Pipeline(e.to_string())),
+    };
+    tracing::info!(
+        journal_seq = last,
+        engine_seq = engine.last_seq(),
+        state_hash = format!("{:032x}", engine.state_hash()),
+        "stopped cleanly"
+    );
+    if failed {
+        return Err(ServerError::Pipeline("a pipeline stage stopped unexpectedly".into()));
+    }
+    Ok(())
+}
