@@ -248,7 +248,10 @@ impl Config {
             );
         }
         if !(128..=65_535).contains(&s.max_frame_bytes) {
-            return bad("server.max_frame_bytes", format!("is {}, must be within 128..=65535 (the largest v1 message is 114 bytes)", s.max_frame_bytes));
+            return bad(
+                "server.max_frame_bytes",
+                format!("is {}, must be within 128..=65535 (the largest v1 message is 114 bytes)", s.max_frame_bytes),
+            );
         }
         if s.max_messages_per_sec == 0 {
             return bad("server.max_messages_per_sec", "must be at least 1".into());

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use engine::{Engine, Event, EventSink};
-use ring::{Consumer, Producer, RingError};
+use ring::{Consumer, Producer};
 
 use crate::control::ControlPlane;
 use crate::slots::{InputSlot, OutputSlot};
@@ -94,11 +94,8 @@ impl Matcher {
     /// Runs until the input ring closes or halts; returns the engine (for the
     /// shutdown snapshot and the final state hash).
     pub fn run(mut self) -> Engine {
-        loop {
-            let range = match self.input.wait() {
-                Ok(r) => r,
-                Err(RingError::Closed) | Err(RingError::Halted) => break,
-            };
+        // Closed (clean shutdown) or halted (a failing stage): either way, stop.
+        while let Ok(range) = self.input.wait() {
             let hi = *range.end();
             let n = range.clone().count() as u64;
             let mut sink = RingSink {

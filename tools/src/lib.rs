@@ -1,2 +1,2 @@
-//! matchd tools (under construction).
+//! matchd tools. Binaries: `matchctl` (command-line client, `src/bin/matchctl.rs`).
 #![warn(missing_docs)]

@@ -1,0 +1,226 @@
+//! Runs the built `matchctl` against an in-test fake matchd server.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Output};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use engine::{Accepted, InstrumentState, InstrumentStateChanged, MassCancelled, OrderType, Side, TimeInForce};
+use gateway::protocol::*;
+
+/// Server side of one connection.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    fn recv(&mut self) -> Option<ClientMessage> {
+        loop {
+            if let Some((frame, n)) = decode_frame(&self.buf).expect("framing") {
+                let m = ClientMessage::decode_frame(&frame).expect("decode");
+                self.buf.drain(..n);
+                return Some(m);
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    fn recv_non_heartbeat(&mut self) -> Option<ClientMessage> {
+        loop {
+            match self.recv()? {
+                ClientMessage::Heartbeat => {}
+                m => return Some(m),
+            }
+        }
+    }
+
+    fn send(&mut self, m: &ServerMessage) {
+        let mut b = [0u8; 256];
+        let n = m.encode(&mut b).unwrap();
+        self.stream.write_all(&b[..n]).unwrap();
+    }
+
+    fn accept(&mut self, l: &Login, highest_seq: u64) {
+        self.send(&ServerMessage::LoginAccepted(LoginAccepted {
+            account: l.account,
+            next_seq: l.last_seen_seq + 1,
+            highest_seq,
+            heartbeat_interval_ms: 1000,
+            heartbeat_timeout_ms: 10_000,
+            role: l.role,
+            cancel_on_disconnect: false,
+        }));
+    }
+
+    /// Answers the client's `Logout` with ours.
+    fn finish(&mut self) {
+        assert!(matches!(self.recv_non_heartbeat(), Some(ClientMessage::Logout(_))), "expected Logout");
+        self.send(&ServerMessage::Logout(Logout { reason: LogoutReason::UserRequest }));
+    }
+}
+
+/// A fake server running `script` on its first connection; returns the address and the thread.
+fn fake_server(script: impl FnOnce(&mut Conn) + Send + 'static) -> (SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut c = Conn { stream, buf: Vec::new() };
+        script(&mut c);
+    });
+    (addr, h)
+}
+
+fn matchctl(addr: SocketAddr, args: &[&str]) -> Output {
+    let addr = addr.to_string();
+    Command::new(env!("CARGO_BIN_EXE_matchctl")).args(["--addr", addr.as_str()]).args(args).output().unwrap()
+}
+
+fn mass_cancelled(seq: u64) -> ServerMessage {
+    ServerMessage::Report { seq, report: ExecReport::MassCancelled(MassCancelled { account: 1, count: 0 }) }
+}
+
+#[test]
+fn buy_prints_the_accepted_report() {
+    let (addr, server) = fake_server(|c| {
+        let Some(ClientMessage::Login(l)) = c.recv() else { panic!("expected Login") };
+        assert_eq!((l.account, l.role, l.last_seen_seq), (1, Role::Trader, 0));
+        assert_eq!(&l.credential[..11], b"alice-demo\0");
+        // Two reports of history, which matchctl skips without --last-seen.
+        c.accept(&l, 2);
+        c.send(&mass_cancelled(1));
+        c.send(&mass_cancelled(2));
+        let Some(ClientMessage::NewOrder(o)) = c.recv_non_heartbeat() else { panic!("expected NewOrder") };
+        assert_eq!((o.client_order_id, o.instrument, o.side), (42, 1, Side::Buy));
+        assert_eq!((o.order_type, o.tif, o.price, o.qty), (OrderType::Limit, TimeInForce::Gtc, 5_000_000, 150_000));
+        let a = Accepted {
+            account: 1,
+            order_id: 7,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            price: o.price,
+            qty: o.qty,
+            timestamp_ns: 1,
+        };
+        c.send(&ServerMessage::Report { seq: 3, report: ExecReport::Accepted(a) });
+        c.finish();
+    });
+    let out = matchctl(
+        addr,
+        &["--wait-ms", "300", "buy", "--instrument", "1", "--qty", "150000", "--price", "5000000", "--cid", "42"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    assert_eq!(stdout, "#3 ACCEPTED order=7 cid=42 instrument=1 BUY Limit Gtc 150000 @ 5000000\n");
+    assert!(stderr.contains("LOGIN ACCEPTED account=1"), "{stderr}");
+    assert!(stderr.contains("LOGOUT reason=UserRequest"), "{stderr}");
+    server.join().unwrap();
+}
+
+#[test]
+fn history_prints_everything_retained() {
+    let (addr, server) = fake_server(|c| {
+        let Some(ClientMessage::Login(l)) = c.recv() else { panic!("expected Login") };
+        assert_eq!(l.last_seen_seq, 0);
+        c.accept(&l, 3);
+        for seq in 1..=3 {
+            c.send(&mass_cancelled(seq));
+        }
+        c.finish();
+    });
+    let out = matchctl(addr, &["history"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        ["#1 MASS CANCELLED count=0", "#2 MASS CANCELLED count=0", "#3 MASS CANCELLED count=0"]
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn admin_command_logs_in_as_admin() {
+    let (addr, server) = fake_server(|c| {
+        let Some(ClientMessage::Login(l)) = c.recv() else { panic!("expected Login") };
+        assert_eq!((l.account, l.role), (0, Role::Admin));
+        assert_eq!(&l.credential[..11], b"admin-demo\0");
+        c.accept(&l, 0);
+        let Some(ClientMessage::SetInstrumentState(s)) = c.recv_non_heartbeat() else { panic!("expected state") };
+        assert_eq!((s.instrument, s.state), (2, InstrumentState::Halted));
+        let r = InstrumentStateChanged { account: 0, instrument: 2, state: InstrumentState::Halted };
+        c.send(&ServerMessage::Report { seq: 1, report: ExecReport::InstrumentStateChanged(r) });
+        c.finish();
+    });
+    let out = matchctl(addr, &["set-state", "--instrument", "2", "--state", "halted"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "#1 INSTRUMENT STATE instrument=2 state=Halted\n");
+    server.join().unwrap();
+}
+
+#[test]
+fn login_rejected_exits_non_zero() {
+    let (addr, server) = fake_server(|c| {
+        let Some(ClientMessage::Login(l)) = c.recv() else { panic!("expected Login") };
+        c.send(&ServerMessage::LoginRejected(LoginRejected {
+            account: l.account,
+            reason: LoginRejectReason::BadCredentials,
+            highest_seq: 0,
+            oldest_available_seq: 0,
+        }));
+    });
+    let out = matchctl(addr, &["--secret", "wrong", "cancel", "--cid", "5"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("login rejected: BadCredentials"), "{stderr}");
+    server.join().unwrap();
+}
+
+#[test]
+fn connection_refused_exits_non_zero() {
+    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = matchctl(addr, &["mass-cancel"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect to"), "{out:?}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    for args in [
+        &["buy", "--instrument", "1", "--qty", "5", "--type", "limit"][..],
+        &["cancel"][..],
+        &["amend", "--cid", "1"][..],
+    ] {
+        let out = matchctl(addr, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
+}
+
+#[test]
+fn listen_prints_reports_as_they_arrive() {
+    let (addr, server) = fake_server(|c| {
+        let Some(ClientMessage::Login(l)) = c.recv() else { panic!("expected Login") };
+        assert_eq!(l.cancel_on_disconnect, CancelOnDisconnect::Disabled, "listen never cancels on disconnect");
+        c.accept(&l, 0);
+        for seq in 1..=2 {
+            std::thread::sleep(Duration::from_millis(100));
+            c.send(&mass_cancelled(seq));
+        }
+        c.finish();
+    });
+    let out = matchctl(addr, &["listen", "--for-ms", "600"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "#1 MASS CANCELLED count=0\n#2 MASS CANCELLED count=0\n");
+    server.join().unwrap();
+}
