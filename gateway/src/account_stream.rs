@@ -25,6 +25,12 @@ impl AccountStream {
         Self { next_seq: 1, slots: Vec::new(), retained }
     }
 
+    /// How many reports are kept.
+    #[inline]
+    pub fn retained(&self) -> u64 {
+        self.retained
+    }
+
     /// Highest sequence assigned (0 = none yet).
     #[inline]
     pub fn highest(&self) -> u64 {

@@ -293,6 +293,13 @@ impl Gateway {
 
     /// Decodes and handles every complete frame in the connection's buffer.
     fn process(&mut self, idx: usize) {
+        if matches!(&self.conns.get(idx), Some(Some(c)) if matches!(c.state, State::AwaitingLogin { .. })) {
+            // A login is judged against the latest outcomes: the publisher posts
+            // a rejection here before the client can read it and come back.
+            while let Some(o) = self.control.to_gateway.pop() {
+                self.on_login_outcome(o.session, o.accepted);
+            }
+        }
         let timestamp_ns = now_ns();
         let max_frame = self.settings.max_frame_bytes as usize;
         let mut pos = 0;
@@ -387,10 +394,13 @@ impl Gateway {
                             }
                         };
                         let timeout_ms = self.settings.heartbeat_timeout_ms;
+                        // The default is clamped too: an interval of more than half the
+                        // timeout would get a client that only listens timed out.
                         let hb = match login.heartbeat_interval_ms {
                             0 => 1000,
-                            v => (v as u64).clamp(100, timeout_ms / 2),
-                        };
+                            v => v as u64,
+                        }
+                        .clamp(100, timeout_ms / 2);
                         let cod = match login.cancel_on_disconnect {
                             CancelOnDisconnect::Default => self.settings.cancel_on_disconnect_default,
                             CancelOnDisconnect::Enabled => true,

@@ -111,6 +111,8 @@ pub struct Publisher {
     matcher_done: Arc<AtomicI64>,
     events: Consumer<OutputSlot>,
     stats: Arc<PublisherStats>,
+    /// Events between copies to sessions within one batch (see `run`).
+    flush_every_events: usize,
 }
 
 impl Publisher {
@@ -125,7 +127,9 @@ impl Publisher {
         stats: Arc<PublisherStats>,
     ) -> Self {
         let max_accounts = reports.accounts.len();
+        let retained = reports.accounts.first().map_or(2, |a| a.retained());
         Self {
+            flush_every_events: (retained / 2).clamp(1, 1024) as usize,
             reports,
             settings,
             sessions: Vec::new(),
@@ -154,9 +158,19 @@ impl Publisher {
             match self.events.poll() {
                 Ok(Some(range)) => {
                     let hi = *range.end();
+                    let mut since_flush = 0;
                     for s in range {
                         let ev = self.events.get(s).event;
                         self.on_event(&ev);
+                        // An event yields at most two reports for one account, so
+                        // copying to sessions this often means no report can be
+                        // evicted from the retained window before a prompt
+                        // session has it.
+                        since_flush += 1;
+                        if since_flush == self.flush_every_events {
+                            since_flush = 0;
+                            self.flush_dirty();
+                        }
                     }
                     self.events.release(hi);
                     worked = true;
@@ -301,20 +315,31 @@ impl Publisher {
             else {
                 return;
             };
+            // A session of this account that is only flushing its last bytes
+            // must not block the new login.
+            let old = self.by_account[account as usize];
+            if old != NO_SESSION && matches!(&self.sessions[old as usize], Some(s) if s.closing.is_some()) {
+                self.finish_close(old as usize);
+            }
             let acct = self.reports.account(account).expect("gateway checks the account id");
             let (highest, oldest) = (acct.highest(), acct.oldest_available());
             let reject = if last_seen_seq > highest {
                 Some(LoginRejectReason::SequenceAhead)
             } else if last_seen_seq < highest && last_seen_seq + 1 < oldest {
                 Some(LoginRejectReason::SequenceUnavailable)
-            } else if self.by_account[account as usize] != NO_SESSION || self.by_id.len() >= self.settings.max_sessions
-            {
+            } else if self.by_account[account as usize] != NO_SESSION {
                 Some(LoginRejectReason::AlreadyLoggedIn)
+            } else if self.by_id.len() >= self.settings.max_sessions {
+                Some(LoginRejectReason::TooManySessions)
             } else {
                 None
             };
             let mut std_stream = stream;
             if let Some(reason) = reject {
+                // Tell the gateway first: once the client reads the reject it may
+                // log in again at once, and the gateway must know by then that
+                // this connection no longer holds the account.
+                self.tell_gateway(LoginOutcome { session, accepted: false });
                 let msg = ServerMessage::LoginRejected(LoginRejected {
                     account,
                     reason,
@@ -328,7 +353,6 @@ impl Publisher {
                     let _ = std_stream.write_all(&buf[..n]);
                 }
                 let _ = std_stream.shutdown(Shutdown::Both);
-                self.tell_gateway(LoginOutcome { session, accepted: false });
                 continue;
             }
             if std_stream.set_nonblocking(true).is_err() {
@@ -414,8 +438,8 @@ impl Publisher {
         if slow {
             self.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(session = s.id, account = s.account, "slow consumer: outbound buffer full, disconnecting");
-            s.out.clear();
-            s.sent = 0;
+            // The unsent bytes stay: `sent` may sit mid-frame, and whatever is
+            // written last must continue that frame, never start a new one.
             s.closing = Some((LogoutReason::SlowConsumer, Instant::now()));
             self.finish_close(idx);
             return;
