@@ -1,0 +1,198 @@
+//! Running a real `matchd` for a benchmark or a test: a configuration with one account per
+//! session, locating the binary, starting it on an ephemeral loopback port with a temporary data
+//! directory and reading the `matchd ready listen=ADDR` line it prints.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use gateway::credential::Credential as StoredCredential;
+
+use super::session::Credential;
+
+/// Sets `key = value` on the first line assigning `key` (the embedded default config lists every
+/// key once, in its section).
+pub fn set_key(toml: &str, key: &str, value: &str) -> String {
+    let mut done = false;
+    let mut out = String::with_capacity(toml.len() + 64);
+    for line in toml.lines() {
+        let t = line.trim_start();
+        if !done && t.starts_with(key) && t[key.len()..].trim_start().starts_with('=') {
+            out.push_str(&format!("{key} = {value}"));
+            done = true;
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `base` (e.g. `gateway::config::DEFAULT_CONFIG_TOML`) with `[[accounts]]` entries appended for
+/// `accounts` (trader role, salted hashes), and the per-session rate limit raised to
+/// `max_messages_per_sec` if given.
+pub fn config_toml(base: &str, accounts: &[Credential], max_messages_per_sec: Option<u32>) -> String {
+    let mut s = match max_messages_per_sec {
+        Some(r) => set_key(base, "max_messages_per_sec", &r.to_string()),
+        None => base.to_string(),
+    };
+    s.push_str("\n# Load generator accounts.\n");
+    for c in accounts {
+        let salt = format!("loadgen-{}", c.account);
+        s.push_str(&format!(
+            "[[accounts]]\nid = {}\nname = \"loadgen{}\"\nrole = \"trader\"\ncredential = \"{}\"\n\n",
+            c.account,
+            c.account,
+            StoredCredential::hash(c.secret.as_bytes(), salt.as_bytes())
+        ));
+    }
+    s
+}
+
+/// Finds the `matchd` binary: `explicit`, else `$MATCHD_BIN`, else next to the running executable
+/// or one directory up (a test runs from `target/<profile>/deps`, a benchmark binary from
+/// `target/<profile>`), else `target/release/matchd` under `$CARGO_TARGET_DIR` or the workspace.
+pub fn locate_binary(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = explicit {
+        return if p.is_file() { Ok(p.to_path_buf()) } else { Err(format!("{} does not exist", p.display())) };
+    }
+    let mut tried = Vec::new();
+    if let Some(p) = std::env::var_os("MATCHD_BIN") {
+        tried.push(PathBuf::from(p));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            tried.push(dir.join("matchd"));
+            if let Some(up) = dir.parent() {
+                tried.push(up.join("matchd"));
+            }
+        }
+    }
+    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
+        tried.push(PathBuf::from(t).join("release/matchd"));
+    }
+    tried.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/matchd"));
+    tried.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        format!(
+            "matchd binary not found (tried {}); build it with `cargo build --release -p gateway` or pass its path",
+            tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+/// A fresh directory under the system temp dir (removed by [`Matchd`]'s drop if it made it).
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    std::env::temp_dir().join(format!("{tag}-{}-{nanos}", std::process::id()))
+}
+
+/// A running matchd child process.
+pub struct Matchd {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its data directory (a temporary one, removed on drop).
+    pub dir: PathBuf,
+    stderr_log: PathBuf,
+}
+
+impl Matchd {
+    /// Writes `config_toml` into a new temporary directory and starts `binary` on it with
+    /// `--listen 127.0.0.1:0`, its data in the same directory, plus `extra` arguments (e.g.
+    /// `--durability batch`); waits up to 60 s for the ready line.
+    pub fn start(binary: &Path, config_toml: &str, extra: &[&str]) -> Result<Matchd, String> {
+        let dir = temp_dir("matchd-loadgen");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let cfg = dir.join("matchd.toml");
+        std::fs::write(&cfg, config_toml).map_err(|e| format!("{}: {e}", cfg.display()))?;
+        let stderr_log = dir.join("matchd.stderr.log");
+        let log = std::fs::File::create(&stderr_log).map_err(|e| e.to_string())?;
+        let mut child = Command::new(binary)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", binary.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            let mut line = String::new();
+            while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                if let Some(rest) = line.trim().strip_prefix("matchd ready listen=") {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+                }
+                line.clear();
+            }
+        });
+        let mut m = Matchd { child, addr: SocketAddr::from(([127, 0, 0, 1], 0)), dir, stderr_log };
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => {
+                m.addr = a.parse().map_err(|_| format!("bad ready line address {a:?}"))?;
+                Ok(m)
+            }
+            Err(_) => Err(format!("matchd did not become ready; stderr:\n{}", m.stderr())),
+        }
+    }
+
+    /// What matchd logged so far.
+    pub fn stderr(&self) -> String {
+        let mut s = String::new();
+        let _ = std::fs::File::open(&self.stderr_log).and_then(|mut f| f.read_to_string(&mut s));
+        s
+    }
+
+    /// Stops it with SIGTERM (a clean shutdown), SIGKILL after `timeout`; true if it exited by
+    /// itself with success.
+    pub fn stop(&mut self, timeout: Duration) -> bool {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(st)) => return st.success(),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Matchd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_config_is_valid() {
+        let accts: Vec<Credential> =
+            (0..3).map(|i| Credential { account: 100 + i, secret: format!("lg-{}", 100 + i) }).collect();
+        let toml = config_toml(gateway::config::DEFAULT_CONFIG_TOML, &accts, Some(5_000_000));
+        let cfg = gateway::config::Config::from_toml(&toml, "test").unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.server.max_messages_per_sec, 5_000_000);
+        let a = cfg.accounts.iter().find(|a| a.id == 102).unwrap();
+        assert!(StoredCredential::parse(&a.credential).unwrap().verify(b"lg-102"));
+    }
+}
