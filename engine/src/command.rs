@@ -32,6 +32,73 @@ pub enum CommandKind {
     AddInstrument(InstrumentSpec),
     /// Admin: change an instrument's trading state.
     SetInstrumentState(SetInstrumentState),
+    /// Admin (risk mode): open an account.
+    CreateAccount(CreateAccount),
+    /// Admin (risk mode): credit an account.
+    Deposit(Transfer),
+    /// Admin (risk mode): debit an account's available balance.
+    Withdraw(Transfer),
+    /// Admin (risk mode): suspend or resume an account, set its fee tier.
+    SetAccountStatus(SetAccountStatus),
+    /// Admin (risk mode): set an instrument's fee rates for one tier.
+    SetFeeSchedule(SetFeeSchedule),
+    /// An account's balances and open orders (the sender's own; admins any).
+    QueryAccount(QueryAccount),
+}
+
+/// Open an account (risk mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateAccount {
+    /// The new account's id.
+    pub target: AccountId,
+    /// Its fee tier (`< MAX_FEE_TIERS`).
+    pub tier: u8,
+    /// Whether it may trade.
+    pub status: AccountStatus,
+}
+
+/// A deposit or withdrawal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transfer {
+    /// Account credited or debited.
+    pub target: AccountId,
+    /// Asset.
+    pub asset: AssetId,
+    /// Amount in the asset's minor units (> 0).
+    pub amount: u64,
+    /// External transaction id: a repeated id is rejected (`DuplicateTransaction`), never applied twice.
+    pub tx_id: u64,
+}
+
+/// Suspend or resume an account and set its fee tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetAccountStatus {
+    /// Account.
+    pub target: AccountId,
+    /// New status.
+    pub status: AccountStatus,
+    /// New fee tier (`< MAX_FEE_TIERS`).
+    pub tier: u8,
+}
+
+/// Fee rates of one instrument for one tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetFeeSchedule {
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Tier (`< MAX_FEE_TIERS`); tier 0 applies to accounts whose tier has no schedule.
+    pub tier: u8,
+    /// Maker rate; negative is a rebate. Must not exceed the taker rate.
+    pub maker_ppm: FeePpm,
+    /// Taker rate, `0 ..< 1_000_000`.
+    pub taker_ppm: FeePpm,
+}
+
+/// Ask for an account's balances and open orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryAccount {
+    /// Account asked about.
+    pub target: AccountId,
 }
 
 /// Place an order.

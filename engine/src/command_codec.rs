@@ -25,6 +25,18 @@ pub mod kind {
     pub const ADD_INSTRUMENT: u8 = 5;
     /// [`crate::CommandKind::SetInstrumentState`]
     pub const SET_INSTRUMENT_STATE: u8 = 6;
+    /// [`crate::CommandKind::CreateAccount`]
+    pub const CREATE_ACCOUNT: u8 = 7;
+    /// [`crate::CommandKind::Deposit`]
+    pub const DEPOSIT: u8 = 8;
+    /// [`crate::CommandKind::Withdraw`]
+    pub const WITHDRAW: u8 = 9;
+    /// [`crate::CommandKind::SetAccountStatus`]
+    pub const SET_ACCOUNT_STATUS: u8 = 10;
+    /// [`crate::CommandKind::SetFeeSchedule`]
+    pub const SET_FEE_SCHEDULE: u8 = 11;
+    /// [`crate::CommandKind::QueryAccount`]
+    pub const QUERY_ACCOUNT: u8 = 12;
 }
 
 const REF_ENGINE: u8 = 1;
@@ -75,6 +87,12 @@ fn kind_of(cmd: &Command) -> u8 {
         CommandKind::MassCancel(_) => kind::MASS_CANCEL,
         CommandKind::AddInstrument(_) => kind::ADD_INSTRUMENT,
         CommandKind::SetInstrumentState(_) => kind::SET_INSTRUMENT_STATE,
+        CommandKind::CreateAccount(_) => kind::CREATE_ACCOUNT,
+        CommandKind::Deposit(_) => kind::DEPOSIT,
+        CommandKind::Withdraw(_) => kind::WITHDRAW,
+        CommandKind::SetAccountStatus(_) => kind::SET_ACCOUNT_STATUS,
+        CommandKind::SetFeeSchedule(_) => kind::SET_FEE_SCHEDULE,
+        CommandKind::QueryAccount(_) => kind::QUERY_ACCOUNT,
     }
 }
 
@@ -86,6 +104,11 @@ fn body_len(k: u8) -> usize {
         kind::MASS_CANCEL => 24,
         kind::ADD_INSTRUMENT => 104,
         kind::SET_INSTRUMENT_STATE => 24,
+        kind::CREATE_ACCOUNT => 24,
+        kind::DEPOSIT | kind::WITHDRAW => 40,
+        kind::SET_ACCOUNT_STATUS => 24,
+        kind::SET_FEE_SCHEDULE => 32,
+        kind::QUERY_ACCOUNT => 24,
         _ => 0,
     }
 }
@@ -165,6 +188,31 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
         CommandKind::SetInstrumentState(s) => {
             w.u32(16, s.instrument);
             w.u8(20, s.state.as_u8());
+        }
+        CommandKind::CreateAccount(c) => {
+            w.u32(16, c.target);
+            w.u8(20, c.tier);
+            w.u8(21, c.status.as_u8());
+        }
+        CommandKind::Deposit(t) | CommandKind::Withdraw(t) => {
+            w.u32(16, t.target);
+            w.u32(20, t.asset);
+            w.u64(24, t.amount);
+            w.u64(32, t.tx_id);
+        }
+        CommandKind::SetAccountStatus(c) => {
+            w.u32(16, c.target);
+            w.u8(20, c.status.as_u8());
+            w.u8(21, c.tier);
+        }
+        CommandKind::SetFeeSchedule(f) => {
+            w.u32(16, f.instrument);
+            w.u8(20, f.tier);
+            w.u32(24, f.maker_ppm as u32);
+            w.u32(28, f.taker_ppm as u32);
+        }
+        CommandKind::QueryAccount(q) => {
+            w.u32(16, q.target);
         }
     }
     len
@@ -300,6 +348,43 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
                 state: r.en(20, "state", InstrumentState::from_u8)?,
             })
         }
+        kind::CREATE_ACCOUNT => {
+            r.zero(22, 24)?;
+            CommandKind::CreateAccount(CreateAccount {
+                target: r.u32(16),
+                tier: r.u8(20),
+                status: r.en(21, "status", AccountStatus::from_u8)?,
+            })
+        }
+        kind::DEPOSIT | kind::WITHDRAW => {
+            let t = Transfer { target: r.u32(16), asset: r.u32(20), amount: r.u64(24), tx_id: r.u64(32) };
+            if k == kind::DEPOSIT {
+                CommandKind::Deposit(t)
+            } else {
+                CommandKind::Withdraw(t)
+            }
+        }
+        kind::SET_ACCOUNT_STATUS => {
+            r.zero(22, 24)?;
+            CommandKind::SetAccountStatus(SetAccountStatus {
+                target: r.u32(16),
+                status: r.en(20, "status", AccountStatus::from_u8)?,
+                tier: r.u8(21),
+            })
+        }
+        kind::SET_FEE_SCHEDULE => {
+            r.zero(21, 24)?;
+            CommandKind::SetFeeSchedule(SetFeeSchedule {
+                instrument: r.u32(16),
+                tier: r.u8(20),
+                maker_ppm: r.u32(24) as i32,
+                taker_ppm: r.u32(28) as i32,
+            })
+        }
+        kind::QUERY_ACCOUNT => {
+            r.zero(20, 24)?;
+            CommandKind::QueryAccount(QueryAccount { target: r.u32(16) })
+        }
         other => return Err(CodecError::UnknownKind(other)),
     };
     Ok(Command { account, timestamp_ns, kind })
@@ -321,9 +406,10 @@ pub const RECORD_COMMAND: u8 = 1;
 /// decide `CapacityReached`/`TooManyOpenOrders` rejects, so they are state).
 pub const RECORD_ENGINE_CONFIG: u8 = 2;
 /// Encoded length of an engine config record.
-pub const ENGINE_CONFIG_BYTES: usize = 24;
+pub const ENGINE_CONFIG_BYTES: usize = 40;
 /// Format version of the engine config record.
-const ENGINE_CONFIG_VERSION: u32 = 1;
+const ENGINE_CONFIG_VERSION: u32 = 2;
+const CONFIG_FLAG_RISK: u32 = 1;
 
 /// Encodes the engine's capacities for [`RECORD_ENGINE_CONFIG`].
 pub fn encode_engine_config(c: &crate::EngineConfig) -> [u8; ENGINE_CONFIG_BYTES] {
@@ -334,6 +420,10 @@ pub fn encode_engine_config(c: &crate::EngineConfig) -> [u8; ENGINE_CONFIG_BYTES
     w.u32(8, c.max_instruments);
     w.u32(12, c.max_accounts);
     w.u32(16, c.max_open_orders_per_account);
+    w.u32(20, if c.risk_checks { CONFIG_FLAG_RISK } else { 0 });
+    w.u32(24, c.max_assets);
+    w.u32(28, c.fee_account);
+    w.u32(32, c.max_transactions);
     b
 }
 
@@ -347,15 +437,30 @@ pub fn decode_engine_config(buf: &[u8]) -> Result<crate::EngineConfig, CodecErro
     if version != ENGINE_CONFIG_VERSION {
         return Err(CodecError::BadField { field: "engine_config_version", value: version as u64 });
     }
-    r.zero(20, 24)?;
+    r.zero(36, 40)?;
+    let flags = r.u32(20);
+    if flags & !CONFIG_FLAG_RISK != 0 {
+        return Err(CodecError::BadField { field: "engine_config_flags", value: flags as u64 });
+    }
     let c = crate::EngineConfig {
         max_orders: r.u32(4),
         max_instruments: r.u32(8),
         max_accounts: r.u32(12),
         max_open_orders_per_account: r.u32(16),
+        risk_checks: flags & CONFIG_FLAG_RISK != 0,
+        max_assets: r.u32(24),
+        fee_account: r.u32(28),
+        max_transactions: r.u32(32),
     };
-    if c.max_orders == 0 || c.max_orders == u32::MAX || c.max_instruments == 0 || c.max_instruments == u32::MAX {
-        return Err(CodecError::BadField { field: "engine_config_capacity", value: c.max_orders as u64 });
+    let bad = |field, value: u32| Err(CodecError::BadField { field, value: value as u64 });
+    if c.max_orders == 0 || c.max_orders == u32::MAX {
+        return bad("max_orders", c.max_orders);
+    }
+    if c.max_instruments == 0 || c.max_instruments == u32::MAX {
+        return bad("max_instruments", c.max_instruments);
+    }
+    if c.risk_checks && (c.max_assets == 0 || c.fee_account >= c.max_accounts) {
+        return bad("fee_account", c.fee_account);
     }
     Ok(c)
 }

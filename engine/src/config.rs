@@ -12,6 +12,16 @@ pub struct EngineConfig {
     pub max_accounts: u32,
     /// Resting orders one account may have across all instruments.
     pub max_open_orders_per_account: u32,
+    /// Risk mode: accounts must be created, orders must be funded, trades
+    /// settle balances and charge fees. Off: matching only (any account id
+    /// below `max_accounts` trades, no balances).
+    pub risk_checks: bool,
+    /// Asset ids must be below this (risk mode; balances are a dense table per account).
+    pub max_assets: u32,
+    /// The account fees are paid into (risk mode); created with the engine.
+    pub fee_account: u32,
+    /// Deposit/withdrawal transaction ids remembered for duplicate detection (oldest forgotten first).
+    pub max_transactions: u32,
 }
 
 impl Default for EngineConfig {
@@ -21,6 +31,10 @@ impl Default for EngineConfig {
             max_instruments: 1 << 14,
             max_accounts: 1 << 16,
             max_open_orders_per_account: 10_000,
+            risk_checks: false,
+            max_assets: 64,
+            fee_account: 0,
+            max_transactions: 1 << 20,
         }
     }
 }
@@ -28,6 +42,15 @@ impl Default for EngineConfig {
 impl EngineConfig {
     /// A small engine for tests.
     pub fn small() -> Self {
-        Self { max_orders: 4096, max_instruments: 64, max_accounts: 64, max_open_orders_per_account: 1000 }
+        Self {
+            max_orders: 4096,
+            max_instruments: 64,
+            max_accounts: 64,
+            max_open_orders_per_account: 1000,
+            risk_checks: false,
+            max_assets: 16,
+            fee_account: 0,
+            max_transactions: 4096,
+        }
     }
 }

@@ -10,6 +10,7 @@ use crate::order_book::{crosses, OrderBook};
 use crate::order_index::OrderIndex;
 use crate::order_pool::{Order, OrderPool, Slot, NIL};
 use crate::price_level::LevelPool;
+use crate::risk::OrderRisk;
 use crate::types::*;
 
 /// Marks an instrument id with no instrument in `Engine::instrument_slot`.
@@ -30,6 +31,14 @@ pub struct Engine {
     pub(crate) next_trade_id: TradeId,
     /// Sequence of the last command applied.
     pub(crate) last_seq: Seq,
+    /// Risk mode: risk state per order slot (empty otherwise).
+    pub(crate) risk: Vec<OrderRisk>,
+    /// Risk mode: (account, asset) balances changed by the current command,
+    /// in first-touch order, for the coalesced `BalanceChanged` events.
+    pub(crate) touched: Vec<(AccountId, AssetId)>,
+    /// Risk mode: deposit/withdrawal ids applied, oldest first (bounded).
+    pub(crate) tx_order: std::collections::VecDeque<u64>,
+    pub(crate) tx_ids: std::collections::HashSet<u64, rustc_hash::FxBuildHasher>,
 }
 
 /// A resting order, as seen from outside.
@@ -91,6 +100,8 @@ pub(crate) struct Taker {
     pub limit: Price,
     pub leaves: Qty,
     pub timestamp_ns: u64,
+    /// Risk mode: the taker's reservation and settlement state.
+    pub risk: OrderRisk,
 }
 
 /// How a matching pass ended for the taker.
@@ -107,18 +118,44 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         assert!(config.max_orders > 0 && config.max_orders < NIL, "max_orders out of range");
         assert!(config.max_instruments > 0 && config.max_instruments < NO_INSTRUMENT);
-        Self {
+        let risk = config.risk_checks;
+        assert!(
+            !risk || (config.fee_account < config.max_accounts && config.max_assets > 0),
+            "fee account out of range"
+        );
+        let mut e = Self {
             config,
             orders: OrderPool::with_capacity(config.max_orders),
             levels: LevelPool::with_capacity(config.max_orders),
             index: OrderIndex::with_capacity(config.max_orders),
-            accounts: vec![Account::EMPTY; config.max_accounts as usize],
+            accounts: (0..config.max_accounts).map(|_| Account::empty()).collect(),
             instruments: Vec::with_capacity(config.max_instruments.min(1 << 16) as usize),
             instrument_slot: vec![NO_INSTRUMENT; config.max_instruments as usize],
             next_order_id: 1,
             next_trade_id: 1,
             last_seq: 0,
+            risk: if risk { vec![OrderRisk::default(); config.max_orders as usize] } else { Vec::new() },
+            touched: Vec::with_capacity(if risk { 4096 } else { 0 }),
+            tx_order: std::collections::VecDeque::with_capacity(if risk {
+                config.max_transactions as usize
+            } else {
+                0
+            }),
+            tx_ids: std::collections::HashSet::with_capacity_and_hasher(
+                if risk { config.max_transactions as usize } else { 0 },
+                rustc_hash::FxBuildHasher,
+            ),
+        };
+        if risk {
+            e.open_account(config.fee_account, 0, AccountStatus::Active);
         }
+        e
+    }
+
+    /// Whether accounts, balances and fees are on.
+    #[inline]
+    pub fn risk_checks(&self) -> bool {
+        self.config.risk_checks
     }
 
     /// The capacities it was built with.
@@ -150,6 +187,15 @@ impl Engine {
             CommandKind::MassCancel(m) => self.mass_cancel(cmd.account, m, &mut out),
             CommandKind::AddInstrument(spec) => self.add_instrument(cmd.account, spec, &mut out),
             CommandKind::SetInstrumentState(s) => self.set_instrument_state(cmd.account, s, &mut out),
+            CommandKind::CreateAccount(c) => self.create_account(cmd.account, c, &mut out),
+            CommandKind::Deposit(t) => self.transfer(cmd.account, CommandType::Deposit, t, &mut out),
+            CommandKind::Withdraw(t) => self.transfer(cmd.account, CommandType::Withdraw, t, &mut out),
+            CommandKind::SetAccountStatus(c) => self.set_account_status(cmd.account, c, &mut out),
+            CommandKind::SetFeeSchedule(c) => self.set_fee_schedule(cmd.account, c, &mut out),
+            CommandKind::QueryAccount(q) => self.query_account(cmd.account, q, &mut out),
+        }
+        if !self.touched.is_empty() {
+            self.emit_balance_changes(&mut out);
         }
     }
 
@@ -200,7 +246,7 @@ impl Engine {
             OrderType::Limit => o.price,
             OrderType::Market => inst.market_limit(o.side),
         };
-        let taker = Taker {
+        let mut taker = Taker {
             order_id: 0,
             client_order_id: o.client_order_id,
             account,
@@ -209,7 +255,19 @@ impl Engine {
             limit,
             leaves: o.qty,
             timestamp_ns: ts,
+            risk: OrderRisk::default(),
         };
+        // Funding is checked before FOK and post-only (docs/matching.md, step 13).
+        let mut reservation = None;
+        if self.config.risk_checks {
+            let rates = inst.fees.rates(self.accounts[account as usize].tier);
+            taker.risk = OrderRisk::new(rates.maker_ppm, rates.taker_ppm);
+            let (asset, need) = self.requirement(ii, o.side, &taker.risk, limit, o.qty);
+            if self.accounts[account as usize].balances[asset as usize].available < need {
+                return reject(out, o.instrument, RejectReason::InsufficientBalance);
+            }
+            reservation = Some((asset, need));
+        }
         match o.tif {
             TimeInForce::Fok if self.fillable(ii, &taker, o.qty) < o.qty => {
                 return reject(out, o.instrument, RejectReason::FokCannotFill)
@@ -235,7 +293,18 @@ impl Engine {
             timestamp_ns: ts,
         }));
         let mut taker = Taker { order_id, ..taker };
+        if let Some((asset, need)) = reservation {
+            self.reserve(account, asset, need, BalanceReason::Order);
+            taker.risk.reserved = need;
+        }
         let end = self.match_taker(ii, &mut taker, out);
+        let rests = taker.leaves > 0
+            && end == TakerEnd::Done
+            && o.order_type == OrderType::Limit
+            && matches!(o.tif, TimeInForce::Gtc | TimeInForce::PostOnly);
+        if !rests && reservation.is_some() {
+            self.unreserve(ii, account, o.side, taker.risk.reserved);
+        }
         let cancel_reason = match (end, o.tif, o.order_type) {
             _ if taker.leaves == 0 => return,
             (TakerEnd::CancelledBySelfTrade, _, _) => CancelReason::SelfTrade,
@@ -253,6 +322,9 @@ impl Engine {
                     ..Order::EMPTY
                 };
                 let slot = self.orders.alloc(order);
+                if self.config.risk_checks {
+                    self.risk[slot as usize] = taker.risk;
+                }
                 self.index.insert(&self.orders, slot);
                 self.link_account(slot);
                 self.attach_to_level(ii, slot, o.price, out);
@@ -275,7 +347,7 @@ impl Engine {
     /// Checks 1-12 of docs/matching.md; returns the instrument's position.
     fn validate_new_order(&self, account: AccountId, o: &NewOrder) -> Result<usize, RejectReason> {
         use RejectReason::*;
-        let acct = self.accounts.get(account as usize).ok_or(UnknownAccount)?;
+        let acct = self.trading_account(account)?;
         let ii = self.instrument_index(o.instrument).ok_or(UnknownInstrument)?;
         let inst = &self.instruments[ii];
         if inst.state != InstrumentState::Trading {
@@ -355,7 +427,7 @@ impl Engine {
     // ----- cancel ------------------------------------------------------------
 
     fn cancel<S: EventSink>(&mut self, account: AccountId, c: &Cancel, out: &mut Out<'_, S>) {
-        let found = if (account as usize) < self.accounts.len() {
+        let found = if self.is_known_account(account) {
             self.lookup(account, c.order)
         } else {
             Err(RejectReason::UnknownAccount)
@@ -424,6 +496,16 @@ impl Engine {
         let new_price = a.new_price.unwrap_or(old_price);
         let new_qty = a.new_qty.unwrap_or(o.qty);
         let new_leaves = new_qty - o.filled();
+        if self.config.risk_checks {
+            let r = self.risk[slot as usize];
+            let (asset, need) = self.requirement(ii, o.side, &r, new_price, new_leaves);
+            if need > r.reserved {
+                self.reserve(account, asset, need - r.reserved, BalanceReason::Order);
+            } else {
+                self.release_funds(account, asset, r.reserved - need, BalanceReason::Order);
+            }
+            self.risk[slot as usize].reserved = need;
+        }
         let amended = |kept_priority| {
             EventKind::Amended(Amended {
                 account,
@@ -476,9 +558,13 @@ impl Engine {
             limit: new_price,
             leaves: new_leaves,
             timestamp_ns: ts,
+            risk: self.risk.get(slot as usize).copied().unwrap_or_default(),
         };
         let end = self.match_taker(ii, &mut taker, out);
         self.orders.get_mut(slot).leaves = taker.leaves;
+        if self.config.risk_checks {
+            self.risk[slot as usize] = taker.risk;
+        }
         if taker.leaves == 0 {
             self.release(slot);
         } else if end == TakerEnd::CancelledBySelfTrade {
@@ -502,7 +588,7 @@ impl Engine {
     /// `Ok(Some(slot))`: apply; `Ok(None)`: the amend is a cancel; `Err`: reject.
     fn validate_amend(&self, account: AccountId, a: &Amend) -> Result<Option<Slot>, (RejectReason, InstrumentId)> {
         use RejectReason::*;
-        if account as usize >= self.accounts.len() {
+        if !self.is_known_account(account) {
             return Err((UnknownAccount, 0));
         }
         let slot = self.lookup(account, a.order).map_err(|r| (r, 0))?;
@@ -518,6 +604,9 @@ impl Engine {
         }
         if matches!(a.new_qty, Some(q) if q <= o.filled()) {
             return Ok(None);
+        }
+        if self.config.risk_checks && self.accounts[account as usize].status == AccountStatus::Suspended {
+            return err(AccountSuspended);
         }
         let spec = &inst.spec;
         if let Some(p) = a.new_price {
@@ -550,13 +639,22 @@ impl Engine {
                 return err(PostOnlyWouldTake);
             }
         }
+        if self.config.risk_checks {
+            let r = &self.risk[slot as usize];
+            let (asset, need) = self.requirement(ii, o.side, r, price, qty - o.filled());
+            if need > r.reserved
+                && need - r.reserved > self.accounts[account as usize].balances[asset as usize].available
+            {
+                return err(InsufficientBalance);
+            }
+        }
         Ok(Some(slot))
     }
 
     // ----- mass cancel -------------------------------------------------------
 
     fn mass_cancel<S: EventSink>(&mut self, account: AccountId, m: &MassCancel, out: &mut Out<'_, S>) {
-        let reason = if account as usize >= self.accounts.len() {
+        let reason = if !self.is_known_account(account) {
             Some(RejectReason::UnknownAccount)
         } else if matches!(m.instrument, Some(i) if self.instrument_index(i).is_none()) {
             Some(RejectReason::UnknownInstrument)
@@ -618,6 +716,10 @@ impl Engine {
             || spec.min_qty > spec.max_qty
             || spec.reference_price == 0
             || !spec.reference_price.is_multiple_of(spec.tick)
+            || (self.config.risk_checks
+                && (spec.base_asset >= self.config.max_assets
+                    || spec.quote_asset >= self.config.max_assets
+                    || spec.base_asset == spec.quote_asset))
         {
             Some(InvalidInstrument)
         } else {
@@ -639,6 +741,7 @@ impl Engine {
             state: InstrumentState::Trading,
             reference_price: spec.reference_price,
             book: OrderBook::new(),
+            fees: Default::default(),
         });
         out.emit(EventKind::InstrumentAdded(InstrumentAdded { account, spec: *spec }));
     }
@@ -801,6 +904,11 @@ impl Engine {
     /// account and the index.
     pub(crate) fn release(&mut self, slot: Slot) {
         let o = *self.orders.get(slot);
+        if self.config.risk_checks {
+            let reserved = std::mem::take(&mut self.risk[slot as usize]).reserved;
+            let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
+            self.unreserve(ii, o.account, o.side, reserved);
+        }
         if o.acct_prev != NIL {
             self.orders.get_mut(o.acct_prev).acct_next = o.acct_next;
         }
@@ -889,7 +997,7 @@ impl Engine {
         (self.next_order_id, self.next_trade_id)
     }
 
-    fn view(&self, s: Slot) -> OrderView {
+    pub(crate) fn view(&self, s: Slot) -> OrderView {
         let o = self.orders.get(s);
         OrderView {
             order_id: o.order_id,

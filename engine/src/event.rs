@@ -36,6 +36,20 @@ pub enum EventKind {
     InstrumentAdded(InstrumentAdded),
     /// An instrument's trading state changed.
     InstrumentStateChanged(InstrumentStateChanged),
+    /// An account's balance of one asset changed (risk mode; coalesced per command).
+    BalanceChanged(BalanceChanged),
+    /// An admin account command succeeded.
+    AccountUpdated(AccountUpdated),
+    /// A deposit or withdrawal was applied.
+    TransferApplied(TransferApplied),
+    /// Fee rates changed.
+    FeeScheduleSet(FeeScheduleSet),
+    /// Query answer: one balance.
+    AccountBalance(AccountBalance),
+    /// Query answer: one open order.
+    OpenOrder(OpenOrder),
+    /// Query answer complete.
+    QueryDone(QueryDone),
 }
 
 /// A new order was accepted.
@@ -106,11 +120,27 @@ pub enum RejectReason {
     InvalidInstrument = 18,
     /// The state change is not allowed (e.g. reopening a closed instrument, or no change).
     InvalidStateTransition = 19,
+    /// The account's available balance cannot fund this (order reservation or withdrawal).
+    InsufficientBalance = 20,
+    /// The account is suspended: no new orders or amends.
+    AccountSuspended = 21,
+    /// An account with this id already exists.
+    AccountExists = 22,
+    /// Asset id out of range.
+    UnknownAsset = 23,
+    /// This deposit/withdrawal transaction id was already applied.
+    DuplicateTransaction = 24,
+    /// Fee rates out of range (taker `0..1_000_000`, maker `> -1_000_000` and not above taker).
+    InvalidFee = 25,
+    /// The engine runs without risk checks: account commands are not available.
+    AccountsDisabled = 26,
+    /// The fee account cannot trade or be changed by commands.
+    SystemAccount = 27,
 }
 
 impl RejectReason {
     /// All reasons, for tables and tests.
-    pub const ALL: [RejectReason; 19] = [
+    pub const ALL: [RejectReason; 27] = [
         Self::UnknownInstrument,
         Self::InstrumentNotTrading,
         Self::PriceOffTick,
@@ -130,6 +160,14 @@ impl RejectReason {
         Self::InstrumentExists,
         Self::InvalidInstrument,
         Self::InvalidStateTransition,
+        Self::InsufficientBalance,
+        Self::AccountSuspended,
+        Self::AccountExists,
+        Self::UnknownAsset,
+        Self::DuplicateTransaction,
+        Self::InvalidFee,
+        Self::AccountsDisabled,
+        Self::SystemAccount,
     ];
 
     /// Wire code.
@@ -159,6 +197,18 @@ pub enum CommandType {
     AddInstrument = 5,
     /// [`crate::CommandKind::SetInstrumentState`].
     SetInstrumentState = 6,
+    /// [`crate::CommandKind::CreateAccount`].
+    CreateAccount = 7,
+    /// [`crate::CommandKind::Deposit`].
+    Deposit = 8,
+    /// [`crate::CommandKind::Withdraw`].
+    Withdraw = 9,
+    /// [`crate::CommandKind::SetAccountStatus`].
+    SetAccountStatus = 10,
+    /// [`crate::CommandKind::SetFeeSchedule`].
+    SetFeeSchedule = 11,
+    /// [`crate::CommandKind::QueryAccount`].
+    QueryAccount = 12,
 }
 
 /// A command was refused.
@@ -210,6 +260,10 @@ pub struct Trade {
     pub taker_leaves: Qty,
     /// Gateway receive time of the taking command.
     pub timestamp_ns: u64,
+    /// Fee the maker paid, in the quote asset (negative: a rebate it got; 0 without risk checks).
+    pub maker_fee: i64,
+    /// Fee the taker paid, in the quote asset.
+    pub taker_fee: i64,
 }
 
 /// Why an order left the book without trading.
@@ -345,6 +399,105 @@ pub struct InstrumentStateChanged {
     pub instrument: InstrumentId,
     /// New state.
     pub state: InstrumentState,
+}
+
+/// An account's balance of one asset after a command (risk mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BalanceChanged {
+    /// Owner.
+    pub account: AccountId,
+    /// Asset.
+    pub asset: AssetId,
+    /// Available now.
+    pub available: u64,
+    /// Reserved by open orders now.
+    pub reserved: u64,
+    /// Why (the strongest reason within the command).
+    pub reason: crate::types::BalanceReason,
+}
+
+/// An admin account command succeeded: the account's state now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountUpdated {
+    /// Admin that sent the command.
+    pub account: AccountId,
+    /// Which command.
+    pub command: CommandType,
+    /// The account changed.
+    pub target: AccountId,
+    /// Its status now.
+    pub status: crate::types::AccountStatus,
+    /// Its fee tier now.
+    pub tier: u8,
+}
+
+/// A deposit or withdrawal was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferApplied {
+    /// Admin that sent it.
+    pub account: AccountId,
+    /// [`CommandType::Deposit`] or [`CommandType::Withdraw`].
+    pub command: CommandType,
+    /// Account credited or debited.
+    pub target: AccountId,
+    /// Asset.
+    pub asset: AssetId,
+    /// Amount.
+    pub amount: u64,
+    /// External transaction id.
+    pub tx_id: u64,
+    /// The target's available balance after it.
+    pub available: u64,
+}
+
+/// Fee rates were set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeScheduleSet {
+    /// Admin that sent it.
+    pub account: AccountId,
+    /// The schedule.
+    pub schedule: crate::command::SetFeeSchedule,
+}
+
+/// Query answer: one asset's balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountBalance {
+    /// Who asked.
+    pub account: AccountId,
+    /// Account asked about.
+    pub target: AccountId,
+    /// Asset.
+    pub asset: AssetId,
+    /// Available.
+    pub available: u64,
+    /// Reserved.
+    pub reserved: u64,
+}
+
+/// Query answer: one open order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOrder {
+    /// Who asked.
+    pub account: AccountId,
+    /// The order.
+    pub order: crate::engine::OrderView,
+}
+
+/// Query answer complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryDone {
+    /// Who asked.
+    pub account: AccountId,
+    /// Account asked about.
+    pub target: AccountId,
+    /// Its status.
+    pub status: crate::types::AccountStatus,
+    /// Its fee tier.
+    pub tier: u8,
+    /// Balances sent.
+    pub balances: u32,
+    /// Orders sent.
+    pub orders: u32,
 }
 
 /// Where the engine puts its events. Implementations must not fail: the

@@ -1,6 +1,7 @@
 //! An instrument's definition, trading state, reference price and book.
 
 use crate::command::InstrumentSpec;
+use crate::fee_schedule::FeeSchedule;
 use crate::order_book::OrderBook;
 use crate::types::*;
 
@@ -10,6 +11,8 @@ pub(crate) struct Instrument {
     /// Last trade price, or the spec's reference price until the first trade.
     pub reference_price: Price,
     pub book: OrderBook,
+    /// Fee rates per tier (risk mode).
+    pub fees: FeeSchedule,
 }
 
 impl Instrument {

@@ -13,18 +13,21 @@
 #![warn(missing_docs)]
 
 mod account;
+mod account_commands;
 mod book_side;
 pub mod command;
 pub mod command_codec;
 mod config;
 mod engine;
 pub mod event;
+mod fee_schedule;
 mod instrument;
 mod matching;
 mod order_book;
 mod order_index;
 mod order_pool;
 mod price_level;
+mod risk;
 mod state_hash;
 pub mod types;
 

@@ -5,6 +5,7 @@ use crate::engine::{Engine, Out, Taker, TakerEnd};
 use crate::event::*;
 use crate::order_book::crosses;
 use crate::order_pool::NIL;
+use crate::risk::rebate;
 use crate::types::*;
 
 impl Engine {
@@ -64,6 +65,11 @@ impl Engine {
                     self.levels.get_mut(l).total_qty -= q;
                     let trade_id = self.next_trade_id;
                     self.next_trade_id += 1;
+                    let (maker_fee, taker_fee) = if self.config.risk_checks {
+                        self.settle(ii, s, maker_side, maker.account, maker_leaves, taker, level_price, q)
+                    } else {
+                        (0, 0)
+                    };
                     out.emit(EventKind::Trade(Trade {
                         trade_id,
                         instrument,
@@ -79,6 +85,8 @@ impl Engine {
                         taker_client_order_id: taker.client_order_id,
                         taker_leaves: taker.leaves,
                         timestamp_ns: taker.timestamp_ns,
+                        maker_fee,
+                        taker_fee,
                     }));
                     touched = true;
                     self.instruments[ii].reference_price = level_price;
@@ -101,5 +109,76 @@ impl Engine {
             }
         }
         TakerEnd::Done
+    }
+
+    /// Settles one trade of `qty` at `price` between the resting order in
+    /// `slot` and the taker (risk mode): both sides' balances and
+    /// reservations, fees, the maker rebate, the fee account, and the buyer's
+    /// price improvement. Returns (maker fee net of rebate, taker fee).
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &mut self,
+        ii: usize,
+        slot: crate::order_pool::Slot,
+        maker_side: Side,
+        maker_account: AccountId,
+        maker_leaves: Qty,
+        taker: &mut Taker,
+        price: Price,
+        qty: Qty,
+    ) -> (i64, i64) {
+        let spec = self.instruments[ii].spec;
+        let (base, quote, scale) = (spec.base_asset, spec.quote_asset, spec.qty_scale);
+        let mut mr = self.risk[slot as usize];
+        let maker_buys = maker_side == Side::Buy;
+        let ((cost, fee_b), (proceeds, fee_s)) = if maker_buys {
+            (
+                mr.settle_buy(price, qty, scale, mr.maker_ppm),
+                taker.risk.settle_sell(price, qty, scale, taker.risk.taker_ppm),
+            )
+        } else {
+            (
+                taker.risk.settle_buy(price, qty, scale, taker.risk.taker_ppm),
+                mr.settle_sell(price, qty, scale, mr.maker_ppm),
+            )
+        };
+        let (maker_charged, taker_fee, maker_notional) =
+            if maker_buys { (fee_b, fee_s, cost) } else { (fee_s, fee_b, proceeds) };
+        let reb = rebate(maker_notional, mr.maker_ppm, taker_fee);
+        let (buyer, seller) = if maker_buys { (maker_account, taker.account) } else { (taker.account, maker_account) };
+
+        // Buyer: pays cost + fee out of its reservation, receives the base.
+        self.debit_reserved(buyer, quote, cost + fee_b);
+        self.credit(buyer, base, qty, BalanceReason::Trade);
+        // Seller: delivers the base out of its reservation, receives proceeds net of its fee.
+        self.debit_reserved(seller, base, qty);
+        self.credit(seller, quote, proceeds - fee_s, BalanceReason::Trade);
+        self.credit(maker_account, quote, reb, BalanceReason::Trade);
+        // The fee account collects fees and rounding remainders, pays the
+        // rebate (capped by this trade's taker fee). Cumulative rounding can
+        // make one trade's remainder -1; the account's total cannot go below 0.
+        let delta = cost as i128 - proceeds as i128 + fee_b as i128 + fee_s as i128 - reb as i128;
+        let fee_acct = &mut self.accounts[self.config.fee_account as usize].balances[quote as usize];
+        let new = fee_acct.available as i128 + delta;
+        debug_assert!(new >= 0, "fee account went negative");
+        fee_acct.available = new.max(0) as u64;
+
+        // Reservations: the seller's shrinks by the base it delivered; the
+        // buyer's by what it paid, and then down to what its remaining
+        // quantity could still cost at its limit (price improvement released).
+        let (buyer_risk, buyer_limit, buyer_leaves) =
+            if maker_buys { (&mut mr, price, maker_leaves) } else { (&mut taker.risk, taker.limit, taker.leaves) };
+        buyer_risk.reserved -= cost + fee_b;
+        let need = buyer_risk.buy_requirement(buyer_limit, buyer_leaves, scale);
+        let surplus = buyer_risk.reserved.saturating_sub(need);
+        buyer_risk.reserved -= surplus;
+        if maker_buys {
+            taker.risk.reserved -= qty;
+        } else {
+            mr.reserved -= qty;
+        }
+        self.release_funds(buyer, quote, surplus, BalanceReason::Trade);
+        self.risk[slot as usize] = mr;
+        (maker_charged as i64 - reb as i64, taker_fee as i64)
     }
 }

@@ -34,6 +34,12 @@ impl Engine {
             put(u64::from_le_bytes(s.symbol[8..].try_into().expect("8")));
             put(inst.state.as_u8() as u64);
             put(inst.reference_price);
+            for (tier, rates) in inst.fees.tiers().iter().enumerate() {
+                if let Some(r) = rates {
+                    put(tier as u64);
+                    put(((r.maker_ppm as u32 as u64) << 32) | r.taker_ppm as u32 as u64);
+                }
+            }
             for side in [Side::Buy, Side::Sell] {
                 let book_side = inst.book.side(side);
                 put(book_side.len() as u64);
@@ -51,16 +57,35 @@ impl Engine {
                         put(((ord.side.as_u8() as u64) << 16)
                             | ((ord.tif.as_u8() as u64) << 8)
                             | ord.stp.as_u8() as u64);
+                        if let Some(r) = self.risk.get(o as usize) {
+                            for v in [r.reserved, r.settled, r.frac, r.fee_paid, r.fee_frac as u64] {
+                                put(v);
+                            }
+                            put(((r.maker_ppm as u32 as u64) << 32) | r.taker_ppm as u32 as u64);
+                        }
                         o = ord.next;
                     }
                 }
             }
         }
+        put(self.config.risk_checks as u64);
         for (id, a) in self.accounts.iter().enumerate() {
-            if a.open_orders != 0 {
+            if a.open_orders != 0 || a.exists {
                 put(id as u64);
                 put(a.open_orders as u64);
+                put(((a.exists as u64) << 16) | ((a.status.as_u8() as u64) << 8) | a.tier as u64);
+                for (asset, b) in a.balances.iter().enumerate() {
+                    if b.available != 0 || b.reserved != 0 {
+                        put(asset as u64);
+                        put(b.available);
+                        put(b.reserved);
+                    }
+                }
             }
+        }
+        put(self.tx_order.len() as u64);
+        for &tx in &self.tx_order {
+            put(tx);
         }
         h.digest128()
     }

@@ -108,3 +108,36 @@ wire_enum!(
         /// Closed: all resting orders were cancelled; everything but cancels is rejected.
         Closed = 4 }
 );
+
+wire_enum!(
+    /// Trading status of an account (risk mode only).
+    AccountStatus {
+        /// May place orders.
+        Active = 1,
+        /// No new orders or amends; cancels allowed.
+        Suspended = 2 }
+);
+
+wire_enum!(
+    /// Why a balance changed (coalesced per account, asset and command; the
+    /// strongest reason wins: trade over cancel over order).
+    BalanceReason {
+        /// Funds reserved or re-sized by placing or amending an order.
+        Order = 1,
+        /// Reservation released by a cancel, an expiry or an order's end.
+        Cancel = 2,
+        /// Settlement of a trade (fees and price improvement included).
+        Trade = 3,
+        /// Deposit.
+        Deposit = 4,
+        /// Withdrawal.
+        Withdraw = 5 }
+);
+
+/// Fee rate in millionths of the notional (1 basis point = 100). Negative
+/// for a maker rebate.
+pub type FeePpm = i32;
+/// One million: the denominator of [`FeePpm`].
+pub const PPM: u64 = 1_000_000;
+/// Fee tiers per instrument (tier 0 is the default schedule).
+pub const MAX_FEE_TIERS: u8 = 8;

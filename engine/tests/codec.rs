@@ -79,7 +79,30 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
         spec_s().prop_map(CommandKind::AddInstrument),
         (any::<u32>(), state_s())
             .prop_map(|(instrument, state)| CommandKind::SetInstrumentState(SetInstrumentState { instrument, state })),
+        (any::<u32>(), any::<u8>(), account_status_s())
+            .prop_map(|(target, tier, status)| CommandKind::CreateAccount(CreateAccount { target, tier, status })),
+        (any::<u32>(), any::<u32>(), u64_s(), u64_s(), any::<bool>()).prop_map(
+            |(target, asset, amount, tx_id, dep)| {
+                let t = Transfer { target, asset, amount, tx_id };
+                if dep {
+                    CommandKind::Deposit(t)
+                } else {
+                    CommandKind::Withdraw(t)
+                }
+            }
+        ),
+        (any::<u32>(), account_status_s(), any::<u8>()).prop_map(|(target, status, tier)| {
+            CommandKind::SetAccountStatus(SetAccountStatus { target, status, tier })
+        }),
+        (any::<u32>(), any::<u8>(), any::<i32>(), any::<i32>()).prop_map(|(instrument, tier, maker_ppm, taker_ppm)| {
+            CommandKind::SetFeeSchedule(SetFeeSchedule { instrument, tier, maker_ppm, taker_ppm })
+        }),
+        any::<u32>().prop_map(|target| CommandKind::QueryAccount(QueryAccount { target })),
     ]
+}
+
+fn account_status_s() -> impl Strategy<Value = AccountStatus> {
+    prop_oneof![Just(AccountStatus::Active), Just(AccountStatus::Suspended)]
 }
 
 fn cmd_s() -> impl Strategy<Value = Command> {
@@ -104,6 +127,12 @@ fn kind_byte(k: &CommandKind) -> u8 {
         CommandKind::MassCancel(_) => kind::MASS_CANCEL,
         CommandKind::AddInstrument(_) => kind::ADD_INSTRUMENT,
         CommandKind::SetInstrumentState(_) => kind::SET_INSTRUMENT_STATE,
+        CommandKind::CreateAccount(_) => kind::CREATE_ACCOUNT,
+        CommandKind::Deposit(_) => kind::DEPOSIT,
+        CommandKind::Withdraw(_) => kind::WITHDRAW,
+        CommandKind::SetAccountStatus(_) => kind::SET_ACCOUNT_STATUS,
+        CommandKind::SetFeeSchedule(_) => kind::SET_FEE_SCHEDULE,
+        CommandKind::QueryAccount(_) => kind::QUERY_ACCOUNT,
     }
 }
 
@@ -116,6 +145,11 @@ fn expected_len(k: u8) -> usize {
         kind::MASS_CANCEL => 24,
         kind::ADD_INSTRUMENT => 104,
         kind::SET_INSTRUMENT_STATE => 24,
+        kind::CREATE_ACCOUNT => 24,
+        kind::DEPOSIT | kind::WITHDRAW => 40,
+        kind::SET_ACCOUNT_STATUS => 24,
+        kind::SET_FEE_SCHEDULE => 32,
+        kind::QUERY_ACCOUNT => 24,
         _ => unreachable!(),
     }
 }
@@ -195,7 +229,7 @@ proptest! {
     }
 
     #[test]
-    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 7u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
+    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 13u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
         let mut bytes = vec![0u8; len];
         bytes[0] = k;
         prop_assert_eq!(decode(&bytes), Err(CodecError::UnknownKind(k)));

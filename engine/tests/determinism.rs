@@ -25,8 +25,16 @@ impl Rng {
     }
 }
 
-const CFG: EngineConfig =
-    EngineConfig { max_orders: 1 << 14, max_instruments: 8, max_accounts: 16, max_open_orders_per_account: 1000 };
+const CFG: EngineConfig = EngineConfig {
+    max_orders: 1 << 14,
+    max_instruments: 8,
+    max_accounts: 16,
+    max_open_orders_per_account: 1000,
+    risk_checks: false,
+    max_assets: 16,
+    fee_account: 0,
+    max_transactions: 1024,
+};
 
 fn spec(id: InstrumentId) -> InstrumentSpec {
     InstrumentSpec {

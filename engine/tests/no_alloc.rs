@@ -235,6 +235,7 @@ fn steady_state_commands_do_not_allocate() {
         max_instruments: INSTRUMENTS,
         max_accounts: ACCOUNTS,
         max_open_orders_per_account: 10_000,
+        ..EngineConfig::default()
     };
     // The counter works: one allocation on this thread is seen.
     let c0 = ALLOCS.load(Ordering::Relaxed);

@@ -244,7 +244,13 @@ fn reject_duplicate_client_order_id_while_live_only() {
 
 #[test]
 fn reject_too_many_open_orders_per_account() {
-    let cfg = EngineConfig { max_orders: 100, max_instruments: 4, max_accounts: 4, max_open_orders_per_account: 2 };
+    let cfg = EngineConfig {
+        max_orders: 100,
+        max_instruments: 4,
+        max_accounts: 4,
+        max_open_orders_per_account: 2,
+        ..EngineConfig::default()
+    };
     let mut h = Harness::with(cfg, &[spec(INST)]);
     rest(&mut h, A, 1, BUY, 9_900, 1000);
     let id2 = rest(&mut h, A, 2, BUY, 9_800, 1000);
@@ -261,7 +267,13 @@ fn reject_too_many_open_orders_per_account() {
 
 #[test]
 fn reject_capacity_reached() {
-    let cfg = EngineConfig { max_orders: 3, max_instruments: 4, max_accounts: 4, max_open_orders_per_account: 2 };
+    let cfg = EngineConfig {
+        max_orders: 3,
+        max_instruments: 4,
+        max_accounts: 4,
+        max_open_orders_per_account: 2,
+        ..EngineConfig::default()
+    };
     let mut h = Harness::with(cfg, &[spec(INST)]);
     rest(&mut h, A, 1, BUY, 9_900, 1000);
     let id2 = rest(&mut h, B, 1, BUY, 9_800, 1000);
@@ -279,7 +291,13 @@ fn reject_capacity_reached() {
 
 #[test]
 fn reject_too_many_before_capacity() {
-    let cfg = EngineConfig { max_orders: 2, max_instruments: 4, max_accounts: 4, max_open_orders_per_account: 2 };
+    let cfg = EngineConfig {
+        max_orders: 2,
+        max_instruments: 4,
+        max_accounts: 4,
+        max_open_orders_per_account: 2,
+        ..EngineConfig::default()
+    };
     let mut h = Harness::with(cfg, &[spec(INST)]);
     rest(&mut h, A, 1, BUY, 9_900, 1000);
     rest(&mut h, A, 2, BUY, 9_800, 1000);
@@ -1239,7 +1257,13 @@ fn add_instrument_validation() {
 #[test]
 fn ten_thousand_instruments_in_one_engine() {
     const N: u32 = 10_001;
-    let cfg = EngineConfig { max_orders: 1024, max_instruments: N, max_accounts: 8, max_open_orders_per_account: 100 };
+    let cfg = EngineConfig {
+        max_orders: 1024,
+        max_instruments: N,
+        max_accounts: 8,
+        max_open_orders_per_account: 100,
+        ..EngineConfig::default()
+    };
     let mut e = Engine::new(cfg);
     let mut out = Vec::new();
     let mut seq = 0;
@@ -1278,6 +1302,8 @@ fn ten_thousand_instruments_in_one_engine() {
         taker_client_order_id: 1,
         taker_leaves: 0,
         timestamp_ns: TS,
+        maker_fee: 0,
+        taker_fee: 0,
     };
     let lc = LevelChanged { instrument: last, side: SELL, price: p, qty: 400, order_count: 1 };
     assert_eq!(out.iter().map(|e| e.kind).collect::<Vec<_>>()[1..], [EventKind::Trade(t), EventKind::LevelChanged(lc)]);

@@ -155,6 +155,14 @@ pub struct EngineSection {
     pub max_accounts: u32,
     /// See [`engine::EngineConfig`].
     pub max_open_orders_per_account: u32,
+    /// See [`engine::EngineConfig`]: accounts, balances, fees.
+    pub risk_checks: bool,
+    /// See [`engine::EngineConfig`].
+    pub max_assets: u32,
+    /// See [`engine::EngineConfig`].
+    pub fee_account: u32,
+    /// See [`engine::EngineConfig`].
+    pub max_transactions: u32,
 }
 
 /// `[[instruments]]`
@@ -301,6 +309,15 @@ impl Config {
         if e.max_open_orders_per_account == 0 {
             return bad("engine.max_open_orders_per_account", "must be at least 1".into());
         }
+        if e.max_assets == 0 || e.max_assets > 4096 {
+            return bad("engine.max_assets", "must be within 1..=4096".into());
+        }
+        if e.fee_account >= e.max_accounts {
+            return bad("engine.fee_account", format!("{} must be below engine.max_accounts", e.fee_account));
+        }
+        if e.max_transactions == 0 {
+            return bad("engine.max_transactions", "must be at least 1".into());
+        }
         let mut seen_inst = std::collections::BTreeSet::new();
         for (i, inst) in self.instruments.iter().enumerate() {
             let key = format!("instruments[{i}]");
@@ -341,6 +358,10 @@ impl Config {
             max_instruments: self.engine.max_instruments,
             max_accounts: self.engine.max_accounts,
             max_open_orders_per_account: self.engine.max_open_orders_per_account,
+            risk_checks: self.engine.risk_checks,
+            max_assets: self.engine.max_assets,
+            fee_account: self.engine.fee_account,
+            max_transactions: self.engine.max_transactions,
         }
     }
 

@@ -40,7 +40,13 @@ fn args() -> Args {
 }
 
 fn config() -> EngineConfig {
-    EngineConfig { max_orders: 1 << 16, max_instruments: 64, max_accounts: 4096, max_open_orders_per_account: 10_000 }
+    EngineConfig {
+        max_orders: 1 << 16,
+        max_instruments: 64,
+        max_accounts: 4096,
+        max_open_orders_per_account: 10_000,
+        ..EngineConfig::default()
+    }
 }
 
 /// Which histogram a command's latency goes to.
@@ -159,6 +165,7 @@ fn deep_book(a: &Args, shallow_cancel: &Histogram<u64>, timer_ns: u64) {
         max_instruments: 4,
         max_accounts: 4096,
         max_open_orders_per_account: resting,
+        ..EngineConfig::default()
     };
     let shape =
         FlowShape { instruments: 1, accounts: 2000, orders_per_book: resting as usize, price_slots: 50, max_lots: 100 };

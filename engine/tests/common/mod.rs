@@ -149,6 +149,8 @@ pub fn ev_trade(trade_id: TradeId, price: Price, qty: Qty, taker_side: Side, mak
         taker_client_order_id: taker.2,
         taker_leaves: taker.3,
         timestamp_ns: TS,
+        maker_fee: 0,
+        taker_fee: 0,
     })
 }
 

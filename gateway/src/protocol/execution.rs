@@ -122,6 +122,15 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
         EventKind::LevelChanged(_) => {}
         EventKind::InstrumentAdded(e) => f(e.account, &ExecReport::InstrumentAdded(e)),
         EventKind::InstrumentStateChanged(e) => f(e.account, &ExecReport::InstrumentStateChanged(e)),
+        // Account templates (80-99) are being added; until then risk-mode
+        // events produce no report (risk mode is off in the default config).
+        EventKind::BalanceChanged(_)
+        | EventKind::AccountUpdated(_)
+        | EventKind::TransferApplied(_)
+        | EventKind::FeeScheduleSet(_)
+        | EventKind::AccountBalance(_)
+        | EventKind::OpenOrder(_)
+        | EventKind::QueryDone(_) => {}
     }
 }
 

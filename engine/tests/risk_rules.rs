@@ -1,0 +1,287 @@
+//! Risk mode: accounts, reservations, settlement, fees (docs/matching.md, "Risk mode").
+
+use engine::*;
+
+const BTC: AssetId = 1;
+const USDT: AssetId = 2;
+const FEE: AccountId = 63;
+const ADMIN: AccountId = 0;
+const INST: InstrumentId = 1;
+
+fn cfg() -> EngineConfig {
+    EngineConfig { risk_checks: true, max_assets: 4, fee_account: FEE, ..EngineConfig::small() }
+}
+
+struct T {
+    e: Engine,
+    seq: Seq,
+    tx: u64,
+}
+
+impl T {
+    /// qty_scale 10: notional = price * qty / 10, so rounding happens.
+    fn new() -> T {
+        let mut t = T { e: Engine::new(cfg()), seq: 0, tx: 0 };
+        let spec = InstrumentSpec {
+            id: INST,
+            symbol: InstrumentSpec::symbol_from_str("BTC-USDT").unwrap(),
+            base_asset: BTC,
+            quote_asset: USDT,
+            tick: 1,
+            lot: 1,
+            min_qty: 1,
+            max_qty: 1_000_000,
+            min_notional: 0,
+            price_band_bps: 5000,
+            reference_price: 100,
+            qty_scale: 10,
+        };
+        t.ok(ADMIN, CommandKind::AddInstrument(spec));
+        t
+    }
+
+    fn run(&mut self, account: AccountId, kind: CommandKind) -> Vec<EventKind> {
+        self.seq += 1;
+        let mut out = Vec::new();
+        self.e.apply(self.seq, &Command { account, timestamp_ns: 7, kind }, &mut out);
+        out.into_iter().map(|e| e.kind).collect()
+    }
+
+    fn ok(&mut self, account: AccountId, kind: CommandKind) -> Vec<EventKind> {
+        let ev = self.run(account, kind);
+        assert!(!ev.iter().any(|e| matches!(e, EventKind::Rejected(_))), "{ev:?}");
+        ev
+    }
+
+    fn reject(&mut self, account: AccountId, kind: CommandKind) -> RejectReason {
+        let before = self.balances();
+        let ev = self.run(account, kind);
+        assert_eq!(self.balances(), before, "a rejected command moved money");
+        match ev.as_slice() {
+            [EventKind::Rejected(r)] => r.reason,
+            other => panic!("expected one reject, got {other:?}"),
+        }
+    }
+
+    /// Every account's balance of every asset.
+    fn balances(&self) -> Vec<(u64, u64)> {
+        (0..64).flat_map(|a| (0..4).map(move |asset| (a, asset))).map(|(a, asset)| self.e.balance(a, asset)).collect()
+    }
+
+    fn open(&mut self, a: AccountId, btc: u64, usdt: u64) {
+        self.ok(ADMIN, CommandKind::CreateAccount(CreateAccount { target: a, tier: 0, status: AccountStatus::Active }));
+        for (asset, amount) in [(BTC, btc), (USDT, usdt)] {
+            if amount > 0 {
+                self.tx += 1;
+                let tx_id = self.tx;
+                self.ok(ADMIN, CommandKind::Deposit(Transfer { target: a, asset, amount, tx_id }));
+            }
+        }
+    }
+
+    fn order(
+        &mut self,
+        a: AccountId,
+        cid: u64,
+        side: Side,
+        tif: TimeInForce,
+        price: Price,
+        qty: Qty,
+    ) -> Vec<EventKind> {
+        self.run(
+            a,
+            CommandKind::NewOrder(NewOrder {
+                client_order_id: cid,
+                instrument: INST,
+                side,
+                order_type: OrderType::Limit,
+                tif,
+                stp: StpMode::None,
+                price,
+                qty,
+            }),
+        )
+    }
+
+    fn bal(&self, a: AccountId, asset: AssetId) -> (u64, u64) {
+        self.e.balance(a, asset)
+    }
+
+    /// Conservation: every asset's total over all accounts equals deposits - withdrawals.
+    fn total(&self, asset: AssetId) -> u64 {
+        (0..64)
+            .map(|a| {
+                let (av, re) = self.e.balance(a, asset);
+                av + re
+            })
+            .sum()
+    }
+}
+
+#[test]
+fn unknown_unfunded_and_suspended_accounts_cannot_trade() {
+    let mut t = T::new();
+    assert!(matches!(
+        t.order(5, 1, Side::Buy, TimeInForce::Gtc, 100, 10)[..],
+        [EventKind::Rejected(Rejected { reason: RejectReason::UnknownAccount, .. })]
+    ));
+    t.open(5, 0, 99);
+    // 100 * 10 / 10 = 100 quote needed, 99 available.
+    assert!(matches!(
+        t.order(5, 1, Side::Buy, TimeInForce::Gtc, 100, 10)[..],
+        [EventKind::Rejected(Rejected { reason: RejectReason::InsufficientBalance, .. })]
+    ));
+    assert!(matches!(
+        t.order(5, 2, Side::Sell, TimeInForce::Gtc, 100, 1)[..],
+        [EventKind::Rejected(Rejected { reason: RejectReason::InsufficientBalance, .. })]
+    ));
+    assert_eq!(t.bal(5, USDT), (99, 0));
+    t.ok(
+        ADMIN,
+        CommandKind::SetAccountStatus(SetAccountStatus { target: 5, status: AccountStatus::Suspended, tier: 0 }),
+    );
+    assert!(matches!(
+        t.order(5, 3, Side::Buy, TimeInForce::Gtc, 10, 1)[..],
+        [EventKind::Rejected(Rejected { reason: RejectReason::AccountSuspended, .. })]
+    ));
+    assert!(matches!(
+        t.order(FEE, 3, Side::Buy, TimeInForce::Gtc, 10, 1)[..],
+        [EventKind::Rejected(Rejected { reason: RejectReason::SystemAccount, .. })]
+    ));
+}
+
+#[test]
+fn reservation_settlement_fees_and_conservation() {
+    let mut t = T::new();
+    // Taker 0.2%, maker rebate 0.05%.
+    t.ok(
+        ADMIN,
+        CommandKind::SetFeeSchedule(SetFeeSchedule { instrument: INST, tier: 0, maker_ppm: -500, taker_ppm: 2000 }),
+    );
+    t.open(1, 100, 0);
+    t.open(2, 0, 100_000);
+    // Maker sells 7 @ 101: reserves 7 BTC.
+    t.order(1, 1, Side::Sell, TimeInForce::Gtc, 101, 7);
+    assert_eq!(t.bal(1, BTC), (93, 7));
+    // Taker buys 10 @ 105 limit: reserves ceil(105*10/10)=105 + ceil(105*0.002)=1 -> 106.
+    let ev = t.order(2, 1, Side::Buy, TimeInForce::Gtc, 105, 10);
+    let trade = ev.iter().find_map(|e| if let EventKind::Trade(tr) = e { Some(*tr) } else { None }).unwrap();
+    // Fill 7 @ 101: cost ceil(707/10)=71, taker fee ceil(71*0.002)=1; seller proceeds floor(70.7)=70,
+    // maker rebate floor(70*0.0005)=0 (capped by the taker fee anyway).
+    assert_eq!((trade.qty, trade.price, trade.taker_fee, trade.maker_fee), (7, 101, 1, 0));
+    assert_eq!(t.bal(1, BTC), (93, 0));
+    assert_eq!(t.bal(1, USDT), (70, 0));
+    // Buyer: paid 71 + 1 fee, got 7 BTC; 3 remain resting at 105.
+    let (av, re) = t.bal(2, USDT);
+    assert_eq!(av + re, 100_000 - 72);
+    assert_eq!(t.bal(2, BTC), (7, 0));
+    let order_id = match ev[0] {
+        EventKind::Accepted(a) => a.order_id,
+        _ => unreachable!(),
+    };
+    assert_eq!(t.e.order_reserved(order_id), re);
+    // 3 more at 105 would cost ceil((315 - 3 overpaid tenths) / 10) = 32; the fee
+    // already paid (1 on a cost of 71 at 0.2%) covers the next 32's fee (0.064): 32.
+    assert_eq!(re, 32);
+    // Fee account: 71 - 70 rounding + 1 taker fee.
+    assert_eq!(t.bal(FEE, USDT), (2, 0));
+    assert_eq!(t.total(USDT), 100_000);
+    assert_eq!(t.total(BTC), 100);
+    // Cancel releases everything the order held.
+    t.ok(2, CommandKind::Cancel(Cancel { order: OrderRef::Client(1) }));
+    assert_eq!(t.bal(2, USDT), (100_000 - 72, 0));
+    // BalanceChanged events are coalesced per account and asset.
+    let ev = t.order(1, 2, Side::Sell, TimeInForce::Gtc, 140, 1);
+    let changes: Vec<_> = ev.iter().filter(|e| matches!(e, EventKind::BalanceChanged(_))).collect();
+    assert_eq!(changes.len(), 1, "{ev:?}");
+}
+
+#[test]
+fn price_improvement_is_released_on_the_fill() {
+    let mut t = T::new();
+    t.open(1, 100, 0);
+    t.open(2, 0, 10_000);
+    t.order(1, 1, Side::Sell, TimeInForce::Gtc, 90, 10);
+    // Buy 10 @ 120 fills at 90: pays 90, nothing stays reserved.
+    t.order(2, 1, Side::Buy, TimeInForce::Gtc, 120, 10);
+    assert_eq!(t.bal(2, USDT), (10_000 - 90, 0));
+    assert_eq!(t.bal(2, BTC), (10, 0));
+}
+
+#[test]
+fn ioc_remainder_and_market_orders_release_their_reservation() {
+    let mut t = T::new();
+    t.open(1, 100, 0);
+    t.open(2, 0, 10_000);
+    t.order(1, 1, Side::Sell, TimeInForce::Gtc, 100, 3);
+    t.order(2, 1, Side::Buy, TimeInForce::Ioc, 110, 10);
+    assert_eq!(t.bal(2, USDT), (10_000 - 30, 0));
+    let ev = t.run(
+        2,
+        CommandKind::NewOrder(NewOrder {
+            client_order_id: 2,
+            instrument: INST,
+            side: Side::Buy,
+            order_type: OrderType::Market,
+            tif: TimeInForce::Ioc,
+            stp: StpMode::None,
+            price: 0,
+            qty: 5,
+        }),
+    );
+    assert!(ev.iter().any(|e| matches!(e, EventKind::Cancelled(_))), "{ev:?}");
+    assert_eq!(t.bal(2, USDT), (10_000 - 30, 0));
+}
+
+#[test]
+fn deposits_withdrawals_and_duplicates() {
+    let mut t = T::new();
+    t.open(3, 0, 500);
+    let w = |amount, tx_id| CommandKind::Withdraw(Transfer { target: 3, asset: USDT, amount, tx_id });
+    assert_eq!(t.reject(ADMIN, w(501, 100)), RejectReason::InsufficientBalance);
+    t.ok(ADMIN, w(200, 100));
+    assert_eq!(t.reject(ADMIN, w(1, 100)), RejectReason::DuplicateTransaction);
+    assert_eq!(t.bal(3, USDT), (300, 0));
+    assert_eq!(
+        t.reject(ADMIN, CommandKind::Deposit(Transfer { target: 3, asset: 9, amount: 1, tx_id: 101 })),
+        RejectReason::UnknownAsset
+    );
+    assert_eq!(
+        t.reject(ADMIN, CommandKind::Deposit(Transfer { target: 9, asset: USDT, amount: 1, tx_id: 102 })),
+        RejectReason::UnknownAccount
+    );
+    assert_eq!(
+        t.reject(ADMIN, CommandKind::Withdraw(Transfer { target: FEE, asset: USDT, amount: 1, tx_id: 103 })),
+        RejectReason::SystemAccount
+    );
+    assert_eq!(
+        t.reject(
+            ADMIN,
+            CommandKind::CreateAccount(CreateAccount { target: 3, tier: 0, status: AccountStatus::Active })
+        ),
+        RejectReason::AccountExists
+    );
+    assert_eq!(
+        t.reject(
+            ADMIN,
+            CommandKind::SetFeeSchedule(SetFeeSchedule { instrument: INST, tier: 0, maker_ppm: 300, taker_ppm: 200 })
+        ),
+        RejectReason::InvalidFee
+    );
+}
+
+#[test]
+fn matching_only_engine_refuses_account_commands() {
+    let mut e = Engine::new(EngineConfig::small());
+    let mut out = Vec::new();
+    e.apply(
+        1,
+        &Command {
+            account: 0,
+            timestamp_ns: 0,
+            kind: CommandKind::CreateAccount(CreateAccount { target: 1, tier: 0, status: AccountStatus::Active }),
+        },
+        &mut out,
+    );
+    assert!(matches!(out[0].kind, EventKind::Rejected(Rejected { reason: RejectReason::AccountsDisabled, .. })));
+}
