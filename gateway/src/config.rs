@@ -64,6 +64,9 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Engine capacities.
     pub engine: EngineSection,
+    /// Metrics endpoint and periodic statistics log (optional section: defaults below).
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// Instruments entered on first start.
     #[serde(default)]
     pub instruments: Vec<InstrumentConfig>,
@@ -141,6 +144,25 @@ pub struct PipelineConfig {
     /// Thread name -> core id.
     #[serde(default)]
     pub pin: BTreeMap<String, usize>,
+}
+
+/// `[metrics]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `GET /metrics` (Prometheus text format) and `GET /healthz`.
+    pub enabled: bool,
+    /// Metrics listen address (port 0 picks a free port; matchd prints it).
+    pub listen: SocketAddr,
+    /// Seconds between INFO statistics lines in the log; 0 = never.
+    pub log_interval_s: u64,
+}
+
+impl Default for MetricsConfig {
+    /// The values the embedded default config documents.
+    fn default() -> Self {
+        Self { enabled: true, listen: SocketAddr::from(([127, 0, 0, 1], 9101)), log_interval_s: 10 }
+    }
 }
 
 /// `[engine]`
@@ -296,6 +318,16 @@ impl Config {
                 return bad(&format!("pipeline.pin.{name}"), format!("unknown thread; pinnable: {PINNABLE_THREADS:?}"));
             }
         }
+        let m = &self.metrics;
+        if m.enabled && m.listen.port() != 0 && m.listen == self.server.listen {
+            return bad("metrics.listen", format!("is {}, the same address as server.listen", m.listen));
+        }
+        if m.log_interval_s > 86_400 {
+            return bad(
+                "metrics.log_interval_s",
+                format!("is {}, must be within 0..=86400 (0 = never)", m.log_interval_s),
+            );
+        }
         let e = &self.engine;
         if e.max_orders == 0 || e.max_orders >= u32::MAX / 2 {
             return bad("engine.max_orders", "must be within 1..2^31".into());
@@ -421,6 +453,31 @@ mod tests {
             let err = Config::from_toml(&DEFAULT_CONFIG_TOML.replace(from, to), "t.toml").unwrap_err().to_string();
             assert!(err.contains(key), "{to}: {err}");
         }
+    }
+
+    #[test]
+    fn metrics_section() {
+        // The embedded default documents exactly the built-in defaults, so a
+        // config file without `[metrics]` behaves like one copied from it.
+        assert_eq!(Config::default_config().metrics, MetricsConfig::default());
+        let start = DEFAULT_CONFIG_TOML.find("[metrics]").unwrap();
+        let end = start + DEFAULT_CONFIG_TOML[start..].find("\n[engine]").unwrap();
+        let without = format!("{}{}", &DEFAULT_CONFIG_TOML[..start], &DEFAULT_CONFIG_TOML[end..]);
+        assert_eq!(Config::from_toml(&without, "t.toml").unwrap().metrics, MetricsConfig::default());
+
+        let cases = [
+            ("log_interval_s = 10", "log_interval_s = 100000", "metrics.log_interval_s"),
+            ("listen = \"127.0.0.1:9101\"", "listen = \"127.0.0.1:7001\"", "metrics.listen"),
+            ("enabled = true", "enabled = 1", "enabled"),
+            ("log_interval_s = 10", "log_every = 10", "log_every"),
+        ];
+        for (from, to, key) in cases {
+            assert!(DEFAULT_CONFIG_TOML.contains(from), "{from}");
+            let err = Config::from_toml(&DEFAULT_CONFIG_TOML.replace(from, to), "t.toml").unwrap_err().to_string();
+            assert!(err.contains(key), "{to}: {err}");
+        }
+        let port0 = DEFAULT_CONFIG_TOML.replace("listen = \"127.0.0.1:9101\"", "listen = \"127.0.0.1:0\"");
+        assert_eq!(Config::from_toml(&port0, "t.toml").unwrap().metrics.listen.port(), 0);
     }
 
     #[test]

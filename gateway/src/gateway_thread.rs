@@ -65,6 +65,12 @@ pub struct GatewayStats {
     pub ring_full: AtomicU64,
     /// Sessions currently connected.
     pub sessions: AtomicU64,
+    /// Client commands by type (`metrics::COMMAND_TYPES`).
+    pub commands_by_type: [AtomicU64; 5],
+    /// Mass cancels submitted for cancel-on-disconnect.
+    pub cod_mass_cancels: AtomicU64,
+    /// Input ring slots published so far (ring sequence + 1), internal commands included.
+    pub input_published: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,6 +312,7 @@ impl Gateway {
         let mut last_claimed: Option<i64> = None;
         let mut end: Option<End> = None;
         let mut claimed_count = 0u64;
+        let mut by_type = [0u64; 5];
         // Taken out of the table while it is processed, so the rest of the
         // table (other sessions of the same account) can be consulted.
         let Some(mut conn) = self.conns.get_mut(idx).and_then(Option::take) else { return };
@@ -497,6 +504,7 @@ impl Gateway {
                         self.producer.slot_mut(s).cmd = cmd;
                         last_claimed = Some(s);
                         claimed_count += 1;
+                        by_type[crate::metrics::command_type_index(&cmd.kind)] += 1;
                         c.tokens -= 1;
                         pos += used;
                     }
@@ -511,6 +519,12 @@ impl Gateway {
         if let Some(hi) = last_claimed {
             self.producer.publish(hi);
             self.stats.commands.fetch_add(claimed_count, Ordering::Relaxed);
+            self.stats.input_published.store(hi as u64 + 1, Ordering::Relaxed);
+            for (counter, n) in self.stats.commands_by_type.iter().zip(by_type) {
+                if n > 0 {
+                    counter.fetch_add(n, Ordering::Relaxed);
+                }
+            }
         }
         if let Some(e) = end {
             self.end(idx, e);
@@ -602,6 +616,8 @@ impl Gateway {
             self.producer.slot_mut(s).cmd = cmd;
             self.producer.publish(s);
             self.internal.pop_front();
+            self.stats.input_published.store(s as u64 + 1, Ordering::Relaxed);
+            self.stats.cod_mass_cancels.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

@@ -11,6 +11,8 @@ use engine::command_codec::{encode, MAX_COMMAND_BYTES, RECORD_COMMAND};
 use journal::{JournalWriter, SyncPolicy};
 use ring::{Consumer, RingError};
 
+use crate::clock::now_ns;
+use crate::metrics::Histogram;
 use crate::slots::InputSlot;
 
 /// Counters for metrics.
@@ -26,6 +28,12 @@ pub struct JournallerStats {
     pub commit_ns: AtomicU64,
     /// Longest commit.
     pub commit_max_ns: AtomicU64,
+    /// Rollovers that waited for the spare-segment helper.
+    pub slow_rollovers: AtomicU64,
+    /// Duration of commits that made records durable, ns.
+    pub sync: Histogram,
+    /// Gateway receive -> durable (after the commit), ns.
+    pub latency: Histogram,
 }
 
 /// The journaller stage.
@@ -116,7 +124,14 @@ impl Journaller {
             self.stats.commit_max_ns.fetch_max(ns, Ordering::Relaxed);
             let durable_ring = durable as i64 - self.base as i64 - 1;
             let upto = durable_ring.min(appended);
-            if upto > self.input.sequence() {
+            let released = self.input.sequence();
+            if upto > released {
+                self.stats.sync.record(ns);
+                let now = now_ns();
+                for s in released + 1..=upto {
+                    self.stats.latency.record(now.saturating_sub(self.input.get(s).cmd.timestamp_ns));
+                }
+                self.stats.slow_rollovers.store(self.writer.slow_rollovers(), Ordering::Relaxed);
                 self.input.release(upto);
             }
         }

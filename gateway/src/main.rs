@@ -28,6 +28,10 @@ struct Cli {
     /// Overrides `pipeline.wait_strategy` (adaptive, yielding, sleeping, busy-spin).
     #[arg(long, global = true)]
     wait_strategy: Option<String>,
+    /// Overrides `metrics.listen` and sets `metrics.enabled = true` (port 0 picks a free
+    /// port; matchd prints `matchd metrics listen=ADDR`).
+    #[arg(long, global = true)]
+    metrics_listen: Option<std::net::SocketAddr>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -68,6 +72,10 @@ fn load(cli: &Cli) -> Result<Config, String> {
     }
     if let Some(w) = &cli.wait_strategy {
         cfg.pipeline.wait_strategy = w.clone();
+    }
+    if let Some(l) = cli.metrics_listen {
+        cfg.metrics.listen = l;
+        cfg.metrics.enabled = true;
     }
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use engine::{Engine, Event, EventSink};
 use ring::{Consumer, Producer};
 
+use crate::clock::now_ns;
 use crate::control::ControlPlane;
+use crate::metrics::Histogram;
 use crate::slots::{InputSlot, OutputSlot};
 
 /// Events claimed before they are published even within one input batch, so
@@ -22,6 +24,8 @@ pub struct MatcherStats {
     pub commands: AtomicU64,
     /// Events emitted.
     pub events: AtomicU64,
+    /// Gateway receive -> applied (after the batch's events are published to the output ring), ns.
+    pub latency: Histogram,
 }
 
 struct RingSink<'a> {
@@ -31,6 +35,8 @@ struct RingSink<'a> {
     pending: usize,
     events: u64,
     halted: bool,
+    /// Receive time of the command being applied.
+    timestamp_ns: u64,
 }
 
 impl RingSink<'_> {
@@ -52,7 +58,9 @@ impl EventSink for RingSink<'_> {
         match self.out.claim(1) {
             Ok(r) => {
                 let s = *r.end();
-                self.out.slot_mut(s).event = event;
+                let slot = self.out.slot_mut(s);
+                slot.event = event;
+                slot.timestamp_ns = self.timestamp_ns;
                 self.claimed = Some(s);
                 self.pending += 1;
                 self.events += 1;
@@ -96,7 +104,7 @@ impl Matcher {
     pub fn run(mut self) -> Engine {
         // Closed (clean shutdown) or halted (a failing stage): either way, stop.
         while let Ok(range) = self.input.wait() {
-            let hi = *range.end();
+            let (lo, hi) = (*range.start(), *range.end());
             let n = range.clone().count() as u64;
             let mut sink = RingSink {
                 out: &mut self.output,
@@ -105,14 +113,21 @@ impl Matcher {
                 pending: 0,
                 events: 0,
                 halted: false,
+                timestamp_ns: 0,
             };
             for s in range {
                 let cmd = self.input.get(s).cmd;
+                sink.timestamp_ns = cmd.timestamp_ns;
                 self.engine.apply(self.base + s as u64 + 1, &cmd, &mut sink);
             }
             sink.flush();
             let events = sink.events;
             let halted = sink.halted;
+            // One clock read per batch: every command of it is applied and its events are out.
+            let now = now_ns();
+            for s in lo..=hi {
+                self.stats.latency.record(now.saturating_sub(self.input.get(s).cmd.timestamp_ns));
+            }
             self.input.release(hi);
             // After the events are published: the publisher reads `done`
             // before the output ring, so it sees every event of these commands.

@@ -94,6 +94,14 @@ pub struct PublisherStats {
     pub reports: std::sync::atomic::AtomicU64,
     /// Sessions cut off as slow consumers.
     pub slow_consumers: std::sync::atomic::AtomicU64,
+    /// Logins refused by the publisher (sequence, session limits).
+    pub login_rejects: std::sync::atomic::AtomicU64,
+    /// Output ring slots taken (ring sequence + 1).
+    pub events: std::sync::atomic::AtomicU64,
+    /// Trades and rejects by reason.
+    pub counts: crate::metrics::EventCounters,
+    /// Gateway receive -> reports written to the sessions, ns.
+    pub latency: crate::metrics::Histogram,
 }
 
 /// The publisher stage.
@@ -113,6 +121,7 @@ pub struct Publisher {
     stats: Arc<PublisherStats>,
     /// Events between copies to sessions within one batch (see `run`).
     flush_every_events: usize,
+    latency: crate::metrics::PendingLatency,
 }
 
 impl Publisher {
@@ -143,6 +152,7 @@ impl Publisher {
             matcher_done,
             events,
             stats,
+            latency: Default::default(),
         }
     }
 
@@ -160,7 +170,9 @@ impl Publisher {
                     let hi = *range.end();
                     let mut since_flush = 0;
                     for s in range {
-                        let ev = self.events.get(s).event;
+                        let slot = self.events.get(s);
+                        let ev = slot.event;
+                        self.latency.note(ev.seq, slot.timestamp_ns);
                         self.on_event(&ev);
                         // An event yields at most two reports for one account, so
                         // copying to sessions this often means no report can be
@@ -173,6 +185,7 @@ impl Publisher {
                         }
                     }
                     self.events.release(hi);
+                    self.stats.events.store(hi as u64 + 1, Ordering::Relaxed);
                     worked = true;
                 }
                 Ok(None) => {}
@@ -193,6 +206,7 @@ impl Publisher {
                 self.try_pending_logins(matcher_done);
             }
             self.flush_dirty();
+            self.latency.record_all(&self.stats.latency);
             let now = Instant::now();
             if now.duration_since(last_timers) >= Duration::from_millis(50) {
                 last_timers = now;
@@ -249,6 +263,7 @@ impl Publisher {
         let sessions = &mut self.sessions;
         let dirty = &mut self.dirty;
         let mut n = 0u64;
+        self.stats.counts.count(&ev.kind);
         self.reports.record(ev, |account| {
             n += 1;
             let idx = by_account[account as usize];
@@ -336,6 +351,7 @@ impl Publisher {
             };
             let mut std_stream = stream;
             if let Some(reason) = reject {
+                self.stats.login_rejects.fetch_add(1, Ordering::Relaxed);
                 // Tell the gateway first: once the client reads the reject it may
                 // log in again at once, and the gateway must know by then that
                 // this connection no longer holds the account.

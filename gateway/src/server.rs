@@ -23,7 +23,10 @@ use crate::credential::Credential;
 use crate::gateway_thread::{AccountAuth, Gateway, GatewayStats, GATEWAY_WAKER_TOKEN};
 use crate::journaller::{Journaller, JournallerStats};
 use crate::matcher::{Matcher, MatcherStats};
+use crate::metrics::{Health, Registry};
+use crate::monitor::Monitor;
 use crate::publisher::{Publisher, PublisherSettings, PublisherStats, Reports, PUBLISHER_WAKER_TOKEN};
+use crate::sd_notify::{self, Notifier};
 use crate::slots::{InputSlot, OutputSlot};
 
 /// Why matchd could not start or stopped abnormally.
@@ -54,6 +57,14 @@ pub enum ServerError {
     /// Binding the listener failed.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
+        /// Address.
+        addr: std::net::SocketAddr,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// Binding the metrics listener failed.
+    #[error("cannot listen for metrics on {addr} (metrics.listen): {source}")]
+    MetricsListen {
         /// Address.
         addr: std::net::SocketAddr,
         /// OS error.
@@ -187,7 +198,7 @@ pub fn recover(cfg: &Config) -> Result<(JournalWriter, Engine, Reports, ReplaySt
 }
 
 /// Live counters of every stage.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Stats {
     /// Gateway.
     pub gateway: Arc<GatewayStats>,
@@ -224,6 +235,10 @@ fn spawn<T: Send + 'static>(
 
 /// Runs matchd until `stop` is set; returns after a clean drain.
 pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
+    let started_unix = now_ns() as f64 / 1e9;
+    let notifier = Notifier::from_env();
+    let notifier = notifier.as_ref();
+    sd_notify::notify(notifier, "STATUS=replaying the journal");
     let (writer, engine, reports, replay) = recover(&cfg)?;
     let rate = replay.commands as f64 / replay.elapsed.as_secs_f64().max(1e-9);
     tracing::info!(
@@ -262,6 +277,13 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
         accounts.insert(a.id, AccountAuth { role: a.role, credential });
     }
     let stats = Stats::default();
+    let health = Arc::new(Health::default());
+    let metrics_listener = if cfg.metrics.enabled {
+        let addr = cfg.metrics.listen;
+        Some(crate::metrics::bind(addr).map_err(|source| ServerError::MetricsListen { addr, source })?)
+    } else {
+        None
+    };
     let matcher_done = Arc::new(AtomicI64::new(-1));
     let gateway_stop = Arc::new(AtomicBool::new(false));
 
@@ -296,18 +318,59 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let p = spawn("publisher", &cfg, move || publisher.run())?;
     let g = spawn("gateway", &cfg, move || gateway.run())?;
 
+    let metrics_stop = Arc::new(AtomicBool::new(false));
+    let mut metrics_thread = None;
+    if let Some(listener) = metrics_listener {
+        let addr = listener.local_addr()?;
+        let registry = Arc::new(Registry {
+            stats: stats.clone(),
+            health: health.clone(),
+            input_ring_slots: cfg.pipeline.input_ring_slots as u64,
+            output_ring_slots: cfg.pipeline.output_ring_slots as u64,
+            replayed_commands: replay.commands,
+            replay_seconds: replay.elapsed.as_secs_f64(),
+            start_time_unix: started_unix,
+        });
+        metrics_thread = Some(crate::metrics::spawn(listener, registry, metrics_stop.clone())?);
+        tracing::info!(listen = %addr, "metrics: GET /metrics, /healthz");
+        println!("matchd metrics listen={addr}");
+    }
+
     tracing::info!(listen = %local, data = %cfg.data.dir.display(), durability = ?cfg.journal.durability, "matchd ready");
     // Machine-readable readiness line for scripts and tests.
     println!("matchd ready listen={local} data={}", cfg.data.dir.display());
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
+    health.ready.store(true, Ordering::Relaxed);
+    sd_notify::notify(
+        notifier,
+        &format!(
+            "READY=1\nSTATUS=replayed {} commands in {} ms; listening on {local}",
+            replay.commands,
+            replay.elapsed.as_millis()
+        ),
+    );
 
-    // Wait for a stop request or a stage that ended on its own (a failure).
+    // Wait for a stop request or a stage that ended on its own (a failure),
+    // pinging the watchdog while the pipeline is healthy.
+    let watchdog = sd_notify::watchdog_from_env();
+    if let Some(wd) = watchdog {
+        tracing::info!(timeout_ms = wd.as_millis() as u64, "systemd watchdog enabled");
+    }
+    let log_interval = (cfg.metrics.log_interval_s > 0).then(|| Duration::from_secs(cfg.metrics.log_interval_s));
+    let mut monitor = Monitor::new(&stats, health.clone(), notifier, watchdog, log_interval, local.to_string());
     while !stop.load(Ordering::Relaxed) && !j.is_finished() && !m.is_finished() && !p.is_finished() && !g.is_finished()
     {
         std::thread::sleep(Duration::from_millis(20));
+        monitor.tick(Instant::now());
     }
     let failed = !stop.load(Ordering::Relaxed);
+    health.stopping.store(true, Ordering::Relaxed);
+    if failed {
+        sd_notify::notify(notifier, "STOPPING=1\nSTATUS=a pipeline stage stopped unexpectedly; draining");
+    } else {
+        sd_notify::notify(notifier, "STOPPING=1\nSTATUS=draining the pipeline");
+    }
     tracing::info!("stopping: draining the pipeline");
     gateway_stop.store(true, Ordering::Relaxed);
     control.gateway_wake.notify();
@@ -315,6 +378,10 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let journal_result = j.join().map_err(|_| ServerError::Pipeline("journaller panicked".into()))?;
     let engine = m.join().map_err(|_| ServerError::Pipeline("matcher panicked".into()))?;
     let _ = p.join();
+    metrics_stop.store(true, Ordering::Relaxed);
+    if let Some(t) = metrics_thread {
+        let _ = t.join();
+    }
     let last = match journal_result {
         Ok(last) => last,
         Err(e) => return Err(ServerError::Pipeline(e.to_string())),

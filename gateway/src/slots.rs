@@ -28,10 +28,15 @@ impl Default for InputSlot {
 pub struct OutputSlot {
     /// The event.
     pub event: Event,
+    /// Gateway receive time of the command that caused it (for latency metrics).
+    pub timestamp_ns: u64,
 }
 
 impl Default for OutputSlot {
     fn default() -> Self {
-        Self { event: Event { seq: 0, kind: EventKind::MassCancelled(MassCancelled { account: 0, count: 0 }) } }
+        Self {
+            event: Event { seq: 0, kind: EventKind::MassCancelled(MassCancelled { account: 0, count: 0 }) },
+            timestamp_ns: 0,
+        }
     }
 }

@@ -35,6 +35,8 @@ pub const IO: Duration = Duration::from_secs(5);
 pub struct Matchd {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The metrics endpoint (every harness run binds it on an ephemeral port).
+    pub metrics_addr: SocketAddr,
     pub data_dir: PathBuf,
     stderr_log: PathBuf,
 }
@@ -42,13 +44,19 @@ pub struct Matchd {
 impl Matchd {
     /// Starts matchd on `data_dir` with extra CLI args (e.g. a config file).
     pub fn start(data_dir: &Path, extra: &[&str]) -> Matchd {
+        Matchd::start_env(data_dir, extra, &[])
+    }
+
+    /// [`Matchd::start`] with extra environment variables.
+    pub fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Matchd {
         let stderr_log = data_dir.with_extension("stderr.log");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&stderr_log).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_matchd"))
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
@@ -58,16 +66,22 @@ impl Matchd {
         std::thread::spawn(move || {
             let mut r = BufReader::new(stdout);
             let mut line = String::new();
+            let mut metrics = String::new();
             while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                if let Some(rest) = line.trim().strip_prefix("matchd metrics listen=") {
+                    metrics = rest.split_whitespace().next().unwrap().to_string();
+                }
                 if let Some(rest) = line.trim().strip_prefix("matchd ready listen=") {
                     let addr = rest.split_whitespace().next().unwrap().to_string();
-                    let _ = tx.send(addr);
+                    let _ = tx.send((addr, metrics.clone()));
                 }
                 line.clear();
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(a) => a.parse().unwrap(),
+        let (addr, metrics_addr) = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((a, m)) => {
+                (a.parse().unwrap(), m.parse().expect("a `matchd metrics listen=` line before the ready line"))
+            }
             Err(_) => {
                 let _ = child.kill();
                 let mut s = String::new();
@@ -75,7 +89,19 @@ impl Matchd {
                 panic!("matchd did not become ready; stderr:\n{s}");
             }
         };
-        Matchd { child, addr, data_dir: data_dir.to_path_buf(), stderr_log }
+        Matchd { child, addr, metrics_addr, data_dir: data_dir.to_path_buf(), stderr_log }
+    }
+
+    /// `GET path` on the metrics endpoint: (status code, body).
+    pub fn http_get(&self, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect_timeout(&self.metrics_addr, IO).expect("connect to metrics");
+        s.set_read_timeout(Some(IO)).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: matchd\r\n\r\n").unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read metrics response");
+        let (head, body) = resp.split_once("\r\n\r\n").expect("HTTP response head");
+        let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("status code");
+        (status, body.to_string())
     }
 
     /// What matchd logged so far.

@@ -100,7 +100,7 @@ pub struct Matchd {
 
 impl Matchd {
     /// Writes `config_toml` into a new temporary directory and starts `binary` on it with
-    /// `--listen 127.0.0.1:0`, its data in the same directory, plus `extra` arguments (e.g.
+    /// `--listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0`, its data in the same directory, plus `extra` arguments (e.g.
     /// `--durability batch`); waits up to 60 s for the ready line.
     pub fn start(binary: &Path, config_toml: &str, extra: &[&str]) -> Result<Matchd, String> {
         let dir = temp_dir("matchd-loadgen");
@@ -114,7 +114,7 @@ impl Matchd {
             .arg(&cfg)
             .arg("--data-dir")
             .arg(dir.join("data"))
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
