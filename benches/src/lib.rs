@@ -3,5 +3,6 @@
 
 pub mod alloc_counter;
 pub mod flow;
+pub mod peers;
 pub mod rng;
 pub mod stats;

@@ -12,9 +12,12 @@ pub const REPORT_SLOT_BYTES: usize = 128;
 pub struct AccountStream {
     /// Sequence number the next report gets.
     next_seq: u64,
-    /// Ring of encoded frames, `retained` slots, allocated on first use (the
-    /// one allocation an account ever costs the publisher).
-    slots: Vec<[u8; REPORT_SLOT_BYTES]>,
+    /// Ring of encoded frames, `retained` slots of [`REPORT_SLOT_BYTES`],
+    /// allocated on first use (the one allocation an account ever costs the
+    /// publisher). A flat zeroed byte vector comes from calloc, so only the
+    /// pages reports are actually written to become resident; a vector of
+    /// arrays would be written out in full up front.
+    slots: Vec<u8>,
     retained: u64,
 }
 
@@ -47,11 +50,12 @@ impl AccountStream {
     #[inline]
     pub fn append(&mut self, report: &ExecReport) -> u64 {
         if self.slots.is_empty() {
-            self.slots = vec![[0u8; REPORT_SLOT_BYTES]; self.retained as usize];
+            self.slots = vec![0u8; self.retained as usize * REPORT_SLOT_BYTES];
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = &mut self.slots[((seq - 1) % self.retained) as usize];
+        let at = ((seq - 1) % self.retained) as usize * REPORT_SLOT_BYTES;
+        let slot = &mut self.slots[at..at + REPORT_SLOT_BYTES];
         let n = report.encode(seq, slot).expect("every report fits a retained slot");
         debug_assert!(n <= REPORT_SLOT_BYTES);
         seq
@@ -63,7 +67,8 @@ impl AccountStream {
         if seq == 0 || seq > self.highest() || seq < self.oldest_available() {
             return None;
         }
-        let slot = &self.slots[((seq - 1) % self.retained) as usize];
+        let at = ((seq - 1) % self.retained) as usize * REPORT_SLOT_BYTES;
+        let slot = &self.slots[at..at + REPORT_SLOT_BYTES];
         let len = 2 + u16::from_le_bytes([slot[0], slot[1]]) as usize;
         slot.get(..len)
     }

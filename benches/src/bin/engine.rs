@@ -2,12 +2,18 @@
 //! pre-generated realistic flows. Prints one JSON line per case, the
 //! exchange-core mix last.
 //!
-//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S]`
+//! Before that last line, one line per peer order book from the package
+//! registry (`impl`: matchcore, orderbook-rs, lobster; see
+//! `benches/src/peers/`) per mix, fed the same flow and timed in
+//! alternation with matchd; the last line repeats the exchange-core ratios.
+//!
+//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers]`
 
 use std::time::Instant;
 
 use benches::alloc_counter::{self, CountingAlloc};
 use benches::flow::{self, FlowGen, FlowShape, Mix};
+use benches::peers;
 use benches::stats::{latency_histogram, percentiles_json, timer_overhead_ns};
 use engine::*;
 use hdrhistogram::Histogram;
@@ -19,18 +25,20 @@ struct Args {
     quick: bool,
     commands: usize,
     seed: u64,
+    peers: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { quick: false, commands: 0, seed: 42 };
+    let mut a = Args { quick: false, commands: 0, seed: 42, peers: true };
     let mut it = std::env::args().skip(1);
     while let Some(s) = it.next() {
         match s.as_str() {
             "--quick" => a.quick = true,
             "--commands" => a.commands = it.next().and_then(|v| v.parse().ok()).expect("--commands N"),
             "--seed" => a.seed = it.next().and_then(|v| v.parse().ok()).expect("--seed S"),
+            "--no-peers" => a.peers = false,
             "--bench" => {}
-            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S]"),
+            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers]"),
         }
     }
     if a.commands == 0 {
@@ -39,6 +47,9 @@ fn args() -> Args {
     a
 }
 
+/// Capacities for the flows; other fields (added as the engine grows) keep
+/// their defaults, hence the possibly needless update.
+#[allow(clippy::needless_update)]
 fn config() -> EngineConfig {
     EngineConfig {
         max_orders: 1 << 16,
@@ -131,12 +142,12 @@ fn latency(f: &Flow) -> (Histogram<u64>, [Histogram<u64>; 4]) {
     (all, per)
 }
 
-fn run_mix(mix: &Mix, a: &Args, timer_ns: u64) -> Histogram<u64> {
-    let f = generate(mix, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
-    let (rate, allocs) = throughput(&f, if a.quick { 3 } else { 5 });
-    let (all, per) = latency(&f);
+/// `extra` is appended to the JSON object (`,"k":v` pairs or empty).
+fn run_mix(f: &Flow, mix: &Mix, a: &Args, timer_ns: u64, extra: &str) -> Histogram<u64> {
+    let (rate, allocs) = throughput(f, if a.quick { 3 } else { 5 });
+    let (all, per) = latency(f);
     println!(
-        "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":{},\"commands\":{},\"cmds_per_sec\":{:.0},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},\"cancel_p99_ns\":{},\"amend_p50_ns\":{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{}}}",
+        "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":{},\"commands\":{},\"cmds_per_sec\":{:.0},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},\"cancel_p99_ns\":{},\"amend_p50_ns\":{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{}{}}}",
         mix.name,
         flow::EXCHANGE_CORE_SHAPE.instruments,
         f.measured.len(),
@@ -149,13 +160,71 @@ fn run_mix(mix: &Mix, a: &Args, timer_ns: u64) -> Histogram<u64> {
         f.trade_cmd_pct,
         f.resting,
         allocs,
-        timer_ns
+        timer_ns,
+        extra
     );
     per[1].clone()
 }
 
+/// Median of a non-empty sample.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    v[v.len() / 2]
+}
+
+/// Times matchd and every peer order book on the same flow, alternating
+/// passes so machine noise hits all alike. matchd runs the original
+/// commands (accounts, validation, events into a `CountingSink`); the peers
+/// run the same flow translated into their calls (see `benches::peers`),
+/// without the commands matchd rejected. Prints one line per peer and
+/// returns `(peer, matchd/peer)` ratios.
+fn peer_comparison(f: &Flow, mix: &Mix, a: &Args) -> Vec<(&'static str, f64)> {
+    let shape = flow::EXCHANGE_CORE_SHAPE;
+    let pf = peers::translate(config(), &f.warmup, &f.measured, shape.instruments as usize);
+    let all = peers::all(&pf, 2 * f.resting);
+    let runs = if a.quick { 3 } else { 5 };
+    let mut ours = Vec::new();
+    let mut theirs: Vec<Vec<peers::PeerPass>> = all.iter().map(|_| Vec::new()).collect();
+    for _ in 0..runs {
+        ours.push(throughput(f, 1).0);
+        for (p, out) in all.iter().zip(theirs.iter_mut()) {
+            out.push(p.pass(&pf.expected));
+        }
+    }
+    let ours = median(ours);
+    let mut ratios = Vec::new();
+    for (p, passes) in all.iter().zip(theirs) {
+        let rate = median(passes.iter().map(|x| x.ops_per_sec).collect());
+        let allocs = passes.iter().map(|x| x.allocations).max().unwrap_or(0);
+        let differing = passes.iter().map(|x| x.books_differing).max().unwrap_or(0);
+        let ratio = ours / rate;
+        println!(
+            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"impl\":\"{}\",\"version\":\"{}\",\"license\":\"{}\",\"instruments\":{},\"commands\":{},\"peer_ops\":{},\"rejected_by_matchd\":{},\"runs\":{},\"cmds_per_sec\":{:.0},\"matchd_cmds_per_sec\":{:.0},\"ratio_matchd_over_peer\":{:.2},\"peer_allocations_per_cmd\":{:.2},\"same_end_state\":{},\"books_differing\":{},\"notes\":\"{}\"}}",
+            mix.name,
+            p.name(),
+            p.version(),
+            p.license(),
+            shape.instruments,
+            f.measured.len(),
+            pf.measured.len(),
+            pf.rejected,
+            runs,
+            rate,
+            ours,
+            ratio,
+            allocs as f64 / pf.measured.len() as f64,
+            differing == 0,
+            differing,
+            p.notes()
+        );
+        ratios.push((p.name(), ratio));
+    }
+    ratios
+}
+
 /// Hundreds of thousands of resting orders, thousands per level: cancels
 /// must stay as cheap as in a shallow book. Also reports memory.
+#[allow(clippy::needless_update)]
 fn deep_book(a: &Args, shallow_cancel: &Histogram<u64>, timer_ns: u64) {
     let levels_per_side: u64 = 50;
     let per_level: u64 = if a.quick { 2000 } else { 3000 };
@@ -244,7 +313,8 @@ fn main() {
         a.seed,
         std::mem::size_of::<Command>()
     );
-    run_mix(&flow::INSERT_HEAVY, &a, timer_ns);
+    let ih = generate(&flow::INSERT_HEAVY, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
+    run_mix(&ih, &flow::INSERT_HEAVY, &a, timer_ns, "");
     let mut ec_args = Args { ..a };
     ec_args.quick = a.quick;
     // Shallow cancel latency comes from the exchange-core flow, measured last.
@@ -253,5 +323,14 @@ fn main() {
         latency(&f).1[1].clone()
     };
     deep_book(&ec_args, &shallow, timer_ns);
-    run_mix(&flow::EXCHANGE_CORE, &ec_args, timer_ns);
+    let ec = generate(&flow::EXCHANGE_CORE, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
+    let mut extra = String::new();
+    if a.peers {
+        peer_comparison(&ih, &flow::INSERT_HEAVY, &a);
+        drop(ih);
+        for (name, ratio) in peer_comparison(&ec, &flow::EXCHANGE_CORE, &a) {
+            extra.push_str(&format!(",\"ratio_matchd_over_{}\":{:.2}", name.replace('-', "_"), ratio));
+        }
+    }
+    run_mix(&ec, &flow::EXCHANGE_CORE, &ec_args, timer_ns, &extra);
 }
