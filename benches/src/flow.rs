@@ -109,18 +109,39 @@ impl FlowGen {
             trading_cmds: 0,
             cmds: 0,
         };
-        for id in 1..=shape.instruments {
-            let cmd = Command { account: 0, timestamp_ns: 0, kind: CommandKind::AddInstrument(instrument_spec(id)) };
+        for cmd in g.setup_commands() {
             g.apply(cmd);
         }
         g
     }
 
-    /// Commands that set up the instruments (apply them first).
+    /// Commands that set up the instruments and, with risk checks on, fee
+    /// schedules and funded accounts (apply them first).
     pub fn setup_commands(&self) -> Vec<Command> {
-        (1..=self.shape.instruments)
-            .map(|id| Command { account: 0, timestamp_ns: 0, kind: CommandKind::AddInstrument(instrument_spec(id)) })
-            .collect()
+        let admin = |kind| Command { account: 0, timestamp_ns: 0, kind };
+        let mut v: Vec<Command> =
+            (1..=self.shape.instruments).map(|id| admin(CommandKind::AddInstrument(instrument_spec(id)))).collect();
+        if self.engine.risk_checks() {
+            for id in 1..=self.shape.instruments {
+                // Maker rebate 0.01%, taker 0.05%: every trade pays fees and a rebate.
+                let f = SetFeeSchedule { instrument: id, tier: 0, maker_ppm: -100, taker_ppm: 500 };
+                v.push(admin(CommandKind::SetFeeSchedule(f)));
+            }
+            let mut tx_id = 0;
+            for account in 1..=self.shape.accounts {
+                let c = CreateAccount { target: account, tier: 0, status: AccountStatus::Active };
+                v.push(admin(CommandKind::CreateAccount(c)));
+                for id in 1..=self.shape.instruments {
+                    let spec = instrument_spec(id);
+                    for asset in [spec.base_asset, spec.quote_asset] {
+                        tx_id += 1;
+                        let t = Transfer { target: account, asset, amount: 1 << 50, tx_id };
+                        v.push(admin(CommandKind::Deposit(t)));
+                    }
+                }
+            }
+        }
+        v
     }
 
     /// Live orders the generator knows of.

@@ -39,6 +39,10 @@ pub struct Engine {
     /// Risk mode: deposit/withdrawal ids applied, oldest first (bounded).
     pub(crate) tx_order: std::collections::VecDeque<u64>,
     pub(crate) tx_ids: std::collections::HashSet<u64, rustc_hash::FxBuildHasher>,
+    /// Risk mode: per asset, deposits - withdrawals = the sum of every
+    /// account's balance (trades only move it). Deposits keep it within u64,
+    /// so no single balance can overflow when a trade credits it.
+    pub(crate) supply: Vec<u64>,
 }
 
 /// A resting order, as seen from outside.
@@ -145,6 +149,7 @@ impl Engine {
                 if risk { config.max_transactions as usize } else { 0 },
                 rustc_hash::FxBuildHasher,
             ),
+            supply: vec![0; if risk { config.max_assets as usize } else { 0 }],
         };
         if risk {
             e.open_account(config.fee_account, 0, AccountStatus::Active);

@@ -71,6 +71,7 @@ fn kind_index(c: &Command) -> usize {
 }
 
 struct Flow {
+    config: EngineConfig,
     warmup: Vec<Command>,
     measured: Vec<Command>,
     trade_cmd_pct: f64,
@@ -79,7 +80,17 @@ struct Flow {
 }
 
 fn generate(mix: &Mix, shape: FlowShape, n: usize, seed: u64) -> Flow {
-    let mut g = FlowGen::new(seed, shape, config());
+    generate_with(config(), mix, shape, n, seed)
+}
+
+/// The same flow with accounts, balances and fees on: every account funded,
+/// every order reserved, every trade settled with a fee and a rebate.
+fn risk_config() -> EngineConfig {
+    EngineConfig { risk_checks: true, max_accounts: 4096, fee_account: 4095, ..config() }
+}
+
+fn generate_with(config: EngineConfig, mix: &Mix, shape: FlowShape, n: usize, seed: u64) -> Flow {
+    let mut g = FlowGen::new(seed, shape, config);
     let mut warmup = g.setup_commands();
     let target = shape.orders_per_book * shape.instruments as usize;
     while g.live_orders() < target || warmup.len() < 50_000 {
@@ -88,11 +99,11 @@ fn generate(mix: &Mix, shape: FlowShape, n: usize, seed: u64) -> Flow {
     let (t0, c0) = (g.trading_cmds, g.cmds);
     let measured: Vec<Command> = (0..n).map(|_| g.next(mix)).collect();
     let trade_cmd_pct = 100.0 * (g.trading_cmds - t0) as f64 / (g.cmds - c0) as f64;
-    Flow { warmup, measured, trade_cmd_pct, resting: g.live_orders(), expected_hash: g.state_hash() }
+    Flow { config, warmup, measured, trade_cmd_pct, resting: g.live_orders(), expected_hash: g.state_hash() }
 }
 
 fn warmed_engine(f: &Flow) -> (Engine, Seq) {
-    let mut e = Engine::new(config());
+    let mut e = Engine::new(f.config);
     let mut sink = CountingSink::default();
     let mut seq = 0;
     for c in &f.warmup {
@@ -147,8 +158,9 @@ fn run_mix(f: &Flow, mix: &Mix, a: &Args, timer_ns: u64, extra: &str) -> Histogr
     let (rate, allocs) = throughput(f, if a.quick { 3 } else { 5 });
     let (all, per) = latency(f);
     println!(
-        "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":{},\"commands\":{},\"cmds_per_sec\":{:.0},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},\"cancel_p99_ns\":{},\"amend_p50_ns\":{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{}{}}}",
+        "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":{},\"instruments\":{},\"commands\":{},\"cmds_per_sec\":{:.0},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},\"cancel_p99_ns\":{},\"amend_p50_ns\":{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{}{}}}",
         mix.name,
+        f.config.risk_checks,
         flow::EXCHANGE_CORE_SHAPE.instruments,
         f.measured.len(),
         rate,
@@ -332,5 +344,18 @@ fn main() {
             extra.push_str(&format!(",\"ratio_matchd_over_{}\":{:.2}", name.replace('-', "_"), ratio));
         }
     }
+    // Accounts on: the same exchange-core flow with funded accounts, fees and
+    // rebates; its line comes before the matching-only one (which stays last)
+    // and the ratio is measured side by side, alternating passes.
+    let risk = generate_with(risk_config(), &flow::EXCHANGE_CORE, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
+    let runs = if a.quick { 3 } else { 5 };
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        on.push(throughput(&risk, 1).0);
+        off.push(throughput(&ec, 1).0);
+    }
+    let (on, off) = (median(on), median(off));
+    run_mix(&risk, &flow::EXCHANGE_CORE, &ec_args, timer_ns, &format!(",\"vs_matching_only\":{:.3}", on / off));
+    extra.push_str(&format!(",\"accounts_on_cmds_per_sec\":{on:.0},\"accounts_on_ratio\":{:.3}", on / off));
     run_mix(&ec, &flow::EXCHANGE_CORE, &ec_args, timer_ns, &extra);
 }
