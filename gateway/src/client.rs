@@ -32,8 +32,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use engine::{
-    Amend, Cancel, ClientOrderId, InstrumentId, InstrumentSpec, InstrumentState, MassCancel, NewOrder, OrderRef,
-    OrderType, Side, TimeInForce,
+    AccountId, AccountStatus, Amend, AssetId, BalanceReason, Cancel, ClientOrderId, CreateAccount, InstrumentId,
+    InstrumentSpec, InstrumentState, MassCancel, NewOrder, OrderRef, OrderType, QueryAccount, SetAccountStatus,
+    SetFeeSchedule, Side, TimeInForce, Transfer,
 };
 
 use crate::protocol::execution::ExecReport;
@@ -382,6 +383,42 @@ impl Client {
         self.send(&ClientMessage::SetInstrumentState(engine::SetInstrumentState { instrument, state }))
     }
 
+    /// Admin: sends `CreateAccount` (risk mode).
+    pub fn create_account(&mut self, target: AccountId, tier: u8, status: AccountStatus) -> Result<(), ClientError> {
+        self.send(&ClientMessage::CreateAccount(CreateAccount { target, tier, status }))
+    }
+
+    /// Admin: sends `Deposit` (`tx_id` must never have been used for a transfer).
+    pub fn deposit(&mut self, target: AccountId, asset: AssetId, amount: u64, tx_id: u64) -> Result<(), ClientError> {
+        self.send(&ClientMessage::Deposit(Transfer { target, asset, amount, tx_id }))
+    }
+
+    /// Admin: sends `Withdraw` (`tx_id` must never have been used for a transfer).
+    pub fn withdraw(&mut self, target: AccountId, asset: AssetId, amount: u64, tx_id: u64) -> Result<(), ClientError> {
+        self.send(&ClientMessage::Withdraw(Transfer { target, asset, amount, tx_id }))
+    }
+
+    /// Admin: sends `SetAccountStatus` (suspend or resume, and the fee tier).
+    pub fn set_account_status(
+        &mut self,
+        target: AccountId,
+        status: AccountStatus,
+        tier: u8,
+    ) -> Result<(), ClientError> {
+        self.send(&ClientMessage::SetAccountStatus(SetAccountStatus { target, status, tier }))
+    }
+
+    /// Admin: sends `SetFeeSchedule`.
+    pub fn set_fee_schedule(&mut self, schedule: SetFeeSchedule) -> Result<(), ClientError> {
+        self.send(&ClientMessage::SetFeeSchedule(schedule))
+    }
+
+    /// Sends `QueryAccount` (a trader session may only ask about its own account). The answer is
+    /// `AccountBalance` reports, `OpenOrder` reports, then `QueryDone`.
+    pub fn query_account(&mut self, target: AccountId) -> Result<(), ClientError> {
+        self.send(&ClientMessage::QueryAccount(QueryAccount { target }))
+    }
+
     /// Sends `Heartbeat` (done automatically by [`Client::recv`] when idle).
     pub fn heartbeat(&mut self) -> Result<(), ClientError> {
         self.send(&ClientMessage::Heartbeat)
@@ -620,7 +657,7 @@ fn on_off(b: bool) -> &'static str {
 
 /// One human-readable line for a server message (prices and quantities as the wire's integers,
 /// enums by name), e.g. `#12 FILL order=5 cid=3 instrument=1 BUY 50000 @ 5000000 leaves=0 trade=9
-/// maker`.
+/// maker fee=-50` (zero fees and ids are left out).
 pub fn describe(msg: &ServerMessage) -> String {
     match msg {
         ServerMessage::LoginAccepted(a) => format!(
@@ -654,6 +691,16 @@ pub fn describe(msg: &ServerMessage) -> String {
     }
 }
 
+fn balance_reason_name(r: BalanceReason) -> &'static str {
+    match r {
+        BalanceReason::Order => "order",
+        BalanceReason::Cancel => "cancel",
+        BalanceReason::Trade => "trade",
+        BalanceReason::Deposit => "deposit",
+        BalanceReason::Withdraw => "withdraw",
+    }
+}
+
 fn describe_report(report: &ExecReport) -> String {
     match report {
         ExecReport::Accepted(a) => format!(
@@ -680,21 +727,27 @@ fn describe_report(report: &ExecReport) -> String {
             }
             s
         }
-        ExecReport::Fill(f) => format!(
-            "FILL order={} cid={} instrument={} {} {} @ {} leaves={} trade={} {}",
-            f.order_id,
-            f.client_order_id,
-            f.instrument,
-            side_name(f.side),
-            f.qty,
-            f.price,
-            f.leaves_qty,
-            f.trade_id,
-            match f.liquidity {
-                crate::protocol::Liquidity::Maker => "maker",
-                crate::protocol::Liquidity::Taker => "taker",
+        ExecReport::Fill(f) => {
+            let mut s = format!(
+                "FILL order={} cid={} instrument={} {} {} @ {} leaves={} trade={} {}",
+                f.order_id,
+                f.client_order_id,
+                f.instrument,
+                side_name(f.side),
+                f.qty,
+                f.price,
+                f.leaves_qty,
+                f.trade_id,
+                match f.liquidity {
+                    crate::protocol::Liquidity::Maker => "maker",
+                    crate::protocol::Liquidity::Taker => "taker",
+                }
+            );
+            if f.fee != 0 {
+                s.push_str(&format!(" fee={}", f.fee));
             }
-        ),
+            s
+        }
         ExecReport::Cancelled(c) => format!(
             "CANCELLED order={} cid={} instrument={} {} cancelled={} filled={} reason={:?}",
             c.order_id,
@@ -743,5 +796,48 @@ fn describe_report(report: &ExecReport) -> String {
         ExecReport::InstrumentStateChanged(c) => {
             format!("INSTRUMENT STATE instrument={} state={:?}", c.instrument, c.state)
         }
+        ExecReport::BalanceChanged(b) => format!(
+            "BALANCE asset={} available={} reserved={} reason={} command_seq={}",
+            b.change.asset,
+            b.change.available,
+            b.change.reserved,
+            balance_reason_name(b.change.reason),
+            b.command_seq
+        ),
+        ExecReport::AccountUpdated(a) => {
+            format!("ACCOUNT UPDATED {:?} account={} status={:?} tier={}", a.command, a.target, a.status, a.tier)
+        }
+        ExecReport::TransferApplied(t) => format!(
+            "TRANSFER {:?} account={} asset={} amount={} tx={} available={}",
+            t.command, t.target, t.asset, t.amount, t.tx_id, t.available
+        ),
+        ExecReport::FeeScheduleSet(f) => format!(
+            "FEE SCHEDULE instrument={} tier={} maker_ppm={} taker_ppm={}",
+            f.schedule.instrument, f.schedule.tier, f.schedule.maker_ppm, f.schedule.taker_ppm
+        ),
+        ExecReport::AccountBalance(b) => format!(
+            "ACCOUNT BALANCE account={} asset={} available={} reserved={}",
+            b.target, b.asset, b.available, b.reserved
+        ),
+        ExecReport::OpenOrder(o) => {
+            let o = &o.order;
+            format!(
+                "OPEN ORDER account={} order={} cid={} instrument={} {} {} @ {} leaves={} {:?} stp={:?}",
+                o.account,
+                o.order_id,
+                o.client_order_id,
+                o.instrument,
+                side_name(o.side),
+                o.qty,
+                o.price,
+                o.leaves,
+                o.tif,
+                o.stp
+            )
+        }
+        ExecReport::QueryDone(q) => format!(
+            "QUERY DONE account={} status={:?} tier={} balances={} orders={} command_seq={}",
+            q.done.target, q.done.status, q.done.tier, q.done.balances, q.done.orders, q.command_seq
+        ),
     }
 }

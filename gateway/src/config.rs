@@ -215,6 +215,28 @@ pub struct InstrumentConfig {
     pub reference_price: u64,
     /// Notional scale.
     pub qty_scale: u64,
+    /// Risk mode: tier-0 maker fee rate, millionths of the notional (negative = rebate). With
+    /// `taker_fee_ppm`, a `SetFeeSchedule` on the first start; a missing one of the two is 0.
+    #[serde(default)]
+    pub maker_fee_ppm: Option<i32>,
+    /// Risk mode: tier-0 taker fee rate, millionths of the notional.
+    #[serde(default)]
+    pub taker_fee_ppm: Option<i32>,
+}
+
+impl InstrumentConfig {
+    /// The tier-0 fee schedule to enter on the first start, if the instrument sets fees.
+    pub fn fee_schedule(&self) -> Option<engine::SetFeeSchedule> {
+        if self.maker_fee_ppm.is_none() && self.taker_fee_ppm.is_none() {
+            return None;
+        }
+        Some(engine::SetFeeSchedule {
+            instrument: self.id,
+            tier: 0,
+            maker_ppm: self.maker_fee_ppm.unwrap_or(0),
+            taker_ppm: self.taker_fee_ppm.unwrap_or(0),
+        })
+    }
 }
 
 /// Account role.
@@ -239,7 +261,29 @@ pub struct AccountConfig {
     pub role: Role,
     /// Hashed credential (`matchd hash-credential`).
     pub credential: String,
+    /// Risk mode: fee tier the account is created with (`< 8`).
+    #[serde(default)]
+    pub tier: u8,
+    /// Risk mode: deposits made on the first start.
+    #[serde(default)]
+    pub deposits: Vec<DepositConfig>,
 }
+
+/// `[[accounts]] deposits = [{ asset = 1, amount = 100 }]`: an initial balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepositConfig {
+    /// Asset id (`< engine.max_assets`).
+    pub asset: u32,
+    /// Amount in the asset's minor units (`> 0`).
+    pub amount: u64,
+}
+
+/// Transaction ids of the deposits entered from the configuration on the first start:
+/// `INITIAL_DEPOSIT_TX_BASE + i`, `i` counting every configured deposit from 0 in file order
+/// (accounts in order, each account's deposits in order). External transfers should not use ids
+/// from this value up.
+pub const INITIAL_DEPOSIT_TX_BASE: u64 = 0xFFFF_0000_0000_0000;
 
 /// Pipeline thread names that may be pinned.
 pub const PINNABLE_THREADS: [&str; 4] = ["gateway", "journaller", "matcher", "publisher"];
@@ -362,10 +406,29 @@ impl Config {
             if engine::InstrumentSpec::symbol_from_str(&inst.symbol).is_none() {
                 return bad(&format!("{key}.symbol"), "must be 1-16 printable ASCII characters".into());
             }
+            if let Some(f) = inst.fee_schedule() {
+                let ppm = engine::PPM as i32;
+                if !(0..ppm).contains(&f.taker_ppm) {
+                    return bad(
+                        &format!("{key}.taker_fee_ppm"),
+                        format!("is {}, must be within 0..=999999 (millionths)", f.taker_ppm),
+                    );
+                }
+                if f.maker_ppm <= -ppm || f.maker_ppm > f.taker_ppm {
+                    return bad(
+                        &format!("{key}.maker_fee_ppm"),
+                        format!(
+                            "is {}, must be within -999999..=taker_fee_ppm ({}; negative = rebate)",
+                            f.maker_ppm, f.taker_ppm
+                        ),
+                    );
+                }
+            }
             // The engine re-validates the rest when the AddInstrument command is applied.
         }
         let mut seen_acct = std::collections::BTreeSet::new();
         let mut seen_name = std::collections::BTreeSet::new();
+        let mut supply = std::collections::BTreeMap::new();
         for (i, a) in self.accounts.iter().enumerate() {
             let key = format!("accounts[{i}]");
             if !seen_acct.insert(a.id) {
@@ -376,6 +439,34 @@ impl Config {
             }
             if a.id >= e.max_accounts {
                 return bad(&format!("{key}.id"), format!("{} must be below engine.max_accounts", a.id));
+            }
+            if a.id == e.fee_account {
+                return bad(
+                    &format!("{key}.id"),
+                    format!("{} is engine.fee_account (the fee account cannot log in or trade)", a.id),
+                );
+            }
+            if a.tier >= engine::MAX_FEE_TIERS {
+                return bad(&format!("{key}.tier"), format!("is {}, must be below {}", a.tier, engine::MAX_FEE_TIERS));
+            }
+            for (j, d) in a.deposits.iter().enumerate() {
+                let dkey = format!("{key}.deposits[{j}]");
+                if d.asset >= e.max_assets {
+                    return bad(&format!("{dkey}.asset"), format!("{} must be below engine.max_assets", d.asset));
+                }
+                if d.amount == 0 {
+                    return bad(&format!("{dkey}.amount"), "must be at least 1".into());
+                }
+                let total = supply.entry(d.asset).or_insert(0u64);
+                *total = match total.checked_add(d.amount) {
+                    Some(t) => t,
+                    None => {
+                        return bad(
+                            &format!("{dkey}.amount"),
+                            format!("brings the deposits of asset {} over 2^64 - 1", d.asset),
+                        )
+                    }
+                };
             }
             Credential::parse(&a.credential)
                 .map_err(|source| ConfigError::Credential { account: a.name.clone(), source })?;
@@ -395,6 +486,40 @@ impl Config {
             fee_account: self.engine.fee_account,
             max_transactions: self.engine.max_transactions,
         }
+    }
+
+    /// The commands that enter the configuration's accounts on the first start in risk mode, in
+    /// journal order (after the instruments): `SetFeeSchedule` for every instrument with fees,
+    /// `CreateAccount` for every account (admins included, so they can be queried; tier from the
+    /// config, active), then one `Deposit` per configured deposit (tx ids from
+    /// [`INITIAL_DEPOSIT_TX_BASE`]). Empty without risk checks.
+    pub fn initial_account_commands(&self) -> Vec<engine::CommandKind> {
+        use engine::CommandKind;
+        if !self.engine.risk_checks {
+            return Vec::new();
+        }
+        let mut out: Vec<CommandKind> =
+            self.instruments.iter().filter_map(|i| i.fee_schedule()).map(CommandKind::SetFeeSchedule).collect();
+        for a in &self.accounts {
+            out.push(CommandKind::CreateAccount(engine::CreateAccount {
+                target: a.id,
+                tier: a.tier,
+                status: engine::AccountStatus::Active,
+            }));
+        }
+        let mut tx_id = INITIAL_DEPOSIT_TX_BASE;
+        for a in &self.accounts {
+            for d in &a.deposits {
+                out.push(CommandKind::Deposit(engine::Transfer {
+                    target: a.id,
+                    asset: d.asset,
+                    amount: d.amount,
+                    tx_id,
+                }));
+                tx_id += 1;
+            }
+        }
+        out
     }
 
     /// The instruments as engine specs.
@@ -478,6 +603,76 @@ mod tests {
         }
         let port0 = DEFAULT_CONFIG_TOML.replace("listen = \"127.0.0.1:9101\"", "listen = \"127.0.0.1:0\"");
         assert_eq!(Config::from_toml(&port0, "t.toml").unwrap().metrics.listen.port(), 0);
+    }
+
+    #[test]
+    fn risk_keys_are_validated_and_named() {
+        let alice = "{ asset = 1, amount = 100000000 },";
+        let eth_fees = "maker_fee_ppm = 200\ntaker_fee_ppm = 500\n";
+        assert!(DEFAULT_CONFIG_TOML.contains(alice) && DEFAULT_CONFIG_TOML.contains(eth_fees));
+        let cases = [
+            (alice, "{ asset = 64, amount = 1 },", "accounts[1].deposits[0].asset"),
+            (alice, "{ asset = 1, amount = 0 },", "accounts[1].deposits[0].amount"),
+            (alice, "{ asset = 1, amount = 1, memo = 2 },", "memo"),
+            (alice, "{ asset = 1, amount = 18446744073709551615 },", "accounts[2].deposits[0].amount"),
+            ("id = 2\nname = \"bob\"", "id = 65535\nname = \"bob\"", "accounts[2].id"),
+            ("name = \"bob\"\n", "name = \"bob\"\ntier = 8\n", "accounts[2].tier"),
+            (eth_fees, "maker_fee_ppm = 0\ntaker_fee_ppm = 1000000\n", "instruments[1].taker_fee_ppm"),
+            (eth_fees, "maker_fee_ppm = 600\ntaker_fee_ppm = 500\n", "instruments[1].maker_fee_ppm"),
+            (eth_fees, "maker_fee_ppm = -1000000\n", "instruments[1].maker_fee_ppm"),
+            (eth_fees, "taker_fee_ppm = -1\n", "instruments[1].taker_fee_ppm"),
+        ];
+        for (from, to, key) in cases {
+            let err = Config::from_toml(&DEFAULT_CONFIG_TOML.replacen(from, to, 1), "t.toml").unwrap_err().to_string();
+            assert!(err.contains(key), "{to}: {err}");
+        }
+        // A rebate, and a schedule with only a taker rate (maker 0).
+        let ok = DEFAULT_CONFIG_TOML.replacen(eth_fees, "maker_fee_ppm = -100\ntaker_fee_ppm = 500\n", 1);
+        assert_eq!(Config::from_toml(&ok, "t.toml").unwrap().instruments[1].fee_schedule().unwrap().maker_ppm, -100);
+        let ok = DEFAULT_CONFIG_TOML.replacen(eth_fees, "taker_fee_ppm = 300\n", 1);
+        let f = Config::from_toml(&ok, "t.toml").unwrap().instruments[1].fee_schedule().unwrap();
+        assert_eq!((f.instrument, f.tier, f.maker_ppm, f.taker_ppm), (2, 0, 0, 300));
+    }
+
+    #[test]
+    fn initial_account_commands_follow_the_config() {
+        use engine::CommandKind;
+        let c = Config::default_config();
+        assert!(c.engine.risk_checks);
+        let cmds = c.initial_account_commands();
+        assert_eq!(cmds.len(), 2 + 3 + 6);
+        assert!(
+            matches!(cmds[0], CommandKind::SetFeeSchedule(f) if (f.instrument, f.maker_ppm, f.taker_ppm) == (1, 200, 500))
+        );
+        let created: Vec<u32> = cmds[2..5]
+            .iter()
+            .map(|k| match k {
+                CommandKind::CreateAccount(a) => a.target,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(created, [0, 1, 2]);
+        let deposits: Vec<(u32, u32, u64, u64)> = cmds[5..]
+            .iter()
+            .map(|k| match k {
+                CommandKind::Deposit(t) => (t.target, t.asset, t.amount, t.tx_id - INITIAL_DEPOSIT_TX_BASE),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            deposits,
+            [
+                (1, 1, 100_000_000, 0),
+                (1, 2, 1_000_000_000, 1),
+                (1, 3, 10_000_000_000, 2),
+                (2, 1, 100_000_000, 3),
+                (2, 2, 1_000_000_000, 4),
+                (2, 3, 10_000_000_000, 5)
+            ]
+        );
+        // Matching only: nothing to enter.
+        let off = DEFAULT_CONFIG_TOML.replace("risk_checks = true", "risk_checks = false");
+        assert!(Config::from_toml(&off, "t.toml").unwrap().initial_account_commands().is_empty());
     }
 
     #[test]

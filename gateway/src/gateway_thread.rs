@@ -464,6 +464,11 @@ impl Gateway {
                             MessageClass::Session => true,
                             MessageClass::OrderEntry => role == Role::Trader,
                             MessageClass::Admin => role == Role::Admin,
+                            // Traders may ask about their own account only; admins about any.
+                            MessageClass::Query => match msg {
+                                ClientMessage::QueryAccount(q) => role == Role::Admin || q.target == account,
+                                _ => false,
+                            },
                         };
                         let refuse = |reason| SessionReject::refuse(frame.header.template_id, frame.body, reason);
                         let reject = match msg {

@@ -110,9 +110,25 @@ impl EventSink for ReplaySink<'_> {
     }
 }
 
+/// Passes events on and remembers a rejection (of the initial commands, logged).
+struct CheckRejects<'a, S> {
+    inner: &'a mut S,
+    rejected: Option<engine::Rejected>,
+}
+
+impl<S: EventSink> EventSink for CheckRejects<'_, S> {
+    fn emit(&mut self, event: Event) {
+        if let engine::EventKind::Rejected(r) = event.kind {
+            self.rejected = Some(r);
+        }
+        self.inner.emit(event);
+    }
+}
+
 /// Opens the journal and rebuilds engine and report numbering from it. On a
-/// fresh journal, enters the engine capacities and the configured
-/// instruments as the first records (the exchange's "initialize" step).
+/// fresh journal, enters the engine capacities, the configured instruments
+/// and, in risk mode, the configured fee schedules, accounts and deposits as
+/// the first records (the exchange's "initialize" step).
 pub fn recover(cfg: &Config) -> Result<(JournalWriter, Engine, Reports, ReplayStats), ServerError> {
     let data_dir = &cfg.data.dir;
     std::fs::create_dir_all(data_dir).map_err(|source| ServerError::DataDir { dir: data_dir.clone(), source })?;
@@ -140,12 +156,25 @@ pub fn recover(cfg: &Config) -> Result<(JournalWriter, Engine, Reports, ReplaySt
         let admin = cfg.accounts.iter().find(|a| a.role == Role::Admin).map_or(0, |a| a.id);
         let mut buf = [0u8; MAX_COMMAND_BYTES];
         let mut sink = ReplaySink(&mut reports);
-        for spec in cfg.instrument_specs() {
-            let cmd = Command { account: admin, timestamp_ns: now_ns(), kind: CommandKind::AddInstrument(spec) };
+        // Instruments, then (risk mode) fee schedules, accounts and initial deposits: admin
+        // commands like any other, so a replay rebuilds them.
+        let initial = cfg.instrument_specs().into_iter().map(CommandKind::AddInstrument);
+        for kind in initial.chain(cfg.initial_account_commands()) {
+            let cmd = Command { account: admin, timestamp_ns: now_ns(), kind };
             let n = encode(&cmd, &mut buf);
             let seq = writer.append(RECORD_COMMAND, &buf[..n])?;
-            engine.apply(seq, &cmd, &mut sink);
+            let mut events = CheckRejects { inner: &mut sink, rejected: None };
+            engine.apply(seq, &cmd, &mut events);
+            if let Some(r) = events.rejected {
+                tracing::warn!(seq, command = ?cmd.kind, reason = ?r.reason, "initial command from the config was rejected");
+            }
             commands += 1;
+        }
+        if !engine_cfg.risk_checks
+            && (cfg.accounts.iter().any(|a| !a.deposits.is_empty() || a.tier != 0)
+                || cfg.instruments.iter().any(|i| i.fee_schedule().is_some()))
+        {
+            tracing::warn!("engine.risk_checks is off: configured deposits, tiers and fees are not used");
         }
         writer.sync_now()?;
         engine

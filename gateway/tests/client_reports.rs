@@ -25,6 +25,7 @@ fn fill(seq_account: u32, order_id: u64, cid: u64, qty: u64, leaves: u64, liquid
         leaves_qty: leaves,
         liquidity,
         timestamp_ns: 1,
+        fee: 0,
     })
 }
 
@@ -339,6 +340,132 @@ fn describe_every_message() {
                 }),
             ),
             "#9 INSTRUMENT STATE instrument=3 state=CancelOnly",
+        ),
+        (
+            r(
+                10,
+                ExecReport::Fill(Fill {
+                    account: 1,
+                    order_id: 88,
+                    client_order_id: 1001,
+                    trade_id: 9,
+                    instrument: 1,
+                    side: Side::Sell,
+                    price: 5_000_000,
+                    qty: 1000,
+                    leaves_qty: 0,
+                    liquidity: Liquidity::Maker,
+                    timestamp_ns: 1,
+                    fee: -5,
+                }),
+            ),
+            "#10 FILL order=88 cid=1001 instrument=1 SELL 1000 @ 5000000 leaves=0 trade=9 maker fee=-5",
+        ),
+        (
+            r(
+                11,
+                ExecReport::BalanceChanged(BalanceUpdate {
+                    change: BalanceChanged {
+                        account: 1,
+                        asset: 2,
+                        available: 900,
+                        reserved: 100,
+                        reason: BalanceReason::Trade,
+                    },
+                    command_seq: 77,
+                }),
+            ),
+            "#11 BALANCE asset=2 available=900 reserved=100 reason=trade command_seq=77",
+        ),
+        (
+            r(
+                12,
+                ExecReport::AccountUpdated(AccountUpdated {
+                    account: 0,
+                    command: CommandType::SetAccountStatus,
+                    target: 5,
+                    status: AccountStatus::Suspended,
+                    tier: 2,
+                }),
+            ),
+            "#12 ACCOUNT UPDATED SetAccountStatus account=5 status=Suspended tier=2",
+        ),
+        (
+            r(
+                13,
+                ExecReport::TransferApplied(TransferApplied {
+                    account: 0,
+                    command: CommandType::Deposit,
+                    target: 5,
+                    asset: 1,
+                    amount: 300,
+                    tx_id: 42,
+                    available: 1300,
+                }),
+            ),
+            "#13 TRANSFER Deposit account=5 asset=1 amount=300 tx=42 available=1300",
+        ),
+        (
+            r(
+                14,
+                ExecReport::FeeScheduleSet(FeeScheduleSet {
+                    account: 0,
+                    schedule: SetFeeSchedule { instrument: 3, tier: 1, maker_ppm: -100, taker_ppm: 400 },
+                }),
+            ),
+            "#14 FEE SCHEDULE instrument=3 tier=1 maker_ppm=-100 taker_ppm=400",
+        ),
+        (
+            r(
+                15,
+                ExecReport::AccountBalance(AccountBalance {
+                    account: 0,
+                    target: 5,
+                    asset: 1,
+                    available: 1300,
+                    reserved: 7,
+                }),
+            ),
+            "#15 ACCOUNT BALANCE account=5 asset=1 available=1300 reserved=7",
+        ),
+        (
+            r(
+                16,
+                ExecReport::OpenOrder(OpenOrder {
+                    account: 0,
+                    order: OrderView {
+                        order_id: 88,
+                        client_order_id: 1001,
+                        account: 5,
+                        instrument: 1,
+                        side: Side::Buy,
+                        price: 4_900_000,
+                        qty: 2000,
+                        leaves: 1000,
+                        tif: TimeInForce::PostOnly,
+                        stp: StpMode::CancelMaker,
+                    },
+                }),
+            ),
+            "#16 OPEN ORDER account=5 order=88 cid=1001 instrument=1 BUY 2000 @ 4900000 leaves=1000 PostOnly \
+             stp=CancelMaker",
+        ),
+        (
+            r(
+                17,
+                ExecReport::QueryDone(QueryComplete {
+                    done: QueryDone {
+                        account: 0,
+                        target: 5,
+                        status: AccountStatus::Active,
+                        tier: 0,
+                        balances: 1,
+                        orders: 1,
+                    },
+                    command_seq: 78,
+                }),
+            ),
+            "#17 QUERY DONE account=5 status=Active tier=0 balances=1 orders=1 command_seq=78",
         ),
     ];
     for (m, want) in cases {

@@ -66,8 +66,14 @@ fn lifecycle(sock: &UnixDatagram, notify_socket: &str) {
         }
     }
     let addr = ready_line.expect("the ready line was printed before READY=1");
+    // The first start enters the embedded default's instruments and (risk mode) its fee
+    // schedules, accounts and deposits.
+    let cfg = gateway::config::Config::default_config();
+    let initial = cfg.instruments.len() + cfg.initial_account_commands().len();
+    assert_eq!(initial, 13, "2 instruments, 2 fee schedules, 3 accounts, 6 deposits");
     assert!(
-        ready_msg.contains("STATUS=replayed 2 commands in") && ready_msg.contains(&format!("listening on {addr}")),
+        ready_msg.contains(&format!("STATUS=replayed {initial} commands in"))
+            && ready_msg.contains(&format!("listening on {addr}")),
         "{ready_msg:?}"
     );
 

@@ -42,6 +42,7 @@ fn assert_fill(r: ExecReport, a: &engine::Accepted, trade_id: u64, price: u64, q
         leaves_qty: leaves,
         liquidity: liq,
         timestamp_ns: f.timestamp_ns,
+        fee: 0,
     };
     assert_eq!(f, want);
     assert!(f.timestamp_ns > 1_600_000_000_000_000_000, "{f:?}");

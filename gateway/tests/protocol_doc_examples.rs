@@ -65,6 +65,25 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
             "SetInstrumentState",
             ClientMessage::SetInstrumentState(SetInstrumentState { instrument: 1, state: InstrumentState::Halted }),
         ),
+        (
+            "CreateAccount",
+            ClientMessage::CreateAccount(CreateAccount { target: ACCOUNT, tier: 1, status: AccountStatus::Active }),
+        ),
+        ("Deposit", ClientMessage::Deposit(Transfer { target: ACCOUNT, asset: 2, amount: 100_000_000, tx_id: 9001 })),
+        ("Withdraw", ClientMessage::Withdraw(Transfer { target: ACCOUNT, asset: 1, amount: 50_000, tx_id: 9002 })),
+        (
+            "SetAccountStatus",
+            ClientMessage::SetAccountStatus(SetAccountStatus {
+                target: ACCOUNT,
+                status: AccountStatus::Suspended,
+                tier: 1,
+            }),
+        ),
+        (
+            "SetFeeSchedule",
+            ClientMessage::SetFeeSchedule(SetFeeSchedule { instrument: 1, tier: 0, maker_ppm: -100, taker_ppm: 500 }),
+        ),
+        ("QueryAccount", ClientMessage::QueryAccount(QueryAccount { target: ACCOUNT })),
     ]
 }
 
@@ -150,6 +169,7 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                     leaves_qty: 100_000,
                     liquidity: Liquidity::Maker,
                     timestamp_ns: TS + 1_000,
+                    fee: 1,
                 }),
             },
         ),
@@ -222,6 +242,111 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                     account: 0,
                     instrument: 1,
                     state: InstrumentState::Halted,
+                }),
+            },
+        ),
+        (
+            "BalanceChanged",
+            ServerMessage::Report {
+                seq: 53,
+                report: ExecReport::BalanceChanged(BalanceUpdate {
+                    change: BalanceChanged {
+                        account: ACCOUNT,
+                        asset: 2,
+                        available: 99_990_246,
+                        reserved: 6_503,
+                        reason: BalanceReason::Trade,
+                    },
+                    command_seq: 1234,
+                }),
+            },
+        ),
+        (
+            "AccountUpdated",
+            ServerMessage::Report {
+                seq: 3,
+                report: ExecReport::AccountUpdated(AccountUpdated {
+                    account: 0,
+                    command: CommandType::CreateAccount,
+                    target: ACCOUNT,
+                    status: AccountStatus::Active,
+                    tier: 1,
+                }),
+            },
+        ),
+        (
+            "TransferApplied",
+            ServerMessage::Report {
+                seq: 4,
+                report: ExecReport::TransferApplied(TransferApplied {
+                    account: 0,
+                    command: CommandType::Deposit,
+                    target: ACCOUNT,
+                    asset: 2,
+                    amount: 100_000_000,
+                    tx_id: 9001,
+                    available: 100_000_000,
+                }),
+            },
+        ),
+        (
+            "FeeScheduleSet",
+            ServerMessage::Report {
+                seq: 5,
+                report: ExecReport::FeeScheduleSet(FeeScheduleSet {
+                    account: 0,
+                    schedule: SetFeeSchedule { instrument: 1, tier: 0, maker_ppm: -100, taker_ppm: 500 },
+                }),
+            },
+        ),
+        (
+            "AccountBalance",
+            ServerMessage::Report {
+                seq: 54,
+                report: ExecReport::AccountBalance(AccountBalance {
+                    account: ACCOUNT,
+                    target: ACCOUNT,
+                    asset: 2,
+                    available: 99_990_246,
+                    reserved: 6_503,
+                }),
+            },
+        ),
+        (
+            "OpenOrder",
+            ServerMessage::Report {
+                seq: 55,
+                report: ExecReport::OpenOrder(OpenOrder {
+                    account: ACCOUNT,
+                    order: OrderView {
+                        order_id: 88,
+                        client_order_id: 1001,
+                        account: ACCOUNT,
+                        instrument: 1,
+                        side: Side::Buy,
+                        price: 6_500_000,
+                        qty: 150_000,
+                        leaves: 100_000,
+                        tif: TimeInForce::Gtc,
+                        stp: StpMode::CancelTaker,
+                    },
+                }),
+            },
+        ),
+        (
+            "QueryDone",
+            ServerMessage::Report {
+                seq: 56,
+                report: ExecReport::QueryDone(QueryComplete {
+                    done: QueryDone {
+                        account: ACCOUNT,
+                        target: ACCOUNT,
+                        status: AccountStatus::Active,
+                        tier: 1,
+                        balances: 2,
+                        orders: 1,
+                    },
+                    command_seq: 1240,
                 }),
             },
         ),

@@ -9,8 +9,8 @@ use gateway::protocol::*;
 use proptest::prelude::*;
 use protocol_common::*;
 
-const CLIENT_TEMPLATES: [u16; 9] = [1, 4, 5, 20, 21, 22, 23, 60, 61];
-const SERVER_TEMPLATES: [u16; 14] = [2, 3, 4, 5, 6, 40, 41, 42, 43, 44, 45, 46, 70, 71];
+const CLIENT_TEMPLATES: [u16; 15] = [1, 4, 5, 20, 21, 22, 23, 60, 61, 80, 81, 82, 83, 84, 85];
+const SERVER_TEMPLATES: [u16; 21] = [2, 3, 4, 5, 6, 40, 41, 42, 43, 44, 45, 46, 70, 71, 90, 91, 92, 93, 94, 95, 96];
 
 fn decode_everything(bytes: &[u8]) {
     let mut rest = bytes;
@@ -41,7 +41,7 @@ proptest! {
 
     /// Random blocks under valid headers reach every field decoder.
     #[test]
-    fn arbitrary_blocks_never_panic(tid in proptest::sample::select([&CLIENT_TEMPLATES[..], &SERVER_TEMPLATES[..], &[0, 7, 19, 24, 47, 62, 72, 65535]].concat()), body in proptest::collection::vec(any::<u8>(), 0..160)) {
+    fn arbitrary_blocks_never_panic(tid in proptest::sample::select([&CLIENT_TEMPLATES[..], &SERVER_TEMPLATES[..], &[0, 7, 19, 24, 47, 62, 72, 86, 89, 97, 99, 65535]].concat()), body in proptest::collection::vec(any::<u8>(), 0..160)) {
         let bytes = with_header(tid, &body);
         let (frame, n) = decode_frame(&bytes).unwrap().unwrap();
         prop_assert_eq!(n, bytes.len());
@@ -299,7 +299,7 @@ fn every_enum_field_out_of_range_is_refused() {
         instrument: 0,
         reason: RejectReason::UnknownOrder,
     }));
-    check_enum_field(&b, false, layout::command_rejected::COMMAND, in_range(1, 6));
+    check_enum_field(&b, false, layout::command_rejected::COMMAND, in_range(1, 12));
     // The u16 reject reason: low byte swept with a zero high byte, then a non-zero high byte.
     // Every engine reject code is valid on the wire, and nothing beyond.
     check_enum_field(&b, false, layout::command_rejected::REASON, in_range(1, RejectReason::ALL.len() as u8));
@@ -318,6 +318,7 @@ fn every_enum_field_out_of_range_is_refused() {
         leaves_qty: 0,
         liquidity: Liquidity::Maker,
         timestamp_ns: 1,
+        fee: -3,
     }));
     check_enum_field(&b, false, layout::fill::SIDE, in_range(1, 2));
     check_enum_field(&b, false, layout::fill::LIQUIDITY, in_range(1, 2));
@@ -364,6 +365,77 @@ fn every_enum_field_out_of_range_is_refused() {
     // MassCancelled and InstrumentAdded have no enum fields.
     let _ = rep(ExecReport::MassCancelled(MassCancelled { account: 1, count: 2 }));
     let _ = rep(ExecReport::InstrumentAdded(InstrumentAdded { account: 1, spec: sample_spec() }));
+
+    // Accounts (80-99).
+    let b =
+        enc_client(&ClientMessage::CreateAccount(CreateAccount { target: 5, tier: 1, status: AccountStatus::Active }));
+    check_enum_field(&b, true, layout::create_account::STATUS, in_range(1, 2));
+    let b = enc_client(&ClientMessage::SetAccountStatus(SetAccountStatus {
+        target: 5,
+        status: AccountStatus::Suspended,
+        tier: 0,
+    }));
+    check_enum_field(&b, true, layout::set_account_status::STATUS, in_range(1, 2));
+    // Tiers, amounts, fee rates and ids are the engine's to check: any byte decodes.
+    check_enum_field(&b, true, layout::set_account_status::TIER, |_| true);
+    let b = rep(ExecReport::BalanceChanged(BalanceUpdate {
+        change: BalanceChanged { account: 1, asset: 2, available: 3, reserved: 4, reason: BalanceReason::Deposit },
+        command_seq: 9,
+    }));
+    check_enum_field(&b, false, layout::balance_changed::REASON, in_range(1, 5));
+    let b = rep(ExecReport::AccountUpdated(AccountUpdated {
+        account: 0,
+        command: CommandType::CreateAccount,
+        target: 5,
+        status: AccountStatus::Active,
+        tier: 0,
+    }));
+    check_enum_field(&b, false, layout::account_updated::COMMAND, in_range(1, 12));
+    check_enum_field(&b, false, layout::account_updated::STATUS, in_range(1, 2));
+    let b = rep(ExecReport::TransferApplied(TransferApplied {
+        account: 0,
+        command: CommandType::Withdraw,
+        target: 5,
+        asset: 1,
+        amount: 10,
+        tx_id: 11,
+        available: 12,
+    }));
+    check_enum_field(&b, false, layout::transfer_applied::COMMAND, in_range(1, 12));
+    let b = rep(ExecReport::OpenOrder(OpenOrder {
+        account: 0,
+        order: OrderView {
+            order_id: 1,
+            client_order_id: 2,
+            account: 5,
+            instrument: 1,
+            side: Side::Sell,
+            price: 10,
+            qty: 2,
+            leaves: 1,
+            tif: TimeInForce::Gtc,
+            stp: StpMode::None,
+        },
+    }));
+    check_enum_field(&b, false, layout::open_order::SIDE, in_range(1, 2));
+    check_enum_field(&b, false, layout::open_order::TIF, in_range(1, 4));
+    check_enum_field(&b, false, layout::open_order::STP, in_range(0, 3));
+    let b = rep(ExecReport::QueryDone(QueryComplete {
+        done: QueryDone { account: 0, target: 5, status: AccountStatus::Suspended, tier: 3, balances: 2, orders: 1 },
+        command_seq: 10,
+    }));
+    check_enum_field(&b, false, layout::query_done::STATUS, in_range(1, 2));
+    // Deposit/Withdraw, SetFeeSchedule, QueryAccount, FeeScheduleSet and AccountBalance have no
+    // enum fields.
+    let t = Transfer { target: 5, asset: 1, amount: 10, tx_id: 11 };
+    for m in [
+        ClientMessage::Deposit(t),
+        ClientMessage::Withdraw(t),
+        ClientMessage::SetFeeSchedule(SetFeeSchedule { instrument: 1, tier: 0, maker_ppm: -1, taker_ppm: 2 }),
+        ClientMessage::QueryAccount(QueryAccount { target: 5 }),
+    ] {
+        assert_eq!(client_from(&enc_client(&m)), Ok(m));
+    }
 }
 
 #[test]
@@ -413,4 +485,24 @@ fn to_command_and_class() {
     assert_eq!(a.to_command(0, 1).unwrap().kind, CommandKind::AddInstrument(sample_spec()));
     assert_eq!(ClientMessage::Heartbeat.to_command(1, 1), None);
     assert_eq!(ClientMessage::Heartbeat.class(), MessageClass::Session);
+
+    // Account administration is admin-class; the query is its own class (the gateway lets a
+    // trader ask about its own account only).
+    let t = Transfer { target: 5, asset: 1, amount: 10, tx_id: 11 };
+    let fees = SetFeeSchedule { instrument: 1, tier: 0, maker_ppm: 100, taker_ppm: 200 };
+    let create = CreateAccount { target: 5, tier: 0, status: AccountStatus::Active };
+    let status = SetAccountStatus { target: 5, status: AccountStatus::Suspended, tier: 1 };
+    for (m, kind) in [
+        (ClientMessage::CreateAccount(create), CommandKind::CreateAccount(create)),
+        (ClientMessage::Deposit(t), CommandKind::Deposit(t)),
+        (ClientMessage::Withdraw(t), CommandKind::Withdraw(t)),
+        (ClientMessage::SetAccountStatus(status), CommandKind::SetAccountStatus(status)),
+        (ClientMessage::SetFeeSchedule(fees), CommandKind::SetFeeSchedule(fees)),
+    ] {
+        assert_eq!(m.class(), MessageClass::Admin, "{m:?}");
+        assert_eq!(m.to_command(0, 3), Some(Command { account: 0, timestamp_ns: 3, kind }));
+    }
+    let q = ClientMessage::QueryAccount(QueryAccount { target: 5 });
+    assert_eq!(q.class(), MessageClass::Query);
+    assert_eq!(q.to_command(5, 4).unwrap().kind, CommandKind::QueryAccount(QueryAccount { target: 5 }));
 }

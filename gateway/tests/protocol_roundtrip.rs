@@ -39,17 +39,27 @@ proptest! {
         prop_assert_eq!(server_from(&v), Ok(s));
     }
 
-    /// A block shorter than the version-1 block is refused with BlockTooShort.
+    /// A block shorter than the template's block is refused with BlockTooShort, except that a
+    /// block that only lacks appended fields (`Fill` without `fee`) decodes with them absent.
     #[test]
     fn shorter_block_is_rejected(m in client_message(), s in server_message(), cut in 1usize..200) {
         for (mut bytes, tid, is_client) in [(enc_client(&m), m.template_id(), true), (enc_server(&s), s.template_id(), false)] {
             let block = bytes.len() - 10;
             if block == 0 { continue; }
+            let min = if is_client { block } else { ServerMessage::min_block_len_of(tid).unwrap() };
             let cut = 1 + cut % block;
             bytes.truncate(bytes.len() - cut);
             fix_lengths(&mut bytes);
+            if block - cut >= min {
+                prop_assert_eq!(tid, template::FILL);
+                match server_from(&bytes) {
+                    Ok(ServerMessage::Report { report: ExecReport::Fill(f), .. }) => prop_assert_eq!(f.fee, 0),
+                    other => prop_assert!(false, "{:?}", other),
+                }
+                continue;
+            }
             let err = if is_client { client_from(&bytes).unwrap_err() } else { server_from(&bytes).unwrap_err() };
-            prop_assert_eq!(err, DecodeError::BlockTooShort { template_id: tid, block_length: (block - cut) as u16, min: block as u16 });
+            prop_assert_eq!(err, DecodeError::BlockTooShort { template_id: tid, block_length: (block - cut) as u16, min: min as u16 });
             prop_assert_eq!(err.reject_reason(), SessionRejectReason::BadLength);
         }
     }
@@ -130,4 +140,43 @@ fn reserved_bytes_are_zero_and_ignored() {
         *x = 0xFF;
     }
     assert_eq!(client_from(&b), Ok(m));
+}
+
+#[test]
+fn fill_fee_is_appended_and_optional() {
+    use engine::Side;
+    let fill = Fill {
+        account: 7,
+        order_id: 88,
+        client_order_id: 1001,
+        trade_id: 5,
+        instrument: 1,
+        side: Side::Buy,
+        price: 6_500_000,
+        qty: 50_000,
+        leaves_qty: 0,
+        liquidity: Liquidity::Taker,
+        timestamp_ns: 1,
+        fee: -1234,
+    };
+    let m = ServerMessage::Report { seq: 3, report: ExecReport::Fill(fill) };
+    let bytes = enc_server(&m);
+    // The fee is the last field: the first 80 bytes of the block are the fill as before it.
+    assert_eq!(bytes.len(), 10 + layout::fill::BLOCK_LEN);
+    assert_eq!((layout::fill::FEE, layout::fill::BLOCK_LEN), (80, 88));
+    assert_eq!(&bytes[10 + 80..], &(-1234i64).to_le_bytes());
+    // A sender that predates the fee sends 80 bytes: decoded with fee 0 (absent).
+    let mut old = bytes[..10 + 80].to_vec();
+    fix_lengths(&mut old);
+    assert_eq!(
+        server_from(&old),
+        Ok(ServerMessage::Report { seq: 3, report: ExecReport::Fill(Fill { fee: 0, ..fill }) })
+    );
+    // 79 bytes are too short.
+    let mut short = bytes[..10 + 79].to_vec();
+    fix_lengths(&mut short);
+    assert_eq!(
+        server_from(&short),
+        Err(DecodeError::BlockTooShort { template_id: template::FILL, block_length: 79, min: 80 })
+    );
 }

@@ -38,6 +38,10 @@ fn assert_clean(r: &Report) {
     assert!(r.is_clean());
     assert_eq!(r.clean_logouts as u32, r.sessions, "every session logged out cleanly: {s}");
     assert!(!r.latency.is_empty() && r.latency.len() <= r.sent, "{s}");
+    // The generated accounts are funded (risk mode, as in the default config): no order bounces.
+    for reason in ["InsufficientBalance", "UnknownAccount", "AccountSuspended"] {
+        assert!(!r.rejects_by_reason.contains_key(reason), "{s}");
+    }
 }
 
 fn assert_json(r: &Report, mode: &str) {

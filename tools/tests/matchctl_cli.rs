@@ -224,3 +224,124 @@ fn listen_prints_reports_as_they_arrive() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "#1 MASS CANCELLED count=0\n#2 MASS CANCELLED count=0\n");
     server.join().unwrap();
 }
+
+#[test]
+fn account_admin_commands_log_in_as_admin_and_send_their_message() {
+    use engine::{AccountStatus, CommandType, CreateAccount, SetAccountStatus, SetFeeSchedule, Transfer};
+    let t = Transfer { target: 5, asset: 1, amount: 1_000, tx_id: 77 };
+    let cases: Vec<(Vec<&str>, ClientMessage)> = vec![
+        (
+            vec!["create-account", "--target", "5", "--tier", "2"],
+            ClientMessage::CreateAccount(CreateAccount { target: 5, tier: 2, status: AccountStatus::Active }),
+        ),
+        (
+            vec!["deposit", "--target", "5", "--asset", "1", "--amount", "1000", "--tx-id", "77"],
+            ClientMessage::Deposit(t),
+        ),
+        (
+            vec!["withdraw", "--target", "5", "--asset", "1", "--amount", "1000", "--tx-id", "77"],
+            ClientMessage::Withdraw(t),
+        ),
+        (
+            vec!["set-status", "--target", "5", "--status", "suspended", "--tier", "1"],
+            ClientMessage::SetAccountStatus(SetAccountStatus { target: 5, status: AccountStatus::Suspended, tier: 1 }),
+        ),
+        (
+            vec!["set-fee", "--instrument", "1", "--tier", "1", "--maker-ppm", "-100", "--taker-ppm", "400"],
+            ClientMessage::SetFeeSchedule(SetFeeSchedule { instrument: 1, tier: 1, maker_ppm: -100, taker_ppm: 400 }),
+        ),
+    ];
+    for (args, want) in cases {
+        let (addr, server) = fake_server(move |c| {
+            let Some(ClientMessage::Login(l)) = c.recv() else { panic!("expected Login") };
+            assert_eq!((l.account, l.role), (0, Role::Admin));
+            c.accept(&l, 0);
+            assert_eq!(c.recv_non_heartbeat(), Some(want));
+            let r = engine::Rejected {
+                account: 0,
+                command: CommandType::CreateAccount,
+                client_order_id: 0,
+                order_id: 0,
+                instrument: 0,
+                reason: engine::RejectReason::AccountExists,
+            };
+            c.send(&ServerMessage::Report { seq: 1, report: ExecReport::Rejected(r) });
+            c.finish();
+        });
+        let mut full = vec!["--wait-ms", "200"];
+        full.extend(&args);
+        let out = matchctl(addr, &full);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "#1 REJECTED CreateAccount reason=AccountExists\n");
+        server.join().unwrap();
+    }
+}
+
+#[test]
+fn balances_prints_the_query_answer() {
+    use engine::{AccountBalance, AccountStatus, OpenOrder, OrderView, QueryDone, StpMode};
+    let (addr, server) = fake_server(|c| {
+        let Some(ClientMessage::Login(l)) = c.recv() else { panic!("expected Login") };
+        assert_eq!((l.account, l.role), (1, Role::Trader));
+        c.accept(&l, 0);
+        let Some(ClientMessage::QueryAccount(q)) = c.recv_non_heartbeat() else { panic!("expected QueryAccount") };
+        assert_eq!(q.target, 1);
+        let b = AccountBalance { account: 1, target: 1, asset: 1, available: 900, reserved: 100 };
+        c.send(&ServerMessage::Report { seq: 1, report: ExecReport::AccountBalance(b) });
+        let order = OrderView {
+            order_id: 8,
+            client_order_id: 3,
+            account: 1,
+            instrument: 1,
+            side: Side::Buy,
+            price: 100,
+            qty: 1000,
+            leaves: 1000,
+            tif: TimeInForce::Gtc,
+            stp: StpMode::None,
+        };
+        c.send(&ServerMessage::Report { seq: 2, report: ExecReport::OpenOrder(OpenOrder { account: 1, order }) });
+        let done = QueryDone { account: 1, target: 1, status: AccountStatus::Active, tier: 0, balances: 1, orders: 1 };
+        c.send(&ServerMessage::Report {
+            seq: 3,
+            report: ExecReport::QueryDone(QueryComplete { done, command_seq: 9 }),
+        });
+        c.finish();
+    });
+    // A long --wait-ms: the command returns at QueryDone, not after it.
+    let started = std::time::Instant::now();
+    let out = matchctl(addr, &["--wait-ms", "20000", "balances"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().collect::<Vec<_>>(),
+        [
+            "#1 ACCOUNT BALANCE account=1 asset=1 available=900 reserved=100",
+            "#2 OPEN ORDER account=1 order=8 cid=3 instrument=1 BUY 1000 @ 100 leaves=1000 Gtc stp=None",
+            "#3 QUERY DONE account=1 status=Active tier=0 balances=1 orders=1 command_seq=9",
+        ]
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn admin_balances_of_another_account() {
+    let (addr, server) = fake_server(|c| {
+        let Some(ClientMessage::Login(l)) = c.recv() else { panic!("expected Login") };
+        assert_eq!((l.account, l.role), (0, Role::Admin));
+        c.accept(&l, 0);
+        let Some(ClientMessage::QueryAccount(q)) = c.recv_non_heartbeat() else { panic!("expected QueryAccount") };
+        assert_eq!(q.target, 65_535);
+        c.send(&ServerMessage::SessionReject(SessionReject {
+            ref_template_id: template::QUERY_ACCOUNT,
+            reason: SessionRejectReason::NotPermitted,
+            field_offset: None,
+            client_order_id: 0,
+        }));
+        c.finish();
+    });
+    let out = matchctl(addr, &["--role", "admin", "--wait-ms", "20000", "balances", "--target", "65535"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "SESSION REJECT template=85 reason=NotPermitted\n");
+    server.join().unwrap();
+}

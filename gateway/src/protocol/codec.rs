@@ -3,14 +3,15 @@
 //! caller's buffer, so the server and the client library share one codec.
 
 use engine::{
-    AccountId, Amend, Cancel, Command, CommandKind, InstrumentSpec, MassCancel, NewOrder, SetInstrumentState,
+    AccountId, Amend, Cancel, Command, CommandKind, CreateAccount, InstrumentSpec, MassCancel, NewOrder, QueryAccount,
+    SetAccountStatus, SetFeeSchedule, SetInstrumentState, Transfer,
 };
 
 use super::error::{DecodeError, EncodeError};
-use super::execution::{report_block_len, ExecReport};
+use super::execution::{report_block_len, report_min_block_len, ExecReport};
 use super::frame::{append_to_vec, encode_message, Frame, Header, Rd, Wr, HEADER_LEN, LENGTH_PREFIX_LEN};
 use super::session::{Login, LoginAccepted, LoginRejected, Logout, SessionReject};
-use super::{admin, layout, order_entry, template, SCHEMA_ID};
+use super::{account, admin, layout, order_entry, template, SCHEMA_ID};
 
 /// Which layer a client message belongs to (and so which role may send it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,8 +20,11 @@ pub enum MessageClass {
     Session,
     /// Order entry: [`super::Role::Trader`] sessions only.
     OrderEntry,
-    /// Administration: [`super::Role::Admin`] sessions only.
+    /// Administration (instruments and accounts): [`super::Role::Admin`] sessions only.
     Admin,
+    /// The account query: admin sessions for any account, trader sessions for their own account
+    /// only (the gateway checks the target).
+    Query,
 }
 
 /// A message from a client to the server.
@@ -44,6 +48,18 @@ pub enum ClientMessage {
     AddInstrument(InstrumentSpec),
     /// `SetInstrumentState` (61).
     SetInstrumentState(SetInstrumentState),
+    /// `CreateAccount` (80).
+    CreateAccount(CreateAccount),
+    /// `Deposit` (81).
+    Deposit(Transfer),
+    /// `Withdraw` (82).
+    Withdraw(Transfer),
+    /// `SetAccountStatus` (83).
+    SetAccountStatus(SetAccountStatus),
+    /// `SetFeeSchedule` (84).
+    SetFeeSchedule(SetFeeSchedule),
+    /// `QueryAccount` (85).
+    QueryAccount(QueryAccount),
 }
 
 /// A message from the server to a client.
@@ -59,7 +75,7 @@ pub enum ServerMessage {
     Logout(Logout),
     /// `SessionReject` (6).
     SessionReject(SessionReject),
-    /// A sequenced report (40-59, 70-79).
+    /// A sequenced report (40-59, 70-79, 90-99).
     Report {
         /// The account's outbound sequence number of this message.
         seq: u64,
@@ -102,6 +118,11 @@ impl ClientMessage {
             template::MASS_CANCEL => layout::mass_cancel::BLOCK_LEN,
             template::ADD_INSTRUMENT => layout::add_instrument::BLOCK_LEN,
             template::SET_INSTRUMENT_STATE => layout::set_instrument_state::BLOCK_LEN,
+            template::CREATE_ACCOUNT => layout::create_account::BLOCK_LEN,
+            template::DEPOSIT | template::WITHDRAW => layout::transfer::BLOCK_LEN,
+            template::SET_ACCOUNT_STATUS => layout::set_account_status::BLOCK_LEN,
+            template::SET_FEE_SCHEDULE => layout::set_fee_schedule::BLOCK_LEN,
+            template::QUERY_ACCOUNT => layout::query_account::BLOCK_LEN,
             _ => return None,
         })
     }
@@ -120,6 +141,12 @@ impl ClientMessage {
             template::MASS_CANCEL => ClientMessage::MassCancel(order_entry::read_mass_cancel(&r)?),
             template::ADD_INSTRUMENT => ClientMessage::AddInstrument(admin::read_spec(&r)),
             template::SET_INSTRUMENT_STATE => ClientMessage::SetInstrumentState(admin::read_set_state(&r)?),
+            template::CREATE_ACCOUNT => ClientMessage::CreateAccount(account::read_create_account(&r)?),
+            template::DEPOSIT => ClientMessage::Deposit(account::read_transfer(&r)),
+            template::WITHDRAW => ClientMessage::Withdraw(account::read_transfer(&r)),
+            template::SET_ACCOUNT_STATUS => ClientMessage::SetAccountStatus(account::read_set_account_status(&r)?),
+            template::SET_FEE_SCHEDULE => ClientMessage::SetFeeSchedule(account::read_set_fee_schedule(&r)),
+            template::QUERY_ACCOUNT => ClientMessage::QueryAccount(account::read_query_account(&r)),
             template_id => return Err(DecodeError::UnknownTemplate { template_id }),
         })
     }
@@ -142,6 +169,12 @@ impl ClientMessage {
             ClientMessage::MassCancel(_) => template::MASS_CANCEL,
             ClientMessage::AddInstrument(_) => template::ADD_INSTRUMENT,
             ClientMessage::SetInstrumentState(_) => template::SET_INSTRUMENT_STATE,
+            ClientMessage::CreateAccount(_) => template::CREATE_ACCOUNT,
+            ClientMessage::Deposit(_) => template::DEPOSIT,
+            ClientMessage::Withdraw(_) => template::WITHDRAW,
+            ClientMessage::SetAccountStatus(_) => template::SET_ACCOUNT_STATUS,
+            ClientMessage::SetFeeSchedule(_) => template::SET_FEE_SCHEDULE,
+            ClientMessage::QueryAccount(_) => template::QUERY_ACCOUNT,
         }
     }
 
@@ -153,7 +186,14 @@ impl ClientMessage {
             | ClientMessage::Cancel(_)
             | ClientMessage::Amend(_)
             | ClientMessage::MassCancel(_) => MessageClass::OrderEntry,
-            ClientMessage::AddInstrument(_) | ClientMessage::SetInstrumentState(_) => MessageClass::Admin,
+            ClientMessage::AddInstrument(_)
+            | ClientMessage::SetInstrumentState(_)
+            | ClientMessage::CreateAccount(_)
+            | ClientMessage::Deposit(_)
+            | ClientMessage::Withdraw(_)
+            | ClientMessage::SetAccountStatus(_)
+            | ClientMessage::SetFeeSchedule(_) => MessageClass::Admin,
+            ClientMessage::QueryAccount(_) => MessageClass::Query,
         }
     }
 
@@ -188,6 +228,11 @@ impl ClientMessage {
             ClientMessage::MassCancel(m) => order_entry::write_mass_cancel(m, w),
             ClientMessage::AddInstrument(m) => admin::write_spec(m, w),
             ClientMessage::SetInstrumentState(m) => admin::write_set_state(m, w),
+            ClientMessage::CreateAccount(m) => account::write_create_account(m, w),
+            ClientMessage::Deposit(m) | ClientMessage::Withdraw(m) => account::write_transfer(m, w),
+            ClientMessage::SetAccountStatus(m) => account::write_set_account_status(m, w),
+            ClientMessage::SetFeeSchedule(m) => account::write_set_fee_schedule(m, w),
+            ClientMessage::QueryAccount(m) => account::write_query_account(m, w),
         }
     }
 
@@ -202,6 +247,12 @@ impl ClientMessage {
             ClientMessage::MassCancel(m) => CommandKind::MassCancel(m),
             ClientMessage::AddInstrument(m) => CommandKind::AddInstrument(m),
             ClientMessage::SetInstrumentState(m) => CommandKind::SetInstrumentState(m),
+            ClientMessage::CreateAccount(m) => CommandKind::CreateAccount(m),
+            ClientMessage::Deposit(m) => CommandKind::Deposit(m),
+            ClientMessage::Withdraw(m) => CommandKind::Withdraw(m),
+            ClientMessage::SetAccountStatus(m) => CommandKind::SetAccountStatus(m),
+            ClientMessage::SetFeeSchedule(m) => CommandKind::SetFeeSchedule(m),
+            ClientMessage::QueryAccount(m) => CommandKind::QueryAccount(m),
             ClientMessage::Login(_) | ClientMessage::Heartbeat | ClientMessage::Logout(_) => return None,
         };
         Some(Command { account, timestamp_ns, kind })
@@ -209,7 +260,21 @@ impl ClientMessage {
 }
 
 impl ServerMessage {
-    /// Block length (version 1) of a server → client template, `None` if unknown in this direction.
+    /// The shortest block the decoder accepts for a server → client template: its block length,
+    /// except for blocks that grew by appended fields (see [`report_min_block_len`]).
+    pub fn min_block_len_of(template_id: u16) -> Option<usize> {
+        match template_id {
+            template::LOGIN_ACCEPTED
+            | template::LOGIN_REJECTED
+            | template::HEARTBEAT
+            | template::LOGOUT
+            | template::SESSION_REJECT => Self::block_len_of(template_id),
+            t => report_min_block_len(t),
+        }
+    }
+
+    /// Block length of a server → client template as this code encodes it, `None` if unknown in
+    /// this direction.
     pub fn block_len_of(template_id: u16) -> Option<usize> {
         Some(match template_id {
             template::LOGIN_ACCEPTED => layout::login_accepted::BLOCK_LEN,
@@ -224,7 +289,7 @@ impl ServerMessage {
     /// Decodes one message from its header and body (as split by [`super::decode_frame`]).
     /// A block longer than the version-1 block is accepted and its tail ignored.
     pub fn decode(header: &Header, body: &[u8]) -> Result<ServerMessage, DecodeError> {
-        let r = check(header, body, Self::block_len_of(header.template_id))?;
+        let r = check(header, body, Self::min_block_len_of(header.template_id))?;
         Ok(match header.template_id {
             template::LOGIN_ACCEPTED => ServerMessage::LoginAccepted(LoginAccepted::read(&r)?),
             template::LOGIN_REJECTED => ServerMessage::LoginRejected(LoginRejected::read(&r)?),

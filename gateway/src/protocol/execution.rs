@@ -7,11 +7,13 @@
 //! again with the last sequence it saw gets exactly the messages it missed.
 
 use engine::{
-    Accepted, AccountId, Amended, CancelReason, Cancelled, ClientOrderId, CommandType, Event, EventKind,
-    InstrumentAdded, InstrumentId, InstrumentStateChanged, MassCancelled, OrderId, OrderType, Price, Qty, RejectReason,
-    Rejected, SelfTradePrevented, Side, StpMode, TimeInForce, TradeId,
+    Accepted, AccountBalance, AccountId, AccountUpdated, Amended, CancelReason, Cancelled, ClientOrderId, CommandType,
+    Event, EventKind, FeeScheduleSet, InstrumentAdded, InstrumentId, InstrumentStateChanged, MassCancelled, OpenOrder,
+    OrderId, OrderType, Price, Qty, RejectReason, Rejected, SelfTradePrevented, Side, StpMode, TimeInForce, TradeId,
+    TransferApplied,
 };
 
+use super::account::{self, BalanceUpdate, QueryComplete};
 use super::error::{DecodeError, EncodeError};
 use super::frame::{append_to_vec, encode_message, Rd, Wr, HEADER_LEN, LENGTH_PREFIX_LEN};
 use super::session::{bad, bool_from_u8, enum_at};
@@ -52,6 +54,9 @@ pub struct Fill {
     pub liquidity: Liquidity,
     /// Gateway receive time of the taking command, ns since the Unix epoch.
     pub timestamp_ns: u64,
+    /// Fee this order paid on the fill, in the quote asset's minor units; negative for a maker
+    /// rebate; 0 without risk checks (and when decoded from a block without the field).
+    pub fee: i64,
 }
 
 /// A sequenced server → client report (its sequence number travels beside it).
@@ -75,6 +80,20 @@ pub enum ExecReport {
     InstrumentAdded(InstrumentAdded),
     /// `InstrumentStateChanged` (71), to the admin account.
     InstrumentStateChanged(InstrumentStateChanged),
+    /// `BalanceChanged` (90), to the account whose balance changed.
+    BalanceChanged(BalanceUpdate),
+    /// `AccountUpdated` (91), to the admin account.
+    AccountUpdated(AccountUpdated),
+    /// `TransferApplied` (92), to the admin account.
+    TransferApplied(TransferApplied),
+    /// `FeeScheduleSet` (93), to the admin account.
+    FeeScheduleSet(FeeScheduleSet),
+    /// `AccountBalance` (94), to the account that asked.
+    AccountBalance(AccountBalance),
+    /// `OpenOrder` (95), to the account that asked.
+    OpenOrder(OpenOrder),
+    /// `QueryDone` (96), to the account that asked.
+    QueryDone(QueryComplete),
 }
 
 /// Calls `f(account, report)` for every report `event` yields, in the order the per-account
@@ -83,7 +102,8 @@ pub enum ExecReport {
 /// - `Trade` yields two fills: the maker's first, then the taker's (both to one account for a
 ///   trade between two orders of the same account, which STP mode `None` allows).
 /// - `LevelChanged` yields nothing (market data).
-/// - every other event yields one report to the event's account.
+/// - every other event yields one report to the event's account; `BalanceChanged` and `QueryDone`
+///   carry the event's command sequence number.
 #[inline]
 pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport)) {
     match event.kind {
@@ -102,6 +122,7 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
                 leaves_qty: t.maker_leaves,
                 liquidity: Liquidity::Maker,
                 timestamp_ns: t.timestamp_ns,
+                fee: t.maker_fee,
             };
             f(maker.account, &ExecReport::Fill(maker));
             let taker = Fill {
@@ -111,6 +132,7 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
                 side: t.taker_side,
                 leaves_qty: t.taker_leaves,
                 liquidity: Liquidity::Taker,
+                fee: t.taker_fee,
                 ..maker
             };
             f(taker.account, &ExecReport::Fill(taker));
@@ -122,15 +144,17 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
         EventKind::LevelChanged(_) => {}
         EventKind::InstrumentAdded(e) => f(e.account, &ExecReport::InstrumentAdded(e)),
         EventKind::InstrumentStateChanged(e) => f(e.account, &ExecReport::InstrumentStateChanged(e)),
-        // Account templates (80-99) are being added; until then risk-mode
-        // events produce no report (risk mode is off in the default config).
-        EventKind::BalanceChanged(_)
-        | EventKind::AccountUpdated(_)
-        | EventKind::TransferApplied(_)
-        | EventKind::FeeScheduleSet(_)
-        | EventKind::AccountBalance(_)
-        | EventKind::OpenOrder(_)
-        | EventKind::QueryDone(_) => {}
+        EventKind::BalanceChanged(change) => {
+            f(change.account, &ExecReport::BalanceChanged(BalanceUpdate { change, command_seq: event.seq }))
+        }
+        EventKind::AccountUpdated(e) => f(e.account, &ExecReport::AccountUpdated(e)),
+        EventKind::TransferApplied(e) => f(e.account, &ExecReport::TransferApplied(e)),
+        EventKind::FeeScheduleSet(e) => f(e.account, &ExecReport::FeeScheduleSet(e)),
+        EventKind::AccountBalance(e) => f(e.account, &ExecReport::AccountBalance(e)),
+        EventKind::OpenOrder(e) => f(e.account, &ExecReport::OpenOrder(e)),
+        EventKind::QueryDone(done) => {
+            f(done.account, &ExecReport::QueryDone(QueryComplete { done, command_seq: event.seq }))
+        }
     }
 }
 
@@ -149,7 +173,14 @@ const _: () = {
         self_trade_prevented,
         mass_cancelled,
         instrument_added,
-        instrument_state_changed
+        instrument_state_changed,
+        balance_changed,
+        account_updated,
+        transfer_applied,
+        fee_schedule_set,
+        account_balance,
+        open_order,
+        query_done
     );
 };
 
@@ -167,6 +198,12 @@ pub fn command_type_from_u8(b: u8) -> Option<CommandType> {
         4 => CommandType::MassCancel,
         5 => CommandType::AddInstrument,
         6 => CommandType::SetInstrumentState,
+        7 => CommandType::CreateAccount,
+        8 => CommandType::Deposit,
+        9 => CommandType::Withdraw,
+        10 => CommandType::SetAccountStatus,
+        11 => CommandType::SetFeeSchedule,
+        12 => CommandType::QueryAccount,
         _ => return None,
     })
 }
@@ -184,6 +221,13 @@ impl ExecReport {
             ExecReport::MassCancelled(e) => e.account,
             ExecReport::InstrumentAdded(e) => e.account,
             ExecReport::InstrumentStateChanged(e) => e.account,
+            ExecReport::BalanceChanged(e) => e.change.account,
+            ExecReport::AccountUpdated(e) => e.account,
+            ExecReport::TransferApplied(e) => e.account,
+            ExecReport::FeeScheduleSet(e) => e.account,
+            ExecReport::AccountBalance(e) => e.account,
+            ExecReport::OpenOrder(e) => e.account,
+            ExecReport::QueryDone(e) => e.done.account,
         }
     }
 
@@ -199,6 +243,13 @@ impl ExecReport {
             ExecReport::MassCancelled(_) => template::MASS_CANCELLED,
             ExecReport::InstrumentAdded(_) => template::INSTRUMENT_ADDED,
             ExecReport::InstrumentStateChanged(_) => template::INSTRUMENT_STATE_CHANGED,
+            ExecReport::BalanceChanged(_) => template::BALANCE_CHANGED,
+            ExecReport::AccountUpdated(_) => template::ACCOUNT_UPDATED,
+            ExecReport::TransferApplied(_) => template::TRANSFER_APPLIED,
+            ExecReport::FeeScheduleSet(_) => template::FEE_SCHEDULE_SET,
+            ExecReport::AccountBalance(_) => template::ACCOUNT_BALANCE,
+            ExecReport::OpenOrder(_) => template::OPEN_ORDER,
+            ExecReport::QueryDone(_) => template::QUERY_DONE,
         }
     }
 
@@ -263,6 +314,7 @@ impl ExecReport {
                 w.u64(TIMESTAMP_NS, e.timestamp_ns);
                 w.u8(SIDE, e.side.as_u8());
                 w.u8(LIQUIDITY, e.liquidity.as_u8());
+                w.i64(FEE, e.fee);
             }
             ExecReport::Cancelled(e) => {
                 use layout::order_cancelled::*;
@@ -307,6 +359,13 @@ impl ExecReport {
             }
             ExecReport::InstrumentAdded(e) => admin::write_instrument_added(seq, e, w),
             ExecReport::InstrumentStateChanged(e) => admin::write_state_changed(seq, e, w),
+            ExecReport::BalanceChanged(e) => account::write_balance_changed(seq, e, w),
+            ExecReport::AccountUpdated(e) => account::write_account_updated(seq, e, w),
+            ExecReport::TransferApplied(e) => account::write_transfer_applied(seq, e, w),
+            ExecReport::FeeScheduleSet(e) => account::write_fee_schedule_set(seq, e, w),
+            ExecReport::AccountBalance(e) => account::write_account_balance(seq, e, w),
+            ExecReport::OpenOrder(e) => account::write_open_order(seq, e, w),
+            ExecReport::QueryDone(e) => account::write_query_done(seq, e, w),
         }
     }
 
@@ -357,6 +416,8 @@ impl ExecReport {
                     leaves_qty: r.u64(LEAVES_QTY),
                     liquidity: enum_at(r, t, "liquidity", LIQUIDITY, Liquidity::from_u8)?,
                     timestamp_ns: r.u64(TIMESTAMP_NS),
+                    // Absent (0) in a block that ends before it: reads beyond the block give zeros.
+                    fee: r.i64(FEE),
                 })
             }
             template::ORDER_CANCELLED => {
@@ -403,13 +464,31 @@ impl ExecReport {
             }
             template::INSTRUMENT_ADDED => ExecReport::InstrumentAdded(admin::read_instrument_added(r)),
             template::INSTRUMENT_STATE_CHANGED => ExecReport::InstrumentStateChanged(admin::read_state_changed(r)?),
+            template::BALANCE_CHANGED => ExecReport::BalanceChanged(account::read_balance_changed(r)?),
+            template::ACCOUNT_UPDATED => ExecReport::AccountUpdated(account::read_account_updated(r)?),
+            template::TRANSFER_APPLIED => ExecReport::TransferApplied(account::read_transfer_applied(r)?),
+            template::FEE_SCHEDULE_SET => ExecReport::FeeScheduleSet(account::read_fee_schedule_set(r)),
+            template::ACCOUNT_BALANCE => ExecReport::AccountBalance(account::read_account_balance(r)),
+            template::OPEN_ORDER => ExecReport::OpenOrder(account::read_open_order(r)?),
+            template::QUERY_DONE => ExecReport::QueryDone(account::read_query_done(r)?),
             _ => return Err(DecodeError::UnknownTemplate { template_id }),
         };
         Ok((seq, report))
     }
 }
 
-/// Block length of a report template (version 1), `None` if `template_id` is not a report.
+/// The shortest block a decoder accepts for a report template: its block length, except for a
+/// template whose block grew by appended fields (`Fill` without `fee`), where a block of the
+/// original length is read with those fields absent.
+pub fn report_min_block_len(template_id: u16) -> Option<usize> {
+    match template_id {
+        template::FILL => Some(layout::fill::FEE),
+        t => report_block_len(t),
+    }
+}
+
+/// Block length of a report template as this code encodes it, `None` if `template_id` is not a
+/// report.
 pub fn report_block_len(template_id: u16) -> Option<usize> {
     Some(match template_id {
         template::ORDER_ACCEPTED => layout::order_accepted::BLOCK_LEN,
@@ -421,6 +500,13 @@ pub fn report_block_len(template_id: u16) -> Option<usize> {
         template::MASS_CANCELLED => layout::mass_cancelled::BLOCK_LEN,
         template::INSTRUMENT_ADDED => layout::instrument_added::BLOCK_LEN,
         template::INSTRUMENT_STATE_CHANGED => layout::instrument_state_changed::BLOCK_LEN,
+        template::BALANCE_CHANGED => layout::balance_changed::BLOCK_LEN,
+        template::ACCOUNT_UPDATED => layout::account_updated::BLOCK_LEN,
+        template::TRANSFER_APPLIED => layout::transfer_applied::BLOCK_LEN,
+        template::FEE_SCHEDULE_SET => layout::fee_schedule_set::BLOCK_LEN,
+        template::ACCOUNT_BALANCE => layout::account_balance::BLOCK_LEN,
+        template::OPEN_ORDER => layout::open_order::BLOCK_LEN,
+        template::QUERY_DONE => layout::query_done::BLOCK_LEN,
         _ => return None,
     })
 }

@@ -145,6 +145,14 @@ impl<'a> Rd<'a> {
     pub(crate) fn u64(&self, at: usize) -> u64 {
         u64::from_le_bytes(self.bytes(at))
     }
+    #[inline]
+    pub(crate) fn i32(&self, at: usize) -> i32 {
+        i32::from_le_bytes(self.bytes(at))
+    }
+    #[inline]
+    pub(crate) fn i64(&self, at: usize) -> i64 {
+        i64::from_le_bytes(self.bytes(at))
+    }
     /// The block from `at` on (empty if out of range).
     #[inline]
     pub(crate) fn from(&self, at: usize) -> Rd<'a> {
@@ -179,6 +187,14 @@ impl Wr<'_> {
     }
     #[inline]
     pub(crate) fn u64(&mut self, at: usize, v: u64) {
+        self.bytes(at, &v.to_le_bytes());
+    }
+    #[inline]
+    pub(crate) fn i32(&mut self, at: usize, v: i32) {
+        self.bytes(at, &v.to_le_bytes());
+    }
+    #[inline]
+    pub(crate) fn i64(&mut self, at: usize, v: i64) {
         self.bytes(at, &v.to_le_bytes());
     }
     /// The block from `at` on.

@@ -242,7 +242,7 @@ layout!(
     }
 );
 
-/// The prefix shared by every sequenced report (templates 40-59 and 70-79).
+/// The prefix shared by every sequenced report (templates 40-59, 70-79 and 90-99).
 pub mod report {
     /// `u64` the account's outbound sequence number.
     pub const SEQ: usize = 0;
@@ -304,7 +304,7 @@ layout!(
 
 layout!(
     /// `Fill` (template 42).
-    fill = 80 {
+    fill = 88 {
         /// `u64` sequence number.
         SEQ: 0, 8;
         /// `u32` account.
@@ -331,6 +331,9 @@ layout!(
         LIQUIDITY: 73, 1;
         /// Reserved (zero).
         RESERVED: 74, 6;
+        /// `i64` fee charged on this fill, quote minor units; negative = rebate (appended: a block of
+        /// [`FEE`] bytes, from a sender that predates it, has no fee).
+        FEE: 80, 8;
     }
 );
 
@@ -449,5 +452,235 @@ layout!(
         STATE: 16, 1;
         /// Reserved (zero).
         RESERVED: 17, 7;
+    }
+);
+
+layout!(
+    /// `CreateAccount` (template 80).
+    create_account = 8 {
+        /// `u32` the new account's id.
+        TARGET: 0, 4;
+        /// `u8` account status.
+        STATUS: 4, 1;
+        /// `u8` fee tier.
+        TIER: 5, 1;
+        /// Reserved (zero).
+        RESERVED: 6, 2;
+    }
+);
+
+layout!(
+    /// `Deposit` (template 81) and `Withdraw` (template 82).
+    transfer = 24 {
+        /// `u64` amount, the asset's minor units.
+        AMOUNT: 0, 8;
+        /// `u64` external transaction id (unique).
+        TX_ID: 8, 8;
+        /// `u32` account credited or debited.
+        TARGET: 16, 4;
+        /// `u32` asset id.
+        ASSET: 20, 4;
+    }
+);
+
+layout!(
+    /// `SetAccountStatus` (template 83).
+    set_account_status = 8 {
+        /// `u32` account id.
+        TARGET: 0, 4;
+        /// `u8` new account status.
+        STATUS: 4, 1;
+        /// `u8` new fee tier.
+        TIER: 5, 1;
+        /// Reserved (zero).
+        RESERVED: 6, 2;
+    }
+);
+
+layout!(
+    /// `SetFeeSchedule` (template 84).
+    set_fee_schedule = 16 {
+        /// `u32` instrument id.
+        INSTRUMENT: 0, 4;
+        /// `i32` maker rate, millionths (negative = rebate).
+        MAKER_PPM: 4, 4;
+        /// `i32` taker rate, millionths.
+        TAKER_PPM: 8, 4;
+        /// `u8` fee tier.
+        TIER: 12, 1;
+        /// Reserved (zero).
+        RESERVED: 13, 3;
+    }
+);
+
+layout!(
+    /// `QueryAccount` (template 85).
+    query_account = 8 {
+        /// `u32` account asked about.
+        TARGET: 0, 4;
+        /// Reserved (zero).
+        RESERVED: 4, 4;
+    }
+);
+
+layout!(
+    /// `BalanceChanged` (template 90).
+    balance_changed = 48 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` the account whose balance changed (the stream's owner).
+        ACCOUNT: 8, 4;
+        /// `u32` asset id.
+        ASSET: 12, 4;
+        /// `u64` available now.
+        AVAILABLE: 16, 8;
+        /// `u64` reserved by open orders now.
+        RESERVED_AMOUNT: 24, 8;
+        /// `u64` journal sequence number of the command that changed it.
+        COMMAND_SEQ: 32, 8;
+        /// `u8` balance reason.
+        REASON: 40, 1;
+        /// Reserved (zero).
+        RESERVED: 41, 7;
+    }
+);
+
+layout!(
+    /// `AccountUpdated` (template 91).
+    account_updated = 24 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` admin account that sent the command.
+        ACCOUNT: 8, 4;
+        /// `u32` the account changed.
+        TARGET: 12, 4;
+        /// `u8` command type (7 CreateAccount, 10 SetAccountStatus).
+        COMMAND: 16, 1;
+        /// `u8` account status now.
+        STATUS: 17, 1;
+        /// `u8` fee tier now.
+        TIER: 18, 1;
+        /// Reserved (zero).
+        RESERVED: 19, 5;
+    }
+);
+
+layout!(
+    /// `TransferApplied` (template 92).
+    transfer_applied = 48 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` admin account that sent the command.
+        ACCOUNT: 8, 4;
+        /// `u32` account credited or debited.
+        TARGET: 12, 4;
+        /// `u64` amount.
+        AMOUNT: 16, 8;
+        /// `u64` external transaction id.
+        TX_ID: 24, 8;
+        /// `u64` the target's available balance after it.
+        AVAILABLE: 32, 8;
+        /// `u32` asset id.
+        ASSET: 40, 4;
+        /// `u8` command type (8 Deposit, 9 Withdraw).
+        COMMAND: 44, 1;
+        /// Reserved (zero).
+        RESERVED: 45, 3;
+    }
+);
+
+layout!(
+    /// `FeeScheduleSet` (template 93).
+    fee_schedule_set = 32 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` admin account that sent the command.
+        ACCOUNT: 8, 4;
+        /// `u32` instrument id.
+        INSTRUMENT: 12, 4;
+        /// `i32` maker rate, millionths.
+        MAKER_PPM: 16, 4;
+        /// `i32` taker rate, millionths.
+        TAKER_PPM: 20, 4;
+        /// `u8` fee tier.
+        TIER: 24, 1;
+        /// Reserved (zero).
+        RESERVED: 25, 7;
+    }
+);
+
+layout!(
+    /// `AccountBalance` (template 94).
+    account_balance = 40 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` the account that asked.
+        ACCOUNT: 8, 4;
+        /// `u32` the account asked about.
+        TARGET: 12, 4;
+        /// `u64` available.
+        AVAILABLE: 16, 8;
+        /// `u64` reserved by open orders.
+        RESERVED_AMOUNT: 24, 8;
+        /// `u32` asset id.
+        ASSET: 32, 4;
+        /// Reserved (zero).
+        RESERVED: 36, 4;
+    }
+);
+
+layout!(
+    /// `OpenOrder` (template 95).
+    open_order = 64 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` the account that asked.
+        ACCOUNT: 8, 4;
+        /// `u32` the order's owner (the account asked about).
+        TARGET: 12, 4;
+        /// `u64` engine order id.
+        ORDER_ID: 16, 8;
+        /// `u64` client order id.
+        CLIENT_ORDER_ID: 24, 8;
+        /// `u64` limit price.
+        PRICE: 32, 8;
+        /// `u64` total quantity (filled + open).
+        QTY: 40, 8;
+        /// `u64` open quantity.
+        LEAVES_QTY: 48, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 56, 4;
+        /// `u8` side.
+        SIDE: 60, 1;
+        /// `u8` time in force.
+        TIF: 61, 1;
+        /// `u8` self-trade prevention mode.
+        STP: 62, 1;
+        /// Reserved (zero).
+        RESERVED: 63, 1;
+    }
+);
+
+layout!(
+    /// `QueryDone` (template 96).
+    query_done = 40 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` the account that asked.
+        ACCOUNT: 8, 4;
+        /// `u32` the account asked about.
+        TARGET: 12, 4;
+        /// `u64` journal sequence number of the query: the answer is the state right after it.
+        COMMAND_SEQ: 16, 8;
+        /// `u32` `AccountBalance` reports sent.
+        BALANCES: 24, 4;
+        /// `u32` `OpenOrder` reports sent.
+        ORDERS: 28, 4;
+        /// `u8` account status.
+        STATUS: 32, 1;
+        /// `u8` fee tier.
+        TIER: 33, 1;
+        /// Reserved (zero).
+        RESERVED: 34, 6;
     }
 );

@@ -15,6 +15,8 @@
 //! - [`execution`]: sequenced execution reports and [`execution_reports`], the allocation-free
 //!   mapping from engine [`engine::Event`]s to per-account reports.
 //! - [`admin`]: instrument administration and its reports.
+//! - [`account`]: spot accounts (risk mode): account administration, deposits, withdrawals, fee
+//!   schedules, the account query, and their reports (balances, query answers).
 //! - [`codec`]: the two directions, [`ClientMessage`] (client → server) and [`ServerMessage`]
 //!   (server → client), each with a zero-allocation decoder and encoder.
 //!
@@ -42,6 +44,7 @@ macro_rules! wire_enum {
     };
 }
 
+pub mod account;
 pub mod admin;
 pub mod codec;
 pub mod error;
@@ -51,6 +54,7 @@ pub mod layout;
 pub mod order_entry;
 pub mod session;
 
+pub use account::{BalanceUpdate, QueryComplete};
 pub use codec::{ClientMessage, MessageClass, ServerMessage};
 pub use error::{DecodeError, EncodeError, FrameError};
 pub use execution::{execution_reports, ExecReport, Fill, Liquidity};
@@ -78,7 +82,8 @@ pub mod template {
     pub const EXECUTION_RANGE: core::ops::RangeInclusive<u16> = 40..=59;
     /// Administration (both directions): `60..=79`.
     pub const ADMIN_RANGE: core::ops::RangeInclusive<u16> = 60..=79;
-    /// Reserved for accounts (balances, deposits, withdrawals): `80..=99`.
+    /// Accounts (balances, deposits, withdrawals, fees): `80..=99`; 80-89 client → server, 90-99
+    /// server → client (sequenced).
     pub const ACCOUNTS_RANGE: core::ops::RangeInclusive<u16> = 80..=99;
     /// Reserved for market data: `100..=149`.
     pub const MARKET_DATA_RANGE: core::ops::RangeInclusive<u16> = 100..=149;
@@ -128,4 +133,31 @@ pub mod template {
     pub const INSTRUMENT_ADDED: u16 = 70;
     /// Server → admin client: instrument state changed.
     pub const INSTRUMENT_STATE_CHANGED: u16 = 71;
+
+    /// Admin client → server: open an account.
+    pub const CREATE_ACCOUNT: u16 = 80;
+    /// Admin client → server: credit an account.
+    pub const DEPOSIT: u16 = 81;
+    /// Admin client → server: debit an account's available balance.
+    pub const WITHDRAW: u16 = 82;
+    /// Admin client → server: suspend or resume an account, set its fee tier.
+    pub const SET_ACCOUNT_STATUS: u16 = 83;
+    /// Admin client → server: set an instrument's fee rates for one tier.
+    pub const SET_FEE_SCHEDULE: u16 = 84;
+    /// Trader (own account) or admin (any account) → server: balances and open orders.
+    pub const QUERY_ACCOUNT: u16 = 85;
+    /// Server → owner: an account's balance of one asset changed.
+    pub const BALANCE_CHANGED: u16 = 90;
+    /// Server → admin client: an account was opened or its status/tier changed.
+    pub const ACCOUNT_UPDATED: u16 = 91;
+    /// Server → admin client: a deposit or withdrawal was applied.
+    pub const TRANSFER_APPLIED: u16 = 92;
+    /// Server → admin client: fee rates set.
+    pub const FEE_SCHEDULE_SET: u16 = 93;
+    /// Server → asker: query answer, one balance.
+    pub const ACCOUNT_BALANCE: u16 = 94;
+    /// Server → asker: query answer, one open order.
+    pub const OPEN_ORDER: u16 = 95;
+    /// Server → asker: query answer complete.
+    pub const QUERY_DONE: u16 = 96;
 }

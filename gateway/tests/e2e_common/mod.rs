@@ -1,5 +1,13 @@
 //! Shared harness for end-to-end tests: runs the real `matchd` binary on an
 //! ephemeral loopback port with a temporary data directory.
+//!
+//! **Matching-only by default.** The embedded default config runs the engine in risk mode
+//! (accounts, balances, fees), but most e2e tests check exact report sequences of the order flow,
+//! written for a matching-only engine (risk mode adds `BalanceChanged` reports and
+//! `InsufficientBalance` rejects). So every harness start uses `engine.risk_checks = false` unless
+//! the test asks for risk mode: [`ConfigText::default`] and [`Matchd::start`] without a
+//! `--config` argument both turn it off; [`ConfigText::risk`] is the embedded default as it is
+//! (risk mode, alice and bob funded, demo fees).
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -42,20 +50,28 @@ pub struct Matchd {
 }
 
 impl Matchd {
-    /// Starts matchd on `data_dir` with extra CLI args (e.g. a config file).
+    /// Starts matchd on `data_dir` with extra CLI args (e.g. a config file). Without a
+    /// `--config` argument it runs the embedded default config with `risk_checks = false`
+    /// (written next to the data directory; see the module docs).
     pub fn start(data_dir: &Path, extra: &[&str]) -> Matchd {
         Matchd::start_env(data_dir, extra, &[])
     }
 
     /// [`Matchd::start`] with extra environment variables.
     pub fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Matchd {
+        let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        if !extra.contains(&"--config") {
+            let path = data_dir.with_extension("toml");
+            std::fs::write(&path, ConfigText::embedded().matching_only().0).unwrap();
+            args.extend(["--config".to_string(), path.to_str().unwrap().to_string()]);
+        }
         let stderr_log = data_dir.with_extension("stderr.log");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&stderr_log).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_matchd"))
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
-            .args(extra)
+            .args(&args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -200,13 +216,30 @@ pub const DAVE: (u32, &str) = (4, "dave-demo");
 pub struct ConfigText(pub String);
 
 impl Default for ConfigText {
+    /// The embedded default with small journal segments and **risk checks off** (matching only;
+    /// see the module docs). [`ConfigText::risk`] keeps them on.
     fn default() -> Self {
-        // Small journal segments: quick to preallocate and to copy.
-        ConfigText(gateway::config::DEFAULT_CONFIG_TOML.to_string()).set("segment_bytes", "4194304")
+        ConfigText::risk().matching_only()
     }
 }
 
 impl ConfigText {
+    /// The embedded default exactly.
+    pub fn embedded() -> Self {
+        ConfigText(gateway::config::DEFAULT_CONFIG_TOML.to_string())
+    }
+
+    /// The embedded default with small journal segments (quick to preallocate and to copy), in
+    /// risk mode as shipped: alice and bob funded, demo fees on both instruments.
+    pub fn risk() -> Self {
+        ConfigText::embedded().set("segment_bytes", "4194304")
+    }
+
+    /// `engine.risk_checks = false`: matching only (no balances, no fees, any account trades).
+    pub fn matching_only(self) -> Self {
+        self.set("risk_checks", "false")
+    }
+
     /// Replaces the line `key = ...` (the key must occur exactly once in the file).
     pub fn set(mut self, key: &str, value: &str) -> Self {
         let prefix = format!("{key} = ");
@@ -229,10 +262,19 @@ impl ConfigText {
     }
 
     /// Adds a trader account (`matchd hash-credential SECRET` form).
-    pub fn with_trader(mut self, id: u32, name: &str, secret: &str) -> Self {
+    pub fn with_trader(self, id: u32, name: &str, secret: &str) -> Self {
+        self.with_funded_trader(id, name, secret, &[])
+    }
+
+    /// Adds a trader account with initial deposits `(asset, amount)` (used in risk mode).
+    pub fn with_funded_trader(mut self, id: u32, name: &str, secret: &str, deposits: &[(u32, u64)]) -> Self {
         let credential = gateway::credential::Credential::hash(secret.as_bytes(), format!("e2e-{name}").as_bytes());
+        let deposits: Vec<String> =
+            deposits.iter().map(|(asset, amount)| format!("{{ asset = {asset}, amount = {amount} }}")).collect();
         self.0.push_str(&format!(
-            "\n[[accounts]]\nid = {id}\nname = \"{name}\"\nrole = \"trader\"\ncredential = \"{credential}\"\n"
+            "\n[[accounts]]\nid = {id}\nname = \"{name}\"\nrole = \"trader\"\ncredential = \"{credential}\"\n\
+             deposits = [{}]\n",
+            deposits.join(", ")
         ));
         self
     }

@@ -28,7 +28,34 @@ pub fn reject_reason() -> impl Strategy<Value = RejectReason> {
     proptest::sample::select(RejectReason::ALL.to_vec())
 }
 pub fn command_type() -> impl Strategy<Value = CommandType> {
-    (1u8..=6).prop_map(|b| command_type_from_u8(b).unwrap())
+    (1u8..=12).prop_map(|b| command_type_from_u8(b).unwrap())
+}
+pub fn account_status() -> impl Strategy<Value = AccountStatus> {
+    (1u8..=2).prop_map(|b| AccountStatus::from_u8(b).unwrap())
+}
+pub fn balance_reason() -> impl Strategy<Value = BalanceReason> {
+    (1u8..=5).prop_map(|b| BalanceReason::from_u8(b).unwrap())
+}
+pub fn transfer() -> impl Strategy<Value = Transfer> {
+    (any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(|(target, asset, amount, tx_id)| Transfer {
+        target,
+        asset,
+        amount,
+        tx_id,
+    })
+}
+pub fn fee_schedule() -> impl Strategy<Value = SetFeeSchedule> {
+    (any::<u32>(), any::<u8>(), any::<i32>(), any::<i32>())
+        .prop_map(|(instrument, tier, maker_ppm, taker_ppm)| SetFeeSchedule { instrument, tier, maker_ppm, taker_ppm })
+}
+pub fn order_view() -> impl Strategy<Value = OrderView> {
+    (
+        (any::<u64>(), any::<u64>(), any::<u32>(), any::<u32>()),
+        (side(), any::<u64>(), any::<u64>(), any::<u64>(), tif(), stp()),
+    )
+        .prop_map(|((order_id, client_order_id, account, instrument), (side, price, qty, leaves, tif, stp))| {
+            OrderView { order_id, client_order_id, account, instrument, side, price, qty, leaves, tif, stp }
+        })
 }
 pub fn cancel_reason() -> impl Strategy<Value = CancelReason> {
     (1u8..=5).prop_map(|b| CancelReason::from_u8(b).unwrap())
@@ -106,6 +133,15 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
             instrument,
             state
         })),
+        (any::<u32>(), any::<u8>(), account_status())
+            .prop_map(|(target, tier, status)| ClientMessage::CreateAccount(CreateAccount { target, tier, status })),
+        transfer().prop_map(ClientMessage::Deposit),
+        transfer().prop_map(ClientMessage::Withdraw),
+        (any::<u32>(), account_status(), any::<u8>()).prop_map(|(target, status, tier)| {
+            ClientMessage::SetAccountStatus(SetAccountStatus { target, status, tier })
+        }),
+        fee_schedule().prop_map(ClientMessage::SetFeeSchedule),
+        any::<u32>().prop_map(|target| ClientMessage::QueryAccount(QueryAccount { target })),
     ]
 }
 
@@ -146,12 +182,14 @@ pub fn exec_report() -> impl Strategy<Value = ExecReport> {
         ),
         (
             (any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>(), any::<u32>()),
-            (side(), any::<u64>(), any::<u64>(), any::<u64>(), sel(Liquidity::ALL), any::<u64>())
+            (side(), any::<u64>(), any::<u64>(), any::<u64>(), sel(Liquidity::ALL), any::<u64>()),
+            any::<i64>()
         )
             .prop_map(
                 |(
                     (account, order_id, client_order_id, trade_id, instrument),
                     (side, price, qty, leaves_qty, liquidity, timestamp_ns),
+                    fee,
                 )| ExecReport::Fill(Fill {
                     account,
                     order_id,
@@ -163,7 +201,8 @@ pub fn exec_report() -> impl Strategy<Value = ExecReport> {
                     qty,
                     leaves_qty,
                     liquidity,
-                    timestamp_ns
+                    timestamp_ns,
+                    fee
                 })
             ),
         (
@@ -222,6 +261,52 @@ pub fn exec_report() -> impl Strategy<Value = ExecReport> {
         (any::<u32>(), any::<u32>(), state()).prop_map(|(account, instrument, state)| {
             ExecReport::InstrumentStateChanged(InstrumentStateChanged { account, instrument, state })
         }),
+        account_report(),
+    ]
+}
+
+/// The account reports (templates 90-96).
+pub fn account_report() -> impl Strategy<Value = ExecReport> {
+    prop_oneof![
+        ((any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>()), balance_reason(), any::<u64>()).prop_map(
+            |((account, asset, available, reserved), reason, command_seq)| {
+                ExecReport::BalanceChanged(BalanceUpdate {
+                    change: BalanceChanged { account, asset, available, reserved, reason },
+                    command_seq,
+                })
+            }
+        ),
+        (any::<u32>(), command_type(), any::<u32>(), account_status(), any::<u8>()).prop_map(
+            |(account, command, target, status, tier)| {
+                ExecReport::AccountUpdated(AccountUpdated { account, command, target, status, tier })
+            }
+        ),
+        (any::<u32>(), command_type(), transfer(), any::<u64>()).prop_map(|(account, command, t, available)| {
+            ExecReport::TransferApplied(TransferApplied {
+                account,
+                command,
+                target: t.target,
+                asset: t.asset,
+                amount: t.amount,
+                tx_id: t.tx_id,
+                available,
+            })
+        }),
+        (any::<u32>(), fee_schedule())
+            .prop_map(|(account, schedule)| ExecReport::FeeScheduleSet(FeeScheduleSet { account, schedule })),
+        (any::<u32>(), any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(
+            |(account, target, asset, available, reserved)| {
+                ExecReport::AccountBalance(AccountBalance { account, target, asset, available, reserved })
+            }
+        ),
+        (any::<u32>(), order_view()).prop_map(|(account, order)| ExecReport::OpenOrder(OpenOrder { account, order })),
+        ((any::<u32>(), any::<u32>(), account_status(), any::<u8>()), (any::<u32>(), any::<u32>(), any::<u64>()))
+            .prop_map(|((account, target, status, tier), (balances, orders, command_seq))| {
+                ExecReport::QueryDone(QueryComplete {
+                    done: QueryDone { account, target, status, tier, balances, orders },
+                    command_seq,
+                })
+            }),
     ]
 }
 

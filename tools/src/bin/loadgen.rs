@@ -102,8 +102,9 @@ struct Cli {
     /// Write a PNG plot of round-trip latency by percentile.
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
-    /// Print matchd's default config with the --accounts-from accounts appended (and the per-session
-    /// rate limit raised) and exit.
+    /// Print matchd's default config with the --accounts-from accounts appended (each funded with
+    /// 10^14 units of every traded asset for the default's risk mode; the per-session rate limit
+    /// raised) and exit.
     #[arg(long)]
     print_matchd_config: bool,
 }

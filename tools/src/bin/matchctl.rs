@@ -1,5 +1,6 @@
 //! `matchctl`: a command-line client for matchd. Every command connects, logs in, sends one
-//! message, prints the reports that arrive within `--wait-ms` (one line each), and logs out.
+//! message, prints the reports that arrive within `--wait-ms` (one line each), and logs out
+//! (`balances` waits for the query's answer instead of `--wait-ms`).
 //!
 //! Exit codes: 0 done, 1 connection or session error, 2 usage error, 3 login rejected.
 
@@ -9,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::{
-    Amend, Cancel, InstrumentSpec, InstrumentState, MassCancel, NewOrder, OrderRef, OrderType, SetInstrumentState,
-    Side, StpMode, TimeInForce,
+    AccountStatus, Amend, Cancel, CommandType, CreateAccount, InstrumentSpec, InstrumentState, MassCancel, NewOrder,
+    OrderRef, OrderType, QueryAccount, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side, StpMode,
+    TimeInForce, Transfer,
 };
 use gateway::client::{describe, Client, ClientError, LoginParams};
-use gateway::protocol::{CancelOnDisconnect, ClientMessage, LogoutReason, Role, ServerMessage};
+use gateway::protocol::{template, CancelOnDisconnect, ClientMessage, ExecReport, LogoutReason, Role, ServerMessage};
 
 /// Command-line client for the matchd order-entry protocol (docs/protocol.md).
 ///
@@ -32,7 +34,8 @@ struct Cli {
     /// The account's secret for the role [default: alice-demo, or admin-demo for an admin session].
     #[arg(long, global = true)]
     secret: Option<String>,
-    /// Session role [default: admin for add-instrument and set-state, else trader].
+    /// Session role [default: admin for add-instrument, set-state and the account administration
+    /// commands (create-account, deposit, withdraw, set-status, set-fee), else trader].
     #[arg(long, global = true, value_enum)]
     role: Option<RoleArg>,
     /// Log in with this last seen sequence number and print the reports resent after it. Without
@@ -101,6 +104,78 @@ enum Cmd {
         #[arg(long, value_enum)]
         state: StateArg,
     },
+    /// Admin (risk mode): open an account.
+    CreateAccount {
+        /// The new account's id.
+        #[arg(long)]
+        target: u32,
+        /// Fee tier (0-7).
+        #[arg(long, default_value_t = 0)]
+        tier: u8,
+        /// Open it suspended (no new orders).
+        #[arg(long)]
+        suspended: bool,
+    },
+    /// Admin (risk mode): credit an account.
+    Deposit(TransferArgs),
+    /// Admin (risk mode): debit an account's available balance.
+    Withdraw(TransferArgs),
+    /// Admin (risk mode): suspend or resume an account and set its fee tier.
+    SetStatus {
+        /// Account id.
+        #[arg(long)]
+        target: u32,
+        /// New status.
+        #[arg(long, value_enum)]
+        status: StatusArg,
+        /// Fee tier (0-7); the command always sets it.
+        #[arg(long, default_value_t = 0)]
+        tier: u8,
+    },
+    /// Admin (risk mode): set an instrument's fee rates for one tier.
+    SetFee {
+        /// Instrument id.
+        #[arg(long)]
+        instrument: u32,
+        /// Fee tier (0 = the default schedule).
+        #[arg(long, default_value_t = 0)]
+        tier: u8,
+        /// Maker rate in millionths of the notional (negative = rebate, at most the taker rate).
+        #[arg(long, allow_negative_numbers = true)]
+        maker_ppm: i32,
+        /// Taker rate in millionths of the notional (0-999999).
+        #[arg(long)]
+        taker_ppm: i32,
+    },
+    /// Print an account's balances and open orders (QueryAccount): a trader its own account, an
+    /// admin any account (the fee account included).
+    Balances {
+        /// Account asked about [default: the session's account].
+        #[arg(long)]
+        target: Option<u32>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct TransferArgs {
+    /// Account id.
+    #[arg(long)]
+    target: u32,
+    /// Asset id.
+    #[arg(long)]
+    asset: u32,
+    /// Amount in the asset's minor units.
+    #[arg(long)]
+    amount: u64,
+    /// External transaction id; a repeated id is rejected (DuplicateTransaction).
+    #[arg(long)]
+    tx_id: u64,
+}
+
+impl TransferArgs {
+    fn transfer(&self) -> Transfer {
+        Transfer { target: self.target, asset: self.asset, amount: self.amount, tx_id: self.tx_id }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +306,12 @@ enum StpArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Active,
+    Suspended,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum StateArg {
     Trading,
     Halted,
@@ -307,6 +388,8 @@ enum Action {
     NewOrder(NewOrder, Option<u64>),
     Listen(Option<Duration>),
     History,
+    /// QueryAccount for this account (the session's if `None`): print until `QueryDone`.
+    Query(Option<u32>),
 }
 
 fn main() -> ExitCode {
@@ -397,6 +480,23 @@ fn action(cmd: Cmd) -> Result<Action, Failure> {
         Cmd::SetState { instrument, state } => {
             Action::Send(ClientMessage::SetInstrumentState(SetInstrumentState { instrument, state: state.into() }))
         }
+        Cmd::CreateAccount { target, tier, suspended } => {
+            let status = if suspended { AccountStatus::Suspended } else { AccountStatus::Active };
+            Action::Send(ClientMessage::CreateAccount(CreateAccount { target, tier, status }))
+        }
+        Cmd::Deposit(t) => Action::Send(ClientMessage::Deposit(t.transfer())),
+        Cmd::Withdraw(t) => Action::Send(ClientMessage::Withdraw(t.transfer())),
+        Cmd::SetStatus { target, status, tier } => {
+            let status = match status {
+                StatusArg::Active => AccountStatus::Active,
+                StatusArg::Suspended => AccountStatus::Suspended,
+            };
+            Action::Send(ClientMessage::SetAccountStatus(SetAccountStatus { target, status, tier }))
+        }
+        Cmd::SetFee { instrument, tier, maker_ppm, taker_ppm } => {
+            Action::Send(ClientMessage::SetFeeSchedule(SetFeeSchedule { instrument, tier, maker_ppm, taker_ppm }))
+        }
+        Cmd::Balances { target } => Action::Query(target),
     })
 }
 
@@ -443,6 +543,32 @@ fn pump(client: &mut Client, until: Option<Instant>) -> Result<bool, Failure> {
     }
 }
 
+/// Prints every message until the answer to our `QueryAccount` is complete (`QueryDone`, or its
+/// `CommandRejected` / `SessionReject`); `Ok(false)` if the server logged us out meanwhile.
+fn pump_query(client: &mut Client, timeout: Duration) -> Result<bool, Failure> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let Some(m) = client.recv(deadline.saturating_duration_since(Instant::now()))? else {
+            return Err(Failure::Session("no answer to the account query".into()));
+        };
+        if let Some(reason) = show(&m) {
+            return match reason {
+                LogoutReason::UserRequest => Ok(false),
+                r => Err(Failure::Session(format!("the server ended the session: {r:?}"))),
+            };
+        }
+        let done = match &m {
+            ServerMessage::Report { report: ExecReport::QueryDone(_), .. } => true,
+            ServerMessage::Report { report: ExecReport::Rejected(r), .. } => r.command == CommandType::QueryAccount,
+            ServerMessage::SessionReject(r) => r.ref_template_id == template::QUERY_ACCOUNT,
+            _ => false,
+        };
+        if done {
+            return Ok(true);
+        }
+    }
+}
+
 /// Reads the reports resent after the login (up to its `highest_seq`), printing them if `print`.
 fn catch_up(client: &mut Client, highest_seq: u64, print: bool, idle: Duration) -> Result<(), Failure> {
     while client.last_seen_seq() < highest_seq {
@@ -466,7 +592,16 @@ fn catch_up(client: &mut Client, highest_seq: u64, print: bool, idle: Duration) 
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let admin_cmd = matches!(cli.cmd, Cmd::AddInstrument(_) | Cmd::SetState { .. });
+    let admin_cmd = matches!(
+        cli.cmd,
+        Cmd::AddInstrument(_)
+            | Cmd::SetState { .. }
+            | Cmd::CreateAccount { .. }
+            | Cmd::Deposit(_)
+            | Cmd::Withdraw(_)
+            | Cmd::SetStatus { .. }
+            | Cmd::SetFee { .. }
+    );
     let role = cli.role.unwrap_or(if admin_cmd { RoleArg::Admin } else { RoleArg::Trader });
     let (role, default_account, default_secret) = match role {
         RoleArg::Trader => (Role::Trader, 1, "alice-demo"),
@@ -513,6 +648,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Action::Send(msg) => {
             client.send(&msg)?;
             pump(&mut client, Some(Instant::now() + wait))?
+        }
+        Action::Query(target) => {
+            client.send(&ClientMessage::QueryAccount(QueryAccount { target: target.unwrap_or(account) }))?;
+            pump_query(&mut client, timeout)?
         }
         Action::NewOrder(mut order, cid) => {
             order.client_order_id = cid.unwrap_or_else(|| client.next_client_order_id());

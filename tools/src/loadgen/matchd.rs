@@ -30,22 +30,38 @@ pub fn set_key(toml: &str, key: &str, value: &str) -> String {
     out
 }
 
+/// What [`config_toml`] deposits into every load generator account, per asset, in the asset's
+/// minor units: 10^14 (e.g. 10^12 USDT at 0.01, 10^6 BTC at 1e-8), far beyond what any run trades,
+/// so a run in risk mode never meets `InsufficientBalance`; 65,536 accounts stay below the 2^64
+/// total an asset may have.
+pub const LOADGEN_DEPOSIT: u64 = 100_000_000_000_000;
+
 /// `base` (e.g. `gateway::config::DEFAULT_CONFIG_TOML`) with `[[accounts]]` entries appended for
 /// `accounts` (trader role, salted hashes), and the per-session rate limit raised to
-/// `max_messages_per_sec` if given.
+/// `max_messages_per_sec` if given. Each account gets an initial deposit of [`LOADGEN_DEPOSIT`] of
+/// every asset `base`'s instruments trade (used when `base` has `engine.risk_checks = true`, as the
+/// embedded default does: the orders are funded and fees charged, the realistic path).
 pub fn config_toml(base: &str, accounts: &[Credential], max_messages_per_sec: Option<u32>) -> String {
     let mut s = match max_messages_per_sec {
         Some(r) => set_key(base, "max_messages_per_sec", &r.to_string()),
         None => base.to_string(),
     };
+    let mut assets: Vec<u32> = gateway::config::Config::from_toml(base, "base config")
+        .map(|c| c.instruments.iter().flat_map(|i| [i.base_asset, i.quote_asset]).collect())
+        .unwrap_or_default();
+    assets.sort_unstable();
+    assets.dedup();
+    let deposits: Vec<String> =
+        assets.iter().map(|a| format!("{{ asset = {a}, amount = {LOADGEN_DEPOSIT} }}")).collect();
     s.push_str("\n# Load generator accounts.\n");
     for c in accounts {
         let salt = format!("loadgen-{}", c.account);
         s.push_str(&format!(
-            "[[accounts]]\nid = {}\nname = \"loadgen{}\"\nrole = \"trader\"\ncredential = \"{}\"\n\n",
+            "[[accounts]]\nid = {}\nname = \"loadgen{}\"\nrole = \"trader\"\ncredential = \"{}\"\ndeposits = [{}]\n\n",
             c.account,
             c.account,
-            StoredCredential::hash(c.secret.as_bytes(), salt.as_bytes())
+            StoredCredential::hash(c.secret.as_bytes(), salt.as_bytes()),
+            deposits.join(", ")
         ));
     }
     s
@@ -194,5 +210,11 @@ mod tests {
         assert_eq!(cfg.server.max_messages_per_sec, 5_000_000);
         let a = cfg.accounts.iter().find(|a| a.id == 102).unwrap();
         assert!(StoredCredential::parse(&a.credential).unwrap().verify(b"lg-102"));
+        // Funded with every asset the instruments trade (USDT, BTC, ETH in the default config).
+        let funded: Vec<(u32, u64)> = a.deposits.iter().map(|d| (d.asset, d.amount)).collect();
+        assert_eq!(funded, vec![(1, LOADGEN_DEPOSIT), (2, LOADGEN_DEPOSIT), (3, LOADGEN_DEPOSIT)]);
+        assert!(cfg.engine.risk_checks);
+        // Every one of max_accounts such accounts still fits an asset's u64 supply.
+        assert!((cfg.engine.max_accounts as u64).checked_mul(LOADGEN_DEPOSIT).is_some());
     }
 }
