@@ -889,7 +889,7 @@ impl Engine {
     }
 
     /// Appends a new live order to its account's list.
-    fn link_account(&mut self, slot: Slot) {
+    pub(crate) fn link_account(&mut self, slot: Slot) {
         let account = self.orders.get(slot).account as usize;
         let acct = &mut self.accounts[account];
         let tail = acct.tail;

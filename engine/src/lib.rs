@@ -28,6 +28,7 @@ mod order_index;
 mod order_pool;
 mod price_level;
 mod risk;
+mod snapshot;
 mod state_hash;
 pub mod types;
 
@@ -35,4 +36,9 @@ pub use command::*;
 pub use config::EngineConfig;
 pub use engine::{Engine, InstrumentView, LevelView, OrderView};
 pub use event::*;
+pub use snapshot::{
+    AccountSnapshot, ArchivedEngineSnapshot, BalanceSnapshot, ConfigSnapshot, EngineSnapshot, FeeTierSnapshot,
+    InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot, OrderSnapshot, SnapshotError, SpecSnapshot,
+    MAX_RESTORE_ORDERS,
+};
 pub use types::*;

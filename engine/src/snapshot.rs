@@ -1,0 +1,945 @@
+//! Snapshots: an owned, compact copy of the engine's **logical** state, and
+//! the engine rebuilt from one.
+//!
+//! [`Engine::snapshot`] walks the state in the canonical order that
+//! `state_hash()` uses (books best level first, orders in time priority), so
+//! which pool slot an order happened to occupy is not recorded: slots do not
+//! affect behaviour (orders are identified by their sequential ids, levels
+//! keep FIFO order, account lists are in order-id order). The copy is a few
+//! flat vectors, filled on the matcher thread; [`Engine::snapshot_into`]
+//! reuses the vectors of a previous snapshot so that a periodic snapshot
+//! neither allocates nor page-faults.
+//!
+//! [`Engine::from_snapshot`] rebuilds pools, levels, the index and the
+//! account lists, and validates everything it reads (it never panics on bad
+//! input): an inconsistent snapshot is a [`SnapshotError`].
+//!
+//! The structs derive `rkyv` (`Archive`, `Serialize`, `Deserialize`, with
+//! `bytecheck` validation of the archived form); the file format around them
+//! lives in the `snapshot` crate (`docs/snapshots.md`).
+
+use rkyv::{Archive, Deserialize, Serialize};
+use rustc_hash::FxHashMap;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::account::Balance;
+use crate::command::InstrumentSpec;
+use crate::config::EngineConfig;
+use crate::engine::Engine;
+use crate::fee_schedule::{FeeRates, FeeSchedule};
+use crate::instrument::Instrument;
+use crate::order_book::OrderBook;
+use crate::order_pool::{Order, Slot, NIL};
+use crate::risk::OrderRisk;
+use crate::types::*;
+
+/// Engine capacities, as in [`EngineConfig`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ConfigSnapshot {
+    pub max_orders: u32,
+    pub max_instruments: u32,
+    pub max_accounts: u32,
+    pub max_open_orders_per_account: u32,
+    pub risk_checks: bool,
+    pub max_assets: u32,
+    pub fee_account: u32,
+    pub max_transactions: u32,
+}
+
+impl From<EngineConfig> for ConfigSnapshot {
+    fn from(c: EngineConfig) -> Self {
+        Self {
+            max_orders: c.max_orders,
+            max_instruments: c.max_instruments,
+            max_accounts: c.max_accounts,
+            max_open_orders_per_account: c.max_open_orders_per_account,
+            risk_checks: c.risk_checks,
+            max_assets: c.max_assets,
+            fee_account: c.fee_account,
+            max_transactions: c.max_transactions,
+        }
+    }
+}
+
+impl ConfigSnapshot {
+    /// The engine config, if it is one `Engine::new` accepts (the checks of
+    /// the journal's engine-config record).
+    pub fn to_config(&self) -> Result<EngineConfig, SnapshotError> {
+        let c = EngineConfig {
+            max_orders: self.max_orders,
+            max_instruments: self.max_instruments,
+            max_accounts: self.max_accounts,
+            max_open_orders_per_account: self.max_open_orders_per_account,
+            risk_checks: self.risk_checks,
+            max_assets: self.max_assets,
+            fee_account: self.fee_account,
+            max_transactions: self.max_transactions,
+        };
+        if c.max_orders == 0 || c.max_orders == NIL {
+            return bad(format!("max_orders {} out of range", c.max_orders));
+        }
+        if c.max_instruments == 0 || c.max_instruments == u32::MAX {
+            return bad(format!("max_instruments {} out of range", c.max_instruments));
+        }
+        if c.risk_checks && (c.max_assets == 0 || c.fee_account >= c.max_accounts) {
+            return bad(format!("fee account {} / max_assets {} out of range", c.fee_account, c.max_assets));
+        }
+        // Far beyond any real configuration, but bounded so a damaged value cannot ask for
+        // terabytes (the engine allocates every capacity up front).
+        if c.max_orders > MAX_RESTORE_ORDERS
+            || c.max_instruments > 1 << 24
+            || c.max_accounts > 1 << 24
+            || c.max_assets > 1 << 16
+            || c.max_transactions > MAX_RESTORE_ORDERS
+        {
+            return bad(format!("capacities out of range: {c:?}"));
+        }
+        Ok(c)
+    }
+}
+
+/// Largest `max_orders` (and `max_transactions`) a snapshot may restore: 2^28 order slots are
+/// ~30 GB of engine tables.
+pub const MAX_RESTORE_ORDERS: u32 = 1 << 28;
+
+/// An instrument's definition ([`InstrumentSpec`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct SpecSnapshot {
+    pub id: u32,
+    pub symbol: [u8; 16],
+    pub base_asset: u32,
+    pub quote_asset: u32,
+    pub tick: u64,
+    pub lot: u64,
+    pub min_qty: u64,
+    pub max_qty: u64,
+    pub min_notional: u64,
+    pub price_band_bps: u32,
+    pub reference_price: u64,
+    pub qty_scale: u64,
+}
+
+impl From<InstrumentSpec> for SpecSnapshot {
+    fn from(s: InstrumentSpec) -> Self {
+        Self {
+            id: s.id,
+            symbol: s.symbol,
+            base_asset: s.base_asset,
+            quote_asset: s.quote_asset,
+            tick: s.tick,
+            lot: s.lot,
+            min_qty: s.min_qty,
+            max_qty: s.max_qty,
+            min_notional: s.min_notional,
+            price_band_bps: s.price_band_bps,
+            reference_price: s.reference_price,
+            qty_scale: s.qty_scale,
+        }
+    }
+}
+
+impl SpecSnapshot {
+    /// As an [`InstrumentSpec`].
+    pub fn to_spec(&self) -> InstrumentSpec {
+        InstrumentSpec {
+            id: self.id,
+            symbol: self.symbol,
+            base_asset: self.base_asset,
+            quote_asset: self.quote_asset,
+            tick: self.tick,
+            lot: self.lot,
+            min_qty: self.min_qty,
+            max_qty: self.max_qty,
+            min_notional: self.min_notional,
+            price_band_bps: self.price_band_bps,
+            reference_price: self.reference_price,
+            qty_scale: self.qty_scale,
+        }
+    }
+}
+
+/// One tier's fee rates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct FeeTierSnapshot {
+    pub tier: u8,
+    pub maker_ppm: i32,
+    pub taker_ppm: i32,
+}
+
+/// An instrument: its levels follow in [`EngineSnapshot::levels`], bids
+/// (best first) then asks (best first).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct InstrumentSnapshot {
+    pub spec: SpecSnapshot,
+    /// [`InstrumentState`] byte.
+    pub state: u8,
+    pub reference_price: u64,
+    /// Tiers that have a schedule, ascending.
+    pub fees: Vec<FeeTierSnapshot>,
+    pub bid_levels: u32,
+    pub ask_levels: u32,
+}
+
+/// A price level: its orders follow in [`EngineSnapshot::orders`], oldest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct LevelSnapshot {
+    pub price: u64,
+    pub total_qty: u64,
+    pub order_count: u32,
+}
+
+/// A resting order (instrument, side and price come from its level).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct OrderSnapshot {
+    pub order_id: u64,
+    pub client_order_id: u64,
+    pub qty: u64,
+    pub leaves: u64,
+    pub account: u32,
+    /// [`TimeInForce`] byte.
+    pub tif: u8,
+    /// [`StpMode`] byte.
+    pub stp: u8,
+}
+
+/// Risk mode: an order's reservation and settlement state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct OrderRiskSnapshot {
+    pub reserved: u64,
+    pub settled: u64,
+    pub frac: u64,
+    pub fee_paid: u64,
+    pub fee_frac: u32,
+    pub maker_ppm: i32,
+    pub taker_ppm: i32,
+}
+
+impl From<OrderRisk> for OrderRiskSnapshot {
+    fn from(r: OrderRisk) -> Self {
+        Self {
+            reserved: r.reserved,
+            settled: r.settled,
+            frac: r.frac,
+            fee_paid: r.fee_paid,
+            fee_frac: r.fee_frac,
+            maker_ppm: r.maker_ppm,
+            taker_ppm: r.taker_ppm,
+        }
+    }
+}
+
+impl OrderRiskSnapshot {
+    fn to_risk(self) -> OrderRisk {
+        OrderRisk {
+            reserved: self.reserved,
+            settled: self.settled,
+            frac: self.frac,
+            fee_paid: self.fee_paid,
+            fee_frac: self.fee_frac,
+            maker_ppm: self.maker_ppm,
+            taker_ppm: self.taker_ppm,
+        }
+    }
+}
+
+/// An account that exists (risk mode) or has live orders; its non-zero
+/// balances follow in [`EngineSnapshot::balances`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct AccountSnapshot {
+    pub id: u32,
+    pub exists: bool,
+    /// [`AccountStatus`] byte.
+    pub status: u8,
+    pub tier: u8,
+    /// Live orders (checked against the orders on restore).
+    pub open_orders: u32,
+    /// Number of entries in [`EngineSnapshot::balances`].
+    pub balances: u32,
+}
+
+/// A non-zero balance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct BalanceSnapshot {
+    pub asset: u32,
+    pub available: u64,
+    pub reserved: u64,
+}
+
+/// The engine's whole logical state, in flat vectors.
+///
+/// Layout: `instruments` in the order they were added; for each, its bid
+/// levels best first then its ask levels best first, consecutively in
+/// `levels`; for each level, its orders oldest first, consecutively in
+/// `orders` (and, in risk mode, their risk state at the same index in
+/// `order_risk`). `accounts` ascending by id, each followed by its
+/// `balances` entries (ascending asset). `tx_ids` oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct EngineSnapshot {
+    pub config: ConfigSnapshot,
+    /// Sequence of the last command applied: the snapshot is the state after it.
+    pub last_seq: u64,
+    pub next_order_id: u64,
+    pub next_trade_id: u64,
+    pub instruments: Vec<InstrumentSnapshot>,
+    pub levels: Vec<LevelSnapshot>,
+    pub orders: Vec<OrderSnapshot>,
+    pub order_risk: Vec<OrderRiskSnapshot>,
+    pub accounts: Vec<AccountSnapshot>,
+    pub balances: Vec<BalanceSnapshot>,
+    pub tx_ids: Vec<u64>,
+    /// Risk mode: per asset, deposits minus withdrawals.
+    pub supply: Vec<u64>,
+}
+
+/// Why a snapshot cannot be restored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    /// The snapshot is not a consistent engine state.
+    #[error("inconsistent snapshot: {0}")]
+    Inconsistent(String),
+}
+
+fn bad<T>(what: String) -> Result<T, SnapshotError> {
+    Err(SnapshotError::Inconsistent(what))
+}
+
+impl EngineSnapshot {
+    /// Empties every vector, keeping their capacity.
+    pub fn clear(&mut self) {
+        self.instruments.clear();
+        self.levels.clear();
+        self.orders.clear();
+        self.order_risk.clear();
+        self.accounts.clear();
+        self.balances.clear();
+        self.tx_ids.clear();
+        self.supply.clear();
+    }
+
+    /// The sequence number the snapshot was taken at.
+    pub fn seq(&self) -> Seq {
+        self.last_seq
+    }
+
+    /// Computes the same digest as [`Engine::state_hash`] of the engine this
+    /// snapshot restores to, from the snapshot alone (so a writer thread can
+    /// stamp a snapshot file without an engine). Restore then checks it
+    /// against the rebuilt engine's own hash.
+    pub fn state_hash(&self) -> u128 {
+        let mut h = Xxh3::new();
+        let mut put = |v: u64| h.update(&v.to_le_bytes());
+        put(self.last_seq);
+        put(self.next_order_id);
+        put(self.next_trade_id);
+        // Offsets of each instrument's levels and orders (they are stored in
+        // insertion order; the hash walks instruments by id).
+        let mut starts = Vec::with_capacity(self.instruments.len());
+        let (mut lv, mut ord) = (0usize, 0usize);
+        for inst in &self.instruments {
+            starts.push((lv, ord));
+            let n = inst.bid_levels as usize + inst.ask_levels as usize;
+            for l in self.levels.iter().skip(lv).take(n) {
+                ord += l.order_count as usize;
+            }
+            lv += n;
+        }
+        let mut by_id: Vec<usize> = (0..self.instruments.len()).collect();
+        by_id.sort_by_key(|&i| self.instruments[i].spec.id);
+        let risk = self.config.risk_checks;
+        for i in by_id {
+            let inst = &self.instruments[i];
+            let s = &inst.spec;
+            put(s.id as u64);
+            for v in [s.base_asset as u64, s.quote_asset as u64, s.price_band_bps as u64, s.tick, s.lot] {
+                put(v);
+            }
+            for v in [s.min_qty, s.max_qty, s.min_notional, s.reference_price, s.qty_scale] {
+                put(v);
+            }
+            put(u64::from_le_bytes(s.symbol[..8].try_into().expect("8")));
+            put(u64::from_le_bytes(s.symbol[8..].try_into().expect("8")));
+            put(inst.state as u64);
+            put(inst.reference_price);
+            for f in &inst.fees {
+                put(f.tier as u64);
+                put(((f.maker_ppm as u32 as u64) << 32) | f.taker_ppm as u32 as u64);
+            }
+            let (mut lv, mut ord) = starts[i];
+            for (side, n) in [(Side::Buy, inst.bid_levels), (Side::Sell, inst.ask_levels)] {
+                put(n as u64);
+                for _ in 0..n {
+                    let Some(level) = self.levels.get(lv) else { return 0 };
+                    lv += 1;
+                    put(level.price);
+                    put(level.total_qty);
+                    put(level.order_count as u64);
+                    for _ in 0..level.order_count {
+                        let Some(o) = self.orders.get(ord) else { return 0 };
+                        for v in [o.order_id, o.client_order_id, o.account as u64, o.qty, o.leaves] {
+                            put(v);
+                        }
+                        put(((side.as_u8() as u64) << 16) | ((o.tif as u64) << 8) | o.stp as u64);
+                        if risk {
+                            let r = self.order_risk.get(ord).copied().unwrap_or_default();
+                            for v in [r.reserved, r.settled, r.frac, r.fee_paid, r.fee_frac as u64] {
+                                put(v);
+                            }
+                            put(((r.maker_ppm as u32 as u64) << 32) | r.taker_ppm as u32 as u64);
+                        }
+                        ord += 1;
+                    }
+                }
+            }
+        }
+        put(risk as u64);
+        let mut b = 0usize;
+        for a in &self.accounts {
+            put(a.id as u64);
+            put(a.open_orders as u64);
+            put(((a.exists as u64) << 16) | ((a.status as u64) << 8) | a.tier as u64);
+            for bal in self.balances.iter().skip(b).take(a.balances as usize) {
+                put(bal.asset as u64);
+                put(bal.available);
+                put(bal.reserved);
+            }
+            b += a.balances as usize;
+        }
+        put(self.tx_ids.len() as u64);
+        for &tx in &self.tx_ids {
+            put(tx);
+        }
+        h.digest128()
+    }
+}
+
+impl Engine {
+    /// An owned copy of the logical state (see [`EngineSnapshot`]).
+    pub fn snapshot(&self) -> EngineSnapshot {
+        let mut s = EngineSnapshot::default();
+        self.snapshot_into(&mut s);
+        s
+    }
+
+    /// Like [`Engine::snapshot`], into `out`, reusing its vectors' capacity:
+    /// with a recycled snapshot this allocates nothing (the pause is the
+    /// copy alone).
+    pub fn snapshot_into(&self, out: &mut EngineSnapshot) {
+        // Orders and their risk state are overwritten in place below (not cleared), so a
+        // recycled snapshot's memory is neither zeroed nor faulted in again.
+        let live = self.orders.live() as usize;
+        let risk = self.config.risk_checks;
+        let (orders, order_risk) = (std::mem::take(&mut out.orders), std::mem::take(&mut out.order_risk));
+        out.clear();
+        out.orders = orders;
+        out.order_risk = order_risk;
+        out.orders.truncate(live);
+        out.orders.resize(live, OrderSnapshot::default());
+        out.order_risk.truncate(if risk { live } else { 0 });
+        out.order_risk.resize(if risk { live } else { 0 }, OrderRiskSnapshot::default());
+        out.config = self.config.into();
+        out.last_seq = self.last_seq;
+        out.next_order_id = self.next_order_id;
+        out.next_trade_id = self.next_trade_id;
+        out.instruments.reserve(self.instruments.len());
+        // Each level's queue goes to a known place (levels are listed with their counts), so
+        // the queues are walked several at a time: their pointer chases are independent and
+        // overlap in the memory system, where one walk at a time waits for every cache miss.
+        let mut queues: Vec<(Slot, usize)> = Vec::new();
+        let mut pos = 0usize;
+        for inst in &self.instruments {
+            let mut counts = [0u32; 2];
+            for (k, side) in [Side::Buy, Side::Sell].into_iter().enumerate() {
+                let book_side = inst.book.side(side);
+                out.levels.reserve(book_side.len());
+                for l in book_side.iter_best_first() {
+                    let level = self.levels.get(l);
+                    out.levels.push(LevelSnapshot {
+                        price: level.price,
+                        total_qty: level.total_qty,
+                        order_count: level.order_count,
+                    });
+                    queues.push((level.head, pos));
+                    pos += level.order_count as usize;
+                    counts[k] += 1;
+                }
+            }
+            let fees = inst
+                .fees
+                .tiers()
+                .iter()
+                .enumerate()
+                .filter_map(|(tier, r)| {
+                    r.map(|r| FeeTierSnapshot { tier: tier as u8, maker_ppm: r.maker_ppm, taker_ppm: r.taker_ppm })
+                })
+                .collect();
+            out.instruments.push(InstrumentSnapshot {
+                spec: inst.spec.into(),
+                state: inst.state.as_u8(),
+                reference_price: inst.reference_price,
+                fees,
+                bid_levels: counts[0],
+                ask_levels: counts[1],
+            });
+        }
+        debug_assert_eq!(pos, live, "level counts add up to the live orders");
+        self.copy_queues(&queues, out);
+        for (id, a) in self.accounts.iter().enumerate() {
+            if !a.exists && a.open_orders == 0 {
+                continue;
+            }
+            let before = out.balances.len();
+            for (asset, b) in a.balances.iter().enumerate() {
+                if b.available != 0 || b.reserved != 0 {
+                    out.balances.push(BalanceSnapshot {
+                        asset: asset as u32,
+                        available: b.available,
+                        reserved: b.reserved,
+                    });
+                }
+            }
+            out.accounts.push(AccountSnapshot {
+                id: id as u32,
+                exists: a.exists,
+                status: a.status.as_u8(),
+                tier: a.tier,
+                open_orders: a.open_orders,
+                balances: (out.balances.len() - before) as u32,
+            });
+        }
+        out.tx_ids.extend(self.tx_order.iter().copied());
+        out.supply.extend_from_slice(&self.supply);
+    }
+
+    /// Copies the orders of each level queue `(head slot, output position)` into `out`, keeping
+    /// [`WALKS`] queues in flight at once.
+    fn copy_queues(&self, queues: &[(Slot, usize)], out: &mut EngineSnapshot) {
+        const WALKS: usize = 16;
+        let risk = self.config.risk_checks;
+        let mut cur = [(NIL, 0usize); WALKS];
+        let mut next_queue = 0;
+        let mut active = 0;
+        for c in cur.iter_mut() {
+            if next_queue < queues.len() {
+                *c = queues[next_queue];
+                next_queue += 1;
+                active += 1;
+            }
+        }
+        while active > 0 {
+            for c in cur.iter_mut() {
+                let (s, p) = *c;
+                if s == NIL {
+                    continue;
+                }
+                let o = self.orders.get(s);
+                if let Some(dst) = out.orders.get_mut(p) {
+                    *dst = OrderSnapshot {
+                        order_id: o.order_id,
+                        client_order_id: o.client_order_id,
+                        qty: o.qty,
+                        leaves: o.leaves,
+                        account: o.account,
+                        tif: o.tif.as_u8(),
+                        stp: o.stp.as_u8(),
+                    };
+                }
+                if risk {
+                    if let Some(dst) = out.order_risk.get_mut(p) {
+                        *dst = self.risk[s as usize].into();
+                    }
+                }
+                *c = (o.next, p + 1);
+                if o.next == NIL {
+                    if next_queue < queues.len() {
+                        *c = queues[next_queue];
+                        next_queue += 1;
+                    } else {
+                        active -= 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rebuilds an engine from a snapshot, validating it: capacities, ids
+    /// unique and below the counters, level order, totals and counts,
+    /// accounts referenced exist, per-account and engine limits, and in risk
+    /// mode reservations against balances and balances against supply.
+    /// Never panics on bad input.
+    pub fn from_snapshot(s: &EngineSnapshot) -> Result<Engine, SnapshotError> {
+        let config = s.config.to_config()?;
+        let risk = config.risk_checks;
+        if s.orders.len() > config.max_orders as usize {
+            return bad(format!("{} orders exceed max_orders {}", s.orders.len(), config.max_orders));
+        }
+        if s.instruments.len() > config.max_instruments as usize {
+            return bad(format!("{} instruments exceed max_instruments", s.instruments.len()));
+        }
+        if risk && s.order_risk.len() != s.orders.len() {
+            return bad(format!("{} order risk entries for {} orders", s.order_risk.len(), s.orders.len()));
+        }
+        if !risk && !s.order_risk.is_empty() {
+            return bad("order risk entries without risk checks".into());
+        }
+        let assets = if risk { config.max_assets as usize } else { 0 };
+        if s.supply.len() != assets {
+            return bad(format!("{} supply entries, expected {assets}", s.supply.len()));
+        }
+        if s.tx_ids.len() > if risk { config.max_transactions as usize } else { 0 } {
+            return bad(format!("{} transaction ids exceed the capacity", s.tx_ids.len()));
+        }
+        if s.next_order_id == 0 || s.next_trade_id == 0 {
+            return bad("id counters must start at 1".into());
+        }
+        let mut e = Engine::new(config);
+        e.last_seq = s.last_seq;
+        e.next_order_id = s.next_order_id;
+        e.next_trade_id = s.next_trade_id;
+
+        // Instruments, levels, orders.
+        let (mut lv, mut ord) = (0usize, 0usize);
+        let mut by_order_id: Vec<(OrderId, u32)> = Vec::with_capacity(s.orders.len());
+        // (account, asset) -> sum of the reservations of its orders.
+        let mut reserved: FxHashMap<(AccountId, AssetId), u128> = FxHashMap::default();
+        for inst in &s.instruments {
+            let spec = inst.spec.to_spec();
+            check_spec(&config, &spec)?;
+            let id = spec.id;
+            if e.instrument_index(id).is_some() {
+                return bad(format!("instrument {id} appears twice"));
+            }
+            let state = InstrumentState::from_u8(inst.state)
+                .ok_or_else(|| SnapshotError::Inconsistent(format!("instrument {id}: bad state {}", inst.state)))?;
+            if inst.reference_price == 0 {
+                return bad(format!("instrument {id}: reference price 0"));
+            }
+            let mut fees = FeeSchedule::default();
+            let mut last_tier = None;
+            for f in &inst.fees {
+                let ok_rates =
+                    (0..PPM as i32).contains(&f.taker_ppm) && f.maker_ppm > -(PPM as i32) && f.maker_ppm <= f.taker_ppm;
+                if f.tier >= MAX_FEE_TIERS || last_tier.is_some_and(|t| t >= f.tier) || !ok_rates {
+                    return bad(format!("instrument {id}: bad fee tier {f:?}"));
+                }
+                last_tier = Some(f.tier);
+                fees.set(f.tier, FeeRates { maker_ppm: f.maker_ppm, taker_ppm: f.taker_ppm });
+            }
+            let ii = e.instruments.len();
+            e.instrument_slot[id as usize] = ii as u32;
+            e.instruments.push(Instrument {
+                spec,
+                state,
+                reference_price: inst.reference_price,
+                book: OrderBook::new(),
+                fees,
+            });
+            let mut best = [None::<Price>; 2];
+            for (k, (side, n)) in [(Side::Buy, inst.bid_levels), (Side::Sell, inst.ask_levels)].into_iter().enumerate()
+            {
+                let n = n as usize;
+                let Some(levels) = s.levels.get(lv..lv.saturating_add(n)) else {
+                    return bad(format!("instrument {id}: {n} {side:?} levels past the end of the level list"));
+                };
+                lv += n;
+                let mut refs = Vec::with_capacity(n.min(s.levels.len()));
+                let mut prev: Option<Price> = None;
+                for level in levels {
+                    let price = level.price;
+                    let ordered = match (prev, side) {
+                        (None, _) => true,
+                        (Some(p), Side::Buy) => price < p,
+                        (Some(p), Side::Sell) => price > p,
+                    };
+                    if price == 0 || !ordered {
+                        return bad(format!("instrument {id}: {side:?} level at {price} out of order"));
+                    }
+                    prev = Some(price);
+                    let count = level.order_count as usize;
+                    let Some(orders) = s.orders.get(ord..ord.saturating_add(count)) else {
+                        return bad(format!("instrument {id}: level {price} runs past the end of the order list"));
+                    };
+                    if count == 0 {
+                        return bad(format!("instrument {id}: empty level at {price}"));
+                    }
+                    let l = e.levels.alloc(price);
+                    refs.push((price, l));
+                    let mut total: u64 = 0;
+                    for (j, o) in orders.iter().enumerate() {
+                        let slot = restore_order(&mut e, o, id, side, l)?;
+                        total = total
+                            .checked_add(o.leaves)
+                            .ok_or_else(|| SnapshotError::Inconsistent(format!("level {price}: total overflows")))?;
+                        if risk {
+                            let r = s.order_risk[ord + j];
+                            let (asset, need) = check_order_risk(&e, ii, side, price, o, &r)?;
+                            e.risk[slot as usize] = r.to_risk();
+                            *reserved.entry((o.account, asset)).or_default() += need as u128;
+                        }
+                        by_order_id.push((o.order_id, slot));
+                    }
+                    ord += count;
+                    if total != level.total_qty {
+                        return bad(format!(
+                            "instrument {id}: level {price} total {} but its orders hold {total}",
+                            level.total_qty
+                        ));
+                    }
+                    let lvl = e.levels.get_mut(l);
+                    lvl.total_qty = total;
+                }
+                best[k] = refs.first().map(|r| r.0);
+                e.instruments[ii].book.side_mut(side).set_best_first(&refs);
+            }
+            if let [Some(bid), Some(ask)] = best {
+                if bid >= ask {
+                    return bad(format!("instrument {id}: crossed book (bid {bid} >= ask {ask})"));
+                }
+            }
+        }
+        if lv != s.levels.len() || ord != s.orders.len() {
+            return bad(format!(
+                "{} levels and {} orders listed, {lv} and {ord} belong to instruments",
+                s.levels.len(),
+                s.orders.len()
+            ));
+        }
+
+        // Accounts and balances.
+        let mut b = 0usize;
+        let mut prev_id: Option<u32> = None;
+        let mut listed = vec![false; config.max_accounts as usize];
+        let mut totals = vec![0u128; assets];
+        for a in &s.accounts {
+            let id = a.id;
+            if id >= config.max_accounts || prev_id.is_some_and(|p| p >= id) {
+                return bad(format!("account {id} out of range or out of order"));
+            }
+            prev_id = Some(id);
+            let status = AccountStatus::from_u8(a.status)
+                .ok_or_else(|| SnapshotError::Inconsistent(format!("account {id}: bad status {}", a.status)))?;
+            if a.tier >= MAX_FEE_TIERS {
+                return bad(format!("account {id}: bad tier {}", a.tier));
+            }
+            if a.exists != risk {
+                return bad(format!("account {id}: exists = {} with risk checks {risk}", a.exists));
+            }
+            if !a.exists && (a.balances != 0 || a.open_orders == 0) {
+                return bad(format!("account {id} does not exist but has balances or no orders"));
+            }
+            if a.open_orders > config.max_open_orders_per_account {
+                return bad(format!("account {id}: {} open orders exceed the limit", a.open_orders));
+            }
+            let Some(bals) = s.balances.get(b..b.saturating_add(a.balances as usize)) else {
+                return bad(format!("account {id}: balances past the end of the list"));
+            };
+            b += a.balances as usize;
+            listed[id as usize] = true;
+            if a.exists {
+                e.open_account(id, a.tier, status);
+            } else {
+                let acct = &mut e.accounts[id as usize];
+                acct.status = status;
+                acct.tier = a.tier;
+            }
+            let mut prev_asset: Option<u32> = None;
+            for bal in bals {
+                let asset = bal.asset;
+                if asset as usize >= assets || prev_asset.is_some_and(|p| p >= asset) {
+                    return bad(format!("account {id}: asset {asset} out of range or out of order"));
+                }
+                prev_asset = Some(asset);
+                if bal.available == 0 && bal.reserved == 0 {
+                    return bad(format!("account {id}: zero balance of asset {asset} listed"));
+                }
+                let held = reserved.remove(&(id, asset)).unwrap_or(0);
+                if held != bal.reserved as u128 {
+                    return bad(format!(
+                        "account {id} asset {asset}: reserved {} but its orders hold {held}",
+                        bal.reserved
+                    ));
+                }
+                totals[asset as usize] += bal.available as u128 + bal.reserved as u128;
+                e.accounts[id as usize].balances[asset as usize] =
+                    Balance { available: bal.available, reserved: bal.reserved, touched_seq: 0, touched_reason: 0 };
+            }
+        }
+        if b != s.balances.len() {
+            return bad(format!("{} balances listed, {b} belong to accounts", s.balances.len()));
+        }
+        if let Some((&(account, asset), &held)) = reserved.iter().find(|(_, &v)| v != 0) {
+            return bad(format!("account {account} asset {asset}: orders hold {held} but no balance is listed"));
+        }
+        if risk {
+            if !s.accounts.iter().any(|a| a.id == config.fee_account && a.exists) {
+                return bad(format!("fee account {} missing", config.fee_account));
+            }
+            for (asset, (&supply, &total)) in s.supply.iter().zip(&totals).enumerate() {
+                if supply as u128 != total {
+                    return bad(format!("asset {asset}: supply {supply} but balances sum to {total}"));
+                }
+            }
+        }
+        e.supply.copy_from_slice(&s.supply);
+
+        // Account lists, in order-id order.
+        by_order_id.sort_unstable_by_key(|&(id, _)| id);
+        for &(_, slot) in &by_order_id {
+            let account = e.orders.get(slot).account;
+            if !listed[account as usize] {
+                return bad(format!("order {} of account {account}, which is not listed", e.orders.get(slot).order_id));
+            }
+            e.link_account(slot);
+        }
+        for a in &s.accounts {
+            if e.accounts[a.id as usize].open_orders != a.open_orders {
+                return bad(format!(
+                    "account {}: {} open orders recorded, {} found",
+                    a.id, a.open_orders, e.accounts[a.id as usize].open_orders
+                ));
+            }
+        }
+
+        // Deposit/withdrawal ids.
+        for &tx in &s.tx_ids {
+            if !e.tx_ids.insert(tx) {
+                return bad(format!("transaction id {tx} appears twice"));
+            }
+            e.tx_order.push_back(tx);
+        }
+        Ok(e)
+    }
+}
+
+/// The checks `AddInstrument` applies (a spec that fails them could divide
+/// by zero later).
+fn check_spec(config: &EngineConfig, spec: &InstrumentSpec) -> Result<(), SnapshotError> {
+    let ok = spec.id < config.max_instruments
+        && InstrumentSpec::symbol_from_str(spec.symbol_str()) == Some(spec.symbol)
+        && spec.tick != 0
+        && spec.lot != 0
+        && spec.qty_scale != 0
+        && spec.min_qty != 0
+        && spec.min_qty.is_multiple_of(spec.lot)
+        && spec.min_qty <= spec.max_qty
+        && spec.reference_price != 0
+        && spec.reference_price.is_multiple_of(spec.tick)
+        && (!config.risk_checks
+            || (spec.base_asset < config.max_assets
+                && spec.quote_asset < config.max_assets
+                && spec.base_asset != spec.quote_asset));
+    if ok {
+        Ok(())
+    } else {
+        bad(format!("instrument {}: invalid spec", spec.id))
+    }
+}
+
+/// Validates one resting order and puts it at the back of level `l`.
+fn restore_order(
+    e: &mut Engine,
+    o: &OrderSnapshot,
+    instrument: InstrumentId,
+    side: Side,
+    l: u32,
+) -> Result<u32, SnapshotError> {
+    let id = o.order_id;
+    let tif = TimeInForce::from_u8(o.tif).filter(|t| matches!(t, TimeInForce::Gtc | TimeInForce::PostOnly));
+    let (Some(tif), Some(stp)) = (tif, StpMode::from_u8(o.stp)) else {
+        return bad(format!("order {id}: bad time in force {} or STP mode {}", o.tif, o.stp));
+    };
+    if id == 0 || id >= e.next_order_id {
+        return bad(format!("order {id}: id not below the next order id {}", e.next_order_id));
+    }
+    if o.leaves == 0 || o.leaves > o.qty {
+        return bad(format!("order {id}: leaves {} of qty {}", o.leaves, o.qty));
+    }
+    if o.account >= e.config.max_accounts {
+        return bad(format!("order {id}: account {} out of range", o.account));
+    }
+    if e.orders.is_full() {
+        return bad("more orders than order slots".into());
+    }
+    if e.index.by_id(&e.orders, id).is_some() {
+        return bad(format!("order id {id} appears twice"));
+    }
+    if e.index.by_client(&e.orders, o.account, o.client_order_id).is_some() {
+        return bad(format!("account {}: client order id {} appears twice", o.account, o.client_order_id));
+    }
+    let level = e.levels.get(l);
+    let tail = level.tail;
+    let slot = e.orders.alloc(Order {
+        order_id: id,
+        client_order_id: o.client_order_id,
+        qty: o.qty,
+        leaves: o.leaves,
+        account: o.account,
+        instrument,
+        prev: tail,
+        next: NIL,
+        acct_prev: NIL,
+        acct_next: NIL,
+        level: l,
+        side,
+        tif,
+        stp,
+    });
+    if tail != NIL {
+        e.orders.get_mut(tail).next = slot;
+    }
+    let level = e.levels.get_mut(l);
+    if level.head == NIL {
+        level.head = slot;
+    }
+    level.tail = slot;
+    level.order_count += 1;
+    e.index.insert(&e.orders, slot);
+    Ok(slot)
+}
+
+/// Checks an order's risk state against what it must hold: a sell exactly
+/// its leaves of the base asset, a buy exactly the requirement of its leaves
+/// at its price (what the engine re-establishes after every fill and amend).
+/// Returns (asset, reservation).
+fn check_order_risk(
+    e: &Engine,
+    ii: usize,
+    side: Side,
+    price: Price,
+    o: &OrderSnapshot,
+    r: &OrderRiskSnapshot,
+) -> Result<(AssetId, u64), SnapshotError> {
+    let spec = &e.instruments[ii].spec;
+    let id = o.order_id;
+    let rates_ok = (0..PPM as i32).contains(&r.taker_ppm) && r.maker_ppm > -(PPM as i32) && r.maker_ppm <= r.taker_ppm;
+    let fracs_ok = r.frac < spec.qty_scale
+        && (r.fee_frac as u64) < PPM
+        && (r.settled != 0 || r.frac == 0)
+        && (r.fee_paid != 0 || r.fee_frac == 0);
+    if !rates_ok || !fracs_ok {
+        return bad(format!("order {id}: implausible risk state {r:?}"));
+    }
+    let (asset, need) = match side {
+        Side::Sell => (spec.base_asset, o.leaves),
+        Side::Buy => {
+            // Keeps the requirement's u128 arithmetic far from overflow.
+            if (price as u128 * o.leaves as u128) >> 100 != 0 {
+                return bad(format!("order {id}: notional out of range"));
+            }
+            (spec.quote_asset, r.to_risk().buy_requirement(price, o.leaves, spec.qty_scale))
+        }
+    };
+    if r.reserved != need {
+        return bad(format!("order {id}: reserves {} but must hold {need}", r.reserved));
+    }
+    Ok((asset, need))
+}

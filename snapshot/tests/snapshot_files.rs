@@ -1,0 +1,293 @@
+//! Snapshot files: a full round trip through the file; damaged snapshots (bit flip anywhere,
+//! truncation, wrong recorded hash, inconsistent state with a valid CRC) are skipped in favour
+//! of an older valid one, and reported; retention; journal segments before a snapshot.
+
+use std::path::Path;
+
+use engine::*;
+use snapshot::*;
+
+fn spec(id: InstrumentId) -> InstrumentSpec {
+    InstrumentSpec {
+        id,
+        symbol: InstrumentSpec::symbol_from_str("BTC-USDT").expect("symbol"),
+        base_asset: 1,
+        quote_asset: 0,
+        tick: 10,
+        lot: 1,
+        min_qty: 1,
+        max_qty: 1_000_000,
+        min_notional: 0,
+        price_band_bps: 5_000,
+        reference_price: 10_000,
+        qty_scale: 100,
+    }
+}
+
+fn cfg() -> EngineConfig {
+    EngineConfig { risk_checks: true, fee_account: 9, max_accounts: 10, max_assets: 2, ..EngineConfig::small() }
+}
+
+/// An engine with accounts, balances, resting orders and trades; returns the commands too.
+fn busy_engine(n: u64) -> (Engine, Vec<(Seq, Command)>) {
+    let mut e = Engine::new(cfg());
+    let mut log = Vec::new();
+    let mut seq = 1; // 1 is the engine-config record in a journal
+    e.skip(1);
+    let mut put = |e: &mut Engine, account, kind| {
+        seq += 1;
+        let c = Command { account, timestamp_ns: seq * 1000, kind };
+        e.apply(seq, &c, &mut Vec::new());
+        log.push((seq, c));
+    };
+    put(&mut e, 0, CommandKind::AddInstrument(spec(1)));
+    for a in 1..=4 {
+        put(&mut e, 0, CommandKind::CreateAccount(CreateAccount { target: a, tier: 0, status: AccountStatus::Active }));
+        for asset in 0..2 {
+            let t = Transfer { target: a, asset, amount: 1 << 40, tx_id: (a * 10 + asset) as u64 };
+            put(&mut e, 0, CommandKind::Deposit(t));
+        }
+    }
+    put(
+        &mut e,
+        0,
+        CommandKind::SetFeeSchedule(SetFeeSchedule { instrument: 1, tier: 0, maker_ppm: -100, taker_ppm: 700 }),
+    );
+    for i in 0..n {
+        let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+        let off = (i * 7919 % 23) * 10;
+        let price = if side == Side::Buy { 9_900 - off + (i % 5) * 30 } else { 10_100 + off - (i % 5) * 30 };
+        let o = NewOrder {
+            client_order_id: i,
+            instrument: 1,
+            side,
+            order_type: OrderType::Limit,
+            tif: TimeInForce::Gtc,
+            stp: StpMode::None,
+            price,
+            qty: 1 + i % 17,
+        };
+        put(&mut e, 1 + (i % 4) as AccountId, CommandKind::NewOrder(o));
+    }
+    (e, log)
+}
+
+fn flip(path: &Path, offset: u64) {
+    let mut b = std::fs::read(path).expect("read");
+    b[offset as usize] ^= 0x10;
+    std::fs::write(path, b).expect("write");
+}
+
+#[test]
+fn a_snapshot_round_trips_through_its_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (e, _) = busy_engine(300);
+    assert!(e.live_orders() > 50);
+    let snap = e.snapshot();
+    let publisher = b"report numbers go here".to_vec();
+    let w = write_snapshot(dir.path(), &snap, &publisher).expect("write");
+    assert_eq!(w.path, dir.path().join(snapshot_file_name(e.last_seq())));
+    assert_eq!(w.header.state_hash, e.state_hash());
+    assert_eq!(std::fs::metadata(&w.path).expect("stat").len(), w.header.file_len());
+    let (back, pubs) = read_snapshot(&w.path).expect("read");
+    assert_eq!(back, snap);
+    assert_eq!(pubs, publisher);
+    let loaded = load_snapshot(&w.path).expect("load");
+    assert_eq!(loaded.engine.state_hash(), e.state_hash());
+    assert_eq!(loaded.header.seq, e.last_seq());
+    // An empty publisher section too, and no temporary file left behind.
+    let w2 = write_snapshot(dir.path(), &Engine::new(cfg()).snapshot(), &[]).expect("write empty");
+    assert!(read_snapshot(&w2.path).expect("read").1.is_empty());
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(names.iter().all(|n| n.ends_with(".snap")), "{names:?}");
+    let listed: Vec<Seq> = list_snapshots(dir.path()).unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(listed, vec![e.last_seq(), 0]);
+}
+
+#[test]
+fn the_restored_engine_continues_like_the_original() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut e, _) = busy_engine(200);
+    let w = write_snapshot(dir.path(), &e.snapshot(), &[]).expect("write");
+    let mut r = load_snapshot(&w.path).expect("load").engine;
+    let mut seq = e.last_seq();
+    for i in 0..200u64 {
+        seq += 1;
+        let kind = if i % 3 == 0 {
+            CommandKind::Cancel(Cancel { order: OrderRef::Engine(1 + i * 7 % 200) })
+        } else {
+            CommandKind::NewOrder(NewOrder {
+                client_order_id: 10_000 + i,
+                instrument: 1,
+                side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+                order_type: OrderType::Limit,
+                tif: TimeInForce::Ioc,
+                stp: StpMode::CancelMaker,
+                price: if i % 2 == 0 { 10_300 } else { 9_700 },
+                qty: 5 + i % 9,
+            })
+        };
+        let c = Command { account: 1 + (i % 4) as AccountId, timestamp_ns: 5, kind };
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        e.apply(seq, &c, &mut a);
+        r.apply(seq, &c, &mut b);
+        assert_eq!(a, b, "seq {seq}");
+    }
+    assert_eq!(r.state_hash(), e.state_hash());
+}
+
+#[test]
+fn damaged_snapshots_are_skipped_for_an_older_valid_one() {
+    let (mut e, _) = busy_engine(150);
+    let older = e.snapshot();
+    let mut seq = e.last_seq();
+    for i in 0..50 {
+        seq += 1;
+        let c = Command {
+            account: 1,
+            timestamp_ns: 1,
+            kind: CommandKind::Cancel(Cancel { order: OrderRef::Engine(1 + i * 2) }),
+        };
+        e.apply(seq, &c, &mut Vec::new());
+    }
+    let newer = e.snapshot();
+    let (older_seq, newer_seq) = (older.last_seq, newer.last_seq);
+
+    // Each way of damaging the newer file: (name, damage).
+    type Damage = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Damage)> = vec![
+        ("header bit flip", Box::new(|p: &Path| flip(p, 30))),
+        ("payload bit flip", Box::new(|p: &Path| flip(p, 128 + 1000))),
+        (
+            "last payload byte",
+            Box::new(|p: &Path| {
+                let len = std::fs::metadata(p).unwrap().len();
+                flip(p, len - 16 - 3 - 1)
+            }),
+        ),
+        (
+            "publisher bit flip",
+            Box::new(|p: &Path| {
+                let len = std::fs::metadata(p).unwrap().len();
+                flip(p, len - 1)
+            }),
+        ),
+        (
+            "truncated",
+            Box::new(|p: &Path| {
+                let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+                let len = f.metadata().unwrap().len();
+                f.set_len(len / 2).unwrap();
+            }),
+        ),
+        ("empty", Box::new(|p: &Path| std::fs::write(p, b"").unwrap())),
+    ];
+    for (what, damage) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_snapshot(dir.path(), &older, b"old").expect("write older");
+        let w = write_snapshot(dir.path(), &newer, b"new").expect("write newer");
+        damage(&w.path);
+        let out = load_newest_valid(dir.path()).expect("load");
+        let loaded = out.loaded.unwrap_or_else(|| panic!("{what}: nothing loaded"));
+        assert_eq!(loaded.header.seq, older_seq, "{what}");
+        assert_eq!(loaded.publisher, b"old");
+        assert_eq!(out.skipped.len(), 1, "{what}");
+        assert_eq!(out.skipped[0].0, w.path, "{what}");
+        eprintln!("{what}: {}", out.skipped[0].1);
+    }
+
+    // A wrong recorded hash, with a valid header CRC: rewrite the header.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_snapshot(dir.path(), &older, &[]).expect("write older");
+    let w = write_snapshot(dir.path(), &newer, &[]).expect("write newer");
+    let mut b = std::fs::read(&w.path).unwrap();
+    b[24] ^= 1;
+    let crc = crc32c::crc32c(&b[..120]);
+    b[120..124].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&w.path, &b).unwrap();
+    let out = load_newest_valid(dir.path()).expect("load");
+    assert_eq!(out.loaded.expect("older").header.seq, older_seq);
+    assert!(matches!(out.skipped[0].1, SnapshotFileError::HashMismatch { .. }), "{}", out.skipped[0].1);
+
+    // An inconsistent state behind valid CRCs: written by the library itself.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_snapshot(dir.path(), &older, &[]).expect("write older");
+    let mut bad = newer.clone();
+    bad.levels[0].total_qty += 1;
+    write_snapshot(dir.path(), &bad, &[]).expect("write bad");
+    let out = load_newest_valid(dir.path()).expect("load");
+    assert_eq!(out.loaded.expect("older").header.seq, older_seq);
+    assert!(matches!(out.skipped[0].1, SnapshotFileError::Restore { .. }), "{}", out.skipped[0].1);
+
+    // Beyond the journal's end: not used.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_snapshot(dir.path(), &older, &[]).expect("write older");
+    write_snapshot(dir.path(), &newer, &[]).expect("write newer");
+    let out = load_newest_valid_at_or_before(dir.path(), newer_seq - 1).expect("load");
+    assert_eq!(out.loaded.expect("older").header.seq, older_seq);
+    // All damaged: nothing, everything reported.
+    let out = load_newest_valid_at_or_before(dir.path(), older_seq - 1).expect("load");
+    assert!(out.loaded.is_none() && out.skipped.is_empty());
+    assert!(load_newest_valid(&dir.path().join("missing")).expect("no dir").loaded.is_none());
+}
+
+#[test]
+fn prune_keeps_the_newest_valid_and_lists_old_segments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snaps = dir.path().join("snapshots");
+    let mut e = Engine::new(cfg());
+    e.skip(1);
+    let mut seqs = Vec::new();
+    for k in 0..5u64 {
+        e.skip(100 * (k + 1));
+        seqs.push(write_snapshot(&snaps, &e.snapshot(), &[]).expect("write").header.seq);
+    }
+    // The newest is damaged: it is neither kept nor deleted.
+    let newest = snaps.join(snapshot_file_name(500));
+    flip(&newest, 200);
+    std::fs::write(snaps.join("snapshot-00000000000000000999.snap.tmp"), b"partial").unwrap();
+    let plan = plan_prune(&snaps, 2).expect("plan");
+    assert_eq!(plan.keep.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![400, 300]);
+    assert_eq!(plan.invalid.len(), 1);
+    assert_eq!(plan.delete.len(), 3, "{:?}", plan.delete);
+    assert_eq!(plan.oldest_kept_seq(), Some(300));
+    assert_eq!(list_snapshots(&snaps).unwrap().len(), 5, "planning deletes nothing");
+    prune(&snaps, 2).expect("prune");
+    let left: Vec<Seq> = list_snapshots(&snaps).unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(left, vec![500, 400, 300]);
+
+    // Segments: 1..=99, 100..=299, 300..=301, 302.. -> before 300: the first two.
+    let jdir = dir.path().join("journal");
+    std::fs::create_dir_all(&jdir).unwrap();
+    for first in [1u64, 100, 300, 302] {
+        std::fs::write(jdir.join(journal::segment::segment_file_name(first)), b"").unwrap();
+    }
+    let firsts = |s| journal_segments_before(&jdir, s).unwrap().iter().map(|s| s.first_seq).collect::<Vec<_>>();
+    assert_eq!(firsts(300), vec![1, 100]);
+    assert_eq!(firsts(299), vec![1, 100]);
+    assert_eq!(firsts(298), vec![1]);
+    assert_eq!(firsts(301), vec![1, 100, 300]);
+    assert_eq!(firsts(1_000_000), vec![1, 100, 300], "the last segment is never listed");
+}
+
+#[test]
+fn a_forked_child_writes_the_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut e, _) = busy_engine(200);
+    let want = e.state_hash();
+    let f = fork_snapshot(&e, dir.path(), b"pub").expect("fork");
+    // The parent goes on changing its state meanwhile: the child saw the state at the fork.
+    e.skip(e.last_seq() + 10);
+    assert!(f.fork_pause.as_secs() < 5);
+    f.wait().expect("child wrote the snapshot");
+    let out = load_newest_valid(dir.path()).expect("load");
+    let loaded = out.loaded.expect("loaded");
+    assert_eq!(loaded.engine.state_hash(), want);
+    assert_eq!(loaded.publisher, b"pub");
+    // A failure is reported with the child's message.
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let err = fork_snapshot(&e, &file, &[]).expect("fork").wait().expect_err("cannot write");
+    assert!(err.contains("not-a-dir"), "{err}");
+}

@@ -1,0 +1,252 @@
+//! Commands and engine configs as readable text and as JSON objects.
+
+use engine::*;
+use serde_json::{json, Map, Value};
+
+use super::timefmt::format_ns;
+
+fn side(s: Side) -> &'static str {
+    match s {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+/// Lower-case names used in text and JSON.
+pub fn side_name(s: Side) -> &'static str {
+    side(s)
+}
+
+/// `limit` / `market`.
+pub fn order_type_name(t: OrderType) -> &'static str {
+    match t {
+        OrderType::Limit => "limit",
+        OrderType::Market => "market",
+    }
+}
+
+/// `gtc` / `ioc` / `fok` / `post_only`.
+pub fn tif_name(t: TimeInForce) -> &'static str {
+    match t {
+        TimeInForce::Gtc => "gtc",
+        TimeInForce::Ioc => "ioc",
+        TimeInForce::Fok => "fok",
+        TimeInForce::PostOnly => "post_only",
+    }
+}
+
+/// `none` / `cancel_taker` / `cancel_maker` / `cancel_both`.
+pub fn stp_name(s: StpMode) -> &'static str {
+    match s {
+        StpMode::None => "none",
+        StpMode::CancelTaker => "cancel_taker",
+        StpMode::CancelMaker => "cancel_maker",
+        StpMode::CancelBoth => "cancel_both",
+    }
+}
+
+/// Lower-case state name.
+pub fn state_name(s: InstrumentState) -> &'static str {
+    match s {
+        InstrumentState::Trading => "trading",
+        InstrumentState::Halted => "halted",
+        InstrumentState::CancelOnly => "cancel_only",
+        InstrumentState::Closed => "closed",
+    }
+}
+
+fn status_name(s: AccountStatus) -> &'static str {
+    match s {
+        AccountStatus::Active => "active",
+        AccountStatus::Suspended => "suspended",
+    }
+}
+
+fn order_ref(r: OrderRef) -> (&'static str, u64) {
+    match r {
+        OrderRef::Engine(id) => ("order_id", id),
+        OrderRef::Client(id) => ("client_order_id", id),
+    }
+}
+
+/// The command's name and its fields, in a fixed order.
+pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)>) {
+    let mut f: Vec<(&'static str, Value)> = Vec::with_capacity(10);
+    let name = match &cmd.kind {
+        CommandKind::NewOrder(o) => {
+            f.push(("client_order_id", json!(o.client_order_id)));
+            f.push(("instrument", json!(o.instrument)));
+            f.push(("side", json!(side(o.side))));
+            f.push(("type", json!(order_type_name(o.order_type))));
+            f.push(("tif", json!(tif_name(o.tif))));
+            f.push(("stp", json!(stp_name(o.stp))));
+            f.push(("price", json!(o.price)));
+            f.push(("qty", json!(o.qty)));
+            "new_order"
+        }
+        CommandKind::Cancel(c) => {
+            let (k, v) = order_ref(c.order);
+            f.push((k, json!(v)));
+            "cancel"
+        }
+        CommandKind::Amend(a) => {
+            let (k, v) = order_ref(a.order);
+            f.push((k, json!(v)));
+            if let Some(q) = a.new_qty {
+                f.push(("new_qty", json!(q)));
+            }
+            if let Some(p) = a.new_price {
+                f.push(("new_price", json!(p)));
+            }
+            "amend"
+        }
+        CommandKind::MassCancel(m) => {
+            if let Some(i) = m.instrument {
+                f.push(("instrument", json!(i)));
+            }
+            if let Some(s) = m.side {
+                f.push(("side", json!(side(s))));
+            }
+            "mass_cancel"
+        }
+        CommandKind::AddInstrument(s) => {
+            f.push(("instrument", json!(s.id)));
+            f.push(("symbol", json!(s.symbol_str())));
+            f.push(("base_asset", json!(s.base_asset)));
+            f.push(("quote_asset", json!(s.quote_asset)));
+            f.push(("tick", json!(s.tick)));
+            f.push(("lot", json!(s.lot)));
+            f.push(("min_qty", json!(s.min_qty)));
+            f.push(("max_qty", json!(s.max_qty)));
+            f.push(("min_notional", json!(s.min_notional)));
+            f.push(("price_band_bps", json!(s.price_band_bps)));
+            f.push(("reference_price", json!(s.reference_price)));
+            f.push(("qty_scale", json!(s.qty_scale)));
+            "add_instrument"
+        }
+        CommandKind::SetInstrumentState(s) => {
+            f.push(("instrument", json!(s.instrument)));
+            f.push(("state", json!(state_name(s.state))));
+            "set_instrument_state"
+        }
+        CommandKind::CreateAccount(c) => {
+            f.push(("target", json!(c.target)));
+            f.push(("tier", json!(c.tier)));
+            f.push(("status", json!(status_name(c.status))));
+            "create_account"
+        }
+        CommandKind::Deposit(t) | CommandKind::Withdraw(t) => {
+            f.push(("target", json!(t.target)));
+            f.push(("asset", json!(t.asset)));
+            f.push(("amount", json!(t.amount)));
+            f.push(("tx_id", json!(t.tx_id)));
+            if matches!(cmd.kind, CommandKind::Deposit(_)) {
+                "deposit"
+            } else {
+                "withdraw"
+            }
+        }
+        CommandKind::SetAccountStatus(c) => {
+            f.push(("target", json!(c.target)));
+            f.push(("status", json!(status_name(c.status))));
+            f.push(("tier", json!(c.tier)));
+            "set_account_status"
+        }
+        CommandKind::SetFeeSchedule(c) => {
+            f.push(("instrument", json!(c.instrument)));
+            f.push(("tier", json!(c.tier)));
+            f.push(("maker_ppm", json!(c.maker_ppm)));
+            f.push(("taker_ppm", json!(c.taker_ppm)));
+            "set_fee_schedule"
+        }
+        CommandKind::QueryAccount(q) => {
+            f.push(("target", json!(q.target)));
+            "query_account"
+        }
+    };
+    (name, f)
+}
+
+/// The instrument a command names directly, if any.
+pub fn command_instrument(cmd: &Command) -> Option<InstrumentId> {
+    match &cmd.kind {
+        CommandKind::NewOrder(o) => Some(o.instrument),
+        CommandKind::MassCancel(m) => m.instrument,
+        CommandKind::AddInstrument(s) => Some(s.id),
+        CommandKind::SetInstrumentState(s) => Some(s.instrument),
+        CommandKind::SetFeeSchedule(s) => Some(s.instrument),
+        _ => None,
+    }
+}
+
+/// The account an admin account command targets, if any.
+pub fn command_target(cmd: &Command) -> Option<AccountId> {
+    match &cmd.kind {
+        CommandKind::CreateAccount(c) => Some(c.target),
+        CommandKind::Deposit(t) | CommandKind::Withdraw(t) => Some(t.target),
+        CommandKind::SetAccountStatus(c) => Some(c.target),
+        CommandKind::QueryAccount(q) => Some(q.target),
+        _ => None,
+    }
+}
+
+fn text_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One line of text.
+pub fn command_text(seq: u64, cmd: &Command) -> String {
+    let (name, fields) = command_fields(cmd);
+    let mut s = format!("{seq:>10} {} account={} {name}", format_ns(cmd.timestamp_ns), cmd.account);
+    for (k, v) in fields {
+        s.push(' ');
+        s.push_str(k);
+        s.push('=');
+        s.push_str(&text_value(&v));
+    }
+    s
+}
+
+/// One JSON object.
+pub fn command_json(seq: u64, cmd: &Command) -> Value {
+    let (name, fields) = command_fields(cmd);
+    let mut m = Map::new();
+    m.insert("seq".into(), json!(seq));
+    m.insert("time".into(), json!(format_ns(cmd.timestamp_ns)));
+    m.insert("timestamp_ns".into(), json!(cmd.timestamp_ns));
+    m.insert("account".into(), json!(cmd.account));
+    m.insert("command".into(), json!(name));
+    for (k, v) in fields {
+        m.insert(k.into(), v);
+    }
+    Value::Object(m)
+}
+
+/// The engine-config record's fields.
+pub fn config_json(seq: u64, c: &EngineConfig) -> Value {
+    json!({
+        "seq": seq, "record": "engine_config", "max_orders": c.max_orders, "max_instruments": c.max_instruments,
+        "max_accounts": c.max_accounts, "max_open_orders_per_account": c.max_open_orders_per_account,
+        "risk_checks": c.risk_checks, "max_assets": c.max_assets, "fee_account": c.fee_account,
+        "max_transactions": c.max_transactions,
+    })
+}
+
+/// The engine-config record as text.
+pub fn config_text(seq: u64, c: &EngineConfig) -> String {
+    format!(
+        "{seq:>10} engine_config max_orders={} max_instruments={} max_accounts={} max_open_orders_per_account={} \
+         risk_checks={} max_assets={} fee_account={} max_transactions={}",
+        c.max_orders,
+        c.max_instruments,
+        c.max_accounts,
+        c.max_open_orders_per_account,
+        c.risk_checks,
+        c.max_assets,
+        c.fee_account,
+        c.max_transactions
+    )
+}
