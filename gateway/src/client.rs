@@ -99,6 +99,13 @@ pub enum ClientError {
     /// A message that makes no sense at this point (e.g. a report before the login answer).
     #[error("unexpected: {0}")]
     Unexpected(String),
+    /// The server refused a market-data subscription (`MdSubscribeRejected`) and closes the
+    /// connection.
+    #[error("market data subscription rejected: {reason:?}")]
+    SubscribeRejected {
+        /// Why.
+        reason: crate::protocol::MdRejectReason,
+    },
 }
 
 /// What [`Client::login`] sends.
@@ -625,11 +632,11 @@ impl Client {
     }
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
-fn is_disconnect(e: &io::Error) -> bool {
+pub(crate) fn is_disconnect(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::BrokenPipe

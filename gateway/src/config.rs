@@ -67,6 +67,12 @@ pub struct Config {
     /// Metrics endpoint and periodic statistics log (optional section: defaults below).
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// Public market-data feed (optional section: defaults below).
+    #[serde(default)]
+    pub market_data: MarketDataConfig,
+    /// Snapshots of the engine state (optional section: defaults below).
+    #[serde(default)]
+    pub snapshots: SnapshotConfig,
     /// Instruments entered on first start.
     #[serde(default)]
     pub instruments: Vec<InstrumentConfig>,
@@ -146,6 +152,28 @@ pub struct PipelineConfig {
     pub pin: BTreeMap<String, usize>,
 }
 
+/// `[snapshots]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapshotConfig {
+    /// Take a snapshot at a clean shutdown, so the next start replays nothing.
+    pub on_shutdown: bool,
+    /// Also take one every this many commands (0 = only at shutdown and on SIGUSR1).
+    pub every_commands: u64,
+    /// Snapshots kept in `<data>/snapshots` (older ones are deleted; journal segments never are).
+    pub keep: u32,
+    /// Newest reports per account saved with a snapshot, so clients can still resume from a
+    /// sequence at most this far behind after a restart from it.
+    pub reports_per_account: u32,
+}
+
+impl Default for SnapshotConfig {
+    /// The values the embedded default config documents.
+    fn default() -> Self {
+        Self { on_shutdown: true, every_commands: 10_000_000, keep: 3, reports_per_account: 10_000 }
+    }
+}
+
 /// `[metrics]`
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,6 +190,40 @@ impl Default for MetricsConfig {
     /// The values the embedded default config documents.
     fn default() -> Self {
         Self { enabled: true, listen: SocketAddr::from(([127, 0, 0, 1], 9101)), log_interval_s: 10 }
+    }
+}
+
+/// `[market_data]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketDataConfig {
+    /// An extra listener that only takes market-data subscriptions (no logins). Absent: the feed
+    /// is served on `server.listen` only, to connections that send `MdSubscribe` instead of
+    /// `Login`. Port 0 picks a free port; matchd prints `matchd market-data listen=ADDR`.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+    /// Subscribers at once (each also counts against `server.max_connections`); 0 = no feed.
+    pub max_subscribers: u32,
+    /// Per-subscriber outbound buffer; a subscriber that lets it fill is cut off (slow consumer)
+    /// and resyncs by snapshot after reconnecting.
+    pub outbound_buffer_bytes: u32,
+    /// Most price levels per side a snapshot carries.
+    pub snapshot_depth_max: u32,
+    /// Offer order-by-order messages (and order snapshots) to subscribers that ask; off, the
+    /// publisher keeps no per-order mirror.
+    pub order_by_order: bool,
+}
+
+impl Default for MarketDataConfig {
+    /// The values the embedded default config documents.
+    fn default() -> Self {
+        Self {
+            listen: None,
+            max_subscribers: 64,
+            outbound_buffer_bytes: 4 << 20,
+            snapshot_depth_max: 5000,
+            order_by_order: true,
+        }
     }
 }
 
@@ -362,6 +424,9 @@ impl Config {
                 return bad(&format!("pipeline.pin.{name}"), format!("unknown thread; pinnable: {PINNABLE_THREADS:?}"));
             }
         }
+        if self.snapshots.keep == 0 {
+            return bad("snapshots.keep", "must be at least 1".into());
+        }
         let m = &self.metrics;
         if m.enabled && m.listen.port() != 0 && m.listen == self.server.listen {
             return bad("metrics.listen", format!("is {}, the same address as server.listen", m.listen));
@@ -371,6 +436,27 @@ impl Config {
                 "metrics.log_interval_s",
                 format!("is {}, must be within 0..=86400 (0 = never)", m.log_interval_s),
             );
+        }
+        let md = &self.market_data;
+        if !(65_536..=(1 << 30)).contains(&md.outbound_buffer_bytes) {
+            return bad(
+                "market_data.outbound_buffer_bytes",
+                format!("is {}, must be within 65536..=1073741824", md.outbound_buffer_bytes),
+            );
+        }
+        if !(1..=1_000_000).contains(&md.snapshot_depth_max) {
+            return bad(
+                "market_data.snapshot_depth_max",
+                format!("is {}, must be within 1..=1000000", md.snapshot_depth_max),
+            );
+        }
+        if let Some(l) = md.listen {
+            if l.port() != 0 && (l == self.server.listen || (m.enabled && l == m.listen)) {
+                return bad(
+                    "market_data.listen",
+                    format!("is {l}, the same address as server.listen or metrics.listen"),
+                );
+            }
         }
         let e = &self.engine;
         if e.max_orders == 0 || e.max_orders >= u32::MAX / 2 {
@@ -603,6 +689,36 @@ mod tests {
         }
         let port0 = DEFAULT_CONFIG_TOML.replace("listen = \"127.0.0.1:9101\"", "listen = \"127.0.0.1:0\"");
         assert_eq!(Config::from_toml(&port0, "t.toml").unwrap().metrics.listen.port(), 0);
+    }
+
+    #[test]
+    fn market_data_section() {
+        assert_eq!(Config::default_config().market_data, MarketDataConfig::default());
+        let start = DEFAULT_CONFIG_TOML.find("[market_data]").unwrap();
+        let end = start + DEFAULT_CONFIG_TOML[start..].find("\n[engine]").unwrap();
+        let without = format!("{}{}", &DEFAULT_CONFIG_TOML[..start], &DEFAULT_CONFIG_TOML[end..]);
+        assert_eq!(Config::from_toml(&without, "t.toml").unwrap().market_data, MarketDataConfig::default());
+        let cases = [
+            ("max_subscribers = 64", "max_subscribers = -1", "max_subscribers"),
+            ("snapshot_depth_max = 5000", "snapshot_depth_max = 0", "market_data.snapshot_depth_max"),
+            ("order_by_order = true", "order_by_order = 1", "order_by_order"),
+            ("# listen = \"127.0.0.1:7002\"", "listen = \"127.0.0.1:7001\"", "market_data.listen"),
+            ("# listen = \"127.0.0.1:7002\"", "listen = \"nowhere\"", "listen"),
+            ("snapshot_depth_max = 5000", "snapshot_depth = 5000", "snapshot_depth"),
+        ];
+        for (from, to, key) in cases {
+            assert!(DEFAULT_CONFIG_TOML.contains(from), "{from}");
+            let err = Config::from_toml(&DEFAULT_CONFIG_TOML.replace(from, to), "t.toml").unwrap_err().to_string();
+            assert!(err.contains(key), "{to}: {err}");
+        }
+        // The outbound buffer key shares its name with the server's: replace it in its section.
+        let (head, tail) = DEFAULT_CONFIG_TOML.split_at(start);
+        let bad_buf =
+            format!("{head}{}", tail.replacen("outbound_buffer_bytes = 4194304", "outbound_buffer_bytes = 100", 1));
+        let err = Config::from_toml(&bad_buf, "t.toml").unwrap_err().to_string();
+        assert!(err.contains("market_data.outbound_buffer_bytes"), "{err}");
+        let on = DEFAULT_CONFIG_TOML.replace("# listen = \"127.0.0.1:7002\"", "listen = \"127.0.0.1:0\"");
+        assert_eq!(Config::from_toml(&on, "t.toml").unwrap().market_data.listen.unwrap().port(), 0);
     }
 
     #[test]

@@ -59,6 +59,26 @@ pub enum Control {
         /// Connection.
         session: SessionId,
     },
+    /// A market-data subscription (`MdSubscribe` instead of a login): accept or refuse it and
+    /// take over writing to this connection.
+    MdSubscribe(crate::md_feed::SubscribeRequest),
+    /// A subscriber asks for a snapshot.
+    MdSnapshot {
+        /// Connection.
+        session: SessionId,
+        /// The request.
+        request: crate::protocol::MdSnapshotRequest,
+    },
+}
+
+impl std::fmt::Debug for crate::md_feed::SubscribeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubscribeRequest")
+            .field("session", &self.session)
+            .field("heartbeat_interval_ms", &self.heartbeat_interval_ms)
+            .field("order_by_order", &self.order_by_order)
+            .finish()
+    }
 }
 
 /// Publisher -> gateway: how a login handed over with [`Control::Login`] ended.

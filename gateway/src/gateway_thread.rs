@@ -33,6 +33,8 @@ use crate::publisher::role_matches;
 use crate::slots::InputSlot;
 
 const LISTENER: Token = Token(usize::MAX - 2);
+/// The market-data-only listener (`market_data.listen`).
+const MD_LISTENER: Token = Token(usize::MAX - 4);
 /// Token of the gateway's waker.
 pub const GATEWAY_WAKER_TOKEN: Token = Token(usize::MAX - 3);
 /// Read buffer per connection: many frames per read, bounded.
@@ -89,6 +91,9 @@ enum State {
         role: Role,
         cod: bool,
     },
+    /// A market-data subscriber, handed to the publisher (which writes to it); the gateway reads
+    /// its heartbeats and snapshot requests.
+    Subscriber,
 }
 
 struct Conn {
@@ -103,6 +108,8 @@ struct Conn {
     refilled: Instant,
     /// The ring was full: stop reading until it has room.
     blocked: bool,
+    /// Accepted on the market-data listener: only `MdSubscribe` may open the session.
+    md_only: bool,
 }
 
 /// How a connection ends, as far as the gateway is concerned.
@@ -120,6 +127,7 @@ enum End {
 pub struct Gateway {
     poll: Poll,
     listener: TcpListener,
+    md_listener: Option<TcpListener>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     accounts: HashMap<u32, AccountAuth>,
@@ -140,6 +148,7 @@ impl Gateway {
     pub fn new(
         poll: Poll,
         mut listener: TcpListener,
+        mut md_listener: Option<TcpListener>,
         accounts: HashMap<u32, AccountAuth>,
         settings: ServerConfig,
         producer: Producer<InputSlot>,
@@ -148,9 +157,13 @@ impl Gateway {
         stats: Arc<GatewayStats>,
     ) -> std::io::Result<Self> {
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        if let Some(l) = md_listener.as_mut() {
+            poll.registry().register(l, MD_LISTENER, Interest::READABLE)?;
+        }
         Ok(Self {
             poll,
             listener,
+            md_listener,
             conns: Vec::new(),
             free: Vec::new(),
             accounts,
@@ -185,7 +198,8 @@ impl Gateway {
             }
             for ev in events.iter() {
                 match ev.token() {
-                    LISTENER => self.accept_all(),
+                    LISTENER => self.accept_all(false),
+                    MD_LISTENER => self.accept_all(true),
                     GATEWAY_WAKER_TOKEN => {}
                     Token(idx) => self.read_conn(idx),
                 }
@@ -216,9 +230,14 @@ impl Gateway {
         // drain what was published, then the publisher logs sessions out.
     }
 
-    fn accept_all(&mut self) {
+    fn accept_all(&mut self, md_only: bool) {
         loop {
-            match self.listener.accept() {
+            let accepted = match (md_only, self.md_listener.as_ref()) {
+                (false, _) => self.listener.accept(),
+                (true, Some(l)) => l.accept(),
+                (true, None) => return,
+            };
+            match accepted {
                 Ok((mut stream, peer)) => {
                     if self.open >= self.settings.max_connections as usize {
                         tracing::warn!(%peer, "connection refused: max_connections reached");
@@ -250,6 +269,7 @@ impl Gateway {
                         tokens: self.settings.max_messages_per_sec as u64,
                         refilled: now,
                         blocked: false,
+                        md_only,
                     });
                     self.open += 1;
                     self.stats.connections.fetch_add(1, Ordering::Relaxed);
@@ -343,6 +363,53 @@ impl Gateway {
                 match c.state {
                     State::AwaitingLogin { .. } => {
                         let login = match msg {
+                            Ok(ClientMessage::MdSubscribe(sub)) => {
+                                pos += used;
+                                let write_half = match clone_for_writing(&c.stream) {
+                                    Ok(s) => s,
+                                    Err(e) => {
+                                        tracing::warn!("cannot clone connection: {e}");
+                                        end = Some(End::Disconnected);
+                                        break;
+                                    }
+                                };
+                                let timeout_ms = self.settings.heartbeat_timeout_ms;
+                                let hb = heartbeat_in_force(sub.heartbeat_interval_ms, timeout_ms);
+                                let handoff = Control::MdSubscribe(crate::md_feed::SubscribeRequest {
+                                    session: c.id,
+                                    stream: write_half,
+                                    heartbeat_interval_ms: hb,
+                                    heartbeat_timeout_ms: timeout_ms.min(u32::MAX as u64) as u32,
+                                    order_by_order: sub.order_by_order,
+                                });
+                                if let Err(Control::MdSubscribe(req)) = self.control.to_publisher.push(handoff) {
+                                    let mut w = req.stream;
+                                    let m = crate::protocol::MdServerMessage::SubscribeRejected(
+                                        crate::protocol::MdSubscribeRejected {
+                                            reason: crate::protocol::MdRejectReason::NotReady,
+                                        },
+                                    );
+                                    let mut buf = [0u8; 64];
+                                    if let Ok(n) = m.encode(&mut buf) {
+                                        let _ = w.write(&buf[..n]);
+                                    }
+                                    end = Some(End::Server(LogoutReason::UserRequest));
+                                    break;
+                                }
+                                self.control.publisher_wake.notify();
+                                c.state = State::Subscriber;
+                                continue;
+                            }
+                            Ok(ClientMessage::Login(_)) if c.md_only => {
+                                let r = SessionReject::refuse(
+                                    frame.header.template_id,
+                                    frame.body,
+                                    SessionRejectReason::NotPermitted,
+                                );
+                                write_direct(&mut c.stream, &ServerMessage::SessionReject(r));
+                                end = Some(End::Server(LogoutReason::ProtocolError));
+                                break;
+                            }
                             Ok(ClientMessage::Login(l)) => l,
                             Ok(_) => {
                                 let r = SessionReject::refuse(
@@ -401,13 +468,7 @@ impl Gateway {
                             }
                         };
                         let timeout_ms = self.settings.heartbeat_timeout_ms;
-                        // The default is clamped too: an interval of more than half the
-                        // timeout would get a client that only listens timed out.
-                        let hb = match login.heartbeat_interval_ms {
-                            0 => 1000,
-                            v => v as u64,
-                        }
-                        .clamp(100, timeout_ms / 2);
+                        let hb = heartbeat_in_force(login.heartbeat_interval_ms, timeout_ms);
                         let cod = match login.cancel_on_disconnect {
                             CancelOnDisconnect::Default => self.settings.cancel_on_disconnect_default,
                             CancelOnDisconnect::Enabled => true,
@@ -419,7 +480,7 @@ impl Gateway {
                             role: login.role,
                             stream: write_half,
                             last_seen_seq: login.last_seen_seq,
-                            heartbeat_interval_ms: hb as u32,
+                            heartbeat_interval_ms: hb,
                             heartbeat_timeout_ms: timeout_ms.min(u32::MAX as u64) as u32,
                             cancel_on_disconnect: cod,
                             after_input_seq: self.producer.claimed(),
@@ -444,6 +505,40 @@ impl Gateway {
                         break;
                     }
                     State::LoginPending { .. } => break,
+                    State::Subscriber => {
+                        pos += used;
+                        let refuse = |reason| SessionReject::refuse(frame.header.template_id, frame.body, reason);
+                        let reject = match msg {
+                            Err(e) => Some(e.to_session_reject(frame.body)),
+                            Ok(ClientMessage::Heartbeat) => None,
+                            Ok(ClientMessage::Logout(_)) => {
+                                end = Some(End::UserLogout);
+                                break;
+                            }
+                            Ok(ClientMessage::MdSnapshotRequest(_)) if c.tokens == 0 => {
+                                Some(refuse(SessionRejectReason::RateLimited))
+                            }
+                            Ok(ClientMessage::MdSnapshotRequest(request)) => {
+                                c.tokens -= 1;
+                                if !send_control(&self.control, Control::MdSnapshot { session: c.id, request }) {
+                                    end = Some(End::Server(LogoutReason::SlowConsumer));
+                                    break;
+                                }
+                                None
+                            }
+                            Ok(ClientMessage::Login(_) | ClientMessage::MdSubscribe(_)) => {
+                                Some(refuse(SessionRejectReason::UnexpectedMessage))
+                            }
+                            Ok(_) => Some(refuse(SessionRejectReason::NotPermitted)),
+                        };
+                        if let Some(reject) = reject {
+                            self.stats.session_rejects.fetch_add(1, Ordering::Relaxed);
+                            if !send_control(&self.control, Control::SessionReject { session: c.id, reject }) {
+                                end = Some(End::Server(LogoutReason::SlowConsumer));
+                                break;
+                            }
+                        }
+                    }
                     State::Active { account, role, .. } => {
                         let msg = match msg {
                             Ok(m) => m,
@@ -469,6 +564,8 @@ impl Gateway {
                                 ClientMessage::QueryAccount(q) => role == Role::Admin || q.target == account,
                                 _ => false,
                             },
+                            // A trading session cannot turn into a subscription.
+                            MessageClass::MarketData => false,
                         };
                         let refuse = |reason| SessionReject::refuse(frame.header.template_id, frame.body, reason);
                         let reject = match msg {
@@ -562,7 +659,9 @@ impl Gateway {
                     write_direct(&mut c.stream, &ServerMessage::Logout(Logout { reason: LogoutReason::LoginTimeout }));
                     self.end(idx, End::Server(LogoutReason::LoginTimeout));
                 }
-                State::Active { .. } if now.duration_since(c.last_rx) > hb_timeout && !c.blocked => {
+                State::Active { .. } | State::Subscriber
+                    if now.duration_since(c.last_rx) > hb_timeout && !c.blocked =>
+                {
                     tracing::info!(session = c.id, "heartbeat timeout");
                     self.end(idx, End::Server(LogoutReason::HeartbeatTimeout));
                 }
@@ -578,6 +677,14 @@ impl Gateway {
             State::AwaitingLogin { .. } => {}
             State::LoginPending { .. } => {
                 send_control(&self.control, Control::Closed { session: c.id });
+            }
+            State::Subscriber => {
+                let control = match how {
+                    End::Disconnected => Control::Closed { session: c.id },
+                    End::UserLogout => Control::Logout { session: c.id, reason: LogoutReason::UserRequest },
+                    End::Server(reason) => Control::Logout { session: c.id, reason },
+                };
+                send_control(&self.control, control);
             }
             State::Active { account, cod, .. } => {
                 let control = match how {
@@ -605,7 +712,7 @@ impl Gateway {
     fn forget(&mut self, idx: usize) {
         if let Some(mut c) = self.conns.get_mut(idx).and_then(Option::take) {
             let _ = self.poll.registry().deregister(&mut c.stream);
-            if !matches!(c.state, State::Active { .. } | State::LoginPending { .. }) {
+            if !matches!(c.state, State::Active { .. } | State::LoginPending { .. } | State::Subscriber) {
                 let _ = c.stream.shutdown(Shutdown::Both);
             }
             self.free.push(idx);
@@ -645,6 +752,17 @@ fn protocol_error(
         }
     }
     End::Server(LogoutReason::ProtocolError)
+}
+
+/// The heartbeat interval granted for a requested one (0 = the default, 1 s). The default is
+/// clamped too: an interval of more than half the timeout would get a client that only listens
+/// timed out.
+fn heartbeat_in_force(requested_ms: u32, timeout_ms: u64) -> u32 {
+    let hb = match requested_ms {
+        0 => 1000,
+        v => v as u64,
+    };
+    hb.clamp(100, timeout_ms / 2) as u32
 }
 
 /// Whether another connection of `account` is logged in or logging in.

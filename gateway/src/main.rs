@@ -32,6 +32,10 @@ struct Cli {
     /// port; matchd prints `matchd metrics listen=ADDR`).
     #[arg(long, global = true)]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// Overrides `market_data.listen`: an extra listener for market-data subscriptions only
+    /// (port 0 picks a free port; matchd prints `matchd market-data listen=ADDR`).
+    #[arg(long, global = true)]
+    market_data_listen: Option<std::net::SocketAddr>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -76,6 +80,9 @@ fn load(cli: &Cli) -> Result<Config, String> {
     if let Some(l) = cli.metrics_listen {
         cfg.metrics.listen = l;
         cfg.metrics.enabled = true;
+    }
+    if let Some(l) = cli.market_data_listen {
+        cfg.market_data.listen = Some(l);
     }
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)

@@ -61,6 +61,7 @@ impl EventSink for RingSink<'_> {
                 let slot = self.out.slot_mut(s);
                 slot.event = event;
                 slot.timestamp_ns = self.timestamp_ns;
+                slot.snapshot_seq = 0;
                 self.claimed = Some(s);
                 self.pending += 1;
                 self.events += 1;
@@ -76,6 +77,7 @@ impl EventSink for RingSink<'_> {
 
 /// The matcher stage.
 pub struct Matcher {
+    snapshots: Option<crate::snapshotter::MatcherSnapshots>,
     engine: Engine,
     input: Consumer<InputSlot>,
     output: Producer<OutputSlot>,
@@ -96,7 +98,7 @@ impl Matcher {
         stats: Arc<MatcherStats>,
     ) -> Self {
         let base = engine.last_seq();
-        Self { engine, input, output, base, control, done, stats }
+        Self { engine, input, output, base, control, done, stats, snapshots: None }
     }
 
     /// Runs until the input ring closes or halts; returns the engine (for the
@@ -138,7 +140,18 @@ impl Matcher {
             if halted {
                 break;
             }
+            if let Some(snap) = &mut self.snapshots {
+                if snap.due(n) {
+                    snap.take(&self.engine, &mut self.output, &self.control);
+                }
+            }
         }
         self.engine
+    }
+
+    /// Takes snapshots when `snapshots` says so (on request or every N commands).
+    pub fn with_snapshots(mut self, snapshots: crate::snapshotter::MatcherSnapshots) -> Self {
+        self.snapshots = Some(snapshots);
+        self
     }
 }

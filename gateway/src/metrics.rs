@@ -393,6 +393,28 @@ pub fn render(r: &Registry) -> String {
         "Sessions cut off because their outbound buffer filled.",
         get(&p.slow_consumers),
     );
+    let md = &p.md;
+    e.one("matchd_md_subscribers", "gauge", "Market-data subscribers connected.", get(&md.subscribers));
+    e.one(
+        "matchd_md_messages_total",
+        "counter",
+        "Market-data messages encoded (once each, whatever the number of subscribers).",
+        get(&md.messages),
+    );
+    e.one("matchd_md_bytes_total", "counter", "Market-data bytes queued to subscribers.", get(&md.bytes));
+    e.one("matchd_md_snapshots_total", "counter", "Market-data snapshots sent.", get(&md.snapshots));
+    e.one(
+        "matchd_md_slow_consumer_disconnects_total",
+        "counter",
+        "Market-data subscribers cut off because their outbound buffer filled.",
+        get(&md.slow_consumers),
+    );
+    e.one(
+        "matchd_md_subscribe_rejects_total",
+        "counter",
+        "Market-data subscriptions refused (market_data.max_subscribers).",
+        get(&md.rejects),
+    );
     e.one(
         "matchd_input_ring_full_total",
         "counter",

@@ -18,6 +18,7 @@ use ring::{Consumer, RingError};
 
 use crate::account_stream::AccountStream;
 use crate::control::{Control, ControlPlane, LoginOutcome, SessionId};
+use crate::md_feed::{MdBooks, MdSettings, MdStats, Subscribers, MD_TOKEN_BASE};
 use crate::protocol::{
     execution_reports, LoginAccepted, LoginRejectReason, LoginRejected, Logout, LogoutReason, Role, ServerMessage,
 };
@@ -52,6 +53,46 @@ impl Reports {
                 touched(account);
             }
         });
+    }
+
+    /// Every account's report numbering and its newest `keep` reports, for a
+    /// snapshot's publisher section: `count u32`, then per account with any
+    /// report `account u32` and [`AccountStream::export`].
+    pub fn export_state(&self, keep: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        let active: Vec<usize> = (0..self.accounts.len()).filter(|&a| self.accounts[a].highest() > 0).collect();
+        out.extend_from_slice(&(active.len() as u32).to_le_bytes());
+        for a in active {
+            out.extend_from_slice(&(a as u32).to_le_bytes());
+            self.accounts[a].export(keep, &mut out);
+        }
+        out
+    }
+
+    /// Restores what [`Reports::export_state`] saved (into fresh streams).
+    pub fn import_state(&mut self, bytes: &[u8]) -> Result<(), crate::account_stream::ReportStateError> {
+        use crate::account_stream::ReportStateError;
+        let word = |at: usize| -> Result<u32, ReportStateError> {
+            bytes
+                .get(at..at + 4)
+                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .ok_or(ReportStateError::Truncated(at))
+        };
+        let count = word(0)?;
+        let mut at = 4;
+        for _ in 0..count {
+            let account = word(at)? as usize;
+            let stream = self
+                .accounts
+                .get_mut(account)
+                .ok_or(ReportStateError::Invalid { at, what: "account beyond engine.max_accounts" })?;
+            at += 4;
+            at += stream.import(&bytes[at..], at)?;
+        }
+        if at != bytes.len() {
+            return Err(ReportStateError::Invalid { at, what: "trailing bytes" });
+        }
+        Ok(())
     }
 
     /// One account's stream.
@@ -102,10 +143,13 @@ pub struct PublisherStats {
     pub counts: crate::metrics::EventCounters,
     /// Gateway receive -> reports written to the sessions, ns.
     pub latency: crate::metrics::Histogram,
+    /// Market data.
+    pub md: Arc<MdStats>,
 }
 
 /// The publisher stage.
 pub struct Publisher {
+    snapshots: Option<crate::snapshotter::PublisherSnapshots>,
     reports: Reports,
     settings: PublisherSettings,
     sessions: Vec<Option<Session>>,
@@ -122,10 +166,15 @@ pub struct Publisher {
     /// Events between copies to sessions within one batch (see `run`).
     flush_every_events: usize,
     latency: crate::metrics::PendingLatency,
+    /// Market data: the books' mirror and the subscribers.
+    md: MdBooks,
+    subs: Subscribers,
 }
 
 impl Publisher {
-    /// A publisher over `events`, continuing `reports` (from replay).
+    /// A publisher over `events`, continuing `reports` and the market-data mirror `md` (both from
+    /// replay). `feed_epoch` identifies this run on the market-data feed.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         reports: Reports,
         settings: PublisherSettings,
@@ -134,10 +183,15 @@ impl Publisher {
         matcher_done: Arc<AtomicI64>,
         events: Consumer<OutputSlot>,
         stats: Arc<PublisherStats>,
-    ) -> Self {
+        md: MdBooks,
+        md_settings: MdSettings,
+        feed_epoch: u64,
+    ) -> std::io::Result<Self> {
+        let subs = Subscribers::new(md_settings, feed_epoch, stats.md.clone(), poll.registry().try_clone()?);
         let max_accounts = reports.accounts.len();
         let retained = reports.accounts.first().map_or(2, |a| a.retained());
-        Self {
+        Ok(Self {
+            snapshots: None,
             flush_every_events: (retained / 2).clamp(1, 1024) as usize,
             reports,
             settings,
@@ -153,12 +207,20 @@ impl Publisher {
             events,
             stats,
             latency: Default::default(),
-        }
+            md,
+            subs,
+        })
+    }
+
+    /// Saves report numbering at snapshot markers (see `snapshotter`).
+    pub fn with_snapshots(mut self, snapshots: crate::snapshotter::PublisherSnapshots) -> Self {
+        self.snapshots = Some(snapshots);
+        self
     }
 
     /// Runs until the output ring closes (clean shutdown: every session gets
     /// `Logout(ServerShutdown)`) or halts.
-    pub fn run(mut self) {
+    pub fn run(mut self) -> Reports {
         let mut mio_events = Events::with_capacity(256);
         let mut idle: u32 = 0;
         let mut last_timers = Instant::now();
@@ -171,6 +233,14 @@ impl Publisher {
                     let mut since_flush = 0;
                     for s in range {
                         let slot = self.events.get(s);
+                        if slot.snapshot_seq != 0 {
+                            // Every event up to the marker is numbered: save the state now.
+                            let seq = slot.snapshot_seq;
+                            if let Some(snap) = &self.snapshots {
+                                snap.send(seq, self.reports.export_state(snap.reports_per_account));
+                            }
+                            continue;
+                        }
                         let ev = slot.event;
                         self.latency.note(ev.seq, slot.timestamp_ns);
                         self.on_event(&ev);
@@ -182,8 +252,11 @@ impl Publisher {
                         if since_flush == self.flush_every_events {
                             since_flush = 0;
                             self.flush_dirty();
+                            self.md_flush();
                         }
                     }
+                    // The batch's market data: coalesced level deltas, then the fan-out.
+                    self.md_flush();
                     self.events.release(hi);
                     self.stats.events.store(hi as u64 + 1, Ordering::Relaxed);
                     worked = true;
@@ -191,11 +264,11 @@ impl Publisher {
                 Ok(None) => {}
                 Err(RingError::Closed) => {
                     self.shutdown_sessions();
-                    return;
+                    return self.reports;
                 }
                 Err(_) => {
                     self.shutdown_sessions();
-                    return;
+                    return self.reports;
                 }
             }
             while let Some(c) = self.control.to_publisher.pop() {
@@ -216,7 +289,7 @@ impl Publisher {
                 idle = 0;
                 // Writable events matter only for sessions with a backlog; look
                 // without blocking now and then while busy.
-                if self.sessions.iter().flatten().any(|s| s.sent < s.out.len()) {
+                if self.sessions.iter().flatten().any(|s| s.sent < s.out.len()) || self.subs.backlog() {
                     self.poll_io(&mut mio_events, Some(Duration::ZERO));
                 }
                 continue;
@@ -251,6 +324,10 @@ impl Publisher {
             if ev.token() == PUBLISHER_WAKER_TOKEN {
                 continue;
             }
+            if ev.token().0 >= MD_TOKEN_BASE {
+                self.subs.pump(ev.token(), &mut self.md);
+                continue;
+            }
             let idx = ev.token().0;
             if matches!(self.sessions.get(idx), Some(Some(_))) {
                 self.pump(idx);
@@ -258,7 +335,14 @@ impl Publisher {
         }
     }
 
+    /// Applies the coalesced level changes to the mirror and sends the encoded feed messages.
+    fn md_flush(&mut self) {
+        self.md.flush();
+        self.subs.fan_out(&mut self.md);
+    }
+
     fn on_event(&mut self, ev: &Event) {
+        self.md.on_event(ev);
         let by_account = &self.by_account;
         let sessions = &mut self.sessions;
         let dirty = &mut self.dirty;
@@ -294,16 +378,30 @@ impl Publisher {
             Control::Logout { session, reason } => {
                 if let Some(&idx) = self.by_id.get(&session) {
                     self.begin_close(idx, reason);
+                } else {
+                    self.subs.logout(session, reason, &mut self.md);
                 }
             }
             Control::SessionReject { session, reject } => {
                 if let Some(&idx) = self.by_id.get(&session) {
                     self.write_unsequenced(idx, &ServerMessage::SessionReject(reject));
+                } else {
+                    self.subs.session_reject(session, reject, &mut self.md);
                 }
+            }
+            Control::MdSubscribe(req) => {
+                self.md_flush();
+                self.subs.subscribe(req, &mut self.md);
+            }
+            Control::MdSnapshot { session, request } => {
+                self.md_flush();
+                self.subs.snapshot(session, request, &mut self.md);
             }
             Control::Closed { session } => {
                 if let Some(&idx) = self.by_id.get(&session) {
                     self.drop_session(idx);
+                } else {
+                    self.subs.closed(session, &mut self.md);
                 }
                 self.pending_logins.retain(|c| !matches!(c, Control::Login { session: s, .. } if *s == session));
             }
@@ -543,6 +641,7 @@ impl Publisher {
     }
 
     fn timers(&mut self, now: Instant) {
+        self.subs.timers(now, &mut self.md);
         for idx in 0..self.sessions.len() {
             let Some(Some(s)) = self.sessions.get_mut(idx) else { continue };
             if let Some((_, deadline)) = s.closing {
@@ -558,6 +657,8 @@ impl Publisher {
     }
 
     fn shutdown_sessions(&mut self) {
+        self.md_flush();
+        self.subs.shutdown(&mut self.md);
         for idx in 0..self.sessions.len() {
             if let Some(Some(s)) = self.sessions.get_mut(idx) {
                 s.closing = Some((LogoutReason::ServerShutdown, Instant::now()));

@@ -23,6 +23,7 @@ use crate::credential::Credential;
 use crate::gateway_thread::{AccountAuth, Gateway, GatewayStats, GATEWAY_WAKER_TOKEN};
 use crate::journaller::{Journaller, JournallerStats};
 use crate::matcher::{Matcher, MatcherStats};
+use crate::md_feed::{MdBooks, MdSettings};
 use crate::metrics::{Health, Registry};
 use crate::monitor::Monitor;
 use crate::publisher::{Publisher, PublisherSettings, PublisherStats, Reports, PUBLISHER_WAKER_TOKEN};
@@ -100,14 +101,29 @@ fn sync_policy(cfg: &Config) -> SyncPolicy {
     }
 }
 
-/// Feeds replayed events into the report streams (nothing is sent).
-struct ReplaySink<'a>(&'a mut Reports);
+/// Feeds replayed events into the report streams and the market-data mirror (nothing is sent).
+struct ReplaySink<'a>(&'a mut Reports, &'a mut MdBooks);
 
 impl EventSink for ReplaySink<'_> {
     #[inline]
     fn emit(&mut self, event: Event) {
         self.0.record(&event, |_| {});
+        self.1.on_event(&event);
     }
+}
+
+/// What [`recover`] rebuilds from the journal.
+pub struct Recovered {
+    /// The journal, open for appending.
+    pub writer: JournalWriter,
+    /// The engine after every journaled command.
+    pub engine: Engine,
+    /// Every account's report stream.
+    pub reports: Reports,
+    /// The market-data mirror of every book (sequence numbers from 0: a new feed epoch).
+    pub md: MdBooks,
+    /// Replay statistics.
+    pub stats: ReplayStats,
 }
 
 /// Passes events on and remembers a rejection (of the initial commands, logged).
@@ -129,7 +145,7 @@ impl<S: EventSink> EventSink for CheckRejects<'_, S> {
 /// fresh journal, enters the engine capacities, the configured instruments
 /// and, in risk mode, the configured fee schedules, accounts and deposits as
 /// the first records (the exchange's "initialize" step).
-pub fn recover(cfg: &Config) -> Result<(JournalWriter, Engine, Reports, ReplayStats), ServerError> {
+pub fn recover(cfg: &Config) -> Result<Recovered, ServerError> {
     let data_dir = &cfg.data.dir;
     std::fs::create_dir_all(data_dir).map_err(|source| ServerError::DataDir { dir: data_dir.clone(), source })?;
     let dir = journal_dir(data_dir);
@@ -147,6 +163,7 @@ pub fn recover(cfg: &Config) -> Result<(JournalWriter, Engine, Reports, ReplaySt
     let started = Instant::now();
     let mut engine_cfg = cfg.engine_config();
     let mut reports = Reports::new(engine_cfg.max_accounts, cfg.server.retransmit_messages_per_account as u64);
+    let mut md = if cfg.market_data.order_by_order { MdBooks::new() } else { MdBooks::new().without_orders() };
     let mut commands = 0u64;
     let engine = if writer.written_seq() == 0 {
         tracing::info!(dir = %dir.display(), "new journal: entering engine capacities and configured instruments");
@@ -155,7 +172,7 @@ pub fn recover(cfg: &Config) -> Result<(JournalWriter, Engine, Reports, ReplaySt
         engine.skip(config_seq);
         let admin = cfg.accounts.iter().find(|a| a.role == Role::Admin).map_or(0, |a| a.id);
         let mut buf = [0u8; MAX_COMMAND_BYTES];
-        let mut sink = ReplaySink(&mut reports);
+        let mut sink = ReplaySink(&mut reports, &mut md);
         // Instruments, then (risk mode) fee schedules, accounts and initial deposits: admin
         // commands like any other, so a replay rebuilds them.
         let initial = cfg.instrument_specs().into_iter().map(CommandKind::AddInstrument);
@@ -179,8 +196,36 @@ pub fn recover(cfg: &Config) -> Result<(JournalWriter, Engine, Reports, ReplaySt
         writer.sync_now()?;
         engine
     } else {
-        let mut reader = JournalReader::open(&dir, report.first_seq).map_err(|e| ServerError::Replay(e.to_string()))?;
-        let mut engine: Option<Engine> = None;
+        // The newest valid snapshot no newer than the journal (after a power loss the
+        // journal may have lost an unsynced tail a snapshot saw), then the rest.
+        let snap_dir = snapshot::snapshot_dir(data_dir);
+        let outcome = snapshot::load_newest_valid_at_or_before(&snap_dir, writer.written_seq())
+            .map_err(|e| ServerError::Replay(format!("listing snapshots: {e}")))?;
+        for (path, err) in &outcome.skipped {
+            tracing::warn!(path = %path.display(), "snapshot skipped, using an older one or the journal: {err}");
+        }
+        let (mut engine, from) = match outcome.loaded {
+            Some(l) => {
+                reports
+                    .import_state(&l.publisher)
+                    .map_err(|e| ServerError::Replay(format!("snapshot {}: report state: {e}", l.path.display())))?;
+                tracing::info!(
+                    seq = l.header.seq,
+                    ms = l.elapsed.as_millis() as u64,
+                    path = %l.path.display(),
+                    "snapshot loaded; replaying the journal after it"
+                );
+                // The market-data mirror follows events; none before the snapshot are
+                // replayed, so it starts from the restored books.
+                md = MdBooks::from_engine(&l.engine);
+                if !cfg.market_data.order_by_order {
+                    md = md.without_orders();
+                }
+                (Some(l.engine), l.header.seq + 1)
+            }
+            None => (None, report.first_seq),
+        };
+        let mut reader = JournalReader::open(&dir, from).map_err(|e| ServerError::Replay(e.to_string()))?;
         let last = writer.written_seq();
         while reader.next_seq() <= last {
             let rec = match reader.next() {
@@ -209,7 +254,7 @@ pub fn recover(cfg: &Config) -> Result<(JournalWriter, Engine, Reports, ReplaySt
                             rec.seq, rec.segment_first_seq, rec.offset
                         ))
                     })?;
-                    e.apply(rec.seq, &cmd, &mut ReplaySink(&mut reports));
+                    e.apply(rec.seq, &cmd, &mut ReplaySink(&mut reports, &mut md));
                     commands += 1;
                 }
                 (t, _) => {
@@ -223,7 +268,8 @@ pub fn recover(cfg: &Config) -> Result<(JournalWriter, Engine, Reports, ReplaySt
         engine.ok_or_else(|| ServerError::Replay("journal has no engine config record".into()))?
     };
     let _ = engine_cfg;
-    Ok((writer, engine, reports, ReplayStats { commands, elapsed: started.elapsed() }))
+    md.start_epoch();
+    Ok(Recovered { writer, engine, reports, md, stats: ReplayStats { commands, elapsed: started.elapsed() } })
 }
 
 /// Live counters of every stage.
@@ -268,7 +314,9 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let notifier = Notifier::from_env();
     let notifier = notifier.as_ref();
     sd_notify::notify(notifier, "STATUS=replaying the journal");
-    let (writer, engine, reports, replay) = recover(&cfg)?;
+    let Recovered { writer, engine, reports, md, stats: replay } = recover(&cfg)?;
+    // Identifies this run on the market-data feed: its start time (sequence numbers restart).
+    let feed_epoch = now_ns();
     let rate = replay.commands as f64 / replay.elapsed.as_secs_f64().max(1e-9);
     tracing::info!(
         commands = replay.commands,
@@ -300,6 +348,13 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let listener = mio::net::TcpListener::bind(cfg.server.listen)
         .map_err(|source| ServerError::Listen { addr: cfg.server.listen, source })?;
     let local = listener.local_addr()?;
+    let md_listener = match cfg.market_data.listen {
+        Some(addr) if cfg.market_data.max_subscribers > 0 => {
+            Some(mio::net::TcpListener::bind(addr).map_err(|source| ServerError::Listen { addr, source })?)
+        }
+        _ => None,
+    };
+    let md_local = md_listener.as_ref().map(|l| l.local_addr()).transpose()?;
     let mut accounts = HashMap::new();
     for a in &cfg.accounts {
         let credential = Credential::parse(&a.credential).expect("validated with the config");
@@ -319,6 +374,17 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let journaller = Journaller::new(writer, journaller_in, sync_policy(&cfg), stats.journaller.clone());
     let matcher =
         Matcher::new(engine, matcher_in, out_producer, control.clone(), matcher_done.clone(), stats.matcher.clone());
+    let snapshots_requested = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, snapshots_requested.clone())?;
+    let (matcher_snaps, publisher_snaps, snapshot_thread) = crate::snapshotter::start(
+        snapshot::snapshot_dir(&cfg.data.dir),
+        cfg.snapshots.keep as usize,
+        cfg.snapshots.every_commands,
+        cfg.snapshots.reports_per_account as u64,
+        snapshots_requested,
+        Default::default(),
+    )?;
+    let matcher = matcher.with_snapshots(matcher_snaps);
     let publisher = Publisher::new(
         reports,
         PublisherSettings {
@@ -330,10 +396,20 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
         matcher_done,
         out_consumer,
         stats.publisher.clone(),
-    );
+        md,
+        MdSettings {
+            max_subscribers: cfg.market_data.max_subscribers as usize,
+            outbound_buffer_bytes: cfg.market_data.outbound_buffer_bytes as usize,
+            snapshot_depth_max: cfg.market_data.snapshot_depth_max,
+            order_by_order: cfg.market_data.order_by_order,
+        },
+        feed_epoch,
+    )?
+    .with_snapshots(publisher_snaps);
     let gateway = Gateway::new(
         gateway_poll,
         listener,
+        md_listener,
         accounts,
         cfg.server.clone(),
         producer,
@@ -365,7 +441,11 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
         println!("matchd metrics listen={addr}");
     }
 
-    tracing::info!(listen = %local, data = %cfg.data.dir.display(), durability = ?cfg.journal.durability, "matchd ready");
+    if let Some(addr) = md_local {
+        tracing::info!(listen = %addr, "market data: subscriptions only");
+        println!("matchd market-data listen={addr}");
+    }
+    tracing::info!(listen = %local, data = %cfg.data.dir.display(), durability = ?cfg.journal.durability, feed_epoch, "matchd ready");
     // Machine-readable readiness line for scripts and tests.
     println!("matchd ready listen={local} data={}", cfg.data.dir.display());
     use std::io::Write as _;
@@ -406,7 +486,9 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let _ = g.join();
     let journal_result = j.join().map_err(|_| ServerError::Pipeline("journaller panicked".into()))?;
     let engine = m.join().map_err(|_| ServerError::Pipeline("matcher panicked".into()))?;
-    let _ = p.join();
+    let reports = p.join().map_err(|_| ServerError::Pipeline("publisher panicked".into()))?;
+    // The matcher's side of the snapshotter is gone with it: the writer finishes and ends.
+    let _ = snapshot_thread.join();
     metrics_stop.store(true, Ordering::Relaxed);
     if let Some(t) = metrics_thread {
         let _ = t.join();
@@ -423,6 +505,21 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     );
     if failed {
         return Err(ServerError::Pipeline("a pipeline stage stopped unexpectedly".into()));
+    }
+    if cfg.snapshots.on_shutdown && engine.last_seq() == last {
+        // Everything journaled is applied: the next start loads this and replays nothing.
+        let dir = snapshot::snapshot_dir(&cfg.data.dir);
+        let section = reports.export_state(cfg.snapshots.reports_per_account as u64);
+        match snapshot::write_snapshot(&dir, &engine.snapshot(), &section) {
+            Ok(w) => {
+                tracing::info!(seq = last, path = %w.path.display(), "shutdown snapshot written");
+                if let Err(e) = snapshot::prune(&dir, cfg.snapshots.keep as usize) {
+                    tracing::warn!("snapshot pruning failed: {e}");
+                }
+            }
+            // The journal is complete and synced; the next start just replays more.
+            Err(e) => tracing::error!("shutdown snapshot failed: {e}"),
+        }
     }
     Ok(())
 }

@@ -30,6 +30,10 @@ pub struct OutputSlot {
     pub event: Event,
     /// Gateway receive time of the command that caused it (for latency metrics).
     pub timestamp_ns: u64,
+    /// Non-zero: not an event but a snapshot marker. The matcher copied its
+    /// state after this journal sequence; the publisher saves its report
+    /// numbering when it reaches the marker, i.e. at exactly the same point.
+    pub snapshot_seq: u64,
 }
 
 impl Default for OutputSlot {
@@ -37,6 +41,7 @@ impl Default for OutputSlot {
         Self {
             event: Event { seq: 0, kind: EventKind::MassCancelled(MassCancelled { account: 0, count: 0 }) },
             timestamp_ns: 0,
+            snapshot_seq: 0,
         }
     }
 }

@@ -49,7 +49,7 @@ fn carol_and_dave(m: &Matchd, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<
 #[test]
 fn slow_consumer_is_cut_off_others_are_not_and_it_recovers() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = ConfigText::default().set("outbound_buffer_bytes", "65536").with_extra_traders();
+    let cfg = ConfigText::default().set("server.outbound_buffer_bytes", "65536").with_extra_traders();
     let m = Matchd::start_with(&dir.path().join("data"), &cfg);
 
     // Alice reads nothing from now on, through a small receive window.
@@ -193,7 +193,7 @@ fn encode(msg: &ClientMessage) -> Vec<u8> {
 fn slow_reader_gets_a_clean_stream_up_to_the_cut() {
     use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = ConfigText::default().set("outbound_buffer_bytes", "65536");
+    let cfg = ConfigText::default().set("server.outbound_buffer_bytes", "65536");
     let m = Matchd::start_with(&dir.path().join("data"), &cfg);
 
     let stream = connect_small_rcvbuf(m.addr, 4096);

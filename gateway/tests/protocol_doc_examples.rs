@@ -84,6 +84,174 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
             ClientMessage::SetFeeSchedule(SetFeeSchedule { instrument: 1, tier: 0, maker_ppm: -100, taker_ppm: 500 }),
         ),
         ("QueryAccount", ClientMessage::QueryAccount(QueryAccount { target: ACCOUNT })),
+        ("MdSubscribe", ClientMessage::MdSubscribe(MdSubscribe { heartbeat_interval_ms: 1000, order_by_order: true })),
+        (
+            "MdSnapshotRequest",
+            ClientMessage::MdSnapshotRequest(MdSnapshotRequest { instrument: 1, depth: 10, orders: true }),
+        ),
+    ]
+}
+
+/// Market-data examples: BTC-USDT (instrument 1) with sequence numbers in the hundreds.
+fn md_examples() -> Vec<(&'static str, MdServerMessage)> {
+    vec![
+        (
+            "MdSubscribeAccepted",
+            MdServerMessage::SubscribeAccepted(MdSubscribeAccepted {
+                feed_epoch: TS,
+                heartbeat_interval_ms: 1000,
+                heartbeat_timeout_ms: 10_000,
+                snapshot_depth_max: 5000,
+                instruments: 2,
+                order_by_order: true,
+            }),
+        ),
+        (
+            "MdSubscribeRejected",
+            MdServerMessage::SubscribeRejected(MdSubscribeRejected { reason: MdRejectReason::TooManySubscribers }),
+        ),
+        (
+            "MdInstrument",
+            MdServerMessage::Instrument(MdInstrument {
+                seq: 311,
+                order_seq: 180,
+                kind: MdInstrumentKind::Directory,
+                state: InstrumentState::Trading,
+                spec: btc_usdt(),
+            }),
+        ),
+        (
+            "MdInstrumentState",
+            MdServerMessage::InstrumentState(MdInstrumentState {
+                seq: 312,
+                instrument: 1,
+                state: InstrumentState::Halted,
+            }),
+        ),
+        (
+            "MdTrade",
+            MdServerMessage::Trade(MdTrade {
+                seq: 313,
+                instrument: 1,
+                trade_id: 5,
+                price: 6_500_000,
+                qty: 50_000,
+                aggressor: Side::Sell,
+                timestamp_ns: TS + 1_000,
+            }),
+        ),
+        (
+            "MdLevel",
+            MdServerMessage::Level(MdLevel {
+                seq: 314,
+                instrument: 1,
+                side: Side::Buy,
+                price: 6_500_000,
+                qty: 100_000,
+                order_count: 1,
+            }),
+        ),
+        (
+            "MdTopOfBook",
+            MdServerMessage::TopOfBook(MdTopOfBook {
+                seq: 315,
+                instrument: 1,
+                bid_price: 6_500_000,
+                bid_qty: 100_000,
+                ask_price: 6_510_000,
+                ask_qty: 100_000,
+            }),
+        ),
+        (
+            "MdSnapshotLevel",
+            MdServerMessage::SnapshotLevel(MdLevel {
+                seq: 315,
+                instrument: 1,
+                side: Side::Sell,
+                price: 6_510_000,
+                qty: 100_000,
+                order_count: 1,
+            }),
+        ),
+        (
+            "MdSnapshotOrder",
+            MdServerMessage::SnapshotOrder(MdSnapshotOrder {
+                seq: 315,
+                instrument: 1,
+                side: Side::Sell,
+                order_id: 89,
+                price: 6_510_000,
+                qty: 100_000,
+            }),
+        ),
+        (
+            "MdSnapshotEnd",
+            MdServerMessage::SnapshotEnd(MdSnapshotEnd {
+                seq: 315,
+                order_seq: 184,
+                feed_epoch: TS,
+                instrument: 1,
+                state: InstrumentState::Trading,
+                truncated: false,
+                orders_included: true,
+                bid_levels: 1,
+                ask_levels: 1,
+                orders: 2,
+            }),
+        ),
+        (
+            "MdSnapshotRejected",
+            MdServerMessage::SnapshotRejected(MdSnapshotRejected {
+                instrument: 9,
+                reason: MdSnapshotRejectReason::UnknownInstrument,
+            }),
+        ),
+        (
+            "MdOrderAdded",
+            MdServerMessage::OrderAdded(MdOrderAdded {
+                order_seq: 181,
+                instrument: 1,
+                side: Side::Buy,
+                order_id: 88,
+                price: 6_500_000,
+                qty: 150_000,
+            }),
+        ),
+        (
+            "MdOrderExecuted",
+            MdServerMessage::OrderExecuted(MdOrderExecuted {
+                order_seq: 182,
+                instrument: 1,
+                side: Side::Buy,
+                order_id: 88,
+                trade_id: 5,
+                qty: 50_000,
+                leaves: 100_000,
+            }),
+        ),
+        (
+            "MdOrderDeleted",
+            MdServerMessage::OrderDeleted(MdOrderDeleted {
+                order_seq: 183,
+                instrument: 1,
+                side: Side::Sell,
+                order_id: 90,
+                qty: 100_000,
+                reason: MdDeleteReason::Cancelled,
+            }),
+        ),
+        (
+            "MdOrderModified",
+            MdServerMessage::OrderModified(MdOrderModified {
+                order_seq: 184,
+                instrument: 1,
+                side: Side::Sell,
+                order_id: 89,
+                price: 6_510_000,
+                qty: 100_000,
+                kept_priority: true,
+            }),
+        ),
     ]
 }
 
@@ -376,6 +544,14 @@ fn all_examples() -> Vec<(&'static str, Vec<u8>)> {
         let mut buf = [0u8; 256];
         let n = m.encode(&mut buf).unwrap();
         assert_eq!(server_from(&buf[..n]), Ok(m));
+        out.push((name, buf[..n].to_vec()));
+    }
+    for (name, m) in md_examples() {
+        let mut buf = [0u8; 256];
+        let n = m.encode(&mut buf).unwrap();
+        let (frame, used) = decode_frame(&buf[..n]).unwrap().unwrap();
+        assert_eq!(used, n);
+        assert_eq!(MdServerMessage::decode_frame(&frame), Ok(m));
         out.push((name, buf[..n].to_vec()));
     }
     out

@@ -9,8 +9,13 @@
 //! cargo build --release -p gateway            # builds target/release/matchd
 //! cargo run --release -p benches --bin e2e -- [--quick] [--rates 10000,100000,1000000]
 //!     [--sessions 8] [--duration-s 10] [--warmup-s 2] [--window 256] [--mix default]
-//!     [--durability batch] [--matchd PATH] [--out-dir DIR] [--seed 1]
+//!     [--durability batch] [--matchd PATH] [--out-dir DIR] [--seed 1] [--subscribers 0]
 //! ```
+//! `--subscribers N` connects N market-data subscribers (`gateway::md_client::MdFeed`, market by
+//! price, every book synced by snapshot and rebuilt from the deltas) for the whole run, to measure
+//! what the feed costs the order-entry path; their counts come as one more JSON line. With
+//! `--subscriber-mode drain` they only read and discard the bytes (the server's cost without the
+//! clients' decoding on the same cores).
 //! A one-second closed-loop priming run (not reported) comes first, so the first case does not pay
 //! for the server's cold start. The closed-loop case keeps `--window` commands in flight per
 //! session: with `batch` durability one journal sync covers a whole batch, so throughput grows with
@@ -41,11 +46,13 @@ struct Args {
     matchd: Option<PathBuf>,
     out_dir: Option<PathBuf>,
     seed: u64,
+    subscribers: u32,
+    drain: bool,
 }
 
 const USAGE: &str = "usage: e2e [--quick] [--rates R1,R2,..] [--sessions N] [--duration-s S] [--warmup-s S] \
                      [--window W] [--mix MIX] [--durability none|batch|interval] [--matchd PATH] [--out-dir DIR] \
-                     [--seed S]";
+                     [--seed S] [--subscribers N] [--subscriber-mode books|drain]";
 
 fn args() -> Args {
     let mut a = Args {
@@ -60,6 +67,8 @@ fn args() -> Args {
         matchd: None,
         out_dir: None,
         seed: 1,
+        subscribers: 0,
+        drain: false,
     };
     let mut it = std::env::args().skip(1);
     fn val<T: std::str::FromStr>(it: &mut impl Iterator<Item = String>, flag: &str) -> T {
@@ -81,6 +90,15 @@ fn args() -> Args {
             "--matchd" => a.matchd = Some(val(&mut it, "--matchd")),
             "--out-dir" => a.out_dir = Some(val(&mut it, "--out-dir")),
             "--seed" => a.seed = val(&mut it, "--seed"),
+            "--subscribers" => a.subscribers = val(&mut it, "--subscribers"),
+            "--subscriber-mode" => {
+                let m: String = val(&mut it, "--subscriber-mode");
+                a.drain = match m.as_str() {
+                    "books" => false,
+                    "drain" => true,
+                    other => panic!("--subscriber-mode {other:?}; {USAGE}"),
+                };
+            }
             "--bench" => {}
             other => panic!("unknown argument {other}; {USAGE}"),
         }
@@ -128,11 +146,98 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
+/// What one market-data subscriber saw.
+#[derive(Debug, Default)]
+struct SubscriberCounts {
+    messages: u64,
+    gaps: u64,
+    synced: bool,
+    cut: bool,
+}
+
+/// `n` subscribers following the feed (every book synced and maintained; with `drain`, bytes
+/// read and discarded) until `stop`.
+fn subscribers(
+    addr: std::net::SocketAddr,
+    n: u32,
+    drain: bool,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<std::thread::JoinHandle<SubscriberCounts>> {
+    use gateway::md_client::MdFeed;
+    use gateway::protocol::{ClientMessage, MdSubscribe};
+    (0..n)
+        .map(|i| {
+            let stop = stop.clone();
+            if drain {
+                let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("subscriber {i}: {e}"));
+                let mut b = [0u8; 64];
+                let n = ClientMessage::MdSubscribe(MdSubscribe::default()).encode(&mut b).expect("encode");
+                s.write_all(&b[..n]).expect("subscribe");
+                s.set_read_timeout(Some(Duration::from_millis(50))).expect("timeout");
+                return std::thread::spawn(move || {
+                    let mut c = SubscriberCounts { synced: true, ..Default::default() };
+                    let mut buf = vec![0u8; 256 * 1024];
+                    let mut hb = [0u8; 16];
+                    let hb_len = ClientMessage::Heartbeat.encode(&mut hb).expect("encode");
+                    let mut last_hb = Instant::now();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        // The server logs out a subscriber silent for its heartbeat timeout.
+                        if last_hb.elapsed() >= Duration::from_secs(1) {
+                            last_hb = Instant::now();
+                            let _ = s.write_all(&hb[..hb_len]);
+                        }
+                        match s.read(&mut buf) {
+                            Ok(0) => {
+                                c.cut = true;
+                                break;
+                            }
+                            // Bytes, in this mode.
+                            Ok(n) => c.messages += n as u64,
+                            Err(e)
+                                if matches!(
+                                    e.kind(),
+                                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                                ) => {}
+                            Err(_) => {
+                                c.cut = true;
+                                break;
+                            }
+                        }
+                    }
+                    c
+                });
+            }
+            let mut feed = MdFeed::connect(addr, Duration::from_secs(5), MdSubscribe::default())
+                .unwrap_or_else(|e| panic!("subscriber {i}: {e}"));
+            std::thread::Builder::new()
+                .name(format!("md-sub-{i}"))
+                .spawn(move || {
+                    let mut c = SubscriberCounts::default();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        match feed.step(Duration::from_millis(50)) {
+                            Ok(Some(_)) => c.messages += 1,
+                            Ok(None) => {}
+                            Err(_) => {
+                                c.cut = true;
+                                break;
+                            }
+                        }
+                    }
+                    c.gaps = feed.books.gaps;
+                    c.synced = feed.books.all_synced();
+                    c
+                })
+                .expect("spawn subscriber")
+        })
+        .collect()
+}
+
 /// The case's JSON line: `bench`, `case`, then the load generator's fields.
-fn case_line(case: &str, r: &loadgen::Report) -> Value {
+fn case_line(case: &str, r: &loadgen::Report, subscribers: u32) -> Value {
     let mut m = Map::new();
     m.insert("bench".into(), json!("e2e"));
     m.insert("case".into(), json!(case));
+    m.insert("subscribers".into(), json!(subscribers));
     if let Value::Object(fields) = r.json() {
         m.extend(fields.into_iter().filter(|(k, _)| k != "bench"));
     }
@@ -169,6 +274,8 @@ fn main() {
     let toml = matchd::config_toml(DEFAULT_CONFIG_TOML, &accounts, Some(10_000_000));
     let mut server = Matchd::start(&bin, &toml, &["--durability", &a.durability]).unwrap_or_else(|e| panic!("{e}"));
     let instruments = InstrumentParams::select(&Config::default_config(), &[1, 2]).expect("instruments");
+    let subs_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let subs = subscribers(server.addr, a.subscribers, a.drain, &subs_stop);
     let base = |mode| {
         let mut c = LoadgenConfig::new(server.addr, a.sessions, creds.clone(), instruments.clone());
         c.mode = mode;
@@ -203,7 +310,7 @@ fn main() {
         };
         eprintln!("[{name}] {}", r.summary());
         clean &= r.is_clean();
-        println!("{}", case_line(name, &r));
+        println!("{}", case_line(name, &r, a.subscribers));
         let j = r.json();
         summary.push(json!({
             "case": name, "offered_rate": j["offered_rate"], "achieved_rate": j["achieved_rate"],
@@ -215,6 +322,22 @@ fn main() {
             report::write_hgrm_file(&r.latency, &p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         }
         hists.push((name.clone(), r.latency));
+    }
+    subs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let counts: Vec<SubscriberCounts> = subs.into_iter().map(|h| h.join().expect("subscriber")).collect();
+    if !counts.is_empty() {
+        println!(
+            "{}",
+            json!({
+                "bench": "e2e", "case": "subscribers", "subscribers": counts.len(),
+                "mode": if a.drain { "drain (messages = bytes)" } else { "books" },
+                "messages_min": counts.iter().map(|c| c.messages).min(),
+                "messages_max": counts.iter().map(|c| c.messages).max(),
+                "gaps": counts.iter().map(|c| c.gaps).sum::<u64>(),
+                "all_synced": counts.iter().all(|c| c.synced),
+                "cut_off": counts.iter().filter(|c| c.cut).count(),
+            })
+        );
     }
     let stopped_cleanly = server.stop(Duration::from_secs(30));
     if let Some(d) = &a.out_dir {
@@ -228,6 +351,7 @@ fn main() {
         "{}",
         json!({
             "bench": "e2e", "summary": true, "quick": a.quick, "sessions": a.sessions, "durability": a.durability,
+            "subscribers": a.subscribers, "subscriber_mode": if a.drain { "drain" } else { "books" },
             "mix": a.mix, "duration_s": duration.as_secs_f64(), "warmup_s": warmup.as_secs_f64(),
             "loopback_p50_us": us(floor.value_at_quantile(0.5)), "loopback_p99_us": us(floor.value_at_quantile(0.99)),
             "max_throughput": max_throughput, "cases": summary, "all_clean": clean,

@@ -10,6 +10,7 @@ use engine::{
 use super::error::{DecodeError, EncodeError};
 use super::execution::{report_block_len, report_min_block_len, ExecReport};
 use super::frame::{append_to_vec, encode_message, Frame, Header, Rd, Wr, HEADER_LEN, LENGTH_PREFIX_LEN};
+use super::market_data::{self, MdSnapshotRequest, MdSubscribe};
 use super::session::{Login, LoginAccepted, LoginRejected, Logout, SessionReject};
 use super::{account, admin, layout, order_entry, template, SCHEMA_ID};
 
@@ -25,6 +26,8 @@ pub enum MessageClass {
     /// The account query: admin sessions for any account, trader sessions for their own account
     /// only (the gateway checks the target).
     Query,
+    /// Market data: `MdSubscribe` instead of a `Login`, then snapshot requests on the subscription.
+    MarketData,
 }
 
 /// A message from a client to the server.
@@ -60,6 +63,10 @@ pub enum ClientMessage {
     SetFeeSchedule(SetFeeSchedule),
     /// `QueryAccount` (85).
     QueryAccount(QueryAccount),
+    /// `MdSubscribe` (100): subscribe to market data (instead of `Login`).
+    MdSubscribe(MdSubscribe),
+    /// `MdSnapshotRequest` (101), on a market-data subscription.
+    MdSnapshotRequest(MdSnapshotRequest),
 }
 
 /// A message from the server to a client.
@@ -85,7 +92,7 @@ pub enum ServerMessage {
 }
 
 /// Checks the header against the frame and the template's known block length; returns the block.
-fn check<'a>(h: &Header, body: &'a [u8], known_len: Option<usize>) -> Result<Rd<'a>, DecodeError> {
+pub(crate) fn check<'a>(h: &Header, body: &'a [u8], known_len: Option<usize>) -> Result<Rd<'a>, DecodeError> {
     let template_id = h.template_id;
     if h.schema_id != SCHEMA_ID {
         return Err(DecodeError::UnknownSchema { template_id, schema_id: h.schema_id });
@@ -123,6 +130,8 @@ impl ClientMessage {
             template::SET_ACCOUNT_STATUS => layout::set_account_status::BLOCK_LEN,
             template::SET_FEE_SCHEDULE => layout::set_fee_schedule::BLOCK_LEN,
             template::QUERY_ACCOUNT => layout::query_account::BLOCK_LEN,
+            template::MD_SUBSCRIBE => layout::md_subscribe::BLOCK_LEN,
+            template::MD_SNAPSHOT_REQUEST => layout::md_snapshot_request::BLOCK_LEN,
             _ => return None,
         })
     }
@@ -147,6 +156,8 @@ impl ClientMessage {
             template::SET_ACCOUNT_STATUS => ClientMessage::SetAccountStatus(account::read_set_account_status(&r)?),
             template::SET_FEE_SCHEDULE => ClientMessage::SetFeeSchedule(account::read_set_fee_schedule(&r)),
             template::QUERY_ACCOUNT => ClientMessage::QueryAccount(account::read_query_account(&r)),
+            template::MD_SUBSCRIBE => ClientMessage::MdSubscribe(market_data::read_subscribe(&r)?),
+            template::MD_SNAPSHOT_REQUEST => ClientMessage::MdSnapshotRequest(market_data::read_snapshot_request(&r)?),
             template_id => return Err(DecodeError::UnknownTemplate { template_id }),
         })
     }
@@ -175,6 +186,8 @@ impl ClientMessage {
             ClientMessage::SetAccountStatus(_) => template::SET_ACCOUNT_STATUS,
             ClientMessage::SetFeeSchedule(_) => template::SET_FEE_SCHEDULE,
             ClientMessage::QueryAccount(_) => template::QUERY_ACCOUNT,
+            ClientMessage::MdSubscribe(_) => template::MD_SUBSCRIBE,
+            ClientMessage::MdSnapshotRequest(_) => template::MD_SNAPSHOT_REQUEST,
         }
     }
 
@@ -194,6 +207,7 @@ impl ClientMessage {
             | ClientMessage::SetAccountStatus(_)
             | ClientMessage::SetFeeSchedule(_) => MessageClass::Admin,
             ClientMessage::QueryAccount(_) => MessageClass::Query,
+            ClientMessage::MdSubscribe(_) | ClientMessage::MdSnapshotRequest(_) => MessageClass::MarketData,
         }
     }
 
@@ -233,11 +247,13 @@ impl ClientMessage {
             ClientMessage::SetAccountStatus(m) => account::write_set_account_status(m, w),
             ClientMessage::SetFeeSchedule(m) => account::write_set_fee_schedule(m, w),
             ClientMessage::QueryAccount(m) => account::write_query_account(m, w),
+            ClientMessage::MdSubscribe(m) => market_data::write_subscribe(m, w),
+            ClientMessage::MdSnapshotRequest(m) => market_data::write_snapshot_request(m, w),
         }
     }
 
     /// The engine command for an order-entry or admin message sent on `account`'s session,
-    /// stamped with the gateway receive time; `None` for session messages.
+    /// stamped with the gateway receive time; `None` for session and market-data messages.
     #[inline]
     pub fn to_command(&self, account: AccountId, timestamp_ns: u64) -> Option<Command> {
         let kind = match *self {
@@ -253,7 +269,11 @@ impl ClientMessage {
             ClientMessage::SetAccountStatus(m) => CommandKind::SetAccountStatus(m),
             ClientMessage::SetFeeSchedule(m) => CommandKind::SetFeeSchedule(m),
             ClientMessage::QueryAccount(m) => CommandKind::QueryAccount(m),
-            ClientMessage::Login(_) | ClientMessage::Heartbeat | ClientMessage::Logout(_) => return None,
+            ClientMessage::Login(_)
+            | ClientMessage::Heartbeat
+            | ClientMessage::Logout(_)
+            | ClientMessage::MdSubscribe(_)
+            | ClientMessage::MdSnapshotRequest(_) => return None,
         };
         Some(Command { account, timestamp_ns, kind })
     }

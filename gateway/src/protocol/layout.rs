@@ -684,3 +684,304 @@ layout!(
         RESERVED: 34, 6;
     }
 );
+
+// ---------------------------------------------------------------------------
+// Market data (templates 100-149, `super::market_data`).
+
+layout!(
+    /// `MdSubscribe` (template 100).
+    md_subscribe = 8 {
+        /// `u32` requested heartbeat interval in ms (0 = server default).
+        HEARTBEAT_INTERVAL_MS: 0, 4;
+        /// `u8` bit 0: order-by-order messages too.
+        FLAGS: 4, 1;
+        /// Reserved (zero).
+        RESERVED: 5, 3;
+    }
+);
+
+layout!(
+    /// `MdSnapshotRequest` (template 101).
+    md_snapshot_request = 16 {
+        /// `u32` instrument id.
+        INSTRUMENT: 0, 4;
+        /// `u32` price levels per side at most (0 = the server's `snapshot_depth_max`).
+        DEPTH: 4, 4;
+        /// `u8` bit 0: the resting orders too.
+        FLAGS: 8, 1;
+        /// Reserved (zero).
+        RESERVED: 9, 7;
+    }
+);
+
+layout!(
+    /// `MdSubscribeAccepted` (template 110).
+    md_subscribe_accepted = 32 {
+        /// `u64` identifies this run of the server.
+        FEED_EPOCH: 0, 8;
+        /// `u32` heartbeat interval in force, ms.
+        HEARTBEAT_INTERVAL_MS: 8, 4;
+        /// `u32` silence after which the server ends the subscription, ms.
+        HEARTBEAT_TIMEOUT_MS: 12, 4;
+        /// `u32` most price levels per side a snapshot carries.
+        SNAPSHOT_DEPTH_MAX: 16, 4;
+        /// `u32` `MdInstrument` directory messages that follow.
+        INSTRUMENTS: 20, 4;
+        /// `u8` bit 0: order-by-order granted.
+        FLAGS: 24, 1;
+        /// Reserved (zero).
+        RESERVED: 25, 7;
+    }
+);
+
+layout!(
+    /// `MdSubscribeRejected` (template 111).
+    md_subscribe_rejected = 8 {
+        /// `u8` reason.
+        REASON: 0, 1;
+        /// Reserved (zero).
+        RESERVED: 1, 7;
+    }
+);
+
+layout!(
+    /// `MdInstrument` (template 120).
+    md_instrument = 112 {
+        /// `u64` the instrument's sequence number.
+        SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// `u8` trading state.
+        STATE: 12, 1;
+        /// `u8` 1 = directory entry (not a delta), 2 = added (a delta, `SEQ` 1).
+        KIND: 13, 1;
+        /// Reserved (zero).
+        RESERVED: 14, 2;
+        /// `u64` the instrument's order-by-order sequence number.
+        ORDER_SEQ: 16, 8;
+        /// The `instrument_spec` block.
+        SPEC: 24, super::instrument_spec::BLOCK_LEN;
+    }
+);
+
+layout!(
+    /// `MdInstrumentState` (template 121).
+    md_instrument_state = 16 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// `u8` new trading state.
+        STATE: 12, 1;
+        /// Reserved (zero).
+        RESERVED: 13, 3;
+    }
+);
+
+layout!(
+    /// `MdTrade` (template 122).
+    md_trade = 48 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// `u8` the aggressor's (taker's) side.
+        AGGRESSOR: 12, 1;
+        /// Reserved (zero).
+        RESERVED: 13, 3;
+        /// `u64` trade id.
+        TRADE_ID: 16, 8;
+        /// `u64` price.
+        PRICE: 24, 8;
+        /// `u64` quantity.
+        QTY: 32, 8;
+        /// `u64` gateway receive time of the taking command, ns.
+        TIMESTAMP_NS: 40, 8;
+    }
+);
+
+layout!(
+    /// `MdLevel` (template 123) and `MdSnapshotLevel` (template 130).
+    md_level = 40 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// `u8` side.
+        SIDE: 12, 1;
+        /// Reserved (zero).
+        RESERVED: 13, 3;
+        /// `u64` price.
+        PRICE: 16, 8;
+        /// `u64` total open quantity at the level now (0 = level gone).
+        QTY: 24, 8;
+        /// `u32` orders at the level now.
+        ORDER_COUNT: 32, 4;
+        /// Reserved (zero).
+        RESERVED2: 36, 4;
+    }
+);
+
+layout!(
+    /// `MdTopOfBook` (template 124).
+    md_top_of_book = 48 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// Reserved (zero).
+        RESERVED: 12, 4;
+        /// `u64` best bid price (0 = no bid).
+        BID_PRICE: 16, 8;
+        /// `u64` quantity at the best bid.
+        BID_QTY: 24, 8;
+        /// `u64` best ask price (0 = no ask).
+        ASK_PRICE: 32, 8;
+        /// `u64` quantity at the best ask.
+        ASK_QTY: 40, 8;
+    }
+);
+
+layout!(
+    /// `MdSnapshotOrder` (template 131).
+    md_snapshot_order = 40 {
+        /// `u64` the snapshot's sequence number.
+        SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// `u8` side.
+        SIDE: 12, 1;
+        /// Reserved (zero).
+        RESERVED: 13, 3;
+        /// `u64` engine order id.
+        ORDER_ID: 16, 8;
+        /// `u64` price.
+        PRICE: 24, 8;
+        /// `u64` open quantity.
+        QTY: 32, 8;
+    }
+);
+
+layout!(
+    /// `MdSnapshotEnd` (template 132).
+    md_snapshot_end = 48 {
+        /// `u64` the instrument's sequence number the snapshot reflects.
+        SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// `u8` trading state.
+        STATE: 12, 1;
+        /// `u8` bit 0: truncated (more levels than sent), bit 1: orders included.
+        FLAGS: 13, 1;
+        /// Reserved (zero).
+        RESERVED: 14, 2;
+        /// `u64` the order-by-order sequence number the snapshot reflects.
+        ORDER_SEQ: 16, 8;
+        /// `u64` feed epoch.
+        FEED_EPOCH: 24, 8;
+        /// `u32` bid levels sent.
+        BID_LEVELS: 32, 4;
+        /// `u32` ask levels sent.
+        ASK_LEVELS: 36, 4;
+        /// `u32` orders sent.
+        ORDERS: 40, 4;
+        /// Reserved (zero).
+        RESERVED2: 44, 4;
+    }
+);
+
+layout!(
+    /// `MdSnapshotRejected` (template 133).
+    md_snapshot_rejected = 8 {
+        /// `u32` instrument id.
+        INSTRUMENT: 0, 4;
+        /// `u8` reason.
+        REASON: 4, 1;
+        /// Reserved (zero).
+        RESERVED: 5, 3;
+    }
+);
+
+layout!(
+    /// `MdOrderAdded` (template 140).
+    md_order_added = 40 {
+        /// `u64` the instrument's order-by-order sequence number.
+        ORDER_SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// `u8` side.
+        SIDE: 12, 1;
+        /// Reserved (zero).
+        RESERVED: 13, 3;
+        /// `u64` engine order id.
+        ORDER_ID: 16, 8;
+        /// `u64` price.
+        PRICE: 24, 8;
+        /// `u64` open quantity.
+        QTY: 32, 8;
+    }
+);
+
+layout!(
+    /// `MdOrderExecuted` (template 141).
+    md_order_executed = 48 {
+        /// `u64` order-by-order sequence number.
+        ORDER_SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// `u8` side of the resting order.
+        SIDE: 12, 1;
+        /// Reserved (zero).
+        RESERVED: 13, 3;
+        /// `u64` the resting order's id.
+        ORDER_ID: 16, 8;
+        /// `u64` trade id.
+        TRADE_ID: 24, 8;
+        /// `u64` quantity executed.
+        QTY: 32, 8;
+        /// `u64` the order's open quantity after it (0 = gone).
+        LEAVES: 40, 8;
+    }
+);
+
+layout!(
+    /// `MdOrderDeleted` (template 142).
+    md_order_deleted = 32 {
+        /// `u64` order-by-order sequence number.
+        ORDER_SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// `u8` side.
+        SIDE: 12, 1;
+        /// `u8` reason: 1 cancelled, 2 price amended.
+        REASON: 13, 1;
+        /// Reserved (zero).
+        RESERVED: 14, 2;
+        /// `u64` engine order id.
+        ORDER_ID: 16, 8;
+        /// `u64` open quantity removed.
+        QTY: 24, 8;
+    }
+);
+
+layout!(
+    /// `MdOrderModified` (template 143).
+    md_order_modified = 40 {
+        /// `u64` order-by-order sequence number.
+        ORDER_SEQ: 0, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 8, 4;
+        /// `u8` side.
+        SIDE: 12, 1;
+        /// `u8` 1 = kept its time priority, 0 = moved to the back of its level.
+        KEPT_PRIORITY: 13, 1;
+        /// Reserved (zero).
+        RESERVED: 14, 2;
+        /// `u64` engine order id.
+        ORDER_ID: 16, 8;
+        /// `u64` price (unchanged).
+        PRICE: 24, 8;
+        /// `u64` open quantity now.
+        QTY: 32, 8;
+    }
+);

@@ -17,6 +17,9 @@
 //! - [`admin`]: instrument administration and its reports.
 //! - [`account`]: spot accounts (risk mode): account administration, deposits, withdrawals, fee
 //!   schedules, the account query, and their reports (balances, query answers).
+//! - [`market_data`]: the public market-data feed (templates 100-149): subscription, snapshots,
+//!   per-instrument sequenced trades, level deltas, top of book and order-by-order messages, and
+//!   [`market_data::MdServerMessage`], the server → subscriber direction.
 //! - [`codec`]: the two directions, [`ClientMessage`] (client → server) and [`ServerMessage`]
 //!   (server → client), each with a zero-allocation decoder and encoder.
 //!
@@ -51,6 +54,7 @@ pub mod error;
 pub mod execution;
 pub mod frame;
 pub mod layout;
+pub mod market_data;
 pub mod order_entry;
 pub mod session;
 
@@ -61,6 +65,12 @@ pub use execution::{execution_reports, ExecReport, Fill, Liquidity};
 pub use frame::{
     decode_frame, decode_frame_max, Frame, Header, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN, LENGTH_PREFIX_LEN,
     MIN_MESSAGE_LIMIT,
+};
+pub use market_data::{
+    MdDeleteReason, MdInstrument, MdInstrumentKind, MdInstrumentState, MdLevel, MdOrderAdded, MdOrderDeleted,
+    MdOrderExecuted, MdOrderModified, MdRejectReason, MdServerMessage, MdSnapshotEnd, MdSnapshotOrder,
+    MdSnapshotRejectReason, MdSnapshotRejected, MdSnapshotRequest, MdSubscribe, MdSubscribeAccepted,
+    MdSubscribeRejected, MdTopOfBook, MdTrade,
 };
 pub use session::{
     CancelOnDisconnect, Login, LoginAccepted, LoginRejectReason, LoginRejected, Logout, LogoutReason, Role,
@@ -160,4 +170,39 @@ pub mod template {
     pub const OPEN_ORDER: u16 = 95;
     /// Server → asker: query answer complete.
     pub const QUERY_DONE: u16 = 96;
+
+    /// Market data, subscriber → server: subscribe to the feed (instead of `Login`).
+    pub const MD_SUBSCRIBE: u16 = 100;
+    /// Market data, subscriber → server: ask for a snapshot of one book.
+    pub const MD_SNAPSHOT_REQUEST: u16 = 101;
+    /// Market data, server → subscriber: subscription accepted.
+    pub const MD_SUBSCRIBE_ACCEPTED: u16 = 110;
+    /// Market data, server → subscriber: subscription refused (the server closes).
+    pub const MD_SUBSCRIBE_REJECTED: u16 = 111;
+    /// Market data: an instrument (directory entry at subscription, or newly added).
+    pub const MD_INSTRUMENT: u16 = 120;
+    /// Market data: an instrument's trading state changed.
+    pub const MD_INSTRUMENT_STATE: u16 = 121;
+    /// Market data: a trade.
+    pub const MD_TRADE: u16 = 122;
+    /// Market data: a price level's aggregate changed.
+    pub const MD_LEVEL: u16 = 123;
+    /// Market data: the best bid or ask changed.
+    pub const MD_TOP_OF_BOOK: u16 = 124;
+    /// Market data: one price level of a snapshot.
+    pub const MD_SNAPSHOT_LEVEL: u16 = 130;
+    /// Market data: one resting order of a snapshot.
+    pub const MD_SNAPSHOT_ORDER: u16 = 131;
+    /// Market data: a snapshot is complete.
+    pub const MD_SNAPSHOT_END: u16 = 132;
+    /// Market data: a snapshot request was refused.
+    pub const MD_SNAPSHOT_REJECTED: u16 = 133;
+    /// Market data (order by order): an order rests on the book.
+    pub const MD_ORDER_ADDED: u16 = 140;
+    /// Market data (order by order): a resting order traded.
+    pub const MD_ORDER_EXECUTED: u16 = 141;
+    /// Market data (order by order): a resting order left the book without trading.
+    pub const MD_ORDER_DELETED: u16 = 142;
+    /// Market data (order by order): a resting order's quantity changed in place.
+    pub const MD_ORDER_MODIFIED: u16 = 143;
 }

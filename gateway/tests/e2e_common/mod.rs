@@ -45,6 +45,8 @@ pub struct Matchd {
     pub addr: SocketAddr,
     /// The metrics endpoint (every harness run binds it on an ephemeral port).
     pub metrics_addr: SocketAddr,
+    /// The market-data-only listener, when configured (`--market-data-listen`).
+    pub md_addr: Option<SocketAddr>,
     pub data_dir: PathBuf,
     stderr_log: PathBuf,
 }
@@ -83,21 +85,27 @@ impl Matchd {
             let mut r = BufReader::new(stdout);
             let mut line = String::new();
             let mut metrics = String::new();
+            let mut md = None;
             while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
                 if let Some(rest) = line.trim().strip_prefix("matchd metrics listen=") {
                     metrics = rest.split_whitespace().next().unwrap().to_string();
                 }
+                if let Some(rest) = line.trim().strip_prefix("matchd market-data listen=") {
+                    md = Some(rest.split_whitespace().next().unwrap().to_string());
+                }
                 if let Some(rest) = line.trim().strip_prefix("matchd ready listen=") {
                     let addr = rest.split_whitespace().next().unwrap().to_string();
-                    let _ = tx.send((addr, metrics.clone()));
+                    let _ = tx.send((addr, metrics.clone(), md.clone()));
                 }
                 line.clear();
             }
         });
-        let (addr, metrics_addr) = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok((a, m)) => {
-                (a.parse().unwrap(), m.parse().expect("a `matchd metrics listen=` line before the ready line"))
-            }
+        let (addr, metrics_addr, md_addr) = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((a, m, md)) => (
+                a.parse().unwrap(),
+                m.parse().expect("a `matchd metrics listen=` line before the ready line"),
+                md.map(|s| s.parse().unwrap()),
+            ),
             Err(_) => {
                 let _ = child.kill();
                 let mut s = String::new();
@@ -105,7 +113,7 @@ impl Matchd {
                 panic!("matchd did not become ready; stderr:\n{s}");
             }
         };
-        Matchd { child, addr, metrics_addr, data_dir: data_dir.to_path_buf(), stderr_log }
+        Matchd { child, addr, metrics_addr, md_addr, data_dir: data_dir.to_path_buf(), stderr_log }
     }
 
     /// `GET path` on the metrics endpoint: (status code, body).
@@ -240,15 +248,26 @@ impl ConfigText {
         self.set("risk_checks", "false")
     }
 
-    /// Replaces the line `key = ...` (the key must occur exactly once in the file).
+    /// Replaces the line `key = ...` (the key must occur exactly once in the file); a key
+    /// `section.key` (e.g. `market_data.outbound_buffer_bytes`) only within `[section]`.
     pub fn set(mut self, key: &str, value: &str) -> Self {
+        let (section, key) = match key.split_once('.') {
+            Some((s, k)) => (Some(format!("[{s}]")), k),
+            None => (None, key),
+        };
         let prefix = format!("{key} = ");
         let mut found = 0;
+        let mut in_section = section.is_none();
         let lines: Vec<String> = self
             .0
             .lines()
             .map(|l| {
-                if l.starts_with(&prefix) {
+                if let Some(s) = &section {
+                    if l.starts_with('[') {
+                        in_section = l.trim() == s;
+                    }
+                }
+                if in_section && l.starts_with(&prefix) {
                     found += 1;
                     format!("{key} = {value}")
                 } else {

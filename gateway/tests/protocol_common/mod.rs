@@ -142,6 +142,161 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         }),
         fee_schedule().prop_map(ClientMessage::SetFeeSchedule),
         any::<u32>().prop_map(|target| ClientMessage::QueryAccount(QueryAccount { target })),
+        (any::<u32>(), any::<bool>()).prop_map(|(heartbeat_interval_ms, order_by_order)| {
+            ClientMessage::MdSubscribe(MdSubscribe { heartbeat_interval_ms, order_by_order })
+        }),
+        (any::<u32>(), any::<u32>(), any::<bool>()).prop_map(|(instrument, depth, orders)| {
+            ClientMessage::MdSnapshotRequest(MdSnapshotRequest { instrument, depth, orders })
+        }),
+    ]
+}
+
+fn md_level() -> impl Strategy<Value = MdLevel> {
+    (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), any::<u32>()).prop_map(
+        |(seq, instrument, side, price, qty, order_count)| MdLevel { seq, instrument, side, price, qty, order_count },
+    )
+}
+
+/// Every server → subscriber message.
+pub fn md_server_message() -> impl Strategy<Value = MdServerMessage> {
+    prop_oneof![
+        Just(MdServerMessage::Heartbeat),
+        sel(LogoutReason::ALL).prop_map(|reason| MdServerMessage::Logout(Logout { reason })),
+        (any::<u64>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>()).prop_map(
+            |(
+                feed_epoch,
+                heartbeat_interval_ms,
+                heartbeat_timeout_ms,
+                snapshot_depth_max,
+                instruments,
+                order_by_order,
+            )| {
+                MdServerMessage::SubscribeAccepted(MdSubscribeAccepted {
+                    feed_epoch,
+                    heartbeat_interval_ms,
+                    heartbeat_timeout_ms,
+                    snapshot_depth_max,
+                    instruments,
+                    order_by_order,
+                })
+            }
+        ),
+        sel(MdRejectReason::ALL).prop_map(|reason| MdServerMessage::SubscribeRejected(MdSubscribeRejected { reason })),
+        (any::<u64>(), any::<u64>(), sel(MdInstrumentKind::ALL), state(), spec()).prop_map(
+            |(seq, order_seq, kind, state, spec)| MdServerMessage::Instrument(MdInstrument {
+                seq,
+                order_seq,
+                kind,
+                state,
+                spec
+            })
+        ),
+        (any::<u64>(), any::<u32>(), state()).prop_map(|(seq, instrument, state)| {
+            MdServerMessage::InstrumentState(MdInstrumentState { seq, instrument, state })
+        }),
+        (any::<u64>(), any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>(), side(), any::<u64>()).prop_map(
+            |(seq, instrument, trade_id, price, qty, aggressor, timestamp_ns)| MdServerMessage::Trade(MdTrade {
+                seq,
+                instrument,
+                trade_id,
+                price,
+                qty,
+                aggressor,
+                timestamp_ns
+            })
+        ),
+        md_level().prop_map(MdServerMessage::Level),
+        md_level().prop_map(MdServerMessage::SnapshotLevel),
+        (any::<u64>(), any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(seq, instrument, bid_price, bid_qty, ask_price, ask_qty)| MdServerMessage::TopOfBook(MdTopOfBook {
+                seq,
+                instrument,
+                bid_price,
+                bid_qty,
+                ask_price,
+                ask_qty
+            })
+        ),
+        (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(seq, instrument, side, order_id, price, qty)| MdServerMessage::SnapshotOrder(MdSnapshotOrder {
+                seq,
+                instrument,
+                side,
+                order_id,
+                price,
+                qty
+            })
+        ),
+        (
+            (any::<u64>(), any::<u64>(), any::<u64>(), any::<u32>(), state()),
+            (any::<bool>(), any::<bool>(), any::<u32>(), any::<u32>(), any::<u32>())
+        )
+            .prop_map(
+                |(
+                    (seq, order_seq, feed_epoch, instrument, state),
+                    (truncated, orders_included, bid_levels, ask_levels, orders),
+                )| MdServerMessage::SnapshotEnd(MdSnapshotEnd {
+                    seq,
+                    order_seq,
+                    feed_epoch,
+                    instrument,
+                    state,
+                    truncated,
+                    orders_included,
+                    bid_levels,
+                    ask_levels,
+                    orders
+                })
+            ),
+        (any::<u32>(), sel(MdSnapshotRejectReason::ALL)).prop_map(|(instrument, reason)| {
+            MdServerMessage::SnapshotRejected(MdSnapshotRejected { instrument, reason })
+        }),
+        (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(order_seq, instrument, side, order_id, price, qty)| MdServerMessage::OrderAdded(MdOrderAdded {
+                order_seq,
+                instrument,
+                side,
+                order_id,
+                price,
+                qty
+            })
+        ),
+        (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(order_seq, instrument, side, order_id, trade_id, qty, leaves)| {
+                MdServerMessage::OrderExecuted(MdOrderExecuted {
+                    order_seq,
+                    instrument,
+                    side,
+                    order_id,
+                    trade_id,
+                    qty,
+                    leaves,
+                })
+            }
+        ),
+        (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), sel(MdDeleteReason::ALL)).prop_map(
+            |(order_seq, instrument, side, order_id, qty, reason)| MdServerMessage::OrderDeleted(MdOrderDeleted {
+                order_seq,
+                instrument,
+                side,
+                order_id,
+                qty,
+                reason
+            })
+        ),
+        (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), any::<u64>(), any::<bool>()).prop_map(
+            |(order_seq, instrument, side, order_id, price, qty, kept_priority)| {
+                MdServerMessage::OrderModified(MdOrderModified {
+                    order_seq,
+                    instrument,
+                    side,
+                    order_id,
+                    price,
+                    qty,
+                    kept_priority,
+                })
+            }
+        ),
     ]
 }
 
