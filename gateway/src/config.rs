@@ -163,14 +163,16 @@ pub struct SnapshotConfig {
     /// Snapshots kept in `<data>/snapshots` (older ones are deleted; journal segments never are).
     pub keep: u32,
     /// Newest reports per account saved with a snapshot, so clients can still resume from a
-    /// sequence at most this far behind after a restart from it.
+    /// sequence at most this far behind after a restart from it. Equal to
+    /// `server.retransmit_messages_per_account` by default, so a restart from a snapshot keeps
+    /// the same resend window as a full replay (only reports that exist are written).
     pub reports_per_account: u32,
 }
 
 impl Default for SnapshotConfig {
     /// The values the embedded default config documents.
     fn default() -> Self {
-        Self { on_shutdown: true, every_commands: 10_000_000, keep: 3, reports_per_account: 10_000 }
+        Self { on_shutdown: true, every_commands: 10_000_000, keep: 3, reports_per_account: 100_000 }
     }
 }
 

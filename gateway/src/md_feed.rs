@@ -1143,7 +1143,7 @@ mod tests {
     /// its execution-report work, on the events of a random order flow. Run with
     /// `cargo test --release -p gateway --lib mirror_cost -- --ignored --nocapture`.
     #[test]
-    #[ignore]
+    #[ignore = "a cost measurement for BENCHMARKS.md, not a pass/fail test: run it explicitly (see above)"]
     fn mirror_cost() {
         let (_, events) = random_flow(1_000_000);
         let time = |f: &mut dyn FnMut(&Event, usize)| {
