@@ -26,20 +26,30 @@ fn note() {
     }
 }
 
+// SAFETY: every method forwards its arguments unchanged to `System`, so `System`'s
+// guarantees hold; counting touches only an atomic and a thread-local flag.
 unsafe impl GlobalAlloc for Counting {
+    // SAFETY: the caller upholds GlobalAlloc's contract, forwarded as is.
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note();
+        // SAFETY: same contract as this method's, forwarded.
         unsafe { System.alloc(layout) }
     }
+    // SAFETY: as `alloc`.
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         note();
+        // SAFETY: same contract as this method's, forwarded.
         unsafe { System.alloc_zeroed(layout) }
     }
+    // SAFETY: as `alloc`; `ptr` came from `System` through this allocator.
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         note();
+        // SAFETY: same contract as this method's, forwarded.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
+    // SAFETY: as `alloc`; `ptr` came from `System` through this allocator with `layout`.
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as this method's, forwarded.
         unsafe { System.dealloc(ptr, layout) }
     }
 }

@@ -108,11 +108,9 @@ pub(crate) fn encode(buf: &mut [u8], seq: Seq, record_type: u8, payload: &[u8]) 
 pub(crate) fn publish_u32(dst: &mut [u8], value: u32) {
     let ptr = dst.as_mut_ptr();
     if dst.len() >= 4 && (ptr as usize) % 4 == 0 {
-        // SAFETY: `ptr` comes from a live `&mut [u8]` of at least 4 bytes, so
-        // it is valid for reads and writes for the duration of this call and
-        // nothing else in this process accesses it through another Rust
-        // reference meanwhile; it is 4-aligned (checked above). Readers in
-        // other mappings only ever load it atomically.
+        // SAFETY: `ptr` is from a live `&mut [u8]` of >= 4 bytes (valid, and no other Rust reference
+        // aliases it during this call) and 4-aligned (checked above); readers in other mappings only
+        // ever load it atomically.
         let atomic = unsafe { AtomicU32::from_ptr(ptr.cast::<u32>()) };
         atomic.store(value.to_le(), Ordering::Release);
     } else {
@@ -130,12 +128,9 @@ pub(crate) fn load_u32_acquire(buf: &[u8], off: usize) -> Option<u32> {
     let bytes = buf.get(off..off.checked_add(4)?)?;
     let ptr = bytes.as_ptr();
     let value = if (ptr as usize) % 4 == 0 {
-        // SAFETY: `ptr` points to 4 readable, 4-aligned bytes borrowed from
-        // `buf` for the duration of this call. The memory may be a read-only
-        // mapping that another process writes through its own mapping; a
-        // relaxed atomic load of a lock-free 4-byte atomic is permitted on
-        // read-only memory (std::sync::atomic, "Atomic accesses to read-only
-        // memory"), and we never store through this pointer.
+        // SAFETY: 4 readable, 4-aligned bytes borrowed from `buf` for this call; a relaxed load of a
+        // lock-free 4-byte atomic is allowed on read-only memory another process writes through its
+        // own mapping (std::sync::atomic, "Atomic accesses to read-only memory"); we never store.
         let atomic = unsafe { AtomicU32::from_ptr(ptr as *mut u32) };
         u32::from_le(atomic.load(Ordering::Relaxed))
     } else {

@@ -171,14 +171,11 @@ impl Storage for FileStorage {
         let map = if len == 0 {
             None
         } else {
-            // SAFETY: memmap2 requires that the file not be truncated while
-            // mapped (access would SIGBUS). Journal files are preallocated at
-            // their final size and never shrunk by this crate; only an
-            // operator damaging files could, which no mapping can guard against.
-            Some(
-                unsafe { MmapOptions::new().map(&file) }
-                    .map_err(|e| StorageError::from_io("mapping segment", &path, e))?,
-            )
+            // SAFETY: memmap2 requires the file not be truncated while mapped (access would SIGBUS);
+            // journal files are preallocated at their final size and never shrunk by this crate
+            // (only an operator damaging files could, which no mapping can guard against).
+            let mapped = unsafe { MmapOptions::new().map(&file) };
+            Some(mapped.map_err(|e| StorageError::from_io("mapping segment", &path, e))?)
         };
         Ok(FileReadSegment { map })
     }

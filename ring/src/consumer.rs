@@ -78,13 +78,14 @@ impl<T, W: WaitStrategy> Consumer<T, W> {
             self.released + 1,
             self.available
         );
-        // SAFETY: `sequence <= available`, a value our barrier returned from an `Acquire` load of
+        // Why: `sequence <= available`, a value our barrier returned from an `Acquire` load of
         // the cursor or of upstream sequences, so the producer's writes to this slot (made before
         // its `Release` publish) happen-before this read. The producer cannot start the next lap
         // of this slot (`sequence + capacity`) until every gating consumer has released
         // `sequence`; gating consumers are this stage or downstream of it, and downstream stages
         // cannot pass our sequence, which stays below `sequence` until `release(&mut self)`, which
         // the returned borrow of `&self` prevents. Other consumers only take shared references.
+        // SAFETY: published, not yet released by this stage: no write can race this shared read.
         unsafe { &*self.ring.slot(sequence) }
     }
 

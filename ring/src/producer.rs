@@ -80,12 +80,13 @@ impl<T, W: WaitStrategy> Producer<T, W> {
             self.sequencer.published() + 1,
             self.sequencer.claimed()
         );
-        // SAFETY: `sequence` is claimed and unpublished, so (1) no consumer can see it: every
+        // Why: `sequence` is claimed and unpublished, so (1) no consumer can see it: every
         // barrier is bounded by the cursor, which is below `sequence`; (2) its previous lap,
         // `sequence - capacity`, was released by every gating (last-stage) consumer, observed by
         // an `Acquire` load in `try_claim`/`claim`, and every other consumer is upstream of one of
         // those and so has released it too; their reads happen-before this write. The returned
         // borrow holds `&mut self`, so no second `&mut` to any slot nor a publish can coexist.
+        // SAFETY: claimed, unpublished, previous lap released by all: this is the only access.
         unsafe { &mut *self.ring.slot(sequence) }
     }
 

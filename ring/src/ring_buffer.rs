@@ -14,7 +14,7 @@ pub struct RingBuffer<T> {
     mask: usize,
 }
 
-// SAFETY: the ring hands out `&mut T` to exactly one thread (the single producer, for sequences it
+// Why: the ring hands out `&mut T` to exactly one thread (the single producer, for sequences it
 // has claimed and not yet published, whose previous lap every consumer has released) and `&T` to
 // consumer threads (for sequences published and not yet released by that consumer). The producer's
 // `Release` store of the cursor / a consumer's `Release` store of its sequence, paired with the
@@ -22,6 +22,7 @@ pub struct RingBuffer<T> {
 // lap and every read before the next lap's write, so no access ever races. `T` crosses threads by
 // value semantics (written on one, read on others), hence `Send`; several consumers read the same
 // slot at once through `&T`, hence `Sync`.
+// SAFETY: slot accesses are ordered by the sequences as argued above, so none ever races.
 unsafe impl<T: Send + Sync> Sync for RingBuffer<T> {}
 
 impl<T> RingBuffer<T> {
