@@ -1364,7 +1364,7 @@ fn run_stream(ops: &[Op]) -> Stats {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn risk_engine_matches_the_settlement_model(ops in prop::collection::vec(op_s(), 1..500)) {
