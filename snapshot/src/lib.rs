@@ -33,6 +33,9 @@
 //! back to older ones. See `docs/snapshots.md`.
 #![warn(missing_docs)]
 
+mod fork;
+pub use fork::{fork_snapshot, ForkedSnapshot};
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -290,6 +293,17 @@ pub fn encode_payload(snap: &EngineSnapshot) -> Result<AlignedVec, SnapshotFileE
         .map_err(|e| SnapshotFileError::Serialize { seq: snap.last_seq, message: e.to_string() })
 }
 
+/// The engine half of a snapshot, written by [`write_engine_part`] and not yet visible.
+#[derive(Debug, Clone)]
+pub struct EnginePart {
+    /// The temporary file (`snapshot-<seq>.snap.tmp`).
+    pub tmp: PathBuf,
+    /// Its header so far (no publisher section yet).
+    pub header: SnapshotHeader,
+    /// Time to compute the state hash and serialize (rkyv) the payload.
+    pub serialize: Duration,
+}
+
 /// Writes `snapshot-<seq>.snap` into `dir` (created if missing): serialized, stamped with
 /// `snap.state_hash()`, written to a temporary file, fsynced, renamed, directory fsynced.
 /// `publisher` is an opaque section stored (and checksummed) with it. Meant for a thread other
@@ -299,43 +313,92 @@ pub fn write_snapshot(
     snap: &EngineSnapshot,
     publisher: &[u8],
 ) -> Result<WrittenSnapshot, SnapshotFileError> {
+    let part = write_engine_part(dir, snap)?;
+    let mut written = finish_snapshot(dir, part.header.seq, publisher)?;
+    written.serialize = part.serialize;
+    Ok(written)
+}
+
+/// The first half of [`write_snapshot`]: hashes and serializes `snap` and writes the header
+/// (with an empty publisher section) and the payload to `snapshot-<seq>.snap.tmp`, not synced.
+/// [`finish_snapshot`] (possibly in another process: see [`fork_snapshot`]) adds the publisher
+/// section and makes the file durable and visible. A crash in between leaves only the temporary
+/// file, which [`prune`] deletes.
+pub fn write_engine_part(dir: &Path, snap: &EngineSnapshot) -> Result<EnginePart, SnapshotFileError> {
     let started = Instant::now();
     let state_hash = snap.state_hash();
     let payload = encode_payload(snap)?;
     let serialize = started.elapsed();
-    let started = Instant::now();
     let header = SnapshotHeader {
         seq: snap.last_seq,
         state_hash,
         payload_len: payload.len() as u64,
         payload_crc: crc32c::crc32c(&payload),
-        publisher_len: publisher.len() as u64,
-        publisher_crc: crc32c::crc32c(publisher),
-        created_unix_ns: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
+        publisher_len: 0,
+        publisher_crc: crc32c::crc32c(&[]),
+        created_unix_ns: 0,
     };
     fs::create_dir_all(dir).map_err(io_err("creating snapshot directory", dir))?;
-    let name = snapshot_file_name(snap.last_seq);
-    let path = dir.join(&name);
-    let tmp = dir.join(format!("{name}.tmp"));
+    let tmp = dir.join(format!("{}.tmp", snapshot_file_name(snap.last_seq)));
     let result = (|| {
         let mut f =
             OpenOptions::new().write(true).create(true).truncate(true).open(&tmp).map_err(io_err("creating", &tmp))?;
-        let mut prefix = [0u8; PUBLISHER_PREFIX_LEN];
-        prefix[..8].copy_from_slice(&header.publisher_len.to_le_bytes());
-        prefix[8..12].copy_from_slice(&header.publisher_crc.to_le_bytes());
-        for part in [&header.encode()[..], &payload, &prefix, publisher] {
+        for part in [&header.encode()[..], &payload] {
             f.write_all(part).map_err(io_err("writing", &tmp))?;
         }
-        f.sync_all().map_err(io_err("fsync of", &tmp))?;
-        drop(f);
-        fs::rename(&tmp, &path).map_err(io_err("renaming into place", &path))?;
-        sync_dir(dir)
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result?;
-    Ok(WrittenSnapshot { path, header, serialize, write: started.elapsed() })
+    Ok(EnginePart { tmp, header, serialize })
+}
+
+/// The second half of [`write_snapshot`]: takes the temporary file [`write_engine_part`] wrote
+/// for `seq`, checks its header and length, appends the publisher section, rewrites the header,
+/// fsyncs, renames it into place and fsyncs the directory. The temporary file is deleted if
+/// anything fails.
+pub fn finish_snapshot(dir: &Path, seq: Seq, publisher: &[u8]) -> Result<WrittenSnapshot, SnapshotFileError> {
+    use std::os::unix::fs::FileExt;
+    let started = Instant::now();
+    let name = snapshot_file_name(seq);
+    let path = dir.join(&name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    let result = (|| {
+        let f = OpenOptions::new().read(true).write(true).open(&tmp).map_err(io_err("opening", &tmp))?;
+        let mut h = [0u8; SNAPSHOT_HEADER_LEN];
+        f.read_exact_at(&mut h, 0).map_err(io_err("reading", &tmp))?;
+        let bad = |what| SnapshotFileError::BadHeader { path: tmp.clone(), what };
+        let mut header = SnapshotHeader::decode(&h).map_err(bad)?;
+        if header.seq != seq || header.publisher_len != 0 {
+            return Err(bad("not the engine part of this snapshot"));
+        }
+        let expected = SNAPSHOT_HEADER_LEN as u64 + header.payload_len;
+        let actual = f.metadata().map_err(io_err("reading metadata of", &tmp))?.len();
+        if actual != expected {
+            return Err(SnapshotFileError::BadLength { path: tmp.clone(), expected, actual });
+        }
+        header.publisher_len = publisher.len() as u64;
+        header.publisher_crc = crc32c::crc32c(publisher);
+        header.created_unix_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let mut prefix = [0u8; PUBLISHER_PREFIX_LEN];
+        prefix[..8].copy_from_slice(&header.publisher_len.to_le_bytes());
+        prefix[8..12].copy_from_slice(&header.publisher_crc.to_le_bytes());
+        f.write_all_at(&prefix, expected).map_err(io_err("writing", &tmp))?;
+        f.write_all_at(publisher, expected + PUBLISHER_PREFIX_LEN as u64).map_err(io_err("writing", &tmp))?;
+        f.write_all_at(&header.encode(), 0).map_err(io_err("writing", &tmp))?;
+        f.sync_all().map_err(io_err("fsync of", &tmp))?;
+        drop(f);
+        fs::rename(&tmp, &path).map_err(io_err("renaming into place", &path))?;
+        sync_dir(dir)?;
+        Ok(header)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    let header = result?;
+    Ok(WrittenSnapshot { path, header, serialize: Duration::ZERO, write: started.elapsed() })
 }
 
 fn sync_dir(dir: &Path) -> Result<(), SnapshotFileError> {
@@ -627,99 +690,6 @@ pub fn journal_segments_before(journal_dir: &Path, seq: Seq) -> Result<Vec<Segme
     let n = segs.windows(2).take_while(|w| w[1].first_seq <= seq.saturating_add(1)).count();
     segs.truncate(n);
     Ok(segs)
-}
-
-/// A snapshot being taken by a forked child process (see [`fork_snapshot`]).
-#[derive(Debug)]
-pub struct ForkedSnapshot {
-    pid: libc::pid_t,
-    /// Read end of the pipe the child writes its error message to.
-    errors: File,
-    /// The sequence number being snapshotted.
-    pub seq: Seq,
-    /// How long `fork()` took: the pause of the calling (matcher) thread.
-    pub fork_pause: Duration,
-}
-
-impl ForkedSnapshot {
-    /// Waits for the child; `Ok` once the file is durable under its final name.
-    pub fn wait(mut self) -> Result<(), String> {
-        let mut status = 0;
-        // SAFETY: waits for our own child, forked by `fork_snapshot`; `status` is a valid out
-        // pointer for the call.
-        let r = unsafe { libc::waitpid(self.pid, &mut status, 0) };
-        let mut msg = String::new();
-        let _ = self.errors.read_to_string(&mut msg);
-        if r != self.pid {
-            return Err(format!("waitpid for snapshot child {}: {}", self.pid, io::Error::last_os_error()));
-        }
-        if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-            Ok(())
-        } else if msg.is_empty() {
-            Err(format!("snapshot child {} ended with status {status:#x}", self.pid))
-        } else {
-            Err(msg)
-        }
-    }
-
-    /// The child's process id.
-    pub fn pid(&self) -> i32 {
-        self.pid
-    }
-}
-
-/// Takes a snapshot of `engine` in a forked child process: the calling thread pauses only for
-/// `fork()` (copying the page tables), the child copies the state out of its copy-on-write view
-/// of memory, serializes it and writes it with [`write_snapshot`], then exits. Call
-/// [`ForkedSnapshot::wait`] (from any thread) to learn the outcome.
-///
-/// Costs to know (`docs/snapshots.md` has the figures): the pause grows with the process's
-/// resident memory (mark big buffers the child does not need `MADV_DONTFORK`), and while the
-/// child runs, the parent's first write to each shared page takes a copy-on-write fault.
-/// In the child only this thread exists: it must not need a lock another thread might have
-/// held at the fork (glibc's allocator is safe; nothing here logs or prints).
-pub fn fork_snapshot(engine: &Engine, dir: &Path, publisher: &[u8]) -> io::Result<ForkedSnapshot> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let started = Instant::now();
-    // SAFETY: fork has no memory-safety preconditions; the child below only runs this thread's
-    // code on its private copy of memory and leaves with `_exit`, never returning into the
-    // caller's frames or running destructors that other threads' state might share.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        let e = io::Error::last_os_error();
-        // SAFETY: closing the two descriptors pipe2 just created.
-        unsafe {
-            libc::close(fds[0]);
-            libc::close(fds[1]);
-        }
-        return Err(e);
-    }
-    if pid == 0 {
-        // SAFETY: the child closes its copy of the read end.
-        unsafe { libc::close(fds[0]) };
-        let snap = engine.snapshot();
-        let code = match write_snapshot(dir, &snap, publisher) {
-            Ok(_) => 0,
-            Err(e) => {
-                let msg = e.to_string();
-                // SAFETY: writes `msg`'s bytes to the pipe's write end, which the child owns.
-                unsafe { libc::write(fds[1], msg.as_ptr().cast(), msg.len()) };
-                1
-            }
-        };
-        // SAFETY: ends the child at once, without unwinding into the parent's frames.
-        unsafe { libc::_exit(code) };
-    }
-    let fork_pause = started.elapsed();
-    // SAFETY: the parent closes its copy of the write end and owns the read end from here on.
-    unsafe { libc::close(fds[1]) };
-    // SAFETY: `fds[0]` is an open descriptor this function owns, handed to the File.
-    let errors = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
-    Ok(ForkedSnapshot { pid, errors, seq: engine.last_seq(), fork_pause })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! of an older valid one, and reported; retention; journal segments before a snapshot.
 
 use std::path::Path;
+use std::time::Duration;
 
 use engine::*;
 use snapshot::*;
@@ -276,11 +277,15 @@ fn a_forked_child_writes_the_snapshot() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut e, _) = busy_engine(200);
     let want = e.state_hash();
-    let f = fork_snapshot(&e, dir.path(), b"pub").expect("fork");
+    let seq = e.last_seq();
+    let f = fork_snapshot(&e, dir.path()).expect("fork");
     // The parent goes on changing its state meanwhile: the child saw the state at the fork.
     e.skip(e.last_seq() + 10);
     assert!(f.fork_pause.as_secs() < 5);
-    f.wait().expect("child wrote the snapshot");
+    assert_eq!(f.seq, seq);
+    f.wait(Duration::from_secs(60)).expect("child wrote the engine part");
+    assert!(load_newest_valid(dir.path()).expect("load").loaded.is_none(), "not visible before it is finished");
+    finish_snapshot(dir.path(), seq, b"pub").expect("finish");
     let out = load_newest_valid(dir.path()).expect("load");
     let loaded = out.loaded.expect("loaded");
     assert_eq!(loaded.engine.state_hash(), want);
@@ -288,6 +293,48 @@ fn a_forked_child_writes_the_snapshot() {
     // A failure is reported with the child's message.
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    let err = fork_snapshot(&e, &file, &[]).expect("fork").wait().expect_err("cannot write");
+    let err = fork_snapshot(&e, &file).expect("fork").wait(Duration::from_secs(60)).expect_err("cannot write");
     assert!(err.contains("not-a-dir"), "{err}");
+}
+
+#[test]
+fn a_child_past_its_deadline_is_killed_and_leaves_nothing_usable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (e, _) = busy_engine(20_000);
+    let f = fork_snapshot(&e, dir.path()).expect("fork");
+    let pid = f.pid();
+    let err = f.wait(Duration::ZERO).expect_err("no time to write");
+    assert!(err.contains("killed"), "{err}");
+    // Reaped: no zombie left behind.
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "child {pid} not reaped");
+    assert!(finish_snapshot(dir.path(), e.last_seq(), &[]).is_err(), "a partial engine part is not finished");
+    assert!(load_newest_valid(dir.path()).expect("load").loaded.is_none());
+    prune(dir.path(), 1).expect("prune");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "prune removes the temporary file");
+}
+
+#[test]
+fn finishing_checks_the_engine_part() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (e, _) = busy_engine(50);
+    // Nothing to finish.
+    assert!(matches!(finish_snapshot(dir.path(), e.last_seq(), &[]), Err(SnapshotFileError::Io { .. })));
+    // A truncated engine part is refused and removed.
+    let part = write_engine_part(dir.path(), &e.snapshot()).expect("part");
+    let len = std::fs::metadata(&part.tmp).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&part.tmp).unwrap().set_len(len - 1).unwrap();
+    let err = finish_snapshot(dir.path(), e.last_seq(), &[]).expect_err("truncated");
+    assert!(matches!(err, SnapshotFileError::BadLength { .. }), "{err}");
+    assert!(!part.tmp.exists());
+    // Another sequence's part is refused.
+    let part = write_engine_part(dir.path(), &e.snapshot()).expect("part");
+    let other = dir.path().join(format!("{}.tmp", snapshot_file_name(e.last_seq() + 1)));
+    std::fs::rename(&part.tmp, &other).unwrap();
+    let err = finish_snapshot(dir.path(), e.last_seq() + 1, &[]).expect_err("wrong seq");
+    assert!(matches!(err, SnapshotFileError::BadHeader { .. }), "{err}");
+    // Finishing twice: the second has no part left.
+    write_engine_part(dir.path(), &e.snapshot()).expect("part");
+    finish_snapshot(dir.path(), e.last_seq(), b"x").expect("finish");
+    assert!(finish_snapshot(dir.path(), e.last_seq(), b"x").is_err());
+    assert_eq!(load_snapshot(&dir.path().join(snapshot_file_name(e.last_seq()))).expect("load").publisher, b"x");
 }
