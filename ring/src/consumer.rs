@@ -47,6 +47,23 @@ impl<T, W: WaitStrategy> Consumer<T, W> {
         Ok(next..=self.available)
     }
 
+    /// [`Consumer::wait`] that returns `Ok(None)` once `interrupt()` is true while nothing is
+    /// available (see [`SequenceBarrier::wait_for_unless`] for how promptly).
+    ///
+    /// # Errors
+    /// As [`Consumer::wait`].
+    #[inline]
+    pub fn wait_unless<F: FnMut() -> bool>(&mut self, interrupt: F) -> Result<Option<RangeInclusive<i64>>, RingError> {
+        let next = self.released + 1;
+        match self.barrier.wait_for_unless(next, interrupt)? {
+            Some(available) => {
+                self.available = available;
+                Ok(Some(next..=available))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Like [`Consumer::wait`] without waiting: `Ok(None)` when nothing new is available.
     ///
     /// # Errors

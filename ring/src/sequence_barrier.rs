@@ -47,6 +47,46 @@ impl<W: WaitStrategy> SequenceBarrier<W> {
         self.wait_for_slow(sequence)
     }
 
+    /// [`SequenceBarrier::wait_for`] that also gives up, returning `Ok(None)`, once `interrupt()`
+    /// is true: how a stage that is idle still answers a request from outside the ring (the
+    /// matcher's snapshot on SIGUSR1). `interrupt` is checked whenever the wait strategy re-checks
+    /// the sequences: every spin or yield, and for a parked [`crate::Adaptive`] waiter at least
+    /// once per park timeout (100 ms by default), so a request is seen that late at worst.
+    ///
+    /// # Errors
+    /// As [`SequenceBarrier::wait_for`].
+    #[inline]
+    pub fn wait_for_unless<F: FnMut() -> bool>(
+        &self,
+        sequence: i64,
+        mut interrupt: F,
+    ) -> Result<Option<i64>, RingError> {
+        let available = self.available();
+        if available >= sequence {
+            return Ok(Some(available));
+        }
+        let mut available = i64::MIN;
+        let mut stop = None;
+        let mut interrupted = false;
+        self.shared.wait.wait_until(|| {
+            available = self.available();
+            if available >= sequence {
+                return true;
+            }
+            stop = self.stop_reason(available);
+            interrupted = interrupt();
+            stop.is_some() || interrupted
+        });
+        match stop {
+            _ if available >= sequence => Ok(Some(available)),
+            Some(reason) => Err(reason),
+            None => {
+                debug_assert!(interrupted);
+                Ok(None)
+            }
+        }
+    }
+
     #[cold]
     fn wait_for_slow(&self, sequence: i64) -> Result<i64, RingError> {
         let mut available = i64::MIN;

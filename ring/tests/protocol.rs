@@ -209,3 +209,25 @@ fn claim_larger_than_ring_panics() {
 fn capacity_must_be_a_power_of_two() {
     let _ = spsc::<u8, _>(6, BusySpin);
 }
+
+#[test]
+fn wait_unless_returns_when_interrupted_and_data_wins_over_the_interrupt() {
+    for kind in WaitStrategyKind::ALL {
+        let (mut p, mut c) = spsc::<u64, _>(8, kind.build());
+        // Nothing available: the interrupt ends the wait.
+        let mut checks = 0;
+        let r = c.wait_unless(|| {
+            checks += 1;
+            checks > 3
+        });
+        assert_eq!(r, Ok(None), "{kind}");
+        // Published data is returned even when the interrupt is already set.
+        p.publish_with(|s| *s = 7).unwrap();
+        assert_eq!(c.wait_unless(|| true), Ok(Some(0..=0)), "{kind}");
+        assert_eq!(*c.get(0), 7);
+        c.release(0);
+        // A closed producer still ends the wait with Closed, not None.
+        p.close();
+        assert_eq!(c.wait_unless(|| false), Err(RingError::Closed), "{kind}");
+    }
+}
