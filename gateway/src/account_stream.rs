@@ -4,6 +4,7 @@
 //! from here, so a session is just a cursor into its account's stream.
 
 use crate::protocol::ExecReport;
+use crate::unforked_buffer::UnforkedBuffer;
 
 /// Bytes per retained report: the largest v1 report frame (114 bytes) fits.
 pub const REPORT_SLOT_BYTES: usize = 128;
@@ -14,10 +15,10 @@ pub struct AccountStream {
     next_seq: u64,
     /// Ring of encoded frames, `retained` slots of [`REPORT_SLOT_BYTES`],
     /// allocated on first use (the one allocation an account ever costs the
-    /// publisher). A flat zeroed byte vector comes from calloc, so only the
-    /// pages reports are actually written to become resident; a vector of
-    /// arrays would be written out in full up front.
-    slots: Vec<u8>,
+    /// publisher). Its own lazily zeroed mapping, so only the pages reports
+    /// are actually written to become resident, and left out of snapshot
+    /// children so `fork()` does not copy its page tables.
+    slots: UnforkedBuffer,
     retained: u64,
     /// Lowest sequence ever retained here (above 1 after a restore from a
     /// snapshot that kept only the newest reports).
@@ -28,7 +29,13 @@ impl AccountStream {
     /// An empty stream keeping the last `retained` reports.
     pub fn new(retained: u64) -> Self {
         assert!(retained > 0);
-        Self { next_seq: 1, slots: Vec::new(), retained, floor: 1 }
+        Self { next_seq: 1, slots: UnforkedBuffer::empty(), retained, floor: 1 }
+    }
+
+    /// A new window for `retained` reports.
+    #[cold]
+    fn window(retained: u64) -> UnforkedBuffer {
+        UnforkedBuffer::zeroed(retained as usize * REPORT_SLOT_BYTES)
     }
 
     /// How many reports are kept.
@@ -53,7 +60,7 @@ impl AccountStream {
     #[inline]
     pub fn append(&mut self, report: &ExecReport) -> u64 {
         if self.slots.is_empty() {
-            self.slots = vec![0u8; self.retained as usize * REPORT_SLOT_BYTES];
+            self.slots = Self::window(self.retained);
         }
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -138,7 +145,7 @@ impl AccountStream {
     /// Retains an already encoded frame as the next sequence number.
     fn store_frame(&mut self, frame: &[u8]) {
         if self.slots.is_empty() {
-            self.slots = vec![0u8; self.retained as usize * REPORT_SLOT_BYTES];
+            self.slots = Self::window(self.retained);
         }
         let seq = self.next_seq;
         self.next_seq += 1;

@@ -20,3 +20,4 @@ pub mod sd_notify;
 pub mod server;
 pub mod slots;
 pub mod snapshotter;
+pub mod unforked_buffer;

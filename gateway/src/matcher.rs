@@ -105,7 +105,24 @@ impl Matcher {
     /// shutdown snapshot and the final state hash).
     pub fn run(mut self) -> Engine {
         // Closed (clean shutdown) or halted (a failing stage): either way, stop.
-        while let Ok(range) = self.input.wait() {
+        loop {
+            // Idle, the matcher still answers a snapshot request (SIGUSR1).
+            let waited = match &self.snapshots {
+                Some(snap) => self.input.wait_unless(|| snap.wanted()),
+                None => self.input.wait().map(Some),
+            };
+            let range = match waited {
+                Ok(Some(range)) => range,
+                Ok(None) => {
+                    if let Some(snap) = &mut self.snapshots {
+                        if snap.due(0) {
+                            snap.take(&self.engine, &mut self.output, &self.control);
+                        }
+                    }
+                    continue;
+                }
+                Err(_) => break,
+            };
             let (lo, hi) = (*range.start(), *range.end());
             let n = range.clone().count() as u64;
             let mut sink = RingSink {
@@ -145,6 +162,9 @@ impl Matcher {
                     snap.take(&self.engine, &mut self.output, &self.control);
                 }
             }
+        }
+        if let Some(snap) = &self.snapshots {
+            snap.finish();
         }
         self.engine
     }

@@ -448,6 +448,26 @@ pub fn render(r: &Registry) -> String {
         "Longest journal commit since start.",
         get(&j.commit_max_ns) as f64 / 1e9,
     );
+    let sn = &*s.snapshots;
+    e.one("matchd_snapshots_written_total", "counter", "Snapshots written while running.", get(&sn.written));
+    e.one(
+        "matchd_snapshots_failed_total",
+        "counter",
+        "Snapshots that failed (the journal is intact).",
+        get(&sn.failed),
+    );
+    e.one(
+        "matchd_snapshot_pause_max_seconds",
+        "gauge",
+        "Longest matcher pause taking a snapshot (fork or copy) since start.",
+        get(&sn.max_pause_ns) as f64 / 1e9,
+    );
+    e.one(
+        "matchd_snapshot_last_pause_seconds",
+        "gauge",
+        "The last snapshot's matcher pause.",
+        get(&sn.last_pause_ns) as f64 / 1e9,
+    );
     e.one(
         "matchd_journal_slow_rollovers_total",
         "counter",

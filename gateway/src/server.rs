@@ -283,6 +283,8 @@ pub struct Stats {
     pub matcher: Arc<MatcherStats>,
     /// Publisher.
     pub publisher: Arc<PublisherStats>,
+    /// Snapshots taken while running.
+    pub snapshots: Arc<crate::snapshotter::SnapshotStats>,
 }
 
 fn pin(cfg: &Config, name: &str) {
@@ -377,12 +379,16 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let snapshots_requested = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, snapshots_requested.clone())?;
     let (matcher_snaps, publisher_snaps, snapshot_thread) = crate::snapshotter::start(
-        snapshot::snapshot_dir(&cfg.data.dir),
-        cfg.snapshots.keep as usize,
-        cfg.snapshots.every_commands,
-        cfg.snapshots.reports_per_account as u64,
+        crate::snapshotter::SnapshotterConfig {
+            dir: snapshot::snapshot_dir(&cfg.data.dir),
+            keep: cfg.snapshots.keep as usize,
+            every_commands: cfg.snapshots.every_commands,
+            reports_per_account: cfg.snapshots.reports_per_account as u64,
+            method: cfg.snapshots.method,
+            child_timeout: Duration::from_secs(cfg.snapshots.child_timeout_s),
+        },
         snapshots_requested,
-        Default::default(),
+        stats.snapshots.clone(),
     )?;
     let matcher = matcher.with_snapshots(matcher_snaps);
     let publisher = Publisher::new(

@@ -1,11 +1,14 @@
 //! Snapshots with the real binary: a clean restart loads the shutdown snapshot and replays
 //! nothing; a crash after a periodic snapshot restores the same state as a full replay; a
 //! damaged snapshot is skipped in favour of an older one or the journal; report numbering
-//! continues across all of them.
+//! continues across all of them. SIGUSR1 snapshots with either method (a forked child or a
+//! copy); a `kill -9` while a forked child writes leaves no child holding the journal, the
+//! sockets or memory, and the restart proceeds.
 
 mod e2e_common;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use e2e_common::*;
 use engine::Side;
@@ -82,8 +85,13 @@ fn crash_after_a_periodic_snapshot_equals_a_full_replay_and_a_bad_snapshot_is_sk
     let cfg = ConfigText::risk().set("every_commands", "8").set("on_shutdown", "false");
     let m = Matchd::start_with(&data, &cfg);
     trade(&m, 12);
+    // Snapshots are written in the background (a child process, niced): wait for one.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while snapshots(&data).is_empty() {
+        assert!(Instant::now() < deadline, "no periodic snapshot was written: {}", m.stderr());
+        std::thread::sleep(Duration::from_millis(10));
+    }
     m.kill9();
-    assert!(!snapshots(&data).is_empty(), "periodic snapshots were taken");
 
     // Reference: the same journal replayed without any snapshot.
     let full = dir.path().join("full");
@@ -108,6 +116,209 @@ fn crash_after_a_periodic_snapshot_equals_a_full_replay_and_a_bad_snapshot_is_sk
     let (_, log) = m.terminate_with_log();
     assert!(log.contains("snapshot skipped"), "{log}");
     assert_eq!(state_hashes(&log, "replay complete").last(), Some(&want));
+}
+
+/// Waits for a new snapshot file after SIGUSR1; returns the metrics page then.
+fn sigusr1_snapshot(m: &Matchd, before: usize) -> String {
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    unsafe { libc::kill(m.child.id() as i32, libc::SIGUSR1) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, metrics) = m.http_get("/metrics");
+        if snapshots(&m.data_dir).len() > before && metric(&metrics, "matchd_snapshots_written_total") >= 1.0 {
+            return metrics;
+        }
+        assert!(Instant::now() < deadline, "no snapshot after SIGUSR1:\n{}", m.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn metric(page: &str, name: &str) -> f64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("metric {name} missing"))
+}
+
+#[test]
+fn sigusr1_takes_a_snapshot_with_either_method_and_a_restart_loads_it() {
+    for method in ["fork", "copy"] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let cfg = ConfigText::risk().set("on_shutdown", "false").set("method", &format!("\"{method}\""));
+        let m = Matchd::start_with(&data, &cfg);
+        let last = trade(&m, 4);
+        let metrics = sigusr1_snapshot(&m, 0);
+        assert_eq!(metric(&metrics, "matchd_snapshots_written_total"), 1.0, "{method}");
+        assert_eq!(metric(&metrics, "matchd_snapshots_failed_total"), 0.0, "{method}");
+        let pause = metric(&metrics, "matchd_snapshot_last_pause_seconds");
+        assert!(pause > 0.0 && pause <= metric(&metrics, "matchd_snapshot_pause_max_seconds"), "{method}: {pause}");
+        let (st, log) = m.terminate_with_log();
+        assert_eq!(st.code(), Some(0));
+        assert!(log.contains(&format!("method={}", if method == "fork" { "Fork" } else { "Copy" })), "{log}");
+        let stopped = state_hashes(&log, "stopped cleanly");
+        assert_eq!(snapshots(&data).len(), 1, "{method}: no shutdown snapshot, only the SIGUSR1 one");
+        assert!(!std::fs::read_dir(data.join("snapshots")).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp")));
+
+        let m = Matchd::start_with(&data, &cfg);
+        let alice = m.trader_from(ALICE, last);
+        assert_eq!(alice.session().unwrap().highest_seq, last, "{method}: numbering restored");
+        drop(alice);
+        let (_, log) = m.terminate_with_log();
+        assert!(log.contains("snapshot loaded"), "{method}: {log}");
+        assert_eq!(state_hashes(&log, "replay complete").last(), stopped.last(), "{method}");
+    }
+}
+
+/// Living processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(child) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'.
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if ppid == Some(pid) && alive(child) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+/// A process's state letter (`R`, `S`, `T` stopped, `Z` zombie ...), None once it is gone.
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+fn alive(pid: u32) -> bool {
+    proc_state(pid).is_some_and(|s| s != 'Z' && s != 'X')
+}
+
+/// What a living process has open: the targets of `/proc/PID/fd/*` (None once it has ended).
+fn open_files(pid: u32) -> Option<Vec<String>> {
+    if !alive(pid) {
+        return None;
+    }
+    let rd = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    Some(rd.flatten().filter_map(|e| std::fs::read_link(e.path()).ok()).map(|p| p.display().to_string()).collect())
+}
+
+#[test]
+fn kill9_while_a_forked_child_writes_leaves_nothing_in_the_way_of_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = ConfigText::default()
+        .set("on_shutdown", "false")
+        .set("every_commands", "0")
+        .set("max_open_orders_per_account", "500000");
+    // A book big enough that the child takes a while (a debug build serializes slowly):
+    // written straight into the journal after a first start created it.
+    let m = Matchd::start_with(&data, &cfg);
+    assert_eq!(m.terminate().code(), Some(0));
+    let orders = 400_000u64;
+    {
+        let jcfg = journal::JournalConfig { segment_size: 4 << 20, ..Default::default() };
+        let (mut w, _) = journal::JournalWriter::open(data.join("journal"), jcfg).expect("journal");
+        let mut buf = [0u8; 256];
+        for i in 0..orders {
+            let side = if i % 2 == 0 { Side::Sell } else { Side::Buy };
+            let ticks = 1 + (i % 3000) as i64;
+            let price = if side == Side::Sell { px(ticks) } else { px(-ticks) };
+            let cmd = engine::Command {
+                account: ALICE.0,
+                timestamp_ns: 1_000 + i,
+                kind: engine::CommandKind::NewOrder(limit(i + 1, side, price, lots(3))),
+            };
+            let n = engine::command_codec::encode(&cmd, &mut buf);
+            w.append(engine::command_codec::RECORD_COMMAND, &buf[..n]).expect("append");
+        }
+        w.commit().expect("commit");
+    }
+    let m = Matchd::start_with(&data, &cfg);
+    let pid = m.child.id();
+    // (The log file sits next to the data directory, with the same name as a prefix.)
+    let inside = format!("{}/", data.display());
+    let held = |files: &[String]| -> Vec<String> {
+        files.iter().filter(|f| f.starts_with(&inside) || f.starts_with("socket:")).cloned().collect()
+    };
+    // Catch a child while it writes, check what it holds, and stop it (SIGSTOP) so that only
+    // its parent's death can end it. A child that finishes before it is caught is retried.
+    let mut caught = None;
+    for _attempt in 0..5 {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        unsafe { libc::kill(pid as i32, libc::SIGUSR1) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let child = loop {
+            if let Some(&c) = children_of(pid).first() {
+                break c;
+            }
+            assert!(Instant::now() < deadline, "no snapshot child appeared:\n{}", m.stderr());
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        // The child keeps only stdio and its error pipe: not the journal, its lock, the
+        // snapshot directory or any socket (it closes them right after the fork).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last_held = Vec::new();
+        let clean = loop {
+            let Some(files) = open_files(child) else {
+                assert!(last_held.is_empty(), "the snapshot child held {last_held:?} until it ended");
+                break None;
+            };
+            last_held = held(&files);
+            if last_held.is_empty() {
+                break Some(files);
+            }
+            assert!(Instant::now() < deadline, "the snapshot child holds {last_held:?}");
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let Some(files) = clean else {
+            // Finished before it was looked at: let the writer finish, then try again.
+            std::thread::sleep(Duration::from_millis(300));
+            continue;
+        };
+        assert!(files.len() <= 4, "stdio and the error pipe only: {files:?}");
+        // SAFETY: kill(2) with a pid we just saw as matchd's child (not yet reaped: the pid
+        // is not reused); at worst it signals a zombie.
+        unsafe { libc::kill(child as i32, libc::SIGSTOP) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while proc_state(child).is_some_and(|s| s != 'T' && s != 'Z') && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if proc_state(child) == Some('T') {
+            caught = Some(child);
+            break;
+        }
+        // Finished in between: let the writer reap it and try again.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let child = caught.unwrap_or_else(|| panic!("a snapshot child caught while writing: {}", m.stderr()));
+    m.kill9();
+    // The stopped child dies with its parent instead of lingering.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // (A zombie waiting for its new parent to reap it is dead.)
+    while alive(child) {
+        if Instant::now() >= deadline {
+            // SAFETY: as above; cleans up before failing.
+            unsafe { libc::kill(child as i32, libc::SIGKILL) };
+            panic!("snapshot child {child} outlived its parent");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The restart is not refused (journal lock) and replays everything.
+    let m = Matchd::start_with(&data, &cfg);
+    let (st, log) = m.terminate_with_log();
+    assert_eq!(st.code(), Some(0), "{log}");
+    let line = replay_line(&log);
+    let replayed: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("commands=")?.parse().ok())
+        .unwrap_or_else(|| panic!("replay line: {line}"));
+    assert!(replayed > orders, "the whole journal is replayed: {line}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
