@@ -109,8 +109,12 @@ pub struct Matchd {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
-    /// Its data directory (a temporary one, removed on drop).
+    /// Its metrics endpoint.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Its directory: the config, the log and `data/` (removed on drop if [`Matchd::start`]
+    /// made it).
     pub dir: PathBuf,
+    owns_dir: bool,
     stderr_log: PathBuf,
 }
 
@@ -119,12 +123,24 @@ impl Matchd {
     /// `--listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0`, its data in the same directory, plus `extra` arguments (e.g.
     /// `--durability batch`); waits up to 60 s for the ready line.
     pub fn start(binary: &Path, config_toml: &str, extra: &[&str]) -> Result<Matchd, String> {
-        let dir = temp_dir("matchd-loadgen");
+        let mut m = Matchd::start_in(binary, &temp_dir("matchd-loadgen"), config_toml, extra)?;
+        m.owns_dir = true;
+        Ok(m)
+    }
+
+    /// [`Matchd::start`] in `dir` (created if missing, kept on drop): a restart on the same
+    /// data. The log is appended to.
+    pub fn start_in(binary: &Path, dir: &Path, config_toml: &str, extra: &[&str]) -> Result<Matchd, String> {
+        let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let cfg = dir.join("matchd.toml");
         std::fs::write(&cfg, config_toml).map_err(|e| format!("{}: {e}", cfg.display()))?;
         let stderr_log = dir.join("matchd.stderr.log");
-        let log = std::fs::File::create(&stderr_log).map_err(|e| e.to_string())?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_log)
+            .map_err(|e| format!("{}: {e}", stderr_log.display()))?;
         let mut child = Command::new(binary)
             .arg("--config")
             .arg(&cfg)
@@ -142,21 +158,63 @@ impl Matchd {
         std::thread::spawn(move || {
             let mut r = BufReader::new(stdout);
             let mut line = String::new();
+            let mut metrics = None;
             while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                let word = |rest: &str| rest.split_whitespace().next().unwrap_or("").to_string();
+                if let Some(rest) = line.trim().strip_prefix("matchd metrics listen=") {
+                    metrics = Some(word(rest));
+                }
                 if let Some(rest) = line.trim().strip_prefix("matchd ready listen=") {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+                    let _ = tx.send((word(rest), metrics.clone()));
                 }
                 line.clear();
             }
         });
-        let mut m = Matchd { child, addr: SocketAddr::from(([127, 0, 0, 1], 0)), dir, stderr_log };
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(a) => {
+        let mut m = Matchd {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_addr: None,
+            dir,
+            owns_dir: false,
+            stderr_log,
+        };
+        // A big journal takes a while to replay.
+        match rx.recv_timeout(Duration::from_secs(600)) {
+            Ok((a, metrics)) => {
                 m.addr = a.parse().map_err(|_| format!("bad ready line address {a:?}"))?;
+                m.metrics_addr = metrics.and_then(|a| a.parse().ok());
                 Ok(m)
             }
             Err(_) => Err(format!("matchd did not become ready; stderr:\n{}", m.stderr())),
         }
+    }
+
+    /// Its process id (for signals such as SIGUSR1).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Asks for a snapshot (SIGUSR1, as `systemctl kill -s USR1 matchd` does).
+    pub fn request_snapshot(&self) {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGUSR1);
+        }
+    }
+
+    /// The value of an unlabelled metric from `GET /metrics`.
+    pub fn metric(&self, name: &str) -> Result<f64, String> {
+        use std::io::Write;
+        let addr = self.metrics_addr.ok_or("metrics are off")?;
+        let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+        write!(s, "GET /metrics HTTP/1.1\r\nHost: matchd\r\n\r\n").map_err(|e| e.to_string())?;
+        let mut page = String::new();
+        s.read_to_string(&mut page).map_err(|e| e.to_string())?;
+        page.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| format!("metric {name} not found"))
     }
 
     /// What matchd logged so far.
@@ -192,7 +250,9 @@ impl Drop for Matchd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
