@@ -331,14 +331,18 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
 
     let wait: WaitStrategyKind =
         cfg.pipeline.wait_strategy.parse().map_err(|e| ServerError::Pipeline(format!("{e}")))?;
-    let mut input = RingBuilder::<InputSlot, _>::new(cfg.pipeline.input_ring_slots as usize, wait.build());
+    // The rings' slots are nothing a snapshot child needs: leave them out of its fork.
+    let mut input = RingBuilder::<InputSlot, _>::new(cfg.pipeline.input_ring_slots as usize, wait.build()).dont_fork();
     let journaller_id = input.consumer(&[]);
     let _matcher_id = input.consumer(&[journaller_id]);
     let (producer, mut consumers) = input.build();
     let matcher_in = consumers.pop().expect("two consumers");
     let journaller_in = consumers.pop().expect("two consumers");
-    let (out_producer, out_consumer) =
-        ring::spsc::<OutputSlot, _>(cfg.pipeline.output_ring_slots as usize, wait.build());
+    let mut output =
+        RingBuilder::<OutputSlot, _>::new(cfg.pipeline.output_ring_slots as usize, wait.build()).dont_fork();
+    output.consumer(&[]);
+    let (out_producer, mut out_consumers) = output.build();
+    let out_consumer = out_consumers.pop().expect("one consumer");
 
     let gateway_poll = mio::Poll::new()?;
     let publisher_poll = mio::Poll::new()?;

@@ -34,6 +34,7 @@ pub struct RingBuilder<T, W> {
     wait: W,
     /// For each declared consumer, the consumers it runs after (empty: after the producer).
     dependencies: Vec<Vec<usize>>,
+    dont_fork: bool,
     _slots: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -44,7 +45,15 @@ impl<T, W: WaitStrategy> RingBuilder<T, W> {
     /// If `capacity` is not a power of two.
     pub fn new(capacity: usize, wait: W) -> Self {
         assert!(capacity.is_power_of_two(), "ring capacity must be a power of two, got {capacity}");
-        Self { capacity, wait, dependencies: Vec::new(), _slots: std::marker::PhantomData }
+        Self { capacity, wait, dependencies: Vec::new(), dont_fork: false, _slots: std::marker::PhantomData }
+    }
+
+    /// Put the slots in an anonymous mapping advised `MADV_DONTFORK`: a process that `fork()`s
+    /// while the ring is in use (matchd's snapshot child) does not copy their page tables, and
+    /// the child has no access to them.
+    pub fn dont_fork(mut self) -> Self {
+        self.dont_fork = true;
+        self
     }
 
     /// Declare a consumer that may only read sequences every consumer in `after` has released
@@ -80,7 +89,7 @@ impl<T, W: WaitStrategy> RingBuilder<T, W> {
     /// If no consumer was declared.
     pub fn build_with(self, factory: impl FnMut(usize) -> T) -> (Producer<T, W>, Vec<Consumer<T, W>>) {
         assert!(!self.dependencies.is_empty(), "a ring needs at least one consumer");
-        let ring = Arc::new(RingBuffer::new(self.capacity, factory));
+        let ring = Arc::new(RingBuffer::new(self.capacity, factory, self.dont_fork));
         let shared = Arc::new(Shared::new(self.capacity, self.wait));
         let sequences: Vec<Arc<Sequence>> =
             (0..self.dependencies.len()).map(|_| Arc::new(Sequence::default())).collect();

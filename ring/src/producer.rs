@@ -43,6 +43,11 @@ impl<T, W: WaitStrategy> Producer<T, W> {
         self.ring.capacity()
     }
 
+    /// Whether the slots are left out of forked children ([`crate::RingBuilder::dont_fork`]).
+    pub fn slots_unforked(&self) -> bool {
+        self.ring.is_unforked()
+    }
+
     /// Claim the next `n` slots, waiting (with the ring's wait strategy) while the ring is full.
     /// The range may be filled through [`Producer::slot_mut`] in any order, then published.
     ///

@@ -231,3 +231,45 @@ fn wait_unless_returns_when_interrupted_and_data_wins_over_the_interrupt() {
         assert_eq!(c.wait_unless(|| false), Err(RingError::Closed), "{kind}");
     }
 }
+
+#[test]
+fn dont_fork_slots_work_like_heap_slots_and_are_dropped_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    #[derive(Default)]
+    struct Counted(u64, Option<Arc<AtomicUsize>>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            if let Some(c) = &self.1 {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    {
+        let mut b = RingBuilder::<Counted, _>::new(1024, BusySpin).dont_fork();
+        b.consumer(&[]);
+        let d = drops.clone();
+        let (mut p, mut cs) = b.build_with(|i| Counted(i as u64, Some(d.clone())));
+        assert!(p.slots_unforked());
+        let mut c = cs.pop().unwrap();
+        for lap in 0..3u64 {
+            for i in 0..1024i64 {
+                p.publish_with(|s| s.0 = lap * 10_000 + i as u64).unwrap();
+            }
+            let r = c.wait().unwrap();
+            for s in r.clone() {
+                assert_eq!(c.get(s).0, lap * 10_000 + (s as u64 % 1024));
+            }
+            c.release(*r.end());
+        }
+        // The slots sit in a mapping marked "dc" (don't copy on fork).
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        assert!(smaps.lines().any(|l| l.starts_with("VmFlags:") && l.split_whitespace().any(|f| f == "dc")));
+        assert_eq!(drops.load(Ordering::Relaxed), 0);
+    }
+    assert_eq!(drops.load(Ordering::Relaxed), 1024, "every slot dropped exactly once");
+    // Heap rings still work as before and say so.
+    let (p, _c) = spsc::<u64, _>(8, BusySpin);
+    assert!(!p.slots_unforked());
+}
