@@ -6,11 +6,11 @@
 //! on BTC-USDT, matching only) straight into the journal of a fresh data directory, starts matchd
 //! on it (replay), then asks for `--rounds` snapshots with SIGUSR1 per method, waiting for each to
 //! be written. Also prints matchd's resident memory and page-table size, which the fork pause
-//! scales with. One JSON line per case, a summary line last.
+//! scales with. `--quick`: 200,000 orders, 2 rounds. One JSON line per case, a summary line last.
 //!
 //! ```text
 //! cargo build --release -p gateway --bin matchd
-//! cargo run --release -p benches --bin live_snapshot -- [--orders N] [--rounds R] [--matchd PATH] \
+//! cargo run --release -p benches --bin live_snapshot -- [--quick] [--orders N] [--rounds R] [--matchd PATH] \
 //!     [--set key=value ...]
 //! ```
 
@@ -38,13 +38,17 @@ struct Args {
 }
 
 fn args() -> Args {
-    let usage = "usage: live_snapshot [--orders N] [--rounds R] [--matchd PATH] [--set key=value ...]";
+    let usage = "usage: live_snapshot [--quick] [--orders N] [--rounds R] [--matchd PATH] [--set key=value ...]";
     let mut a = Args { orders: 1_000_000, set: Vec::new(), rounds: 3, matchd: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().unwrap_or_else(|| panic!("{usage}"));
         match flag.as_str() {
             "--orders" => a.orders = val().parse().expect("--orders N"),
+            "--quick" => {
+                a.orders = 200_000;
+                a.rounds = 2;
+            }
             "--rounds" => a.rounds = val().parse().expect("--rounds R"),
             "--matchd" => a.matchd = Some(PathBuf::from(val())),
             "--set" => {
