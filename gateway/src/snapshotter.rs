@@ -74,11 +74,13 @@ impl MatcherSnapshots {
         (periodic || self.deferred) && !self.in_flight.load(Ordering::Acquire)
     }
 
-    /// Whether a request is waiting to be taken (checked while the matcher is
-    /// idle, so it is not left until the next command).
+    /// Whether a snapshot is waiting to be taken (checked while the matcher is
+    /// idle, so a request, or a periodic one that came due while another was
+    /// in flight, is not left until the next command).
     #[inline]
     pub fn wanted(&self) -> bool {
-        (self.requested.load(Ordering::Relaxed) || self.deferred) && !self.in_flight.load(Ordering::Acquire)
+        let periodic = self.every_commands != 0 && self.since_last >= self.every_commands;
+        (self.requested.load(Ordering::Relaxed) || self.deferred || periodic) && !self.in_flight.load(Ordering::Acquire)
     }
 
     /// Takes the snapshot (the pause), marks the point in the output ring and

@@ -321,6 +321,81 @@ fn kill9_while_a_forked_child_writes_leaves_nothing_in_the_way_of_the_restart() 
     assert!(replayed > orders, "the whole journal is replayed: {line}");
 }
 
+/// A seeded random order flow from alice and bob (crossing limit orders, cancels and amends
+/// by client order id, some rejected), `n` commands in all, responses drained as it goes.
+fn random_flow(m: &Matchd, seed: u64, n: u64) {
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move |below: u64| {
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        rng.wrapping_mul(0x2545_F491_4F6C_DD1D) % below
+    };
+    let mut clients = [m.trader(ALICE), m.trader(BOB)];
+    let mut sent = [0u64; 2];
+    for i in 0..n {
+        let who = next(2) as usize;
+        let c = &mut clients[who];
+        let cid = 10_000_000 + i;
+        match next(10) {
+            0..=5 => {
+                let side = if next(2) == 0 { Side::Buy } else { Side::Sell };
+                let ticks = next(40) as i64 - 20;
+                c.new_order(limit(cid, side, px(ticks), lots(2 + next(5)))).unwrap();
+            }
+            6 | 7 => c.cancel(engine::OrderRef::Client(10_000_000 + next(i + 1))).unwrap(),
+            _ => c
+                .amend(engine::Amend {
+                    order: engine::OrderRef::Client(10_000_000 + next(i + 1)),
+                    new_qty: Some(lots(1 + next(6))),
+                    new_price: None,
+                })
+                .unwrap(),
+        }
+        sent[who] += 1;
+        // Keep the outbound buffers small: drain now and then.
+        if i % 200 == 199 {
+            for c in &mut clients {
+                sync(c);
+            }
+        }
+    }
+    for c in &mut clients {
+        sync(c);
+    }
+    assert!(sent.iter().all(|&s| s > n / 4), "both traders sent: {sent:?}");
+}
+
+#[test]
+fn random_flow_with_periodic_snapshots_restarts_like_a_full_replay() {
+    for (method, seed) in [("fork", 11), ("copy", 12)] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let cfg = ConfigText::risk()
+            .set("every_commands", "300")
+            .set("on_shutdown", "false")
+            .set("method", &format!("\"{method}\""));
+        let m = Matchd::start_with(&data, &cfg);
+        random_flow(&m, seed, 1_500);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while snapshots(&data).len() < 2 {
+            assert!(Instant::now() < deadline, "{method}: periodic snapshots: {}", m.stderr());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        m.kill9();
+
+        let full = dir.path().join("full");
+        copy_dir(&data, &full);
+        std::fs::remove_dir_all(full.join("snapshots")).unwrap();
+        let (_, log) = Matchd::start_with(&full, &cfg).terminate_with_log();
+        let want = state_hashes(&log, "replay complete").last().unwrap().clone();
+
+        let (_, log) = Matchd::start_with(&data, &cfg).terminate_with_log();
+        assert!(log.contains("snapshot loaded"), "{method}: {log}");
+        assert_eq!(state_hashes(&log, "replay complete").last(), Some(&want), "{method}: snapshot + tail == full");
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
