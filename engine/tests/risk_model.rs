@@ -1294,12 +1294,13 @@ fn resolve(op: &Op, m: &Model, next_tx: &mut u64) -> Command {
         Op::Transfer { deposit, acct, asset, amount, tx } => {
             let target = account(acct);
             let asset = asset as AssetId;
-            let avail = m.avail(target, asset).max(0) as u64;
+            // After a huge deposit the balance is near u64::MAX: saturate, never overflow here.
+            let avail = u64::try_from(m.avail(target, asset).max(0)).unwrap_or(u64::MAX);
             let amount = match amount {
                 Amount::Small(v) => v as u64,
                 Amount::Big(v) => v as u64,
                 Amount::Part(k) => (avail / 8 * k as u64).max(1),
-                Amount::Over(k) => avail + 1 + k as u64,
+                Amount::Over(k) => avail.saturating_add(1 + k as u64),
                 Amount::Zero => 0,
                 Amount::Huge(k) => u64::MAX - k as u64,
             };
