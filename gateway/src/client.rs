@@ -19,7 +19,7 @@
 //! # Ok::<(), gateway::client::ClientError>(())
 //! ```
 //!
-//! The client keeps a read buffer and splits frames with [`decode_frame`]; it checks that every
+//! The client keeps a read buffer and splits frames with [`crate::protocol::decode_frame`]; it checks that every
 //! sequenced report's `seq` is the previous one + 1 ([`ClientError::SequenceGap`] otherwise) and
 //! tracks the highest one processed ([`Client::last_seen_seq`]), which is what to log in with after
 //! a reconnect. While [`Client::recv`] waits it sends a `Heartbeat` whenever the client has sent
@@ -27,7 +27,7 @@
 //! the server has been silent for the session's heartbeat timeout. Nothing the server sends can make
 //! it panic.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -37,10 +37,11 @@ use engine::{
     SetFeeSchedule, Side, TimeInForce, Transfer,
 };
 
+use crate::frame_reader::{is_disconnect, is_timeout, Fill, FrameReader};
 use crate::protocol::execution::ExecReport;
 use crate::protocol::{
-    decode_frame, CancelOnDisconnect, ClientMessage, DecodeError, FrameError, Login, LoginAccepted, LoginRejectReason,
-    Logout, LogoutReason, Role, ServerMessage, CREDENTIAL_LEN,
+    CancelOnDisconnect, ClientMessage, DecodeError, FrameError, Login, LoginAccepted, LoginRejectReason, Logout,
+    LogoutReason, Role, ServerMessage, CREDENTIAL_LEN, DEFAULT_MAX_MESSAGE_LEN,
 };
 
 /// Heartbeat interval assumed when the server reports 0 (the protocol's default).
@@ -163,8 +164,7 @@ pub struct Client {
     stream: TcpStream,
     peer: SocketAddr,
     io_timeout: Duration,
-    rbuf: Vec<u8>,
-    rpos: usize,
+    reader: FrameReader,
     state: State,
     session: Option<LoginAccepted>,
     last_seen_seq: u64,
@@ -206,8 +206,7 @@ impl Client {
             stream,
             peer,
             io_timeout: timeout,
-            rbuf: Vec::with_capacity(READ_CHUNK * 2),
-            rpos: 0,
+            reader: FrameReader::new(READ_CHUNK, DEFAULT_MAX_MESSAGE_LEN),
             state: State::Connected,
             session: None,
             last_seen_seq: 0,
@@ -560,18 +559,8 @@ impl Client {
 
     /// Splits the next whole frame off the read buffer.
     fn decode_buffered(&mut self) -> Result<Option<ServerMessage>, ClientError> {
-        let buf = self.rbuf.get(self.rpos..).unwrap_or(&[]);
-        match decode_frame(buf) {
-            Ok(None) => Ok(None),
-            Ok(Some((frame, n))) => {
-                let decoded = ServerMessage::decode_frame(&frame);
-                self.rpos += n;
-                if self.rpos >= self.rbuf.len() {
-                    self.rbuf.clear();
-                    self.rpos = 0;
-                }
-                Ok(Some(decoded?))
-            }
+        match self.reader.next(ServerMessage::decode_frame) {
+            Ok(decoded) => Ok(decoded.transpose()?),
             Err(e) => {
                 self.close();
                 Err(ClientError::Framing(e))
@@ -603,48 +592,18 @@ impl Client {
 
     /// One read of at most `wait`; returns the bytes read (0 on timeout). EOF closes the client.
     fn fill(&mut self, wait: Duration) -> Result<usize, ClientError> {
-        if self.rpos > 0 {
-            self.rbuf.drain(..self.rpos);
-            self.rpos = 0;
-        }
-        self.stream.set_read_timeout(Some(wait))?;
-        let start = self.rbuf.len();
-        self.rbuf.resize(start + READ_CHUNK, 0);
-        let r = self.stream.read(self.rbuf.get_mut(start..).unwrap_or(&mut []));
-        let n = *r.as_ref().unwrap_or(&0);
-        self.rbuf.truncate(start + n);
-        match r {
-            Ok(0) => {
-                self.close();
-                Err(ClientError::Closed)
-            }
-            Ok(n) => {
+        match self.reader.fill(&mut self.stream, wait)? {
+            Fill::Data(n) => {
                 self.last_received = Instant::now();
                 Ok(n)
             }
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(0),
-            Err(e) if is_disconnect(&e) => {
+            Fill::Timeout => Ok(0),
+            Fill::Closed => {
                 self.close();
                 Err(ClientError::Closed)
             }
-            Err(e) => Err(ClientError::Io(e)),
         }
     }
-}
-
-pub(crate) fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-}
-
-pub(crate) fn is_disconnect(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::NotConnected
-    )
 }
 
 fn side_name(s: Side) -> &'static str {

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod credential;
+mod frame_reader;
 pub mod gateway_thread;
 pub mod journaller;
 pub mod matcher;

@@ -37,17 +37,18 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use engine::{InstrumentId, InstrumentSpec, InstrumentState, OrderId, Price, Qty, Side};
 
-use crate::client::{is_disconnect, is_timeout, ClientError};
+use crate::client::ClientError;
+use crate::frame_reader::{is_disconnect, is_timeout, Fill, FrameReader};
 use crate::protocol::market_data::MD_MAX_MESSAGE_LEN;
 use crate::protocol::{
-    decode_frame_max, ClientMessage, Logout, LogoutReason, MdInstrumentKind, MdServerMessage, MdSnapshotEnd,
-    MdSnapshotRequest, MdSubscribe, MdSubscribeAccepted, MdTopOfBook,
+    ClientMessage, Logout, LogoutReason, MdInstrumentKind, MdServerMessage, MdSnapshotEnd, MdSnapshotRequest,
+    MdSubscribe, MdSubscribeAccepted, MdTopOfBook,
 };
 
 const READ_CHUNK: usize = 64 * 1024;
@@ -57,8 +58,7 @@ const READ_CHUNK: usize = 64 * 1024;
 pub struct MdClient {
     stream: TcpStream,
     io_timeout: Duration,
-    rbuf: Vec<u8>,
-    rpos: usize,
+    reader: FrameReader,
     accepted: Option<MdSubscribeAccepted>,
     heartbeat_interval: Option<Duration>,
     heartbeat_timeout: Option<Duration>,
@@ -94,8 +94,7 @@ impl MdClient {
         Ok(MdClient {
             stream,
             io_timeout: timeout,
-            rbuf: Vec::with_capacity(READ_CHUNK * 2),
-            rpos: 0,
+            reader: FrameReader::new(READ_CHUNK, MD_MAX_MESSAGE_LEN.max(crate::protocol::DEFAULT_MAX_MESSAGE_LEN)),
             accepted: None,
             heartbeat_interval: None,
             heartbeat_timeout: None,
@@ -219,18 +218,8 @@ impl MdClient {
     }
 
     fn decode_buffered(&mut self) -> Result<Option<MdServerMessage>, ClientError> {
-        let buf = self.rbuf.get(self.rpos..).unwrap_or(&[]);
-        match decode_frame_max(buf, MD_MAX_MESSAGE_LEN.max(crate::protocol::DEFAULT_MAX_MESSAGE_LEN)) {
-            Ok(None) => Ok(None),
-            Ok(Some((frame, n))) => {
-                let decoded = MdServerMessage::decode_frame(&frame);
-                self.rpos += n;
-                if self.rpos >= self.rbuf.len() {
-                    self.rbuf.clear();
-                    self.rpos = 0;
-                }
-                Ok(Some(decoded?))
-            }
+        match self.reader.next(MdServerMessage::decode_frame) {
+            Ok(decoded) => Ok(decoded.transpose()?),
             Err(e) => {
                 self.close();
                 Err(ClientError::Framing(e))
@@ -239,31 +228,16 @@ impl MdClient {
     }
 
     fn fill(&mut self, wait: Duration) -> Result<usize, ClientError> {
-        if self.rpos > 0 {
-            self.rbuf.drain(..self.rpos);
-            self.rpos = 0;
-        }
-        self.stream.set_read_timeout(Some(wait))?;
-        let start = self.rbuf.len();
-        self.rbuf.resize(start + READ_CHUNK, 0);
-        let r = self.stream.read(&mut self.rbuf[start..]);
-        let n = *r.as_ref().unwrap_or(&0);
-        self.rbuf.truncate(start + n);
-        match r {
-            Ok(0) => {
-                self.closed = true;
-                Ok(0)
-            }
-            Ok(n) => {
+        match self.reader.fill(&mut self.stream, wait)? {
+            Fill::Data(n) => {
                 self.last_received = Instant::now();
                 Ok(n)
             }
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(0),
-            Err(e) if is_disconnect(&e) => {
+            Fill::Timeout => Ok(0),
+            Fill::Closed => {
                 self.closed = true;
                 Ok(0)
             }
-            Err(e) => Err(ClientError::Io(e)),
         }
     }
 }
