@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds release binaries and runs every benchmark harness one after the
 # other: engine (with the peer order books), ring, journal, replay (with
-# memory bandwidth), snapshot (in process and in the real matchd) and e2e. Quick mode by default (a few minutes on 2
+# memory bandwidth), publisher (market-data and report cost per event),
+# snapshot (in process and in the real matchd) and e2e. Quick mode by default (a few minutes on 2
 # cores); --full runs each harness without --quick.
 #
 #   scripts/bench-all.sh [--full]
@@ -28,7 +29,7 @@ echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
 cargo build --release --locked -p gateway -p benches
 
 failed=()
-for name in engine ring journal replay snapshot live_snapshot e2e; do
+for name in engine ring journal replay publisher snapshot live_snapshot e2e; do
     echo "== $name ${mode}" >&2
     start=$SECONDS
     if "$bin/$name" $mode >"$out/$name.jsonl" 2>"$out/$name.log"; then

@@ -633,7 +633,8 @@ impl MdBooks {
         (&self.out.buf_l2, &self.out.buf_all)
     }
 
-    fn clear_output(&mut self) -> u64 {
+    /// Drops the encoded output (after it was sent); returns how many messages it held.
+    pub fn clear_output(&mut self) -> u64 {
         self.out.buf_l2.clear();
         self.out.buf_all.clear();
         std::mem::take(&mut self.out.messages)
@@ -1137,52 +1138,6 @@ mod tests {
                 e.levels(id, Side::Sell).iter().map(|l| (l.price, l.qty, l.order_count)).collect();
             assert_eq!(from_events.levels(id, Side::Sell), levels);
         }
-    }
-
-    /// The publisher's per-event market-data work with no subscriber (the mirror only) next to
-    /// its execution-report work, on the events of a random order flow. Run with
-    /// `cargo test --release -p gateway --lib mirror_cost -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "a cost measurement for BENCHMARKS.md, not a pass/fail test: run it explicitly (see above)"]
-    fn mirror_cost() {
-        let (_, events) = random_flow(1_000_000);
-        let time = |f: &mut dyn FnMut(&Event, usize)| {
-            let t = Instant::now();
-            for (i, ev) in events.iter().enumerate() {
-                f(ev, i);
-            }
-            t.elapsed().as_nanos() as f64 / events.len() as f64
-        };
-        let mut md = MdBooks::new();
-        let mirror = time(&mut |ev, i| {
-            md.on_event(ev);
-            if i % 1024 == 1023 {
-                md.flush();
-            }
-        });
-        let mut md = MdBooks::new().without_orders();
-        let levels_only = time(&mut |ev, i| {
-            md.on_event(ev);
-            if i % 1024 == 1023 {
-                md.flush();
-            }
-        });
-        let mut reports = crate::publisher::Reports::new(128, 1024);
-        let rep = time(&mut |ev, _| reports.record(ev, |_| {}));
-        let mut md2 = MdBooks::new();
-        md2.set_outputs(true, true);
-        let encoded = time(&mut |ev, i| {
-            md2.on_event(ev);
-            if i % 1024 == 1023 {
-                md2.flush();
-                md2.clear_output();
-            }
-        });
-        println!(
-            "{} events: market-data mirror {mirror:.1} ns/event (no subscriber; levels only: {levels_only:.1}), \
-             with encoding {encoded:.1} ns/event; execution reports {rep:.1} ns/event",
-            events.len()
-        );
     }
 
     #[test]
