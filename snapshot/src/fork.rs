@@ -139,6 +139,33 @@ pub fn fork_snapshot(engine: &Engine, dir: &Path) -> io::Result<ForkedSnapshot> 
     Ok(ForkedSnapshot { pid, errors, seq: engine.last_seq(), fork_pause, started })
 }
 
+/// Closes every descriptor from 3 up except `keep`: `close_range(2)` (Linux 5.9) called as a raw
+/// system call, so the binary needs no glibc 2.34 symbol; on older kernels, one `close` per
+/// possible descriptor up to the limit.
+fn close_inherited(keep: libc::c_int) {
+    let close_range = |first: libc::c_int, last: libc::c_uint| -> bool {
+        // SAFETY: close_range only closes descriptors; nothing in this thread uses the closed
+        // ones (the engine is plain memory).
+        unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, last, 0 as libc::c_uint) == 0 }
+    };
+    let below = keep <= 3 || close_range(3, keep as libc::c_uint - 1);
+    let above = close_range(keep + 1, libc::c_uint::MAX);
+    if below && above {
+        return;
+    }
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `limit` is a valid out pointer for getrlimit.
+    let max_fd = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        limit.rlim_cur.min(1 << 20) as libc::c_int
+    } else {
+        1 << 16
+    };
+    for fd in (3..max_fd).filter(|&fd| fd != keep) {
+        // SAFETY: as above; closing a descriptor that is not open is a harmless EBADF.
+        unsafe { libc::close(fd) };
+    }
+}
+
 /// The child's whole life; never returns.
 fn child(engine: &Engine, dir: &Path, parent: libc::pid_t, errors_fd: libc::c_int) -> ! {
     // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number and touches no memory.
@@ -151,14 +178,7 @@ fn child(engine: &Engine, dir: &Path, parent: libc::pid_t, errors_fd: libc::c_in
     }
     // Keep only the error pipe (and stdio) open: the journal lock, the journal's files and
     // the sockets belong to the parent. `errors_fd` >= 3 since stdio was open at the fork.
-    // SAFETY: close_range only closes descriptors; nothing in this thread uses the closed ones
-    // (the engine is plain memory).
-    unsafe {
-        if errors_fd > 3 {
-            libc::close_range(3, errors_fd as libc::c_uint - 1, 0);
-        }
-        libc::close_range(errors_fd as libc::c_uint + 1, libc::c_uint::MAX, 0);
-    }
+    close_inherited(errors_fd);
     // Any core but pinned to none: an inherited pinning would share the matcher's core.
     // SAFETY: `set` is a zeroed cpu_set_t filled by CPU_SET; sched_setaffinity reads it, and
     // the kernel drops CPUs this process may not use. setpriority only changes this process.

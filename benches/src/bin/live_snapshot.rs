@@ -6,7 +6,7 @@
 //! on BTC-USDT, matching only) straight into the journal of a fresh data directory, starts matchd
 //! on it (replay), then asks for `--rounds` snapshots with SIGUSR1 per method, waiting for each to
 //! be written. Also prints matchd's resident memory and page-table size, which the fork pause
-//! scales with. `--quick`: 200,000 orders, 2 rounds. One JSON line per case, a summary line last.
+//! scales with. `--quick`: 200,000 orders. One JSON line per case, a summary line last.
 //!
 //! ```text
 //! cargo build --release -p gateway --bin matchd
@@ -47,7 +47,7 @@ fn args() -> Args {
             "--orders" => a.orders = val().parse().expect("--orders N"),
             "--quick" => {
                 a.orders = 200_000;
-                a.rounds = 2;
+                a.rounds = 3;
             }
             "--rounds" => a.rounds = val().parse().expect("--rounds R"),
             "--matchd" => a.matchd = Some(PathBuf::from(val())),
