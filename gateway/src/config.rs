@@ -160,6 +160,10 @@ pub struct SnapshotConfig {
     pub on_shutdown: bool,
     /// Also take one every this many commands (0 = only at shutdown and on SIGUSR1).
     pub every_commands: u64,
+    /// And every this many seconds if any command arrived since the last one (0 = off): a
+    /// quiet market still gets regular restart points. The time only decides when to ask;
+    /// what is written depends on the journal alone.
+    pub every_seconds: u64,
     /// Snapshots kept in `<data>/snapshots` (older ones are deleted; journal segments never are).
     pub keep: u32,
     /// Newest reports per account saved with a snapshot, so clients can still resume from a
@@ -193,6 +197,7 @@ impl Default for SnapshotConfig {
         Self {
             on_shutdown: true,
             every_commands: 10_000_000,
+            every_seconds: 3600,
             keep: 3,
             reports_per_account: 100_000,
             method: SnapshotMethod::Fork,

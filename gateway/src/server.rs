@@ -382,6 +382,7 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
         Matcher::new(engine, matcher_in, out_producer, control.clone(), matcher_done.clone(), stats.matcher.clone());
     let snapshots_requested = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, snapshots_requested.clone())?;
+    let snapshot_timer = Arc::new(AtomicBool::new(false));
     let (matcher_snaps, publisher_snaps, snapshot_thread) = crate::snapshotter::start(
         crate::snapshotter::SnapshotterConfig {
             dir: snapshot::snapshot_dir(&cfg.data.dir),
@@ -392,6 +393,7 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
             child_timeout: Duration::from_secs(cfg.snapshots.child_timeout_s),
         },
         snapshots_requested,
+        snapshot_timer.clone(),
         stats.snapshots.clone(),
     )?;
     let matcher = matcher.with_snapshots(matcher_snaps);
@@ -478,10 +480,17 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     }
     let log_interval = (cfg.metrics.log_interval_s > 0).then(|| Duration::from_secs(cfg.metrics.log_interval_s));
     let mut monitor = Monitor::new(&stats, health.clone(), notifier, watchdog, log_interval, local.to_string());
+    let snapshot_every = (cfg.snapshots.every_seconds > 0).then(|| Duration::from_secs(cfg.snapshots.every_seconds));
+    let mut last_snapshot_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) && !j.is_finished() && !m.is_finished() && !p.is_finished() && !g.is_finished()
     {
         std::thread::sleep(Duration::from_millis(20));
-        monitor.tick(Instant::now());
+        let now = Instant::now();
+        monitor.tick(now);
+        if snapshot_every.is_some_and(|every| now.duration_since(last_snapshot_tick) >= every) {
+            last_snapshot_tick = now;
+            snapshot_timer.store(true, Ordering::Relaxed);
+        }
     }
     let failed = !stop.load(Ordering::Relaxed);
     health.stopping.store(true, Ordering::Relaxed);

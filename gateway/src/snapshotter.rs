@@ -6,7 +6,8 @@
 //! when it reaches that marker, so both halves describe the same journal
 //! sequence; a writer thread joins them, finishes the file (temp, fsync,
 //! rename) and prunes old snapshots. One snapshot is in flight at a time.
-//! Triggered every `every_commands` commands and on SIGUSR1.
+//! Triggered every `every_commands` commands, every `every_seconds` seconds
+//! (if anything changed) and on SIGUSR1.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,6 +52,8 @@ const CHILD_WAIT_AT_EXIT: Duration = Duration::from_secs(120);
 /// The matcher's side.
 pub struct MatcherSnapshots {
     requested: Arc<AtomicBool>,
+    /// Set by the timer every `every_seconds`: taken only if commands came since the last.
+    timed: Arc<AtomicBool>,
     /// A request that arrived while a snapshot was in flight: taken after it.
     deferred: bool,
     every_commands: u64,
@@ -70,6 +73,7 @@ impl MatcherSnapshots {
     pub fn due(&mut self, applied: u64) -> bool {
         self.since_last += applied;
         self.deferred |= self.requested.swap(false, Ordering::Relaxed);
+        self.deferred |= self.timed.swap(false, Ordering::Relaxed) && self.since_last > 0;
         let periodic = self.every_commands != 0 && self.since_last >= self.every_commands;
         (periodic || self.deferred) && !self.in_flight.load(Ordering::Acquire)
     }
@@ -80,7 +84,9 @@ impl MatcherSnapshots {
     #[inline]
     pub fn wanted(&self) -> bool {
         let periodic = self.every_commands != 0 && self.since_last >= self.every_commands;
-        (self.requested.load(Ordering::Relaxed) || self.deferred || periodic) && !self.in_flight.load(Ordering::Acquire)
+        let timed = self.timed.load(Ordering::Relaxed) && self.since_last > 0;
+        (self.requested.load(Ordering::Relaxed) || self.deferred || periodic || timed)
+            && !self.in_flight.load(Ordering::Acquire)
     }
 
     /// Takes the snapshot (the pause), marks the point in the output ring and
@@ -168,10 +174,12 @@ pub struct SnapshotterConfig {
 }
 
 /// Starts the writer thread; returns the two sides to give the matcher and
-/// the publisher. `requested` is the flag SIGUSR1 sets.
+/// the publisher. `requested` is the flag SIGUSR1 sets, `timed` the one the
+/// `every_seconds` timer sets.
 pub fn start(
     cfg: SnapshotterConfig,
     requested: Arc<AtomicBool>,
+    timed: Arc<AtomicBool>,
     stats: Arc<SnapshotStats>,
 ) -> std::io::Result<(MatcherSnapshots, PublisherSnapshots, std::thread::JoinHandle<()>)> {
     let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
@@ -183,6 +191,7 @@ pub fn start(
     Ok((
         MatcherSnapshots {
             requested,
+            timed,
             deferred: false,
             every_commands: cfg.every_commands,
             since_last: 0,

@@ -174,6 +174,40 @@ fn sigusr1_takes_a_snapshot_with_either_method_and_a_restart_loads_it() {
     }
 }
 
+#[test]
+fn the_timer_takes_snapshots_only_when_something_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = ConfigText::risk().set("every_commands", "0").set("every_seconds", "1").set("on_shutdown", "false");
+    let m = Matchd::start_with(&data, &cfg);
+    trade(&m, 2);
+    let written = || metric(&m.http_get("/metrics").1, "matchd_snapshots_written_total");
+    // Snapshots follow the trades; then the count must settle: nothing changes, nothing is taken
+    // (a timer that ignored that would add one every second and never settle).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut last, mut since) = (written(), Instant::now());
+    while last == 0.0 || since.elapsed() < Duration::from_secs(3) {
+        assert!(Instant::now() < deadline, "snapshots never settled at a count ({last}):\n{}", m.stderr());
+        std::thread::sleep(Duration::from_millis(100));
+        let now = written();
+        if now != last {
+            (last, since) = (now, Instant::now());
+        }
+    }
+    // One more command: the next tick takes one more.
+    let mut alice = m.trader(ALICE);
+    alice.new_order(limit(77, Side::Sell, px(500), lots(20))).unwrap();
+    sync(&mut alice);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while written() <= last {
+        assert!(Instant::now() < deadline, "no snapshot after a change:\n{}", m.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(alice);
+    let (st, _) = m.terminate_with_log();
+    assert_eq!(st.code(), Some(0));
+}
+
 /// Living processes whose parent is `pid`.
 fn children_of(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
