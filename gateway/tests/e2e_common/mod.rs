@@ -161,12 +161,12 @@ impl Matchd {
     }
 
     /// A logged-in trader resuming after `last_seen_seq`.
+    /// Retries while the server still holds the account's previous connection (a busy machine
+    /// may not have processed its logout or EOF yet).
     pub fn trader_from(&self, who: (u32, &str), last_seen_seq: u64) -> Client {
-        let mut c = Client::connect(self.addr, IO).expect("connect");
         let mut p = LoginParams::trader(who.0, who.1.as_bytes());
         p.last_seen_seq = last_seen_seq;
-        c.login(p).expect("login");
-        c
+        self.login_retrying(p)
     }
 
     /// A logged-in admin client.
