@@ -180,18 +180,7 @@ impl Client {
     /// also bounds every write and the wait for the login answer.
     pub fn connect(addr: impl ToSocketAddrs, timeout: Duration) -> Result<Client, ClientError> {
         let timeout = timeout.max(Duration::from_millis(1));
-        let mut last_err = None;
-        for a in addr.to_socket_addrs()? {
-            match TcpStream::connect_timeout(&a, timeout) {
-                Ok(stream) => return Client::from_stream(stream, timeout),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(match last_err {
-            Some(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => ClientError::Timeout,
-            Some(e) => ClientError::Io(e),
-            None => ClientError::Io(io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")),
-        })
+        Client::from_stream(connect_stream(addr, timeout)?, timeout)
     }
 
     /// Wraps an already connected stream (`timeout` as for [`Client::connect`]).
@@ -604,6 +593,23 @@ impl Client {
             }
         }
     }
+}
+
+/// Connects to the first of `addr`'s resolved addresses that answers within `timeout` (shared
+/// by both client libraries).
+pub(crate) fn connect_stream(addr: impl ToSocketAddrs, timeout: Duration) -> Result<TcpStream, ClientError> {
+    let mut last_err = None;
+    for a in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(match last_err {
+        Some(e) if is_timeout(&e) => ClientError::Timeout,
+        Some(e) => ClientError::Io(e),
+        None => ClientError::Io(io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")),
+    })
 }
 
 fn side_name(s: Side) -> &'static str {

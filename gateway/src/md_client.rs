@@ -37,13 +37,13 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::{self, Write};
+use std::io::Write;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use engine::{InstrumentId, InstrumentSpec, InstrumentState, OrderId, Price, Qty, Side};
 
-use crate::client::ClientError;
+use crate::client::{connect_stream, ClientError};
 use crate::frame_reader::{is_disconnect, is_timeout, Fill, FrameReader};
 use crate::protocol::market_data::MD_MAX_MESSAGE_LEN;
 use crate::protocol::{
@@ -72,18 +72,7 @@ impl MdClient {
     /// every write and the wait for the subscription answer.
     pub fn connect(addr: impl ToSocketAddrs, timeout: Duration) -> Result<MdClient, ClientError> {
         let timeout = timeout.max(Duration::from_millis(1));
-        let mut last_err = None;
-        for a in addr.to_socket_addrs()? {
-            match TcpStream::connect_timeout(&a, timeout) {
-                Ok(stream) => return MdClient::from_stream(stream, timeout),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(match last_err {
-            Some(e) if is_timeout(&e) => ClientError::Timeout,
-            Some(e) => ClientError::Io(e),
-            None => ClientError::Io(io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")),
-        })
+        MdClient::from_stream(connect_stream(addr, timeout)?, timeout)
     }
 
     /// Wraps a connected stream.
