@@ -1045,6 +1045,24 @@ mod tests {
         }
     }
 
+    /// A unit-tick, unit-lot instrument with no band limit in practice.
+    fn test_spec(id: InstrumentId, reference_price: Price) -> InstrumentSpec {
+        InstrumentSpec {
+            id,
+            symbol: InstrumentSpec::symbol_from_str("X-Y").unwrap(),
+            base_asset: 1,
+            quote_asset: 2,
+            tick: 1,
+            lot: 1,
+            min_qty: 1,
+            max_qty: 1_000_000,
+            min_notional: 0,
+            price_band_bps: 10_000,
+            reference_price,
+            qty_scale: 1,
+        }
+    }
+
     /// An engine after `n` random commands (new orders and cancels by 100 accounts on two
     /// instruments, with amends), and every event it emitted.
     fn random_flow(n: u64) -> (Engine, Vec<Event>) {
@@ -1056,20 +1074,7 @@ mod tests {
         }
         let mut e = Engine::new(EngineConfig { risk_checks: false, ..EngineConfig::default() });
         let mut events = Collect(Vec::new());
-        let spec = |id| InstrumentSpec {
-            id,
-            symbol: InstrumentSpec::symbol_from_str("X-Y").unwrap(),
-            base_asset: 1,
-            quote_asset: 2,
-            tick: 1,
-            lot: 1,
-            min_qty: 1,
-            max_qty: 1_000_000,
-            min_notional: 0,
-            price_band_bps: 10_000,
-            reference_price: 10_000,
-            qty_scale: 1,
-        };
+        let spec = |id| test_spec(id, 10_000);
         let mut seq = 0;
         for id in 1..=2 {
             seq += 1;
@@ -1145,20 +1150,7 @@ mod tests {
         let mut e = Engine::new(EngineConfig { risk_checks: false, ..EngineConfig::default() });
         let mut md = MdBooks::new();
         md.set_outputs(true, false);
-        let spec = InstrumentSpec {
-            id: 1,
-            symbol: InstrumentSpec::symbol_from_str("X-Y").unwrap(),
-            base_asset: 1,
-            quote_asset: 2,
-            tick: 1,
-            lot: 1,
-            min_qty: 1,
-            max_qty: 1_000_000,
-            min_notional: 0,
-            price_band_bps: 10_000,
-            reference_price: 100,
-            qty_scale: 1,
-        };
+        let spec = test_spec(1, 100);
         let mut seq = 0;
         let mut apply = |e: &mut Engine, md: &mut MdBooks, kind| {
             seq += 1;
