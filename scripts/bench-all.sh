@@ -26,7 +26,7 @@ out="target/bench-results"
 mkdir -p "$out"
 
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
-cargo build --release --locked -p gateway -p benches
+cargo build --release --locked -p matchd -p benches
 
 failed=()
 for name in engine ring journal replay publisher snapshot live_snapshot e2e; do

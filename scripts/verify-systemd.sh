@@ -22,7 +22,7 @@ if [ -z "$bin" ]; then
     done
 fi
 if [ -z "$bin" ]; then
-    cargo build -q -p gateway --bin matchd
+    cargo build -q -p matchd --bin matchd
     bin="$target/debug/matchd"
 fi
 bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"

@@ -5,7 +5,7 @@
 #   sudo systemd/install.sh [--binary PATH] [--prefix DIR] [--root DIR] [--dry-run]
 #
 #   --binary PATH  the matchd binary (default: target/release/matchd, built by
-#                  `cargo build --release -p gateway`)
+#                  `cargo build --release -p matchd`)
 #   --prefix DIR   install the binary as DIR/bin/matchd (default /usr/local); the
 #                  unit's ExecStart= follows
 #   --root DIR     stage everything under DIR instead of / (packaging, tests):
@@ -48,7 +48,7 @@ run() {
 }
 
 if [ ! -x "$binary" ]; then
-    echo "install.sh: no matchd binary at $binary (cargo build --release -p gateway, or --binary PATH)" >&2
+    echo "install.sh: no matchd binary at $binary (cargo build --release -p matchd, or --binary PATH)" >&2
     [ "$dry_run" = 1 ] || exit 1
 fi
 if [ "$dry_run" = 0 ] && [ -z "$root" ] && [ "$(id -u)" != 0 ]; then

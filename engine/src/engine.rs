@@ -12,6 +12,7 @@ use crate::order_pool::{Order, OrderPool, Slot, NIL};
 use crate::price_level::LevelPool;
 use crate::risk::OrderRisk;
 use crate::types::*;
+pub use crate::view::{InstrumentView, LevelView, OrderView};
 
 /// Marks an instrument id with no instrument in `Engine::instrument_slot`.
 const NO_INSTRUMENT: u32 = u32::MAX;
@@ -43,53 +44,6 @@ pub struct Engine {
     /// account's balance (trades only move it). Deposits keep it within u64,
     /// so no single balance can overflow when a trade credits it.
     pub(crate) supply: Vec<u64>,
-}
-
-/// A resting order, as seen from outside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OrderView {
-    /// Engine order id.
-    pub order_id: OrderId,
-    /// Client's id.
-    pub client_order_id: ClientOrderId,
-    /// Owner.
-    pub account: AccountId,
-    /// Instrument.
-    pub instrument: InstrumentId,
-    /// Side.
-    pub side: Side,
-    /// Limit price.
-    pub price: Price,
-    /// Total quantity (filled + leaves).
-    pub qty: Qty,
-    /// Open quantity.
-    pub leaves: Qty,
-    /// Time in force (GTC or post-only: only these rest).
-    pub tif: TimeInForce,
-    /// Self-trade prevention mode.
-    pub stp: StpMode,
-}
-
-/// A price level, as seen from outside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LevelView {
-    /// Price.
-    pub price: Price,
-    /// Sum of open quantity.
-    pub qty: Qty,
-    /// Number of orders.
-    pub order_count: u32,
-}
-
-/// An instrument, as seen from outside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InstrumentView {
-    /// Definition.
-    pub spec: InstrumentSpec,
-    /// Trading state.
-    pub state: InstrumentState,
-    /// Current reference price for the band.
-    pub reference_price: Price,
 }
 
 /// The taker side of a match in progress: an incoming order, or a resting

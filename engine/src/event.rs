@@ -480,7 +480,7 @@ pub struct OpenOrder {
     /// Who asked.
     pub account: AccountId,
     /// The order.
-    pub order: crate::engine::OrderView,
+    pub order: crate::view::OrderView,
 }
 
 /// Query answer complete.

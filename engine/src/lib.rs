@@ -31,10 +31,11 @@ mod risk;
 mod snapshot;
 mod state_hash;
 pub mod types;
+mod view;
 
 pub use command::*;
 pub use config::EngineConfig;
-pub use engine::{Engine, InstrumentView, LevelView, OrderView};
+pub use engine::Engine;
 pub use event::*;
 pub use snapshot::{
     AccountSnapshot, ArchivedEngineSnapshot, BalanceSnapshot, ConfigSnapshot, EngineSnapshot, FeeTierSnapshot,
@@ -42,3 +43,4 @@ pub use snapshot::{
     MAX_RESTORE_ORDERS,
 };
 pub use types::*;
+pub use view::{InstrumentView, LevelView, OrderView};

@@ -1,24 +1,22 @@
-//! matchd: configuration, wire protocol, network, pipeline; the `matchd` binary is `src/main.rs`.
+//! matchd's network gateway: the thread that accepts TCP connections (mio), runs the login
+//! handshake, enforces the session limits (rate, heartbeats, roles) and decodes order-entry frames
+//! straight into the input ring's pre-allocated slots, stamped with their receive time. It is the
+//! ring's single producer; the journaller and matcher (in `matchd`) consume what it publishes, and
+//! the publisher takes over writing to each session through the [`control_plane`].
 #![warn(missing_docs)]
 
-pub mod account_stream;
-pub mod client;
 pub mod clock;
-pub mod config;
-pub mod control;
+mod connection;
+pub mod control_plane;
 pub mod credential;
-mod frame_reader;
-pub mod gateway_thread;
-pub mod journaller;
-pub mod matcher;
-pub mod md_client;
-pub mod md_feed;
-pub mod metrics;
-pub mod monitor;
-pub mod protocol;
-pub mod publisher;
-pub mod sd_notify;
-pub mod server;
-pub mod slots;
-pub mod snapshotter;
-pub mod unforked_buffer;
+pub mod gateway;
+pub mod gateway_stats;
+pub mod input_slot;
+pub mod login;
+pub mod rate_limit;
+pub mod server_config;
+pub mod wake;
+
+pub use gateway::{Gateway, GATEWAY_WAKER_TOKEN};
+pub use gateway_stats::GatewayStats;
+pub use input_slot::InputSlot;

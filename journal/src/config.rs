@@ -4,11 +4,8 @@ use crate::durability::SyncPolicy;
 use crate::error::OpenError;
 use crate::record::RECORD_HEADER_LEN;
 use crate::segment::SEGMENT_HEADER_LEN;
+pub use crate::segment::{MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE};
 
-/// Smallest segment size accepted.
-pub const MIN_SEGMENT_SIZE: u64 = 16 * 1024;
-/// Largest segment size accepted (offsets stay well inside u32 record lengths).
-pub const MAX_SEGMENT_SIZE: u64 = 1 << 30;
 /// Default segment size: 64 MiB, about 0.7 M records of 64 bytes.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 << 20;
 

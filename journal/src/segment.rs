@@ -26,6 +26,11 @@ use std::mem::{offset_of, size_of};
 use crate::record::{read_u32, read_u64};
 use crate::Seq;
 
+/// Smallest segment size accepted.
+pub const MIN_SEGMENT_SIZE: u64 = 16 * 1024;
+/// Largest segment size accepted (offsets stay well inside u32 record lengths).
+pub const MAX_SEGMENT_SIZE: u64 = 1 << 30;
+
 /// Magic bytes at the start of every segment file.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"MATCHDJL";
 /// On-disk format version written by this crate.
@@ -184,7 +189,7 @@ pub(crate) fn parse_header(buf: &[u8]) -> Result<SegmentHeader, &'static str> {
     }
     let segment_size = read_u64(buf, OFF_SEGMENT_SIZE);
     if segment_size < (SEGMENT_HEADER_LEN + crate::record::RECORD_HEADER_LEN) as u64
-        || segment_size > crate::config::MAX_SEGMENT_SIZE
+        || segment_size > MAX_SEGMENT_SIZE
         || segment_size % crate::record::RECORD_ALIGN as u64 != 0
     {
         return Err("segment size out of range");

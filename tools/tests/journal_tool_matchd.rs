@@ -19,7 +19,7 @@ fn the_tool_reads_what_matchd_wrote() {
             return;
         }
     };
-    let toml = config_toml(gateway::config::DEFAULT_CONFIG_TOML, &[], None);
+    let toml = config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None);
     let mut m = Matchd::start(&bin, &toml, &[]).expect("start matchd");
     assert!(m.stop(Duration::from_secs(30)), "clean stop:\n{}", m.stderr());
     let data = m.dir.join("data");

@@ -1,10 +1,10 @@
-//! The load generator against a real matchd (the `matchd` binary of the gateway crate, found next
+//! The load generator against a real matchd (the `matchd` binary of the matchd crate, found next
 //! to the test executable's directory: `cargo test --workspace` builds it; alone, run
-//! `cargo build -p gateway --bin matchd` first, or set `MATCHD_BIN`).
+//! `cargo build -p matchd --bin matchd` first, or set `MATCHD_BIN`).
 
 use std::time::Duration;
 
-use gateway::config::{Config, DEFAULT_CONFIG_TOML};
+use ::matchd::config::{Config, DEFAULT_CONFIG_TOML};
 use tools::loadgen::matchd::{self, Matchd};
 use tools::loadgen::{self, report, Credentials, InstrumentParams, LoadgenConfig, Mix, Mode, Report};
 

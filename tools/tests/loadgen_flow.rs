@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use ::matchd::config::Config;
 use engine::{OrderRef, OrderType, TimeInForce};
-use gateway::config::Config;
-use gateway::protocol::ClientMessage;
+use protocol::ClientMessage;
 use tools::loadgen::{FlowGen, FlowParams, InstrumentParams, Mix, Op, OpKind};
 
 fn instruments() -> Vec<InstrumentParams> {

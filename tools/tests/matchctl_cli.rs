@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use engine::{Accepted, InstrumentState, InstrumentStateChanged, MassCancelled, OrderType, Side, TimeInForce};
-use gateway::protocol::*;
+use protocol::*;
 
 /// Server side of one connection.
 struct Conn {

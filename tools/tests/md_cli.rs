@@ -6,7 +6,7 @@ use std::process::Command;
 use std::thread::JoinHandle;
 
 use engine::{InstrumentSpec, InstrumentState, Side};
-use gateway::protocol::*;
+use protocol::*;
 
 fn spec() -> InstrumentSpec {
     InstrumentSpec {

@@ -6,12 +6,12 @@
 //! a summary JSON line last.
 //!
 //! ```text
-//! cargo build --release -p gateway            # builds target/release/matchd
+//! cargo build --release -p matchd             # builds target/release/matchd
 //! cargo run --release -p benches --bin e2e -- [--quick] [--rates 10000,100000,1000000]
 //!     [--sessions 8] [--duration-s 10] [--warmup-s 2] [--window 256] [--mix default]
 //!     [--durability batch] [--matchd PATH] [--out-dir DIR] [--seed 1] [--subscribers 0]
 //! ```
-//! `--subscribers N` connects N market-data subscribers (`gateway::md_client::MdFeed`, market by
+//! `--subscribers N` connects N market-data subscribers (`client::md_client::MdFeed`, market by
 //! price, every book synced by snapshot and rebuilt from the deltas) for the whole run, to measure
 //! what the feed costs the order-entry path; their counts come as one more JSON line. With
 //! `--subscriber-mode drain` they only read and discard the bytes (the server's cost without the
@@ -27,8 +27,8 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use ::matchd::config::{Config, DEFAULT_CONFIG_TOML};
 use benches::stats::latency_histogram;
-use gateway::config::{Config, DEFAULT_CONFIG_TOML};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 use tools::loadgen::matchd::{self, Matchd};
@@ -163,8 +163,8 @@ fn subscribers(
     drain: bool,
     stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<SubscriberCounts>> {
-    use gateway::md_client::MdFeed;
-    use gateway::protocol::{ClientMessage, MdSubscribe};
+    use client::md_client::MdFeed;
+    use protocol::{ClientMessage, MdSubscribe};
     (0..n)
         .map(|i| {
             let stop = stop.clone();

@@ -9,7 +9,7 @@
 //! scales with. `--quick`: 200,000 orders. One JSON line per case, a summary line last.
 //!
 //! ```text
-//! cargo build --release -p gateway --bin matchd
+//! cargo build --release -p matchd --bin matchd
 //! cargo run --release -p benches --bin live_snapshot -- [--quick] [--orders N] [--rounds R] [--matchd PATH] \
 //!     [--set key=value ...]
 //! ```
@@ -17,8 +17,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use ::matchd::config::DEFAULT_CONFIG_TOML;
 use engine::{Command, CommandKind, NewOrder, OrderType, Side, StpMode, TimeInForce};
-use gateway::config::DEFAULT_CONFIG_TOML;
 use tools::loadgen::matchd::{self, Matchd};
 
 const PAUSE_TARGET_MS: f64 = 10.0;

@@ -10,10 +10,10 @@
 
 use std::time::Instant;
 
+use ::matchd::md_books::MdBooks;
+use ::matchd::reports::Reports;
 use benches::flow::{self, FlowGen};
 use engine::*;
-use gateway::md_feed::MdBooks;
-use gateway::publisher::Reports;
 
 struct Collect(Vec<Event>);
 

@@ -10,8 +10,8 @@
 //! - `read`: reading records only (touching each payload's first byte);
 //! - `read_decode`: reading and decoding commands (the journal read limit);
 //! - `replay`: reading, decoding and applying through the engine (events into a `CountingSink`);
-//! - `replay_reports`: as `replay`, events also numbered into `gateway::publisher::Reports`,
-//!   as `gateway::server::recover` does (matchd's startup), with matchd's default retention.
+//! - `replay_reports`: as `replay`, events also numbered into `::matchd::reports::Reports`,
+//!   as `::matchd::recovery::recover` does (matchd's startup), with matchd's default retention.
 //!   Each account that gets a report costs its whole ring (100,000 x 128 B = 12.8 MB, written
 //!   on allocation: `vec![[0u8; 128]; n]` is not lazily zeroed), hence 200 accounts by default
 //!   (2,000 would need ~26 GB); `rss_mb` shows it;
@@ -32,12 +32,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use ::matchd::reports::Reports;
 use benches::flow::{self, FlowGen, FlowShape};
 use engine::command_codec::{
     decode, decode_engine_config, encode, encode_engine_config, MAX_COMMAND_BYTES, RECORD_COMMAND, RECORD_ENGINE_CONFIG,
 };
 use engine::*;
-use gateway::publisher::Reports;
 use journal::record::padded_record_len;
 use journal::{JournalConfig, JournalReader, JournalWriter, SyncPolicy};
 
@@ -176,7 +176,7 @@ fn for_each_record(dir: &Path, mut f: impl FnMut(Seq, u8, &[u8])) -> u64 {
 /// matchd's default report retention per account
 /// (`server.retransmit_messages_per_account`).
 fn retention() -> u64 {
-    gateway::config::Config::default_config().server.retransmit_messages_per_account as u64
+    ::matchd::config::Config::default_config().server.retransmit_messages_per_account as u64
 }
 
 /// Feeds replayed events into the report streams, like matchd's startup.
@@ -190,7 +190,7 @@ impl EventSink for ReportsSink<'_> {
 }
 
 /// Replays the journal into a fresh engine (events into `sink`), as
-/// `gateway::server::recover` does. Returns (engine, commands applied).
+/// `::matchd::recovery::recover` does. Returns (engine, commands applied).
 #[inline(always)]
 fn replay_into<S: EventSink>(dir: &Path, sink: &mut S) -> (Engine, u64) {
     let mut engine: Option<Engine> = None;

@@ -16,9 +16,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use ::matchd::config::{Config, DEFAULT_CONFIG_TOML};
 use clap::Parser;
 use engine::StpMode;
-use gateway::config::{Config, DEFAULT_CONFIG_TOML};
 use tools::loadgen::{self, report, Credentials, InstrumentParams, LoadgenConfig, Mix, Mode};
 
 /// Load generator for matchd (loopback only). See `tools/src/loadgen/mod.rs` for how it works.

@@ -9,13 +9,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use client::{describe, Client, ClientError, LoginParams};
 use engine::{
     AccountStatus, Amend, Cancel, CommandType, CreateAccount, InstrumentSpec, InstrumentState, MassCancel, NewOrder,
     OrderRef, OrderType, QueryAccount, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side, StpMode,
     TimeInForce, Transfer,
 };
-use gateway::client::{describe, Client, ClientError, LoginParams};
-use gateway::protocol::{template, CancelOnDisconnect, ClientMessage, ExecReport, LogoutReason, Role, ServerMessage};
+use protocol::{template, CancelOnDisconnect, ClientMessage, ExecReport, LogoutReason, Role, ServerMessage};
 
 /// Command-line client for the matchd order-entry protocol (docs/protocol.md).
 ///

@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use client::md_client::{describe, Applied, MdClient, MdFeed};
+use client::ClientError;
 use engine::Side;
-use gateway::client::ClientError;
-use gateway::md_client::{describe, Applied, MdClient, MdFeed};
-use gateway::protocol::{MdServerMessage, MdSubscribe};
+use protocol::{MdServerMessage, MdSubscribe};
 
 /// Market-data client for matchd.
 #[derive(Debug, Parser)]

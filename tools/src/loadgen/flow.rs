@@ -18,9 +18,9 @@
 //! and the `cross_pct` share of GTC limits) are priced `1..=cross_levels` ticks into the other
 //! side; market orders have no price.
 
+use ::matchd::config::InstrumentConfig;
 use engine::{Amend, Cancel, InstrumentId, NewOrder, OrderRef, OrderType, Side, StpMode, TimeInForce};
-use gateway::config::InstrumentConfig;
-use gateway::protocol::ClientMessage;
+use protocol::ClientMessage;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -64,7 +64,7 @@ impl InstrumentParams {
     }
 
     /// The instruments `ids` from a matchd configuration; an error names a missing id.
-    pub fn select(cfg: &gateway::config::Config, ids: &[InstrumentId]) -> Result<Vec<InstrumentParams>, String> {
+    pub fn select(cfg: &::matchd::config::Config, ids: &[InstrumentId]) -> Result<Vec<InstrumentParams>, String> {
         ids.iter()
             .map(|id| {
                 cfg.instruments

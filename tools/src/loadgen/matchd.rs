@@ -36,7 +36,7 @@ pub fn set_key(toml: &str, key: &str, value: &str) -> String {
 /// total an asset may have.
 pub const LOADGEN_DEPOSIT: u64 = 100_000_000_000_000;
 
-/// `base` (e.g. `gateway::config::DEFAULT_CONFIG_TOML`) with `[[accounts]]` entries appended for
+/// `base` (e.g. `::matchd::config::DEFAULT_CONFIG_TOML`) with `[[accounts]]` entries appended for
 /// `accounts` (trader role, salted hashes), and the per-session rate limit raised to
 /// `max_messages_per_sec` if given. Each account gets an initial deposit of [`LOADGEN_DEPOSIT`] of
 /// every asset `base`'s instruments trade (used when `base` has `engine.risk_checks = true`, as the
@@ -46,7 +46,7 @@ pub fn config_toml(base: &str, accounts: &[Credential], max_messages_per_sec: Op
         Some(r) => set_key(base, "max_messages_per_sec", &r.to_string()),
         None => base.to_string(),
     };
-    let mut assets: Vec<u32> = gateway::config::Config::from_toml(base, "base config")
+    let mut assets: Vec<u32> = ::matchd::config::Config::from_toml(base, "base config")
         .map(|c| c.instruments.iter().flat_map(|i| [i.base_asset, i.quote_asset]).collect())
         .unwrap_or_default();
     assets.sort_unstable();
@@ -92,7 +92,7 @@ pub fn locate_binary(explicit: Option<&Path>) -> Result<PathBuf, String> {
     tried.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/matchd"));
     tried.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
         format!(
-            "matchd binary not found (tried {}); build it with `cargo build --release -p gateway` or pass its path",
+            "matchd binary not found (tried {}); build it with `cargo build --release -p matchd` or pass its path",
             tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         )
     })
@@ -264,8 +264,8 @@ mod tests {
     fn generated_config_is_valid() {
         let accts: Vec<Credential> =
             (0..3).map(|i| Credential { account: 100 + i, secret: format!("lg-{}", 100 + i) }).collect();
-        let toml = config_toml(gateway::config::DEFAULT_CONFIG_TOML, &accts, Some(5_000_000));
-        let cfg = gateway::config::Config::from_toml(&toml, "test").unwrap();
+        let toml = config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &accts, Some(5_000_000));
+        let cfg = ::matchd::config::Config::from_toml(&toml, "test").unwrap();
         cfg.validate().unwrap();
         assert_eq!(cfg.server.max_messages_per_sec, 5_000_000);
         let a = cfg.accounts.iter().find(|a| a.id == 102).unwrap();

@@ -6,7 +6,7 @@
 //! use std::time::Duration;
 //! use tools::loadgen::{self, Credentials, FlowParams, InstrumentParams, LoadgenConfig, Mode};
 //!
-//! let matchd_cfg = gateway::config::Config::default_config();
+//! let matchd_cfg = ::matchd::config::Config::default_config();
 //! let cfg = LoadgenConfig {
 //!     mode: Mode::Open { rate: 20_000.0 },
 //!     duration: Duration::from_secs(5),

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::{CancelReason, CommandType, RejectReason};
-use gateway::protocol::{decode_frame, ExecReport, Liquidity, ServerMessage};
 use hdrhistogram::Histogram;
 use mio::{Events, Interest, Poll, Token};
+use protocol::{decode_frame, ExecReport, Liquidity, ServerMessage};
 
 use super::flow::OpKind;
 use super::session::Inflight;
@@ -351,7 +351,7 @@ pub(crate) fn reject_name(code: usize) -> String {
 
 /// Name of a `SessionReject` reason code.
 pub(crate) fn session_reject_name(code: usize) -> String {
-    gateway::protocol::SessionRejectReason::from_u8(code as u8)
+    protocol::SessionRejectReason::from_u8(code as u8)
         .map(|r| format!("Session{r:?}"))
         .unwrap_or_else(|| format!("session_code{code}"))
 }

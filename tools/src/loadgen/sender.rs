@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gateway::protocol::ClientMessage;
+use protocol::ClientMessage;
 
 use super::flow::{FlowGen, OpKind};
 use super::session::Inflight;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use engine::MassCancel;
-use gateway::protocol::{
+use protocol::{
     decode_frame, CancelOnDisconnect, ClientMessage, Login, LoginRejectReason, Logout, LogoutReason, Role,
     ServerMessage,
 };

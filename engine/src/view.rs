@@ -1,0 +1,52 @@
+//! Read-only views of the engine's state (resting orders, levels, instruments), as queries and
+//! the query-answer events return them.
+
+use crate::command::InstrumentSpec;
+use crate::types::*;
+
+/// A resting order, as seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderView {
+    /// Engine order id.
+    pub order_id: OrderId,
+    /// Client's id.
+    pub client_order_id: ClientOrderId,
+    /// Owner.
+    pub account: AccountId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// Limit price.
+    pub price: Price,
+    /// Total quantity (filled + leaves).
+    pub qty: Qty,
+    /// Open quantity.
+    pub leaves: Qty,
+    /// Time in force (GTC or post-only: only these rest).
+    pub tif: TimeInForce,
+    /// Self-trade prevention mode.
+    pub stp: StpMode,
+}
+
+/// A price level, as seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelView {
+    /// Price.
+    pub price: Price,
+    /// Sum of open quantity.
+    pub qty: Qty,
+    /// Number of orders.
+    pub order_count: u32,
+}
+
+/// An instrument, as seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstrumentView {
+    /// Definition.
+    pub spec: InstrumentSpec,
+    /// Trading state.
+    pub state: InstrumentState,
+    /// Current reference price for the band.
+    pub reference_price: Price,
+}

@@ -1,0 +1,657 @@
+//! The gateway thread: a mio event loop that accepts connections, runs the
+//! login handshake, decodes order-entry frames straight into input ring
+//! slots (stamped with the receive time), and enforces the session limits.
+//! It never blocks on the ring: a full ring stops it reading sockets
+//! (backpressure reaches clients through TCP), it never drops a command.
+//!
+//! Before a login is handed to the publisher the gateway writes to the
+//! connection itself (login rejects, pre-login session rejects); after that
+//! only the publisher writes, so frames never interleave.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{ErrorKind, Read, Write};
+use std::net::Shutdown;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::{Command, CommandKind, MassCancel};
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use protocol::{
+    decode_frame_max, ClientMessage, Frame, Login, LoginRejectReason, LoginRejected, Logout, LogoutReason,
+    MdRejectReason, MdServerMessage, MdSubscribe, MdSubscribeRejected, MessageClass, Role, ServerMessage,
+    SessionReject, SessionRejectReason,
+};
+use ring::Producer;
+
+use crate::clock::now_ns;
+use crate::connection::{clone_for_writing, write_direct, Conn, End, State};
+use crate::control_plane::{Control, ControlPlane, SessionId, SubscribeRequest};
+use crate::gateway_stats::{command_type_index, GatewayStats, COMMAND_TYPES};
+use crate::input_slot::InputSlot;
+use crate::login::{cancel_on_disconnect_in_force, check_credentials, heartbeat_in_force, AccountAuth};
+use crate::rate_limit::TokenBucket;
+use crate::server_config::ServerConfig;
+
+const LISTENER: Token = Token(usize::MAX - 2);
+/// The market-data-only listener (`market_data.listen`).
+const MD_LISTENER: Token = Token(usize::MAX - 4);
+/// Token of the gateway's waker.
+pub const GATEWAY_WAKER_TOKEN: Token = Token(usize::MAX - 3);
+/// Read buffer per connection: many frames per read, bounded.
+const READ_BUF_BYTES: usize = 64 * 1024;
+const TIMER_PERIOD: Duration = Duration::from_millis(50);
+
+/// What handling one frame did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The frame was consumed; go on with the next.
+    Next,
+    /// The frame was consumed; stop here (a login waits for the publisher's answer).
+    Pause,
+    /// The frame stays in the buffer; stop here (waiting for the login answer or ring space).
+    Hold,
+    /// End the connection (what is left in its buffer no longer matters).
+    End(End),
+}
+
+/// The slots one [`Gateway::process`] call claimed, published together at its end.
+struct Batch {
+    /// Receive time stamped into every command of the batch.
+    timestamp_ns: u64,
+    last_claimed: Option<i64>,
+    claimed: u64,
+    by_type: [u64; COMMAND_TYPES.len()],
+}
+
+/// The gateway stage.
+pub struct Gateway {
+    poll: Poll,
+    listener: TcpListener,
+    md_listener: Option<TcpListener>,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    accounts: HashMap<u32, AccountAuth>,
+    settings: ServerConfig,
+    producer: Producer<InputSlot>,
+    control: Arc<ControlPlane>,
+    /// Commands the gateway makes itself (cancel-on-disconnect) waiting for ring space.
+    internal: VecDeque<Command>,
+    next_session: SessionId,
+    open: usize,
+    stop: Arc<AtomicBool>,
+    stats: Arc<GatewayStats>,
+}
+
+impl Gateway {
+    /// A gateway on a bound listener.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        poll: Poll,
+        mut listener: TcpListener,
+        mut md_listener: Option<TcpListener>,
+        accounts: HashMap<u32, AccountAuth>,
+        settings: ServerConfig,
+        producer: Producer<InputSlot>,
+        control: Arc<ControlPlane>,
+        stop: Arc<AtomicBool>,
+        stats: Arc<GatewayStats>,
+    ) -> std::io::Result<Self> {
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        if let Some(l) = md_listener.as_mut() {
+            poll.registry().register(l, MD_LISTENER, Interest::READABLE)?;
+        }
+        Ok(Self {
+            poll,
+            listener,
+            md_listener,
+            conns: Vec::new(),
+            free: Vec::new(),
+            accounts,
+            settings,
+            producer,
+            control,
+            internal: VecDeque::new(),
+            next_session: 1,
+            open: 0,
+            stop,
+            stats,
+        })
+    }
+
+    /// Runs until `stop` is set (then closes the ring so the other stages
+    /// drain and stop) or the ring is halted by a failing stage.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut last_timers = Instant::now();
+        while !self.stop.load(Ordering::Relaxed) && !self.producer.is_halted() {
+            let busy = !self.internal.is_empty() || self.conns.iter().flatten().any(|c| c.blocked);
+            let timeout = if busy { Duration::from_micros(100) } else { TIMER_PERIOD };
+            self.control.gateway_wake.about_to_sleep();
+            let outcomes_waiting = !self.control.to_gateway.is_empty();
+            let res = self.poll.poll(&mut events, Some(if outcomes_waiting { Duration::ZERO } else { timeout }));
+            self.control.gateway_wake.awake();
+            if let Err(e) = res {
+                if e.kind() != ErrorKind::Interrupted {
+                    tracing::error!("gateway poll failed: {e}");
+                    break;
+                }
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER => self.accept_all(false),
+                    MD_LISTENER => self.accept_all(true),
+                    GATEWAY_WAKER_TOKEN => {}
+                    Token(idx) => self.read_conn(idx),
+                }
+            }
+            while let Some(o) = self.control.to_gateway.pop() {
+                self.on_login_outcome(o.session, o.accepted);
+            }
+            if busy {
+                self.drain_internal();
+                for idx in 0..self.conns.len() {
+                    if matches!(&self.conns[idx], Some(c) if c.blocked) && self.producer.free_slots() > 0 {
+                        if let Some(c) = self.conns[idx].as_mut() {
+                            c.blocked = false;
+                        }
+                        self.process(idx);
+                        self.read_conn(idx);
+                    }
+                }
+            }
+            let now = Instant::now();
+            if now.duration_since(last_timers) >= TIMER_PERIOD {
+                last_timers = now;
+                self.timers(now);
+            }
+        }
+        tracing::info!("gateway stopping: no new connections or commands");
+        // Dropping the producer closes the ring: the journaller and matcher
+        // drain what was published, then the publisher logs sessions out.
+    }
+
+    fn accept_all(&mut self, md_only: bool) {
+        loop {
+            let accepted = match (md_only, self.md_listener.as_ref()) {
+                (false, _) => self.listener.accept(),
+                (true, Some(l)) => l.accept(),
+                (true, None) => return,
+            };
+            match accepted {
+                Ok((mut stream, peer)) => {
+                    if self.open >= self.settings.max_connections as usize {
+                        tracing::warn!(%peer, "connection refused: max_connections reached");
+                        let _ = stream.shutdown(Shutdown::Both);
+                        continue;
+                    }
+                    let _ = stream.set_nodelay(true);
+                    let idx = self.free.pop().unwrap_or_else(|| {
+                        self.conns.push(None);
+                        self.conns.len() - 1
+                    });
+                    if let Err(e) = self.poll.registry().register(&mut stream, Token(idx), Interest::READABLE) {
+                        tracing::warn!(%peer, "cannot register connection: {e}");
+                        self.free.push(idx);
+                        continue;
+                    }
+                    let now = Instant::now();
+                    let id = self.next_session;
+                    self.next_session += 1;
+                    self.conns[idx] = Some(Conn {
+                        id,
+                        stream,
+                        buf: vec![0u8; READ_BUF_BYTES].into_boxed_slice(),
+                        len: 0,
+                        state: State::AwaitingLogin {
+                            deadline: now + Duration::from_millis(self.settings.login_timeout_ms),
+                        },
+                        last_rx: now,
+                        rate: TokenBucket::full(self.settings.max_messages_per_sec as u64, now),
+                        blocked: false,
+                        md_only,
+                    });
+                    self.open += 1;
+                    self.stats.connections.fetch_add(1, Ordering::Relaxed);
+                    self.stats.sessions.store(self.open as u64, Ordering::Relaxed);
+                    tracing::debug!(%peer, session = id, "connection accepted");
+                    // Bytes may already be waiting (edge-triggered).
+                    self.read_conn(idx);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // EMFILE and friends: keep serving existing sessions.
+                    tracing::warn!("accept failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads until the socket would block, processing frames as they come.
+    fn read_conn(&mut self, idx: usize) {
+        loop {
+            let Some(Some(c)) = self.conns.get_mut(idx) else { return };
+            if c.blocked || matches!(c.state, State::LoginPending { .. }) {
+                return;
+            }
+            if c.len == c.buf.len() {
+                // A full buffer holds at least one whole frame (frames are
+                // smaller than the buffer), so processing always frees room.
+                self.process(idx);
+                continue;
+            }
+            let (len, cap) = (c.len, c.buf.len());
+            match c.stream.read(&mut c.buf[len..cap]) {
+                Ok(0) => return self.end(idx, End::Disconnected),
+                Ok(n) => {
+                    c.len += n;
+                    c.last_rx = Instant::now();
+                    self.process(idx);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return self.end(idx, End::Disconnected),
+            }
+        }
+    }
+
+    /// Decodes and handles every complete frame in the connection's buffer.
+    fn process(&mut self, idx: usize) {
+        if matches!(&self.conns.get(idx), Some(Some(c)) if matches!(c.state, State::AwaitingLogin { .. })) {
+            // A login is judged against the latest outcomes: the publisher posts
+            // a rejection here before the client can read it and come back.
+            while let Some(o) = self.control.to_gateway.pop() {
+                self.on_login_outcome(o.session, o.accepted);
+            }
+        }
+        // Taken out of the table while it is processed, so the rest of the table (other sessions
+        // of the same account) can be consulted; its buffer is taken out of it (an empty boxed
+        // slice does not allocate) so frames can borrow it while the handlers change the rest.
+        let Some(mut conn) = self.conns.get_mut(idx).and_then(Option::take) else { return };
+        let buf = std::mem::take(&mut conn.buf);
+        conn.rate.refill(self.settings.max_messages_per_sec as u64, Instant::now());
+        let mut batch = Batch { timestamp_ns: now_ns(), last_claimed: None, claimed: 0, by_type: [0; 5] };
+        let mut pos = 0;
+        let mut end: Option<End> = None;
+        while pos < conn.len {
+            let (frame, used) = match decode_frame_max(&buf[pos..conn.len], self.settings.max_frame_bytes as usize) {
+                Ok(None) => break,
+                Ok(Some(f)) => f,
+                Err(fe) => {
+                    self.stats.session_rejects.fetch_add(1, Ordering::Relaxed);
+                    end = Some(protocol_error(&self.control, &mut conn, fe.to_session_reject()));
+                    break;
+                }
+            };
+            let step = match conn.state {
+                State::AwaitingLogin { .. } => self.on_login_frame(idx, &mut conn, &frame),
+                State::LoginPending { .. } => Step::Hold,
+                State::Subscriber => self.on_subscriber_frame(&mut conn, &frame),
+                State::Active { account, role, .. } => {
+                    self.on_trading_frame(&mut conn, account, role, &frame, &mut batch)
+                }
+            };
+            match step {
+                Step::Next => pos += used,
+                Step::Pause => {
+                    pos += used;
+                    break;
+                }
+                Step::Hold => break,
+                Step::End(e) => {
+                    end = Some(e);
+                    break;
+                }
+            }
+        }
+        debug_assert!(pos <= conn.len);
+        conn.buf = buf;
+        if pos > 0 {
+            conn.buf.copy_within(pos..conn.len, 0);
+            conn.len -= pos;
+        }
+        self.conns[idx] = Some(conn);
+        self.publish(&batch);
+        if let Some(e) = end {
+            self.end(idx, e);
+        }
+    }
+
+    /// A frame before the session is open: `Login`, or `MdSubscribe` for a subscriber.
+    fn on_login_frame(&mut self, idx: usize, c: &mut Conn, frame: &Frame<'_>) -> Step {
+        let refuse = |reason| SessionReject::refuse(frame.header.template_id, frame.body, reason);
+        let login = match ClientMessage::decode_frame(frame) {
+            Ok(ClientMessage::MdSubscribe(sub)) => return self.hand_over_subscriber(c, sub),
+            Ok(ClientMessage::Login(_)) if c.md_only => {
+                write_direct(&mut c.stream, &ServerMessage::SessionReject(refuse(SessionRejectReason::NotPermitted)));
+                return Step::End(End::Server(LogoutReason::ProtocolError));
+            }
+            Ok(ClientMessage::Login(l)) => l,
+            Ok(_) => {
+                write_direct(&mut c.stream, &ServerMessage::SessionReject(refuse(SessionRejectReason::NotLoggedIn)));
+                return Step::End(End::Server(LogoutReason::ProtocolError));
+            }
+            Err(e) => {
+                write_direct(&mut c.stream, &ServerMessage::SessionReject(e.to_session_reject(frame.body)));
+                return Step::End(End::Server(LogoutReason::ProtocolError));
+            }
+        };
+        let verdict = check_credentials(&self.accounts, &login).and_then(|()| {
+            if self_has_session(&self.conns, idx, login.account) {
+                Err(LoginRejectReason::AlreadyLoggedIn)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(reason) = verdict {
+            self.stats.login_rejects.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(session = c.id, account = login.account, ?reason, "login rejected");
+            write_direct(&mut c.stream, &login_rejected(login.account, reason));
+            return Step::End(End::Server(LogoutReason::UserRequest));
+        }
+        self.hand_over_login(c, &login)
+    }
+
+    /// Credentials are good: the publisher answers the login and writes to the session from now on.
+    fn hand_over_login(&mut self, c: &mut Conn, login: &Login) -> Step {
+        let write_half = match clone_for_writing(&c.stream) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot clone connection: {e}");
+                return Step::End(End::Disconnected);
+            }
+        };
+        let timeout_ms = self.settings.heartbeat_timeout_ms;
+        let cod = cancel_on_disconnect_in_force(login.cancel_on_disconnect, self.settings.cancel_on_disconnect_default);
+        let handoff = Control::Login {
+            session: c.id,
+            account: login.account,
+            role: login.role,
+            stream: write_half,
+            last_seen_seq: login.last_seen_seq,
+            heartbeat_interval_ms: heartbeat_in_force(login.heartbeat_interval_ms, timeout_ms),
+            heartbeat_timeout_ms: timeout_ms.min(u32::MAX as u64) as u32,
+            cancel_on_disconnect: cod,
+            after_input_seq: self.producer.claimed(),
+        };
+        if self.control.to_publisher.push(handoff).is_err() {
+            write_direct(&mut c.stream, &login_rejected(login.account, LoginRejectReason::NotReady));
+            return Step::End(End::Server(LogoutReason::UserRequest));
+        }
+        self.control.publisher_wake.notify();
+        self.stats.logins.fetch_add(1, Ordering::Relaxed);
+        c.state = State::LoginPending { account: login.account, role: login.role, cod };
+        // Frames after the login wait for the publisher's answer.
+        Step::Pause
+    }
+
+    /// `MdSubscribe` instead of a login: the publisher accepts or refuses it and writes to it.
+    fn hand_over_subscriber(&mut self, c: &mut Conn, sub: MdSubscribe) -> Step {
+        let write_half = match clone_for_writing(&c.stream) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot clone connection: {e}");
+                return Step::End(End::Disconnected);
+            }
+        };
+        let timeout_ms = self.settings.heartbeat_timeout_ms;
+        let handoff = Control::MdSubscribe(SubscribeRequest {
+            session: c.id,
+            stream: write_half,
+            heartbeat_interval_ms: heartbeat_in_force(sub.heartbeat_interval_ms, timeout_ms),
+            heartbeat_timeout_ms: timeout_ms.min(u32::MAX as u64) as u32,
+            order_by_order: sub.order_by_order,
+        });
+        if let Err(Control::MdSubscribe(req)) = self.control.to_publisher.push(handoff) {
+            let mut w = req.stream;
+            let m = MdServerMessage::SubscribeRejected(MdSubscribeRejected { reason: MdRejectReason::NotReady });
+            let mut buf = [0u8; 64];
+            if let Ok(n) = m.encode(&mut buf) {
+                let _ = w.write(&buf[..n]);
+            }
+            return Step::End(End::Server(LogoutReason::UserRequest));
+        }
+        self.control.publisher_wake.notify();
+        c.state = State::Subscriber;
+        Step::Next
+    }
+
+    /// A subscriber's frame: heartbeats, snapshot requests (rate limited) and its logout.
+    fn on_subscriber_frame(&mut self, c: &mut Conn, frame: &Frame<'_>) -> Step {
+        let refuse = |reason| SessionReject::refuse(frame.header.template_id, frame.body, reason);
+        let reject = match ClientMessage::decode_frame(frame) {
+            Err(e) => e.to_session_reject(frame.body),
+            Ok(ClientMessage::Heartbeat) => return Step::Next,
+            Ok(ClientMessage::Logout(_)) => return Step::End(End::UserLogout),
+            Ok(ClientMessage::MdSnapshotRequest(request)) => {
+                if !c.rate.try_take() {
+                    refuse(SessionRejectReason::RateLimited)
+                } else if send_control(&self.control, Control::MdSnapshot { session: c.id, request }) {
+                    return Step::Next;
+                } else {
+                    return Step::End(End::Server(LogoutReason::SlowConsumer));
+                }
+            }
+            Ok(ClientMessage::Login(_) | ClientMessage::MdSubscribe(_)) => {
+                refuse(SessionRejectReason::UnexpectedMessage)
+            }
+            Ok(_) => refuse(SessionRejectReason::NotPermitted),
+        };
+        self.session_reject(c, reject)
+    }
+
+    /// A logged-in session's frame: checked against its role and rate limit, then decoded
+    /// straight into an input ring slot.
+    fn on_trading_frame(
+        &mut self,
+        c: &mut Conn,
+        account: u32,
+        role: Role,
+        frame: &Frame<'_>,
+        batch: &mut Batch,
+    ) -> Step {
+        let msg = match ClientMessage::decode_frame(frame) {
+            Ok(m) => m,
+            Err(e) => return self.session_reject(c, e.to_session_reject(frame.body)),
+        };
+        let permitted = match msg.class() {
+            MessageClass::Session => true,
+            MessageClass::OrderEntry => role == Role::Trader,
+            MessageClass::Admin => role == Role::Admin,
+            // Traders may ask about their own account only; admins about any.
+            MessageClass::Query => match msg {
+                ClientMessage::QueryAccount(q) => role == Role::Admin || q.target == account,
+                _ => false,
+            },
+            // A trading session cannot turn into a subscription.
+            MessageClass::MarketData => false,
+        };
+        let refuse = |reason| SessionReject::refuse(frame.header.template_id, frame.body, reason);
+        let reject = match msg {
+            _ if !permitted => refuse(SessionRejectReason::NotPermitted),
+            ClientMessage::Login(_) => refuse(SessionRejectReason::UnexpectedMessage),
+            ClientMessage::Heartbeat => return Step::Next,
+            ClientMessage::Logout(_) => return Step::End(End::UserLogout),
+            _ if c.rate.is_empty() => refuse(SessionRejectReason::RateLimited),
+            _ => {
+                let Some(cmd) = msg.to_command(account, batch.timestamp_ns) else { return Step::Next };
+                let Some(r) = self.producer.try_claim(1) else {
+                    // Ring full: leave this frame in the buffer and stop reading.
+                    self.stats.ring_full.fetch_add(1, Ordering::Relaxed);
+                    c.blocked = true;
+                    return Step::Hold;
+                };
+                let s = *r.end();
+                self.producer.slot_mut(s).cmd = cmd;
+                batch.last_claimed = Some(s);
+                batch.claimed += 1;
+                batch.by_type[command_type_index(&cmd.kind)] += 1;
+                let took = c.rate.try_take();
+                debug_assert!(took, "checked non-empty above");
+                return Step::Next;
+            }
+        };
+        self.session_reject(c, reject)
+    }
+
+    /// Sends a session-level reject through the publisher (which owns writing); a publisher that
+    /// cannot take it ends the session.
+    fn session_reject(&mut self, c: &Conn, reject: SessionReject) -> Step {
+        self.stats.session_rejects.fetch_add(1, Ordering::Relaxed);
+        if send_control(&self.control, Control::SessionReject { session: c.id, reject }) {
+            Step::Next
+        } else {
+            Step::End(End::Server(LogoutReason::SlowConsumer))
+        }
+    }
+
+    /// Makes the batch's claimed slots visible to the journaller, one publish for all of them.
+    fn publish(&mut self, batch: &Batch) {
+        let Some(hi) = batch.last_claimed else { return };
+        self.producer.publish(hi);
+        self.stats.commands.fetch_add(batch.claimed, Ordering::Relaxed);
+        self.stats.input_published.store(hi as u64 + 1, Ordering::Relaxed);
+        for (counter, n) in self.stats.commands_by_type.iter().zip(batch.by_type) {
+            if n > 0 {
+                counter.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn on_login_outcome(&mut self, session: SessionId, accepted: bool) {
+        let Some(idx) = self.conns.iter().position(|c| matches!(c, Some(c) if c.id == session)) else { return };
+        let Some(c) = self.conns[idx].as_mut() else { return };
+        let State::LoginPending { account, role, cod } = c.state else { return };
+        if accepted {
+            c.state = State::Active { account, role, cod };
+            c.last_rx = Instant::now();
+            self.process(idx);
+            self.read_conn(idx);
+        } else {
+            // The publisher answered and closed; just forget the connection.
+            c.state = State::Active { account, role, cod: false };
+            self.forget(idx);
+        }
+    }
+
+    fn timers(&mut self, now: Instant) {
+        let hb_timeout = Duration::from_millis(self.settings.heartbeat_timeout_ms);
+        for idx in 0..self.conns.len() {
+            let Some(Some(c)) = self.conns.get_mut(idx) else { continue };
+            match c.state {
+                State::AwaitingLogin { deadline } if now >= deadline => {
+                    tracing::info!(session = c.id, "no login in time; closing");
+                    write_direct(&mut c.stream, &ServerMessage::Logout(Logout { reason: LogoutReason::LoginTimeout }));
+                    self.end(idx, End::Server(LogoutReason::LoginTimeout));
+                }
+                State::Active { .. } | State::Subscriber
+                    if now.duration_since(c.last_rx) > hb_timeout && !c.blocked =>
+                {
+                    tracing::info!(session = c.id, "heartbeat timeout");
+                    self.end(idx, End::Server(LogoutReason::HeartbeatTimeout));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Ends a connection: tells the publisher, submits cancel-on-disconnect.
+    fn end(&mut self, idx: usize, how: End) {
+        let Some(Some(c)) = self.conns.get_mut(idx) else { return };
+        match c.state {
+            State::AwaitingLogin { .. } => {}
+            State::LoginPending { .. } => {
+                send_control(&self.control, Control::Closed { session: c.id });
+            }
+            State::Subscriber => {
+                let control = match how {
+                    End::Disconnected => Control::Closed { session: c.id },
+                    End::UserLogout => Control::Logout { session: c.id, reason: LogoutReason::UserRequest },
+                    End::Server(reason) => Control::Logout { session: c.id, reason },
+                };
+                send_control(&self.control, control);
+            }
+            State::Active { account, cod, .. } => {
+                let control = match how {
+                    End::Disconnected => Control::Closed { session: c.id },
+                    End::UserLogout => Control::Logout { session: c.id, reason: LogoutReason::UserRequest },
+                    End::Server(reason) => Control::Logout { session: c.id, reason },
+                };
+                send_control(&self.control, control);
+                if cod && how != End::UserLogout {
+                    tracing::info!(session = c.id, account, "cancel on disconnect");
+                    self.internal.push_back(Command {
+                        account,
+                        timestamp_ns: now_ns(),
+                        kind: CommandKind::MassCancel(MassCancel { instrument: None, side: None }),
+                    });
+                    self.drain_internal();
+                }
+            }
+        }
+        self.forget(idx);
+    }
+
+    /// Drops the gateway's handle on a connection. A logged-in one stays open
+    /// through the publisher's handle until it has written its last bytes.
+    fn forget(&mut self, idx: usize) {
+        if let Some(mut c) = self.conns.get_mut(idx).and_then(Option::take) {
+            let _ = self.poll.registry().deregister(&mut c.stream);
+            if !matches!(c.state, State::Active { .. } | State::LoginPending { .. } | State::Subscriber) {
+                let _ = c.stream.shutdown(Shutdown::Both);
+            }
+            self.free.push(idx);
+            self.open -= 1;
+            self.stats.sessions.store(self.open as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn drain_internal(&mut self) {
+        while let Some(cmd) = self.internal.front().copied() {
+            let Some(r) = self.producer.try_claim(1) else { return };
+            let s = *r.end();
+            self.producer.slot_mut(s).cmd = cmd;
+            self.producer.publish(s);
+            self.internal.pop_front();
+            self.stats.input_published.store(s as u64 + 1, Ordering::Relaxed);
+            self.stats.cod_mass_cancels.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A framing error: the stream cannot be resynchronised, so the session ends.
+fn protocol_error(control: &ControlPlane, c: &mut Conn, reject: SessionReject) -> End {
+    match c.state {
+        State::Active { .. } => {
+            send_control(control, Control::SessionReject { session: c.id, reject });
+        }
+        _ => {
+            write_direct(&mut c.stream, &ServerMessage::SessionReject(reject));
+            write_direct(&mut c.stream, &ServerMessage::Logout(Logout { reason: LogoutReason::ProtocolError }));
+        }
+    }
+    End::Server(LogoutReason::ProtocolError)
+}
+
+/// The answer to a login the gateway refuses itself.
+fn login_rejected(account: u32, reason: LoginRejectReason) -> ServerMessage {
+    ServerMessage::LoginRejected(LoginRejected { account, reason, highest_seq: 0, oldest_available_seq: 0 })
+}
+
+/// Whether another connection of `account` is logged in or logging in.
+fn self_has_session(conns: &[Option<Conn>], except: usize, account: u32) -> bool {
+    conns.iter().enumerate().any(|(i, c)| {
+        i != except
+            && matches!(c, Some(c) if matches!(c.state,
+                State::LoginPending { account: a, .. } | State::Active { account: a, .. } if a == account))
+    })
+}
+
+fn send_control(control: &ControlPlane, c: Control) -> bool {
+    let ok = control.to_publisher.push(c).is_ok();
+    control.publisher_wake.notify();
+    ok
+}

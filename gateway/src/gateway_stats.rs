@@ -1,0 +1,45 @@
+//! [`GatewayStats`]: the gateway's counters, read by the metrics and monitor threads.
+
+use std::sync::atomic::AtomicU64;
+
+use engine::CommandKind;
+
+/// Command types counted by the gateway (`matchd_commands_total{type=...}`).
+pub const COMMAND_TYPES: [&str; 5] = ["new_order", "cancel", "amend", "mass_cancel", "admin"];
+
+/// Index into [`COMMAND_TYPES`]: admin and any other non-trading command count as "admin".
+#[inline]
+pub fn command_type_index(kind: &CommandKind) -> usize {
+    match kind {
+        CommandKind::NewOrder(_) => 0,
+        CommandKind::Cancel(_) => 1,
+        CommandKind::Amend(_) => 2,
+        CommandKind::MassCancel(_) => 3,
+        _ => 4,
+    }
+}
+
+/// Counters for metrics.
+#[derive(Debug, Default)]
+pub struct GatewayStats {
+    /// Connections accepted.
+    pub connections: AtomicU64,
+    /// Logins handed to the publisher.
+    pub logins: AtomicU64,
+    /// Logins refused by the gateway.
+    pub login_rejects: AtomicU64,
+    /// Commands published to the ring.
+    pub commands: AtomicU64,
+    /// Session-level rejects.
+    pub session_rejects: AtomicU64,
+    /// Times the ring was full (backpressure).
+    pub ring_full: AtomicU64,
+    /// Sessions currently connected.
+    pub sessions: AtomicU64,
+    /// Client commands by type ([`COMMAND_TYPES`]).
+    pub commands_by_type: [AtomicU64; COMMAND_TYPES.len()],
+    /// Mass cancels submitted for cancel-on-disconnect.
+    pub cod_mass_cancels: AtomicU64,
+    /// Input ring slots published so far (ring sequence + 1), internal commands included.
+    pub input_published: AtomicU64,
+}

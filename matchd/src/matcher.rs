@@ -1,0 +1,178 @@
+//! The matcher stage: the business-logic thread. It reads only commands the
+//! journaller has made durable (its barrier is the journaller's sequence),
+//! applies them to the engine, and writes the events into the output ring.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use engine::{Engine, Event, EventSink};
+use gateway::clock::now_ns;
+use gateway::control_plane::ControlPlane;
+use gateway::InputSlot;
+use ring::{Consumer, Producer};
+
+use crate::histogram::Histogram;
+use crate::output_slot::OutputSlot;
+
+/// Events claimed before they are published even within one input batch, so
+/// a command with a huge sweep can never claim the whole output ring unpublished.
+const PUBLISH_EVERY_EVENTS: usize = 1024;
+
+/// Counters for metrics.
+#[derive(Debug, Default)]
+pub struct MatcherStats {
+    /// Commands applied.
+    pub commands: AtomicU64,
+    /// Events emitted.
+    pub events: AtomicU64,
+    /// Gateway receive -> applied (after the batch's events are published to the output ring), ns.
+    pub latency: Histogram,
+}
+
+struct RingSink<'a> {
+    out: &'a mut Producer<OutputSlot>,
+    control: &'a ControlPlane,
+    claimed: Option<i64>,
+    pending: usize,
+    events: u64,
+    halted: bool,
+    /// Receive time of the command being applied.
+    timestamp_ns: u64,
+}
+
+impl RingSink<'_> {
+    fn flush(&mut self) {
+        if let Some(hi) = self.claimed.take() {
+            self.out.publish(hi);
+            self.control.publisher_wake.notify();
+        }
+        self.pending = 0;
+    }
+}
+
+impl EventSink for RingSink<'_> {
+    #[inline]
+    fn emit(&mut self, event: Event) {
+        if self.halted {
+            return;
+        }
+        match self.out.claim(1) {
+            Ok(r) => {
+                let s = *r.end();
+                let slot = self.out.slot_mut(s);
+                slot.event = event;
+                slot.timestamp_ns = self.timestamp_ns;
+                slot.snapshot_seq = 0;
+                self.claimed = Some(s);
+                self.pending += 1;
+                self.events += 1;
+                if self.pending >= PUBLISH_EVERY_EVENTS {
+                    self.flush();
+                }
+            }
+            // The pipeline is stopping on a failure; nothing downstream reads.
+            Err(_) => self.halted = true,
+        }
+    }
+}
+
+/// The matcher stage.
+pub struct Matcher {
+    snapshots: Option<crate::snapshotter::MatcherSnapshots>,
+    engine: Engine,
+    input: Consumer<InputSlot>,
+    output: Producer<OutputSlot>,
+    base: u64,
+    control: Arc<ControlPlane>,
+    done: Arc<AtomicI64>,
+    stats: Arc<MatcherStats>,
+}
+
+impl Matcher {
+    /// A matcher continuing `engine`, whose last applied journal sequence is `base`.
+    pub fn new(
+        engine: Engine,
+        input: Consumer<InputSlot>,
+        output: Producer<OutputSlot>,
+        control: Arc<ControlPlane>,
+        done: Arc<AtomicI64>,
+        stats: Arc<MatcherStats>,
+    ) -> Self {
+        let base = engine.last_seq();
+        Self { engine, input, output, base, control, done, stats, snapshots: None }
+    }
+
+    /// Runs until the input ring closes or halts; returns the engine (for the
+    /// shutdown snapshot and the final state hash).
+    pub fn run(mut self) -> Engine {
+        // Closed (clean shutdown) or halted (a failing stage): either way, stop.
+        loop {
+            // Idle, the matcher still answers a snapshot request (SIGUSR1).
+            let waited = match &self.snapshots {
+                Some(snap) => self.input.wait_unless(|| snap.wanted()),
+                None => self.input.wait().map(Some),
+            };
+            let range = match waited {
+                Ok(Some(range)) => range,
+                Ok(None) => {
+                    if let Some(snap) = &mut self.snapshots {
+                        if snap.due(0) {
+                            snap.take(&self.engine, &mut self.output, &self.control);
+                        }
+                    }
+                    continue;
+                }
+                Err(_) => break,
+            };
+            let (lo, hi) = (*range.start(), *range.end());
+            let n = range.clone().count() as u64;
+            let mut sink = RingSink {
+                out: &mut self.output,
+                control: &self.control,
+                claimed: None,
+                pending: 0,
+                events: 0,
+                halted: false,
+                timestamp_ns: 0,
+            };
+            for s in range {
+                let cmd = self.input.get(s).cmd;
+                sink.timestamp_ns = cmd.timestamp_ns;
+                self.engine.apply(self.base + s as u64 + 1, &cmd, &mut sink);
+            }
+            sink.flush();
+            let events = sink.events;
+            let halted = sink.halted;
+            // One clock read per batch: every command of it is applied and its events are out.
+            let now = now_ns();
+            for s in lo..=hi {
+                self.stats.latency.record(now.saturating_sub(self.input.get(s).cmd.timestamp_ns));
+            }
+            self.input.release(hi);
+            // After the events are published: the publisher reads `done`
+            // before the output ring, so it sees every event of these commands.
+            self.done.store(hi, Ordering::Release);
+            self.control.publisher_wake.notify();
+            self.stats.commands.fetch_add(n, Ordering::Relaxed);
+            self.stats.events.fetch_add(events, Ordering::Relaxed);
+            if halted {
+                break;
+            }
+            if let Some(snap) = &mut self.snapshots {
+                if snap.due(n) {
+                    snap.take(&self.engine, &mut self.output, &self.control);
+                }
+            }
+        }
+        if let Some(snap) = &self.snapshots {
+            snap.finish();
+        }
+        self.engine
+    }
+
+    /// Takes snapshots when `snapshots` says so (on request or every N commands).
+    pub fn with_snapshots(mut self, snapshots: crate::snapshotter::MatcherSnapshots) -> Self {
+        self.snapshots = Some(snapshots);
+        self
+    }
+}

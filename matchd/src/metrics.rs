@@ -1,0 +1,391 @@
+//! The metrics endpoint: the Prometheus text exposition of every stage's counters and histograms,
+//! and the small HTTP thread serving `GET /metrics` and `GET /healthz`.
+//!
+//! Nothing here is on the hot path: the stages only keep their plain counters and
+//! [`Histogram`](crate::histogram::Histogram)s; the metrics thread reads those atomics and allocates freely.
+
+use std::fmt::Write as _;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use engine::RejectReason;
+use gateway::gateway_stats::COMMAND_TYPES;
+
+use crate::histogram::{bucket_upper_ns, HistogramSnapshot, EXPOSED_BUCKETS};
+use crate::stats::{input_occupancy, output_occupancy, Health, Stats};
+
+/// Everything `/metrics` exposes besides the stage counters.
+pub struct Registry {
+    /// The stages' counters.
+    pub stats: Stats,
+    /// Health flags.
+    pub health: Arc<Health>,
+    /// Input ring slots.
+    pub input_ring_slots: u64,
+    /// Output ring slots.
+    pub output_ring_slots: u64,
+    /// Commands replayed at startup.
+    pub replayed_commands: u64,
+    /// Replay duration.
+    pub replay_seconds: f64,
+    /// Process start, Unix seconds.
+    pub start_time_unix: f64,
+}
+
+/// `PriceOffTick` -> `price_off_tick`.
+fn snake(name: &str) -> String {
+    let mut s = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                s.push('_');
+            }
+            s.push(c.to_ascii_lowercase());
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+/// The Prometheus label value of a reject code.
+pub fn reject_label(code: usize) -> String {
+    match RejectReason::from_code(code as u16) {
+        Some(r) => snake(&format!("{r:?}")),
+        None => format!("code_{code}"),
+    }
+}
+
+struct Exposition(String);
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+    fn sample(&mut self, name: &str, labels: &str, v: impl std::fmt::Display) {
+        if labels.is_empty() {
+            let _ = writeln!(self.0, "{name} {v}");
+        } else {
+            let _ = writeln!(self.0, "{name}{{{labels}}} {v}");
+        }
+    }
+    fn one(&mut self, name: &str, kind: &str, help: &str, v: impl std::fmt::Display) {
+        self.family(name, kind, help);
+        self.sample(name, "", v);
+    }
+    /// A histogram of nanoseconds, exposed in seconds.
+    fn histogram(&mut self, name: &str, labels: &str, h: &HistogramSnapshot) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut cum = 0u64;
+        for (i, &n) in h.buckets.iter().enumerate() {
+            cum += n;
+            if EXPOSED_BUCKETS.contains(&i) {
+                let le = bucket_upper_ns(i) as f64 / 1e9;
+                let _ = writeln!(self.0, "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cum}");
+            }
+        }
+        let _ = writeln!(self.0, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {cum}");
+        self.sample(&format!("{name}_sum"), labels, h.sum as f64 / 1e9);
+        self.sample(&format!("{name}_count"), labels, cum);
+    }
+}
+
+fn get(a: &AtomicU64) -> u64 {
+    a.load(Ordering::Relaxed)
+}
+
+/// Renders every metric in the Prometheus text format (version 0.0.4).
+pub fn render(r: &Registry) -> String {
+    let s = &r.stats;
+    let (g, j, m, p) = (&*s.gateway, &*s.journaller, &*s.matcher, &*s.publisher);
+    let mut e = Exposition(String::with_capacity(24 * 1024));
+    e.family("matchd_build_info", "gauge", "Constant 1, labelled with the matchd version.");
+    e.sample("matchd_build_info", &format!("version=\"{}\"", env!("CARGO_PKG_VERSION")), 1);
+    e.one("matchd_start_time_seconds", "gauge", "Process start, Unix time.", r.start_time_unix);
+    e.one("matchd_replayed_commands", "gauge", "Commands replayed from the journal at startup.", r.replayed_commands);
+    e.one("matchd_replay_duration_seconds", "gauge", "Time the startup replay took.", r.replay_seconds);
+    let h = &r.health;
+    e.one(
+        "matchd_ready",
+        "gauge",
+        "1 once replay is done and the listeners are up.",
+        h.ready.load(Ordering::Relaxed) as u8,
+    );
+    e.one(
+        "matchd_pipeline_stalled",
+        "gauge",
+        "1 while a stage has a backlog and has made no progress for longer than the stall limit.",
+        h.stalled.load(Ordering::Relaxed) as u8,
+    );
+
+    e.family("matchd_commands_total", "counter", "Client commands the gateway put into the input ring, by type.");
+    for (i, t) in COMMAND_TYPES.iter().enumerate() {
+        e.sample("matchd_commands_total", &format!("type=\"{t}\""), get(&g.commands_by_type[i]));
+    }
+    e.one(
+        "matchd_cancel_on_disconnect_total",
+        "counter",
+        "Mass cancels the gateway submitted because a session with cancel-on-disconnect ended.",
+        get(&g.cod_mass_cancels),
+    );
+    e.one("matchd_commands_applied_total", "counter", "Commands applied by the matcher.", get(&m.commands));
+    e.one("matchd_events_total", "counter", "Engine events emitted by the matcher.", get(&m.events));
+    e.one("matchd_reports_total", "counter", "Execution reports numbered by the publisher.", get(&p.reports));
+    e.one("matchd_trades_total", "counter", "Trades.", get(&p.counts.trades));
+    e.family("matchd_rejects_total", "counter", "Commands the engine rejected, by reason.");
+    for (code, c) in p.counts.rejects.iter().enumerate() {
+        let known = RejectReason::from_code(code as u16).is_some();
+        let v = get(c);
+        if known || v > 0 {
+            e.sample("matchd_rejects_total", &format!("reason=\"{}\"", reject_label(code)), v);
+        }
+    }
+
+    e.one("matchd_sessions", "gauge", "Connections open at the gateway (logged in or not).", get(&g.sessions));
+    e.one("matchd_connections_total", "counter", "Connections accepted.", get(&g.connections));
+    e.one("matchd_logins_total", "counter", "Logins passed to the publisher (credentials checked).", get(&g.logins));
+    e.family("matchd_login_rejects_total", "counter", "Logins refused, by the stage that refused them.");
+    e.sample("matchd_login_rejects_total", "stage=\"gateway\"", get(&g.login_rejects));
+    e.sample("matchd_login_rejects_total", "stage=\"publisher\"", get(&p.login_rejects));
+    e.one(
+        "matchd_session_rejects_total",
+        "counter",
+        "Session-level rejects (bad frames, rate limit, not permitted).",
+        get(&g.session_rejects),
+    );
+    e.one(
+        "matchd_slow_consumer_disconnects_total",
+        "counter",
+        "Sessions cut off because their outbound buffer filled.",
+        get(&p.slow_consumers),
+    );
+    let md = &p.md;
+    e.one("matchd_md_subscribers", "gauge", "Market-data subscribers connected.", get(&md.subscribers));
+    e.one(
+        "matchd_md_messages_total",
+        "counter",
+        "Market-data messages encoded (once each, whatever the number of subscribers).",
+        get(&md.messages),
+    );
+    e.one("matchd_md_bytes_total", "counter", "Market-data bytes queued to subscribers.", get(&md.bytes));
+    e.one("matchd_md_snapshots_total", "counter", "Market-data snapshots sent.", get(&md.snapshots));
+    e.one(
+        "matchd_md_slow_consumer_disconnects_total",
+        "counter",
+        "Market-data subscribers cut off because their outbound buffer filled.",
+        get(&md.slow_consumers),
+    );
+    e.one(
+        "matchd_md_subscribe_rejects_total",
+        "counter",
+        "Market-data subscriptions refused (market_data.max_subscribers).",
+        get(&md.rejects),
+    );
+    e.one(
+        "matchd_input_ring_full_total",
+        "counter",
+        "Times the gateway found the input ring full and stopped reading a socket (backpressure).",
+        get(&g.ring_full),
+    );
+
+    e.family(
+        "matchd_ring_occupancy",
+        "gauge",
+        "Slots in use: published by the producer, not yet released by the last consumer.",
+    );
+    e.sample("matchd_ring_occupancy", "ring=\"input\"", input_occupancy(s));
+    e.sample("matchd_ring_occupancy", "ring=\"output\"", output_occupancy(s));
+    e.family("matchd_ring_capacity", "gauge", "Ring slots.");
+    e.sample("matchd_ring_capacity", "ring=\"input\"", r.input_ring_slots);
+    e.sample("matchd_ring_capacity", "ring=\"output\"", r.output_ring_slots);
+
+    e.one("matchd_journal_records_total", "counter", "Records appended to the journal.", get(&j.records));
+    e.one("matchd_journal_bytes_total", "counter", "Payload bytes appended to the journal.", get(&j.bytes));
+    e.one("matchd_journal_commits_total", "counter", "Journal commit calls (one per batch).", get(&j.commits));
+    e.one(
+        "matchd_journal_commit_seconds_total",
+        "counter",
+        "Time spent in journal commits.",
+        get(&j.commit_ns) as f64 / 1e9,
+    );
+    e.one(
+        "matchd_journal_commit_max_seconds",
+        "gauge",
+        "Longest journal commit since start.",
+        get(&j.commit_max_ns) as f64 / 1e9,
+    );
+    let sn = &*s.snapshots;
+    e.one("matchd_snapshots_written_total", "counter", "Snapshots written while running.", get(&sn.written));
+    e.one(
+        "matchd_snapshots_failed_total",
+        "counter",
+        "Snapshots that failed (the journal is intact).",
+        get(&sn.failed),
+    );
+    e.one(
+        "matchd_snapshot_pause_max_seconds",
+        "gauge",
+        "Longest matcher pause taking a snapshot (fork or copy) since start.",
+        get(&sn.max_pause_ns) as f64 / 1e9,
+    );
+    e.one(
+        "matchd_snapshot_last_pause_seconds",
+        "gauge",
+        "The last snapshot's matcher pause.",
+        get(&sn.last_pause_ns) as f64 / 1e9,
+    );
+    e.one(
+        "matchd_journal_slow_rollovers_total",
+        "counter",
+        "Segment rollovers that had to wait for the spare-segment helper.",
+        get(&j.slow_rollovers),
+    );
+    e.family("matchd_journal_sync_seconds", "histogram", "Duration of journal commits that made records durable.");
+    e.histogram("matchd_journal_sync_seconds", "", &j.sync.snapshot());
+
+    e.family(
+        "matchd_command_latency_seconds",
+        "histogram",
+        "Time from the gateway receiving a command to the stage: journaled (durable), matched (applied), published (reports written).",
+    );
+    e.histogram("matchd_command_latency_seconds", "stage=\"journaled\"", &j.latency.snapshot());
+    e.histogram("matchd_command_latency_seconds", "stage=\"matched\"", &m.latency.snapshot());
+    e.histogram("matchd_command_latency_seconds", "stage=\"published\"", &p.latency.snapshot());
+    e.0
+}
+
+/// Binds the metrics listener (port 0 picks a free port).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let l = TcpListener::bind(addr)?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
+
+/// Serves `GET /metrics` and `GET /healthz` on `listener` until `stop` is set.
+pub fn spawn(listener: TcpListener, registry: Arc<Registry>, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("matchd-metrics".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    if let Err(e) = serve(stream, &registry) {
+                        tracing::debug!("metrics request: {e}");
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::warn!("metrics accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+    })
+}
+
+/// One request, one response, then close.
+fn serve(mut stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    let mut buf = [0u8; 8192];
+    let mut len = 0;
+    while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+        if len == buf.len() {
+            return respond(&mut stream, "431 Request Header Fields Too Large", "text/plain", "header too large\n");
+        }
+        let n = stream.read(&mut buf[len..])?;
+        if n == 0 {
+            return Ok(());
+        }
+        len += n;
+    }
+    let head = String::from_utf8_lossy(&buf[..len]);
+    let mut parts = head.lines().next().unwrap_or("").split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    if method != "GET" {
+        return respond(&mut stream, "405 Method Not Allowed", "text/plain", "only GET\n");
+    }
+    match path {
+        "/metrics" => respond(&mut stream, "200 OK", "text/plain; version=0.0.4; charset=utf-8", &render(registry)),
+        "/healthz" => {
+            let h = &registry.health;
+            let (status, body) = if h.stopping.load(Ordering::Relaxed) {
+                ("503 Service Unavailable", "stopping\n")
+            } else if !h.ready.load(Ordering::Relaxed) {
+                ("503 Service Unavailable", "starting\n")
+            } else if h.stalled.load(Ordering::Relaxed) {
+                ("503 Service Unavailable", "pipeline stalled\n")
+            } else {
+                ("200 OK", "ok\n")
+            };
+            respond(&mut stream, status, "text/plain", body)
+        }
+        _ => respond(&mut stream, "404 Not Found", "text/plain", "try /metrics or /healthz\n"),
+    }
+}
+
+fn respond(stream: &mut TcpStream, status: &str, content_type: &str, body: &str) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body.as_bytes())?;
+    stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reject_labels_are_snake_case() {
+        assert_eq!(reject_label(RejectReason::PriceOffTick.code() as usize), "price_off_tick");
+        assert_eq!(reject_label(RejectReason::FokCannotFill.code() as usize), "fok_cannot_fill");
+        assert_eq!(reject_label(63), "code_63");
+    }
+
+    #[test]
+    fn exposition_is_well_formed() {
+        let stats = Stats::default();
+        stats.journaller.latency.record(3_000);
+        stats.journaller.latency.record(300_000);
+        let r = Registry {
+            stats,
+            health: Arc::default(),
+            input_ring_slots: 64,
+            output_ring_slots: 128,
+            replayed_commands: 2,
+            replay_seconds: 0.5,
+            start_time_unix: 1.0,
+        };
+        let text = render(&r);
+        let mut families = std::collections::HashSet::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let name = rest.split_whitespace().next().unwrap();
+                assert!(families.insert(name.to_string()), "family {name} declared twice");
+                continue;
+            }
+            if line.starts_with('#') {
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+            let name = series.split('{').next().unwrap();
+            assert!(name.starts_with("matchd_"), "{line}");
+            let base = name.trim_end_matches("_bucket").trim_end_matches("_sum").trim_end_matches("_count");
+            assert!(families.contains(name) || families.contains(base), "{line}: no TYPE");
+        }
+        assert!(text.contains("matchd_command_latency_seconds_count{stage=\"journaled\"} 2"), "{text}");
+        assert!(text.contains("matchd_command_latency_seconds_bucket{stage=\"journaled\",le=\"+Inf\"} 2"));
+        assert!(text.contains("matchd_command_latency_seconds_bucket{stage=\"journaled\",le=\"0.000004096\"} 1"));
+        assert!(text.contains("matchd_rejects_total{reason=\"price_off_tick\"} 0"));
+        assert!(text.contains("matchd_ring_capacity{ring=\"output\"} 128"));
+    }
+}

@@ -1,0 +1,447 @@
+//! The pipeline's wiring, in one place (as the Disruptor keeps it apart from the stages): recover
+//! state, bind the listeners, build the two rings and say who waits on whom, start the gateway,
+//! journaller, matcher and publisher threads, supervise them, and on SIGTERM/SIGINT drain them in
+//! order and exit cleanly.
+//!
+//! ```text
+//! gateway ──► input ring ──► journaller ──(durable seq)──► matcher ──► output ring ──► publisher
+//! ```
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use engine::Engine;
+use gateway::clock::now_ns;
+use gateway::control_plane::ControlPlane;
+use gateway::credential::Credential;
+use gateway::login::AccountAuth;
+use gateway::{Gateway, InputSlot, GATEWAY_WAKER_TOKEN};
+use ring::{RingBuilder, WaitStrategyKind};
+
+use crate::config::Config;
+use crate::journaller::{Journaller, JournallerError};
+use crate::matcher::Matcher;
+use crate::md_feed::MdSettings;
+use crate::metrics::Registry;
+use crate::monitor::Monitor;
+use crate::output_slot::OutputSlot;
+use crate::publisher::{Publisher, PublisherSettings, PUBLISHER_WAKER_TOKEN};
+use crate::recovery::{recover, sync_policy, Recovered, RecoveryError, ReplayStats};
+use crate::reports::Reports;
+use crate::sd_notify::{self, Notifier};
+use crate::snapshotter::SnapshotterConfig;
+use crate::stats::{Health, Stats};
+
+/// Why matchd could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The journal could not be opened or replayed.
+    #[error(transparent)]
+    Recovery(#[from] RecoveryError),
+    /// Binding the listener failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Address.
+        addr: SocketAddr,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// Binding the metrics listener failed.
+    #[error("cannot listen for metrics on {addr} (metrics.listen): {source}")]
+    MetricsListen {
+        /// Address.
+        addr: SocketAddr,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// Other I/O at startup.
+    #[error("startup: {0}")]
+    Io(#[from] std::io::Error),
+    /// A pipeline stage failed while running.
+    #[error("pipeline failed: {0}")]
+    Pipeline(String),
+}
+
+/// Runs matchd until `stop` is set; returns after a clean drain.
+pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
+    let started_unix = now_ns() as f64 / 1e9;
+    let notifier = Notifier::from_env();
+    let notifier = notifier.as_ref();
+    sd_notify::notify(notifier, "STATUS=replaying the journal");
+    let recovered = recover(&cfg)?;
+    let replay = recovered.stats;
+    log_replay(&recovered);
+
+    let stats = Stats::default();
+    let health = Arc::new(Health::default());
+    let listeners = Listeners::bind(&cfg)?;
+    let metrics_listener = listeners.metrics;
+    let running = start_stages(&cfg, recovered, listeners.order, listeners.market_data, &stats)?;
+    let metrics = match metrics_listener {
+        Some(listener) => Some(start_metrics(&cfg, listener, &stats, &health, replay, started_unix)?),
+        None => None,
+    };
+    announce_ready(&cfg, &running, &health, notifier, replay);
+
+    let failed = supervise(&cfg, &stop, &running, &stats, &health, notifier);
+    health.stopping.store(true, Ordering::Relaxed);
+    if failed {
+        sd_notify::notify(notifier, "STOPPING=1\nSTATUS=a pipeline stage stopped unexpectedly; draining");
+    } else {
+        sd_notify::notify(notifier, "STOPPING=1\nSTATUS=draining the pipeline");
+    }
+    let drained = drain(running);
+    if let Some((thread, metrics_stop)) = metrics {
+        metrics_stop.store(true, Ordering::Relaxed);
+        let _ = thread.join();
+    }
+    let Drained { journal_seq, engine, reports } = drained?;
+    tracing::info!(
+        journal_seq,
+        engine_seq = engine.last_seq(),
+        state_hash = format!("{:032x}", engine.state_hash()),
+        "stopped cleanly"
+    );
+    if failed {
+        return Err(ServerError::Pipeline("a pipeline stage stopped unexpectedly".into()));
+    }
+    if cfg.snapshots.on_shutdown && engine.last_seq() == journal_seq {
+        write_shutdown_snapshot(&cfg, &engine, &reports, journal_seq);
+    }
+    Ok(())
+}
+
+fn log_replay(r: &Recovered) {
+    let rate = r.stats.commands as f64 / r.stats.elapsed.as_secs_f64().max(1e-9);
+    tracing::info!(
+        commands = r.stats.commands,
+        ms = r.stats.elapsed.as_millis() as u64,
+        cmds_per_sec = rate as u64,
+        last_seq = r.engine.last_seq(),
+        state_hash = format!("{:032x}", r.engine.state_hash()),
+        "replay complete"
+    );
+}
+
+/// Every socket matchd listens on, bound before any thread starts.
+struct Listeners {
+    order: mio::net::TcpListener,
+    market_data: Option<mio::net::TcpListener>,
+    metrics: Option<std::net::TcpListener>,
+}
+
+impl Listeners {
+    fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
+        let order = mio::net::TcpListener::bind(cfg.server.listen)
+            .map_err(|source| ServerError::Listen { addr: cfg.server.listen, source })?;
+        let market_data = match cfg.market_data.listen {
+            Some(addr) if cfg.market_data.max_subscribers > 0 => {
+                Some(mio::net::TcpListener::bind(addr).map_err(|source| ServerError::Listen { addr, source })?)
+            }
+            _ => None,
+        };
+        let metrics = if cfg.metrics.enabled {
+            let addr = cfg.metrics.listen;
+            Some(crate::metrics::bind(addr).map_err(|source| ServerError::MetricsListen { addr, source })?)
+        } else {
+            None
+        };
+        Ok(Listeners { order, market_data, metrics })
+    }
+}
+
+/// The running stages and what the wiring keeps to supervise and stop them.
+struct Running {
+    journaller: JoinHandle<Result<u64, JournallerError>>,
+    matcher: JoinHandle<Engine>,
+    publisher: JoinHandle<Reports>,
+    gateway: JoinHandle<()>,
+    snapshot_writer: JoinHandle<()>,
+    control: Arc<ControlPlane>,
+    gateway_stop: Arc<AtomicBool>,
+    /// Set by the supervisor when `snapshots.every_seconds` has passed.
+    snapshot_timer: Arc<AtomicBool>,
+    order_addr: SocketAddr,
+    market_data_addr: Option<SocketAddr>,
+    /// This run's market-data feed epoch.
+    feed_epoch: u64,
+}
+
+impl Running {
+    fn any_finished(&self) -> bool {
+        self.journaller.is_finished()
+            || self.matcher.is_finished()
+            || self.publisher.is_finished()
+            || self.gateway.is_finished()
+    }
+}
+
+/// Builds the rings (input: journaller, then matcher behind it; output: publisher) and the stages
+/// around them, and starts their threads.
+fn start_stages(
+    cfg: &Config,
+    recovered: Recovered,
+    order_listener: mio::net::TcpListener,
+    md_listener: Option<mio::net::TcpListener>,
+    stats: &Stats,
+) -> Result<Running, ServerError> {
+    let Recovered { writer, engine, reports, md, stats: _ } = recovered;
+    // Identifies this run on the market-data feed: its start time (sequence numbers restart).
+    let feed_epoch = now_ns();
+    let wait: WaitStrategyKind =
+        cfg.pipeline.wait_strategy.parse().map_err(|e| ServerError::Pipeline(format!("{e}")))?;
+    // The rings' slots are nothing a snapshot child needs: leave them out of its fork.
+    let mut input = RingBuilder::<InputSlot, _>::new(cfg.pipeline.input_ring_slots as usize, wait.build()).dont_fork();
+    let journaller_id = input.consumer(&[]);
+    // The matcher's barrier is the journaller: only durable commands change state.
+    let _matcher_id = input.consumer(&[journaller_id]);
+    let (producer, mut consumers) = input.build();
+    let matcher_in = consumers.pop().expect("two consumers");
+    let journaller_in = consumers.pop().expect("two consumers");
+    let mut output =
+        RingBuilder::<OutputSlot, _>::new(cfg.pipeline.output_ring_slots as usize, wait.build()).dont_fork();
+    output.consumer(&[]);
+    let (out_producer, mut out_consumers) = output.build();
+    let out_consumer = out_consumers.pop().expect("one consumer");
+
+    let gateway_poll = mio::Poll::new()?;
+    let publisher_poll = mio::Poll::new()?;
+    let control = ControlPlane::new(
+        cfg.server.max_connections as usize,
+        mio::Waker::new(publisher_poll.registry(), PUBLISHER_WAKER_TOKEN)?,
+        mio::Waker::new(gateway_poll.registry(), GATEWAY_WAKER_TOKEN)?,
+    );
+    let order_addr = order_listener.local_addr()?;
+    let market_data_addr = md_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let matcher_done = Arc::new(AtomicI64::new(-1));
+    let gateway_stop = Arc::new(AtomicBool::new(false));
+
+    let journaller = Journaller::new(writer, journaller_in, sync_policy(cfg), stats.journaller.clone());
+    let matcher =
+        Matcher::new(engine, matcher_in, out_producer, control.clone(), matcher_done.clone(), stats.matcher.clone());
+    let snapshots_requested = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, snapshots_requested.clone())?;
+    let snapshot_timer = Arc::new(AtomicBool::new(false));
+    let (matcher_snaps, publisher_snaps, snapshot_writer) = crate::snapshotter::start(
+        SnapshotterConfig {
+            dir: snapshot::snapshot_dir(&cfg.data.dir),
+            keep: cfg.snapshots.keep as usize,
+            every_commands: cfg.snapshots.every_commands,
+            reports_per_account: cfg.snapshots.reports_per_account as u64,
+            method: cfg.snapshots.method,
+            child_timeout: Duration::from_secs(cfg.snapshots.child_timeout_s),
+        },
+        snapshots_requested,
+        snapshot_timer.clone(),
+        stats.snapshots.clone(),
+    )?;
+    let matcher = matcher.with_snapshots(matcher_snaps);
+    let publisher = Publisher::new(
+        reports,
+        PublisherSettings {
+            outbound_buffer_bytes: cfg.server.outbound_buffer_bytes as usize,
+            max_sessions: cfg.server.max_connections as usize,
+        },
+        publisher_poll,
+        control.clone(),
+        matcher_done,
+        out_consumer,
+        stats.publisher.clone(),
+        md,
+        MdSettings {
+            max_subscribers: cfg.market_data.max_subscribers as usize,
+            outbound_buffer_bytes: cfg.market_data.outbound_buffer_bytes as usize,
+            snapshot_depth_max: cfg.market_data.snapshot_depth_max,
+            order_by_order: cfg.market_data.order_by_order,
+        },
+        feed_epoch,
+    )?
+    .with_snapshots(publisher_snaps);
+    let gateway = Gateway::new(
+        gateway_poll,
+        order_listener,
+        md_listener,
+        account_auth(cfg),
+        cfg.server.clone(),
+        producer,
+        control.clone(),
+        gateway_stop.clone(),
+        stats.gateway.clone(),
+    )?;
+
+    let journaller = spawn("journaller", cfg, move || journaller.run())?;
+    let matcher = spawn("matcher", cfg, move || matcher.run())?;
+    let publisher = spawn("publisher", cfg, move || publisher.run())?;
+    let gateway = spawn("gateway", cfg, move || gateway.run())?;
+    Ok(Running {
+        journaller,
+        matcher,
+        publisher,
+        gateway,
+        snapshot_writer,
+        control,
+        gateway_stop,
+        snapshot_timer,
+        order_addr,
+        market_data_addr,
+        feed_epoch,
+    })
+}
+
+/// The credentials the gateway checks logins against.
+fn account_auth(cfg: &Config) -> HashMap<u32, AccountAuth> {
+    cfg.accounts
+        .iter()
+        .map(|a| {
+            let credential = Credential::parse(&a.credential).expect("validated with the config");
+            (a.id, AccountAuth { role: a.role, credential })
+        })
+        .collect()
+}
+
+fn pin(cfg: &Config, name: &str) {
+    if let Some(&core) = cfg.pipeline.pin.get(name) {
+        if core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+            tracing::info!(thread = name, core, "pinned");
+        } else {
+            tracing::warn!(thread = name, core, "could not pin thread");
+        }
+    }
+}
+
+fn spawn<T: Send + 'static>(
+    name: &str,
+    cfg: &Config,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<JoinHandle<T>> {
+    let cfg = cfg.clone();
+    let n = name.to_string();
+    std::thread::Builder::new().name(format!("matchd-{name}")).spawn(move || {
+        pin(&cfg, &n);
+        f()
+    })
+}
+
+/// Starts the metrics thread on its bound listener; returns it and its stop flag.
+fn start_metrics(
+    cfg: &Config,
+    listener: std::net::TcpListener,
+    stats: &Stats,
+    health: &Arc<Health>,
+    replay: ReplayStats,
+    started_unix: f64,
+) -> Result<(JoinHandle<()>, Arc<AtomicBool>), ServerError> {
+    let addr = listener.local_addr()?;
+    let registry = Arc::new(Registry {
+        stats: stats.clone(),
+        health: health.clone(),
+        input_ring_slots: cfg.pipeline.input_ring_slots as u64,
+        output_ring_slots: cfg.pipeline.output_ring_slots as u64,
+        replayed_commands: replay.commands,
+        replay_seconds: replay.elapsed.as_secs_f64(),
+        start_time_unix: started_unix,
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = crate::metrics::spawn(listener, registry, stop.clone())?;
+    tracing::info!(listen = %addr, "metrics: GET /metrics, /healthz");
+    println!("matchd metrics listen={addr}");
+    Ok((thread, stop))
+}
+
+/// The readiness lines (stdout, for scripts and tests), the health flag and systemd's READY=1.
+fn announce_ready(cfg: &Config, running: &Running, health: &Health, notifier: Option<&Notifier>, replay: ReplayStats) {
+    if let Some(addr) = running.market_data_addr {
+        tracing::info!(listen = %addr, "market data: subscriptions only");
+        println!("matchd market-data listen={addr}");
+    }
+    let local = running.order_addr;
+    tracing::info!(listen = %local, data = %cfg.data.dir.display(), durability = ?cfg.journal.durability, feed_epoch = running.feed_epoch, "matchd ready");
+    println!("matchd ready listen={local} data={}", cfg.data.dir.display());
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    health.ready.store(true, Ordering::Relaxed);
+    sd_notify::notify(
+        notifier,
+        &format!(
+            "READY=1\nSTATUS=replayed {} commands in {} ms; listening on {local}",
+            replay.commands,
+            replay.elapsed.as_millis()
+        ),
+    );
+}
+
+/// Waits for a stop request or a stage that ended on its own (a failure), pinging the watchdog
+/// while the pipeline is healthy and timing periodic snapshots. Returns whether a stage failed.
+fn supervise(
+    cfg: &Config,
+    stop: &AtomicBool,
+    running: &Running,
+    stats: &Stats,
+    health: &Arc<Health>,
+    notifier: Option<&Notifier>,
+) -> bool {
+    let watchdog = sd_notify::watchdog_from_env();
+    if let Some(wd) = watchdog {
+        tracing::info!(timeout_ms = wd.as_millis() as u64, "systemd watchdog enabled");
+    }
+    let log_interval = (cfg.metrics.log_interval_s > 0).then(|| Duration::from_secs(cfg.metrics.log_interval_s));
+    let mut monitor =
+        Monitor::new(stats, health.clone(), notifier, watchdog, log_interval, running.order_addr.to_string());
+    let snapshot_every = (cfg.snapshots.every_seconds > 0).then(|| Duration::from_secs(cfg.snapshots.every_seconds));
+    let mut last_snapshot_tick = Instant::now();
+    while !stop.load(Ordering::Relaxed) && !running.any_finished() {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = Instant::now();
+        monitor.tick(now);
+        if snapshot_every.is_some_and(|every| now.duration_since(last_snapshot_tick) >= every) {
+            last_snapshot_tick = now;
+            running.snapshot_timer.store(true, Ordering::Relaxed);
+        }
+    }
+    !stop.load(Ordering::Relaxed)
+}
+
+/// What the stages hand back after a drain.
+struct Drained {
+    /// Last journaled sequence (synced).
+    journal_seq: u64,
+    engine: Engine,
+    reports: Reports,
+}
+
+/// Stops the gateway (dropping its producer closes the input ring), then joins the stages in
+/// pipeline order: each drains what the one before it published and stops.
+fn drain(running: Running) -> Result<Drained, ServerError> {
+    tracing::info!("stopping: draining the pipeline");
+    running.gateway_stop.store(true, Ordering::Relaxed);
+    running.control.gateway_wake.notify();
+    let _ = running.gateway.join();
+    let journal_result = running.journaller.join().map_err(|_| ServerError::Pipeline("journaller panicked".into()))?;
+    let engine = running.matcher.join().map_err(|_| ServerError::Pipeline("matcher panicked".into()))?;
+    let reports = running.publisher.join().map_err(|_| ServerError::Pipeline("publisher panicked".into()))?;
+    // The matcher's side of the snapshotter is gone with it: the writer finishes and ends.
+    let _ = running.snapshot_writer.join();
+    let journal_seq = journal_result.map_err(|e| ServerError::Pipeline(e.to_string()))?;
+    Ok(Drained { journal_seq, engine, reports })
+}
+
+/// Everything journaled is applied: the next start loads this and replays nothing.
+fn write_shutdown_snapshot(cfg: &Config, engine: &Engine, reports: &Reports, seq: u64) {
+    debug_assert_eq!(engine.last_seq(), seq);
+    let dir = snapshot::snapshot_dir(&cfg.data.dir);
+    let section = reports.export_state(cfg.snapshots.reports_per_account as u64);
+    match snapshot::write_snapshot(&dir, &engine.snapshot(), &section) {
+        Ok(w) => {
+            tracing::info!(seq, path = %w.path.display(), "shutdown snapshot written");
+            if let Err(e) = snapshot::prune(&dir, cfg.snapshots.keep as usize) {
+                tracing::warn!("snapshot pruning failed: {e}");
+            }
+        }
+        // The journal is complete and synced; the next start just replays more.
+        Err(e) => tracing::error!("shutdown snapshot failed: {e}"),
+    }
+}

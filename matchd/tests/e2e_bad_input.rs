@@ -1,0 +1,338 @@
+//! Bad input and authentication: every refusal is answered exactly as `docs/protocol.md` says,
+//! fatal errors close the connection, non-fatal ones leave the session usable, and meanwhile
+//! another session (Bob, the bystander) keeps trading and the server never dies.
+
+mod e2e_common;
+
+use std::time::{Duration, Instant};
+
+use client::{Client, ClientError, LoginParams};
+use e2e_common::*;
+use engine::{Amend, Cancel, MassCancel, NewOrder, OrderRef, Side};
+use protocol::{
+    ClientMessage, ExecReport, LoginAccepted, LoginRejectReason, LoginRejected, Logout, LogoutReason, Role,
+    ServerMessage, SessionReject, SessionRejectReason,
+};
+
+fn q(n: u64) -> u64 {
+    n * 10 * BTC_LOT
+}
+
+fn start(cfg: ConfigText) -> (tempfile::TempDir, Matchd, Bystander) {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Matchd::start_with(&dir.path().join("data"), &cfg);
+    let b = Bystander::start(&m, BOB, Duration::from_millis(300));
+    (dir, m, b)
+}
+
+fn finish(mut m: Matchd, b: Bystander) {
+    let (rounds, worst) = b.finish();
+    assert!(rounds >= 1, "the bystander never completed a round");
+    assert!(worst < Duration::from_secs(2), "the bystander waited {worst:?} for an answer");
+    assert!(m.is_running(), "matchd died:\n{}", m.stderr());
+    assert_eq!(m.terminate().code(), Some(0));
+}
+
+fn enc(m: &ClientMessage) -> Vec<u8> {
+    let mut v = vec![0u8; 256];
+    let n = m.encode(&mut v).unwrap();
+    v.truncate(n);
+    v
+}
+
+/// Block offset `off` of an encoded message (after the 2-byte length and 8-byte header).
+const B: usize = 10;
+
+fn reject(template: u16, reason: SessionRejectReason, field_offset: Option<u16>, cid: u64) -> ServerMessage {
+    ServerMessage::SessionReject(SessionReject {
+        ref_template_id: template,
+        reason,
+        field_offset,
+        client_order_id: cid,
+    })
+}
+
+fn login_rejected(account: u32, reason: LoginRejectReason) -> ServerMessage {
+    ServerMessage::LoginRejected(LoginRejected { account, reason, highest_seq: 0, oldest_available_seq: 0 })
+}
+
+fn logout(reason: LogoutReason) -> ServerMessage {
+    ServerMessage::Logout(Logout { reason })
+}
+
+/// A raw login with `secret` for `account` in `role`; returns everything until EOF.
+fn raw_login(m: &Matchd, account: u32, secret: &str, role: Role) -> Vec<ServerMessage> {
+    let mut raw = Raw::connect(m);
+    raw.login_with(&LoginParams { role, ..LoginParams::trader(account, secret.as_bytes()) });
+    raw.recv_until_eof(IO)
+}
+
+#[test]
+fn login_failures_are_answered_then_closed() {
+    let (_d, m, b) = start(ConfigText::default());
+    assert_eq!(raw_login(&m, 1, "alice-wrong", Role::Trader), [login_rejected(1, LoginRejectReason::BadCredentials)]);
+    assert_eq!(raw_login(&m, 42, "whoever", Role::Trader), [login_rejected(42, LoginRejectReason::UnknownAccount)]);
+    // A valid secret with the wrong role is a bad credential, both ways round.
+    assert_eq!(raw_login(&m, 1, ALICE.1, Role::Admin), [login_rejected(1, LoginRejectReason::BadCredentials)]);
+    assert_eq!(raw_login(&m, 0, ADMIN.1, Role::Trader), [login_rejected(0, LoginRejectReason::BadCredentials)]);
+
+    // One session per account: the second is refused, the first is unaffected.
+    let mut alice = m.trader(ALICE);
+    assert_eq!(raw_login(&m, 1, ALICE.1, Role::Trader), [login_rejected(1, LoginRejectReason::AlreadyLoggedIn)]);
+    assert!(matches!(
+        m.login(LoginParams::trader(BOB.0, BOB.1.as_bytes())),
+        Err(ClientError::LoginRejected { reason: LoginRejectReason::AlreadyLoggedIn, .. })
+    ));
+    place(&mut alice, limit(1, Side::Buy, px(-100), q(1)));
+
+    // A login that does not decode (role 7 at offset 16): refused and closed.
+    let mut bytes = enc(&ClientMessage::Login(protocol::Login {
+        account: 1,
+        credential: protocol::Login::credential_from(b"x").unwrap(),
+        last_seen_seq: 0,
+        heartbeat_interval_ms: 0,
+        role: Role::Trader,
+        cancel_on_disconnect: protocol::CancelOnDisconnect::Default,
+    }));
+    bytes[B + 16] = 7;
+    let mut raw = Raw::connect(&m);
+    raw.send_bytes(&bytes);
+    assert_eq!(raw.recv_until_eof(IO), [reject(1, SessionRejectReason::BadFieldValue, Some(16), 0)]);
+    assert_quiet(&mut alice);
+    finish(m, b);
+}
+
+#[test]
+fn messages_before_login_are_refused_and_the_connection_closed() {
+    let (_d, m, b) = start(ConfigText::default());
+    let mut raw = Raw::connect(&m);
+    raw.send(&ClientMessage::NewOrder(limit(77, Side::Buy, px(-100), q(1))));
+    assert_eq!(raw.recv_until_eof(IO), [reject(20, SessionRejectReason::NotLoggedIn, None, 77)]);
+    let mut raw = Raw::connect(&m);
+    raw.send(&ClientMessage::Heartbeat);
+    assert_eq!(raw.recv_until_eof(IO), [reject(4, SessionRejectReason::NotLoggedIn, None, 0)]);
+    finish(m, b);
+}
+
+#[test]
+fn no_login_in_time_is_logged_out() {
+    let (_d, m, b) = start(ConfigText::default().set("login_timeout_ms", "300"));
+    let t = Instant::now();
+    let mut raw = Raw::connect(&m);
+    assert_eq!(raw.recv_until_eof(IO), [logout(LogoutReason::LoginTimeout)]);
+    assert!(t.elapsed() >= Duration::from_millis(300), "{:?}", t.elapsed());
+    finish(m, b);
+}
+
+#[test]
+fn framing_errors_are_fatal() {
+    let (_d, m, b) = start(ConfigText::default());
+    // Before login: a length prefix beyond max_frame_bytes (1024), reported as soon as it arrives.
+    let mut raw = Raw::connect(&m);
+    raw.send_bytes(&[0xff, 0xff]);
+    assert_eq!(
+        raw.recv_until_eof(IO),
+        [reject(0, SessionRejectReason::TooLarge, None, 0), logout(LogoutReason::ProtocolError)]
+    );
+    // A length shorter than the header.
+    let mut raw = Raw::connect(&m);
+    raw.send_bytes(&[0x03, 0x00, 1, 2, 3]);
+    assert_eq!(
+        raw.recv_until_eof(IO),
+        [reject(0, SessionRejectReason::BadLength, None, 0), logout(LogoutReason::ProtocolError)]
+    );
+    // Garbage after a login: the same, through the logged-in session.
+    let mut alice = m.trader(ALICE);
+    alice.send_bytes(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let got: Vec<ServerMessage> =
+        read_until_closed(&mut alice).into_iter().filter(|m| *m != ServerMessage::Heartbeat).collect();
+    // "GE" = 0x4547 = 17735 bytes: too large.
+    assert_eq!(got, [reject(0, SessionRejectReason::TooLarge, None, 0), logout(LogoutReason::ProtocolError)]);
+    // Alice can log in again.
+    let mut alice = m.login_retrying(LoginParams::trader(ALICE.0, ALICE.1.as_bytes()));
+    place(&mut alice, limit(1, Side::Buy, px(-100), q(1)));
+    finish(m, b);
+}
+
+#[test]
+fn malformed_messages_after_login_are_refused_and_the_session_goes_on() {
+    let (_d, m, b) = start(ConfigText::default());
+    let mut alice = m.trader(ALICE);
+    let order = limit(5, Side::Buy, px(-100), q(1));
+    let new_order = enc(&ClientMessage::NewOrder(order));
+    let check = |alice: &mut Client, bytes: Vec<u8>, want: ServerMessage| {
+        alice.send_bytes(&bytes).unwrap();
+        assert_eq!(next_session_msg(alice), want, "after sending {bytes:02x?}");
+    };
+    use SessionRejectReason::*;
+
+    // Unknown template, and a server-to-client template sent by the client.
+    check(&mut alice, vec![8, 0, 0, 0, 99, 0, 0x44, 0x4d, 1, 0], reject(99, UnknownTemplate, None, 0));
+    let mut v = vec![0u8; 74];
+    v[..10].copy_from_slice(&[72, 0, 64, 0, 40, 0, 0x44, 0x4d, 1, 0]);
+    check(&mut alice, v, reject(40, UnknownTemplate, None, 0));
+    // Block length disagreeing with the frame length, and a block shorter than the template's.
+    let mut v = new_order.clone();
+    v[2] = 31;
+    check(&mut alice, v, reject(20, BadLength, None, 5));
+    let mut v = new_order[..B + 16].to_vec();
+    v[0] = 24;
+    v[2] = 16;
+    check(&mut alice, v, reject(20, BadLength, None, 5));
+    // Unknown schema, version 0.
+    let mut v = new_order.clone();
+    v[6] = 0x12;
+    check(&mut alice, v, reject(20, UnknownSchema, None, 5));
+    let mut v = new_order.clone();
+    v[8] = 0;
+    check(&mut alice, v, reject(20, UnsupportedVersion, None, 5));
+    // Enum and flag fields out of range, with their offsets.
+    for (off, val) in [(28, 9u8), (29, 0), (30, 5), (31, 4)] {
+        let mut v = new_order.clone();
+        v[B + off] = val;
+        check(&mut alice, v, reject(20, BadFieldValue, Some(off as u16), 5));
+    }
+    let mut v = enc(&ClientMessage::Cancel(Cancel { order: OrderRef::Client(5) }));
+    v[B + 8] = 3;
+    check(&mut alice, v, reject(21, BadFieldValue, Some(8), 0));
+    let mut v = enc(&ClientMessage::Amend(Amend { order: OrderRef::Client(5), new_qty: Some(q(2)), new_price: None }));
+    v[B + 25] = 0b101;
+    check(&mut alice, v, reject(22, BadFieldValue, Some(25), 5));
+    let mut v = enc(&ClientMessage::MassCancel(MassCancel { instrument: None, side: None }));
+    v[B + 4] = 3;
+    check(&mut alice, v.clone(), reject(23, BadFieldValue, Some(4), 0));
+    v[B + 4] = 0;
+    v[B + 5] = 2;
+    check(&mut alice, v, reject(23, BadFieldValue, Some(5), 0));
+    // A second login.
+    let login = protocol::Login {
+        account: 1,
+        credential: protocol::Login::credential_from(ALICE.1.as_bytes()).unwrap(),
+        last_seen_seq: 0,
+        heartbeat_interval_ms: 0,
+        role: Role::Trader,
+        cancel_on_disconnect: protocol::CancelOnDisconnect::Default,
+    };
+    check(&mut alice, enc(&ClientMessage::Login(login)), reject(1, UnexpectedMessage, None, 0));
+
+    // None of it reached the engine; the session works: a valid order, and one with a longer
+    // block (a later schema version's appended field), which is accepted.
+    assert_quiet(&mut alice);
+    place(&mut alice, order);
+    let mut v = enc(&ClientMessage::NewOrder(NewOrder { client_order_id: 6, ..order }));
+    v.extend_from_slice(&[0xAB; 8]);
+    v[0] += 8;
+    v[2] += 8;
+    v[8] = 2;
+    alice.send_bytes(&v).unwrap();
+    assert_eq!(accepted(&next_report(&mut alice).1).client_order_id, 6);
+    assert_quiet(&mut alice);
+    finish(m, b);
+}
+
+#[test]
+fn silent_client_is_logged_out_after_the_heartbeat_timeout() {
+    let (_d, m, b) = start(ConfigText::default().set("heartbeat_timeout_ms", "1000"));
+    // A client asking for a 60 s interval gets it clamped to half the timeout.
+    let mut raw = Raw::connect(&m);
+    raw.login(ALICE, 60_000);
+    let t = Instant::now();
+    let got = raw.recv_until_eof(IO);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        matches!(
+            got[0],
+            ServerMessage::LoginAccepted(LoginAccepted { heartbeat_interval_ms: 500, heartbeat_timeout_ms: 1000, .. })
+        ),
+        "{got:?}"
+    );
+    assert_eq!(got[1], logout(LogoutReason::HeartbeatTimeout));
+    assert!(t.elapsed() >= Duration::from_millis(1000), "{:?}", t.elapsed());
+
+    // A client with the default interval is not timed out while it only listens: the interval in
+    // force must leave room for a heartbeat within the timeout (both ways).
+    let mut admin = m.admin();
+    let a = *admin.session().unwrap();
+    assert!(a.heartbeat_interval_ms * 2 <= a.heartbeat_timeout_ms, "{a:?}");
+    let idle = admin.recv_for(Duration::from_millis(2500)).expect("idle admin session stays up");
+    assert!(idle.iter().all(|m| matches!(m, ServerMessage::Heartbeat | ServerMessage::Report { .. })), "{idle:?}");
+    assert_quiet(&mut admin);
+    finish(m, b);
+}
+
+#[test]
+fn messages_over_the_rate_limit_are_refused() {
+    let (_d, m, b) = start(ConfigText::default().set("max_messages_per_sec", "20"));
+    let mut alice = m.trader(ALICE);
+    let mut burst = Vec::new();
+    for cid in 1..=60u64 {
+        burst.extend(enc(&ClientMessage::NewOrder(limit(cid, Side::Buy, px(-100), q(1)))));
+    }
+    alice.send_bytes(&burst).unwrap();
+    let (mut ok, mut limited) = (Vec::new(), Vec::new());
+    while ok.len() + limited.len() < 60 {
+        match alice.recv(IO).unwrap() {
+            Some(ServerMessage::Report { report: ExecReport::Accepted(a), .. }) => ok.push(a.client_order_id),
+            Some(ServerMessage::SessionReject(r)) => {
+                assert_eq!((r.ref_template_id, r.reason, r.field_offset), (20, SessionRejectReason::RateLimited, None));
+                limited.push(r.client_order_id);
+            }
+            Some(ServerMessage::Heartbeat) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(&ok[..20], &(1..=20).collect::<Vec<_>>()[..], "the bucket starts full");
+    assert!(limited.len() >= 30, "{} limited", limited.len());
+    let mut all: Vec<u64> = ok.iter().chain(&limited).copied().collect();
+    all.sort();
+    assert_eq!(all, (1..=60).collect::<Vec<_>>());
+    // The bucket refills: a refused order can be sent again and goes through.
+    let retry = limited[0];
+    let deadline = Instant::now() + IO;
+    'retry: loop {
+        alice.new_order(limit(retry, Side::Buy, px(-100), q(1))).unwrap();
+        loop {
+            match alice.recv(IO).unwrap() {
+                Some(ServerMessage::Report { report: ExecReport::Accepted(a), .. }) if a.client_order_id == retry => {
+                    break 'retry
+                }
+                Some(ServerMessage::SessionReject(r)) if r.reason == SessionRejectReason::RateLimited => {
+                    assert_eq!(r.client_order_id, retry);
+                    assert!(Instant::now() < deadline, "the rate limit never let the order through");
+                    // Wait a token's worth (1/20 s) on the socket, then try again.
+                    let idle = alice.recv_for(Duration::from_millis(50)).unwrap();
+                    assert!(idle.iter().all(|m| *m == ServerMessage::Heartbeat), "{idle:?}");
+                    continue 'retry;
+                }
+                Some(ServerMessage::Heartbeat) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    finish(m, b);
+}
+
+#[test]
+fn connections_beyond_max_connections_are_closed() {
+    let (_d, m, b) = start(ConfigText::default().set("max_connections", "3"));
+    let raw1 = Raw::connect(&m);
+    let mut raw2 = Raw::connect(&m);
+    // The bystander and two idle connections: a fourth is closed at once, without a word.
+    let mut raw3 = Raw::connect(&m);
+    assert_eq!(raw3.recv_until_eof(IO), []);
+    drop(raw1);
+    // Once the server has seen the first idle connection go, there is room again.
+    let deadline = Instant::now() + IO;
+    let mut alice = loop {
+        match m.login(LoginParams::trader(ALICE.0, ALICE.1.as_bytes())) {
+            Ok(c) => break c,
+            Err(ClientError::Closed | ClientError::Io(_)) if Instant::now() < deadline => {}
+            Err(e) => panic!("{e}"),
+        }
+    };
+    place(&mut alice, limit(1, Side::Buy, px(-100), q(1)));
+    // The idle connection that stayed is still usable.
+    raw2.login_with(&LoginParams::admin(ADMIN.0, ADMIN.1.as_bytes()));
+    assert!(matches!(raw2.recv(IO), Some(ServerMessage::LoginAccepted(a)) if a.account == 0));
+    finish(m, b);
+}

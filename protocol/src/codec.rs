@@ -1,0 +1,360 @@
+//! The two directions of the protocol: [`ClientMessage`] (client → server) and [`ServerMessage`]
+//! (server → client). Both decode from a borrowed frame without allocating and encode into a
+//! caller's buffer, so the server and the client library share one codec.
+
+use engine::{
+    AccountId, Amend, Cancel, Command, CommandKind, CreateAccount, InstrumentSpec, MassCancel, NewOrder, QueryAccount,
+    SetAccountStatus, SetFeeSchedule, SetInstrumentState, Transfer,
+};
+
+use crate::error::{DecodeError, EncodeError};
+use crate::execution::{report_block_len, report_min_block_len, ExecReport};
+use crate::field::check;
+use crate::frame::{append_to_vec, encode_message, Frame, Header, Wr, HEADER_LEN, LENGTH_PREFIX_LEN};
+use crate::market_data::{self, MdSnapshotRequest, MdSubscribe};
+use crate::session::{Login, LoginAccepted, LoginRejected, Logout, SessionReject};
+use crate::{account, admin, layout, order_entry, template};
+
+/// Which layer a client message belongs to (and so which role may send it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageClass {
+    /// Login, heartbeat, logout: any session.
+    Session,
+    /// Order entry: [`super::Role::Trader`] sessions only.
+    OrderEntry,
+    /// Administration (instruments and accounts): [`super::Role::Admin`] sessions only.
+    Admin,
+    /// The account query: admin sessions for any account, trader sessions for their own account
+    /// only (the gateway checks the target).
+    Query,
+    /// Market data: `MdSubscribe` instead of a `Login`, then snapshot requests on the subscription.
+    MarketData,
+}
+
+/// A message from a client to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientMessage {
+    /// `Login` (1).
+    Login(Login),
+    /// `Heartbeat` (4).
+    Heartbeat,
+    /// `Logout` (5).
+    Logout(Logout),
+    /// `NewOrder` (20).
+    NewOrder(NewOrder),
+    /// `Cancel` (21).
+    Cancel(Cancel),
+    /// `Amend` (22).
+    Amend(Amend),
+    /// `MassCancel` (23).
+    MassCancel(MassCancel),
+    /// `AddInstrument` (60).
+    AddInstrument(InstrumentSpec),
+    /// `SetInstrumentState` (61).
+    SetInstrumentState(SetInstrumentState),
+    /// `CreateAccount` (80).
+    CreateAccount(CreateAccount),
+    /// `Deposit` (81).
+    Deposit(Transfer),
+    /// `Withdraw` (82).
+    Withdraw(Transfer),
+    /// `SetAccountStatus` (83).
+    SetAccountStatus(SetAccountStatus),
+    /// `SetFeeSchedule` (84).
+    SetFeeSchedule(SetFeeSchedule),
+    /// `QueryAccount` (85).
+    QueryAccount(QueryAccount),
+    /// `MdSubscribe` (100): subscribe to market data (instead of `Login`).
+    MdSubscribe(MdSubscribe),
+    /// `MdSnapshotRequest` (101), on a market-data subscription.
+    MdSnapshotRequest(MdSnapshotRequest),
+}
+
+/// A message from the server to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerMessage {
+    /// `LoginAccepted` (2).
+    LoginAccepted(LoginAccepted),
+    /// `LoginRejected` (3).
+    LoginRejected(LoginRejected),
+    /// `Heartbeat` (4).
+    Heartbeat,
+    /// `Logout` (5).
+    Logout(Logout),
+    /// `SessionReject` (6).
+    SessionReject(SessionReject),
+    /// A sequenced report (40-59, 70-79, 90-99).
+    Report {
+        /// The account's outbound sequence number of this message.
+        seq: u64,
+        /// The report.
+        report: ExecReport,
+    },
+}
+
+impl ClientMessage {
+    /// Block length (version 1) of a client → server template, `None` if unknown in this direction.
+    pub fn block_len_of(template_id: u16) -> Option<usize> {
+        Some(match template_id {
+            template::LOGIN => layout::login::BLOCK_LEN,
+            template::HEARTBEAT => layout::heartbeat::BLOCK_LEN,
+            template::LOGOUT => layout::logout::BLOCK_LEN,
+            template::NEW_ORDER => layout::new_order::BLOCK_LEN,
+            template::CANCEL => layout::cancel::BLOCK_LEN,
+            template::AMEND => layout::amend::BLOCK_LEN,
+            template::MASS_CANCEL => layout::mass_cancel::BLOCK_LEN,
+            template::ADD_INSTRUMENT => layout::add_instrument::BLOCK_LEN,
+            template::SET_INSTRUMENT_STATE => layout::set_instrument_state::BLOCK_LEN,
+            template::CREATE_ACCOUNT => layout::create_account::BLOCK_LEN,
+            template::DEPOSIT | template::WITHDRAW => layout::transfer::BLOCK_LEN,
+            template::SET_ACCOUNT_STATUS => layout::set_account_status::BLOCK_LEN,
+            template::SET_FEE_SCHEDULE => layout::set_fee_schedule::BLOCK_LEN,
+            template::QUERY_ACCOUNT => layout::query_account::BLOCK_LEN,
+            template::MD_SUBSCRIBE => layout::md_subscribe::BLOCK_LEN,
+            template::MD_SNAPSHOT_REQUEST => layout::md_snapshot_request::BLOCK_LEN,
+            _ => return None,
+        })
+    }
+
+    /// Decodes one message from its header and body (as split by [`super::decode_frame`]).
+    /// A block longer than the version-1 block is accepted and its tail ignored.
+    pub fn decode(header: &Header, body: &[u8]) -> Result<ClientMessage, DecodeError> {
+        let r = check(header, body, Self::block_len_of(header.template_id))?;
+        Ok(match header.template_id {
+            template::LOGIN => ClientMessage::Login(Login::read(&r)?),
+            template::HEARTBEAT => ClientMessage::Heartbeat,
+            template::LOGOUT => ClientMessage::Logout(Logout::read(&r)?),
+            template::NEW_ORDER => ClientMessage::NewOrder(order_entry::read_new_order(&r)?),
+            template::CANCEL => ClientMessage::Cancel(order_entry::read_cancel(&r)?),
+            template::AMEND => ClientMessage::Amend(order_entry::read_amend(&r)?),
+            template::MASS_CANCEL => ClientMessage::MassCancel(order_entry::read_mass_cancel(&r)?),
+            template::ADD_INSTRUMENT => ClientMessage::AddInstrument(admin::read_spec(&r)),
+            template::SET_INSTRUMENT_STATE => ClientMessage::SetInstrumentState(admin::read_set_state(&r)?),
+            template::CREATE_ACCOUNT => ClientMessage::CreateAccount(account::read_create_account(&r)?),
+            template::DEPOSIT => ClientMessage::Deposit(account::read_transfer(&r)),
+            template::WITHDRAW => ClientMessage::Withdraw(account::read_transfer(&r)),
+            template::SET_ACCOUNT_STATUS => ClientMessage::SetAccountStatus(account::read_set_account_status(&r)?),
+            template::SET_FEE_SCHEDULE => ClientMessage::SetFeeSchedule(account::read_set_fee_schedule(&r)),
+            template::QUERY_ACCOUNT => ClientMessage::QueryAccount(account::read_query_account(&r)),
+            template::MD_SUBSCRIBE => ClientMessage::MdSubscribe(market_data::read_subscribe(&r)?),
+            template::MD_SNAPSHOT_REQUEST => ClientMessage::MdSnapshotRequest(market_data::read_snapshot_request(&r)?),
+            template_id => return Err(DecodeError::UnknownTemplate { template_id }),
+        })
+    }
+
+    /// [`ClientMessage::decode`] of a frame.
+    #[inline]
+    pub fn decode_frame(frame: &Frame<'_>) -> Result<ClientMessage, DecodeError> {
+        Self::decode(&frame.header, frame.body)
+    }
+
+    /// Template id.
+    pub fn template_id(&self) -> u16 {
+        match self {
+            ClientMessage::Login(_) => template::LOGIN,
+            ClientMessage::Heartbeat => template::HEARTBEAT,
+            ClientMessage::Logout(_) => template::LOGOUT,
+            ClientMessage::NewOrder(_) => template::NEW_ORDER,
+            ClientMessage::Cancel(_) => template::CANCEL,
+            ClientMessage::Amend(_) => template::AMEND,
+            ClientMessage::MassCancel(_) => template::MASS_CANCEL,
+            ClientMessage::AddInstrument(_) => template::ADD_INSTRUMENT,
+            ClientMessage::SetInstrumentState(_) => template::SET_INSTRUMENT_STATE,
+            ClientMessage::CreateAccount(_) => template::CREATE_ACCOUNT,
+            ClientMessage::Deposit(_) => template::DEPOSIT,
+            ClientMessage::Withdraw(_) => template::WITHDRAW,
+            ClientMessage::SetAccountStatus(_) => template::SET_ACCOUNT_STATUS,
+            ClientMessage::SetFeeSchedule(_) => template::SET_FEE_SCHEDULE,
+            ClientMessage::QueryAccount(_) => template::QUERY_ACCOUNT,
+            ClientMessage::MdSubscribe(_) => template::MD_SUBSCRIBE,
+            ClientMessage::MdSnapshotRequest(_) => template::MD_SNAPSHOT_REQUEST,
+        }
+    }
+
+    /// Which layer the message belongs to.
+    pub fn class(&self) -> MessageClass {
+        match self {
+            ClientMessage::Login(_) | ClientMessage::Heartbeat | ClientMessage::Logout(_) => MessageClass::Session,
+            ClientMessage::NewOrder(_)
+            | ClientMessage::Cancel(_)
+            | ClientMessage::Amend(_)
+            | ClientMessage::MassCancel(_) => MessageClass::OrderEntry,
+            ClientMessage::AddInstrument(_)
+            | ClientMessage::SetInstrumentState(_)
+            | ClientMessage::CreateAccount(_)
+            | ClientMessage::Deposit(_)
+            | ClientMessage::Withdraw(_)
+            | ClientMessage::SetAccountStatus(_)
+            | ClientMessage::SetFeeSchedule(_) => MessageClass::Admin,
+            ClientMessage::QueryAccount(_) => MessageClass::Query,
+            ClientMessage::MdSubscribe(_) | ClientMessage::MdSnapshotRequest(_) => MessageClass::MarketData,
+        }
+    }
+
+    /// Block length (version 1).
+    pub fn block_len(&self) -> usize {
+        Self::block_len_of(self.template_id()).unwrap_or(0)
+    }
+
+    /// Bytes of the whole encoded message (length prefix included).
+    pub fn encoded_len(&self) -> usize {
+        LENGTH_PREFIX_LEN + HEADER_LEN + self.block_len()
+    }
+
+    /// Encodes the message into the front of `buf`; returns the bytes written.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        encode_message(self.template_id(), self.block_len(), buf, |w| self.write(w))
+    }
+
+    /// Appends the encoded message to `out` within its spare capacity (never reallocates).
+    pub fn encode_into_vec(&self, out: &mut Vec<u8>) -> Result<usize, EncodeError> {
+        append_to_vec(out, self.encoded_len(), |b| self.encode(b))
+    }
+
+    fn write(&self, w: &mut Wr<'_>) {
+        match self {
+            ClientMessage::Login(m) => m.write(w),
+            ClientMessage::Heartbeat => {}
+            ClientMessage::Logout(m) => m.write(w),
+            ClientMessage::NewOrder(m) => order_entry::write_new_order(m, w),
+            ClientMessage::Cancel(m) => order_entry::write_cancel(m, w),
+            ClientMessage::Amend(m) => order_entry::write_amend(m, w),
+            ClientMessage::MassCancel(m) => order_entry::write_mass_cancel(m, w),
+            ClientMessage::AddInstrument(m) => admin::write_spec(m, w),
+            ClientMessage::SetInstrumentState(m) => admin::write_set_state(m, w),
+            ClientMessage::CreateAccount(m) => account::write_create_account(m, w),
+            ClientMessage::Deposit(m) | ClientMessage::Withdraw(m) => account::write_transfer(m, w),
+            ClientMessage::SetAccountStatus(m) => account::write_set_account_status(m, w),
+            ClientMessage::SetFeeSchedule(m) => account::write_set_fee_schedule(m, w),
+            ClientMessage::QueryAccount(m) => account::write_query_account(m, w),
+            ClientMessage::MdSubscribe(m) => market_data::write_subscribe(m, w),
+            ClientMessage::MdSnapshotRequest(m) => market_data::write_snapshot_request(m, w),
+        }
+    }
+
+    /// The engine command for an order-entry or admin message sent on `account`'s session,
+    /// stamped with the gateway receive time; `None` for session and market-data messages.
+    #[inline]
+    pub fn to_command(&self, account: AccountId, timestamp_ns: u64) -> Option<Command> {
+        let kind = match *self {
+            ClientMessage::NewOrder(m) => CommandKind::NewOrder(m),
+            ClientMessage::Cancel(m) => CommandKind::Cancel(m),
+            ClientMessage::Amend(m) => CommandKind::Amend(m),
+            ClientMessage::MassCancel(m) => CommandKind::MassCancel(m),
+            ClientMessage::AddInstrument(m) => CommandKind::AddInstrument(m),
+            ClientMessage::SetInstrumentState(m) => CommandKind::SetInstrumentState(m),
+            ClientMessage::CreateAccount(m) => CommandKind::CreateAccount(m),
+            ClientMessage::Deposit(m) => CommandKind::Deposit(m),
+            ClientMessage::Withdraw(m) => CommandKind::Withdraw(m),
+            ClientMessage::SetAccountStatus(m) => CommandKind::SetAccountStatus(m),
+            ClientMessage::SetFeeSchedule(m) => CommandKind::SetFeeSchedule(m),
+            ClientMessage::QueryAccount(m) => CommandKind::QueryAccount(m),
+            ClientMessage::Login(_)
+            | ClientMessage::Heartbeat
+            | ClientMessage::Logout(_)
+            | ClientMessage::MdSubscribe(_)
+            | ClientMessage::MdSnapshotRequest(_) => return None,
+        };
+        Some(Command { account, timestamp_ns, kind })
+    }
+}
+
+impl ServerMessage {
+    /// The shortest block the decoder accepts for a server → client template: its block length,
+    /// except for blocks that grew by appended fields (see [`report_min_block_len`]).
+    pub fn min_block_len_of(template_id: u16) -> Option<usize> {
+        match template_id {
+            template::LOGIN_ACCEPTED
+            | template::LOGIN_REJECTED
+            | template::HEARTBEAT
+            | template::LOGOUT
+            | template::SESSION_REJECT => Self::block_len_of(template_id),
+            t => report_min_block_len(t),
+        }
+    }
+
+    /// Block length of a server → client template as this code encodes it, `None` if unknown in
+    /// this direction.
+    pub fn block_len_of(template_id: u16) -> Option<usize> {
+        Some(match template_id {
+            template::LOGIN_ACCEPTED => layout::login_accepted::BLOCK_LEN,
+            template::LOGIN_REJECTED => layout::login_rejected::BLOCK_LEN,
+            template::HEARTBEAT => layout::heartbeat::BLOCK_LEN,
+            template::LOGOUT => layout::logout::BLOCK_LEN,
+            template::SESSION_REJECT => layout::session_reject::BLOCK_LEN,
+            t => return report_block_len(t),
+        })
+    }
+
+    /// Decodes one message from its header and body (as split by [`super::decode_frame`]).
+    /// A block longer than the version-1 block is accepted and its tail ignored.
+    pub fn decode(header: &Header, body: &[u8]) -> Result<ServerMessage, DecodeError> {
+        let r = check(header, body, Self::min_block_len_of(header.template_id))?;
+        Ok(match header.template_id {
+            template::LOGIN_ACCEPTED => ServerMessage::LoginAccepted(LoginAccepted::read(&r)?),
+            template::LOGIN_REJECTED => ServerMessage::LoginRejected(LoginRejected::read(&r)?),
+            template::HEARTBEAT => ServerMessage::Heartbeat,
+            template::LOGOUT => ServerMessage::Logout(Logout::read(&r)?),
+            template::SESSION_REJECT => ServerMessage::SessionReject(SessionReject::read(&r)?),
+            t => {
+                let (seq, report) = ExecReport::read(t, &r)?;
+                ServerMessage::Report { seq, report }
+            }
+        })
+    }
+
+    /// [`ServerMessage::decode`] of a frame.
+    #[inline]
+    pub fn decode_frame(frame: &Frame<'_>) -> Result<ServerMessage, DecodeError> {
+        Self::decode(&frame.header, frame.body)
+    }
+
+    /// Template id.
+    pub fn template_id(&self) -> u16 {
+        match self {
+            ServerMessage::LoginAccepted(_) => template::LOGIN_ACCEPTED,
+            ServerMessage::LoginRejected(_) => template::LOGIN_REJECTED,
+            ServerMessage::Heartbeat => template::HEARTBEAT,
+            ServerMessage::Logout(_) => template::LOGOUT,
+            ServerMessage::SessionReject(_) => template::SESSION_REJECT,
+            ServerMessage::Report { report, .. } => report.template_id(),
+        }
+    }
+
+    /// The sequence number, for a sequenced report.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            ServerMessage::Report { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
+    /// Block length (version 1).
+    pub fn block_len(&self) -> usize {
+        Self::block_len_of(self.template_id()).unwrap_or(0)
+    }
+
+    /// Bytes of the whole encoded message (length prefix included).
+    pub fn encoded_len(&self) -> usize {
+        LENGTH_PREFIX_LEN + HEADER_LEN + self.block_len()
+    }
+
+    /// Encodes the message into the front of `buf`; returns the bytes written.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        if let ServerMessage::Report { seq, report } = self {
+            return report.encode(*seq, buf);
+        }
+        encode_message(self.template_id(), self.block_len(), buf, |w| match self {
+            ServerMessage::LoginAccepted(m) => m.write(w),
+            ServerMessage::LoginRejected(m) => m.write(w),
+            ServerMessage::Logout(m) => m.write(w),
+            ServerMessage::SessionReject(m) => m.write(w),
+            ServerMessage::Heartbeat | ServerMessage::Report { .. } => {}
+        })
+    }
+
+    /// Appends the encoded message to `out` within its spare capacity (never reallocates).
+    pub fn encode_into_vec(&self, out: &mut Vec<u8>) -> Result<usize, EncodeError> {
+        append_to_vec(out, self.encoded_len(), |b| self.encode(b))
+    }
+}

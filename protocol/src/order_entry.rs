@@ -1,0 +1,143 @@
+//! Order entry (client → server), in the spirit of OUCH. The blocks decode straight into the
+//! engine's command structs ([`engine::NewOrder`], [`engine::Cancel`], [`engine::Amend`],
+//! [`engine::MassCancel`]); the engine validates the values (tick, lot, band ...), the decoder
+//! only the enums and flags.
+
+use engine::{Amend, Cancel, MassCancel, NewOrder, OrderRef, OrderType, Side, StpMode, TimeInForce};
+
+use crate::error::DecodeError;
+use crate::field::{bad, enum_at, flags_at};
+use crate::frame::{Rd, Wr};
+use crate::layout;
+use crate::template;
+
+/// `REF_KIND`: the reference is an engine order id.
+pub const REF_ENGINE: u8 = 1;
+/// `REF_KIND`: the reference is a client order id (among the account's live orders).
+pub const REF_CLIENT: u8 = 2;
+/// `Amend` flag: `NEW_QTY` is present.
+pub const AMEND_HAS_QTY: u8 = 1;
+/// `Amend` flag: `NEW_PRICE` is present.
+pub const AMEND_HAS_PRICE: u8 = 2;
+/// `MassCancel` flag: only the named instrument.
+pub const MASS_CANCEL_HAS_INSTRUMENT: u8 = 1;
+/// `MassCancel` side value: both sides.
+pub const SIDE_BOTH: u8 = 0;
+
+fn ref_parts(r: OrderRef) -> (u8, u64) {
+    match r {
+        OrderRef::Engine(id) => (REF_ENGINE, id),
+        OrderRef::Client(id) => (REF_CLIENT, id),
+    }
+}
+
+fn read_ref(r: &Rd<'_>, template_id: u16, kind_at: usize, value_at: usize) -> Result<OrderRef, DecodeError> {
+    let v = r.u64(value_at);
+    match r.u8(kind_at) {
+        REF_ENGINE => Ok(OrderRef::Engine(v)),
+        REF_CLIENT => Ok(OrderRef::Client(v)),
+        k => Err(bad(template_id, "ref_kind", kind_at, k as u64)),
+    }
+}
+
+pub(crate) fn write_new_order(o: &NewOrder, w: &mut Wr<'_>) {
+    use layout::new_order::*;
+    w.u64(CLIENT_ORDER_ID, o.client_order_id);
+    w.u64(PRICE, o.price);
+    w.u64(QTY, o.qty);
+    w.u32(INSTRUMENT, o.instrument);
+    w.u8(SIDE, o.side.as_u8());
+    w.u8(ORDER_TYPE, o.order_type.as_u8());
+    w.u8(TIF, o.tif.as_u8());
+    w.u8(STP, o.stp.as_u8());
+}
+
+pub(crate) fn read_new_order(r: &Rd<'_>) -> Result<NewOrder, DecodeError> {
+    use layout::new_order::*;
+    let t = template::NEW_ORDER;
+    Ok(NewOrder {
+        client_order_id: r.u64(CLIENT_ORDER_ID),
+        instrument: r.u32(INSTRUMENT),
+        side: enum_at(r, t, "side", SIDE, Side::from_u8)?,
+        order_type: enum_at(r, t, "order_type", ORDER_TYPE, OrderType::from_u8)?,
+        tif: enum_at(r, t, "tif", TIF, TimeInForce::from_u8)?,
+        stp: enum_at(r, t, "stp", STP, StpMode::from_u8)?,
+        price: r.u64(PRICE),
+        qty: r.u64(QTY),
+    })
+}
+
+pub(crate) fn write_cancel(c: &Cancel, w: &mut Wr<'_>) {
+    use layout::cancel::*;
+    let (kind, v) = ref_parts(c.order);
+    w.u64(ORDER_REF, v);
+    w.u8(REF_KIND, kind);
+}
+
+pub(crate) fn read_cancel(r: &Rd<'_>) -> Result<Cancel, DecodeError> {
+    use layout::cancel::*;
+    Ok(Cancel { order: read_ref(r, template::CANCEL, REF_KIND, ORDER_REF)? })
+}
+
+pub(crate) fn write_amend(a: &Amend, w: &mut Wr<'_>) {
+    use layout::amend::*;
+    let (kind, v) = ref_parts(a.order);
+    w.u64(ORDER_REF, v);
+    w.u64(NEW_QTY, a.new_qty.unwrap_or(0));
+    w.u64(NEW_PRICE, a.new_price.unwrap_or(0));
+    w.u8(REF_KIND, kind);
+    let flags =
+        if a.new_qty.is_some() { AMEND_HAS_QTY } else { 0 } | if a.new_price.is_some() { AMEND_HAS_PRICE } else { 0 };
+    w.u8(FLAGS, flags);
+}
+
+pub(crate) fn read_amend(r: &Rd<'_>) -> Result<Amend, DecodeError> {
+    use layout::amend::*;
+    let t = template::AMEND;
+    let order = read_ref(r, t, REF_KIND, ORDER_REF)?;
+    let flags = flags_at(r, t, FLAGS, AMEND_HAS_QTY | AMEND_HAS_PRICE)?;
+    Ok(Amend {
+        order,
+        new_qty: (flags & AMEND_HAS_QTY != 0).then(|| r.u64(NEW_QTY)),
+        new_price: (flags & AMEND_HAS_PRICE != 0).then(|| r.u64(NEW_PRICE)),
+    })
+}
+
+pub(crate) fn write_mass_cancel(m: &MassCancel, w: &mut Wr<'_>) {
+    use layout::mass_cancel::*;
+    w.u32(INSTRUMENT, m.instrument.unwrap_or(0));
+    w.u8(SIDE, m.side.map_or(SIDE_BOTH, Side::as_u8));
+    w.u8(FLAGS, if m.instrument.is_some() { MASS_CANCEL_HAS_INSTRUMENT } else { 0 });
+}
+
+pub(crate) fn read_mass_cancel(r: &Rd<'_>) -> Result<MassCancel, DecodeError> {
+    use layout::mass_cancel::*;
+    let t = template::MASS_CANCEL;
+    let side = match r.u8(SIDE) {
+        SIDE_BOTH => None,
+        s => Some(Side::from_u8(s).ok_or(bad(t, "side", SIDE, s as u64))?),
+    };
+    let flags = flags_at(r, t, FLAGS, MASS_CANCEL_HAS_INSTRUMENT)?;
+    Ok(MassCancel { instrument: (flags & MASS_CANCEL_HAS_INSTRUMENT != 0).then(|| r.u32(INSTRUMENT)), side })
+}
+
+/// Best-effort client order id of a (possibly malformed) order-entry block, for
+/// `SessionReject::client_order_id`: the `NewOrder`'s own id, or the target of a `Cancel`/`Amend`
+/// by client order id; 0 when absent or unreadable.
+pub fn peek_client_order_id(template_id: u16, body: &[u8]) -> u64 {
+    let r = Rd(body);
+    let (need, kind_at, value_at) = match template_id {
+        template::NEW_ORDER => {
+            let at = layout::new_order::CLIENT_ORDER_ID;
+            return if body.len() >= at + 8 { r.u64(at) } else { 0 };
+        }
+        template::CANCEL => (layout::cancel::BLOCK_LEN, layout::cancel::REF_KIND, layout::cancel::ORDER_REF),
+        template::AMEND => (layout::amend::BLOCK_LEN, layout::amend::REF_KIND, layout::amend::ORDER_REF),
+        _ => return 0,
+    };
+    if body.len() >= need && r.u8(kind_at) == REF_CLIENT {
+        r.u64(value_at)
+    } else {
+        0
+    }
+}

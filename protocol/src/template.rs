@@ -1,0 +1,123 @@
+//! Template ids, grouped in reserved ranges (see `docs/protocol.md`).
+
+/// Session layer: `1..=19`.
+pub const SESSION_RANGE: core::ops::RangeInclusive<u16> = 1..=19;
+/// Order entry (client → server): `20..=39`.
+pub const ORDER_ENTRY_RANGE: core::ops::RangeInclusive<u16> = 20..=39;
+/// Execution reports (server → client, sequenced): `40..=59`.
+pub const EXECUTION_RANGE: core::ops::RangeInclusive<u16> = 40..=59;
+/// Administration (both directions): `60..=79`.
+pub const ADMIN_RANGE: core::ops::RangeInclusive<u16> = 60..=79;
+/// Accounts (balances, deposits, withdrawals, fees): `80..=99`; 80-89 client → server, 90-99
+/// server → client (sequenced).
+pub const ACCOUNTS_RANGE: core::ops::RangeInclusive<u16> = 80..=99;
+/// Reserved for market data: `100..=149`.
+pub const MARKET_DATA_RANGE: core::ops::RangeInclusive<u16> = 100..=149;
+
+/// Client → server: log in.
+pub const LOGIN: u16 = 1;
+/// Server → client: login accepted.
+pub const LOGIN_ACCEPTED: u16 = 2;
+/// Server → client: login rejected.
+pub const LOGIN_REJECTED: u16 = 3;
+/// Both directions: heartbeat.
+pub const HEARTBEAT: u16 = 4;
+/// Both directions: logout.
+pub const LOGOUT: u16 = 5;
+/// Server → client: a message was refused at the session level.
+pub const SESSION_REJECT: u16 = 6;
+
+/// Client → server: new order.
+pub const NEW_ORDER: u16 = 20;
+/// Client → server: cancel one order.
+pub const CANCEL: u16 = 21;
+/// Client → server: amend one order.
+pub const AMEND: u16 = 22;
+/// Client → server: mass cancel.
+pub const MASS_CANCEL: u16 = 23;
+
+/// Server → client: order accepted.
+pub const ORDER_ACCEPTED: u16 = 40;
+/// Server → client: command rejected (any command, admin ones included).
+pub const COMMAND_REJECTED: u16 = 41;
+/// Server → client: fill.
+pub const FILL: u16 = 42;
+/// Server → client: order cancelled.
+pub const ORDER_CANCELLED: u16 = 43;
+/// Server → client: order amended.
+pub const ORDER_AMENDED: u16 = 44;
+/// Server → client: self-trade prevented.
+pub const SELF_TRADE_PREVENTED: u16 = 45;
+/// Server → client: mass cancel done.
+pub const MASS_CANCELLED: u16 = 46;
+
+/// Admin client → server: add an instrument.
+pub const ADD_INSTRUMENT: u16 = 60;
+/// Admin client → server: change an instrument's state.
+pub const SET_INSTRUMENT_STATE: u16 = 61;
+/// Server → admin client: instrument added.
+pub const INSTRUMENT_ADDED: u16 = 70;
+/// Server → admin client: instrument state changed.
+pub const INSTRUMENT_STATE_CHANGED: u16 = 71;
+
+/// Admin client → server: open an account.
+pub const CREATE_ACCOUNT: u16 = 80;
+/// Admin client → server: credit an account.
+pub const DEPOSIT: u16 = 81;
+/// Admin client → server: debit an account's available balance.
+pub const WITHDRAW: u16 = 82;
+/// Admin client → server: suspend or resume an account, set its fee tier.
+pub const SET_ACCOUNT_STATUS: u16 = 83;
+/// Admin client → server: set an instrument's fee rates for one tier.
+pub const SET_FEE_SCHEDULE: u16 = 84;
+/// Trader (own account) or admin (any account) → server: balances and open orders.
+pub const QUERY_ACCOUNT: u16 = 85;
+/// Server → owner: an account's balance of one asset changed.
+pub const BALANCE_CHANGED: u16 = 90;
+/// Server → admin client: an account was opened or its status/tier changed.
+pub const ACCOUNT_UPDATED: u16 = 91;
+/// Server → admin client: a deposit or withdrawal was applied.
+pub const TRANSFER_APPLIED: u16 = 92;
+/// Server → admin client: fee rates set.
+pub const FEE_SCHEDULE_SET: u16 = 93;
+/// Server → asker: query answer, one balance.
+pub const ACCOUNT_BALANCE: u16 = 94;
+/// Server → asker: query answer, one open order.
+pub const OPEN_ORDER: u16 = 95;
+/// Server → asker: query answer complete.
+pub const QUERY_DONE: u16 = 96;
+
+/// Market data, subscriber → server: subscribe to the feed (instead of `Login`).
+pub const MD_SUBSCRIBE: u16 = 100;
+/// Market data, subscriber → server: ask for a snapshot of one book.
+pub const MD_SNAPSHOT_REQUEST: u16 = 101;
+/// Market data, server → subscriber: subscription accepted.
+pub const MD_SUBSCRIBE_ACCEPTED: u16 = 110;
+/// Market data, server → subscriber: subscription refused (the server closes).
+pub const MD_SUBSCRIBE_REJECTED: u16 = 111;
+/// Market data: an instrument (directory entry at subscription, or newly added).
+pub const MD_INSTRUMENT: u16 = 120;
+/// Market data: an instrument's trading state changed.
+pub const MD_INSTRUMENT_STATE: u16 = 121;
+/// Market data: a trade.
+pub const MD_TRADE: u16 = 122;
+/// Market data: a price level's aggregate changed.
+pub const MD_LEVEL: u16 = 123;
+/// Market data: the best bid or ask changed.
+pub const MD_TOP_OF_BOOK: u16 = 124;
+/// Market data: one price level of a snapshot.
+pub const MD_SNAPSHOT_LEVEL: u16 = 130;
+/// Market data: one resting order of a snapshot.
+pub const MD_SNAPSHOT_ORDER: u16 = 131;
+/// Market data: a snapshot is complete.
+pub const MD_SNAPSHOT_END: u16 = 132;
+/// Market data: a snapshot request was refused.
+pub const MD_SNAPSHOT_REJECTED: u16 = 133;
+/// Market data (order by order): an order rests on the book.
+pub const MD_ORDER_ADDED: u16 = 140;
+/// Market data (order by order): a resting order traded.
+pub const MD_ORDER_EXECUTED: u16 = 141;
+/// Market data (order by order): a resting order left the book without trading.
+pub const MD_ORDER_DELETED: u16 = 142;
+/// Market data (order by order): a resting order's quantity changed in place.
+pub const MD_ORDER_MODIFIED: u16 = 143;

@@ -1,0 +1,546 @@
+//! proptest strategies for every protocol message (shared by the protocol_* tests).
+#![allow(dead_code)]
+
+use engine::*;
+use proptest::prelude::*;
+use protocol::execution::command_type_from_u8;
+use protocol::*;
+
+pub fn side() -> impl Strategy<Value = Side> {
+    prop_oneof![Just(Side::Buy), Just(Side::Sell)]
+}
+pub fn order_type() -> impl Strategy<Value = OrderType> {
+    prop_oneof![Just(OrderType::Limit), Just(OrderType::Market)]
+}
+pub fn tif() -> impl Strategy<Value = TimeInForce> {
+    (1u8..=4).prop_map(|b| TimeInForce::from_u8(b).unwrap())
+}
+pub fn stp() -> impl Strategy<Value = StpMode> {
+    (0u8..=3).prop_map(|b| StpMode::from_u8(b).unwrap())
+}
+pub fn state() -> impl Strategy<Value = InstrumentState> {
+    (1u8..=4).prop_map(|b| InstrumentState::from_u8(b).unwrap())
+}
+pub fn order_ref() -> impl Strategy<Value = OrderRef> {
+    prop_oneof![any::<u64>().prop_map(OrderRef::Engine), any::<u64>().prop_map(OrderRef::Client)]
+}
+pub fn reject_reason() -> impl Strategy<Value = RejectReason> {
+    proptest::sample::select(RejectReason::ALL.to_vec())
+}
+pub fn command_type() -> impl Strategy<Value = CommandType> {
+    (1u8..=12).prop_map(|b| command_type_from_u8(b).unwrap())
+}
+pub fn account_status() -> impl Strategy<Value = AccountStatus> {
+    (1u8..=2).prop_map(|b| AccountStatus::from_u8(b).unwrap())
+}
+pub fn balance_reason() -> impl Strategy<Value = BalanceReason> {
+    (1u8..=5).prop_map(|b| BalanceReason::from_u8(b).unwrap())
+}
+pub fn transfer() -> impl Strategy<Value = Transfer> {
+    (any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(|(target, asset, amount, tx_id)| Transfer {
+        target,
+        asset,
+        amount,
+        tx_id,
+    })
+}
+pub fn fee_schedule() -> impl Strategy<Value = SetFeeSchedule> {
+    (any::<u32>(), any::<u8>(), any::<i32>(), any::<i32>())
+        .prop_map(|(instrument, tier, maker_ppm, taker_ppm)| SetFeeSchedule { instrument, tier, maker_ppm, taker_ppm })
+}
+pub fn order_view() -> impl Strategy<Value = OrderView> {
+    (
+        (any::<u64>(), any::<u64>(), any::<u32>(), any::<u32>()),
+        (side(), any::<u64>(), any::<u64>(), any::<u64>(), tif(), stp()),
+    )
+        .prop_map(|((order_id, client_order_id, account, instrument), (side, price, qty, leaves, tif, stp))| {
+            OrderView { order_id, client_order_id, account, instrument, side, price, qty, leaves, tif, stp }
+        })
+}
+pub fn cancel_reason() -> impl Strategy<Value = CancelReason> {
+    (1u8..=5).prop_map(|b| CancelReason::from_u8(b).unwrap())
+}
+fn sel<T: Copy + core::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<Value = T> {
+    proptest::sample::select(all.to_vec())
+}
+
+pub fn spec() -> impl Strategy<Value = InstrumentSpec> {
+    (
+        (any::<u32>(), any::<[u8; 16]>(), any::<u32>(), any::<u32>()),
+        (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),
+        (any::<u64>(), any::<u32>(), any::<u64>(), any::<u64>()),
+    )
+        .prop_map(
+            |(
+                (id, symbol, base_asset, quote_asset),
+                (tick, lot, min_qty, max_qty),
+                (min_notional, price_band_bps, reference_price, qty_scale),
+            )| InstrumentSpec {
+                id,
+                symbol,
+                base_asset,
+                quote_asset,
+                tick,
+                lot,
+                min_qty,
+                max_qty,
+                min_notional,
+                price_band_bps,
+                reference_price,
+                qty_scale,
+            },
+        )
+}
+
+pub fn login() -> impl Strategy<Value = Login> {
+    (any::<u32>(), any::<[u8; 32]>(), any::<u64>(), any::<u32>(), sel(Role::ALL), sel(CancelOnDisconnect::ALL))
+        .prop_map(|(account, credential, last_seen_seq, heartbeat_interval_ms, role, cancel_on_disconnect)| Login {
+            account,
+            credential,
+            last_seen_seq,
+            heartbeat_interval_ms,
+            role,
+            cancel_on_disconnect,
+        })
+}
+
+pub fn client_message() -> impl Strategy<Value = ClientMessage> {
+    prop_oneof![
+        login().prop_map(ClientMessage::Login),
+        Just(ClientMessage::Heartbeat),
+        sel(LogoutReason::ALL).prop_map(|reason| ClientMessage::Logout(Logout { reason })),
+        (any::<u64>(), any::<u32>(), side(), order_type(), tif(), stp(), any::<u64>(), any::<u64>()).prop_map(
+            |(client_order_id, instrument, side, order_type, tif, stp, price, qty)| {
+                ClientMessage::NewOrder(NewOrder {
+                    client_order_id,
+                    instrument,
+                    side,
+                    order_type,
+                    tif,
+                    stp,
+                    price,
+                    qty,
+                })
+            }
+        ),
+        order_ref().prop_map(|order| ClientMessage::Cancel(Cancel { order })),
+        (order_ref(), any::<Option<u64>>(), any::<Option<u64>>())
+            .prop_map(|(order, new_qty, new_price)| ClientMessage::Amend(Amend { order, new_qty, new_price })),
+        (any::<Option<u32>>(), proptest::option::of(side()))
+            .prop_map(|(instrument, side)| ClientMessage::MassCancel(MassCancel { instrument, side })),
+        spec().prop_map(ClientMessage::AddInstrument),
+        (any::<u32>(), state()).prop_map(|(instrument, state)| ClientMessage::SetInstrumentState(SetInstrumentState {
+            instrument,
+            state
+        })),
+        (any::<u32>(), any::<u8>(), account_status())
+            .prop_map(|(target, tier, status)| ClientMessage::CreateAccount(CreateAccount { target, tier, status })),
+        transfer().prop_map(ClientMessage::Deposit),
+        transfer().prop_map(ClientMessage::Withdraw),
+        (any::<u32>(), account_status(), any::<u8>()).prop_map(|(target, status, tier)| {
+            ClientMessage::SetAccountStatus(SetAccountStatus { target, status, tier })
+        }),
+        fee_schedule().prop_map(ClientMessage::SetFeeSchedule),
+        any::<u32>().prop_map(|target| ClientMessage::QueryAccount(QueryAccount { target })),
+        (any::<u32>(), any::<bool>()).prop_map(|(heartbeat_interval_ms, order_by_order)| {
+            ClientMessage::MdSubscribe(MdSubscribe { heartbeat_interval_ms, order_by_order })
+        }),
+        (any::<u32>(), any::<u32>(), any::<bool>()).prop_map(|(instrument, depth, orders)| {
+            ClientMessage::MdSnapshotRequest(MdSnapshotRequest { instrument, depth, orders })
+        }),
+    ]
+}
+
+fn md_level() -> impl Strategy<Value = MdLevel> {
+    (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), any::<u32>()).prop_map(
+        |(seq, instrument, side, price, qty, order_count)| MdLevel { seq, instrument, side, price, qty, order_count },
+    )
+}
+
+/// Every server → subscriber message.
+pub fn md_server_message() -> impl Strategy<Value = MdServerMessage> {
+    prop_oneof![
+        Just(MdServerMessage::Heartbeat),
+        sel(LogoutReason::ALL).prop_map(|reason| MdServerMessage::Logout(Logout { reason })),
+        (any::<u64>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>()).prop_map(
+            |(
+                feed_epoch,
+                heartbeat_interval_ms,
+                heartbeat_timeout_ms,
+                snapshot_depth_max,
+                instruments,
+                order_by_order,
+            )| {
+                MdServerMessage::SubscribeAccepted(MdSubscribeAccepted {
+                    feed_epoch,
+                    heartbeat_interval_ms,
+                    heartbeat_timeout_ms,
+                    snapshot_depth_max,
+                    instruments,
+                    order_by_order,
+                })
+            }
+        ),
+        sel(MdRejectReason::ALL).prop_map(|reason| MdServerMessage::SubscribeRejected(MdSubscribeRejected { reason })),
+        (any::<u64>(), any::<u64>(), sel(MdInstrumentKind::ALL), state(), spec()).prop_map(
+            |(seq, order_seq, kind, state, spec)| MdServerMessage::Instrument(MdInstrument {
+                seq,
+                order_seq,
+                kind,
+                state,
+                spec
+            })
+        ),
+        (any::<u64>(), any::<u32>(), state()).prop_map(|(seq, instrument, state)| {
+            MdServerMessage::InstrumentState(MdInstrumentState { seq, instrument, state })
+        }),
+        (any::<u64>(), any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>(), side(), any::<u64>()).prop_map(
+            |(seq, instrument, trade_id, price, qty, aggressor, timestamp_ns)| MdServerMessage::Trade(MdTrade {
+                seq,
+                instrument,
+                trade_id,
+                price,
+                qty,
+                aggressor,
+                timestamp_ns
+            })
+        ),
+        md_level().prop_map(MdServerMessage::Level),
+        md_level().prop_map(MdServerMessage::SnapshotLevel),
+        (any::<u64>(), any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(seq, instrument, bid_price, bid_qty, ask_price, ask_qty)| MdServerMessage::TopOfBook(MdTopOfBook {
+                seq,
+                instrument,
+                bid_price,
+                bid_qty,
+                ask_price,
+                ask_qty
+            })
+        ),
+        (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(seq, instrument, side, order_id, price, qty)| MdServerMessage::SnapshotOrder(MdSnapshotOrder {
+                seq,
+                instrument,
+                side,
+                order_id,
+                price,
+                qty
+            })
+        ),
+        (
+            (any::<u64>(), any::<u64>(), any::<u64>(), any::<u32>(), state()),
+            (any::<bool>(), any::<bool>(), any::<u32>(), any::<u32>(), any::<u32>())
+        )
+            .prop_map(
+                |(
+                    (seq, order_seq, feed_epoch, instrument, state),
+                    (truncated, orders_included, bid_levels, ask_levels, orders),
+                )| MdServerMessage::SnapshotEnd(MdSnapshotEnd {
+                    seq,
+                    order_seq,
+                    feed_epoch,
+                    instrument,
+                    state,
+                    truncated,
+                    orders_included,
+                    bid_levels,
+                    ask_levels,
+                    orders
+                })
+            ),
+        (any::<u32>(), sel(MdSnapshotRejectReason::ALL)).prop_map(|(instrument, reason)| {
+            MdServerMessage::SnapshotRejected(MdSnapshotRejected { instrument, reason })
+        }),
+        (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(order_seq, instrument, side, order_id, price, qty)| MdServerMessage::OrderAdded(MdOrderAdded {
+                order_seq,
+                instrument,
+                side,
+                order_id,
+                price,
+                qty
+            })
+        ),
+        (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(order_seq, instrument, side, order_id, trade_id, qty, leaves)| {
+                MdServerMessage::OrderExecuted(MdOrderExecuted {
+                    order_seq,
+                    instrument,
+                    side,
+                    order_id,
+                    trade_id,
+                    qty,
+                    leaves,
+                })
+            }
+        ),
+        (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), sel(MdDeleteReason::ALL)).prop_map(
+            |(order_seq, instrument, side, order_id, qty, reason)| MdServerMessage::OrderDeleted(MdOrderDeleted {
+                order_seq,
+                instrument,
+                side,
+                order_id,
+                qty,
+                reason
+            })
+        ),
+        (any::<u64>(), any::<u32>(), side(), any::<u64>(), any::<u64>(), any::<u64>(), any::<bool>()).prop_map(
+            |(order_seq, instrument, side, order_id, price, qty, kept_priority)| {
+                MdServerMessage::OrderModified(MdOrderModified {
+                    order_seq,
+                    instrument,
+                    side,
+                    order_id,
+                    price,
+                    qty,
+                    kept_priority,
+                })
+            }
+        ),
+    ]
+}
+
+pub fn exec_report() -> impl Strategy<Value = ExecReport> {
+    prop_oneof![
+        (
+            (any::<u32>(), any::<u64>(), any::<u64>(), any::<u32>()),
+            (side(), order_type(), tif()),
+            (any::<u64>(), any::<u64>(), any::<u64>())
+        )
+            .prop_map(
+                |(
+                    (account, order_id, client_order_id, instrument),
+                    (side, order_type, tif),
+                    (price, qty, timestamp_ns),
+                )| ExecReport::Accepted(Accepted {
+                    account,
+                    order_id,
+                    client_order_id,
+                    instrument,
+                    side,
+                    order_type,
+                    tif,
+                    price,
+                    qty,
+                    timestamp_ns
+                })
+            ),
+        (any::<u32>(), command_type(), any::<u64>(), any::<u64>(), any::<u32>(), reject_reason()).prop_map(
+            |(account, command, client_order_id, order_id, instrument, reason)| ExecReport::Rejected(Rejected {
+                account,
+                command,
+                client_order_id,
+                order_id,
+                instrument,
+                reason
+            })
+        ),
+        (
+            (any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>(), any::<u32>()),
+            (side(), any::<u64>(), any::<u64>(), any::<u64>(), sel(Liquidity::ALL), any::<u64>()),
+            any::<i64>()
+        )
+            .prop_map(
+                |(
+                    (account, order_id, client_order_id, trade_id, instrument),
+                    (side, price, qty, leaves_qty, liquidity, timestamp_ns),
+                    fee,
+                )| ExecReport::Fill(Fill {
+                    account,
+                    order_id,
+                    client_order_id,
+                    trade_id,
+                    instrument,
+                    side,
+                    price,
+                    qty,
+                    leaves_qty,
+                    liquidity,
+                    timestamp_ns,
+                    fee
+                })
+            ),
+        (
+            (any::<u32>(), any::<u64>(), any::<u64>(), any::<u32>()),
+            (side(), any::<u64>(), any::<u64>(), cancel_reason())
+        )
+            .prop_map(
+                |((account, order_id, client_order_id, instrument), (side, cancelled_qty, filled_qty, reason))| {
+                    ExecReport::Cancelled(Cancelled {
+                        account,
+                        order_id,
+                        client_order_id,
+                        instrument,
+                        side,
+                        cancelled_qty,
+                        filled_qty,
+                        reason,
+                    })
+                }
+            ),
+        (
+            (any::<u32>(), any::<u64>(), any::<u64>(), any::<u32>()),
+            (side(), any::<u64>(), any::<u64>(), any::<u64>(), any::<bool>())
+        )
+            .prop_map(
+                |((account, order_id, client_order_id, instrument), (side, price, qty, leaves, kept_priority))| {
+                    ExecReport::Amended(Amended {
+                        account,
+                        order_id,
+                        client_order_id,
+                        instrument,
+                        side,
+                        price,
+                        qty,
+                        leaves,
+                        kept_priority,
+                    })
+                }
+            ),
+        (any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>(), stp(), any::<u64>()).prop_map(
+            |(account, instrument, maker_order_id, taker_order_id, mode, qty)| {
+                ExecReport::SelfTradePrevented(SelfTradePrevented {
+                    account,
+                    instrument,
+                    maker_order_id,
+                    taker_order_id,
+                    mode,
+                    qty,
+                })
+            }
+        ),
+        (any::<u32>(), any::<u32>())
+            .prop_map(|(account, count)| ExecReport::MassCancelled(MassCancelled { account, count })),
+        (any::<u32>(), spec())
+            .prop_map(|(account, spec)| ExecReport::InstrumentAdded(InstrumentAdded { account, spec })),
+        (any::<u32>(), any::<u32>(), state()).prop_map(|(account, instrument, state)| {
+            ExecReport::InstrumentStateChanged(InstrumentStateChanged { account, instrument, state })
+        }),
+        account_report(),
+    ]
+}
+
+/// The account reports (templates 90-96).
+pub fn account_report() -> impl Strategy<Value = ExecReport> {
+    prop_oneof![
+        ((any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>()), balance_reason(), any::<u64>()).prop_map(
+            |((account, asset, available, reserved), reason, command_seq)| {
+                ExecReport::BalanceChanged(BalanceUpdate {
+                    change: BalanceChanged { account, asset, available, reserved, reason },
+                    command_seq,
+                })
+            }
+        ),
+        (any::<u32>(), command_type(), any::<u32>(), account_status(), any::<u8>()).prop_map(
+            |(account, command, target, status, tier)| {
+                ExecReport::AccountUpdated(AccountUpdated { account, command, target, status, tier })
+            }
+        ),
+        (any::<u32>(), command_type(), transfer(), any::<u64>()).prop_map(|(account, command, t, available)| {
+            ExecReport::TransferApplied(TransferApplied {
+                account,
+                command,
+                target: t.target,
+                asset: t.asset,
+                amount: t.amount,
+                tx_id: t.tx_id,
+                available,
+            })
+        }),
+        (any::<u32>(), fee_schedule())
+            .prop_map(|(account, schedule)| ExecReport::FeeScheduleSet(FeeScheduleSet { account, schedule })),
+        (any::<u32>(), any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(
+            |(account, target, asset, available, reserved)| {
+                ExecReport::AccountBalance(AccountBalance { account, target, asset, available, reserved })
+            }
+        ),
+        (any::<u32>(), order_view()).prop_map(|(account, order)| ExecReport::OpenOrder(OpenOrder { account, order })),
+        ((any::<u32>(), any::<u32>(), account_status(), any::<u8>()), (any::<u32>(), any::<u32>(), any::<u64>()))
+            .prop_map(|((account, target, status, tier), (balances, orders, command_seq))| {
+                ExecReport::QueryDone(QueryComplete {
+                    done: QueryDone { account, target, status, tier, balances, orders },
+                    command_seq,
+                })
+            }),
+    ]
+}
+
+pub fn server_message() -> impl Strategy<Value = ServerMessage> {
+    prop_oneof![
+        (any::<u32>(), any::<u64>(), any::<u64>(), any::<u32>(), any::<u32>(), sel(Role::ALL), any::<bool>()).prop_map(
+            |(
+                account,
+                next_seq,
+                highest_seq,
+                heartbeat_interval_ms,
+                heartbeat_timeout_ms,
+                role,
+                cancel_on_disconnect,
+            )| {
+                ServerMessage::LoginAccepted(LoginAccepted {
+                    account,
+                    next_seq,
+                    highest_seq,
+                    heartbeat_interval_ms,
+                    heartbeat_timeout_ms,
+                    role,
+                    cancel_on_disconnect,
+                })
+            }
+        ),
+        (any::<u32>(), sel(LoginRejectReason::ALL), any::<u64>(), any::<u64>()).prop_map(
+            |(account, reason, highest_seq, oldest_available_seq)| ServerMessage::LoginRejected(LoginRejected {
+                account,
+                reason,
+                highest_seq,
+                oldest_available_seq
+            })
+        ),
+        Just(ServerMessage::Heartbeat),
+        sel(LogoutReason::ALL).prop_map(|reason| ServerMessage::Logout(Logout { reason })),
+        (any::<u16>(), sel(SessionRejectReason::ALL), proptest::option::of(0u16..0xFFFF), any::<u64>()).prop_map(
+            |(ref_template_id, reason, field_offset, client_order_id)| ServerMessage::SessionReject(SessionReject {
+                ref_template_id,
+                reason,
+                field_offset,
+                client_order_id
+            })
+        ),
+        (any::<u64>(), exec_report()).prop_map(|(seq, report)| ServerMessage::Report { seq, report }),
+    ]
+}
+
+/// Encodes a client message into a fresh vector.
+pub fn enc_client(m: &ClientMessage) -> Vec<u8> {
+    let mut buf = vec![0u8; DEFAULT_MAX_MESSAGE_LEN];
+    let n = m.encode(&mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// Encodes a server message into a fresh vector.
+pub fn enc_server(m: &ServerMessage) -> Vec<u8> {
+    let mut buf = vec![0u8; DEFAULT_MAX_MESSAGE_LEN];
+    let n = m.encode(&mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// Rewrites a message's length prefix and block length after its block was resized.
+pub fn fix_lengths(msg: &mut [u8]) {
+    let len = (msg.len() - 2) as u16;
+    msg[0..2].copy_from_slice(&len.to_le_bytes());
+    msg[2..4].copy_from_slice(&(len - 8).to_le_bytes());
+}
+
+pub fn client_from(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
+    let (frame, n) = decode_frame(bytes).unwrap().unwrap();
+    assert_eq!(n, bytes.len());
+    ClientMessage::decode_frame(&frame)
+}
+
+pub fn server_from(bytes: &[u8]) -> Result<ServerMessage, DecodeError> {
+    let (frame, n) = decode_frame(bytes).unwrap().unwrap();
+    assert_eq!(n, bytes.len());
+    ServerMessage::decode_frame(&frame)
+}

@@ -1,0 +1,575 @@
+//! The hex examples in docs/protocol.md are generated here and checked against the document, so
+//! they are exact. `MATCHD_PRINT_PROTOCOL_HEX=1 cargo test -p protocol --test protocol_doc_examples
+//! -- --nocapture` prints them.
+
+mod protocol_common;
+
+use engine::*;
+use protocol::*;
+use protocol_common::{client_from, server_from};
+
+const ACCOUNT: u32 = 7;
+const TS: u64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
+
+fn btc_usdt() -> InstrumentSpec {
+    InstrumentSpec {
+        id: 1,
+        symbol: InstrumentSpec::symbol_from_str("BTC-USDT").unwrap(),
+        base_asset: 1,
+        quote_asset: 2,
+        tick: 1,
+        lot: 1_000,
+        min_qty: 1_000,
+        max_qty: 10_000_000_000,
+        min_notional: 500,
+        price_band_bps: 1_000,
+        reference_price: 6_500_000,
+        qty_scale: 100_000_000,
+    }
+}
+
+fn new_order() -> NewOrder {
+    NewOrder {
+        client_order_id: 1001,
+        instrument: 1,
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        tif: TimeInForce::Gtc,
+        stp: StpMode::CancelTaker,
+        price: 6_500_000,
+        qty: 150_000,
+    }
+}
+
+fn client_examples() -> Vec<(&'static str, ClientMessage)> {
+    vec![
+        (
+            "Login",
+            ClientMessage::Login(Login {
+                account: ACCOUNT,
+                credential: Login::credential_from(b"demo-secret-7").unwrap(),
+                last_seen_seq: 41,
+                heartbeat_interval_ms: 1000,
+                role: Role::Trader,
+                cancel_on_disconnect: CancelOnDisconnect::Enabled,
+            }),
+        ),
+        ("Heartbeat", ClientMessage::Heartbeat),
+        ("Logout (client)", ClientMessage::Logout(Logout { reason: LogoutReason::UserRequest })),
+        ("NewOrder", ClientMessage::NewOrder(new_order())),
+        ("Cancel", ClientMessage::Cancel(Cancel { order: OrderRef::Client(1001) })),
+        ("Amend", ClientMessage::Amend(Amend { order: OrderRef::Engine(88), new_qty: Some(100_000), new_price: None })),
+        ("MassCancel", ClientMessage::MassCancel(MassCancel { instrument: Some(1), side: Some(Side::Sell) })),
+        ("AddInstrument", ClientMessage::AddInstrument(btc_usdt())),
+        (
+            "SetInstrumentState",
+            ClientMessage::SetInstrumentState(SetInstrumentState { instrument: 1, state: InstrumentState::Halted }),
+        ),
+        (
+            "CreateAccount",
+            ClientMessage::CreateAccount(CreateAccount { target: ACCOUNT, tier: 1, status: AccountStatus::Active }),
+        ),
+        ("Deposit", ClientMessage::Deposit(Transfer { target: ACCOUNT, asset: 2, amount: 100_000_000, tx_id: 9001 })),
+        ("Withdraw", ClientMessage::Withdraw(Transfer { target: ACCOUNT, asset: 1, amount: 50_000, tx_id: 9002 })),
+        (
+            "SetAccountStatus",
+            ClientMessage::SetAccountStatus(SetAccountStatus {
+                target: ACCOUNT,
+                status: AccountStatus::Suspended,
+                tier: 1,
+            }),
+        ),
+        (
+            "SetFeeSchedule",
+            ClientMessage::SetFeeSchedule(SetFeeSchedule { instrument: 1, tier: 0, maker_ppm: -100, taker_ppm: 500 }),
+        ),
+        ("QueryAccount", ClientMessage::QueryAccount(QueryAccount { target: ACCOUNT })),
+        ("MdSubscribe", ClientMessage::MdSubscribe(MdSubscribe { heartbeat_interval_ms: 1000, order_by_order: true })),
+        (
+            "MdSnapshotRequest",
+            ClientMessage::MdSnapshotRequest(MdSnapshotRequest { instrument: 1, depth: 10, orders: true }),
+        ),
+    ]
+}
+
+/// Market-data examples: BTC-USDT (instrument 1) with sequence numbers in the hundreds.
+fn md_examples() -> Vec<(&'static str, MdServerMessage)> {
+    vec![
+        (
+            "MdSubscribeAccepted",
+            MdServerMessage::SubscribeAccepted(MdSubscribeAccepted {
+                feed_epoch: TS,
+                heartbeat_interval_ms: 1000,
+                heartbeat_timeout_ms: 10_000,
+                snapshot_depth_max: 5000,
+                instruments: 2,
+                order_by_order: true,
+            }),
+        ),
+        (
+            "MdSubscribeRejected",
+            MdServerMessage::SubscribeRejected(MdSubscribeRejected { reason: MdRejectReason::TooManySubscribers }),
+        ),
+        (
+            "MdInstrument",
+            MdServerMessage::Instrument(MdInstrument {
+                seq: 311,
+                order_seq: 180,
+                kind: MdInstrumentKind::Directory,
+                state: InstrumentState::Trading,
+                spec: btc_usdt(),
+            }),
+        ),
+        (
+            "MdInstrumentState",
+            MdServerMessage::InstrumentState(MdInstrumentState {
+                seq: 312,
+                instrument: 1,
+                state: InstrumentState::Halted,
+            }),
+        ),
+        (
+            "MdTrade",
+            MdServerMessage::Trade(MdTrade {
+                seq: 313,
+                instrument: 1,
+                trade_id: 5,
+                price: 6_500_000,
+                qty: 50_000,
+                aggressor: Side::Sell,
+                timestamp_ns: TS + 1_000,
+            }),
+        ),
+        (
+            "MdLevel",
+            MdServerMessage::Level(MdLevel {
+                seq: 314,
+                instrument: 1,
+                side: Side::Buy,
+                price: 6_500_000,
+                qty: 100_000,
+                order_count: 1,
+            }),
+        ),
+        (
+            "MdTopOfBook",
+            MdServerMessage::TopOfBook(MdTopOfBook {
+                seq: 315,
+                instrument: 1,
+                bid_price: 6_500_000,
+                bid_qty: 100_000,
+                ask_price: 6_510_000,
+                ask_qty: 100_000,
+            }),
+        ),
+        (
+            "MdSnapshotLevel",
+            MdServerMessage::SnapshotLevel(MdLevel {
+                seq: 315,
+                instrument: 1,
+                side: Side::Sell,
+                price: 6_510_000,
+                qty: 100_000,
+                order_count: 1,
+            }),
+        ),
+        (
+            "MdSnapshotOrder",
+            MdServerMessage::SnapshotOrder(MdSnapshotOrder {
+                seq: 315,
+                instrument: 1,
+                side: Side::Sell,
+                order_id: 89,
+                price: 6_510_000,
+                qty: 100_000,
+            }),
+        ),
+        (
+            "MdSnapshotEnd",
+            MdServerMessage::SnapshotEnd(MdSnapshotEnd {
+                seq: 315,
+                order_seq: 184,
+                feed_epoch: TS,
+                instrument: 1,
+                state: InstrumentState::Trading,
+                truncated: false,
+                orders_included: true,
+                bid_levels: 1,
+                ask_levels: 1,
+                orders: 2,
+            }),
+        ),
+        (
+            "MdSnapshotRejected",
+            MdServerMessage::SnapshotRejected(MdSnapshotRejected {
+                instrument: 9,
+                reason: MdSnapshotRejectReason::UnknownInstrument,
+            }),
+        ),
+        (
+            "MdOrderAdded",
+            MdServerMessage::OrderAdded(MdOrderAdded {
+                order_seq: 181,
+                instrument: 1,
+                side: Side::Buy,
+                order_id: 88,
+                price: 6_500_000,
+                qty: 150_000,
+            }),
+        ),
+        (
+            "MdOrderExecuted",
+            MdServerMessage::OrderExecuted(MdOrderExecuted {
+                order_seq: 182,
+                instrument: 1,
+                side: Side::Buy,
+                order_id: 88,
+                trade_id: 5,
+                qty: 50_000,
+                leaves: 100_000,
+            }),
+        ),
+        (
+            "MdOrderDeleted",
+            MdServerMessage::OrderDeleted(MdOrderDeleted {
+                order_seq: 183,
+                instrument: 1,
+                side: Side::Sell,
+                order_id: 90,
+                qty: 100_000,
+                reason: MdDeleteReason::Cancelled,
+            }),
+        ),
+        (
+            "MdOrderModified",
+            MdServerMessage::OrderModified(MdOrderModified {
+                order_seq: 184,
+                instrument: 1,
+                side: Side::Sell,
+                order_id: 89,
+                price: 6_510_000,
+                qty: 100_000,
+                kept_priority: true,
+            }),
+        ),
+    ]
+}
+
+fn server_examples() -> Vec<(&'static str, ServerMessage)> {
+    let no = new_order();
+    vec![
+        (
+            "LoginAccepted",
+            ServerMessage::LoginAccepted(LoginAccepted {
+                account: ACCOUNT,
+                next_seq: 42,
+                highest_seq: 45,
+                heartbeat_interval_ms: 1000,
+                heartbeat_timeout_ms: 10_000,
+                role: Role::Trader,
+                cancel_on_disconnect: true,
+            }),
+        ),
+        (
+            "LoginRejected",
+            ServerMessage::LoginRejected(LoginRejected {
+                account: ACCOUNT,
+                reason: LoginRejectReason::SequenceAhead,
+                highest_seq: 45,
+                oldest_available_seq: 0,
+            }),
+        ),
+        ("Logout (server)", ServerMessage::Logout(Logout { reason: LogoutReason::HeartbeatTimeout })),
+        (
+            "SessionReject",
+            ServerMessage::SessionReject(SessionReject {
+                ref_template_id: template::NEW_ORDER,
+                reason: SessionRejectReason::BadFieldValue,
+                field_offset: Some(28),
+                client_order_id: 1001,
+            }),
+        ),
+        (
+            "OrderAccepted",
+            ServerMessage::Report {
+                seq: 46,
+                report: ExecReport::Accepted(Accepted {
+                    account: ACCOUNT,
+                    order_id: 88,
+                    client_order_id: no.client_order_id,
+                    instrument: 1,
+                    side: no.side,
+                    order_type: no.order_type,
+                    tif: no.tif,
+                    price: no.price,
+                    qty: no.qty,
+                    timestamp_ns: TS,
+                }),
+            },
+        ),
+        (
+            "CommandRejected",
+            ServerMessage::Report {
+                seq: 47,
+                report: ExecReport::Rejected(Rejected {
+                    account: ACCOUNT,
+                    command: CommandType::NewOrder,
+                    client_order_id: 1002,
+                    order_id: 0,
+                    instrument: 1,
+                    reason: RejectReason::PriceOffTick,
+                }),
+            },
+        ),
+        (
+            "Fill",
+            ServerMessage::Report {
+                seq: 48,
+                report: ExecReport::Fill(Fill {
+                    account: ACCOUNT,
+                    order_id: 88,
+                    client_order_id: 1001,
+                    trade_id: 5,
+                    instrument: 1,
+                    side: Side::Buy,
+                    price: 6_500_000,
+                    qty: 50_000,
+                    leaves_qty: 100_000,
+                    liquidity: Liquidity::Maker,
+                    timestamp_ns: TS + 1_000,
+                    fee: 1,
+                }),
+            },
+        ),
+        (
+            "OrderCancelled",
+            ServerMessage::Report {
+                seq: 49,
+                report: ExecReport::Cancelled(Cancelled {
+                    account: ACCOUNT,
+                    order_id: 88,
+                    client_order_id: 1001,
+                    instrument: 1,
+                    side: Side::Buy,
+                    cancelled_qty: 100_000,
+                    filled_qty: 50_000,
+                    reason: CancelReason::User,
+                }),
+            },
+        ),
+        (
+            "OrderAmended",
+            ServerMessage::Report {
+                seq: 50,
+                report: ExecReport::Amended(Amended {
+                    account: ACCOUNT,
+                    order_id: 89,
+                    client_order_id: 1003,
+                    instrument: 1,
+                    side: Side::Sell,
+                    price: 6_510_000,
+                    qty: 100_000,
+                    leaves: 100_000,
+                    kept_priority: true,
+                }),
+            },
+        ),
+        (
+            "SelfTradePrevented",
+            ServerMessage::Report {
+                seq: 51,
+                report: ExecReport::SelfTradePrevented(SelfTradePrevented {
+                    account: ACCOUNT,
+                    instrument: 1,
+                    maker_order_id: 89,
+                    taker_order_id: 90,
+                    mode: StpMode::CancelTaker,
+                    qty: 100_000,
+                }),
+            },
+        ),
+        (
+            "MassCancelled",
+            ServerMessage::Report {
+                seq: 52,
+                report: ExecReport::MassCancelled(MassCancelled { account: ACCOUNT, count: 3 }),
+            },
+        ),
+        (
+            "InstrumentAdded",
+            ServerMessage::Report {
+                seq: 1,
+                report: ExecReport::InstrumentAdded(InstrumentAdded { account: 0, spec: btc_usdt() }),
+            },
+        ),
+        (
+            "InstrumentStateChanged",
+            ServerMessage::Report {
+                seq: 2,
+                report: ExecReport::InstrumentStateChanged(InstrumentStateChanged {
+                    account: 0,
+                    instrument: 1,
+                    state: InstrumentState::Halted,
+                }),
+            },
+        ),
+        (
+            "BalanceChanged",
+            ServerMessage::Report {
+                seq: 53,
+                report: ExecReport::BalanceChanged(BalanceUpdate {
+                    change: BalanceChanged {
+                        account: ACCOUNT,
+                        asset: 2,
+                        available: 99_990_246,
+                        reserved: 6_503,
+                        reason: BalanceReason::Trade,
+                    },
+                    command_seq: 1234,
+                }),
+            },
+        ),
+        (
+            "AccountUpdated",
+            ServerMessage::Report {
+                seq: 3,
+                report: ExecReport::AccountUpdated(AccountUpdated {
+                    account: 0,
+                    command: CommandType::CreateAccount,
+                    target: ACCOUNT,
+                    status: AccountStatus::Active,
+                    tier: 1,
+                }),
+            },
+        ),
+        (
+            "TransferApplied",
+            ServerMessage::Report {
+                seq: 4,
+                report: ExecReport::TransferApplied(TransferApplied {
+                    account: 0,
+                    command: CommandType::Deposit,
+                    target: ACCOUNT,
+                    asset: 2,
+                    amount: 100_000_000,
+                    tx_id: 9001,
+                    available: 100_000_000,
+                }),
+            },
+        ),
+        (
+            "FeeScheduleSet",
+            ServerMessage::Report {
+                seq: 5,
+                report: ExecReport::FeeScheduleSet(FeeScheduleSet {
+                    account: 0,
+                    schedule: SetFeeSchedule { instrument: 1, tier: 0, maker_ppm: -100, taker_ppm: 500 },
+                }),
+            },
+        ),
+        (
+            "AccountBalance",
+            ServerMessage::Report {
+                seq: 54,
+                report: ExecReport::AccountBalance(AccountBalance {
+                    account: ACCOUNT,
+                    target: ACCOUNT,
+                    asset: 2,
+                    available: 99_990_246,
+                    reserved: 6_503,
+                }),
+            },
+        ),
+        (
+            "OpenOrder",
+            ServerMessage::Report {
+                seq: 55,
+                report: ExecReport::OpenOrder(OpenOrder {
+                    account: ACCOUNT,
+                    order: OrderView {
+                        order_id: 88,
+                        client_order_id: 1001,
+                        account: ACCOUNT,
+                        instrument: 1,
+                        side: Side::Buy,
+                        price: 6_500_000,
+                        qty: 150_000,
+                        leaves: 100_000,
+                        tif: TimeInForce::Gtc,
+                        stp: StpMode::CancelTaker,
+                    },
+                }),
+            },
+        ),
+        (
+            "QueryDone",
+            ServerMessage::Report {
+                seq: 56,
+                report: ExecReport::QueryDone(QueryComplete {
+                    done: QueryDone {
+                        account: ACCOUNT,
+                        target: ACCOUNT,
+                        status: AccountStatus::Active,
+                        tier: 1,
+                        balances: 2,
+                        orders: 1,
+                    },
+                    command_seq: 1240,
+                }),
+            },
+        ),
+    ]
+}
+
+/// The document's rendering: the prefix and header on one line, then the block 8 bytes a line,
+/// each line labelled with its block offset.
+fn render(bytes: &[u8]) -> String {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ");
+    let mut s = format!("len+hdr  {}\n", hex(&bytes[..10]));
+    for (i, chunk) in bytes[10..].chunks(8).enumerate() {
+        s.push_str(&format!("+{:<3}     {}\n", i * 8, hex(chunk)));
+    }
+    s
+}
+
+fn all_examples() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (name, m) in client_examples() {
+        let mut buf = [0u8; 256];
+        let n = m.encode(&mut buf).unwrap();
+        assert_eq!(client_from(&buf[..n]), Ok(m));
+        out.push((name, buf[..n].to_vec()));
+    }
+    for (name, m) in server_examples() {
+        let mut buf = [0u8; 256];
+        let n = m.encode(&mut buf).unwrap();
+        assert_eq!(server_from(&buf[..n]), Ok(m));
+        out.push((name, buf[..n].to_vec()));
+    }
+    for (name, m) in md_examples() {
+        let mut buf = [0u8; 256];
+        let n = m.encode(&mut buf).unwrap();
+        let (frame, used) = decode_frame(&buf[..n]).unwrap().unwrap();
+        assert_eq!(used, n);
+        assert_eq!(MdServerMessage::decode_frame(&frame), Ok(m));
+        out.push((name, buf[..n].to_vec()));
+    }
+    out
+}
+
+#[test]
+fn doc_hex_examples_are_exact() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md")).unwrap();
+    let print = std::env::var_os("MATCHD_PRINT_PROTOCOL_HEX").is_some();
+    let mut missing = Vec::new();
+    for (name, bytes) in all_examples() {
+        let r = render(&bytes);
+        if print {
+            println!("#### {name}\n```text\n{r}```\n");
+        }
+        if !doc.contains(&r) {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "docs/protocol.md lacks the exact hex of {missing:?}");
+}

@@ -1,0 +1,118 @@
+//! Market-data templates (100-149): round trips, version tolerance and malformed input.
+
+mod protocol_common;
+
+use proptest::prelude::*;
+use protocol::*;
+use protocol_common::md_server_message;
+
+fn encode(m: &MdServerMessage) -> Vec<u8> {
+    let mut buf = [0u8; 256];
+    let n = m.encode(&mut buf).unwrap();
+    assert_eq!(n, m.encoded_len());
+    buf[..n].to_vec()
+}
+
+fn decode(bytes: &[u8]) -> Result<MdServerMessage, DecodeError> {
+    let (frame, used) = decode_frame(bytes).unwrap().unwrap();
+    assert_eq!(used, bytes.len());
+    MdServerMessage::decode_frame(&frame)
+}
+
+proptest! {
+    #[test]
+    fn md_roundtrip(m in md_server_message()) {
+        let bytes = encode(&m);
+        prop_assert!(bytes.len() <= protocol::market_data::MD_MAX_MESSAGE_LEN);
+        prop_assert_eq!(decode(&bytes), Ok(m));
+        let mut v = Vec::with_capacity(bytes.len());
+        prop_assert_eq!(m.encode_into_vec(&mut v), Ok(bytes.len()));
+        prop_assert_eq!(v, bytes);
+    }
+
+    #[test]
+    fn md_longer_block_is_accepted(m in md_server_message(), tail in proptest::collection::vec(any::<u8>(), 1..64)) {
+        let mut bytes = encode(&m);
+        bytes.extend_from_slice(&tail);
+        let len = (bytes.len() - 2) as u16;
+        bytes[0..2].copy_from_slice(&len.to_le_bytes());
+        let block = len - 8;
+        bytes[2..4].copy_from_slice(&block.to_le_bytes());
+        bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
+        prop_assert_eq!(decode(&bytes), Ok(m));
+    }
+
+    #[test]
+    fn md_shorter_block_is_rejected(m in md_server_message(), cut in 1usize..200) {
+        let bytes = encode(&m);
+        let block = bytes.len() - 10;
+        prop_assume!(block > 0);
+        let cut = cut.min(block);
+        let mut short = bytes[..bytes.len() - cut].to_vec();
+        let len = (short.len() - 2) as u16;
+        short[0..2].copy_from_slice(&len.to_le_bytes());
+        short[2..4].copy_from_slice(&(len - 8).to_le_bytes());
+        let is_block_too_short = matches!(decode(&short), Err(DecodeError::BlockTooShort { .. }));
+        prop_assert!(is_block_too_short);
+    }
+
+    #[test]
+    fn md_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..160)) {
+        if let Ok(Some((frame, _))) = decode_frame(&bytes) {
+            let _ = MdServerMessage::decode_frame(&frame);
+        }
+    }
+}
+
+#[test]
+fn bad_enum_values_and_flags_are_named() {
+    let level = MdServerMessage::Level(MdLevel {
+        seq: 1,
+        instrument: 1,
+        side: engine::Side::Buy,
+        price: 5,
+        qty: 1,
+        order_count: 1,
+    });
+    let mut b = encode(&level);
+    b[10 + layout::md_level::SIDE] = 3;
+    assert!(matches!(decode(&b), Err(DecodeError::BadField { field: "side", offset: 12, .. })));
+
+    let sub = ClientMessage::MdSubscribe(MdSubscribe { heartbeat_interval_ms: 0, order_by_order: true });
+    let mut buf = [0u8; 64];
+    let n = sub.encode(&mut buf).unwrap();
+    buf[10 + layout::md_subscribe::FLAGS] = 0x82;
+    let (f, _) = decode_frame(&buf[..n]).unwrap().unwrap();
+    assert!(matches!(ClientMessage::decode_frame(&f), Err(DecodeError::BadField { field: "flags", offset: 4, .. })));
+    assert_eq!(sub.class(), MessageClass::MarketData);
+    assert_eq!(sub.to_command(1, 0), None);
+}
+
+#[test]
+fn md_templates_live_in_their_range_and_are_unknown_to_the_order_entry_decoder() {
+    for t in [
+        template::MD_SUBSCRIBE,
+        template::MD_SNAPSHOT_REQUEST,
+        template::MD_SUBSCRIBE_ACCEPTED,
+        template::MD_SUBSCRIBE_REJECTED,
+        template::MD_INSTRUMENT,
+        template::MD_INSTRUMENT_STATE,
+        template::MD_TRADE,
+        template::MD_LEVEL,
+        template::MD_TOP_OF_BOOK,
+        template::MD_SNAPSHOT_LEVEL,
+        template::MD_SNAPSHOT_ORDER,
+        template::MD_SNAPSHOT_END,
+        template::MD_SNAPSHOT_REJECTED,
+        template::MD_ORDER_ADDED,
+        template::MD_ORDER_EXECUTED,
+        template::MD_ORDER_DELETED,
+        template::MD_ORDER_MODIFIED,
+    ] {
+        assert!(template::MARKET_DATA_RANGE.contains(&t), "{t}");
+        assert_eq!(ServerMessage::block_len_of(t), None, "{t}");
+    }
+    // Client → server templates are not server messages, and the reverse.
+    assert_eq!(MdServerMessage::block_len_of(template::MD_SUBSCRIBE), None);
+    assert_eq!(ClientMessage::block_len_of(template::MD_LEVEL), None);
+}
