@@ -420,13 +420,18 @@ fn accounts_cannot_touch_or_see_each_others_orders() {
     // Bob's own order with the same client order id: ids are per account.
     let b7 = place(&mut bob, limit(7, Side::Buy, px(-500), q(1)));
 
+    // Another account's live order is answered exactly like an id that does not exist, so the
+    // answer cannot tell which engine order ids are live (the server's metrics keep the reason).
     bob.cancel(OrderRef::Engine(a1.order_id)).unwrap();
     assert_eq!(
         next_report(&mut bob).1,
-        rejected(2, CommandType::Cancel, 0, a1.order_id, 0, RejectReason::NotYourOrder)
+        rejected(2, CommandType::Cancel, 0, a1.order_id, 0, RejectReason::UnknownOrder)
     );
+    let never = a1.order_id + 1_000_000;
+    bob.cancel(OrderRef::Engine(never)).unwrap();
+    assert_eq!(next_report(&mut bob).1, rejected(2, CommandType::Cancel, 0, never, 0, RejectReason::UnknownOrder));
     bob.amend(Amend { order: OrderRef::Engine(a1.order_id), new_qty: Some(q(1)), new_price: None }).unwrap();
-    assert_eq!(next_report(&mut bob).1, rejected(2, CommandType::Amend, 0, a1.order_id, 0, RejectReason::NotYourOrder));
+    assert_eq!(next_report(&mut bob).1, rejected(2, CommandType::Amend, 0, a1.order_id, 0, RejectReason::UnknownOrder));
     // By client order id Bob can only ever name his own orders.
     bob.amend(Amend { order: OrderRef::Client(7), new_qty: Some(q(2)), new_price: None }).unwrap();
     assert_eq!(next_report(&mut bob).1, amended(&b7, px(-500), q(2), q(2), false));

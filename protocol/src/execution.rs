@@ -96,19 +96,34 @@ pub enum ExecReport {
     QueryDone(QueryComplete),
 }
 
+/// The reject reason a client is told for the engine's `reason`. `NotYourOrder` would tell an
+/// account whether another account's engine order id is live, so the wire says `UnknownOrder` for
+/// both; the engine's own reason stays in the journal, the replay tool and the server's metrics
+/// (`matchd_rejects_total{reason="not_your_order"}`).
+#[inline]
+pub fn wire_reject_reason(reason: RejectReason) -> RejectReason {
+    match reason {
+        RejectReason::NotYourOrder => RejectReason::UnknownOrder,
+        other => other,
+    }
+}
+
 /// Calls `f(account, report)` for every report `event` yields, in the order the per-account
 /// sequence numbers must follow. Allocation-free.
 ///
 /// - `Trade` yields two fills: the maker's first, then the taker's (both to one account for a
 ///   trade between two orders of the same account, which STP mode `None` allows).
 /// - `LevelChanged` yields nothing (market data).
+/// - `Rejected` yields one report with the reason [`wire_reject_reason`] gives.
 /// - every other event yields one report to the event's account; `BalanceChanged` and `QueryDone`
 ///   carry the event's command sequence number.
 #[inline]
 pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport)) {
     match event.kind {
         EventKind::Accepted(e) => f(e.account, &ExecReport::Accepted(e)),
-        EventKind::Rejected(e) => f(e.account, &ExecReport::Rejected(e)),
+        EventKind::Rejected(e) => {
+            f(e.account, &ExecReport::Rejected(Rejected { reason: wire_reject_reason(e.reason), ..e }))
+        }
         EventKind::Trade(t) => {
             let maker = Fill {
                 account: t.maker_account,

@@ -63,7 +63,7 @@ pub mod template;
 pub use account::{BalanceUpdate, QueryComplete};
 pub use codec::{ClientMessage, MessageClass, ServerMessage};
 pub use error::{DecodeError, EncodeError, FrameError};
-pub use execution::{execution_reports, ExecReport, Fill, Liquidity};
+pub use execution::{execution_reports, wire_reject_reason, ExecReport, Fill, Liquidity};
 pub use frame::{
     decode_frame, decode_frame_max, Frame, Header, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN, LENGTH_PREFIX_LEN,
     MIN_MESSAGE_LIMIT, SCHEMA_ID, VERSION,
