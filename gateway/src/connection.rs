@@ -2,12 +2,14 @@
 //! session's life, and its rate limit.
 
 use std::io::Write;
+use std::net::IpAddr;
 use std::time::Instant;
 
 use mio::net::TcpStream;
 use protocol::{LogoutReason, Role, ServerMessage};
 
 use crate::control_plane::SessionId;
+use crate::login::Listener;
 use crate::rate_limit::TokenBucket;
 
 /// Where a connection is in its life.
@@ -45,6 +47,10 @@ pub(crate) enum State {
 pub(crate) struct Conn {
     pub(crate) id: SessionId,
     pub(crate) stream: TcpStream,
+    /// The peer's address as the login limits count it (see `login_throttle::address_key`).
+    pub(crate) peer: IpAddr,
+    /// The listener it came in on.
+    pub(crate) listener: Listener,
     /// Bytes read and not yet processed are `buf[..len]`.
     pub(crate) buf: Box<[u8]>,
     pub(crate) len: usize,
@@ -53,8 +59,6 @@ pub(crate) struct Conn {
     pub(crate) rate: TokenBucket,
     /// The ring was full: stop reading until it has room.
     pub(crate) blocked: bool,
-    /// Accepted on the market-data listener: only `MdSubscribe` may open the session.
-    pub(crate) md_only: bool,
 }
 
 /// How a connection ends, as far as the gateway is concerned.

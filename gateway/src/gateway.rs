@@ -10,13 +10,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
-use std::net::Shutdown;
+use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use engine::{Command, CommandKind, MassCancel};
-use mio::net::TcpListener;
+use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use protocol::{
     decode_frame_max, ClientMessage, Frame, Login, LoginRejectReason, LoginRejected, Logout, LogoutReason,
@@ -30,13 +30,19 @@ use crate::connection::{clone_for_writing, write_direct, Conn, End, State};
 use crate::control_plane::{Control, ControlPlane, SessionId, SubscribeRequest};
 use crate::gateway_stats::{command_type_index, GatewayStats, COMMAND_TYPES};
 use crate::input_slot::InputSlot;
-use crate::login::{cancel_on_disconnect_in_force, check_credentials, heartbeat_in_force, AccountAuth};
+use crate::login::{
+    cancel_on_disconnect_in_force, heartbeat_in_force, AccountAuth, Authenticator, Listener, LoginPolicy, LoginRefusal,
+};
+use crate::login_throttle::{address_key, LoginThrottle};
+use crate::pending_logins::PendingLogins;
 use crate::rate_limit::TokenBucket;
 use crate::server_config::ServerConfig;
 
 const LISTENER: Token = Token(usize::MAX - 2);
 /// The market-data-only listener (`market_data.listen`).
 const MD_LISTENER: Token = Token(usize::MAX - 4);
+/// The admin-only listener (`server.admin_listen`).
+const ADMIN_LISTENER: Token = Token(usize::MAX - 5);
 /// Token of the gateway's waker.
 pub const GATEWAY_WAKER_TOKEN: Token = Token(usize::MAX - 3);
 /// Read buffer per connection: many frames per read, bounded.
@@ -65,14 +71,26 @@ struct Batch {
     by_type: [u64; COMMAND_TYPES.len()],
 }
 
+/// The sockets the gateway accepts on, bound by the wiring before any thread starts.
+pub struct Listeners {
+    /// `server.listen`.
+    pub orders: TcpListener,
+    /// `market_data.listen`, if the feed has its own listener.
+    pub market_data: Option<TcpListener>,
+    /// `server.admin_listen`, if admins have their own listener.
+    pub admin: Option<TcpListener>,
+}
+
 /// The gateway stage.
 pub struct Gateway {
     poll: Poll,
-    listener: TcpListener,
-    md_listener: Option<TcpListener>,
+    listeners: Listeners,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
-    accounts: HashMap<u32, AccountAuth>,
+    auth: Authenticator,
+    policy: LoginPolicy,
+    throttle: LoginThrottle,
+    pending: PendingLogins,
     settings: ServerConfig,
     producer: Producer<InputSlot>,
     control: Arc<ControlPlane>,
@@ -85,12 +103,11 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway on a bound listener.
+    /// A gateway on bound listeners.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         poll: Poll,
-        mut listener: TcpListener,
-        mut md_listener: Option<TcpListener>,
+        mut listeners: Listeners,
         accounts: HashMap<u32, AccountAuth>,
         settings: ServerConfig,
         producer: Producer<InputSlot>,
@@ -98,17 +115,30 @@ impl Gateway {
         stop: Arc<AtomicBool>,
         stats: Arc<GatewayStats>,
     ) -> std::io::Result<Self> {
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
-        if let Some(l) = md_listener.as_mut() {
+        poll.registry().register(&mut listeners.orders, LISTENER, Interest::READABLE)?;
+        if let Some(l) = listeners.market_data.as_mut() {
             poll.registry().register(l, MD_LISTENER, Interest::READABLE)?;
         }
+        if let Some(l) = listeners.admin.as_mut() {
+            poll.registry().register(l, ADMIN_LISTENER, Interest::READABLE)?;
+        }
+        let policy =
+            LoginPolicy { admin_listener: listeners.admin.is_some(), admin_allow: settings.admin_allow.clone() };
         Ok(Self {
             poll,
-            listener,
-            md_listener,
+            listeners,
             conns: Vec::new(),
             free: Vec::new(),
-            accounts,
+            auth: Authenticator::new(accounts),
+            policy,
+            throttle: LoginThrottle::new(
+                settings.login_failures_per_account_per_minute,
+                settings.login_failures_per_address_per_minute,
+            ),
+            pending: PendingLogins::new(
+                settings.max_pending_logins as usize,
+                settings.max_pending_logins_per_address as usize,
+            ),
             settings,
             producer,
             control,
@@ -140,8 +170,9 @@ impl Gateway {
             }
             for ev in events.iter() {
                 match ev.token() {
-                    LISTENER => self.accept_all(false),
-                    MD_LISTENER => self.accept_all(true),
+                    LISTENER => self.accept_all(Listener::Orders),
+                    MD_LISTENER => self.accept_all(Listener::MarketData),
+                    ADMIN_LISTENER => self.accept_all(Listener::Admin),
                     GATEWAY_WAKER_TOKEN => {}
                     Token(idx) => self.read_conn(idx),
                 }
@@ -172,53 +203,21 @@ impl Gateway {
         // drain what was published, then the publisher logs sessions out.
     }
 
-    fn accept_all(&mut self, md_only: bool) {
+    fn accept_all(&mut self, listener: Listener) {
         loop {
-            let accepted = match (md_only, self.md_listener.as_ref()) {
-                (false, _) => self.listener.accept(),
-                (true, Some(l)) => l.accept(),
-                (true, None) => return,
+            let accepted = match listener {
+                Listener::Orders => self.listeners.orders.accept(),
+                Listener::MarketData => match self.listeners.market_data.as_ref() {
+                    Some(l) => l.accept(),
+                    None => return,
+                },
+                Listener::Admin => match self.listeners.admin.as_ref() {
+                    Some(l) => l.accept(),
+                    None => return,
+                },
             };
             match accepted {
-                Ok((mut stream, peer)) => {
-                    if self.open >= self.settings.max_connections as usize {
-                        tracing::warn!(%peer, "connection refused: max_connections reached");
-                        let _ = stream.shutdown(Shutdown::Both);
-                        continue;
-                    }
-                    let _ = stream.set_nodelay(true);
-                    let idx = self.free.pop().unwrap_or_else(|| {
-                        self.conns.push(None);
-                        self.conns.len() - 1
-                    });
-                    if let Err(e) = self.poll.registry().register(&mut stream, Token(idx), Interest::READABLE) {
-                        tracing::warn!(%peer, "cannot register connection: {e}");
-                        self.free.push(idx);
-                        continue;
-                    }
-                    let now = Instant::now();
-                    let id = self.next_session;
-                    self.next_session += 1;
-                    self.conns[idx] = Some(Conn {
-                        id,
-                        stream,
-                        buf: vec![0u8; READ_BUF_BYTES].into_boxed_slice(),
-                        len: 0,
-                        state: State::AwaitingLogin {
-                            deadline: now + Duration::from_millis(self.settings.login_timeout_ms),
-                        },
-                        last_rx: now,
-                        rate: TokenBucket::full(self.settings.max_messages_per_sec as u64, now),
-                        blocked: false,
-                        md_only,
-                    });
-                    self.open += 1;
-                    self.stats.connections.fetch_add(1, Ordering::Relaxed);
-                    self.stats.sessions.store(self.open as u64, Ordering::Relaxed);
-                    tracing::debug!(%peer, session = id, "connection accepted");
-                    // Bytes may already be waiting (edge-triggered).
-                    self.read_conn(idx);
-                }
+                Ok((stream, peer)) => self.admit(stream, peer, listener),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -228,6 +227,80 @@ impl Gateway {
                 }
             }
         }
+    }
+
+    /// Takes a new connection into the pre-login budget: refused (with `Logout(ConnectionLimit)`)
+    /// when its address has too many connections waiting to log in; when the budget is full, the
+    /// oldest waiting connection is closed to make room, so a flood of idle sockets cannot keep a
+    /// prompt login out. Logged-in sessions have their own budget and are never touched.
+    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, listener: Listener) {
+        let address = address_key(peer.ip());
+        if self.pending.at_address(address) >= self.pending.max_per_address() {
+            self.stats.prelogin_refused.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%peer, "connection refused: server.max_pending_logins_per_address reached");
+            write_direct(&mut stream, &ServerMessage::Logout(Logout { reason: LogoutReason::ConnectionLimit }));
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
+        if self.pending.is_full() {
+            if let Some(oldest) = self.oldest_awaiting_login() {
+                self.stats.prelogin_evicted.fetch_add(1, Ordering::Relaxed);
+                if let Some(Some(c)) = self.conns.get_mut(oldest) {
+                    tracing::debug!(session = c.id, "closing the oldest connection waiting to log in: budget full");
+                    write_direct(
+                        &mut c.stream,
+                        &ServerMessage::Logout(Logout { reason: LogoutReason::ConnectionLimit }),
+                    );
+                }
+                self.end(oldest, End::Server(LogoutReason::ConnectionLimit));
+            }
+        }
+        let _ = stream.set_nodelay(true);
+        let idx = self.free.pop().unwrap_or_else(|| {
+            self.conns.push(None);
+            self.conns.len() - 1
+        });
+        if let Err(e) = self.poll.registry().register(&mut stream, Token(idx), Interest::READABLE) {
+            tracing::warn!(%peer, "cannot register connection: {e}");
+            self.free.push(idx);
+            return;
+        }
+        let now = Instant::now();
+        let id = self.next_session;
+        self.next_session += 1;
+        self.conns[idx] = Some(Conn {
+            id,
+            stream,
+            peer: address,
+            listener,
+            buf: vec![0u8; READ_BUF_BYTES].into_boxed_slice(),
+            len: 0,
+            state: State::AwaitingLogin { deadline: now + Duration::from_millis(self.settings.login_timeout_ms) },
+            last_rx: now,
+            rate: TokenBucket::full(self.settings.max_messages_per_sec as u64, now),
+            blocked: false,
+        });
+        self.pending.add(address);
+        self.open += 1;
+        self.stats.connections.fetch_add(1, Ordering::Relaxed);
+        self.stats.sessions.store(self.open as u64, Ordering::Relaxed);
+        self.stats.pending_logins.store(self.pending.total() as u64, Ordering::Relaxed);
+        tracing::debug!(%peer, session = id, "connection accepted");
+        // Bytes may already be waiting (edge-triggered).
+        self.read_conn(idx);
+    }
+
+    /// The connection that has waited longest to log in (the earliest login deadline).
+    fn oldest_awaiting_login(&self) -> Option<usize> {
+        self.conns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Some(Conn { state: State::AwaitingLogin { deadline }, .. }) => Some((i, *deadline)),
+                _ => None,
+            })
+            .min_by_key(|&(_, deadline)| deadline)
+            .map(|(i, _)| i)
     }
 
     /// Reads until the socket would block, processing frames as they come.
@@ -272,6 +345,7 @@ impl Gateway {
         // slice does not allocate) so frames can borrow it while the handlers change the rest.
         let Some(mut conn) = self.conns.get_mut(idx).and_then(Option::take) else { return };
         let buf = std::mem::take(&mut conn.buf);
+        let was_awaiting_login = matches!(conn.state, State::AwaitingLogin { .. });
         conn.rate.refill(self.settings.max_messages_per_sec as u64, Instant::now());
         let mut batch = Batch { timestamp_ns: now_ns(), last_claimed: None, claimed: 0, by_type: [0; 5] };
         let mut pos = 0;
@@ -313,6 +387,10 @@ impl Gateway {
             conn.buf.copy_within(pos..conn.len, 0);
             conn.len -= pos;
         }
+        if was_awaiting_login && !matches!(conn.state, State::AwaitingLogin { .. }) {
+            // Handed to the publisher: from now on it counts against the session budget.
+            self.leave_pending(conn.peer);
+        }
         self.conns[idx] = Some(conn);
         self.publish(&batch);
         if let Some(e) = end {
@@ -325,7 +403,7 @@ impl Gateway {
         let refuse = |reason| SessionReject::refuse(frame.header.template_id, frame.body, reason);
         let login = match ClientMessage::decode_frame(frame) {
             Ok(ClientMessage::MdSubscribe(sub)) => return self.hand_over_subscriber(c, sub),
-            Ok(ClientMessage::Login(_)) if c.md_only => {
+            Ok(ClientMessage::Login(_)) if c.listener == Listener::MarketData => {
                 write_direct(&mut c.stream, &ServerMessage::SessionReject(refuse(SessionRejectReason::NotPermitted)));
                 return Step::End(End::Server(LogoutReason::ProtocolError));
             }
@@ -339,20 +417,42 @@ impl Gateway {
                 return Step::End(End::Server(LogoutReason::ProtocolError));
             }
         };
-        let verdict = check_credentials(&self.accounts, &login).and_then(|()| {
-            if self_has_session(&self.conns, idx, login.account) {
-                Err(LoginRejectReason::AlreadyLoggedIn)
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(reason) = verdict {
+        if let Err(refusal) = self.judge_login(idx, c, &login) {
             self.stats.login_rejects.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(session = c.id, account = login.account, ?reason, "login rejected");
-            write_direct(&mut c.stream, &login_rejected(login.account, reason));
+            self.stats.login_refusals[refusal.index()].fetch_add(1, Ordering::Relaxed);
+            tracing::info!(session = c.id, account = login.account, peer = %c.peer, ?refusal, "login rejected");
+            write_direct(&mut c.stream, &login_rejected(login.account, refusal.wire_reason()));
             return Step::End(End::Server(LogoutReason::UserRequest));
         }
         self.hand_over_login(c, &login)
+    }
+
+    /// Decides a login, cheapest and least revealing checks first: where this role may log in
+    /// from (says nothing about the account), the failed-login budgets (an unknown account id is
+    /// throttled like a known one), the credential (same work whether or not the account exists;
+    /// a failure spends both budgets), then the session limits, which only the account's owner
+    /// gets to see.
+    fn judge_login(&mut self, idx: usize, c: &Conn, login: &Login) -> Result<(), LoginRefusal> {
+        if !self.policy.permits(login.role, c.listener, c.peer) {
+            return Err(LoginRefusal::NotPermittedHere);
+        }
+        let now = Instant::now();
+        self.throttle.check(login.account, c.peer, now).map_err(LoginRefusal::Throttled)?;
+        if let Err(refusal) = self.auth.check(login) {
+            debug_assert!(refusal.is_guess());
+            for scope in self.throttle.record_failure(login.account, c.peer, now).into_iter().flatten() {
+                // Once per budget spent, not per refused attempt: the log stays readable under attack.
+                tracing::warn!(account = login.account, peer = %c.peer, ?scope, "failed logins: budget spent, throttling");
+            }
+            return Err(refusal);
+        }
+        if self_has_session(&self.conns, idx, login.account) {
+            return Err(LoginRefusal::AlreadyLoggedIn);
+        }
+        if self.open - self.pending.total() >= self.settings.max_connections as usize {
+            return Err(LoginRefusal::TooManySessions);
+        }
+        Ok(())
     }
 
     /// Credentials are good: the publisher answers the login and writes to the session from now on.
@@ -378,7 +478,9 @@ impl Gateway {
             after_input_seq: self.producer.claimed(),
         };
         if self.control.to_publisher.push(handoff).is_err() {
-            write_direct(&mut c.stream, &login_rejected(login.account, LoginRejectReason::NotReady));
+            self.stats.login_rejects.fetch_add(1, Ordering::Relaxed);
+            self.stats.login_refusals[LoginRefusal::NotReady.index()].fetch_add(1, Ordering::Relaxed);
+            write_direct(&mut c.stream, &login_rejected(login.account, LoginRefusal::NotReady.wire_reason()));
             return Step::End(End::Server(LogoutReason::UserRequest));
         }
         self.control.publisher_wake.notify();
@@ -599,6 +701,9 @@ impl Gateway {
     /// through the publisher's handle until it has written its last bytes.
     fn forget(&mut self, idx: usize) {
         if let Some(mut c) = self.conns.get_mut(idx).and_then(Option::take) {
+            if matches!(c.state, State::AwaitingLogin { .. }) {
+                self.leave_pending(c.peer);
+            }
             let _ = self.poll.registry().deregister(&mut c.stream);
             if !matches!(c.state, State::Active { .. } | State::LoginPending { .. } | State::Subscriber) {
                 let _ = c.stream.shutdown(Shutdown::Both);
@@ -607,6 +712,11 @@ impl Gateway {
             self.open -= 1;
             self.stats.sessions.store(self.open as u64, Ordering::Relaxed);
         }
+    }
+
+    fn leave_pending(&mut self, address: IpAddr) {
+        self.pending.remove(address);
+        self.stats.pending_logins.store(self.pending.total() as u64, Ordering::Relaxed);
     }
 
     fn drain_internal(&mut self) {

@@ -4,6 +4,8 @@ use std::sync::atomic::AtomicU64;
 
 use engine::CommandKind;
 
+use crate::login::LoginRefusal;
+
 /// Command types counted by the gateway (`matchd_commands_total{type=...}`).
 pub const COMMAND_TYPES: [&str; 5] = ["new_order", "cancel", "amend", "mass_cancel", "admin"];
 
@@ -28,6 +30,15 @@ pub struct GatewayStats {
     pub logins: AtomicU64,
     /// Logins refused by the gateway.
     pub login_rejects: AtomicU64,
+    /// Logins refused by the gateway, by [`LoginRefusal::LABELS`].
+    pub login_refusals: [AtomicU64; LoginRefusal::LABELS.len()],
+    /// Connections refused because their address had `server.max_pending_logins_per_address`
+    /// connections waiting to log in.
+    pub prelogin_refused: AtomicU64,
+    /// Connections waiting to log in closed to make room for a newer one (`server.max_pending_logins`).
+    pub prelogin_evicted: AtomicU64,
+    /// Connections waiting to log in now.
+    pub pending_logins: AtomicU64,
     /// Commands published to the ring.
     pub commands: AtomicU64,
     /// Session-level rejects.

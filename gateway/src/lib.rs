@@ -13,10 +13,12 @@ pub mod gateway;
 pub mod gateway_stats;
 pub mod input_slot;
 pub mod login;
+pub mod login_throttle;
+pub mod pending_logins;
 pub mod rate_limit;
 pub mod server_config;
 pub mod wake;
 
-pub use gateway::{Gateway, GATEWAY_WAKER_TOKEN};
+pub use gateway::{Gateway, Listeners, GATEWAY_WAKER_TOKEN};
 pub use gateway_stats::GatewayStats;
 pub use input_slot::InputSlot;

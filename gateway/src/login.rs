@@ -1,12 +1,17 @@
-//! Who may log in: the accounts the gateway authenticates, their configured roles, and the checks
-//! a `Login` passes before the gateway hands the session to the publisher.
+//! Who may log in: the accounts the gateway authenticates, their configured roles, where each
+//! role may log in from, and the checks a `Login` passes before the gateway hands the session to
+//! the publisher. The wire answer is deliberately less precise than the server's log and metrics
+//! ([`LoginRefusal`]): it never tells which accounts exist.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
+use ipnet::IpNet;
 use protocol::{CancelOnDisconnect, Login, LoginRejectReason};
 use serde::Deserialize;
 
 use crate::credential::Credential;
+use crate::login_throttle::ThrottleScope;
 
 /// An account's configured role (`[[accounts]] role` in the config file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -27,21 +32,161 @@ pub struct AccountAuth {
     pub credential: Credential,
 }
 
+/// Which listener a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// `server.listen`: trading sessions (and market data, unless it has its own listener).
+    Orders,
+    /// `market_data.listen`: market-data subscriptions only.
+    MarketData,
+    /// `server.admin_listen`: admin sessions only.
+    Admin,
+}
+
+/// Why the gateway refused a login, as the server's log and metrics tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// No such account (answered as `BadCredentials`).
+    UnknownAccount,
+    /// The secret does not match (answered as `BadCredentials`).
+    BadSecret,
+    /// The account exists but has another role (answered as `BadCredentials`).
+    WrongRole,
+    /// The account already has a session.
+    AlreadyLoggedIn,
+    /// Too many recent failures for the account or the address.
+    Throttled(ThrottleScope),
+    /// The role may not log in on this listener or from this address.
+    NotPermittedHere,
+    /// `server.max_connections` sessions are open.
+    TooManySessions,
+    /// The publisher's queue is full (the server is overloaded or stopping).
+    NotReady,
+}
+
+impl LoginRefusal {
+    /// Every refusal's metric label, indexed by [`LoginRefusal::index`].
+    pub const LABELS: [&'static str; 9] = [
+        "unknown_account",
+        "bad_secret",
+        "wrong_role",
+        "already_logged_in",
+        "throttled_account",
+        "throttled_address",
+        "not_permitted_here",
+        "too_many_sessions",
+        "not_ready",
+    ];
+
+    /// Index into [`LoginRefusal::LABELS`].
+    pub fn index(self) -> usize {
+        match self {
+            LoginRefusal::UnknownAccount => 0,
+            LoginRefusal::BadSecret => 1,
+            LoginRefusal::WrongRole => 2,
+            LoginRefusal::AlreadyLoggedIn => 3,
+            LoginRefusal::Throttled(ThrottleScope::Account) => 4,
+            LoginRefusal::Throttled(ThrottleScope::Address) => 5,
+            LoginRefusal::NotPermittedHere => 6,
+            LoginRefusal::TooManySessions => 7,
+            LoginRefusal::NotReady => 8,
+        }
+    }
+
+    /// What the client is told.
+    pub fn wire_reason(self) -> LoginRejectReason {
+        match self {
+            LoginRefusal::UnknownAccount | LoginRefusal::BadSecret | LoginRefusal::WrongRole => {
+                LoginRejectReason::BadCredentials
+            }
+            LoginRefusal::AlreadyLoggedIn => LoginRejectReason::AlreadyLoggedIn,
+            LoginRefusal::Throttled(_) => LoginRejectReason::TooManyAttempts,
+            LoginRefusal::NotPermittedHere => LoginRejectReason::NotPermittedHere,
+            LoginRefusal::TooManySessions => LoginRejectReason::TooManySessions,
+            LoginRefusal::NotReady => LoginRejectReason::NotReady,
+        }
+    }
+
+    /// Whether this refusal counts against the failed-login budgets (a wrong guess).
+    pub fn is_guess(self) -> bool {
+        matches!(self, LoginRefusal::UnknownAccount | LoginRefusal::BadSecret | LoginRefusal::WrongRole)
+    }
+}
+
+/// The credentials logins are checked against.
+#[derive(Debug)]
+pub struct Authenticator {
+    accounts: HashMap<u32, AccountAuth>,
+    /// Checked instead when the account does not exist, so both answers take the same work.
+    decoy: Credential,
+}
+
+impl Authenticator {
+    /// Checks logins against `accounts`.
+    pub fn new(accounts: HashMap<u32, AccountAuth>) -> Self {
+        let stored = Credential::hash(b"matchd decoy secret", b"matchd decoy salt");
+        let decoy = Credential::parse(&stored).expect("a credential we just hashed parses");
+        Self { accounts, decoy }
+    }
+
+    /// Checks the secret (the credential up to its first NUL) and the role. The credential check
+    /// runs whether or not the account exists (constant work), and every failure looks the same on
+    /// the wire.
+    pub fn check(&self, login: &Login) -> Result<(), LoginRefusal> {
+        let secret_len = login.credential.iter().position(|&b| b == 0).unwrap_or(login.credential.len());
+        let secret = &login.credential[..secret_len];
+        let Some(auth) = self.accounts.get(&login.account) else {
+            let _ = std::hint::black_box(self.decoy.verify(secret));
+            return Err(LoginRefusal::UnknownAccount);
+        };
+        let secret_ok = auth.credential.verify(secret);
+        if !secret_ok {
+            return Err(LoginRefusal::BadSecret);
+        }
+        if !role_matches(auth.role, login.role) {
+            return Err(LoginRefusal::WrongRole);
+        }
+        Ok(())
+    }
+}
+
+/// Where each role may log in: admin sessions only on the admin listener when there is one, else
+/// on the order listener from `admin_allow` addresses; trading sessions never on the admin listener.
+#[derive(Debug, Clone)]
+pub struct LoginPolicy {
+    /// `server.admin_listen` is configured.
+    pub admin_listener: bool,
+    /// `server.admin_allow`: networks admin sessions may come from on the order listener.
+    pub admin_allow: Vec<IpNet>,
+}
+
+impl LoginPolicy {
+    /// Whether a `role` login may come in on `listener` from `peer`. Checked before the
+    /// credential, so it tells nothing about the account.
+    pub fn permits(&self, role: protocol::Role, listener: Listener, peer: IpAddr) -> bool {
+        match (listener, role) {
+            (Listener::MarketData, _) => false,
+            (Listener::Admin, protocol::Role::Admin) => true,
+            (Listener::Admin, protocol::Role::Trader) => false,
+            (Listener::Orders, protocol::Role::Trader) => true,
+            (Listener::Orders, protocol::Role::Admin) => {
+                !self.admin_listener && self.admin_allow.iter().any(|net| net.contains(&canonical(peer)))
+            }
+        }
+    }
+}
+
+/// An IPv4 peer on a dual-stack socket arrives as `::ffff:a.b.c.d`; allowlists name it as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 /// Which wire roles may log in to an account configured with `configured`.
 pub fn role_matches(configured: Role, requested: protocol::Role) -> bool {
     matches!((configured, requested), (Role::Trader, protocol::Role::Trader) | (Role::Admin, protocol::Role::Admin))
-}
-
-/// Checks the login's account, secret (the credential up to its first NUL) and role.
-pub fn check_credentials(accounts: &HashMap<u32, AccountAuth>, login: &Login) -> Result<(), LoginRejectReason> {
-    let Some(auth) = accounts.get(&login.account) else {
-        return Err(LoginRejectReason::UnknownAccount);
-    };
-    let secret_len = login.credential.iter().position(|&b| b == 0).unwrap_or(login.credential.len());
-    if !auth.credential.verify(&login.credential[..secret_len]) || !role_matches(auth.role, login.role) {
-        return Err(LoginRejectReason::BadCredentials);
-    }
-    Ok(())
 }
 
 /// The heartbeat interval granted for a requested one (0 = the default, 1 s). The default is
@@ -61,5 +206,61 @@ pub fn cancel_on_disconnect_in_force(requested: CancelOnDisconnect, default: boo
         CancelOnDisconnect::Default => default,
         CancelOnDisconnect::Enabled => true,
         CancelOnDisconnect::Disabled => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    fn login(account: u32, secret: &[u8], role: protocol::Role) -> Login {
+        let mut credential = [0u8; protocol::CREDENTIAL_LEN];
+        credential[..secret.len()].copy_from_slice(secret);
+        Login {
+            account,
+            credential,
+            role,
+            last_seen_seq: 0,
+            heartbeat_interval_ms: 0,
+            cancel_on_disconnect: CancelOnDisconnect::Default,
+        }
+    }
+
+    #[test]
+    fn refusals_tell_the_server_why_and_the_client_nothing_about_existence() {
+        let stored = Credential::hash(b"s3cret", b"salt");
+        let auth = AccountAuth { role: Role::Trader, credential: Credential::parse(&stored).unwrap() };
+        let a = Authenticator::new(HashMap::from([(1, auth)]));
+        assert_eq!(a.check(&login(1, b"s3cret", protocol::Role::Trader)), Ok(()));
+        let unknown = a.check(&login(2, b"s3cret", protocol::Role::Trader)).unwrap_err();
+        let bad = a.check(&login(1, b"guess", protocol::Role::Trader)).unwrap_err();
+        let role = a.check(&login(1, b"s3cret", protocol::Role::Admin)).unwrap_err();
+        assert_eq!(
+            (unknown, bad, role),
+            (LoginRefusal::UnknownAccount, LoginRefusal::BadSecret, LoginRefusal::WrongRole)
+        );
+        for r in [unknown, bad, role] {
+            assert_eq!(r.wire_reason(), LoginRejectReason::BadCredentials);
+            assert!(r.is_guess());
+        }
+    }
+
+    #[test]
+    fn admins_log_in_only_where_the_policy_allows() {
+        let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let remote = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9));
+        let mapped = IpAddr::V6(Ipv4Addr::LOCALHOST.to_ipv6_mapped());
+        let loopback_only = LoginPolicy { admin_listener: false, admin_allow: vec!["127.0.0.0/8".parse().unwrap()] };
+        assert!(loopback_only.permits(protocol::Role::Admin, Listener::Orders, local));
+        assert!(loopback_only.permits(protocol::Role::Admin, Listener::Orders, mapped));
+        assert!(!loopback_only.permits(protocol::Role::Admin, Listener::Orders, remote));
+        assert!(loopback_only.permits(protocol::Role::Trader, Listener::Orders, remote));
+        let separate = LoginPolicy { admin_listener: true, ..loopback_only };
+        assert!(!separate.permits(protocol::Role::Admin, Listener::Orders, local));
+        assert!(separate.permits(protocol::Role::Admin, Listener::Admin, local));
+        assert!(!separate.permits(protocol::Role::Trader, Listener::Admin, local));
+        assert!(!separate.permits(protocol::Role::Trader, Listener::MarketData, local));
     }
 }

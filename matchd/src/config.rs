@@ -396,6 +396,9 @@ impl Config {
         if s.outbound_buffer_bytes < 65_536 {
             return bad("server.outbound_buffer_bytes", "must be at least 65536".into());
         }
+        if let Err((key, why)) = s.validate_login_limits() {
+            return bad(key, why);
+        }
         if s.retransmit_messages_per_account == 0 {
             return bad("server.retransmit_messages_per_account", "must be at least 1".into());
         }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use engine::RejectReason;
 use gateway::gateway_stats::COMMAND_TYPES;
+use gateway::login::LoginRefusal;
 
 use crate::histogram::{bucket_upper_ns, HistogramSnapshot, EXPOSED_BUCKETS};
 use crate::stats::{input_occupancy, output_occupancy, Health, Stats};
@@ -151,6 +152,22 @@ pub fn render(r: &Registry) -> String {
     e.family("matchd_login_rejects_total", "counter", "Logins refused, by the stage that refused them.");
     e.sample("matchd_login_rejects_total", "stage=\"gateway\"", get(&g.login_rejects));
     e.sample("matchd_login_rejects_total", "stage=\"publisher\"", get(&p.login_rejects));
+    e.family(
+        "matchd_gateway_login_refusals_total",
+        "counter",
+        "Logins the gateway refused, by the server-side reason (clients see less: unknown_account, bad_secret and wrong_role all answer BadCredentials).",
+    );
+    for (i, reason) in LoginRefusal::LABELS.iter().enumerate() {
+        e.sample("matchd_gateway_login_refusals_total", &format!("reason=\"{reason}\""), get(&g.login_refusals[i]));
+    }
+    e.one("matchd_pending_logins", "gauge", "Connections waiting to log in.", get(&g.pending_logins));
+    e.family(
+        "matchd_prelogin_connections_closed_total",
+        "counter",
+        "Connections closed before login by the pre-login limits: refused (address over server.max_pending_logins_per_address) or evicted (oldest waiting, server.max_pending_logins full).",
+    );
+    e.sample("matchd_prelogin_connections_closed_total", "cause=\"refused\"", get(&g.prelogin_refused));
+    e.sample("matchd_prelogin_connections_closed_total", "cause=\"evicted\"", get(&g.prelogin_evicted));
     e.one(
         "matchd_session_rejects_total",
         "counter",

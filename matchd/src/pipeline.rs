@@ -80,7 +80,7 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let health = Arc::new(Health::default());
     let listeners = Listeners::bind(&cfg)?;
     let metrics_listener = listeners.metrics;
-    let running = start_stages(&cfg, recovered, listeners.order, listeners.market_data, &stats)?;
+    let running = start_stages(&cfg, recovered, listeners.gateway, &stats)?;
     let metrics = match metrics_listener {
         Some(listener) => Some(start_metrics(&cfg, listener, &stats, &health, replay, started_unix)?),
         None => None,
@@ -129,28 +129,26 @@ fn log_replay(r: &Recovered) {
 
 /// Every socket matchd listens on, bound before any thread starts.
 struct Listeners {
-    order: mio::net::TcpListener,
-    market_data: Option<mio::net::TcpListener>,
+    gateway: gateway::Listeners,
     metrics: Option<std::net::TcpListener>,
 }
 
 impl Listeners {
     fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
-        let order = mio::net::TcpListener::bind(cfg.server.listen)
-            .map_err(|source| ServerError::Listen { addr: cfg.server.listen, source })?;
+        let bind = |addr| mio::net::TcpListener::bind(addr).map_err(|source| ServerError::Listen { addr, source });
+        let orders = bind(cfg.server.listen)?;
         let market_data = match cfg.market_data.listen {
-            Some(addr) if cfg.market_data.max_subscribers > 0 => {
-                Some(mio::net::TcpListener::bind(addr).map_err(|source| ServerError::Listen { addr, source })?)
-            }
+            Some(addr) if cfg.market_data.max_subscribers > 0 => Some(bind(addr)?),
             _ => None,
         };
+        let admin = cfg.server.admin_listen.map(bind).transpose()?;
         let metrics = if cfg.metrics.enabled {
             let addr = cfg.metrics.listen;
             Some(crate::metrics::bind(addr).map_err(|source| ServerError::MetricsListen { addr, source })?)
         } else {
             None
         };
-        Ok(Listeners { order, market_data, metrics })
+        Ok(Listeners { gateway: gateway::Listeners { orders, market_data, admin }, metrics })
     }
 }
 
@@ -167,6 +165,7 @@ struct Running {
     snapshot_timer: Arc<AtomicBool>,
     order_addr: SocketAddr,
     market_data_addr: Option<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
     /// This run's market-data feed epoch.
     feed_epoch: u64,
 }
@@ -185,8 +184,7 @@ impl Running {
 fn start_stages(
     cfg: &Config,
     recovered: Recovered,
-    order_listener: mio::net::TcpListener,
-    md_listener: Option<mio::net::TcpListener>,
+    listeners: gateway::Listeners,
     stats: &Stats,
 ) -> Result<Running, ServerError> {
     let Recovered { writer, engine, reports, md, stats: _ } = recovered;
@@ -215,8 +213,9 @@ fn start_stages(
         mio::Waker::new(publisher_poll.registry(), PUBLISHER_WAKER_TOKEN)?,
         mio::Waker::new(gateway_poll.registry(), GATEWAY_WAKER_TOKEN)?,
     );
-    let order_addr = order_listener.local_addr()?;
-    let market_data_addr = md_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let order_addr = listeners.orders.local_addr()?;
+    let market_data_addr = listeners.market_data.as_ref().map(|l| l.local_addr()).transpose()?;
+    let admin_addr = listeners.admin.as_ref().map(|l| l.local_addr()).transpose()?;
     let matcher_done = Arc::new(AtomicI64::new(-1));
     let gateway_stop = Arc::new(AtomicBool::new(false));
 
@@ -263,8 +262,7 @@ fn start_stages(
     .with_snapshots(publisher_snaps);
     let gateway = Gateway::new(
         gateway_poll,
-        order_listener,
-        md_listener,
+        listeners,
         account_auth(cfg),
         cfg.server.clone(),
         producer,
@@ -288,6 +286,7 @@ fn start_stages(
         snapshot_timer,
         order_addr,
         market_data_addr,
+        admin_addr,
         feed_epoch,
     })
 }
@@ -357,6 +356,10 @@ fn announce_ready(cfg: &Config, running: &Running, health: &Health, notifier: Op
     if let Some(addr) = running.market_data_addr {
         tracing::info!(listen = %addr, "market data: subscriptions only");
         println!("matchd market-data listen={addr}");
+    }
+    if let Some(addr) = running.admin_addr {
+        tracing::info!(listen = %addr, "admin sessions only (refused on the order listener)");
+        println!("matchd admin listen={addr}");
     }
     let local = running.order_addr;
     tracing::info!(listen = %local, data = %cfg.data.dir.display(), durability = ?cfg.journal.durability, feed_epoch = running.feed_epoch, "matchd ready");

@@ -71,7 +71,7 @@ fn raw_login(m: &Matchd, account: u32, secret: &str, role: Role) -> Vec<ServerMe
 fn login_failures_are_answered_then_closed() {
     let (_d, m, b) = start(ConfigText::default());
     assert_eq!(raw_login(&m, 1, "alice-wrong", Role::Trader), [login_rejected(1, LoginRejectReason::BadCredentials)]);
-    assert_eq!(raw_login(&m, 42, "whoever", Role::Trader), [login_rejected(42, LoginRejectReason::UnknownAccount)]);
+    assert_eq!(raw_login(&m, 42, "whoever", Role::Trader), [login_rejected(42, LoginRejectReason::BadCredentials)]);
     // A valid secret with the wrong role is a bad credential, both ways round.
     assert_eq!(raw_login(&m, 1, ALICE.1, Role::Admin), [login_rejected(1, LoginRejectReason::BadCredentials)]);
     assert_eq!(raw_login(&m, 0, ADMIN.1, Role::Trader), [login_rejected(0, LoginRejectReason::BadCredentials)]);
@@ -313,26 +313,33 @@ fn messages_over_the_rate_limit_are_refused() {
 }
 
 #[test]
-fn connections_beyond_max_connections_are_closed() {
-    let (_d, m, b) = start(ConfigText::default().set("max_connections", "3"));
-    let raw1 = Raw::connect(&m);
+fn logins_beyond_max_connections_are_refused_and_idle_sockets_do_not_count() {
+    let (_d, m, b) = start(ConfigText::default().set("max_connections", "3").with_extra_traders());
+    // Connections that have not logged in have their own budget: they take no session's place.
+    let idle: Vec<Raw> = (0..5).map(|_| Raw::connect(&m)).collect();
+    // The bystander (bob), alice and the admin: three sessions.
+    let mut alice = m.login(LoginParams::trader(ALICE.0, ALICE.1.as_bytes())).expect("alice");
     let mut raw2 = Raw::connect(&m);
-    // The bystander and two idle connections: a fourth is closed at once, without a word.
-    let mut raw3 = Raw::connect(&m);
-    assert_eq!(raw3.recv_until_eof(IO), []);
-    drop(raw1);
-    // Once the server has seen the first idle connection go, there is room again.
-    let deadline = Instant::now() + IO;
-    let mut alice = loop {
-        match m.login(LoginParams::trader(ALICE.0, ALICE.1.as_bytes())) {
+    raw2.login_with(&LoginParams::admin(ADMIN.0, ADMIN.1.as_bytes()));
+    assert!(matches!(raw2.recv(IO), Some(ServerMessage::LoginAccepted(a)) if a.account == 0));
+    // A fourth is refused, with an answer.
+    assert!(matches!(
+        m.login(LoginParams::trader(CAROL.0, CAROL.1.as_bytes())),
+        Err(ClientError::LoginRejected { reason: LoginRejectReason::TooManySessions, .. })
+    ));
+    place(&mut alice, limit(1, Side::Buy, px(-100), q(1)));
+    // Once alice has gone, there is room again.
+    alice.logout_and_drain(IO).unwrap();
+    let deadline = Instant::now() + IO * 4;
+    let mut carol = loop {
+        match m.login(LoginParams::trader(CAROL.0, CAROL.1.as_bytes())) {
             Ok(c) => break c,
-            Err(ClientError::Closed | ClientError::Io(_)) if Instant::now() < deadline => {}
+            Err(ClientError::LoginRejected { reason: LoginRejectReason::TooManySessions, .. })
+                if Instant::now() < deadline => {}
             Err(e) => panic!("{e}"),
         }
     };
-    place(&mut alice, limit(1, Side::Buy, px(-100), q(1)));
-    // The idle connection that stayed is still usable.
-    raw2.login_with(&LoginParams::admin(ADMIN.0, ADMIN.1.as_bytes()));
-    assert!(matches!(raw2.recv(IO), Some(ServerMessage::LoginAccepted(a)) if a.account == 0));
+    place(&mut carol, limit(2, Side::Buy, px(-100), q(1)));
+    drop(idle);
     finish(m, b);
 }

@@ -38,9 +38,10 @@ wire_enum!(
 wire_enum!(
     /// Why a login was refused. The server closes the connection after `LoginRejected`.
     LoginRejectReason {
-        /// The credential is not valid for this account and role.
+        /// The credential is not valid for this account and role, or there is no such account (the
+        /// server answers both the same way, so the answer never tells which accounts exist).
         BadCredentials = 1,
-        /// No such account.
+        /// Reserved: no longer sent (an unknown account is answered with `BadCredentials`).
         UnknownAccount = 2,
         /// The account already has a session (one session per account).
         AlreadyLoggedIn = 3,
@@ -53,6 +54,12 @@ wire_enum!(
         /// Messages after `last_seen_seq` are no longer kept for resend (`oldest_available_seq`
         /// says from where they are).
         SequenceUnavailable = 7,
+        /// Too many failed logins for this account or from this address recently: the server did
+        /// not check the credential. Retry after a while (`server.login_failures_per_*_per_minute`).
+        TooManyAttempts = 8,
+        /// This role may not log in on this listener or from this address (admin logins are
+        /// accepted only on the admin listener, or from `server.admin_allow` addresses).
+        NotPermittedHere = 9,
     }
 );
 
@@ -71,6 +78,10 @@ wire_enum!(
         ServerShutdown = 5,
         /// No `Login` arrived in time after the connection was opened.
         LoginTimeout = 6,
+        /// The server's limits for connections that have not logged in yet were reached (this one
+        /// was refused, or was the oldest waiting and made room for a newer one): reconnect and
+        /// log in promptly.
+        ConnectionLimit = 7,
     }
 );
 

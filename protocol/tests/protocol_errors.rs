@@ -231,7 +231,7 @@ fn every_enum_field_out_of_range_is_refused() {
     check_enum_field(&b, true, layout::login::ROLE, in_range(1, 2));
     check_enum_field(&b, true, layout::login::CANCEL_ON_DISCONNECT, in_range(0, 2));
     let b = enc_client(&ClientMessage::Logout(Logout { reason: LogoutReason::UserRequest }));
-    check_enum_field(&b, true, layout::logout::REASON, in_range(1, 6));
+    check_enum_field(&b, true, layout::logout::REASON, in_range(1, 7));
     let no = NewOrder {
         client_order_id: 1,
         instrument: 1,
@@ -278,9 +278,9 @@ fn every_enum_field_out_of_range_is_refused() {
         highest_seq: 0,
         oldest_available_seq: 0,
     }));
-    check_enum_field(&b, false, layout::login_rejected::REASON, in_range(1, 7));
+    check_enum_field(&b, false, layout::login_rejected::REASON, in_range(1, 9));
     let b = enc_server(&ServerMessage::Logout(Logout { reason: LogoutReason::ServerShutdown }));
-    check_enum_field(&b, false, layout::logout::REASON, in_range(1, 6));
+    check_enum_field(&b, false, layout::logout::REASON, in_range(1, 7));
     let b = enc_server(&ServerMessage::SessionReject(SessionReject {
         ref_template_id: 20,
         reason: SessionRejectReason::RateLimited,

@@ -47,6 +47,8 @@ pub struct Matchd {
     pub metrics_addr: SocketAddr,
     /// The market-data-only listener, when configured (`--market-data-listen`).
     pub md_addr: Option<SocketAddr>,
+    /// The admin-only listener, when configured (`server.admin_listen`).
+    pub admin_addr: Option<SocketAddr>,
     pub data_dir: PathBuf,
     stderr_log: PathBuf,
 }
@@ -86,6 +88,7 @@ impl Matchd {
             let mut line = String::new();
             let mut metrics = String::new();
             let mut md = None;
+            let mut admin = None;
             while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
                 if let Some(rest) = line.trim().strip_prefix("matchd metrics listen=") {
                     metrics = rest.split_whitespace().next().unwrap().to_string();
@@ -93,18 +96,22 @@ impl Matchd {
                 if let Some(rest) = line.trim().strip_prefix("matchd market-data listen=") {
                     md = Some(rest.split_whitespace().next().unwrap().to_string());
                 }
+                if let Some(rest) = line.trim().strip_prefix("matchd admin listen=") {
+                    admin = Some(rest.split_whitespace().next().unwrap().to_string());
+                }
                 if let Some(rest) = line.trim().strip_prefix("matchd ready listen=") {
                     let addr = rest.split_whitespace().next().unwrap().to_string();
-                    let _ = tx.send((addr, metrics.clone(), md.clone()));
+                    let _ = tx.send((addr, metrics.clone(), md.clone(), admin.clone()));
                 }
                 line.clear();
             }
         });
-        let (addr, metrics_addr, md_addr) = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok((a, m, md)) => (
+        let (addr, metrics_addr, md_addr, admin_addr) = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((a, m, md, admin)) => (
                 a.parse().unwrap(),
                 m.parse().expect("a `matchd metrics listen=` line before the ready line"),
                 md.map(|s| s.parse().unwrap()),
+                admin.map(|s| s.parse().unwrap()),
             ),
             Err(_) => {
                 let _ = child.kill();
@@ -113,7 +120,7 @@ impl Matchd {
                 panic!("matchd did not become ready; stderr:\n{s}");
             }
         };
-        Matchd { child, addr, metrics_addr, md_addr, data_dir: data_dir.to_path_buf(), stderr_log }
+        Matchd { child, addr, metrics_addr, md_addr, admin_addr, data_dir: data_dir.to_path_buf(), stderr_log }
     }
 
     /// `GET path` on the metrics endpoint: (status code, body).
@@ -530,6 +537,11 @@ impl Raw {
     pub fn connect(m: &Matchd) -> Raw {
         let stream = TcpStream::connect_timeout(&m.addr, IO).expect("connect");
         stream.set_nodelay(true).unwrap();
+        Raw { stream, buf: Vec::new() }
+    }
+
+    /// Wraps a connection the test opened itself (e.g. from a chosen source address).
+    pub fn from_stream(stream: TcpStream) -> Raw {
         Raw { stream, buf: Vec::new() }
     }
 
