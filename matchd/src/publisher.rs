@@ -386,7 +386,8 @@ impl Publisher {
                     account,
                     reason,
                     highest_seq: highest,
-                    oldest_available_seq: oldest,
+                    // As the protocol's table says: only `SequenceUnavailable` carries it.
+                    oldest_available_seq: if reason == LoginRejectReason::SequenceUnavailable { oldest } else { 0 },
                 });
                 let mut buf = [0u8; 64];
                 if let Ok(n) = msg.encode(&mut buf) {

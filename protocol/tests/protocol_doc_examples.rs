@@ -15,8 +15,8 @@ fn btc_usdt() -> InstrumentSpec {
     InstrumentSpec {
         id: 1,
         symbol: InstrumentSpec::symbol_from_str("BTC-USDT").unwrap(),
-        base_asset: 1,
-        quote_asset: 2,
+        base_asset: 2,
+        quote_asset: 1,
         tick: 1,
         lot: 1_000,
         min_qty: 1_000,
@@ -69,8 +69,8 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
             "CreateAccount",
             ClientMessage::CreateAccount(CreateAccount { target: ACCOUNT, tier: 1, status: AccountStatus::Active }),
         ),
-        ("Deposit", ClientMessage::Deposit(Transfer { target: ACCOUNT, asset: 2, amount: 100_000_000, tx_id: 9001 })),
-        ("Withdraw", ClientMessage::Withdraw(Transfer { target: ACCOUNT, asset: 1, amount: 50_000, tx_id: 9002 })),
+        ("Deposit", ClientMessage::Deposit(Transfer { target: ACCOUNT, asset: 1, amount: 100_000_000, tx_id: 9001 })),
+        ("Withdraw", ClientMessage::Withdraw(Transfer { target: ACCOUNT, asset: 2, amount: 50_000, tx_id: 9002 })),
         (
             "SetAccountStatus",
             ClientMessage::SetAccountStatus(SetAccountStatus {
@@ -420,7 +420,7 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                 report: ExecReport::BalanceChanged(BalanceUpdate {
                     change: BalanceChanged {
                         account: ACCOUNT,
-                        asset: 2,
+                        asset: 1,
                         available: 99_990_246,
                         reserved: 6_503,
                         reason: BalanceReason::Trade,
@@ -450,7 +450,7 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                     account: 0,
                     command: CommandType::Deposit,
                     target: ACCOUNT,
-                    asset: 2,
+                    asset: 1,
                     amount: 100_000_000,
                     tx_id: 9001,
                     available: 100_000_000,
@@ -474,7 +474,7 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                 report: ExecReport::AccountBalance(AccountBalance {
                     account: ACCOUNT,
                     target: ACCOUNT,
-                    asset: 2,
+                    asset: 1,
                     available: 99_990_246,
                     reserved: 6_503,
                 }),
