@@ -32,9 +32,10 @@ use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use engine::{
-    AccountId, AccountStatus, Amend, AssetId, BalanceReason, Cancel, ClientOrderId, CreateAccount, InstrumentId,
-    InstrumentSpec, InstrumentState, MassCancel, NewOrder, OrderRef, OrderType, QueryAccount, SetAccountStatus,
-    SetFeeSchedule, Side, TimeInForce, Transfer,
+    AccountId, AccountStatus, Amend, AssetId, BalanceReason, Cancel, ClientOrderId, CommandType, CreateAccount,
+    InstrumentId, InstrumentSpec, InstrumentState, MassCancel, NewOrder, OrderRef, OrderType, QueryAccount,
+    RevokeCredential, SetAccountStatus, SetCredential, SetFeeSchedule, Side, TimeInForce, Transfer,
+    CREDENTIAL_HASH_BYTES, CREDENTIAL_SALT_BYTES,
 };
 use protocol::execution::ExecReport;
 use protocol::{
@@ -350,6 +351,23 @@ impl Client {
     /// Admin: sends `SetFeeSchedule`.
     pub fn set_fee_schedule(&mut self, schedule: SetFeeSchedule) -> Result<(), ClientError> {
         self.send(&ClientMessage::SetFeeSchedule(schedule))
+    }
+
+    /// Admin: sends `SetCredential`: `target`'s API secret becomes the one whose
+    /// `SHA-256(salt || secret)` is `hash` (see [`crate::credential_hash`]; use a fresh random salt).
+    /// The answer is `CredentialChanged` with the hash's fingerprint, or `CommandRejected`.
+    pub fn set_credential(
+        &mut self,
+        target: AccountId,
+        salt: [u8; CREDENTIAL_SALT_BYTES],
+        hash: [u8; CREDENTIAL_HASH_BYTES],
+    ) -> Result<(), ClientError> {
+        self.send(&ClientMessage::SetCredential(SetCredential { target, salt, hash }))
+    }
+
+    /// Admin: sends `RevokeCredential`: `target`'s logins are refused and its live session ends.
+    pub fn revoke_credential(&mut self, target: AccountId) -> Result<(), ClientError> {
+        self.send(&ClientMessage::RevokeCredential(RevokeCredential { target }))
     }
 
     /// Sends `QueryAccount` (a trader session may only ask about its own account). The answer is
@@ -738,5 +756,9 @@ fn describe_report(report: &ExecReport) -> String {
             "QUERY DONE account={} status={:?} tier={} balances={} orders={} command_seq={}",
             q.done.target, q.done.status, q.done.tier, q.done.balances, q.done.orders, q.command_seq
         ),
+        ExecReport::CredentialChanged(c) => match c.command {
+            CommandType::RevokeCredential => format!("CREDENTIAL REVOKED account={}", c.target),
+            _ => format!("CREDENTIAL SET account={} fingerprint={:016x}", c.target, c.fingerprint),
+        },
     }
 }

@@ -44,6 +44,10 @@ pub enum CommandKind {
     SetFeeSchedule(SetFeeSchedule),
     /// An account's balances and open orders (the sender's own; admins any).
     QueryAccount(QueryAccount),
+    /// Admin: give an account an API secret (create or rotate), as its salted hash.
+    SetCredential(SetCredential),
+    /// Admin: revoke an account's API secret (its logins are refused from then on).
+    RevokeCredential(RevokeCredential),
 }
 
 /// Open an account (risk mode).
@@ -98,6 +102,30 @@ pub struct SetFeeSchedule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueryAccount {
     /// Account asked about.
+    pub target: AccountId,
+}
+
+/// Bytes of a credential's salt.
+pub const CREDENTIAL_SALT_BYTES: usize = 16;
+/// Bytes of a credential's hash: SHA-256 of `salt || secret`.
+pub const CREDENTIAL_HASH_BYTES: usize = 32;
+
+/// Give an account an API secret, or replace the one it has. The client hashes the secret, so
+/// neither the server nor the journal ever holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetCredential {
+    /// The account.
+    pub target: AccountId,
+    /// Random salt, chosen by the client.
+    pub salt: [u8; CREDENTIAL_SALT_BYTES],
+    /// SHA-256 of `salt || secret`.
+    pub hash: [u8; CREDENTIAL_HASH_BYTES],
+}
+
+/// Revoke an account's API secret: the config file's credential no longer applies either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevokeCredential {
+    /// The account.
     pub target: AccountId,
 }
 

@@ -37,6 +37,10 @@ pub mod kind {
     pub const SET_FEE_SCHEDULE: u8 = 11;
     /// [`crate::CommandKind::QueryAccount`]
     pub const QUERY_ACCOUNT: u8 = 12;
+    /// [`crate::CommandKind::SetCredential`]
+    pub const SET_CREDENTIAL: u8 = 13;
+    /// [`crate::CommandKind::RevokeCredential`]
+    pub const REVOKE_CREDENTIAL: u8 = 14;
 }
 
 const REF_ENGINE: u8 = 1;
@@ -93,6 +97,8 @@ fn kind_of(cmd: &Command) -> u8 {
         CommandKind::SetAccountStatus(_) => kind::SET_ACCOUNT_STATUS,
         CommandKind::SetFeeSchedule(_) => kind::SET_FEE_SCHEDULE,
         CommandKind::QueryAccount(_) => kind::QUERY_ACCOUNT,
+        CommandKind::SetCredential(_) => kind::SET_CREDENTIAL,
+        CommandKind::RevokeCredential(_) => kind::REVOKE_CREDENTIAL,
     }
 }
 
@@ -109,6 +115,8 @@ fn body_len(k: u8) -> usize {
         kind::SET_ACCOUNT_STATUS => 24,
         kind::SET_FEE_SCHEDULE => 32,
         kind::QUERY_ACCOUNT => 24,
+        kind::SET_CREDENTIAL => 72,
+        kind::REVOKE_CREDENTIAL => 24,
         _ => 0,
     }
 }
@@ -213,6 +221,14 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
         }
         CommandKind::QueryAccount(q) => {
             w.u32(16, q.target);
+        }
+        CommandKind::SetCredential(c) => {
+            w.u32(16, c.target);
+            w.0[24..40].copy_from_slice(&c.salt);
+            w.0[40..72].copy_from_slice(&c.hash);
+        }
+        CommandKind::RevokeCredential(c) => {
+            w.u32(16, c.target);
         }
     }
     len
@@ -384,6 +400,18 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
         kind::QUERY_ACCOUNT => {
             r.zero(20, 24)?;
             CommandKind::QueryAccount(QueryAccount { target: r.u32(16) })
+        }
+        kind::SET_CREDENTIAL => {
+            r.zero(20, 24)?;
+            let mut salt = [0u8; CREDENTIAL_SALT_BYTES];
+            salt.copy_from_slice(&buf[24..40]);
+            let mut hash = [0u8; CREDENTIAL_HASH_BYTES];
+            hash.copy_from_slice(&buf[40..72]);
+            CommandKind::SetCredential(SetCredential { target: r.u32(16), salt, hash })
+        }
+        kind::REVOKE_CREDENTIAL => {
+            r.zero(20, 24)?;
+            CommandKind::RevokeCredential(RevokeCredential { target: r.u32(16) })
         }
         other => return Err(CodecError::UnknownKind(other)),
     };

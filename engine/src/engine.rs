@@ -4,6 +4,7 @@
 use crate::account::Account;
 use crate::command::*;
 use crate::config::EngineConfig;
+use crate::credentials::CredentialTable;
 use crate::event::*;
 use crate::instrument::Instrument;
 use crate::order_book::{crosses, OrderBook};
@@ -44,7 +45,14 @@ pub struct Engine {
     /// account's balance (trades only move it). Deposits keep it within u64,
     /// so no single balance can overflow when a trade credits it.
     pub(crate) supply: Vec<u64>,
+    /// Journaled API credentials (admin commands only; see `credentials.rs`).
+    pub(crate) credentials: CredentialTable,
 }
+
+// A command and an event are copied through ring slots on every order: credential commands,
+// whose salt and hash are the largest admin payload after an instrument spec, must not grow them.
+const _: () = assert!(std::mem::size_of::<Command>() == 112);
+const _: () = assert!(std::mem::size_of::<Event>() == 120);
 
 /// The taker side of a match in progress: an incoming order, or a resting
 /// order whose amended price makes it cross.
@@ -104,6 +112,7 @@ impl Engine {
                 rustc_hash::FxBuildHasher,
             ),
             supply: vec![0; if risk { config.max_assets as usize } else { 0 }],
+            credentials: CredentialTable::new(),
         };
         if risk {
             e.open_account(config.fee_account, 0, AccountStatus::Active);
@@ -152,6 +161,8 @@ impl Engine {
             CommandKind::SetAccountStatus(c) => self.set_account_status(cmd.account, c, &mut out),
             CommandKind::SetFeeSchedule(c) => self.set_fee_schedule(cmd.account, c, &mut out),
             CommandKind::QueryAccount(q) => self.query_account(cmd.account, q, &mut out),
+            CommandKind::SetCredential(c) => self.set_credential(cmd.account, c, &mut out),
+            CommandKind::RevokeCredential(c) => self.revoke_credential(cmd.account, c, &mut out),
         }
         if !self.touched.is_empty() {
             self.emit_balance_changes(&mut out);

@@ -50,6 +50,8 @@ pub enum EventKind {
     OpenOrder(OpenOrder),
     /// Query answer complete.
     QueryDone(QueryDone),
+    /// An account's API secret was set or revoked.
+    CredentialChanged(CredentialChanged),
 }
 
 /// A new order was accepted.
@@ -209,6 +211,10 @@ pub enum CommandType {
     SetFeeSchedule = 11,
     /// [`crate::CommandKind::QueryAccount`].
     QueryAccount = 12,
+    /// [`crate::CommandKind::SetCredential`].
+    SetCredential = 13,
+    /// [`crate::CommandKind::RevokeCredential`].
+    RevokeCredential = 14,
 }
 
 /// A command was refused.
@@ -498,6 +504,23 @@ pub struct QueryDone {
     pub balances: u32,
     /// Orders sent.
     pub orders: u32,
+}
+
+/// An account's API secret was set or revoked. Carries the salt and hash so the gateway can check
+/// logins against them at once (the publisher passes them on); the admin's report shows only a
+/// fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialChanged {
+    /// Admin that sent the command.
+    pub account: AccountId,
+    /// [`CommandType::SetCredential`] or [`CommandType::RevokeCredential`].
+    pub command: CommandType,
+    /// The account whose secret changed.
+    pub target: AccountId,
+    /// The salt (zero for a revocation).
+    pub salt: [u8; crate::command::CREDENTIAL_SALT_BYTES],
+    /// SHA-256 of `salt || secret` (zero for a revocation).
+    pub hash: [u8; crate::command::CREDENTIAL_HASH_BYTES],
 }
 
 /// Where the engine puts its events. Implementations must not fail: the

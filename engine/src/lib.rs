@@ -18,6 +18,7 @@ mod book_side;
 pub mod command;
 pub mod command_codec;
 mod config;
+mod credentials;
 mod engine;
 pub mod event;
 mod fee_schedule;
@@ -35,11 +36,12 @@ mod view;
 
 pub use command::*;
 pub use config::EngineConfig;
+pub use credentials::AccountCredential;
 pub use engine::Engine;
 pub use event::*;
 pub use snapshot::{
-    AccountSnapshot, ArchivedEngineSnapshot, BalanceSnapshot, ConfigSnapshot, EngineSnapshot, FeeTierSnapshot,
-    InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot, OrderSnapshot, SnapshotError, SpecSnapshot,
+    AccountSnapshot, ArchivedEngineSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot, EngineSnapshot,
+    FeeTierSnapshot, InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot, OrderSnapshot, SnapshotError, SpecSnapshot,
     MAX_RESTORE_ORDERS,
 };
 pub use types::*;

@@ -23,14 +23,16 @@ use rustc_hash::FxHashMap;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::account::Balance;
-use crate::command::InstrumentSpec;
+use crate::command::{InstrumentSpec, CREDENTIAL_HASH_BYTES, CREDENTIAL_SALT_BYTES};
 use crate::config::EngineConfig;
+use crate::credentials::AccountCredential;
 use crate::engine::Engine;
 use crate::fee_schedule::{FeeRates, FeeSchedule};
 use crate::instrument::Instrument;
 use crate::order_book::OrderBook;
 use crate::order_pool::{Order, Slot, NIL};
 use crate::risk::OrderRisk;
+use crate::state_hash::credential_words;
 use crate::types::*;
 
 /// Engine capacities, as in [`EngineConfig`].
@@ -274,6 +276,17 @@ pub struct BalanceSnapshot {
     pub reserved: u64,
 }
 
+/// A journaled credential (see `Engine::credential`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct CredentialSnapshot {
+    pub account: u32,
+    /// Revoked (salt and hash are zero) or set.
+    pub revoked: bool,
+    pub salt: [u8; CREDENTIAL_SALT_BYTES],
+    pub hash: [u8; CREDENTIAL_HASH_BYTES],
+}
+
 /// The engine's whole logical state, in flat vectors.
 ///
 /// Layout: `instruments` in the order they were added; for each, its bid
@@ -281,7 +294,7 @@ pub struct BalanceSnapshot {
 /// `levels`; for each level, its orders oldest first, consecutively in
 /// `orders` (and, in risk mode, their risk state at the same index in
 /// `order_risk`). `accounts` ascending by id, each followed by its
-/// `balances` entries (ascending asset). `tx_ids` oldest first.
+/// `balances` entries (ascending asset). `tx_ids` oldest first. `credentials` ascending by account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct EngineSnapshot {
@@ -299,6 +312,8 @@ pub struct EngineSnapshot {
     pub tx_ids: Vec<u64>,
     /// Risk mode: per asset, deposits minus withdrawals.
     pub supply: Vec<u64>,
+    /// Journaled API credentials.
+    pub credentials: Vec<CredentialSnapshot>,
 }
 
 /// Why a snapshot cannot be restored.
@@ -324,6 +339,7 @@ impl EngineSnapshot {
         self.balances.clear();
         self.tx_ids.clear();
         self.supply.clear();
+        self.credentials.clear();
     }
 
     /// The sequence number the snapshot was taken at.
@@ -417,6 +433,12 @@ impl EngineSnapshot {
         put(self.tx_ids.len() as u64);
         for &tx in &self.tx_ids {
             put(tx);
+        }
+        put(self.credentials.len() as u64);
+        for c in &self.credentials {
+            for v in credential_words(c.account, c.revoked, &c.salt, &c.hash) {
+                put(v);
+            }
         }
         h.digest128()
     }
@@ -518,6 +540,10 @@ impl Engine {
         }
         out.tx_ids.extend(self.tx_order.iter().copied());
         out.supply.extend_from_slice(&self.supply);
+        out.credentials.extend(self.credentials.iter().map(|(&account, &c)| match c {
+            AccountCredential::Set { salt, hash } => CredentialSnapshot { account, revoked: false, salt, hash },
+            AccountCredential::Revoked => CredentialSnapshot { account, revoked: true, ..Default::default() },
+        }));
     }
 
     /// Copies the orders of each level queue `(head slot, output position)` into `out`, keeping
@@ -816,8 +842,37 @@ impl Engine {
             }
             e.tx_order.push_back(tx);
         }
+        restore_credentials(&mut e, &s.credentials)?;
         Ok(e)
     }
+}
+
+/// Validates the journaled credentials (ascending accounts in range that, in risk mode, exist and
+/// are not the fee account, as the commands require; a revoked entry has no salt or hash) and
+/// enters them.
+fn restore_credentials(e: &mut Engine, credentials: &[CredentialSnapshot]) -> Result<(), SnapshotError> {
+    let mut prev: Option<u32> = None;
+    for c in credentials {
+        let id = c.account;
+        if id >= e.config.max_accounts || prev.is_some_and(|p| p >= id) {
+            return bad(format!("credential of account {id} out of range or out of order"));
+        }
+        prev = Some(id);
+        if e.config.risk_checks && (!e.accounts[id as usize].exists || id == e.config.fee_account) {
+            return bad(format!("credential of account {id}, which does not exist or is the fee account"));
+        }
+        let credential = if c.revoked {
+            if c.salt != [0; CREDENTIAL_SALT_BYTES] || c.hash != [0; CREDENTIAL_HASH_BYTES] {
+                return bad(format!("revoked credential of account {id} has a salt or hash"));
+            }
+            AccountCredential::Revoked
+        } else {
+            AccountCredential::Set { salt: c.salt, hash: c.hash }
+        };
+        e.credentials.insert(id, credential);
+    }
+    debug_assert_eq!(e.credentials.len(), credentials.len());
+    Ok(())
 }
 
 /// The checks `AddInstrument` applies (a spec that fails them could divide

@@ -5,12 +5,14 @@
 
 use xxhash_rust::xxh3::Xxh3;
 
+use crate::command::{CREDENTIAL_HASH_BYTES, CREDENTIAL_SALT_BYTES};
+use crate::credentials::AccountCredential;
 use crate::engine::Engine;
 use crate::order_pool::NIL;
 use crate::types::*;
 
 impl Engine {
-    /// 128-bit digest of books, orders, instruments, accounts and id counters.
+    /// 128-bit digest of books, orders, instruments, accounts, journaled credentials and id counters.
     pub fn state_hash(&self) -> u128 {
         let mut h = Xxh3::new();
         let mut put = |v: u64| h.update(&v.to_le_bytes());
@@ -87,6 +89,37 @@ impl Engine {
         for &tx in &self.tx_order {
             put(tx);
         }
+        put(self.credentials.len() as u64);
+        for (&account, &c) in &self.credentials {
+            let (revoked, salt, hash) = match c {
+                AccountCredential::Set { salt, hash } => (false, salt, hash),
+                AccountCredential::Revoked => (true, [0; CREDENTIAL_SALT_BYTES], [0; CREDENTIAL_HASH_BYTES]),
+            };
+            for v in credential_words(account, revoked, &salt, &hash) {
+                put(v);
+            }
+        }
         h.digest128()
     }
+}
+
+/// What the state hash takes of one journaled credential (the engine's table and a snapshot's
+/// list hash it alike).
+pub(crate) fn credential_words(
+    account: AccountId,
+    revoked: bool,
+    salt: &[u8; CREDENTIAL_SALT_BYTES],
+    hash: &[u8; CREDENTIAL_HASH_BYTES],
+) -> [u64; 8] {
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+    [
+        account as u64,
+        revoked as u64,
+        word(&salt[..8]),
+        word(&salt[8..]),
+        word(&hash[..8]),
+        word(&hash[8..16]),
+        word(&hash[16..24]),
+        word(&hash[24..]),
+    ]
 }

@@ -98,6 +98,9 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
             CommandKind::SetFeeSchedule(SetFeeSchedule { instrument, tier, maker_ppm, taker_ppm })
         }),
         any::<u32>().prop_map(|target| CommandKind::QueryAccount(QueryAccount { target })),
+        (any::<u32>(), any::<[u8; 16]>(), any::<[u8; 32]>())
+            .prop_map(|(target, salt, hash)| CommandKind::SetCredential(SetCredential { target, salt, hash })),
+        any::<u32>().prop_map(|target| CommandKind::RevokeCredential(RevokeCredential { target })),
     ]
 }
 
@@ -133,6 +136,8 @@ fn kind_byte(k: &CommandKind) -> u8 {
         CommandKind::SetAccountStatus(_) => kind::SET_ACCOUNT_STATUS,
         CommandKind::SetFeeSchedule(_) => kind::SET_FEE_SCHEDULE,
         CommandKind::QueryAccount(_) => kind::QUERY_ACCOUNT,
+        CommandKind::SetCredential(_) => kind::SET_CREDENTIAL,
+        CommandKind::RevokeCredential(_) => kind::REVOKE_CREDENTIAL,
     }
 }
 
@@ -150,6 +155,8 @@ fn expected_len(k: u8) -> usize {
         kind::SET_ACCOUNT_STATUS => 24,
         kind::SET_FEE_SCHEDULE => 32,
         kind::QUERY_ACCOUNT => 24,
+        kind::SET_CREDENTIAL => 72,
+        kind::REVOKE_CREDENTIAL => 24,
         _ => unreachable!(),
     }
 }
@@ -187,7 +194,7 @@ proptest! {
 
     /// Random bodies of the right length for a real kind reach the field checks.
     #[test]
-    fn random_bodies_of_valid_length(k in 1u8..=6, body in any::<[u8; MAX_COMMAND_BYTES]>(), zero_reserved in any::<bool>()) {
+    fn random_bodies_of_valid_length(k in 1u8..=14, body in any::<[u8; MAX_COMMAND_BYTES]>(), zero_reserved in any::<bool>()) {
         let mut bytes = body[..expected_len(k)].to_vec();
         bytes[0] = k;
         if zero_reserved {
@@ -229,7 +236,7 @@ proptest! {
     }
 
     #[test]
-    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 13u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
+    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 15u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
         let mut bytes = vec![0u8; len];
         bytes[0] = k;
         prop_assert_eq!(decode(&bytes), Err(CodecError::UnknownKind(k)));
@@ -338,6 +345,29 @@ proptest! {
         match want {
             Some(e) => prop_assert_eq!(decode(&bytes), Err(e)),
             None => prop_assert!(decode(&bytes).is_ok()),
+        }
+    }
+}
+
+/// The credential commands' reserved bytes (20..24) must be zero; salt and hash are opaque.
+#[test]
+fn credential_commands_encoding_and_reserved_bytes() {
+    let set = SetCredential { target: 0x0A0B_0C0D, salt: [0x11; 16], hash: [0x22; 32] };
+    let cmd = Command { account: 1, timestamp_ns: 2, kind: CommandKind::SetCredential(set) };
+    let b = enc(&cmd);
+    assert_eq!(b.len(), 72);
+    assert_eq!((b[0], &b[16..20]), (13, &0x0A0B_0C0Du32.to_le_bytes()[..]));
+    assert_eq!((&b[20..24], &b[24..40], &b[40..72]), (&[0u8; 4][..], &[0x11u8; 16][..], &[0x22u8; 32][..]));
+    let revoke =
+        Command { account: 1, timestamp_ns: 2, kind: CommandKind::RevokeCredential(RevokeCredential { target: 9 }) };
+    let r = enc(&revoke);
+    assert_eq!((r.len(), r[0], &r[16..20]), (24, 14, &9u32.to_le_bytes()[..]));
+    for (bytes, c) in [(b, cmd), (r, revoke)] {
+        assert_eq!(decode(&bytes), Ok(c));
+        for off in 20..24 {
+            let mut bad = bytes.clone();
+            bad[off] = 1;
+            assert_eq!(decode(&bad), Err(CodecError::ReservedNotZero(off)));
         }
     }
 }

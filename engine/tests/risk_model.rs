@@ -403,6 +403,11 @@ impl Model {
                 Some(_) => None,
             }),
             CommandKind::AddInstrument(_) => Expect::Nothing,
+            // Not generated here (no balances move); engine/tests/credential_rules.rs covers them.
+            CommandKind::SetCredential(c) => Expect::Exact(self.target_verdict(c.target, true)),
+            CommandKind::RevokeCredential(c) => {
+                Expect::Exact(self.target_verdict(c.target, true).or((c.target == cmd.account).then_some(InvalidField)))
+            }
         }
     }
 
@@ -577,7 +582,8 @@ impl Model {
             | EventKind::BalanceChanged(_)
             | EventKind::AccountBalance(_)
             | EventKind::OpenOrder(_)
-            | EventKind::QueryDone(_) => {}
+            | EventKind::QueryDone(_)
+            | EventKind::CredentialChanged(_) => {}
         }
     }
 
@@ -898,6 +904,8 @@ impl Run {
             CommandKind::SetAccountStatus(_) => "SetAccountStatus",
             CommandKind::SetFeeSchedule(_) => "SetFeeSchedule",
             CommandKind::QueryAccount(_) => "QueryAccount",
+            CommandKind::SetCredential(_) => "SetCredential",
+            CommandKind::RevokeCredential(_) => "RevokeCredential",
         };
         if let (CommandKind::Deposit(t), Some(RejectReason::InvalidField)) = (cmd.kind, rejected) {
             if t.amount > 0 {

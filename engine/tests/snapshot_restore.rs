@@ -186,6 +186,16 @@ fn gen(r: &mut Rng, e: &Engine, risk: bool, tx: &mut u64) -> Command {
                 status: AccountStatus::Active,
             }))
         }
+        97 => {
+            // Credentials: set, rotate and revoke, some for accounts that do not exist (rejected).
+            let target = r.below(12) as AccountId;
+            return admin(if r.chance(30) {
+                CommandKind::RevokeCredential(RevokeCredential { target })
+            } else {
+                let (salt, hash) = (r.below(256) as u8, r.below(256) as u8);
+                CommandKind::SetCredential(SetCredential { target, salt: [salt; 16], hash: [hash; 32] })
+            });
+        }
         80..=81 => CommandKind::NewOrder(NewOrder {
             client_order_id: 100 + r.below(1000),
             instrument: inst,

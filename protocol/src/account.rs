@@ -3,14 +3,19 @@
 //! an admin for any), and their sequenced reports. The blocks decode straight into the engine's
 //! command structs; the decoder checks only the enums, the engine the values.
 //!
+//! Credentials (both modes): `SetCredential` and `RevokeCredential` (admin sessions) carry an
+//! account's salted secret hash, never the secret; their `CredentialChanged` report shows only a
+//! fingerprint of the hash.
+//!
 //! Reports go to one stream each: `BalanceChanged` to the account whose balance changed;
-//! `AccountUpdated`, `TransferApplied` and `FeeScheduleSet` to the admin that sent the command;
-//! `AccountBalance`, `OpenOrder` and `QueryDone` to the account that asked.
+//! `AccountUpdated`, `TransferApplied`, `FeeScheduleSet` and `CredentialChanged` to the admin that
+//! sent the command; `AccountBalance`, `OpenOrder` and `QueryDone` to the account that asked.
 
 use engine::{
-    AccountBalance, AccountStatus, AccountUpdated, BalanceChanged, BalanceReason, CreateAccount, FeeScheduleSet,
-    OpenOrder, OrderView, QueryAccount, QueryDone, Seq, SetAccountStatus, SetFeeSchedule, Side, StpMode, TimeInForce,
-    Transfer, TransferApplied,
+    AccountBalance, AccountId, AccountStatus, AccountUpdated, BalanceChanged, BalanceReason, CommandType,
+    CreateAccount, CredentialChanged, FeeScheduleSet, OpenOrder, OrderView, QueryAccount, QueryDone, RevokeCredential,
+    Seq, SetAccountStatus, SetCredential, SetFeeSchedule, Side, StpMode, TimeInForce, Transfer, TransferApplied,
+    CREDENTIAL_HASH_BYTES,
 };
 
 use crate::error::DecodeError;
@@ -38,6 +43,77 @@ pub struct QueryComplete {
     pub done: QueryDone,
     /// Journal sequence number of the query.
     pub command_seq: Seq,
+}
+
+/// `CredentialChanged` (97): an account's API secret was set or revoked. The admin sees a
+/// fingerprint of the new hash, not the hash: the report stream is retained and resent, and the
+/// hash with its salt would let anyone who reads it test guesses offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialReport {
+    /// Admin that sent the command (owns the stream).
+    pub account: AccountId,
+    /// [`CommandType::SetCredential`] or [`CommandType::RevokeCredential`].
+    pub command: CommandType,
+    /// The account whose secret changed.
+    pub target: AccountId,
+    /// [`credential_fingerprint`] of the new hash; 0 for a revocation.
+    pub fingerprint: u64,
+}
+
+impl CredentialReport {
+    /// The report of an engine event.
+    pub fn of(e: &CredentialChanged) -> CredentialReport {
+        let fingerprint = match e.command {
+            CommandType::SetCredential => credential_fingerprint(&e.hash),
+            _ => 0,
+        };
+        CredentialReport { account: e.account, command: e.command, target: e.target, fingerprint }
+    }
+}
+
+/// A credential hash's fingerprint: its first 8 bytes read big-endian, so that printed as 16 hex
+/// digits it is the start of the hash's hex form (what `matchd hash-credential` prints).
+pub fn credential_fingerprint(hash: &[u8; CREDENTIAL_HASH_BYTES]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash[..8]);
+    u64::from_be_bytes(first)
+}
+
+pub(crate) fn write_set_credential(c: &SetCredential, w: &mut Wr<'_>) {
+    use layout::set_credential::*;
+    w.u32(TARGET, c.target);
+    w.bytes(SALT, &c.salt);
+    w.bytes(HASH, &c.hash);
+}
+
+pub(crate) fn read_set_credential(r: &Rd<'_>) -> SetCredential {
+    use layout::set_credential::*;
+    SetCredential { target: r.u32(TARGET), salt: r.bytes(SALT), hash: r.bytes(HASH) }
+}
+
+pub(crate) fn write_revoke_credential(c: &RevokeCredential, w: &mut Wr<'_>) {
+    w.u32(layout::revoke_credential::TARGET, c.target);
+}
+
+pub(crate) fn read_revoke_credential(r: &Rd<'_>) -> RevokeCredential {
+    RevokeCredential { target: r.u32(layout::revoke_credential::TARGET) }
+}
+
+pub(crate) fn write_credential_changed(seq: u64, e: &CredentialReport, w: &mut Wr<'_>) {
+    use layout::credential_changed::*;
+    w.u64(SEQ, seq);
+    w.u32(ACCOUNT, e.account);
+    w.u32(TARGET, e.target);
+    w.u64(FINGERPRINT, e.fingerprint);
+    w.u8(COMMAND, e.command as u8);
+}
+
+pub(crate) fn read_credential_changed(r: &Rd<'_>) -> Result<CredentialReport, DecodeError> {
+    use layout::credential_changed::*;
+    let command = enum_at(r, template::CREDENTIAL_CHANGED, "command", COMMAND, |b| {
+        command_type_from_u8(b).filter(|c| matches!(c, CommandType::SetCredential | CommandType::RevokeCredential))
+    })?;
+    Ok(CredentialReport { account: r.u32(ACCOUNT), command, target: r.u32(TARGET), fingerprint: r.u64(FINGERPRINT) })
 }
 
 pub(crate) fn write_create_account(c: &CreateAccount, w: &mut Wr<'_>) {

@@ -4,7 +4,7 @@
 
 use engine::{
     AccountId, Amend, Cancel, Command, CommandKind, CreateAccount, InstrumentSpec, MassCancel, NewOrder, QueryAccount,
-    SetAccountStatus, SetFeeSchedule, SetInstrumentState, Transfer,
+    RevokeCredential, SetAccountStatus, SetCredential, SetFeeSchedule, SetInstrumentState, Transfer,
 };
 
 use crate::error::{DecodeError, EncodeError};
@@ -22,7 +22,7 @@ pub enum MessageClass {
     Session,
     /// Order entry: [`super::Role::Trader`] sessions only.
     OrderEntry,
-    /// Administration (instruments and accounts): [`super::Role::Admin`] sessions only.
+    /// Administration (instruments, accounts, credentials): [`super::Role::Admin`] sessions only.
     Admin,
     /// The account query: admin sessions for any account, trader sessions for their own account
     /// only (the gateway checks the target).
@@ -64,6 +64,10 @@ pub enum ClientMessage {
     SetFeeSchedule(SetFeeSchedule),
     /// `QueryAccount` (85).
     QueryAccount(QueryAccount),
+    /// `SetCredential` (86).
+    SetCredential(SetCredential),
+    /// `RevokeCredential` (87).
+    RevokeCredential(RevokeCredential),
     /// `MdSubscribe` (100): subscribe to market data (instead of `Login`).
     MdSubscribe(MdSubscribe),
     /// `MdSnapshotRequest` (101), on a market-data subscription.
@@ -110,6 +114,8 @@ impl ClientMessage {
             template::SET_ACCOUNT_STATUS => layout::set_account_status::BLOCK_LEN,
             template::SET_FEE_SCHEDULE => layout::set_fee_schedule::BLOCK_LEN,
             template::QUERY_ACCOUNT => layout::query_account::BLOCK_LEN,
+            template::SET_CREDENTIAL => layout::set_credential::BLOCK_LEN,
+            template::REVOKE_CREDENTIAL => layout::revoke_credential::BLOCK_LEN,
             template::MD_SUBSCRIBE => layout::md_subscribe::BLOCK_LEN,
             template::MD_SNAPSHOT_REQUEST => layout::md_snapshot_request::BLOCK_LEN,
             _ => return None,
@@ -136,6 +142,8 @@ impl ClientMessage {
             template::SET_ACCOUNT_STATUS => ClientMessage::SetAccountStatus(account::read_set_account_status(&r)?),
             template::SET_FEE_SCHEDULE => ClientMessage::SetFeeSchedule(account::read_set_fee_schedule(&r)),
             template::QUERY_ACCOUNT => ClientMessage::QueryAccount(account::read_query_account(&r)),
+            template::SET_CREDENTIAL => ClientMessage::SetCredential(account::read_set_credential(&r)),
+            template::REVOKE_CREDENTIAL => ClientMessage::RevokeCredential(account::read_revoke_credential(&r)),
             template::MD_SUBSCRIBE => ClientMessage::MdSubscribe(market_data::read_subscribe(&r)?),
             template::MD_SNAPSHOT_REQUEST => ClientMessage::MdSnapshotRequest(market_data::read_snapshot_request(&r)?),
             template_id => return Err(DecodeError::UnknownTemplate { template_id }),
@@ -166,6 +174,8 @@ impl ClientMessage {
             ClientMessage::SetAccountStatus(_) => template::SET_ACCOUNT_STATUS,
             ClientMessage::SetFeeSchedule(_) => template::SET_FEE_SCHEDULE,
             ClientMessage::QueryAccount(_) => template::QUERY_ACCOUNT,
+            ClientMessage::SetCredential(_) => template::SET_CREDENTIAL,
+            ClientMessage::RevokeCredential(_) => template::REVOKE_CREDENTIAL,
             ClientMessage::MdSubscribe(_) => template::MD_SUBSCRIBE,
             ClientMessage::MdSnapshotRequest(_) => template::MD_SNAPSHOT_REQUEST,
         }
@@ -185,7 +195,9 @@ impl ClientMessage {
             | ClientMessage::Deposit(_)
             | ClientMessage::Withdraw(_)
             | ClientMessage::SetAccountStatus(_)
-            | ClientMessage::SetFeeSchedule(_) => MessageClass::Admin,
+            | ClientMessage::SetFeeSchedule(_)
+            | ClientMessage::SetCredential(_)
+            | ClientMessage::RevokeCredential(_) => MessageClass::Admin,
             ClientMessage::QueryAccount(_) => MessageClass::Query,
             ClientMessage::MdSubscribe(_) | ClientMessage::MdSnapshotRequest(_) => MessageClass::MarketData,
         }
@@ -227,6 +239,8 @@ impl ClientMessage {
             ClientMessage::SetAccountStatus(m) => account::write_set_account_status(m, w),
             ClientMessage::SetFeeSchedule(m) => account::write_set_fee_schedule(m, w),
             ClientMessage::QueryAccount(m) => account::write_query_account(m, w),
+            ClientMessage::SetCredential(m) => account::write_set_credential(m, w),
+            ClientMessage::RevokeCredential(m) => account::write_revoke_credential(m, w),
             ClientMessage::MdSubscribe(m) => market_data::write_subscribe(m, w),
             ClientMessage::MdSnapshotRequest(m) => market_data::write_snapshot_request(m, w),
         }
@@ -249,6 +263,8 @@ impl ClientMessage {
             ClientMessage::SetAccountStatus(m) => CommandKind::SetAccountStatus(m),
             ClientMessage::SetFeeSchedule(m) => CommandKind::SetFeeSchedule(m),
             ClientMessage::QueryAccount(m) => CommandKind::QueryAccount(m),
+            ClientMessage::SetCredential(m) => CommandKind::SetCredential(m),
+            ClientMessage::RevokeCredential(m) => CommandKind::RevokeCredential(m),
             ClientMessage::Login(_)
             | ClientMessage::Heartbeat
             | ClientMessage::Logout(_)

@@ -13,7 +13,7 @@ use engine::{
     TransferApplied,
 };
 
-use crate::account::{self, BalanceUpdate, QueryComplete};
+use crate::account::{self, BalanceUpdate, CredentialReport, QueryComplete};
 use crate::error::{DecodeError, EncodeError};
 use crate::field::{bad, bool_from_u8, enum_at};
 use crate::frame::{append_to_vec, encode_message, Rd, Wr, HEADER_LEN, LENGTH_PREFIX_LEN};
@@ -94,6 +94,8 @@ pub enum ExecReport {
     OpenOrder(OpenOrder),
     /// `QueryDone` (96), to the account that asked.
     QueryDone(QueryComplete),
+    /// `CredentialChanged` (97), to the admin account.
+    CredentialChanged(CredentialReport),
 }
 
 /// The reject reason a client is told for the engine's `reason`. `NotYourOrder` would tell an
@@ -115,6 +117,7 @@ pub fn wire_reject_reason(reason: RejectReason) -> RejectReason {
 ///   trade between two orders of the same account, which STP mode `None` allows).
 /// - `LevelChanged` yields nothing (market data).
 /// - `Rejected` yields one report with the reason [`wire_reject_reason`] gives.
+/// - `CredentialChanged` yields one report to the admin with a fingerprint in place of the hash.
 /// - every other event yields one report to the event's account; `BalanceChanged` and `QueryDone`
 ///   carry the event's command sequence number.
 #[inline]
@@ -170,6 +173,7 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
         EventKind::QueryDone(done) => {
             f(done.account, &ExecReport::QueryDone(QueryComplete { done, command_seq: event.seq }))
         }
+        EventKind::CredentialChanged(e) => f(e.account, &ExecReport::CredentialChanged(CredentialReport::of(&e))),
     }
 }
 
@@ -195,7 +199,8 @@ const _: () = {
         fee_schedule_set,
         account_balance,
         open_order,
-        query_done
+        query_done,
+        credential_changed
     );
 };
 
@@ -221,6 +226,7 @@ impl ExecReport {
             ExecReport::AccountBalance(e) => e.account,
             ExecReport::OpenOrder(e) => e.account,
             ExecReport::QueryDone(e) => e.done.account,
+            ExecReport::CredentialChanged(e) => e.account,
         }
     }
 
@@ -243,6 +249,7 @@ impl ExecReport {
             ExecReport::AccountBalance(_) => template::ACCOUNT_BALANCE,
             ExecReport::OpenOrder(_) => template::OPEN_ORDER,
             ExecReport::QueryDone(_) => template::QUERY_DONE,
+            ExecReport::CredentialChanged(_) => template::CREDENTIAL_CHANGED,
         }
     }
 
@@ -359,6 +366,7 @@ impl ExecReport {
             ExecReport::AccountBalance(e) => account::write_account_balance(seq, e, w),
             ExecReport::OpenOrder(e) => account::write_open_order(seq, e, w),
             ExecReport::QueryDone(e) => account::write_query_done(seq, e, w),
+            ExecReport::CredentialChanged(e) => account::write_credential_changed(seq, e, w),
         }
     }
 
@@ -464,6 +472,7 @@ impl ExecReport {
             template::ACCOUNT_BALANCE => ExecReport::AccountBalance(account::read_account_balance(r)),
             template::OPEN_ORDER => ExecReport::OpenOrder(account::read_open_order(r)?),
             template::QUERY_DONE => ExecReport::QueryDone(account::read_query_done(r)?),
+            template::CREDENTIAL_CHANGED => ExecReport::CredentialChanged(account::read_credential_changed(r)?),
             _ => return Err(DecodeError::UnknownTemplate { template_id }),
         };
         Ok((seq, report))
@@ -500,6 +509,7 @@ pub fn report_block_len(template_id: u16) -> Option<usize> {
         template::ACCOUNT_BALANCE => layout::account_balance::BLOCK_LEN,
         template::OPEN_ORDER => layout::open_order::BLOCK_LEN,
         template::QUERY_DONE => layout::query_done::BLOCK_LEN,
+        template::CREDENTIAL_CHANGED => layout::credential_changed::BLOCK_LEN,
         _ => return None,
     })
 }

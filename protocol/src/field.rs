@@ -78,6 +78,8 @@ pub fn command_type_from_u8(b: u8) -> Option<CommandType> {
         10 => CommandType::SetAccountStatus,
         11 => CommandType::SetFeeSchedule,
         12 => CommandType::QueryAccount,
+        13 => CommandType::SetCredential,
+        14 => CommandType::RevokeCredential,
         _ => return None,
     })
 }

@@ -524,6 +524,30 @@ layout!(
 );
 
 layout!(
+    /// `SetCredential` (template 86).
+    set_credential = 56 {
+        /// `u32` the account whose secret is set.
+        TARGET: 0, 4;
+        /// Reserved (zero).
+        RESERVED: 4, 4;
+        /// `[u8; 16]` random salt.
+        SALT: 8, 16;
+        /// `[u8; 32]` SHA-256 of `salt || secret`.
+        HASH: 24, 32;
+    }
+);
+
+layout!(
+    /// `RevokeCredential` (template 87).
+    revoke_credential = 8 {
+        /// `u32` the account whose secret is revoked.
+        TARGET: 0, 4;
+        /// Reserved (zero).
+        RESERVED: 4, 4;
+    }
+);
+
+layout!(
     /// `BalanceChanged` (template 90).
     balance_changed = 48 {
         /// `u64` sequence number.
@@ -682,6 +706,24 @@ layout!(
         TIER: 33, 1;
         /// Reserved (zero).
         RESERVED: 34, 6;
+    }
+);
+
+layout!(
+    /// `CredentialChanged` (template 97).
+    credential_changed = 32 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` admin account that sent the command.
+        ACCOUNT: 8, 4;
+        /// `u32` the account whose secret changed.
+        TARGET: 12, 4;
+        /// `u64` fingerprint of the new hash: its first 8 bytes, big-endian (0 for a revocation).
+        FINGERPRINT: 16, 8;
+        /// `u8` command type (13 SetCredential, 14 RevokeCredential).
+        COMMAND: 24, 1;
+        /// Reserved (zero).
+        RESERVED: 25, 7;
     }
 );
 

@@ -16,7 +16,8 @@
 //!   mapping from engine [`engine::Event`]s to per-account reports.
 //! - [`admin`]: instrument administration and its reports.
 //! - [`account`]: spot accounts (risk mode): account administration, deposits, withdrawals, fee
-//!   schedules, the account query, and their reports (balances, query answers).
+//!   schedules, the account query, and their reports (balances, query answers); and (both modes)
+//!   the credential commands that set or revoke an account's API secret.
 //! - [`market_data`]: the public market-data feed (templates 100-149): subscription, snapshots,
 //!   per-instrument sequenced trades, level deltas, top of book and order-by-order messages, and
 //!   [`market_data::MdServerMessage`], the server → subscriber direction.
@@ -60,7 +61,7 @@ pub mod order_entry;
 pub mod session;
 pub mod template;
 
-pub use account::{BalanceUpdate, QueryComplete};
+pub use account::{credential_fingerprint, BalanceUpdate, CredentialReport, QueryComplete};
 pub use codec::{ClientMessage, MessageClass, ServerMessage};
 pub use error::{DecodeError, EncodeError, FrameError};
 pub use execution::{execution_reports, wire_reject_reason, ExecReport, Fill, Liquidity};

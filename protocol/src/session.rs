@@ -82,6 +82,9 @@ wire_enum!(
         /// was refused, or was the oldest waiting and made room for a newer one): reconnect and
         /// log in promptly.
         ConnectionLimit = 7,
+        /// An admin revoked the account's API secret (`RevokeCredential`): the session ends and
+        /// logins are refused until a new secret is set.
+        CredentialRevoked = 8,
     }
 );
 

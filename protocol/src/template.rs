@@ -72,6 +72,10 @@ pub const SET_ACCOUNT_STATUS: u16 = 83;
 pub const SET_FEE_SCHEDULE: u16 = 84;
 /// Trader (own account) or admin (any account) → server: balances and open orders.
 pub const QUERY_ACCOUNT: u16 = 85;
+/// Admin client → server: set (create or rotate) an account's API secret, as its salted hash.
+pub const SET_CREDENTIAL: u16 = 86;
+/// Admin client → server: revoke an account's API secret (and end its session).
+pub const REVOKE_CREDENTIAL: u16 = 87;
 /// Server → owner: an account's balance of one asset changed.
 pub const BALANCE_CHANGED: u16 = 90;
 /// Server → admin client: an account was opened or its status/tier changed.
@@ -86,6 +90,8 @@ pub const ACCOUNT_BALANCE: u16 = 94;
 pub const OPEN_ORDER: u16 = 95;
 /// Server → asker: query answer complete.
 pub const QUERY_DONE: u16 = 96;
+/// Server → admin client: an account's API secret was set or revoked.
+pub const CREDENTIAL_CHANGED: u16 = 97;
 
 /// Market data, subscriber → server: subscribe to the feed (instead of `Login`).
 pub const MD_SUBSCRIBE: u16 = 100;

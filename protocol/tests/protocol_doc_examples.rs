@@ -10,6 +10,12 @@ use protocol_common::{client_from, server_from};
 
 const ACCOUNT: u32 = 7;
 const TS: u64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
+/// Salt and hash of the credential examples: easy to find in the hex (not a real secret's hash).
+const SALT: [u8; 16] = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f];
+const HASH: [u8; 32] = [
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2,
+    0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
+];
 
 fn btc_usdt() -> InstrumentSpec {
     InstrumentSpec {
@@ -84,6 +90,8 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
             ClientMessage::SetFeeSchedule(SetFeeSchedule { instrument: 1, tier: 0, maker_ppm: -100, taker_ppm: 500 }),
         ),
         ("QueryAccount", ClientMessage::QueryAccount(QueryAccount { target: ACCOUNT })),
+        ("SetCredential", ClientMessage::SetCredential(SetCredential { target: ACCOUNT, salt: SALT, hash: HASH })),
+        ("RevokeCredential", ClientMessage::RevokeCredential(RevokeCredential { target: ACCOUNT })),
         ("MdSubscribe", ClientMessage::MdSubscribe(MdSubscribe { heartbeat_interval_ms: 1000, order_by_order: true })),
         (
             "MdSnapshotRequest",
@@ -518,7 +526,24 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                 }),
             },
         ),
+        (
+            "CredentialChanged",
+            ServerMessage::Report {
+                seq: 57,
+                report: ExecReport::CredentialChanged(CredentialReport {
+                    account: 0,
+                    command: CommandType::SetCredential,
+                    target: ACCOUNT,
+                    fingerprint: credential_fingerprint(&HASH),
+                }),
+            },
+        ),
     ]
+}
+
+#[test]
+fn the_fingerprint_is_the_hash_prefix_in_hex() {
+    assert_eq!(format!("{:016x}", credential_fingerprint(&HASH)), "a0a1a2a3a4a5a6a7");
 }
 
 /// The document's rendering: the prefix and header on one line, then the block 8 bytes a line,

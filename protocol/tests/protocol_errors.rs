@@ -9,8 +9,8 @@ use protocol::template as t;
 use protocol::*;
 use protocol_common::*;
 
-const CLIENT_TEMPLATES: [u16; 17] = [1, 4, 5, 20, 21, 22, 23, 60, 61, 80, 81, 82, 83, 84, 85, 100, 101];
-const SERVER_TEMPLATES: [u16; 21] = [2, 3, 4, 5, 6, 40, 41, 42, 43, 44, 45, 46, 70, 71, 90, 91, 92, 93, 94, 95, 96];
+const CLIENT_TEMPLATES: [u16; 19] = [1, 4, 5, 20, 21, 22, 23, 60, 61, 80, 81, 82, 83, 84, 85, 86, 87, 100, 101];
+const SERVER_TEMPLATES: [u16; 22] = [2, 3, 4, 5, 6, 40, 41, 42, 43, 44, 45, 46, 70, 71, 90, 91, 92, 93, 94, 95, 96, 97];
 
 fn decode_everything(bytes: &[u8]) {
     let mut rest = bytes;
@@ -41,7 +41,7 @@ proptest! {
 
     /// Random blocks under valid headers reach every field decoder.
     #[test]
-    fn arbitrary_blocks_never_panic(tid in proptest::sample::select([&CLIENT_TEMPLATES[..], &SERVER_TEMPLATES[..], &[0, 7, 19, 24, 47, 62, 72, 86, 89, 97, 99, 65535]].concat()), body in proptest::collection::vec(any::<u8>(), 0..160)) {
+    fn arbitrary_blocks_never_panic(tid in proptest::sample::select([&CLIENT_TEMPLATES[..], &SERVER_TEMPLATES[..], &[0, 7, 19, 24, 47, 62, 72, 88, 89, 98, 99, 65535]].concat()), body in proptest::collection::vec(any::<u8>(), 0..160)) {
         let bytes = with_header(tid, &body);
         let (frame, n) = decode_frame(&bytes).unwrap().unwrap();
         prop_assert_eq!(n, bytes.len());
@@ -231,7 +231,7 @@ fn every_enum_field_out_of_range_is_refused() {
     check_enum_field(&b, true, layout::login::ROLE, in_range(1, 2));
     check_enum_field(&b, true, layout::login::CANCEL_ON_DISCONNECT, in_range(0, 2));
     let b = enc_client(&ClientMessage::Logout(Logout { reason: LogoutReason::UserRequest }));
-    check_enum_field(&b, true, layout::logout::REASON, in_range(1, 7));
+    check_enum_field(&b, true, layout::logout::REASON, in_range(1, 8));
     let no = NewOrder {
         client_order_id: 1,
         instrument: 1,
@@ -280,7 +280,7 @@ fn every_enum_field_out_of_range_is_refused() {
     }));
     check_enum_field(&b, false, layout::login_rejected::REASON, in_range(1, 9));
     let b = enc_server(&ServerMessage::Logout(Logout { reason: LogoutReason::ServerShutdown }));
-    check_enum_field(&b, false, layout::logout::REASON, in_range(1, 7));
+    check_enum_field(&b, false, layout::logout::REASON, in_range(1, 8));
     let b = enc_server(&ServerMessage::SessionReject(SessionReject {
         ref_template_id: 20,
         reason: SessionRejectReason::RateLimited,
@@ -313,7 +313,7 @@ fn every_enum_field_out_of_range_is_refused() {
         instrument: 0,
         reason: RejectReason::UnknownOrder,
     }));
-    check_enum_field(&b, false, layout::command_rejected::COMMAND, in_range(1, 12));
+    check_enum_field(&b, false, layout::command_rejected::COMMAND, in_range(1, 14));
     // The u16 reject reason: low byte swept with a zero high byte, then a non-zero high byte.
     // Every engine reject code is valid on the wire, and nothing beyond.
     check_enum_field(&b, false, layout::command_rejected::REASON, in_range(1, RejectReason::ALL.len() as u8));
@@ -404,7 +404,7 @@ fn every_enum_field_out_of_range_is_refused() {
         status: AccountStatus::Active,
         tier: 0,
     }));
-    check_enum_field(&b, false, layout::account_updated::COMMAND, in_range(1, 12));
+    check_enum_field(&b, false, layout::account_updated::COMMAND, in_range(1, 14));
     check_enum_field(&b, false, layout::account_updated::STATUS, in_range(1, 2));
     let b = rep(ExecReport::TransferApplied(TransferApplied {
         account: 0,
@@ -415,7 +415,7 @@ fn every_enum_field_out_of_range_is_refused() {
         tx_id: 11,
         available: 12,
     }));
-    check_enum_field(&b, false, layout::transfer_applied::COMMAND, in_range(1, 12));
+    check_enum_field(&b, false, layout::transfer_applied::COMMAND, in_range(1, 14));
     let b = rep(ExecReport::OpenOrder(OpenOrder {
         account: 0,
         order: OrderView {
@@ -439,14 +439,24 @@ fn every_enum_field_out_of_range_is_refused() {
         command_seq: 10,
     }));
     check_enum_field(&b, false, layout::query_done::STATUS, in_range(1, 2));
-    // Deposit/Withdraw, SetFeeSchedule, QueryAccount, FeeScheduleSet and AccountBalance have no
-    // enum fields.
+    // CredentialChanged answers only the two credential commands.
+    let b = rep(ExecReport::CredentialChanged(CredentialReport {
+        account: 0,
+        command: CommandType::SetCredential,
+        target: 5,
+        fingerprint: 0x0102_0304_0506_0708,
+    }));
+    check_enum_field(&b, false, layout::credential_changed::COMMAND, in_range(13, 14));
+    // Deposit/Withdraw, SetFeeSchedule, QueryAccount, SetCredential, RevokeCredential,
+    // FeeScheduleSet and AccountBalance have no enum fields (salt and hash are opaque bytes).
     let t = Transfer { target: 5, asset: 1, amount: 10, tx_id: 11 };
     for m in [
         ClientMessage::Deposit(t),
         ClientMessage::Withdraw(t),
         ClientMessage::SetFeeSchedule(SetFeeSchedule { instrument: 1, tier: 0, maker_ppm: -1, taker_ppm: 2 }),
         ClientMessage::QueryAccount(QueryAccount { target: 5 }),
+        ClientMessage::SetCredential(SetCredential { target: 5, salt: [0xFF; 16], hash: [0x80; 32] }),
+        ClientMessage::RevokeCredential(RevokeCredential { target: 5 }),
     ] {
         assert_eq!(client_from(&enc_client(&m)), Ok(m));
     }
@@ -512,6 +522,16 @@ fn to_command_and_class() {
         (ClientMessage::Withdraw(t), CommandKind::Withdraw(t)),
         (ClientMessage::SetAccountStatus(status), CommandKind::SetAccountStatus(status)),
         (ClientMessage::SetFeeSchedule(fees), CommandKind::SetFeeSchedule(fees)),
+    ] {
+        assert_eq!(m.class(), MessageClass::Admin, "{m:?}");
+        assert_eq!(m.to_command(0, 3), Some(Command { account: 0, timestamp_ns: 3, kind }));
+    }
+    // Credentials: admin-class too (a trader cannot set or revoke anyone's secret, its own included).
+    let set = SetCredential { target: 5, salt: [1; 16], hash: [2; 32] };
+    let revoke = RevokeCredential { target: 5 };
+    for (m, kind) in [
+        (ClientMessage::SetCredential(set), CommandKind::SetCredential(set)),
+        (ClientMessage::RevokeCredential(revoke), CommandKind::RevokeCredential(revoke)),
     ] {
         assert_eq!(m.class(), MessageClass::Admin, "{m:?}");
         assert_eq!(m.to_command(0, 3), Some(Command { account: 0, timestamp_ns: 3, kind }));

@@ -6,7 +6,7 @@
 //! ```text
 //! offset size field
 //!      0    8 magic            b"MATCHDSN"
-//!      8    4 format_version   1
+//!      8    4 format_version   2 (1: before journaled credentials; skipped on load)
 //!     12    4 header_len       128 (the payload starts here)
 //!     16    8 seq              sequence of the last command the state includes
 //!     24   16 state_hash       Engine::state_hash() of the state (u128 LE)
@@ -47,8 +47,10 @@ use rkyv::util::AlignedVec;
 
 /// Magic bytes at the start of a snapshot file.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"MATCHDSN";
-/// Format version written by this crate.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+/// Format version written by this crate. 2 added the journaled credentials to the engine state:
+/// a format-1 file's archive has no credential list, so it is refused at the header ("unsupported
+/// format version") and a restart replays the journal instead (or uses an older format-2 file).
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
 /// Header bytes before the payload.
 pub const SNAPSHOT_HEADER_LEN: usize = 128;
 /// Bytes of the publisher section's own prefix (length, CRC, reserved).

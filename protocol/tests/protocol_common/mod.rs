@@ -28,7 +28,7 @@ pub fn reject_reason() -> impl Strategy<Value = RejectReason> {
     proptest::sample::select(RejectReason::ALL.to_vec())
 }
 pub fn command_type() -> impl Strategy<Value = CommandType> {
-    (1u8..=12).prop_map(|b| command_type_from_u8(b).unwrap())
+    (1u8..=14).prop_map(|b| command_type_from_u8(b).unwrap())
 }
 pub fn account_status() -> impl Strategy<Value = AccountStatus> {
     (1u8..=2).prop_map(|b| AccountStatus::from_u8(b).unwrap())
@@ -142,6 +142,9 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         }),
         fee_schedule().prop_map(ClientMessage::SetFeeSchedule),
         any::<u32>().prop_map(|target| ClientMessage::QueryAccount(QueryAccount { target })),
+        (any::<u32>(), any::<[u8; 16]>(), any::<[u8; 32]>())
+            .prop_map(|(target, salt, hash)| ClientMessage::SetCredential(SetCredential { target, salt, hash })),
+        any::<u32>().prop_map(|target| ClientMessage::RevokeCredential(RevokeCredential { target })),
         (any::<u32>(), any::<bool>()).prop_map(|(heartbeat_interval_ms, order_by_order)| {
             ClientMessage::MdSubscribe(MdSubscribe { heartbeat_interval_ms, order_by_order })
         }),
@@ -462,6 +465,10 @@ pub fn account_report() -> impl Strategy<Value = ExecReport> {
                     command_seq,
                 })
             }),
+        (any::<u32>(), any::<bool>(), any::<u32>(), any::<u64>()).prop_map(|(account, set, target, fingerprint)| {
+            let command = if set { CommandType::SetCredential } else { CommandType::RevokeCredential };
+            ExecReport::CredentialChanged(CredentialReport { account, command, target, fingerprint })
+        }),
     ]
 }
 

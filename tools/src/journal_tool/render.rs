@@ -163,6 +163,17 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
             f.push(("target", json!(q.target)));
             "query_account"
         }
+        CommandKind::SetCredential(c) => {
+            // The fingerprint, as the admin's report shows it: salt and hash would let whoever
+            // reads a dump test guesses of the secret offline.
+            f.push(("target", json!(c.target)));
+            f.push(("fingerprint", json!(format!("{:016x}", protocol::credential_fingerprint(&c.hash)))));
+            "set_credential"
+        }
+        CommandKind::RevokeCredential(c) => {
+            f.push(("target", json!(c.target)));
+            "revoke_credential"
+        }
     };
     (name, f)
 }
@@ -186,6 +197,8 @@ pub fn command_target(cmd: &Command) -> Option<AccountId> {
         CommandKind::Deposit(t) | CommandKind::Withdraw(t) => Some(t.target),
         CommandKind::SetAccountStatus(c) => Some(c.target),
         CommandKind::QueryAccount(q) => Some(q.target),
+        CommandKind::SetCredential(c) => Some(c.target),
+        CommandKind::RevokeCredential(c) => Some(c.target),
         _ => None,
     }
 }
