@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crossbeam_queue::ArrayQueue;
+use engine::AccountCredential;
 use protocol::{LogoutReason, MdSnapshotRequest, Role, SessionReject};
 
 use crate::wake::Wake;
@@ -104,12 +105,29 @@ pub struct LoginOutcome {
     pub accepted: bool,
 }
 
+/// Publisher -> gateway: an account's credential changed in the engine (`CredentialChanged`, in
+/// journal order); the gateway checks logins against it from now on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialUpdate {
+    /// The account.
+    pub account: u32,
+    /// Its credential now.
+    pub credential: AccountCredential,
+}
+
+/// Credential updates the queue holds. They come from admin commands, so the gateway drains them
+/// long before this many pile up; if it ever falls that far behind, the publisher keeps the rest
+/// in order and retries (an update is never dropped).
+pub const CREDENTIAL_QUEUE_LEN: usize = 256;
+
 /// The queues and wakers shared by the gateway and publisher threads.
 pub struct ControlPlane {
     /// Gateway -> publisher.
     pub to_publisher: ArrayQueue<Control>,
     /// Publisher -> gateway.
     pub to_gateway: ArrayQueue<LoginOutcome>,
+    /// Publisher -> gateway: credential changes, in journal order.
+    pub credentials: ArrayQueue<CredentialUpdate>,
     /// Wakes the publisher.
     pub publisher_wake: Wake,
     /// Wakes the gateway.
@@ -122,6 +140,7 @@ impl ControlPlane {
         Arc::new(Self {
             to_publisher: ArrayQueue::new(sessions.max(64) * 4),
             to_gateway: ArrayQueue::new(sessions.max(64) * 2),
+            credentials: ArrayQueue::new(CREDENTIAL_QUEUE_LEN),
             publisher_wake: Wake::new(publisher_waker),
             gateway_wake: Wake::new(gateway_waker),
         })

@@ -159,7 +159,7 @@ impl Gateway {
             let busy = !self.internal.is_empty() || self.conns.iter().flatten().any(|c| c.blocked);
             let timeout = if busy { Duration::from_micros(100) } else { TIMER_PERIOD };
             self.control.gateway_wake.about_to_sleep();
-            let outcomes_waiting = !self.control.to_gateway.is_empty();
+            let outcomes_waiting = !self.control.to_gateway.is_empty() || !self.control.credentials.is_empty();
             let res = self.poll.poll(&mut events, Some(if outcomes_waiting { Duration::ZERO } else { timeout }));
             self.control.gateway_wake.awake();
             if let Err(e) = res {
@@ -180,6 +180,7 @@ impl Gateway {
             while let Some(o) = self.control.to_gateway.pop() {
                 self.on_login_outcome(o.session, o.accepted);
             }
+            self.apply_credential_updates();
             if busy {
                 self.drain_internal();
                 for idx in 0..self.conns.len() {
@@ -334,11 +335,12 @@ impl Gateway {
     /// Decodes and handles every complete frame in the connection's buffer.
     fn process(&mut self, idx: usize) {
         if matches!(&self.conns.get(idx), Some(Some(c)) if matches!(c.state, State::AwaitingLogin { .. })) {
-            // A login is judged against the latest outcomes: the publisher posts
-            // a rejection here before the client can read it and come back.
+            // A login is judged against the latest outcomes and credentials: the publisher posts
+            // a rejection or a credential change here before the client can read its answer.
             while let Some(o) = self.control.to_gateway.pop() {
                 self.on_login_outcome(o.session, o.accepted);
             }
+            self.apply_credential_updates();
         }
         // Taken out of the table while it is processed, so the rest of the table (other sessions
         // of the same account) can be consulted; its buffer is taken out of it (an empty boxed
@@ -636,6 +638,24 @@ impl Gateway {
             // The publisher answered and closed; just forget the connection.
             c.state = State::Active { account, role, cod: false };
             self.forget(idx);
+        }
+    }
+
+    /// Applies the credential changes the publisher passed on, in journal order; a revoked
+    /// account's session (live, or logging in with the old secret) ends.
+    fn apply_credential_updates(&mut self) {
+        while let Some(u) = self.control.credentials.pop() {
+            if !self.auth.apply(u.account, u.credential) {
+                continue;
+            }
+            for idx in 0..self.conns.len() {
+                let holds = matches!(&self.conns[idx], Some(c) if matches!(c.state,
+                    State::Active { account, .. } | State::LoginPending { account, .. } if account == u.account));
+                if holds {
+                    tracing::info!(account = u.account, "credential revoked: ending the account's session");
+                    self.end(idx, End::Server(LogoutReason::CredentialRevoked));
+                }
+            }
         }
     }
 

@@ -2,6 +2,10 @@
 //! role may log in from, and the checks a `Login` passes before the gateway hands the session to
 //! the publisher. The wire answer is deliberately less precise than the server's log and metrics
 //! ([`LoginRefusal`]): it never tells which accounts exist.
+//!
+//! The credentials are the config file's `[[accounts]]` overlaid with the engine's journaled ones
+//! ([`apply_credential`]): at startup from the recovered engine, then live, as the publisher passes
+//! on each `CredentialChanged` ([`Authenticator::apply`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -9,6 +13,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use protocol::{CancelOnDisconnect, Login, LoginRejectReason};
 use serde::Deserialize;
+
+use engine::AccountCredential;
 
 use crate::credential::Credential;
 use crate::login_throttle::ThrottleScope;
@@ -26,10 +32,24 @@ pub enum Role {
 /// An account the gateway can authenticate.
 #[derive(Debug, Clone)]
 pub struct AccountAuth {
-    /// Configured role.
+    /// Configured role (an account only the journal knows is a trader).
     pub role: Role,
-    /// Stored credential.
-    pub credential: Credential,
+    /// Stored credential; `None` once an admin revoked it (every login is refused).
+    pub credential: Option<Credential>,
+}
+
+/// Overlays one journaled credential on the table: a set secret replaces the config file's (the
+/// account keeps its configured role; an account the config file does not know becomes a
+/// trader), a revoked one refuses every login.
+pub fn apply_credential(accounts: &mut HashMap<u32, AccountAuth>, account: u32, credential: AccountCredential) {
+    let credential = match credential {
+        AccountCredential::Set { salt, hash } => Some(Credential::from_parts(&salt, hash)),
+        AccountCredential::Revoked => None,
+    };
+    accounts
+        .entry(account)
+        .and_modify(|a| a.credential = credential.clone())
+        .or_insert(AccountAuth { role: Role::Trader, credential });
 }
 
 /// Which listener a connection came in on.
@@ -60,13 +80,15 @@ pub enum LoginRefusal {
     NotPermittedHere,
     /// `server.max_connections` sessions are open.
     TooManySessions,
+    /// An admin revoked the account's credential (answered as `BadCredentials`).
+    Revoked,
     /// The publisher's queue is full (the server is overloaded or stopping).
     NotReady,
 }
 
 impl LoginRefusal {
     /// Every refusal's metric label, indexed by [`LoginRefusal::index`].
-    pub const LABELS: [&'static str; 9] = [
+    pub const LABELS: [&'static str; 10] = [
         "unknown_account",
         "bad_secret",
         "wrong_role",
@@ -76,6 +98,7 @@ impl LoginRefusal {
         "not_permitted_here",
         "too_many_sessions",
         "not_ready",
+        "revoked",
     ];
 
     /// Index into [`LoginRefusal::LABELS`].
@@ -90,15 +113,17 @@ impl LoginRefusal {
             LoginRefusal::NotPermittedHere => 6,
             LoginRefusal::TooManySessions => 7,
             LoginRefusal::NotReady => 8,
+            LoginRefusal::Revoked => 9,
         }
     }
 
     /// What the client is told.
     pub fn wire_reason(self) -> LoginRejectReason {
         match self {
-            LoginRefusal::UnknownAccount | LoginRefusal::BadSecret | LoginRefusal::WrongRole => {
-                LoginRejectReason::BadCredentials
-            }
+            LoginRefusal::UnknownAccount
+            | LoginRefusal::BadSecret
+            | LoginRefusal::WrongRole
+            | LoginRefusal::Revoked => LoginRejectReason::BadCredentials,
             LoginRefusal::AlreadyLoggedIn => LoginRejectReason::AlreadyLoggedIn,
             LoginRefusal::Throttled(_) => LoginRejectReason::TooManyAttempts,
             LoginRefusal::NotPermittedHere => LoginRejectReason::NotPermittedHere,
@@ -109,7 +134,10 @@ impl LoginRefusal {
 
     /// Whether this refusal counts against the failed-login budgets (a wrong guess).
     pub fn is_guess(self) -> bool {
-        matches!(self, LoginRefusal::UnknownAccount | LoginRefusal::BadSecret | LoginRefusal::WrongRole)
+        matches!(
+            self,
+            LoginRefusal::UnknownAccount | LoginRefusal::BadSecret | LoginRefusal::WrongRole | LoginRefusal::Revoked
+        )
     }
 }
 
@@ -130,8 +158,8 @@ impl Authenticator {
     }
 
     /// Checks the secret (the credential up to its first NUL) and the role. The credential check
-    /// runs whether or not the account exists (constant work), and every failure looks the same on
-    /// the wire.
+    /// runs whether or not the account exists or its credential was revoked (constant work), and
+    /// every failure looks the same on the wire.
     pub fn check(&self, login: &Login) -> Result<(), LoginRefusal> {
         let secret_len = login.credential.iter().position(|&b| b == 0).unwrap_or(login.credential.len());
         let secret = &login.credential[..secret_len];
@@ -139,7 +167,11 @@ impl Authenticator {
             let _ = std::hint::black_box(self.decoy.verify(secret));
             return Err(LoginRefusal::UnknownAccount);
         };
-        let secret_ok = auth.credential.verify(secret);
+        let Some(credential) = &auth.credential else {
+            let _ = std::hint::black_box(self.decoy.verify(secret));
+            return Err(LoginRefusal::Revoked);
+        };
+        let secret_ok = credential.verify(secret);
         if !secret_ok {
             return Err(LoginRefusal::BadSecret);
         }
@@ -147,6 +179,14 @@ impl Authenticator {
             return Err(LoginRefusal::WrongRole);
         }
         Ok(())
+    }
+
+    /// Applies a journaled credential change at once (see [`apply_credential`]). Returns whether
+    /// the account's live session must end (its credential was revoked).
+    pub fn apply(&mut self, account: u32, credential: AccountCredential) -> bool {
+        apply_credential(&mut self.accounts, account, credential);
+        debug_assert!(self.accounts.contains_key(&account));
+        credential == AccountCredential::Revoked
     }
 }
 
@@ -231,7 +271,7 @@ mod tests {
     #[test]
     fn refusals_tell_the_server_why_and_the_client_nothing_about_existence() {
         let stored = Credential::hash(b"s3cret", b"salt");
-        let auth = AccountAuth { role: Role::Trader, credential: Credential::parse(&stored).unwrap() };
+        let auth = AccountAuth { role: Role::Trader, credential: Some(Credential::parse(&stored).unwrap()) };
         let a = Authenticator::new(HashMap::from([(1, auth)]));
         assert_eq!(a.check(&login(1, b"s3cret", protocol::Role::Trader)), Ok(()));
         let unknown = a.check(&login(2, b"s3cret", protocol::Role::Trader)).unwrap_err();
@@ -245,6 +285,37 @@ mod tests {
             assert_eq!(r.wire_reason(), LoginRejectReason::BadCredentials);
             assert!(r.is_guess());
         }
+    }
+
+    #[test]
+    fn journaled_credentials_replace_revoke_and_add_accounts() {
+        let stored = Credential::hash(b"config-secret", b"salt");
+        let admin = AccountAuth { role: Role::Admin, credential: Some(Credential::parse(&stored).unwrap()) };
+        let mut a = Authenticator::new(HashMap::from([(0, admin)]));
+        let salt = [9u8; 16];
+        let hash = |secret: &[u8]| {
+            use sha2::Digest;
+            let h = sha2::Sha256::new().chain_update(salt).chain_update(secret).finalize();
+            <[u8; 32]>::try_from(h.as_slice()).unwrap()
+        };
+        // Rotating a configured admin: the old secret is refused, the new one works, the role stays.
+        assert!(!a.apply(0, AccountCredential::Set { salt, hash: hash(b"rotated") }));
+        assert_eq!(a.check(&login(0, b"config-secret", protocol::Role::Admin)), Err(LoginRefusal::BadSecret));
+        assert_eq!(a.check(&login(0, b"rotated", protocol::Role::Admin)), Ok(()));
+        assert_eq!(a.check(&login(0, b"rotated", protocol::Role::Trader)), Err(LoginRefusal::WrongRole));
+        // An account only the journal knows is a trader.
+        assert_eq!(a.check(&login(5, b"new", protocol::Role::Trader)), Err(LoginRefusal::UnknownAccount));
+        a.apply(5, AccountCredential::Set { salt, hash: hash(b"new") });
+        assert_eq!(a.check(&login(5, b"new", protocol::Role::Trader)), Ok(()));
+        assert_eq!(a.check(&login(5, b"new", protocol::Role::Admin)), Err(LoginRefusal::WrongRole));
+        // Revoked: refused even with the right secret, answered like a bad one; a new secret lifts it.
+        assert!(a.apply(5, AccountCredential::Revoked));
+        let refusal = a.check(&login(5, b"new", protocol::Role::Trader)).unwrap_err();
+        assert_eq!(refusal, LoginRefusal::Revoked);
+        assert_eq!(refusal.wire_reason(), LoginRejectReason::BadCredentials);
+        assert!(refusal.is_guess());
+        a.apply(5, AccountCredential::Set { salt, hash: hash(b"newer") });
+        assert_eq!(a.check(&login(5, b"newer", protocol::Role::Trader)), Ok(()));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use engine::Engine;
 use gateway::clock::now_ns;
 use gateway::control_plane::ControlPlane;
 use gateway::credential::Credential;
-use gateway::login::AccountAuth;
+use gateway::login::{apply_credential, AccountAuth};
 use gateway::{Gateway, InputSlot, GATEWAY_WAKER_TOKEN};
 use ring::{RingBuilder, WaitStrategyKind};
 
@@ -220,6 +220,7 @@ fn start_stages(
     let gateway_stop = Arc::new(AtomicBool::new(false));
 
     let journaller = Journaller::new(writer, journaller_in, sync_policy(cfg), stats.journaller.clone());
+    let accounts = account_auth(cfg, &engine);
     let matcher =
         Matcher::new(engine, matcher_in, out_producer, control.clone(), matcher_done.clone(), stats.matcher.clone());
     let snapshots_requested = Arc::new(AtomicBool::new(false));
@@ -263,7 +264,7 @@ fn start_stages(
     let gateway = Gateway::new(
         gateway_poll,
         listeners,
-        account_auth(cfg),
+        accounts,
         cfg.server.clone(),
         producer,
         control.clone(),
@@ -291,15 +292,27 @@ fn start_stages(
     })
 }
 
-/// The credentials the gateway checks logins against.
-fn account_auth(cfg: &Config) -> HashMap<u32, AccountAuth> {
-    cfg.accounts
+/// The credentials the gateway checks logins against: the config file's, overlaid with those the
+/// journal set or revoked (the recovered engine's), so a restart keeps every journaled change.
+/// Changes after this reach the gateway live, through the publisher.
+fn account_auth(cfg: &Config, engine: &Engine) -> HashMap<u32, AccountAuth> {
+    let mut accounts: HashMap<u32, AccountAuth> = cfg
+        .accounts
         .iter()
         .map(|a| {
             let credential = Credential::parse(&a.credential).expect("validated with the config");
-            (a.id, AccountAuth { role: a.role, credential })
+            (a.id, AccountAuth { role: a.role, credential: Some(credential) })
         })
-        .collect()
+        .collect();
+    let mut journaled = 0usize;
+    for (account, credential) in engine.credentials() {
+        apply_credential(&mut accounts, account, credential);
+        journaled += 1;
+    }
+    if journaled > 0 {
+        tracing::info!(journaled, "credentials: the config file's, overlaid with those set or revoked by admins");
+    }
+    accounts
 }
 
 fn pin(cfg: &Config, name: &str) {

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::Event;
-use gateway::control_plane::{Control, ControlPlane, LoginOutcome, SessionId};
+use engine::{AccountCredential, CommandType, Event, EventKind};
+use gateway::control_plane::{Control, ControlPlane, CredentialUpdate, LoginOutcome, SessionId};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use protocol::{LoginAccepted, LoginRejectReason, LoginRejected, Logout, LogoutReason, ServerMessage};
@@ -85,6 +85,8 @@ pub struct Publisher {
     by_id: HashMap<SessionId, usize>,
     by_account: Vec<u32>,
     pending_logins: VecDeque<Control>,
+    /// Credential changes the gateway's full queue could not take yet, oldest first.
+    pending_credentials: VecDeque<CredentialUpdate>,
     dirty: Vec<usize>,
     poll: Poll,
     control: Arc<ControlPlane>,
@@ -128,6 +130,7 @@ impl Publisher {
             by_id: HashMap::new(),
             by_account: vec![NO_SESSION; max_accounts],
             pending_logins: VecDeque::new(),
+            pending_credentials: VecDeque::new(),
             dirty: Vec::with_capacity(settings.max_sessions),
             poll,
             control,
@@ -206,6 +209,9 @@ impl Publisher {
             if !self.pending_logins.is_empty() {
                 self.try_pending_logins(matcher_done);
             }
+            if !self.pending_credentials.is_empty() {
+                self.retry_credentials();
+            }
             self.flush_dirty();
             self.latency.record_all(&self.stats.latency);
             let now = Instant::now();
@@ -233,8 +239,14 @@ impl Publisher {
             }
             self.control.publisher_wake.about_to_sleep();
             let more = !self.control.to_publisher.is_empty() || matches!(self.events.poll(), Ok(Some(_)) | Err(_));
-            let timeout =
-                if more || !self.pending_logins.is_empty() { Duration::ZERO } else { Duration::from_millis(50) };
+            let timeout = if more || !self.pending_logins.is_empty() {
+                Duration::ZERO
+            } else if !self.pending_credentials.is_empty() {
+                // The gateway's queue was full: retry soon without spinning.
+                Duration::from_millis(1)
+            } else {
+                Duration::from_millis(50)
+            };
             self.poll_io(&mut mio_events, Some(timeout));
             self.control.publisher_wake.awake();
             idle = if more { 0 } else { 100 };
@@ -270,6 +282,16 @@ impl Publisher {
     }
 
     fn on_event(&mut self, ev: &Event) {
+        if let EventKind::CredentialChanged(c) = ev.kind {
+            // Before the admin's report is numbered (and so before it can be written): a client
+            // that has read `CredentialChanged` logs in against the new credential.
+            let credential = match c.command {
+                CommandType::RevokeCredential => AccountCredential::Revoked,
+                _ => AccountCredential::Set { salt: c.salt, hash: c.hash },
+            };
+            tracing::info!(account = c.target, admin = c.account, command = ?c.command, "credential changed");
+            self.pass_credential(CredentialUpdate { account: c.target, credential });
+        }
         self.md.on_event(ev);
         let by_account = &self.by_account;
         let sessions = &mut self.sessions;
@@ -289,6 +311,31 @@ impl Publisher {
             }
         });
         self.stats.reports.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Hands a credential change to the gateway, behind any that are still waiting (order matters:
+    /// a set after a revoke must win). A full queue never drops one: it waits here.
+    fn pass_credential(&mut self, update: CredentialUpdate) {
+        if self.pending_credentials.is_empty() {
+            if let Err(update) = self.control.credentials.push(update) {
+                tracing::warn!(account = update.account, "gateway credential queue full; the change waits");
+                self.pending_credentials.push_back(update);
+            }
+        } else {
+            self.pending_credentials.push_back(update);
+        }
+        self.control.gateway_wake.notify();
+    }
+
+    /// Moves waiting credential changes into the gateway's queue, oldest first, while it has room.
+    fn retry_credentials(&mut self) {
+        while let Some(&update) = self.pending_credentials.front() {
+            if self.control.credentials.push(update).is_err() {
+                break;
+            }
+            self.pending_credentials.pop_front();
+        }
+        self.control.gateway_wake.notify();
     }
 
     fn flush_dirty(&mut self) {

@@ -34,8 +34,9 @@ struct Cli {
     /// The account's secret for the role [default: alice-demo, or admin-demo for an admin session].
     #[arg(long, global = true)]
     secret: Option<String>,
-    /// Session role [default: admin for add-instrument, set-state and the account administration
-    /// commands (create-account, deposit, withdraw, set-status, set-fee), else trader].
+    /// Session role [default: admin for add-instrument, set-state, the account administration
+    /// commands (create-account, deposit, withdraw, set-status, set-fee) and the credential
+    /// commands (set-credential, revoke-credential), else trader].
     #[arg(long, global = true, value_enum)]
     role: Option<RoleArg>,
     /// Log in with this last seen sequence number and print the reports resent after it. Without
@@ -153,6 +154,23 @@ enum Cmd {
         /// Account asked about [default: the session's account].
         #[arg(long)]
         target: Option<u32>,
+    },
+    /// Admin: give an account a new API secret (create or rotate), in effect at once. Generates a
+    /// random secret (16 random bytes as 32 hex characters) and prints it once, with its
+    /// fingerprint; only its salted hash is sent. The old secret stops working.
+    SetCredential {
+        /// Account id.
+        #[arg(long)]
+        target: u32,
+        /// Read the secret from stdin (one line, 1-32 bytes) instead of generating one.
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    /// Admin: revoke an account's API secret: its logins are refused and its session ends.
+    RevokeCredential {
+        /// Account id.
+        #[arg(long)]
+        target: u32,
     },
 }
 
@@ -390,6 +408,8 @@ enum Action {
     History,
     /// QueryAccount for this account (the session's if `None`): print until `QueryDone`.
     Query(Option<u32>),
+    /// Send this `SetCredential`, then print the generated secret (`None`: read from stdin).
+    SetCredential(ClientMessage, Option<String>),
 }
 
 fn main() -> ExitCode {
@@ -497,7 +517,34 @@ fn action(cmd: Cmd) -> Result<Action, Failure> {
             Action::Send(ClientMessage::SetFeeSchedule(SetFeeSchedule { instrument, tier, maker_ppm, taker_ppm }))
         }
         Cmd::Balances { target } => Action::Query(target),
+        Cmd::SetCredential { target, secret_stdin } => return set_credential(target, secret_stdin),
+        Cmd::RevokeCredential { target } => {
+            Action::Send(ClientMessage::RevokeCredential(engine::RevokeCredential { target }))
+        }
     })
+}
+
+/// `set-credential`: a random salt and a generated (or stdin's) secret, hashed as the gateway
+/// checks a login (`client::credential_hash`).
+fn set_credential(target: u32, secret_stdin: bool) -> Result<Action, Failure> {
+    let random = |buf: &mut [u8]| {
+        getrandom::fill(buf).map_err(|e| Failure::Session(format!("no randomness from the operating system: {e}")))
+    };
+    let (secret, shown) = if secret_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| Failure::Usage(format!("reading the secret: {e}")))?;
+        (line.trim_end_matches(['\n', '\r']).to_string(), None)
+    } else {
+        let mut bytes = [0u8; 16];
+        random(&mut bytes)?;
+        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        (secret.clone(), Some(secret))
+    };
+    let mut salt = [0u8; engine::CREDENTIAL_SALT_BYTES];
+    random(&mut salt)?;
+    let hash = client::credential_hash(&salt, secret.as_bytes()).map_err(|e| Failure::Usage(e.to_string()))?;
+    let msg = ClientMessage::SetCredential(engine::SetCredential { target, salt, hash });
+    Ok(Action::SetCredential(msg, shown))
 }
 
 /// Prints a message: reports and session rejects on stdout, session events on stderr, heartbeats
@@ -601,6 +648,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             | Cmd::Withdraw(_)
             | Cmd::SetStatus { .. }
             | Cmd::SetFee { .. }
+            | Cmd::SetCredential { .. }
+            | Cmd::RevokeCredential { .. }
     );
     let role = cli.role.unwrap_or(if admin_cmd { RoleArg::Admin } else { RoleArg::Trader });
     let (role, default_account, default_secret) = match role {
@@ -647,6 +696,16 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Action::Listen(for_ms) => pump(&mut client, for_ms.map(|d| Instant::now() + d))?,
         Action::Send(msg) => {
             client.send(&msg)?;
+            pump(&mut client, Some(Instant::now() + wait))?
+        }
+        Action::SetCredential(msg, shown) => {
+            client.send(&msg)?;
+            if let (Some(secret), ClientMessage::SetCredential(c)) = (shown, msg) {
+                // Only here, once: the server keeps the salted hash alone. A `REJECTED` line
+                // after this means the secret was not set.
+                let fingerprint = protocol::credential_fingerprint(&c.hash);
+                out(&format!("SECRET account={} secret={secret} fingerprint={fingerprint:016x}", c.target));
+            }
             pump(&mut client, Some(Instant::now() + wait))?
         }
         Action::Query(target) => {
