@@ -86,12 +86,10 @@ impl Engine {
     ) {
         // An admin revoking its own secret would lock itself out, and if it is the last admin,
         // everyone: no command could undo it (the journal overrides the config file).
-        let check = self.check_credential_target(c.target).and_then(|()| {
-            if c.target == account {
-                Err(RejectReason::InvalidField)
-            } else {
-                Ok(())
-            }
+        let check = self.check_credential_target(c.target).and(if c.target == account {
+            Err(RejectReason::InvalidField)
+        } else {
+            Ok(())
         });
         if let Err(reason) = check {
             return self.credential_reject(account, CommandType::RevokeCredential, reason, out);

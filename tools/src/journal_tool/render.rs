@@ -263,3 +263,27 @@ pub fn config_text(seq: u64, c: &EngineConfig) -> String {
         c.max_transactions
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credential_is_shown_by_its_fingerprint_only() {
+        let set = SetCredential { target: 7, salt: [0x5a; 16], hash: [0xa0; 32] };
+        let cmd = Command { account: 0, timestamp_ns: 0, kind: CommandKind::SetCredential(set) };
+        let text = command_text(3, &cmd);
+        let json = command_json(3, &cmd).to_string();
+        for shown in [&text, &json] {
+            assert!(shown.contains("set_credential") && shown.contains("a0a0a0a0a0a0a0a0"), "{shown}");
+            assert!(!shown.contains("5a5a") && !shown.contains(&"a0".repeat(9)), "no salt or hash: {shown}");
+        }
+        assert_eq!(command_target(&cmd), Some(7));
+        let revoke = Command {
+            account: 0,
+            timestamp_ns: 0,
+            kind: CommandKind::RevokeCredential(RevokeCredential { target: 7 }),
+        };
+        assert!(command_text(4, &revoke).contains("revoke_credential"));
+    }
+}
