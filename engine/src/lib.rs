@@ -30,6 +30,7 @@ mod order_pool;
 mod price_level;
 mod risk;
 mod snapshot;
+mod snapshot_v1;
 mod state_hash;
 pub mod types;
 mod view;
@@ -44,5 +45,6 @@ pub use snapshot::{
     FeeTierSnapshot, InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot, OrderSnapshot, SnapshotError, SpecSnapshot,
     MAX_RESTORE_ORDERS,
 };
+pub use snapshot_v1::{ArchivedEngineSnapshotV1, EngineSnapshotV1};
 pub use types::*;
 pub use view::{InstrumentView, LevelView, OrderView};

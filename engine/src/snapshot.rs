@@ -434,7 +434,10 @@ impl EngineSnapshot {
         for &tx in &self.tx_ids {
             put(tx);
         }
-        put(self.credentials.len() as u64);
+        // As `Engine::state_hash`: nothing for an empty list.
+        if !self.credentials.is_empty() {
+            put(self.credentials.len() as u64);
+        }
         for c in &self.credentials {
             for v in credential_words(c.account, c.revoked, &c.salt, &c.hash) {
                 put(v);

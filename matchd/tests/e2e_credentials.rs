@@ -2,8 +2,8 @@
 //! rotate) or revokes it, and the gateway applies it at once, without a restart. A new account logs
 //! in right after its `CredentialChanged`; a rotated account's old secret is refused; a revoked
 //! account's live session is logged out and its logins refused; the state survives a restart from
-//! the journal, from a snapshot, and past a snapshot of the previous format; a trader cannot send
-//! the commands.
+//! the journal, from a snapshot, and past a snapshot of a format this build cannot read; a trader
+//! cannot send the commands.
 
 mod e2e_common;
 
@@ -232,8 +232,8 @@ fn credentials_survive_restarts_from_the_journal_and_from_snapshots() {
     assert!(line.contains("commands=0"), "the credentials came from the snapshot: {line}");
     let earlier = earlier + log.len();
 
-    // 3. The same snapshot stamped with the previous format (before credentials were state): it
-    // is skipped with a reason, and the journal rebuilds the same state.
+    // 3. The same snapshot stamped with a format this build does not know (a newer release's,
+    // after a downgrade): it is skipped with a reason, and the journal rebuilds the same state.
     let snaps: Vec<_> = std::fs::read_dir(data.join("snapshots"))
         .unwrap()
         .flatten()
@@ -242,7 +242,7 @@ fn credentials_survive_restarts_from_the_journal_and_from_snapshots() {
         .collect();
     assert_eq!(snaps.len(), 1);
     let mut b = std::fs::read(&snaps[0]).unwrap();
-    b[8..12].copy_from_slice(&1u32.to_le_bytes());
+    b[8..12].copy_from_slice(&3u32.to_le_bytes());
     let crc = crc32c::crc32c(&b[..120]);
     b[120..124].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&snaps[0], &b).unwrap();

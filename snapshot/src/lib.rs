@@ -6,7 +6,7 @@
 //! ```text
 //! offset size field
 //!      0    8 magic            b"MATCHDSN"
-//!      8    4 format_version   2 (1: before journaled credentials; skipped on load)
+//!      8    4 format_version   2 (1, before the journaled credentials, is still read)
 //!     12    4 header_len       128 (the payload starts here)
 //!     16    8 seq              sequence of the last command the state includes
 //!     24   16 state_hash       Engine::state_hash() of the state (u128 LE)
@@ -30,7 +30,9 @@
 //! header CRC, the length, both CRCs, the rkyv validation, the restore validation
 //! ([`engine::Engine::from_snapshot`]) and the recorded state hash against the restored engine's
 //! own; [`load_newest_valid`] skips (and reports) a snapshot that fails any of them and falls
-//! back to older ones. See `docs/snapshots.md`.
+//! back to older ones. A format-1 file (before the journaled credentials) is still read and
+//! converted ([`OLDEST_READABLE_FORMAT_VERSION`]); other versions are skipped. See
+//! `docs/snapshots.md`.
 #![warn(missing_docs)]
 
 mod fork;
@@ -47,10 +49,13 @@ use rkyv::util::AlignedVec;
 
 /// Magic bytes at the start of a snapshot file.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"MATCHDSN";
-/// Format version written by this crate. 2 added the journaled credentials to the engine state:
-/// a format-1 file's archive has no credential list, so it is refused at the header ("unsupported
-/// format version") and a restart replays the journal instead (or uses an older format-2 file).
+/// Format version written by this crate. 2 added the journaled credentials to the engine state.
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
+/// The oldest format version read. A format-1 archive ([`engine::EngineSnapshotV1`], no
+/// credentials) is converted on load, so an upgrade keeps its snapshots: the journal before them
+/// may have been pruned. Any other version is refused at the header ("unsupported format
+/// version") and skipped like a damaged file.
+pub const OLDEST_READABLE_FORMAT_VERSION: u32 = 1;
 /// Header bytes before the payload.
 pub const SNAPSHOT_HEADER_LEN: usize = 128;
 /// Bytes of the publisher section's own prefix (length, CRC, reserved).
@@ -199,6 +204,9 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Sna
 /// A parsed, checked snapshot header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotHeader {
+    /// Format version: [`SNAPSHOT_FORMAT_VERSION`] for files this crate writes, as low as
+    /// [`OLDEST_READABLE_FORMAT_VERSION`] for files it reads.
+    pub format_version: u32,
     /// Sequence of the last command the state includes.
     pub seq: Seq,
     /// `Engine::state_hash()` of the state.
@@ -224,7 +232,7 @@ impl SnapshotHeader {
     fn encode(&self) -> [u8; SNAPSHOT_HEADER_LEN] {
         let mut h = [0u8; SNAPSHOT_HEADER_LEN];
         h[..8].copy_from_slice(&SNAPSHOT_MAGIC);
-        h[OFF_VERSION..OFF_VERSION + 4].copy_from_slice(&SNAPSHOT_FORMAT_VERSION.to_le_bytes());
+        h[OFF_VERSION..OFF_VERSION + 4].copy_from_slice(&self.format_version.to_le_bytes());
         h[OFF_HEADER_LEN..OFF_HEADER_LEN + 4].copy_from_slice(&(SNAPSHOT_HEADER_LEN as u32).to_le_bytes());
         h[OFF_SEQ..OFF_SEQ + 8].copy_from_slice(&self.seq.to_le_bytes());
         h[OFF_HASH..OFF_HASH + 16].copy_from_slice(&self.state_hash.to_le_bytes());
@@ -251,7 +259,8 @@ impl SnapshotHeader {
         if u32_at(OFF_HEADER_CRC) != crc32c::crc32c(&h[..OFF_HEADER_CRC]) {
             return Err("header CRC mismatch");
         }
-        if u32_at(OFF_VERSION) != SNAPSHOT_FORMAT_VERSION {
+        let format_version = u32_at(OFF_VERSION);
+        if !(OLDEST_READABLE_FORMAT_VERSION..=SNAPSHOT_FORMAT_VERSION).contains(&format_version) {
             return Err("unsupported format version");
         }
         if u32_at(OFF_HEADER_LEN) as usize != SNAPSHOT_HEADER_LEN {
@@ -261,6 +270,7 @@ impl SnapshotHeader {
             return Err("non-zero reserved bytes");
         }
         let header = SnapshotHeader {
+            format_version,
             seq: u64_at(OFF_SEQ),
             state_hash: u128::from_le_bytes(h[OFF_HASH..OFF_HASH + 16].try_into().expect("16 bytes")),
             payload_len: u64_at(OFF_PAYLOAD_LEN),
@@ -332,6 +342,7 @@ pub fn write_engine_part(dir: &Path, snap: &EngineSnapshot) -> Result<EnginePart
     let payload = encode_payload(snap)?;
     let serialize = started.elapsed();
     let header = SnapshotHeader {
+        format_version: SNAPSHOT_FORMAT_VERSION,
         seq: snap.last_seq,
         state_hash,
         payload_len: payload.len() as u64,
@@ -373,7 +384,7 @@ pub fn finish_snapshot(dir: &Path, seq: Seq, publisher: &[u8]) -> Result<Written
         f.read_exact_at(&mut h, 0).map_err(io_err("reading", &tmp))?;
         let bad = |what| SnapshotFileError::BadHeader { path: tmp.clone(), what };
         let mut header = SnapshotHeader::decode(&h).map_err(bad)?;
-        if header.seq != seq || header.publisher_len != 0 {
+        if header.seq != seq || header.publisher_len != 0 || header.format_version != SNAPSHOT_FORMAT_VERSION {
             return Err(bad("not the engine part of this snapshot"));
         }
         let expected = SNAPSHOT_HEADER_LEN as u64 + header.payload_len;
@@ -478,8 +489,12 @@ pub fn read_snapshot(path: &Path) -> Result<(EngineSnapshot, Vec<u8>), SnapshotF
 /// [`read_snapshot`], with the header.
 pub fn read_snapshot_with_header(path: &Path) -> Result<(SnapshotHeader, EngineSnapshot, Vec<u8>), SnapshotFileError> {
     let (header, payload, publisher) = read_checked(path)?;
-    let snap = rkyv::from_bytes::<EngineSnapshot, rancor::Error>(&payload)
-        .map_err(|e| SnapshotFileError::Archive { path: path.to_path_buf(), message: e.to_string() })?;
+    let archive_err =
+        |e: rancor::Error| SnapshotFileError::Archive { path: path.to_path_buf(), message: e.to_string() };
+    let snap = match header.format_version {
+        1 => rkyv::from_bytes::<engine::EngineSnapshotV1, rancor::Error>(&payload).map_err(archive_err)?.into(),
+        _ => rkyv::from_bytes::<EngineSnapshot, rancor::Error>(&payload).map_err(archive_err)?,
+    };
     if snap.last_seq != header.seq {
         return Err(SnapshotFileError::SeqMismatch {
             path: path.to_path_buf(),
@@ -710,6 +725,7 @@ mod tests {
     #[test]
     fn header_round_trip() {
         let h = SnapshotHeader {
+            format_version: SNAPSHOT_FORMAT_VERSION,
             seq: 7,
             state_hash: 0x0123_4567_89ab_cdef_0011_2233_4455_6677,
             payload_len: 1000,

@@ -138,34 +138,86 @@ fn the_restored_engine_continues_like_the_original() {
     assert_eq!(r.state_hash(), e.state_hash());
 }
 
-/// Format 2 added the journaled credentials to the state: a format-1 file (a snapshot from before
-/// them, whose archive has no credential list) is skipped with a clear reason, so a restart
-/// replays the journal instead of misreading it.
+/// A format-1 file as the previous release wrote it, built by hand from the documented layout:
+/// header, rkyv archive of the format-1 state, publisher section.
+fn format1_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8]) -> std::path::PathBuf {
+    let v1 = EngineSnapshotV1::from_current(snap).expect("no credentials");
+    let payload = rkyv::to_bytes::<rkyv::rancor::Error>(&v1).unwrap();
+    let mut h = [0u8; 128];
+    h[..8].copy_from_slice(b"MATCHDSN");
+    h[8..12].copy_from_slice(&1u32.to_le_bytes());
+    h[12..16].copy_from_slice(&128u32.to_le_bytes());
+    h[16..24].copy_from_slice(&snap.last_seq.to_le_bytes());
+    h[24..40].copy_from_slice(&snap.state_hash().to_le_bytes());
+    h[40..48].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    h[48..52].copy_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+    h[52..56].copy_from_slice(&crc32c::crc32c(publisher).to_le_bytes());
+    h[56..64].copy_from_slice(&(publisher.len() as u64).to_le_bytes());
+    let crc = crc32c::crc32c(&h[..120]);
+    h[120..124].copy_from_slice(&crc.to_le_bytes());
+    let mut file = h.to_vec();
+    file.extend_from_slice(&payload);
+    file.extend_from_slice(&(publisher.len() as u64).to_le_bytes());
+    file.extend_from_slice(&crc32c::crc32c(publisher).to_le_bytes());
+    file.extend_from_slice(&[0; 4]);
+    file.extend_from_slice(publisher);
+    let path = dir.join(snapshot_file_name(snap.last_seq));
+    std::fs::write(&path, file).unwrap();
+    path
+}
+
+/// Format 2 added the journaled credentials to the state. A format-1 file (no credential list in
+/// its archive) is still read, so an upgrade keeps using its snapshots (the journal before them
+/// may be pruned): the state hash of a state without credentials did not change.
 #[test]
-fn a_snapshot_of_the_previous_format_is_skipped() {
-    assert_eq!(SNAPSHOT_FORMAT_VERSION, 2);
-    let (mut e, _) = busy_engine(20);
-    let seq = e.last_seq() + 1;
+fn a_snapshot_of_the_previous_format_is_still_read() {
+    assert_eq!((OLDEST_READABLE_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION), (1, 2));
+    let (mut e, _) = busy_engine(40);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = format1_file(dir.path(), &e.snapshot(), b"old reports");
+    let out = load_newest_valid(dir.path()).expect("load");
+    assert!(out.skipped.is_empty(), "{:?}", out.skipped.iter().map(|s| s.1.to_string()).collect::<Vec<_>>());
+    let loaded = out.loaded.expect("the format-1 file is used");
+    assert_eq!((loaded.path, loaded.header.format_version), (path, 1));
+    assert_eq!(loaded.engine.state_hash(), e.state_hash());
+    assert_eq!(loaded.engine.snapshot(), e.snapshot());
+    assert_eq!(loaded.publisher, b"old reports");
+    // The engine goes on from it like the original; what it writes next is format 2.
+    let mut restored = loaded.engine;
     let set = SetCredential { target: 3, salt: [5; 16], hash: [6; 32] };
-    e.apply(seq, &Command { account: 0, timestamp_ns: 1, kind: CommandKind::SetCredential(set) }, &mut Vec::new());
+    let cmd = Command { account: 0, timestamp_ns: 1, kind: CommandKind::SetCredential(set) };
+    let seq = e.last_seq() + 1;
+    for engine in [&mut e, &mut restored] {
+        engine.apply(seq, &cmd, &mut Vec::new());
+    }
+    assert_eq!(restored.state_hash(), e.state_hash());
+    let w = write_snapshot(dir.path(), &restored.snapshot(), b"").expect("write");
+    assert_eq!(w.header.format_version, 2);
+    let newer = load_snapshot(&w.path).expect("format 2 loads");
+    assert_eq!(newer.engine.credential(3), Some(AccountCredential::Set { salt: [5; 16], hash: [6; 32] }));
+}
+
+/// A format this build does not know (a newer release's, after a downgrade) is skipped with a
+/// clear reason, for an older snapshot or the journal.
+#[test]
+fn a_snapshot_of_an_unknown_format_is_skipped() {
+    let (e, _) = busy_engine(20);
     let dir = tempfile::tempdir().expect("tempdir");
     let w = write_snapshot(dir.path(), &e.snapshot(), b"p").expect("write");
-    let loaded = load_snapshot(&w.path).expect("the current format loads");
-    assert_eq!(loaded.engine.credential(3), Some(AccountCredential::Set { salt: [5; 16], hash: [6; 32] }));
-    // The same file, stamped format 1 (with a valid header CRC).
-    let mut b = std::fs::read(&w.path).unwrap();
-    b[8..12].copy_from_slice(&1u32.to_le_bytes());
-    let crc = crc32c::crc32c(&b[..120]);
-    b[120..124].copy_from_slice(&crc.to_le_bytes());
-    std::fs::write(&w.path, &b).unwrap();
-    let out = load_newest_valid(dir.path()).expect("load");
-    assert!(out.loaded.is_none(), "a format-1 snapshot must not be used");
-    assert_eq!(out.skipped.len(), 1);
-    assert!(
-        matches!(out.skipped[0].1, SnapshotFileError::BadHeader { what: "unsupported format version", .. }),
-        "{}",
-        out.skipped[0].1
-    );
+    for version in [0u32, 3] {
+        let mut b = std::fs::read(&w.path).unwrap();
+        b[8..12].copy_from_slice(&version.to_le_bytes());
+        let crc = crc32c::crc32c(&b[..120]);
+        b[120..124].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&w.path, &b).unwrap();
+        let out = load_newest_valid(dir.path()).expect("load");
+        assert!(out.loaded.is_none(), "format {version} must not be used");
+        assert!(
+            matches!(out.skipped[0].1, SnapshotFileError::BadHeader { what: "unsupported format version", .. }),
+            "{}",
+            out.skipped[0].1
+        );
+    }
 }
 
 #[test]

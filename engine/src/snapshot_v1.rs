@@ -1,0 +1,77 @@
+//! The engine state as snapshot format 1 archived it, before the journaled credentials: read (and
+//! converted) so that an upgrade keeps using the snapshots it has. Skipping them would force a
+//! replay from the journal's first record, which `matchd-journal prune` may have deleted.
+//!
+//! The field list must stay exactly format 1's (rkyv archives fields in declaration order); a
+//! format-1 state has no journaled credentials, and its recorded state hash is still
+//! `state_hash()` of the converted state (an empty credential table adds nothing to the hash).
+
+use rkyv::{Archive, Deserialize, Serialize};
+
+use crate::snapshot::{
+    AccountSnapshot, BalanceSnapshot, ConfigSnapshot, EngineSnapshot, InstrumentSnapshot, LevelSnapshot,
+    OrderRiskSnapshot, OrderSnapshot,
+};
+
+/// [`EngineSnapshot`] as format 1 archived it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct EngineSnapshotV1 {
+    pub config: ConfigSnapshot,
+    pub last_seq: u64,
+    pub next_order_id: u64,
+    pub next_trade_id: u64,
+    pub instruments: Vec<InstrumentSnapshot>,
+    pub levels: Vec<LevelSnapshot>,
+    pub orders: Vec<OrderSnapshot>,
+    pub order_risk: Vec<OrderRiskSnapshot>,
+    pub accounts: Vec<AccountSnapshot>,
+    pub balances: Vec<BalanceSnapshot>,
+    pub tx_ids: Vec<u64>,
+    pub supply: Vec<u64>,
+}
+
+impl From<EngineSnapshotV1> for EngineSnapshot {
+    fn from(s: EngineSnapshotV1) -> EngineSnapshot {
+        EngineSnapshot {
+            config: s.config,
+            last_seq: s.last_seq,
+            next_order_id: s.next_order_id,
+            next_trade_id: s.next_trade_id,
+            instruments: s.instruments,
+            levels: s.levels,
+            orders: s.orders,
+            order_risk: s.order_risk,
+            accounts: s.accounts,
+            balances: s.balances,
+            tx_ids: s.tx_ids,
+            supply: s.supply,
+            credentials: Vec::new(),
+        }
+    }
+}
+
+impl EngineSnapshotV1 {
+    /// The format-1 form of a state without journaled credentials (`None` if it has some): what a
+    /// format-1 writer produced, for tests of the upgrade path.
+    pub fn from_current(s: &EngineSnapshot) -> Option<EngineSnapshotV1> {
+        if !s.credentials.is_empty() {
+            return None;
+        }
+        let s = s.clone();
+        Some(EngineSnapshotV1 {
+            config: s.config,
+            last_seq: s.last_seq,
+            next_order_id: s.next_order_id,
+            next_trade_id: s.next_trade_id,
+            instruments: s.instruments,
+            levels: s.levels,
+            orders: s.orders,
+            order_risk: s.order_risk,
+            accounts: s.accounts,
+            balances: s.balances,
+            tx_ids: s.tx_ids,
+            supply: s.supply,
+        })
+    }
+}
