@@ -450,8 +450,9 @@ fn real_matchd() -> tools::loadgen::matchd::Matchd {
 #[test]
 fn exit_codes_against_a_real_matchd() {
     let m = real_matchd();
+    // A generous answer deadline: it only bounds a hang on a busy machine.
     let run = |args: &[&str]| {
-        let out = matchctl(m.addr, args);
+        let out = matchctl(m.addr, &[&["--timeout-ms", "60000"][..], args].concat());
         let text = format!("{out:?}\nmatchd:\n{}", m.stderr());
         (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), text)
     };
@@ -469,8 +470,19 @@ fn exit_codes_against_a_real_matchd() {
     let (code, stdout, all) = run(&["cancel", "--cid", "999"]);
     assert_eq!(code, Some(4), "unknown order: {all}");
     assert!(stdout.contains("REJECTED Cancel reason=UnknownOrder"), "{all}");
+    let (code, stdout, all) = run(&["amend", "--cid", "1", "--qty", "4000"]);
+    assert_eq!(code, Some(0), "amend: {all}");
+    assert!(stdout.contains("AMENDED order="), "{all}");
     let (code, _, all) = run(&["cancel", "--cid", "1"]);
     assert_eq!(code, Some(0), "cancel: {all}");
+    let deposit = ["deposit", "--target", "1", "--asset", "1", "--amount", "100", "--tx-id", "5"];
+    let (code, _, all) = run(&deposit);
+    assert_eq!(code, Some(0), "an admin command: {all}");
+    let (code, stdout, all) = run(&deposit);
+    assert_eq!(code, Some(4), "the same transaction again: {all}");
+    assert!(stdout.contains("REJECTED Deposit reason=DuplicateTransaction"), "{all}");
+    let (code, _, all) = run(&["mass-cancel"]);
+    assert_eq!(code, Some(0), "mass cancel: {all}");
     let (code, _, all) = run(&["--secret", "wrong", "mass-cancel"]);
     assert_eq!(code, Some(3), "bad login: {all}");
     let (code, _, all) = run(&["balances"]);
@@ -486,7 +498,7 @@ fn exit_codes_against_a_real_matchd() {
 fn json_against_a_real_matchd_round_trips_client_order_ids_above_2_pow_53() {
     let m = real_matchd();
     let run = |args: &[&str]| {
-        let out = matchctl(m.addr, &[&["--json"][..], args].concat());
+        let out = matchctl(m.addr, &[&["--json", "--timeout-ms", "60000"][..], args].concat());
         let lines = json_lines(&out);
         (out.status.code(), lines, format!("{out:?}\nmatchd:\n{}", m.stderr()))
     };

@@ -56,18 +56,22 @@ struct Feed {
     qty: u64,
     /// Answer snapshot requests with `MdSnapshotRejected`.
     reject_snapshots: bool,
+    /// After the level, log the subscriber out with `ServerShutdown` and close.
+    shut_down: bool,
 }
 
 /// The first integer a double (JavaScript's number) cannot hold exactly.
 const ABOVE_2_POW_53: u64 = (1 << 53) + 1;
 
-const SMALL: Feed = Feed { seq: 4, feed_epoch: 7, price: 4_999_900, qty: 20_000, reject_snapshots: false };
+const SMALL: Feed =
+    Feed { seq: 4, feed_epoch: 7, price: 4_999_900, qty: 20_000, reject_snapshots: false, shut_down: false };
 const BIG: Feed = Feed {
     seq: ABOVE_2_POW_53,
     feed_epoch: u64::MAX,
     price: ABOVE_2_POW_53 + 2,
     qty: ABOVE_2_POW_53 + 4,
     reject_snapshots: false,
+    shut_down: false,
 };
 
 /// Accepts one subscriber, sends the directory and a level, answers snapshot requests.
@@ -108,6 +112,10 @@ fn fake_server(feed: Feed) -> (SocketAddr, JoinHandle<Vec<ClientMessage>>) {
             order_count: 2,
         };
         send(&mut s, &MdServerMessage::Level(level));
+        if feed.shut_down {
+            send(&mut s, &MdServerMessage::Logout(Logout { reason: LogoutReason::ServerShutdown }));
+            return got;
+        }
         while let Some(m) = recv(&mut s, &mut buf) {
             if let (ClientMessage::MdSnapshotRequest(r), true) = (m, feed.reject_snapshots) {
                 let reason = MdSnapshotRejectReason::UnknownInstrument;
@@ -200,12 +208,14 @@ fn assert_u64_string(v: &serde_json::Value, key: &str, want: u64) {
 
 #[test]
 fn tail_json_prints_one_object_a_line_with_64_bit_integers_as_strings() {
-    let (addr, server) = fake_server(BIG);
-    let out = matchd_md(addr, &["--json", "--duration-s", "1", "tail"]);
+    // Until the server shuts down (exit 0), so no message can come too late.
+    let (addr, server) = fake_server(Feed { shut_down: true, ..BIG });
+    let out = matchd_md(addr, &["--json", "tail"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let lines = json_lines(&out);
     let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["MdSubscribeAccepted", "MdInstrument", "MdLevel"], "{lines:?}");
+    assert_eq!(types, ["MdSubscribeAccepted", "MdInstrument", "MdLevel", "Logout"], "{lines:?}");
+    assert_eq!(lines[3]["reason"], "ServerShutdown");
     assert_u64_string(&lines[0], "feed_epoch", u64::MAX);
     assert_eq!((&lines[0]["instruments"], &lines[0]["order_by_order"]), (&1.into(), &false.into()));
     assert_u64_string(&lines[1], "seq", BIG.seq);
@@ -282,12 +292,15 @@ fn snapshot_json_against_a_real_matchd() {
     let bin = locate_binary(None).unwrap_or_else(|e| panic!("{e}"));
     let m = Matchd::start(&bin, &config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None), &[])
         .unwrap_or_else(|e| panic!("{e}"));
-    let order = ["--addr", &m.addr.to_string(), "buy", "--instrument", "1", "--qty", "5000", "--price", "4900000"];
+    // Generous deadlines: they only bound a hang on a busy machine.
+    let addr = m.addr.to_string();
+    let order =
+        ["--addr", &addr, "--timeout-ms", "60000", "buy", "--instrument", "1", "--qty", "5000", "--price", "4900000"];
     let placed = Command::new(env!("CARGO_BIN_EXE_matchctl")).args(order).output().unwrap();
     assert_eq!(placed.status.code(), Some(0), "{placed:?}\n{}", m.stderr());
     // The order is in the book once matchctl saw it accepted; the feed follows the same matcher
     // output, so a snapshot taken now includes it.
-    let out = matchd_md(m.addr, &["--json", "snapshot", "1"]);
+    let out = matchd_md(m.addr, &["--json", "--timeout-ms", "60000", "snapshot", "1"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}\n{}", m.stderr());
     let lines = json_lines(&out);
     let level = lines.iter().find(|l| l["type"] == "MdSnapshotLevel").unwrap_or_else(|| panic!("{lines:?}"));
@@ -297,7 +310,7 @@ fn snapshot_json_against_a_real_matchd() {
     let end = lines.last().unwrap();
     assert_eq!((&end["type"], &end["bid_levels"]), (&"MdSnapshotEnd".into(), &1.into()), "{lines:?}");
     assert!(end["seq"].as_str().unwrap().parse::<u64>().is_ok(), "{end}");
-    let out = matchd_md(m.addr, &["--json", "snapshot", "999"]);
+    let out = matchd_md(m.addr, &["--json", "--timeout-ms", "60000", "snapshot", "999"]);
     assert_eq!(out.status.code(), Some(4), "{out:?}");
     assert_eq!(json_lines(&out)[0]["reason"], "UnknownInstrument");
 }
