@@ -1,4 +1,5 @@
-//! `dump`: records as text or JSON lines, filtered.
+//! `dump`: records as text or JSON lines (integers by the rule of [`crate::json_value`], see
+//! [`super::render`]), filtered.
 
 use std::path::Path;
 
