@@ -50,7 +50,8 @@ enum Cmd {
     CheckConfig,
     /// Print a hashed credential line for the config file.
     HashCredential {
-        /// The secret (up to 32 bytes).
+        /// The secret (up to 32 bytes), or `-` to read it from stdin: one line, its trailing
+        /// newline removed (keeps the secret out of the shell history and `ps`).
         secret: String,
     },
 }
@@ -88,6 +89,18 @@ fn load(cli: &Cli) -> Result<Config, String> {
     Ok(cfg)
 }
 
+/// The secret `hash-credential` hashes: the argument, or with `-` the first line of stdin
+/// without its line ending.
+fn read_secret(arg: &str) -> Result<String, String> {
+    if arg != "-" {
+        return Ok(arg.to_string());
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the secret from stdin: {e}"))?;
+    let secret = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
+    Ok(secret.to_string())
+}
+
 fn random_salt() -> [u8; 16] {
     let mut salt = [0u8; 16];
     // /dev/urandom: a salt only needs to be unique, and this needs no extra crate.
@@ -111,6 +124,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Cmd::HashCredential { ref secret }) => {
+            let secret = match read_secret(secret) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("matchd: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             if secret.is_empty() || secret.len() > protocol::CREDENTIAL_LEN {
                 eprintln!("matchd: a secret must be 1 to {} bytes", protocol::CREDENTIAL_LEN);
                 return ExitCode::from(2);
