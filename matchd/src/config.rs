@@ -90,6 +90,25 @@ pub struct Config {
 pub struct DataConfig {
     /// Data directory.
     pub dir: PathBuf,
+    /// Who creates the exchange in a data directory without a journal. Absent: `format`.
+    #[serde(default)]
+    pub create: DataCreate,
+}
+
+/// `data.create`: whether a start may create a new exchange.
+///
+/// A start on an empty or mistyped data directory would otherwise open a brand-new exchange
+/// (with the config's deposits) instead of the one the operator meant, and report success. So
+/// unless a config says `auto`, only `matchd format` creates one, and a start without a journal
+/// fails naming the directory. The embedded default (a laptop, tests) says `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataCreate {
+    /// A start on a data directory without a journal formats it first (development).
+    Auto,
+    /// Only `matchd format` creates the journal; a start without one fails (production).
+    #[default]
+    Format,
 }
 
 /// Durability policy names.
@@ -342,7 +361,7 @@ pub struct DepositConfig {
     pub amount: u64,
 }
 
-/// Transaction ids of the deposits entered from the configuration on the first start:
+/// Transaction ids of the deposits entered from the configuration by `matchd format`:
 /// `INITIAL_DEPOSIT_TX_BASE + i`, `i` counting every configured deposit from 0 in file order
 /// (accounts in order, each account's deposits in order). External transfers should not use ids
 /// from this value up.
@@ -908,6 +927,7 @@ mod tests {
         let btc_tick = "tick = 1                    # 0.01 USDT";
         let cases = [
             ("dir = \"./matchd-data\"", "dir = \"\"", "data.dir"),
+            ("create = \"auto\"", "create = \"sometimes\"", "create"),
             (btc_tick, "tick = 0", "instruments[0].tick"),
             (btc_tick, "tick = 3", "instruments[0].reference_price"),
             ("lot = 1000                  # 0.00001 BTC", "lot = 0", "instruments[0].lot"),
@@ -950,6 +970,16 @@ mod tests {
         // Two threads on one core are fine when they do not spin.
         let shared = DEFAULT_CONFIG_TOML.replacen("pin = {}", "pin = { matcher = 1, publisher = 1 }", 1);
         assert_eq!(Config::from_toml(&shared, "t.toml").unwrap().pipeline.pin.len(), 2);
+    }
+
+    #[test]
+    fn data_create_defaults_to_format() {
+        assert_eq!(Config::default_config().data.create, DataCreate::Auto);
+        let without = DEFAULT_CONFIG_TOML.replacen("create = \"auto\"\n", "", 1);
+        assert_ne!(without, DEFAULT_CONFIG_TOML);
+        assert_eq!(Config::from_toml(&without, "t.toml").unwrap().data.create, DataCreate::Format);
+        let format = DEFAULT_CONFIG_TOML.replacen("create = \"auto\"", "create = \"format\"", 1);
+        assert_eq!(Config::from_toml(&format, "t.toml").unwrap().data.create, DataCreate::Format);
     }
 
     #[test]

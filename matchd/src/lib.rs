@@ -8,6 +8,7 @@
 pub mod account_stream;
 pub mod config;
 pub mod event_counters;
+pub mod format;
 pub mod histogram;
 pub mod journaller;
 pub mod matcher;
