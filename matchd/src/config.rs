@@ -367,6 +367,18 @@ pub struct DepositConfig {
 /// from this value up.
 pub const INITIAL_DEPOSIT_TX_BASE: u64 = 0xFFFF_0000_0000_0000;
 
+/// Transaction ids of the deposits of an account the configuration adds after the format
+/// (entered when matchd creates the account at a start): `LATER_DEPOSIT_TX_BASE + account *
+/// 2^16 + j`, `j` the deposit's index in the account's `deposits`. An account is created once, so
+/// its ids never repeat, and they lie above every format-time id (there are fewer than 2^40).
+pub const LATER_DEPOSIT_TX_BASE: u64 = INITIAL_DEPOSIT_TX_BASE + (1 << 40);
+
+/// The transaction id of deposit `index` of `account` created after the format.
+pub fn later_deposit_tx_id(account: u32, index: usize) -> u64 {
+    debug_assert!(index < MAX_DEPOSITS_PER_ACCOUNT);
+    LATER_DEPOSIT_TX_BASE + ((account as u64) << 16) + index as u64
+}
+
 /// Pipeline thread names that may be pinned.
 pub const PINNABLE_THREADS: [&str; 4] = ["gateway", "journaller", "matcher", "publisher"];
 
@@ -375,6 +387,10 @@ const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
 /// Core ids a thread can be pinned to: a Linux CPU set holds 1024 CPUs.
 const MAX_CORE_ID: usize = 1024;
+
+/// Deposits one `[[accounts]]` entry may list: the index of each is part of its transaction id
+/// when the account is created after the format ([`LATER_DEPOSIT_TX_BASE`]).
+pub const MAX_DEPOSITS_PER_ACCOUNT: usize = 1 << 16;
 
 fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key: key.into(), problem: problem.into() }
@@ -661,6 +677,12 @@ impl Config {
             }
             if a.tier >= engine::MAX_FEE_TIERS {
                 return Err(invalid(&key("tier"), format!("is {}, must be below {}", a.tier, engine::MAX_FEE_TIERS)));
+            }
+            if a.deposits.len() > MAX_DEPOSITS_PER_ACCOUNT {
+                return Err(invalid(
+                    &key("deposits"),
+                    format!("has {} entries, at most {MAX_DEPOSITS_PER_ACCOUNT}", a.deposits.len()),
+                ));
             }
             for (j, d) in a.deposits.iter().enumerate() {
                 let dkey = |field: &str| format!("accounts[{i}].deposits[{j}].{field}");

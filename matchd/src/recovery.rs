@@ -1,7 +1,8 @@
 //! Recovery: open the journal and rebuild, exactly, what the running pipeline had — the engine,
 //! every account's report numbering and the market-data mirror — from the newest usable snapshot
 //! and the journal after it. A data directory without a journal is formatted first when the
-//! config allows it ([`crate::format`]).
+//! config allows it ([`crate::format`]); what the config added since is entered after the replay
+//! ([`crate::config_additions`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,7 +12,8 @@ use engine::{Engine, Event, EventSink};
 use journal::{JournalReader, JournalWriter, SyncPolicy};
 
 use crate::config::{Config, DataCreate, Durability};
-use crate::format::FormatError;
+use crate::config_additions::ConfigConflict;
+use crate::format::{EnterError, FormatError};
 use crate::md_books::MdBooks;
 use crate::reports::Reports;
 
@@ -49,6 +51,12 @@ pub enum RecoveryError {
     /// `data.create = "auto"` and formatting the data directory failed.
     #[error("formatting the data directory: {0}")]
     Format(#[from] FormatError),
+    /// The config contradicts the journal.
+    #[error(transparent)]
+    ConfigConflict(#[from] ConfigConflict),
+    /// Entering what the config added since the format failed.
+    #[error("entering the config's new instruments and accounts: {0}")]
+    ConfigAdditions(#[from] EnterError),
     /// The journal could not be opened (lock held, corruption, disk).
     #[error("journal in {dir}: {source}")]
     JournalOpen {
@@ -60,7 +68,7 @@ pub enum RecoveryError {
     /// Reading the journal for replay failed.
     #[error("journal replay: {0}")]
     Replay(String),
-    /// Writing to the journal failed.
+    /// Syncing the config's additions failed.
     #[error("journal write: {0}")]
     JournalWrite(#[from] journal::WriteError),
 }
@@ -135,7 +143,8 @@ fn ensure_formatted(cfg: &Config) -> Result<(), RecoveryError> {
 }
 
 /// Opens the journal and rebuilds engine and report numbering from it (formatting the data
-/// directory first if it has no journal and the config allows it).
+/// directory first if it has no journal and the config allows it). Then enters, as the admin's
+/// commands, the instruments and accounts the config lists and the journal lacks.
 pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
     let data_dir = &cfg.data.dir;
     ensure_formatted(cfg)?;
@@ -146,7 +155,7 @@ pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
         create_dir: false,
         ..Default::default()
     };
-    let (writer, report) =
+    let (mut writer, report) =
         JournalWriter::open(&dir, jcfg).map_err(|source| RecoveryError::JournalOpen { dir: dir.clone(), source })?;
     if let Some(t) = &report.truncation {
         tracing::warn!(?t, last_good_seq = report.last_good_seq, "journal: torn tail truncated");
@@ -231,6 +240,27 @@ pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
         engine.ok_or_else(|| RecoveryError::Replay("journal has no engine config record".into()))?
     };
     let _ = engine_cfg;
+    let mut engine = engine;
+    commands += enter_config_additions(cfg, &mut writer, &mut engine, &mut ReplaySink(&mut reports, &mut md))?;
     md.start_epoch();
     Ok(Recovered { writer, engine, reports, md, stats: ReplayStats { commands, elapsed: started.elapsed() } })
+}
+
+/// Journals and applies what the config lists and the journal lacks (new instruments, accounts),
+/// synced before anything else runs; returns how many commands that was.
+fn enter_config_additions(
+    cfg: &Config,
+    writer: &mut JournalWriter,
+    engine: &mut Engine,
+    sink: &mut ReplaySink<'_>,
+) -> Result<u64, RecoveryError> {
+    let kinds = crate::config_additions::missing_commands(cfg, engine)?;
+    if kinds.is_empty() {
+        return Ok(0);
+    }
+    let admin = crate::format::admin_account(cfg);
+    let applied = crate::format::enter_admin_commands(writer, engine, sink, admin, kinds)?;
+    writer.sync_now()?;
+    assert_eq!(engine.last_seq(), writer.written_seq());
+    Ok(applied)
 }
