@@ -7,7 +7,9 @@
 
 pub mod account_stream;
 pub mod config;
+pub mod config_additions;
 pub mod event_counters;
+pub mod format;
 pub mod histogram;
 pub mod journaller;
 pub mod matcher;
