@@ -157,6 +157,18 @@ pub enum CorruptionKind {
         /// The durable watermark read from the segment headers.
         watermark: Seq,
     },
+    /// The last segment present ends with an end-of-segment marker, so the
+    /// writer went on in a next segment, and that segment is not there
+    /// (deleted, or its creation was cut by a power loss).
+    #[error(
+        "segment {} is the last one present and is sealed (it ends with an end-of-segment marker), \
+         but the segment after it is missing",
+        crate::segment::segment_file_name(*.last_present)
+    )]
+    SuccessorMissing {
+        /// First sequence of the sealed segment (names its file).
+        last_present: Seq,
+    },
     /// Non-zero bytes after the last record of a segment that the log
     /// continues past.
     #[error("unexpected non-zero bytes after the last record of the segment")]
@@ -175,8 +187,17 @@ pub enum CorruptionKind {
 /// requires, so an operator can inspect the spot with a hex dump.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "journal corruption in {file} at offset {offset} (sequence {seq}): {kind}{}",
-    match .valid_after { Some(s) => format!("; a valid record with sequence {s} follows"), None => String::new() }
+    "journal corruption in {file} at offset {offset} (sequence {seq}): {kind}{}{}",
+    match .valid_after { Some(s) => format!("; a valid record with sequence {s} follows"), None => String::new() },
+    if .durable_watermark >= .seq && *.seq > 0 {
+        format!(
+            "; records {}..={} were reported durable (acknowledged) and are lost or damaged",
+            .seq,
+            .durable_watermark
+        )
+    } else {
+        String::new()
+    }
 )]
 pub struct Corruption {
     /// The segment file (for a missing segment: the name it should have).

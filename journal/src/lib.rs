@@ -36,6 +36,6 @@ pub use durability::SyncPolicy;
 pub use error::{Corruption, CorruptionKind, LockError, OpenError, ReadError, RecordFault, StorageError, WriteError};
 pub use reader::JournalReader;
 pub use record::RecordView;
-pub use recovery::{RecoveryReport, Truncation};
+pub use recovery::{check, check_with_storage, RecoveryReport, Truncation};
 pub use storage::FileStorage;
-pub use writer::JournalWriter;
+pub use writer::{JournalWriter, OpenPlan};

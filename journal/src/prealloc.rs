@@ -21,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use crate::error::StorageError;
-use crate::segment::{spare_file_name, write_header, SEGMENT_HEADER_LEN};
+use crate::segment::{raise_watermark, segment_file_name, spare_file_name, write_header, SEGMENT_HEADER_LEN};
 use crate::storage::{SegmentMut, SegmentRead, Storage};
 
 /// A pre-created segment.
@@ -39,6 +39,16 @@ pub(crate) enum Job<Seg> {
     /// Under the `none` policy: sync a retired segment's first `usize`
     /// bytes (so a later `sync_now`/`close` covers it), then unmap it.
     SyncDrop(Seg, usize),
+    /// Raise the durable watermark in the header of a segment the log has
+    /// gone on past (records up to `watermark` are synced), and sync it.
+    RaiseWatermark {
+        /// The segment (names its file).
+        first_seq: u64,
+        /// Its size.
+        size: u64,
+        /// The watermark to record.
+        watermark: u64,
+    },
 }
 
 struct State<Seg> {
@@ -97,6 +107,14 @@ pub(crate) fn create_spare<S: Storage>(
         }
     }
     Ok(Spare { id, seg })
+}
+
+/// Opens the segment starting at `first_seq` (renamed by the writer before
+/// it handed this job over) and records `watermark` in its header.
+fn raise_watermark_of<S: Storage>(storage: &S, first_seq: u64, size: u64, watermark: u64) -> Result<(), StorageError> {
+    let mut seg = storage.open_rw(&segment_file_name(first_seq), size)?;
+    raise_watermark(seg.bytes_mut(), first_seq, watermark);
+    seg.sync(0, SEGMENT_HEADER_LEN)
 }
 
 /// Bytes pre-faulted between two checks of the writer's urgency (1 MiB:
@@ -259,6 +277,11 @@ fn helper_loop<S: Storage>(storage: &S, shared: &Shared<S::Segment>, size: u64, 
                         failure.get_or_insert(e.to_string());
                     }
                     sync_drops += 1;
+                }
+                Job::RaiseWatermark { first_seq, size, watermark } => {
+                    if let Err(e) = raise_watermark_of(storage, first_seq, size, watermark) {
+                        failure.get_or_insert(e.to_string());
+                    }
                 }
             }
         }
