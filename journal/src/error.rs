@@ -157,12 +157,13 @@ pub enum CorruptionKind {
         /// The durable watermark read from the segment headers.
         watermark: Seq,
     },
-    /// The last segment present ends with an end-of-segment marker, so the
-    /// writer went on in a next segment, and that segment is not there
-    /// (deleted, or its creation was cut by a power loss).
+    /// The last segment present ends where the writer went on in a next
+    /// segment (an end-of-segment marker, or no room for another record
+    /// while the headers say later records were durable), and that segment
+    /// is not there (deleted, or its creation was cut by a power loss).
     #[error(
-        "segment {} is the last one present and is sealed (it ends with an end-of-segment marker), \
-         but the segment after it is missing",
+        "segment {} is the last one present and ends where the writer moved on to the next segment \
+         (it is sealed with an end-of-segment marker, or full), but that segment is missing",
         crate::segment::segment_file_name(*.last_present)
     )]
     SuccessorMissing {

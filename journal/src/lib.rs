@@ -31,7 +31,7 @@ mod writer;
 pub type Seq = u64;
 
 pub use config::{JournalConfig, RecoveryMode, Verify};
-pub use dir_lock::{DirLock, LOCK_FILE_NAME};
+pub use dir_lock::{lock_holder, DirLock, LOCK_FILE_NAME};
 pub use durability::SyncPolicy;
 pub use error::{Corruption, CorruptionKind, LockError, OpenError, ReadError, RecordFault, StorageError, WriteError};
 pub use reader::JournalReader;

@@ -125,6 +125,8 @@ struct WalkEnd {
     end_off: usize,
     next_seq: Seq,
     sealed: bool,
+    /// No room for another record: the writer's next record went to a successor.
+    full: bool,
 }
 
 struct Break {
@@ -204,6 +206,7 @@ fn walk_segment<R: SegmentRead>(e: &Entry<R>) -> Walked {
             }
             slot @ (Slot::Empty | Slot::NoRoom | Slot::EndOfSegment) => {
                 let sealed = matches!(slot, Slot::EndOfSegment);
+                let full = matches!(slot, Slot::NoRoom);
                 // After the last record everything must be zero (the marker
                 // itself excepted): fresh segments are zero and recovery
                 // zeroes what it cuts. Anything else is a torn record or damage.
@@ -216,7 +219,7 @@ fn walk_segment<R: SegmentRead>(e: &Entry<R>) -> Walked {
                         kind: CorruptionKind::GarbageAfterEnd,
                     };
                 }
-                return Walked::End(WalkEnd { end_off: off, next_seq: expected, sealed });
+                return Walked::End(WalkEnd { end_off: off, next_seq: expected, sealed, full });
             }
         }
     }
@@ -463,11 +466,13 @@ fn walk_log<R: SegmentRead>(entries: &mut [Entry<R>], watermark: Seq, verify: Ve
 
 /// A log that walks cleanly to its end can still have lost its end: the
 /// last segment is sealed (the writer went on in a successor that is not
-/// there), or the headers say records up to a later watermark were durable.
+/// there), or the headers say records up to a later watermark were durable
+/// (named as a missing successor when the last segment is full, since the
+/// next record can only be in one).
 fn end_break<R>(entries: &[Entry<R>], next_seq: Seq, watermark: Seq) -> Option<Break> {
     let last = entries.len().checked_sub(1)?;
     let walk = entries[last].walk?;
-    if walk.sealed {
+    if walk.sealed || (walk.full && watermark >= next_seq) {
         // One past the last entry: the missing successor, which is all the
         // log is missing (nothing present is cut).
         return Some(Break {
@@ -522,7 +527,7 @@ fn decide<S: Storage>(
             bytes_zeroed = (end - b.offset) as u64;
             zero = Some((b.idx, b.offset, end));
         }
-        entries[b.idx].walk = Some(WalkEnd { end_off: b.valid_end, next_seq: b.seq, sealed: false });
+        entries[b.idx].walk = Some(WalkEnd { end_off: b.valid_end, next_seq: b.seq, sealed: false, full: false });
     } else {
         // The segment itself is the problem: the log ends with the previous one.
         keep = b.idx;
@@ -633,7 +638,7 @@ pub(crate) fn apply<S: Storage>(storage: &S, plan: Plan<S::ReadSegment>) -> Resu
         seg.sync(0, SEGMENT_HEADER_LEN).map_err(OpenError::Storage)?;
     }
     let size = e.header.segment_size as usize;
-    let walk = e.walk.unwrap_or(WalkEnd { end_off: size, next_seq, sealed: true });
+    let walk = e.walk.unwrap_or(WalkEnd { end_off: size, next_seq, sealed: true, full: false });
     Ok(Recovered {
         report,
         tail: Some(Tail { seg, first_seq: e.first, size, write_off: if walk.sealed { size } else { walk.end_off } }),
