@@ -114,6 +114,10 @@ pub struct JournalConfig {
     pub durability: Durability,
     /// For `interval`.
     pub interval_ms: u64,
+    /// Set by the one-shot `--accept-data-loss` flag, never by the file: this start may cut a
+    /// corrupt journal and set aside snapshots beyond its end (see `journal_guard`).
+    #[serde(skip)]
+    pub accept_data_loss: bool,
 }
 
 /// `[pipeline]`
@@ -400,8 +404,9 @@ impl Config {
             return bad("server.retransmit_messages_per_account", "must be at least 1".into());
         }
         let j = &self.journal;
-        if j.segment_bytes < (1 << 20) || j.segment_bytes > (1 << 40) {
-            return bad("journal.segment_bytes", format!("is {}, must be within 1 MiB..=1 TiB", j.segment_bytes));
+        // The journal's own rule, so a value accepted here is never refused when the journal opens.
+        if let Err(rule) = journal::config::validate_segment_size(j.segment_bytes) {
+            return bad("journal.segment_bytes", format!("is {}: {rule}", j.segment_bytes));
         }
         if j.durability == Durability::Interval && j.interval_ms == 0 {
             return bad("journal.interval_ms", "must be at least 1 with durability = \"interval\"".into());
@@ -676,6 +681,19 @@ mod tests {
             assert!(DEFAULT_CONFIG_TOML.contains(from), "{from}");
             let err = Config::from_toml(&DEFAULT_CONFIG_TOML.replace(from, to), "t.toml").unwrap_err().to_string();
             assert!(err.contains(key), "{to}: {err}");
+        }
+    }
+
+    #[test]
+    fn segment_bytes_follow_the_journals_rule() {
+        let with = |v: &str| DEFAULT_CONFIG_TOML.replace("segment_bytes = 268435456", &format!("segment_bytes = {v}"));
+        // Exactly what the journal opens: 16 KiB..=1 GiB in whole pages.
+        for ok in ["16384", "65536", "1073741824"] {
+            assert!(Config::from_toml(&with(ok), "t.toml").is_ok(), "{ok}");
+        }
+        for bad in ["12288", "20000", "2147483648"] {
+            let err = Config::from_toml(&with(bad), "t.toml").unwrap_err().to_string();
+            assert!(err.contains("journal.segment_bytes") && err.contains("16384 (16 KiB)"), "{bad}: {err}");
         }
     }
 

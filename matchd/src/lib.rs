@@ -9,6 +9,7 @@ pub mod account_stream;
 pub mod config;
 pub mod event_counters;
 pub mod histogram;
+pub mod journal_guard;
 pub mod journaller;
 pub mod matcher;
 pub mod md_books;
