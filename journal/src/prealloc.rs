@@ -112,7 +112,13 @@ pub(crate) fn create_spare<S: Storage>(
 /// Opens the segment starting at `first_seq` (renamed by the writer before
 /// it handed this job over) and records `watermark` in its header.
 fn raise_watermark_of<S: Storage>(storage: &S, first_seq: u64, size: u64, watermark: u64) -> Result<(), StorageError> {
-    let mut seg = storage.open_rw(&segment_file_name(first_seq), size)?;
+    let mut seg = match storage.open_rw(&segment_file_name(first_seq), size) {
+        Ok(seg) => seg,
+        // Archived or deleted meanwhile (`matchd-journal prune`): nothing to record it in, and
+        // nothing the log still needs.
+        Err(StorageError::NotFound { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    };
     raise_watermark(seg.bytes_mut(), first_seq, watermark);
     seg.sync(0, SEGMENT_HEADER_LEN)
 }
