@@ -34,13 +34,15 @@ pub(crate) struct Spare<Seg> {
 pub(crate) enum Job<Seg> {
     /// Sync the directory after the writer renamed spares.
     SyncDir,
-    /// Unmap a retired segment off the journaller's thread.
-    Drop(Seg),
     /// Under the `none` policy: sync a retired segment's first `usize`
     /// bytes (so a later `sync_now`/`close` covers it), then unmap it.
     SyncDrop(Seg, usize),
-    /// Raise the durable watermark in the header of a segment the log has
-    /// gone on past (records up to `watermark` are synced), and sync it.
+    /// Sync the header of a retired segment (the writer raised its
+    /// watermark), then unmap it.
+    SyncHeaderDrop(Seg),
+    /// Under `none`, where retired segments are no longer mapped: raise the
+    /// durable watermark in the header of a segment the log has gone on past
+    /// (records up to `watermark` are synced), and sync it.
     RaiseWatermark {
         /// The segment (names its file).
         first_seq: u64,
@@ -277,12 +279,16 @@ fn helper_loop<S: Storage>(storage: &S, shared: &Shared<S::Segment>, size: u64, 
         for job in jobs.drain(..) {
             match job {
                 Job::SyncDir => renamed = true,
-                Job::Drop(seg) => drop(seg),
                 Job::SyncDrop(mut seg, end) => {
                     if let Err(e) = seg.sync(0, end) {
                         failure.get_or_insert(e.to_string());
                     }
                     sync_drops += 1;
+                }
+                Job::SyncHeaderDrop(mut seg) => {
+                    if let Err(e) = seg.sync(0, SEGMENT_HEADER_LEN) {
+                        failure.get_or_insert(e.to_string());
+                    }
                 }
                 Job::RaiseWatermark { first_seq, size, watermark } => {
                     if let Err(e) = raise_watermark_of(storage, first_seq, size, watermark) {

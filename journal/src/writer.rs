@@ -12,7 +12,9 @@ use crate::error::{OpenError, StorageError, WriteError};
 use crate::prealloc::{Job, Prealloc, Spare};
 use crate::record::{encode, padded_record_len, publish_u32, END_OF_SEGMENT, OFF_LEN};
 use crate::recovery::{analyze, apply, Plan, RecoveryReport};
-use crate::segment::{segment_file_name, spare_file_name, write_header, write_watermark, SEGMENT_HEADER_LEN};
+use crate::segment::{
+    raise_watermark, segment_file_name, spare_file_name, write_header, write_watermark, SEGMENT_HEADER_LEN,
+};
 use crate::storage::{FileStorage, SegmentMut, Storage};
 use crate::Seq;
 
@@ -41,8 +43,9 @@ pub struct JournalWriter<S: Storage = FileStorage> {
     retired: Vec<Active<S::Segment>>,
     /// Spares rolled into (spare id, first sequence), renamed at the next commit.
     renames: Vec<(u64, Seq)>,
-    /// Segments rolled away from (first sequence, size) whose headers do not
-    /// yet record that the log went on past them; marked after the next sync.
+    /// Under `none`: segments rolled away from (first sequence, size), no
+    /// longer mapped, whose headers do not yet record that the log went on
+    /// past them; marked by the helper after the next sync.
     unmarked: Vec<(Seq, u64)>,
     /// Work for the helper thread, handed over at the next commit.
     jobs: Vec<Job<S::Segment>>,
@@ -258,7 +261,6 @@ impl<S: Storage> JournalWriter<S> {
         self.header_watermark = self.synced;
         // Pushes stay within the reserved capacity unless one batch spans
         // more segments than that, which only tiny segments make possible.
-        self.unmarked.push((old.first_seq, old.size as u64));
         self.retired.push(old);
         self.renames.push((id, first_seq));
         Ok(())
@@ -280,6 +282,7 @@ impl<S: Storage> JournalWriter<S> {
                     // The helper syncs it in the background, so that a later
                     // `sync_now` or `close` only has to wait for it.
                     let end = (r.off + OFF_LEN + 4).min(r.size);
+                    self.unmarked.push((r.first_seq, r.size as u64));
                     self.jobs.push(Job::SyncDrop(r.seg, end));
                     self.sync_drops_submitted += 1;
                 }
@@ -419,22 +422,26 @@ impl<S: Storage> JournalWriter<S> {
                 return Err(WriteError::Poisoned(cause));
             }
         }
-        while !self.retired.is_empty() {
+        for i in 0..self.retired.len() {
             // Up to and including the end-of-segment marker.
-            let end = (self.retired[0].off + OFF_LEN + 4).min(self.retired[0].size);
-            let r = self.retired[0].seg.sync(0, end);
+            let end = (self.retired[i].off + OFF_LEN + 4).min(self.retired[i].size);
+            let r = self.retired[i].seg.sync(0, end);
             self.poison_on_err(r)?;
-            let done = self.retired.remove(0);
-            self.jobs.push(Job::Drop(done.seg));
         }
         let end = self.current.off.max(SEGMENT_HEADER_LEN);
         let r = self.current.seg.sync(0, end);
         self.poison_on_err(r)?;
         // Every segment rolled away from now has a durable successor holding
-        // records up to `target`: say so in its header (on the helper
-        // thread, off the commit's latency). Without it, deleting the last
-        // segment would leave a log that ends cleanly, with only older,
-        // smaller watermarks to compare against.
+        // records up to `target`: say so in its header. Without it, deleting
+        // the last segment would leave a log that ends cleanly, with only
+        // older, smaller watermarks to compare against. The store is made
+        // here, before the commit returns (no syscall; in the page cache it
+        // survives a killed process); the header's sync, which only a power
+        // loss needs, is the helper's, off the commit's latency.
+        for mut r in self.retired.drain(..) {
+            raise_watermark(r.seg.bytes_mut(), r.first_seq, target);
+            self.jobs.push(Job::SyncHeaderDrop(r.seg));
+        }
         for (first_seq, size) in self.unmarked.drain(..) {
             self.jobs.push(Job::RaiseWatermark { first_seq, size, watermark: target });
         }

@@ -198,3 +198,26 @@ fn a_sealed_end_above_the_watermark_is_cut_once_and_then_clean() {
     assert!(open(dir.path()).unwrap().is_clean());
     assert_eq!(common::verify_dir(dir.path(), MAX_PAYLOAD), missing - 1);
 }
+
+#[test]
+fn when_commit_returns_the_segment_rolled_away_from_records_its_successor() {
+    // The proof a deleted last segment leaves behind must not wait for a helper thread: a kill
+    // right after the acknowledgement would lose it.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _) = JournalWriter::open(dir.path(), config()).unwrap();
+    let mut rolled = 0;
+    while rolled < 3 {
+        let before = w.current_segment_path();
+        common::append_derived(&mut w, 1, MAX_PAYLOAD);
+        let durable = w.commit().unwrap();
+        if w.current_segment_path() != before {
+            rolled += 1;
+            // Read through the page cache while the writer (and its helper) still run.
+            let header = std::fs::read(&before).unwrap();
+            let first: u64 = before.file_stem().unwrap().to_str().unwrap().parse().unwrap();
+            let w_old = journal::segment::read_watermark(&header[..128], first);
+            assert_eq!(w_old, Some(durable), "{}", before.display());
+        }
+    }
+    drop(w);
+}
