@@ -133,6 +133,10 @@ pub struct JournalConfig {
     pub durability: Durability,
     /// For `interval`.
     pub interval_ms: u64,
+    /// Set by the one-shot `--accept-data-loss` flag, never by the file: this start may cut a
+    /// corrupt journal and set aside snapshots beyond its end (see `journal_guard`).
+    #[serde(skip)]
+    pub accept_data_loss: bool,
 }
 
 /// `[pipeline]`
@@ -490,13 +494,9 @@ impl Config {
             return Err(invalid("data.dir", "is empty: name the directory for the journal and snapshots"));
         }
         let j = &self.journal;
-        // The journal's own limits (it refuses to open otherwise), within what matchd supports.
-        let (min, max) = (journal::config::MIN_SEGMENT_SIZE.max(1 << 20), journal::config::MAX_SEGMENT_SIZE);
-        if !(min..=max).contains(&j.segment_bytes) || !j.segment_bytes.is_multiple_of(4096) {
-            return Err(invalid(
-                "journal.segment_bytes",
-                format!("is {}, must be a multiple of 4096 within {min}..={max} (1 MiB..=1 GiB)", j.segment_bytes),
-            ));
+        // The journal's own rule, so a value accepted here is never refused when the journal opens.
+        if let Err(rule) = journal::config::validate_segment_size(j.segment_bytes) {
+            return Err(invalid("journal.segment_bytes", format!("is {}: {rule}", j.segment_bytes)));
         }
         if j.durability == Durability::Interval {
             in_range("journal.interval_ms", j.interval_ms, 1, 60_000, " with durability = \"interval\"")?;
@@ -818,6 +818,19 @@ mod tests {
             assert!(DEFAULT_CONFIG_TOML.contains(from), "{from}");
             let err = Config::from_toml(&DEFAULT_CONFIG_TOML.replace(from, to), "t.toml").unwrap_err().to_string();
             assert!(err.contains(key), "{to}: {err}");
+        }
+    }
+
+    #[test]
+    fn segment_bytes_follow_the_journals_rule() {
+        let with = |v: &str| DEFAULT_CONFIG_TOML.replace("segment_bytes = 268435456", &format!("segment_bytes = {v}"));
+        // Exactly what the journal opens: 16 KiB..=1 GiB in whole pages.
+        for ok in ["16384", "65536", "1073741824"] {
+            assert!(Config::from_toml(&with(ok), "t.toml").is_ok(), "{ok}");
+        }
+        for bad in ["12288", "20000", "2147483648"] {
+            let err = Config::from_toml(&with(bad), "t.toml").unwrap_err().to_string();
+            assert!(err.contains("journal.segment_bytes") && err.contains("16384 (16 KiB)"), "{bad}: {err}");
         }
     }
 

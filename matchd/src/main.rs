@@ -38,6 +38,11 @@ struct Cli {
     /// (port 0 picks a free port; matchd prints `matchd market-data listen=ADDR`).
     #[arg(long, global = true)]
     market_data_listen: Option<std::net::SocketAddr>,
+    /// For this start only: go on although acknowledged records are lost (a corrupt journal is
+    /// cut at its first damage, snapshots beyond its end are set aside), logging the loss at
+    /// error level. See docs/operations.md, "Corrupt journal".
+    #[arg(long, global = true)]
+    accept_data_loss: bool,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -93,6 +98,7 @@ fn load(cli: &Cli) -> Result<Config, String> {
     if let Some(l) = cli.market_data_listen {
         cfg.market_data.listen = Some(l);
     }
+    cfg.journal.accept_data_loss = cli.accept_data_loss;
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)
 }

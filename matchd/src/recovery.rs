@@ -71,6 +71,9 @@ pub enum RecoveryError {
     /// Syncing the config's additions failed.
     #[error("journal write: {0}")]
     JournalWrite(#[from] journal::WriteError),
+    /// The journal is corrupt, or acknowledged records are lost (nothing was changed).
+    #[error(transparent)]
+    Refused(#[from] crate::journal_guard::StartRefused),
 }
 
 /// Statistics of the startup replay.
@@ -155,8 +158,8 @@ pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
         create_dir: false,
         ..Default::default()
     };
-    let (mut writer, report) =
-        JournalWriter::open(&dir, jcfg).map_err(|source| RecoveryError::JournalOpen { dir: dir.clone(), source })?;
+    // Checks the snapshots against the journal's end before recovery changes anything.
+    let (mut writer, report) = crate::journal_guard::open_journal(cfg, &dir, jcfg)?;
     if let Some(t) = &report.truncation {
         tracing::warn!(?t, last_good_seq = report.last_good_seq, "journal: torn tail truncated");
     }

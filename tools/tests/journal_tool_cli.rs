@@ -150,10 +150,17 @@ fn a_corrupted_record_fails_verify_naming_file_offset_and_sequence() {
     assert!(all.contains(&format!("offset {off}")), "{all}");
     assert!(all.contains(&format!("sequence {seq}")), "{all}");
     assert!(all.contains("CRC32C mismatch"), "{all}");
-    // inspect reports it too (and still exits 0: it describes).
+    // inspect reports it too, and exits with the verdict: matchd refuses this journal.
     let r = tool(dir.path(), &["inspect"]);
-    assert_eq!(r.code, 0);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("tail: CORRUPT") && r.stdout.contains(&format!("offset {off}")), "{}", r.stdout);
+    // So do dump and export, after writing what precedes the damage.
+    let r = tool(dir.path(), &["dump", "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count() as u64, seq - 1, "every record before the damage");
+    let r = tool(dir.path(), &["export", "--what", "orders"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("offset {off}")), "{}", r.stderr);
 }
 
 #[test]
@@ -163,14 +170,16 @@ fn a_torn_tail_is_reported_by_inspect_and_verify() {
     let last_seg = segments(dir.path()).last().unwrap().clone();
     let recs = records_in(&last_seg);
     let (off, seq) = recs[recs.len() - 3];
-    // The power-loss image: the last records were never synced (the header's watermark is
+    // The power-loss image: the last records were never synced (the headers' watermark is
     // older) and the file is cut in the middle of a record.
-    set_watermark(&last_seg, seq - 10);
+    for seg in segments(dir.path()) {
+        set_watermark(&seg, seq - 10);
+    }
     let f = std::fs::OpenOptions::new().write(true).open(&last_seg).unwrap();
     f.set_len(off + 20).unwrap();
     drop(f);
     let r = tool(dir.path(), &["inspect"]);
-    assert_eq!(r.code, 0);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("tail: TORN"), "{}", r.stdout);
     assert!(
         r.stdout.contains(&format!("offset {off}")) && r.stdout.contains(&format!("sequence {seq}")),

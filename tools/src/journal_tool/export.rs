@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::render::{order_type_name, side_name, tif_name};
 use super::replay::{bar, run as replay, start_at};
-use super::scan::{walk, DataDir, Decoded, Flow};
+use super::scan::{damage_error, walk, DataDir, Decoded, Flow};
 use super::timefmt::{format_ns, parse_point, Point};
 use super::{Format, ToolError, What, EXIT_OK};
 use crate::json_value::int;
@@ -255,10 +255,9 @@ pub fn run(
     }
     eprintln!("export: {written} rows; replayed {}", end.speed());
     if let Some(c) = end.end.broken {
-        if to == u64::MAX {
-            eprintln!("warning: the journal ends in damage: {c}");
-        } else if engine.last_seq() < to {
-            return Err(ToolError::corrupt(c.to_string()));
+        // Everything before the damage was written; the exit code says how the journal ends.
+        if to == u64::MAX || engine.last_seq() < to {
+            return Err(damage_error(&data, &c));
         }
     }
     Ok(EXIT_OK)
