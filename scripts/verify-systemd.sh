@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# CI check: `systemd-analyze verify` on systemd/matchd.service, and a staged run
-# of systemd/install.sh. Installs systemd (for systemd-analyze) with apt-get if
+# CI check: `systemd-analyze verify` on systemd/matchd.service, and staged runs
+# of systemd/install.sh (config kept, the exchange formatted exactly once). Installs systemd (for systemd-analyze) with apt-get if
 # it is missing. verify insists that ExecStart= exists, so it runs on a copy of
 # the unit pointing at the built matchd binary (built here if needed).
 set -euo pipefail
@@ -56,5 +56,28 @@ systemd/install.sh --binary "$bin" --prefix /opt/matchd --root "$work/root" >"$w
 grep -q "operator edit" "$work/root/etc/matchd/matchd.toml"
 grep -q "NOT overwritten" "$work/install2.log"
 grep -q "^ExecStart=/opt/matchd/bin/matchd --config /etc/matchd/matchd.toml$" "$work/root/etc/systemd/system/matchd.service"
+grep -q "exchange not formatted yet" "$work/install2.log"
+test ! -e "$work/root/var/lib/matchd/journal"
 systemd/install.sh --binary "$bin" --dry-run >"$work/dry.log"
+grep -q "format" "$work/dry.log"
+echo "ok"
+
+echo "== systemd/install.sh --root formats once the config passes check-config"
+# Credentials filled in (and small segments, to keep the staged journal small).
+secret="$("$bin" hash-credential - <<<"verify-systemd")"
+sed -i -e "s|^credential = \"REPLACE-ME\"|$secret|" -e "s|^segment_bytes = .*|segment_bytes = 1048576|" \
+    "$work/root/etc/matchd/matchd.toml"
+"$bin" --config "$work/root/etc/matchd/matchd.toml" check-config >/dev/null
+# The shipped config needs `format`: a start on the empty data directory refuses.
+if "$bin" --config "$work/root/etc/matchd/matchd.toml" --data-dir "$work/root/var/lib/matchd" \
+    --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 >/dev/null 2>"$work/refused.log"; then
+    echo "matchd started on an unformatted data directory" >&2
+    exit 1
+fi
+grep -q "holds no journal" "$work/refused.log"
+systemd/install.sh --binary "$bin" --root "$work/root" >"$work/install3.log"
+grep -q "^= formatted " "$work/install3.log"
+test -d "$work/root/var/lib/matchd/journal"
+systemd/install.sh --binary "$bin" --root "$work/root" >"$work/install4.log"
+grep -q "already holds an exchange: not formatted again" "$work/install4.log"
 echo "ok"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs matchd as a systemd service. Idempotent: run it again to upgrade the
-# binary and the unit; an existing config is never overwritten.
+# binary and the unit; an existing config is never overwritten, an existing
+# exchange (journal) never formatted again.
 #
 #   sudo systemd/install.sh [--binary PATH] [--prefix DIR] [--root DIR] [--dry-run]
 #
@@ -9,10 +10,13 @@
 #   --prefix DIR   install the binary as DIR/bin/matchd (default /usr/local); the
 #                  unit's ExecStart= follows
 #   --root DIR     stage everything under DIR instead of / (packaging, tests):
-#                  no user is created and systemd is not reloaded
+#                  no user is created, systemd is not reloaded, and a config
+#                  that passes check-config formats DIR/var/lib/matchd
 #   --dry-run      print what would be done, change nothing
 #
-# Afterwards: edit /etc/matchd/matchd.toml (credentials!), then
+# The first run installs the config with placeholder credentials; edit
+# /etc/matchd/matchd.toml (credentials, instruments, accounts), run this again
+# (it formats the exchange once the config passes check-config), then
 #   systemctl enable --now matchd
 set -euo pipefail
 
@@ -23,7 +27,7 @@ prefix=/usr/local
 root=""
 dry_run=0
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary="${2:?--binary needs a path}"; shift 2 ;;
@@ -99,12 +103,47 @@ elif [ -d /run/systemd/system ]; then
 else
     echo "= systemd is not running here: skipped systemctl daemon-reload"
 fi
+config_ok=0
 if [ "$dry_run" = 0 ] && [ -x "$root$bin_path" ] && [ -e "$root$conf" ]; then
     if "$root$bin_path" --config "$root$conf" check-config >/dev/null 2>&1; then
         echo "= $conf: config OK"
+        config_ok=1
     else
         echo "! $conf does not pass check-config yet:"
         "$root$bin_path" --config "$root$conf" check-config 2>&1 | sed 's/^/    /' || true
     fi
 fi
-echo "done. Next: edit $conf, then: systemctl enable --now matchd; journalctl -u matchd -f"
+
+# 6. The exchange: `matchd format` once (the config says data.create = "format":
+#    matchd does not create a journal on its own), as the service user so it owns
+#    the files. Exit status 3: the data directory already holds a journal.
+format_cmd=("$root$bin_path" --config "$root$conf")
+if [ -n "$root" ]; then
+    format_cmd+=(--data-dir "$root$state_dir")
+fi
+format_cmd+=(format)
+if [ "$dry_run" = 1 ]; then
+    echo "+ (once $conf passes check-config) ${format_cmd[*]}  (as user matchd)"
+elif [ "$config_ok" = 0 ]; then
+    echo "! exchange not formatted yet: edit $conf, then run systemd/install.sh again (it formats once)"
+else
+    if [ -n "$root" ]; then
+        run install -d -m 0750 "$root$state_dir"
+    else
+        run install -d -o matchd -g matchd -m 0750 "$state_dir"
+        format_cmd=(runuser -u matchd -- "${format_cmd[@]}")
+    fi
+    echo "+ ${format_cmd[*]}"
+    status=0
+    out="$("${format_cmd[@]}" 2>&1)" || status=$?
+    case "$status" in
+        0) echo "= $out" ;;
+        3) echo "= the data directory already holds an exchange: not formatted again" ;;
+        *) echo "$out" | sed 's/^/    /' >&2; echo "install.sh: matchd format failed (exit $status)" >&2; exit 1 ;;
+    esac
+fi
+if [ "$config_ok" = 1 ]; then
+    echo "done. Next: systemctl enable --now matchd; journalctl -u matchd -f"
+else
+    echo "done. Next: edit $conf, run systemd/install.sh again, then: systemctl enable --now matchd"
+fi

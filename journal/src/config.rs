@@ -4,7 +4,7 @@ use crate::durability::SyncPolicy;
 use crate::error::OpenError;
 use crate::record::RECORD_HEADER_LEN;
 use crate::segment::SEGMENT_HEADER_LEN;
-pub use crate::segment::{MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE};
+pub use crate::segment::{validate_segment_size, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, SEGMENT_SIZE_MULTIPLE};
 
 /// Default segment size: 64 MiB, about 0.7 M records of 64 bytes.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 << 20;
@@ -45,8 +45,9 @@ pub enum Verify {
 /// Configuration of a [`crate::JournalWriter`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalConfig {
-    /// Size of each segment file in bytes: a multiple of 4096 between
-    /// [`MIN_SEGMENT_SIZE`] and [`MAX_SEGMENT_SIZE`].
+    /// Size of each segment file in bytes: a multiple of
+    /// [`SEGMENT_SIZE_MULTIPLE`] between [`MIN_SEGMENT_SIZE`] and
+    /// [`MAX_SEGMENT_SIZE`] ([`validate_segment_size`]).
     pub segment_size: u64,
     /// When commits make records durable.
     pub sync_policy: SyncPolicy,
@@ -82,12 +83,6 @@ impl JournalConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<(), OpenError> {
-        if !(MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&self.segment_size) || self.segment_size % 4096 != 0 {
-            return Err(OpenError::InvalidConfig(format!(
-                "segment_size {} must be a multiple of 4096 in {MIN_SEGMENT_SIZE}..={MAX_SEGMENT_SIZE}",
-                self.segment_size
-            )));
-        }
-        Ok(())
+        validate_segment_size(self.segment_size).map_err(OpenError::InvalidConfig)
     }
 }

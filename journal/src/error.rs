@@ -157,6 +157,19 @@ pub enum CorruptionKind {
         /// The durable watermark read from the segment headers.
         watermark: Seq,
     },
+    /// The last segment present ends where the writer went on in a next
+    /// segment (an end-of-segment marker, or no room for another record
+    /// while the headers say later records were durable), and that segment
+    /// is not there (deleted, or its creation was cut by a power loss).
+    #[error(
+        "segment {} is the last one present and ends where the writer moved on to the next segment \
+         (it is sealed with an end-of-segment marker, or full), but that segment is missing",
+        crate::segment::segment_file_name(*.last_present)
+    )]
+    SuccessorMissing {
+        /// First sequence of the sealed segment (names its file).
+        last_present: Seq,
+    },
     /// Non-zero bytes after the last record of a segment that the log
     /// continues past.
     #[error("unexpected non-zero bytes after the last record of the segment")]
@@ -175,8 +188,17 @@ pub enum CorruptionKind {
 /// requires, so an operator can inspect the spot with a hex dump.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "journal corruption in {file} at offset {offset} (sequence {seq}): {kind}{}",
-    match .valid_after { Some(s) => format!("; a valid record with sequence {s} follows"), None => String::new() }
+    "journal corruption in {file} at offset {offset} (sequence {seq}): {kind}{}{}",
+    match .valid_after { Some(s) => format!("; a valid record with sequence {s} follows"), None => String::new() },
+    if .durable_watermark >= .seq && *.seq > 0 {
+        format!(
+            "; records {}..={} were reported durable (acknowledged) and are lost or damaged",
+            .seq,
+            .durable_watermark
+        )
+    } else {
+        String::new()
+    }
 )]
 pub struct Corruption {
     /// The segment file (for a missing segment: the name it should have).

@@ -31,11 +31,11 @@ mod writer;
 pub type Seq = u64;
 
 pub use config::{JournalConfig, RecoveryMode, Verify};
-pub use dir_lock::{DirLock, LOCK_FILE_NAME};
+pub use dir_lock::{lock_holder, DirLock, LOCK_FILE_NAME};
 pub use durability::SyncPolicy;
 pub use error::{Corruption, CorruptionKind, LockError, OpenError, ReadError, RecordFault, StorageError, WriteError};
 pub use reader::JournalReader;
 pub use record::RecordView;
-pub use recovery::{RecoveryReport, Truncation};
+pub use recovery::{check, check_with_storage, RecoveryReport, Truncation};
 pub use storage::FileStorage;
-pub use writer::JournalWriter;
+pub use writer::{JournalWriter, OpenPlan};

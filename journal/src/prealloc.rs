@@ -21,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use crate::error::StorageError;
-use crate::segment::{spare_file_name, write_header, SEGMENT_HEADER_LEN};
+use crate::segment::{raise_watermark, segment_file_name, spare_file_name, write_header, SEGMENT_HEADER_LEN};
 use crate::storage::{SegmentMut, SegmentRead, Storage};
 
 /// A pre-created segment.
@@ -34,11 +34,23 @@ pub(crate) struct Spare<Seg> {
 pub(crate) enum Job<Seg> {
     /// Sync the directory after the writer renamed spares.
     SyncDir,
-    /// Unmap a retired segment off the journaller's thread.
-    Drop(Seg),
     /// Under the `none` policy: sync a retired segment's first `usize`
     /// bytes (so a later `sync_now`/`close` covers it), then unmap it.
     SyncDrop(Seg, usize),
+    /// Sync the header of a retired segment (the writer raised its
+    /// watermark), then unmap it.
+    SyncHeaderDrop(Seg),
+    /// Under `none`, where retired segments are no longer mapped: raise the
+    /// durable watermark in the header of a segment the log has gone on past
+    /// (records up to `watermark` are synced), and sync it.
+    RaiseWatermark {
+        /// The segment (names its file).
+        first_seq: u64,
+        /// Its size.
+        size: u64,
+        /// The watermark to record.
+        watermark: u64,
+    },
 }
 
 struct State<Seg> {
@@ -97,6 +109,20 @@ pub(crate) fn create_spare<S: Storage>(
         }
     }
     Ok(Spare { id, seg })
+}
+
+/// Opens the segment starting at `first_seq` (renamed by the writer before
+/// it handed this job over) and records `watermark` in its header.
+fn raise_watermark_of<S: Storage>(storage: &S, first_seq: u64, size: u64, watermark: u64) -> Result<(), StorageError> {
+    let mut seg = match storage.open_rw(&segment_file_name(first_seq), size) {
+        Ok(seg) => seg,
+        // Archived or deleted meanwhile (`matchd-journal prune`): nothing to record it in, and
+        // nothing the log still needs.
+        Err(StorageError::NotFound { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    raise_watermark(seg.bytes_mut(), first_seq, watermark);
+    seg.sync(0, SEGMENT_HEADER_LEN)
 }
 
 /// Bytes pre-faulted between two checks of the writer's urgency (1 MiB:
@@ -253,12 +279,21 @@ fn helper_loop<S: Storage>(storage: &S, shared: &Shared<S::Segment>, size: u64, 
         for job in jobs.drain(..) {
             match job {
                 Job::SyncDir => renamed = true,
-                Job::Drop(seg) => drop(seg),
                 Job::SyncDrop(mut seg, end) => {
                     if let Err(e) = seg.sync(0, end) {
                         failure.get_or_insert(e.to_string());
                     }
                     sync_drops += 1;
+                }
+                Job::SyncHeaderDrop(mut seg) => {
+                    if let Err(e) = seg.sync(0, SEGMENT_HEADER_LEN) {
+                        failure.get_or_insert(e.to_string());
+                    }
+                }
+                Job::RaiseWatermark { first_seq, size, watermark } => {
+                    if let Err(e) = raise_watermark_of(storage, first_seq, size, watermark) {
+                        failure.get_or_insert(e.to_string());
+                    }
                 }
             }
         }

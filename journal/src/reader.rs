@@ -18,7 +18,8 @@ struct Cursor<R> {
 /// Reads records in sequence order, from any starting sequence, and keeps
 /// following a live writer (in this or another process).
 ///
-/// It returns only complete records: CRC-valid and numbered previous + 1.
+/// It returns only complete records: CRC-valid, reserved bytes and padding
+/// zero, numbered previous + 1 (the one record check recovery makes too).
 /// The writer stores a record's length field last (release), and the reader
 /// loads it first (acquire), so a record being written reads as "not yet".
 /// A reader never repairs anything; a torn tail left by a crashed writer is
@@ -111,7 +112,7 @@ impl<S: Storage> JournalReader<S> {
                 }
                 return Ok(None);
             };
-            let slot = decode(cur.ro.bytes(), cur.size, cur.off, Some(self.next_seq), false, cur.first_seq);
+            let slot = decode(cur.ro.bytes(), cur.size, cur.off, Some(self.next_seq), cur.first_seq);
             match slot {
                 Slot::Record(v, padded) => {
                     let out = (cur.off, RECORD_HEADER_LEN + v.payload.len());

@@ -173,17 +173,15 @@ pub(crate) enum Slot<'a> {
 ///
 /// `limit` is the segment size from its header; `buf` may be shorter (a
 /// truncated file). `expected` is the sequence the record must carry
-/// (`None` accepts any, for the scan-ahead). `strict` also checks the
-/// reserved bytes and the padding, which recovery wants and a tailing reader
-/// does not need. On success returns the padded length too.
-pub(crate) fn decode(
-    buf: &[u8],
-    limit: usize,
-    off: usize,
-    expected: Option<Seq>,
-    strict: bool,
-    segment_first_seq: Seq,
-) -> Slot<'_> {
+/// (`None` accepts any, for the scan-ahead). On success returns the padded
+/// length too.
+///
+/// This is the one definition of a valid record: recovery, readers and the
+/// operator's tools all call it, so a record one of them accepts none of
+/// them refuses. The reserved bytes and the padding are outside the CRC;
+/// checking them here is what makes a bit flipped there corruption for
+/// every reader, not only for recovery.
+pub(crate) fn decode(buf: &[u8], limit: usize, off: usize, expected: Option<Seq>, segment_first_seq: Seq) -> Slot<'_> {
     if off + OFF_LEN + 4 > limit {
         return Slot::NoRoom;
     }
@@ -218,13 +216,11 @@ pub(crate) fn decode(
     if stored != computed {
         return Slot::Invalid(RecordFault::CrcMismatch { stored, computed });
     }
-    if strict {
-        if rec[OFF_RESERVED..RECORD_HEADER_LEN].iter().any(|&b| b != 0) {
-            return Slot::Invalid(RecordFault::NonZeroReserved);
-        }
-        if rec[len..].iter().any(|&b| b != 0) {
-            return Slot::Invalid(RecordFault::NonZeroPadding);
-        }
+    if rec[OFF_RESERVED..RECORD_HEADER_LEN].iter().any(|&b| b != 0) {
+        return Slot::Invalid(RecordFault::NonZeroReserved);
+    }
+    if rec[len..].iter().any(|&b| b != 0) {
+        return Slot::Invalid(RecordFault::NonZeroPadding);
     }
     if let Some(expected) = expected {
         if seq != expected {
@@ -244,7 +240,7 @@ mod tests {
         let payload = b"hello journal";
         let n = padded_record_len(payload.len());
         encode(&mut buf[..n], 7, 3, payload);
-        match decode(&buf, 256, 0, Some(7), true, 1) {
+        match decode(&buf, 256, 0, Some(7), 1) {
             Slot::Record(v, len) => {
                 assert_eq!(len, n);
                 assert_eq!(v.seq, 7);
@@ -254,7 +250,7 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         buf[30] ^= 1;
-        assert!(matches!(decode(&buf, 256, 0, Some(7), true, 1), Slot::Invalid(RecordFault::CrcMismatch { .. })));
+        assert!(matches!(decode(&buf, 256, 0, Some(7), 1), Slot::Invalid(RecordFault::CrcMismatch { .. })));
     }
 
     #[test]

@@ -21,8 +21,12 @@
 //! Segment headers are written once, synced before the file gets its
 //! segment name, and sit inside one 512-byte sector; a damaged header of a
 //! named segment therefore cannot come from a crash and is always corruption.
+//!
+//! Two phases: [`analyze`] reads and decides (changing nothing), [`apply`]
+//! repairs. [`check`] runs the first phase alone, so the operator's tools
+//! give the verdict the writer will act on, from the same code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::config::{JournalConfig, RecoveryMode, Verify};
 use crate::error::{Corruption, CorruptionKind, OpenError};
@@ -30,10 +34,10 @@ use crate::record::{
     decode, publish_u32, read_u32, read_u64, Slot, END_OF_SEGMENT, OFF_LEN, RECORD_ALIGN, RECORD_HEADER_LEN,
 };
 use crate::segment::{
-    is_spare_file_name, parse_header, parse_segment_file_name, read_watermark, segment_file_name, write_watermark,
-    SegmentHeader, SEGMENT_HEADER_LEN,
+    is_spare_file_name, parse_header, parse_segment_file_name, read_watermark, segment_file_name,
+    validate_segment_header, write_watermark, SegmentHeader, SEGMENT_HEADER_LEN,
 };
-use crate::storage::{SegmentMut, SegmentRead, Storage};
+use crate::storage::{FileStorage, SegmentMut, SegmentRead, Storage};
 use crate::Seq;
 
 /// What recovery found and did when a journal was opened for writing.
@@ -121,6 +125,8 @@ struct WalkEnd {
     end_off: usize,
     next_seq: Seq,
     sealed: bool,
+    /// No room for another record: the writer's next record went to a successor.
+    full: bool,
 }
 
 struct Break {
@@ -184,7 +190,7 @@ fn walk_segment<R: SegmentRead>(e: &Entry<R>) -> Walked {
     let mut off = SEGMENT_HEADER_LEN;
     let mut expected = e.first;
     loop {
-        match decode(buf, limit, off, Some(expected), true, e.first) {
+        match decode(buf, limit, off, Some(expected), e.first) {
             Slot::Record(_, padded) => {
                 off += padded;
                 // Saturating: a crafted sequence near u64::MAX must not panic.
@@ -200,6 +206,7 @@ fn walk_segment<R: SegmentRead>(e: &Entry<R>) -> Walked {
             }
             slot @ (Slot::Empty | Slot::NoRoom | Slot::EndOfSegment) => {
                 let sealed = matches!(slot, Slot::EndOfSegment);
+                let full = matches!(slot, Slot::NoRoom);
                 // After the last record everything must be zero (the marker
                 // itself excepted): fresh segments are zero and recovery
                 // zeroes what it cuts. Anything else is a torn record or damage.
@@ -212,7 +219,7 @@ fn walk_segment<R: SegmentRead>(e: &Entry<R>) -> Walked {
                         kind: CorruptionKind::GarbageAfterEnd,
                     };
                 }
-                return Walked::End(WalkEnd { end_off: off, next_seq: expected, sealed });
+                return Walked::End(WalkEnd { end_off: off, next_seq: expected, sealed, full });
             }
         }
     }
@@ -238,7 +245,7 @@ fn scan_ahead<R: SegmentRead>(entries: &[Entry<R>], brk: &Break) -> (u64, Option
             if len >= RECORD_HEADER_LEN && len <= limit - off {
                 let seq = read_u64(buf, off + 8);
                 if seq >= brk.seq && seq <= max_seq {
-                    if let Slot::Record(v, padded) = decode(buf, limit, off, None, false, e.first) {
+                    if let Slot::Record(v, padded) = decode(buf, limit, off, None, e.first) {
                         count += 1;
                         first.get_or_insert(v.seq);
                         off += padded;
@@ -270,32 +277,69 @@ fn corruption<S: Storage, R>(
     }
 }
 
-/// Scans the journal in `storage`, repairs a torn tail, and returns where
-/// the writer continues. Refuses (leaving every file untouched) on corruption.
-pub(crate) fn recover<S: Storage>(storage: &S, config: &JournalConfig) -> Result<Recovered<S::Segment>, OpenError> {
-    let names = storage.list()?;
+/// What [`analyze`] found and decided: the report the writer will return and
+/// the changes that [`apply`] makes to get there.
+pub(crate) struct Plan<R> {
+    /// The report, as it will be after [`apply`].
+    pub report: RecoveryReport,
+    entries: Vec<Entry<R>>,
+    strays: Vec<String>,
+    watermark: Seq,
+    /// Entries from this index on are removed.
+    keep: usize,
+    /// The torn tail to zero.
+    zero: Option<ZeroRange>,
+    next_seq: Seq,
+}
+
+/// What the journal in `dir` holds and what opening it for writing would
+/// do, changing nothing: `Err(OpenError::Corruption)` exactly when
+/// [`crate::JournalWriter::open`] with the same `config` refuses, otherwise
+/// the [`RecoveryReport`] it would return (the truncation it would make and
+/// the files it would remove or rename). Takes no lock: on a journal a
+/// writer is appending to, the tail may read as torn.
+pub fn check(dir: impl AsRef<Path>, config: &JournalConfig) -> Result<RecoveryReport, OpenError> {
+    let dir = dir.as_ref();
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(OpenError::NotADirectory { dir: dir.to_path_buf() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(OpenError::DirMissing { dir: dir.to_path_buf() })
+        }
+        Err(e) => return Err(crate::StorageError::from_io("inspecting directory", dir, e).into()),
+    }
+    check_with_storage(&FileStorage::open(dir)?, config)
+}
+
+/// [`check`] on any [`Storage`].
+pub fn check_with_storage<S: Storage>(storage: &S, config: &JournalConfig) -> Result<RecoveryReport, OpenError> {
+    Ok(analyze(storage, config)?.report)
+}
+
+/// Segments in log order, and names of spare files to remove.
+type Listed<R> = (Vec<Entry<R>>, Vec<String>);
+
+/// (entry index, from, to): the bytes of a torn tail to zero.
+type ZeroRange = (usize, usize, usize);
+
+/// The `.seg` files (validated headers) and adopted spares, in log order,
+/// and the spare files to remove.
+fn list_entries<S: Storage>(storage: &S) -> Result<Listed<S::ReadSegment>, OpenError> {
     let mut entries: Vec<Entry<S::ReadSegment>> = Vec::new();
     let mut strays: Vec<String> = Vec::new();
-
-    for name in &names {
+    for name in &storage.list()? {
         if let Some(first) = parse_segment_file_name(name) {
             let ro = storage.open_ro(name)?;
-            let bad = |offset, kind| Corruption {
+            // first_seq 0 (a spare whose promotion never reached the disk
+            // although its rename did) passes here: the walk handles it.
+            let header = validate_segment_header(ro.bytes(), first).map_err(|why| Corruption {
                 file: storage.path_of(name),
-                offset,
+                offset: 0,
                 seq: first,
-                kind,
+                kind: CorruptionKind::BadSegmentHeader(why),
                 durable_watermark: 0,
                 valid_after: None,
-            };
-            let header = parse_header(ro.bytes()).map_err(|why| bad(0, CorruptionKind::BadSegmentHeader(why)))?;
-            // first_seq 0: a spare whose promotion never reached the disk
-            // although its rename did; handled by the walk below.
-            if header.first_seq != first && header.first_seq != 0 {
-                return Err(
-                    bad(0, CorruptionKind::BadSegmentHeader("first sequence differs from the file name")).into()
-                );
-            }
+            })?;
             entries.push(Entry { name: name.clone(), target: None, first, ro, header, walk: None });
         } else if is_spare_file_name(name) {
             let ro = storage.open_ro(name)?;
@@ -331,10 +375,15 @@ pub(crate) fn recover<S: Storage>(storage: &S, config: &JournalConfig) -> Result
             .into());
         }
     }
+    debug_assert!(entries.windows(2).all(|p| p[0].first < p[1].first));
+    Ok((entries, strays))
+}
 
-    // The durable watermark: largest valid copy in any header.
+/// The durable watermark: the largest valid copy in any header. A header
+/// with no valid copy is corruption (both copies sit in one sector).
+fn durable_watermark<S: Storage>(storage: &S, entries: &[Entry<S::ReadSegment>]) -> Result<Seq, OpenError> {
     let mut watermark: Seq = 0;
-    for e in &entries {
+    for e in entries {
         match read_watermark(e.ro.bytes(), e.header.first_seq) {
             Some(w) => watermark = watermark.max(w),
             None => {
@@ -350,206 +399,290 @@ pub(crate) fn recover<S: Storage>(storage: &S, config: &JournalConfig) -> Result
             }
         }
     }
+    Ok(watermark)
+}
 
-    let walk_start = match config.verify {
+/// Whether entry `i` breaks the chain: a header that never reached the
+/// disk, a predecessor the header names that is not there, or a first
+/// sequence that does not continue the previous segment's records
+/// (`expected`, `None` when that segment was not walked).
+fn chain_break<R>(entries: &[Entry<R>], i: usize, expected: Option<Seq>) -> Option<Break> {
+    let e = &entries[i];
+    let seq_here = expected.unwrap_or(e.first);
+    let at_segment = |kind, seq, file| Break { idx: i, offset: 0, valid_end: 0, seq, kind, file };
+    if e.header.first_seq == 0 {
+        let kind = CorruptionKind::BadSegmentHeader("segment was renamed but its header never reached the disk");
+        return Some(at_segment(kind, seq_here, None));
+    }
+    if i > 0 && e.header.prev_first_seq != entries[i - 1].first {
+        // The header chain names a predecessor that is not there.
+        let missing = expected.unwrap_or(e.header.prev_first_seq);
+        let kind = CorruptionKind::MissingSegment { next_present: e.first };
+        return Some(at_segment(kind, seq_here, Some(segment_file_name(missing))));
+    }
+    let exp = expected?;
+    if e.first > exp {
+        // The chain is intact, so the previous segment lost records at its
+        // end: the break is there.
+        let prev = i - 1;
+        let end = entries[prev].walk.map_or(SEGMENT_HEADER_LEN, |w| w.end_off);
+        let kind = CorruptionKind::SegmentEndsEarly { next_segment_first: e.first };
+        return Some(Break { idx: prev, offset: end, valid_end: end, seq: exp, kind, file: None });
+    }
+    if e.first < exp {
+        return Some(at_segment(CorruptionKind::OverlappingSegment, exp, None));
+    }
+    None
+}
+
+/// Walks the log to its first break, if any; records where each walked
+/// segment ends. Returns the break and the sequence expected next.
+fn walk_log<R: SegmentRead>(entries: &mut [Entry<R>], watermark: Seq, verify: Verify) -> (Option<Break>, Option<Seq>) {
+    let walk_start = match verify {
         Verify::Full => 0,
         Verify::Tail => entries.iter().rposition(|e| e.first <= watermark.max(1)).unwrap_or(0).saturating_sub(1),
     };
-
-    // Walk the log to the break point, if any.
-    let mut brk: Option<Break> = None;
     let mut expected: Option<Seq> = None;
     for i in 0..entries.len() {
-        let e = &entries[i];
-        let seq_here = expected.unwrap_or(e.first);
-        if e.header.first_seq == 0 {
-            brk = Some(Break {
-                idx: i,
-                offset: 0,
-                valid_end: 0,
-                seq: seq_here,
-                kind: CorruptionKind::BadSegmentHeader("segment was renamed but its header never reached the disk"),
-                file: None,
-            });
-            break;
-        }
-        if i > 0 && e.header.prev_first_seq != entries[i - 1].first {
-            // The header chain names a predecessor that is not there.
-            let missing = match expected {
-                Some(exp) => exp,
-                None => e.header.prev_first_seq,
-            };
-            brk = Some(Break {
-                idx: i,
-                offset: 0,
-                valid_end: 0,
-                seq: seq_here,
-                kind: CorruptionKind::MissingSegment { next_present: e.first },
-                file: Some(segment_file_name(missing)),
-            });
-            break;
-        }
-        if let Some(exp) = expected {
-            if e.first > exp {
-                // The chain is intact, so the previous segment lost records
-                // at its end: the break is there.
-                let prev = i - 1;
-                let end = entries[prev].walk.map_or(SEGMENT_HEADER_LEN, |w| w.end_off);
-                brk = Some(Break {
-                    idx: prev,
-                    offset: end,
-                    valid_end: end,
-                    seq: exp,
-                    kind: CorruptionKind::SegmentEndsEarly { next_segment_first: e.first },
-                    file: None,
-                });
-                break;
-            }
-            if e.first < exp {
-                brk = Some(Break {
-                    idx: i,
-                    offset: 0,
-                    valid_end: 0,
-                    seq: exp,
-                    kind: CorruptionKind::OverlappingSegment,
-                    file: None,
-                });
-                break;
-            }
+        if let Some(b) = chain_break(entries, i, expected) {
+            return (Some(b), expected);
         }
         if i >= walk_start || i + 1 == entries.len() {
-            match walk_segment(e) {
+            match walk_segment(&entries[i]) {
                 Walked::End(w) => {
                     entries[i].walk = Some(w);
                     expected = Some(w.next_seq);
                 }
                 Walked::Broken { offset, valid_end, seq, kind } => {
-                    brk = Some(Break { idx: i, offset, valid_end, seq, kind, file: None });
-                    break;
+                    return (Some(Break { idx: i, offset, valid_end, seq, kind, file: None }), expected);
                 }
             }
         } else {
             expected = None;
         }
     }
+    (None, expected)
+}
 
+/// A log that walks cleanly to its end can still have lost its end: the
+/// last segment is sealed (the writer went on in a successor that is not
+/// there), or the headers say records up to a later watermark were durable
+/// (named as a missing successor when the last segment is full, since the
+/// next record can only be in one).
+fn end_break<R>(entries: &[Entry<R>], next_seq: Seq, watermark: Seq) -> Option<Break> {
+    let last = entries.len().checked_sub(1)?;
+    let walk = entries[last].walk?;
+    if walk.sealed || (walk.full && watermark >= next_seq) {
+        // One past the last entry: the missing successor, which is all the
+        // log is missing (nothing present is cut).
+        return Some(Break {
+            idx: entries.len(),
+            offset: 0,
+            valid_end: 0,
+            seq: next_seq,
+            kind: CorruptionKind::SuccessorMissing { last_present: entries[last].first },
+            file: Some(segment_file_name(next_seq)),
+        });
+    }
+    (watermark >= next_seq).then_some(Break {
+        idx: last,
+        offset: walk.end_off,
+        valid_end: walk.end_off,
+        seq: next_seq,
+        kind: CorruptionKind::LostDurableRecords { watermark },
+        file: None,
+    })
+}
+
+/// Where the log ends after a break: refuses (corruption) or returns
+/// (entries kept, bytes to zero, next sequence) and fills in the truncation.
+fn decide<S: Storage>(
+    storage: &S,
+    entries: &mut [Entry<S::ReadSegment>],
+    b: &Break,
+    watermark: Seq,
+    mode: RecoveryMode,
+    report: &mut RecoveryReport,
+) -> Result<(usize, Option<ZeroRange>), OpenError> {
+    let lost_durable = b.seq <= watermark;
+    let (found, first_found) = scan_ahead(entries, b);
+    let refuse = match mode {
+        RecoveryMode::TruncateAboveWatermark => lost_durable,
+        RecoveryMode::Strict => lost_durable || found > 0,
+        RecoveryMode::ForceTruncate => false,
+    };
+    if refuse {
+        return Err(corruption(storage, entries, b, watermark, first_found).into());
+    }
+    report.lost_durable = lost_durable;
+    let mut bytes_zeroed = 0;
+    let mut zero = None;
+    let keep;
+    if b.offset >= SEGMENT_HEADER_LEN {
+        // Damage inside segment b.idx: keep it up to the last good record.
+        keep = b.idx + 1;
+        let e = &entries[b.idx];
+        let limit = e.header.segment_size as usize;
+        if let Some(end) = last_nonzero_end(e.ro.bytes(), b.offset, limit) {
+            bytes_zeroed = (end - b.offset) as u64;
+            zero = Some((b.idx, b.offset, end));
+        }
+        entries[b.idx].walk = Some(WalkEnd { end_off: b.valid_end, next_seq: b.seq, sealed: false, full: false });
+    } else {
+        // The segment itself is the problem: the log ends with the previous one.
+        keep = b.idx;
+        if let Some(prev) = keep.checked_sub(1) {
+            if entries[prev].walk.is_none() {
+                // Only possible with Verify::Tail; validate it now.
+                match walk_segment(&entries[prev]) {
+                    Walked::End(w) => entries[prev].walk = Some(w),
+                    Walked::Broken { offset, seq, kind, .. } => {
+                        let pb = Break { idx: prev, offset, valid_end: offset, seq, kind, file: None };
+                        return Err(corruption(storage, entries, &pb, watermark, None).into());
+                    }
+                }
+            }
+        }
+    }
+    report.truncation = Some(Truncation {
+        file: storage.path_of(b.file.as_deref().unwrap_or_else(|| entries[b.idx].final_name())),
+        offset: b.offset as u64,
+        bytes_zeroed,
+        seq: b.seq,
+        kind: b.kind.clone(),
+        discarded_records: found,
+    });
+    Ok((keep, zero))
+}
+
+/// Reads the journal in `storage` and decides what recovery does, changing
+/// nothing. Refuses on corruption (and then nothing is ever changed).
+pub(crate) fn analyze<S: Storage>(storage: &S, config: &JournalConfig) -> Result<Plan<S::ReadSegment>, OpenError> {
+    let (mut entries, strays) = list_entries(storage)?;
+    let watermark = durable_watermark(storage, &entries)?;
+    let (brk, expected) = walk_log(&mut entries, watermark, config.verify);
     let mut next_seq = match (entries.last(), expected) {
         (_, Some(n)) => n,
         (Some(e), None) => e.first,
         (None, None) => 1,
     };
-    // A clean end below the watermark still loses durable records.
-    if brk.is_none() && watermark >= next_seq {
-        if let Some(last) = entries.len().checked_sub(1) {
-            let end = entries[last].walk.map_or(SEGMENT_HEADER_LEN, |w| w.end_off);
-            brk = Some(Break {
-                idx: last,
-                offset: end,
-                valid_end: end,
-                seq: next_seq,
-                kind: CorruptionKind::LostDurableRecords { watermark },
-                file: None,
-            });
-        }
-    }
+    let brk = brk.or_else(|| end_break(&entries, next_seq, watermark));
 
     let mut report = RecoveryReport { durable_watermark: watermark, ..RecoveryReport::default() };
-    // Index of the segment the writer continues in, and the range to zero.
-    let mut keep = entries.len();
-    let mut zero: Option<(usize, usize, usize)> = None;
-    if let Some(b) = brk {
-        let lost_durable = b.seq <= watermark;
-        let (found, first_found) = scan_ahead(&entries, &b);
-        let refuse = match config.recovery_mode {
-            RecoveryMode::TruncateAboveWatermark => lost_durable,
-            RecoveryMode::Strict => lost_durable || found > 0,
-            RecoveryMode::ForceTruncate => false,
-        };
-        if refuse {
-            return Err(corruption(storage, &entries, &b, watermark, first_found).into());
+    let (keep, zero) = match &brk {
+        None => (entries.len(), None),
+        Some(b) => {
+            next_seq = b.seq;
+            decide(storage, &mut entries, b, watermark, config.recovery_mode, &mut report)?
         }
-        report.lost_durable = lost_durable;
-        let mut bytes_zeroed = 0;
-        if b.offset >= SEGMENT_HEADER_LEN {
-            // Damage inside segment b.idx: keep it up to the last good record.
-            keep = b.idx + 1;
-            let e = &entries[b.idx];
-            let limit = e.header.segment_size as usize;
-            if let Some(end) = last_nonzero_end(e.ro.bytes(), b.offset, limit) {
-                bytes_zeroed = (end - b.offset) as u64;
-                zero = Some((b.idx, b.offset, end));
-            }
-            entries[b.idx].walk = Some(WalkEnd { end_off: b.valid_end, next_seq: b.seq, sealed: false });
-        } else {
-            // The segment itself is the problem: the log ends with the previous one.
-            keep = b.idx;
-            if let Some(prev) = keep.checked_sub(1) {
-                if entries[prev].walk.is_none() {
-                    // Only possible with Verify::Tail; validate it now.
-                    match walk_segment(&entries[prev]) {
-                        Walked::End(w) => entries[prev].walk = Some(w),
-                        Walked::Broken { offset, seq, kind, .. } => {
-                            let pb = Break { idx: prev, offset, valid_end: offset, seq, kind, file: None };
-                            return Err(corruption(storage, &entries, &pb, watermark, None).into());
-                        }
-                    }
-                }
-            }
-        }
-        next_seq = b.seq;
-        report.truncation = Some(Truncation {
-            file: storage.path_of(b.file.as_deref().unwrap_or(entries[b.idx].final_name())),
-            offset: b.offset as u64,
-            bytes_zeroed,
-            seq: b.seq,
-            kind: b.kind.clone(),
-            discarded_records: found,
-        });
-    }
+    };
+    // Newest first, so an interrupted recovery leaves a prefix the next one
+    // cuts the same way.
+    report.removed_files = entries[keep..].iter().rev().map(|e| storage.path_of(&e.name)).collect();
+    report.removed_files.extend(strays.iter().map(|n| storage.path_of(n)));
+    report.renamed_files = entries[..keep]
+        .iter()
+        .filter_map(|e| e.target.as_ref().map(|t| (storage.path_of(&e.name), storage.path_of(t))))
+        .collect();
+    report.first_seq = entries[..keep].first().map_or(next_seq, |e| e.first);
+    report.last_good_seq = next_seq - 1;
+    debug_assert!(keep <= entries.len());
+    debug_assert!(report.truncation.is_some() || keep == entries.len());
+    Ok(Plan { report, entries, strays, watermark, keep, zero, next_seq })
+}
 
-    // Apply: remove what is cut off (newest first, so an interrupted
-    // recovery leaves a prefix the next one cuts the same way), zero the
-    // torn tail, adopt renamed spares, remove strays.
+/// Carries out a [`Plan`]: removes what is cut off, zeroes the torn tail,
+/// adopts renamed spares, removes strays, then makes what is kept durable
+/// and returns where the writer continues.
+pub(crate) fn apply<S: Storage>(storage: &S, plan: Plan<S::ReadSegment>) -> Result<Recovered<S::Segment>, OpenError> {
+    let Plan { report, mut entries, strays, watermark, keep, zero, next_seq } = plan;
     let mut dir_changed = false;
     for e in entries[keep..].iter().rev() {
         storage.remove(&e.name)?;
-        report.removed_files.push(storage.path_of(&e.name));
         dir_changed = true;
     }
     for name in &strays {
         storage.remove(name)?;
-        report.removed_files.push(storage.path_of(name));
         dir_changed = true;
     }
     entries.truncate(keep);
     for e in &entries {
         if let Some(target) = &e.target {
             storage.rename(&e.name, target)?;
-            report.renamed_files.push((storage.path_of(&e.name), storage.path_of(target)));
             dir_changed = true;
         }
     }
     if dir_changed {
         storage.sync_dir()?;
     }
-
     let last_good = next_seq - 1;
-    report.first_seq = entries.first().map_or(next_seq, |e| e.first);
-    report.last_good_seq = last_good;
-
+    debug_assert_eq!(report.last_good_seq, last_good);
     let Some(last) = entries.len().checked_sub(1) else {
         return Ok(Recovered { report, tail: None, next_seq });
     };
+    if report.lost_durable {
+        lower_watermarks(storage, &entries[..last], last_good)?;
+    }
+    let tail_seg = make_kept_durable(storage, &entries, zero, watermark, last_good)?;
+    restore_markers(storage, &entries)?;
+    let mut seg = match tail_seg {
+        Some(s) => s,
+        None => storage.open_rw(entries[last].final_name(), entries[last].header.segment_size)?,
+    };
+    let e = &entries[last];
+    if watermark != last_good {
+        // Exact watermark: everything kept is durable now.
+        for slot in 0..2 {
+            write_watermark(seg.bytes_mut(), slot, e.first, last_good);
+        }
+        seg.sync(0, SEGMENT_HEADER_LEN).map_err(OpenError::Storage)?;
+    }
+    let size = e.header.segment_size as usize;
+    let walk = e.walk.unwrap_or(WalkEnd { end_off: size, next_seq, sealed: true, full: false });
+    Ok(Recovered {
+        report,
+        tail: Some(Tail { seg, first_seq: e.first, size, write_off: if walk.sealed { size } else { walk.end_off } }),
+        next_seq,
+    })
+}
 
-    // Everything kept above the old watermark may sit only in the page cache
-    // (after a process crash): make it durable before it is built upon.
+/// After an operator's forced truncation below the watermark, no kept
+/// header may still promise records that are gone, or every later open
+/// would refuse again.
+fn lower_watermarks<S: Storage>(
+    storage: &S,
+    entries: &[Entry<S::ReadSegment>],
+    last_good: Seq,
+) -> Result<(), OpenError> {
+    for e in entries {
+        if read_watermark(e.ro.bytes(), e.first).is_some_and(|w| w > last_good) {
+            let mut seg = storage.open_rw(e.final_name(), e.header.segment_size)?;
+            for slot in 0..2 {
+                write_watermark(seg.bytes_mut(), slot, e.first, last_good);
+            }
+            seg.sync(0, SEGMENT_HEADER_LEN).map_err(OpenError::Storage)?;
+        }
+    }
+    Ok(())
+}
+
+/// Zeroes the torn tail and syncs everything kept above the old watermark
+/// (after a process crash it may sit only in the page cache) before it is
+/// built upon. Returns the last segment's writable mapping if it opened it.
+fn make_kept_durable<S: Storage>(
+    storage: &S,
+    entries: &[Entry<S::ReadSegment>],
+    zero: Option<ZeroRange>,
+    watermark: Seq,
+    last_good: Seq,
+) -> Result<Option<S::Segment>, OpenError> {
+    let last = entries.len() - 1;
     let first_unsynced = entries.iter().rposition(|e| e.first <= watermark + 1).unwrap_or(0);
     let start = zero.map_or(first_unsynced, |(zi, _, _)| zi.min(first_unsynced));
-    let mut tail_seg: Option<S::Segment> = None;
+    let mut tail_seg = None;
     for (i, e) in entries.iter().enumerate().skip(start) {
-        let name = e.final_name();
         let size = e.header.segment_size;
-        let mut seg = storage.open_rw(name, size)?;
+        let mut seg = storage.open_rw(e.final_name(), size)?;
         let end = e.walk.map_or(size as usize, |w| w.end_off);
         if let Some((zi, from, to)) = zero {
             if zi == i {
@@ -564,10 +697,17 @@ pub(crate) fn recover<S: Storage>(storage: &S, config: &JournalConfig) -> Result
             tail_seg = Some(seg);
         }
     }
-    // A segment the log continues past must end with the end-of-segment
-    // marker, or tailing readers would wait at its end forever. A power loss
-    // can drop the marker while keeping the next segment; put it back.
-    for e in &entries[..last] {
+    Ok(tail_seg)
+}
+
+/// A segment the log continues past must end with the end-of-segment
+/// marker, or tailing readers would wait at its end forever. A power loss
+/// can drop the marker while keeping the next segment; put it back.
+fn restore_markers<S: Storage>(storage: &S, entries: &[Entry<S::ReadSegment>]) -> Result<(), OpenError> {
+    let Some((_, continued)) = entries.split_last() else {
+        return Ok(());
+    };
+    for e in continued {
         if let Some(w) = e.walk {
             if !w.sealed && w.end_off + OFF_LEN + 4 <= e.header.segment_size as usize {
                 let mut seg = storage.open_rw(e.final_name(), e.header.segment_size)?;
@@ -577,23 +717,5 @@ pub(crate) fn recover<S: Storage>(storage: &S, config: &JournalConfig) -> Result
             }
         }
     }
-    let mut seg = match tail_seg {
-        Some(s) => s,
-        None => storage.open_rw(entries[last].final_name(), entries[last].header.segment_size)?,
-    };
-    let e = &entries[last];
-    if watermark != last_good {
-        // Exact watermark: everything kept is durable now.
-        for slot in 0..2 {
-            write_watermark(seg.bytes_mut(), slot, e.first, last_good);
-        }
-        seg.sync(0, SEGMENT_HEADER_LEN).map_err(OpenError::Storage)?;
-    }
-    let size = e.header.segment_size as usize;
-    let walk = e.walk.unwrap_or(WalkEnd { end_off: size, next_seq, sealed: true });
-    Ok(Recovered {
-        report,
-        tail: Some(Tail { seg, first_seq: e.first, size, write_off: if walk.sealed { size } else { walk.end_off } }),
-        next_seq,
-    })
+    Ok(())
 }

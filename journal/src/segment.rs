@@ -30,6 +30,22 @@ use crate::Seq;
 pub const MIN_SEGMENT_SIZE: u64 = 16 * 1024;
 /// Largest segment size accepted (offsets stay well inside u32 record lengths).
 pub const MAX_SEGMENT_SIZE: u64 = 1 << 30;
+/// Segment sizes are multiples of this (whole pages: the writer maps and
+/// syncs segments by page).
+pub const SEGMENT_SIZE_MULTIPLE: u64 = 4096;
+
+/// Checks a segment size against the one rule every part applies: the
+/// writer's configuration, matchd's config file and the header of every
+/// segment read back. The error says the rule.
+pub fn validate_segment_size(size: u64) -> Result<(), String> {
+    if (MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&size) && size % SEGMENT_SIZE_MULTIPLE == 0 {
+        return Ok(());
+    }
+    Err(format!(
+        "segment size {size} must be a multiple of {SEGMENT_SIZE_MULTIPLE} between {MIN_SEGMENT_SIZE} (16 KiB) and \
+         {MAX_SEGMENT_SIZE} (1 GiB)"
+    ))
+}
 
 /// Magic bytes at the start of every segment file.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"MATCHDJL";
@@ -54,6 +70,9 @@ const OFF_PREV_FIRST_SEQ: usize = 32;
 const OFF_HEADER_CRC: usize = 40;
 /// Offsets of the two watermark copies (u64 then its u32 CRC).
 pub(crate) const WATERMARK_SLOTS: [usize; 2] = [48, 64];
+/// Reserved (always zero) ranges of the header: after the header CRC, after
+/// watermark A, after watermark B.
+const RESERVED: [(usize, usize); 3] = [(44, 48), (60, 64), (76, SEGMENT_HEADER_LEN)];
 
 #[repr(C)]
 #[allow(dead_code)]
@@ -154,10 +173,28 @@ pub(crate) fn write_watermark(buf: &mut [u8], slot: usize, first_seq: Seq, water
     buf[off + 8..off + 12].copy_from_slice(&watermark_crc(first_seq, watermark).to_le_bytes());
 }
 
+/// Raises the watermark of a segment that is no longer written to (the
+/// writer records in its predecessor how far the log is durable, so that a
+/// log whose last segments were deleted still knows it lost records).
+/// Overwrites the lower (or an invalid) copy and keeps the higher one, so a
+/// process killed between the stores still leaves a valid copy.
+pub(crate) fn raise_watermark(buf: &mut [u8], first_seq: Seq, watermark: Seq) {
+    let copy = |slot: usize| {
+        let off = WATERMARK_SLOTS[slot];
+        let w = read_u64(buf, off);
+        (read_u32(buf, off + 8) == watermark_crc(first_seq, w)).then_some(w)
+    };
+    if copy(0).max(copy(1)).is_some_and(|w| w >= watermark) {
+        return;
+    }
+    let slot = if copy(0) <= copy(1) { 0 } else { 1 };
+    write_watermark(buf, slot, first_seq, watermark);
+}
+
 /// Largest valid watermark copy, checked against `first_seq` (taken from
 /// the file name, so a damaged static header does not hide the watermark).
 /// `None` if neither copy is valid.
-pub(crate) fn read_watermark(buf: &[u8], first_seq: Seq) -> Option<Seq> {
+pub fn read_watermark(buf: &[u8], first_seq: Seq) -> Option<Seq> {
     if buf.len() < SEGMENT_HEADER_LEN {
         return None;
     }
@@ -168,6 +205,18 @@ pub(crate) fn read_watermark(buf: &[u8], first_seq: Seq) -> Option<Seq> {
             (read_u32(buf, off + 8) == watermark_crc(first_seq, w)).then_some(w)
         })
         .max()
+}
+
+/// Validates the header of the file named for `name_first_seq`: the check
+/// recovery makes of every `.seg` file, and the one the operator's tools
+/// report. A `first_seq` of 0 is accepted here (a spare renamed before its
+/// header reached the disk): the log walk decides what that means.
+pub fn validate_segment_header(buf: &[u8], name_first_seq: Seq) -> Result<SegmentHeader, &'static str> {
+    let header = parse_header(buf)?;
+    if header.first_seq != name_first_seq && header.first_seq != 0 {
+        return Err("first sequence differs from the file name");
+    }
+    Ok(header)
 }
 
 /// Parses and validates the static part of a segment header.
@@ -188,11 +237,13 @@ pub(crate) fn parse_header(buf: &[u8]) -> Result<SegmentHeader, &'static str> {
         return Err("unsupported header length");
     }
     let segment_size = read_u64(buf, OFF_SEGMENT_SIZE);
-    if segment_size < (SEGMENT_HEADER_LEN + crate::record::RECORD_HEADER_LEN) as u64
-        || segment_size > MAX_SEGMENT_SIZE
-        || segment_size % crate::record::RECORD_ALIGN as u64 != 0
-    {
+    if validate_segment_size(segment_size).is_err() {
         return Err("segment size out of range");
+    }
+    // Outside the header CRC and never written non-zero: anything else is
+    // damage, refused like a flipped reserved byte of a record.
+    if RESERVED.iter().any(|&(from, to)| buf[from..to].iter().any(|&b| b != 0)) {
+        return Err("non-zero reserved header bytes");
     }
     Ok(SegmentHeader {
         segment_size,
@@ -227,5 +278,33 @@ mod tests {
         assert_eq!(read_watermark(&buf, 5), Some(3));
         buf[30] ^= 1;
         assert!(parse_header(&buf).is_err());
+    }
+
+    #[test]
+    fn reserved_header_bytes_must_be_zero() {
+        let mut buf = vec![0u8; 4096];
+        write_header(&mut buf, 65536, 5, 1, 3);
+        for &(from, to) in &RESERVED {
+            for at in from..to {
+                let mut b = buf.clone();
+                b[at] = 0x10;
+                assert_eq!(parse_header(&b), Err("non-zero reserved header bytes"), "byte {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn raising_keeps_the_higher_copy() {
+        let mut buf = vec![0u8; 4096];
+        write_header(&mut buf, 65536, 5, 1, 3);
+        raise_watermark(&mut buf, 5, 9);
+        assert_eq!(read_watermark(&buf, 5), Some(9));
+        raise_watermark(&mut buf, 5, 12);
+        assert_eq!(read_watermark(&buf, 5), Some(12));
+        // The lower copy (3) was overwritten: the previous value 9 is still there.
+        let copies: Vec<u64> = WATERMARK_SLOTS.iter().map(|&o| read_u64(&buf, o)).collect();
+        assert_eq!(copies, vec![9, 12]);
+        raise_watermark(&mut buf, 5, 7);
+        assert_eq!(read_watermark(&buf, 5), Some(12), "never lowered");
     }
 }

@@ -11,8 +11,10 @@ use crate::durability::SyncPolicy;
 use crate::error::{OpenError, StorageError, WriteError};
 use crate::prealloc::{Job, Prealloc, Spare};
 use crate::record::{encode, padded_record_len, publish_u32, END_OF_SEGMENT, OFF_LEN};
-use crate::recovery::{recover, RecoveryReport};
-use crate::segment::{segment_file_name, spare_file_name, write_header, write_watermark, SEGMENT_HEADER_LEN};
+use crate::recovery::{analyze, apply, Plan, RecoveryReport};
+use crate::segment::{
+    raise_watermark, segment_file_name, spare_file_name, write_header, write_watermark, SEGMENT_HEADER_LEN,
+};
 use crate::storage::{FileStorage, SegmentMut, Storage};
 use crate::Seq;
 
@@ -41,6 +43,10 @@ pub struct JournalWriter<S: Storage = FileStorage> {
     retired: Vec<Active<S::Segment>>,
     /// Spares rolled into (spare id, first sequence), renamed at the next commit.
     renames: Vec<(u64, Seq)>,
+    /// Under `none`: segments rolled away from (first sequence, size), no
+    /// longer mapped, whose headers do not yet record that the log went on
+    /// past them; marked by the helper after the next sync.
+    unmarked: Vec<(Seq, u64)>,
     /// Work for the helper thread, handed over at the next commit.
     jobs: Vec<Job<S::Segment>>,
     written: Seq,
@@ -62,18 +68,52 @@ pub struct JournalWriter<S: Storage = FileStorage> {
     _lock: Option<DirLock>,
 }
 
+/// A journal locked for writing whose recovery has been worked out but not
+/// yet carried out: nothing on disk has changed. The caller looks at
+/// [`OpenPlan::report`] (matchd checks its snapshots against the end the
+/// log will have) and then either [`OpenPlan::execute`]s it or drops it,
+/// which releases the lock and leaves every file as it was.
+pub struct OpenPlan<S: Storage = FileStorage> {
+    storage: S,
+    config: JournalConfig,
+    plan: Plan<S::ReadSegment>,
+    lock: Option<DirLock>,
+}
+
+impl<S: Storage> OpenPlan<S> {
+    /// What recovery found and will do: the report
+    /// [`OpenPlan::execute`] returns.
+    pub fn report(&self) -> &RecoveryReport {
+        &self.plan.report
+    }
+
+    /// Carries out the recovery and opens the writer.
+    pub fn execute(self) -> Result<(JournalWriter<S>, RecoveryReport), OpenError> {
+        let OpenPlan { storage, config, plan, lock } = self;
+        let (mut writer, report) = JournalWriter::start(storage, config, plan)?;
+        writer._lock = lock;
+        Ok((writer, report))
+    }
+}
+
 impl JournalWriter<FileStorage> {
     /// Opens (or creates) the journal in `dir` for writing: takes the
     /// directory lock, runs recovery, and returns what recovery did.
     pub fn open(dir: impl AsRef<Path>, config: JournalConfig) -> Result<(Self, RecoveryReport), OpenError> {
+        Self::plan_open(dir, config)?.execute()
+    }
+
+    /// The first half of [`JournalWriter::open`]: takes the directory lock
+    /// and works out the recovery, changing nothing yet. Refuses on
+    /// corruption exactly as `open` does.
+    pub fn plan_open(dir: impl AsRef<Path>, config: JournalConfig) -> Result<OpenPlan, OpenError> {
         config.validate()?;
         let dir = dir.as_ref();
         ensure_dir(dir, config.create_dir)?;
         let lock = DirLock::acquire(dir)?;
-        let storage = FileStorage::open(dir)?;
-        let (mut writer, report) = Self::open_with_storage(storage, config)?;
-        writer._lock = Some(lock);
-        Ok((writer, report))
+        let mut plan = Self::plan_open_with_storage(FileStorage::open(dir)?, config)?;
+        plan.lock = Some(lock);
+        Ok(plan)
     }
 
     /// The journal directory.
@@ -107,18 +147,37 @@ impl<S: Storage> JournalWriter<S> {
     /// Opens the journal on any [`Storage`] (no directory lock: the caller
     /// guarantees a single writer). Used with the test double.
     pub fn open_with_storage(storage: S, config: JournalConfig) -> Result<(Self, RecoveryReport), OpenError> {
+        Self::plan_open_with_storage(storage, config)?.execute()
+    }
+
+    /// [`JournalWriter::plan_open`] on any [`Storage`] (no directory lock).
+    pub fn plan_open_with_storage(storage: S, config: JournalConfig) -> Result<OpenPlan<S>, OpenError> {
         config.validate()?;
+        let plan = analyze(&storage, &config)?;
+        Ok(OpenPlan { storage, config, plan, lock: None })
+    }
+
+    fn start(
+        storage: S,
+        config: JournalConfig,
+        plan: Plan<S::ReadSegment>,
+    ) -> Result<(Self, RecoveryReport), OpenError> {
         let storage = Arc::new(storage);
-        let recovered = recover(&*storage, &config)?;
+        let recovered = apply(&*storage, plan)?;
         let last_good = recovered.next_seq - 1;
         let prealloc = Prealloc::start(Arc::clone(&storage), config.segment_size, config.pretouch)?;
         let current = match recovered.tail {
-            Some(t) => Active { seg: t.seg, first_seq: t.first_seq, size: t.size, off: t.write_off, slot: 0 },
-            None => {
-                // Empty journal: its first segment, created like any other.
+            // A sealed tail (its successor never reached the disk) gets its
+            // successor now, so the log never ends in a sealed segment.
+            Some(t) if t.write_off < t.size => {
+                Active { seg: t.seg, first_seq: t.first_seq, size: t.size, off: t.write_off, slot: 0 }
+            }
+            tail => {
+                // Empty journal or sealed tail: a new segment, created like any other.
+                let prev_first_seq = tail.map_or(0, |t| t.first_seq);
                 let (spare, _) = prealloc.take()?;
                 let id = spare.id;
-                let mut active = promote(spare, recovered.next_seq, 0, last_good, config.segment_size);
+                let mut active = promote(spare, recovered.next_seq, prev_first_seq, last_good, config.segment_size);
                 active.seg.sync(0, SEGMENT_HEADER_LEN)?;
                 storage.rename(&spare_file_name(id), &segment_file_name(recovered.next_seq))?;
                 storage.sync_dir()?;
@@ -135,6 +194,7 @@ impl<S: Storage> JournalWriter<S> {
             current,
             retired: Vec::with_capacity(8),
             renames: Vec::with_capacity(8),
+            unmarked: Vec::with_capacity(8),
             jobs: Vec::with_capacity(16),
             written: last_good,
             durable: last_good,
@@ -222,6 +282,7 @@ impl<S: Storage> JournalWriter<S> {
                     // The helper syncs it in the background, so that a later
                     // `sync_now` or `close` only has to wait for it.
                     let end = (r.off + OFF_LEN + 4).min(r.size);
+                    self.unmarked.push((r.first_seq, r.size as u64));
                     self.jobs.push(Job::SyncDrop(r.seg, end));
                     self.sync_drops_submitted += 1;
                 }
@@ -361,17 +422,29 @@ impl<S: Storage> JournalWriter<S> {
                 return Err(WriteError::Poisoned(cause));
             }
         }
-        while !self.retired.is_empty() {
+        for i in 0..self.retired.len() {
             // Up to and including the end-of-segment marker.
-            let end = (self.retired[0].off + OFF_LEN + 4).min(self.retired[0].size);
-            let r = self.retired[0].seg.sync(0, end);
+            let end = (self.retired[i].off + OFF_LEN + 4).min(self.retired[i].size);
+            let r = self.retired[i].seg.sync(0, end);
             self.poison_on_err(r)?;
-            let done = self.retired.remove(0);
-            self.jobs.push(Job::Drop(done.seg));
         }
         let end = self.current.off.max(SEGMENT_HEADER_LEN);
         let r = self.current.seg.sync(0, end);
         self.poison_on_err(r)?;
+        // Every segment rolled away from now has a durable successor holding
+        // records up to `target`: say so in its header. Without it, deleting
+        // the last segment would leave a log that ends cleanly, with only
+        // older, smaller watermarks to compare against. The store is made
+        // here, before the commit returns (no syscall; in the page cache it
+        // survives a killed process); the header's sync, which only a power
+        // loss needs, is the helper's, off the commit's latency.
+        for mut r in self.retired.drain(..) {
+            raise_watermark(r.seg.bytes_mut(), r.first_seq, target);
+            self.jobs.push(Job::SyncHeaderDrop(r.seg));
+        }
+        for (first_seq, size) in self.unmarked.drain(..) {
+            self.jobs.push(Job::RaiseWatermark { first_seq, size, watermark: target });
+        }
         self.synced = target;
         self.durable = self.durable.max(target);
         self.last_sync = Instant::now();

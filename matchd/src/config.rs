@@ -90,6 +90,25 @@ pub struct Config {
 pub struct DataConfig {
     /// Data directory.
     pub dir: PathBuf,
+    /// Who creates the exchange in a data directory without a journal. Absent: `format`.
+    #[serde(default)]
+    pub create: DataCreate,
+}
+
+/// `data.create`: whether a start may create a new exchange.
+///
+/// A start on an empty or mistyped data directory would otherwise open a brand-new exchange
+/// (with the config's deposits) instead of the one the operator meant, and report success. So
+/// unless a config says `auto`, only `matchd format` creates one, and a start without a journal
+/// fails naming the directory. The embedded default (a laptop, tests) says `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataCreate {
+    /// A start on a data directory without a journal formats it first (development).
+    Auto,
+    /// Only `matchd format` creates the journal; a start without one fails (production).
+    #[default]
+    Format,
 }
 
 /// Durability policy names.
@@ -114,6 +133,10 @@ pub struct JournalConfig {
     pub durability: Durability,
     /// For `interval`.
     pub interval_ms: u64,
+    /// Set by the one-shot `--accept-data-loss` flag, never by the file: this start may cut a
+    /// corrupt journal and set aside snapshots beyond its end (see `journal_guard`).
+    #[serde(skip)]
+    pub accept_data_loss: bool,
 }
 
 /// `[pipeline]`
@@ -342,14 +365,67 @@ pub struct DepositConfig {
     pub amount: u64,
 }
 
-/// Transaction ids of the deposits entered from the configuration on the first start:
+/// Transaction ids of the deposits entered from the configuration by `matchd format`:
 /// `INITIAL_DEPOSIT_TX_BASE + i`, `i` counting every configured deposit from 0 in file order
 /// (accounts in order, each account's deposits in order). External transfers should not use ids
 /// from this value up.
 pub const INITIAL_DEPOSIT_TX_BASE: u64 = 0xFFFF_0000_0000_0000;
 
+/// Transaction ids of the deposits of an account the configuration adds after the format
+/// (entered when matchd creates the account at a start): `LATER_DEPOSIT_TX_BASE + account *
+/// 2^16 + j`, `j` the deposit's index in the account's `deposits`. An account is created once, so
+/// its ids never repeat, and they lie above every format-time id (there are fewer than 2^40).
+pub const LATER_DEPOSIT_TX_BASE: u64 = INITIAL_DEPOSIT_TX_BASE + (1 << 40);
+
+/// The transaction id of deposit `index` of `account` created after the format.
+pub fn later_deposit_tx_id(account: u32, index: usize) -> u64 {
+    debug_assert!(index < MAX_DEPOSITS_PER_ACCOUNT);
+    LATER_DEPOSIT_TX_BASE + ((account as u64) << 16) + index as u64
+}
+
 /// Pipeline thread names that may be pinned.
 pub const PINNABLE_THREADS: [&str; 4] = ["gateway", "journaller", "matcher", "publisher"];
+
+/// Longest login or heartbeat timeout accepted (one hour): deadlines are added to the clock.
+const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
+/// Core ids a thread can be pinned to: a Linux CPU set holds 1024 CPUs.
+const MAX_CORE_ID: usize = 1024;
+
+/// Deposits one `[[accounts]]` entry may list: the index of each is part of its transaction id
+/// when the account is created after the format ([`LATER_DEPOSIT_TX_BASE`]).
+pub const MAX_DEPOSITS_PER_ACCOUNT: usize = 1 << 16;
+
+fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), problem: problem.into() }
+}
+
+/// `key`'s value must lie within `min..=max`; `note` follows the range in the message.
+fn in_range(key: &str, value: u64, min: u64, max: u64, note: &str) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(key, format!("is {value}, must be within {min}..={max}{note}")))
+    }
+}
+
+/// A tier-0 fee schedule from `[[instruments]]`; `key` makes the dotted key of a field.
+fn validate_fees(key: &dyn Fn(&str) -> String, f: engine::SetFeeSchedule) -> Result<(), ConfigError> {
+    let ppm = engine::PPM as i32;
+    if !(0..ppm).contains(&f.taker_ppm) {
+        return Err(invalid(
+            &key("taker_fee_ppm"),
+            format!("is {}, must be within 0..=999999 (millionths)", f.taker_ppm),
+        ));
+    }
+    if f.maker_ppm <= -ppm || f.maker_ppm > f.taker_ppm {
+        return Err(invalid(
+            &key("maker_fee_ppm"),
+            format!("is {}, must be within -999999..=taker_fee_ppm ({}; negative = rebate)", f.maker_ppm, f.taker_ppm),
+        ));
+    }
+    Ok(())
+}
 
 impl Config {
     /// The embedded default.
@@ -371,195 +447,258 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Checks every value; call again after applying CLI overrides.
+    /// Checks every value; call again after applying CLI overrides. Each problem is reported
+    /// with its dotted key (`instruments[1].tick`), so an operator can find the line.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, problem: String| Err(ConfigError::Invalid { key: key.into(), problem });
+        self.validate_server()?;
+        self.validate_data_and_journal()?;
+        self.validate_pipeline()?;
+        self.validate_snapshots()?;
+        self.validate_metrics_and_market_data()?;
+        self.validate_engine()?;
+        self.validate_instruments()?;
+        self.validate_accounts()
+    }
+
+    fn validate_server(&self) -> Result<(), ConfigError> {
         let s = &self.server;
-        if s.max_connections == 0 {
-            return bad("server.max_connections", "must be at least 1".into());
-        }
-        if s.login_timeout_ms == 0 || s.heartbeat_timeout_ms < 1000 {
-            return bad(
-                "server.heartbeat_timeout_ms",
-                "must be at least 1000 (and login_timeout_ms at least 1)".into(),
-            );
-        }
-        if !(128..=65_535).contains(&s.max_frame_bytes) {
-            return bad(
-                "server.max_frame_bytes",
-                format!("is {}, must be within 128..=65535 (the largest v1 message is 114 bytes)", s.max_frame_bytes),
-            );
-        }
-        if s.max_messages_per_sec == 0 {
-            return bad("server.max_messages_per_sec", "must be at least 1".into());
-        }
-        if s.outbound_buffer_bytes < 65_536 {
-            return bad("server.outbound_buffer_bytes", "must be at least 65536".into());
-        }
+        // The gateway sizes its control queues from it; beyond the unit's LimitNOFILE it is a typo.
+        in_range("server.max_connections", s.max_connections as u64, 1, 1 << 20, "")?;
+        // Deadlines are added to `Instant::now()`: an absurd value would overflow it.
+        in_range("server.login_timeout_ms", s.login_timeout_ms, 1, MAX_TIMEOUT_MS, "")?;
+        in_range("server.heartbeat_timeout_ms", s.heartbeat_timeout_ms, 1000, MAX_TIMEOUT_MS, "")?;
+        in_range(
+            "server.max_frame_bytes",
+            s.max_frame_bytes as u64,
+            128,
+            65_535,
+            " (the largest v1 message is 114 bytes)",
+        )?;
+        in_range("server.max_messages_per_sec", s.max_messages_per_sec as u64, 1, u32::MAX as u64, "")?;
+        in_range("server.outbound_buffer_bytes", s.outbound_buffer_bytes as u64, 65_536, 1 << 30, "")?;
         if let Err((key, why)) = s.validate_login_limits() {
-            return bad(key, why);
+            return Err(invalid(key, why));
         }
-        if s.retransmit_messages_per_account == 0 {
-            return bad("server.retransmit_messages_per_account", "must be at least 1".into());
+        // Each account that gets a report holds this many 128-byte slots.
+        in_range(
+            "server.retransmit_messages_per_account",
+            s.retransmit_messages_per_account as u64,
+            1,
+            1 << 24,
+            " (128 bytes each, per account with reports)",
+        )
+    }
+
+    fn validate_data_and_journal(&self) -> Result<(), ConfigError> {
+        if self.data.dir.as_os_str().is_empty() {
+            return Err(invalid("data.dir", "is empty: name the directory for the journal and snapshots"));
         }
         let j = &self.journal;
-        if j.segment_bytes < (1 << 20) || j.segment_bytes > (1 << 40) {
-            return bad("journal.segment_bytes", format!("is {}, must be within 1 MiB..=1 TiB", j.segment_bytes));
+        // The journal's own rule, so a value accepted here is never refused when the journal opens.
+        if let Err(rule) = journal::config::validate_segment_size(j.segment_bytes) {
+            return Err(invalid("journal.segment_bytes", format!("is {}: {rule}", j.segment_bytes)));
         }
-        if j.durability == Durability::Interval && j.interval_ms == 0 {
-            return bad("journal.interval_ms", "must be at least 1 with durability = \"interval\"".into());
+        if j.durability == Durability::Interval {
+            in_range("journal.interval_ms", j.interval_ms, 1, 60_000, " with durability = \"interval\"")?;
         }
+        Ok(())
+    }
+
+    fn validate_pipeline(&self) -> Result<(), ConfigError> {
         let p = &self.pipeline;
         for (key, v) in
             [("pipeline.input_ring_slots", p.input_ring_slots), ("pipeline.output_ring_slots", p.output_ring_slots)]
         {
             if !v.is_power_of_two() || !(64..=(1 << 24)).contains(&v) {
-                return bad(key, format!("is {v}, must be a power of two within 64..=16777216"));
+                return Err(invalid(key, format!("is {v}, must be a power of two within 64..=16777216")));
             }
         }
         if !["adaptive", "yielding", "sleeping", "busy-spin"].contains(&p.wait_strategy.as_str()) {
-            return bad(
+            return Err(invalid(
                 "pipeline.wait_strategy",
                 format!("is {:?}, must be one of adaptive, yielding, sleeping, busy-spin", p.wait_strategy),
-            );
+            ));
         }
-        for name in p.pin.keys() {
+        let mut cores = BTreeMap::new();
+        for (name, &core) in &p.pin {
+            let key = format!("pipeline.pin.{name}");
             if !PINNABLE_THREADS.contains(&name.as_str()) {
-                return bad(&format!("pipeline.pin.{name}"), format!("unknown thread; pinnable: {PINNABLE_THREADS:?}"));
+                return Err(invalid(&key, format!("unknown thread; pinnable: {PINNABLE_THREADS:?}")));
+            }
+            // A CPU set holds 1024 CPUs; a larger id cannot be pinned to.
+            if core >= MAX_CORE_ID {
+                return Err(invalid(&key, format!("is core {core}, must be below {MAX_CORE_ID}")));
+            }
+            // Two spinning threads on one core take turns at the scheduler's pace.
+            if let Some(other) = cores.insert(core, name) {
+                if p.wait_strategy == "busy-spin" {
+                    return Err(invalid(
+                        &key,
+                        format!(
+                            "is core {core}, like pipeline.pin.{other}: with wait_strategy = \"busy-spin\" each \
+                             pinned thread needs a core of its own"
+                        ),
+                    ));
+                }
             }
         }
-        if self.snapshots.keep == 0 {
-            return bad("snapshots.keep", "must be at least 1".into());
+        Ok(())
+    }
+
+    fn validate_snapshots(&self) -> Result<(), ConfigError> {
+        let s = &self.snapshots;
+        if s.keep == 0 {
+            return Err(invalid("snapshots.keep", "must be at least 1"));
         }
-        if self.snapshots.child_timeout_s == 0 {
-            return bad("snapshots.child_timeout_s", "must be at least 1".into());
-        }
+        in_range("snapshots.child_timeout_s", s.child_timeout_s, 1, 86_400, "")?;
+        in_range("snapshots.every_seconds", s.every_seconds, 0, 365 * 86_400, " (0 = off)")
+    }
+
+    fn validate_metrics_and_market_data(&self) -> Result<(), ConfigError> {
         let m = &self.metrics;
         if m.enabled && m.listen.port() != 0 && m.listen == self.server.listen {
-            return bad("metrics.listen", format!("is {}, the same address as server.listen", m.listen));
+            return Err(invalid("metrics.listen", format!("is {}, the same address as server.listen", m.listen)));
         }
-        if m.log_interval_s > 86_400 {
-            return bad(
-                "metrics.log_interval_s",
-                format!("is {}, must be within 0..=86400 (0 = never)", m.log_interval_s),
-            );
-        }
+        in_range("metrics.log_interval_s", m.log_interval_s, 0, 86_400, " (0 = never)")?;
         let md = &self.market_data;
-        if !(65_536..=(1 << 30)).contains(&md.outbound_buffer_bytes) {
-            return bad(
-                "market_data.outbound_buffer_bytes",
-                format!("is {}, must be within 65536..=1073741824", md.outbound_buffer_bytes),
-            );
-        }
-        if !(1..=1_000_000).contains(&md.snapshot_depth_max) {
-            return bad(
-                "market_data.snapshot_depth_max",
-                format!("is {}, must be within 1..=1000000", md.snapshot_depth_max),
-            );
-        }
+        in_range("market_data.outbound_buffer_bytes", md.outbound_buffer_bytes as u64, 65_536, 1 << 30, "")?;
+        in_range("market_data.snapshot_depth_max", md.snapshot_depth_max as u64, 1, 1_000_000, "")?;
         if let Some(l) = md.listen {
             if l.port() != 0 && (l == self.server.listen || (m.enabled && l == m.listen)) {
-                return bad(
+                return Err(invalid(
                     "market_data.listen",
                     format!("is {l}, the same address as server.listen or metrics.listen"),
-                );
+                ));
+            }
+            if md.max_subscribers == 0 {
+                return Err(invalid(
+                    "market_data.listen",
+                    format!("is {l}, but market_data.max_subscribers = 0 turns the feed off: remove one of the two"),
+                ));
             }
         }
+        Ok(())
+    }
+
+    fn validate_engine(&self) -> Result<(), ConfigError> {
         let e = &self.engine;
-        if e.max_orders == 0 || e.max_orders >= u32::MAX / 2 {
-            return bad("engine.max_orders", "must be within 1..2^31".into());
-        }
-        if e.max_instruments == 0 || e.max_instruments > (1 << 24) {
-            return bad("engine.max_instruments", "must be within 1..=2^24".into());
-        }
-        if e.max_accounts == 0 || e.max_accounts > (1 << 24) {
-            return bad("engine.max_accounts", "must be within 1..=2^24".into());
-        }
-        if e.max_open_orders_per_account == 0 {
-            return bad("engine.max_open_orders_per_account", "must be at least 1".into());
-        }
-        if e.max_assets == 0 || e.max_assets > 4096 {
-            return bad("engine.max_assets", "must be within 1..=4096".into());
-        }
+        in_range("engine.max_orders", e.max_orders as u64, 1, (1 << 31) - 2, "")?;
+        in_range("engine.max_instruments", e.max_instruments as u64, 1, 1 << 24, "")?;
+        in_range("engine.max_accounts", e.max_accounts as u64, 1, 1 << 24, "")?;
+        in_range("engine.max_open_orders_per_account", e.max_open_orders_per_account as u64, 1, u32::MAX as u64, "")?;
+        in_range("engine.max_assets", e.max_assets as u64, 1, 4096, "")?;
         if e.fee_account >= e.max_accounts {
-            return bad("engine.fee_account", format!("{} must be below engine.max_accounts", e.fee_account));
+            return Err(invalid("engine.fee_account", format!("{} must be below engine.max_accounts", e.fee_account)));
         }
-        if e.max_transactions == 0 {
-            return bad("engine.max_transactions", "must be at least 1".into());
-        }
-        let mut seen_inst = std::collections::BTreeSet::new();
+        in_range("engine.max_transactions", e.max_transactions as u64, 1, u32::MAX as u64, "")
+    }
+
+    /// The checks the engine applies to `AddInstrument` (so a config it would reject never
+    /// passes `check-config`), and unique ids and symbols.
+    fn validate_instruments(&self) -> Result<(), ConfigError> {
+        let e = &self.engine;
+        let mut seen_id = std::collections::BTreeSet::new();
+        let mut seen_symbol = BTreeMap::new();
         for (i, inst) in self.instruments.iter().enumerate() {
-            let key = format!("instruments[{i}]");
-            if !seen_inst.insert(inst.id) {
-                return bad(&format!("{key}.id"), format!("{} is used twice", inst.id));
+            let key = |field: &str| format!("instruments[{i}].{field}");
+            if !seen_id.insert(inst.id) {
+                return Err(invalid(&key("id"), format!("{} is used twice", inst.id)));
             }
             if inst.id >= e.max_instruments {
-                return bad(&format!("{key}.id"), format!("{} must be below engine.max_instruments", inst.id));
+                return Err(invalid(&key("id"), format!("{} must be below engine.max_instruments", inst.id)));
             }
             if engine::InstrumentSpec::symbol_from_str(&inst.symbol).is_none() {
-                return bad(&format!("{key}.symbol"), "must be 1-16 printable ASCII characters".into());
+                return Err(invalid(&key("symbol"), "must be 1-16 printable ASCII characters"));
+            }
+            if let Some(first) = seen_symbol.insert(inst.symbol.as_str(), i) {
+                return Err(invalid(&key("symbol"), format!("{:?} is also instruments[{first}]'s", inst.symbol)));
+            }
+            for (field, v) in [("tick", inst.tick), ("lot", inst.lot), ("qty_scale", inst.qty_scale)] {
+                if v == 0 {
+                    return Err(invalid(&key(field), "must be at least 1"));
+                }
+            }
+            if inst.min_qty == 0 || !inst.min_qty.is_multiple_of(inst.lot) {
+                return Err(invalid(
+                    &key("min_qty"),
+                    format!("is {}, must be a positive multiple of lot ({})", inst.min_qty, inst.lot),
+                ));
+            }
+            if inst.max_qty < inst.min_qty {
+                return Err(invalid(&key("max_qty"), format!("is {}, below min_qty ({})", inst.max_qty, inst.min_qty)));
+            }
+            if inst.reference_price == 0 || !inst.reference_price.is_multiple_of(inst.tick) {
+                return Err(invalid(
+                    &key("reference_price"),
+                    format!("is {}, must be a positive multiple of tick ({})", inst.reference_price, inst.tick),
+                ));
+            }
+            if e.risk_checks {
+                for (field, asset) in [("base_asset", inst.base_asset), ("quote_asset", inst.quote_asset)] {
+                    if asset >= e.max_assets {
+                        return Err(invalid(&key(field), format!("{asset} must be below engine.max_assets")));
+                    }
+                }
+                if inst.base_asset == inst.quote_asset {
+                    return Err(invalid(
+                        &key("quote_asset"),
+                        format!("is {}, the same as base_asset", inst.quote_asset),
+                    ));
+                }
             }
             if let Some(f) = inst.fee_schedule() {
-                let ppm = engine::PPM as i32;
-                if !(0..ppm).contains(&f.taker_ppm) {
-                    return bad(
-                        &format!("{key}.taker_fee_ppm"),
-                        format!("is {}, must be within 0..=999999 (millionths)", f.taker_ppm),
-                    );
-                }
-                if f.maker_ppm <= -ppm || f.maker_ppm > f.taker_ppm {
-                    return bad(
-                        &format!("{key}.maker_fee_ppm"),
-                        format!(
-                            "is {}, must be within -999999..=taker_fee_ppm ({}; negative = rebate)",
-                            f.maker_ppm, f.taker_ppm
-                        ),
-                    );
-                }
+                validate_fees(&key, f)?;
             }
-            // The engine re-validates the rest when the AddInstrument command is applied.
         }
+        Ok(())
+    }
+
+    fn validate_accounts(&self) -> Result<(), ConfigError> {
+        let e = &self.engine;
         let mut seen_acct = std::collections::BTreeSet::new();
         let mut seen_name = std::collections::BTreeSet::new();
-        let mut supply = std::collections::BTreeMap::new();
+        let mut supply = BTreeMap::new();
         for (i, a) in self.accounts.iter().enumerate() {
-            let key = format!("accounts[{i}]");
+            let key = |field: &str| format!("accounts[{i}].{field}");
             if !seen_acct.insert(a.id) {
-                return bad(&format!("{key}.id"), format!("{} is used twice", a.id));
+                return Err(invalid(&key("id"), format!("{} is used twice", a.id)));
+            }
+            if a.name.trim().is_empty() {
+                return Err(invalid(&key("name"), "is empty: logs name the account by it"));
             }
             if !seen_name.insert(a.name.clone()) {
-                return bad(&format!("{key}.name"), format!("{:?} is used twice", a.name));
+                return Err(invalid(&key("name"), format!("{:?} is used twice", a.name)));
             }
             if a.id >= e.max_accounts {
-                return bad(&format!("{key}.id"), format!("{} must be below engine.max_accounts", a.id));
+                return Err(invalid(&key("id"), format!("{} must be below engine.max_accounts", a.id)));
             }
             if a.id == e.fee_account {
-                return bad(
-                    &format!("{key}.id"),
+                return Err(invalid(
+                    &key("id"),
                     format!("{} is engine.fee_account (the fee account cannot log in or trade)", a.id),
-                );
+                ));
             }
             if a.tier >= engine::MAX_FEE_TIERS {
-                return bad(&format!("{key}.tier"), format!("is {}, must be below {}", a.tier, engine::MAX_FEE_TIERS));
+                return Err(invalid(&key("tier"), format!("is {}, must be below {}", a.tier, engine::MAX_FEE_TIERS)));
+            }
+            if a.deposits.len() > MAX_DEPOSITS_PER_ACCOUNT {
+                return Err(invalid(
+                    &key("deposits"),
+                    format!("has {} entries, at most {MAX_DEPOSITS_PER_ACCOUNT}", a.deposits.len()),
+                ));
             }
             for (j, d) in a.deposits.iter().enumerate() {
-                let dkey = format!("{key}.deposits[{j}]");
+                let dkey = |field: &str| format!("accounts[{i}].deposits[{j}].{field}");
                 if d.asset >= e.max_assets {
-                    return bad(&format!("{dkey}.asset"), format!("{} must be below engine.max_assets", d.asset));
+                    return Err(invalid(&dkey("asset"), format!("{} must be below engine.max_assets", d.asset)));
                 }
                 if d.amount == 0 {
-                    return bad(&format!("{dkey}.amount"), "must be at least 1".into());
+                    return Err(invalid(&dkey("amount"), "must be at least 1"));
                 }
                 let total = supply.entry(d.asset).or_insert(0u64);
-                *total = match total.checked_add(d.amount) {
-                    Some(t) => t,
-                    None => {
-                        return bad(
-                            &format!("{dkey}.amount"),
-                            format!("brings the deposits of asset {} over 2^64 - 1", d.asset),
-                        )
-                    }
-                };
+                *total = total.checked_add(d.amount).ok_or_else(|| {
+                    invalid(&dkey("amount"), format!("brings the deposits of asset {} over 2^64 - 1", d.asset))
+                })?;
             }
             Credential::parse(&a.credential)
                 .map_err(|source| ConfigError::Credential { account: a.name.clone(), source })?;
@@ -679,6 +818,19 @@ mod tests {
             assert!(DEFAULT_CONFIG_TOML.contains(from), "{from}");
             let err = Config::from_toml(&DEFAULT_CONFIG_TOML.replace(from, to), "t.toml").unwrap_err().to_string();
             assert!(err.contains(key), "{to}: {err}");
+        }
+    }
+
+    #[test]
+    fn segment_bytes_follow_the_journals_rule() {
+        let with = |v: &str| DEFAULT_CONFIG_TOML.replace("segment_bytes = 268435456", &format!("segment_bytes = {v}"));
+        // Exactly what the journal opens: 16 KiB..=1 GiB in whole pages.
+        for ok in ["16384", "65536", "1073741824"] {
+            assert!(Config::from_toml(&with(ok), "t.toml").is_ok(), "{ok}");
+        }
+        for bad in ["12288", "20000", "2147483648"] {
+            let err = Config::from_toml(&with(bad), "t.toml").unwrap_err().to_string();
+            assert!(err.contains("journal.segment_bytes") && err.contains("16384 (16 KiB)"), "{bad}: {err}");
         }
     }
 
@@ -805,6 +957,67 @@ mod tests {
         // Matching only: nothing to enter.
         let off = DEFAULT_CONFIG_TOML.replace("risk_checks = true", "risk_checks = false");
         assert!(Config::from_toml(&off, "t.toml").unwrap().initial_account_commands().is_empty());
+    }
+
+    /// Values the checks let through before the audit, each refused now with its key named.
+    #[test]
+    fn nonsense_values_are_refused_naming_the_key() {
+        let btc_tick = "tick = 1                    # 0.01 USDT";
+        let cases = [
+            ("dir = \"./matchd-data\"", "dir = \"\"", "data.dir"),
+            ("create = \"auto\"", "create = \"sometimes\"", "create"),
+            (btc_tick, "tick = 0", "instruments[0].tick"),
+            (btc_tick, "tick = 3", "instruments[0].reference_price"),
+            ("lot = 1000                  # 0.00001 BTC", "lot = 0", "instruments[0].lot"),
+            ("min_qty = 1000\n", "min_qty = 1500\n", "instruments[0].min_qty"),
+            ("min_qty = 1000\n", "min_qty = 0\n", "instruments[0].min_qty"),
+            ("max_qty = 10000000000       # 100 BTC", "max_qty = 10", "instruments[0].max_qty"),
+            ("reference_price = 5000000   # 50,000.00 USDT", "reference_price = 0", "instruments[0].reference_price"),
+            ("qty_scale = 100000000\nmaker_fee_ppm = 200         # 0.02 %", "qty_scale = 0", "instruments[0].qty_scale"),
+            ("base_asset = 2\n", "base_asset = 1\n", "instruments[0].quote_asset"),
+            ("base_asset = 2\n", "base_asset = 64\n", "instruments[0].base_asset"),
+            ("symbol = \"ETH-USDT\"", "symbol = \"BTC-USDT\"", "instruments[1].symbol"),
+            ("name = \"bob\"", "name = \"\"", "accounts[2].name"),
+            ("login_timeout_ms = 5000", "login_timeout_ms = 0", "server.login_timeout_ms"),
+            ("login_timeout_ms = 5000", "login_timeout_ms = 18446744073709551615", "server.login_timeout_ms"),
+            ("heartbeat_timeout_ms = 10000", "heartbeat_timeout_ms = 100000000000", "server.heartbeat_timeout_ms"),
+            ("max_connections = 1024", "max_connections = 4000000000", "server.max_connections"),
+            (
+                "retransmit_messages_per_account = 100000",
+                "retransmit_messages_per_account = 4000000000",
+                "server.retransmit_messages_per_account",
+            ),
+            ("segment_bytes = 268435456", "segment_bytes = 2147483648", "journal.segment_bytes"),
+            ("segment_bytes = 268435456", "segment_bytes = 1048577", "journal.segment_bytes"),
+            ("durability = \"batch\"\ninterval_ms = 2", "durability = \"interval\"\ninterval_ms = 3600000", "journal.interval_ms"),
+            ("pin = {}", "pin = { matcher = 5000 }", "pipeline.pin.matcher"),
+            (
+                "wait_strategy = \"adaptive\"\n# Pin threads to cores (bare metal). Empty = no pinning.\n# Example: pin = { gateway = 2, journaller = 3, matcher = 4, publisher = 5 }\npin = {}",
+                "wait_strategy = \"busy-spin\"\npin = { matcher = 2, publisher = 2 }",
+                "pipeline.pin.publisher",
+            ),
+            ("child_timeout_s = 600", "child_timeout_s = 18446744073709551615", "snapshots.child_timeout_s"),
+            ("max_subscribers = 64\n", "max_subscribers = 0\nlisten = \"127.0.0.1:7002\"\n", "market_data.listen"),
+        ];
+        for (from, to, key) in cases {
+            assert!(DEFAULT_CONFIG_TOML.contains(from), "{from}");
+            let text = DEFAULT_CONFIG_TOML.replacen(from, to, 1);
+            let err = Config::from_toml(&text, "t.toml").unwrap_err().to_string();
+            assert!(err.contains(key), "{to}: {err}");
+        }
+        // Two threads on one core are fine when they do not spin.
+        let shared = DEFAULT_CONFIG_TOML.replacen("pin = {}", "pin = { matcher = 1, publisher = 1 }", 1);
+        assert_eq!(Config::from_toml(&shared, "t.toml").unwrap().pipeline.pin.len(), 2);
+    }
+
+    #[test]
+    fn data_create_defaults_to_format() {
+        assert_eq!(Config::default_config().data.create, DataCreate::Auto);
+        let without = DEFAULT_CONFIG_TOML.replacen("create = \"auto\"\n", "", 1);
+        assert_ne!(without, DEFAULT_CONFIG_TOML);
+        assert_eq!(Config::from_toml(&without, "t.toml").unwrap().data.create, DataCreate::Format);
+        let format = DEFAULT_CONFIG_TOML.replacen("create = \"auto\"", "create = \"format\"", 1);
+        assert_eq!(Config::from_toml(&format, "t.toml").unwrap().data.create, DataCreate::Format);
     }
 
     #[test]

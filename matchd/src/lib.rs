@@ -7,8 +7,11 @@
 
 pub mod account_stream;
 pub mod config;
+pub mod config_additions;
 pub mod event_counters;
+pub mod format;
 pub mod histogram;
+pub mod journal_guard;
 pub mod journaller;
 pub mod matcher;
 pub mod md_books;

@@ -1,16 +1,16 @@
 //! The metrics endpoint: the Prometheus text exposition of every stage's counters and histograms,
-//! and the small HTTP thread serving `GET /metrics` and `GET /healthz`.
+//! served with `GET /healthz` by the metrics thread ([`server`]).
 //!
 //! Nothing here is on the hot path: the stages only keep their plain counters and
 //! [`Histogram`](crate::histogram::Histogram)s; the metrics thread reads those atomics and allocates freely.
 
+mod server;
+
+pub use server::{bind, spawn, CONNECTION_TIMEOUT, HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
+
 use std::fmt::Write as _;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use engine::RejectReason;
 use gateway::gateway_stats::COMMAND_TYPES;
@@ -273,87 +273,6 @@ pub fn render(r: &Registry) -> String {
     e.histogram("matchd_command_latency_seconds", "stage=\"matched\"", &m.latency.snapshot());
     e.histogram("matchd_command_latency_seconds", "stage=\"published\"", &p.latency.snapshot());
     e.0
-}
-
-/// Binds the metrics listener (port 0 picks a free port).
-pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let l = TcpListener::bind(addr)?;
-    l.set_nonblocking(true)?;
-    Ok(l)
-}
-
-/// Serves `GET /metrics` and `GET /healthz` on `listener` until `stop` is set.
-pub fn spawn(listener: TcpListener, registry: Arc<Registry>, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("matchd-metrics".into()).spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    if let Err(e) = serve(stream, &registry) {
-                        tracing::debug!("metrics request: {e}");
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(50)),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => {
-                    tracing::warn!("metrics accept failed: {e}");
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-            }
-        }
-    })
-}
-
-/// One request, one response, then close.
-fn serve(mut stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-    let mut buf = [0u8; 8192];
-    let mut len = 0;
-    while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-        if len == buf.len() {
-            return respond(&mut stream, "431 Request Header Fields Too Large", "text/plain", "header too large\n");
-        }
-        let n = stream.read(&mut buf[len..])?;
-        if n == 0 {
-            return Ok(());
-        }
-        len += n;
-    }
-    let head = String::from_utf8_lossy(&buf[..len]);
-    let mut parts = head.lines().next().unwrap_or("").split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("");
-    if method != "GET" {
-        return respond(&mut stream, "405 Method Not Allowed", "text/plain", "only GET\n");
-    }
-    match path {
-        "/metrics" => respond(&mut stream, "200 OK", "text/plain; version=0.0.4; charset=utf-8", &render(registry)),
-        "/healthz" => {
-            let h = &registry.health;
-            let (status, body) = if h.stopping.load(Ordering::Relaxed) {
-                ("503 Service Unavailable", "stopping\n")
-            } else if !h.ready.load(Ordering::Relaxed) {
-                ("503 Service Unavailable", "starting\n")
-            } else if h.stalled.load(Ordering::Relaxed) {
-                ("503 Service Unavailable", "pipeline stalled\n")
-            } else {
-                ("200 OK", "ok\n")
-            };
-            respond(&mut stream, status, "text/plain", body)
-        }
-        _ => respond(&mut stream, "404 Not Found", "text/plain", "try /metrics or /healthz\n"),
-    }
-}
-
-fn respond(stream: &mut TcpStream, status: &str, content_type: &str, body: &str) -> std::io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body.as_bytes())?;
-    stream.flush()
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The pipeline's wiring, in one place (as the Disruptor keeps it apart from the stages): recover
-//! state, bind the listeners, build the two rings and say who waits on whom, start the gateway,
+//! The pipeline's wiring, in one place (as the Disruptor keeps it apart from the stages): bind the
+//! listeners, recover state, build the two rings and say who waits on whom, start the gateway,
 //! journaller, matcher and publisher threads, supervise them, and on SIGTERM/SIGINT drain them in
 //! order and exit cleanly.
 //!
@@ -71,6 +71,9 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let started_unix = now_ns() as f64 / 1e9;
     let notifier = Notifier::from_env();
     let notifier = notifier.as_ref();
+    // Bound before the replay: a busy port fails the start in milliseconds, not after minutes of
+    // replay. Connections made meanwhile wait in the listen backlog until the gateway starts.
+    let listeners = Listeners::bind(&cfg)?;
     sd_notify::notify(notifier, "STATUS=replaying the journal");
     let recovered = recover(&cfg)?;
     let replay = recovered.stats;
@@ -78,7 +81,6 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
 
     let stats = Stats::default();
     let health = Arc::new(Health::default());
-    let listeners = Listeners::bind(&cfg)?;
     let metrics_listener = listeners.metrics;
     let running = start_stages(&cfg, recovered, listeners.gateway, &stats)?;
     let metrics = match metrics_listener {

@@ -1,18 +1,19 @@
 //! Recovery: open the journal and rebuild, exactly, what the running pipeline had — the engine,
 //! every account's report numbering and the market-data mirror — from the newest usable snapshot
-//! and the journal after it. A fresh journal gets the exchange's "initialize" records first.
+//! and the journal after it. A data directory without a journal is formatted first when the
+//! config allows it ([`crate::format`]); what the config added since is entered after the replay
+//! ([`crate::config_additions`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use engine::command_codec::{
-    decode, decode_engine_config, encode, encode_engine_config, MAX_COMMAND_BYTES, RECORD_COMMAND, RECORD_ENGINE_CONFIG,
-};
-use engine::{Command, CommandKind, Engine, Event, EventSink};
-use gateway::clock::now_ns;
+use engine::command_codec::{decode, decode_engine_config, RECORD_COMMAND, RECORD_ENGINE_CONFIG};
+use engine::{Engine, Event, EventSink};
 use journal::{JournalReader, JournalWriter, SyncPolicy};
 
-use crate::config::{Config, Durability, Role};
+use crate::config::{Config, DataCreate, Durability};
+use crate::config_additions::ConfigConflict;
+use crate::format::{EnterError, FormatError};
 use crate::md_books::MdBooks;
 use crate::reports::Reports;
 
@@ -27,6 +28,35 @@ pub enum RecoveryError {
         /// OS error.
         source: std::io::Error,
     },
+    /// No journal, and the config says only `matchd format` creates one: a new exchange needs
+    /// that step, an existing one is in another directory.
+    #[error(
+        "data directory {dir} holds no journal and the config says data.create = \"format\": if this is a \
+         new exchange, create it once with `matchd format` (same --config and --data-dir as this start); \
+         if the exchange already exists, data.dir (or --data-dir) names the wrong directory"
+    )]
+    NotFormatted {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// A journal directory with no record in it: not made by `matchd format`.
+    #[error(
+        "journal in {dir} holds no records (a first start of an older matchd that was interrupted?): \
+         move {dir} aside, then run `matchd format`"
+    )]
+    EmptyJournal {
+        /// The journal directory.
+        dir: PathBuf,
+    },
+    /// `data.create = "auto"` and formatting the data directory failed.
+    #[error("formatting the data directory: {0}")]
+    Format(#[from] FormatError),
+    /// The config contradicts the journal.
+    #[error(transparent)]
+    ConfigConflict(#[from] ConfigConflict),
+    /// Entering what the config added since the format failed.
+    #[error("entering the config's new instruments and accounts: {0}")]
+    ConfigAdditions(#[from] EnterError),
     /// The journal could not be opened (lock held, corruption, disk).
     #[error("journal in {dir}: {source}")]
     JournalOpen {
@@ -38,9 +68,12 @@ pub enum RecoveryError {
     /// Reading the journal for replay failed.
     #[error("journal replay: {0}")]
     Replay(String),
-    /// Writing the initial records failed.
+    /// Syncing the config's additions failed.
     #[error("journal write: {0}")]
     JournalWrite(#[from] journal::WriteError),
+    /// The journal is corrupt, or acknowledged records are lost (nothing was changed).
+    #[error(transparent)]
+    Refused(#[from] crate::journal_guard::StartRefused),
 }
 
 /// Statistics of the startup replay.
@@ -90,37 +123,43 @@ pub struct Recovered {
     pub stats: ReplayStats,
 }
 
-/// Passes events on and remembers a rejection (of the initial commands, logged).
-struct CheckRejects<'a, S> {
-    inner: &'a mut S,
-    rejected: Option<engine::Rejected>,
-}
-
-impl<S: EventSink> EventSink for CheckRejects<'_, S> {
-    fn emit(&mut self, event: Event) {
-        if let engine::EventKind::Rejected(r) = event.kind {
-            self.rejected = Some(r);
-        }
-        self.inner.emit(event);
+/// Makes sure the data directory holds a journal: formats it under `data.create = "auto"`,
+/// refuses under `"format"`.
+fn ensure_formatted(cfg: &Config) -> Result<(), RecoveryError> {
+    let data_dir = &cfg.data.dir;
+    let present = crate::format::journal_present(data_dir)
+        .map_err(|source| RecoveryError::DataDir { dir: data_dir.clone(), source })?;
+    match (present, cfg.data.create) {
+        (true, _) => Ok(()),
+        (false, DataCreate::Format) => Err(RecoveryError::NotFormatted { dir: crate::format::absolute(data_dir) }),
+        (false, DataCreate::Auto) => match crate::format::format(cfg) {
+            Ok(f) => {
+                tracing::info!(journal = %f.journal.display(), records = f.records,
+                    "no journal: data directory formatted (data.create = \"auto\")");
+                Ok(())
+            }
+            // Formatted by someone else since the check: use theirs.
+            Err(FormatError::JournalExists { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        },
     }
 }
 
-/// Opens the journal and rebuilds engine and report numbering from it. On a
-/// fresh journal, enters the engine capacities, the configured instruments
-/// and, in risk mode, the configured fee schedules, accounts and deposits as
-/// the first records (the exchange's "initialize" step).
+/// Opens the journal and rebuilds engine and report numbering from it (formatting the data
+/// directory first if it has no journal and the config allows it). Then enters, as the admin's
+/// commands, the instruments and accounts the config lists and the journal lacks.
 pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
     let data_dir = &cfg.data.dir;
-    std::fs::create_dir_all(data_dir).map_err(|source| RecoveryError::DataDir { dir: data_dir.clone(), source })?;
+    ensure_formatted(cfg)?;
     let dir = journal_dir(data_dir);
     let jcfg = journal::JournalConfig {
         segment_size: cfg.journal.segment_bytes,
         sync_policy: sync_policy(cfg),
-        create_dir: true,
+        create_dir: false,
         ..Default::default()
     };
-    let (mut writer, report) =
-        JournalWriter::open(&dir, jcfg).map_err(|source| RecoveryError::JournalOpen { dir: dir.clone(), source })?;
+    // Checks the snapshots against the journal's end before recovery changes anything.
+    let (mut writer, report) = crate::journal_guard::open_journal(cfg, &dir, jcfg)?;
     if let Some(t) = &report.truncation {
         tracing::warn!(?t, last_good_seq = report.last_good_seq, "journal: torn tail truncated");
     }
@@ -130,35 +169,7 @@ pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
     let mut md = if cfg.market_data.order_by_order { MdBooks::new() } else { MdBooks::new().without_orders() };
     let mut commands = 0u64;
     let engine = if writer.written_seq() == 0 {
-        tracing::info!(dir = %dir.display(), "new journal: entering engine capacities and configured instruments");
-        let config_seq = writer.append(RECORD_ENGINE_CONFIG, &encode_engine_config(&engine_cfg))?;
-        let mut engine = Engine::new(engine_cfg);
-        engine.skip(config_seq);
-        let admin = cfg.accounts.iter().find(|a| a.role == Role::Admin).map_or(0, |a| a.id);
-        let mut buf = [0u8; MAX_COMMAND_BYTES];
-        let mut sink = ReplaySink(&mut reports, &mut md);
-        // Instruments, then (risk mode) fee schedules, accounts and initial deposits: admin
-        // commands like any other, so a replay rebuilds them.
-        let initial = cfg.instrument_specs().into_iter().map(CommandKind::AddInstrument);
-        for kind in initial.chain(cfg.initial_account_commands()) {
-            let cmd = Command { account: admin, timestamp_ns: now_ns(), kind };
-            let n = encode(&cmd, &mut buf);
-            let seq = writer.append(RECORD_COMMAND, &buf[..n])?;
-            let mut events = CheckRejects { inner: &mut sink, rejected: None };
-            engine.apply(seq, &cmd, &mut events);
-            if let Some(r) = events.rejected {
-                tracing::warn!(seq, command = ?cmd.kind, reason = ?r.reason, "initial command from the config was rejected");
-            }
-            commands += 1;
-        }
-        if !engine_cfg.risk_checks
-            && (cfg.accounts.iter().any(|a| !a.deposits.is_empty() || a.tier != 0)
-                || cfg.instruments.iter().any(|i| i.fee_schedule().is_some()))
-        {
-            tracing::warn!("engine.risk_checks is off: configured deposits, tiers and fees are not used");
-        }
-        writer.sync_now()?;
-        engine
+        return Err(RecoveryError::EmptyJournal { dir });
     } else {
         // The newest valid snapshot no newer than the journal (after a power loss the
         // journal may have lost an unsynced tail a snapshot saw), then the rest.
@@ -232,6 +243,27 @@ pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
         engine.ok_or_else(|| RecoveryError::Replay("journal has no engine config record".into()))?
     };
     let _ = engine_cfg;
+    let mut engine = engine;
+    commands += enter_config_additions(cfg, &mut writer, &mut engine, &mut ReplaySink(&mut reports, &mut md))?;
     md.start_epoch();
     Ok(Recovered { writer, engine, reports, md, stats: ReplayStats { commands, elapsed: started.elapsed() } })
+}
+
+/// Journals and applies what the config lists and the journal lacks (new instruments, accounts),
+/// synced before anything else runs; returns how many commands that was.
+fn enter_config_additions(
+    cfg: &Config,
+    writer: &mut JournalWriter,
+    engine: &mut Engine,
+    sink: &mut ReplaySink<'_>,
+) -> Result<u64, RecoveryError> {
+    let kinds = crate::config_additions::missing_commands(cfg, engine)?;
+    if kinds.is_empty() {
+        return Ok(0);
+    }
+    let admin = crate::format::admin_account(cfg);
+    let applied = crate::format::enter_admin_commands(writer, engine, sink, admin, kinds)?;
+    writer.sync_now()?;
+    assert_eq!(engine.last_seq(), writer.written_seq());
+    Ok(applied)
 }

@@ -1,9 +1,12 @@
 //! The metrics endpoint over the real binary: counters, gauges and latency
-//! histograms after a few orders, trades and rejects; `/healthz`.
+//! histograms after a few orders, trades and rejects; `/healthz`; slow and half-sent requests
+//! that must not hold up the others.
 
 mod e2e_common;
 
 use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use e2e_common::*;
@@ -149,5 +152,112 @@ fn stats_line_is_logged_periodically() {
         assert!(Instant::now() < deadline, "no stats line:\n{}", m.stderr());
         std::thread::sleep(Duration::from_millis(100));
     }
+    assert_eq!(m.terminate().code(), Some(0));
+}
+
+/// The first half of `GET /metrics`: the request head stops inside a header line.
+const HALF_REQUEST: &[u8] = b"GET /metrics HTTP/1.1\r\nHost: mat";
+/// The rest of it.
+const REST_OF_REQUEST: &[u8] = b"chd\r\n\r\n";
+
+/// A connection to the metrics endpoint that has sent [`HALF_REQUEST`] and waits.
+fn half_sent_request(m: &Matchd) -> TcpStream {
+    let mut s = TcpStream::connect_timeout(&m.metrics_addr, IO).expect("connect to metrics");
+    s.write_all(HALF_REQUEST).expect("send half a request");
+    s
+}
+
+/// Whether the server has neither answered nor closed `s` yet (looked at without waiting).
+fn still_waiting(s: &TcpStream) -> bool {
+    s.set_nonblocking(true).unwrap();
+    let peeked = s.peek(&mut [0u8; 1]);
+    s.set_nonblocking(false).unwrap();
+    matches!(peeked, Err(e) if e.kind() == ErrorKind::WouldBlock)
+}
+
+/// Reads one response to the end of the connection: (status code, body); `None` if the server
+/// closed the connection without answering.
+fn read_response(s: &mut TcpStream, timeout: Duration) -> Option<(u16, String)> {
+    s.set_read_timeout(Some(timeout)).unwrap();
+    let mut resp = Vec::new();
+    if let Err(e) = s.read_to_end(&mut resp) {
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset, "reading a metrics response: {e}");
+    }
+    let resp = String::from_utf8(resp).expect("a UTF-8 response");
+    let (head, body) = resp.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("status code");
+    Some((status, body.to_string()))
+}
+
+/// One raw request on a new connection: (status code, body).
+fn request(m: &Matchd, raw: &str) -> (u16, String) {
+    let mut s = TcpStream::connect_timeout(&m.metrics_addr, IO).expect("connect to metrics");
+    s.write_all(raw.as_bytes()).unwrap();
+    read_response(&mut s, IO).expect("an answer")
+}
+
+#[test]
+fn half_sent_request_does_not_hold_up_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Matchd::start(&dir.path().join("data"), &[]);
+    let mut slow = half_sent_request(&m);
+
+    // A server that reads one connection at a time answers only after it has given up on the
+    // half-sent request and closed it.
+    let (status, body) = m.http_get("/healthz");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    assert!(still_waiting(&slow), "the half-sent request was closed (or answered) before /healthz was answered");
+
+    // The slow client finishes its request on the same connection and is served.
+    slow.write_all(REST_OF_REQUEST).expect("send the rest of the request");
+    let (status, text) = read_response(&mut slow, IO).expect("an answer to the completed request");
+    assert_eq!(status, 200);
+    assert!(text.contains("\nmatchd_ready 1\n"), "{text}");
+
+    // Methods other than GET, unknown paths.
+    assert_eq!(request(&m, "POST /metrics HTTP/1.1\r\nHost: m\r\nContent-Length: 0\r\n\r\n").0, 405);
+    assert_eq!(request(&m, "GET /metricsx HTTP/1.1\r\nHost: m\r\n\r\n").0, 404);
+    assert_eq!(m.terminate().code(), Some(0));
+}
+
+#[test]
+fn many_slow_connections_do_not_hold_up_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Matchd::start(&dir.path().join("data"), &[]);
+    let slow: Vec<TcpStream> = (0..32).map(|_| half_sent_request(&m)).collect();
+
+    let (status, text) = m.http_get("/metrics");
+    assert_eq!(status, 200);
+    assert!(text.contains("\nmatchd_ready 1\n"), "{text}");
+    assert_eq!(m.http_get("/healthz"), (200, "ok\n".to_string()));
+    // They were all held open while the others were answered.
+    for (i, s) in slow.iter().enumerate() {
+        assert!(still_waiting(s), "slow connection {i} was closed before /metrics was answered");
+    }
+    // Stopping does not wait for them.
+    assert_eq!(m.terminate().code(), Some(0));
+    drop(slow);
+}
+
+#[test]
+fn connections_beyond_the_cap_wait_and_half_sent_requests_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Matchd::start(&dir.path().join("data"), &[]);
+    // More half-sent requests than are served at once: the surplus waits in the listen backlog
+    // until the header-read timeout frees slots.
+    let flood = matchd::metrics::MAX_CONNECTIONS + 8;
+    let mut slow: Vec<TcpStream> = (0..flood).map(|_| half_sent_request(&m)).collect();
+
+    // Only bounds a hang: two header-read timeouts, on a busy machine.
+    let patience = Duration::from_secs(90);
+    let mut healthz = TcpStream::connect_timeout(&m.metrics_addr, IO).expect("connect to metrics");
+    healthz.write_all(b"GET /healthz HTTP/1.1\r\nHost: m\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut healthz, patience), Some((200, "ok\n".to_string())));
+    let deadline = Instant::now() + patience;
+    for (i, s) in slow.iter_mut().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        assert_eq!(read_response(s, left), None, "half-sent request {i} was answered instead of cut off");
+    }
+    assert_eq!(m.http_get("/healthz").0, 200);
     assert_eq!(m.terminate().code(), Some(0));
 }

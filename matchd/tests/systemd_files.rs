@@ -1,10 +1,11 @@
 //! The shipped systemd files stay in step with the binary: the production
 //! config example parses (once its placeholder credentials are filled in) and
-//! the unit keeps the directives the operations guide relies on.
+//! needs `matchd format`, and the unit keeps the directives the operations
+//! guide relies on.
 //! (`scripts/verify-systemd.sh` runs `systemd-analyze verify` on the unit.)
 
 use gateway::credential::Credential;
-use matchd::config::{Config, Durability};
+use matchd::config::{Config, DataCreate, Durability};
 
 const UNIT: &str = include_str!("../../systemd/matchd.service");
 const PROD_TOML: &str = include_str!("../../systemd/matchd.toml");
@@ -18,6 +19,9 @@ fn production_config_example_is_valid_once_credentials_are_set() {
     let filled = PROD_TOML.replace("\"REPLACE-ME\"", &format!("\"{}\"", Credential::hash(b"secret", b"salt")));
     let cfg = Config::from_toml(&filled, "matchd.toml").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.data.dir.to_str(), Some("/var/lib/matchd"));
+    // Production never creates an exchange by starting: `matchd format` (install.sh runs it) does.
+    assert_eq!(cfg.data.create, DataCreate::Format);
+    assert_eq!(Config::default_config().data.create, DataCreate::Auto, "the dev default starts on a fresh machine");
     assert_eq!(cfg.journal.durability, Durability::Batch);
     assert!(cfg.metrics.enabled && cfg.metrics.listen.ip().is_loopback());
 }

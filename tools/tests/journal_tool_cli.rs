@@ -33,6 +33,11 @@ fn inspect_reports_segments_ranges_and_snapshots() {
     assert!(out.contains(&format!("{:032x}", replay_to(&made, true, 800).0.state_hash())), "{out}");
 }
 
+/// A JSON line's `seq`, a decimal string.
+fn seq_of(v: &Value) -> u64 {
+    v["seq"].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("seq is not a decimal string: {v}"))
+}
+
 #[test]
 fn dump_prints_text_and_json_with_filters() {
     let dir = tempfile::tempdir().unwrap();
@@ -44,10 +49,21 @@ fn dump_prints_text_and_json_with_filters() {
     assert_eq!(lines[0]["record"], "engine_config");
     assert_eq!(lines[1]["command"], "add_instrument");
     assert_eq!(lines[1]["symbol"], "C1-USDT");
+    // 64-bit integers are decimal strings (docs/operations.md, "JSON output"); 32-bit ones numbers.
+    assert_eq!(lines[0]["seq"], "1");
+    assert_eq!(lines[0]["max_orders"].as_u64(), Some(journal_tool_common::config(false).max_orders as u64));
+    assert!(lines[1]["tick"].is_string() && lines[1]["price_band_bps"].is_number(), "{}", lines[1]);
     for (l, (seq, cmd)) in lines[1..].iter().zip(&made.commands) {
-        assert_eq!(l["seq"], *seq);
+        assert_eq!(l["seq"], seq.to_string());
         assert_eq!(l["account"], cmd.account);
-        assert_eq!(l["timestamp_ns"], cmd.timestamp_ns);
+        assert_eq!(l["timestamp_ns"], cmd.timestamp_ns.to_string());
+        if let CommandKind::NewOrder(o) = cmd.kind {
+            assert_eq!(
+                (&l["client_order_id"], &l["price"]),
+                (&o.client_order_id.to_string().into(), &o.price.to_string().into())
+            );
+            assert_eq!(l["instrument"], o.instrument);
+        }
     }
     // Text, a sequence window.
     let r = tool(dir.path(), &["dump", "--from", "100", "--to", "109"]);
@@ -62,8 +78,7 @@ fn dump_prints_text_and_json_with_filters() {
         dir.path(),
         &["dump", "--json", "--since", "2023-11-14T22:13:20.010Z", "--until", "2023-11-14T22:13:20.019Z"],
     );
-    let seqs: Vec<u64> =
-        r.stdout.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_u64().unwrap()).collect();
+    let seqs: Vec<u64> = r.stdout.lines().map(|l| seq_of(&serde_json::from_str::<Value>(l).unwrap())).collect();
     assert_eq!(seqs, (12..=21).collect::<Vec<_>>());
     // By instrument: cancels and amends of its orders included (resolved by replay).
     let r = tool(dir.path(), &["dump", "--json", "--instrument", "2"]);
@@ -86,8 +101,7 @@ fn dump_prints_text_and_json_with_filters() {
         })
         .map(|(s, _)| *s)
         .collect();
-    let got: BTreeSet<u64> =
-        r.stdout.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_u64().unwrap()).collect();
+    let got: BTreeSet<u64> = r.stdout.lines().map(|l| seq_of(&serde_json::from_str::<Value>(l).unwrap())).collect();
     assert!(want.is_subset(&got), "missing {:?}", want.difference(&got).take(5).collect::<Vec<_>>());
     assert!(got.iter().any(|s| matches!(made.commands[(*s - 2) as usize].1.kind, CommandKind::Cancel(_))));
 }
@@ -136,10 +150,17 @@ fn a_corrupted_record_fails_verify_naming_file_offset_and_sequence() {
     assert!(all.contains(&format!("offset {off}")), "{all}");
     assert!(all.contains(&format!("sequence {seq}")), "{all}");
     assert!(all.contains("CRC32C mismatch"), "{all}");
-    // inspect reports it too (and still exits 0: it describes).
+    // inspect reports it too, and exits with the verdict: matchd refuses this journal.
     let r = tool(dir.path(), &["inspect"]);
-    assert_eq!(r.code, 0);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("tail: CORRUPT") && r.stdout.contains(&format!("offset {off}")), "{}", r.stdout);
+    // So do dump and export, after writing what precedes the damage.
+    let r = tool(dir.path(), &["dump", "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count() as u64, seq - 1, "every record before the damage");
+    let r = tool(dir.path(), &["export", "--what", "orders"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("offset {off}")), "{}", r.stderr);
 }
 
 #[test]
@@ -149,14 +170,16 @@ fn a_torn_tail_is_reported_by_inspect_and_verify() {
     let last_seg = segments(dir.path()).last().unwrap().clone();
     let recs = records_in(&last_seg);
     let (off, seq) = recs[recs.len() - 3];
-    // The power-loss image: the last records were never synced (the header's watermark is
+    // The power-loss image: the last records were never synced (the headers' watermark is
     // older) and the file is cut in the middle of a record.
-    set_watermark(&last_seg, seq - 10);
+    for seg in segments(dir.path()) {
+        set_watermark(&seg, seq - 10);
+    }
     let f = std::fs::OpenOptions::new().write(true).open(&last_seg).unwrap();
     f.set_len(off + 20).unwrap();
     drop(f);
     let r = tool(dir.path(), &["inspect"]);
-    assert_eq!(r.code, 0);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("tail: TORN"), "{}", r.stdout);
     assert!(
         r.stdout.contains(&format!("offset {off}")) && r.stdout.contains(&format!("sequence {seq}")),
@@ -270,7 +293,13 @@ fn export_writes_trades_orders_and_balances() {
         .count();
     let got: Vec<Value> = r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(got.len(), want);
-    assert!(got.iter().all(|v| (1500..=1600).contains(&v["seq"].as_u64().unwrap())));
+    assert!(got.iter().all(|v| (1500..=1600).contains(&seq_of(v))));
+    for v in &got {
+        for k in ["order_id", "client_order_id", "qty", "leaves", "filled"] {
+            assert!(v[k].as_str().is_some_and(|s| s.parse::<u64>().is_ok()), "{k} is a decimal string: {v}");
+        }
+        assert!(v["account"].is_number() && v["instrument"].is_number(), "{v}");
+    }
     assert!(got.iter().any(|v| v["event"] == "cancelled") && got.iter().any(|v| v["event"] == "accepted"));
     // Balances, into a file.
     let file = dir.path().join("balances.csv");

@@ -32,7 +32,13 @@ fn the_tool_reads_what_matchd_wrote() {
     assert!(lines.iter().any(|l| l["command"] == "add_instrument" && l["symbol"] == "BTC-USDT"), "{}", r.stdout);
     let r = tool(&data, &["inspect"]);
     assert!(r.stdout.contains("tail: clean"), "{}", r.stdout);
-    let last = lines.last().unwrap()["seq"].as_u64().unwrap().to_string();
+    // 64-bit integers are decimal strings (docs/operations.md, "JSON output").
+    let last = lines.last().unwrap()["seq"].as_str().expect("seq is a decimal string").to_string();
+    assert!(last.parse::<u64>().is_ok(), "{last}");
+    if let Some(d) = lines.iter().find(|l| l["command"] == "deposit") {
+        assert!(d["amount"].as_str().is_some_and(|a| a.parse::<u64>().is_ok()), "{d}");
+        assert!(d["tx_id"].as_str().is_some_and(|t| t.parse::<u64>().is_ok_and(|t| t > 1 << 53)), "{d}");
+    }
     let r = tool(&data, &["replay", "--to", &last, "--instrument", "1"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("instrument 1 BTC-USDT state=trading"), "{}", r.stdout);

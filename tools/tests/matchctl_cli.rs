@@ -1,4 +1,6 @@
-//! Runs the built `matchctl` against an in-test fake matchd server.
+//! Runs the built `matchctl` against an in-test fake matchd server, and against the real
+//! `matchd` (found as the load generator's tests find it: `cargo test --workspace` builds it;
+//! alone, run `cargo build -p matchd --bin matchd` first, or set `MATCHD_BIN`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -229,29 +231,34 @@ fn listen_prints_reports_as_they_arrive() {
 fn account_admin_commands_log_in_as_admin_and_send_their_message() {
     use engine::{AccountStatus, CommandType, CreateAccount, SetAccountStatus, SetFeeSchedule, Transfer};
     let t = Transfer { target: 5, asset: 1, amount: 1_000, tx_id: 77 };
-    let cases: Vec<(Vec<&str>, ClientMessage)> = vec![
+    let cases: Vec<(Vec<&str>, ClientMessage, CommandType)> = vec![
         (
             vec!["create-account", "--target", "5", "--tier", "2"],
             ClientMessage::CreateAccount(CreateAccount { target: 5, tier: 2, status: AccountStatus::Active }),
+            CommandType::CreateAccount,
         ),
         (
             vec!["deposit", "--target", "5", "--asset", "1", "--amount", "1000", "--tx-id", "77"],
             ClientMessage::Deposit(t),
+            CommandType::Deposit,
         ),
         (
             vec!["withdraw", "--target", "5", "--asset", "1", "--amount", "1000", "--tx-id", "77"],
             ClientMessage::Withdraw(t),
+            CommandType::Withdraw,
         ),
         (
             vec!["set-status", "--target", "5", "--status", "suspended", "--tier", "1"],
             ClientMessage::SetAccountStatus(SetAccountStatus { target: 5, status: AccountStatus::Suspended, tier: 1 }),
+            CommandType::SetAccountStatus,
         ),
         (
             vec!["set-fee", "--instrument", "1", "--tier", "1", "--maker-ppm", "-100", "--taker-ppm", "400"],
             ClientMessage::SetFeeSchedule(SetFeeSchedule { instrument: 1, tier: 1, maker_ppm: -100, taker_ppm: 400 }),
+            CommandType::SetFeeSchedule,
         ),
     ];
-    for (args, want) in cases {
+    for (args, want, command) in cases {
         let (addr, server) = fake_server(move |c| {
             let Some(ClientMessage::Login(l)) = c.recv() else { panic!("expected Login") };
             assert_eq!((l.account, l.role), (0, Role::Admin));
@@ -259,7 +266,7 @@ fn account_admin_commands_log_in_as_admin_and_send_their_message() {
             assert_eq!(c.recv_non_heartbeat(), Some(want));
             let r = engine::Rejected {
                 account: 0,
-                command: CommandType::CreateAccount,
+                command,
                 client_order_id: 0,
                 order_id: 0,
                 instrument: 0,
@@ -271,8 +278,10 @@ fn account_admin_commands_log_in_as_admin_and_send_their_message() {
         let mut full = vec!["--wait-ms", "200"];
         full.extend(&args);
         let out = matchctl(addr, &full);
-        assert!(out.status.success(), "{args:?}: {out:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "#1 REJECTED CreateAccount reason=AccountExists\n");
+        // The exchange rejected the command: exit 4.
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("#1 REJECTED {command:?} reason=AccountExists\n"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("the exchange rejected the command"), "{out:?}");
         server.join().unwrap();
     }
 }
@@ -341,7 +350,189 @@ fn admin_balances_of_another_account() {
         c.finish();
     });
     let out = matchctl(addr, &["--role", "admin", "--wait-ms", "20000", "balances", "--target", "65535"]);
-    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.status.code(), Some(4), "a SessionReject is a rejection: {out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "SESSION REJECT template=85 reason=NotPermitted\n");
     server.join().unwrap();
+}
+
+/// The first integer a double (JavaScript's number) cannot hold exactly.
+const ABOVE_2_POW_53: u64 = (1 << 53) + 1;
+
+/// Every stdout line parsed as one JSON object.
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{out:?}"))).collect()
+}
+
+/// `v[key]` is a decimal string of `want`.
+fn assert_u64_string(v: &serde_json::Value, key: &str, want: u64) {
+    let s = v[key].as_str().unwrap_or_else(|| panic!("{key} is not a string in {v}"));
+    assert_eq!(s.parse::<u64>().ok(), Some(want), "{key} in {v}");
+}
+
+#[test]
+fn json_prints_every_message_with_64_bit_integers_as_strings() {
+    let seq = ABOVE_2_POW_53;
+    let (addr, server) = fake_server(move |c| {
+        let Some(ClientMessage::Login(l)) = c.recv() else { panic!("expected Login") };
+        assert_eq!(l.last_seen_seq, seq - 1);
+        c.accept(&l, seq - 1);
+        let Some(ClientMessage::NewOrder(o)) = c.recv_non_heartbeat() else { panic!("expected NewOrder") };
+        assert_eq!(o.client_order_id, u64::MAX);
+        let a = Accepted {
+            account: 1,
+            order_id: ABOVE_2_POW_53 + 2,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            price: o.price,
+            qty: o.qty,
+            timestamp_ns: u64::MAX - 1,
+        };
+        c.send(&ServerMessage::Report { seq, report: ExecReport::Accepted(a) });
+        let fill = Fill {
+            account: 1,
+            order_id: a.order_id,
+            client_order_id: a.client_order_id,
+            trade_id: ABOVE_2_POW_53 + 4,
+            instrument: 1,
+            side: Side::Buy,
+            price: a.price,
+            qty: 1000,
+            leaves_qty: a.qty - 1000,
+            liquidity: Liquidity::Taker,
+            timestamp_ns: a.timestamp_ns,
+            fee: -(ABOVE_2_POW_53 as i64),
+        };
+        c.send(&ServerMessage::Report { seq: seq + 1, report: ExecReport::Fill(fill) });
+        c.finish();
+    });
+    let price = (ABOVE_2_POW_53 + 6).to_string();
+    let args = ["--json", "--last-seen", &(seq - 1).to_string(), "--wait-ms", "300", "buy"];
+    let order = ["--instrument", "1", "--qty", "3000", "--price", &price, "--cid", &u64::MAX.to_string()];
+    let out = matchctl(addr, &[&args[..], &order[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let lines = json_lines(&out);
+    let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["LoginAccepted", "OrderAccepted", "Fill", "Logout"], "{lines:?}");
+    let (login, accepted, fill) = (&lines[0], &lines[1], &lines[2]);
+    assert_eq!(login["account"], 1, "32-bit fields are numbers");
+    assert_u64_string(login, "highest_seq", seq - 1);
+    assert_u64_string(accepted, "seq", seq);
+    assert_u64_string(accepted, "order_id", ABOVE_2_POW_53 + 2);
+    assert_u64_string(accepted, "client_order_id", u64::MAX);
+    assert_u64_string(accepted, "price", ABOVE_2_POW_53 + 6);
+    assert_u64_string(accepted, "qty", 3000);
+    assert_u64_string(accepted, "timestamp_ns", u64::MAX - 1);
+    assert_eq!(
+        (&accepted["side"], &accepted["order_type"], &accepted["tif"]),
+        (&"Buy".into(), &"Limit".into(), &"GTC".into())
+    );
+    assert_u64_string(fill, "seq", seq + 1);
+    assert_u64_string(fill, "trade_id", ABOVE_2_POW_53 + 4);
+    assert_eq!(fill["fee"], format!("-{ABOVE_2_POW_53}"), "i64 is a string too");
+    assert_eq!(fill["liquidity"], "Taker");
+    assert_eq!(lines[3]["reason"], "UserRequest");
+    server.join().unwrap();
+}
+
+fn real_matchd() -> tools::loadgen::matchd::Matchd {
+    use tools::loadgen::matchd::{config_toml, locate_binary, Matchd};
+    let bin = locate_binary(None).unwrap_or_else(|e| panic!("{e}"));
+    let toml = config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None);
+    Matchd::start(&bin, &toml, &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The default config's BTC-USDT (instrument 1: lot 1,000, band 10 % around 50,000.00); alice
+/// (matchctl's default account) holds 10 BTC and 1,000,000 USDT.
+#[test]
+fn exit_codes_against_a_real_matchd() {
+    let m = real_matchd();
+    // A generous answer deadline: it only bounds a hang on a busy machine.
+    let run = |args: &[&str]| {
+        let out = matchctl(m.addr, &[&["--timeout-ms", "60000"][..], args].concat());
+        let text = format!("{out:?}\nmatchd:\n{}", m.stderr());
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), text)
+    };
+    let (code, stdout, all) = run(&["buy", "--instrument", "1", "--qty", "5000", "--price", "4900000", "--cid", "1"]);
+    assert_eq!(code, Some(0), "accepted: {all}");
+    assert!(stdout.contains("ACCEPTED") && stdout.contains("cid=1"), "{all}");
+    // Quantity off the lot: the engine rejects it.
+    let (code, stdout, all) = run(&["buy", "--instrument", "1", "--qty", "1500", "--price", "4900000", "--cid", "2"]);
+    assert_eq!(code, Some(4), "rejected: {all}");
+    assert!(stdout.contains("REJECTED NewOrder reason=QtyOffLot cid=2"), "{all}");
+    // 50 BTC: more than alice has.
+    let (code, stdout, all) = run(&["sell", "--instrument", "1", "--qty", "5000000000", "--price", "5100000"]);
+    assert_eq!(code, Some(4), "unfunded: {all}");
+    assert!(stdout.contains("reason=InsufficientBalance"), "{all}");
+    let (code, stdout, all) = run(&["cancel", "--cid", "999"]);
+    assert_eq!(code, Some(4), "unknown order: {all}");
+    assert!(stdout.contains("REJECTED Cancel reason=UnknownOrder"), "{all}");
+    let (code, stdout, all) = run(&["amend", "--cid", "1", "--qty", "4000"]);
+    assert_eq!(code, Some(0), "amend: {all}");
+    assert!(stdout.contains("AMENDED order="), "{all}");
+    let (code, _, all) = run(&["cancel", "--cid", "1"]);
+    assert_eq!(code, Some(0), "cancel: {all}");
+    let deposit = ["deposit", "--target", "1", "--asset", "1", "--amount", "100", "--tx-id", "5"];
+    let (code, _, all) = run(&deposit);
+    assert_eq!(code, Some(0), "an admin command: {all}");
+    let (code, stdout, all) = run(&deposit);
+    assert_eq!(code, Some(4), "the same transaction again: {all}");
+    assert!(stdout.contains("REJECTED Deposit reason=DuplicateTransaction"), "{all}");
+    let (code, _, all) = run(&["mass-cancel"]);
+    assert_eq!(code, Some(0), "mass cancel: {all}");
+    let (code, _, all) = run(&["--secret", "wrong", "mass-cancel"]);
+    assert_eq!(code, Some(3), "bad login: {all}");
+    let (code, _, all) = run(&["balances"]);
+    assert_eq!(code, Some(0), "query: {all}");
+    let (code, _, all) = run(&["buy", "--instrument", "1", "--qty", "5000", "--type", "limit"]);
+    assert_eq!(code, Some(2), "usage: {all}");
+    let unreachable = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = matchctl(unreachable, &["buy", "--instrument", "1", "--qty", "5000", "--price", "4900000"]);
+    assert_eq!(out.status.code(), Some(1), "unreachable: {out:?}");
+}
+
+#[test]
+fn json_against_a_real_matchd_round_trips_client_order_ids_above_2_pow_53() {
+    let m = real_matchd();
+    let run = |args: &[&str]| {
+        let out = matchctl(m.addr, &[&["--json", "--timeout-ms", "60000"][..], args].concat());
+        let lines = json_lines(&out);
+        (out.status.code(), lines, format!("{out:?}\nmatchd:\n{}", m.stderr()))
+    };
+    let cid = ABOVE_2_POW_53.to_string();
+    let (code, lines, all) = run(&["buy", "--instrument", "1", "--qty", "5000", "--price", "4900000", "--cid", &cid]);
+    assert_eq!(code, Some(0), "{all}");
+    let accepted = lines.iter().find(|l| l["type"] == "OrderAccepted").unwrap_or_else(|| panic!("{all}"));
+    assert_u64_string(accepted, "client_order_id", ABOVE_2_POW_53);
+    assert_u64_string(accepted, "price", 4_900_000);
+    assert_u64_string(accepted, "qty", 5000);
+    assert!(accepted["order_id"].as_str().unwrap().parse::<u64>().is_ok(), "{accepted}");
+    assert!(accepted["seq"].as_str().unwrap().parse::<u64>().is_ok(), "{accepted}");
+    assert_eq!(accepted["account"], 1);
+    let balance = lines.iter().find(|l| l["type"] == "BalanceChanged").unwrap_or_else(|| panic!("{all}"));
+    assert_eq!((&balance["asset"], &balance["reason"]), (&1.into(), &"Order".into()), "{balance}");
+    assert!(balance["reserved_amount"].as_str().unwrap().parse::<u64>().unwrap() > 0, "{balance}");
+
+    let off_lot = (ABOVE_2_POW_53 + 2).to_string();
+    let (code, lines, all) =
+        run(&["sell", "--instrument", "1", "--qty", "1500", "--price", "5100000", "--cid", &off_lot]);
+    assert_eq!(code, Some(4), "{all}");
+    let rejected = lines.iter().find(|l| l["type"] == "CommandRejected").unwrap_or_else(|| panic!("{all}"));
+    assert_u64_string(rejected, "client_order_id", ABOVE_2_POW_53 + 2);
+    assert_eq!((&rejected["command"], &rejected["reason"]), (&"NewOrder".into(), &"QtyOffLot".into()));
+
+    let (code, lines, all) = run(&["cancel", "--cid", &cid]);
+    assert_eq!(code, Some(0), "{all}");
+    let cancelled = lines.iter().find(|l| l["type"] == "OrderCancelled").unwrap_or_else(|| panic!("{all}"));
+    assert_u64_string(cancelled, "client_order_id", ABOVE_2_POW_53);
+    assert_eq!(cancelled["reason"], "User");
+
+    let (code, lines, all) = run(&["--secret", "wrong", "history"]);
+    assert_eq!(code, Some(3), "{all}");
+    assert_eq!(lines.len(), 1, "{all}");
+    assert_eq!((&lines[0]["type"], &lines[0]["reason"]), (&"LoginRejected".into(), &"BadCredentials".into()));
+    assert!(lines[0]["highest_seq"].is_string(), "{all}");
 }

@@ -1,4 +1,5 @@
-//! `dump`: records as text or JSON lines, filtered.
+//! `dump`: records as text or JSON lines (integers by the rule of [`crate::json_value`], see
+//! [`super::render`]), filtered.
 
 use std::path::Path;
 
@@ -6,7 +7,7 @@ use engine::{Command, Event, EventKind, InstrumentId};
 
 use super::render::{command_instrument, command_json, command_target, command_text, config_json, config_text};
 use super::replay::{bar, run as replay, start_at};
-use super::scan::{walk, DataDir, Decoded, Flow};
+use super::scan::{damage_error, walk, DataDir, Decoded, Flow};
 use super::timefmt::parse_time;
 use super::{Out, ToolError, EXIT_OK};
 
@@ -76,7 +77,7 @@ pub fn run(root: &Path, f: Filter, json: bool) -> Result<i32, ToolError> {
         if let Some(c) = end.end.broken {
             pb.finish_and_clear();
             out.finish()?;
-            return Err(ToolError::corrupt(c.to_string()));
+            return Err(damage_error(&data, &c));
         }
     } else {
         let mut n = 0u64;
@@ -104,7 +105,7 @@ pub fn run(root: &Path, f: Filter, json: bool) -> Result<i32, ToolError> {
         if let Some(c) = end.broken {
             pb.finish_and_clear();
             out.finish()?;
-            return Err(ToolError::corrupt(c.to_string()));
+            return Err(damage_error(&data, &c));
         }
     }
     pb.finish_and_clear();

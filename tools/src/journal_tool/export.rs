@@ -1,5 +1,7 @@
 //! `export`: replay and write orders (accepted, cancelled, amended), trades or balance changes
-//! as CSV or JSON lines, for loading into a warehouse.
+//! as CSV or JSON lines, for loading into a warehouse. JSON follows [`crate::json_value`]: ids,
+//! sequence numbers, prices, quantities, fees and balances are decimal strings (the same digits
+//! as the CSV), account, instrument and asset ids numbers.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -10,9 +12,10 @@ use serde_json::{json, Value};
 
 use super::render::{order_type_name, side_name, tif_name};
 use super::replay::{bar, run as replay, start_at};
-use super::scan::{walk, DataDir, Decoded, Flow};
+use super::scan::{damage_error, walk, DataDir, Decoded, Flow};
 use super::timefmt::{format_ns, parse_point, Point};
 use super::{Format, ToolError, What, EXIT_OK};
+use crate::json_value::int;
 
 const ORDER_COLUMNS: &[&str] = &[
     "seq",
@@ -52,7 +55,7 @@ const BALANCE_COLUMNS: &[&str] = &["seq", "time", "account", "asset", "available
 fn rows(what: What, seq: u64, cmd: &Command, ev: &Event) -> Option<Vec<(&'static str, Value)>> {
     let time = json!(format_ns(cmd.timestamp_ns));
     let head = |v: &mut Vec<(&'static str, Value)>| {
-        v.push(("seq", json!(seq)));
+        v.push(("seq", int(seq)));
         v.push(("time", time.clone()));
     };
     let mut v = Vec::with_capacity(16);
@@ -61,17 +64,17 @@ fn rows(what: What, seq: u64, cmd: &Command, ev: &Event) -> Option<Vec<(&'static
             head(&mut v);
             v.extend([
                 ("event", json!("accepted")),
-                ("account", json!(a.account)),
-                ("order_id", json!(a.order_id)),
-                ("client_order_id", json!(a.client_order_id)),
-                ("instrument", json!(a.instrument)),
+                ("account", int(a.account)),
+                ("order_id", int(a.order_id)),
+                ("client_order_id", int(a.client_order_id)),
+                ("instrument", int(a.instrument)),
                 ("side", json!(side_name(a.side))),
                 ("type", json!(order_type_name(a.order_type))),
                 ("tif", json!(tif_name(a.tif))),
-                ("price", json!(a.price)),
-                ("qty", json!(a.qty)),
-                ("leaves", json!(a.qty)),
-                ("filled", json!(0)),
+                ("price", int(a.price)),
+                ("qty", int(a.qty)),
+                ("leaves", int(a.qty)),
+                ("filled", int(0u64)),
                 ("reason", json!("")),
             ]);
         }
@@ -79,17 +82,17 @@ fn rows(what: What, seq: u64, cmd: &Command, ev: &Event) -> Option<Vec<(&'static
             head(&mut v);
             v.extend([
                 ("event", json!("cancelled")),
-                ("account", json!(c.account)),
-                ("order_id", json!(c.order_id)),
-                ("client_order_id", json!(c.client_order_id)),
-                ("instrument", json!(c.instrument)),
+                ("account", int(c.account)),
+                ("order_id", int(c.order_id)),
+                ("client_order_id", int(c.client_order_id)),
+                ("instrument", int(c.instrument)),
                 ("side", json!(side_name(c.side))),
                 ("type", json!("")),
                 ("tif", json!("")),
                 ("price", json!("")),
-                ("qty", json!(c.cancelled_qty + c.filled_qty)),
-                ("leaves", json!(0)),
-                ("filled", json!(c.filled_qty)),
+                ("qty", int(c.cancelled_qty.saturating_add(c.filled_qty))),
+                ("leaves", int(0u64)),
+                ("filled", int(c.filled_qty)),
                 ("reason", json!(format!("{:?}", c.reason))),
             ]);
         }
@@ -97,43 +100,43 @@ fn rows(what: What, seq: u64, cmd: &Command, ev: &Event) -> Option<Vec<(&'static
             head(&mut v);
             v.extend([
                 ("event", json!("amended")),
-                ("account", json!(a.account)),
-                ("order_id", json!(a.order_id)),
-                ("client_order_id", json!(a.client_order_id)),
-                ("instrument", json!(a.instrument)),
+                ("account", int(a.account)),
+                ("order_id", int(a.order_id)),
+                ("client_order_id", int(a.client_order_id)),
+                ("instrument", int(a.instrument)),
                 ("side", json!(side_name(a.side))),
                 ("type", json!("")),
                 ("tif", json!("")),
-                ("price", json!(a.price)),
-                ("qty", json!(a.qty)),
-                ("leaves", json!(a.leaves)),
-                ("filled", json!(a.qty - a.leaves)),
+                ("price", int(a.price)),
+                ("qty", int(a.qty)),
+                ("leaves", int(a.leaves)),
+                ("filled", int(a.qty.saturating_sub(a.leaves))),
                 ("reason", json!(if a.kept_priority { "kept_priority" } else { "lost_priority" })),
             ]);
         }
         (What::Trades, EventKind::Trade(t)) => {
             head(&mut v);
             v.extend([
-                ("trade_id", json!(t.trade_id)),
-                ("instrument", json!(t.instrument)),
-                ("price", json!(t.price)),
-                ("qty", json!(t.qty)),
+                ("trade_id", int(t.trade_id)),
+                ("instrument", int(t.instrument)),
+                ("price", int(t.price)),
+                ("qty", int(t.qty)),
                 ("taker_side", json!(side_name(t.taker_side))),
-                ("maker_order_id", json!(t.maker_order_id)),
-                ("maker_account", json!(t.maker_account)),
-                ("taker_order_id", json!(t.taker_order_id)),
-                ("taker_account", json!(t.taker_account)),
-                ("maker_fee", json!(t.maker_fee)),
-                ("taker_fee", json!(t.taker_fee)),
+                ("maker_order_id", int(t.maker_order_id)),
+                ("maker_account", int(t.maker_account)),
+                ("taker_order_id", int(t.taker_order_id)),
+                ("taker_account", int(t.taker_account)),
+                ("maker_fee", int(t.maker_fee)),
+                ("taker_fee", int(t.taker_fee)),
             ]);
         }
         (What::Balances, EventKind::BalanceChanged(b)) => {
             head(&mut v);
             v.extend([
-                ("account", json!(b.account)),
-                ("asset", json!(b.asset)),
-                ("available", json!(b.available)),
-                ("reserved", json!(b.reserved)),
+                ("account", int(b.account)),
+                ("asset", int(b.asset)),
+                ("available", int(b.available)),
+                ("reserved", int(b.reserved)),
                 ("reason", json!(format!("{:?}", b.reason).to_lowercase())),
             ]);
         }
@@ -252,10 +255,9 @@ pub fn run(
     }
     eprintln!("export: {written} rows; replayed {}", end.speed());
     if let Some(c) = end.end.broken {
-        if to == u64::MAX {
-            eprintln!("warning: the journal ends in damage: {c}");
-        } else if engine.last_seq() < to {
-            return Err(ToolError::corrupt(c.to_string()));
+        // Everything before the damage was written; the exit code says how the journal ends.
+        if to == u64::MAX || engine.last_seq() < to {
+            return Err(damage_error(&data, &c));
         }
     }
     Ok(EXIT_OK)

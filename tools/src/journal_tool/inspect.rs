@@ -1,11 +1,17 @@
-//! `inspect`: segments, record counts, sequence and time ranges, the tail, snapshots.
+//! `inspect`: segments, record counts, sequence and time ranges, the tail, snapshots. Exits
+//! with the verdict: 0 when matchd starts on it as it is, 3 when its recovery cuts a torn tail,
+//! 1 when it refuses (a corrupt journal, a snapshot beyond the journal's end under batch or
+//! interval durability) or a snapshot is invalid.
 
 use std::path::Path;
 
+use matchd::config::Durability;
+use matchd::journal_guard::{judge_snapshots, SnapshotJudgement};
+
 use super::replay::bar;
-use super::scan::{assess, list_segments, walk, DataDir, Decoded, Flow, TailKind};
+use super::scan::{judge, list_segments, walk, DataDir, Decoded, Flow, TailKind};
 use super::timefmt::format_ns;
-use super::{Out, ToolError, EXIT_OK};
+use super::{Out, ToolError, EXIT_CORRUPT, EXIT_OK, EXIT_TORN_TAIL};
 
 #[derive(Default, Clone, Copy)]
 struct SegStats {
@@ -15,7 +21,7 @@ struct SegStats {
     used: u64,
 }
 
-pub fn run(root: &Path, quick: bool) -> Result<i32, ToolError> {
+pub fn run(root: &Path, quick: bool, durability: Durability) -> Result<i32, ToolError> {
     let data = DataDir::open(root)?;
     let segments = list_segments(&data.journal)?;
     let mut out = Out::stdout();
@@ -90,15 +96,20 @@ pub fn run(root: &Path, quick: bool) -> Result<i32, ToolError> {
     if commands > 0 {
         out.line(&format!("time: {} .. {} (command timestamps)", format_ns(tmin), format_ns(tmax)))?;
     }
-    if let Some(end) = &end {
-        let tail = assess(&data, &segments, end);
+    let mut code = EXIT_OK;
+    let mut journal_last = None;
+    if end.is_some() {
+        let tail = judge(&data)?;
         out.line(&format!("durable watermark: {}", tail.watermark.map_or("none".to_string(), |w| w.to_string())))?;
-        let label = match tail.kind {
-            TailKind::Clean => "tail: clean",
-            TailKind::Torn => "tail: TORN",
-            TailKind::Corrupt => "tail: CORRUPT",
+        let (label, tail_code) = match tail.kind {
+            TailKind::Clean => ("tail: clean", EXIT_OK),
+            TailKind::Live => ("tail: being written", EXIT_OK),
+            TailKind::Torn => ("tail: TORN", EXIT_TORN_TAIL),
+            TailKind::Corrupt => ("tail: CORRUPT", EXIT_CORRUPT),
         };
         out.line(&format!("{label}: {}", tail.detail))?;
+        code = tail_code;
+        journal_last = tail.last_seq;
     }
 
     let snaps = snapshot::list_snapshots(&data.snapshots).map_err(|e| ToolError::error(e.to_string()))?;
@@ -118,8 +129,25 @@ pub fn run(root: &Path, quick: bool) -> Result<i32, ToolError> {
                 Err(err) => ("-".to_string(), format!("INVALID: {err}")),
             }
         };
+        if hash == "-" {
+            code = EXIT_CORRUPT;
+        }
         out.line(&format!("  {:>20} {hash:<34} {:>14}  {valid}", e.seq, e.bytes))?;
     }
+    if let Some(last) = journal_last {
+        let judged = judge_snapshots(&data.snapshots, last, durability).map_err(|e| ToolError::error(e.to_string()))?;
+        match judged {
+            SnapshotJudgement::Consistent => {}
+            SnapshotJudgement::Explained(beyond) => out.line(&format!(
+                "snapshots beyond the journal's end {last}: {} (durability \"none\": matchd sets them aside)",
+                beyond.len()
+            ))?,
+            SnapshotJudgement::Lost(lost) => {
+                out.line(&format!("LOST DATA: {lost}"))?;
+                code = EXIT_CORRUPT;
+            }
+        }
+    }
     out.finish()?;
-    Ok(EXIT_OK)
+    Ok(code)
 }

@@ -22,13 +22,16 @@ mod verify;
 
 /// Success.
 pub const EXIT_OK: i32 = 0;
-/// Corruption found (a bad record, an undecodable payload, damage below the durable
-/// watermark), a state-hash mismatch between the journal and a snapshot, or an invalid snapshot.
+/// The data is damaged: the journal is corrupt (matchd refuses to start: a bad record or segment,
+/// damage at or below the durable watermark, a missing segment), acknowledged records are lost (a
+/// snapshot beyond the journal's end under batch or interval durability), a payload does not
+/// decode, the replay's state hash differs from a snapshot's, or a snapshot is invalid.
 pub const EXIT_CORRUPT: i32 = 1;
 /// Bad arguments.
 pub const EXIT_USAGE: i32 = 2;
-/// `verify`: everything checked is valid but the journal ends in a torn tail (a write cut by a
-/// crash above the durable watermark), which matchd's recovery cuts at the next start.
+/// Everything checked is valid but the journal ends in a torn tail (a write cut by a crash or
+/// power loss above the durable watermark), which matchd's recovery cuts at the next start
+/// (`verify`, `inspect`, and `dump`/`export` when they read to that end).
 pub const EXIT_TORN_TAIL: i32 = 3;
 /// Operational error: the data directory or journal is missing, an I/O error, or the request
 /// cannot be met (e.g. `--to` beyond the journal, an unknown instrument).
@@ -76,8 +79,15 @@ pub struct Cli {
     pub command: Cmd,
 }
 
-const EXIT_HELP: &str = "Exit codes: 0 ok; 1 corruption, hash mismatch or invalid snapshot; 2 usage; \
-3 (verify) torn tail only; 4 other errors (missing directory, I/O, request out of range).";
+const EXIT_HELP: &str = "Exit codes (every subcommand):
+  0  ok
+  1  damaged data: the journal is corrupt (matchd refuses to start), acknowledged records are lost (a
+     snapshot beyond the journal's end), an undecodable record, a state-hash mismatch or an invalid snapshot
+  2  usage: bad arguments
+  3  the journal ends in a torn tail (never acknowledged) that matchd's recovery cuts at the next start
+  4  other errors: missing directory, I/O error, a request out of range
+verify and inspect judge the journal with matchd's own recovery code; run them on a stopped matchd (or a
+copy): on a live journal the tail is reported as being written.";
 
 /// Output format of `export`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +96,29 @@ pub enum Format {
     Csv,
     /// One JSON object per line.
     Jsonl,
+}
+
+/// The `journal.durability` matchd runs with: whether a snapshot beyond the journal's end is
+/// explained by a power loss (`none`) or means acknowledged records are lost (`batch`,
+/// `interval`: the matcher, hence a snapshot, only sees synced records).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurabilityArg {
+    /// Page cache only.
+    None,
+    /// Sync after every batch (matchd's default).
+    Batch,
+    /// Sync at most every interval_ms.
+    Interval,
+}
+
+impl From<DurabilityArg> for matchd::config::Durability {
+    fn from(d: DurabilityArg) -> Self {
+        match d {
+            DurabilityArg::None => matchd::config::Durability::None,
+            DurabilityArg::Batch => matchd::config::Durability::Batch,
+            DurabilityArg::Interval => matchd::config::Durability::Interval,
+        }
+    }
 }
 
 /// What `export` writes.
@@ -107,6 +140,9 @@ pub enum Cmd {
         /// Check snapshot files' CRCs only (skip the full restore and state-hash check).
         #[arg(long)]
         quick: bool,
+        /// The journal.durability matchd runs with.
+        #[arg(long, value_enum, default_value_t = DurabilityArg::Batch)]
+        durability: DurabilityArg,
     },
     /// Print records as text or JSON lines.
     Dump {
@@ -132,8 +168,14 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Check every record, replay from the beginning and compare the state hash with every snapshot.
-    Verify,
+    /// Judge the journal as matchd's recovery does, decode every record, replay from the beginning
+    /// and compare the state hash with every snapshot, and check the snapshots against the
+    /// journal's end.
+    Verify {
+        /// The journal.durability matchd runs with.
+        #[arg(long, value_enum, default_value_t = DurabilityArg::Batch)]
+        durability: DurabilityArg,
+    },
     /// Rebuild the state at a point and print a book, an account, or a summary.
     Replay {
         /// Sequence number, or a time (the last command stamped at or before it).
@@ -193,11 +235,11 @@ pub enum Cmd {
 /// Runs the tool; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
-        Cmd::Inspect { quick } => inspect::run(&cli.data_dir, quick),
+        Cmd::Inspect { quick, durability } => inspect::run(&cli.data_dir, quick, durability.into()),
         Cmd::Dump { from, to, since, until, account, instrument, json } => {
             dump::run(&cli.data_dir, dump::Filter { from, to, since, until, account, instrument }, json)
         }
-        Cmd::Verify => verify::run(&cli.data_dir),
+        Cmd::Verify { durability } => verify::run(&cli.data_dir, durability.into()),
         Cmd::Replay { to, instrument, account, depth, no_snapshots } => {
             state::run(&cli.data_dir, &to, instrument, account, depth, !no_snapshots)
         }

@@ -1,9 +1,13 @@
-//! Commands and engine configs as readable text and as JSON objects.
+//! Commands and engine configs as readable text and as JSON objects. JSON integers follow
+//! [`crate::json_value`]: `seq`, `timestamp_ns`, order ids, prices, quantities, amounts and
+//! transaction ids are decimal strings; account, instrument and asset ids, tiers, ppm rates and
+//! the engine config's limits (all 32 bits) are numbers.
 
 use engine::*;
 use serde_json::{json, Map, Value};
 
 use super::timefmt::format_ns;
+use crate::json_value::int;
 
 fn side(s: Side) -> &'static str {
     match s {
@@ -74,35 +78,35 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
     let mut f: Vec<(&'static str, Value)> = Vec::with_capacity(10);
     let name = match &cmd.kind {
         CommandKind::NewOrder(o) => {
-            f.push(("client_order_id", json!(o.client_order_id)));
-            f.push(("instrument", json!(o.instrument)));
+            f.push(("client_order_id", int(o.client_order_id)));
+            f.push(("instrument", int(o.instrument)));
             f.push(("side", json!(side(o.side))));
             f.push(("type", json!(order_type_name(o.order_type))));
             f.push(("tif", json!(tif_name(o.tif))));
             f.push(("stp", json!(stp_name(o.stp))));
-            f.push(("price", json!(o.price)));
-            f.push(("qty", json!(o.qty)));
+            f.push(("price", int(o.price)));
+            f.push(("qty", int(o.qty)));
             "new_order"
         }
         CommandKind::Cancel(c) => {
             let (k, v) = order_ref(c.order);
-            f.push((k, json!(v)));
+            f.push((k, int(v)));
             "cancel"
         }
         CommandKind::Amend(a) => {
             let (k, v) = order_ref(a.order);
-            f.push((k, json!(v)));
+            f.push((k, int(v)));
             if let Some(q) = a.new_qty {
-                f.push(("new_qty", json!(q)));
+                f.push(("new_qty", int(q)));
             }
             if let Some(p) = a.new_price {
-                f.push(("new_price", json!(p)));
+                f.push(("new_price", int(p)));
             }
             "amend"
         }
         CommandKind::MassCancel(m) => {
             if let Some(i) = m.instrument {
-                f.push(("instrument", json!(i)));
+                f.push(("instrument", int(i)));
             }
             if let Some(s) = m.side {
                 f.push(("side", json!(side(s))));
@@ -110,36 +114,36 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
             "mass_cancel"
         }
         CommandKind::AddInstrument(s) => {
-            f.push(("instrument", json!(s.id)));
+            f.push(("instrument", int(s.id)));
             f.push(("symbol", json!(s.symbol_str())));
-            f.push(("base_asset", json!(s.base_asset)));
-            f.push(("quote_asset", json!(s.quote_asset)));
-            f.push(("tick", json!(s.tick)));
-            f.push(("lot", json!(s.lot)));
-            f.push(("min_qty", json!(s.min_qty)));
-            f.push(("max_qty", json!(s.max_qty)));
-            f.push(("min_notional", json!(s.min_notional)));
-            f.push(("price_band_bps", json!(s.price_band_bps)));
-            f.push(("reference_price", json!(s.reference_price)));
-            f.push(("qty_scale", json!(s.qty_scale)));
+            f.push(("base_asset", int(s.base_asset)));
+            f.push(("quote_asset", int(s.quote_asset)));
+            f.push(("tick", int(s.tick)));
+            f.push(("lot", int(s.lot)));
+            f.push(("min_qty", int(s.min_qty)));
+            f.push(("max_qty", int(s.max_qty)));
+            f.push(("min_notional", int(s.min_notional)));
+            f.push(("price_band_bps", int(s.price_band_bps)));
+            f.push(("reference_price", int(s.reference_price)));
+            f.push(("qty_scale", int(s.qty_scale)));
             "add_instrument"
         }
         CommandKind::SetInstrumentState(s) => {
-            f.push(("instrument", json!(s.instrument)));
+            f.push(("instrument", int(s.instrument)));
             f.push(("state", json!(state_name(s.state))));
             "set_instrument_state"
         }
         CommandKind::CreateAccount(c) => {
-            f.push(("target", json!(c.target)));
-            f.push(("tier", json!(c.tier)));
+            f.push(("target", int(c.target)));
+            f.push(("tier", int(c.tier)));
             f.push(("status", json!(status_name(c.status))));
             "create_account"
         }
         CommandKind::Deposit(t) | CommandKind::Withdraw(t) => {
-            f.push(("target", json!(t.target)));
-            f.push(("asset", json!(t.asset)));
-            f.push(("amount", json!(t.amount)));
-            f.push(("tx_id", json!(t.tx_id)));
+            f.push(("target", int(t.target)));
+            f.push(("asset", int(t.asset)));
+            f.push(("amount", int(t.amount)));
+            f.push(("tx_id", int(t.tx_id)));
             if matches!(cmd.kind, CommandKind::Deposit(_)) {
                 "deposit"
             } else {
@@ -147,20 +151,20 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
             }
         }
         CommandKind::SetAccountStatus(c) => {
-            f.push(("target", json!(c.target)));
+            f.push(("target", int(c.target)));
             f.push(("status", json!(status_name(c.status))));
-            f.push(("tier", json!(c.tier)));
+            f.push(("tier", int(c.tier)));
             "set_account_status"
         }
         CommandKind::SetFeeSchedule(c) => {
-            f.push(("instrument", json!(c.instrument)));
-            f.push(("tier", json!(c.tier)));
-            f.push(("maker_ppm", json!(c.maker_ppm)));
-            f.push(("taker_ppm", json!(c.taker_ppm)));
+            f.push(("instrument", int(c.instrument)));
+            f.push(("tier", int(c.tier)));
+            f.push(("maker_ppm", int(c.maker_ppm)));
+            f.push(("taker_ppm", int(c.taker_ppm)));
             "set_fee_schedule"
         }
         CommandKind::QueryAccount(q) => {
-            f.push(("target", json!(q.target)));
+            f.push(("target", int(q.target)));
             "query_account"
         }
         CommandKind::SetCredential(c) => {
@@ -227,10 +231,10 @@ pub fn command_text(seq: u64, cmd: &Command) -> String {
 pub fn command_json(seq: u64, cmd: &Command) -> Value {
     let (name, fields) = command_fields(cmd);
     let mut m = Map::new();
-    m.insert("seq".into(), json!(seq));
+    m.insert("seq".into(), int(seq));
     m.insert("time".into(), json!(format_ns(cmd.timestamp_ns)));
-    m.insert("timestamp_ns".into(), json!(cmd.timestamp_ns));
-    m.insert("account".into(), json!(cmd.account));
+    m.insert("timestamp_ns".into(), int(cmd.timestamp_ns));
+    m.insert("account".into(), int(cmd.account));
     m.insert("command".into(), json!(name));
     for (k, v) in fields {
         m.insert(k.into(), v);
@@ -241,10 +245,11 @@ pub fn command_json(seq: u64, cmd: &Command) -> Value {
 /// The engine-config record's fields.
 pub fn config_json(seq: u64, c: &EngineConfig) -> Value {
     json!({
-        "seq": seq, "record": "engine_config", "max_orders": c.max_orders, "max_instruments": c.max_instruments,
-        "max_accounts": c.max_accounts, "max_open_orders_per_account": c.max_open_orders_per_account,
-        "risk_checks": c.risk_checks, "max_assets": c.max_assets, "fee_account": c.fee_account,
-        "max_transactions": c.max_transactions,
+        "seq": int(seq), "record": "engine_config", "max_orders": int(c.max_orders),
+        "max_instruments": int(c.max_instruments), "max_accounts": int(c.max_accounts),
+        "max_open_orders_per_account": int(c.max_open_orders_per_account), "risk_checks": c.risk_checks,
+        "max_assets": int(c.max_assets), "fee_account": int(c.fee_account),
+        "max_transactions": int(c.max_transactions),
     })
 }
 

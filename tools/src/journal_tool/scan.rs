@@ -1,17 +1,20 @@
-//! Reading a matchd journal read-only: segment headers, the record walk (CRC and sequence
-//! checked by `journal::JournalReader`, payloads decoded by `engine::command_codec`), and how
-//! the log ends (clean, torn tail, or corruption), by the rule of the journal's recovery
-//! (`docs/journal.md`): damage at or below the durable watermark is corruption, above it a torn
-//! tail that the writer's next recovery cuts.
+//! Reading a matchd journal read-only: segment headers, the record walk (records checked by
+//! `journal::JournalReader`, payloads decoded by `engine::command_codec`), and how the log ends
+//! (clean, torn tail, or corruption). Every check is the journal's own: headers by
+//! `journal::segment::validate_segment_header`, records by the reader's decoder, and the
+//! verdict by `journal::check`, the first half of the recovery matchd runs at start. The tool
+//! therefore refuses exactly what matchd refuses.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use engine::command_codec::{decode, decode_engine_config, RECORD_COMMAND, RECORD_ENGINE_CONFIG};
 use engine::{Command, EngineConfig, Seq};
-use journal::segment::{parse_segment_file_name, segment_file_name, SEGMENT_HEADER_LEN};
-use journal::{Corruption, JournalReader, ReadError};
+use journal::segment::{
+    parse_segment_file_name, read_watermark, segment_file_name, validate_segment_header, SEGMENT_HEADER_LEN,
+};
+use journal::{Corruption, JournalConfig, JournalReader, OpenError, ReadError, RecoveryReport};
 
 use super::ToolError;
 
@@ -64,41 +67,14 @@ pub struct SegmentInfo {
     pub watermark: Option<Seq>,
 }
 
-fn le_u32(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"))
-}
-
-fn le_u64(b: &[u8], o: usize) -> u64 {
-    u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"))
-}
-
-/// Parses the header fields the tool reports (the layout of `docs/journal.md`).
+/// The header fields the tool reports, validated by the journal's own check.
 fn read_header(path: &Path, first: Seq) -> (Result<u64, String>, Option<Seq>) {
     let mut h = [0u8; SEGMENT_HEADER_LEN];
-    let read = File::open(path).and_then(|mut f| f.read_exact(&mut h));
-    if let Err(e) = read {
+    if let Err(e) = File::open(path).and_then(|mut f| f.read_exact(&mut h)) {
         return (Err(format!("cannot read the header: {e}")), None);
     }
-    let watermark = [48usize, 64]
-        .iter()
-        .filter_map(|&o| {
-            let w = le_u64(&h, o);
-            let mut b = [0u8; 16];
-            b[..8].copy_from_slice(&first.to_le_bytes());
-            b[8..].copy_from_slice(&w.to_le_bytes());
-            (le_u32(&h, o + 8) == crc32c::crc32c(&b)).then_some(w)
-        })
-        .max();
-    let size = if &h[..8] != b"MATCHDJL" {
-        Err("bad magic".to_string())
-    } else if le_u32(&h, 40) != crc32c::crc32c(&h[..40]) {
-        Err("header CRC mismatch".to_string())
-    } else if le_u64(&h, 24) != first {
-        Err(format!("header first_seq {} differs from the file name", le_u64(&h, 24)))
-    } else {
-        Ok(le_u64(&h, 16))
-    };
-    (size, watermark)
+    let size = validate_segment_header(&h, first).map(|hdr| hdr.segment_size).map_err(str::to_string);
+    (size, read_watermark(&h, first))
 }
 
 /// The segments of the journal, oldest first.
@@ -225,126 +201,99 @@ pub enum TailKind {
     /// Damage above the durable watermark: a write cut by a crash or power loss, which the
     /// writer's recovery cuts at the next start.
     Torn,
-    /// Damage at or below the durable watermark, or in the middle of the log.
+    /// A writer holds the journal's lock (matchd is running): the tail is being written, and
+    /// what looks torn there may be a record in progress.
+    Live,
+    /// Damage at or below the durable watermark, or in the middle of the log: matchd refuses to
+    /// start.
     Corrupt,
 }
 
 /// The verdict on a journal's end.
 #[derive(Debug, Clone)]
 pub struct Tail {
-    /// Clean, torn or corrupt.
+    /// Clean, torn, live or corrupt.
     pub kind: TailKind,
     /// What and where (file, offset, sequence).
     pub detail: String,
     /// The durable watermark from the segment headers.
     pub watermark: Option<Seq>,
+    /// The last sequence the journal holds once matchd's recovery ran (`None` when corrupt).
+    pub last_seq: Option<Seq>,
 }
 
-/// First 8-aligned offset from `from` in `bytes` holding a CRC-valid record with sequence
-/// `>= min_seq`; returns its sequence.
-fn valid_record_after(bytes: &[u8], from: usize, min_seq: Seq) -> Option<Seq> {
-    let mut off = from.div_ceil(8) * 8;
-    while off + 24 <= bytes.len() {
-        let len = le_u32(bytes, off + 4) as usize;
-        if len >= 24 && len != u32::MAX as usize && off + len <= bytes.len() {
-            let seq = le_u64(bytes, off + 8);
-            if seq >= min_seq && le_u32(bytes, off) == crc32c::crc32c(&bytes[off + 4..off + len]) {
-                return Some(seq);
-            }
-        }
-        off += 8;
-    }
-    None
+/// The journal configuration matchd opens with, as far as recovery's decisions go (the
+/// recovery mode and how much is verified; the segment size and durability do not change them).
+fn recovery_config() -> JournalConfig {
+    JournalConfig::default()
 }
 
-fn read_from(path: &Path, offset: u64) -> Vec<u8> {
-    let mut v = Vec::new();
-    if let Ok(mut f) = File::open(path) {
-        if f.seek(SeekFrom::Start(offset)).is_ok() {
-            let _ = f.read_to_end(&mut v);
+/// Judges the journal as matchd's recovery will: `journal::check`, which runs recovery's
+/// analysis without changing anything.
+pub fn judge(data: &DataDir) -> Result<Tail, ToolError> {
+    let report = match journal::check(&data.journal, &recovery_config()) {
+        Ok(r) => r,
+        Err(OpenError::Corruption(c)) => {
+            let detail = format!("{c}; matchd refuses to start (see docs/operations.md, \"Corrupt journal\")");
+            return Ok(Tail { kind: TailKind::Corrupt, detail, watermark: Some(c.durable_watermark), last_seq: None });
         }
-    }
-    v
+        Err(e) => return Err(ToolError::error(format!("checking the journal in {}: {e}", data.journal.display()))),
+    };
+    let watermark = Some(report.durable_watermark);
+    let last_seq = Some(report.last_good_seq);
+    let Some(t) = &report.truncation else {
+        return Ok(Tail { kind: TailKind::Clean, detail: "clean".into(), watermark, last_seq });
+    };
+    let mut detail = format!(
+        "{} in {} at offset {} (sequence {}); above the durable watermark {}: never acknowledged as durable, \
+         matchd's journal recovery cuts it at the next start (the log then ends at sequence {}){}",
+        t.kind,
+        t.file.display(),
+        t.offset,
+        t.seq,
+        report.durable_watermark,
+        report.last_good_seq,
+        cut_summary(&report),
+    );
+    let kind = match journal::lock_holder(&data.journal) {
+        Some(pid) => {
+            detail = format!("a writer (pid {pid}) holds the journal's lock, the tail is being written: {detail}");
+            TailKind::Live
+        }
+        None => TailKind::Torn,
+    };
+    Ok(Tail { kind, detail, watermark, last_seq })
 }
 
-/// Judges how a walk from the start of the log ended.
-pub fn assess(data: &DataDir, segments: &[SegmentInfo], end: &WalkEnd) -> Tail {
-    let watermark = segments.iter().filter_map(|s| s.watermark).max();
-    let w = watermark.unwrap_or(0);
-    let verdict = |s: Seq, what: String, tail_ok: bool| {
-        let kind = if s <= w || !tail_ok { TailKind::Corrupt } else { TailKind::Torn };
-        let note = match kind {
-            TailKind::Torn => format!(
-                "; above the durable watermark {w}: never acknowledged as durable, matchd's journal recovery cuts it at the next start"
-            ),
-            _ if s <= w => format!("; at or below the durable watermark {w}: acknowledged records are damaged (matchd refuses to start)"),
-            _ => String::new(),
-        };
-        Tail { kind, detail: format!("{what}{note}"), watermark }
-    };
-    if let Some(c) = &end.broken {
-        let bytes = read_from(&c.file, 0);
-        let mut after = valid_record_after(&bytes, c.offset as usize + 8, c.seq);
-        if after.is_none() {
-            for s in segments.iter().filter(|s| data.segment_path(s.first_seq) != c.file && s.first_seq > c.seq) {
-                after = valid_record_after(&read_from(&s.path, 0), SEGMENT_HEADER_LEN, c.seq);
-                if after.is_some() {
-                    break;
-                }
-            }
+fn cut_summary(report: &RecoveryReport) -> String {
+    let Some(t) = &report.truncation else { return String::new() };
+    let mut s = String::new();
+    if t.bytes_zeroed > 0 {
+        s.push_str(&format!("; {} bytes zeroed", t.bytes_zeroed));
+    }
+    if t.discarded_records > 0 {
+        s.push_str(&format!("; {} valid-looking records after it discarded", t.discarded_records));
+    }
+    let removed: Vec<String> = report
+        .removed_files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .map(|p| p.display().to_string())
+        .collect();
+    if !removed.is_empty() {
+        s.push_str(&format!("; segments removed: {}", removed.join(", ")));
+    }
+    s
+}
+
+/// The error for a walk that stopped at damage: a torn tail that matchd's recovery cuts
+/// ([`super::EXIT_TORN_TAIL`]) or corruption ([`super::EXIT_CORRUPT`]), as [`judge`] decides.
+pub fn damage_error(data: &DataDir, c: &Corruption) -> ToolError {
+    match judge(data) {
+        Ok(t) if matches!(t.kind, TailKind::Torn | TailKind::Live) => {
+            ToolError { code: super::EXIT_TORN_TAIL, message: format!("the journal ends in a torn tail: {}", t.detail) }
         }
-        let follow = after.map_or(String::new(), |s| format!("; a valid record with sequence {s} follows"));
-        return verdict(c.seq, format!("{c}{follow}"), true);
+        Ok(t) if t.kind == TailKind::Corrupt => ToolError::corrupt(t.detail),
+        _ => ToolError::corrupt(c.to_string()),
     }
-    let s = end.next_seq;
-    // The segment the log ended in, and where its data ends.
-    let (cur_first, end_off) = match end.last {
-        Some(at) => (at.segment_first_seq, at.offset + at.padded_len),
-        None => (segments.first().map_or(0, |s| s.first_seq), SEGMENT_HEADER_LEN as u64),
-    };
-    let Some(cur) = segments.iter().find(|x| x.first_seq == cur_first) else {
-        return Tail { kind: TailKind::Clean, detail: "empty journal".into(), watermark };
-    };
-    if let Some(next) = segments.iter().find(|x| x.first_seq > cur_first) {
-        return verdict(
-            s,
-            format!(
-                "{} ends at offset {end_off} (sequence {s}) but segment {} follows (records missing)",
-                cur.path.display(),
-                next.path.display()
-            ),
-            false,
-        );
-    }
-    let tail = read_from(&cur.path, end_off);
-    let marker = tail.len() >= 8 && le_u32(&tail, 4) == u32::MAX && tail[..4].iter().all(|&b| b == 0);
-    let garbage = tail.iter().enumerate().position(|(i, &b)| b != 0 && !(marker && (4..8).contains(&i)));
-    if let Some(i) = garbage {
-        let off = end_off + (i as u64 / 8 * 8);
-        return verdict(
-            s,
-            format!(
-                "torn write in {} at offset {off} (sequence {s}): non-zero bytes after the last valid record",
-                cur.path.display()
-            ),
-            true,
-        );
-    }
-    if let Ok(size) = cur.segment_size {
-        if cur.file_bytes < size {
-            return verdict(
-                s,
-                format!(
-                    "{} is truncated to {} of {size} bytes (log ends at offset {end_off}, sequence {s})",
-                    cur.path.display(),
-                    cur.file_bytes
-                ),
-                true,
-            );
-        }
-    }
-    if s <= w {
-        return verdict(s, format!("the log ends at sequence {} but the durable watermark is {w}", s - 1), false);
-    }
-    Tail { kind: TailKind::Clean, detail: "clean".into(), watermark }
 }

@@ -1,30 +1,26 @@
-//! `matchctl`: a command-line client for matchd. Every command connects, logs in, sends one
-//! message, prints the reports that arrive within `--wait-ms` (one line each), and logs out
-//! (`balances` waits for the query's answer instead of `--wait-ms`).
-//!
-//! Exit codes: 0 done, 1 connection or session error, 2 usage error, 3 login rejected.
+//! matchctl's command line: the arguments (clap), the login they ask for, and the one message
+//! (or the listening) they turn into.
 
-use std::io::Write;
-use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use client::{describe, Client, ClientError, LoginParams};
 use engine::{
-    AccountStatus, Amend, Cancel, CommandType, CreateAccount, InstrumentSpec, InstrumentState, MassCancel, NewOrder,
-    OrderRef, OrderType, QueryAccount, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side, StpMode,
-    TimeInForce, Transfer,
+    AccountStatus, Amend, Cancel, CreateAccount, InstrumentSpec, InstrumentState, MassCancel, NewOrder, OrderRef,
+    OrderType, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side, StpMode, TimeInForce, Transfer,
 };
-use protocol::{template, CancelOnDisconnect, ClientMessage, ExecReport, LogoutReason, Role, ServerMessage};
+use protocol::{CancelOnDisconnect, ClientMessage, Role};
 
 /// Command-line client for the matchd order-entry protocol (docs/protocol.md).
 ///
 /// Without --account/--secret, trader commands log in as the demo account alice (1, alice-demo)
 /// and admin commands as the demo admin (0, admin-demo). An account has one session at a time, so
 /// `listen` on an account blocks other commands on the same account while it runs.
+///
+/// A command waits for its answer (up to the larger of --timeout-ms and --wait-ms), then prints
+/// what else arrives until --wait-ms after sending (`balances`: until the answer is complete).
 #[derive(Debug, Parser)]
-#[command(name = "matchctl", version)]
-struct Cli {
+#[command(name = "matchctl", version, after_help = EXIT_HELP)]
+pub struct Cli {
     /// Server address.
     #[arg(long, global = true, default_value = "127.0.0.1:7001")]
     addr: String,
@@ -43,7 +39,12 @@ struct Cli {
     /// it, the account's earlier reports are skipped (`history` starts from 0).
     #[arg(long, global = true, value_name = "N")]
     last_seen: Option<u64>,
-    /// How long to wait for reports after sending, in ms.
+    /// Print every message as one JSON object per line on stdout (session messages too): `type`
+    /// is the message's name in docs/protocol.md, the other keys its fields; 64-bit integers are
+    /// decimal strings (docs/operations.md, "JSON output").
+    #[arg(long, global = true)]
+    json: bool,
+    /// How long to print the reports that follow the answer, in ms after sending.
     #[arg(long, global = true, default_value_t = 500, value_name = "MS")]
     wait_ms: u64,
     /// Connect / login / server-silence timeout, in ms.
@@ -56,6 +57,15 @@ struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
 }
+
+/// The exit codes, for `--help` (docs/operations.md, "Exit codes", says the same).
+const EXIT_HELP: &str = "\
+Exit codes:
+  0  done: the command was accepted (listen, history: the session ended normally)
+  1  connection, timeout or I/O error, no answer in time, or the server ended the session
+  2  usage error (bad arguments)
+  3  login rejected (bad credentials, unknown account, already logged in ...)
+  4  the exchange rejected the command (CommandRejected or SessionReject)";
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
@@ -379,32 +389,15 @@ impl From<StateArg> for InstrumentState {
     }
 }
 
-/// Why matchctl stops early.
-enum Failure {
-    /// Bad arguments (exit 2).
-    Usage(String),
-    /// Connection or session error (exit 1).
-    Session(String),
-    /// Login rejected (exit 3).
-    Login(String),
-}
-
-impl From<ClientError> for Failure {
-    fn from(e: ClientError) -> Failure {
-        match e {
-            ClientError::LoginRejected { .. } => Failure::Login(e.to_string()),
-            e => Failure::Session(e.to_string()),
-        }
-    }
-}
-
 /// What to send once logged in.
-enum Action {
+pub enum Action {
     /// Send this message.
     Send(ClientMessage),
     /// Send this order, with the client's next client order id unless one is given.
     NewOrder(NewOrder, Option<u64>),
+    /// Print every report until the server logs out, or for this long.
     Listen(Option<Duration>),
+    /// Print the resent reports and log out.
     History,
     /// QueryAccount for this account (the session's if `None`): print until `QueryDone`.
     Query(Option<u32>),
@@ -412,40 +405,80 @@ enum Action {
     SetCredential(ClientMessage, Option<String>),
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => code,
-        Err(Failure::Usage(m)) => {
-            eprintln!("matchctl: {m}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Session(m)) => {
-            eprintln!("matchctl: {m}");
-            ExitCode::from(1)
-        }
-        Err(Failure::Login(m)) => {
-            eprintln!("matchctl: {m}");
-            ExitCode::from(3)
-        }
+/// The session the command line asks for.
+pub struct Session {
+    /// Server address.
+    pub addr: String,
+    /// Account, credential and role.
+    pub account: u32,
+    /// The credential.
+    pub secret: String,
+    /// The role.
+    pub role: Role,
+    /// What to ask for.
+    pub cancel_on_disconnect: CancelOnDisconnect,
+    /// The login's `last_seen_seq`.
+    pub last_seen_seq: u64,
+    /// Print the reports resent after `last_seen_seq` (else skip them).
+    pub print_resends: bool,
+    /// `--wait-ms`.
+    pub wait: Duration,
+    /// `--timeout-ms` (at least 1 ms).
+    pub timeout: Duration,
+    /// `--json`.
+    pub json: bool,
+}
+
+impl Cli {
+    /// The session and the action, or a usage error.
+    pub fn plan(self) -> Result<(Session, Action), String> {
+        let admin_cmd = matches!(
+            self.cmd,
+            Cmd::AddInstrument(_)
+                | Cmd::SetState { .. }
+                | Cmd::CreateAccount { .. }
+                | Cmd::Deposit(_)
+                | Cmd::Withdraw(_)
+                | Cmd::SetStatus { .. }
+                | Cmd::SetFee { .. }
+        );
+        let role = self.role.unwrap_or(if admin_cmd { RoleArg::Admin } else { RoleArg::Trader });
+        let (role, default_account, default_secret) = match role {
+            RoleArg::Trader => (Role::Trader, 1, "alice-demo"),
+            RoleArg::Admin => (Role::Admin, 0, "admin-demo"),
+        };
+        let is_listen = matches!(self.cmd, Cmd::Listen { .. });
+        let is_history = matches!(self.cmd, Cmd::History);
+        let cancel_on_disconnect = match self.cancel_on_disconnect {
+            Some(CodArg::On) => CancelOnDisconnect::Enabled,
+            Some(CodArg::Off) => CancelOnDisconnect::Disabled,
+            Some(CodArg::Default) => CancelOnDisconnect::Default,
+            None if is_listen || is_history => CancelOnDisconnect::Disabled,
+            None => CancelOnDisconnect::Default,
+        };
+        let session = Session {
+            addr: self.addr,
+            account: self.account.unwrap_or(default_account),
+            secret: self.secret.unwrap_or_else(|| default_secret.to_string()),
+            role,
+            cancel_on_disconnect,
+            last_seen_seq: self.last_seen.unwrap_or(0),
+            print_resends: self.last_seen.is_some() || is_history,
+            wait: Duration::from_millis(self.wait_ms),
+            timeout: Duration::from_millis(self.timeout_ms.max(1)),
+            json: self.json,
+        };
+        Ok((session, action(self.cmd)?))
     }
 }
 
-/// Prints one line on stdout; a closed stdout (e.g. `| head`) ends the program quietly.
-fn out(line: &str) {
-    let mut o = std::io::stdout().lock();
-    if writeln!(o, "{line}").and_then(|()| o.flush()).is_err() {
-        std::process::exit(0);
-    }
-}
-
-fn new_order(side: Side, a: OrderArgs) -> Result<Action, Failure> {
+fn new_order(side: Side, a: OrderArgs) -> Result<Action, String> {
     let order_type = a.order_type.unwrap_or(if a.price.is_some() { TypeArg::Limit } else { TypeArg::Market });
     let price = match (order_type, a.price) {
         (TypeArg::Limit, Some(p)) => p,
-        (TypeArg::Limit, None) => return Err(Failure::Usage("a limit order needs --price".into())),
+        (TypeArg::Limit, None) => return Err("a limit order needs --price".into()),
         (TypeArg::Market, None) => 0,
-        (TypeArg::Market, Some(_)) => return Err(Failure::Usage("a market order takes no --price".into())),
+        (TypeArg::Market, Some(_)) => return Err("a market order takes no --price".into()),
     };
     let tif = a.tif.map(TimeInForce::from).unwrap_or(match order_type {
         TypeArg::Limit => TimeInForce::Gtc,
@@ -461,14 +494,14 @@ fn new_order(side: Side, a: OrderArgs) -> Result<Action, Failure> {
     Ok(Action::NewOrder(order, a.cid))
 }
 
-fn action(cmd: Cmd) -> Result<Action, Failure> {
+fn action(cmd: Cmd) -> Result<Action, String> {
     Ok(match cmd {
         Cmd::Buy(a) => return new_order(Side::Buy, a),
         Cmd::Sell(a) => return new_order(Side::Sell, a),
         Cmd::Cancel(r) => Action::Send(ClientMessage::Cancel(Cancel { order: r.order_ref() })),
         Cmd::Amend { order, qty, price } => {
             if qty.is_none() && price.is_none() {
-                return Err(Failure::Usage("amend needs --qty and/or --price".into()));
+                return Err("amend needs --qty and/or --price".into());
             }
             Action::Send(ClientMessage::Amend(Amend { order: order.order_ref(), new_qty: qty, new_price: price }))
         }
@@ -478,9 +511,8 @@ fn action(cmd: Cmd) -> Result<Action, Failure> {
         Cmd::Listen { for_ms } => Action::Listen(for_ms.map(Duration::from_millis)),
         Cmd::History => Action::History,
         Cmd::AddInstrument(a) => {
-            let symbol = InstrumentSpec::symbol_from_str(&a.symbol).ok_or_else(|| {
-                Failure::Usage(format!("bad --symbol {:?}: 1 to 16 printable ASCII characters", a.symbol))
-            })?;
+            let symbol = InstrumentSpec::symbol_from_str(&a.symbol)
+                .ok_or_else(|| format!("bad --symbol {:?}: 1 to 16 printable ASCII characters", a.symbol))?;
             let spec = InstrumentSpec {
                 id: a.id,
                 symbol,
@@ -526,13 +558,12 @@ fn action(cmd: Cmd) -> Result<Action, Failure> {
 
 /// `set-credential`: a random salt and a generated (or stdin's) secret, hashed as the gateway
 /// checks a login (`client::credential_hash`).
-fn set_credential(target: u32, secret_stdin: bool) -> Result<Action, Failure> {
-    let random = |buf: &mut [u8]| {
-        getrandom::fill(buf).map_err(|e| Failure::Session(format!("no randomness from the operating system: {e}")))
-    };
+fn set_credential(target: u32, secret_stdin: bool) -> Result<Action, String> {
+    let random =
+        |buf: &mut [u8]| getrandom::fill(buf).map_err(|e| format!("no randomness from the operating system: {e}"));
     let (secret, shown) = if secret_stdin {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| Failure::Usage(format!("reading the secret: {e}")))?;
+        std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the secret: {e}"))?;
         (line.trim_end_matches(['\n', '\r']).to_string(), None)
     } else {
         let mut bytes = [0u8; 16];
@@ -542,186 +573,7 @@ fn set_credential(target: u32, secret_stdin: bool) -> Result<Action, Failure> {
     };
     let mut salt = [0u8; engine::CREDENTIAL_SALT_BYTES];
     random(&mut salt)?;
-    let hash = client::credential_hash(&salt, secret.as_bytes()).map_err(|e| Failure::Usage(e.to_string()))?;
+    let hash = client::credential_hash(&salt, secret.as_bytes()).map_err(|e| e.to_string())?;
     let msg = ClientMessage::SetCredential(engine::SetCredential { target, salt, hash });
     Ok(Action::SetCredential(msg, shown))
-}
-
-/// Prints a message: reports and session rejects on stdout, session events on stderr, heartbeats
-/// not at all. Returns the logout reason for a `Logout`.
-fn show(msg: &ServerMessage) -> Option<LogoutReason> {
-    match msg {
-        ServerMessage::Heartbeat => None,
-        ServerMessage::Logout(l) => {
-            eprintln!("{}", describe(msg));
-            Some(l.reason)
-        }
-        ServerMessage::LoginAccepted(_) | ServerMessage::LoginRejected(_) => {
-            eprintln!("{}", describe(msg));
-            None
-        }
-        ServerMessage::Report { .. } | ServerMessage::SessionReject(_) => {
-            out(&describe(msg));
-            None
-        }
-    }
-}
-
-/// Prints every message until `until` passes (`Ok(true)`) or the server logs out (`Ok(false)`
-/// after our own logout, `Err` for any other reason).
-fn pump(client: &mut Client, until: Option<Instant>) -> Result<bool, Failure> {
-    loop {
-        let wait = match until {
-            Some(t) => t.saturating_duration_since(Instant::now()),
-            None => Duration::from_secs(3600),
-        };
-        match client.recv(wait)? {
-            None if until.is_some() => return Ok(true),
-            None => {}
-            Some(m) => {
-                if let Some(reason) = show(&m) {
-                    return match reason {
-                        LogoutReason::UserRequest => Ok(false),
-                        r => Err(Failure::Session(format!("the server ended the session: {r:?}"))),
-                    };
-                }
-            }
-        }
-    }
-}
-
-/// Prints every message until the answer to our `QueryAccount` is complete (`QueryDone`, or its
-/// `CommandRejected` / `SessionReject`); `Ok(false)` if the server logged us out meanwhile.
-fn pump_query(client: &mut Client, timeout: Duration) -> Result<bool, Failure> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let Some(m) = client.recv(deadline.saturating_duration_since(Instant::now()))? else {
-            return Err(Failure::Session("no answer to the account query".into()));
-        };
-        if let Some(reason) = show(&m) {
-            return match reason {
-                LogoutReason::UserRequest => Ok(false),
-                r => Err(Failure::Session(format!("the server ended the session: {r:?}"))),
-            };
-        }
-        let done = match &m {
-            ServerMessage::Report { report: ExecReport::QueryDone(_), .. } => true,
-            ServerMessage::Report { report: ExecReport::Rejected(r), .. } => r.command == CommandType::QueryAccount,
-            ServerMessage::SessionReject(r) => r.ref_template_id == template::QUERY_ACCOUNT,
-            _ => false,
-        };
-        if done {
-            return Ok(true);
-        }
-    }
-}
-
-/// Reads the reports resent after the login (up to its `highest_seq`), printing them if `print`.
-fn catch_up(client: &mut Client, highest_seq: u64, print: bool, idle: Duration) -> Result<(), Failure> {
-    while client.last_seen_seq() < highest_seq {
-        match client.recv(idle)? {
-            None => {
-                return Err(Failure::Session(format!(
-                    "resend stalled at seq {} of {highest_seq}",
-                    client.last_seen_seq()
-                )))
-            }
-            Some(m) => {
-                if print || !matches!(m, ServerMessage::Report { .. }) {
-                    if let Some(r) = show(&m) {
-                        return Err(Failure::Session(format!("the server ended the session: {r:?}")));
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let admin_cmd = matches!(
-        cli.cmd,
-        Cmd::AddInstrument(_)
-            | Cmd::SetState { .. }
-            | Cmd::CreateAccount { .. }
-            | Cmd::Deposit(_)
-            | Cmd::Withdraw(_)
-            | Cmd::SetStatus { .. }
-            | Cmd::SetFee { .. }
-            | Cmd::SetCredential { .. }
-            | Cmd::RevokeCredential { .. }
-    );
-    let role = cli.role.unwrap_or(if admin_cmd { RoleArg::Admin } else { RoleArg::Trader });
-    let (role, default_account, default_secret) = match role {
-        RoleArg::Trader => (Role::Trader, 1, "alice-demo"),
-        RoleArg::Admin => (Role::Admin, 0, "admin-demo"),
-    };
-    let account = cli.account.unwrap_or(default_account);
-    let secret = cli.secret.clone().unwrap_or_else(|| default_secret.to_string());
-    let is_listen = matches!(cli.cmd, Cmd::Listen { .. });
-    let is_history = matches!(cli.cmd, Cmd::History);
-    let cancel_on_disconnect = match cli.cancel_on_disconnect {
-        Some(CodArg::On) => CancelOnDisconnect::Enabled,
-        Some(CodArg::Off) => CancelOnDisconnect::Disabled,
-        Some(CodArg::Default) => CancelOnDisconnect::Default,
-        None if is_listen || is_history => CancelOnDisconnect::Disabled,
-        None => CancelOnDisconnect::Default,
-    };
-    let print_resends = cli.last_seen.is_some() || is_history;
-    let last_seen_seq = cli.last_seen.unwrap_or(0);
-    let wait = Duration::from_millis(cli.wait_ms);
-    let timeout = Duration::from_millis(cli.timeout_ms.max(1));
-    let action = action(cli.cmd)?;
-
-    let mut client = Client::connect(cli.addr.as_str(), timeout)
-        .map_err(|e| Failure::Session(format!("cannot connect to {}: {e}", cli.addr)))?;
-    let accepted = client
-        .login(LoginParams {
-            account,
-            credential: secret.as_bytes(),
-            role,
-            last_seen_seq,
-            heartbeat_interval_ms: 0,
-            cancel_on_disconnect,
-        })
-        .map_err(|e| match e {
-            ClientError::LoginRejected { .. } => Failure::Login(format!("account {account}: {e}")),
-            e => Failure::Session(format!("login to {} failed: {e}", cli.addr)),
-        })?;
-    show(&ServerMessage::LoginAccepted(accepted));
-    catch_up(&mut client, accepted.highest_seq, print_resends, timeout)?;
-
-    let still_open = match action {
-        Action::History => true,
-        Action::Listen(for_ms) => pump(&mut client, for_ms.map(|d| Instant::now() + d))?,
-        Action::Send(msg) => {
-            client.send(&msg)?;
-            pump(&mut client, Some(Instant::now() + wait))?
-        }
-        Action::SetCredential(msg, shown) => {
-            client.send(&msg)?;
-            if let (Some(secret), ClientMessage::SetCredential(c)) = (shown, msg) {
-                // Only here, once: the server keeps the salted hash alone. A `REJECTED` line
-                // after this means the secret was not set.
-                let fingerprint = protocol::credential_fingerprint(&c.hash);
-                out(&format!("SECRET account={} secret={secret} fingerprint={fingerprint:016x}", c.target));
-            }
-            pump(&mut client, Some(Instant::now() + wait))?
-        }
-        Action::Query(target) => {
-            client.send(&ClientMessage::QueryAccount(QueryAccount { target: target.unwrap_or(account) }))?;
-            pump_query(&mut client, timeout)?
-        }
-        Action::NewOrder(mut order, cid) => {
-            order.client_order_id = cid.unwrap_or_else(|| client.next_client_order_id());
-            client.new_order(order)?;
-            pump(&mut client, Some(Instant::now() + wait))?
-        }
-    };
-    if still_open {
-        for m in client.logout_and_drain(wait.max(Duration::from_secs(1)))? {
-            show(&m);
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,123 @@
+//! Market-data messages and rebuilt books as JSON objects: what `matchd-md --json` prints, one
+//! per line. As in [`crate::order_entry_json`]: `type` is the message's name in
+//! docs/protocol.md, every other key one of its fields under its protocol name, a flags byte as
+//! one boolean per bit, enum values by their protocol names, integers by the rule of
+//! [`crate::json_value`].
+
+use client::md_client::Book;
+use engine::{InstrumentId, Side};
+use protocol::{MdLevel, MdServerMessage};
+use serde_json::{json, Value};
+
+use crate::json_value::{int, protocol_name as name};
+use crate::order_entry_json::spec;
+
+/// One market-data message as a JSON object.
+pub fn md_message(msg: &MdServerMessage) -> Value {
+    match msg {
+        MdServerMessage::Heartbeat => json!({ "type": "Heartbeat" }),
+        MdServerMessage::Logout(l) => json!({ "type": "Logout", "reason": name(l.reason) }),
+        MdServerMessage::SessionReject(r) => json!({
+            "type": "SessionReject", "ref_template_id": int(r.ref_template_id), "reason": name(r.reason),
+            "field_offset": r.field_offset.map(int), "client_order_id": int(r.client_order_id),
+        }),
+        MdServerMessage::SubscribeAccepted(a) => json!({
+            "type": "MdSubscribeAccepted", "feed_epoch": int(a.feed_epoch),
+            "heartbeat_interval_ms": int(a.heartbeat_interval_ms), "heartbeat_timeout_ms": int(a.heartbeat_timeout_ms),
+            "snapshot_depth_max": int(a.snapshot_depth_max), "instruments": int(a.instruments),
+            "order_by_order": a.order_by_order,
+        }),
+        MdServerMessage::SubscribeRejected(r) => json!({ "type": "MdSubscribeRejected", "reason": name(r.reason) }),
+        MdServerMessage::Instrument(i) => json!({
+            "type": "MdInstrument", "seq": int(i.seq), "instrument": int(i.spec.id), "state": name(i.state),
+            "kind": name(i.kind), "order_seq": int(i.order_seq), "spec": spec(&i.spec),
+        }),
+        MdServerMessage::InstrumentState(s) => json!({
+            "type": "MdInstrumentState", "seq": int(s.seq), "instrument": int(s.instrument), "state": name(s.state),
+        }),
+        MdServerMessage::Trade(t) => json!({
+            "type": "MdTrade", "seq": int(t.seq), "instrument": int(t.instrument), "aggressor": name(t.aggressor),
+            "trade_id": int(t.trade_id), "price": int(t.price), "qty": int(t.qty), "timestamp_ns": int(t.timestamp_ns),
+        }),
+        MdServerMessage::Level(l) => level("MdLevel", l),
+        MdServerMessage::SnapshotLevel(l) => level("MdSnapshotLevel", l),
+        MdServerMessage::TopOfBook(t) => json!({
+            "type": "MdTopOfBook", "seq": int(t.seq), "instrument": int(t.instrument), "bid_price": int(t.bid_price),
+            "bid_qty": int(t.bid_qty), "ask_price": int(t.ask_price), "ask_qty": int(t.ask_qty),
+        }),
+        _ => snapshot_and_order_message(msg),
+    }
+}
+
+/// [`md_message`] for the snapshot ends and the order-by-order messages.
+fn snapshot_and_order_message(msg: &MdServerMessage) -> Value {
+    match msg {
+        MdServerMessage::SnapshotOrder(o) => json!({
+            "type": "MdSnapshotOrder", "seq": int(o.seq), "instrument": int(o.instrument), "side": name(o.side),
+            "order_id": int(o.order_id), "price": int(o.price), "qty": int(o.qty),
+        }),
+        MdServerMessage::SnapshotEnd(e) => json!({
+            "type": "MdSnapshotEnd", "seq": int(e.seq), "instrument": int(e.instrument), "state": name(e.state),
+            "truncated": e.truncated, "orders_included": e.orders_included, "order_seq": int(e.order_seq),
+            "feed_epoch": int(e.feed_epoch), "bid_levels": int(e.bid_levels), "ask_levels": int(e.ask_levels),
+            "orders": int(e.orders),
+        }),
+        MdServerMessage::SnapshotRejected(r) => json!({
+            "type": "MdSnapshotRejected", "instrument": int(r.instrument), "reason": name(r.reason),
+        }),
+        MdServerMessage::OrderAdded(o) => json!({
+            "type": "MdOrderAdded", "order_seq": int(o.order_seq), "instrument": int(o.instrument),
+            "side": name(o.side), "order_id": int(o.order_id), "price": int(o.price), "qty": int(o.qty),
+        }),
+        MdServerMessage::OrderExecuted(o) => json!({
+            "type": "MdOrderExecuted", "order_seq": int(o.order_seq), "instrument": int(o.instrument),
+            "side": name(o.side), "order_id": int(o.order_id), "trade_id": int(o.trade_id), "qty": int(o.qty),
+            "leaves": int(o.leaves),
+        }),
+        MdServerMessage::OrderDeleted(o) => json!({
+            "type": "MdOrderDeleted", "order_seq": int(o.order_seq), "instrument": int(o.instrument),
+            "side": name(o.side), "reason": name(o.reason), "order_id": int(o.order_id), "qty": int(o.qty),
+        }),
+        MdServerMessage::OrderModified(o) => json!({
+            "type": "MdOrderModified", "order_seq": int(o.order_seq), "instrument": int(o.instrument),
+            "side": name(o.side), "kept_priority": o.kept_priority, "order_id": int(o.order_id),
+            "price": int(o.price), "qty": int(o.qty),
+        }),
+        // Handled there (each function lists the other's variants, so both stay exhaustive).
+        MdServerMessage::Heartbeat
+        | MdServerMessage::Logout(_)
+        | MdServerMessage::SessionReject(_)
+        | MdServerMessage::SubscribeAccepted(_)
+        | MdServerMessage::SubscribeRejected(_)
+        | MdServerMessage::Instrument(_)
+        | MdServerMessage::InstrumentState(_)
+        | MdServerMessage::Trade(_)
+        | MdServerMessage::Level(_)
+        | MdServerMessage::SnapshotLevel(_)
+        | MdServerMessage::TopOfBook(_) => md_message(msg),
+    }
+}
+
+fn level(kind: &str, l: &MdLevel) -> Value {
+    json!({
+        "type": kind, "seq": int(l.seq), "instrument": int(l.instrument), "side": name(l.side),
+        "price": int(l.price), "qty": int(l.qty), "order_count": int(l.order_count),
+    })
+}
+
+/// `matchd-md book`'s view of one instrument (not a protocol message): `type` `Book`, the `seq`
+/// it reflects, and the top `depth` levels of each side, best first, as `{price, qty,
+/// order_count}`.
+pub fn book(instrument: InstrumentId, b: &Book, depth: usize) -> Value {
+    let side = |s: Side| -> Vec<Value> {
+        b.levels(s)
+            .into_iter()
+            .take(depth)
+            .map(|(p, q, n)| json!({ "price": int(p), "qty": int(q), "order_count": int(n) }))
+            .collect()
+    };
+    json!({
+        "type": "Book", "instrument": int(instrument), "seq": int(b.seq), "bids": side(Side::Buy),
+        "asks": side(Side::Sell),
+    })
+}
