@@ -10,7 +10,8 @@ use client_common::{accepted, buy, FakeServer};
 use engine::*;
 use protocol::*;
 
-const T: Duration = Duration::from_secs(5);
+/// Bounds a hang, never a speed (see `client_common`).
+const T: Duration = client_common::IO;
 
 fn fill(seq_account: u32, order_id: u64, cid: u64, qty: u64, leaves: u64, liquidity: Liquidity) -> ExecReport {
     ExecReport::Fill(protocol::Fill {
@@ -91,7 +92,9 @@ fn resends_after_login_continue_from_last_seen() {
         c.wait_close();
     });
     let mut client = logged_in(&server, 41);
-    let got = client.recv_for(Duration::from_millis(300)).unwrap();
+    let mut got = Vec::new();
+    let last = client.recv_until(|m| m.seq() == Some(46), T, &mut got).unwrap();
+    got.extend(last);
     assert_eq!(got.iter().map(|m| m.seq().unwrap()).collect::<Vec<_>>(), vec![42, 43, 44, 45, 46]);
     assert_eq!(client.last_seen_seq(), 46);
     assert_eq!(describe(&got[0]), "#42 MASS CANCELLED count=42");

@@ -1,15 +1,19 @@
 //! Client library, session layer: login, logout, heartbeats, timeouts, closes (against an in-test
-//! fake server).
+//! fake server). Timing checks only use bounds a busy machine cannot break: a timeout must not
+//! fire early (measured from instants it cannot precede), counts of heartbeats are bounded by the
+//! time that actually passed, and waits for events are bounded by [`T`], which only bounds a hang.
 
 mod client_common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use client::{Client, ClientError, LoginParams};
 use client_common::FakeServer;
 use protocol::*;
 
-const T: Duration = Duration::from_secs(5);
+const T: Duration = client_common::IO;
 
 #[test]
 fn login_accepted_sends_every_field() {
@@ -99,12 +103,16 @@ fn admin_login_and_credential_limit() {
 fn login_without_answer_times_out() {
     let server = FakeServer::spawn(|c| {
         c.expect_login();
-        std::thread::sleep(Duration::from_millis(600));
+        // Never answers; stays connected until the client gives up (a client that ignored its
+        // timeout would see the connection close instead, after T of silence).
+        c.wait_close();
     });
     let mut client = Client::connect(server.addr, Duration::from_millis(200)).unwrap();
     let t0 = Instant::now();
-    assert!(matches!(client.login(LoginParams::trader(1, b"alice-demo")), Err(ClientError::Timeout)));
-    assert!(t0.elapsed() >= Duration::from_millis(190) && t0.elapsed() < Duration::from_secs(3));
+    let r = client.login(LoginParams::trader(1, b"alice-demo"));
+    assert!(matches!(r, Err(ClientError::Timeout)), "{r:?}");
+    assert!(t0.elapsed() >= Duration::from_millis(200), "gave up early: {:?}", t0.elapsed());
+    drop(client);
     server.join();
 }
 
@@ -130,10 +138,12 @@ fn connect_refused_is_io_error() {
 
 #[test]
 fn recv_times_out_with_none() {
+    // A minute's heartbeat interval and two of timeout: a recv that waited for either instead of
+    // its own timeout would take far longer than the generous bound below.
     let server = FakeServer::spawn(|c| {
-        c.accept_login(0, 10_000, 60_000);
+        c.accept_login(0, 60_000, 120_000);
         // Stay silent until the client leaves.
-        while c.recv(Duration::from_secs(5)).is_some() {}
+        c.wait_close();
     });
     let mut client = Client::connect(server.addr, T).unwrap();
     client.login(LoginParams::trader(1, b"alice-demo")).unwrap();
@@ -141,7 +151,7 @@ fn recv_times_out_with_none() {
         let t0 = Instant::now();
         assert_eq!(client.recv(Duration::from_millis(ms)).unwrap(), None);
         let took = t0.elapsed();
-        assert!(took >= Duration::from_millis(ms) && took < Duration::from_millis(ms + 1000), "{ms}: {took:?}");
+        assert!(took >= Duration::from_millis(ms) && took < Duration::from_millis(ms) + T, "{ms}: {took:?}");
     }
     client.close();
     assert!(matches!(client.recv(T), Err(ClientError::Closed)));
@@ -151,73 +161,119 @@ fn recv_times_out_with_none() {
 
 #[test]
 fn heartbeats_are_sent_when_idle_and_not_when_busy() {
-    let server = FakeServer::spawn(|c| {
-        c.accept_login(0, 100, 10_000);
-        let t0 = Instant::now();
-        // Phase 1: the client only waits in recv for ~550 ms: a heartbeat about every 100 ms.
-        let mut beats = Vec::new();
-        while let Some(m) = c.recv(Duration::from_millis(400)) {
-            match m {
-                ClientMessage::Heartbeat => beats.push(t0.elapsed()),
-                ClientMessage::Cancel(_) => break, // phase 2 starts
+    const INTERVAL: Duration = Duration::from_millis(100);
+    // The server's view: when each idle-phase heartbeat arrived, and how many came while busy.
+    let idle_beats = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel();
+    let seen = idle_beats.clone();
+    let server = FakeServer::spawn(move |c| {
+        c.accept_login(0, INTERVAL.as_millis() as u32, 60_000);
+        // Phase 1 (idle) until the first Cancel, phase 2 (busy) until the Logout.
+        let mut idle = Vec::new();
+        loop {
+            match c.expect() {
+                ClientMessage::Heartbeat => {
+                    idle.push(Instant::now());
+                    seen.fetch_add(1, Ordering::Relaxed);
+                }
+                ClientMessage::Cancel(_) => break,
                 m => panic!("unexpected {m:?}"),
             }
         }
-        assert!((3..=7).contains(&beats.len()), "heartbeats while idle: {beats:?}");
-        assert!(beats[0] >= Duration::from_millis(90), "first heartbeat too early: {beats:?}");
-        // Phase 2: the client sends a cancel every 30 ms for ~300 ms: no heartbeat needed.
-        let mut heartbeats = 0;
-        while let Some(m) = c.recv(Duration::from_millis(400)) {
-            match m {
-                ClientMessage::Heartbeat => heartbeats += 1,
+        let mut busy = 0usize;
+        loop {
+            match c.expect() {
+                ClientMessage::Heartbeat => busy += 1,
                 ClientMessage::Cancel(_) => {}
                 ClientMessage::Logout(_) => break,
                 m => panic!("unexpected {m:?}"),
             }
         }
-        assert_eq!(heartbeats, 0);
         c.send(&ServerMessage::Logout(Logout { reason: LogoutReason::UserRequest }));
+        tx.send((idle, busy)).unwrap();
     });
     let mut client = Client::connect(server.addr, T).unwrap();
+    let before_login = Instant::now();
     client.login(LoginParams { heartbeat_interval_ms: 100, ..LoginParams::trader(1, b"alice-demo") }).unwrap();
-    assert_eq!(client.recv(Duration::from_millis(550)).unwrap(), None);
+    // Phase 1: the client only waits in recv until the server has seen three heartbeats (a client
+    // that sends one and stops would hang here until T).
+    let deadline = Instant::now() + T;
+    while idle_beats.load(Ordering::Relaxed) < 3 {
+        assert!(Instant::now() < deadline, "no repeated heartbeats while idle");
+        assert_eq!(client.recv(Duration::from_millis(50)).unwrap(), None);
+    }
+    let idle_for = before_login.elapsed();
+    // Phase 2: a cancel at least every 30 ms, so no heartbeat is due. Each step is timed from
+    // before its send to the end of its wait: only a step a busy machine stretched to the interval
+    // or beyond may add heartbeats (one per interval it lasted, and one more).
+    let mut allowed = 0u128;
     for _ in 0..10 {
+        let t = Instant::now();
         client.cancel(engine::OrderRef::Client(1)).unwrap();
         assert_eq!(client.recv(Duration::from_millis(30)).unwrap(), None);
+        let span = t.elapsed();
+        if span >= INTERVAL {
+            allowed += span.as_millis() / INTERVAL.as_millis() + 1;
+        }
     }
     let out = client.logout_and_drain(T).unwrap();
     assert_eq!(out.last(), Some(&ServerMessage::Logout(Logout { reason: LogoutReason::UserRequest })));
     server.join();
+    let (idle, busy) = rx.recv().unwrap();
+    // Idle: never before an interval of silence, so at most one per interval that passed.
+    assert!(idle[0] >= before_login + INTERVAL, "first heartbeat {:?} after the login", idle[0] - before_login);
+    assert!(
+        idle.len() as u128 * INTERVAL.as_millis() <= idle_for.as_millis() + 1,
+        "{} heartbeats in {idle_for:?}",
+        idle.len()
+    );
+    // Busy: none, unless the machine stalled the client for an interval.
+    assert!(busy as u128 <= allowed, "{busy} heartbeats while sending every 30 ms (allowed {allowed})");
 }
 
 #[test]
 fn server_heartbeats_are_returned_and_keep_the_session_alive() {
-    let server = FakeServer::spawn(|c| {
-        c.accept_login(0, 100, 300);
+    const TIMEOUT: Duration = Duration::from_millis(1000);
+    let (tx, rx) = mpsc::channel();
+    let server = FakeServer::spawn(move |c| {
+        let (_, accepted_at) = c.accept_login_at(0, 100, TIMEOUT.as_millis() as u32);
+        // When each heartbeat was written, after the LoginAccepted.
+        let mut sent = vec![accepted_at];
         for _ in 0..6 {
             std::thread::sleep(Duration::from_millis(100));
+            sent.push(Instant::now());
             c.send(&ServerMessage::Heartbeat);
         }
-        // Then silence: the client must give up after its 300 ms heartbeat timeout.
-        std::thread::sleep(Duration::from_millis(1500));
+        tx.send(sent).unwrap();
+        // Then silence until the client gives up and closes.
+        c.wait_close();
     });
     let mut client = Client::connect(server.addr, T).unwrap();
     client.login(LoginParams::trader(1, b"alice-demo")).unwrap();
     let mut beats = 0;
-    let t0 = Instant::now();
     let err = loop {
-        match client.recv(Duration::from_secs(3)) {
+        match client.recv(T) {
             Ok(Some(ServerMessage::Heartbeat)) => beats += 1,
             Ok(m) => panic!("unexpected {m:?}"),
             Err(e) => break e,
         }
     };
-    assert_eq!(beats, 6);
+    let gave_up = Instant::now();
     assert!(matches!(err, ClientError::Timeout), "{err:?}");
-    let took = t0.elapsed();
-    assert!(took >= Duration::from_millis(850) && took < Duration::from_millis(4000), "{took:?}");
     assert!(matches!(client.recv(T), Err(ClientError::Closed)));
     server.join();
+    let sent = rx.recv().unwrap();
+    // Not before a whole timeout of silence after the last heartbeat it received was written.
+    let silence = gave_up - sent[beats];
+    assert!(silence >= TIMEOUT, "gave up {silence:?} after heartbeat {beats} was written");
+    // Each heartbeat kept the session alive: all six came through, unless a busy machine held the
+    // fake server back for a whole timeout between two of them (then the client was right to go).
+    let longest_gap = sent.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    if longest_gap < TIMEOUT {
+        assert_eq!(beats, 6);
+    } else {
+        eprintln!("the fake server stalled {longest_gap:?}: {beats} heartbeats before the timeout");
+    }
 }
 
 #[test]

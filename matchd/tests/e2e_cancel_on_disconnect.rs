@@ -4,8 +4,6 @@
 
 mod e2e_common;
 
-use std::time::Duration;
-
 use client::{Client, LoginParams};
 use e2e_common::*;
 use engine::{CancelReason, Cancelled, MassCancel, MassCancelled, Side};
@@ -128,7 +126,7 @@ fn server_default_applies_when_the_login_says_default() {
     let last = c.last_seen_seq();
     c.logout_and_drain(IO).unwrap();
     // The login's explicit Disabled overrides the default.
-    let mut c = m.login(LoginParams { last_seen_seq: last, ..params(CancelOnDisconnect::Disabled) }).unwrap();
+    let mut c = m.login_retrying(LoginParams { last_seen_seq: last, ..params(CancelOnDisconnect::Disabled) });
     assert!(!c.session().unwrap().cancel_on_disconnect);
     let orders = rest_three(&mut c);
     let last = c.last_seen_seq();
@@ -150,7 +148,7 @@ fn heartbeat_timeout_counts_as_a_disconnect() {
     let order = limit(1, Side::Buy, px(-100), q(1));
     raw.send(&ClientMessage::NewOrder(order));
     // Then silence: the server logs the session out after a second.
-    let got = raw.recv_until_eof(Duration::from_secs(5));
+    let got = raw.recv_until_eof(IO);
     let a = match got.first() {
         Some(ServerMessage::Report { seq: 1, report: ExecReport::Accepted(a) }) => *a,
         other => panic!("{other:?} in {got:?}"),

@@ -76,9 +76,19 @@ fn new_spec() -> InstrumentSpec {
 }
 
 /// Random crossing and resting orders (every self-trade prevention mode), IOCs, market orders,
-/// cancels, amends (quantity and price) and mass cancels by `who` on `markets`; waits for every answer now and then (rejects are fine: halts).
-fn trader(m: &Matchd, who: (u32, &'static str), markets: Vec<Market>, commands: usize, seed: u64) -> JoinHandle<()> {
-    let mut c = m.trader(who);
+/// cancels, amends (quantity and price) and mass cancels by `who` on `markets`; waits for every
+/// answer now and then (rejects are fine: halts). Logs in resuming after `last_seen_seq` (so a
+/// long test never asks for reports older than the retained window) and returns the last
+/// sequence it saw, to resume from next time.
+fn trader(
+    m: &Matchd,
+    who: (u32, &'static str),
+    last_seen_seq: u64,
+    markets: Vec<Market>,
+    commands: usize,
+    seed: u64,
+) -> JoinHandle<u64> {
+    let mut c = m.trader_from(who, last_seen_seq);
     std::thread::spawn(move || {
         let mut rng = Rng(seed | 1);
         let mut cids: Vec<(u64, Market)> = Vec::new();
@@ -132,6 +142,7 @@ fn trader(m: &Matchd, who: (u32, &'static str), markets: Vec<Market>, commands: 
         }
         sync(&mut c);
         let _ = c.logout_and_drain(IO);
+        c.last_seen_seq()
     })
 }
 
@@ -150,16 +161,19 @@ struct Followed {
     added: Vec<u32>,
     /// Trades seen per instrument.
     trades: BTreeMap<u32, u64>,
+    /// Feed messages read.
+    messages: u64,
 }
 
 /// Follows the feed until matchd shuts down. While running it asks for a verification snapshot
-/// of a random instrument every `verify_every`; `drop_every`: every that many-th level delta is
-/// not applied (a lost message). When `finish` is set it asks for a final snapshot of every
+/// of a random instrument every `verify_every` messages (counted, not timed: the number of checks
+/// follows the flow, whatever the machine's speed); `drop_every`: every that many-th level delta
+/// is not applied (a lost message). When `finish` is set it asks for a final snapshot of every
 /// instrument, reports `done` once all of them matched, and reads on until the server's `Logout`.
 fn follow(
     addr: std::net::SocketAddr,
     order_by_order: bool,
-    verify_every: Duration,
+    verify_every: Option<u64>,
     drop_every: Option<u64>,
     finish: Arc<AtomicBool>,
     done: mpsc::Sender<()>,
@@ -175,9 +189,10 @@ fn follow(
             states: Vec::new(),
             added: Vec::new(),
             trades: BTreeMap::new(),
+            messages: 0,
         };
         let mut rng = Rng(0x5eed ^ order_by_order as u64);
-        let mut last_verify = Instant::now();
+        let mut since_verify = 0u64;
         let mut levels_seen = 0u64;
         let mut final_asked: Option<BTreeMap<u32, bool>> = None;
         let mut reported = false;
@@ -198,6 +213,8 @@ fn follow(
                 Err(e) => panic!("subscriber: {e}"),
             };
             if let Some((msg, result)) = got {
+                since_verify += 1;
+                f.messages += 1;
                 match &msg {
                     MdServerMessage::Logout(l) => {
                         assert_eq!(l.reason, LogoutReason::ServerShutdown);
@@ -234,8 +251,8 @@ fn follow(
                     }
                     _ => {}
                 }
-            } else if last_verify.elapsed() >= verify_every && final_asked.is_none() {
-                last_verify = Instant::now();
+            } else if verify_every.is_some_and(|n| since_verify >= n) && final_asked.is_none() {
+                since_verify = 0;
                 let ids = feed.books.instruments();
                 if !ids.is_empty() {
                     let id = ids[rng.below(ids.len() as u64) as usize];
@@ -300,6 +317,11 @@ fn assert_books_exact(f: &FeedBooks, e: &Engine, orders: bool) -> usize {
     compared
 }
 
+/// Feed messages between verification snapshots of the order-by-order subscriber.
+const L3_VERIFY_EVERY: u64 = 200;
+/// Feed messages between verification snapshots of the market-by-price subscriber.
+const L2_VERIFY_EVERY: u64 = 100;
+
 fn start(dir: &tempfile::TempDir, cfg: ConfigText) -> Matchd {
     Matchd::start_with(&dir.path().join("data"), &cfg.with_extra_traders())
 }
@@ -310,29 +332,33 @@ fn subscribers_rebuild_every_book_exactly_under_random_flow() {
     let m = start(&dir, ConfigText::default());
     let finish = Arc::new(AtomicBool::new(false));
     let (done_tx, done_rx) = mpsc::channel();
-    let l3 = follow(m.addr, true, Duration::from_millis(15), None, finish.clone(), done_tx.clone());
-    let l2 = follow(m.addr, false, Duration::from_millis(25), None, finish.clone(), done_tx.clone());
+    let l3 = follow(m.addr, true, Some(L3_VERIFY_EVERY), None, finish.clone(), done_tx.clone());
+    let l2 = follow(m.addr, false, Some(L2_VERIFY_EVERY), None, finish.clone(), done_tx.clone());
 
     let markets = vec![BTC_MKT, ETH_MKT];
     let traders: Vec<_> = [(ALICE, 11), (BOB, 22), (CAROL, 33), (DAVE, 44)]
         .into_iter()
-        .map(|(who, seed)| trader(&m, who, markets.clone(), 1200, seed))
+        .map(|(who, seed)| trader(&m, who, 0, markets.clone(), 1200, seed))
         .collect();
 
-    // Meanwhile: halt and resume BTC, add an instrument, and let two traders use it.
+    // Meanwhile: halt and resume BTC, add an instrument, and let two traders use it. The halt is
+    // placed in the flow by counts of reports (every command gets at least one), not by sleeps;
+    // should the flow end first on a starved test thread, the halt simply lands after it.
     let mut admin = m.admin();
-    std::thread::sleep(Duration::from_millis(300));
+    let reports = || m.metric("matchd_reports_total");
+    let flow_done = |ts: &[JoinHandle<u64>]| ts.iter().all(|t| t.is_finished());
+    m.wait_for("1,000 reports of the flow", || reports() >= 1_000.0 || flow_done(&traders));
     admin.set_instrument_state(BTC, InstrumentState::Halted).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    sync(&mut admin);
+    let halted_at = reports();
+    m.wait_for("500 reports while BTC is halted", || reports() >= halted_at + 500.0 || flow_done(&traders));
     admin.set_instrument_state(BTC, InstrumentState::Trading).unwrap();
     admin.add_instrument(new_spec()).unwrap();
     sync(&mut admin);
-    for t in traders {
-        t.join().expect("trader");
-    }
-    let late: Vec<_> = [(ALICE, 55), (BOB, 66)]
+    let seen: Vec<u64> = traders.into_iter().map(|t| t.join().expect("trader")).collect();
+    let late: Vec<_> = [(ALICE, seen[0], 55), (BOB, seen[1], 66)]
         .into_iter()
-        .map(|(who, seed)| trader(&m, who, vec![NEW_MKT, BTC_MKT], 300, seed))
+        .map(|(who, last, seed)| trader(&m, who, last, vec![NEW_MKT, BTC_MKT], 300, seed))
         .collect();
     for t in late {
         t.join().expect("late trader");
@@ -341,7 +367,7 @@ fn subscribers_rebuild_every_book_exactly_under_random_flow() {
     // The final snapshots match the live books of both subscribers.
     finish.store(true, Ordering::Relaxed);
     for _ in 0..2 {
-        done_rx.recv_timeout(Duration::from_secs(30)).expect("subscriber final snapshots");
+        done_rx.recv_timeout(LONG_WAIT).expect("subscriber final snapshots");
     }
     let (status, log) = m.terminate_with_log();
     assert_eq!(status.code(), Some(0), "{log}");
@@ -361,8 +387,8 @@ fn subscribers_rebuild_every_book_exactly_under_random_flow() {
     assert!(orders > 10, "only {orders} resting orders at the end");
     assert_books_exact(&l2.books, &e, false);
     eprintln!(
-        "l3: verified {} snapshots, {} resting orders exact; l2: verified {}; trades {:?}",
-        l3.verified, orders, l2.verified, l3.trades
+        "l3: {} messages, verified {} snapshots, {} resting orders exact; l2: {} messages, verified {}; trades {:?}",
+        l3.messages, l3.verified, orders, l2.messages, l2.verified, l3.trades
     );
 
     // The server's own mirror, rebuilt by its startup replay, agrees too.
@@ -385,16 +411,16 @@ fn a_lost_message_is_a_gap_and_the_resync_gives_an_exact_book() {
     let finish = Arc::new(AtomicBool::new(false));
     let (done_tx, done_rx) = mpsc::channel();
     // Loses every 97th level delta; verifies rarely.
-    let lossy = follow(m.addr, true, Duration::from_secs(3600), Some(97), finish.clone(), done_tx.clone());
+    let lossy = follow(m.addr, true, None, Some(97), finish.clone(), done_tx.clone());
     let traders: Vec<_> = [(ALICE, 7), (BOB, 8)]
         .into_iter()
-        .map(|(who, seed)| trader(&m, who, vec![BTC_MKT, ETH_MKT], 800, seed))
+        .map(|(who, seed)| trader(&m, who, 0, vec![BTC_MKT, ETH_MKT], 800, seed))
         .collect();
     for t in traders {
         t.join().expect("trader");
     }
     finish.store(true, Ordering::Relaxed);
-    done_rx.recv_timeout(Duration::from_secs(30)).expect("final snapshots");
+    done_rx.recv_timeout(LONG_WAIT).expect("final snapshots");
     assert_eq!(m.terminate().code(), Some(0));
     let f = lossy.join().expect("subscriber");
     assert!(f.dropped >= 2, "dropped {}", f.dropped);
@@ -406,36 +432,61 @@ fn a_lost_message_is_a_gap_and_the_resync_gives_an_exact_book() {
     assert_books_exact(&f.books, &replay(&dir.path().join("data")), true);
 }
 
+/// The receive buffer the never-reading subscriber asks for (the kernel doubles it).
+const SMALL_RCVBUF: i32 = 4096;
+
 #[test]
 fn a_subscriber_that_never_reads_is_cut_off_and_others_stay_exact() {
+    const OUTBOUND_BYTES: u64 = 65_536;
     let dir = tempfile::tempdir().unwrap();
-    let m = start(&dir, ConfigText::default().set("market_data.outbound_buffer_bytes", "65536"));
+    // Durability "none": the flow needed to fill the kernel's buffers is long, and this test is
+    // about the feed, not the disk (a busy disk makes every batch's fdatasync slow).
+    let cfg = ConfigText::default()
+        .set("market_data.outbound_buffer_bytes", &OUTBOUND_BYTES.to_string())
+        .set("durability", "\"none\"");
+    let m = start(&dir, cfg);
     // The slow one subscribes through a small receive window and never reads again.
-    let mut slow = MdClient::from_stream(connect_small_rcvbuf(m.addr, 4096), IO).unwrap();
+    let mut slow = MdClient::from_stream(connect_small_rcvbuf(m.addr, SMALL_RCVBUF), IO).unwrap();
     slow.subscribe(MdSubscribe { heartbeat_interval_ms: 0, order_by_order: true }).unwrap();
     let finish = Arc::new(AtomicBool::new(false));
     let (done_tx, done_rx) = mpsc::channel();
-    let good = follow(m.addr, true, Duration::from_millis(200), None, finish.clone(), done_tx);
+    let good = follow(m.addr, true, Some(L3_VERIFY_EVERY), None, finish.clone(), done_tx);
 
-    let started = Instant::now();
+    // Rounds of flow until the server cuts the slow one off, bounded by the bytes it was offered
+    // (both subscribers get the same order-by-order feed: half of matchd_md_bytes_total), not by
+    // time: a loaded machine makes the rounds slower and coalesces more level changes per batch,
+    // so it may take more rounds. The traders resume from their last sequence each round.
+    let budget = unread_bytes_budget(OUTBOUND_BYTES, SMALL_RCVBUF);
+    let mut last_seen = [0u64; 2];
     let mut rounds = 0;
-    let cut = loop {
-        assert!(started.elapsed() < Duration::from_secs(60), "the slow subscriber was never cut off");
-        let t: Vec<_> = [(ALICE, 100 + rounds), (BOB, 200 + rounds)]
+    loop {
+        // Alive but not reading: a heartbeat each round keeps the server's heartbeat timeout out
+        // of it (writing needs no reading), so only its full buffer can end it.
+        let _ = slow.send(&ClientMessage::Heartbeat);
+        let t: Vec<_> = [(ALICE, last_seen[0], 100 + rounds), (BOB, last_seen[1], 200 + rounds)]
             .into_iter()
-            .map(|(who, seed)| trader(&m, who, vec![BTC_MKT, ETH_MKT], 400, seed))
+            .map(|(who, last, seed)| trader(&m, who, last, vec![BTC_MKT, ETH_MKT], 400, seed))
             .collect();
-        for t in t {
-            t.join().unwrap();
+        for (i, t) in t.into_iter().enumerate() {
+            last_seen[i] = t.join().unwrap();
         }
         rounds += 1;
-        let (_, metrics) = m.http_get("/metrics");
-        let v = metric(&metrics, "matchd_md_slow_consumer_disconnects_total");
-        if v >= 1.0 {
-            break v;
+        if m.metric("matchd_md_slow_consumer_disconnects_total") >= 1.0 {
+            break;
         }
-    };
-    assert_eq!(cut, 1.0);
+        assert_eq!(m.metric("matchd_md_subscribers"), 2.0, "a subscriber left without a slow-consumer cut");
+        let offered = m.metric("matchd_md_bytes_total") / 2.0;
+        assert!(
+            offered <= budget as f64,
+            "the slow subscriber was offered {offered} bytes in {rounds} rounds and is still not cut off \
+             (budget {budget})"
+        );
+    }
+    eprintln!(
+        "cut off after {rounds} rounds, {} feed bytes offered to each subscriber",
+        m.metric("matchd_md_bytes_total") / 2.0
+    );
+    assert_eq!(m.metric("matchd_md_slow_consumer_disconnects_total"), 1.0);
     // It was told why (as far as its buffer reached) and closed.
     let mut saw_logout = None;
     loop {
@@ -456,21 +507,13 @@ fn a_subscriber_that_never_reads_is_cut_off_and_others_stay_exact() {
         again.step(Duration::from_millis(20)).unwrap();
     }
     finish.store(true, Ordering::Relaxed);
-    done_rx.recv_timeout(Duration::from_secs(30)).expect("final snapshots");
+    done_rx.recv_timeout(LONG_WAIT).expect("final snapshots");
     assert_eq!(m.terminate().code(), Some(0));
     let f = good.join().unwrap();
     assert!(f.gaps.is_empty(), "{:?}", f.gaps);
     let e = replay(&dir.path().join("data"));
     assert_books_exact(&f.books, &e, true);
     assert_books_exact(&again.books, &e, false);
-}
-
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find(|l| l.split_whitespace().next() == Some(name))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("metric {name} missing"))
 }
 
 /// Reads until a message matches.
@@ -647,8 +690,7 @@ fn subscriber_limit_and_the_market_data_listener() {
             Err(e) => panic!("{e}"),
         }
     };
-    let (_, metrics) = m.http_get("/metrics");
-    assert_eq!(metric(&metrics, "matchd_md_subscribers"), 1.0);
-    assert_eq!(metric(&metrics, "matchd_md_subscribe_rejects_total"), 2.0);
+    assert_eq!(m.metric("matchd_md_subscribers"), 1.0);
+    assert_eq!(m.metric("matchd_md_subscribe_rejects_total"), 2.0);
     assert_eq!(m.terminate().code(), Some(0));
 }

@@ -84,11 +84,7 @@ fn crash_after_a_periodic_snapshot_equals_a_full_replay_and_a_bad_snapshot_is_sk
     let m = Matchd::start_with(&data, &cfg);
     trade(&m, 12);
     // Snapshots are written in the background (a child process, niced): wait for one.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while snapshots(&data).is_empty() {
-        assert!(Instant::now() < deadline, "no periodic snapshot was written: {}", m.stderr());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    m.wait_for("a periodic snapshot", || !snapshots(&data).is_empty());
     m.kill9();
 
     // Reference: the same journal replayed without any snapshot.
@@ -120,7 +116,7 @@ fn crash_after_a_periodic_snapshot_equals_a_full_replay_and_a_bad_snapshot_is_sk
 fn sigusr1_snapshot(m: &Matchd, before: usize) -> String {
     // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
     unsafe { libc::kill(m.child.id() as i32, libc::SIGUSR1) };
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + LONG_WAIT;
     loop {
         let (_, metrics) = m.http_get("/metrics");
         if snapshots(&m.data_dir).len() > before && metric(&metrics, "matchd_snapshots_written_total") >= 1.0 {
@@ -182,7 +178,8 @@ fn the_timer_takes_snapshots_only_when_something_changed() {
     let written = || metric(&m.http_get("/metrics").1, "matchd_snapshots_written_total");
     // Snapshots follow the trades; then the count must settle: nothing changes, nothing is taken
     // (a timer that ignored that would add one every second and never settle).
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // (Settled means: unchanged for three ticks of the timer; the deadline only bounds a hang.)
+    let deadline = Instant::now() + LONG_WAIT;
     let (mut last, mut since) = (written(), Instant::now());
     while last == 0.0 || since.elapsed() < Duration::from_secs(3) {
         assert!(Instant::now() < deadline, "snapshots never settled at a count ({last}):\n{}", m.stderr());
@@ -196,11 +193,7 @@ fn the_timer_takes_snapshots_only_when_something_changed() {
     let mut alice = m.trader(ALICE);
     alice.new_order(limit(77, Side::Sell, px(500), lots(20))).unwrap();
     sync(&mut alice);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while written() <= last {
-        assert!(Instant::now() < deadline, "no snapshot after a change:\n{}", m.stderr());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    m.wait_for("a snapshot after a change", || written() > last);
     drop(alice);
     let (st, _) = m.terminate_with_log();
     assert_eq!(st.code(), Some(0));
@@ -280,11 +273,13 @@ fn kill9_while_a_forked_child_writes_leaves_nothing_in_the_way_of_the_restart() 
     };
     // Catch a child while it writes, check what it holds, and stop it (SIGSTOP) so that only
     // its parent's death can end it. A child that finishes before it is caught is retried.
+    // Snapshots ended so far (each attempt's, caught or not, must end before the next SIGUSR1).
+    let ended = || m.metric("matchd_snapshots_written_total") + m.metric("matchd_snapshots_failed_total");
     let mut caught = None;
-    for _attempt in 0..5 {
+    for attempt in 0..5 {
         // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
         unsafe { libc::kill(pid as i32, libc::SIGUSR1) };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + LONG_WAIT;
         let child = loop {
             if let Some(&c) = children_of(pid).first() {
                 break c;
@@ -294,7 +289,7 @@ fn kill9_while_a_forked_child_writes_leaves_nothing_in_the_way_of_the_restart() 
         };
         // The child keeps only stdio and its error pipe: not the journal, its lock, the
         // snapshot directory or any socket (it closes them right after the fork).
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + IO;
         let mut last_held = Vec::new();
         let clean = loop {
             let Some(files) = open_files(child) else {
@@ -309,15 +304,15 @@ fn kill9_while_a_forked_child_writes_leaves_nothing_in_the_way_of_the_restart() 
             std::thread::sleep(Duration::from_millis(1));
         };
         let Some(files) = clean else {
-            // Finished before it was looked at: let the writer finish, then try again.
-            std::thread::sleep(Duration::from_millis(300));
+            // Finished before it was looked at: let the writer account for it, then try again.
+            m.wait_for("the uncaught snapshot to end", || ended() > attempt as f64);
             continue;
         };
         assert!(files.len() <= 4, "stdio and the error pipe only: {files:?}");
         // SAFETY: kill(2) with a pid we just saw as matchd's child (not yet reaped: the pid
         // is not reused); at worst it signals a zombie.
         unsafe { libc::kill(child as i32, libc::SIGSTOP) };
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + IO;
         while proc_state(child).is_some_and(|s| s != 'T' && s != 'Z') && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -325,13 +320,13 @@ fn kill9_while_a_forked_child_writes_leaves_nothing_in_the_way_of_the_restart() 
             caught = Some(child);
             break;
         }
-        // Finished in between: let the writer reap it and try again.
-        std::thread::sleep(Duration::from_millis(200));
+        // Finished in between: let the writer reap it and account for it, then try again.
+        m.wait_for("the uncaught snapshot to end", || ended() > attempt as f64);
     }
     let child = caught.unwrap_or_else(|| panic!("a snapshot child caught while writing: {}", m.stderr()));
     m.kill9();
     // The stopped child dies with its parent instead of lingering.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + IO;
     // (A zombie waiting for its new parent to reap it is dead.)
     while alive(child) {
         if Instant::now() >= deadline {
@@ -409,11 +404,7 @@ fn random_flow_with_periodic_snapshots_restarts_like_a_full_replay() {
             .set("method", &format!("\"{method}\""));
         let m = Matchd::start_with(&data, &cfg);
         random_flow(&m, seed, 1_500);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while snapshots(&data).len() < 2 {
-            assert!(Instant::now() < deadline, "{method}: periodic snapshots: {}", m.stderr());
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        m.wait_for(&format!("{method}: two periodic snapshots"), || snapshots(&data).len() >= 2);
         m.kill9();
 
         let full = dir.path().join("full");

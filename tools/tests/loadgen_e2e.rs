@@ -1,8 +1,19 @@
 //! The load generator against a real matchd (the `matchd` binary of the matchd crate, found next
 //! to the test executable's directory: `cargo test --workspace` builds it; alone, run
 //! `cargo build -p matchd --bin matchd` first, or set `MATCHD_BIN`).
+//!
+//! A busy 2-core machine may run the sender late and the server slowly: the checks are on counts
+//! (everything sent was answered, what was not sent is accounted for), and every timeout only
+//! bounds a hang.
 
 use std::time::Duration;
+
+/// Bounds a hang (a drain, a login, a clean stop), never a speed.
+const HANG: Duration = Duration::from_secs(120);
+/// The open-loop test's schedule: commands per second, for warm-up plus window.
+const OPEN_RATE: f64 = 3_000.0;
+const WARMUP: Duration = Duration::from_millis(300);
+const WINDOW: Duration = Duration::from_millis(1500);
 
 use ::matchd::config::{Config, DEFAULT_CONFIG_TOML};
 use tools::loadgen::matchd::{self, Matchd};
@@ -12,6 +23,11 @@ fn start(first_account: u32, sessions: u32) -> (Matchd, Credentials) {
     let creds = Credentials::Range { from: first_account, prefix: "lg-".into() };
     let accounts: Vec<_> = (0..sessions).map(|i| creds.get(i).unwrap()).collect();
     let toml = matchd::config_toml(DEFAULT_CONFIG_TOML, &accounts, Some(1_000_000));
+    // A minute of silence before the server logs a session out: nothing sends heartbeats while the
+    // run drains, which a busy machine can make last longer than the shipped 10 s.
+    let shipped = "heartbeat_timeout_ms = 10000";
+    assert_eq!(toml.matches(shipped).count(), 1, "{toml}");
+    let toml = toml.replace(shipped, "heartbeat_timeout_ms = 60000");
     let bin = matchd::locate_binary(None).unwrap_or_else(|e| panic!("{e}"));
     let m = Matchd::start(&bin, &toml, &["--durability", "batch"]).unwrap_or_else(|e| panic!("{e}"));
     (m, creds)
@@ -22,9 +38,11 @@ fn config(m: &Matchd, creds: Credentials, sessions: u32, mode: Mode, mix: Mix) -
     let mut cfg = LoadgenConfig::new(m.addr, sessions, creds, insts).with_total_depth(100);
     cfg.mode = mode;
     cfg.flow.mix = mix;
-    cfg.duration = Duration::from_millis(1500);
-    cfg.warmup = Duration::from_millis(300);
+    cfg.duration = WINDOW;
+    cfg.warmup = WARMUP;
     cfg.seed = 42;
+    cfg.drain_timeout = HANG;
+    cfg.io_timeout = HANG;
     cfg
 }
 
@@ -79,24 +97,24 @@ fn assert_files(r: &Report, tag: &str) {
 #[test]
 fn open_loop_passive_mix_is_clean_with_no_rejects() {
     let (mut m, creds) = start(100, 3);
-    let cfg = config(&m, creds, 3, Mode::Open { rate: 3_000.0 }, Mix::PASSIVE);
+    let cfg = config(&m, creds, 3, Mode::Open { rate: OPEN_RATE }, Mix::PASSIVE);
     let r = loadgen::run(&cfg).unwrap_or_else(|e| panic!("{e}\n{}", m.stderr()));
     assert_clean(&r);
     assert_eq!(r.rejects, 0, "a valid passive mix has no rejects: {}", r.summary());
     assert_eq!(r.fills, 0, "{}", r.summary());
     assert!(r.cancels > 0 && r.amends > 0 && r.new_orders > 0, "{}", r.summary());
-    // Open loop: about rate * (warmup + duration) commands. On a busy 2-core machine the sender
-    // may end a few scheduled orders short (`unsent`, counted in the latency as lateness), but
-    // every order it sent was answered (`assert_clean` checks missing == 0).
-    assert!((4_000..=6_500).contains(&r.sent), "{}", r.summary());
-    assert!(r.unsent * 100 <= r.sent, "more than 1% of the schedule unsent: {}", r.summary());
+    // Open loop: rate * (warmup + duration) commands scheduled, each either sent or, when a busy
+    // machine ran the sender late at the very end, reported `unsent` (its lateness counts in the
+    // latency); every command sent was answered (`assert_clean` checks missing == 0).
+    let scheduled = (OPEN_RATE * (WARMUP + WINDOW).as_secs_f64()).ceil() as u64;
+    assert_eq!(r.sent + r.unsent, scheduled, "{}", r.summary());
     assert_json(&r, "open");
     assert_files(&r, "loadgen-open");
     // A second run on the same accounts (ids keep increasing, history is skipped at login).
     let r2 = loadgen::run(&cfg).unwrap();
     assert_clean(&r2);
     assert_eq!(r2.rejects, 0, "{}", r2.summary());
-    assert!(m.stop(Duration::from_secs(20)), "matchd stops cleanly:\n{}", m.stderr());
+    assert!(m.stop(HANG), "matchd stops cleanly:\n{}", m.stderr());
 }
 
 #[test]
@@ -117,5 +135,5 @@ fn closed_loop_mixed_flow_trades_and_answers_everything() {
     }
     assert_json(&r, "closed");
     assert_files(&r, "loadgen-closed");
-    assert!(m.stop(Duration::from_secs(20)), "matchd stops cleanly:\n{}", m.stderr());
+    assert!(m.stop(HANG), "matchd stops cleanly:\n{}", m.stderr());
 }

@@ -1,5 +1,9 @@
 //! An in-test fake matchd server for the client tests: a `TcpListener` thread that accepts one
 //! connection and runs a script against it, speaking the protocol through `protocol`.
+//!
+//! Waits here are for messages and bounded by [`IO`], which only bounds a hang: the tests run on
+//! busy machines, where either thread may wait long for a core. A test about timing measures what
+//! a busy machine can only lengthen (a lower bound), or asserts on counts of events.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -9,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use engine::{Accepted, NewOrder};
 use protocol::*;
+
+/// Longest wait for one message or connection event, on either side: bounds a hang, never a speed.
+pub const IO: Duration = Duration::from_secs(30);
 
 /// A fake server running one script on one connection.
 pub struct FakeServer {
@@ -75,9 +82,10 @@ impl Conn {
         }
     }
 
-    /// Reads (and drops) client messages until the client closes the connection.
+    /// Reads (and drops) client messages until the client closes the connection (or is silent
+    /// for [`IO`]).
     pub fn wait_close(&mut self) {
-        while self.recv(Duration::from_secs(10)).is_some() {}
+        while self.recv(IO).is_some() {}
     }
 
     /// Exactly `n` raw bytes (panics on timeout).
@@ -95,9 +103,9 @@ impl Conn {
         self.buf.drain(..n).collect()
     }
 
-    /// The next client message, which must arrive within 5 s.
+    /// The next client message, which must arrive within [`IO`].
     pub fn expect(&mut self) -> ClientMessage {
-        self.recv(Duration::from_secs(5)).expect("expected a client message")
+        self.recv(IO).expect("expected a client message")
     }
 
     /// The next message other than a heartbeat.
@@ -148,7 +156,19 @@ impl Conn {
 
     /// Reads the `Login` and accepts it with `highest_seq` and the given heartbeat settings.
     pub fn accept_login(&mut self, highest_seq: u64, heartbeat_interval_ms: u32, heartbeat_timeout_ms: u32) -> Login {
+        self.accept_login_at(highest_seq, heartbeat_interval_ms, heartbeat_timeout_ms).0
+    }
+
+    /// [`Conn::accept_login`], also returning the instant just before the answer was written (the
+    /// client cannot have received it earlier).
+    pub fn accept_login_at(
+        &mut self,
+        highest_seq: u64,
+        heartbeat_interval_ms: u32,
+        heartbeat_timeout_ms: u32,
+    ) -> (Login, Instant) {
         let l = self.expect_login();
+        let at = Instant::now();
         self.send(&ServerMessage::LoginAccepted(LoginAccepted {
             account: l.account,
             next_seq: l.last_seen_seq + 1,
@@ -158,7 +178,7 @@ impl Conn {
             role: l.role,
             cancel_on_disconnect: l.cancel_on_disconnect == CancelOnDisconnect::Enabled,
         }));
-        l
+        (l, at)
     }
 }
 

@@ -8,6 +8,13 @@
 //! the test asks for risk mode: [`ConfigText::default`] and [`Matchd::start`] without a
 //! `--config` argument both turn it off; [`ConfigText::risk`] is the embedded default as it is
 //! (risk mode, alice and bob funded, demo fees).
+//!
+//! **No wall-clock budgets.** These tests run on busy 2-core CI machines, where a thread can wait
+//! seconds for a core and an `fdatasync` seconds for the disk. So every wait here is for an event
+//! (a report, a metric reaching a count, a line in the log) and its deadline ([`IO`],
+//! [`LONG_WAIT`]) only bounds a hang; and every harness config gives an idle session a minute
+//! before the server logs it out ([`ConfigText::harness_timeouts`]), so a test thread that was
+//! not scheduled for a while keeps its sessions. Tests about those timeouts set them themselves.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -37,7 +44,13 @@ pub const BTC_LOT: u64 = 1000;
 /// BTC-USDT reference price (50,000.00).
 pub const BTC_REF: u64 = 5_000_000;
 
-pub const IO: Duration = Duration::from_secs(5);
+/// Longest wait for one message, answer or connection event: bounds a hang, never a speed.
+pub const IO: Duration = Duration::from_secs(30);
+/// Longest wait for a whole phase (a start with a long replay, a snapshot written in the
+/// background, a flow finishing): bounds a hang, never a speed.
+pub const LONG_WAIT: Duration = Duration::from_secs(180);
+/// Login and heartbeat timeouts of every harness config (see [`ConfigText::harness_timeouts`]).
+pub const HARNESS_SESSION_TIMEOUT_MS: u64 = 60_000;
 
 /// A running matchd.
 pub struct Matchd {
@@ -66,7 +79,7 @@ impl Matchd {
         let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         if !extra.contains(&"--config") {
             let path = data_dir.with_extension("toml");
-            std::fs::write(&path, ConfigText::embedded().matching_only().0).unwrap();
+            std::fs::write(&path, ConfigText::embedded().harness_timeouts().matching_only().0).unwrap();
             args.extend(["--config".to_string(), path.to_str().unwrap().to_string()]);
         }
         let stderr_log = data_dir.with_extension("stderr.log");
@@ -106,7 +119,7 @@ impl Matchd {
                 line.clear();
             }
         });
-        let (addr, metrics_addr, md_addr, admin_addr) = match rx.recv_timeout(Duration::from_secs(60)) {
+        let (addr, metrics_addr, md_addr, admin_addr) = match rx.recv_timeout(LONG_WAIT) {
             Ok((a, m, md, admin)) => (
                 a.parse().unwrap(),
                 m.parse().expect("a `matchd metrics listen=` line before the ready line"),
@@ -135,6 +148,27 @@ impl Matchd {
         (status, body.to_string())
     }
 
+    /// The value of the unlabelled metric `name` on the metrics endpoint now (panics if absent).
+    pub fn metric(&self, name: &str) -> f64 {
+        let (status, page) = self.http_get("/metrics");
+        assert_eq!(status, 200, "GET /metrics: {page}");
+        page.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("metric {name} missing:\n{page}"))
+    }
+
+    /// Polls `done` every 10 ms until it holds; panics after [`LONG_WAIT`] (a hang) with `what`
+    /// and matchd's log.
+    pub fn wait_for(&self, what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + LONG_WAIT;
+        while !done() {
+            assert!(Instant::now() < deadline, "waited {LONG_WAIT:?} for {what}; matchd's log:\n{}", self.stderr());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// What matchd logged so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
@@ -152,7 +186,7 @@ impl Matchd {
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGTERM);
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + LONG_WAIT;
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
                 return st;
@@ -176,11 +210,9 @@ impl Matchd {
         self.login_retrying(p)
     }
 
-    /// A logged-in admin client.
+    /// A logged-in admin client (retrying like [`Matchd::trader_from`]).
     pub fn admin(&self) -> Client {
-        let mut c = Client::connect(self.addr, IO).expect("connect");
-        c.login(LoginParams::admin(ADMIN.0, ADMIN.1.as_bytes())).expect("admin login");
-        c
+        self.login_retrying(LoginParams::admin(ADMIN.0, ADMIN.1.as_bytes()))
     }
 }
 
@@ -244,10 +276,20 @@ impl ConfigText {
         ConfigText(matchd::config::DEFAULT_CONFIG_TOML.to_string())
     }
 
-    /// The embedded default with small journal segments (quick to preallocate and to copy), in
-    /// risk mode as shipped: alice and bob funded, demo fees on both instruments.
+    /// The embedded default with small journal segments (quick to preallocate and to copy) and
+    /// the harness's session timeouts, in risk mode as shipped: alice and bob funded, demo fees on
+    /// both instruments.
     pub fn risk() -> Self {
-        ConfigText::embedded().set("segment_bytes", "4194304")
+        ConfigText::embedded().set("segment_bytes", "4194304").harness_timeouts()
+    }
+
+    /// `login_timeout_ms` and `heartbeat_timeout_ms` of [`HARNESS_SESSION_TIMEOUT_MS`] instead of
+    /// the shipped 5 s and 10 s: a test thread starved for seconds (or busy elsewhere, e.g.
+    /// joining a flow) must not find its idle sessions logged out. A test of those timeouts sets
+    /// them again after this.
+    pub fn harness_timeouts(self) -> Self {
+        let ms = HARNESS_SESSION_TIMEOUT_MS.to_string();
+        self.set("login_timeout_ms", &ms).set("heartbeat_timeout_ms", &ms)
     }
 
     /// `engine.risk_checks = false`: matching only (no balances, no fees, any account trades).
@@ -617,11 +659,12 @@ impl Raw {
 }
 
 /// A client order stream that keeps another session busy in the background and checks every
-/// answer, to show that misbehaving connections do not disturb it.
+/// answer, to show that misbehaving connections do not disturb it (each answer must come within
+/// [`IO`]: a hang, not a speed).
 pub struct Bystander {
     stop: Arc<AtomicBool>,
     rounds: Arc<AtomicU64>,
-    handle: Option<std::thread::JoinHandle<Duration>>,
+    handle: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Bystander {
@@ -634,42 +677,53 @@ impl Bystander {
         let rounds = Arc::new(AtomicU64::new(0));
         let (s, r) = (stop.clone(), rounds.clone());
         let handle = std::thread::spawn(move || {
-            let mut worst = Duration::ZERO;
             let mut cid = 1;
             while !s.load(Ordering::Relaxed) {
-                let t = Instant::now();
                 let a = place(&mut c, limit(cid, Side::Buy, px(-1000), lots(10)));
                 c.cancel(OrderRef::Engine(a.order_id)).unwrap();
                 match next_report(&mut c).1 {
                     ExecReport::Cancelled(x) if x.order_id == a.order_id => {}
                     other => panic!("bystander: {other:?}"),
                 }
-                worst = worst.max(t.elapsed());
                 r.fetch_add(1, Ordering::Relaxed);
                 cid += 1;
                 // Waits on the socket (answering heartbeats) rather than sleeping.
                 let _ = c.recv_for(period).expect("bystander idle");
             }
-            worst
         });
         Bystander { stop, rounds, handle: Some(handle) }
     }
 
     /// Waits for one more complete round (the session still works now), stops it, and returns
-    /// (rounds, slowest round); panics if it failed.
-    pub fn finish(mut self) -> (u64, Duration) {
+    /// the rounds completed; panics if it failed.
+    pub fn finish(mut self) -> u64 {
         let before = self.rounds.load(Ordering::Relaxed);
-        let deadline = Instant::now() + IO;
+        // A round is two answers and an idle period: each answer is bounded by IO already.
+        let deadline = Instant::now() + 3 * IO;
         while self.rounds.load(Ordering::Relaxed) <= before && !self.handle.as_ref().unwrap().is_finished() {
             assert!(Instant::now() < deadline, "the bystander session stopped getting answers");
             std::thread::sleep(Duration::from_millis(5));
         }
         self.stop.store(true, Ordering::Relaxed);
         match self.handle.take().unwrap().join() {
-            Ok(worst) => (self.rounds.load(Ordering::Relaxed), worst),
+            Ok(()) => self.rounds.load(Ordering::Relaxed),
             Err(e) => std::panic::resume_unwind(e),
         }
     }
+}
+
+/// How many bytes the server may have queued for a client that never reads, on a connection from
+/// [`connect_small_rcvbuf`], before it must have cut it off as a slow consumer: its outbound
+/// buffer plus what the kernel holds for the connection, at most the send buffer's autotuning
+/// ceiling on the server's side (`net.ipv4.tcp_wmem`, 4 MiB by default) and the doubled `rcvbuf`
+/// on the client's. Twice that, for slack. Slow-consumer tests bound their flow by this many bytes
+/// instead of by time: a busy machine only makes the flow slower, never longer in bytes.
+pub fn unread_bytes_budget(outbound_buffer_bytes: u64, rcvbuf: i32) -> u64 {
+    let send_buffer_max = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(2)?.parse::<u64>().ok())
+        .unwrap_or(4 << 20);
+    2 * (send_buffer_max + outbound_buffer_bytes + 2 * rcvbuf as u64)
 }
 
 /// A TCP connection whose receive buffer is set to `rcvbuf` bytes before connecting (so the
