@@ -56,7 +56,8 @@ impl Transport {
     pub(crate) fn close(&mut self) {
         if let Transport::Tls(s) = self {
             s.conn.send_close_notify();
-            let _ = s.conn.complete_io(&mut s.sock);
+            // Write only: waiting for the server's answer is not worth a blocked close.
+            while s.conn.wants_write() && matches!(s.conn.write_tls(&mut s.sock), Ok(n) if n > 0) {}
         }
         let _ = self.tcp().shutdown(Shutdown::Both);
     }
