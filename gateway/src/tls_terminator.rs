@@ -408,3 +408,16 @@ impl TlsTerminator {
         self.stats.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::HandshakeFailure;
+
+    #[test]
+    fn every_failure_has_its_own_label() {
+        use HandshakeFailure::*;
+        let labels: Vec<_> =
+            [TlsError, Timeout, Closed, Refused, Evicted, Internal].map(|f| HandshakeFailure::LABELS[f.index()]).into();
+        assert_eq!(labels, HandshakeFailure::LABELS);
+    }
+}
