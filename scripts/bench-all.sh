@@ -2,7 +2,8 @@
 # Builds release binaries and runs every benchmark harness one after the
 # other: engine (with the peer order books), ring, journal, replay (with
 # memory bandwidth), publisher (market-data and report cost per event),
-# snapshot (in process and in the real matchd) and e2e. Quick mode by default (a few minutes on 2
+# snapshot (in process and in the real matchd), e2e and tls (plain vs TLS
+# round trip). Quick mode by default (a few minutes on 2
 # cores); --full runs each harness without --quick.
 #
 #   scripts/bench-all.sh [--full]
@@ -29,7 +30,7 @@ echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
 cargo build --release --locked -p matchd -p benches
 
 failed=()
-for name in engine ring journal replay publisher snapshot live_snapshot e2e; do
+for name in engine ring journal replay publisher snapshot live_snapshot e2e tls; do
     echo "== $name ${mode}" >&2
     start=$SECONDS
     if "$bin/$name" $mode >"$out/$name.jsonl" 2>"$out/$name.log"; then

@@ -7,6 +7,13 @@ use protocol::{DecodeError, FrameError, LoginRejectReason, CREDENTIAL_LEN};
 /// Everything that can go wrong on a client session.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The TLS handshake failed: e.g. the server's certificate is not signed by a trusted CA or
+    /// not valid for the server name, or the server does not speak TLS on this port.
+    #[error("TLS: {0}")]
+    Tls(rustls::Error),
+    /// The TLS settings cannot be used (no CA certificate, a malformed server name).
+    #[error("TLS setup: {0}")]
+    TlsSetup(String),
     /// A socket error (connect refused, reset ...).
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -1,12 +1,13 @@
-//! [`FrameReader`]: the client libraries' read side. Buffers bytes from a blocking TCP stream and
+//! [`FrameReader`]: the client libraries' read side. Buffers bytes from a blocking stream (TCP or TLS) and
 //! splits off whole length-prefixed frames (`docs/protocol.md`, "Framing"), for the order-entry
 //! client ([`crate::order_client`]) and the market-data client ([`crate::md_client`]) alike.
 
-use std::io::{self, Read};
-use std::net::TcpStream;
+use std::io;
 use std::time::Duration;
 
 use protocol::{decode_frame_max, Frame, FrameError};
+
+use crate::transport::Transport;
 
 /// What one [`FrameReader::fill`] got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,15 +51,14 @@ impl FrameReader {
     }
 
     /// One read of at most `wait` from `stream` into the buffer.
-    pub(crate) fn fill(&mut self, stream: &mut TcpStream, wait: Duration) -> io::Result<Fill> {
+    pub(crate) fn fill(&mut self, stream: &mut Transport, wait: Duration) -> io::Result<Fill> {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        stream.set_read_timeout(Some(wait))?;
         let start = self.buf.len();
         self.buf.resize(start + self.read_chunk, 0);
-        let r = stream.read(self.buf.get_mut(start..).unwrap_or(&mut []));
+        let r = stream.read_within(self.buf.get_mut(start..).unwrap_or(&mut []), wait);
         self.buf.truncate(start + *r.as_ref().unwrap_or(&0));
         match r {
             Ok(0) => Ok(Fill::Closed),

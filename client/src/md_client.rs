@@ -37,8 +37,8 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::Write;
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use engine::{InstrumentId, InstrumentSpec, InstrumentState, OrderId, Price, Qty, Side};
@@ -51,13 +51,14 @@ use protocol::{
 use crate::connect::connect_stream;
 use crate::error::ClientError;
 use crate::frame_reader::{is_disconnect, is_timeout, Fill, FrameReader};
+use crate::transport::{tls_handshake, Transport};
 
 const READ_CHUNK: usize = 64 * 1024;
 
 /// A blocking market-data connection.
 #[derive(Debug)]
 pub struct MdClient {
-    stream: TcpStream,
+    stream: Transport,
     io_timeout: Duration,
     reader: FrameReader,
     accepted: Option<MdSubscribeAccepted>,
@@ -76,10 +77,27 @@ impl MdClient {
         MdClient::from_stream(connect_stream(addr, timeout)?, timeout)
     }
 
+    /// Connects to a TLS listener (`market_data.tls_listen`, or `server.tls_listen`) and completes
+    /// the handshake, as [`crate::Client::connect_tls`] does; then as [`MdClient::connect`].
+    pub fn connect_tls(
+        addr: impl ToSocketAddrs,
+        server_name: &str,
+        tls: Arc<rustls::ClientConfig>,
+        timeout: Duration,
+    ) -> Result<MdClient, ClientError> {
+        let timeout = timeout.max(Duration::from_millis(1));
+        let tcp = connect_stream(addr, timeout)?;
+        MdClient::from_transport(tls_handshake(tcp, server_name, tls, timeout)?, timeout)
+    }
+
     /// Wraps a connected stream.
     pub fn from_stream(stream: TcpStream, timeout: Duration) -> Result<MdClient, ClientError> {
-        stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(timeout))?;
+        MdClient::from_transport(Transport::Tcp(stream), timeout)
+    }
+
+    fn from_transport(stream: Transport, timeout: Duration) -> Result<MdClient, ClientError> {
+        stream.tcp().set_nodelay(true)?;
+        stream.tcp().set_write_timeout(Some(timeout))?;
         let now = Instant::now();
         Ok(MdClient {
             stream,
@@ -144,7 +162,7 @@ impl MdClient {
         }
         let mut buf = [0u8; 256];
         let n = msg.encode(&mut buf).map_err(|e| ClientError::Unexpected(format!("encoding: {e}")))?;
-        match self.stream.write_all(&buf[..n]) {
+        match self.stream.send_all(&buf[..n]) {
             Ok(()) => {
                 self.last_sent = Instant::now();
                 Ok(())
@@ -163,7 +181,7 @@ impl MdClient {
     /// Closes the connection.
     pub fn close(&mut self) {
         if !self.closed {
-            let _ = self.stream.shutdown(Shutdown::Both);
+            self.stream.close();
             self.closed = true;
         }
     }

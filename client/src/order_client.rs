@@ -27,8 +27,8 @@
 //! the server has been silent for the session's heartbeat timeout. Nothing the server sends can make
 //! it panic.
 
-use std::io::Write;
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use engine::{
@@ -46,6 +46,7 @@ use protocol::{
 use crate::connect::connect_stream;
 use crate::error::ClientError;
 use crate::frame_reader::{is_disconnect, is_timeout, Fill, FrameReader};
+use crate::transport::{tls_handshake, Transport};
 
 /// Heartbeat interval assumed when the server reports 0 (the protocol's default).
 const DEFAULT_HEARTBEAT_MS: u32 = 1000;
@@ -106,7 +107,7 @@ enum State {
 /// A blocking client session. See the [module docs](self).
 #[derive(Debug)]
 pub struct Client {
-    stream: TcpStream,
+    stream: Transport,
     peer: SocketAddr,
     io_timeout: Duration,
     reader: FrameReader,
@@ -128,12 +129,42 @@ impl Client {
         Client::from_stream(connect_stream(addr, timeout)?, timeout)
     }
 
+    /// Connects to a TLS listener (`server.tls_listen`) at `addr` and completes the handshake,
+    /// checking the server's certificate against `tls` (see [`crate::tls_config`]) for
+    /// `server_name` (the name or IP address the certificate is issued to); then as
+    /// [`Client::connect`].
+    pub fn connect_tls(
+        addr: impl ToSocketAddrs,
+        server_name: &str,
+        tls: Arc<rustls::ClientConfig>,
+        timeout: Duration,
+    ) -> Result<Client, ClientError> {
+        let timeout = timeout.max(Duration::from_millis(1));
+        Client::from_tls_stream(connect_stream(addr, timeout)?, server_name, tls, timeout)
+    }
+
+    /// [`Client::connect_tls`] on an already connected socket (e.g. from a chosen source address).
+    pub fn from_tls_stream(
+        tcp: TcpStream,
+        server_name: &str,
+        tls: Arc<rustls::ClientConfig>,
+        timeout: Duration,
+    ) -> Result<Client, ClientError> {
+        let timeout = timeout.max(Duration::from_millis(1));
+        tcp.set_nodelay(true)?;
+        Client::from_transport(tls_handshake(tcp, server_name, tls, timeout)?, timeout)
+    }
+
     /// Wraps an already connected stream (`timeout` as for [`Client::connect`]).
     pub fn from_stream(stream: TcpStream, timeout: Duration) -> Result<Client, ClientError> {
+        Client::from_transport(Transport::Tcp(stream), timeout)
+    }
+
+    fn from_transport(stream: Transport, timeout: Duration) -> Result<Client, ClientError> {
         let timeout = timeout.max(Duration::from_millis(1));
-        stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(timeout))?;
-        let peer = stream.peer_addr()?;
+        stream.tcp().set_nodelay(true)?;
+        stream.tcp().set_write_timeout(Some(timeout))?;
+        let peer = stream.tcp().peer_addr()?;
         let now = Instant::now();
         let micros = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(1);
         Ok(Client {
@@ -255,7 +286,7 @@ impl Client {
         if self.state == State::Closed {
             return Err(ClientError::Closed);
         }
-        match self.stream.write_all(bytes) {
+        match self.stream.send_all(bytes) {
             Ok(()) => {
                 self.last_sent = Instant::now();
                 Ok(())
@@ -503,7 +534,7 @@ impl Client {
     /// Closes the connection (without a `Logout`: the server sees a disconnect).
     pub fn close(&mut self) {
         if self.state != State::Closed {
-            let _ = self.stream.shutdown(Shutdown::Both);
+            self.stream.close();
             self.state = State::Closed;
         }
     }

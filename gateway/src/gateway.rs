@@ -30,6 +30,7 @@ use crate::connection::{clone_for_writing, write_direct, Conn, End, State};
 use crate::control_plane::{Control, ControlPlane, SessionId, SubscribeRequest};
 use crate::gateway_stats::{command_type_index, GatewayStats, COMMAND_TYPES};
 use crate::input_slot::InputSlot;
+use crate::internal_peers::{InternalPeers, PeerTable};
 use crate::login::{
     cancel_on_disconnect_in_force, heartbeat_in_force, AccountAuth, Authenticator, Listener, LoginPolicy, LoginRefusal,
 };
@@ -43,6 +44,8 @@ const LISTENER: Token = Token(usize::MAX - 2);
 const MD_LISTENER: Token = Token(usize::MAX - 4);
 /// The admin-only listener (`server.admin_listen`).
 const ADMIN_LISTENER: Token = Token(usize::MAX - 5);
+/// The internal listener the TLS terminator connects to.
+const INTERNAL_LISTENER: Token = Token(usize::MAX - 6);
 /// Token of the gateway's waker.
 pub const GATEWAY_WAKER_TOKEN: Token = Token(usize::MAX - 3);
 /// Read buffer per connection: many frames per read, bounded.
@@ -79,6 +82,17 @@ pub struct Listeners {
     pub market_data: Option<TcpListener>,
     /// `server.admin_listen`, if admins have their own listener.
     pub admin: Option<TcpListener>,
+    /// The loopback listener the TLS terminator connects to, if TLS is on.
+    pub internal: Option<InternalListener>,
+}
+
+/// The loopback listener that takes the TLS terminator's plaintext connections, and the queue
+/// that says which client and listener each one stands for ([`crate::internal_peers`]).
+pub struct InternalListener {
+    /// Bound on 127.0.0.1 with an ephemeral port.
+    pub listener: TcpListener,
+    /// The terminator's registrations.
+    pub peers: Arc<InternalPeers>,
 }
 
 /// The gateway stage.
@@ -91,6 +105,8 @@ pub struct Gateway {
     policy: LoginPolicy,
     throttle: LoginThrottle,
     pending: PendingLogins,
+    /// Registrations of the TLS terminator's connections, by source port.
+    internal_peers: PeerTable,
     settings: ServerConfig,
     producer: Producer<InputSlot>,
     control: Arc<ControlPlane>,
@@ -122,6 +138,9 @@ impl Gateway {
         if let Some(l) = listeners.admin.as_mut() {
             poll.registry().register(l, ADMIN_LISTENER, Interest::READABLE)?;
         }
+        if let Some(l) = listeners.internal.as_mut() {
+            poll.registry().register(&mut l.listener, INTERNAL_LISTENER, Interest::READABLE)?;
+        }
         let policy =
             LoginPolicy { admin_listener: listeners.admin.is_some(), admin_allow: settings.admin_allow.clone() };
         Ok(Self {
@@ -139,6 +158,7 @@ impl Gateway {
                 settings.max_pending_logins as usize,
                 settings.max_pending_logins_per_address as usize,
             ),
+            internal_peers: PeerTable::new(),
             settings,
             producer,
             control,
@@ -173,6 +193,7 @@ impl Gateway {
                     LISTENER => self.accept_all(Listener::Orders),
                     MD_LISTENER => self.accept_all(Listener::MarketData),
                     ADMIN_LISTENER => self.accept_all(Listener::Admin),
+                    INTERNAL_LISTENER => self.accept_internal(),
                     GATEWAY_WAKER_TOKEN => {}
                     Token(idx) => self.read_conn(idx),
                 }
@@ -224,6 +245,34 @@ impl Gateway {
                 Err(e) => {
                     // EMFILE and friends: keep serving existing sessions.
                     tracing::warn!("accept failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Accepts the TLS terminator's connections: each is admitted as if it came straight from the
+    /// TLS client's address to the listener the client chose. One nobody registered (another local
+    /// process) is closed at once, so the internal port is no way around the login limits.
+    fn accept_internal(&mut self) {
+        loop {
+            let Some(internal) = self.listeners.internal.as_ref() else { return };
+            match internal.listener.accept() {
+                Ok((stream, from)) => {
+                    let registered = self.internal_peers.take(&internal.peers, from.port(), Instant::now());
+                    match registered {
+                        Some((peer, listener)) if from.ip().is_loopback() => self.admit(stream, peer, listener),
+                        _ => {
+                            self.stats.internal_unregistered.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(%from, "internal connection without a TLS registration: closed");
+                            let _ = stream.shutdown(Shutdown::Both);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::warn!("internal accept failed: {e}");
                     return;
                 }
             }
@@ -660,6 +709,7 @@ impl Gateway {
     }
 
     fn timers(&mut self, now: Instant) {
+        self.internal_peers.expire(now);
         let hb_timeout = Duration::from_millis(self.settings.heartbeat_timeout_ms);
         for idx in 0..self.conns.len() {
             let Some(Some(c)) = self.conns.get_mut(idx) else { continue };

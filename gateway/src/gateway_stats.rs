@@ -37,6 +37,8 @@ pub struct GatewayStats {
     pub prelogin_refused: AtomicU64,
     /// Connections waiting to log in closed to make room for a newer one (`server.max_pending_logins`).
     pub prelogin_evicted: AtomicU64,
+    /// Connections to the internal (TLS terminator) listener without a registration, closed.
+    pub internal_unregistered: AtomicU64,
     /// Connections waiting to log in now.
     pub pending_logins: AtomicU64,
     /// Commands published to the ring.

@@ -1,6 +1,7 @@
 //! The gateway's settings: the `[server]` section of matchd's config file (validated there).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -50,6 +51,16 @@ pub struct ServerConfig {
     /// Failed logins per source address (IPv6: per /64) per minute, likewise.
     #[serde(default = "default_login_failures_per_address_per_minute")]
     pub login_failures_per_address_per_minute: u32,
+    /// A second order-entry listener that speaks TLS (same protocol inside; `listen` stays
+    /// plaintext). Needs `tls_cert_chain_path` and `tls_private_key_path`.
+    #[serde(default)]
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain the TLS listeners present, the server's certificate first.
+    #[serde(default)]
+    pub tls_cert_chain_path: Option<PathBuf>,
+    /// PEM private key of the chain's first certificate (PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub tls_private_key_path: Option<PathBuf>,
 }
 
 fn default_admin_allow() -> Vec<IpNet> {

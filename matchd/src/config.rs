@@ -43,6 +43,9 @@ pub enum ConfigError {
         /// What is wrong.
         problem: String,
     },
+    /// The TLS certificate or key cannot be used (the message names the key and the file).
+    #[error("config: {0}")]
+    Tls(Box<gateway::tls_config::TlsSetupError>),
     /// A credential entry is malformed.
     #[error("config: account `{account}`: {source}")]
     Credential {
@@ -51,6 +54,13 @@ pub enum ConfigError {
         /// What is wrong.
         source: CredentialError,
     },
+}
+
+// Boxed: the TLS error is large, and every `Result` carrying this enum would pay for it.
+impl From<gateway::tls_config::TlsSetupError> for ConfigError {
+    fn from(e: gateway::tls_config::TlsSetupError) -> Self {
+        ConfigError::Tls(Box::new(e))
+    }
 }
 
 /// The whole configuration.
@@ -236,6 +246,10 @@ pub struct MarketDataConfig {
     /// `Login`. Port 0 picks a free port; matchd prints `matchd market-data listen=ADDR`.
     #[serde(default)]
     pub listen: Option<SocketAddr>,
+    /// The same, over TLS (with `server.tls_cert_chain_path` and `server.tls_private_key_path`).
+    /// matchd prints `matchd market-data-tls listen=ADDR`.
+    #[serde(default)]
+    pub tls_listen: Option<SocketAddr>,
     /// Subscribers at once (each also counts against `server.max_connections`); 0 = no feed.
     pub max_subscribers: u32,
     /// Per-subscriber outbound buffer; a subscriber that lets it fill is cut off (slow consumer)
@@ -253,6 +267,7 @@ impl Default for MarketDataConfig {
     fn default() -> Self {
         Self {
             listen: None,
+            tls_listen: None,
             max_subscribers: 64,
             outbound_buffer_bytes: 4 << 20,
             snapshot_depth_max: 5000,
@@ -384,7 +399,7 @@ pub fn later_deposit_tx_id(account: u32, index: usize) -> u64 {
 }
 
 /// Pipeline thread names that may be pinned.
-pub const PINNABLE_THREADS: [&str; 4] = ["gateway", "journaller", "matcher", "publisher"];
+pub const PINNABLE_THREADS: [&str; 5] = ["gateway", "journaller", "matcher", "publisher", "tls"];
 
 /// Longest login or heartbeat timeout accepted (one hour): deadlines are added to the clock.
 const MAX_TIMEOUT_MS: u64 = 3_600_000;
@@ -577,6 +592,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_tls()?;
         Ok(())
     }
 
@@ -704,6 +720,48 @@ impl Config {
                 .map_err(|source| ConfigError::Credential { account: a.name.clone(), source })?;
         }
         Ok(())
+    }
+
+    /// The TLS listeners need a certificate and key that load, and addresses of their own;
+    /// certificate settings without a TLS listener are a mistake worth saying.
+    fn validate_tls(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, problem: String| Err(ConfigError::Invalid { key: key.into(), problem });
+        let s = &self.server;
+        let tls_listeners =
+            [("server.tls_listen", s.tls_listen), ("market_data.tls_listen", self.market_data.tls_listen)];
+        let taken = [
+            ("server.listen", Some(s.listen)),
+            ("server.admin_listen", s.admin_listen),
+            ("market_data.listen", self.market_data.listen),
+            ("metrics.listen", self.metrics.enabled.then_some(self.metrics.listen)),
+        ];
+        for (key, addr) in tls_listeners {
+            let Some(addr) = addr.filter(|a| a.port() != 0) else { continue };
+            for (other, taken) in taken.iter().chain(&tls_listeners) {
+                if *other != key && *taken == Some(addr) {
+                    return bad(key, format!("is {addr}, the same address as {other}"));
+                }
+            }
+        }
+        let (cert, key) = (&s.tls_cert_chain_path, &s.tls_private_key_path);
+        if tls_listeners.iter().all(|(_, a)| a.is_none()) {
+            if cert.is_some() || key.is_some() {
+                return bad(
+                    "server.tls_cert_chain_path",
+                    "and tls_private_key_path are set, but no TLS listener is (server.tls_listen, market_data.tls_listen)"
+                        .into(),
+                );
+            }
+            return Ok(());
+        }
+        match (cert, key) {
+            (Some(cert), Some(key)) => {
+                gateway::tls_config::load_server_config(cert, key)?;
+                Ok(())
+            }
+            (None, _) => bad("server.tls_cert_chain_path", "must be set for the TLS listeners".into()),
+            (_, None) => bad("server.tls_private_key_path", "must be set for the TLS listeners".into()),
+        }
     }
 
     /// Engine capacities.

@@ -13,8 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use engine::RejectReason;
+use gateway::gateway_stats::GatewayStats;
 use gateway::gateway_stats::COMMAND_TYPES;
 use gateway::login::LoginRefusal;
+use gateway::tls_terminator::{HandshakeFailure, TlsStats};
 
 use crate::histogram::{bucket_upper_ns, HistogramSnapshot, EXPOSED_BUCKETS};
 use crate::stats::{input_occupancy, output_occupancy, Health, Stats};
@@ -99,6 +101,42 @@ fn get(a: &AtomicU64) -> u64 {
     a.load(Ordering::Relaxed)
 }
 
+/// The TLS terminator's families (all zero when no TLS listener is configured).
+fn render_tls(e: &mut Exposition, t: &TlsStats, g: &GatewayStats) {
+    e.one(
+        "matchd_tls_connections_total",
+        "counter",
+        "TCP connections accepted on the TLS listeners.",
+        get(&t.connections),
+    );
+    e.one(
+        "matchd_tls_handshakes_total",
+        "counter",
+        "TLS handshakes completed (each client then reaches the gateway like a direct connection).",
+        get(&t.handshakes),
+    );
+    e.family(
+        "matchd_tls_handshake_failures_total",
+        "counter",
+        "Connections on the TLS listeners that never reached the gateway, by cause: tls_error (not TLS, or the handshake failed, e.g. the client does not trust the certificate), timeout (server.login_timeout_ms), closed (the client left), refused and evicted (the pre-login limits, applied to handshakes), internal (the gateway could not be reached).",
+    );
+    for (i, cause) in HandshakeFailure::LABELS.iter().enumerate() {
+        e.sample("matchd_tls_handshake_failures_total", &format!("cause=\"{cause}\""), get(&t.handshake_failures[i]));
+    }
+    e.one(
+        "matchd_tls_connections",
+        "gauge",
+        "TLS connections open (handshaking or tunnelled to the gateway).",
+        get(&t.open),
+    );
+    e.one(
+        "matchd_tls_internal_unregistered_total",
+        "counter",
+        "Connections to the gateway's internal TLS listener that the terminator had not registered (another local process), closed at once.",
+        get(&g.internal_unregistered),
+    );
+}
+
 /// Renders every metric in the Prometheus text format (version 0.0.4).
 pub fn render(r: &Registry) -> String {
     let s = &r.stats;
@@ -168,6 +206,7 @@ pub fn render(r: &Registry) -> String {
     );
     e.sample("matchd_prelogin_connections_closed_total", "cause=\"refused\"", get(&g.prelogin_refused));
     e.sample("matchd_prelogin_connections_closed_total", "cause=\"evicted\"", get(&g.prelogin_evicted));
+    render_tls(&mut e, &s.tls, g);
     e.one(
         "matchd_session_rejects_total",
         "counter",
@@ -323,5 +362,6 @@ mod tests {
         assert!(text.contains("matchd_command_latency_seconds_bucket{stage=\"journaled\",le=\"0.000004096\"} 1"));
         assert!(text.contains("matchd_rejects_total{reason=\"price_off_tick\"} 0"));
         assert!(text.contains("matchd_ring_capacity{ring=\"output\"} 128"));
+        assert!(text.contains("matchd_tls_handshake_failures_total{cause=\"tls_error\"} 0"), "{text}");
     }
 }

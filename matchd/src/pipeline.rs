@@ -18,8 +18,10 @@ use engine::Engine;
 use gateway::clock::now_ns;
 use gateway::control_plane::ControlPlane;
 use gateway::credential::Credential;
+use gateway::internal_peers::InternalPeers;
 use gateway::login::{apply_credential, AccountAuth};
-use gateway::{Gateway, InputSlot, GATEWAY_WAKER_TOKEN};
+use gateway::tls_terminator::{TlsListeners, TlsSettings, TlsTerminator};
+use gateway::{Gateway, InputSlot, InternalListener, GATEWAY_WAKER_TOKEN};
 use ring::{RingBuilder, WaitStrategyKind};
 
 use crate::config::Config;
@@ -58,12 +60,22 @@ pub enum ServerError {
         /// OS error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(Box<gateway::tls_config::TlsSetupError>),
     /// Other I/O at startup.
     #[error("startup: {0}")]
     Io(#[from] std::io::Error),
     /// A pipeline stage failed while running.
     #[error("pipeline failed: {0}")]
     Pipeline(String),
+}
+
+// Boxed: the TLS error is large, and every `Result` carrying this enum would pay for it.
+impl From<gateway::tls_config::TlsSetupError> for ServerError {
+    fn from(e: gateway::tls_config::TlsSetupError) -> Self {
+        ServerError::Tls(Box::new(e))
+    }
 }
 
 /// Runs matchd until `stop` is set; returns after a clean drain.
@@ -82,7 +94,10 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let stats = Stats::default();
     let health = Arc::new(Health::default());
     let metrics_listener = listeners.metrics;
-    let running = start_stages(&cfg, recovered, listeners.gateway, &stats)?;
+    let mut running = start_stages(&cfg, recovered, listeners.gateway, &stats)?;
+    if let Some(tls) = listeners.tls {
+        running.tls = Some(start_tls(&cfg, tls, &stats)?);
+    }
     let metrics = match metrics_listener {
         Some(listener) => Some(start_metrics(&cfg, listener, &stats, &health, replay, started_unix)?),
         None => None,
@@ -133,25 +148,83 @@ fn log_replay(r: &Recovered) {
 struct Listeners {
     gateway: gateway::Listeners,
     metrics: Option<std::net::TcpListener>,
+    /// The TLS listeners and the terminator's settings, when TLS is configured.
+    tls: Option<(TlsListeners, TlsSettings)>,
 }
 
 impl Listeners {
     fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
         let bind = |addr| mio::net::TcpListener::bind(addr).map_err(|source| ServerError::Listen { addr, source });
         let orders = bind(cfg.server.listen)?;
-        let market_data = match cfg.market_data.listen {
-            Some(addr) if cfg.market_data.max_subscribers > 0 => Some(bind(addr)?),
-            _ => None,
-        };
+        let feed = cfg.market_data.max_subscribers > 0;
+        let market_data = cfg.market_data.listen.filter(|_| feed).map(bind).transpose()?;
         let admin = cfg.server.admin_listen.map(bind).transpose()?;
+        let tls_listeners = TlsListeners {
+            orders: cfg.server.tls_listen.map(bind).transpose()?,
+            market_data: cfg.market_data.tls_listen.filter(|_| feed).map(bind).transpose()?,
+        };
+        let (internal, tls) = if tls_listeners.orders.is_some() || tls_listeners.market_data.is_some() {
+            let (internal, settings) = bind_tls_internal(cfg)?;
+            (Some(internal), Some((tls_listeners, settings)))
+        } else {
+            (None, None)
+        };
         let metrics = if cfg.metrics.enabled {
             let addr = cfg.metrics.listen;
             Some(crate::metrics::bind(addr).map_err(|source| ServerError::MetricsListen { addr, source })?)
         } else {
             None
         };
-        Ok(Listeners { gateway: gateway::Listeners { orders, market_data, admin }, metrics })
+        Ok(Listeners { gateway: gateway::Listeners { orders, market_data, admin, internal }, metrics, tls })
     }
+}
+
+/// The gateway's internal listener for the TLS terminator (loopback, ephemeral port), the
+/// registration queue between them, and the terminator's settings (certificate loaded here).
+fn bind_tls_internal(cfg: &Config) -> Result<(InternalListener, TlsSettings), ServerError> {
+    let s = &cfg.server;
+    let (Some(cert), Some(key)) = (&s.tls_cert_chain_path, &s.tls_private_key_path) else {
+        return Err(ServerError::Pipeline("TLS listeners without a certificate (validated with the config)".into()));
+    };
+    let server_config = gateway::tls_config::load_server_config(cert, key)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    let listener = mio::net::TcpListener::bind(addr).map_err(|source| ServerError::Listen { addr, source })?;
+    let internal_addr = listener.local_addr()?;
+    // Room for every connection that may be between handshake and the gateway's accept.
+    let peers = Arc::new(InternalPeers::new((s.max_pending_logins + s.max_connections) as usize));
+    let settings = TlsSettings {
+        server_config,
+        internal_addr,
+        handshake_timeout_ms: s.login_timeout_ms,
+        max_handshakes: s.max_pending_logins,
+        max_handshakes_per_address: s.max_pending_logins_per_address,
+        peers: peers.clone(),
+    };
+    Ok((InternalListener { listener, peers }, settings))
+}
+
+/// The TLS terminator's thread and what the wiring keeps to stop it.
+struct TlsRunning {
+    thread: JoinHandle<()>,
+    stop: Arc<AtomicBool>,
+    orders_addr: Option<SocketAddr>,
+    market_data_addr: Option<SocketAddr>,
+}
+
+/// Starts the TLS terminator on its bound listeners (after the gateway: the internal listener is
+/// bound either way, so a client that finishes its handshake early just waits in its backlog).
+fn start_tls(
+    cfg: &Config,
+    (listeners, settings): (TlsListeners, TlsSettings),
+    stats: &Stats,
+) -> Result<TlsRunning, ServerError> {
+    let orders_addr = listeners.orders.as_ref().map(|l| l.local_addr()).transpose()?;
+    let market_data_addr = listeners.market_data.as_ref().map(|l| l.local_addr()).transpose()?;
+    tracing::info!(internal = %settings.internal_addr, "TLS terminator: clients reach the gateway over loopback");
+    let stop = Arc::new(AtomicBool::new(false));
+    let terminator = TlsTerminator::new(listeners, settings, stop.clone(), stats.tls.clone())?;
+    let thread = spawn("tls", cfg, move || terminator.run())?;
+    Ok(TlsRunning { thread, stop, orders_addr, market_data_addr })
 }
 
 /// The running stages and what the wiring keeps to supervise and stop them.
@@ -170,6 +243,8 @@ struct Running {
     admin_addr: Option<SocketAddr>,
     /// This run's market-data feed epoch.
     feed_epoch: u64,
+    /// The TLS terminator, when TLS is configured.
+    tls: Option<TlsRunning>,
 }
 
 impl Running {
@@ -178,6 +253,7 @@ impl Running {
             || self.matcher.is_finished()
             || self.publisher.is_finished()
             || self.gateway.is_finished()
+            || self.tls.as_ref().is_some_and(|t| t.thread.is_finished())
     }
 }
 
@@ -291,6 +367,7 @@ fn start_stages(
         market_data_addr,
         admin_addr,
         feed_epoch,
+        tls: None,
     })
 }
 
@@ -376,6 +453,14 @@ fn announce_ready(cfg: &Config, running: &Running, health: &Health, notifier: Op
         tracing::info!(listen = %addr, "admin sessions only (refused on the order listener)");
         println!("matchd admin listen={addr}");
     }
+    if let Some(addr) = running.tls.as_ref().and_then(|t| t.orders_addr) {
+        tracing::info!(listen = %addr, "order entry over TLS");
+        println!("matchd tls listen={addr}");
+    }
+    if let Some(addr) = running.tls.as_ref().and_then(|t| t.market_data_addr) {
+        tracing::info!(listen = %addr, "market data over TLS: subscriptions only");
+        println!("matchd market-data-tls listen={addr}");
+    }
     let local = running.order_addr;
     tracing::info!(listen = %local, data = %cfg.data.dir.display(), durability = ?cfg.journal.durability, feed_epoch = running.feed_epoch, "matchd ready");
     println!("matchd ready listen={local} data={}", cfg.data.dir.display());
@@ -441,6 +526,12 @@ fn drain(running: Running) -> Result<Drained, ServerError> {
     let journal_result = running.journaller.join().map_err(|_| ServerError::Pipeline("journaller panicked".into()))?;
     let engine = running.matcher.join().map_err(|_| ServerError::Pipeline("matcher panicked".into()))?;
     let reports = running.publisher.join().map_err(|_| ServerError::Pipeline("publisher panicked".into()))?;
+    // Last: the gateway and publisher have closed their ends, so the terminator delivers their
+    // final logouts to TLS clients and closes.
+    if let Some(tls) = running.tls {
+        tls.stop.store(true, Ordering::Relaxed);
+        let _ = tls.thread.join();
+    }
     // The matcher's side of the snapshotter is gone with it: the writer finishes and ends.
     let _ = running.snapshot_writer.join();
     let journal_seq = journal_result.map_err(|e| ServerError::Pipeline(e.to_string()))?;

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use gateway::tls_terminator::TlsStats;
 use gateway::GatewayStats;
 
 use crate::journaller::JournallerStats;
@@ -24,6 +25,8 @@ pub struct Stats {
     pub publisher: Arc<PublisherStats>,
     /// Snapshots taken while running.
     pub snapshots: Arc<SnapshotStats>,
+    /// TLS terminator (zeros without TLS listeners).
+    pub tls: Arc<TlsStats>,
 }
 
 /// Shared readiness and health, written by the main thread, read by `/healthz`.

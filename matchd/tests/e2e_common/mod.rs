@@ -62,6 +62,10 @@ pub struct Matchd {
     pub md_addr: Option<SocketAddr>,
     /// The admin-only listener, when configured (`server.admin_listen`).
     pub admin_addr: Option<SocketAddr>,
+    /// The TLS order listener, when configured (`server.tls_listen`).
+    pub tls_addr: Option<SocketAddr>,
+    /// The TLS market-data listener, when configured (`market_data.tls_listen`).
+    pub md_tls_addr: Option<SocketAddr>,
     pub data_dir: PathBuf,
     stderr_log: PathBuf,
 }
@@ -102,7 +106,15 @@ impl Matchd {
             let mut metrics = String::new();
             let mut md = None;
             let mut admin = None;
+            let mut tls = None;
+            let mut md_tls = None;
             while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                if let Some(rest) = line.trim().strip_prefix("matchd tls listen=") {
+                    tls = Some(rest.split_whitespace().next().unwrap().to_string());
+                }
+                if let Some(rest) = line.trim().strip_prefix("matchd market-data-tls listen=") {
+                    md_tls = Some(rest.split_whitespace().next().unwrap().to_string());
+                }
                 if let Some(rest) = line.trim().strip_prefix("matchd metrics listen=") {
                     metrics = rest.split_whitespace().next().unwrap().to_string();
                 }
@@ -114,26 +126,39 @@ impl Matchd {
                 }
                 if let Some(rest) = line.trim().strip_prefix("matchd ready listen=") {
                     let addr = rest.split_whitespace().next().unwrap().to_string();
-                    let _ = tx.send((addr, metrics.clone(), md.clone(), admin.clone()));
+                    let _ = tx.send((addr, metrics.clone(), md.clone(), admin.clone(), tls.clone(), md_tls.clone()));
                 }
                 line.clear();
             }
         });
-        let (addr, metrics_addr, md_addr, admin_addr) = match rx.recv_timeout(LONG_WAIT) {
-            Ok((a, m, md, admin)) => (
-                a.parse().unwrap(),
-                m.parse().expect("a `matchd metrics listen=` line before the ready line"),
-                md.map(|s| s.parse().unwrap()),
-                admin.map(|s| s.parse().unwrap()),
-            ),
-            Err(_) => {
-                let _ = child.kill();
-                let mut s = String::new();
-                let _ = std::fs::File::open(&stderr_log).and_then(|mut f| f.read_to_string(&mut s));
-                panic!("matchd did not become ready; stderr:\n{s}");
-            }
-        };
-        Matchd { child, addr, metrics_addr, md_addr, admin_addr, data_dir: data_dir.to_path_buf(), stderr_log }
+        let (addr, metrics_addr, md_addr, admin_addr, tls_addr, md_tls_addr) =
+            match rx.recv_timeout(LONG_WAIT) {
+                Ok((a, m, md, admin, tls, md_tls)) => (
+                    a.parse().unwrap(),
+                    m.parse().expect("a `matchd metrics listen=` line before the ready line"),
+                    md.map(|s| s.parse().unwrap()),
+                    admin.map(|s| s.parse().unwrap()),
+                    tls.map(|s| s.parse().unwrap()),
+                    md_tls.map(|s| s.parse().unwrap()),
+                ),
+                Err(_) => {
+                    let _ = child.kill();
+                    let mut s = String::new();
+                    let _ = std::fs::File::open(&stderr_log).and_then(|mut f| f.read_to_string(&mut s));
+                    panic!("matchd did not become ready; stderr:\n{s}");
+                }
+            };
+        Matchd {
+            child,
+            addr,
+            metrics_addr,
+            md_addr,
+            admin_addr,
+            tls_addr,
+            md_tls_addr,
+            data_dir: data_dir.to_path_buf(),
+            stderr_log,
+        }
     }
 
     /// `GET path` on the metrics endpoint: (status code, body).
