@@ -131,23 +131,22 @@ impl Matchd {
                 line.clear();
             }
         });
-        let (addr, metrics_addr, md_addr, admin_addr, tls_addr, md_tls_addr) =
-            match rx.recv_timeout(LONG_WAIT) {
-                Ok((a, m, md, admin, tls, md_tls)) => (
-                    a.parse().unwrap(),
-                    m.parse().expect("a `matchd metrics listen=` line before the ready line"),
-                    md.map(|s| s.parse().unwrap()),
-                    admin.map(|s| s.parse().unwrap()),
-                    tls.map(|s| s.parse().unwrap()),
-                    md_tls.map(|s| s.parse().unwrap()),
-                ),
-                Err(_) => {
-                    let _ = child.kill();
-                    let mut s = String::new();
-                    let _ = std::fs::File::open(&stderr_log).and_then(|mut f| f.read_to_string(&mut s));
-                    panic!("matchd did not become ready; stderr:\n{s}");
-                }
-            };
+        let (addr, metrics_addr, md_addr, admin_addr, tls_addr, md_tls_addr) = match rx.recv_timeout(LONG_WAIT) {
+            Ok((a, m, md, admin, tls, md_tls)) => (
+                a.parse().unwrap(),
+                m.parse().expect("a `matchd metrics listen=` line before the ready line"),
+                md.map(|s| s.parse().unwrap()),
+                admin.map(|s| s.parse().unwrap()),
+                tls.map(|s| s.parse().unwrap()),
+                md_tls.map(|s| s.parse().unwrap()),
+            ),
+            Err(_) => {
+                let _ = child.kill();
+                let mut s = String::new();
+                let _ = std::fs::File::open(&stderr_log).and_then(|mut f| f.read_to_string(&mut s));
+                panic!("matchd did not become ready; stderr:\n{s}");
+            }
+        };
         Matchd {
             child,
             addr,
