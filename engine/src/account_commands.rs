@@ -150,7 +150,7 @@ impl Engine {
         self.touched.clear();
     }
 
-    fn account_reject<S: EventSink>(
+    pub(crate) fn account_reject<S: EventSink>(
         &self,
         account: AccountId,
         command: CommandType,

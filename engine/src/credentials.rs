@@ -46,26 +46,9 @@ impl Engine {
         Ok(())
     }
 
-    fn credential_reject<S: EventSink>(
-        &self,
-        account: AccountId,
-        command: CommandType,
-        reason: RejectReason,
-        out: &mut Out<'_, S>,
-    ) {
-        out.emit(EventKind::Rejected(Rejected {
-            account,
-            command,
-            client_order_id: 0,
-            order_id: 0,
-            instrument: 0,
-            reason,
-        }));
-    }
-
     pub(crate) fn set_credential<S: EventSink>(&mut self, account: AccountId, c: &SetCredential, out: &mut Out<'_, S>) {
         if let Err(reason) = self.check_credential_target(c.target) {
-            return self.credential_reject(account, CommandType::SetCredential, reason, out);
+            return self.account_reject(account, CommandType::SetCredential, reason, out);
         }
         self.credentials.insert(c.target, AccountCredential::Set { salt: c.salt, hash: c.hash });
         debug_assert!(c.target < self.config.max_accounts);
@@ -92,7 +75,7 @@ impl Engine {
             Ok(())
         });
         if let Err(reason) = check {
-            return self.credential_reject(account, CommandType::RevokeCredential, reason, out);
+            return self.account_reject(account, CommandType::RevokeCredential, reason, out);
         }
         self.credentials.insert(c.target, AccountCredential::Revoked);
         out.emit(EventKind::CredentialChanged(CredentialChanged {
