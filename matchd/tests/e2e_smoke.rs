@@ -3,21 +3,8 @@
 mod e2e_common;
 
 use e2e_common::*;
-use engine::{NewOrder, OrderType, Side, StpMode, TimeInForce};
+use engine::Side;
 use protocol::{ExecReport, Liquidity, ServerMessage};
-
-fn limit(cid: u64, side: Side, price: u64, qty: u64) -> NewOrder {
-    NewOrder {
-        client_order_id: cid,
-        instrument: BTC,
-        side,
-        order_type: OrderType::Limit,
-        tif: TimeInForce::Gtc,
-        stp: StpMode::None,
-        price,
-        qty,
-    }
-}
 
 #[test]
 fn two_traders_cross_and_both_get_fills() {
