@@ -4,29 +4,11 @@
 //! walk (state hash, snapshot, the gateway's startup table) is in account order; admin commands
 //! may allocate, the order path never touches it.
 
-use std::collections::BTreeMap;
-
 use crate::command::{RevokeCredential, SetCredential, CREDENTIAL_HASH_BYTES, CREDENTIAL_SALT_BYTES};
+use crate::credential_table::AccountCredential;
 use crate::engine::{Engine, Out};
 use crate::event::*;
 use crate::types::*;
-
-/// An account's journaled credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AccountCredential {
-    /// Logins must present the secret whose salted SHA-256 this is.
-    Set {
-        /// Salt.
-        salt: [u8; CREDENTIAL_SALT_BYTES],
-        /// SHA-256 of `salt || secret`.
-        hash: [u8; CREDENTIAL_HASH_BYTES],
-    },
-    /// Every login is refused.
-    Revoked,
-}
-
-/// Account id -> its journaled credential.
-pub(crate) type CredentialTable = BTreeMap<AccountId, AccountCredential>;
 
 impl Engine {
     /// The checks both credential commands share: the account id is in range and, in risk mode,

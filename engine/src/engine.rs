@@ -4,7 +4,7 @@
 use crate::account::Account;
 use crate::command::*;
 use crate::config::EngineConfig;
-use crate::credentials::CredentialTable;
+use crate::credential_table::CredentialTable;
 use crate::event::*;
 use crate::instrument::Instrument;
 use crate::order_book::{crosses, OrderBook};

@@ -18,6 +18,7 @@ mod book_side;
 pub mod command;
 pub mod command_codec;
 mod config;
+mod credential_table;
 mod credentials;
 mod engine;
 pub mod event;
@@ -37,7 +38,7 @@ mod view;
 
 pub use command::*;
 pub use config::EngineConfig;
-pub use credentials::AccountCredential;
+pub use credential_table::AccountCredential;
 pub use engine::Engine;
 pub use event::*;
 pub use snapshot::{

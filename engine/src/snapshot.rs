@@ -25,7 +25,7 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::account::Balance;
 use crate::command::{InstrumentSpec, CREDENTIAL_HASH_BYTES, CREDENTIAL_SALT_BYTES};
 use crate::config::EngineConfig;
-use crate::credentials::AccountCredential;
+use crate::credential_table::AccountCredential;
 use crate::engine::Engine;
 use crate::fee_schedule::{FeeRates, FeeSchedule};
 use crate::instrument::Instrument;

@@ -6,7 +6,7 @@
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::command::{CREDENTIAL_HASH_BYTES, CREDENTIAL_SALT_BYTES};
-use crate::credentials::AccountCredential;
+use crate::credential_table::AccountCredential;
 use crate::engine::Engine;
 use crate::order_pool::NIL;
 use crate::types::*;

@@ -164,7 +164,7 @@ pub enum CorruptionKind {
     #[error(
         "segment {} is the last one present and ends where the writer moved on to the next segment \
          (it is sealed with an end-of-segment marker, or full), but that segment is missing",
-        crate::segment::segment_file_name(*.last_present)
+        crate::segment_name::segment_file_name(*.last_present)
     )]
     SuccessorMissing {
         /// First sequence of the sealed segment (names its file).

@@ -22,6 +22,7 @@ mod reader;
 pub mod record;
 mod recovery;
 pub mod segment;
+mod segment_name;
 pub mod sim;
 pub mod storage;
 mod writer;

@@ -24,6 +24,7 @@
 use std::mem::{offset_of, size_of};
 
 use crate::record::{read_u32, read_u64};
+pub use crate::segment_name::{parse_segment_file_name, segment_file_name, SEGMENT_SUFFIX};
 use crate::Seq;
 
 /// Smallest segment size accepted.
@@ -53,13 +54,9 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"MATCHDJL";
 pub const FORMAT_VERSION: u32 = 1;
 /// Size of the segment header; the first record starts here.
 pub const SEGMENT_HEADER_LEN: usize = 128;
-/// Suffix of segment files.
-pub const SEGMENT_SUFFIX: &str = ".seg";
 /// Prefix and suffix of spare (pre-created, not yet named) segment files.
 pub(crate) const SPARE_PREFIX: &str = "spare-";
 pub(crate) const SPARE_SUFFIX: &str = ".pre";
-/// Digits in a segment file name: enough for any u64, so names sort.
-const NAME_DIGITS: usize = 20;
 
 const OFF_MAGIC: usize = 0;
 const OFF_VERSION: usize = 8;
@@ -117,21 +114,6 @@ pub struct SegmentHeader {
     pub first_seq: Seq,
     /// First sequence number of the previous segment (0 = none).
     pub prev_first_seq: Seq,
-}
-
-/// File name of the segment whose first record is `first_seq`.
-pub fn segment_file_name(first_seq: Seq) -> String {
-    format!("{first_seq:0width$}{SEGMENT_SUFFIX}", width = NAME_DIGITS)
-}
-
-/// First sequence number encoded in a segment file name, if it is one.
-pub fn parse_segment_file_name(name: &str) -> Option<Seq> {
-    let digits = name.strip_suffix(SEGMENT_SUFFIX)?;
-    if digits.len() != NAME_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    // Sequence numbers start at 1: a file named 0 is not a segment.
-    digits.parse().ok().filter(|&seq| seq != 0)
 }
 
 pub(crate) fn spare_file_name(id: u64) -> String {

@@ -12,7 +12,11 @@ use gateway::clock::now_ns;
 use journal::{JournalWriter, SyncPolicy};
 
 use crate::config::{Config, Role};
-use crate::recovery::journal_dir;
+
+/// The journal's directory under the data directory.
+pub fn journal_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("journal")
+}
 
 /// Name of the journal directory while `format` writes it (inside the data directory).
 const FORMAT_TMP_NAME: &str = "journal.format";

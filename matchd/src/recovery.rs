@@ -4,7 +4,7 @@
 //! config allows it ([`crate::format`]); what the config added since is entered after the replay
 //! ([`crate::config_additions`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use engine::command_codec::{decode, decode_engine_config, RECORD_COMMAND, RECORD_ENGINE_CONFIG};
@@ -85,10 +85,7 @@ pub struct ReplayStats {
     pub elapsed: Duration,
 }
 
-/// Files under the data directory.
-pub fn journal_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("journal")
-}
+pub use crate::format::journal_dir;
 
 pub(crate) fn sync_policy(cfg: &Config) -> SyncPolicy {
     match cfg.journal.durability {
