@@ -119,6 +119,8 @@ mod tests {
             CommandType::SetAccountStatus,
             CommandType::SetFeeSchedule,
             CommandType::QueryAccount,
+            CommandType::SetCredential,
+            CommandType::RevokeCredential,
         ];
         type Decode<'a> = &'a dyn Fn(u16) -> Option<Value>;
         let tables: [(&str, Decode); 19] = [

@@ -51,6 +51,9 @@ enum Acceptance {
     QueryDone {
         target: u32,
     },
+    CredentialChanged {
+        target: u32,
+    },
 }
 
 impl Expected {
@@ -81,6 +84,12 @@ impl Expected {
                 (CommandType::SetFeeSchedule, Acceptance::FeeScheduleSet { instrument: f.instrument, tier: f.tier })
             }
             ClientMessage::QueryAccount(q) => (CommandType::QueryAccount, Acceptance::QueryDone { target: q.target }),
+            ClientMessage::SetCredential(c) => {
+                (CommandType::SetCredential, Acceptance::CredentialChanged { target: c.target })
+            }
+            ClientMessage::RevokeCredential(c) => {
+                (CommandType::RevokeCredential, Acceptance::CredentialChanged { target: c.target })
+            }
             _ => return None,
         };
         Some(Expected { command, accepted_by })
@@ -134,6 +143,9 @@ impl Expected {
                 f.schedule.instrument == instrument && f.schedule.tier == tier
             }
             (Acceptance::QueryDone { target }, ExecReport::QueryDone(q)) => q.done.target == target,
+            (Acceptance::CredentialChanged { target }, ExecReport::CredentialChanged(c)) => {
+                c.command == self.command && c.target == target
+            }
             _ => false,
         }
     }

@@ -441,6 +441,8 @@ impl Cli {
                 | Cmd::Withdraw(_)
                 | Cmd::SetStatus { .. }
                 | Cmd::SetFee { .. }
+                | Cmd::SetCredential { .. }
+                | Cmd::RevokeCredential { .. }
         );
         let role = self.role.unwrap_or(if admin_cmd { RoleArg::Admin } else { RoleArg::Trader });
         let (role, default_account, default_secret) = match role {
