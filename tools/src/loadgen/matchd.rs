@@ -111,6 +111,8 @@ pub struct Matchd {
     pub addr: SocketAddr,
     /// Its metrics endpoint.
     pub metrics_addr: Option<SocketAddr>,
+    /// Its TLS order-entry listener, when configured (`server.tls_listen`).
+    pub tls_addr: Option<SocketAddr>,
     /// Its directory: the config, the log and `data/` (removed on drop if [`Matchd::start`]
     /// made it).
     pub dir: PathBuf,
@@ -159,13 +161,17 @@ impl Matchd {
             let mut r = BufReader::new(stdout);
             let mut line = String::new();
             let mut metrics = None;
+            let mut tls = None;
             while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
                 let word = |rest: &str| rest.split_whitespace().next().unwrap_or("").to_string();
                 if let Some(rest) = line.trim().strip_prefix("matchd metrics listen=") {
                     metrics = Some(word(rest));
                 }
+                if let Some(rest) = line.trim().strip_prefix("matchd tls listen=") {
+                    tls = Some(word(rest));
+                }
                 if let Some(rest) = line.trim().strip_prefix("matchd ready listen=") {
-                    let _ = tx.send((word(rest), metrics.clone()));
+                    let _ = tx.send((word(rest), metrics.clone(), tls.clone()));
                 }
                 line.clear();
             }
@@ -174,15 +180,17 @@ impl Matchd {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: None,
+            tls_addr: None,
             dir,
             owns_dir: false,
             stderr_log,
         };
         // A big journal takes a while to replay.
         match rx.recv_timeout(Duration::from_secs(600)) {
-            Ok((a, metrics)) => {
+            Ok((a, metrics, tls)) => {
                 m.addr = a.parse().map_err(|_| format!("bad ready line address {a:?}"))?;
                 m.metrics_addr = metrics.and_then(|a| a.parse().ok());
+                m.tls_addr = tls.and_then(|a| a.parse().ok());
                 Ok(m)
             }
             Err(_) => Err(format!("matchd did not become ready; stderr:\n{}", m.stderr())),

@@ -24,6 +24,13 @@ pub struct Cli {
     /// Server address.
     #[arg(long, global = true, default_value = "127.0.0.1:7001")]
     addr: String,
+    /// Connect with TLS (to the server's `server.tls_listen`), trusting the CA certificates in
+    /// this PEM file.
+    #[arg(long, global = true, value_name = "PEM")]
+    tls_ca: Option<std::path::PathBuf>,
+    /// The name the server's TLS certificate must carry [default: the host part of --addr].
+    #[arg(long, global = true, requires = "tls_ca", value_name = "NAME")]
+    tls_server_name: Option<String>,
     /// Account id [default: 1, or 0 for an admin session].
     #[arg(long, global = true)]
     account: Option<u32>,
@@ -405,10 +412,20 @@ pub enum Action {
     SetCredential(ClientMessage, Option<String>),
 }
 
+/// TLS to the server: the CA certificates to trust and the name to check.
+pub struct TlsTarget {
+    /// PEM file with the CA certificates.
+    pub ca_pem: std::path::PathBuf,
+    /// The name the server's certificate must carry.
+    pub server_name: String,
+}
+
 /// The session the command line asks for.
 pub struct Session {
     /// Server address.
     pub addr: String,
+    /// `--tls-ca`: connect with TLS.
+    pub tls: Option<TlsTarget>,
     /// Account, credential and role.
     pub account: u32,
     /// The credential.
@@ -458,7 +475,12 @@ impl Cli {
             None if is_listen || is_history => CancelOnDisconnect::Disabled,
             None => CancelOnDisconnect::Default,
         };
+        let tls = self.tls_ca.map(|ca_pem| TlsTarget {
+            ca_pem,
+            server_name: self.tls_server_name.unwrap_or_else(|| host_of(&self.addr).to_string()),
+        });
         let session = Session {
+            tls,
             addr: self.addr,
             account: self.account.unwrap_or(default_account),
             secret: self.secret.unwrap_or_else(|| default_secret.to_string()),
@@ -578,4 +600,10 @@ fn set_credential(target: u32, secret_stdin: bool) -> Result<Action, String> {
     let hash = client::credential_hash(&salt, secret.as_bytes()).map_err(|e| e.to_string())?;
     let msg = ClientMessage::SetCredential(engine::SetCredential { target, salt, hash });
     Ok(Action::SetCredential(msg, shown))
+}
+
+/// The host part of `host:port` or `[v6]:port`: the name a TLS certificate is checked against.
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    host.trim_start_matches('[').trim_end_matches(']')
 }

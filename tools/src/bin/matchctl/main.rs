@@ -161,8 +161,16 @@ fn run(s: &Session, action: Action, out: &mut Output) -> Result<(), Failure> {
 
 /// Connects, logs in and reads the reports resent after `last_seen_seq`.
 fn log_in(s: &Session, out: &mut Output) -> Result<Client, Failure> {
-    let mut client = Client::connect(s.addr.as_str(), s.timeout)
-        .map_err(|e| Failure::Io(format!("cannot connect to {}: {e}", s.addr)))?;
+    let mut client = match &s.tls {
+        None => Client::connect(s.addr.as_str(), s.timeout),
+        Some(t) => {
+            let pem = std::fs::read(&t.ca_pem)
+                .map_err(|e| Failure::Usage(format!("--tls-ca {}: {e}", t.ca_pem.display())))?;
+            let config = client::tls_config(&pem).map_err(|e| Failure::Usage(format!("--tls-ca: {e}")))?;
+            Client::connect_tls(s.addr.as_str(), &t.server_name, config, s.timeout)
+        }
+    }
+    .map_err(|e| Failure::Io(format!("cannot connect to {}: {e}", s.addr)))?;
     let login = LoginParams {
         account: s.account,
         credential: s.secret.as_bytes(),
