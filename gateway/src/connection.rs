@@ -47,7 +47,8 @@ pub(crate) enum State {
 pub(crate) struct Conn {
     pub(crate) id: SessionId,
     pub(crate) stream: TcpStream,
-    /// The peer's address as the login limits count it (see `login_throttle::address_key`).
+    /// The client's IP address (IPv4-mapped ones as IPv4; for TLS clients, the client's, not the
+    /// terminator's). The login limits count it per `login_throttle::address_key`.
     pub(crate) peer: IpAddr,
     /// The listener it came in on.
     pub(crate) listener: Listener,

@@ -34,7 +34,7 @@ use crate::internal_peers::{InternalPeers, PeerTable};
 use crate::login::{
     cancel_on_disconnect_in_force, heartbeat_in_force, AccountAuth, Authenticator, Listener, LoginPolicy, LoginRefusal,
 };
-use crate::login_throttle::{address_key, LoginThrottle};
+use crate::login_throttle::{canonical_ip, LoginThrottle};
 use crate::pending_logins::PendingLogins;
 use crate::rate_limit::TokenBucket;
 use crate::server_config::ServerConfig;
@@ -284,7 +284,7 @@ impl Gateway {
     /// oldest waiting connection is closed to make room, so a flood of idle sockets cannot keep a
     /// prompt login out. Logged-in sessions have their own budget and are never touched.
     fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, listener: Listener) {
-        let address = address_key(peer.ip());
+        let address = canonical_ip(peer.ip());
         if self.pending.at_address(address) >= self.pending.max_per_address() {
             self.stats.prelogin_refused.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%peer, "connection refused: server.max_pending_logins_per_address reached");

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use engine::AccountCredential;
 
 use crate::credential::Credential;
-use crate::login_throttle::ThrottleScope;
+use crate::login_throttle::{canonical_ip, ThrottleScope};
 
 /// An account's configured role (`[[accounts]] role` in the config file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -210,17 +210,9 @@ impl LoginPolicy {
             (Listener::Admin, protocol::Role::Trader) => false,
             (Listener::Orders, protocol::Role::Trader) => true,
             (Listener::Orders, protocol::Role::Admin) => {
-                !self.admin_listener && self.admin_allow.iter().any(|net| net.contains(&canonical(peer)))
+                !self.admin_listener && self.admin_allow.iter().any(|net| net.contains(&canonical_ip(peer)))
             }
         }
-    }
-}
-
-/// An IPv4 peer on a dual-stack socket arrives as `::ffff:a.b.c.d`; allowlists name it as IPv4.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
     }
 }
 

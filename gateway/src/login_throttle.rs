@@ -12,12 +12,18 @@ use std::time::{Duration, Instant};
 /// IPv4-mapped on a dual-stack socket), or an IPv6 /64, the smallest block one host is usually
 /// given (counting single IPv6 addresses would let one host use 2^64 budgets).
 pub fn address_key(ip: IpAddr) -> IpAddr {
+    match canonical_ip(ip) {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        v4 => v4,
+    }
+}
+
+/// An IPv4 peer on a dual-stack socket arrives as `::ffff:a.b.c.d`; limits and allowlists name
+/// it as IPv4.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
-        },
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
     }
 }
 
@@ -123,7 +129,7 @@ impl LoginThrottle {
 
     /// Whether a login for `account` from `address` may be checked now.
     pub fn check(&mut self, account: u32, address: IpAddr, now: Instant) -> Result<(), ThrottleScope> {
-        if self.addresses.is_spent(address, now) {
+        if self.addresses.is_spent(address_key(address), now) {
             return Err(ThrottleScope::Address);
         }
         if self.accounts.is_spent(account, now) {
@@ -135,7 +141,7 @@ impl LoginThrottle {
     /// Counts a failed login; returns the scopes whose budget this failure used up.
     pub fn record_failure(&mut self, account: u32, address: IpAddr, now: Instant) -> [Option<ThrottleScope>; 2] {
         let account_spent = self.accounts.spend(account, now);
-        let address_spent = self.addresses.spend(address, now);
+        let address_spent = self.addresses.spend(address_key(address), now);
         [account_spent.then_some(ThrottleScope::Account), address_spent.then_some(ThrottleScope::Address)]
     }
 }

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use crate::login_throttle::address_key;
+
 /// Counts of connections waiting to log in.
 #[derive(Debug)]
 pub struct PendingLogins {
@@ -22,9 +24,9 @@ impl PendingLogins {
         Self { max_total, max_per_address, total: 0, per_address: HashMap::new() }
     }
 
-    /// Connections waiting from `address`.
+    /// Connections waiting from `address` (counted per [`address_key`]).
     pub fn at_address(&self, address: IpAddr) -> usize {
-        self.per_address.get(&address).copied().unwrap_or(0)
+        self.per_address.get(&address_key(address)).copied().unwrap_or(0)
     }
 
     /// The per-address limit.
@@ -44,7 +46,7 @@ impl PendingLogins {
 
     /// A connection from `address` starts waiting.
     pub fn add(&mut self, address: IpAddr) {
-        *self.per_address.entry(address).or_insert(0) += 1;
+        *self.per_address.entry(address_key(address)).or_insert(0) += 1;
         self.total += 1;
         debug_assert!(self.total <= self.max_total, "the caller makes room first");
         debug_assert!(self.at_address(address) <= self.max_per_address);
@@ -52,6 +54,7 @@ impl PendingLogins {
 
     /// A connection from `address` stops waiting (logged in, subscribed or closed).
     pub fn remove(&mut self, address: IpAddr) {
+        let address = address_key(address);
         let Some(n) = self.per_address.get_mut(&address) else {
             debug_assert!(false, "removing an address that has no waiting connection");
             return;
@@ -84,5 +87,19 @@ mod tests {
         assert_eq!(p.at_address(a), 0);
         assert!(!p.per_address.contains_key(&a));
         assert!(!p.is_full());
+    }
+
+    #[test]
+    fn ipv6_hosts_of_one_64_share_a_budget_and_mapped_ipv4_counts_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let mut p = PendingLogins::new(8, 2);
+        p.add(a);
+        p.add(b);
+        assert_eq!(p.at_address("2001:db8:1:2::77".parse().unwrap()), 2);
+        p.add("::ffff:192.0.2.1".parse().unwrap());
+        assert_eq!(p.at_address("192.0.2.1".parse().unwrap()), 1);
+        p.remove(b);
+        assert_eq!(p.at_address(a), 1);
     }
 }
