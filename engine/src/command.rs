@@ -48,6 +48,19 @@ pub enum CommandKind {
     SetCredential(SetCredential),
     /// Admin: revoke an account's API secret (its logins are refused from then on).
     RevokeCredential(RevokeCredential),
+    /// Replication: a leader's first record in its epoch. Changes no state but the sequence (the
+    /// engine ignores it); it is in the journal so every replica's log says which leader wrote
+    /// which records (the epoch history that failover compares).
+    StartEpoch(StartEpoch),
+}
+
+/// The first record a replica-set leader writes after winning `epoch` (see `docs/replication.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartEpoch {
+    /// The epoch won in etcd's compare-and-swap (strictly increasing, 1 for the first leader).
+    pub epoch: u64,
+    /// The winner's node id.
+    pub node: u32,
 }
 
 /// Open an account (risk mode).

@@ -41,6 +41,8 @@ pub mod kind {
     pub const SET_CREDENTIAL: u8 = 13;
     /// [`crate::CommandKind::RevokeCredential`]
     pub const REVOKE_CREDENTIAL: u8 = 14;
+    /// [`crate::CommandKind::StartEpoch`]
+    pub const START_EPOCH: u8 = 15;
 }
 
 const REF_ENGINE: u8 = 1;
@@ -99,6 +101,7 @@ fn kind_of(cmd: &Command) -> u8 {
         CommandKind::QueryAccount(_) => kind::QUERY_ACCOUNT,
         CommandKind::SetCredential(_) => kind::SET_CREDENTIAL,
         CommandKind::RevokeCredential(_) => kind::REVOKE_CREDENTIAL,
+        CommandKind::StartEpoch(_) => kind::START_EPOCH,
     }
 }
 
@@ -117,6 +120,7 @@ fn body_len(k: u8) -> usize {
         kind::QUERY_ACCOUNT => 24,
         kind::SET_CREDENTIAL => 72,
         kind::REVOKE_CREDENTIAL => 24,
+        kind::START_EPOCH => 32,
         _ => 0,
     }
 }
@@ -229,6 +233,10 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
         }
         CommandKind::RevokeCredential(c) => {
             w.u32(16, c.target);
+        }
+        CommandKind::StartEpoch(c) => {
+            w.u64(16, c.epoch);
+            w.u32(24, c.node);
         }
     }
     len
@@ -412,6 +420,10 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
         kind::REVOKE_CREDENTIAL => {
             r.zero(20, 24)?;
             CommandKind::RevokeCredential(RevokeCredential { target: r.u32(16) })
+        }
+        kind::START_EPOCH => {
+            r.zero(28, 32)?;
+            CommandKind::StartEpoch(StartEpoch { epoch: r.u64(16), node: r.u32(24) })
         }
         other => return Err(CodecError::UnknownKind(other)),
     };

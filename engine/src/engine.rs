@@ -163,6 +163,8 @@ impl Engine {
             CommandKind::QueryAccount(q) => self.query_account(cmd.account, q, &mut out),
             CommandKind::SetCredential(c) => self.set_credential(cmd.account, c, &mut out),
             CommandKind::RevokeCredential(c) => self.revoke_credential(cmd.account, c, &mut out),
+            // Replication bookkeeping: only the sequence moves (above), no event.
+            CommandKind::StartEpoch(_) => {}
         }
         if !self.touched.is_empty() {
             self.emit_balance_changes(&mut out);

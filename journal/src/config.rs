@@ -61,6 +61,11 @@ pub struct JournalConfig {
     /// Create the journal directory if it is missing (otherwise a missing
     /// directory is an error).
     pub create_dir: bool,
+    /// Replication: open with the log ending at this sequence, discarding every record after it
+    /// even below the durable watermark (they are durable here but the replica set never
+    /// committed them: a deposed leader's or a diverged follower's tail). The report names them
+    /// as a [`crate::CorruptionKind::Discarded`] truncation. `None`: the log ends where it ends.
+    pub truncate_after: Option<crate::Seq>,
 }
 
 impl Default for JournalConfig {
@@ -72,6 +77,7 @@ impl Default for JournalConfig {
             verify: Verify::default(),
             pretouch: true,
             create_dir: false,
+            truncate_after: None,
         }
     }
 }

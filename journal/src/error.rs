@@ -180,6 +180,13 @@ pub enum CorruptionKind {
     /// A promoted spare segment claims a name that already exists.
     #[error("spare segment claims first sequence of an existing segment")]
     SpareConflict,
+    /// Not damage: records after `keep_through` discarded on request
+    /// ([`crate::JournalConfig::truncate_after`]), because the replica set never committed them.
+    #[error("records after sequence {keep_through} discarded: the replica set never committed them")]
+    Discarded {
+        /// The last record kept.
+        keep_through: Seq,
+    },
 }
 
 /// Corruption found in the journal: startup must stop here.

@@ -506,7 +506,9 @@ fn decide<S: Storage>(
 ) -> Result<(usize, Option<ZeroRange>), OpenError> {
     let lost_durable = b.seq <= watermark;
     let (found, first_found) = scan_ahead(entries, b);
-    let refuse = match mode {
+    let discard = matches!(b.kind, CorruptionKind::Discarded { .. });
+    let refuse = !discard
+        && match mode {
         RecoveryMode::TruncateAboveWatermark => lost_durable,
         RecoveryMode::Strict => lost_durable || found > 0,
         RecoveryMode::ForceTruncate => false,
@@ -555,6 +557,45 @@ fn decide<S: Storage>(
     Ok((keep, zero))
 }
 
+/// The break a requested truncation makes ([`JournalConfig::truncate_after`]): at the record after
+/// `keep_through` if the log (up to its own break, if any) reaches past it; else the log's own.
+fn discard_break<R: SegmentRead>(
+    entries: &[Entry<R>],
+    brk: Option<Break>,
+    next_seq: Seq,
+    keep_through: Seq,
+) -> Option<Break> {
+    let end = brk.as_ref().map_or(next_seq, |b| b.seq);
+    let cut = keep_through.saturating_add(1);
+    if cut >= end {
+        return brk;
+    }
+    let kind = CorruptionKind::Discarded { keep_through };
+    // The last segment starting at or before the cut (the first one if the cut is before the log).
+    let idx = entries.iter().rposition(|e| e.first <= cut).unwrap_or(0);
+    let e = &entries[idx];
+    if e.first >= cut {
+        // The whole segment goes: the log ends with the previous one.
+        return Some(Break { idx, offset: 0, valid_end: 0, seq: cut.max(1), kind, file: None });
+    }
+    let buf = e.ro.bytes();
+    let limit = e.header.segment_size as usize;
+    let mut off = SEGMENT_HEADER_LEN;
+    let mut expected = e.first;
+    while expected < cut {
+        match decode(buf, limit, off, Some(expected), e.first) {
+            Slot::Record(_, padded) => {
+                off += padded;
+                expected += 1;
+            }
+            // The walk found the log valid up to `end > cut`, so this cannot happen; keep the
+            // log's own verdict rather than guess.
+            _ => return brk,
+        }
+    }
+    Some(Break { idx, offset: off, valid_end: off, seq: cut, kind, file: None })
+}
+
 /// Reads the journal in `storage` and decides what recovery does, changing
 /// nothing. Refuses on corruption (and then nothing is ever changed).
 pub(crate) fn analyze<S: Storage>(storage: &S, config: &JournalConfig) -> Result<Plan<S::ReadSegment>, OpenError> {
@@ -567,6 +608,10 @@ pub(crate) fn analyze<S: Storage>(storage: &S, config: &JournalConfig) -> Result
         (None, None) => 1,
     };
     let brk = brk.or_else(|| end_break(&entries, next_seq, watermark));
+    let brk = match config.truncate_after {
+        Some(keep_through) => discard_break(&entries, brk, next_seq, keep_through),
+        None => brk,
+    };
 
     let mut report = RecoveryReport { durable_watermark: watermark, ..RecoveryReport::default() };
     let (keep, zero) = match &brk {

@@ -139,6 +139,11 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
             f.push(("status", json!(status_name(c.status))));
             "create_account"
         }
+        CommandKind::StartEpoch(e) => {
+            f.push(("epoch", int(e.epoch)));
+            f.push(("node", int(e.node)));
+            "start_epoch"
+        }
         CommandKind::Deposit(t) | CommandKind::Withdraw(t) => {
             f.push(("target", int(t.target)));
             f.push(("asset", int(t.asset)));
