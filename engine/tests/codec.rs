@@ -101,6 +101,7 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
         (any::<u32>(), any::<[u8; 16]>(), any::<[u8; 32]>())
             .prop_map(|(target, salt, hash)| CommandKind::SetCredential(SetCredential { target, salt, hash })),
         any::<u32>().prop_map(|target| CommandKind::RevokeCredential(RevokeCredential { target })),
+        (any::<u64>(), any::<u32>()).prop_map(|(epoch, node)| CommandKind::StartEpoch(StartEpoch { epoch, node })),
     ]
 }
 
@@ -138,6 +139,7 @@ fn kind_byte(k: &CommandKind) -> u8 {
         CommandKind::QueryAccount(_) => kind::QUERY_ACCOUNT,
         CommandKind::SetCredential(_) => kind::SET_CREDENTIAL,
         CommandKind::RevokeCredential(_) => kind::REVOKE_CREDENTIAL,
+        CommandKind::StartEpoch(_) => kind::START_EPOCH,
     }
 }
 
@@ -157,6 +159,7 @@ fn expected_len(k: u8) -> usize {
         kind::QUERY_ACCOUNT => 24,
         kind::SET_CREDENTIAL => 72,
         kind::REVOKE_CREDENTIAL => 24,
+        kind::START_EPOCH => 32,
         _ => unreachable!(),
     }
 }
@@ -236,7 +239,7 @@ proptest! {
     }
 
     #[test]
-    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 15u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
+    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 16u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
         let mut bytes = vec![0u8; len];
         bytes[0] = k;
         prop_assert_eq!(decode(&bytes), Err(CodecError::UnknownKind(k)));

@@ -408,6 +408,8 @@ impl Model {
             CommandKind::RevokeCredential(c) => {
                 Expect::Exact(self.target_verdict(c.target, true).or((c.target == cmd.account).then_some(InvalidField)))
             }
+            // Replication bookkeeping: no event at all.
+            CommandKind::StartEpoch(_) => Expect::Nothing,
         }
     }
 
@@ -906,6 +908,7 @@ impl Run {
             CommandKind::QueryAccount(_) => "QueryAccount",
             CommandKind::SetCredential(_) => "SetCredential",
             CommandKind::RevokeCredential(_) => "RevokeCredential",
+            CommandKind::StartEpoch(_) => "StartEpoch",
         };
         if let (CommandKind::Deposit(t), Some(RejectReason::InvalidField)) = (cmd.kind, rejected) {
             if t.amount > 0 {
