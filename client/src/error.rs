@@ -40,6 +40,8 @@ pub enum ClientError {
         highest_seq: u64,
         /// Oldest sequence number still available (for `SequenceUnavailable`).
         oldest_available_seq: u64,
+        /// For `NotLeader`: the replica set's leader, when the node knows it.
+        leader: Option<std::net::SocketAddr>,
     },
     /// A report's `seq` was not the previous one + 1 (a gap or a duplicate): a server bug. The
     /// report was not processed and [`Client::last_seen_seq`] is unchanged: log out and log in

@@ -263,6 +263,7 @@ impl Client {
                         reason: r.reason,
                         highest_seq: r.highest_seq,
                         oldest_available_seq: r.oldest_available_seq,
+                        leader: r.leader,
                     });
                 }
                 ServerMessage::Heartbeat => {}
@@ -620,8 +621,12 @@ pub fn describe(msg: &ServerMessage) -> String {
             on_off(a.cancel_on_disconnect)
         ),
         ServerMessage::LoginRejected(r) => format!(
-            "LOGIN REJECTED account={} reason={:?} highest_seq={} oldest_available_seq={}",
-            r.account, r.reason, r.highest_seq, r.oldest_available_seq
+            "LOGIN REJECTED account={} reason={:?} highest_seq={} oldest_available_seq={}{}",
+            r.account,
+            r.reason,
+            r.highest_seq,
+            r.oldest_available_seq,
+            r.leader.map(|a| format!(" leader={a}")).unwrap_or_default()
         ),
         ServerMessage::Heartbeat => "HEARTBEAT".to_string(),
         ServerMessage::Logout(l) => format!("LOGOUT reason={:?}", l.reason),

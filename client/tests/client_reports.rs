@@ -270,8 +270,19 @@ fn describe_every_message() {
                 reason: LoginRejectReason::BadCredentials,
                 highest_seq: 0,
                 oldest_available_seq: 0,
+                leader: None,
             }),
             "LOGIN REJECTED account=1 reason=BadCredentials highest_seq=0 oldest_available_seq=0",
+        ),
+        (
+            ServerMessage::LoginRejected(LoginRejected {
+                account: 1,
+                reason: LoginRejectReason::NotLeader,
+                highest_seq: 0,
+                oldest_available_seq: 0,
+                leader: Some("127.0.0.1:9001".parse().unwrap()),
+            }),
+            "LOGIN REJECTED account=1 reason=NotLeader highest_seq=0 oldest_available_seq=0 leader=127.0.0.1:9001",
         ),
         (ServerMessage::Heartbeat, "HEARTBEAT"),
         (

@@ -61,12 +61,13 @@ fn login_rejected_is_an_error_with_its_details() {
             reason: LoginRejectReason::SequenceUnavailable,
             highest_seq: 500_000,
             oldest_available_seq: 400_001,
+            leader: None,
         }));
     });
     let mut client = Client::connect(server.addr, T).unwrap();
     let err = client.login(LoginParams::trader(1, b"alice-demo")).unwrap_err();
     match err {
-        ClientError::LoginRejected { reason, highest_seq, oldest_available_seq } => {
+        ClientError::LoginRejected { reason, highest_seq, oldest_available_seq, .. } => {
             assert_eq!(reason, LoginRejectReason::SequenceUnavailable);
             assert_eq!((highest_seq, oldest_available_seq), (500_000, 400_001));
         }

@@ -31,6 +31,7 @@ use crate::control_plane::{Control, ControlPlane, SessionId, SubscribeRequest};
 use crate::gateway_stats::{command_type_index, GatewayStats, COMMAND_TYPES};
 use crate::input_slot::InputSlot;
 use crate::internal_peers::{InternalPeers, PeerTable};
+use crate::leadership::Leadership;
 use crate::login::{
     cancel_on_disconnect_in_force, heartbeat_in_force, AccountAuth, Authenticator, Listener, LoginPolicy, LoginRefusal,
 };
@@ -108,7 +109,10 @@ pub struct Gateway {
     /// Registrations of the TLS terminator's connections, by source port.
     internal_peers: PeerTable,
     settings: ServerConfig,
-    producer: Producer<InputSlot>,
+    /// The input ring's producer: `None` on a replica-set follower until it leads.
+    producer: Option<Producer<InputSlot>>,
+    /// In a replica set: where the producer arrives from, and who leads meanwhile.
+    leadership: Option<Arc<Leadership>>,
     control: Arc<ControlPlane>,
     /// Commands the gateway makes itself (cancel-on-disconnect) waiting for ring space.
     internal: VecDeque<Command>,
@@ -126,11 +130,13 @@ impl Gateway {
         mut listeners: Listeners,
         accounts: HashMap<u32, AccountAuth>,
         settings: ServerConfig,
-        producer: Producer<InputSlot>,
+        producer: Option<Producer<InputSlot>>,
+        leadership: Option<Arc<Leadership>>,
         control: Arc<ControlPlane>,
         stop: Arc<AtomicBool>,
         stats: Arc<GatewayStats>,
     ) -> std::io::Result<Self> {
+        assert!(producer.is_some() || leadership.is_some(), "a gateway without a producer waits for leadership");
         poll.registry().register(&mut listeners.orders, LISTENER, Interest::READABLE)?;
         if let Some(l) = listeners.market_data.as_mut() {
             poll.registry().register(l, MD_LISTENER, Interest::READABLE)?;
@@ -161,6 +167,7 @@ impl Gateway {
             internal_peers: PeerTable::new(),
             settings,
             producer,
+            leadership,
             control,
             internal: VecDeque::new(),
             next_session: 1,
@@ -175,7 +182,13 @@ impl Gateway {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let mut last_timers = Instant::now();
-        while !self.stop.load(Ordering::Relaxed) && !self.producer.is_halted() {
+        while !self.stop.load(Ordering::Relaxed) && !self.producer.as_ref().is_some_and(|p| p.is_halted()) {
+            if self.producer.is_none() {
+                self.producer = self.leadership.as_ref().and_then(|l| l.take());
+                if self.producer.is_some() {
+                    tracing::info!("this node leads: the gateway takes orders");
+                }
+            }
             let busy = !self.internal.is_empty() || self.conns.iter().flatten().any(|c| c.blocked);
             let timeout = if busy { Duration::from_micros(100) } else { TIMER_PERIOD };
             self.control.gateway_wake.about_to_sleep();
@@ -205,7 +218,8 @@ impl Gateway {
             if busy {
                 self.drain_internal();
                 for idx in 0..self.conns.len() {
-                    if matches!(&self.conns[idx], Some(c) if c.blocked) && self.producer.free_slots() > 0 {
+                    let room = self.producer.as_ref().is_some_and(|p| p.free_slots() > 0);
+                    if matches!(&self.conns[idx], Some(c) if c.blocked) && room {
                         if let Some(c) = self.conns[idx].as_mut() {
                             c.blocked = false;
                         }
@@ -472,7 +486,21 @@ impl Gateway {
             self.stats.login_rejects.fetch_add(1, Ordering::Relaxed);
             self.stats.login_refusals[refusal.index()].fetch_add(1, Ordering::Relaxed);
             tracing::info!(session = c.id, account = login.account, peer = %c.peer, ?refusal, "login rejected");
-            write_direct(&mut c.stream, &login_rejected(login.account, refusal.wire_reason()));
+            let answer = match refusal {
+                // Only a version-2 client knows `NotLeader`; an older one is told to retry.
+                LoginRefusal::NotLeader if frame.header.version >= 2 => {
+                    ServerMessage::LoginRejected(LoginRejected {
+                        account: login.account,
+                        reason: LoginRejectReason::NotLeader,
+                        highest_seq: 0,
+                        oldest_available_seq: 0,
+                        leader: self.leadership.as_ref().and_then(|l| l.leader()),
+                    })
+                }
+                LoginRefusal::NotLeader => login_rejected(login.account, LoginRejectReason::NotReady),
+                _ => login_rejected(login.account, refusal.wire_reason()),
+            };
+            write_direct(&mut c.stream, &answer);
             return Step::End(End::Server(LogoutReason::UserRequest));
         }
         self.hand_over_login(c, &login)
@@ -486,6 +514,10 @@ impl Gateway {
     fn judge_login(&mut self, idx: usize, c: &Conn, login: &Login) -> Result<(), LoginRefusal> {
         if !self.policy.permits(login.role, c.listener, c.peer) {
             return Err(LoginRefusal::NotPermittedHere);
+        }
+        // Before the credential: a follower sends every client to the leader, which checks it.
+        if self.producer.is_none() {
+            return Err(LoginRefusal::NotLeader);
         }
         let now = Instant::now();
         self.throttle.check(login.account, c.peer, now).map_err(LoginRefusal::Throttled)?;
@@ -526,7 +558,7 @@ impl Gateway {
             heartbeat_interval_ms: heartbeat_in_force(login.heartbeat_interval_ms, timeout_ms),
             heartbeat_timeout_ms: timeout_ms.min(u32::MAX as u64) as u32,
             cancel_on_disconnect: cod,
-            after_input_seq: self.producer.claimed(),
+            after_input_seq: self.producer.as_ref().map_or(-1, |p| p.claimed()),
         };
         if self.control.to_publisher.push(handoff).is_err() {
             self.stats.login_rejects.fetch_add(1, Ordering::Relaxed);
@@ -631,14 +663,18 @@ impl Gateway {
             _ if c.rate.is_empty() => refuse(SessionRejectReason::RateLimited),
             _ => {
                 let Some(cmd) = msg.to_command(account, batch.timestamp_ns) else { return Step::Next };
-                let Some(r) = self.producer.try_claim(1) else {
+                let Some(producer) = self.producer.as_mut() else {
+                    // Logins are refused without a producer; a session cannot outlive it.
+                    return Step::End(End::Server(LogoutReason::ServerShutdown));
+                };
+                let Some(r) = producer.try_claim(1) else {
                     // Ring full: leave this frame in the buffer and stop reading.
                     self.stats.ring_full.fetch_add(1, Ordering::Relaxed);
                     c.blocked = true;
                     return Step::Hold;
                 };
                 let s = *r.end();
-                self.producer.slot_mut(s).cmd = cmd;
+                producer.slot_mut(s).cmd = cmd;
                 batch.last_claimed = Some(s);
                 batch.claimed += 1;
                 batch.by_type[command_type_index(&cmd.kind)] += 1;
@@ -664,7 +700,8 @@ impl Gateway {
     /// Makes the batch's claimed slots visible to the journaller, one publish for all of them.
     fn publish(&mut self, batch: &Batch) {
         let Some(hi) = batch.last_claimed else { return };
-        self.producer.publish(hi);
+        let Some(producer) = self.producer.as_mut() else { return };
+        producer.publish(hi);
         self.stats.commands.fetch_add(batch.claimed, Ordering::Relaxed);
         self.stats.input_published.store(hi as u64 + 1, Ordering::Relaxed);
         for (counter, n) in self.stats.commands_by_type.iter().zip(batch.by_type) {
@@ -790,11 +827,12 @@ impl Gateway {
     }
 
     fn drain_internal(&mut self) {
+        let Some(producer) = self.producer.as_mut() else { return };
         while let Some(cmd) = self.internal.front().copied() {
-            let Some(r) = self.producer.try_claim(1) else { return };
+            let Some(r) = producer.try_claim(1) else { return };
             let s = *r.end();
-            self.producer.slot_mut(s).cmd = cmd;
-            self.producer.publish(s);
+            producer.slot_mut(s).cmd = cmd;
+            producer.publish(s);
             self.internal.pop_front();
             self.stats.input_published.store(s as u64 + 1, Ordering::Relaxed);
             self.stats.cod_mass_cancels.fetch_add(1, Ordering::Relaxed);
@@ -818,7 +856,7 @@ fn protocol_error(control: &ControlPlane, c: &mut Conn, reject: SessionReject) -
 
 /// The answer to a login the gateway refuses itself.
 fn login_rejected(account: u32, reason: LoginRejectReason) -> ServerMessage {
-    ServerMessage::LoginRejected(LoginRejected { account, reason, highest_seq: 0, oldest_available_seq: 0 })
+    ServerMessage::LoginRejected(LoginRejected { account, reason, highest_seq: 0, oldest_available_seq: 0, leader: None })
 }
 
 /// Whether another connection of `account` is logged in or logging in.

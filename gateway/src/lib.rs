@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod gateway_stats;
 pub mod input_slot;
 pub mod internal_peers;
+pub mod leadership;
 pub mod login;
 pub mod login_throttle;
 pub mod pending_logins;

@@ -84,11 +84,13 @@ pub enum LoginRefusal {
     Revoked,
     /// The publisher's queue is full (the server is overloaded or stopping).
     NotReady,
+    /// This node of a replica set is not the leader.
+    NotLeader,
 }
 
 impl LoginRefusal {
     /// Every refusal's metric label, indexed by [`LoginRefusal::index`].
-    pub const LABELS: [&'static str; 10] = [
+    pub const LABELS: [&'static str; 11] = [
         "unknown_account",
         "bad_secret",
         "wrong_role",
@@ -99,6 +101,7 @@ impl LoginRefusal {
         "too_many_sessions",
         "not_ready",
         "revoked",
+        "not_leader",
     ];
 
     /// Index into [`LoginRefusal::LABELS`].
@@ -114,6 +117,7 @@ impl LoginRefusal {
             LoginRefusal::TooManySessions => 7,
             LoginRefusal::NotReady => 8,
             LoginRefusal::Revoked => 9,
+            LoginRefusal::NotLeader => 10,
         }
     }
 
@@ -129,6 +133,7 @@ impl LoginRefusal {
             LoginRefusal::NotPermittedHere => LoginRejectReason::NotPermittedHere,
             LoginRefusal::TooManySessions => LoginRejectReason::TooManySessions,
             LoginRefusal::NotReady => LoginRejectReason::NotReady,
+            LoginRefusal::NotLeader => LoginRejectReason::NotLeader,
         }
     }
 

@@ -435,6 +435,7 @@ impl Publisher {
                     highest_seq: highest,
                     // As the protocol's table says: only `SequenceUnavailable` carries it.
                     oldest_available_seq: if reason == LoginRejectReason::SequenceUnavailable { oldest } else { 0 },
+                    leader: None,
                 });
                 let mut buf = [0u8; 64];
                 if let Ok(n) = msg.encode(&mut buf) {

@@ -89,6 +89,7 @@ fn resend_after_restart_has_original_numbers_and_content() {
             reason: LoginRejectReason::SequenceAhead,
             highest_seq,
             oldest_available_seq,
+            ..
         }) => {
             assert_eq!(
                 (highest_seq, oldest_available_seq),
@@ -195,6 +196,7 @@ fn reports_older_than_the_retained_window_are_unavailable() {
             reason: LoginRejectReason::SequenceUnavailable,
             highest_seq,
             oldest_available_seq,
+            ..
         }) => assert_eq!((highest_seq, oldest_available_seq), (13, 9)),
         other => panic!("{other:?}"),
     }

@@ -304,6 +304,7 @@ fn the_login_limits_see_the_tls_clients_own_address() {
         reason: LoginRejectReason::NotPermittedHere,
         highest_seq: 0,
         oldest_available_seq: 0,
+        leader: None,
     };
     assert_eq!(got, [ServerMessage::LoginRejected(rejected)]);
     assert!(clean, "the session ends with the server's close_notify");

@@ -15,6 +15,9 @@ use crate::market_data::{self, MdSnapshotRequest, MdSubscribe};
 use crate::session::{Login, LoginAccepted, LoginRejected, Logout, SessionReject};
 use crate::{account, admin, layout, order_entry, template};
 
+/// `LoginRejected`'s block in version 1 (version 2 appended the leader's address).
+const LOGIN_REJECTED_V1_BLOCK_LEN: usize = 24;
+
 /// Which layer a client message belongs to (and so which role may send it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MessageClass {
@@ -280,8 +283,9 @@ impl ServerMessage {
     /// except for blocks that grew by appended fields (see [`report_min_block_len`]).
     pub fn min_block_len_of(template_id: u16) -> Option<usize> {
         match template_id {
+            // Version 1's block, before the leader's address was appended.
+            template::LOGIN_REJECTED => Some(LOGIN_REJECTED_V1_BLOCK_LEN),
             template::LOGIN_ACCEPTED
-            | template::LOGIN_REJECTED
             | template::HEARTBEAT
             | template::LOGOUT
             | template::SESSION_REJECT => Self::block_len_of(template_id),

@@ -14,7 +14,8 @@ use crate::error::{EncodeError, FrameError};
 /// Schema id carried in every header (`0x4D44`, the bytes `44 4D` on the wire).
 pub const SCHEMA_ID: u16 = 0x4D44;
 /// Schema version this code encodes. Decoders accept any version `>= 1` (fields are only appended).
-pub const VERSION: u16 = 1;
+/// Version 2: `LoginRejectReason::NotLeader` and the leader's address in `LoginRejected`.
+pub const VERSION: u16 = 2;
 
 /// Bytes of the length prefix.
 pub const LENGTH_PREFIX_LEN: usize = 2;

@@ -80,8 +80,9 @@ layout!(
 );
 
 layout!(
-    /// `LoginRejected` (template 3).
-    login_rejected = 24 {
+    /// `LoginRejected` (template 3). Version 2 appended the leader's address (bytes 24..48); a
+    /// 24-byte block from a version-1 server carries none.
+    login_rejected = 48 {
         /// `u64` highest sequence number of the account (0 if not told).
         HIGHEST_SEQ: 0, 8;
         /// `u64` oldest sequence number the server can still resend (0 if not told).
@@ -92,6 +93,13 @@ layout!(
         REASON: 20, 1;
         /// Reserved (zero).
         RESERVED: 21, 3;
+        /// `[u8; 16]` for `NotLeader`: the leader's order-entry IP address (IPv6, or IPv4 mapped
+        /// into IPv6 as `::ffff:a.b.c.d`); zero when the leader is not known.
+        LEADER_ADDR: 24, 16;
+        /// `u16` the leader's order-entry port (0: not known).
+        LEADER_PORT: 40, 2;
+        /// Reserved (zero).
+        RESERVED2: 42, 6;
     }
 );
 

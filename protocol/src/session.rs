@@ -60,6 +60,10 @@ wire_enum!(
         /// This role may not log in on this listener or from this address (admin logins are
         /// accepted only on the admin listener, or from `server.admin_allow` addresses).
         NotPermittedHere = 9,
+        /// (Version 2.) This node of a replica set is not the leader: `leader` names the leader's
+        /// order-entry address when it is known; log in there. A version-1 login is answered
+        /// `NotReady` instead.
+        NotLeader = 10,
     }
 );
 
@@ -166,6 +170,8 @@ pub struct LoginRejected {
     pub highest_seq: u64,
     /// The oldest sequence number the server can resend, for `SequenceUnavailable`; else 0.
     pub oldest_available_seq: u64,
+    /// For `NotLeader`: the leader's order-entry address, when known (version 2).
+    pub leader: Option<std::net::SocketAddr>,
 }
 
 /// Both directions: the session ends.
@@ -259,16 +265,31 @@ impl LoginRejected {
         w.u64(OLDEST_AVAILABLE_SEQ, self.oldest_available_seq);
         w.u32(ACCOUNT, self.account);
         w.u8(REASON, self.reason.as_u8());
+        if let Some(addr) = self.leader {
+            let ip = match addr.ip() {
+                std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+                std::net::IpAddr::V6(v6) => v6,
+            };
+            w.bytes(LEADER_ADDR, &ip.octets());
+            w.u16(LEADER_PORT, addr.port());
+        }
     }
 
     pub(crate) fn read(r: &Rd<'_>) -> Result<LoginRejected, DecodeError> {
         use layout::login_rejected::*;
         let reason = enum_at(r, template::LOGIN_REJECTED, "reason", REASON, LoginRejectReason::from_u8)?;
+        // A version-1 block ends before the leader's address.
+        let leader = (r.0.len() >= BLOCK_LEN).then(|| {
+            let ip = std::net::Ipv6Addr::from(r.bytes::<16>(LEADER_ADDR));
+            let ip = ip.to_ipv4_mapped().map_or(std::net::IpAddr::V6(ip), std::net::IpAddr::V4);
+            std::net::SocketAddr::new(ip, r.u16(LEADER_PORT))
+        });
         Ok(LoginRejected {
             account: r.u32(ACCOUNT),
             reason,
             highest_seq: r.u64(HIGHEST_SEQ),
             oldest_available_seq: r.u64(OLDEST_AVAILABLE_SEQ),
+            leader: leader.filter(|a| a.port() != 0),
         })
     }
 }

@@ -285,6 +285,7 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                 reason: LoginRejectReason::SequenceAhead,
                 highest_seq: 45,
                 oldest_available_seq: 0,
+                leader: None,
             }),
         ),
         ("Logout (server)", ServerMessage::Logout(Logout { reason: LogoutReason::HeartbeatTimeout })),

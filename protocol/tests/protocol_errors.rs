@@ -277,8 +277,9 @@ fn every_enum_field_out_of_range_is_refused() {
         reason: LoginRejectReason::NotReady,
         highest_seq: 0,
         oldest_available_seq: 0,
+        leader: None,
     }));
-    check_enum_field(&b, false, layout::login_rejected::REASON, in_range(1, 9));
+    check_enum_field(&b, false, layout::login_rejected::REASON, in_range(1, 10));
     let b = enc_server(&ServerMessage::Logout(Logout { reason: LogoutReason::ServerShutdown }));
     check_enum_field(&b, false, layout::logout::REASON, in_range(1, 8));
     let b = enc_server(&ServerMessage::SessionReject(SessionReject {

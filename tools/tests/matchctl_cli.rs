@@ -179,6 +179,7 @@ fn login_rejected_exits_non_zero() {
             reason: LoginRejectReason::BadCredentials,
             highest_seq: 0,
             oldest_available_seq: 0,
+            leader: None,
         }));
     });
     let out = matchctl(addr, &["--secret", "wrong", "cancel", "--cid", "5"]);

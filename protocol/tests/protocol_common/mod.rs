@@ -495,13 +495,17 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
                 })
             }
         ),
-        (any::<u32>(), sel(LoginRejectReason::ALL), any::<u64>(), any::<u64>()).prop_map(
-            |(account, reason, highest_seq, oldest_available_seq)| ServerMessage::LoginRejected(LoginRejected {
-                account,
-                reason,
-                highest_seq,
-                oldest_available_seq
-            })
+        (any::<u32>(), sel(LoginRejectReason::ALL), any::<u64>(), any::<u64>(), any::<Option<(u32, u16)>>()).prop_map(
+            |(account, reason, highest_seq, oldest_available_seq, leader)| {
+                ServerMessage::LoginRejected(LoginRejected {
+                    account,
+                    reason,
+                    highest_seq,
+                    oldest_available_seq,
+                    // Port 0 reads as "not known".
+                    leader: leader.map(|(ip, port)| std::net::SocketAddr::from((ip.to_be_bytes(), port.max(1)))),
+                })
+            }
         ),
         Just(ServerMessage::Heartbeat),
         sel(LogoutReason::ALL).prop_map(|reason| ServerMessage::Logout(Logout { reason })),

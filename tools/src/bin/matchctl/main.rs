@@ -180,8 +180,8 @@ fn log_in(s: &Session, out: &mut Output) -> Result<Client, Failure> {
         cancel_on_disconnect: s.cancel_on_disconnect,
     };
     let accepted = client.login(login).map_err(|e| match e {
-        ClientError::LoginRejected { reason, highest_seq, oldest_available_seq } => {
-            let r = LoginRejected { account: s.account, reason, highest_seq, oldest_available_seq };
+        ClientError::LoginRejected { reason, highest_seq, oldest_available_seq, leader } => {
+            let r = LoginRejected { account: s.account, reason, highest_seq, oldest_available_seq, leader };
             out.show(&ServerMessage::LoginRejected(r));
             Failure::Login(format!("account {}: {e}", s.account))
         }
