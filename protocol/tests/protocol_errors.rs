@@ -126,7 +126,7 @@ fn length_below_header_is_refused() {
 fn schema_version_and_block_length_checks() {
     let m = ClientMessage::Heartbeat;
     let good = enc_client(&m);
-    assert_eq!(good, vec![8, 0, 0, 0, 4, 0, 0x44, 0x4d, 1, 0]);
+    assert_eq!(good, vec![8, 0, 0, 0, 4, 0, 0x44, 0x4d, 2, 0]);
     let mut bad_schema = good.clone();
     bad_schema[6] = 0x45;
     assert_eq!(client_from(&bad_schema), Err(DecodeError::UnknownSchema { template_id: 4, schema_id: 0x4d45 }));
