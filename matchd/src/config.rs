@@ -13,6 +13,8 @@ use serde::Deserialize;
 pub use gateway::login::Role;
 pub use gateway::server_config::ServerConfig;
 
+pub use crate::replication::settings::{AckMode, ReplicationConfig};
+
 /// The embedded default configuration (`matchd print-default-config`).
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("default_config.toml");
 
@@ -92,6 +94,9 @@ pub struct Config {
     /// Accounts and their credentials.
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+    /// A replica set (`docs/replication.md`); absent: this node runs alone.
+    #[serde(default)]
+    pub replication: Option<ReplicationConfig>,
 }
 
 /// `[data]`
@@ -472,7 +477,22 @@ impl Config {
         self.validate_metrics_and_market_data()?;
         self.validate_engine()?;
         self.validate_instruments()?;
-        self.validate_accounts()
+        self.validate_accounts()?;
+        self.validate_replication()
+    }
+
+    fn validate_replication(&self) -> Result<(), ConfigError> {
+        let Some(r) = &self.replication else { return Ok(()) };
+        r.validate().map_err(|(key, problem)| invalid(&key, problem))?;
+        // A follower takes a whole `Records` frame at once.
+        let need = crate::replication::wire::MAX_RECORDS_PER_FRAME as u32 * 2;
+        if self.pipeline.input_ring_slots < need {
+            return Err(invalid(
+                "pipeline.input_ring_slots",
+                format!("is {}: a replica set needs at least {need}", self.pipeline.input_ring_slots),
+            ));
+        }
+        Ok(())
     }
 
     fn validate_server(&self) -> Result<(), ConfigError> {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use engine::command_codec::{encode, MAX_COMMAND_BYTES, RECORD_COMMAND};
 use gateway::clock::now_ns;
+use gateway::wake::Wake;
 use gateway::InputSlot;
 use journal::{JournalWriter, SyncPolicy};
 use ring::{Consumer, RingError};
@@ -44,6 +45,9 @@ pub struct Journaller {
     base: u64,
     policy: SyncPolicy,
     stats: Arc<JournallerStats>,
+    /// In a replica set: the replicator, woken after each append (it ships before the sync) and
+    /// each release (it acknowledges or commits).
+    notify: Option<Arc<Wake>>,
 }
 
 /// Why the journaller stopped.
@@ -63,7 +67,13 @@ impl Journaller {
         stats: Arc<JournallerStats>,
     ) -> Self {
         let base = writer.written_seq();
-        Self { writer, input, base, policy, stats }
+        Self { writer, input, base, policy, stats, notify: None }
+    }
+
+    /// Wakes `replicator` after each append and each release (replica sets).
+    pub fn with_notify(mut self, replicator: Arc<Wake>) -> Self {
+        self.notify = Some(replicator);
+        self
     }
 
     /// Runs until the gateway closes the ring (then syncs and closes the
@@ -114,7 +124,11 @@ impl Journaller {
                     appended = s;
                     self.stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
                 }
-                self.stats.records.store(self.writer.written_seq() - self.base, Ordering::Relaxed);
+                // `Release`: the replicator reads records up to this through its own mapping.
+                self.stats.records.store(self.writer.written_seq() - self.base, Ordering::Release);
+                if let Some(w) = &self.notify {
+                    w.notify();
+                }
             }
             let t = Instant::now();
             let durable = if interval { self.writer.sync_if_due()? } else { self.writer.commit()? };
@@ -133,6 +147,9 @@ impl Journaller {
                 }
                 self.stats.slow_rollovers.store(self.writer.slow_rollovers(), Ordering::Relaxed);
                 self.input.release(upto);
+                if let Some(w) = &self.notify {
+                    w.notify();
+                }
             }
         }
     }

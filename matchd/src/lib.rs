@@ -23,6 +23,7 @@ pub mod pending_latency;
 pub mod pipeline;
 pub mod publisher;
 pub mod recovery;
+pub mod replication;
 pub mod reports;
 pub mod sd_notify;
 pub mod snapshotter;

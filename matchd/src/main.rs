@@ -217,7 +217,12 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             }
-            match matchd::pipeline::run(cfg, stop) {
+            let result = if cfg.replication.is_some() {
+                matchd::replication::replica_node::run(cfg, stop)
+            } else {
+                matchd::pipeline::run(cfg, stop)
+            };
+            match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e}");

@@ -19,6 +19,8 @@ use gateway::login::LoginRefusal;
 use gateway::tls_terminator::{HandshakeFailure, TlsStats};
 
 use crate::histogram::{bucket_upper_ns, HistogramSnapshot, EXPOSED_BUCKETS};
+use crate::replication::cluster::{Cluster, Role};
+use crate::replication::replication_stats::{ReplicationStats, MAX_NODES};
 use crate::stats::{input_occupancy, output_occupancy, Health, Stats};
 
 /// Everything `/metrics` exposes besides the stage counters.
@@ -99,6 +101,47 @@ impl Exposition {
 
 fn get(a: &AtomicU64) -> u64 {
     a.load(Ordering::Relaxed)
+}
+
+/// A replica-set node's families (absent on a single node).
+fn render_replication(e: &mut Exposition, rs: &ReplicationStats, cluster: &Cluster) {
+    e.family("matchd_replication_role", "gauge", "1 for this node's role in its replica set.");
+    let role = cluster.role();
+    for r in [Role::Starting, Role::Follower, Role::Candidate, Role::Leader] {
+        e.sample("matchd_replication_role", &format!("role=\"{}\"", r.label()), (r == role) as u8);
+    }
+    e.one("matchd_replication_node_id", "gauge", "This node's id.", cluster.cfg.node_id);
+    e.one("matchd_replication_epoch", "gauge", "The epoch this node leads or follows.", get(&rs.epoch).max(cluster.seen_epoch.load(Ordering::Relaxed)));
+    e.one("matchd_replication_lease_valid", "gauge", "1 while this node's etcd lease is surely held.", cluster.lease_valid() as u8);
+    e.one("matchd_replication_commit_seq", "gauge", "Highest sequence known durable on a quorum (what the matcher may apply).", get(&rs.commit_seq));
+    e.one("matchd_replication_log_seq", "gauge", "Last sequence in this node's journal.", get(&rs.log_seq));
+    e.one("matchd_replication_records_sent_total", "counter", "Records shipped to followers.", get(&rs.records_sent));
+    e.one("matchd_replication_records_received_total", "counter", "Records received from a leader.", get(&rs.records_received));
+    e.one("matchd_replication_connections_total", "counter", "Replication connections made or accepted.", get(&rs.connections));
+    e.one("matchd_replication_promotions_total", "counter", "Times this node took the lead.", get(&rs.promotions));
+    for (name, help) in [
+        ("matchd_replication_follower_connected", "1 while the follower streams from this leader."),
+        ("matchd_replication_follower_durable_seq", "Last sequence durable on the follower."),
+        ("matchd_replication_follower_lag_records", "Records written here and not yet durable on the follower."),
+        ("matchd_replication_follower_lag_seconds", "How long the follower has been behind this leader's journal."),
+    ] {
+        e.family(name, "gauge", help);
+        for node in 1..=cluster.cfg.nodes.min(MAX_NODES as u32 - 1) {
+            if node == cluster.cfg.node_id {
+                continue;
+            }
+            let f = &rs.followers[node as usize];
+            let labels = format!("node=\"{node}\"");
+            match name {
+                "matchd_replication_follower_connected" => e.sample(name, &labels, get(&f.connected)),
+                "matchd_replication_follower_durable_seq" => e.sample(name, &labels, get(&f.durable_seq)),
+                "matchd_replication_follower_lag_records" => e.sample(name, &labels, get(&f.lag_records)),
+                _ => e.sample(name, &labels, get(&f.lag_us) as f64 / 1e6),
+            }
+        }
+    }
+    e.family("matchd_replication_quorum_wait_seconds", "histogram", "Leader: from local durability to durable on a quorum, per release.");
+    e.histogram("matchd_replication_quorum_wait_seconds", "", &rs.quorum_wait.snapshot());
 }
 
 /// The TLS terminator's families (all zero when no TLS listener is configured).
@@ -311,6 +354,9 @@ pub fn render(r: &Registry) -> String {
     e.histogram("matchd_command_latency_seconds", "stage=\"journaled\"", &j.latency.snapshot());
     e.histogram("matchd_command_latency_seconds", "stage=\"matched\"", &m.latency.snapshot());
     e.histogram("matchd_command_latency_seconds", "stage=\"published\"", &p.latency.snapshot());
+    if let Some((rs, cluster)) = &s.replication {
+        render_replication(&mut e, rs, cluster);
+    }
     e.0
 }
 

@@ -19,6 +19,7 @@ use gateway::clock::now_ns;
 use gateway::control_plane::ControlPlane;
 use gateway::credential::Credential;
 use gateway::internal_peers::InternalPeers;
+use gateway::leadership::Leadership;
 use gateway::login::{apply_credential, AccountAuth};
 use gateway::tls_terminator::{TlsListeners, TlsSettings, TlsTerminator};
 use gateway::{Gateway, InputSlot, InternalListener, GATEWAY_WAKER_TOKEN};
@@ -33,6 +34,11 @@ use crate::monitor::Monitor;
 use crate::output_slot::OutputSlot;
 use crate::publisher::{Publisher, PublisherSettings, PUBLISHER_WAKER_TOKEN};
 use crate::recovery::{recover, sync_policy, Recovered, RecoveryError, ReplayStats};
+use crate::replication::cluster::Cluster;
+use crate::replication::epoch_history::EpochHistory;
+use crate::replication::local_log::LocalLog;
+use crate::replication::replication_stats::ReplicationStats;
+use crate::replication::replicator::{Replicator, ReplicatorExit, ReplicatorParts};
 use crate::reports::Reports;
 use crate::sd_notify::{self, Notifier};
 use crate::snapshotter::SnapshotterConfig;
@@ -78,23 +84,56 @@ impl From<gateway::tls_config::TlsSetupError> for ServerError {
     }
 }
 
-/// Runs matchd until `stop` is set; returns after a clean drain.
+/// Runs matchd alone (no `[replication]`) until `stop` is set; returns after a clean drain.
 pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
-    let started_unix = now_ns() as f64 / 1e9;
-    let notifier = Notifier::from_env();
-    let notifier = notifier.as_ref();
     // Bound before the replay: a busy port fails the start in milliseconds, not after minutes of
     // replay. Connections made meanwhile wait in the listen backlog until the gateway starts.
     let listeners = Listeners::bind(&cfg)?;
+    run_pipeline(&cfg, &stop, listeners, None).map(|_| ())
+}
+
+/// What a replica-set node's pipeline run gets besides the single node's parts.
+pub struct ReplicaRun {
+    /// Shared with the coordinator.
+    pub cluster: Arc<Cluster>,
+    /// The replication listener (bound once per process, cloned per run).
+    pub listener: mio::net::TcpListener,
+    /// Replication counters (kept across runs).
+    pub stats: Arc<ReplicationStats>,
+}
+
+/// How a pipeline run ended (without an error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Stopped on request, drained.
+    Stopped,
+    /// A replica-set node must restart its pipeline: deposed, or its log must be cut.
+    Rejoin(String),
+}
+
+/// One run of the pipeline on bound listeners: recover, start the stages, supervise, drain.
+pub fn run_pipeline(
+    cfg: &Config,
+    stop: &Arc<AtomicBool>,
+    listeners: Listeners,
+    replica: Option<ReplicaRun>,
+) -> Result<RunEnd, ServerError> {
+    let cfg = cfg.clone();
+    let started_unix = now_ns() as f64 / 1e9;
+    let notifier = Notifier::from_env();
+    let notifier = notifier.as_ref();
     sd_notify::notify(notifier, "STATUS=replaying the journal");
     let recovered = recover(&cfg)?;
     let replay = recovered.stats;
     log_replay(&recovered);
 
-    let stats = Stats::default();
+    let mut stats = Stats::default();
+    if let Some(r) = &replica {
+        stats.replication = Some((r.stats.clone(), r.cluster.clone()));
+    }
     let health = Arc::new(Health::default());
     let metrics_listener = listeners.metrics;
-    let mut running = start_stages(&cfg, recovered, listeners.gateway, &stats)?;
+    let mut running = start_stages(&cfg, recovered, listeners.gateway, &stats, replica, stop)?;
     if let Some(tls) = listeners.tls {
         running.tls = Some(start_tls(&cfg, tls, &stats)?);
     }
@@ -104,7 +143,7 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     };
     announce_ready(&cfg, &running, &health, notifier, replay);
 
-    let failed = supervise(&cfg, &stop, &running, &stats, &health, notifier);
+    let failed = supervise(&cfg, stop, &running, &stats, &health, notifier);
     health.stopping.store(true, Ordering::Relaxed);
     if failed {
         sd_notify::notify(notifier, "STOPPING=1\nSTATUS=a pipeline stage stopped unexpectedly; draining");
@@ -116,20 +155,25 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
         metrics_stop.store(true, Ordering::Relaxed);
         let _ = thread.join();
     }
-    let Drained { journal_seq, engine, reports } = drained?;
+    let Drained { journal_seq, engine, reports, replicator } = drained?;
     tracing::info!(
         journal_seq,
         engine_seq = engine.last_seq(),
         state_hash = format!("{:032x}", engine.state_hash()),
         "stopped cleanly"
     );
+    match replicator {
+        Some(ReplicatorExit::Rejoin(why)) => return Ok(RunEnd::Rejoin(why)),
+        Some(ReplicatorExit::Fatal(why)) => return Err(ServerError::Pipeline(format!("replication: {why}"))),
+        _ => {}
+    }
     if failed {
         return Err(ServerError::Pipeline("a pipeline stage stopped unexpectedly".into()));
     }
     if cfg.snapshots.on_shutdown && engine.last_seq() == journal_seq {
         write_shutdown_snapshot(&cfg, &engine, &reports, journal_seq);
     }
-    Ok(())
+    Ok(RunEnd::Stopped)
 }
 
 fn log_replay(r: &Recovered) {
@@ -145,14 +189,76 @@ fn log_replay(r: &Recovered) {
 }
 
 /// Every socket matchd listens on, bound before any thread starts.
-struct Listeners {
+pub struct Listeners {
     gateway: gateway::Listeners,
     metrics: Option<std::net::TcpListener>,
     /// The TLS listeners and the terminator's settings, when TLS is configured.
     tls: Option<(TlsListeners, TlsSettings)>,
 }
 
+/// The listening sockets of a replica-set node, bound once per process: each pipeline run gets
+/// clones ([`Listeners::from_bound`]), so a restart of the pipeline (a rejoin) keeps the ports,
+/// and connections made meanwhile wait in the backlog.
+pub struct BoundSockets {
+    orders: std::net::TcpListener,
+    market_data: Option<std::net::TcpListener>,
+    admin: Option<std::net::TcpListener>,
+    tls_orders: Option<std::net::TcpListener>,
+    tls_market_data: Option<std::net::TcpListener>,
+    metrics: Option<std::net::TcpListener>,
+}
+
+impl BoundSockets {
+    /// Binds every configured listener.
+    pub fn bind(cfg: &Config) -> Result<BoundSockets, ServerError> {
+        let bind = |addr| {
+            let l = std::net::TcpListener::bind(addr).map_err(|source| ServerError::Listen { addr, source })?;
+            l.set_nonblocking(true)?;
+            Ok::<_, ServerError>(l)
+        };
+        let feed = cfg.market_data.max_subscribers > 0;
+        let metrics = if cfg.metrics.enabled {
+            let addr = cfg.metrics.listen;
+            Some(crate::metrics::bind(addr).map_err(|source| ServerError::MetricsListen { addr, source })?)
+        } else {
+            None
+        };
+        Ok(BoundSockets {
+            orders: bind(cfg.server.listen)?,
+            market_data: cfg.market_data.listen.filter(|_| feed).map(bind).transpose()?,
+            admin: cfg.server.admin_listen.map(bind).transpose()?,
+            tls_orders: cfg.server.tls_listen.map(bind).transpose()?,
+            tls_market_data: cfg.market_data.tls_listen.filter(|_| feed).map(bind).transpose()?,
+            metrics,
+        })
+    }
+
+    /// The order-entry listener's address.
+    pub fn orders_addr(&self) -> std::io::Result<SocketAddr> {
+        self.orders.local_addr()
+    }
+}
+
 impl Listeners {
+    /// Mio listeners on clones of `b`'s sockets (the TLS terminator's internal listener is new).
+    pub fn from_bound(cfg: &Config, b: &BoundSockets) -> Result<Listeners, ServerError> {
+        let mio = |l: &std::net::TcpListener| -> Result<mio::net::TcpListener, ServerError> {
+            Ok(mio::net::TcpListener::from_std(l.try_clone()?))
+        };
+        let opt = |l: &Option<std::net::TcpListener>| l.as_ref().map(mio).transpose();
+        let tls_listeners = TlsListeners { orders: opt(&b.tls_orders)?, market_data: opt(&b.tls_market_data)? };
+        let (internal, tls) = if tls_listeners.orders.is_some() || tls_listeners.market_data.is_some() {
+            let (internal, settings) = bind_tls_internal(cfg)?;
+            (Some(internal), Some((tls_listeners, settings)))
+        } else {
+            (None, None)
+        };
+        let metrics = b.metrics.as_ref().map(|l| l.try_clone()).transpose()?;
+        let gateway =
+            gateway::Listeners { orders: mio(&b.orders)?, market_data: opt(&b.market_data)?, admin: opt(&b.admin)?, internal };
+        Ok(Listeners { gateway, metrics, tls })
+    }
+
     fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
         let bind = |addr| mio::net::TcpListener::bind(addr).map_err(|source| ServerError::Listen { addr, source });
         let orders = bind(cfg.server.listen)?;
@@ -230,6 +336,9 @@ fn start_tls(
 /// The running stages and what the wiring keeps to supervise and stop them.
 struct Running {
     journaller: JoinHandle<Result<u64, JournallerError>>,
+    /// A replica set's replicator, its stop flag, and the input ring's halt (the matcher waits on
+    /// the replicator's gate, which does not close with the ring).
+    replicator: Option<(JoinHandle<ReplicatorExit>, Arc<AtomicBool>, ring::HaltHandle)>,
     matcher: JoinHandle<Engine>,
     publisher: JoinHandle<Reports>,
     gateway: JoinHandle<()>,
@@ -254,6 +363,7 @@ impl Running {
             || self.publisher.is_finished()
             || self.gateway.is_finished()
             || self.tls.as_ref().is_some_and(|t| t.thread.is_finished())
+            || self.replicator.as_ref().is_some_and(|r| r.0.is_finished())
     }
 }
 
@@ -264,8 +374,11 @@ fn start_stages(
     recovered: Recovered,
     listeners: gateway::Listeners,
     stats: &Stats,
+    replica: Option<ReplicaRun>,
+    stop: &Arc<AtomicBool>,
 ) -> Result<Running, ServerError> {
     let Recovered { writer, engine, reports, md, stats: _ } = recovered;
+    let journal_base = writer.written_seq();
     // Identifies this run on the market-data feed: its start time (sequence numbers restart).
     let feed_epoch = now_ns();
     let wait: WaitStrategyKind =
@@ -273,11 +386,16 @@ fn start_stages(
     // The rings' slots are nothing a snapshot child needs: leave them out of its fork.
     let mut input = RingBuilder::<InputSlot, _>::new(cfg.pipeline.input_ring_slots as usize, wait.build()).dont_fork();
     let journaller_id = input.consumer(&[]);
-    // The matcher's barrier is the journaller: only durable commands change state.
-    let _matcher_id = input.consumer(&[journaller_id]);
+    // In a replica set the replicator's gate sits between them: only commands durable on a
+    // quorum (the leader's commit) change state.
+    let gate_id = replica.as_ref().map(|_| input.consumer(&[journaller_id]));
+    // The matcher's barrier is the journaller (or the gate): only durable commands change state.
+    let _matcher_id = input.consumer(&[gate_id.unwrap_or(journaller_id)]);
     let (producer, mut consumers) = input.build();
-    let matcher_in = consumers.pop().expect("two consumers");
-    let journaller_in = consumers.pop().expect("two consumers");
+    let matcher_in = consumers.pop().expect("matcher consumer");
+    let gate_in = gate_id.map(|_| consumers.pop().expect("gate consumer"));
+    let journaller_in = consumers.pop().expect("journaller consumer");
+    let halt = journaller_in.halt_handle();
     let mut output =
         RingBuilder::<OutputSlot, _>::new(cfg.pipeline.output_ring_slots as usize, wait.build()).dont_fork();
     output.consumer(&[]);
@@ -298,6 +416,35 @@ fn start_stages(
     let gateway_stop = Arc::new(AtomicBool::new(false));
 
     let journaller = Journaller::new(writer, journaller_in, sync_policy(cfg), stats.journaller.clone());
+    // A replica: the replicator owns the producer until this node leads.
+    let (gateway_producer, leadership, replicator) = match (replica, gate_in) {
+        (Some(r), Some(gate)) => {
+            let leadership = Arc::new(Leadership::new());
+            let history = EpochHistory::scan(&crate::format::journal_dir(&cfg.data.dir))
+                .map_err(|e| ServerError::Pipeline(e.to_string()))?;
+            debug_assert_eq!(history.last_seq, journal_base);
+            let replicator_stop = Arc::new(AtomicBool::new(false));
+            let parts = ReplicatorParts {
+                cluster: r.cluster,
+                gate,
+                log: LocalLog { history, producer: Some(producer), base: journal_base },
+                leadership: leadership.clone(),
+                control: control.clone(),
+                listener: r.listener,
+                journal_dir: crate::format::journal_dir(&cfg.data.dir),
+                journaller: stats.journaller.clone(),
+                engine_config: engine::command_codec::encode_engine_config(&cfg.engine_config()),
+                stats: r.stats,
+                stop: replicator_stop.clone(),
+            };
+            (None, Some(leadership), Some((Replicator::new(parts)?, replicator_stop)))
+        }
+        _ => (Some(producer), None, None),
+    };
+    let journaller = match &replicator {
+        Some((r, _)) => journaller.with_notify(r.wake()),
+        None => journaller,
+    };
     let accounts = account_auth(cfg, &engine);
     let matcher =
         Matcher::new(engine, matcher_in, out_producer, control.clone(), matcher_done.clone(), stats.matcher.clone());
@@ -344,8 +491,8 @@ fn start_stages(
         listeners,
         accounts,
         cfg.server.clone(),
-        Some(producer),
-        None,
+        gateway_producer,
+        leadership,
         control.clone(),
         gateway_stop.clone(),
         stats.gateway.clone(),
@@ -355,7 +502,13 @@ fn start_stages(
     let matcher = spawn("matcher", cfg, move || matcher.run())?;
     let publisher = spawn("publisher", cfg, move || publisher.run())?;
     let gateway = spawn("gateway", cfg, move || gateway.run())?;
+    let replicator = match replicator {
+        Some((r, stop_flag)) => Some((spawn("replicator", cfg, move || r.run())?, stop_flag, halt)),
+        None => None,
+    };
+    let _ = stop;
     Ok(Running {
+        replicator,
         journaller,
         matcher,
         publisher,
@@ -515,6 +668,8 @@ struct Drained {
     journal_seq: u64,
     engine: Engine,
     reports: Reports,
+    /// How the replicator ended (replica sets).
+    replicator: Option<ReplicatorExit>,
 }
 
 /// Stops the gateway (dropping its producer closes the input ring), then joins the stages in
@@ -524,7 +679,21 @@ fn drain(running: Running) -> Result<Drained, ServerError> {
     running.gateway_stop.store(true, Ordering::Relaxed);
     running.control.gateway_wake.notify();
     let _ = running.gateway.join();
+    // A replicator (replica sets) stops next: a leader ships the last records and waits for its
+    // followers; dropping its producer (a follower's) closes the ring.
+    let mut replicator_exit = None;
+    let mut halt = None;
+    if let Some((thread, stop, h)) = running.replicator {
+        stop.store(true, Ordering::Release);
+        replicator_exit = Some(thread.join().map_err(|_| ServerError::Pipeline("replicator panicked".into()))?);
+        halt = Some(h);
+    }
     let journal_result = running.journaller.join().map_err(|_| ServerError::Pipeline("journaller panicked".into()))?;
+    // The matcher waits on the replicator's gate, which does not close with the ring: it has
+    // applied what the gate released; halting the ring ends its wait.
+    if let Some(h) = halt {
+        h.halt();
+    }
     let engine = running.matcher.join().map_err(|_| ServerError::Pipeline("matcher panicked".into()))?;
     let reports = running.publisher.join().map_err(|_| ServerError::Pipeline("publisher panicked".into()))?;
     // Last: the gateway and publisher have closed their ends, so the terminator delivers their
@@ -536,7 +705,7 @@ fn drain(running: Running) -> Result<Drained, ServerError> {
     // The matcher's side of the snapshotter is gone with it: the writer finishes and ends.
     let _ = running.snapshot_writer.join();
     let journal_seq = journal_result.map_err(|e| ServerError::Pipeline(e.to_string()))?;
-    Ok(Drained { journal_seq, engine, reports })
+    Ok(Drained { journal_seq, engine, reports, replicator: replicator_exit })
 }
 
 /// Everything journaled is applied: the next start loads this and replays nothing.

@@ -258,6 +258,15 @@ fn enter_config_additions(
     if kinds.is_empty() {
         return Ok(0);
     }
+    if cfg.replication.is_some() {
+        // Only a leader may append, and recovery does not know yet who leads: in a replica set
+        // instruments and accounts are added with admin commands (matchctl), or at format.
+        tracing::warn!(
+            missing = kinds.len(),
+            "replication: the config lists instruments or accounts the journal lacks; a replica set does not enter              them at start: add them with matchctl (admin commands)"
+        );
+        return Ok(0);
+    }
     let admin = crate::format::admin_account(cfg);
     let applied = crate::format::enter_admin_commands(writer, engine, sink, admin, kinds)?;
     writer.sync_now()?;

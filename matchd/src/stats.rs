@@ -10,6 +10,8 @@ use gateway::GatewayStats;
 use crate::journaller::JournallerStats;
 use crate::matcher::MatcherStats;
 use crate::publisher::PublisherStats;
+use crate::replication::cluster::Cluster;
+use crate::replication::replication_stats::ReplicationStats;
 use crate::snapshotter::SnapshotStats;
 
 /// Live counters of every stage.
@@ -27,6 +29,8 @@ pub struct Stats {
     pub snapshots: Arc<SnapshotStats>,
     /// TLS terminator (zeros without TLS listeners).
     pub tls: Arc<TlsStats>,
+    /// Replica sets: the replicator's counters and the node's shared state (role, epoch).
+    pub replication: Option<(Arc<ReplicationStats>, Arc<Cluster>)>,
 }
 
 /// Shared readiness and health, written by the main thread, read by `/healthz`.

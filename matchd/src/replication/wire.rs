@@ -406,7 +406,7 @@ fn decode_body(t: u8, body: &[u8]) -> Result<Message<'_>, WireError> {
             let seen_epoch = r.u64()?;
             let first_crc = r.u32()?;
             let mut engine_config = [0u8; engine::command_codec::ENGINE_CONFIG_BYTES];
-            engine_config.copy_from_slice(r.take(engine_config.len())?);
+            engine_config.copy_from_slice(r.take(engine::command_codec::ENGINE_CONFIG_BYTES)?);
             let cl = r.u8()? as usize;
             let cluster = String::from_utf8_lossy(r.take(cl)?).into_owned();
             let n = r.u32()? as usize;
