@@ -9,11 +9,13 @@ mod connect;
 pub mod credential;
 pub mod error;
 mod frame_reader;
+pub mod leader;
 pub mod md_client;
 pub mod order_client;
 mod transport;
 
 pub use credential::{credential_hash, SecretError};
 pub use error::ClientError;
+pub use leader::connect_leader;
 pub use order_client::{describe, Client, LoginParams};
 pub use transport::tls_config;
