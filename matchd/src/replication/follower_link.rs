@@ -140,7 +140,13 @@ impl FollowerLink {
             let _ = self.refuse(RefuseCode::NotLeader, v.epoch, 0, text);
             return FollowerEvent::Deposed(h.seen_epoch);
         }
-        let follower = EpochHistory { epochs: h.history.clone(), first_crc: h.first_crc, last_seq: h.last_seq };
+        let follower = EpochHistory {
+            epochs: h.history.clone(),
+            zero: h.zero.clone(),
+            zero_len: h.zero_len,
+            rolling: h.rolling,
+            last_seq: h.last_seq,
+        };
         let keep = match v.history.common_prefix(&follower) {
             Ok(k) => k,
             Err(d) => return self.refuse(RefuseCode::Diverged, v.epoch, 0, d.to_string()),

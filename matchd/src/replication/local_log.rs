@@ -8,7 +8,7 @@ use gateway::InputSlot;
 use ring::Producer;
 
 use super::epoch_history::EpochHistory;
-use super::wire::{EpochStart, RecordRef};
+use super::wire::RecordRef;
 
 /// Why a shipped record cannot enter this node's log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,23 +81,23 @@ impl LocalLog {
         if &buf[..n] != r.payload {
             return Err(AppendError::Undecodable { seq: r.seq, why: "not the canonical encoding".into() });
         }
-        let start = match cmd.kind {
-            CommandKind::StartEpoch(s) if s.epoch > leader_epoch => {
+        if let CommandKind::StartEpoch(s) = cmd.kind {
+            if s.epoch > leader_epoch {
                 return Err(AppendError::BadEpoch {
                     seq: r.seq,
                     why: format!("StartEpoch {} from the leader of epoch {leader_epoch}", s.epoch),
-                })
+                });
             }
-            CommandKind::StartEpoch(s) => Some(EpochStart { epoch: s.epoch, start_seq: r.seq, crc: crc32c::crc32c(r.payload) }),
-            _ => None,
-        };
+        }
+        // Checked before the record is published: a bad epoch order never reaches the journal.
+        self.history.check(r.seq, r.record_type, r.payload).map_err(|e| AppendError::BadEpoch { seq: r.seq, why: e.to_string() })?;
         let producer = self.producer.as_mut().expect("a follower holds the producer");
         let s = *producer.try_claim(1).expect("the caller checked free_slots").end();
         producer.slot_mut(s).cmd = cmd;
         producer.publish(s);
         debug_assert_eq!(self.base + s as u64 + 1, r.seq);
-        let crc = || crc32c::crc32c(r.payload);
-        self.history.append(r.seq, crc, start).map_err(|why| AppendError::BadEpoch { seq: r.seq, why })
+        self.history.append(r.seq, r.record_type, r.payload).expect("checked above");
+        Ok(())
     }
 
     /// Publishes this node's `StartEpoch` as the first record of its epoch; returns its sequence
@@ -118,8 +118,7 @@ impl LocalLog {
         producer.slot_mut(s).cmd = cmd;
         producer.publish(s);
         let seq = self.base + s as u64 + 1;
-        let start = EpochStart { epoch, start_seq: seq, crc: crc32c::crc32c(&buf[..n]) };
-        self.history.append(seq, || crc32c::crc32c(&buf[..n]), Some(start)).expect("epochs increase: won by CAS");
+        self.history.append(seq, RECORD_COMMAND, &buf[..n]).expect("epochs increase: won by CAS");
         seq
     }
 }

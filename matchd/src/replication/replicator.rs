@@ -243,7 +243,9 @@ impl Replicator {
             cluster: cfg.cluster.clone(),
             last_seq: h.last_seq,
             seen_epoch: self.p.cluster.seen_epoch.load(Ordering::Acquire).max(self.p.cluster.promise.load(Ordering::Acquire)),
-            first_crc: h.first_crc,
+            rolling: h.rolling,
+            zero_len: h.zero_len,
+            zero: h.zero.clone(),
             engine_config: self.p.engine_config,
             history: h.epochs.clone(),
         }

@@ -13,13 +13,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::command_codec::{decode, kind, RECORD_COMMAND};
-use engine::CommandKind;
 use journal::{JournalConfig, JournalWriter};
 
 use super::cluster::{Cluster, LeaderInfo};
 use super::epoch_history::{EpochHistory, HistoryError};
-use super::wire::{self, EpochStart, Hello, Message, RefuseCode};
+use super::wire::{self, Hello, Message, RefuseCode};
 use crate::config::{Config, DataCreate};
 use crate::format::{journal_dir, FormatError};
 
@@ -176,7 +174,9 @@ fn sync_with(
             cluster: cluster.cfg.cluster.clone(),
             last_seq: history.last_seq,
             seen_epoch: seen,
-            first_crc: history.first_crc,
+            rolling: history.rolling,
+            zero_len: history.zero_len,
+            zero: history.zero.clone(),
             engine_config,
             history: history.epochs.clone(),
         },
@@ -206,7 +206,8 @@ fn sync_with(
     let keep = welcome.start_from - 1;
     if keep < history.last_seq {
         truncate(cfg, dir, keep, history.last_seq)?;
-        history.truncate(keep);
+        // The rolling CRC at the cut is not kept: read the cut log again (rare: a rejoin).
+        *history = EpochHistory::scan(dir).map_err(|e| SyncError::Journal(e.to_string()))?;
         publish_log_end(cluster, history);
     } else if keep > history.last_seq {
         return Err(SyncError::Refused(format!(
@@ -295,12 +296,12 @@ fn catch_up(
             Message::Records { epoch: e, body, count, .. } if e == epoch => {
                 for r in wire::records(body, count) {
                     let r = r.map_err(|e| SyncError::Retry(format!("from the leader: {e}")))?;
-                    let start = epoch_start(&r).map_err(SyncError::Refused)?;
+                    history.check(r.seq, r.record_type, r.payload).map_err(|e| SyncError::Refused(e.to_string()))?;
                     let seq = w.append(r.record_type, r.payload).map_err(|e| jerr(&e))?;
                     if seq != r.seq {
                         return Err(SyncError::Refused(format!("record {} arrived as {seq}", r.seq)));
                     }
-                    history.append(seq, || crc32c::crc32c(r.payload), start).map_err(SyncError::Refused)?;
+                    history.append(seq, r.record_type, r.payload).map_err(|e| SyncError::Refused(e.to_string()))?;
                 }
                 w.commit().map_err(|e| jerr(&e))?;
             }
@@ -315,16 +316,4 @@ fn catch_up(
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     tracing::info!(records = n, ms = (secs * 1000.0) as u64, records_per_sec = (n as f64 / secs) as u64, "replication: caught up");
     Ok(())
-}
-
-fn epoch_start(r: &wire::RecordRef<'_>) -> Result<Option<EpochStart>, String> {
-    if r.record_type != RECORD_COMMAND || r.payload.first() != Some(&kind::START_EPOCH) {
-        return Ok(None);
-    }
-    match decode(r.payload).map(|c| c.kind) {
-        Ok(CommandKind::StartEpoch(s)) => {
-            Ok(Some(EpochStart { epoch: s.epoch, start_seq: r.seq, crc: crc32c::crc32c(r.payload) }))
-        }
-        _ => Err(format!("record {}: undecodable StartEpoch", r.seq)),
-    }
 }

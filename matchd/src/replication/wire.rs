@@ -13,6 +13,8 @@ const MAGIC: [u8; 4] = *b"MREP";
 const VERSION: u16 = 1;
 /// Epochs a `Hello` carries at most (older ones are never compared: see `EpochHistory`).
 pub const MAX_HISTORY: usize = 1024;
+/// Rolling CRCs of the records before the first epoch a `Hello` carries at most.
+pub const MAX_ZERO: usize = super::epoch_history::MAX_ZERO;
 
 const T_HELLO: u8 = 1;
 const T_WELCOME: u8 = 2;
@@ -45,8 +47,12 @@ pub struct Hello {
     pub last_seq: u64,
     /// The highest epoch it has seen (it refuses leaders of older ones).
     pub seen_epoch: u64,
-    /// CRC32C of its first record's payload (the engine-config record; 0 if empty).
-    pub first_crc: u32,
+    /// Rolling CRC32C of its log through `last_seq` (see `EpochHistory`).
+    pub rolling: u32,
+    /// How many of its records precede its first epoch.
+    pub zero_len: u64,
+    /// Rolling CRCs after each of those records (at most `MAX_ZERO`).
+    pub zero: Vec<u32>,
     /// Its config file's engine capacities, encoded as in the journal.
     pub engine_config: [u8; engine::command_codec::ENGINE_CONFIG_BYTES],
     /// The epochs its log holds, oldest first.
@@ -258,8 +264,13 @@ impl<'a> FrameWriter<'a> {
 pub fn put_hello(out: &mut Vec<u8>, h: &Hello) {
     let mut w = FrameWriter::begin(out, T_HELLO);
     let history = &h.history[h.history.len().saturating_sub(MAX_HISTORY)..];
-    w.bytes(&MAGIC).u16(VERSION).u16(0).u32(h.node).u32(h.nodes).u64(h.last_seq).u64(h.seen_epoch).u32(h.first_crc);
+    w.bytes(&MAGIC).u16(VERSION).u16(0).u32(h.node).u32(h.nodes).u64(h.last_seq).u64(h.seen_epoch).u32(h.rolling);
     w.bytes(&h.engine_config);
+    let zero = &h.zero[..h.zero.len().min(MAX_ZERO)];
+    w.u64(h.zero_len).u32(zero.len() as u32);
+    for &c in zero {
+        w.u32(c);
+    }
     let cluster = &h.cluster.as_bytes()[..h.cluster.len().min(255)];
     w.u8(cluster.len() as u8).bytes(cluster).u32(history.len() as u32);
     for e in history {
@@ -404,9 +415,18 @@ fn decode_body(t: u8, body: &[u8]) -> Result<Message<'_>, WireError> {
             let nodes = r.u32()?;
             let last_seq = r.u64()?;
             let seen_epoch = r.u64()?;
-            let first_crc = r.u32()?;
+            let rolling = r.u32()?;
             let mut engine_config = [0u8; engine::command_codec::ENGINE_CONFIG_BYTES];
             engine_config.copy_from_slice(r.take(engine::command_codec::ENGINE_CONFIG_BYTES)?);
+            let zero_len = r.u64()?;
+            let nz = r.u32()? as usize;
+            if nz > MAX_ZERO {
+                return Err(WireError::Malformed { what: "Hello zero-region CRCs" });
+            }
+            let mut zero = Vec::with_capacity(nz);
+            for _ in 0..nz {
+                zero.push(r.u32()?);
+            }
             let cl = r.u8()? as usize;
             let cluster = String::from_utf8_lossy(r.take(cl)?).into_owned();
             let n = r.u32()? as usize;
@@ -417,7 +437,7 @@ fn decode_body(t: u8, body: &[u8]) -> Result<Message<'_>, WireError> {
             for _ in 0..n {
                 history.push(EpochStart { epoch: r.u64()?, start_seq: r.u64()?, crc: r.u32()? });
             }
-            Message::Hello(Hello { node, nodes, cluster, last_seq, seen_epoch, first_crc, engine_config, history })
+            Message::Hello(Hello { node, nodes, cluster, last_seq, seen_epoch, rolling, zero_len, zero, engine_config, history })
         }
         T_WELCOME => {
             r.what = "Welcome";
@@ -478,7 +498,9 @@ mod tests {
             cluster: "prod".into(),
             last_seq: 99,
             seen_epoch: 4,
-            first_crc: 7,
+            rolling: 7,
+            zero_len: 3,
+            zero: vec![1, 2, 3],
             engine_config: [5; engine::command_codec::ENGINE_CONFIG_BYTES],
             history: vec![EpochStart { epoch: 1, start_seq: 9, crc: 1 }, EpochStart { epoch: 4, start_seq: 50, crc: 2 }],
         };
