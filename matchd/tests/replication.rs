@@ -72,7 +72,7 @@ fn trader(
                     // Crossing prices around the reference: fills, partial fills and resting orders.
                     let ticks = (cid % 7) as i64 - 3;
                     let price = (BTC_REF as i64 + ticks * 100) as u64;
-                    if c.new_order(limit(cid, side, price, BTC_LOT * (1 + cid % 3))).is_err() {
+                    if c.new_order(limit(cid, side, price, BTC_LOT * 10 * (1 + cid % 3))).is_err() {
                         break 'session;
                     }
                     inflight += 1;
