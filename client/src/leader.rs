@@ -12,6 +12,16 @@ use protocol::{LoginAccepted, LoginRejectReason};
 use crate::error::ClientError;
 use crate::order_client::{Client, LoginParams};
 
+/// A session with a replica set's leader.
+pub struct LeaderSession {
+    /// The logged-in client.
+    pub client: Client,
+    /// The login's answer.
+    pub accepted: LoginAccepted,
+    /// The leader's order-entry address.
+    pub addr: SocketAddr,
+}
+
 /// Connects and logs in to the leader among `nodes` (order-entry addresses), within `deadline`.
 /// Each attempt uses `io_timeout`. A refusal other than `NotLeader`/`NotReady` (bad credentials,
 /// a sequence the server does not have) is returned at once: no other node would answer
@@ -21,7 +31,7 @@ pub fn connect_leader(
     params: LoginParams<'_>,
     io_timeout: Duration,
     deadline: Duration,
-) -> Result<(Client, LoginAccepted), ClientError> {
+) -> Result<LeaderSession, ClientError> {
     assert!(!nodes.is_empty(), "at least one node address");
     let until = Instant::now() + deadline;
     let mut hint: Option<SocketAddr> = None;
@@ -33,7 +43,7 @@ pub fn connect_leader(
             a
         });
         let last_err = match Client::connect(addr, io_timeout).and_then(|mut c| c.login(params).map(|a| (c, a))) {
-            Ok(x) => return Ok(x),
+            Ok((client, accepted)) => return Ok(LeaderSession { client, accepted, addr }),
             Err(ClientError::LoginRejected { reason: LoginRejectReason::NotLeader, leader, .. }) => {
                 // Follow the hint once; without one, an election is under way: try the next node.
                 hint = leader.filter(|&l| l != addr);

@@ -16,6 +16,6 @@ mod transport;
 
 pub use credential::{credential_hash, SecretError};
 pub use error::ClientError;
-pub use leader::connect_leader;
+pub use leader::{connect_leader, LeaderSession};
 pub use order_client::{describe, Client, LoginParams};
 pub use transport::tls_config;

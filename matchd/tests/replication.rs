@@ -57,7 +57,7 @@ fn trader(
             let mut p = LoginParams::trader(who.0, who.1.as_bytes());
             p.last_seen_seq = last_seen;
             let mut c = match connect_leader(&nodes, p, ATTEMPT, LONG_WAIT) {
-                Ok((c, _)) => c,
+                Ok(l) => l.client,
                 Err(ClientError::LoginRejected { reason: protocol::LoginRejectReason::AlreadyLoggedIn, .. }) => {
                     std::thread::sleep(Duration::from_millis(20));
                     continue;
@@ -106,7 +106,7 @@ fn history(set: &ReplicaSet, who: (u32, &str)) -> Seen {
     let deadline = Instant::now() + LONG_WAIT;
     let (mut c, accepted) = loop {
         match connect_leader(&set.addrs(), p, ATTEMPT, LONG_WAIT) {
-            Ok(x) => break x,
+            Ok(l) => break (l.client, l.accepted),
             Err(e) if Instant::now() < deadline => {
                 eprintln!("history login: {e}");
                 std::thread::sleep(Duration::from_millis(50));

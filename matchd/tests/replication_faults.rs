@@ -141,7 +141,7 @@ fn a_two_node_set_fails_over_without_loss() {
     let mut set = ReplicaSet::start(2, ConfigText::default(), |_| String::new());
     let leader = set.wait_leader();
     let p = LoginParams::trader(ALICE.0, ALICE.1.as_bytes());
-    let (mut c, _) = connect_leader(&set.addrs(), p, IO, LONG_WAIT).unwrap();
+    let mut c = connect_leader(&set.addrs(), p, IO, LONG_WAIT).unwrap().client;
     let a = place(&mut c, limit(1, Side::Buy, px(-1), lots(10)));
     let last_seen = c.last_seen_seq();
     drop(c);
@@ -154,7 +154,8 @@ fn a_two_node_set_fails_over_without_loss() {
     set.node_mut(leader).wait_ready();
     let mut p = LoginParams::trader(ALICE.0, ALICE.1.as_bytes());
     p.last_seen_seq = last_seen;
-    let (mut c, accepted) = connect_leader(&set.addrs(), p, IO, LONG_WAIT).unwrap();
+    let l = connect_leader(&set.addrs(), p, IO, LONG_WAIT).unwrap();
+    let (mut c, accepted) = (l.client, l.accepted);
     assert_eq!(accepted.highest_seq, last_seen, "the acknowledged order is there, nothing else");
     let b = place(&mut c, limit(2, Side::Buy, px(-2), lots(10)));
     assert!(b.order_id > a.order_id);

@@ -25,9 +25,10 @@ use tools::loadgen::{self, report, Credentials, InstrumentParams, LoadgenConfig,
 #[derive(Debug, Parser)]
 #[command(name = "loadgen", version)]
 struct Cli {
-    /// Server address (loopback).
+    /// Server address (loopback); for a replica set, its nodes' addresses comma-separated (the
+    /// leader is found at start; a failover during the run ends it as unclean).
     #[arg(long, default_value = "127.0.0.1:7001")]
-    addr: std::net::SocketAddr,
+    addr: String,
     /// Client sessions (one account each).
     #[arg(long, default_value_t = 2)]
     sessions: u32,
@@ -131,7 +132,8 @@ fn build(cli: &Cli) -> Result<LoadgenConfig, String> {
         "cancel-both" => StpMode::CancelBoth,
         other => return Err(format!("--stp {other:?}: none, cancel-taker, cancel-maker or cancel-both")),
     };
-    let mut cfg = LoadgenConfig::new(cli.addr, cli.sessions, credentials, instruments);
+    let addr = leader_of(&cli.addr, &credentials)?;
+    let mut cfg = LoadgenConfig::new(addr, cli.sessions, credentials, instruments);
     cfg.flow.mix = Mix::parse(&cli.mix)?;
     cfg.flow.levels = cli.levels;
     cfg.flow.cross_levels = cli.cross_levels;
@@ -213,4 +215,24 @@ fn main() -> ExitCode {
         eprintln!("loadgen: run not clean (missing, mismatched or out-of-sequence reports, or disconnects)");
         ExitCode::from(3)
     }
+}
+
+/// The one address, or the leader among several (a replica set's nodes): the first session's
+/// account logs in where the nodes' `NotLeader` answers point, and logs out again.
+fn leader_of(addrs: &str, credentials: &Credentials) -> Result<std::net::SocketAddr, String> {
+    let nodes: Vec<std::net::SocketAddr> = addrs
+        .split(',')
+        .map(|a| a.trim().parse().map_err(|e| format!("--addr {a:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    if nodes.len() == 1 {
+        return Ok(nodes[0]);
+    }
+    let c = credentials.get(0)?;
+    let timeout = std::time::Duration::from_secs(5);
+    let p = client::LoginParams::trader(c.account, c.secret.as_bytes());
+    let mut l = client::connect_leader(&nodes, p, timeout, std::time::Duration::from_secs(60))
+        .map_err(|e| format!("finding the leader among {addrs}: {e}"))?;
+    let _ = l.client.logout_and_drain(timeout);
+    eprintln!("loadgen: the leader is {}", l.addr);
+    Ok(l.addr)
 }

@@ -23,7 +23,8 @@ use tools::market_data_json::{book as book_json, md_message};
 #[derive(Debug, Parser)]
 #[command(name = "matchd-md", version, after_help = EXIT_HELP)]
 struct Cli {
-    /// Server address (`server.listen`, or `market_data.listen`).
+    /// Server address (`server.listen`, or `market_data.listen`); several comma-separated (a
+    /// replica set's nodes, which all serve market data): the first that answers is used.
     #[arg(long, global = true, default_value = "127.0.0.1:7001")]
     addr: String,
     /// Order-by-order messages too.
@@ -137,7 +138,7 @@ fn logged_out(reason: LogoutReason) -> Result<(), Failure> {
 }
 
 fn tail(conn: &Connection, out: &Output, over: impl Fn() -> bool) -> Result<(), Failure> {
-    let mut c = MdClient::connect(conn.addr, conn.timeout)?;
+    let mut c = conn.first(|a| MdClient::connect(a, conn.timeout))?;
     let a = c.subscribe(conn.sub)?;
     out.message(&MdServerMessage::SubscribeAccepted(a));
     let mut logout = None;
@@ -165,6 +166,21 @@ struct Connection<'a> {
     sub: MdSubscribe,
 }
 
+impl Connection<'_> {
+    /// `connect` to the first of the comma-separated addresses that answers: every node of a
+    /// replica set serves market data (followers too), so any one will do.
+    fn first<T>(&self, connect: impl Fn(&str) -> Result<T, ClientError>) -> Result<T, ClientError> {
+        let mut last = ClientError::Timeout;
+        for a in self.addr.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            match connect(a) {
+                Ok(c) => return Ok(c),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
 fn book(
     conn: &Connection,
     out: &Output,
@@ -172,7 +188,7 @@ fn book(
     instrument: InstrumentId,
     depth: usize,
 ) -> Result<(), Failure> {
-    let mut feed = MdFeed::connect(conn.addr, conn.timeout, conn.sub)?;
+    let mut feed = conn.first(|a| MdFeed::connect(a, conn.timeout, conn.sub))?;
     let mut logout = None;
     while !over() {
         let step = match feed.step(Duration::from_millis(100)) {
@@ -201,7 +217,7 @@ fn book(
 }
 
 fn snapshot(conn: &Connection, out: &Output, instrument: InstrumentId, depth: u32) -> Result<(), Failure> {
-    let mut c = MdClient::connect(conn.addr, conn.timeout)?;
+    let mut c = conn.first(|a| MdClient::connect(a, conn.timeout))?;
     c.subscribe(conn.sub)?;
     c.request_snapshot(instrument, depth, conn.sub.order_by_order)?;
     let result = loop {

@@ -21,7 +21,8 @@ use protocol::{CancelOnDisconnect, ClientMessage, Role};
 #[derive(Debug, Parser)]
 #[command(name = "matchctl", version, after_help = EXIT_HELP)]
 pub struct Cli {
-    /// Server address.
+    /// Server address; for a replica set, its nodes' addresses comma-separated (the leader is
+    /// found; without TLS).
     #[arg(long, global = true, default_value = "127.0.0.1:7001")]
     addr: String,
     /// Connect with TLS (to the server's `server.tls_listen`), trusting the CA certificates in

@@ -159,18 +159,10 @@ fn run(s: &Session, action: Action, out: &mut Output) -> Result<(), Failure> {
     }
 }
 
-/// Connects, logs in and reads the reports resent after `last_seen_seq`.
+/// Connects, logs in and reads the reports resent after `last_seen_seq`. Over plain TCP, `--addr`
+/// may list a replica set's nodes (comma-separated): the one that leads is found, following the
+/// `NotLeader` answers of the others.
 fn log_in(s: &Session, out: &mut Output) -> Result<Client, Failure> {
-    let mut client = match &s.tls {
-        None => Client::connect(s.addr.as_str(), s.timeout),
-        Some(t) => {
-            let pem = std::fs::read(&t.ca_pem)
-                .map_err(|e| Failure::Usage(format!("--tls-ca {}: {e}", t.ca_pem.display())))?;
-            let config = client::tls_config(&pem).map_err(|e| Failure::Usage(format!("--tls-ca: {e}")))?;
-            Client::connect_tls(s.addr.as_str(), &t.server_name, config, s.timeout)
-        }
-    }
-    .map_err(|e| Failure::Io(format!("cannot connect to {}: {e}", s.addr)))?;
     let login = LoginParams {
         account: s.account,
         credential: s.secret.as_bytes(),
@@ -179,17 +171,49 @@ fn log_in(s: &Session, out: &mut Output) -> Result<Client, Failure> {
         heartbeat_interval_ms: 0,
         cancel_on_disconnect: s.cancel_on_disconnect,
     };
-    let accepted = client.login(login).map_err(|e| match e {
+    let rejected = |e: ClientError, out: &mut Output| match e {
         ClientError::LoginRejected { reason, highest_seq, oldest_available_seq, leader } => {
             let r = LoginRejected { account: s.account, reason, highest_seq, oldest_available_seq, leader };
             out.show(&ServerMessage::LoginRejected(r));
             Failure::Login(format!("account {}: {e}", s.account))
         }
-        e => Failure::Io(format!("login to {} failed: {e}", s.addr)),
-    })?;
+        e => Failure::Io(format!("cannot connect to {} or log in: {e}", s.addr)),
+    };
+    let (mut client, accepted) = match &s.tls {
+        None => {
+            let nodes = resolve_nodes(&s.addr)?;
+            // A replica set gets time for an election; a single server the usual timeout.
+            let deadline = if nodes.len() > 1 { s.timeout.max(Duration::from_secs(10)) } else { s.timeout };
+            let l = client::connect_leader(&nodes, login, s.timeout, deadline).map_err(|e| rejected(e, out))?;
+            (l.client, l.accepted)
+        }
+        Some(t) => {
+            let pem = std::fs::read(&t.ca_pem)
+                .map_err(|e| Failure::Usage(format!("--tls-ca {}: {e}", t.ca_pem.display())))?;
+            let config = client::tls_config(&pem).map_err(|e| Failure::Usage(format!("--tls-ca: {e}")))?;
+            let mut client = Client::connect_tls(s.addr.as_str(), &t.server_name, config, s.timeout)
+                .map_err(|e| Failure::Io(format!("cannot connect to {}: {e}", s.addr)))?;
+            let accepted = client.login(login).map_err(|e| rejected(e, out))?;
+            (client, accepted)
+        }
+    };
     out.show(&ServerMessage::LoginAccepted(accepted));
     catch_up(&mut client, out, accepted.highest_seq, s.print_resends, s.timeout)?;
     Ok(client)
+}
+
+/// `--addr`: one address or a comma-separated list (a replica set's nodes), names resolved.
+fn resolve_nodes(addrs: &str) -> Result<Vec<std::net::SocketAddr>, Failure> {
+    use std::net::ToSocketAddrs as _;
+    let mut out = Vec::new();
+    for a in addrs.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        let resolved = a.to_socket_addrs().map_err(|e| Failure::Usage(format!("--addr {a}: {e}")))?;
+        out.extend(resolved.take(1));
+    }
+    if out.is_empty() {
+        return Err(Failure::Usage(format!("--addr {addrs:?}: no address")));
+    }
+    Ok(out)
 }
 
 /// Sends `msg` and prints every message until its answer (a [`Failure::Io`] if none comes within
