@@ -58,7 +58,7 @@ pub fn connect_leader(
         if Instant::now() >= until {
             return Err(last_err);
         }
-        if hint.is_none() && next % nodes.len() == 0 {
+        if hint.is_none() && next.is_multiple_of(nodes.len()) {
             // A whole round without a leader: an election takes a moment.
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -488,15 +488,13 @@ impl Gateway {
             tracing::info!(session = c.id, account = login.account, peer = %c.peer, ?refusal, "login rejected");
             let answer = match refusal {
                 // Only a version-2 client knows `NotLeader`; an older one is told to retry.
-                LoginRefusal::NotLeader if frame.header.version >= 2 => {
-                    ServerMessage::LoginRejected(LoginRejected {
-                        account: login.account,
-                        reason: LoginRejectReason::NotLeader,
-                        highest_seq: 0,
-                        oldest_available_seq: 0,
-                        leader: self.leadership.as_ref().and_then(|l| l.leader()),
-                    })
-                }
+                LoginRefusal::NotLeader if frame.header.version >= 2 => ServerMessage::LoginRejected(LoginRejected {
+                    account: login.account,
+                    reason: LoginRejectReason::NotLeader,
+                    highest_seq: 0,
+                    oldest_available_seq: 0,
+                    leader: self.leadership.as_ref().and_then(|l| l.leader()),
+                }),
                 LoginRefusal::NotLeader => login_rejected(login.account, LoginRejectReason::NotReady),
                 _ => login_rejected(login.account, refusal.wire_reason()),
             };
@@ -856,7 +854,13 @@ fn protocol_error(control: &ControlPlane, c: &mut Conn, reject: SessionReject) -
 
 /// The answer to a login the gateway refuses itself.
 fn login_rejected(account: u32, reason: LoginRejectReason) -> ServerMessage {
-    ServerMessage::LoginRejected(LoginRejected { account, reason, highest_seq: 0, oldest_available_seq: 0, leader: None })
+    ServerMessage::LoginRejected(LoginRejected {
+        account,
+        reason,
+        highest_seq: 0,
+        oldest_available_seq: 0,
+        leader: None,
+    })
 }
 
 /// Whether another connection of `account` is logged in or logging in.

@@ -509,10 +509,10 @@ fn decide<S: Storage>(
     let discard = matches!(b.kind, CorruptionKind::Discarded { .. });
     let refuse = !discard
         && match mode {
-        RecoveryMode::TruncateAboveWatermark => lost_durable,
-        RecoveryMode::Strict => lost_durable || found > 0,
-        RecoveryMode::ForceTruncate => false,
-    };
+            RecoveryMode::TruncateAboveWatermark => lost_durable,
+            RecoveryMode::Strict => lost_durable || found > 0,
+            RecoveryMode::ForceTruncate => false,
+        };
     if refuse {
         return Err(corruption(storage, entries, b, watermark, first_found).into());
     }

@@ -111,13 +111,38 @@ fn render_replication(e: &mut Exposition, rs: &ReplicationStats, cluster: &Clust
         e.sample("matchd_replication_role", &format!("role=\"{}\"", r.label()), (r == role) as u8);
     }
     e.one("matchd_replication_node_id", "gauge", "This node's id.", cluster.cfg.node_id);
-    e.one("matchd_replication_epoch", "gauge", "The epoch this node leads or follows.", get(&rs.epoch).max(cluster.seen_epoch.load(Ordering::Relaxed)));
-    e.one("matchd_replication_lease_valid", "gauge", "1 while this node's etcd lease is surely held.", cluster.lease_valid() as u8);
-    e.one("matchd_replication_commit_seq", "gauge", "Highest sequence known durable on a quorum (what the matcher may apply).", get(&rs.commit_seq));
+    e.one(
+        "matchd_replication_epoch",
+        "gauge",
+        "The epoch this node leads or follows.",
+        get(&rs.epoch).max(cluster.seen_epoch.load(Ordering::Relaxed)),
+    );
+    e.one(
+        "matchd_replication_lease_valid",
+        "gauge",
+        "1 while this node's etcd lease is surely held.",
+        cluster.lease_valid() as u8,
+    );
+    e.one(
+        "matchd_replication_commit_seq",
+        "gauge",
+        "Highest sequence known durable on a quorum (what the matcher may apply).",
+        get(&rs.commit_seq),
+    );
     e.one("matchd_replication_log_seq", "gauge", "Last sequence in this node's journal.", get(&rs.log_seq));
     e.one("matchd_replication_records_sent_total", "counter", "Records shipped to followers.", get(&rs.records_sent));
-    e.one("matchd_replication_records_received_total", "counter", "Records received from a leader.", get(&rs.records_received));
-    e.one("matchd_replication_connections_total", "counter", "Replication connections made or accepted.", get(&rs.connections));
+    e.one(
+        "matchd_replication_records_received_total",
+        "counter",
+        "Records received from a leader.",
+        get(&rs.records_received),
+    );
+    e.one(
+        "matchd_replication_connections_total",
+        "counter",
+        "Replication connections made or accepted.",
+        get(&rs.connections),
+    );
     e.one("matchd_replication_promotions_total", "counter", "Times this node took the lead.", get(&rs.promotions));
     for (name, help) in [
         ("matchd_replication_follower_connected", "1 while the follower streams from this leader."),
@@ -140,7 +165,11 @@ fn render_replication(e: &mut Exposition, rs: &ReplicationStats, cluster: &Clust
             }
         }
     }
-    e.family("matchd_replication_quorum_wait_seconds", "histogram", "Leader: from local durability to durable on a quorum, per release.");
+    e.family(
+        "matchd_replication_quorum_wait_seconds",
+        "histogram",
+        "Leader: from local durability to durable on a quorum, per release.",
+    );
     e.histogram("matchd_replication_quorum_wait_seconds", "", &rs.quorum_wait.snapshot());
 }
 

@@ -254,8 +254,12 @@ impl Listeners {
             (None, None)
         };
         let metrics = b.metrics.as_ref().map(|l| l.try_clone()).transpose()?;
-        let gateway =
-            gateway::Listeners { orders: mio(&b.orders)?, market_data: opt(&b.market_data)?, admin: opt(&b.admin)?, internal };
+        let gateway = gateway::Listeners {
+            orders: mio(&b.orders)?,
+            market_data: opt(&b.market_data)?,
+            admin: opt(&b.admin)?,
+            internal,
+        };
         Ok(Listeners { gateway, metrics, tls })
     }
 

@@ -54,7 +54,13 @@ fn reject(template: u16, reason: SessionRejectReason, field_offset: Option<u16>,
 }
 
 fn login_rejected(account: u32, reason: LoginRejectReason) -> ServerMessage {
-    ServerMessage::LoginRejected(LoginRejected { account, reason, highest_seq: 0, oldest_available_seq: 0, leader: None })
+    ServerMessage::LoginRejected(LoginRejected {
+        account,
+        reason,
+        highest_seq: 0,
+        oldest_available_seq: 0,
+        leader: None,
+    })
 }
 
 fn logout(reason: LogoutReason) -> ServerMessage {

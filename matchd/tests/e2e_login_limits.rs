@@ -13,7 +13,13 @@ use e2e_common::*;
 use protocol::{LoginRejectReason, LoginRejected, Logout, LogoutReason, Role, ServerMessage};
 
 fn login_rejected(account: u32, reason: LoginRejectReason) -> ServerMessage {
-    ServerMessage::LoginRejected(LoginRejected { account, reason, highest_seq: 0, oldest_available_seq: 0, leader: None })
+    ServerMessage::LoginRejected(LoginRejected {
+        account,
+        reason,
+        highest_seq: 0,
+        oldest_available_seq: 0,
+        leader: None,
+    })
 }
 
 /// A TCP connection to `to` from the loopback address `127.0.0.<host>`.

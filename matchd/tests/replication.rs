@@ -131,7 +131,12 @@ fn history(set: &ReplicaSet, who: (u32, &str)) -> Seen {
 fn check_seen(who: (u32, &str), seen: &Seen, hist: &Seen) {
     assert!(!seen.is_empty(), "account {} saw no report", who.0);
     for (seq, r) in seen {
-        assert_eq!(hist.get(seq), Some(r), "account {}: acknowledged report {seq} lost or changed after failover", who.0);
+        assert_eq!(
+            hist.get(seq),
+            Some(r),
+            "account {}: acknowledged report {seq} lost or changed after failover",
+            who.0
+        );
     }
 }
 
@@ -292,7 +297,8 @@ fn delayed_stalled_and_cut_replication_loses_nothing() {
     });
     // Node 3 listens on the real port behind the proxy.
     let cfg3 = std::fs::read_to_string(set.config(3)).unwrap();
-    let cfg3 = cfg3.replace("listen = \"127.0.0.1:0\"\nlease_ttl_s", &format!("listen = \"127.0.0.1:{real}\"\nlease_ttl_s"));
+    let cfg3 =
+        cfg3.replace("listen = \"127.0.0.1:0\"\nlease_ttl_s", &format!("listen = \"127.0.0.1:{real}\"\nlease_ttl_s"));
     std::fs::write(set.config(3), cfg3).unwrap();
     set.node_mut(3).terminate();
     set.restart(3);

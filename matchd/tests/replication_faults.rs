@@ -34,12 +34,8 @@ fn node_config(dir: &std::path::Path, name: &str, section: &str) -> std::path::P
 
 /// Runs matchd to its exit; returns (exit code, stderr).
 fn run_to_exit(config: &std::path::Path) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_matchd"))
-        .arg("--config")
-        .arg(config)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_matchd")).arg("--config").arg(config).stdin(Stdio::null()).output().unwrap();
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 

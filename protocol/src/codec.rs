@@ -285,10 +285,9 @@ impl ServerMessage {
         match template_id {
             // Version 1's block, before the leader's address was appended.
             template::LOGIN_REJECTED => Some(LOGIN_REJECTED_V1_BLOCK_LEN),
-            template::LOGIN_ACCEPTED
-            | template::HEARTBEAT
-            | template::LOGOUT
-            | template::SESSION_REJECT => Self::block_len_of(template_id),
+            template::LOGIN_ACCEPTED | template::HEARTBEAT | template::LOGOUT | template::SESSION_REJECT => {
+                Self::block_len_of(template_id)
+            }
             t => report_min_block_len(t),
         }
     }

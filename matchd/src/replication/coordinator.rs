@@ -242,7 +242,8 @@ impl State {
                 let info: Option<LeaderInfo> = serde_json::from_slice(&kv.value).ok();
                 let Some(info) = info else {
                     tracing::warn!("replication: unreadable leader key; deleting it");
-                    self.etcd.txn(&[Compare::ModRevision(leader_key.clone(), kv.mod_revision)], &[Op::Delete(leader_key)])?;
+                    self.etcd
+                        .txn(&[Compare::ModRevision(leader_key.clone(), kv.mod_revision)], &[Op::Delete(leader_key)])?;
                     return Ok(());
                 };
                 self.on_leader(info, kv.mod_revision, kv.lease)
@@ -328,7 +329,8 @@ impl State {
             self.quorum_seen_at = None;
         }
         let listed = self.etcd.get_prefix(&self.key(&format!("candidates/{target}/")))?;
-        let candidates: Vec<Candidacy> = listed.iter().filter_map(|kv| serde_json::from_slice(&kv.value).ok()).collect();
+        let candidates: Vec<Candidacy> =
+            listed.iter().filter_map(|kv| serde_json::from_slice(&kv.value).ok()).collect();
         if (candidates.len() as u32) < quorum {
             return Ok(());
         }
@@ -381,7 +383,9 @@ impl State {
             let leader_key = self.key("leader");
             if let Ok(Some(kv)) = self.etcd.get(&leader_key) {
                 if kv.lease == self.lease {
-                    let _ = self.etcd.txn(&[Compare::ModRevision(leader_key.clone(), kv.mod_revision)], &[Op::Delete(leader_key)]);
+                    let _ = self
+                        .etcd
+                        .txn(&[Compare::ModRevision(leader_key.clone(), kv.mod_revision)], &[Op::Delete(leader_key)]);
                 }
             }
         }

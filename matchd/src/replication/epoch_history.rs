@@ -15,11 +15,8 @@ use engine::command_codec::{decode, kind, RECORD_COMMAND};
 use engine::CommandKind;
 use journal::JournalReader;
 
-use super::wire::EpochStart;
+use super::wire::{EpochStart, MAX_ZERO};
 
-/// Rolling CRCs kept for the records before the first epoch (enough for any `format`; a longer
-/// single-node history is compared as a whole).
-pub const MAX_ZERO: usize = 4096;
 
 /// The epochs of one log, oldest first, and where it ends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -176,13 +176,7 @@ impl FollowerLink {
         self.durable = keep;
         wire::put_welcome(
             &mut self.conn.outbuf,
-            &Welcome {
-                epoch: v.epoch,
-                leader: v.me,
-                start_from,
-                leader_written: v.history.last_seq,
-                commit: v.commit,
-            },
+            &Welcome { epoch: v.epoch, leader: v.me, start_from, leader_written: v.history.last_seq, commit: v.commit },
         );
         FollowerEvent::None
     }

@@ -141,7 +141,9 @@ impl LeaderLink {
                         self.leader.id, r.epoch, r.code, r.seq, r.text
                     )),
                 },
-                Message::Hello(_) | Message::Ack { .. } => LinkEvent::Reconnect("a follower's message from the leader".into()),
+                Message::Hello(_) | Message::Ack { .. } => {
+                    LinkEvent::Reconnect("a follower's message from the leader".into())
+                }
             };
             self.conn.consume(used);
             if event != LinkEvent::None {

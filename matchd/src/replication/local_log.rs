@@ -90,7 +90,9 @@ impl LocalLog {
             }
         }
         // Checked before the record is published: a bad epoch order never reaches the journal.
-        self.history.check(r.seq, r.record_type, r.payload).map_err(|e| AppendError::BadEpoch { seq: r.seq, why: e.to_string() })?;
+        self.history
+            .check(r.seq, r.record_type, r.payload)
+            .map_err(|e| AppendError::BadEpoch { seq: r.seq, why: e.to_string() })?;
         let producer = self.producer.as_mut().expect("a follower holds the producer");
         let s = *producer.try_claim(1).expect("the caller checked free_slots").end();
         producer.slot_mut(s).cmd = cmd;

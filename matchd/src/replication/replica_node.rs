@@ -17,8 +17,8 @@ use crate::pipeline::{run_pipeline, BoundSockets, Listeners, ReplicaRun, RunEnd,
 pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<(), ServerError> {
     let rcfg = cfg.replication.clone().expect("called with [replication]");
     let sockets = BoundSockets::bind(&cfg)?;
-    let replication = std::net::TcpListener::bind(rcfg.listen)
-        .map_err(|source| ServerError::Listen { addr: rcfg.listen, source })?;
+    let replication =
+        std::net::TcpListener::bind(rcfg.listen).map_err(|source| ServerError::Listen { addr: rcfg.listen, source })?;
     replication.set_nonblocking(true)?;
     let my_replication = rcfg.advertise.unwrap_or(replication.local_addr()?);
     let my_orders = rcfg.advertise_orders.unwrap_or(sockets.orders_addr()?);

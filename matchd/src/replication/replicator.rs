@@ -242,7 +242,12 @@ impl Replicator {
             nodes: cfg.nodes,
             cluster: cfg.cluster.clone(),
             last_seq: h.last_seq,
-            seen_epoch: self.p.cluster.seen_epoch.load(Ordering::Acquire).max(self.p.cluster.promise.load(Ordering::Acquire)),
+            seen_epoch: self
+                .p
+                .cluster
+                .seen_epoch
+                .load(Ordering::Acquire)
+                .max(self.p.cluster.promise.load(Ordering::Acquire)),
             rolling: h.rolling,
             zero_len: h.zero_len,
             zero: h.zero.clone(),
@@ -262,7 +267,13 @@ impl Replicator {
             let stale = leader.as_ref() != Some(&l.leader) || l.leader.epoch < promise;
             let silent = l.last_rx.elapsed() > Duration::from_millis(cfg.leader_silence_ms);
             if stale || silent {
-                tracing::info!(leader = l.leader.id, epoch = l.leader.epoch, stale, silent, "replication: leaving the leader");
+                tracing::info!(
+                    leader = l.leader.id,
+                    epoch = l.leader.epoch,
+                    stale,
+                    silent,
+                    "replication: leaving the leader"
+                );
                 let _ = self.poll.registry().deregister(&mut link.as_mut().expect("some").conn.stream);
                 *link = None;
             }
@@ -272,7 +283,12 @@ impl Replicator {
                 *next_connect = Instant::now() + Duration::from_millis(20);
                 match TcpStream::connect(info.replication) {
                     Ok(mut s) => {
-                        if self.poll.registry().register(&mut s, LEADER, Interest::READABLE | Interest::WRITABLE).is_ok() {
+                        if self
+                            .poll
+                            .registry()
+                            .register(&mut s, LEADER, Interest::READABLE | Interest::WRITABLE)
+                            .is_ok()
+                        {
                             let hello = self.hello();
                             let Mode::Follower { link, .. } = &mut self.mode else { return None };
                             *link = Some(LeaderLink::new(PeerConn::new(s), info, &hello));
@@ -419,7 +435,12 @@ impl Replicator {
                         continue;
                     };
                     let token = Token(FIRST_FOLLOWER + slot);
-                    if self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE).is_ok() {
+                    if self
+                        .poll
+                        .registry()
+                        .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                        .is_ok()
+                    {
                         self.followers[slot] = Some(FollowerLink::new(PeerConn::new(stream)));
                         self.p.stats.connections.fetch_add(1, Ordering::Relaxed);
                     }

@@ -137,7 +137,10 @@ impl ReplicationConfig {
             return bad("etcd_endpoints", format!("{e:?} must start with http:// (etcd's JSON gateway)"));
         }
         if !(2..=60).contains(&self.lease_ttl_s) {
-            return bad("lease_ttl_s", format!("is {}, must be 2..=60 (etcd grants no less than about 2)", self.lease_ttl_s));
+            return bad(
+                "lease_ttl_s",
+                format!("is {}, must be 2..=60 (etcd grants no less than about 2)", self.lease_ttl_s),
+            );
         }
         let lease_ms = self.lease_ttl_s * 1000;
         for (k, v, lo) in [
@@ -154,7 +157,10 @@ impl ReplicationConfig {
         if self.heartbeat_ms * 2 > self.leader_silence_ms {
             return bad(
                 "heartbeat_ms",
-                format!("is {}: at least two heartbeats must fit in leader_silence_ms ({})", self.heartbeat_ms, self.leader_silence_ms),
+                format!(
+                    "is {}: at least two heartbeats must fit in leader_silence_ms ({})",
+                    self.heartbeat_ms, self.leader_silence_ms
+                ),
             );
         }
         Ok(())

@@ -94,7 +94,10 @@ pub fn take_place(cfg: &Config, cluster: &Arc<Cluster>, stop: &AtomicBool) -> Re
         let Some(leader) = leader else {
             if last_wait_log.elapsed() >= Duration::from_secs(5) {
                 last_wait_log = Instant::now();
-                tracing::info!("replication: waiting for a leader (an election needs {} nodes)", cluster.cfg.election_quorum());
+                tracing::info!(
+                    "replication: waiting for a leader (an election needs {} nodes)",
+                    cluster.cfg.election_quorum()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
             continue;
@@ -158,9 +161,8 @@ fn sync_with(
     dir: &Path,
 ) -> Result<bool, SyncError> {
     let silence = Duration::from_millis(cluster.cfg.leader_silence_ms);
-    let mut s = TcpStream::connect_timeout(&leader.replication, silence).map_err(|e| {
-        SyncError::Unreachable(e.kind() == std::io::ErrorKind::ConnectionRefused)
-    })?;
+    let mut s = TcpStream::connect_timeout(&leader.replication, silence)
+        .map_err(|e| SyncError::Unreachable(e.kind() == std::io::ErrorKind::ConnectionRefused))?;
     let _ = s.set_nodelay(true);
     let _ = s.set_read_timeout(Some(silence));
     let mut out = Vec::new();
@@ -256,7 +258,8 @@ fn truncate(cfg: &Config, dir: &Path, keep: u64, last: u64) -> Result<(), SyncEr
         truncation = ?report.truncation,
         "replication: records the leader does not have were never committed (never acknowledged); discarded"
     );
-    let snaps = snapshot::list_snapshots(&snapshot::snapshot_dir(&cfg.data.dir)).map_err(|e| SyncError::Journal(e.to_string()))?;
+    let snaps = snapshot::list_snapshots(&snapshot::snapshot_dir(&cfg.data.dir))
+        .map_err(|e| SyncError::Journal(e.to_string()))?;
     let beyond: Vec<_> = snaps.into_iter().filter(|e| e.seq > keep).collect();
     if !beyond.is_empty() {
         let moved = crate::journal_guard::set_aside(&beyond, keep).map_err(|e| SyncError::Journal(e.to_string()))?;
@@ -277,11 +280,16 @@ fn catch_up(
     history: &mut EpochHistory,
     dir: &Path,
 ) -> Result<(), SyncError> {
-    std::fs::create_dir_all(&cfg.data.dir).map_err(|e| SyncError::Journal(format!("creating {}: {e}", cfg.data.dir.display())))?;
+    std::fs::create_dir_all(&cfg.data.dir)
+        .map_err(|e| SyncError::Journal(format!("creating {}: {e}", cfg.data.dir.display())))?;
     let jerr = |e: &dyn std::fmt::Display| SyncError::Journal(e.to_string());
     let (mut w, _) = JournalWriter::open(dir, jcfg(cfg)).map_err(|e| jerr(&e))?;
     if w.written_seq() != history.last_seq {
-        return Err(SyncError::Journal(format!("journal ends at {}, its scan said {}", w.written_seq(), history.last_seq)));
+        return Err(SyncError::Journal(format!(
+            "journal ends at {}, its scan said {}",
+            w.written_seq(),
+            history.last_seq
+        )));
     }
     let started = Instant::now();
     let from = history.last_seq;
@@ -314,6 +322,11 @@ fn catch_up(
     w.close().map_err(|e| jerr(&e))?;
     let n = history.last_seq - from;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
-    tracing::info!(records = n, ms = (secs * 1000.0) as u64, records_per_sec = (n as f64 / secs) as u64, "replication: caught up");
+    tracing::info!(
+        records = n,
+        ms = (secs * 1000.0) as u64,
+        records_per_sec = (n as f64 / secs) as u64,
+        "replication: caught up"
+    );
     Ok(())
 }

@@ -13,8 +13,9 @@ const MAGIC: [u8; 4] = *b"MREP";
 const VERSION: u16 = 1;
 /// Epochs a `Hello` carries at most (older ones are never compared: see `EpochHistory`).
 pub const MAX_HISTORY: usize = 1024;
-/// Rolling CRCs of the records before the first epoch a `Hello` carries at most.
-pub const MAX_ZERO: usize = super::epoch_history::MAX_ZERO;
+/// Rolling CRCs of the records before the first epoch a log keeps and a `Hello` carries (enough
+/// for any `format`; a longer single-node history is compared as a whole).
+pub const MAX_ZERO: usize = 4096;
 
 const T_HELLO: u8 = 1;
 const T_WELCOME: u8 = 2;
@@ -101,9 +102,18 @@ pub enum RefuseCode {
 impl RefuseCode {
     fn from_u8(v: u8) -> Option<RefuseCode> {
         use RefuseCode::*;
-        [NotLeader, StaleEpoch, ClusterMismatch, EngineConfigMismatch, Diverged, DuplicateNode, UnknownNode, BehindStart]
-            .into_iter()
-            .find(|c| *c as u8 == v)
+        [
+            NotLeader,
+            StaleEpoch,
+            ClusterMismatch,
+            EngineConfigMismatch,
+            Diverged,
+            DuplicateNode,
+            UnknownNode,
+            BehindStart,
+        ]
+        .into_iter()
+        .find(|c| *c as u8 == v)
     }
 }
 
@@ -203,7 +213,8 @@ struct Rd<'a> {
 
 impl<'a> Rd<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len()).ok_or(WireError::Malformed { what: self.what })?;
+        let end =
+            self.at.checked_add(n).filter(|&e| e <= self.b.len()).ok_or(WireError::Malformed { what: self.what })?;
         let s = &self.b[self.at..end];
         self.at = end;
         Ok(s)
@@ -437,7 +448,18 @@ fn decode_body(t: u8, body: &[u8]) -> Result<Message<'_>, WireError> {
             for _ in 0..n {
                 history.push(EpochStart { epoch: r.u64()?, start_seq: r.u64()?, crc: r.u32()? });
             }
-            Message::Hello(Hello { node, nodes, cluster, last_seq, seen_epoch, rolling, zero_len, zero, engine_config, history })
+            Message::Hello(Hello {
+                node,
+                nodes,
+                cluster,
+                last_seq,
+                seen_epoch,
+                rolling,
+                zero_len,
+                zero,
+                engine_config,
+                history,
+            })
         }
         T_WELCOME => {
             r.what = "Welcome";
@@ -502,7 +524,10 @@ mod tests {
             zero_len: 3,
             zero: vec![1, 2, 3],
             engine_config: [5; engine::command_codec::ENGINE_CONFIG_BYTES],
-            history: vec![EpochStart { epoch: 1, start_seq: 9, crc: 1 }, EpochStart { epoch: 4, start_seq: 50, crc: 2 }],
+            history: vec![
+                EpochStart { epoch: 1, start_seq: 9, crc: 1 },
+                EpochStart { epoch: 4, start_seq: 50, crc: 2 },
+            ],
         };
         let mut b = Vec::new();
         put_hello(&mut b, &hello);
