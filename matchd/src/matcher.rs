@@ -86,6 +86,19 @@ pub struct Matcher {
     control: Arc<ControlPlane>,
     done: Arc<AtomicI64>,
     stats: Arc<MatcherStats>,
+    /// Replica sets: the state hash at every multiple of this sequence (0: never).
+    checkpoint_every: u64,
+    next_checkpoint: u64,
+    checkpoint: Option<Arc<StateCheckpoint>>,
+}
+
+/// The engine's state hash at the last checkpoint sequence (a multiple of
+/// `replication.state_hash_every`): every node of a replica set computes it at the same
+/// sequences, so equal values mean equal states.
+#[derive(Debug, Default)]
+pub struct StateCheckpoint {
+    /// (sequence, state hash); (0, 0) before the first.
+    pub last: std::sync::Mutex<(u64, u128)>,
 }
 
 impl Matcher {
@@ -99,7 +112,29 @@ impl Matcher {
         stats: Arc<MatcherStats>,
     ) -> Self {
         let base = engine.last_seq();
-        Self { engine, input, output, base, control, done, stats, snapshots: None }
+        Self {
+            engine,
+            input,
+            output,
+            base,
+            control,
+            done,
+            stats,
+            snapshots: None,
+            checkpoint_every: 0,
+            next_checkpoint: u64::MAX,
+            checkpoint: None,
+        }
+    }
+
+    /// Computes and logs the state hash at every multiple of `every` (replica sets compare them).
+    pub fn with_checkpoints(mut self, every: u64, into: Arc<StateCheckpoint>) -> Self {
+        if every > 0 {
+            self.checkpoint_every = every;
+            self.next_checkpoint = (self.engine.last_seq() / every + 1) * every;
+            self.checkpoint = Some(into);
+        }
+        self
     }
 
     /// Runs until the input ring closes or halts; returns the engine (for the
@@ -138,7 +173,16 @@ impl Matcher {
             for s in range {
                 let cmd = self.input.get(s).cmd;
                 sink.timestamp_ns = cmd.timestamp_ns;
-                self.engine.apply(self.base + s as u64 + 1, &cmd, &mut sink);
+                let seq = self.base + s as u64 + 1;
+                self.engine.apply(seq, &cmd, &mut sink);
+                if seq == self.next_checkpoint {
+                    let hash = self.engine.state_hash();
+                    tracing::info!(seq, state_hash = format!("{hash:032x}"), "state checkpoint");
+                    if let Some(c) = &self.checkpoint {
+                        *c.last.lock().unwrap_or_else(|e| e.into_inner()) = (seq, hash);
+                    }
+                    self.next_checkpoint = seq + self.checkpoint_every;
+                }
             }
             sink.flush();
             let events = sink.events;

@@ -165,6 +165,13 @@ fn render_replication(e: &mut Exposition, rs: &ReplicationStats, cluster: &Clust
             }
         }
     }
+    let (seq, hash) = *rs.checkpoint.last.lock().unwrap_or_else(|e| e.into_inner());
+    e.family(
+        "matchd_state_checkpoint",
+        "gauge",
+        "The engine's state hash at the last multiple of replication.state_hash_every (equal on every node at equal seq).",
+    );
+    e.sample("matchd_state_checkpoint", &format!("seq=\"{seq}\",state_hash=\"{hash:032x}\""), 1);
     e.family(
         "matchd_replication_quorum_wait_seconds",
         "histogram",

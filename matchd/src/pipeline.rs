@@ -381,7 +381,10 @@ fn start_stages(
     replica: Option<ReplicaRun>,
     stop: &Arc<AtomicBool>,
 ) -> Result<Running, ServerError> {
-    let Recovered { writer, engine, reports, md, stats: _ } = recovered;
+    let Recovered { writer, engine, reports, md, stats: _, checkpoint } = recovered;
+    if let (Some(cp), Some((rs, _))) = (checkpoint, &stats.replication) {
+        *rs.checkpoint.last.lock().unwrap_or_else(|e| e.into_inner()) = cp;
+    }
     let journal_base = writer.written_seq();
     // Identifies this run on the market-data feed: its start time (sequence numbers restart).
     let feed_epoch = now_ns();
@@ -469,6 +472,10 @@ fn start_stages(
         stats.snapshots.clone(),
     )?;
     let matcher = matcher.with_snapshots(matcher_snaps);
+    let matcher = match (&cfg.replication, &stats.replication) {
+        (Some(r), Some((rs, _))) => matcher.with_checkpoints(r.state_hash_every, rs.checkpoint.clone()),
+        _ => matcher,
+    };
     let publisher = Publisher::new(
         reports,
         PublisherSettings {

@@ -118,6 +118,9 @@ pub struct Recovered {
     pub md: MdBooks,
     /// Replay statistics.
     pub stats: ReplayStats,
+    /// Replica sets: the state hash at the last multiple of `replication.state_hash_every` the
+    /// replay passed.
+    pub checkpoint: Option<(u64, u128)>,
 }
 
 /// Makes sure the data directory holds a journal: formats it under `data.create = "auto"`,
@@ -165,6 +168,9 @@ pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
     let mut reports = Reports::new(engine_cfg.max_accounts, cfg.server.retransmit_messages_per_account as u64);
     let mut md = if cfg.market_data.order_by_order { MdBooks::new() } else { MdBooks::new().without_orders() };
     let mut commands = 0u64;
+    // Replica sets compare state hashes at multiples of this (the matcher goes on from here).
+    let checkpoint_every = cfg.replication.as_ref().map_or(0, |r| r.state_hash_every);
+    let mut checkpoint = None;
     let engine = if writer.written_seq() == 0 {
         return Err(RecoveryError::EmptyJournal { dir });
     } else {
@@ -228,6 +234,9 @@ pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
                     })?;
                     e.apply(rec.seq, &cmd, &mut ReplaySink(&mut reports, &mut md));
                     commands += 1;
+                    if checkpoint_every > 0 && rec.seq % checkpoint_every == 0 {
+                        checkpoint = Some((rec.seq, e.state_hash()));
+                    }
                 }
                 (t, _) => {
                     return Err(RecoveryError::Replay(format!(
@@ -243,7 +252,14 @@ pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
     let mut engine = engine;
     commands += enter_config_additions(cfg, &mut writer, &mut engine, &mut ReplaySink(&mut reports, &mut md))?;
     md.start_epoch();
-    Ok(Recovered { writer, engine, reports, md, stats: ReplayStats { commands, elapsed: started.elapsed() } })
+    Ok(Recovered {
+        writer,
+        engine,
+        reports,
+        md,
+        stats: ReplayStats { commands, elapsed: started.elapsed() },
+        checkpoint,
+    })
 }
 
 /// Journals and applies what the config lists and the journal lacks (new instruments, accounts),

@@ -36,6 +36,9 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 /// One attempt's I/O bound (a node that does not answer is skipped).
 const ATTEMPT: Duration = Duration::from_secs(5);
 
+/// A trader with commands in flight and no answer for this long leaves the session.
+const SILENT_LEADER: Duration = Duration::from_secs(2);
+
 /// Every report a trader saw, by sequence number.
 type Seen = BTreeMap<u64, ExecReport>;
 
@@ -66,7 +69,12 @@ fn trader(
             };
             reconnects += 1;
             let mut inflight = 0u32;
+            let mut last_rx = Instant::now();
             'session: while !stop.load(Ordering::Relaxed) {
+                // A leader that went silent (paused, cut off) is left as a real client would.
+                if inflight > 0 && last_rx.elapsed() > SILENT_LEADER {
+                    break 'session;
+                }
                 if inflight < 8 {
                     cid += 1;
                     // Crossing prices around the reference: fills, partial fills and resting orders.
@@ -80,6 +88,7 @@ fn trader(
                 loop {
                     match c.recv(Duration::from_millis(2)) {
                         Ok(Some(ServerMessage::Report { seq, report })) => {
+                            last_rx = Instant::now();
                             if let Some(prev) = seen.insert(seq, report) {
                                 assert_eq!(prev, report, "account {}: resent report {seq} differs", who.0);
                             }
@@ -149,6 +158,8 @@ fn check_identical(set: &ReplicaSet) {
         assert_eq!(d.2, upto, "node {id} journal ends early");
         assert_eq!(*d, digests[0].1, "node {id} differs from node {} at sequence {upto}", digests[0].0);
     }
+    // Online too: every node's matcher logged the same state hash at the same checkpoint.
+    set.wait_equal_checkpoints(upto - upto % 500);
 }
 
 fn base_config() -> ConfigText {

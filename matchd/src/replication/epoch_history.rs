@@ -17,7 +17,6 @@ use journal::JournalReader;
 
 use super::wire::{EpochStart, MAX_ZERO};
 
-
 /// The epochs of one log, oldest first, and where it ends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EpochHistory {

@@ -3,7 +3,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::Arc;
+
 use crate::histogram::Histogram;
+use crate::matcher::StateCheckpoint;
 
 /// Largest node id the per-follower arrays cover (`replication.nodes` is at most 9).
 pub const MAX_NODES: usize = 10;
@@ -42,6 +45,8 @@ pub struct ReplicationStats {
     pub quorum_wait: Histogram,
     /// Leader: each follower's lag, by node id.
     pub followers: [FollowerLag; MAX_NODES],
+    /// The matcher's last state-hash checkpoint.
+    pub checkpoint: Arc<StateCheckpoint>,
 }
 
 impl ReplicationStats {

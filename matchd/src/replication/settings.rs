@@ -66,6 +66,15 @@ pub struct ReplicationConfig {
     /// Timeout of one etcd call.
     #[serde(default = "default_etcd_timeout_ms")]
     pub etcd_timeout_ms: u64,
+    /// Every node logs (and exposes as a metric) the engine's state hash at each multiple of this
+    /// sequence, so nodes are compared at the same sequences; 0: never. Each costs one walk of the
+    /// state on the matcher thread (milliseconds for a large book).
+    #[serde(default = "default_state_hash_every")]
+    pub state_hash_every: u64,
+}
+
+fn default_state_hash_every() -> u64 {
+    1_000_000
 }
 
 fn default_cluster() -> String {

@@ -157,7 +157,8 @@ impl Node {
     pub fn metrics(&self) -> Option<String> {
         let addr = self.printed.lock().unwrap().metrics?;
         let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        // A node between pipeline runs has its port bound but nobody serving it yet.
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         write!(s, "GET /metrics HTTP/1.1\r\nHost: matchd\r\n\r\n").ok()?;
         let mut resp = String::new();
         s.read_to_string(&mut resp).ok()?;
@@ -232,7 +233,7 @@ pub struct ReplicaSet {
 pub fn replication_section(etcd: &str, cluster: &str, id: u32, n: u32, listen: &str, extra: &str) -> String {
     format!(
         "\n[replication]\nnode_id = {id}\nnodes = {n}\ncluster = \"{cluster}\"\netcd_endpoints = [\"{etcd}\"]\n\
-         listen = \"{listen}\"\nlease_ttl_s = 2\n{extra}\n"
+         listen = \"{listen}\"\nlease_ttl_s = 2\nstate_hash_every = 500\n{extra}\n"
     )
 }
 
@@ -317,6 +318,34 @@ impl ReplicaSet {
                 return logs[0] as u64;
             }
             assert!(Instant::now() < deadline, "nodes did not converge: {seqs:?}\n{}", self.logs());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until every live node shows the same state checkpoint (sequence and hash) at or
+    /// above `min_seq`, and returns it.
+    pub fn wait_equal_checkpoints(&self, min_seq: u64) -> String {
+        let deadline = Instant::now() + LONG_WAIT;
+        loop {
+            let cps: Vec<Option<String>> = self
+                .nodes
+                .iter()
+                .flatten()
+                .map(|n| {
+                    let page = n.metrics()?;
+                    let line = page.lines().find(|l| l.starts_with("matchd_state_checkpoint{"))?;
+                    Some(line.to_string())
+                })
+                .collect();
+            let seq_of = |l: &str| -> u64 {
+                l.split("seq=\"").nth(1).and_then(|r| r.split('"').next()).and_then(|v| v.parse().ok()).unwrap_or(0)
+            };
+            if let Some(Some(first)) = cps.first() {
+                if cps.iter().all(|c| c.as_deref() == Some(first.as_str())) && seq_of(first) >= min_seq {
+                    return first.clone();
+                }
+            }
+            assert!(Instant::now() < deadline, "state checkpoints differ or lag: {cps:?}\n{}", self.logs());
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod compare;
 mod dump;
 mod export;
 mod inspect;
@@ -215,6 +216,14 @@ pub enum Cmd {
         #[arg(long)]
         no_snapshots: bool,
     },
+    /// Compare this journal with other nodes' (a replica set): record bytes and the replayed
+    /// state hash up to the shortest one's end; exit 0 when identical, 1 naming the first
+    /// sequence where they part.
+    Compare {
+        /// The other nodes' data directories.
+        #[arg(required = true)]
+        others: Vec<PathBuf>,
+    },
     /// Snapshot retention, and journal segments wholly before the oldest kept snapshot.
     Prune {
         /// Keep the newest N valid snapshots (at least 1).
@@ -245,6 +254,11 @@ pub fn run(cli: Cli) -> i32 {
         }
         Cmd::Export { what, format, from, to, output, no_snapshots } => {
             export::run(&cli.data_dir, what, format, from, to, output, !no_snapshots)
+        }
+        Cmd::Compare { others } => {
+            let mut dirs = vec![cli.data_dir.clone()];
+            dirs.extend(others);
+            compare::run(&dirs)
         }
         Cmd::Prune { keep_snapshots, archive_segments, delete_segments, yes } => {
             prune::run(&cli.data_dir, keep_snapshots, archive_segments, delete_segments, yes)
