@@ -81,3 +81,11 @@ test -d "$work/root/var/lib/matchd/journal"
 systemd/install.sh --binary "$bin" --root "$work/root" >"$work/install4.log"
 grep -q "already holds an exchange: not formatted again" "$work/install4.log"
 echo "ok"
+
+echo "== systemd/replica-set: the three nodes' [replication] sections pass check-config"
+for i in 1 2 3; do
+    cat "$work/root/etc/matchd/matchd.toml" "systemd/replica-set/node$i.toml" >"$work/node$i.toml"
+    "$bin" --config "$work/node$i.toml" check-config >/dev/null
+done
+echo "ok"
+
