@@ -13,6 +13,7 @@
 pub mod follow;
 pub mod labels;
 pub mod metrics;
+pub mod pg_harness;
 pub mod projection;
 pub mod rows;
 pub mod run;

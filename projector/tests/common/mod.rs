@@ -1,0 +1,283 @@
+//! Shared harness of the projector's tests: the `matchd-projector` binary as a child process, SQL
+//! queries, a replay of the journal (the differential reference) and a synthetic journal writer.
+//!
+//! **No wall-clock budgets.** These tests run on busy 2-core machines: every wait is for a
+//! condition (the checkpoint reaching the journal's end, a process exiting) and its deadline
+//! ([`LONG_WAIT`]) only bounds a hang.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use engine::command_codec::{encode, encode_engine_config, MAX_COMMAND_BYTES, RECORD_COMMAND, RECORD_ENGINE_CONFIG};
+use engine::{Engine, Event, EventKind, Seq};
+use journal::{JournalConfig, JournalReader, JournalWriter, SyncPolicy};
+use projector::source::{Applied, Source};
+
+/// Bounds a hang, never a speed.
+pub const LONG_WAIT: Duration = Duration::from_secs(300);
+
+/// SQL over tokio-postgres on a private current-thread runtime.
+pub struct Db {
+    rt: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+}
+
+impl Db {
+    /// Connects (retrying until [`LONG_WAIT`]: the server may be restarting).
+    pub fn connect(url: &str) -> Db {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let deadline = Instant::now() + LONG_WAIT;
+        loop {
+            match rt.block_on(tokio_postgres::connect(url, tokio_postgres::NoTls)) {
+                Ok((client, conn)) => {
+                    rt.spawn(async move {
+                        let _ = conn.await;
+                    });
+                    return Db { rt, client };
+                }
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "connect {url}: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    /// Rows of `sql`.
+    pub fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        self.rt.block_on(self.client.query(sql, &[])).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The one `bigint` `sql` returns.
+    pub fn int(&self, sql: &str) -> i64 {
+        let rows = self.query(sql);
+        assert_eq!(rows.len(), 1, "{sql}");
+        rows[0].get::<_, Option<i64>>(0).unwrap_or(0)
+    }
+
+    /// Runs statements.
+    pub fn exec(&self, sql: &str) {
+        self.rt.block_on(self.client.batch_execute(sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The checkpoint's sequence (0 before the schema exists).
+    pub fn checkpoint(&self) -> u64 {
+        let exists = self.int("SELECT (to_regclass('projector_checkpoint') IS NOT NULL)::int::bigint");
+        if exists == 0 {
+            return 0;
+        }
+        self.int("SELECT seq FROM projector_checkpoint") as u64
+    }
+
+    /// Every user table's row count, for "nothing was written" checks.
+    pub fn table_counts(&self) -> Vec<(String, i64)> {
+        let names: Vec<String> = self
+            .query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        names.into_iter().map(|n| (n.clone(), self.int(&format!("SELECT count(*) FROM {n}")))).collect()
+    }
+}
+
+/// The `matchd-projector` binary as a child process.
+pub struct Projector {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Projector {
+    /// Starts it on `data_dir` into `url` with `extra` arguments; its stderr goes to `log`.
+    pub fn start(data_dir: &Path, url: &str, log: &Path, extra: &[&str]) -> Projector {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_matchd-projector"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--database", url])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(file))
+            .spawn()
+            .expect("spawn matchd-projector");
+        Projector { child, log: log.to_path_buf() }
+    }
+
+    /// Runs it to the journal's end (`--exit-at-end`): (exit code, its stderr).
+    pub fn run_to_end(data_dir: &Path, url: &str, log: &Path, extra: &[&str]) -> (i32, String) {
+        let mut args = vec!["--exit-at-end"];
+        args.extend_from_slice(extra);
+        let mut p = Projector::start(data_dir, url, log, &args);
+        let deadline = Instant::now() + LONG_WAIT;
+        loop {
+            if let Some(st) = p.child.try_wait().unwrap() {
+                return (st.code().unwrap_or(-1), std::fs::read_to_string(log).unwrap_or_default());
+            }
+            assert!(Instant::now() < deadline, "matchd-projector did not finish");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, and reap it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Panics with its log if it exited.
+    pub fn assert_running(&mut self) {
+        if let Some(st) = self.child.try_wait().unwrap() {
+            panic!("matchd-projector exited ({st}):\n{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+        }
+    }
+}
+
+impl Drop for Projector {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// The journal's last record (0 if empty).
+pub fn journal_end(data_dir: &Path) -> Seq {
+    let mut r = JournalReader::open(data_dir.join("journal"), 0).expect("open journal");
+    while r.next().expect("read journal").is_some() {}
+    r.next_seq() - 1
+}
+
+/// What a replay of the journal gives: the engine at its end and every event.
+pub struct Replayed {
+    pub source: Source,
+    pub events: Vec<Event>,
+    pub last_seq: Seq,
+}
+
+impl Replayed {
+    /// The engine after `last_seq`.
+    pub fn engine(&self) -> &Engine {
+        self.source.engine().expect("an engine-config record")
+    }
+}
+
+/// Replays the journal (the projector's own source, from record 1) to `upto` (or its end).
+pub fn replay(data_dir: &Path, upto: Option<Seq>) -> Replayed {
+    let mut s = Source::at_checkpoint(data_dir, 0, None).expect("open the journal");
+    let mut events = Vec::new();
+    let mut last_seq = 0;
+    while upto.is_none_or(|u| last_seq < u) {
+        match s.next(&mut events).expect("replay") {
+            Some(Applied::Command(seq, _)) | Some(Applied::Other(seq)) => last_seq = seq,
+            None => break,
+        }
+    }
+    Replayed { source: s, events, last_seq }
+}
+
+/// Trades and their total quantity among `events`.
+pub fn trade_totals(events: &[Event]) -> (i64, i64) {
+    events.iter().fold((0, 0), |(n, q), e| match e.kind {
+        EventKind::Trade(t) => (n + 1, q + t.qty as i64),
+        _ => (n, q),
+    })
+}
+
+/// Waits until `done` holds, panicking with `what` after [`LONG_WAIT`].
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + LONG_WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "waited {LONG_WAIT:?} for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Engine capacities of the synthetic journals (risk mode: balances, fees, transfers).
+pub fn synth_config() -> engine::EngineConfig {
+    engine::EngineConfig { risk_checks: true, ..engine::EngineConfig::small() }
+}
+
+/// A deterministic random flow for the synthetic journals: one instrument, four funded accounts,
+/// then `n` commands (GTC and IOC orders around the reference price, cancels, deposits,
+/// withdrawals), stamped 1 ms apart from `t0_ns`.
+pub fn synth_commands(seed: u64, n: usize, t0_ns: u64) -> Vec<engine::Command> {
+    use engine::*;
+    use rand_xoshiro::rand_core::{Rng, SeedableRng};
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut below = |n: u64| rng.next_u64() % n;
+    let mut ts = t0_ns;
+    let mut cmd = |account: u32, kind: CommandKind| {
+        ts += 1_000_000;
+        Command { account, timestamp_ns: ts, kind }
+    };
+    let spec = InstrumentSpec {
+        id: 1,
+        symbol: InstrumentSpec::symbol_from_str("BTC-USDT").unwrap(),
+        base_asset: 1,
+        quote_asset: 2,
+        tick: 1,
+        lot: 1,
+        min_qty: 1,
+        max_qty: 1_000,
+        min_notional: 0,
+        price_band_bps: 5_000,
+        reference_price: 1_000,
+        qty_scale: 1,
+    };
+    let mut v = vec![cmd(0, CommandKind::AddInstrument(spec))];
+    let mut tx_id = 0;
+    for a in 1..=4 {
+        v.push(cmd(0, CommandKind::CreateAccount(CreateAccount { target: a, tier: 0, status: AccountStatus::Active })));
+        for asset in [1, 2] {
+            tx_id += 1;
+            v.push(cmd(0, CommandKind::Deposit(Transfer { target: a, asset, amount: 10_000_000, tx_id })));
+        }
+    }
+    let mut cid = 0u64;
+    for _ in 0..n {
+        let account = 1 + below(4) as u32;
+        let side = if below(2) == 0 { Side::Buy } else { Side::Sell };
+        let kind = match below(100) {
+            0..=59 | 60..=74 => {
+                cid += 1;
+                let tif = if below(100) < 80 { TimeInForce::Gtc } else { TimeInForce::Ioc };
+                CommandKind::NewOrder(NewOrder {
+                    client_order_id: cid,
+                    instrument: 1,
+                    side,
+                    order_type: OrderType::Limit,
+                    tif,
+                    stp: StpMode::CancelTaker,
+                    price: 990 + below(21),
+                    qty: 1 + below(20),
+                })
+            }
+            75..=89 => CommandKind::Cancel(Cancel { order: OrderRef::Client(1 + below(cid.max(1))) }),
+            90..=94 => {
+                tx_id += 1;
+                CommandKind::Deposit(Transfer { target: account, asset: 1 + below(2) as u32, amount: 1 + below(1000), tx_id })
+            }
+            _ => {
+                tx_id += 1;
+                CommandKind::Withdraw(Transfer { target: account, asset: 1 + below(2) as u32, amount: 1 + below(1000), tx_id })
+            }
+        };
+        let sender = if matches!(kind, CommandKind::Deposit(_) | CommandKind::Withdraw(_)) { 0 } else { account };
+        v.push(cmd(sender, kind));
+    }
+    v
+}
+
+/// Writes a journal into `<data_dir>/journal`: the engine-config record, then `commands`.
+pub fn write_journal(data_dir: &Path, commands: &[engine::Command]) {
+    let cfg = JournalConfig { create_dir: true, sync_policy: SyncPolicy::None, ..JournalConfig::default() };
+    let (mut w, _) = JournalWriter::open(data_dir.join("journal"), cfg).expect("open journal");
+    w.append(RECORD_ENGINE_CONFIG, &encode_engine_config(&synth_config())).unwrap();
+    let mut buf = [0u8; MAX_COMMAND_BYTES];
+    for c in commands {
+        let len = encode(c, &mut buf);
+        w.append(RECORD_COMMAND, &buf[..len]).unwrap();
+    }
+    w.commit().unwrap();
+    w.close().unwrap();
+}
