@@ -281,3 +281,49 @@ pub fn write_journal(data_dir: &Path, commands: &[engine::Command]) {
     w.commit().unwrap();
     w.close().unwrap();
 }
+
+/// Counts and sums from SQL against the journal's events; the ledger adds up to the balances.
+pub fn check_sql_invariants(db: &Db, events: &[engine::Event]) {
+    use engine::EventKind as K;
+    let (trades, qty) = trade_totals(events);
+    assert!(trades > 0, "the flow traded");
+    assert_eq!(db.int("SELECT count(*) FROM trades"), trades);
+    assert_eq!(db.int("SELECT sum(qty)::bigint FROM trades"), qty);
+    assert_eq!(db.int("SELECT max(trade_id) - min(trade_id) + 1 FROM trades"), trades, "no trade missing");
+    assert_eq!(db.int("SELECT sum(trade_count)::bigint FROM candles"), trades);
+    assert_eq!(db.int("SELECT sum(volume)::bigint FROM candles"), qty);
+    let order_events = events
+        .iter()
+        .map(|e| match e.kind {
+            K::Accepted(_) | K::Cancelled(_) | K::Amended(_) => 1,
+            K::Trade(_) => 2,
+            _ => 0,
+        })
+        .sum::<i64>();
+    assert_eq!(db.int("SELECT count(*) FROM order_events"), order_events);
+    let count = |f: fn(&K) -> bool| events.iter().filter(|e| f(&e.kind)).count() as i64;
+    assert_eq!(db.int("SELECT count(*) FROM orders"), count(|k| matches!(k, K::Accepted(_))));
+    assert_eq!(db.int("SELECT count(*) FROM balance_ledger"), count(|k| matches!(k, K::BalanceChanged(_))));
+    assert_eq!(db.int("SELECT count(*) FROM rejections"), count(|k| matches!(k, K::Rejected(_))));
+    assert_eq!(db.int("SELECT count(*) FROM transfers"), count(|k| matches!(k, K::TransferApplied(_))));
+    // The ledger is a gapless chain per (account, asset) ending at the balance.
+    assert_eq!(
+        db.int(
+            "SELECT count(*) FROM (SELECT available, available_delta, reserved, reserved_delta, \
+             lag(available, 1, 0::bigint) OVER w AS pa, lag(reserved, 1, 0::bigint) OVER w AS pr \
+             FROM balance_ledger WINDOW w AS (PARTITION BY account_id, asset_id ORDER BY seq, idx)) c \
+             WHERE pa + available_delta <> available OR pr + reserved_delta <> reserved"
+        ),
+        0,
+        "every ledger row follows the previous one"
+    );
+    assert_eq!(
+        db.int(
+            "SELECT count(*) FROM balances b LEFT JOIN (SELECT account_id, asset_id, sum(available_delta) AS a, \
+             sum(reserved_delta) AS r FROM balance_ledger GROUP BY 1, 2) l USING (account_id, asset_id) \
+             WHERE l.a IS DISTINCT FROM b.available OR l.r IS DISTINCT FROM b.reserved"
+        ),
+        0,
+        "the ledger sums to the balances"
+    );
+}
