@@ -112,7 +112,7 @@ fn a_live_matchd_is_projected_exactly_once_through_kills_and_a_postgres_crash() 
     let data = m.dir.join("data");
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("projector.log");
-    let args = ["--batch-records", "300", "--batch-ms", "10", "--max-backoff-ms", "500"];
+    let args = ["--batch-records", "300", "--batch-ms", "10", "--max-backoff-ms", "500", "--metrics-listen", "127.0.0.1:0"];
     let mut projector = Projector::start(&data, &url, &log, &args);
 
     // The order flow, in the background: every command kind the load generator has, a third of
@@ -166,6 +166,14 @@ fn a_live_matchd_is_projected_exactly_once_through_kills_and_a_postgres_crash() 
         assert_eq!(&sql_account(&db, FIRST_ACCOUNT + i as u32), answer, "account {}", FIRST_ACCOUNT + i as u32);
     }
     let end = db.checkpoint();
+    // The lag metrics: nothing behind once the checkpoint is at the journal's end (the watcher
+    // polls the journal's end every 200 ms).
+    wait_for("the metrics to show no lag", || {
+        projector.metric("projector_journal_seq") == end as f64 && projector.metric("projector_committed_seq") == end as f64
+    });
+    assert_eq!(projector.metric("projector_lag_records"), 0.0);
+    assert_eq!(projector.metric("projector_lag_seconds"), 0.0);
+    assert!(projector.metric("projector_rows_total") > 0.0);
     let r = replay(&data, Some(end));
     let hash: Vec<u8> = db.query("SELECT state_hash FROM projector_checkpoint")[0].get(0);
     assert_eq!(hash, r.engine().state_hash().to_be_bytes().to_vec(), "checkpoint hash = the journal's");

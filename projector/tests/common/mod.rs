@@ -86,6 +86,8 @@ impl Db {
 pub struct Projector {
     pub child: Child,
     pub log: PathBuf,
+    metrics: std::sync::mpsc::Receiver<std::net::SocketAddr>,
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Projector {
@@ -98,11 +100,22 @@ impl Projector {
             .args(["--database", url])
             .args(extra)
             .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::from(file))
             .spawn()
             .expect("spawn matchd-projector");
-        Projector { child, log: log.to_path_buf() }
+        let mut child = child;
+        let stdout = child.stdout.take().unwrap();
+        let (tx, metrics) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("matchd-projector metrics listen=") {
+                    let _ = tx.send(addr.trim().parse().unwrap());
+                }
+            }
+        });
+        Projector { child, log: log.to_path_buf(), metrics, metrics_addr: None }
     }
 
     /// Runs it to the journal's end (`--exit-at-end`): (exit code, its stderr).
@@ -118,6 +131,20 @@ impl Projector {
             assert!(Instant::now() < deadline, "matchd-projector did not finish");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The value of metric `name` on its `/metrics` (started with `--metrics-listen`).
+    pub fn metric(&mut self, name: &str) -> f64 {
+        use std::io::{Read, Write};
+        let addr = *self.metrics_addr.get_or_insert_with(|| self.metrics.recv_timeout(LONG_WAIT).expect("a metrics listen line"));
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(s, "GET /metrics HTTP/1.1\r\nHost: p\r\n\r\n").unwrap();
+        let mut page = String::new();
+        s.read_to_string(&mut page).unwrap();
+        page.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("metric {name} missing:\n{page}"))
     }
 
     /// SIGKILL, and reap it.
