@@ -23,6 +23,7 @@ pub struct Postgres {
     dir: tempfile::TempDir,
     port: u16,
     user: Option<(u32, u32)>,
+    settings: Vec<String>,
     child: Option<Child>,
 }
 
@@ -74,6 +75,12 @@ impl Postgres {
     /// `fsync=off`: a test cluster needs crash consistency, which the WAL gives, not power-loss
     /// durability). Panics with what to do when PostgreSQL is not installed.
     pub fn start() -> Postgres {
+        Postgres::start_with(&["fsync=off"])
+    }
+
+    /// [`Postgres::start`] with these server settings (`name=value`) instead of `fsync=off`
+    /// (a benchmark runs with PostgreSQL's defaults: `&[]`).
+    pub fn start_with(settings: &[&str]) -> Postgres {
         let initdb = find_binary("initdb")
             .expect("PostgreSQL's initdb not found on PATH or in /usr/lib/postgresql/*/bin: run scripts/install-test-deps.sh");
         // The real directory (a symlink on PATH may stand alone): postgres, pg_isready and
@@ -89,7 +96,8 @@ impl Postgres {
         init.args(["-D"]).arg(dir.path().join("data")).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
         let out = as_user(&mut init, user).stdout(Stdio::null()).output().expect("run initdb");
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-        let mut pg = Postgres { bin, dir, port: free_port(), user, child: None };
+        let settings = settings.iter().map(|s| s.to_string()).collect();
+        let mut pg = Postgres { bin, dir, port: free_port(), user, settings, child: None };
         pg.launch();
         pg
     }
@@ -102,7 +110,10 @@ impl Postgres {
             let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log");
             let mut cmd = Command::new(self.bin.join("postgres"));
             cmd.arg("-D").arg(self.dir.path().join("data")).args(["-p", &self.port.to_string(), "-k"]);
-            cmd.arg(self.dir.path()).args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]);
+            cmd.arg(self.dir.path()).args(["-c", "listen_addresses=127.0.0.1"]);
+            for s in &self.settings {
+                cmd.args(["-c", s]);
+            }
             cmd.args(["-c", "max_connections=50", "-c", "shared_buffers=128MB"]);
             let mut child = as_user(&mut cmd, self.user).stdout(Stdio::null()).stderr(log).spawn().expect("spawn postgres");
             while Instant::now() < deadline {
