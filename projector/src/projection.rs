@@ -53,6 +53,8 @@ struct Live {
     price: u64,
     qty: Qty,
     leaves: Qty,
+    /// Filled over the order's life (a cancel zeroes `leaves`, not this).
+    filled: Qty,
     created_seq: Seq,
     created_ts_ns: u64,
 }
@@ -107,6 +109,7 @@ impl Projection {
                             price: o.price,
                             qty: o.qty,
                             leaves: o.leaves,
+                            filled: o.qty - o.leaves,
                             created_seq: 0,
                             created_ts_ns: 0,
                         },
@@ -219,6 +222,7 @@ impl Projection {
             price: a.price,
             qty: a.qty,
             leaves: a.qty,
+            filled: 0,
             created_seq: seq,
             created_ts_ns: ts as u64,
         };
@@ -272,6 +276,7 @@ impl Projection {
         for (order_id, leaves) in [(t.maker_order_id, t.maker_leaves), (t.taker_order_id, t.taker_leaves)] {
             let live = self.live.get_mut(&order_id).ok_or(ProjectError::UnknownOrder { seq, order_id })?;
             live.leaves = leaves;
+            live.filled += t.qty;
             let live = *live;
             if leaves == 0 {
                 self.live.remove(&order_id);
@@ -292,6 +297,7 @@ impl Projection {
     ) -> Result<(), ProjectError> {
         let mut live = self.live.remove(&c.order_id).ok_or(ProjectError::UnknownOrder { seq, order_id: c.order_id })?;
         debug_assert_eq!(live.leaves, c.cancelled_qty, "a cancel takes what was open");
+        debug_assert_eq!(live.filled, c.filled_qty, "fills are counted as they happen");
         live.leaves = 0;
         let reason = labels::cancel_reason(c.reason);
         self.order_changed(seq, ts, c.order_id, &live, "cancelled", None, Some("cancelled"), batch, idx)?;
@@ -325,7 +331,7 @@ impl Projection {
         batch: &mut Batch,
         idx: &mut Idx,
     ) -> Result<(), ProjectError> {
-        let filled = live.qty.saturating_sub(live.leaves);
+        let filled = live.filled;
         let status = status.unwrap_or(if filled == 0 { "new" } else { "partially_filled" });
         let (order_id, seq_big) = (big(seq, "order_id", order_id)?, big(seq, "seq", seq)?);
         let (price, qty) = (big(seq, "price", live.price)?, big(seq, "qty", live.qty)?);
@@ -434,5 +440,130 @@ impl Projection {
             },
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use engine::*;
+
+    use super::*;
+
+    fn cmd(account: u32, ts: u64, kind: CommandKind) -> Command {
+        Command { account, timestamp_ns: ts, kind }
+    }
+
+    fn order(cid: u64, side: Side, price: u64, qty: u64) -> CommandKind {
+        CommandKind::NewOrder(NewOrder {
+            client_order_id: cid,
+            instrument: 1,
+            side,
+            order_type: OrderType::Limit,
+            tif: TimeInForce::Gtc,
+            stp: StpMode::None,
+            price,
+            qty,
+        })
+    }
+
+    /// Applies `cmds` from sequence 1 into one batch.
+    fn project(engine: &mut Engine, p: &mut Projection, cmds: &[Command]) -> Batch {
+        let mut batch = Batch::new(engine.last_seq() + 1);
+        for c in cmds {
+            let seq = engine.last_seq() + 1;
+            let mut events = Vec::new();
+            engine.apply(seq, c, &mut events);
+            p.apply(engine, seq, c, &events, &mut batch).unwrap();
+            batch.last_seq = seq;
+        }
+        batch
+    }
+
+    fn setup() -> (Engine, Projection) {
+        let mut engine = Engine::new(EngineConfig { risk_checks: true, ..EngineConfig::small() });
+        let mut p = Projection::from_engine(&engine);
+        let spec = InstrumentSpec {
+            id: 1,
+            symbol: InstrumentSpec::symbol_from_str("BTC-USDT").unwrap(),
+            base_asset: 1,
+            quote_asset: 2,
+            tick: 1,
+            lot: 1,
+            min_qty: 1,
+            max_qty: 1000,
+            min_notional: 0,
+            price_band_bps: 5000,
+            reference_price: 100,
+            qty_scale: 1,
+        };
+        let mut cmds = vec![cmd(0, 1, CommandKind::AddInstrument(spec))];
+        for (a, tx) in [(1, 1), (2, 3)] {
+            let status = AccountStatus::Active;
+            cmds.push(cmd(0, 1, CommandKind::CreateAccount(CreateAccount { target: a, tier: 0, status })));
+            cmds.push(cmd(0, 1, CommandKind::Deposit(Transfer { target: a, asset: 1, amount: 1000, tx_id: tx })));
+            cmds.push(cmd(0, 1, CommandKind::Deposit(Transfer { target: a, asset: 2, amount: 100_000, tx_id: tx + 1 })));
+        }
+        let b = project(&mut engine, &mut p, &cmds);
+        assert_eq!((b.instruments.len(), b.accounts.len(), b.transfers.len(), b.balances.len()), (1, 2, 4, 4));
+        (engine, p)
+    }
+
+    #[test]
+    fn an_order_placed_filled_in_part_and_cancelled_in_one_batch_is_one_row_and_four_changes() {
+        let (mut engine, mut p) = setup();
+        let t = 120_000_000_000; // minute 2
+        let b = project(
+            &mut engine,
+            &mut p,
+            &[
+                cmd(1, t, order(7, Side::Sell, 100, 10)),
+                cmd(2, t + 1, order(8, Side::Buy, 100, 4)),
+                cmd(1, t + 2, CommandKind::Cancel(Cancel { order: OrderRef::Client(7) })),
+            ],
+        );
+        let sell = &b.orders[&1];
+        assert_eq!((sell.status, sell.filled_qty, sell.leaves_qty, sell.cancel_reason), ("cancelled", 4, 0, Some("user")));
+        assert_eq!((sell.created_seq, sell.updated_seq), (8, 10));
+        assert_eq!(b.orders[&2].status, "filled");
+        let kinds: Vec<_> = b.order_events.iter().map(|e| (e.seq, e.idx, e.order_id, e.kind)).collect();
+        assert_eq!(
+            kinds,
+            [(8, 0, 1, "accepted"), (9, 0, 2, "accepted"), (9, 1, 1, "fill"), (9, 2, 2, "fill"), (10, 0, 1, "cancelled")]
+        );
+        assert_eq!(b.trades.len(), 1);
+        let c = &b.candles[&(1, 2)];
+        assert_eq!((c.open, c.close, c.volume, c.quote_volume, c.trade_count), (100, 100, 4, 400, 1));
+        // The ledger's deltas chain from the deposits.
+        for l in &b.ledger {
+            let before = b.ledger.iter().filter(|x| (x.account_id, x.asset_id) == (l.account_id, l.asset_id) && x.seq < l.seq);
+            let (a, r) = before.fold((0, 0), |(a, r), x| (a + x.available_delta, r + x.reserved_delta));
+            let deposit = if l.asset_id == 1 { 1000 } else { 100_000 };
+            assert_eq!((deposit + a + l.available_delta, r + l.reserved_delta), (l.available, l.reserved), "{l:?}");
+        }
+        assert_eq!(p.live_orders(), 0);
+    }
+
+    #[test]
+    fn a_projection_rebuilt_from_the_engine_continues_where_the_first_left_off() {
+        let (mut engine, mut p) = setup();
+        project(&mut engine, &mut p, &[cmd(1, 5, order(7, Side::Sell, 100, 10))]);
+        let mut rebuilt = Projection::from_engine(&engine);
+        assert_eq!(rebuilt.live_orders(), 1);
+        let b = project(&mut engine, &mut rebuilt, &[cmd(2, 6, order(8, Side::Buy, 100, 4))]);
+        let sell = &b.orders[&1];
+        assert_eq!((sell.status, sell.filled_qty, sell.leaves_qty, sell.qty), ("partially_filled", 4, 6, 10));
+        let ledger_of_seller_base = b.ledger.iter().find(|l| (l.account_id, l.asset_id) == (1, 1)).unwrap();
+        assert_eq!(ledger_of_seller_base.reserved_delta, -4, "the rebuilt balances give the same deltas");
+    }
+
+    #[test]
+    fn a_value_beyond_bigint_is_refused_with_its_field_and_sequence() {
+        let (mut engine, mut p) = setup();
+        let c = cmd(0, u64::MAX, CommandKind::QueryAccount(QueryAccount { target: 1 }));
+        let seq = engine.last_seq() + 1;
+        let mut events = Vec::new();
+        engine.apply(seq, &c, &mut events);
+        let err = p.apply(&engine, seq, &c, &events, &mut Batch::new(seq)).unwrap_err();
+        assert_eq!(err, ProjectError::OutOfRange { seq, field: "timestamp_ns", value: u64::MAX });
     }
 }

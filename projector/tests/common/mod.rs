@@ -318,6 +318,13 @@ pub fn check_sql_invariants(db: &Db, events: &[engine::Event]) {
     assert_eq!(db.int("SELECT sum(qty)::bigint FROM trades"), qty);
     assert_eq!(db.int("SELECT max(trade_id) - min(trade_id) + 1 FROM trades"), trades, "no trade missing");
     assert_eq!(db.int("SELECT sum(trade_count)::bigint FROM candles"), trades);
+    // Every trade fills its maker and its taker.
+    assert_eq!(db.int("SELECT sum(filled_qty)::bigint FROM orders"), 2 * qty, "filled quantities");
+    assert_eq!(
+        db.int("SELECT count(*) FROM orders WHERE filled_qty + leaves_qty > qty OR (status = 'filled') <> (filled_qty = qty)"),
+        0,
+        "order quantities add up"
+    );
     assert_eq!(db.int("SELECT sum(volume)::bigint FROM candles"), qty);
     let order_events = events
         .iter()
