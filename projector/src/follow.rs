@@ -59,7 +59,7 @@ pub fn spawn(
         .spawn(move || {
             let outcome = Source::at_checkpoint(&data_dir, checkpoint.seq, checkpoint.state_hash)
                 .map_err(FollowError::from)
-                .and_then(|source| follow(source, batching, &tx, &stop));
+                .and_then(|source| follow(source, checkpoint.ts_ns, batching, &tx, &stop));
             if let Err(e) = outcome {
                 let _ = tx.blocking_send(Err(e));
             }
@@ -68,10 +68,18 @@ pub fn spawn(
 }
 
 /// The loop: apply, add rows, cut batches.
-fn follow(mut source: Source, batching: Batching, tx: &Sender<Message>, stop: &AtomicBool) -> Result<(), FollowError> {
+fn follow(
+    mut source: Source,
+    checkpoint_ts_ns: u64,
+    batching: Batching,
+    tx: &Sender<Message>,
+    stop: &AtomicBool,
+) -> Result<(), FollowError> {
     let mut projection = source.engine().map(Projection::from_engine);
+    tracing::info!(seq = source.next_seq() - 1, "engine rebuilt at the checkpoint and verified; projecting");
     let mut events = Vec::with_capacity(1024);
     let mut batch = Batch::new(source.next_seq());
+    batch.last_ts_ns = checkpoint_ts_ns;
     while !stop.load(Ordering::Relaxed) {
         events.clear();
         let applied = source.next(&mut events)?;
@@ -107,7 +115,9 @@ fn follow(mut source: Source, batching: Batching, tx: &Sender<Message>, stop: &A
         let due = caught_up || batch.started.elapsed() >= batching.linger;
         if full || (due && tx.capacity() > 0) {
             batch.state_hash = source.engine().map_or(0, |e| e.state_hash());
-            let next = Batch::new(source.next_seq());
+            let mut next = Batch::new(source.next_seq());
+            // A batch of non-command records still checkpoints the last command's stamp.
+            next.last_ts_ns = batch.last_ts_ns;
             let sent = std::mem::replace(&mut batch, next);
             match tx.try_send(Ok(sent)) {
                 Ok(()) => {}

@@ -131,6 +131,8 @@ async fn project(
     match schema::migrate(client).await {
         Ok(_) => {}
         Err(SchemaError::Db(e)) => return db_end(e),
+        // Each migration is one transaction: a connection lost in the middle left nothing.
+        Err(SchemaError::Migrate(e)) if client.is_closed() => return Ok(SessionEnd::Retry(e.to_string())),
         Err(e) => return Err(e.into()),
     }
     let sync = if opts.synchronous_commit { "on" } else { "off" };
@@ -141,6 +143,7 @@ async fn project(
         Ok(x) => x,
         Err(e) => return db_end(e),
     };
+    metrics.connected.store(true, Relaxed);
     metrics.committed_seq.store(checkpoint.seq, Relaxed);
     metrics.committed_ts_ns.store(checkpoint.ts_ns, Relaxed);
     if !*watcher_started {
@@ -170,7 +173,6 @@ async fn write_loop(
     metrics: &Metrics,
     stop: &AtomicBool,
 ) -> Result<SessionEnd, RunError> {
-    let mut logged_live = false;
     loop {
         let msg = tokio::select! {
             m = rx.recv() => m,
@@ -184,11 +186,6 @@ async fn write_loop(
             Some(Err(e)) => return Err(e.into()),
             Some(Ok(b)) => b,
         };
-        if !logged_live {
-            metrics.connected.store(true, Relaxed);
-            tracing::info!(seq = committed, "engine rebuilt and verified; projecting");
-            logged_live = true;
-        }
         let started = Instant::now();
         match writer::write(client, statements, &batch, committed).await {
             Ok(()) => {}

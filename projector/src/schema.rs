@@ -59,6 +59,10 @@ pub async fn migrate(client: &mut Client) -> Result<i64, SchemaError> {
     if database > known {
         return Err(SchemaError::Newer { database, known });
     }
+    if database == known {
+        // Up to date (every start but the first): nothing to run, nothing to lock.
+        return Ok(known);
+    }
     let mut runner = migrations::runner();
     runner.set_migration_table_name(HISTORY_TABLE);
     let report = runner.set_abort_divergent(true).set_abort_missing(true).run_async(client).await?;
