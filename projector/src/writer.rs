@@ -1,10 +1,13 @@
 //! Writing one [`Batch`] in one transaction: the checkpoint first (its row lock serialises
-//! writers, and a checkpoint that moved means another writer: refuse), then one multi-row
-//! statement per table (`INSERT ... SELECT * FROM unnest($1::bigint[], ...)`, every column one
-//! array parameter), all sent at once (pipelined), then the commit. Rows and checkpoint commit
-//! together or not at all: that is the exactly-once guarantee.
+//! writers, and a checkpoint that moved means another writer: refuse), then the current-state
+//! tables by one multi-row upsert each (`INSERT ... SELECT * FROM unnest($1::bigint[], ...) ON
+//! CONFLICT ...`, every column one array parameter, all sent at once: tokio-postgres pipelines
+//! them), then the high-volume append-only tables (`order_events`, `trades`, `balance_ledger`) by
+//! binary `COPY`, then the commit. Rows and checkpoint commit together or not at all: that is the
+//! exactly-once guarantee.
 
-use tokio_postgres::types::ToSql;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Statement, Transaction};
 
 use crate::rows::Batch;
@@ -44,9 +47,6 @@ pub struct Statements {
     accounts: Statement,
     instruments: Statement,
     orders: Statement,
-    order_events: Statement,
-    trades: Statement,
-    ledger: Statement,
     balances: Statement,
     transfers: Statement,
     rejections: Statement,
@@ -94,34 +94,6 @@ impl Statements {
                  filled_qty = EXCLUDED.filled_qty, leaves_qty = EXCLUDED.leaves_qty, status = EXCLUDED.status, \
                  cancel_reason = EXCLUDED.cancel_reason, updated_seq = EXCLUDED.updated_seq, \
                  updated_ts_ns = EXCLUDED.updated_ts_ns",
-            ))
-            .await?,
-            order_events: p(unnest_insert(
-                "order_events",
-                &[
-                    ("seq", B), ("idx", I), ("order_id", B), ("account_id", I), ("kind", T), ("price", B), ("qty", B),
-                    ("filled_qty", B), ("leaves_qty", B), ("trade_id", B), ("cancel_reason", T), ("ts_ns", B),
-                ],
-                "",
-            ))
-            .await?,
-            trades: p(unnest_insert(
-                "trades",
-                &[
-                    ("trade_id", B), ("seq", B), ("instrument_id", I), ("price", B), ("qty", B), ("notional", B),
-                    ("taker_side", T), ("maker_order_id", B), ("maker_account_id", I), ("taker_order_id", B),
-                    ("taker_account_id", I), ("maker_fee", B), ("taker_fee", B), ("ts_ns", B),
-                ],
-                "",
-            ))
-            .await?,
-            ledger: p(unnest_insert(
-                "balance_ledger",
-                &[
-                    ("seq", B), ("idx", I), ("account_id", I), ("asset_id", I), ("reason", T), ("available_delta", B),
-                    ("reserved_delta", B), ("available", B), ("reserved", B), ("ts_ns", B),
-                ],
-                "",
             ))
             .await?,
             balances: p(unnest_insert(
@@ -197,6 +169,47 @@ async fn exec(
     tx.execute(statement, params).await
 }
 
+type P<'a> = &'a (dyn ToSql + Sync);
+
+const ORDER_EVENT_COLS: &[(&str, Type)] = &[
+    ("seq", Type::INT8), ("idx", Type::INT4), ("order_id", Type::INT8), ("account_id", Type::INT4), ("kind", Type::TEXT),
+    ("price", Type::INT8), ("qty", Type::INT8), ("filled_qty", Type::INT8), ("leaves_qty", Type::INT8),
+    ("trade_id", Type::INT8), ("cancel_reason", Type::TEXT), ("ts_ns", Type::INT8),
+];
+const TRADE_COLS: &[(&str, Type)] = &[
+    ("trade_id", Type::INT8), ("seq", Type::INT8), ("instrument_id", Type::INT4), ("price", Type::INT8),
+    ("qty", Type::INT8), ("notional", Type::INT8), ("taker_side", Type::TEXT), ("maker_order_id", Type::INT8),
+    ("maker_account_id", Type::INT4), ("taker_order_id", Type::INT8), ("taker_account_id", Type::INT4),
+    ("maker_fee", Type::INT8), ("taker_fee", Type::INT8), ("ts_ns", Type::INT8),
+];
+const LEDGER_COLS: &[(&str, Type)] = &[
+    ("seq", Type::INT8), ("idx", Type::INT4), ("account_id", Type::INT4), ("asset_id", Type::INT4), ("reason", Type::TEXT),
+    ("available_delta", Type::INT8), ("reserved_delta", Type::INT8), ("available", Type::INT8), ("reserved", Type::INT8),
+    ("ts_ns", Type::INT8),
+];
+
+/// `COPY table (cols) FROM STDIN BINARY` of `rows` rows, row `i` given by `row(i)`.
+async fn copy_rows<'r, const N: usize>(
+    tx: &Transaction<'_>,
+    table: &str,
+    cols: &[(&str, Type)],
+    rows: usize,
+    row: impl Fn(usize) -> [P<'r>; N],
+) -> Result<u64, tokio_postgres::Error> {
+    assert_eq!(cols.len(), N, "one value per column");
+    if rows == 0 {
+        return Ok(0);
+    }
+    let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+    let types: Vec<Type> = cols.iter().map(|c| c.1.clone()).collect();
+    let sink = tx.copy_in(&format!("COPY {table} ({}) FROM STDIN BINARY", names.join(", "))).await?;
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
+    for i in 0..rows {
+        writer.as_mut().write(&row(i)).await?;
+    }
+    writer.finish().await
+}
+
 /// Writes `batch` and moves the checkpoint from `prev_seq` to `batch.last_seq`, in one
 /// transaction.
 pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq: u64) -> Result<(), WriteError> {
@@ -228,16 +241,8 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
     let o3 = (col!(orders, filled_qty), col!(orders, leaves_qty), col!(orders, status), col!(orders, cancel_reason));
     let o4 = (col!(orders, created_seq), col!(orders, created_ts_ns), col!(orders, updated_seq), col!(orders, updated_ts_ns));
     let ev = &batch.order_events;
-    let e1 = (col!(ev, seq), col!(ev, idx), col!(ev, order_id), col!(ev, account_id), col!(ev, kind), col!(ev, price));
-    let e2 = (col!(ev, qty), col!(ev, filled_qty), col!(ev, leaves_qty), col!(ev, trade_id), col!(ev, cancel_reason));
-    let e3 = col!(ev, ts_ns);
     let tr = &batch.trades;
-    let t1 = (col!(tr, trade_id), col!(tr, seq), col!(tr, instrument_id), col!(tr, price), col!(tr, qty), col!(tr, notional));
-    let t2 = (col!(tr, taker_side), col!(tr, maker_order_id), col!(tr, maker_account_id), col!(tr, taker_order_id));
-    let t3 = (col!(tr, taker_account_id), col!(tr, maker_fee), col!(tr, taker_fee), col!(tr, ts_ns));
     let l = &batch.ledger;
-    let l1 = (col!(l, seq), col!(l, idx), col!(l, account_id), col!(l, asset_id), col!(l, reason));
-    let l2 = (col!(l, available_delta), col!(l, reserved_delta), col!(l, available), col!(l, reserved), col!(l, ts_ns));
     let balances: Vec<_> = batch.balances.values().collect();
     let b1 = (col!(balances, account_id), col!(balances, asset_id), col!(balances, available));
     let b2 = (col!(balances, reserved), col!(balances, updated_seq));
@@ -253,9 +258,6 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
     let c3 = (col!(candles, trade_count), col!(candles, first_trade_id), col!(candles, last_trade_id));
     let p0: Params<'_> = params![&a.0, &a.1, &a.2, &a2.0, &a2.1];
     let p1: Params<'_> = params![&i1.0, &i1.1, &i1.2, &i2.0, &i2.1, &i2.2, &i2.3, &i3.0, &i3.1, &i3.2, &i4.0, &i4.1, &i4.2, &i5.0, &i5.1];
-    let p2: Params<'_> = params![&e1.0, &e1.1, &e1.2, &e1.3, &e1.4, &e1.5, &e2.0, &e2.1, &e2.2, &e2.3, &e2.4, &e3];
-    let p3: Params<'_> = params![&t1.0, &t1.1, &t1.2, &t1.3, &t1.4, &t1.5, &t2.0, &t2.1, &t2.2, &t2.3, &t3.0, &t3.1, &t3.2, &t3.3];
-    let p4: Params<'_> = params![&l1.0, &l1.1, &l1.2, &l1.3, &l1.4, &l2.0, &l2.1, &l2.2, &l2.3, &l2.4];
     let p5: Params<'_> = params![&b1.0, &b1.1, &b1.2, &b2.0, &b2.1];
     let p6: Params<'_> = params![&x1.0, &x1.1, &x1.2, &x1.3, &x1.4, &x1.5, &x2];
     let p7: Params<'_> = params![&r1.0, &r1.1, &r1.2, &r1.3, &r1.4, &r2.0, &r2.1, &r2.2, &r2.3];
@@ -280,21 +282,6 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
             p_orders,
             orders.len()
         ),
-        exec(
-            &tx,
-            "order_events",
-            &st.order_events,
-            p2,
-            ev.len()
-        ),
-        exec(
-            &tx,
-            "trades",
-            &st.trades,
-            p3,
-            tr.len()
-        ),
-        exec(&tx, "balance_ledger", &st.ledger, p4, l.len()),
         exec(&tx, "balances", &st.balances, p5, balances.len()),
         exec(&tx, "transfers", &st.transfers, p6, x.len()),
         exec(&tx, "rejections", &st.rejections, p7, r.len()),
@@ -306,6 +293,28 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
             candles.len()
         ),
     )
+    .map_err(db)?;
+    // The append-only tables by binary COPY: no set-returning function, no materialisation.
+    copy_rows(&tx, "order_events", ORDER_EVENT_COLS, ev.len(), |i| {
+        let r = &ev[i];
+        [&r.seq as P, &r.idx, &r.order_id, &r.account_id, &r.kind, &r.price, &r.qty, &r.filled_qty, &r.leaves_qty,
+         &r.trade_id, &r.cancel_reason, &r.ts_ns]
+    })
+    .await
+    .map_err(db)?;
+    copy_rows(&tx, "trades", TRADE_COLS, tr.len(), |i| {
+        let r = &tr[i];
+        [&r.trade_id as P, &r.seq, &r.instrument_id, &r.price, &r.qty, &r.notional, &r.taker_side, &r.maker_order_id,
+         &r.maker_account_id, &r.taker_order_id, &r.taker_account_id, &r.maker_fee, &r.taker_fee, &r.ts_ns]
+    })
+    .await
+    .map_err(db)?;
+    copy_rows(&tx, "balance_ledger", LEDGER_COLS, l.len(), |i| {
+        let r = &l[i];
+        [&r.seq as P, &r.idx, &r.account_id, &r.asset_id, &r.reason, &r.available_delta, &r.reserved_delta,
+         &r.available, &r.reserved, &r.ts_ns]
+    })
+    .await
     .map_err(db)?;
     tx.commit().await.map_err(db)
 }

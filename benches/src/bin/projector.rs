@@ -22,7 +22,7 @@ use projector::pg_harness::Postgres;
 use projector::{Batching, Options};
 
 const USAGE: &str = "usage: projector [--commands N] [--baseline-commands N] [--batch-records N] [--batch-ms MS] \
-                     [--mix insert-heavy|exchange-core] [--seed S] [--accounts N]";
+                     [--mix insert-heavy|exchange-core] [--seed S] [--accounts N] [--pg-setting NAME=VALUE]... [--print-pg-log]";
 
 struct Args {
     commands: u64,
@@ -32,6 +32,8 @@ struct Args {
     mix: Mix,
     seed: u64,
     accounts: u32,
+    pg_settings: Vec<String>,
+    keep_log: bool,
 }
 
 fn args() -> Args {
@@ -43,6 +45,8 @@ fn args() -> Args {
         mix: flow::INSERT_HEAVY,
         seed: 7,
         accounts: 1_000,
+        pg_settings: Vec::new(),
+        keep_log: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(s) = it.next() {
@@ -61,6 +65,8 @@ fn args() -> Args {
                     _ => panic!("{USAGE}"),
                 }
             }
+            "--pg-setting" => a.pg_settings.push(it.next().expect(USAGE)),
+            "--print-pg-log" => a.keep_log = true,
             "--bench" => {}
             other => panic!("unknown argument {other}; {USAGE}"),
         }
@@ -117,6 +123,7 @@ struct Case {
     events: u64,
     rows: u64,
     batches: u64,
+    write_secs: f64,
 }
 
 /// Projects `data_dir` into a new database `db` to the journal's end.
@@ -140,7 +147,15 @@ fn project(pg: &Postgres, db: &str, data_dir: &Path, batching: Batching) -> Case
         events: metrics.events_total.load(Relaxed),
         rows: metrics.rows_total.load(Relaxed),
         batches: metrics.batches_total.load(Relaxed),
+        write_secs: metrics.write_micros_total.load(Relaxed) as f64 / 1e6,
     }
+}
+
+/// The 1, 5 and 15 minute load averages (a busy machine measures less).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn main() {
@@ -151,7 +166,8 @@ fn main() {
     let last = write_journal(&full, a.commands, &a);
     write_journal(&small, a.baseline_commands, &a);
     eprintln!("projector bench: journals written ({last} records) in {:.1} s", t.elapsed().as_secs_f64());
-    let pg = Postgres::start_with(&[]);
+    let settings: Vec<&str> = a.pg_settings.iter().map(|s| s.as_str()).collect();
+    let pg = Postgres::start_with(&settings);
     let batched = Batching {
         max_records: a.batch_records,
         linger: Duration::from_millis(a.batch_ms),
@@ -160,12 +176,13 @@ fn main() {
     };
     let b = project(&pg, "batched", &full, batched);
     eprintln!(
-        "batched: {} records, {} events, {} rows in {} transactions, {:.2} s: {:.0} events/s",
+        "batched: {} records, {} events, {} rows in {} transactions, {:.2} s ({:.2} s writing): {:.0} events/s",
         b.records,
         b.events,
         b.rows,
         b.batches,
         b.secs,
+        b.write_secs,
         b.events as f64 / b.secs
     );
     let per_command = project(&pg, "per_command", &small, Batching { max_records: 1, ..batched });
@@ -176,9 +193,12 @@ fn main() {
         per_command.secs,
         per_command.events as f64 / per_command.secs
     );
+    if a.keep_log {
+        eprintln!("{}", pg.log());
+    }
     let rate = |c: &Case, n: u64| n as f64 / c.secs;
     println!(
-        "{{\"bench\":\"projector\",\"mix\":\"{}\",\"commands\":{},\"records\":{},\"events\":{},\"rows\":{},\"transactions\":{},\"secs\":{:.3},\"events_per_sec\":{:.0},\"records_per_sec\":{:.0},\"rows_per_sec\":{:.0},\"batch_records\":{},\"batch_ms\":{},\"per_command_records\":{},\"per_command_events_per_sec\":{:.0},\"per_command_rows_per_sec\":{:.0},\"batched_over_per_command\":{:.1},\"postgres\":\"fsync=on synchronous_commit=on\"}}",
+        "{{\"bench\":\"projector\",\"mix\":\"{}\",\"commands\":{},\"records\":{},\"events\":{},\"rows\":{},\"transactions\":{},\"secs\":{:.3},\"events_per_sec\":{:.0},\"records_per_sec\":{:.0},\"rows_per_sec\":{:.0},\"batch_records\":{},\"batch_ms\":{},\"per_command_records\":{},\"per_command_events_per_sec\":{:.0},\"per_command_rows_per_sec\":{:.0},\"batched_over_per_command\":{:.1},\"postgres\":\"fsync=on synchronous_commit=on {}\",\"loadavg\":\"{}\"}}",
         a.mix.name,
         a.commands,
         b.records,
@@ -194,6 +214,8 @@ fn main() {
         per_command.records,
         rate(&per_command, per_command.events),
         rate(&per_command, per_command.rows),
-        rate(&b, b.events) / rate(&per_command, per_command.events)
+        rate(&b, b.events) / rate(&per_command, per_command.events),
+        a.pg_settings.join(" "),
+        load_average()
     );
 }
