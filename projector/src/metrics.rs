@@ -62,12 +62,27 @@ impl Metrics {
         let mut put = |name: &str, kind: &str, help: &str, v: f64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
-        put("projector_committed_seq", "gauge", "Last journal record committed to PostgreSQL.", self.committed_seq.load(Relaxed) as f64);
+        put(
+            "projector_committed_seq",
+            "gauge",
+            "Last journal record committed to PostgreSQL.",
+            self.committed_seq.load(Relaxed) as f64,
+        );
         put("projector_journal_seq", "gauge", "Last journal record seen.", self.journal_seq.load(Relaxed) as f64);
         put("projector_lag_records", "gauge", "Journal records not yet committed.", self.lag_records() as f64);
         put("projector_lag_seconds", "gauge", "Journal time (gateway stamps) not yet committed.", self.lag_seconds());
-        put("projector_records_total", "counter", "Journal records projected.", self.records_total.load(Relaxed) as f64);
-        put("projector_events_total", "counter", "Engine events of projected records.", self.events_total.load(Relaxed) as f64);
+        put(
+            "projector_records_total",
+            "counter",
+            "Journal records projected.",
+            self.records_total.load(Relaxed) as f64,
+        );
+        put(
+            "projector_events_total",
+            "counter",
+            "Engine events of projected records.",
+            self.events_total.load(Relaxed) as f64,
+        );
         put("projector_rows_total", "counter", "Rows written.", self.rows_total.load(Relaxed) as f64);
         put("projector_batches_total", "counter", "Transactions committed.", self.batches_total.load(Relaxed) as f64);
         put(
@@ -76,7 +91,12 @@ impl Metrics {
             "Time spent writing batches.",
             self.write_micros_total.load(Relaxed) as f64 / 1e6,
         );
-        put("projector_reconnects_total", "counter", "Sessions restarted after a database error.", self.reconnects_total.load(Relaxed) as f64);
+        put(
+            "projector_reconnects_total",
+            "counter",
+            "Sessions restarted after a database error.",
+            self.reconnects_total.load(Relaxed) as f64,
+        );
         put("projector_up", "gauge", "1 while connected and projecting.", self.connected.load(Relaxed) as u8 as f64);
         s
     }

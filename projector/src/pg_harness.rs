@@ -81,8 +81,9 @@ impl Postgres {
     /// [`Postgres::start`] with these server settings (`name=value`) instead of `fsync=off`
     /// (a benchmark runs with PostgreSQL's defaults: `&[]`).
     pub fn start_with(settings: &[&str]) -> Postgres {
-        let initdb = find_binary("initdb")
-            .expect("PostgreSQL's initdb not found on PATH or in /usr/lib/postgresql/*/bin: run scripts/install-test-deps.sh");
+        let initdb = find_binary("initdb").expect(
+            "PostgreSQL's initdb not found on PATH or in /usr/lib/postgresql/*/bin: run scripts/install-test-deps.sh",
+        );
         // The real directory (a symlink on PATH may stand alone): postgres, pg_isready and
         // createdb are beside initdb there.
         let initdb = std::fs::canonicalize(&initdb).unwrap_or(initdb);
@@ -93,7 +94,14 @@ impl Postgres {
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown the cluster directory");
         }
         let mut init = Command::new(&initdb);
-        init.args(["-D"]).arg(dir.path().join("data")).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+        init.args(["-D"]).arg(dir.path().join("data")).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]);
         let out = as_user(&mut init, user).stdout(Stdio::null()).output().expect("run initdb");
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         let settings = settings.iter().map(|s| s.to_string()).collect();
@@ -115,7 +123,8 @@ impl Postgres {
                 cmd.args(["-c", s]);
             }
             cmd.args(["-c", "max_connections=50", "-c", "shared_buffers=128MB"]);
-            let mut child = as_user(&mut cmd, self.user).stdout(Stdio::null()).stderr(log).spawn().expect("spawn postgres");
+            let mut child =
+                as_user(&mut cmd, self.user).stdout(Stdio::null()).stderr(log).spawn().expect("spawn postgres");
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;

@@ -231,7 +231,14 @@ impl Projection {
         self.order_changed(seq, ts, a.order_id, &live, "accepted", None, None, batch, idx)
     }
 
-    fn trade(&mut self, seq: Seq, ts: Big, t: &engine::Trade, batch: &mut Batch, idx: &mut Idx) -> Result<(), ProjectError> {
+    fn trade(
+        &mut self,
+        seq: Seq,
+        ts: Big,
+        t: &engine::Trade,
+        batch: &mut Batch,
+        idx: &mut Idx,
+    ) -> Result<(), ProjectError> {
         let scale = self.qty_scale.get(&t.instrument).copied().unwrap_or(1);
         let notional = (t.price as u128 * t.qty as u128 / scale as u128).min(u64::MAX as u128) as u64;
         let trade_id = big(seq, "trade_id", t.trade_id)?;
@@ -307,7 +314,14 @@ impl Projection {
         Ok(())
     }
 
-    fn amended(&mut self, seq: Seq, ts: Big, a: &engine::Amended, batch: &mut Batch, idx: &mut Idx) -> Result<(), ProjectError> {
+    fn amended(
+        &mut self,
+        seq: Seq,
+        ts: Big,
+        a: &engine::Amended,
+        batch: &mut Batch,
+        idx: &mut Idx,
+    ) -> Result<(), ProjectError> {
         let live = self.live.get_mut(&a.order_id).ok_or(ProjectError::UnknownOrder { seq, order_id: a.order_id })?;
         live.price = a.price;
         live.qty = a.qty;
@@ -501,7 +515,11 @@ mod tests {
             let status = AccountStatus::Active;
             cmds.push(cmd(0, 1, CommandKind::CreateAccount(CreateAccount { target: a, tier: 0, status })));
             cmds.push(cmd(0, 1, CommandKind::Deposit(Transfer { target: a, asset: 1, amount: 1000, tx_id: tx })));
-            cmds.push(cmd(0, 1, CommandKind::Deposit(Transfer { target: a, asset: 2, amount: 100_000, tx_id: tx + 1 })));
+            cmds.push(cmd(
+                0,
+                1,
+                CommandKind::Deposit(Transfer { target: a, asset: 2, amount: 100_000, tx_id: tx + 1 }),
+            ));
         }
         let b = project(&mut engine, &mut p, &cmds);
         assert_eq!((b.instruments.len(), b.accounts.len(), b.transfers.len(), b.balances.len()), (1, 2, 4, 4));
@@ -522,20 +540,30 @@ mod tests {
             ],
         );
         let sell = &b.orders[&1];
-        assert_eq!((sell.status, sell.filled_qty, sell.leaves_qty, sell.cancel_reason), ("cancelled", 4, 0, Some("user")));
+        assert_eq!(
+            (sell.status, sell.filled_qty, sell.leaves_qty, sell.cancel_reason),
+            ("cancelled", 4, 0, Some("user"))
+        );
         assert_eq!((sell.created_seq, sell.updated_seq), (8, 10));
         assert_eq!(b.orders[&2].status, "filled");
         let kinds: Vec<_> = b.order_events.iter().map(|e| (e.seq, e.idx, e.order_id, e.kind)).collect();
         assert_eq!(
             kinds,
-            [(8, 0, 1, "accepted"), (9, 0, 2, "accepted"), (9, 1, 1, "fill"), (9, 2, 2, "fill"), (10, 0, 1, "cancelled")]
+            [
+                (8, 0, 1, "accepted"),
+                (9, 0, 2, "accepted"),
+                (9, 1, 1, "fill"),
+                (9, 2, 2, "fill"),
+                (10, 0, 1, "cancelled")
+            ]
         );
         assert_eq!(b.trades.len(), 1);
         let c = &b.candles[&(1, 2)];
         assert_eq!((c.open, c.close, c.volume, c.quote_volume, c.trade_count), (100, 100, 4, 400, 1));
         // The ledger's deltas chain from the deposits.
         for l in &b.ledger {
-            let before = b.ledger.iter().filter(|x| (x.account_id, x.asset_id) == (l.account_id, l.asset_id) && x.seq < l.seq);
+            let before =
+                b.ledger.iter().filter(|x| (x.account_id, x.asset_id) == (l.account_id, l.asset_id) && x.seq < l.seq);
             let (a, r) = before.fold((0, 0), |(a, r), x| (a + x.available_delta, r + x.reserved_delta));
             let deposit = if l.asset_id == 1 { 1000 } else { 100_000 };
             assert_eq!((deposit + a + l.available_delta, r + l.reserved_delta), (l.available, l.reserved), "{l:?}");

@@ -139,7 +139,8 @@ async fn project(
     if let Err(e) = client.batch_execute(&format!("SET synchronous_commit = {sync}")).await {
         return db_end(e);
     }
-    let (checkpoint, statements) = match tokio::try_join!(schema::read_checkpoint(client), Statements::prepare(client)) {
+    let (checkpoint, statements) = match tokio::try_join!(schema::read_checkpoint(client), Statements::prepare(client))
+    {
         Ok(x) => x,
         Err(e) => return db_end(e),
     };

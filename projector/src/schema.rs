@@ -42,8 +42,7 @@ pub fn known_version() -> i64 {
 
 /// The newest schema version applied to the database (0: none).
 pub async fn database_version(client: &Client) -> Result<i64, tokio_postgres::Error> {
-    let exists: bool =
-        client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&HISTORY_TABLE]).await?.get(0);
+    let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&HISTORY_TABLE]).await?.get(0);
     if !exists {
         return Ok(0);
     }

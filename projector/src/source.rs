@@ -107,7 +107,11 @@ pub fn journal_dir(data_dir: &Path) -> PathBuf {
 impl Source {
     /// The engine at `checkpoint` (0: before the first record), from the newest snapshot at or
     /// before it and the journal after that, its state hash checked against `checkpoint_hash`.
-    pub fn at_checkpoint(data_dir: &Path, checkpoint: Seq, checkpoint_hash: Option<u128>) -> Result<Source, SourceError> {
+    pub fn at_checkpoint(
+        data_dir: &Path,
+        checkpoint: Seq,
+        checkpoint_hash: Option<u128>,
+    ) -> Result<Source, SourceError> {
         let dir = journal_dir(data_dir);
         let mut source = Source::open_base(data_dir, checkpoint)?;
         source.replay_to(checkpoint)?;

@@ -172,19 +172,45 @@ async fn exec(
 type P<'a> = &'a (dyn ToSql + Sync);
 
 const ORDER_EVENT_COLS: &[(&str, Type)] = &[
-    ("seq", Type::INT8), ("idx", Type::INT4), ("order_id", Type::INT8), ("account_id", Type::INT4), ("kind", Type::TEXT),
-    ("price", Type::INT8), ("qty", Type::INT8), ("filled_qty", Type::INT8), ("leaves_qty", Type::INT8),
-    ("trade_id", Type::INT8), ("cancel_reason", Type::TEXT), ("ts_ns", Type::INT8),
+    ("seq", Type::INT8),
+    ("idx", Type::INT4),
+    ("order_id", Type::INT8),
+    ("account_id", Type::INT4),
+    ("kind", Type::TEXT),
+    ("price", Type::INT8),
+    ("qty", Type::INT8),
+    ("filled_qty", Type::INT8),
+    ("leaves_qty", Type::INT8),
+    ("trade_id", Type::INT8),
+    ("cancel_reason", Type::TEXT),
+    ("ts_ns", Type::INT8),
 ];
 const TRADE_COLS: &[(&str, Type)] = &[
-    ("trade_id", Type::INT8), ("seq", Type::INT8), ("instrument_id", Type::INT4), ("price", Type::INT8),
-    ("qty", Type::INT8), ("notional", Type::INT8), ("taker_side", Type::TEXT), ("maker_order_id", Type::INT8),
-    ("maker_account_id", Type::INT4), ("taker_order_id", Type::INT8), ("taker_account_id", Type::INT4),
-    ("maker_fee", Type::INT8), ("taker_fee", Type::INT8), ("ts_ns", Type::INT8),
+    ("trade_id", Type::INT8),
+    ("seq", Type::INT8),
+    ("instrument_id", Type::INT4),
+    ("price", Type::INT8),
+    ("qty", Type::INT8),
+    ("notional", Type::INT8),
+    ("taker_side", Type::TEXT),
+    ("maker_order_id", Type::INT8),
+    ("maker_account_id", Type::INT4),
+    ("taker_order_id", Type::INT8),
+    ("taker_account_id", Type::INT4),
+    ("maker_fee", Type::INT8),
+    ("taker_fee", Type::INT8),
+    ("ts_ns", Type::INT8),
 ];
 const LEDGER_COLS: &[(&str, Type)] = &[
-    ("seq", Type::INT8), ("idx", Type::INT4), ("account_id", Type::INT4), ("asset_id", Type::INT4), ("reason", Type::TEXT),
-    ("available_delta", Type::INT8), ("reserved_delta", Type::INT8), ("available", Type::INT8), ("reserved", Type::INT8),
+    ("seq", Type::INT8),
+    ("idx", Type::INT4),
+    ("account_id", Type::INT4),
+    ("asset_id", Type::INT4),
+    ("reason", Type::TEXT),
+    ("available_delta", Type::INT8),
+    ("reserved_delta", Type::INT8),
+    ("available", Type::INT8),
+    ("reserved", Type::INT8),
     ("ts_ns", Type::INT8),
 ];
 
@@ -231,15 +257,22 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
     let a2 = (col!(accounts, created_seq), col!(accounts, updated_seq));
     let instruments: Vec<_> = batch.instruments.values().collect();
     let i1 = (col!(instruments, instrument_id), col!(instruments, symbol), col!(instruments, base_asset));
-    let i2 = (col!(instruments, quote_asset), col!(instruments, tick), col!(instruments, lot), col!(instruments, qty_scale));
+    let i2 =
+        (col!(instruments, quote_asset), col!(instruments, tick), col!(instruments, lot), col!(instruments, qty_scale));
     let i3 = (col!(instruments, min_qty), col!(instruments, max_qty), col!(instruments, min_notional));
     let i4 = (col!(instruments, price_band_bps), col!(instruments, reference_price), col!(instruments, state));
     let i5 = (col!(instruments, added_seq), col!(instruments, updated_seq));
     let orders: Vec<_> = batch.orders.values().collect();
-    let o1 = (col!(orders, order_id), col!(orders, account_id), col!(orders, instrument_id), col!(orders, client_order_id));
+    let o1 =
+        (col!(orders, order_id), col!(orders, account_id), col!(orders, instrument_id), col!(orders, client_order_id));
     let o2 = (col!(orders, side), col!(orders, order_type), col!(orders, tif), col!(orders, price), col!(orders, qty));
     let o3 = (col!(orders, filled_qty), col!(orders, leaves_qty), col!(orders, status), col!(orders, cancel_reason));
-    let o4 = (col!(orders, created_seq), col!(orders, created_ts_ns), col!(orders, updated_seq), col!(orders, updated_ts_ns));
+    let o4 = (
+        col!(orders, created_seq),
+        col!(orders, created_ts_ns),
+        col!(orders, updated_seq),
+        col!(orders, updated_ts_ns),
+    );
     let ev = &batch.order_events;
     let tr = &batch.trades;
     let l = &batch.ledger;
@@ -257,62 +290,83 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
     let c2 = (col!(candles, low), col!(candles, close), col!(candles, volume), col!(candles, quote_volume));
     let c3 = (col!(candles, trade_count), col!(candles, first_trade_id), col!(candles, last_trade_id));
     let p0: Params<'_> = params![&a.0, &a.1, &a.2, &a2.0, &a2.1];
-    let p1: Params<'_> = params![&i1.0, &i1.1, &i1.2, &i2.0, &i2.1, &i2.2, &i2.3, &i3.0, &i3.1, &i3.2, &i4.0, &i4.1, &i4.2, &i5.0, &i5.1];
+    let p1: Params<'_> = params![
+        &i1.0, &i1.1, &i1.2, &i2.0, &i2.1, &i2.2, &i2.3, &i3.0, &i3.1, &i3.2, &i4.0, &i4.1, &i4.2, &i5.0, &i5.1
+    ];
     let p5: Params<'_> = params![&b1.0, &b1.1, &b1.2, &b2.0, &b2.1];
     let p6: Params<'_> = params![&x1.0, &x1.1, &x1.2, &x1.3, &x1.4, &x1.5, &x2];
     let p7: Params<'_> = params![&r1.0, &r1.1, &r1.2, &r1.3, &r1.4, &r2.0, &r2.1, &r2.2, &r2.3];
     let p8: Params<'_> = params![&c1.0, &c1.1, &c1.2, &c1.3, &c2.0, &c2.1, &c2.2, &c2.3, &c3.0, &c3.1, &c3.2];
     let p_orders: Params<'_> = params![
-        &o1.0, &o1.1, &o1.2, &o1.3, &o2.0, &o2.1, &o2.2, &o2.3, &o2.4, &o3.0, &o3.1, &o3.2, &o3.3, &o4.0, &o4.1, &o4.2, &o4.3
+        &o1.0, &o1.1, &o1.2, &o1.3, &o2.0, &o2.1, &o2.2, &o2.3, &o2.4, &o3.0, &o3.1, &o3.2, &o3.3, &o4.0, &o4.1, &o4.2,
+        &o4.3
     ];
     // All statements in flight at once: tokio-postgres pipelines them on the connection.
     tokio::try_join!(
         exec(&tx, "accounts", &st.accounts, p0, accounts.len()),
-        exec(
-            &tx,
-            "instruments",
-            &st.instruments,
-            p1,
-            instruments.len()
-        ),
-        exec(
-            &tx,
-            "orders",
-            &st.orders,
-            p_orders,
-            orders.len()
-        ),
+        exec(&tx, "instruments", &st.instruments, p1, instruments.len()),
+        exec(&tx, "orders", &st.orders, p_orders, orders.len()),
         exec(&tx, "balances", &st.balances, p5, balances.len()),
         exec(&tx, "transfers", &st.transfers, p6, x.len()),
         exec(&tx, "rejections", &st.rejections, p7, r.len()),
-        exec(
-            &tx,
-            "candles",
-            &st.candles,
-            p8,
-            candles.len()
-        ),
+        exec(&tx, "candles", &st.candles, p8, candles.len()),
     )
     .map_err(db)?;
     // The append-only tables by binary COPY: no set-returning function, no materialisation.
     copy_rows(&tx, "order_events", ORDER_EVENT_COLS, ev.len(), |i| {
         let r = &ev[i];
-        [&r.seq as P, &r.idx, &r.order_id, &r.account_id, &r.kind, &r.price, &r.qty, &r.filled_qty, &r.leaves_qty,
-         &r.trade_id, &r.cancel_reason, &r.ts_ns]
+        [
+            &r.seq as P,
+            &r.idx,
+            &r.order_id,
+            &r.account_id,
+            &r.kind,
+            &r.price,
+            &r.qty,
+            &r.filled_qty,
+            &r.leaves_qty,
+            &r.trade_id,
+            &r.cancel_reason,
+            &r.ts_ns,
+        ]
     })
     .await
     .map_err(db)?;
     copy_rows(&tx, "trades", TRADE_COLS, tr.len(), |i| {
         let r = &tr[i];
-        [&r.trade_id as P, &r.seq, &r.instrument_id, &r.price, &r.qty, &r.notional, &r.taker_side, &r.maker_order_id,
-         &r.maker_account_id, &r.taker_order_id, &r.taker_account_id, &r.maker_fee, &r.taker_fee, &r.ts_ns]
+        [
+            &r.trade_id as P,
+            &r.seq,
+            &r.instrument_id,
+            &r.price,
+            &r.qty,
+            &r.notional,
+            &r.taker_side,
+            &r.maker_order_id,
+            &r.maker_account_id,
+            &r.taker_order_id,
+            &r.taker_account_id,
+            &r.maker_fee,
+            &r.taker_fee,
+            &r.ts_ns,
+        ]
     })
     .await
     .map_err(db)?;
     copy_rows(&tx, "balance_ledger", LEDGER_COLS, l.len(), |i| {
         let r = &l[i];
-        [&r.seq as P, &r.idx, &r.account_id, &r.asset_id, &r.reason, &r.available_delta, &r.reserved_delta,
-         &r.available, &r.reserved, &r.ts_ns]
+        [
+            &r.seq as P,
+            &r.idx,
+            &r.account_id,
+            &r.asset_id,
+            &r.reason,
+            &r.available_delta,
+            &r.reserved_delta,
+            &r.available,
+            &r.reserved,
+            &r.ts_ns,
+        ]
     })
     .await
     .map_err(db)?;

@@ -112,7 +112,8 @@ fn a_live_matchd_is_projected_exactly_once_through_kills_and_a_postgres_crash() 
     let data = m.dir.join("data");
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("projector.log");
-    let args = ["--batch-records", "300", "--batch-ms", "10", "--max-backoff-ms", "500", "--metrics-listen", "127.0.0.1:0"];
+    let args =
+        ["--batch-records", "300", "--batch-ms", "10", "--max-backoff-ms", "500", "--metrics-listen", "127.0.0.1:0"];
     let mut projector = Projector::start(&data, &url, &log, &args);
 
     // The order flow, in the background: every command kind the load generator has, a third of
@@ -169,7 +170,8 @@ fn a_live_matchd_is_projected_exactly_once_through_kills_and_a_postgres_crash() 
     // The lag metrics: nothing behind once the checkpoint is at the journal's end (the watcher
     // polls the journal's end every 200 ms).
     wait_for("the metrics to show no lag", || {
-        projector.metric("projector_journal_seq") == end as f64 && projector.metric("projector_committed_seq") == end as f64
+        projector.metric("projector_journal_seq") == end as f64
+            && projector.metric("projector_committed_seq") == end as f64
     });
     assert_eq!(projector.metric("projector_lag_records"), 0.0);
     assert_eq!(projector.metric("projector_lag_seconds"), 0.0);

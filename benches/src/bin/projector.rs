@@ -102,7 +102,7 @@ fn write_journal(data_dir: &Path, n: u64, a: &Args) -> u64 {
         c.timestamp_ns = t0 + i * 10_000;
         let len = encode(&c, &mut buf);
         w.append(RECORD_COMMAND, &buf[..len]).expect("append");
-        if i % 4096 == 0 {
+        if i.is_multiple_of(4096) {
             w.commit().expect("commit");
         }
     };

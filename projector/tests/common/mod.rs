@@ -136,7 +136,9 @@ impl Projector {
     /// The value of metric `name` on its `/metrics` (started with `--metrics-listen`).
     pub fn metric(&mut self, name: &str) -> f64 {
         use std::io::{Read, Write};
-        let addr = *self.metrics_addr.get_or_insert_with(|| self.metrics.recv_timeout(LONG_WAIT).expect("a metrics listen line"));
+        let addr = *self
+            .metrics_addr
+            .get_or_insert_with(|| self.metrics.recv_timeout(LONG_WAIT).expect("a metrics listen line"));
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         write!(s, "GET /metrics HTTP/1.1\r\nHost: p\r\n\r\n").unwrap();
         let mut page = String::new();
@@ -265,7 +267,7 @@ pub fn synth_commands(seed: u64, n: usize, t0_ns: u64) -> Vec<engine::Command> {
         let account = 1 + below(4) as u32;
         let side = if below(2) == 0 { Side::Buy } else { Side::Sell };
         let kind = match below(100) {
-            0..=59 | 60..=74 => {
+            0..=74 => {
                 cid += 1;
                 let tif = if below(100) < 80 { TimeInForce::Gtc } else { TimeInForce::Ioc };
                 CommandKind::NewOrder(NewOrder {
@@ -282,11 +284,21 @@ pub fn synth_commands(seed: u64, n: usize, t0_ns: u64) -> Vec<engine::Command> {
             75..=89 => CommandKind::Cancel(Cancel { order: OrderRef::Client(1 + below(cid.max(1))) }),
             90..=94 => {
                 tx_id += 1;
-                CommandKind::Deposit(Transfer { target: account, asset: 1 + below(2) as u32, amount: 1 + below(1000), tx_id })
+                CommandKind::Deposit(Transfer {
+                    target: account,
+                    asset: 1 + below(2) as u32,
+                    amount: 1 + below(1000),
+                    tx_id,
+                })
             }
             _ => {
                 tx_id += 1;
-                CommandKind::Withdraw(Transfer { target: account, asset: 1 + below(2) as u32, amount: 1 + below(1000), tx_id })
+                CommandKind::Withdraw(Transfer {
+                    target: account,
+                    asset: 1 + below(2) as u32,
+                    amount: 1 + below(1000),
+                    tx_id,
+                })
             }
         };
         let sender = if matches!(kind, CommandKind::Deposit(_) | CommandKind::Withdraw(_)) { 0 } else { account };
