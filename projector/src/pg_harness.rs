@@ -88,8 +88,11 @@ impl Postgres {
         // createdb are beside initdb there.
         let initdb = std::fs::canonicalize(&initdb).unwrap_or(initdb);
         let bin = initdb.parent().expect("bin directory").to_path_buf();
-        let dir = tempfile::Builder::new().prefix("matchd-pg-").tempdir().expect("temp dir");
         let user = test_user();
+        // As root, under /tmp: the unprivileged user must be able to reach it ($TMPDIR may be
+        // under a home it cannot enter).
+        let parent = if user.is_some() { PathBuf::from("/tmp") } else { std::env::temp_dir() };
+        let dir = tempfile::Builder::new().prefix("matchd-pg-").tempdir_in(parent).expect("temp dir");
         if let Some((uid, gid)) = user {
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown the cluster directory");
         }
@@ -189,6 +192,18 @@ impl Postgres {
     /// What the postmaster logged.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Stops the postmaster when the process panics, also where panics abort (a release build:
+    /// no unwinding, so [`Drop`] would not run and the cluster would outlive the benchmark).
+    pub fn stop_on_panic(&self) {
+        let pid = self.child.as_ref().expect("running").id() as i32;
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+            unsafe { libc::kill(pid, libc::SIGQUIT) };
+            previous(info);
+        }));
     }
 
     /// The cluster directory.

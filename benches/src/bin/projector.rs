@@ -168,6 +168,7 @@ fn main() {
     eprintln!("projector bench: journals written ({last} records) in {:.1} s", t.elapsed().as_secs_f64());
     let settings: Vec<&str> = a.pg_settings.iter().map(|s| s.as_str()).collect();
     let pg = Postgres::start_with(&settings);
+    pg.stop_on_panic();
     let batched = Batching {
         max_records: a.batch_records,
         linger: Duration::from_millis(a.batch_ms),
