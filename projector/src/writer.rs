@@ -252,6 +252,18 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
     if moved != 1 {
         return Err(WriteError::CheckpointMoved { expected: prev_seq });
     }
+    upsert_current_state(&tx, st, batch).await.map_err(db)?;
+    copy_append_only(&tx, batch).await.map_err(db)?;
+    tx.commit().await.map_err(db)
+}
+
+/// The current-state tables (and the small append-only ones): one multi-row statement each, all
+/// in flight at once (tokio-postgres pipelines them on the connection).
+async fn upsert_current_state(
+    tx: &Transaction<'_>,
+    st: &Statements,
+    batch: &Batch,
+) -> Result<(), tokio_postgres::Error> {
     let accounts: Vec<_> = batch.accounts.values().collect();
     let a = (col!(accounts, account_id), col!(accounts, status), col!(accounts, fee_tier));
     let a2 = (col!(accounts, created_seq), col!(accounts, updated_seq));
@@ -273,9 +285,6 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
         col!(orders, updated_seq),
         col!(orders, updated_ts_ns),
     );
-    let ev = &batch.order_events;
-    let tr = &batch.trades;
-    let l = &batch.ledger;
     let balances: Vec<_> = batch.balances.values().collect();
     let b1 = (col!(balances, account_id), col!(balances, asset_id), col!(balances, available));
     let b2 = (col!(balances, reserved), col!(balances, updated_seq));
@@ -301,19 +310,23 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
         &o1.0, &o1.1, &o1.2, &o1.3, &o2.0, &o2.1, &o2.2, &o2.3, &o2.4, &o3.0, &o3.1, &o3.2, &o3.3, &o4.0, &o4.1, &o4.2,
         &o4.3
     ];
-    // All statements in flight at once: tokio-postgres pipelines them on the connection.
     tokio::try_join!(
-        exec(&tx, "accounts", &st.accounts, p0, accounts.len()),
-        exec(&tx, "instruments", &st.instruments, p1, instruments.len()),
-        exec(&tx, "orders", &st.orders, p_orders, orders.len()),
-        exec(&tx, "balances", &st.balances, p5, balances.len()),
-        exec(&tx, "transfers", &st.transfers, p6, x.len()),
-        exec(&tx, "rejections", &st.rejections, p7, r.len()),
-        exec(&tx, "candles", &st.candles, p8, candles.len()),
-    )
-    .map_err(db)?;
-    // The append-only tables by binary COPY: no set-returning function, no materialisation.
-    copy_rows(&tx, "order_events", ORDER_EVENT_COLS, ev.len(), |i| {
+        exec(tx, "accounts", &st.accounts, p0, accounts.len()),
+        exec(tx, "instruments", &st.instruments, p1, instruments.len()),
+        exec(tx, "orders", &st.orders, p_orders, orders.len()),
+        exec(tx, "balances", &st.balances, p5, balances.len()),
+        exec(tx, "transfers", &st.transfers, p6, x.len()),
+        exec(tx, "rejections", &st.rejections, p7, r.len()),
+        exec(tx, "candles", &st.candles, p8, candles.len()),
+    )?;
+    Ok(())
+}
+
+/// The high-volume append-only tables by binary COPY: no set-returning function, no
+/// materialisation.
+async fn copy_append_only(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_postgres::Error> {
+    let (ev, tr, l) = (&batch.order_events, &batch.trades, &batch.ledger);
+    copy_rows(tx, "order_events", ORDER_EVENT_COLS, ev.len(), |i| {
         let r = &ev[i];
         [
             &r.seq as P,
@@ -330,9 +343,8 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
             &r.ts_ns,
         ]
     })
-    .await
-    .map_err(db)?;
-    copy_rows(&tx, "trades", TRADE_COLS, tr.len(), |i| {
+    .await?;
+    copy_rows(tx, "trades", TRADE_COLS, tr.len(), |i| {
         let r = &tr[i];
         [
             &r.trade_id as P,
@@ -351,9 +363,8 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
             &r.ts_ns,
         ]
     })
-    .await
-    .map_err(db)?;
-    copy_rows(&tx, "balance_ledger", LEDGER_COLS, l.len(), |i| {
+    .await?;
+    copy_rows(tx, "balance_ledger", LEDGER_COLS, l.len(), |i| {
         let r = &l[i];
         [
             &r.seq as P,
@@ -368,7 +379,6 @@ pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq
             &r.ts_ns,
         ]
     })
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)
+    .await?;
+    Ok(())
 }
