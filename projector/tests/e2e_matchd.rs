@@ -3,7 +3,8 @@
 //! `cargo build -p matchd --bin matchd` first, or set `MATCHD_BIN`) and a real PostgreSQL:
 //! random flows (orders, cancels, amends, fills from the load generator; deposits and
 //! withdrawals from an admin session) while the projector is killed with SIGKILL at random
-//! points and PostgreSQL crashes once; then exact equality of the read side with matchd's own
+//! points, its connection is terminated, matchd takes a snapshot (restarts rebuild from it) and
+//! PostgreSQL crashes twice; then exact equality of the read side with matchd's own
 //! answers (`QueryAccount`) and with a replay of its journal.
 
 mod common;
@@ -140,6 +141,21 @@ fn a_live_matchd_is_projected_exactly_once_through_kills_and_a_postgres_crash() 
             let amount = 1 + rng.next_u64() % 1_000_000;
             admin_transfer(&mut admin, rng.next_u64() % 2 == 0, target, 1 + rng.next_u64() as u32 % 3, amount, tx_id);
         }
+        if cycle == 1 {
+            // A matchd snapshot: later restarts rebuild the projector's engine from it.
+            m.request_snapshot();
+            wait_for("a matchd snapshot", || {
+                std::fs::read_dir(data.join("snapshots"))
+                    .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".snap")))
+                    .unwrap_or(false)
+            });
+        }
+        if cycle == 2 {
+            // A lost connection (the server ends the projector's session).
+            let db = Db::connect(&url);
+            std::thread::sleep(Duration::from_millis(rng.next_u64() % 300));
+            db.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'readside' AND pid <> pg_backend_pid()");
+        }
         std::thread::sleep(Duration::from_millis(100 + rng.next_u64() % 500));
         projector.assert_running();
         projector.kill9();
@@ -182,6 +198,10 @@ fn a_live_matchd_is_projected_exactly_once_through_kills_and_a_postgres_crash() 
     check_sql_invariants(&db, &r.events);
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(log_text.contains("reconnecting"), "the projector lived through a PostgreSQL crash:\n{log_text}");
+    assert!(
+        log_text.contains("snapshot loaded; replaying the journal after it"),
+        "a restart rebuilt the engine from matchd's snapshot:\n{log_text}"
+    );
     eprintln!(
         "projected {end} records: {} trades, {} orders, {} ledger rows; {}",
         db.int("SELECT count(*) FROM trades"),
