@@ -9,7 +9,13 @@ T=${CARGO_TARGET_DIR:-target}/release
 SESSIONS=${SESSIONS:-4}; DURATION_S=${DURATION_S:-8}; WINDOW=${WINDOW:-16}
 dir=$(mktemp -d /tmp/projector-impact.XXXXXX); chmod 755 "$dir"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -QUIT "$p" 2>/dev/null || true; done; sleep 1; rm -rf "$dir"; }
+# SIGTERM stops matchd and the projector; PostgreSQL takes it as a smart shutdown: SIGKILL what is left.
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    sleep 3
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    rm -rf "$dir"
+}
 trap cleanup EXIT
 
 "$T/loadgen" --accounts-from 100 --sessions "$SESSIONS" --print-matchd-config > "$dir/matchd.toml"
