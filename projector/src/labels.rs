@@ -1,0 +1,130 @@
+//! The text each engine enum has in the read side's tables (`docs/read-side.md` lists them).
+
+use engine::{BalanceReason, CancelReason, CommandType, InstrumentState, OrderType, RejectReason, Side, TimeInForce};
+
+/// `buy` | `sell`.
+pub fn side(s: Side) -> &'static str {
+    match s {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+/// `limit` | `market`.
+pub fn order_type(t: OrderType) -> &'static str {
+    match t {
+        OrderType::Limit => "limit",
+        OrderType::Market => "market",
+    }
+}
+
+/// `gtc` | `ioc` | `fok` | `post_only`.
+pub fn tif(t: TimeInForce) -> &'static str {
+    match t {
+        TimeInForce::Gtc => "gtc",
+        TimeInForce::Ioc => "ioc",
+        TimeInForce::Fok => "fok",
+        TimeInForce::PostOnly => "post_only",
+    }
+}
+
+/// `user` | `immediate_remainder` | `self_trade` | `mass_cancel` | `instrument_state`.
+pub fn cancel_reason(r: CancelReason) -> &'static str {
+    match r {
+        CancelReason::User => "user",
+        CancelReason::ImmediateRemainder => "immediate_remainder",
+        CancelReason::SelfTrade => "self_trade",
+        CancelReason::MassCancel => "mass_cancel",
+        CancelReason::InstrumentState => "instrument_state",
+    }
+}
+
+/// `order` | `cancel` | `trade` | `deposit` | `withdraw`.
+pub fn balance_reason(r: BalanceReason) -> &'static str {
+    match r {
+        BalanceReason::Order => "order",
+        BalanceReason::Cancel => "cancel",
+        BalanceReason::Trade => "trade",
+        BalanceReason::Deposit => "deposit",
+        BalanceReason::Withdraw => "withdraw",
+    }
+}
+
+/// `trading` | `halted` | `cancel_only` | `closed`.
+pub fn instrument_state(s: InstrumentState) -> &'static str {
+    match s {
+        InstrumentState::Trading => "trading",
+        InstrumentState::Halted => "halted",
+        InstrumentState::CancelOnly => "cancel_only",
+        InstrumentState::Closed => "closed",
+    }
+}
+
+/// `active` | `suspended`.
+pub fn account_status(s: engine::AccountStatus) -> &'static str {
+    match s {
+        engine::AccountStatus::Active => "active",
+        engine::AccountStatus::Suspended => "suspended",
+    }
+}
+
+/// The command type in snake case (`new_order`, `withdraw` ...).
+pub fn command(c: CommandType) -> &'static str {
+    match c {
+        CommandType::NewOrder => "new_order",
+        CommandType::Cancel => "cancel",
+        CommandType::Amend => "amend",
+        CommandType::MassCancel => "mass_cancel",
+        CommandType::AddInstrument => "add_instrument",
+        CommandType::SetInstrumentState => "set_instrument_state",
+        CommandType::CreateAccount => "create_account",
+        CommandType::Deposit => "deposit",
+        CommandType::Withdraw => "withdraw",
+        CommandType::SetAccountStatus => "set_account_status",
+        CommandType::SetFeeSchedule => "set_fee_schedule",
+        CommandType::QueryAccount => "query_account",
+        CommandType::SetCredential => "set_credential",
+        CommandType::RevokeCredential => "revoke_credential",
+    }
+}
+
+/// The reject reason in snake case (`insufficient_balance` ...), from its Rust name.
+pub fn reject_reason(r: RejectReason) -> &'static str {
+    // One static string per reason, made once (27 of them).
+    static NAMES: std::sync::OnceLock<Vec<(RejectReason, &'static str)>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        RejectReason::ALL.iter().map(|&r| (r, &*Box::leak(snake(&format!("{r:?}")).into_boxed_str()))).collect()
+    });
+    names.iter().find(|(x, _)| *x == r).map_or("unknown", |(_, s)| s)
+}
+
+/// `PriceOffTick` -> `price_off_tick`.
+fn snake(name: &str) -> String {
+    let mut s = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                s.push('_');
+            }
+            s.push(c.to_ascii_lowercase());
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reject_reasons_are_snake_case_and_distinct() {
+        assert_eq!(reject_reason(RejectReason::InsufficientBalance), "insufficient_balance");
+        assert_eq!(reject_reason(RejectReason::PriceOffTick), "price_off_tick");
+        let mut all: Vec<_> = RejectReason::ALL.iter().map(|&r| reject_reason(r)).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), RejectReason::ALL.len());
+    }
+}
