@@ -156,3 +156,46 @@ fn a_two_node_set_fails_over_without_loss() {
     let b = place(&mut c, limit(2, Side::Buy, px(-2), lots(10)));
     assert!(b.order_id > a.order_id);
 }
+
+#[test]
+fn a_leader_that_loses_etcd_stops_acknowledging_when_its_lease_may_have_expired() {
+    let _s = serial();
+    let set = ReplicaSet::start(3, ConfigText::default(), |_| String::new());
+    set.wait_leader();
+    let p = LoginParams::trader(ALICE.0, ALICE.1.as_bytes());
+    let mut c = connect_leader(&set.addrs(), p, IO, LONG_WAIT).unwrap().client;
+    place(&mut c, limit(1, Side::Buy, px(-1), lots(10)));
+    set.etcd.signal(libc::SIGSTOP);
+    // The lease (2 s) is surely gone from the leader's point of view after this: it renewed at
+    // the latest when etcd was stopped.
+    std::thread::sleep(Duration::from_secs(4));
+    c.new_order(limit(2, Side::Buy, px(-2), lots(10))).unwrap();
+    let quiet = c.recv_for(Duration::from_secs(2)).unwrap();
+    assert!(
+        !quiet.iter().any(|m| matches!(m, protocol::ServerMessage::Report { .. })),
+        "acknowledged without a lease: {quiet:?}"
+    );
+    set.etcd.signal(libc::SIGCONT);
+    drop(c);
+    // Back: a leader (the same after renewing, or a new one) acknowledges again; the order sent
+    // meanwhile is either applied once or, on a deposed leader, never.
+    let p = LoginParams::trader(ALICE.0, ALICE.1.as_bytes());
+    let deadline = Instant::now() + LONG_WAIT;
+    let mut cid = 3;
+    loop {
+        let mut c = match connect_leader(&set.addrs(), p, IO, LONG_WAIT) {
+            Ok(l) => l.client,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        cid += 1;
+        c.new_order(limit(cid, Side::Buy, px(-3), lots(10))).unwrap();
+        let got = c.recv_for(Duration::from_secs(3)).unwrap_or_default();
+        if got.iter().any(|m| matches!(m, protocol::ServerMessage::Report { report: protocol::ExecReport::Accepted(a), .. } if a.client_order_id == cid)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no acknowledgement after etcd came back\n{}", set.logs());
+    }
+}

@@ -56,6 +56,14 @@ impl Etcd {
         etcd
     }
 
+    /// Sends a signal to etcd (SIGSTOP/SIGCONT: etcd unreachable without losing its state).
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
+
     fn healthy(&self) -> bool {
         let addr: SocketAddr = self.endpoint.trim_start_matches("http://").parse().unwrap();
         let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else { return false };
