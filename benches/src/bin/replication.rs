@@ -174,12 +174,12 @@ fn order(cid: u64) -> NewOrder {
     NewOrder {
         client_order_id: cid,
         instrument: 1,
-        side: if cid % 2 == 0 { Side::Buy } else { Side::Sell },
+        side: if cid.is_multiple_of(2) { Side::Buy } else { Side::Sell },
         order_type: OrderType::Limit,
         tif: TimeInForce::Gtc,
         stp: StpMode::None,
         // Far from the touch: rests, never trades (the trial times acceptance only).
-        price: if cid % 2 == 0 { 4_000_000 } else { 6_000_000 },
+        price: if cid.is_multiple_of(2) { 4_000_000 } else { 6_000_000 },
         qty: 10_000,
     }
 }
@@ -259,6 +259,48 @@ fn main() {
     let p50 = percentile(&mut times_ms.clone(), 0.5);
     let failover = json!({"bench": "replication", "part": "failover", "trials": trials, "p50_ms": p50, "max_ms": max, "lease_ttl_s": 2});
     println!("{failover}");
+
+    // 1b. Planned switchover: SIGTERM to the leader (it ships its last records, waits for the
+    // followers and gives up its key), to the first order accepted by the new leader.
+    let mut switch_ms = Vec::new();
+    for trial in 0..(trials / 4).max(3) {
+        let p = LoginParams::trader(accounts[0].account, secret.as_bytes());
+        let mut l = connect_leader(&set.addrs(), p, Duration::from_secs(5), Duration::from_secs(60)).expect("leader");
+        cid += 1;
+        accepted(&mut l.client, cid).expect("an order before the switchover");
+        let idx =
+            set.nodes.iter().position(|n| n.as_ref().and_then(|n| *n.ready.lock().unwrap()) == Some(l.addr)).unwrap();
+        let others: Vec<SocketAddr> = set.addrs().into_iter().filter(|a| *a != l.addr).collect();
+        let last_seen = l.client.last_seen_seq();
+        drop(l);
+        let pid = set.nodes[idx].as_ref().unwrap().child.id();
+        let asked = Instant::now();
+        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        let elapsed = loop {
+            let mut p = LoginParams::trader(accounts[0].account, secret.as_bytes());
+            p.last_seen_seq = last_seen;
+            if let Ok(mut l) = connect_leader(&others, p, Duration::from_secs(2), Duration::from_secs(30)) {
+                cid += 1;
+                if accepted(&mut l.client, cid).is_ok() {
+                    break asked.elapsed();
+                }
+            }
+        };
+        switch_ms.push(elapsed.as_secs_f64() * 1000.0);
+        eprintln!("switchover trial {trial}: {:.1} ms", elapsed.as_secs_f64() * 1000.0);
+        let mut old = set.nodes[idx].take().unwrap();
+        let _ = old.child.wait();
+        let id = idx as u32 + 1;
+        let n = Node::spawn(&bin, &set.config(id), &dir.join(format!("failover-{id}.log")));
+        n.wait_ready();
+        set.nodes[idx] = Some(n);
+    }
+    let switch_max = switch_ms.iter().cloned().fold(0.0, f64::max);
+    let switch_p50 = percentile(&mut switch_ms.clone(), 0.5);
+    println!(
+        "{}",
+        json!({"bench": "replication", "part": "switchover", "trials": switch_ms.len(), "p50_ms": switch_p50, "max_ms": switch_max})
+    );
     drop(set);
 
     // 2. quorum vs local, same flow.
@@ -335,6 +377,7 @@ fn main() {
         "{}",
         json!({
             "bench": "replication", "failover_p50_ms": p50, "failover_max_ms": max, "trials": trials,
+            "switchover_p50_ms": switch_p50, "switchover_max_ms": switch_max,
             "quorum_closed_rate": results[0]["closed_rate"], "local_closed_rate": results[1]["closed_rate"],
             "quorum_over_local": ratio,
             "quorum_open_p50_us": results[0]["open_p50_us"], "quorum_open_p99_us": results[0]["open_p99_us"],
