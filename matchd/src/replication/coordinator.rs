@@ -308,6 +308,13 @@ impl State {
             ),
             None => (0, Compare::Absent(epoch_key.clone())),
         };
+        // The leader key again, after the epoch: a winner writes both in one transaction, so an
+        // epoch read here has its leader key unless that leader is gone too. Without this check a
+        // node that saw "no leader" just before another won, and the new epoch just after, would
+        // promise the epoch after the winner's and never follow it.
+        if self.etcd.get(&self.key("leader"))?.is_some() {
+            return Ok(());
+        }
         let target = current + 1;
         self.cluster.seen_epoch.fetch_max(current, Ordering::AcqRel);
         if current > 0 && self.cluster.log_last_seq.load(Ordering::SeqCst) == 0 {
