@@ -159,7 +159,9 @@ impl Replicator {
                 return exit;
             }
             let busy = self.busy();
-            let timeout = if busy { Duration::ZERO } else { Duration::from_millis(5) };
+            // New bytes and socket space wake the poll (edge-triggered, read to WouldBlock); a
+            // frame waiting for ring space is retried after a millisecond, never spun on.
+            let timeout = if busy { Duration::from_millis(1) } else { Duration::from_millis(5) };
             self.wake.about_to_sleep();
             let res = self.poll.poll(&mut events, Some(timeout));
             self.wake.awake();
@@ -186,13 +188,10 @@ impl Replicator {
         }
     }
 
-    /// Whether there is work that should not wait for the poll timeout.
+    /// Whether there is work that should not wait for the poll timeout (a follower with bytes
+    /// to send, or a frame waiting for ring space; the journaller wakes the leader).
     fn busy(&self) -> bool {
-        match &self.mode {
-            Mode::Follower { link: Some(l), .. } => l.conn.inbuf.len() >= 4 || l.conn.pending_out() > 0,
-            Mode::Follower { .. } => false,
-            Mode::Leader { .. } => false,
-        }
+        matches!(&self.mode, Mode::Follower { link: Some(l), .. } if l.conn.inbuf.len() >= 4 || l.conn.pending_out() > 0)
     }
 
     /// Promotion when this node won; a deposed leader's exit.
@@ -340,7 +339,7 @@ impl Replicator {
         let commit = l.commit;
         if event == LinkEvent::None && l.state != LinkState::Connecting {
             // Acknowledge what the journaller has made durable.
-            if let Ok(durable) = self.local_durable_nb() {
+            if let Ok(durable) = self.local_durable() {
                 let Mode::Follower { link: Some(l), .. } = &mut self.mode else { return None };
                 if durable > l.acked {
                     wire::put_ack(&mut l.conn.outbuf, durable, self.p.log.history.last_seq);
@@ -370,10 +369,6 @@ impl Replicator {
             ))),
             LinkEvent::Fatal(why) => Some(ReplicatorExit::Fatal(why)),
         }
-    }
-
-    fn local_durable_nb(&mut self) -> Result<u64, RingError> {
-        self.local_durable()
     }
 
     fn follower_gate(&mut self) {
