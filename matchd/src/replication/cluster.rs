@@ -77,6 +77,12 @@ pub struct Cluster {
     pub led_epoch: AtomicU64,
     /// Set when this node's leadership ended (another leader, lease lost): it steps down.
     pub deposed: AtomicBool,
+    /// Set by a leader's replicator after its last records are on the followers (a clean stop):
+    /// the coordinator gives up the leader key at once, so a follower takes over while this
+    /// process is still draining.
+    pub resign: AtomicBool,
+    /// This process is stopping: it stands in no election.
+    pub stopping: AtomicBool,
     /// Epoch of a leader whose replication port refuses connections (its process is gone): the
     /// coordinator deposes it in etcd without waiting for its lease. 0: none.
     pub leader_unreachable: AtomicU64,
@@ -107,6 +113,8 @@ impl Cluster {
             won_epoch: AtomicU64::new(0),
             led_epoch: AtomicU64::new(0),
             deposed: AtomicBool::new(false),
+            resign: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
             leader_unreachable: AtomicU64::new(0),
             role: AtomicU8::new(Role::Starting as u8),
             leader: Mutex::new(None),

@@ -237,6 +237,10 @@ impl State {
 
     fn step(&mut self) -> Result<(), EtcdError> {
         let leader_key = self.key("leader");
+        if self.cluster.resign.swap(false, Ordering::AcqRel) && self.cluster.role() == Role::Leader {
+            self.resign(&leader_key)?;
+            return Ok(());
+        }
         match self.etcd.get(&leader_key)? {
             Some(kv) => {
                 let info: Option<LeaderInfo> = serde_json::from_slice(&kv.value).ok();
@@ -300,6 +304,10 @@ impl State {
             return Ok(());
         }
         self.cluster.set_leader(None);
+        if self.cluster.stopping.load(Ordering::Acquire) {
+            // A process on its way out must not win the election its resignation started.
+            return Ok(());
+        }
         let epoch_key = self.key("epoch");
         let (current, epoch_cmp) = match self.etcd.get(&epoch_key)? {
             Some(kv) => (
@@ -380,6 +388,19 @@ impl State {
             self.cluster.set_leader(Some(info));
             self.cluster.wake_replicator();
         }
+        Ok(())
+    }
+
+    /// A leader's clean stop: its last records are on the followers; the key goes now.
+    fn resign(&mut self, leader_key: &str) -> Result<(), EtcdError> {
+        if let Some(kv) = self.etcd.get(leader_key)? {
+            if kv.lease == self.lease {
+                let key = leader_key.to_string();
+                self.etcd.txn(&[Compare::ModRevision(key.clone(), kv.mod_revision)], &[Op::Delete(key)])?;
+                tracing::info!("replication: gave up the lead (clean stop); a follower takes over");
+            }
+        }
+        self.cluster.set_role(Role::Follower);
         Ok(())
     }
 

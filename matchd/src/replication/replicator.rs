@@ -135,7 +135,11 @@ impl Replicator {
     pub fn run(mut self) -> ReplicatorExit {
         let exit = self.run_inner();
         if exit == ReplicatorExit::Stopped {
+            self.p.cluster.stopping.store(true, Ordering::Release);
+        }
+        if exit == ReplicatorExit::Stopped && matches!(self.mode, Mode::Leader { .. }) {
             self.final_sync();
+            self.p.cluster.resign.store(true, Ordering::Release);
         }
         self.p.cluster.set_replicator_wake(None);
         match &exit {
