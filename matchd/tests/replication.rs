@@ -186,14 +186,8 @@ fn leader_killed_under_load_loses_nothing_acknowledged() {
     let mut rng = 0x5eed_u64;
     for cycle in 0..cycles {
         let leader = set.wait_leader();
-        let before = set.node(leader).metric("matchd_replication_commit_seq").unwrap_or(0.0);
         // Let the traders get acknowledgements from this leader, then kill it at a seeded moment.
-        set.node(leader).metric("matchd_replication_commit_seq");
-        let deadline = Instant::now() + LONG_WAIT;
-        while set.node(leader).metric("matchd_replication_commit_seq").unwrap_or(0.0) < before + 200.0 {
-            assert!(Instant::now() < deadline, "no progress under leader {leader}\n{}", set.logs());
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        set.wait_commit(leader, set.commit_seq(leader) + 200);
         std::thread::sleep(Duration::from_millis(next_rand(&mut rng) % 300));
         eprintln!("cycle {cycle}: killing leader {leader}");
         set.node_mut(leader).kill9();
@@ -223,11 +217,7 @@ fn a_paused_leader_acknowledges_nothing_and_rejoins() {
     let alice = trader(ALICE, addrs.clone(), stop.clone(), Side::Buy);
     let bob = trader(BOB, addrs.clone(), stop.clone(), Side::Sell);
     let old = set.wait_leader();
-    let deadline = Instant::now() + LONG_WAIT;
-    while set.node(old).metric("matchd_replication_commit_seq").unwrap_or(0.0) < 300.0 {
-        assert!(Instant::now() < deadline, "no progress\n{}", set.logs());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    set.wait_commit(old, 300);
     set.node(old).signal(libc::SIGSTOP);
     // Its lease (2 s) runs out; the others elect a leader and trade on.
     let deadline = Instant::now() + LONG_WAIT;
@@ -240,12 +230,7 @@ fn a_paused_leader_acknowledges_nothing_and_rejoins() {
         assert!(Instant::now() < deadline, "no new leader while {old} is paused\n{}", set.logs());
         std::thread::sleep(Duration::from_millis(20));
     };
-    let progress = set.node(new).metric("matchd_replication_commit_seq").unwrap();
-    let deadline = Instant::now() + LONG_WAIT;
-    while set.node(new).metric("matchd_replication_commit_seq").unwrap_or(0.0) < progress + 200.0 {
-        assert!(Instant::now() < deadline, "no progress under the new leader\n{}", set.logs());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    set.wait_commit(new, set.commit_seq(new) + 200);
     set.node(old).signal(libc::SIGCONT);
     // It must step down and follow the new leader.
     let deadline = Instant::now() + LONG_WAIT;
@@ -272,12 +257,7 @@ fn followers_restarted_from_empty_data_dirs_catch_up() {
     let bob = trader(BOB, addrs.clone(), stop.clone(), Side::Sell);
     let leader = set.wait_leader();
     for id in (1..=3).filter(|&i| i != leader) {
-        let at = set.node(leader).metric("matchd_replication_commit_seq").unwrap();
-        let deadline = Instant::now() + LONG_WAIT;
-        while set.node(leader).metric("matchd_replication_commit_seq").unwrap_or(0.0) < at + 300.0 {
-            assert!(Instant::now() < deadline, "no progress\n{}", set.logs());
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        set.wait_commit(leader, set.commit_seq(leader) + 300);
         set.node_mut(id).kill9();
         std::fs::remove_dir_all(set.data_dir(id)).unwrap();
         set.restart(id);

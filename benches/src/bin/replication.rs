@@ -200,6 +200,36 @@ fn accepted(c: &mut client::Client, cid: u64) -> Result<(), ClientError> {
     Err(ClientError::Timeout)
 }
 
+/// Logs in to whichever of `nodes` leads (never `old`, the leader being replaced: a draining old
+/// leader may still take a login) and places orders until one is accepted; returns the time since
+/// `since`.
+fn first_order_accepted(
+    nodes: &[SocketAddr],
+    old: SocketAddr,
+    account: &tools::loadgen::Credential,
+    mut last_seen: u64,
+    cid: &mut u64,
+    since: Instant,
+) -> Duration {
+    loop {
+        assert!(since.elapsed() < Duration::from_secs(120), "no new leader accepted an order within 2 minutes");
+        let mut p = LoginParams::trader(account.account, account.secret.as_bytes());
+        p.last_seen_seq = last_seen;
+        match connect_leader(nodes, p, Duration::from_secs(2), Duration::from_secs(30)) {
+            Ok(l) if l.addr == old => std::thread::sleep(Duration::from_millis(1)),
+            Ok(mut l) => {
+                *cid += 1;
+                if accepted(&mut l.client, *cid).is_ok() {
+                    return since.elapsed();
+                }
+                last_seen = l.client.last_seen_seq();
+            }
+            // The previous attempt's session not yet gone on the server.
+            Err(_) => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+}
+
 fn percentile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[((v.len() as f64 - 1.0) * q).round() as usize]
@@ -233,26 +263,11 @@ fn main() {
         let leader_idx =
             set.nodes.iter().position(|n| n.as_ref().and_then(|n| *n.ready.lock().unwrap()) == Some(l.addr)).unwrap();
         let others: Vec<SocketAddr> = set.addrs().into_iter().filter(|a| *a != l.addr).collect();
+        let old_addr = l.addr;
         drop(l);
         let killed = Instant::now();
         drop(set.nodes[leader_idx].take());
-        let mut last_seen = 0;
-        let elapsed = loop {
-            let mut p = LoginParams::trader(accounts[0].account, secret.as_bytes());
-            p.last_seen_seq = last_seen;
-            assert!(killed.elapsed() < Duration::from_secs(120), "no new leader accepted an order within 2 minutes");
-            match connect_leader(&others, p, Duration::from_secs(2), Duration::from_secs(30)) {
-                Ok(mut l) => {
-                    cid += 1;
-                    if accepted(&mut l.client, cid).is_ok() {
-                        break killed.elapsed();
-                    }
-                    last_seen = l.client.last_seen_seq();
-                }
-                // The previous attempt's session not yet gone on the server.
-                Err(_) => std::thread::sleep(Duration::from_millis(2)),
-            }
-        };
+        let elapsed = first_order_accepted(&others, old_addr, &accounts[0], 0, &mut cid, killed);
         times_ms.push(elapsed.as_secs_f64() * 1000.0);
         eprintln!("failover trial {trial}: {:.1} ms", elapsed.as_secs_f64() * 1000.0);
         let id = leader_idx as u32 + 1;
@@ -282,22 +297,7 @@ fn main() {
         let pid = set.nodes[idx].as_ref().unwrap().child.id();
         let asked = Instant::now();
         let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-        let elapsed = loop {
-            let mut p = LoginParams::trader(accounts[0].account, secret.as_bytes());
-            p.last_seen_seq = last_seen;
-            assert!(asked.elapsed() < Duration::from_secs(120), "no new leader accepted an order within 2 minutes");
-            match connect_leader(&others, p, Duration::from_secs(2), Duration::from_secs(30)) {
-                // The old leader, still draining, may take one more login: not the new leader.
-                Ok(l) if l.addr == old_addr => std::thread::sleep(Duration::from_millis(1)),
-                Ok(mut l) => {
-                    cid += 1;
-                    if accepted(&mut l.client, cid).is_ok() {
-                        break asked.elapsed();
-                    }
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(2)),
-            }
-        };
+        let elapsed = first_order_accepted(&others, old_addr, &accounts[0], last_seen, &mut cid, asked);
         switch_ms.push(elapsed.as_secs_f64() * 1000.0);
         eprintln!("switchover trial {trial}: {:.1} ms", elapsed.as_secs_f64() * 1000.0);
         let mut old = set.nodes[idx].take().unwrap();

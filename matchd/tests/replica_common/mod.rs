@@ -311,6 +311,21 @@ impl ReplicaSet {
         }
     }
 
+    /// Node `id`'s commit sequence (0 while its metrics cannot be read).
+    pub fn commit_seq(&self, id: u32) -> u64 {
+        self.node(id).metric("matchd_replication_commit_seq").unwrap_or(0.0) as u64
+    }
+
+    /// Waits until node `id`'s commit sequence reaches `at_least` (traders are getting
+    /// acknowledgements from it).
+    pub fn wait_commit(&self, id: u32, at_least: u64) {
+        let deadline = Instant::now() + LONG_WAIT;
+        while self.commit_seq(id) < at_least {
+            assert!(Instant::now() < deadline, "node {id} committed nothing up to {at_least}\n{}", self.logs());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits until every live node's commit and log reach `seq` at least, and are equal.
     pub fn wait_converged(&self) -> u64 {
         let deadline = Instant::now() + LONG_WAIT;
