@@ -7,11 +7,17 @@
 //! `benches/src/peers/`) per mix, fed the same flow and timed in
 //! alternation with matchd; the last line repeats the exchange-core ratios.
 //!
-//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers]`
+//! Then the three flows of issue #14 (`benches::book_flows`: one
+//! instrument, one account, limits and cancels by client id, 100k and 500k
+//! resting orders and a feed-like shallow book), each beside the peers.
+//!
+//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows]`
+//! (`--book-flows`: only those three flows.)
 
 use std::time::Instant;
 
 use benches::alloc_counter::{self, CountingAlloc};
+use benches::book_flows;
 use benches::flow::{self, FlowGen, FlowShape, Mix};
 use benches::peers;
 use benches::stats::{latency_histogram, percentiles_json, timer_overhead_ns};
@@ -26,10 +32,12 @@ struct Args {
     commands: usize,
     seed: u64,
     peers: bool,
+    /// Only the issue-14 book flows (`--book-flows`), for quick comparisons.
+    book_flows_only: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { quick: false, commands: 0, seed: 42, peers: true };
+    let mut a = Args { quick: false, commands: 0, seed: 42, peers: true, book_flows_only: false };
     let mut it = std::env::args().skip(1);
     while let Some(s) = it.next() {
         match s.as_str() {
@@ -37,8 +45,9 @@ fn args() -> Args {
             "--commands" => a.commands = it.next().and_then(|v| v.parse().ok()).expect("--commands N"),
             "--seed" => a.seed = it.next().and_then(|v| v.parse().ok()).expect("--seed S"),
             "--no-peers" => a.peers = false,
+            "--book-flows" => a.book_flows_only = true,
             "--bench" => {}
-            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers]"),
+            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows]"),
         }
     }
     if a.commands == 0 {
@@ -77,6 +86,8 @@ struct Flow {
     trade_cmd_pct: f64,
     resting: usize,
     expected_hash: u128,
+    /// Instruments the flow trades (ids 1..=n).
+    instruments: u32,
 }
 
 fn generate(mix: &Mix, shape: FlowShape, n: usize, seed: u64) -> Flow {
@@ -99,7 +110,15 @@ fn generate_with(config: EngineConfig, mix: &Mix, shape: FlowShape, n: usize, se
     let (t0, c0) = (g.trading_cmds, g.cmds);
     let measured: Vec<Command> = (0..n).map(|_| g.next(mix)).collect();
     let trade_cmd_pct = 100.0 * (g.trading_cmds - t0) as f64 / (g.cmds - c0) as f64;
-    Flow { config, warmup, measured, trade_cmd_pct, resting: g.live_orders(), expected_hash: g.state_hash() }
+    Flow {
+        config,
+        warmup,
+        measured,
+        trade_cmd_pct,
+        resting: g.live_orders(),
+        expected_hash: g.state_hash(),
+        instruments: shape.instruments,
+    }
 }
 
 fn warmed_engine(f: &Flow) -> (Engine, Seq) {
@@ -191,8 +210,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// without the commands matchd rejected. Prints one line per peer and
 /// returns `(peer, matchd/peer)` ratios.
 fn peer_comparison(f: &Flow, mix: &Mix, a: &Args) -> Vec<(&'static str, f64)> {
-    let shape = flow::EXCHANGE_CORE_SHAPE;
-    let pf = peers::translate(config(), &f.warmup, &f.measured, shape.instruments as usize);
+    let pf = peers::translate(f.config, &f.warmup, &f.measured, f.instruments as usize);
     let all = peers::all(&pf, 2 * f.resting);
     let runs = if a.quick { 3 } else { 5 };
     let mut ours = Vec::new();
@@ -216,7 +234,7 @@ fn peer_comparison(f: &Flow, mix: &Mix, a: &Args) -> Vec<(&'static str, f64)> {
             p.name(),
             p.version(),
             p.license(),
-            shape.instruments,
+            f.instruments,
             f.measured.len(),
             pf.measured.len(),
             pf.rejected,
@@ -316,6 +334,50 @@ fn deep_book(a: &Args, shallow_cancel: &Histogram<u64>, timer_ns: u64) {
     );
 }
 
+/// The issue-14 flows: matchd's throughput and latency, then every peer on
+/// the same flow, passes alternating.
+fn book_flows(a: &Args, timer_ns: u64) {
+    for shape in [book_flows::LIMIT_CANCEL_100K, book_flows::DEEP_500K, book_flows::FEED_REPLAY] {
+        let b = book_flows::generate(shape, a.commands, a.seed);
+        let f = Flow {
+            config: b.config,
+            warmup: b.warmup,
+            measured: b.measured,
+            trade_cmd_pct: b.trade_cmd_pct,
+            resting: b.resting,
+            expected_hash: b.expected_hash,
+            instruments: 1,
+        };
+        let (rate, allocs) = throughput(&f, if a.quick { 3 } else { 5 });
+        let (all, per) = latency(&f);
+        println!(
+            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":1,\"commands\":{},\"cmds_per_sec\":{:.0},\"ns_per_op\":{:.1},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{}}}",
+            shape.name,
+            f.measured.len(),
+            rate,
+            1e9 / rate,
+            percentiles_json(&all),
+            per[0].value_at_quantile(0.5),
+            per[1].value_at_quantile(0.5),
+            f.trade_cmd_pct,
+            f.resting,
+            allocs,
+            timer_ns
+        );
+        if a.peers {
+            let mix = Mix {
+                name: shape.name,
+                amend_pct: 0,
+                ioc_pct: 0,
+                market_pct: 0,
+                cancel_pct: shape.cancel_pct,
+                cross_pct: shape.cross_pct,
+            };
+            peer_comparison(&f, &mix, a);
+        }
+    }
+}
+
 fn main() {
     let a = args();
     let timer_ns = timer_overhead_ns();
@@ -325,6 +387,10 @@ fn main() {
         a.seed,
         std::mem::size_of::<Command>()
     );
+    if a.book_flows_only {
+        book_flows(&a, timer_ns);
+        return;
+    }
     let ih = generate(&flow::INSERT_HEAVY, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
     run_mix(&ih, &flow::INSERT_HEAVY, &a, timer_ns, "");
     let mut ec_args = Args { ..a };
@@ -344,6 +410,7 @@ fn main() {
             extra.push_str(&format!(",\"ratio_matchd_over_{}\":{:.2}", name.replace('-', "_"), ratio));
         }
     }
+    book_flows(&a, timer_ns);
     // Accounts on: the same exchange-core flow with funded accounts, fees and
     // rebates; its line comes before the matching-only one (which stays last)
     // and the ratio is measured side by side, alternating passes.
