@@ -100,7 +100,11 @@ impl Engine {
             next_order_id: 1,
             next_trade_id: 1,
             last_seq: 0,
-            risk: if risk { vec![OrderRisk::default(); config.max_orders as usize] } else { Vec::new() },
+            risk: if risk {
+                crate::huge_pages::vec_filled(OrderRisk::default(), config.max_orders as usize)
+            } else {
+                Vec::new()
+            },
             touched: Vec::with_capacity(if risk { 4096 } else { 0 }),
             tx_order: std::collections::VecDeque::with_capacity(if risk {
                 config.max_transactions as usize
@@ -710,7 +714,7 @@ impl Engine {
             spec: *spec,
             state: InstrumentState::Trading,
             reference_price: spec.reference_price,
-            book: OrderBook::new(),
+            book: OrderBook::new(spec.tick),
             fees: Default::default(),
         });
         out.emit(EventKind::InstrumentAdded(InstrumentAdded { account, spec: *spec }));

@@ -75,7 +75,7 @@ pub(crate) struct OrderPool {
 impl OrderPool {
     pub fn with_capacity(capacity: u32) -> Self {
         assert!(capacity < NIL, "order capacity must be below u32::MAX");
-        let mut slots = vec![Order::EMPTY; capacity as usize];
+        let mut slots = crate::huge_pages::vec_filled(Order::EMPTY, capacity as usize);
         for (i, s) in slots.iter_mut().enumerate() {
             s.next = if i + 1 < capacity as usize { i as Slot + 1 } else { NIL };
         }

@@ -669,7 +669,7 @@ impl Engine {
                 spec,
                 state,
                 reference_price: inst.reference_price,
-                book: OrderBook::new(),
+                book: OrderBook::new(spec.tick),
                 fees,
             });
             let mut best = [None::<Price>; 2];
@@ -689,7 +689,7 @@ impl Engine {
                         (Some(p), Side::Buy) => price < p,
                         (Some(p), Side::Sell) => price > p,
                     };
-                    if price == 0 || !ordered {
+                    if price == 0 || !ordered || !price.is_multiple_of(spec.tick) {
                         return bad(format!("instrument {id}: {side:?} level at {price} out of order"));
                     }
                     prev = Some(price);
