@@ -392,7 +392,7 @@ impl Engine {
                         return total;
                     }
                 }
-                s = o.next;
+                s = self.orders.links(s).next;
             }
         }
         total
@@ -663,7 +663,7 @@ impl Engine {
         let mut s = self.accounts[account as usize].head;
         while s != NIL {
             let o = *self.orders.get(s);
-            let next = o.acct_next;
+            let next = self.orders.links(s).acct_next;
             if instrument.is_none_or(|i| i == o.instrument) && side.is_none_or(|sd| sd == o.side) {
                 self.cancel_resting(s, reason, out);
                 count += 1;
@@ -751,6 +751,7 @@ impl Engine {
                     let mut slot = self.levels.get(l).head;
                     while slot != NIL {
                         let o = *self.orders.get(slot);
+                        let next = self.orders.links(slot).next;
                         self.detach_from_level(slot);
                         out.emit(EventKind::Cancelled(Cancelled {
                             account: o.account,
@@ -763,7 +764,7 @@ impl Engine {
                             reason: CancelReason::InstrumentState,
                         }));
                         self.release(slot);
-                        slot = o.next;
+                        slot = next;
                     }
                     self.emit_level_and_drop_if_empty(ii, side, l, out);
                 }
@@ -798,30 +799,31 @@ impl Engine {
         level.order_count += 1;
         level.total_qty += leaves;
         if tail != NIL {
-            self.orders.get_mut(tail).next = slot;
+            self.orders.links_mut(tail).next = slot;
         }
-        let o = self.orders.get_mut(slot);
-        o.prev = tail;
-        o.next = NIL;
-        o.level = l;
+        let links = self.orders.links_mut(slot);
+        links.prev = tail;
+        links.next = NIL;
+        self.orders.get_mut(slot).level = l;
         self.emit_level(ii, side, l, out);
     }
 
     /// Unlinks a slot from its level's queue (the level stays, possibly empty).
     pub(crate) fn detach_from_level(&mut self, slot: Slot) {
         let o = *self.orders.get(slot);
-        if o.prev != NIL {
-            self.orders.get_mut(o.prev).next = o.next;
+        let k = *self.orders.links(slot);
+        if k.prev != NIL {
+            self.orders.links_mut(k.prev).next = k.next;
         }
-        if o.next != NIL {
-            self.orders.get_mut(o.next).prev = o.prev;
+        if k.next != NIL {
+            self.orders.links_mut(k.next).prev = k.prev;
         }
         let level = self.levels.get_mut(o.level);
         if level.head == slot {
-            level.head = o.next;
+            level.head = k.next;
         }
         if level.tail == slot {
-            level.tail = o.prev;
+            level.tail = k.prev;
         }
         level.order_count -= 1;
         level.total_qty -= o.leaves;
@@ -866,12 +868,12 @@ impl Engine {
         if tail == NIL {
             acct.head = slot;
         } else {
-            self.orders.get_mut(tail).acct_next = slot;
+            self.orders.links_mut(tail).acct_next = slot;
         }
         acct.open_orders += 1;
-        let o = self.orders.get_mut(slot);
-        o.acct_prev = tail;
-        o.acct_next = NIL;
+        let links = self.orders.links_mut(slot);
+        links.acct_prev = tail;
+        links.acct_next = NIL;
     }
 
     /// Frees a slot that is no longer in any level: unlinks it from its
@@ -883,18 +885,19 @@ impl Engine {
             let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
             self.unreserve(ii, o.account, o.side, reserved);
         }
-        if o.acct_prev != NIL {
-            self.orders.get_mut(o.acct_prev).acct_next = o.acct_next;
+        let k = *self.orders.links(slot);
+        if k.acct_prev != NIL {
+            self.orders.links_mut(k.acct_prev).acct_next = k.acct_next;
         }
-        if o.acct_next != NIL {
-            self.orders.get_mut(o.acct_next).acct_prev = o.acct_prev;
+        if k.acct_next != NIL {
+            self.orders.links_mut(k.acct_next).acct_prev = k.acct_prev;
         }
         let acct = &mut self.accounts[o.account as usize];
         if acct.head == slot {
-            acct.head = o.acct_next;
+            acct.head = k.acct_next;
         }
         if acct.tail == slot {
-            acct.tail = o.acct_prev;
+            acct.tail = k.acct_prev;
         }
         acct.open_orders -= 1;
         self.index.remove(&self.orders, slot);
@@ -938,7 +941,7 @@ impl Engine {
             let mut s = self.levels.get(l).head;
             while s != NIL {
                 v.push(self.view(s));
-                s = self.orders.get(s).next;
+                s = self.orders.links(s).next;
             }
         }
         v
@@ -956,7 +959,7 @@ impl Engine {
         let mut s = a.head;
         while s != NIL {
             v.push(self.view(s));
-            s = self.orders.get(s).acct_next;
+            s = self.orders.links(s).acct_next;
         }
         v
     }
