@@ -266,7 +266,7 @@ impl Engine {
             qty: o.qty,
             timestamp_ns: ts,
         }));
-        let mut taker = Taker { order_id, ..taker };
+        taker.order_id = order_id;
         if let Some((asset, need)) = reservation {
             self.reserve(account, asset, need, BalanceReason::Order);
             taker.risk.reserved = need;
@@ -332,10 +332,10 @@ impl Engine {
             return Err(InvalidField);
         }
         let spec = &inst.spec;
-        if !is_market && (o.price == 0 || !o.price.is_multiple_of(spec.tick)) {
+        if !is_market && (o.price == 0 || !inst.on_tick(o.price)) {
             return Err(PriceOffTick);
         }
-        if o.qty == 0 || !o.qty.is_multiple_of(spec.lot) {
+        if o.qty == 0 || !inst.on_lot(o.qty) {
             return Err(QtyOffLot);
         }
         if o.qty < spec.min_qty || o.qty > spec.max_qty {
