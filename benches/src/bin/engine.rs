@@ -163,8 +163,8 @@ fn throughput(f: &Flow, runs: usize) -> (f64, u64) {
 /// the least disturbed one on a shared machine; CPU time leaves out the time
 /// the thread waited for a core.
 fn throughput_median_best(f: &Flow, runs: usize) -> (f64, f64, f64, u64) {
-    let mut rates = Vec::new();
-    let mut cpu_rates = Vec::new();
+    let mut rates = Vec::with_capacity(runs);
+    let mut cpu_rates = Vec::with_capacity(runs);
     let mut allocs = 0;
     for _ in 0..runs {
         let (mut e, mut seq) = warmed_engine(f);
@@ -173,8 +173,8 @@ fn throughput_median_best(f: &Flow, runs: usize) -> (f64, f64, f64, u64) {
         let (t, cpu0) = (Instant::now(), thread_cpu_ns());
         measured_pass(&mut e, &mut seq, &f.measured, &mut sink);
         let (dt, cpu) = (t.elapsed(), thread_cpu_ns() - cpu0);
-        cpu_rates.push(f.measured.len() as f64 / (cpu.max(1) as f64 / 1e9));
         allocs = alloc_counter::allocations() - a0;
+        cpu_rates.push(f.measured.len() as f64 / (cpu.max(1) as f64 / 1e9));
         assert_eq!(e.state_hash(), f.expected_hash, "measured engine diverged from the generator's");
         rates.push(f.measured.len() as f64 / dt.as_secs_f64());
         std::hint::black_box(sink);
