@@ -2,6 +2,7 @@
 //! summaries and the one-JSON-line-last reporting convention.
 
 pub mod alloc_counter;
+pub mod book_flows;
 pub mod flow;
 pub mod peers;
 pub mod rng;

@@ -348,7 +348,7 @@ impl Engine {
         while s != NIL {
             orders += 1;
             out.emit(EventKind::OpenOrder(OpenOrder { account, order: self.view(s) }));
-            s = self.orders.get(s).acct_next;
+            s = self.orders.links(s).acct_next;
         }
         out.emit(EventKind::QueryDone(QueryDone {
             account,

@@ -100,7 +100,11 @@ impl Engine {
             next_order_id: 1,
             next_trade_id: 1,
             last_seq: 0,
-            risk: if risk { vec![OrderRisk::default(); config.max_orders as usize] } else { Vec::new() },
+            risk: if risk {
+                crate::huge_pages::vec_filled(OrderRisk::default(), config.max_orders as usize)
+            } else {
+                Vec::new()
+            },
             touched: Vec::with_capacity(if risk { 4096 } else { 0 }),
             tx_order: std::collections::VecDeque::with_capacity(if risk {
                 config.max_transactions as usize
@@ -264,7 +268,7 @@ impl Engine {
             qty: o.qty,
             timestamp_ns: ts,
         }));
-        let mut taker = Taker { order_id, ..taker };
+        taker.order_id = order_id;
         if let Some((asset, need)) = reservation {
             self.reserve(account, asset, need, BalanceReason::Order);
             taker.risk.reserved = need;
@@ -330,10 +334,10 @@ impl Engine {
             return Err(InvalidField);
         }
         let spec = &inst.spec;
-        if !is_market && (o.price == 0 || !o.price.is_multiple_of(spec.tick)) {
+        if !is_market && (o.price == 0 || !inst.on_tick(o.price)) {
             return Err(PriceOffTick);
         }
-        if o.qty == 0 || !o.qty.is_multiple_of(spec.lot) {
+        if o.qty == 0 || !inst.on_lot(o.qty) {
             return Err(QtyOffLot);
         }
         if o.qty < spec.min_qty || o.qty > spec.max_qty {
@@ -390,7 +394,7 @@ impl Engine {
                         return total;
                     }
                 }
-                s = o.next;
+                s = self.orders.links(s).next;
             }
         }
         total
@@ -661,7 +665,7 @@ impl Engine {
         let mut s = self.accounts[account as usize].head;
         while s != NIL {
             let o = *self.orders.get(s);
-            let next = o.acct_next;
+            let next = self.orders.links(s).acct_next;
             if instrument.is_none_or(|i| i == o.instrument) && side.is_none_or(|sd| sd == o.side) {
                 self.cancel_resting(s, reason, out);
                 count += 1;
@@ -712,7 +716,7 @@ impl Engine {
             spec: *spec,
             state: InstrumentState::Trading,
             reference_price: spec.reference_price,
-            book: OrderBook::new(),
+            book: OrderBook::new(spec.tick),
             fees: Default::default(),
         });
         out.emit(EventKind::InstrumentAdded(InstrumentAdded { account, spec: *spec }));
@@ -749,6 +753,7 @@ impl Engine {
                     let mut slot = self.levels.get(l).head;
                     while slot != NIL {
                         let o = *self.orders.get(slot);
+                        let next = self.orders.links(slot).next;
                         self.detach_from_level(slot);
                         out.emit(EventKind::Cancelled(Cancelled {
                             account: o.account,
@@ -761,7 +766,7 @@ impl Engine {
                             reason: CancelReason::InstrumentState,
                         }));
                         self.release(slot);
-                        slot = o.next;
+                        slot = next;
                     }
                     self.emit_level_and_drop_if_empty(ii, side, l, out);
                 }
@@ -796,30 +801,31 @@ impl Engine {
         level.order_count += 1;
         level.total_qty += leaves;
         if tail != NIL {
-            self.orders.get_mut(tail).next = slot;
+            self.orders.links_mut(tail).next = slot;
         }
-        let o = self.orders.get_mut(slot);
-        o.prev = tail;
-        o.next = NIL;
-        o.level = l;
+        let links = self.orders.links_mut(slot);
+        links.prev = tail;
+        links.next = NIL;
+        self.orders.get_mut(slot).level = l;
         self.emit_level(ii, side, l, out);
     }
 
     /// Unlinks a slot from its level's queue (the level stays, possibly empty).
     pub(crate) fn detach_from_level(&mut self, slot: Slot) {
         let o = *self.orders.get(slot);
-        if o.prev != NIL {
-            self.orders.get_mut(o.prev).next = o.next;
+        let k = *self.orders.links(slot);
+        if k.prev != NIL {
+            self.orders.links_mut(k.prev).next = k.next;
         }
-        if o.next != NIL {
-            self.orders.get_mut(o.next).prev = o.prev;
+        if k.next != NIL {
+            self.orders.links_mut(k.next).prev = k.prev;
         }
         let level = self.levels.get_mut(o.level);
         if level.head == slot {
-            level.head = o.next;
+            level.head = k.next;
         }
         if level.tail == slot {
-            level.tail = o.prev;
+            level.tail = k.prev;
         }
         level.order_count -= 1;
         level.total_qty -= o.leaves;
@@ -864,12 +870,12 @@ impl Engine {
         if tail == NIL {
             acct.head = slot;
         } else {
-            self.orders.get_mut(tail).acct_next = slot;
+            self.orders.links_mut(tail).acct_next = slot;
         }
         acct.open_orders += 1;
-        let o = self.orders.get_mut(slot);
-        o.acct_prev = tail;
-        o.acct_next = NIL;
+        let links = self.orders.links_mut(slot);
+        links.acct_prev = tail;
+        links.acct_next = NIL;
     }
 
     /// Frees a slot that is no longer in any level: unlinks it from its
@@ -881,18 +887,19 @@ impl Engine {
             let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
             self.unreserve(ii, o.account, o.side, reserved);
         }
-        if o.acct_prev != NIL {
-            self.orders.get_mut(o.acct_prev).acct_next = o.acct_next;
+        let k = *self.orders.links(slot);
+        if k.acct_prev != NIL {
+            self.orders.links_mut(k.acct_prev).acct_next = k.acct_next;
         }
-        if o.acct_next != NIL {
-            self.orders.get_mut(o.acct_next).acct_prev = o.acct_prev;
+        if k.acct_next != NIL {
+            self.orders.links_mut(k.acct_next).acct_prev = k.acct_prev;
         }
         let acct = &mut self.accounts[o.account as usize];
         if acct.head == slot {
-            acct.head = o.acct_next;
+            acct.head = k.acct_next;
         }
         if acct.tail == slot {
-            acct.tail = o.acct_prev;
+            acct.tail = k.acct_prev;
         }
         acct.open_orders -= 1;
         self.index.remove(&self.orders, slot);
@@ -936,7 +943,7 @@ impl Engine {
             let mut s = self.levels.get(l).head;
             while s != NIL {
                 v.push(self.view(s));
-                s = self.orders.get(s).next;
+                s = self.orders.links(s).next;
             }
         }
         v
@@ -954,7 +961,7 @@ impl Engine {
         let mut s = a.head;
         while s != NIL {
             v.push(self.view(s));
-            s = self.orders.get(s).acct_next;
+            s = self.orders.links(s).acct_next;
         }
         v
     }

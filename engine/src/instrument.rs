@@ -24,6 +24,19 @@ impl Instrument {
         (price as u128 * qty as u128) < self.spec.min_notional as u128 * self.spec.qty_scale as u128
     }
 
+    /// Whether `price` is a multiple of the tick. Most instruments' tick or
+    /// lot is 1 in some unit, and a 64-bit division costs tens of cycles.
+    #[inline]
+    pub fn on_tick(&self, price: Price) -> bool {
+        self.spec.tick == 1 || price.is_multiple_of(self.spec.tick)
+    }
+
+    /// Whether `qty` is a multiple of the lot (see [`Self::on_tick`]).
+    #[inline]
+    pub fn on_lot(&self, qty: Qty) -> bool {
+        self.spec.lot == 1 || qty.is_multiple_of(self.spec.lot)
+    }
+
     /// Whether `price` lies inside the band around the reference price.
     #[inline]
     pub fn in_band(&self, price: Price) -> bool {

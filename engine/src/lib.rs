@@ -6,8 +6,9 @@
 //! [`EventSink`]. The rules are specified in `docs/matching.md`.
 //!
 //! Layout: [`types`] and [`command`]/[`event`] are the vocabulary;
-//! `order_pool`, `price_level`, `book_side`, `order_book`, `order_index` and
-//! `account` are the pre-sized state; `engine` validates and dispatches,
+//! `order_pool`, `price_level`, `book_side` (with its `level_bitmap`),
+//! `order_book`, `order_index` and `account` are the pre-sized state
+//! (`huge_pages` backs the large tables); `engine` validates and dispatches,
 //! `matching` crosses orders; [`command_codec`] is the fixed little-endian
 //! journal encoding of commands.
 #![warn(missing_docs)]
@@ -23,7 +24,9 @@ mod credentials;
 mod engine;
 pub mod event;
 mod fee_schedule;
+mod huge_pages;
 mod instrument;
+mod level_bitmap;
 mod matching;
 mod order_book;
 mod order_index;

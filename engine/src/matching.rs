@@ -27,7 +27,7 @@ impl Engine {
             let mut s = self.levels.get(l).head;
             while s != NIL && taker.leaves > 0 {
                 let maker = *self.orders.get(s);
-                let next = maker.next;
+                let next = self.orders.links(s).next;
                 if maker.account == taker.account && taker.stp != StpMode::None {
                     out.emit(EventKind::SelfTradePrevented(SelfTradePrevented {
                         account: taker.account,

@@ -3,8 +3,9 @@
 use crate::book_side::BookSide;
 use crate::types::*;
 
-/// Levels a fresh book side reserves; the vector grows (rarely) beyond it.
-const INITIAL_LEVELS_PER_SIDE: usize = 64;
+/// Far levels (outside the price window) a fresh book side reserves; the
+/// vector grows (rarely) beyond it.
+const INITIAL_FAR_LEVELS_PER_SIDE: usize = 64;
 
 pub(crate) struct OrderBook {
     pub bids: BookSide,
@@ -12,10 +13,11 @@ pub(crate) struct OrderBook {
 }
 
 impl OrderBook {
-    pub fn new() -> Self {
+    /// An empty book for prices on `tick`.
+    pub fn new(tick: Price) -> Self {
         Self {
-            bids: BookSide::new(Side::Buy, INITIAL_LEVELS_PER_SIDE),
-            asks: BookSide::new(Side::Sell, INITIAL_LEVELS_PER_SIDE),
+            bids: BookSide::new(Side::Buy, tick, INITIAL_FAR_LEVELS_PER_SIDE),
+            asks: BookSide::new(Side::Sell, tick, INITIAL_FAR_LEVELS_PER_SIDE),
         }
     }
 

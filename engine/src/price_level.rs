@@ -34,7 +34,7 @@ pub(crate) struct LevelPool {
 
 impl LevelPool {
     pub fn with_capacity(capacity: u32) -> Self {
-        let mut levels = vec![PriceLevel::EMPTY; capacity as usize];
+        let mut levels = crate::huge_pages::vec_filled(PriceLevel::EMPTY, capacity as usize);
         for (i, l) in levels.iter_mut().enumerate() {
             l.head = if i + 1 < capacity as usize { i as u32 + 1 } else { NIL };
         }

@@ -587,8 +587,9 @@ impl Engine {
                         *dst = self.risk[s as usize].into();
                     }
                 }
-                *c = (o.next, p + 1);
-                if o.next == NIL {
+                let next = self.orders.links(s).next;
+                *c = (next, p + 1);
+                if next == NIL {
                     if next_queue < queues.len() {
                         *c = queues[next_queue];
                         next_queue += 1;
@@ -669,7 +670,7 @@ impl Engine {
                 spec,
                 state,
                 reference_price: inst.reference_price,
-                book: OrderBook::new(),
+                book: OrderBook::new(spec.tick),
                 fees,
             });
             let mut best = [None::<Price>; 2];
@@ -689,7 +690,7 @@ impl Engine {
                         (Some(p), Side::Buy) => price < p,
                         (Some(p), Side::Sell) => price > p,
                     };
-                    if price == 0 || !ordered {
+                    if price == 0 || !ordered || !price.is_multiple_of(spec.tick) {
                         return bad(format!("instrument {id}: {side:?} level at {price} out of order"));
                     }
                     prev = Some(price);
@@ -942,17 +943,14 @@ fn restore_order(
         leaves: o.leaves,
         account: o.account,
         instrument,
-        prev: tail,
-        next: NIL,
-        acct_prev: NIL,
-        acct_next: NIL,
         level: l,
         side,
         tif,
         stp,
     });
+    e.orders.links_mut(slot).prev = tail;
     if tail != NIL {
-        e.orders.get_mut(tail).next = slot;
+        e.orders.links_mut(tail).next = slot;
     }
     let level = e.levels.get_mut(l);
     if level.head == NIL {

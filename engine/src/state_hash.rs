@@ -65,7 +65,7 @@ impl Engine {
                             }
                             put(((r.maker_ppm as u32 as u64) << 32) | r.taker_ppm as u32 as u64);
                         }
-                        o = ord.next;
+                        o = self.orders.links(o).next;
                     }
                 }
             }

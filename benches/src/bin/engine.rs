@@ -7,29 +7,42 @@
 //! `benches/src/peers/`) per mix, fed the same flow and timed in
 //! alternation with matchd; the last line repeats the exchange-core ratios.
 //!
-//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers]`
+//! Then the three flows of issue #14 (`benches::book_flows`: one
+//! instrument, one account, limits and cancels by client id, 100k and 500k
+//! resting orders and a feed-like shallow book), each beside the peers.
+//!
+//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N]`
+//! (`--book-flows`: only those three flows.)
 
 use std::time::Instant;
 
 use benches::alloc_counter::{self, CountingAlloc};
+use benches::book_flows;
 use benches::flow::{self, FlowGen, FlowShape, Mix};
 use benches::peers;
-use benches::stats::{latency_histogram, percentiles_json, timer_overhead_ns};
+use benches::stats::{latency_histogram, percentiles_json, thread_cpu_ns, timer_overhead_ns};
 use engine::*;
 use hdrhistogram::Histogram;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
+#[derive(Clone)]
 struct Args {
     quick: bool,
     commands: usize,
     seed: u64,
     peers: bool,
+    /// Only the issue-14 book flows (`--book-flows`), for quick comparisons.
+    book_flows_only: bool,
+    /// Timed passes per flow (0: 3 with --quick, else 5).
+    runs: usize,
+    /// `--flow NAME`: of the issue-14 flows, only this one.
+    flow: Option<String>,
 }
 
 fn args() -> Args {
-    let mut a = Args { quick: false, commands: 0, seed: 42, peers: true };
+    let mut a = Args { quick: false, commands: 0, seed: 42, peers: true, book_flows_only: false, runs: 0, flow: None };
     let mut it = std::env::args().skip(1);
     while let Some(s) = it.next() {
         match s.as_str() {
@@ -37,9 +50,15 @@ fn args() -> Args {
             "--commands" => a.commands = it.next().and_then(|v| v.parse().ok()).expect("--commands N"),
             "--seed" => a.seed = it.next().and_then(|v| v.parse().ok()).expect("--seed S"),
             "--no-peers" => a.peers = false,
+            "--book-flows" => a.book_flows_only = true,
+            "--flow" => a.flow = Some(it.next().expect("--flow NAME")),
+            "--runs" => a.runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             "--bench" => {}
-            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers]"),
+            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N]"),
         }
+    }
+    if a.runs == 0 {
+        a.runs = if a.quick { 3 } else { 5 };
     }
     if a.commands == 0 {
         a.commands = if a.quick { 1_000_000 } else { 5_000_000 };
@@ -77,6 +96,8 @@ struct Flow {
     trade_cmd_pct: f64,
     resting: usize,
     expected_hash: u128,
+    /// Instruments the flow trades (ids 1..=n).
+    instruments: u32,
 }
 
 fn generate(mix: &Mix, shape: FlowShape, n: usize, seed: u64) -> Flow {
@@ -99,7 +120,15 @@ fn generate_with(config: EngineConfig, mix: &Mix, shape: FlowShape, n: usize, se
     let (t0, c0) = (g.trading_cmds, g.cmds);
     let measured: Vec<Command> = (0..n).map(|_| g.next(mix)).collect();
     let trade_cmd_pct = 100.0 * (g.trading_cmds - t0) as f64 / (g.cmds - c0) as f64;
-    Flow { config, warmup, measured, trade_cmd_pct, resting: g.live_orders(), expected_hash: g.state_hash() }
+    Flow {
+        config,
+        warmup,
+        measured,
+        trade_cmd_pct,
+        resting: g.live_orders(),
+        expected_hash: g.state_hash(),
+        instruments: shape.instruments,
+    }
 }
 
 fn warmed_engine(f: &Flow) -> (Engine, Seq) {
@@ -113,27 +142,46 @@ fn warmed_engine(f: &Flow) -> (Engine, Seq) {
     (e, seq)
 }
 
+/// The timed loop, kept out of line so a profiler (`valgrind --tool=callgrind
+/// --toggle-collect=*measured_pass*`) can count it alone.
+#[inline(never)]
+fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut CountingSink) {
+    for c in cmds {
+        *seq += 1;
+        e.apply(*seq, c, sink);
+    }
+}
+
 /// Median of `runs` timed passes over the measured commands, in commands/s.
 fn throughput(f: &Flow, runs: usize) -> (f64, u64) {
-    let mut rates = Vec::new();
+    let (median, _, _, allocs) = throughput_median_best(f, runs);
+    (median, allocs)
+}
+
+/// Median and best of `runs` timed passes, in commands/s, the best pass by
+/// thread CPU time, and the allocations of the last pass. The best pass is
+/// the least disturbed one on a shared machine; CPU time leaves out the time
+/// the thread waited for a core.
+fn throughput_median_best(f: &Flow, runs: usize) -> (f64, f64, f64, u64) {
+    let mut rates = Vec::with_capacity(runs);
+    let mut cpu_rates = Vec::with_capacity(runs);
     let mut allocs = 0;
     for _ in 0..runs {
         let (mut e, mut seq) = warmed_engine(f);
         let mut sink = CountingSink::default();
         let a0 = alloc_counter::allocations();
-        let t = Instant::now();
-        for c in &f.measured {
-            seq += 1;
-            e.apply(seq, c, &mut sink);
-        }
-        let dt = t.elapsed();
+        let (t, cpu0) = (Instant::now(), thread_cpu_ns());
+        measured_pass(&mut e, &mut seq, &f.measured, &mut sink);
+        let (dt, cpu) = (t.elapsed(), thread_cpu_ns() - cpu0);
         allocs = alloc_counter::allocations() - a0;
+        cpu_rates.push(f.measured.len() as f64 / (cpu.max(1) as f64 / 1e9));
         assert_eq!(e.state_hash(), f.expected_hash, "measured engine diverged from the generator's");
         rates.push(f.measured.len() as f64 / dt.as_secs_f64());
         std::hint::black_box(sink);
     }
     rates.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-    (rates[rates.len() / 2], allocs)
+    let best_cpu = cpu_rates.iter().copied().fold(0.0, f64::max);
+    (rates[rates.len() / 2], rates[rates.len() - 1], best_cpu, allocs)
 }
 
 /// Per-command latency (timer included) overall and per command type.
@@ -155,7 +203,7 @@ fn latency(f: &Flow) -> (Histogram<u64>, [Histogram<u64>; 4]) {
 
 /// `extra` is appended to the JSON object (`,"k":v` pairs or empty).
 fn run_mix(f: &Flow, mix: &Mix, a: &Args, timer_ns: u64, extra: &str) -> Histogram<u64> {
-    let (rate, allocs) = throughput(f, if a.quick { 3 } else { 5 });
+    let (rate, allocs) = throughput(f, a.runs);
     let (all, per) = latency(f);
     println!(
         "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":{},\"instruments\":{},\"commands\":{},\"cmds_per_sec\":{:.0},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},\"cancel_p99_ns\":{},\"amend_p50_ns\":{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{}{}}}",
@@ -191,10 +239,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// without the commands matchd rejected. Prints one line per peer and
 /// returns `(peer, matchd/peer)` ratios.
 fn peer_comparison(f: &Flow, mix: &Mix, a: &Args) -> Vec<(&'static str, f64)> {
-    let shape = flow::EXCHANGE_CORE_SHAPE;
-    let pf = peers::translate(config(), &f.warmup, &f.measured, shape.instruments as usize);
+    let pf = peers::translate(f.config, &f.warmup, &f.measured, f.instruments as usize);
     let all = peers::all(&pf, 2 * f.resting);
-    let runs = if a.quick { 3 } else { 5 };
+    let runs = a.runs;
     let mut ours = Vec::new();
     let mut theirs: Vec<Vec<peers::PeerPass>> = all.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
@@ -216,7 +263,7 @@ fn peer_comparison(f: &Flow, mix: &Mix, a: &Args) -> Vec<(&'static str, f64)> {
             p.name(),
             p.version(),
             p.license(),
-            shape.instruments,
+            f.instruments,
             f.measured.len(),
             pf.measured.len(),
             pf.rejected,
@@ -316,6 +363,55 @@ fn deep_book(a: &Args, shallow_cancel: &Histogram<u64>, timer_ns: u64) {
     );
 }
 
+/// The issue-14 flows: matchd's throughput and latency, then every peer on
+/// the same flow, passes alternating.
+fn book_flows(a: &Args, timer_ns: u64) {
+    for shape in [book_flows::LIMIT_CANCEL_100K, book_flows::DEEP_500K, book_flows::FEED_REPLAY] {
+        if a.flow.as_ref().is_some_and(|name| name != shape.name) {
+            continue;
+        }
+        let b = book_flows::generate(shape, a.commands, a.seed);
+        let f = Flow {
+            config: b.config,
+            warmup: b.warmup,
+            measured: b.measured,
+            trade_cmd_pct: b.trade_cmd_pct,
+            resting: b.resting,
+            expected_hash: b.expected_hash,
+            instruments: 1,
+        };
+        let (rate, best, best_cpu, allocs) = throughput_median_best(&f, a.runs);
+        let (all, per) = latency(&f);
+        println!(
+            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":1,\"commands\":{},\"cmds_per_sec\":{:.0},\"ns_per_op\":{:.1},\"best_ns_per_op\":{:.1},\"best_cpu_ns_per_op\":{:.1},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{}}}",
+            shape.name,
+            f.measured.len(),
+            rate,
+            1e9 / rate,
+            1e9 / best,
+            1e9 / best_cpu,
+            percentiles_json(&all),
+            per[0].value_at_quantile(0.5),
+            per[1].value_at_quantile(0.5),
+            f.trade_cmd_pct,
+            f.resting,
+            allocs,
+            timer_ns
+        );
+        if a.peers {
+            let mix = Mix {
+                name: shape.name,
+                amend_pct: 0,
+                ioc_pct: 0,
+                market_pct: 0,
+                cancel_pct: shape.cancel_pct,
+                cross_pct: shape.cross_pct,
+            };
+            peer_comparison(&f, &mix, a);
+        }
+    }
+}
+
 fn main() {
     let a = args();
     let timer_ns = timer_overhead_ns();
@@ -325,10 +421,13 @@ fn main() {
         a.seed,
         std::mem::size_of::<Command>()
     );
+    if a.book_flows_only {
+        book_flows(&a, timer_ns);
+        return;
+    }
     let ih = generate(&flow::INSERT_HEAVY, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
     run_mix(&ih, &flow::INSERT_HEAVY, &a, timer_ns, "");
-    let mut ec_args = Args { ..a };
-    ec_args.quick = a.quick;
+    let ec_args = a.clone();
     // Shallow cancel latency comes from the exchange-core flow, measured last.
     let shallow = {
         let f = generate(&flow::EXCHANGE_CORE, flow::EXCHANGE_CORE_SHAPE, 200_000, a.seed + 1);
@@ -344,11 +443,12 @@ fn main() {
             extra.push_str(&format!(",\"ratio_matchd_over_{}\":{:.2}", name.replace('-', "_"), ratio));
         }
     }
+    book_flows(&a, timer_ns);
     // Accounts on: the same exchange-core flow with funded accounts, fees and
     // rebates; its line comes before the matching-only one (which stays last)
     // and the ratio is measured side by side, alternating passes.
     let risk = generate_with(risk_config(), &flow::EXCHANGE_CORE, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
-    let runs = if a.quick { 3 } else { 5 };
+    let runs = a.runs;
     let (mut on, mut off) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         on.push(throughput(&risk, 1).0);

@@ -15,6 +15,8 @@
 //! resting quantity so the harness can tell whether the peer ended in the
 //! same state as matchd (see the semantic notes on each adapter).
 
+use std::collections::HashMap;
+
 use engine::*;
 
 pub mod lobster;
@@ -153,15 +155,23 @@ pub fn translate(config: EngineConfig, warmup: &[Command], measured: &[Command],
     let mut events: Vec<Event> = Vec::new();
     let mut seq = 0;
     let mut rejected = 0;
+    // (account, client order id) -> engine id of the latest order accepted
+    // with it: a client id is unique among live orders, so for a live order
+    // the latest is the one.
+    let mut by_client: HashMap<(AccountId, ClientOrderId), OrderId> = HashMap::new();
     let mut one = |e: &mut Engine, c: &Command, out: &mut Vec<PeerOp>| -> bool {
         seq += 1;
         events.clear();
+        let engine_id = |r: OrderRef| match r {
+            OrderRef::Engine(id) => Some(id),
+            OrderRef::Client(cid) => by_client.get(&(c.account, cid)).copied(),
+        };
         // State before the command, for cancels and amends.
-        let before = match c.kind {
-            CommandKind::Amend(Amend { order: OrderRef::Engine(id), .. })
-            | CommandKind::Cancel(Cancel { order: OrderRef::Engine(id) }) => e.order(id),
+        let target = match c.kind {
+            CommandKind::Amend(Amend { order, .. }) | CommandKind::Cancel(Cancel { order }) => engine_id(order),
             _ => None,
         };
+        let before = target.and_then(|id| e.order(id)).filter(|o| o.account == c.account);
         e.apply(seq, c, &mut events);
         if events.iter().any(|ev| matches!(ev.kind, EventKind::Rejected(_))) {
             return false;
@@ -175,6 +185,7 @@ pub fn translate(config: EngineConfig, warmup: &[Command], measured: &[Command],
                         _ => None,
                     })
                     .expect("an accepted order has an Accepted event");
+                by_client.insert((c.account, n.client_order_id), id);
                 let book = n.instrument - 1;
                 out.push(match n.order_type {
                     OrderType::Market => PeerOp::Market { book, id, side: n.side, qty: n.qty },
@@ -191,14 +202,14 @@ pub fn translate(config: EngineConfig, warmup: &[Command], measured: &[Command],
                     }
                 });
             }
-            CommandKind::Cancel(Cancel { order: OrderRef::Engine(id) }) => {
+            CommandKind::Cancel(_) => {
                 let b = before.expect("an accepted cancel targets a live order");
-                out.push(PeerOp::Cancel { book: b.instrument - 1, id });
+                out.push(PeerOp::Cancel { book: b.instrument - 1, id: b.order_id });
             }
             CommandKind::Amend(a) => {
                 let b = before.expect("an accepted amend targets a live order");
                 let book = b.instrument - 1;
-                let OrderRef::Engine(id) = a.order else { unreachable!("flow amends by engine id") };
+                let id = b.order_id;
                 let filled = b.qty - b.leaves;
                 let new_total = a.new_qty.unwrap_or(b.qty);
                 if new_total <= filled {
