@@ -48,6 +48,9 @@ pub enum CommandKind {
     SetCredential(SetCredential),
     /// Admin: revoke an account's API secret (its logins are refused from then on).
     RevokeCredential(RevokeCredential),
+    /// Place a conditional (stop-loss or take-profit) order: armed until the instrument's last
+    /// trade price reaches its trigger price, then placed like a `NewOrder` (docs/matching.md).
+    NewStopOrder(StopOrder),
     /// Replication: a leader's first record in its epoch. Changes no state but the sequence (the
     /// engine ignores it); it is in the journal so every replica's log says which leader wrote
     /// which records (the epoch history that failover compares).
@@ -161,6 +164,19 @@ pub struct NewOrder {
     pub price: Price,
     /// Quantity.
     pub qty: Qty,
+}
+
+/// A conditional order: `order` is what is placed when the last trade price of its instrument
+/// reaches `trigger_price` (a stop-market or take-profit order when `order` is a market order,
+/// a stop-limit or take-profit-limit when it is a limit order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopOrder {
+    /// The order to place on trigger; its client order id names the armed order too.
+    pub order: NewOrder,
+    /// Last-trade price that fires it, a positive multiple of the tick.
+    pub trigger_price: Price,
+    /// Which way the price must move (with `order.side`, see [`TriggerKind::fires_on_rise`]).
+    pub trigger: TriggerKind,
 }
 
 /// Which order a cancel or amend means.

@@ -43,6 +43,8 @@ pub mod kind {
     pub const REVOKE_CREDENTIAL: u8 = 14;
     /// [`crate::CommandKind::StartEpoch`]
     pub const START_EPOCH: u8 = 15;
+    /// [`crate::CommandKind::NewStopOrder`]
+    pub const NEW_STOP_ORDER: u8 = 16;
 }
 
 const REF_ENGINE: u8 = 1;
@@ -102,6 +104,7 @@ fn kind_of(cmd: &Command) -> u8 {
         CommandKind::SetCredential(_) => kind::SET_CREDENTIAL,
         CommandKind::RevokeCredential(_) => kind::REVOKE_CREDENTIAL,
         CommandKind::StartEpoch(_) => kind::START_EPOCH,
+        CommandKind::NewStopOrder(_) => kind::NEW_STOP_ORDER,
     }
 }
 
@@ -121,6 +124,7 @@ fn body_len(k: u8) -> usize {
         kind::SET_CREDENTIAL => 72,
         kind::REVOKE_CREDENTIAL => 24,
         kind::START_EPOCH => 32,
+        kind::NEW_STOP_ORDER => 64,
         _ => 0,
     }
 }
@@ -141,6 +145,30 @@ impl W<'_> {
     }
 }
 
+fn put_new_order(w: &mut W<'_>, o: &NewOrder) {
+    w.u64(16, o.client_order_id);
+    w.u32(24, o.instrument);
+    w.u8(28, o.side.as_u8());
+    w.u8(29, o.order_type.as_u8());
+    w.u8(30, o.tif.as_u8());
+    w.u8(31, o.stp.as_u8());
+    w.u64(32, o.price);
+    w.u64(40, o.qty);
+}
+
+fn new_order(r: &R<'_>) -> Result<NewOrder, CodecError> {
+    Ok(NewOrder {
+        client_order_id: r.u64(16),
+        instrument: r.u32(24),
+        side: r.en(28, "side", Side::from_u8)?,
+        order_type: r.en(29, "order_type", OrderType::from_u8)?,
+        tif: r.en(30, "tif", TimeInForce::from_u8)?,
+        stp: r.en(31, "stp", StpMode::from_u8)?,
+        price: r.u64(32),
+        qty: r.u64(40),
+    })
+}
+
 /// Encodes `cmd` into the front of `buf` and returns the length written.
 /// `buf` must hold [`MAX_COMMAND_BYTES`]; unused bytes in the written range are zero.
 pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
@@ -153,15 +181,12 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
     w.u32(4, cmd.account);
     w.u64(8, cmd.timestamp_ns);
     match &cmd.kind {
-        CommandKind::NewOrder(o) => {
-            w.u64(16, o.client_order_id);
-            w.u32(24, o.instrument);
-            w.u8(28, o.side.as_u8());
-            w.u8(29, o.order_type.as_u8());
-            w.u8(30, o.tif.as_u8());
-            w.u8(31, o.stp.as_u8());
-            w.u64(32, o.price);
-            w.u64(40, o.qty);
+        CommandKind::NewOrder(o) => put_new_order(&mut w, o),
+        CommandKind::NewStopOrder(s) => {
+            // A NewOrder's layout, then the trigger: a reader of plain orders shares the offsets.
+            put_new_order(&mut w, &s.order);
+            w.u64(48, s.trigger_price);
+            w.u8(56, s.trigger.as_u8());
         }
         CommandKind::Cancel(c) => {
             let (rk, id) = ref_parts(c.order);
@@ -297,16 +322,15 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
     let account = r.u32(4);
     let timestamp_ns = r.u64(8);
     let kind = match k {
-        kind::NEW_ORDER => CommandKind::NewOrder(NewOrder {
-            client_order_id: r.u64(16),
-            instrument: r.u32(24),
-            side: r.en(28, "side", Side::from_u8)?,
-            order_type: r.en(29, "order_type", OrderType::from_u8)?,
-            tif: r.en(30, "tif", TimeInForce::from_u8)?,
-            stp: r.en(31, "stp", StpMode::from_u8)?,
-            price: r.u64(32),
-            qty: r.u64(40),
-        }),
+        kind::NEW_ORDER => CommandKind::NewOrder(new_order(&r)?),
+        kind::NEW_STOP_ORDER => {
+            r.zero(57, 64)?;
+            CommandKind::NewStopOrder(StopOrder {
+                order: new_order(&r)?,
+                trigger_price: r.u64(48),
+                trigger: r.en(56, "trigger", TriggerKind::from_u8)?,
+            })
+        }
         kind::CANCEL => {
             r.zero(17, 24)?;
             CommandKind::Cancel(Cancel { order: order_ref(&r)? })

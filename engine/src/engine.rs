@@ -2,6 +2,7 @@
 //! nothing), then applies it. Matching itself lives in `matching.rs`.
 
 use crate::account::Account;
+use crate::armed_table::ArmedTable;
 use crate::command::*;
 use crate::config::EngineConfig;
 use crate::credential_table::CredentialTable;
@@ -12,8 +13,9 @@ use crate::order_index::OrderIndex;
 use crate::order_pool::{Order, OrderPool, Slot, NIL};
 use crate::price_level::LevelPool;
 use crate::risk::OrderRisk;
+use crate::trigger_book::TriggerBook;
 use crate::types::*;
-pub use crate::view::{InstrumentView, LevelView, OrderView};
+pub use crate::view::{ArmedView, InstrumentView, LevelView, OrderView};
 
 /// Marks an instrument id with no instrument in `Engine::instrument_slot`.
 const NO_INSTRUMENT: u32 = u32::MAX;
@@ -47,6 +49,8 @@ pub struct Engine {
     pub(crate) supply: Vec<u64>,
     /// Journaled API credentials (admin commands only; see `credentials.rs`).
     pub(crate) credentials: CredentialTable,
+    /// Armed conditional orders' extra fields (see `stop_orders.rs`).
+    pub(crate) armed: ArmedTable,
 }
 
 // A command and an event are copied through ring slots on every order: credential commands,
@@ -117,6 +121,7 @@ impl Engine {
             ),
             supply: vec![0; if risk { config.max_assets as usize } else { 0 }],
             credentials: CredentialTable::new(),
+            armed: ArmedTable::for_orders(config.max_orders),
         };
         if risk {
             e.open_account(config.fee_account, 0, AccountStatus::Active);
@@ -154,6 +159,7 @@ impl Engine {
         let mut out = Out { seq, sink };
         match &cmd.kind {
             CommandKind::NewOrder(o) => self.new_order(cmd.account, cmd.timestamp_ns, o, &mut out),
+            CommandKind::NewStopOrder(s) => self.new_stop_order(cmd.account, cmd.timestamp_ns, s, &mut out),
             CommandKind::Cancel(c) => self.cancel(cmd.account, c, &mut out),
             CommandKind::Amend(a) => self.amend(cmd.account, cmd.timestamp_ns, a, &mut out),
             CommandKind::MassCancel(m) => self.mass_cancel(cmd.account, m, &mut out),
@@ -217,6 +223,41 @@ impl Engine {
             Ok(ii) => ii,
             Err(reason) => return reject(out, o.instrument, reason),
         };
+        if let Err(reason) = self.place_order(ii, account, ts, o, None, out) {
+            reject(out, o.instrument, reason);
+        }
+        self.run_triggers(ii, ts, out);
+    }
+
+    /// Places a validated order (steps 13-15 of docs/matching.md, then execution). A new order
+    /// (`triggered` is `None`) gets the next order id and `Accepted`, and a failed step 13-15 is
+    /// returned for the caller's `Rejected`; a triggered order keeps the id it was armed with,
+    /// and a failed step cancels it (`Cancelled` with the matching reason).
+    pub(crate) fn place_order<S: EventSink>(
+        &mut self,
+        ii: usize,
+        account: AccountId,
+        ts: u64,
+        o: &NewOrder,
+        triggered: Option<OrderId>,
+        out: &mut Out<'_, S>,
+    ) -> Result<(), RejectReason> {
+        let fail = |out: &mut Out<'_, S>, reason: RejectReason, cancel: CancelReason| match triggered {
+            None => Err(reason),
+            Some(order_id) => {
+                out.emit(EventKind::Cancelled(Cancelled {
+                    account,
+                    order_id,
+                    client_order_id: o.client_order_id,
+                    instrument: o.instrument,
+                    side: o.side,
+                    cancelled_qty: o.qty,
+                    filled_qty: 0,
+                    reason: cancel,
+                }));
+                Ok(())
+            }
+        };
         let inst = &self.instruments[ii];
         let limit = match o.order_type {
             OrderType::Limit => o.price,
@@ -240,34 +281,40 @@ impl Engine {
             taker.risk = OrderRisk::new(rates.maker_ppm, rates.taker_ppm);
             let (asset, need) = self.requirement(ii, o.side, &taker.risk, limit, o.qty);
             if self.accounts[account as usize].balances[asset as usize].available < need {
-                return reject(out, o.instrument, RejectReason::InsufficientBalance);
+                return fail(out, RejectReason::InsufficientBalance, CancelReason::Unfundable);
             }
             reservation = Some((asset, need));
         }
         match o.tif {
             TimeInForce::Fok if self.fillable(ii, &taker, o.qty) < o.qty => {
-                return reject(out, o.instrument, RejectReason::FokCannotFill)
+                return fail(out, RejectReason::FokCannotFill, CancelReason::FokCannotFill)
             }
             TimeInForce::PostOnly if self.would_take(ii, o.side, limit) => {
-                return reject(out, o.instrument, RejectReason::PostOnlyWouldTake)
+                return fail(out, RejectReason::PostOnlyWouldTake, CancelReason::PostOnlyWouldTake)
             }
             _ => {}
         }
 
-        let order_id = self.next_order_id;
-        self.next_order_id += 1;
-        out.emit(EventKind::Accepted(Accepted {
-            account,
-            order_id,
-            client_order_id: o.client_order_id,
-            instrument: o.instrument,
-            side: o.side,
-            order_type: o.order_type,
-            tif: o.tif,
-            price: o.price,
-            qty: o.qty,
-            timestamp_ns: ts,
-        }));
+        let order_id = match triggered {
+            Some(order_id) => order_id,
+            None => {
+                let order_id = self.next_order_id;
+                self.next_order_id += 1;
+                out.emit(EventKind::Accepted(Accepted {
+                    account,
+                    order_id,
+                    client_order_id: o.client_order_id,
+                    instrument: o.instrument,
+                    side: o.side,
+                    order_type: o.order_type,
+                    tif: o.tif,
+                    price: o.price,
+                    qty: o.qty,
+                    timestamp_ns: ts,
+                }));
+                order_id
+            }
+        };
         taker.order_id = order_id;
         if let Some((asset, need)) = reservation {
             self.reserve(account, asset, need, BalanceReason::Order);
@@ -282,7 +329,7 @@ impl Engine {
             self.unreserve(ii, account, o.side, taker.risk.reserved);
         }
         let cancel_reason = match (end, o.tif, o.order_type) {
-            _ if taker.leaves == 0 => return,
+            _ if taker.leaves == 0 => return Ok(()),
             (TakerEnd::CancelledBySelfTrade, _, _) => CancelReason::SelfTrade,
             (TakerEnd::Done, TimeInForce::Gtc | TimeInForce::PostOnly, OrderType::Limit) => {
                 let order = Order {
@@ -304,7 +351,7 @@ impl Engine {
                 self.index.insert(&self.orders, slot);
                 self.link_account(slot);
                 self.attach_to_level(ii, slot, o.price, out);
-                return;
+                return Ok(());
             }
             (TakerEnd::Done, _, _) => CancelReason::ImmediateRemainder,
         };
@@ -318,10 +365,11 @@ impl Engine {
             filled_qty: o.qty - taker.leaves,
             reason: cancel_reason,
         }));
+        Ok(())
     }
 
     /// Checks 1-12 of docs/matching.md; returns the instrument's position.
-    fn validate_new_order(&self, account: AccountId, o: &NewOrder) -> Result<usize, RejectReason> {
+    pub(crate) fn validate_new_order(&self, account: AccountId, o: &NewOrder) -> Result<usize, RejectReason> {
         use RejectReason::*;
         let acct = self.trading_account(account)?;
         let ii = self.instrument_index(o.instrument).ok_or(UnknownInstrument)?;
@@ -428,6 +476,9 @@ impl Engine {
     /// `Cancelled` then `LevelChanged`.
     pub(crate) fn cancel_resting<S: EventSink>(&mut self, slot: Slot, reason: CancelReason, out: &mut Out<'_, S>) {
         let o = *self.orders.get(slot);
+        if o.is_armed() {
+            return self.cancel_armed(slot, reason, out);
+        }
         let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
         self.detach_from_level(slot);
         out.emit(EventKind::Cancelled(Cancelled {
@@ -447,6 +498,13 @@ impl Engine {
     // ----- amend -------------------------------------------------------------
 
     fn amend<S: EventSink>(&mut self, account: AccountId, ts: u64, a: &Amend, out: &mut Out<'_, S>) {
+        if self.is_known_account(account) {
+            if let Ok(slot) = self.lookup(account, a.order) {
+                if self.orders.get(slot).is_armed() {
+                    return self.amend_armed(account, slot, a, out);
+                }
+            }
+        }
         let slot = match self.validate_amend(account, a) {
             Ok(Some(slot)) => slot,
             Ok(None) => {
@@ -559,6 +617,7 @@ impl Engine {
         } else {
             self.attach_to_level(ii, slot, new_price, out);
         }
+        self.run_triggers(ii, ts, out);
     }
 
     /// `Ok(Some(slot))`: apply; `Ok(None)`: the amend is a cancel; `Err`: reject.
@@ -717,6 +776,7 @@ impl Engine {
             state: InstrumentState::Trading,
             reference_price: spec.reference_price,
             book: OrderBook::new(spec.tick),
+            triggers: TriggerBook::new(spec.tick),
             fees: Default::default(),
         });
         out.emit(EventKind::InstrumentAdded(InstrumentAdded { account, spec: *spec }));
@@ -771,6 +831,7 @@ impl Engine {
                     self.emit_level_and_drop_if_empty(ii, side, l, out);
                 }
             }
+            self.cancel_instrument_armed(ii, out);
         }
     }
 
@@ -779,10 +840,7 @@ impl Engine {
     /// Appends a slot to the back of the level at `price` (creating the
     /// level if needed) and emits `LevelChanged`.
     pub(crate) fn attach_to_level<S: EventSink>(&mut self, ii: usize, slot: Slot, price: Price, out: &mut Out<'_, S>) {
-        let (side, leaves) = {
-            let o = self.orders.get(slot);
-            (o.side, o.leaves)
-        };
+        let side = self.orders.get(slot).side;
         let book_side = self.instruments[ii].book.side_mut(side);
         let l = match book_side.find(price) {
             Some(l) => l,
@@ -792,6 +850,13 @@ impl Engine {
                 l
             }
         };
+        self.append_to_level(slot, l);
+        self.emit_level(ii, side, l, out);
+    }
+
+    /// Appends a slot to the back of level `l`'s queue (of the order book or a trigger book).
+    pub(crate) fn append_to_level(&mut self, slot: Slot, l: u32) {
+        let leaves = self.orders.get(slot).leaves;
         let level = self.levels.get_mut(l);
         let tail = level.tail;
         level.tail = slot;
@@ -807,7 +872,6 @@ impl Engine {
         links.prev = tail;
         links.next = NIL;
         self.orders.get_mut(slot).level = l;
-        self.emit_level(ii, side, l, out);
     }
 
     /// Unlinks a slot from its level's queue (the level stays, possibly empty).
@@ -966,9 +1030,39 @@ impl Engine {
         v
     }
 
-    /// Number of live (resting) orders.
+    /// Number of live orders: resting in a book or armed.
     pub fn live_orders(&self) -> u32 {
         self.orders.live()
+    }
+
+    /// Number of armed conditional orders.
+    pub fn armed_count(&self) -> u32 {
+        self.armed.len()
+    }
+
+    /// An instrument's armed orders in firing priority: those that fire on a rise (lowest
+    /// trigger first), then those that fire on a fall (highest first); arrival order within a
+    /// trigger price.
+    pub fn armed_orders(&self, instrument: InstrumentId) -> Vec<ArmedView> {
+        let Some(ii) = self.instrument_index(instrument) else { return Vec::new() };
+        let mut v = Vec::new();
+        for rise in [true, false] {
+            for l in self.instruments[ii].triggers.side(rise).iter_best_first() {
+                let level = self.levels.get(l);
+                let mut s = level.head;
+                while s != NIL {
+                    let entry = self.armed.get(s);
+                    v.push(ArmedView {
+                        order: self.view(s),
+                        order_type: entry.order_type,
+                        trigger: entry.trigger,
+                        trigger_price: level.price,
+                    });
+                    s = self.orders.links(s).next;
+                }
+            }
+        }
+        v
     }
 
     /// The next engine order id and trade id to be assigned.
@@ -984,7 +1078,7 @@ impl Engine {
             account: o.account,
             instrument: o.instrument,
             side: o.side,
-            price: self.levels.get(o.level).price,
+            price: if o.is_armed() { self.armed.get(s).price } else { self.levels.get(o.level).price },
             qty: o.qty,
             leaves: o.leaves,
             tif: o.tif,

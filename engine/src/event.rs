@@ -52,6 +52,61 @@ pub enum EventKind {
     QueryDone(QueryDone),
     /// An account's API secret was set or revoked.
     CredentialChanged(CredentialChanged),
+    /// A conditional order passed validation and is armed (not in the book, not in market data).
+    Armed(Armed),
+    /// An armed order's trigger price was reached: it is placed now (its trades, resting or
+    /// cancellation follow, as for a new order).
+    Triggered(Triggered),
+}
+
+/// A conditional order was accepted and armed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Armed {
+    /// Owner.
+    pub account: AccountId,
+    /// Engine order id (kept when it triggers).
+    pub order_id: OrderId,
+    /// Client's id.
+    pub client_order_id: ClientOrderId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// Type of the order placed on trigger.
+    pub order_type: OrderType,
+    /// Its time in force.
+    pub tif: TimeInForce,
+    /// Stop-loss or take-profit.
+    pub trigger: TriggerKind,
+    /// Limit price of the order placed on trigger (0 for market).
+    pub price: Price,
+    /// Quantity.
+    pub qty: Qty,
+    /// Last-trade price that fires it.
+    pub trigger_price: Price,
+    /// Gateway receive time of the command.
+    pub timestamp_ns: u64,
+}
+
+/// An armed order fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Triggered {
+    /// Owner.
+    pub account: AccountId,
+    /// Engine order id.
+    pub order_id: OrderId,
+    /// Client's id.
+    pub client_order_id: ClientOrderId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// Its trigger price.
+    pub trigger_price: Price,
+    /// The instrument's last trade price that reached it.
+    pub last_price: Price,
+    /// Gateway receive time of the command whose trade fired it.
+    pub timestamp_ns: u64,
 }
 
 /// A new order was accepted.
@@ -138,11 +193,13 @@ pub enum RejectReason {
     AccountsDisabled = 26,
     /// The fee account cannot trade or be changed by commands.
     SystemAccount = 27,
+    /// A conditional order whose trigger condition already holds at the last trade price.
+    WouldTriggerImmediately = 28,
 }
 
 impl RejectReason {
     /// All reasons, for tables and tests.
-    pub const ALL: [RejectReason; 27] = [
+    pub const ALL: [RejectReason; 28] = [
         Self::UnknownInstrument,
         Self::InstrumentNotTrading,
         Self::PriceOffTick,
@@ -170,6 +227,7 @@ impl RejectReason {
         Self::InvalidFee,
         Self::AccountsDisabled,
         Self::SystemAccount,
+        Self::WouldTriggerImmediately,
     ];
 
     /// Wire code.
@@ -215,6 +273,8 @@ pub enum CommandType {
     SetCredential = 13,
     /// [`crate::CommandKind::RevokeCredential`].
     RevokeCredential = 14,
+    /// [`crate::CommandKind::NewStopOrder`].
+    NewStopOrder = 15,
 }
 
 /// A command was refused.
@@ -286,6 +346,12 @@ pub enum CancelReason {
     MassCancel = 4,
     /// The instrument was closed.
     InstrumentState = 5,
+    /// A triggered order's reservation could not be funded at trigger time (risk mode).
+    Unfundable = 6,
+    /// A triggered fill-or-kill order could not be filled completely.
+    FokCannotFill = 7,
+    /// A triggered post-only order would have taken.
+    PostOnlyWouldTake = 8,
 }
 
 impl CancelReason {
@@ -297,6 +363,9 @@ impl CancelReason {
             3 => Self::SelfTrade,
             4 => Self::MassCancel,
             5 => Self::InstrumentState,
+            6 => Self::Unfundable,
+            7 => Self::FokCannotFill,
+            8 => Self::PostOnlyWouldTake,
             _ => return None,
         })
     }

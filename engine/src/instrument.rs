@@ -3,6 +3,7 @@
 use crate::command::InstrumentSpec;
 use crate::fee_schedule::FeeSchedule;
 use crate::order_book::OrderBook;
+use crate::trigger_book::TriggerBook;
 use crate::types::*;
 
 pub(crate) struct Instrument {
@@ -11,6 +12,8 @@ pub(crate) struct Instrument {
     /// Last trade price, or the spec's reference price until the first trade.
     pub reference_price: Price,
     pub book: OrderBook,
+    /// Armed conditional orders by trigger price (never in market data).
+    pub triggers: TriggerBook,
     /// Fee rates per tier (risk mode).
     pub fees: FeeSchedule,
 }

@@ -15,6 +15,7 @@
 
 mod account;
 mod account_commands;
+mod armed_table;
 mod book_side;
 pub mod command;
 pub mod command_codec;
@@ -35,7 +36,10 @@ mod price_level;
 mod risk;
 mod snapshot;
 mod snapshot_v1;
+mod snapshot_v2;
 mod state_hash;
+mod stop_orders;
+mod trigger_book;
 pub mod types;
 mod view;
 
@@ -45,10 +49,11 @@ pub use credential_table::AccountCredential;
 pub use engine::Engine;
 pub use event::*;
 pub use snapshot::{
-    AccountSnapshot, ArchivedEngineSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot, EngineSnapshot,
-    FeeTierSnapshot, InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot, OrderSnapshot, SnapshotError, SpecSnapshot,
-    MAX_RESTORE_ORDERS,
+    AccountSnapshot, ArchivedEngineSnapshot, ArmedSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot,
+    EngineSnapshot, FeeTierSnapshot, InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot, OrderSnapshot,
+    SnapshotError, SpecSnapshot, MAX_RESTORE_ORDERS,
 };
 pub use snapshot_v1::{ArchivedEngineSnapshotV1, EngineSnapshotV1};
+pub use snapshot_v2::{ArchivedEngineSnapshotV2, EngineSnapshotV2};
 pub use types::*;
-pub use view::{InstrumentView, LevelView, OrderView};
+pub use view::{ArmedView, InstrumentView, LevelView, OrderView};

@@ -28,7 +28,13 @@ pub(crate) struct Order {
     pub side: Side,
     pub tif: TimeInForce,
     pub stp: StpMode,
+    /// [`ARMED`] for a conditional order waiting for its trigger: `level` is then a level of
+    /// its instrument's trigger book (priced at the trigger price), not of the order book.
+    pub flags: u8,
 }
+
+/// [`Order::flags`] bit: armed conditional order (see `stop_orders.rs`).
+pub(crate) const ARMED: u8 = 1;
 
 const _: () = assert!(std::mem::size_of::<Order>() == 48);
 
@@ -44,7 +50,14 @@ impl Order {
         side: Side::Buy,
         tif: TimeInForce::Gtc,
         stp: StpMode::None,
+        flags: 0,
     };
+
+    /// Whether it is an armed conditional order (not in the order book).
+    #[inline]
+    pub fn is_armed(&self) -> bool {
+        self.flags & ARMED != 0
+    }
 
     /// Quantity filled so far.
     #[inline]

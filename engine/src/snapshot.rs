@@ -210,6 +210,26 @@ pub struct OrderSnapshot {
     pub stp: u8,
 }
 
+/// An armed conditional order (see `stop_orders.rs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ArmedSnapshot {
+    pub instrument: u32,
+    /// [`Side`] byte.
+    pub side: u8,
+    /// [`OrderType`] byte of the order placed on trigger.
+    pub order_type: u8,
+    /// [`TriggerKind`] byte.
+    pub trigger: u8,
+    pub trigger_price: u64,
+    /// Limit price of the order placed on trigger (0 for market).
+    pub price: u64,
+    /// `leaves` equals `qty` (nothing fills while armed).
+    pub order: OrderSnapshot,
+    /// Risk mode: its reservation (zero otherwise).
+    pub risk: OrderRiskSnapshot,
+}
+
 /// Risk mode: an order's reservation and settlement state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
 #[allow(missing_docs)]
@@ -238,7 +258,7 @@ impl From<OrderRisk> for OrderRiskSnapshot {
 }
 
 impl OrderRiskSnapshot {
-    fn to_risk(self) -> OrderRisk {
+    pub(crate) fn to_risk(self) -> OrderRisk {
         OrderRisk {
             reserved: self.reserved,
             settled: self.settled,
@@ -314,6 +334,10 @@ pub struct EngineSnapshot {
     pub supply: Vec<u64>,
     /// Journaled API credentials.
     pub credentials: Vec<CredentialSnapshot>,
+    /// Armed conditional orders: per instrument in `instruments` order, the orders that fire on
+    /// a rise (lowest trigger first), then on a fall (highest first); arrival order within a
+    /// trigger price. Format 3 on; empty in older formats (they had none).
+    pub armed: Vec<ArmedSnapshot>,
 }
 
 /// Why a snapshot cannot be restored.
@@ -340,6 +364,7 @@ impl EngineSnapshot {
         self.tx_ids.clear();
         self.supply.clear();
         self.credentials.clear();
+        self.armed.clear();
     }
 
     /// The sequence number the snapshot was taken at.
@@ -440,6 +465,15 @@ impl EngineSnapshot {
         }
         for c in &self.credentials {
             for v in credential_words(c.account, c.revoked, &c.salt, &c.hash) {
+                put(v);
+            }
+        }
+        if !self.armed.is_empty() {
+            put(self.armed.len() as u64);
+        }
+        for a in &self.armed {
+            let r = risk.then(|| a.risk.to_risk());
+            for v in armed_words(a.instrument, a.side, a.order_type, a.trigger, a.trigger_price, a.price, &a.order, r) {
                 put(v);
             }
         }
@@ -547,6 +581,45 @@ impl Engine {
             AccountCredential::Set { salt, hash } => CredentialSnapshot { account, revoked: false, salt, hash },
             AccountCredential::Revoked => CredentialSnapshot { account, revoked: true, ..Default::default() },
         }));
+        self.for_each_armed(|a| out.armed.push(a));
+    }
+
+    /// Every armed order in snapshot order (see [`EngineSnapshot::armed`]).
+    pub(crate) fn for_each_armed(&self, mut f: impl FnMut(ArmedSnapshot)) {
+        if self.armed.len() == 0 {
+            return;
+        }
+        for inst in &self.instruments {
+            for rise in [true, false] {
+                for l in inst.triggers.side(rise).iter_best_first() {
+                    let level = self.levels.get(l);
+                    let mut slot = level.head;
+                    while slot != NIL {
+                        let o = self.orders.get(slot);
+                        let entry = self.armed.get(slot);
+                        f(ArmedSnapshot {
+                            instrument: o.instrument,
+                            side: o.side.as_u8(),
+                            order_type: entry.order_type.as_u8(),
+                            trigger: entry.trigger.as_u8(),
+                            trigger_price: level.price,
+                            price: entry.price,
+                            order: OrderSnapshot {
+                                order_id: o.order_id,
+                                client_order_id: o.client_order_id,
+                                qty: o.qty,
+                                leaves: o.leaves,
+                                account: o.account,
+                                tif: o.tif.as_u8(),
+                                stp: o.stp.as_u8(),
+                            },
+                            risk: self.risk.get(slot as usize).copied().unwrap_or_default().into(),
+                        });
+                        slot = self.orders.links(slot).next;
+                    }
+                }
+            }
+        }
     }
 
     /// Copies the orders of each level queue `(head slot, output position)` into `out`, keeping
@@ -671,6 +744,7 @@ impl Engine {
                 state,
                 reference_price: inst.reference_price,
                 book: OrderBook::new(spec.tick),
+                triggers: crate::trigger_book::TriggerBook::new(spec.tick),
                 fees,
             });
             let mut best = [None::<Price>; 2];
@@ -743,6 +817,7 @@ impl Engine {
                 s.orders.len()
             ));
         }
+        restore_armed(&mut e, &s.armed, &mut by_order_id, &mut reserved)?;
 
         // Accounts and balances.
         let mut b = 0usize;
@@ -903,6 +978,126 @@ fn check_spec(config: &EngineConfig, spec: &InstrumentSpec) -> Result<(), Snapsh
     }
 }
 
+/// Validates the armed orders and arms them (in the listed order, which is their priority).
+fn restore_armed(
+    e: &mut Engine,
+    armed: &[ArmedSnapshot],
+    by_order_id: &mut Vec<(OrderId, u32)>,
+    reserved: &mut FxHashMap<(AccountId, AssetId), u128>,
+) -> Result<(), SnapshotError> {
+    let risk = e.config.risk_checks;
+    if armed.len() > (e.config.max_orders / crate::armed_table::ARMED_PER_ORDER_CAPACITY).max(1) as usize {
+        return bad(format!("{} armed orders exceed the armed capacity", armed.len()));
+    }
+    let mut prev: Option<(usize, bool, Price)> = None;
+    for a in armed {
+        let o = &a.order;
+        let id = o.order_id;
+        let Some(ii) = e.instrument_index(a.instrument) else {
+            return bad(format!("armed order {id}: unknown instrument {}", a.instrument));
+        };
+        let (Some(side), Some(order_type), Some(trigger), Some(tif), Some(stp)) = (
+            Side::from_u8(a.side),
+            OrderType::from_u8(a.order_type),
+            TriggerKind::from_u8(a.trigger),
+            TimeInForce::from_u8(o.tif),
+            StpMode::from_u8(o.stp),
+        ) else {
+            return bad(format!("armed order {id}: bad side, type, trigger, time in force or STP byte"));
+        };
+        let inst = &e.instruments[ii];
+        let price_ok = match order_type {
+            OrderType::Limit => a.price != 0 && inst.on_tick(a.price),
+            OrderType::Market => a.price == 0 && matches!(tif, TimeInForce::Ioc | TimeInForce::Fok),
+        };
+        let rise = trigger.fires_on_rise(side);
+        let trigger_ok = a.trigger_price != 0
+            && inst.on_tick(a.trigger_price)
+            && !crate::trigger_book::fires(rise, a.trigger_price, inst.reference_price);
+        // Listed by instrument position, rise before fall, best trigger first.
+        let key = (ii, !rise, if rise { a.trigger_price } else { u64::MAX - a.trigger_price });
+        let ordered = prev.is_none_or(|(pi, pr, pp)| (pi, !pr, pp) <= key);
+        if !price_ok || !trigger_ok || !ordered || o.leaves != o.qty || o.qty == 0 {
+            return bad(format!("armed order {id}: inconsistent or out of order"));
+        }
+        prev = Some((ii, rise, key.2));
+        if id == 0 || id >= e.next_order_id || o.account >= e.config.max_accounts || e.orders.is_full() {
+            return bad(format!("armed order {id}: id, account or capacity out of range"));
+        }
+        if e.index.by_id(&e.orders, id).is_some()
+            || e.index.by_client(&e.orders, o.account, o.client_order_id).is_some()
+        {
+            return bad(format!("armed order {id}: order id or client order id appears twice"));
+        }
+        let slot = e.orders.alloc(Order {
+            order_id: id,
+            client_order_id: o.client_order_id,
+            qty: o.qty,
+            leaves: o.qty,
+            account: o.account,
+            instrument: a.instrument,
+            side,
+            tif,
+            stp,
+            flags: crate::order_pool::ARMED,
+            ..Order::EMPTY
+        });
+        if risk {
+            let r = a.risk;
+            if r.settled != 0 || r.frac != 0 || r.fee_paid != 0 || r.fee_frac != 0 {
+                return bad(format!("armed order {id}: settled before it fired"));
+            }
+            let spec = &e.instruments[ii].spec;
+            let asset = if side == Side::Buy { spec.quote_asset } else { spec.base_asset };
+            e.risk[slot as usize] = r.to_risk();
+            *reserved.entry((o.account, asset)).or_default() += r.reserved as u128;
+        }
+        e.index.insert(&e.orders, slot);
+        e.restore_armed_order(ii, slot, a.trigger_price, rise, order_type, trigger, a.price);
+        by_order_id.push((id, slot));
+    }
+    Ok(())
+}
+
+/// What the state hash takes of one armed order (the engine and a snapshot hash it alike).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn armed_words(
+    instrument: InstrumentId,
+    side: u8,
+    order_type: u8,
+    trigger: u8,
+    trigger_price: Price,
+    price: Price,
+    o: &OrderSnapshot,
+    risk: Option<OrderRisk>,
+) -> impl Iterator<Item = u64> {
+    let head = [
+        instrument as u64,
+        o.order_id,
+        o.client_order_id,
+        o.account as u64,
+        o.qty,
+        ((side as u64) << 32)
+            | ((order_type as u64) << 24)
+            | ((trigger as u64) << 16)
+            | ((o.tif as u64) << 8)
+            | o.stp as u64,
+        trigger_price,
+        price,
+    ];
+    let tail = risk.map(|r| {
+        [
+            r.reserved,
+            r.settled,
+            r.frac,
+            r.fee_paid,
+            r.fee_frac as u64,
+            ((r.maker_ppm as u32 as u64) << 32) | r.taker_ppm as u32 as u64,
+        ]
+    });
+    head.into_iter().chain(tail.into_iter().flatten())
+}
+
 /// Validates one resting order and puts it at the back of level `l`.
 fn restore_order(
     e: &mut Engine,
@@ -947,6 +1142,7 @@ fn restore_order(
         side,
         tif,
         stp,
+        flags: 0,
     });
     e.orders.links_mut(slot).prev = tail;
     if tail != NIL {

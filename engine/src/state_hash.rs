@@ -9,6 +9,7 @@ use crate::command::{CREDENTIAL_HASH_BYTES, CREDENTIAL_SALT_BYTES};
 use crate::credential_table::AccountCredential;
 use crate::engine::Engine;
 use crate::order_pool::NIL;
+use crate::snapshot::armed_words;
 use crate::types::*;
 
 impl Engine {
@@ -104,6 +105,17 @@ impl Engine {
                 put(v);
             }
         }
+        // Armed orders likewise: a state without any hashes as before they existed.
+        if self.armed.len() != 0 {
+            put(self.armed.len() as u64);
+        }
+        let risk = self.config.risk_checks;
+        self.for_each_armed(|a| {
+            let r = risk.then(|| a.risk.to_risk());
+            for v in armed_words(a.instrument, a.side, a.order_type, a.trigger, a.trigger_price, a.price, &a.order, r) {
+                put(v);
+            }
+        });
         h.digest128()
     }
 }

@@ -97,6 +97,26 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// What a conditional order's trigger price means (Binance's STOP_LOSS and TAKE_PROFIT).
+    /// A buy stop-loss and a sell take-profit trigger when the last trade price rises to the
+    /// trigger price or above; a sell stop-loss and a buy take-profit when it falls to it or below.
+    TriggerKind {
+        /// Stop-loss: triggers on a move against a position (a buy when the price rises to it).
+        StopLoss = 1,
+        /// Take-profit: triggers on a move in favour (a buy when the price falls to it).
+        TakeProfit = 2 }
+);
+
+impl TriggerKind {
+    /// Whether an order of `side` with this trigger fires when the last price rises to the
+    /// trigger price (`true`) or falls to it (`false`).
+    #[inline]
+    pub fn fires_on_rise(self, side: Side) -> bool {
+        matches!((self, side), (TriggerKind::StopLoss, Side::Buy) | (TriggerKind::TakeProfit, Side::Sell))
+    }
+}
+
+wire_enum!(
     /// Trading state of an instrument.
     InstrumentState {
         /// Normal trading.

@@ -29,6 +29,20 @@ pub struct OrderView {
     pub stp: StpMode,
 }
 
+/// An armed conditional order, as seen from outside (its `order.price` is the limit price of the
+/// order it places on trigger, 0 for market).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArmedView {
+    /// The order's own fields.
+    pub order: OrderView,
+    /// Type of the order placed on trigger.
+    pub order_type: OrderType,
+    /// Stop-loss or take-profit.
+    pub trigger: TriggerKind,
+    /// Last-trade price that fires it.
+    pub trigger_price: Price,
+}
+
 /// A price level, as seen from outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LevelView {

@@ -102,6 +102,16 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
             .prop_map(|(target, salt, hash)| CommandKind::SetCredential(SetCredential { target, salt, hash })),
         any::<u32>().prop_map(|target| CommandKind::RevokeCredential(RevokeCredential { target })),
         (any::<u64>(), any::<u32>()).prop_map(|(epoch, node)| CommandKind::StartEpoch(StartEpoch { epoch, node })),
+        (
+            (u64_s(), any::<u32>(), side_s(), order_type_s(), tif_s(), stp_s(), u64_s(), u64_s()),
+            (u64_s(), prop_oneof![Just(TriggerKind::StopLoss), Just(TriggerKind::TakeProfit)])
+        )
+            .prop_map(
+                |((client_order_id, instrument, side, order_type, tif, stp, price, qty), (trigger_price, trigger))| {
+                    let order = NewOrder { client_order_id, instrument, side, order_type, tif, stp, price, qty };
+                    CommandKind::NewStopOrder(StopOrder { order, trigger_price, trigger })
+                }
+            ),
     ]
 }
 
@@ -126,6 +136,7 @@ fn enc(cmd: &Command) -> Vec<u8> {
 fn kind_byte(k: &CommandKind) -> u8 {
     match k {
         CommandKind::NewOrder(_) => kind::NEW_ORDER,
+        CommandKind::NewStopOrder(_) => kind::NEW_STOP_ORDER,
         CommandKind::Cancel(_) => kind::CANCEL,
         CommandKind::Amend(_) => kind::AMEND,
         CommandKind::MassCancel(_) => kind::MASS_CANCEL,
@@ -160,6 +171,7 @@ fn expected_len(k: u8) -> usize {
         kind::SET_CREDENTIAL => 72,
         kind::REVOKE_CREDENTIAL => 24,
         kind::START_EPOCH => 32,
+        kind::NEW_STOP_ORDER => 64,
         _ => unreachable!(),
     }
 }
@@ -239,7 +251,7 @@ proptest! {
     }
 
     #[test]
-    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 16u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
+    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 17u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
         let mut bytes = vec![0u8; len];
         bytes[0] = k;
         prop_assert_eq!(decode(&bytes), Err(CodecError::UnknownKind(k)));

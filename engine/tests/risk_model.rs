@@ -410,6 +410,8 @@ impl Model {
             }
             // Replication bookkeeping: no event at all.
             CommandKind::StartEpoch(_) => Expect::Nothing,
+            // Conditional orders have their own model (stop_model.rs); this one never sends them.
+            CommandKind::NewStopOrder(_) => unreachable!("the risk model generates no conditional orders"),
         }
     }
 
@@ -586,6 +588,7 @@ impl Model {
             | EventKind::OpenOrder(_)
             | EventKind::QueryDone(_)
             | EventKind::CredentialChanged(_) => {}
+            EventKind::Armed(_) | EventKind::Triggered(_) => unreachable!("no conditional orders here"),
         }
     }
 
@@ -909,6 +912,7 @@ impl Run {
             CommandKind::SetCredential(_) => "SetCredential",
             CommandKind::RevokeCredential(_) => "RevokeCredential",
             CommandKind::StartEpoch(_) => "StartEpoch",
+            CommandKind::NewStopOrder(_) => "NewStopOrder",
         };
         if let (CommandKind::Deposit(t), Some(RejectReason::InvalidField)) = (cmd.kind, rejected) {
             if t.amount > 0 {

@@ -6,7 +6,8 @@
 //! ```text
 //! offset size field
 //!      0    8 magic            b"MATCHDSN"
-//!      8    4 format_version   2 (1, before the journaled credentials, is still read)
+//!      8    4 format_version   3 (1, before the journaled credentials, and 2, before the armed
+//!                               conditional orders, are still read)
 //!     12    4 header_len       128 (the payload starts here)
 //!     16    8 seq              sequence of the last command the state includes
 //!     24   16 state_hash       Engine::state_hash() of the state (u128 LE)
@@ -30,8 +31,8 @@
 //! header CRC, the length, both CRCs, the rkyv validation, the restore validation
 //! ([`engine::Engine::from_snapshot`]) and the recorded state hash against the restored engine's
 //! own; [`load_newest_valid`] skips (and reports) a snapshot that fails any of them and falls
-//! back to older ones. A format-1 file (before the journaled credentials) is still read and
-//! converted ([`OLDEST_READABLE_FORMAT_VERSION`]); other versions are skipped. See
+//! back to older ones. Format-1 files (before the journaled credentials) and format-2 files
+//! (before the armed conditional orders) are still read and converted ([`OLDEST_READABLE_FORMAT_VERSION`]); other versions are skipped. See
 //! `docs/snapshots.md`.
 #![warn(missing_docs)]
 
@@ -49,8 +50,9 @@ use rkyv::util::AlignedVec;
 
 /// Magic bytes at the start of a snapshot file.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"MATCHDSN";
-/// Format version written by this crate. 2 added the journaled credentials to the engine state.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
+/// Format version written by this crate. 2 added the journaled credentials to the engine state,
+/// 3 the armed conditional orders.
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 3;
 /// The oldest format version read. A format-1 archive ([`engine::EngineSnapshotV1`], no
 /// credentials) is converted on load, so an upgrade keeps its snapshots: the journal before them
 /// may have been pruned. Any other version is refused at the header ("unsupported format
@@ -493,6 +495,7 @@ pub fn read_snapshot_with_header(path: &Path) -> Result<(SnapshotHeader, EngineS
         |e: rancor::Error| SnapshotFileError::Archive { path: path.to_path_buf(), message: e.to_string() };
     let snap = match header.format_version {
         1 => rkyv::from_bytes::<engine::EngineSnapshotV1, rancor::Error>(&payload).map_err(archive_err)?.into(),
+        2 => rkyv::from_bytes::<engine::EngineSnapshotV2, rancor::Error>(&payload).map_err(archive_err)?.into(),
         _ => rkyv::from_bytes::<EngineSnapshot, rancor::Error>(&payload).map_err(archive_err)?,
     };
     if snap.last_seq != header.seq {

@@ -138,14 +138,17 @@ fn the_restored_engine_continues_like_the_original() {
     assert_eq!(r.state_hash(), e.state_hash());
 }
 
-/// A format-1 file as the previous release wrote it, built by hand from the documented layout:
-/// header, rkyv archive of the format-1 state, publisher section.
-fn format1_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8]) -> std::path::PathBuf {
-    let v1 = EngineSnapshotV1::from_current(snap).expect("no credentials");
-    let payload = rkyv::to_bytes::<rkyv::rancor::Error>(&v1).unwrap();
+/// A file of an older format (1 or 2) as an older release wrote it, built by hand from the
+/// documented layout: header, rkyv archive of that format's state, publisher section.
+fn old_format_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8], version: u32) -> std::path::PathBuf {
+    let payload = match version {
+        1 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV1::from_current(snap).expect("no credentials")),
+        _ => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV2::from_current(snap).expect("nothing armed")),
+    }
+    .unwrap();
     let mut h = [0u8; 128];
     h[..8].copy_from_slice(b"MATCHDSN");
-    h[8..12].copy_from_slice(&1u32.to_le_bytes());
+    h[8..12].copy_from_slice(&version.to_le_bytes());
     h[12..16].copy_from_slice(&128u32.to_le_bytes());
     h[16..24].copy_from_slice(&snap.last_seq.to_le_bytes());
     h[24..40].copy_from_slice(&snap.state_hash().to_le_bytes());
@@ -166,23 +169,30 @@ fn format1_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8]) -> std::pat
     path
 }
 
-/// Format 2 added the journaled credentials to the state. A format-1 file (no credential list in
-/// its archive) is still read, so an upgrade keeps using its snapshots (the journal before them
-/// may be pruned): the state hash of a state without credentials did not change.
+/// Format 2 added the journaled credentials to the state, format 3 the armed conditional orders.
+/// Files of formats 1 and 2 (no credential or armed list in their archives) are still read, so an
+/// upgrade keeps using its snapshots (the journal before them may be pruned): the state hash of a
+/// state without credentials and armed orders did not change.
 #[test]
-fn a_snapshot_of_the_previous_format_is_still_read() {
-    assert_eq!((OLDEST_READABLE_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION), (1, 2));
+fn a_snapshot_of_a_previous_format_is_still_read() {
+    assert_eq!((OLDEST_READABLE_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION), (1, 3));
+    for version in [1, 2] {
+        read_old_format(version);
+    }
+}
+
+fn read_old_format(version: u32) {
     let (mut e, _) = busy_engine(40);
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = format1_file(dir.path(), &e.snapshot(), b"old reports");
+    let path = old_format_file(dir.path(), &e.snapshot(), b"old reports", version);
     let out = load_newest_valid(dir.path()).expect("load");
     assert!(out.skipped.is_empty(), "{:?}", out.skipped.iter().map(|s| s.1.to_string()).collect::<Vec<_>>());
-    let loaded = out.loaded.expect("the format-1 file is used");
-    assert_eq!((loaded.path, loaded.header.format_version), (path, 1));
+    let loaded = out.loaded.expect("the old-format file is used");
+    assert_eq!((loaded.path, loaded.header.format_version), (path, version));
     assert_eq!(loaded.engine.state_hash(), e.state_hash());
     assert_eq!(loaded.engine.snapshot(), e.snapshot());
     assert_eq!(loaded.publisher, b"old reports");
-    // The engine goes on from it like the original; what it writes next is format 2.
+    // The engine goes on from it like the original; what it writes next is format 3.
     let mut restored = loaded.engine;
     let set = SetCredential { target: 3, salt: [5; 16], hash: [6; 32] };
     let cmd = Command { account: 0, timestamp_ns: 1, kind: CommandKind::SetCredential(set) };
@@ -192,8 +202,8 @@ fn a_snapshot_of_the_previous_format_is_still_read() {
     }
     assert_eq!(restored.state_hash(), e.state_hash());
     let w = write_snapshot(dir.path(), &restored.snapshot(), b"").expect("write");
-    assert_eq!(w.header.format_version, 2);
-    let newer = load_snapshot(&w.path).expect("format 2 loads");
+    assert_eq!(w.header.format_version, 3);
+    let newer = load_snapshot(&w.path).expect("format 3 loads");
     assert_eq!(newer.engine.credential(3), Some(AccountCredential::Set { salt: [5; 16], hash: [6; 32] }));
 }
 

@@ -364,12 +364,41 @@ pub fn check_invariants(e: &Engine) {
             assert!(b < a, "crossed book on {inst}: bid {b} >= ask {a}");
         }
     }
-    assert_eq!(e.live_orders() as u64, in_books, "live_orders() equals the orders in the books");
+    // Armed orders: never in a book, fire-ordered, none that the last price has reached.
+    let mut armed = 0u64;
+    for inst in e.instrument_ids().collect::<Vec<_>>() {
+        let last = e.instrument(inst).expect("listed").reference_price;
+        let v = e.armed_orders(inst);
+        for w in v.windows(2) {
+            let rise = |a: &ArmedView| a.trigger.fires_on_rise(a.order.side);
+            let ordered = match (rise(&w[0]), rise(&w[1])) {
+                (true, true) => w[0].trigger_price <= w[1].trigger_price,
+                (false, false) => w[0].trigger_price >= w[1].trigger_price,
+                (a, b) => a && !b,
+            };
+            assert!(ordered, "armed orders in firing order: {v:?}");
+        }
+        for a in &v {
+            let rise = a.trigger.fires_on_rise(a.order.side);
+            assert!(
+                if rise { last < a.trigger_price } else { last > a.trigger_price },
+                "armed order {a:?} should have fired at last price {last}"
+            );
+            assert_eq!(a.order.leaves, a.order.qty, "an armed order has not filled");
+            assert_eq!(e.order(a.order.order_id), Some(a.order), "order(id) finds every armed order");
+            assert!(e.account_orders(a.order.account).contains(&a.order), "account_orders lists {a:?}");
+            assert!(ids.insert(a.order.order_id), "order {} is live twice", a.order.order_id);
+            accounts.insert(a.order.account);
+        }
+        armed += v.len() as u64;
+    }
+    assert_eq!(e.armed_count() as u64, armed, "armed_count() equals the armed orders listed");
+    assert_eq!(e.live_orders() as u64, in_books + armed, "live_orders() equals the orders in the books and armed");
     let mut listed = 0u64;
     for a in accounts {
         let v = e.account_orders(a);
         assert!(v.windows(2).all(|w| w[0].order_id < w[1].order_id), "account_orders in order-id order");
         listed += v.len() as u64;
     }
-    assert_eq!(listed, in_books, "account lists hold exactly the resting orders");
+    assert_eq!(listed, in_books + armed, "account lists hold exactly the live orders");
 }

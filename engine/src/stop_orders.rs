@@ -1,0 +1,375 @@
+//! Conditional orders (stop-loss and take-profit, market or limit): armed in their instrument's
+//! [`TriggerBook`](crate::trigger_book::TriggerBook), fired in sequence with the trades that
+//! reach their trigger price (docs/matching.md, "Conditional orders").
+//!
+//! An armed order takes an ordinary order slot (so it counts against the account's and the
+//! engine's order limits, is found by engine or client order id, and is covered by cancel, mass
+//! cancel and cancel-on-disconnect like any live order) whose `level` is a level of the trigger
+//! book. It reserves funds from arming, as a resting order does. When it fires it leaves the
+//! trigger book and is placed like a new order that keeps its order id.
+
+use crate::armed_table::ArmedEntry;
+use crate::command::*;
+use crate::engine::{Engine, Out};
+use crate::event::*;
+use crate::order_pool::{Order, Slot, ARMED, NIL};
+use crate::risk::OrderRisk;
+use crate::trigger_book::fires;
+use crate::types::*;
+
+impl Engine {
+    /// `NewStopOrder`: validate as a `NewOrder` (steps 1-12), then the trigger, then funding.
+    pub(crate) fn new_stop_order<S: EventSink>(
+        &mut self,
+        account: AccountId,
+        ts: u64,
+        s: &StopOrder,
+        out: &mut Out<'_, S>,
+    ) {
+        let o = &s.order;
+        let ii = match self.validate_stop_order(account, s) {
+            Ok(ii) => ii,
+            Err(reason) => {
+                return out.emit(EventKind::Rejected(Rejected {
+                    account,
+                    command: CommandType::NewStopOrder,
+                    client_order_id: o.client_order_id,
+                    order_id: 0,
+                    instrument: o.instrument,
+                    reason,
+                }))
+            }
+        };
+        let order_id = self.next_order_id;
+        self.next_order_id += 1;
+        out.emit(EventKind::Armed(Armed {
+            account,
+            order_id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            trigger: s.trigger,
+            price: o.price,
+            qty: o.qty,
+            trigger_price: s.trigger_price,
+            timestamp_ns: ts,
+        }));
+        let slot = self.orders.alloc(Order {
+            order_id,
+            client_order_id: o.client_order_id,
+            qty: o.qty,
+            leaves: o.qty,
+            account,
+            instrument: o.instrument,
+            side: o.side,
+            tif: o.tif,
+            stp: o.stp,
+            flags: ARMED,
+            ..Order::EMPTY
+        });
+        if self.config.risk_checks {
+            let risk = self.stop_order_risk(ii, account);
+            let (asset, need) = self.requirement(ii, o.side, &risk, self.stop_limit(ii, o), o.qty);
+            self.reserve(account, asset, need, BalanceReason::Order);
+            self.risk[slot as usize] = OrderRisk { reserved: need, ..risk };
+        }
+        self.index.insert(&self.orders, slot);
+        self.link_account(slot);
+        self.attach_armed(ii, slot, s.trigger_price, s.trigger.fires_on_rise(o.side));
+        self.armed.insert(ArmedEntry { slot, order_type: o.order_type, trigger: s.trigger, price: o.price });
+    }
+
+    /// The limit a conditional order reserves for while armed: its own, or for a market order
+    /// the instrument's market-order limit at arming (re-reserved at the then limit on trigger).
+    fn stop_limit(&self, ii: usize, o: &NewOrder) -> Price {
+        match o.order_type {
+            OrderType::Limit => o.price,
+            OrderType::Market => self.instruments[ii].market_limit(o.side),
+        }
+    }
+
+    fn stop_order_risk(&self, ii: usize, account: AccountId) -> OrderRisk {
+        let rates = self.instruments[ii].fees.rates(self.accounts[account as usize].tier);
+        OrderRisk::new(rates.maker_ppm, rates.taker_ppm)
+    }
+
+    /// Steps 1-12 of a new order, then the trigger price (on tick, not already reached), the
+    /// armed capacity and (risk mode) the reservation.
+    fn validate_stop_order(&self, account: AccountId, s: &StopOrder) -> Result<usize, RejectReason> {
+        let o = &s.order;
+        let ii = self.validate_new_order(account, o)?;
+        let inst = &self.instruments[ii];
+        if s.trigger_price == 0 || !inst.on_tick(s.trigger_price) {
+            return Err(RejectReason::PriceOffTick);
+        }
+        if fires(s.trigger.fires_on_rise(o.side), s.trigger_price, inst.reference_price) {
+            return Err(RejectReason::WouldTriggerImmediately);
+        }
+        if self.armed.is_full() {
+            return Err(RejectReason::CapacityReached);
+        }
+        if self.config.risk_checks {
+            let risk = self.stop_order_risk(ii, account);
+            let (asset, need) = self.requirement(ii, o.side, &risk, self.stop_limit(ii, o), o.qty);
+            if self.accounts[account as usize].balances[asset as usize].available < need {
+                return Err(RejectReason::InsufficientBalance);
+            }
+        }
+        Ok(ii)
+    }
+
+    /// Appends an armed slot to the back of its trigger level (no market data: armed orders
+    /// are never public).
+    fn attach_armed(&mut self, ii: usize, slot: Slot, trigger_price: Price, rise: bool) {
+        let side = self.instruments[ii].triggers.side_mut(rise);
+        let l = match side.find(trigger_price) {
+            Some(l) => l,
+            None => {
+                let l = self.levels.alloc(trigger_price);
+                side.insert(trigger_price, l);
+                l
+            }
+        };
+        self.append_to_level(slot, l);
+    }
+
+    /// Unlinks an armed slot from its trigger level, dropping the level if it empties; returns
+    /// its table entry (removed) and trigger price. The slot itself stays allocated.
+    fn detach_armed(&mut self, ii: usize, slot: Slot) -> (ArmedEntry, Price) {
+        let o = *self.orders.get(slot);
+        debug_assert!(o.is_armed());
+        let entry = self.armed.remove(slot);
+        let trigger_price = self.levels.get(o.level).price;
+        self.detach_from_level(slot);
+        if self.levels.get(o.level).order_count == 0 {
+            let rise = entry.trigger.fires_on_rise(o.side);
+            self.instruments[ii].triggers.side_mut(rise).remove(trigger_price);
+            self.levels.free(o.level);
+        }
+        (entry, trigger_price)
+    }
+
+    /// Cancels an armed order: `Cancelled` only (it was never in market data).
+    pub(crate) fn cancel_armed<S: EventSink>(&mut self, slot: Slot, reason: CancelReason, out: &mut Out<'_, S>) {
+        let o = *self.orders.get(slot);
+        let ii = self.instrument_index(o.instrument).expect("armed order on a known instrument");
+        self.detach_armed(ii, slot);
+        out.emit(EventKind::Cancelled(Cancelled {
+            account: o.account,
+            order_id: o.order_id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            cancelled_qty: o.leaves,
+            filled_qty: 0,
+            reason,
+        }));
+        self.release(slot);
+    }
+
+    /// Fires every armed order of the instrument whose trigger its last trade price has reached,
+    /// one at a time: each is placed (and may trade, moving the price and firing more) before
+    /// the next is chosen. Between two calls the price moves one way only (one taker's trades),
+    /// so at most one side has orders to fire; they fire in the order the price passed them
+    /// (trigger price, then arrival). The cascade is bounded by the armed orders there are.
+    pub(crate) fn run_triggers<S: EventSink>(&mut self, ii: usize, ts: u64, out: &mut Out<'_, S>) {
+        loop {
+            let inst = &self.instruments[ii];
+            let last = inst.reference_price;
+            let next = [true, false].into_iter().find_map(|rise| {
+                let l = inst.triggers.side(rise).best()?;
+                let level = self.levels.get(l);
+                fires(rise, level.price, last).then_some(level.head)
+            });
+            match next {
+                Some(slot) => self.fire(ii, slot, last, ts, out),
+                None => return,
+            }
+        }
+    }
+
+    /// `Triggered`, then the order is placed with its armed order id (funding, FOK and
+    /// post-only are checked now; a failure cancels it with the matching reason).
+    fn fire<S: EventSink>(&mut self, ii: usize, slot: Slot, last: Price, ts: u64, out: &mut Out<'_, S>) {
+        debug_assert!(slot != NIL);
+        let o = *self.orders.get(slot);
+        let (entry, trigger_price) = self.detach_armed(ii, slot);
+        out.emit(EventKind::Triggered(Triggered {
+            account: o.account,
+            order_id: o.order_id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            trigger_price,
+            last_price: last,
+            timestamp_ns: ts,
+        }));
+        // The armed order's slot, reservation and links go; the placed order takes them anew.
+        self.release(slot);
+        let order = NewOrder {
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            order_type: entry.order_type,
+            tif: o.tif,
+            stp: o.stp,
+            price: entry.price,
+            qty: o.qty,
+        };
+        let placed = self.place_order(ii, o.account, ts, &order, Some(o.order_id), out);
+        debug_assert!(placed.is_ok(), "a triggered order is cancelled, never rejected");
+    }
+
+    /// Amends an armed order: its quantity and/or (stop-limit) limit price, re-reserving in risk
+    /// mode. It keeps its trigger price and its place among the orders armed at that price.
+    pub(crate) fn amend_armed<S: EventSink>(
+        &mut self,
+        account: AccountId,
+        slot: Slot,
+        a: &Amend,
+        out: &mut Out<'_, S>,
+    ) {
+        let o = *self.orders.get(slot);
+        let entry = *self.armed.get(slot);
+        let ii = self.instrument_index(o.instrument).expect("armed order on a known instrument");
+        let reason = self.validate_armed_amend(account, slot, a).err();
+        if let Some(reason) = reason {
+            let (client_order_id, order_id) = match a.order {
+                OrderRef::Engine(id) => (0, id),
+                OrderRef::Client(cid) => (cid, 0),
+            };
+            return out.emit(EventKind::Rejected(Rejected {
+                account,
+                command: CommandType::Amend,
+                client_order_id,
+                order_id,
+                instrument: o.instrument,
+                reason,
+            }));
+        }
+        let new_qty = a.new_qty.unwrap_or(o.qty);
+        let new_price = a.new_price.unwrap_or(entry.price);
+        if self.config.risk_checks {
+            let r = self.risk[slot as usize];
+            let limit = match entry.order_type {
+                OrderType::Limit => new_price,
+                OrderType::Market => self.instruments[ii].market_limit(o.side),
+            };
+            let (asset, need) = self.requirement(ii, o.side, &r, limit, new_qty);
+            if need > r.reserved {
+                self.reserve(account, asset, need - r.reserved, BalanceReason::Order);
+            } else {
+                self.release_funds(account, asset, r.reserved - need, BalanceReason::Order);
+            }
+            self.risk[slot as usize].reserved = need;
+        }
+        let level = self.levels.get_mut(o.level);
+        level.total_qty = level.total_qty - o.qty + new_qty;
+        let ord = self.orders.get_mut(slot);
+        ord.qty = new_qty;
+        ord.leaves = new_qty;
+        self.armed.get_mut(slot).price = new_price;
+        out.emit(EventKind::Amended(Amended {
+            account,
+            order_id: o.order_id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            price: new_price,
+            qty: new_qty,
+            leaves: new_qty,
+            kept_priority: true,
+        }));
+    }
+
+    /// The amend rules of a resting order, for an armed one: no price for a market order, the
+    /// band and minimum notional at the limit price, funding for the new size.
+    fn validate_armed_amend(&self, account: AccountId, slot: Slot, a: &Amend) -> Result<(), RejectReason> {
+        use RejectReason::*;
+        let o = self.orders.get(slot);
+        let entry = self.armed.get(slot);
+        let ii = self.instrument_index(o.instrument).expect("armed order on a known instrument");
+        let inst = &self.instruments[ii];
+        if a.new_qty.is_none() && a.new_price.is_none() {
+            return Err(InvalidField);
+        }
+        if inst.state != InstrumentState::Trading {
+            return Err(InstrumentNotTrading);
+        }
+        if self.config.risk_checks && self.accounts[account as usize].status == AccountStatus::Suspended {
+            return Err(AccountSuspended);
+        }
+        if a.new_price.is_some() && entry.order_type == OrderType::Market {
+            return Err(InvalidField);
+        }
+        if let Some(p) = a.new_price {
+            if p == 0 || !inst.on_tick(p) {
+                return Err(PriceOffTick);
+            }
+        }
+        if let Some(q) = a.new_qty {
+            if q == 0 || !inst.on_lot(q) {
+                return Err(QtyOffLot);
+            }
+            if q < inst.spec.min_qty || q > inst.spec.max_qty {
+                return Err(QtyOutOfRange);
+            }
+        }
+        let price = a.new_price.unwrap_or(entry.price);
+        let qty = a.new_qty.unwrap_or(o.qty);
+        if price == entry.price && qty == o.qty {
+            return Err(InvalidField);
+        }
+        if entry.order_type == OrderType::Limit {
+            if inst.below_min_notional(price, qty) {
+                return Err(BelowMinNotional);
+            }
+            if !inst.in_band(price) {
+                return Err(OutsidePriceBand);
+            }
+        }
+        if self.config.risk_checks {
+            let r = &self.risk[slot as usize];
+            let limit = match entry.order_type {
+                OrderType::Limit => price,
+                OrderType::Market => inst.market_limit(o.side),
+            };
+            let (asset, need) = self.requirement(ii, o.side, r, limit, qty);
+            if need > r.reserved
+                && need - r.reserved > self.accounts[account as usize].balances[asset as usize].available
+            {
+                return Err(InsufficientBalance);
+            }
+        }
+        Ok(())
+    }
+
+    /// Snapshot restore: arms a validated slot (already in the index) at the back of its trigger
+    /// level.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn restore_armed_order(
+        &mut self,
+        ii: usize,
+        slot: Slot,
+        trigger_price: Price,
+        rise: bool,
+        order_type: OrderType,
+        trigger: TriggerKind,
+        price: Price,
+    ) {
+        self.attach_armed(ii, slot, trigger_price, rise);
+        self.armed.insert(ArmedEntry { slot, order_type, trigger, price });
+    }
+
+    /// Cancels every armed order of an instrument (it closed), in trigger-book order.
+    pub(crate) fn cancel_instrument_armed<S: EventSink>(&mut self, ii: usize, out: &mut Out<'_, S>) {
+        for rise in [true, false] {
+            while let Some(l) = self.instruments[ii].triggers.side(rise).best() {
+                let slot = self.levels.get(l).head;
+                self.cancel_armed(slot, CancelReason::InstrumentState, out);
+            }
+        }
+    }
+}
