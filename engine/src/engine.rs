@@ -231,20 +231,22 @@ impl Engine {
 
     /// Places a validated order (steps 13-15 of docs/matching.md, then execution). A new order
     /// (`triggered` is `None`) gets the next order id and `Accepted`, and a failed step 13-15 is
-    /// returned for the caller's `Rejected`; a triggered order keeps the id it was armed with,
-    /// and a failed step cancels it (`Cancelled` with the matching reason).
+    /// returned for the caller's `Rejected`. A triggered order (`Some((id, slot))`) keeps the id
+    /// and the slot it was armed with (so its place in its account's order-id-ordered list), holding
+    /// no reservation yet; a failed step cancels it (`Cancelled` with the matching reason), and
+    /// the slot is released unless the order rests.
     pub(crate) fn place_order<S: EventSink>(
         &mut self,
         ii: usize,
         account: AccountId,
         ts: u64,
         o: &NewOrder,
-        triggered: Option<OrderId>,
+        triggered: Option<(OrderId, Slot)>,
         out: &mut Out<'_, S>,
     ) -> Result<(), RejectReason> {
-        let fail = |out: &mut Out<'_, S>, reason: RejectReason, cancel: CancelReason| match triggered {
+        let fail = |e: &mut Engine, out: &mut Out<'_, S>, reason: RejectReason, cancel: CancelReason| match triggered {
             None => Err(reason),
-            Some(order_id) => {
+            Some((order_id, slot)) => {
                 out.emit(EventKind::Cancelled(Cancelled {
                     account,
                     order_id,
@@ -255,6 +257,7 @@ impl Engine {
                     filled_qty: 0,
                     reason: cancel,
                 }));
+                e.release(slot);
                 Ok(())
             }
         };
@@ -281,22 +284,22 @@ impl Engine {
             taker.risk = OrderRisk::new(rates.maker_ppm, rates.taker_ppm);
             let (asset, need) = self.requirement(ii, o.side, &taker.risk, limit, o.qty);
             if self.accounts[account as usize].balances[asset as usize].available < need {
-                return fail(out, RejectReason::InsufficientBalance, CancelReason::Unfundable);
+                return fail(self, out, RejectReason::InsufficientBalance, CancelReason::Unfundable);
             }
             reservation = Some((asset, need));
         }
         match o.tif {
             TimeInForce::Fok if self.fillable(ii, &taker, o.qty) < o.qty => {
-                return fail(out, RejectReason::FokCannotFill, CancelReason::FokCannotFill)
+                return fail(self, out, RejectReason::FokCannotFill, CancelReason::FokCannotFill)
             }
             TimeInForce::PostOnly if self.would_take(ii, o.side, limit) => {
-                return fail(out, RejectReason::PostOnlyWouldTake, CancelReason::PostOnlyWouldTake)
+                return fail(self, out, RejectReason::PostOnlyWouldTake, CancelReason::PostOnlyWouldTake)
             }
             _ => {}
         }
 
         let order_id = match triggered {
-            Some(order_id) => order_id,
+            Some((order_id, _)) => order_id,
             None => {
                 let order_id = self.next_order_id;
                 self.next_order_id += 1;
@@ -329,8 +332,8 @@ impl Engine {
             self.unreserve(ii, account, o.side, taker.risk.reserved);
         }
         let cancel_reason = match (end, o.tif, o.order_type) {
-            _ if taker.leaves == 0 => return Ok(()),
-            (TakerEnd::CancelledBySelfTrade, _, _) => CancelReason::SelfTrade,
+            _ if taker.leaves == 0 => None,
+            (TakerEnd::CancelledBySelfTrade, _, _) => Some(CancelReason::SelfTrade),
             (TakerEnd::Done, TimeInForce::Gtc | TimeInForce::PostOnly, OrderType::Limit) => {
                 let order = Order {
                     order_id,
@@ -344,27 +347,42 @@ impl Engine {
                     stp: o.stp,
                     ..Order::EMPTY
                 };
-                let slot = self.orders.alloc(order);
+                let slot = match triggered {
+                    // Same keys, so its index entries and account-list place stay.
+                    Some((_, slot)) => {
+                        *self.orders.get_mut(slot) = order;
+                        slot
+                    }
+                    None => {
+                        let slot = self.orders.alloc(order);
+                        self.index.insert(&self.orders, slot);
+                        self.link_account(slot);
+                        slot
+                    }
+                };
                 if self.config.risk_checks {
                     self.risk[slot as usize] = taker.risk;
                 }
-                self.index.insert(&self.orders, slot);
-                self.link_account(slot);
                 self.attach_to_level(ii, slot, o.price, out);
                 return Ok(());
             }
-            (TakerEnd::Done, _, _) => CancelReason::ImmediateRemainder,
+            (TakerEnd::Done, _, _) => Some(CancelReason::ImmediateRemainder),
         };
-        out.emit(EventKind::Cancelled(Cancelled {
-            account,
-            order_id,
-            client_order_id: o.client_order_id,
-            instrument: o.instrument,
-            side: o.side,
-            cancelled_qty: taker.leaves,
-            filled_qty: o.qty - taker.leaves,
-            reason: cancel_reason,
-        }));
+        if let Some(reason) = cancel_reason {
+            out.emit(EventKind::Cancelled(Cancelled {
+                account,
+                order_id,
+                client_order_id: o.client_order_id,
+                instrument: o.instrument,
+                side: o.side,
+                cancelled_qty: taker.leaves,
+                filled_qty: o.qty - taker.leaves,
+                reason,
+            }));
+        }
+        if let Some((_, slot)) = triggered {
+            self.release(slot);
+        }
         Ok(())
     }
 

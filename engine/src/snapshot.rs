@@ -495,7 +495,8 @@ impl Engine {
     pub fn snapshot_into(&self, out: &mut EngineSnapshot) {
         // Orders and their risk state are overwritten in place below (not cleared), so a
         // recycled snapshot's memory is neither zeroed nor faulted in again.
-        let live = self.orders.live() as usize;
+        // Armed orders are live too, but listed apart (`armed`), not in a book level.
+        let live = (self.orders.live() - self.armed.len()) as usize;
         let risk = self.config.risk_checks;
         let (orders, order_risk) = (std::mem::take(&mut out.orders), std::mem::take(&mut out.order_risk));
         out.clear();
@@ -682,8 +683,8 @@ impl Engine {
     pub fn from_snapshot(s: &EngineSnapshot) -> Result<Engine, SnapshotError> {
         let config = s.config.to_config()?;
         let risk = config.risk_checks;
-        if s.orders.len() > config.max_orders as usize {
-            return bad(format!("{} orders exceed max_orders {}", s.orders.len(), config.max_orders));
+        if s.orders.len() + s.armed.len() > config.max_orders as usize {
+            return bad(format!("{} orders exceed max_orders {}", s.orders.len() + s.armed.len(), config.max_orders));
         }
         if s.instruments.len() > config.max_instruments as usize {
             return bad(format!("{} instruments exceed max_instruments", s.instruments.len()));

@@ -193,7 +193,6 @@ impl Engine {
     /// `Triggered`, then the order is placed with its armed order id (funding, FOK and
     /// post-only are checked now; a failure cancels it with the matching reason).
     fn fire<S: EventSink>(&mut self, ii: usize, slot: Slot, last: Price, ts: u64, out: &mut Out<'_, S>) {
-        debug_assert!(slot != NIL);
         let o = *self.orders.get(slot);
         let (entry, trigger_price) = self.detach_armed(ii, slot);
         out.emit(EventKind::Triggered(Triggered {
@@ -206,8 +205,15 @@ impl Engine {
             last_price: last,
             timestamp_ns: ts,
         }));
-        // The armed order's slot, reservation and links go; the placed order takes them anew.
-        self.release(slot);
+        // The order keeps its slot (its index entries and its place in its account's list) but
+        // gives back what it reserved while armed: it is funded anew at the limit it has now.
+        if self.config.risk_checks {
+            let reserved = std::mem::take(&mut self.risk[slot as usize]).reserved;
+            self.unreserve(ii, o.account, o.side, reserved);
+        }
+        let ord = self.orders.get_mut(slot);
+        ord.flags = 0;
+        ord.level = NIL;
         let order = NewOrder {
             client_order_id: o.client_order_id,
             instrument: o.instrument,
@@ -218,7 +224,7 @@ impl Engine {
             price: entry.price,
             qty: o.qty,
         };
-        let placed = self.place_order(ii, o.account, ts, &order, Some(o.order_id), out);
+        let placed = self.place_order(ii, o.account, ts, &order, Some((o.order_id, slot)), out);
         debug_assert!(placed.is_ok(), "a triggered order is cancelled, never rejected");
     }
 
@@ -234,8 +240,11 @@ impl Engine {
         let o = *self.orders.get(slot);
         let entry = *self.armed.get(slot);
         let ii = self.instrument_index(o.instrument).expect("armed order on a known instrument");
-        let reason = self.validate_armed_amend(account, slot, a).err();
-        if let Some(reason) = reason {
+        let verdict = self.validate_armed_amend(account, slot, a);
+        if verdict == Ok(true) {
+            return self.cancel_armed(slot, CancelReason::User, out);
+        }
+        if let Err(reason) = verdict {
             let (client_order_id, order_id) = match a.order {
                 OrderRef::Engine(id) => (0, id),
                 OrderRef::Client(cid) => (cid, 0),
@@ -284,9 +293,10 @@ impl Engine {
         }));
     }
 
-    /// The amend rules of a resting order, for an armed one: no price for a market order, the
-    /// band and minimum notional at the limit price, funding for the new size.
-    fn validate_armed_amend(&self, account: AccountId, slot: Slot, a: &Amend) -> Result<(), RejectReason> {
+    /// The amend rules of a resting order, in the same order, for an armed one (`Ok(true)`: the
+    /// amend is a cancel, a new quantity of 0): no price for a market order, the band and minimum
+    /// notional at the limit price, funding for the new size.
+    fn validate_armed_amend(&self, account: AccountId, slot: Slot, a: &Amend) -> Result<bool, RejectReason> {
         use RejectReason::*;
         let o = self.orders.get(slot);
         let entry = self.armed.get(slot);
@@ -297,6 +307,9 @@ impl Engine {
         }
         if inst.state != InstrumentState::Trading {
             return Err(InstrumentNotTrading);
+        }
+        if a.new_qty == Some(0) {
+            return Ok(true);
         }
         if self.config.risk_checks && self.accounts[account as usize].status == AccountStatus::Suspended {
             return Err(AccountSuspended);
@@ -310,7 +323,7 @@ impl Engine {
             }
         }
         if let Some(q) = a.new_qty {
-            if q == 0 || !inst.on_lot(q) {
+            if !inst.on_lot(q) {
                 return Err(QtyOffLot);
             }
             if q < inst.spec.min_qty || q > inst.spec.max_qty {
@@ -343,7 +356,7 @@ impl Engine {
                 return Err(InsufficientBalance);
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Snapshot restore: arms a validated slot (already in the index) at the back of its trigger

@@ -36,6 +36,27 @@ struct MInst {
     reference: Price,
     /// Resting orders of both sides, in no particular order.
     orders: Vec<MOrder>,
+    /// Armed conditional orders, in no particular order.
+    armed: Vec<MArmed>,
+}
+
+/// An armed conditional order: `o.price` is the limit of the order it places (0 for market),
+/// `o.time` its arrival.
+#[derive(Debug, Clone, Copy)]
+struct MArmed {
+    o: MOrder,
+    order_type: OrderType,
+    trigger: TriggerKind,
+    trigger_price: Price,
+}
+
+impl MArmed {
+    fn rise(&self) -> bool {
+        matches!(
+            (self.trigger, self.o.side),
+            (TriggerKind::StopLoss, Side::Buy) | (TriggerKind::TakeProfit, Side::Sell)
+        )
+    }
 }
 
 struct Model {
@@ -106,6 +127,17 @@ impl MInst {
         })
     }
 
+    /// Armed orders in firing priority: rise-firing by trigger ascending, then fall-firing by
+    /// trigger descending, arrival order within a trigger price.
+    fn armed_sorted(&self) -> Vec<MArmed> {
+        let mut v = self.armed.clone();
+        v.sort_by_key(|a| {
+            let key = if a.rise() { a.trigger_price } else { u64::MAX - a.trigger_price };
+            (!a.rise(), key, a.o.time)
+        });
+        v
+    }
+
     fn remove(&mut self, id: OrderId) -> MOrder {
         let i = self.orders.iter().position(|o| o.id == id).expect("order present");
         self.orders.remove(i)
@@ -161,22 +193,32 @@ impl Model {
         self.clock
     }
 
+    /// Every live order, resting or armed, by order id.
     fn all_live(&self) -> Vec<MOrder> {
-        let mut v: Vec<MOrder> = self.insts.values().flat_map(|i| i.orders.iter().copied()).collect();
+        let mut v: Vec<MOrder> =
+            self.insts.values().flat_map(|i| i.orders.iter().copied().chain(i.armed.iter().map(|a| a.o))).collect();
         v.sort_by_key(|o| o.id);
         v
     }
 
     fn live_count(&self) -> usize {
-        self.insts.values().map(|i| i.orders.len()).sum()
+        self.all_live().len()
     }
 
     fn find_id(&self, id: OrderId) -> Option<MOrder> {
-        self.insts.values().flat_map(|i| i.orders.iter()).find(|o| o.id == id).copied()
+        self.all_live().into_iter().find(|o| o.id == id)
     }
 
     fn find_cid(&self, acct: AccountId, cid: ClientOrderId) -> Option<MOrder> {
-        self.insts.values().flat_map(|i| i.orders.iter()).find(|o| o.acct == acct && o.cid == cid).copied()
+        self.all_live().into_iter().find(|o| o.acct == acct && o.cid == cid)
+    }
+
+    fn find_armed(&self, id: OrderId) -> Option<MArmed> {
+        self.insts.values().flat_map(|i| i.armed.iter()).find(|a| a.o.id == id).copied()
+    }
+
+    fn armed_capacity(&self) -> usize {
+        (self.cfg.max_orders / 4).max(1) as usize
     }
 
     fn lookup(&self, acct: AccountId, r: OrderRef) -> Result<MOrder, RejectReason> {
@@ -196,8 +238,16 @@ impl Model {
         let mut ev = Vec::new();
         match cmd.kind {
             CommandKind::NewOrder(o) => self.new_order(cmd.account, cmd.timestamp_ns, &o, &mut ev),
+            CommandKind::NewStopOrder(s) => self.new_stop(cmd.account, cmd.timestamp_ns, &s, &mut ev),
             CommandKind::Cancel(c) => self.cancel(cmd.account, &c, &mut ev),
-            CommandKind::Amend(a) => self.amend(cmd.account, cmd.timestamp_ns, &a, &mut ev),
+            CommandKind::Amend(a) => {
+                let inst = self.lookup(cmd.account, a.order).ok().map(|o| o.inst);
+                self.amend(cmd.account, cmd.timestamp_ns, &a, &mut ev);
+                // An amend that trades moves the last price (a no-op otherwise).
+                if let Some(inst) = inst {
+                    self.fire_triggers(inst, cmd.timestamp_ns, &mut ev);
+                }
+            }
             CommandKind::MassCancel(m) => self.mass_cancel(cmd.account, &m, &mut ev),
             CommandKind::AddInstrument(s) => self.add_instrument(cmd.account, &s, &mut ev),
             CommandKind::SetInstrumentState(s) => self.set_state(cmd.account, &s, &mut ev),
@@ -211,6 +261,15 @@ impl Model {
     // ----- NewOrder ----------------------------------------------------------
 
     fn validate_new(&self, acct: AccountId, o: &NewOrder) -> Result<Price, RejectReason> {
+        self.validate_basic(acct, o)?;
+        let inst = &self.insts[&o.instrument];
+        let limit = if o.order_type == OrderType::Market { inst.market_limit(o.side) } else { o.price };
+        self.fok_and_post_only(acct, o, limit)?;
+        Ok(limit)
+    }
+
+    /// Steps 1-12.
+    fn validate_basic(&self, acct: AccountId, o: &NewOrder) -> Result<(), RejectReason> {
         use RejectReason::*;
         if acct >= self.cfg.max_accounts {
             return Err(UnknownAccount);
@@ -242,14 +301,20 @@ impl Model {
         if self.find_cid(acct, o.client_order_id).is_some() {
             return Err(DuplicateClientOrderId);
         }
-        let acct_live = self.insts.values().flat_map(|i| i.orders.iter()).filter(|x| x.acct == acct).count();
+        let acct_live = self.all_live().iter().filter(|x| x.acct == acct).count();
         if acct_live >= self.cfg.max_open_orders_per_account as usize {
             return Err(TooManyOpenOrders);
         }
         if self.live_count() >= self.cfg.max_orders as usize {
             return Err(CapacityReached);
         }
-        let limit = if market { inst.market_limit(o.side) } else { o.price };
+        Ok(())
+    }
+
+    /// Steps 14 and 15 (a triggered order is checked by them too, when it fires).
+    fn fok_and_post_only(&self, acct: AccountId, o: &NewOrder, limit: Price) -> Result<(), RejectReason> {
+        use RejectReason::*;
+        let inst = &self.insts[&o.instrument];
         if o.tif == TimeInForce::Fok {
             // Walk resting opposite orders in priority order while they cross.
             let mut fillable: Qty = 0;
@@ -276,7 +341,7 @@ impl Model {
                 }
             }
         }
-        Ok(limit)
+        Ok(())
     }
 
     fn new_order(&mut self, acct: AccountId, ts: u64, o: &NewOrder, ev: &mut Vec<EventKind>) {
@@ -308,6 +373,12 @@ impl Model {
             qty: o.qty,
             timestamp_ns: ts,
         }));
+        self.execute(acct, ts, o, id, limit, ev);
+        self.fire_triggers(o.instrument, ts, ev);
+    }
+
+    /// Matching, then resting or cancelling the remainder, of an order with id `id`.
+    fn execute(&mut self, acct: AccountId, ts: u64, o: &NewOrder, id: OrderId, limit: Price, ev: &mut Vec<EventKind>) {
         let mut t = MTaker { id, cid: o.client_order_id, acct, side: o.side, stp: o.stp, limit, leaves: o.qty, ts };
         let stp_cancelled = self.match_taker(o.instrument, &mut t, ev);
         if t.leaves == 0 {
@@ -456,6 +527,11 @@ impl Model {
 
     fn cancel_resting(&mut self, o: MOrder, reason: CancelReason, ev: &mut Vec<EventKind>) {
         let inst = self.insts.get_mut(&o.inst).unwrap();
+        if inst.armed.iter().any(|a| a.o.id == o.id) {
+            // Armed: never in market data.
+            inst.armed.retain(|a| a.o.id != o.id);
+            return ev.push(cancelled(&o, reason));
+        }
         let o = inst.remove(o.id);
         ev.push(cancelled(&o, reason));
         ev.push(inst.level_event(o.side, o.price));
@@ -470,6 +546,9 @@ impl Model {
             Ok(o) => o,
             Err(r) => return ev.push(self.reject_ref(acct, CommandType::Amend, a.order, 0, r)),
         };
+        if let Some(armed) = self.find_armed(o.id) {
+            return self.amend_armed(acct, a, armed, ev);
+        }
         let rej = |r| self.reject_ref(acct, CommandType::Amend, a.order, o.inst, r);
         let inst = &self.insts[&o.inst];
         let s = inst.spec;
@@ -575,6 +654,193 @@ impl Model {
         ev.push(inst.level_event(m.side, m.price));
     }
 
+    // ----- conditional orders ------------------------------------------------
+
+    fn new_stop(&mut self, acct: AccountId, ts: u64, s: &StopOrder, ev: &mut Vec<EventKind>) {
+        use RejectReason::*;
+        let o = &s.order;
+        let rise =
+            matches!((s.trigger, o.side), (TriggerKind::StopLoss, Side::Buy) | (TriggerKind::TakeProfit, Side::Sell));
+        let verdict = self.validate_basic(acct, o).and_then(|_| {
+            let inst = &self.insts[&o.instrument];
+            if s.trigger_price == 0 || !s.trigger_price.is_multiple_of(inst.spec.tick) {
+                return Err(PriceOffTick);
+            }
+            let fires_now = if rise { inst.reference >= s.trigger_price } else { inst.reference <= s.trigger_price };
+            if fires_now {
+                return Err(WouldTriggerImmediately);
+            }
+            if self.insts.values().map(|i| i.armed.len()).sum::<usize>() >= self.armed_capacity() {
+                return Err(CapacityReached);
+            }
+            Ok(())
+        });
+        if let Err(reason) = verdict {
+            return ev.push(EventKind::Rejected(Rejected {
+                account: acct,
+                command: CommandType::NewStopOrder,
+                client_order_id: o.client_order_id,
+                order_id: 0,
+                instrument: o.instrument,
+                reason,
+            }));
+        }
+        let id = self.next_oid;
+        self.next_oid += 1;
+        ev.push(EventKind::Armed(Armed {
+            account: acct,
+            order_id: id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            trigger: s.trigger,
+            price: o.price,
+            qty: o.qty,
+            trigger_price: s.trigger_price,
+            timestamp_ns: ts,
+        }));
+        let time = self.tick();
+        let m = MOrder {
+            id,
+            cid: o.client_order_id,
+            acct,
+            inst: o.instrument,
+            side: o.side,
+            price: o.price,
+            qty: o.qty,
+            leaves: o.qty,
+            tif: o.tif,
+            stp: o.stp,
+            time,
+        };
+        let a = MArmed { o: m, order_type: o.order_type, trigger: s.trigger, trigger_price: s.trigger_price };
+        self.insts.get_mut(&o.instrument).unwrap().armed.push(a);
+    }
+
+    /// Fires, one at a time, the armed order first in priority whose trigger the last price
+    /// has reached (a full scan each time), placing it as an order that keeps its id.
+    fn fire_triggers(&mut self, inst_id: InstrumentId, ts: u64, ev: &mut Vec<EventKind>) {
+        loop {
+            let inst = &self.insts[&inst_id];
+            let last = inst.reference;
+            let next = inst.armed_sorted().into_iter().find(|a| {
+                if a.rise() {
+                    last >= a.trigger_price
+                } else {
+                    last <= a.trigger_price
+                }
+            });
+            let Some(a) = next else { return };
+            let inst = self.insts.get_mut(&inst_id).unwrap();
+            inst.armed.retain(|x| x.o.id != a.o.id);
+            ev.push(EventKind::Triggered(Triggered {
+                account: a.o.acct,
+                order_id: a.o.id,
+                client_order_id: a.o.cid,
+                instrument: inst_id,
+                side: a.o.side,
+                trigger_price: a.trigger_price,
+                last_price: last,
+                timestamp_ns: ts,
+            }));
+            let o = NewOrder {
+                client_order_id: a.o.cid,
+                instrument: inst_id,
+                side: a.o.side,
+                order_type: a.order_type,
+                tif: a.o.tif,
+                stp: a.o.stp,
+                price: a.o.price,
+                qty: a.o.qty,
+            };
+            let limit = if a.order_type == OrderType::Market { inst.market_limit(a.o.side) } else { a.o.price };
+            match self.fok_and_post_only(a.o.acct, &o, limit) {
+                Ok(()) => self.execute(a.o.acct, ts, &o, a.o.id, limit, ev),
+                Err(r) => {
+                    let reason = match r {
+                        RejectReason::FokCannotFill => CancelReason::FokCannotFill,
+                        _ => CancelReason::PostOnlyWouldTake,
+                    };
+                    ev.push(cancelled(&a.o, reason));
+                }
+            }
+        }
+    }
+
+    fn amend_armed(&mut self, acct: AccountId, a: &Amend, armed: MArmed, ev: &mut Vec<EventKind>) {
+        use RejectReason::*;
+        let o = armed.o;
+        let inst = &self.insts[&o.inst];
+        let s = inst.spec;
+        let check = || -> Result<bool, RejectReason> {
+            if a.new_qty.is_none() && a.new_price.is_none() {
+                return Err(InvalidField);
+            }
+            if inst.state != InstrumentState::Trading {
+                return Err(InstrumentNotTrading);
+            }
+            if a.new_qty == Some(0) {
+                return Ok(true);
+            }
+            if a.new_price.is_some() && armed.order_type == OrderType::Market {
+                return Err(InvalidField);
+            }
+            if let Some(p) = a.new_price {
+                if p == 0 || !p.is_multiple_of(s.tick) {
+                    return Err(PriceOffTick);
+                }
+            }
+            if let Some(q) = a.new_qty {
+                if !q.is_multiple_of(s.lot) {
+                    return Err(QtyOffLot);
+                }
+                if q < s.min_qty || q > s.max_qty {
+                    return Err(QtyOutOfRange);
+                }
+            }
+            let price = a.new_price.unwrap_or(o.price);
+            let qty = a.new_qty.unwrap_or(o.qty);
+            if price == o.price && qty == o.qty {
+                return Err(InvalidField);
+            }
+            if armed.order_type == OrderType::Limit {
+                if inst.notional(price, qty) < s.min_notional as u128 {
+                    return Err(BelowMinNotional);
+                }
+                if !inst.in_band(price) {
+                    return Err(OutsidePriceBand);
+                }
+            }
+            Ok(false)
+        };
+        match check() {
+            Err(r) => ev.push(self.reject_ref(acct, CommandType::Amend, a.order, o.inst, r)),
+            Ok(true) => self.cancel_resting(o, CancelReason::User, ev),
+            Ok(false) => {
+                let price = a.new_price.unwrap_or(o.price);
+                let qty = a.new_qty.unwrap_or(o.qty);
+                let inst = self.insts.get_mut(&o.inst).unwrap();
+                let m = inst.armed.iter_mut().find(|x| x.o.id == o.id).unwrap();
+                m.o.price = price;
+                m.o.qty = qty;
+                m.o.leaves = qty;
+                ev.push(EventKind::Amended(Amended {
+                    account: acct,
+                    order_id: o.id,
+                    client_order_id: o.cid,
+                    instrument: o.inst,
+                    side: o.side,
+                    price,
+                    qty,
+                    leaves: qty,
+                    kept_priority: true,
+                }));
+            }
+        }
+    }
+
     fn mass_cancel(&mut self, acct: AccountId, m: &MassCancel, ev: &mut Vec<EventKind>) {
         let reason = if acct >= self.cfg.max_accounts {
             Some(RejectReason::UnknownAccount)
@@ -639,7 +905,13 @@ impl Model {
         }
         self.insts.insert(
             s.id,
-            MInst { spec: *s, state: InstrumentState::Trading, reference: s.reference_price, orders: Vec::new() },
+            MInst {
+                spec: *s,
+                state: InstrumentState::Trading,
+                reference: s.reference_price,
+                orders: Vec::new(),
+                armed: Vec::new(),
+            },
         );
         ev.push(EventKind::InstrumentAdded(InstrumentAdded { account: acct, spec: *s }));
     }
@@ -687,6 +959,10 @@ impl Model {
                     }
                 }
             }
+            for a in inst.armed_sorted() {
+                ev.push(cancelled(&a.o, CancelReason::InstrumentState));
+            }
+            inst.armed.clear();
         }
     }
 }
@@ -719,6 +995,17 @@ fn compare_state(e: &Engine, m: &Model) -> Result<(), TestCaseError> {
             let want: Vec<OrderView> = mi.sorted(side).iter().map(view).collect();
             prop_assert_eq!(e.book_orders(*id, side), want, "book {} {:?}", id, side);
         }
+        let want: Vec<ArmedView> = mi
+            .armed_sorted()
+            .iter()
+            .map(|a| ArmedView {
+                order: view(&a.o),
+                order_type: a.order_type,
+                trigger: a.trigger,
+                trigger_price: a.trigger_price,
+            })
+            .collect();
+        prop_assert_eq!(e.armed_orders(*id), want, "armed orders of {}", id);
     }
     for acct in 0..m.cfg.max_accounts {
         let want: Vec<OrderView> = m.all_live().iter().filter(|o| o.acct == acct).map(view).collect();
@@ -827,6 +1114,20 @@ enum Op {
         variant: u8,
         inst: u8,
     },
+    /// A conditional order: `trig` ticks from the reference on the side where it does not fire
+    /// yet (0 or less: it would fire now), or a raw trigger price.
+    Stop {
+        acct: u8,
+        inst: u8,
+        cid: u8,
+        buy: bool,
+        market: bool,
+        tif: u8,
+        take_profit: bool,
+        trig: Px,
+        px: Px,
+        qty: Q,
+    },
 }
 
 fn acct_s() -> impl Strategy<Value = u8> {
@@ -902,7 +1203,23 @@ fn op_s() -> impl Strategy<Value = Op> {
         .prop_flat_map(|(inst, state)| any::<bool>().prop_map(move |heal| Op::State { inst, state, heal }));
     let add_inst = prop_oneof![3 => Just(3u8), 1 => Just(4u8), 1 => Just(5u8), 2 => 0u8..3];
     let add = (0u8..16, add_inst).prop_map(|(variant, inst)| Op::Add { variant, inst });
-    prop_oneof![70 => new, 6 => cancel, 12 => amend, 1 => mass, 2 => state, 1 => add]
+    let stop = (
+        (acct_s(), inst_s(), 1u8..16, any::<bool>(), prop_oneof![2 => Just(true), 3 => Just(false)]),
+        (0u8..10, any::<bool>(), prop_oneof![12 => (-1i8..=6).prop_map(Px::Off), 1 => px_s()], px_s(), qty_s()),
+    )
+        .prop_map(|((acct, inst, cid, buy, market), (tif, take_profit, trig, px, qty))| Op::Stop {
+            acct,
+            inst,
+            cid,
+            buy,
+            market,
+            tif,
+            take_profit,
+            trig,
+            px,
+            qty,
+        });
+    prop_oneof![70 => new, 6 => cancel, 12 => amend, 1 => mass, 2 => state, 1 => add, 14 => stop]
 }
 
 /// Turns an op into a command, using the model's state to aim at real orders
@@ -990,6 +1307,37 @@ fn resolve(op: &Op, m: &Model) -> Command {
                 qty: qty(q, id),
             };
             (acct as AccountId, CommandKind::NewOrder(o))
+        }
+        Op::Stop { acct, inst, cid, buy, market, tif, take_profit, trig, px, qty: q } => {
+            let id = inst_id(inst);
+            let sd = side(buy);
+            let trigger = if take_profit { TriggerKind::TakeProfit } else { TriggerKind::StopLoss };
+            let rise =
+                matches!((trigger, sd), (TriggerKind::StopLoss, Side::Buy) | (TriggerKind::TakeProfit, Side::Sell));
+            let (s, r) = spec_of(id);
+            let trigger_price = match trig {
+                Px::Off(k) => {
+                    let p = r as i128 + if rise { k as i128 } else { -(k as i128) } * s.tick as i128;
+                    p.max(s.tick as i128) as u64
+                }
+                Px::Raw(v) => v,
+            };
+            let (order_type, tif, price) = if market {
+                (OrderType::Market, if tif < 8 { TimeInForce::Ioc } else { TimeInForce::Fok }, 0)
+            } else {
+                (OrderType::Limit, tif_of(tif), price(px, id, sd))
+            };
+            let o = NewOrder {
+                client_order_id: cid as u64,
+                instrument: id,
+                side: sd,
+                order_type,
+                tif,
+                stp: StpMode::None,
+                price,
+                qty: qty(q, id),
+            };
+            (acct as AccountId, CommandKind::NewStopOrder(StopOrder { order: o, trigger_price, trigger }))
         }
         Op::Cancel { acct, target: t } => {
             let (a, r, _, _) = target(acct, t);
@@ -1125,7 +1473,9 @@ fn generator_covers_the_rules() {
         }
     }
     // Reasons 20.. belong to risk mode (accounts and balances), covered by the risk model test.
-    let matching_only = RejectReason::ALL.iter().filter(|r| r.code() <= RejectReason::InvalidStateTransition.code());
+    let matching_only = RejectReason::ALL.iter().filter(|r| {
+        r.code() <= RejectReason::InvalidStateTransition.code() || **r == RejectReason::WouldTriggerImmediately
+    });
     let missing: Vec<_> = matching_only.filter(|r| !seen_reasons.contains(r)).collect();
     assert!(missing.is_empty(), "reject reasons never generated: {missing:?}");
     for want in [
@@ -1144,6 +1494,8 @@ fn generator_covers_the_rules() {
         "stp CancelBoth",
         "amended kept=true",
         "amended kept=false",
+        "Armed",
+        "Triggered",
     ] {
         assert!(seen.contains(want), "generator never produced {want}: {seen:?}");
     }

@@ -285,3 +285,92 @@ fn matching_only_engine_refuses_account_commands() {
     );
     assert!(matches!(out[0].kind, EventKind::Rejected(Rejected { reason: RejectReason::AccountsDisabled, .. })));
 }
+
+/// Conditional orders reserve from arming like a resting order, give it back on cancel, and are
+/// re-funded at trigger time: a stop-market buy whose market-order limit rose past what the
+/// account has is cancelled (`Unfundable`), nothing reserved after.
+#[test]
+fn armed_orders_reserve_and_a_trigger_that_cannot_be_funded_cancels() {
+    let mut t = T::new();
+    t.open(1, 0, 1_000);
+    t.open(2, 5, 0);
+    t.open(3, 0, 1_000);
+    let stop = |cid, qty| {
+        let order = NewOrder {
+            client_order_id: cid,
+            instrument: INST,
+            side: Side::Buy,
+            order_type: OrderType::Market,
+            tif: TimeInForce::Ioc,
+            stp: StpMode::None,
+            price: 0,
+            qty,
+        };
+        CommandKind::NewStopOrder(StopOrder { order, trigger_price: 110, trigger: TriggerKind::StopLoss })
+    };
+    // Market-order limit at the reference 100 with a 50% band: 150; 10 lots cost 150 * 10 / 10.
+    t.ok(1, stop(1, 10));
+    assert_eq!(t.e.balance(1, USDT), (850, 150));
+    t.ok(1, CommandKind::Cancel(Cancel { order: OrderRef::Client(1) }));
+    assert_eq!(t.e.balance(1, USDT), (1_000, 0));
+    assert_eq!(t.reject(1, stop(2, 70)), RejectReason::InsufficientBalance);
+    t.ok(1, stop(3, 60));
+    assert_eq!(t.e.balance(1, USDT), (100, 900));
+    // A trade at 140 fires it; the limit is now 210 and 60 lots need 1_260 > 1_000.
+    let gtc = |cid, side, price| {
+        CommandKind::NewOrder(NewOrder {
+            client_order_id: cid,
+            instrument: INST,
+            side,
+            order_type: OrderType::Limit,
+            tif: TimeInForce::Gtc,
+            stp: StpMode::None,
+            price,
+            qty: 1,
+        })
+    };
+    t.ok(2, gtc(4, Side::Sell, 140));
+    let ev = t.ok(3, gtc(5, Side::Buy, 140));
+    let fired = ev.iter().position(|e| matches!(e, EventKind::Triggered(_))).expect("fired");
+    assert!(
+        matches!(
+            ev[fired + 1],
+            EventKind::Cancelled(Cancelled { account: 1, cancelled_qty: 60, reason: CancelReason::Unfundable, .. })
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(t.e.balance(1, USDT), (1_000, 0));
+    assert_eq!(t.e.live_orders(), 0);
+    let snap = t.e.snapshot();
+    assert_eq!(Engine::from_snapshot(&snap).expect("restore").state_hash(), t.e.state_hash());
+}
+
+/// A snapshot with armed orders restores their reservations (checked against the balances).
+#[test]
+fn armed_reservations_survive_a_snapshot() {
+    let mut t = T::new();
+    t.open(1, 50, 1_000);
+    for (cid, side, trigger_price, trigger) in
+        [(1, Side::Sell, 90, TriggerKind::StopLoss), (2, Side::Buy, 95, TriggerKind::TakeProfit)]
+    {
+        let order = NewOrder {
+            client_order_id: cid,
+            instrument: INST,
+            side,
+            order_type: OrderType::Limit,
+            tif: TimeInForce::Gtc,
+            stp: StpMode::None,
+            price: 95,
+            qty: 20,
+        };
+        t.ok(1, CommandKind::NewStopOrder(StopOrder { order, trigger_price, trigger }));
+    }
+    assert_eq!(t.e.balance(1, BTC), (30, 20));
+    assert_eq!(t.e.balance(1, USDT), (810, 190));
+    let snap = t.e.snapshot();
+    let restored = Engine::from_snapshot(&snap).expect("restore");
+    assert_eq!(restored.state_hash(), t.e.state_hash());
+    let mut bad = snap.clone();
+    bad.armed[0].risk.reserved -= 1;
+    assert!(Engine::from_snapshot(&bad).is_err(), "a reservation that does not match the balance is refused");
+}
