@@ -304,6 +304,11 @@ impl Client {
         self.send(&ClientMessage::NewOrder(order))
     }
 
+    /// Sends `NewStopOrder` (a stop-loss or take-profit order, armed until its trigger).
+    pub fn stop_order(&mut self, order: engine::StopOrder) -> Result<(), ClientError> {
+        self.send(&ClientMessage::NewStopOrder(order))
+    }
+
     /// Sends a limit GTC `NewOrder` with the next client order id (STP none); returns that id.
     pub fn limit_order(
         &mut self,
@@ -656,6 +661,28 @@ fn balance_reason_name(r: BalanceReason) -> &'static str {
 
 fn describe_report(report: &ExecReport) -> String {
     match report {
+        ExecReport::Armed(a) => format!(
+            "ARMED order={} cid={} instrument={} {} {:?} {:?} {:?} {} @ {} trigger={}",
+            a.order_id,
+            a.client_order_id,
+            a.instrument,
+            side_name(a.side),
+            a.trigger,
+            a.order_type,
+            a.tif,
+            a.qty,
+            a.price,
+            a.trigger_price
+        ),
+        ExecReport::Triggered(t) => format!(
+            "TRIGGERED order={} cid={} instrument={} {} trigger={} last={}",
+            t.order_id,
+            t.client_order_id,
+            t.instrument,
+            side_name(t.side),
+            t.trigger_price,
+            t.last_price
+        ),
         ExecReport::Accepted(a) => format!(
             "ACCEPTED order={} cid={} instrument={} {} {:?} {:?} {} @ {}",
             a.order_id,

@@ -18,6 +18,15 @@ use crate::types::*;
 /// bitmap, wide enough for the spread of a busy book around its touch.
 pub(crate) const WINDOW_TICKS: usize = 1 << 14;
 
+/// The window's first tick when centred on tick `center`. The window never reaches tick
+/// `u64::MAX`, so its end (`base + WINDOW_TICKS`) is a tick number too and "in the window" means
+/// the same in `slot` and in the range checks (prices near `u64::MAX` do occur in trigger books,
+/// whose prices no band limits).
+#[inline]
+fn window_base(center: u64) -> u64 {
+    center.saturating_sub(WINDOW_TICKS as u64 / 2).min(u64::MAX - WINDOW_TICKS as u64)
+}
+
 /// A far level in sort order: `key` orders levels so the best is greatest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LevelRef {
@@ -196,7 +205,7 @@ impl BookSide {
     /// whose ticks are monotonic in its order).
     fn rebase(&mut self, center: u64) {
         debug_assert_eq!(self.window_levels, 0, "only an empty window moves");
-        self.base_tick = center.saturating_sub(WINDOW_TICKS as u64 / 2);
+        self.base_tick = window_base(center);
         let (base, end) = (self.base_tick, self.base_tick.saturating_add(WINDOW_TICKS as u64));
         let tick = self.tick;
         let side = self.side;
@@ -226,7 +235,7 @@ impl BookSide {
         self.far.clear();
         self.far.reserve(best_first.len());
         if let Some(&(best_price, _)) = best_first.first() {
-            self.base_tick = (best_price / self.tick).saturating_sub(WINDOW_TICKS as u64 / 2);
+            self.base_tick = window_base(best_price / self.tick);
         }
         for &(price, level) in best_first.iter().rev() {
             match self.slot(price) {
@@ -334,6 +343,22 @@ mod tests {
                         (true, p(u64::MAX / tick)),
                         (true, p(u64::MAX / tick - 1)),
                     ],
+                );
+            }
+        }
+    }
+
+    /// A window centred at the top of the price range (a trigger book's first level at
+    /// `u64::MAX`) must still order the levels inserted after it.
+    #[test]
+    fn a_window_at_the_top_of_the_price_range_keeps_order() {
+        for side in [Side::Buy, Side::Sell] {
+            for tick in [1, 5] {
+                let top = u64::MAX / tick * tick;
+                check(
+                    side,
+                    tick,
+                    &[(true, top), (true, 106 * tick), (true, top - tick), (true, 3 * tick), (false, top)],
                 );
             }
         }

@@ -101,6 +101,12 @@ pub struct Triggered {
     pub instrument: InstrumentId,
     /// Side.
     pub side: Side,
+    /// Type of the order placed now.
+    pub order_type: OrderType,
+    /// Its limit price (0 for market).
+    pub price: Price,
+    /// Its quantity.
+    pub qty: Qty,
     /// Its trigger price.
     pub trigger_price: Price,
     /// The instrument's last trade price that reached it.

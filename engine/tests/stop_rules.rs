@@ -67,11 +67,25 @@ fn ev_armed(
     })
 }
 
+/// `Triggered` of a stop-market of 1_000.
 fn ev_fired(
     account: AccountId,
     order_id: OrderId,
     cid: ClientOrderId,
     side: Side,
+    trigger: Price,
+    last: Price,
+) -> EventKind {
+    ev_fired_as(account, order_id, cid, side, (OrderType::Market, 0, 1_000), trigger, last)
+}
+
+/// `Triggered` of a stop whose order is `placed` = (type, limit price, qty).
+fn ev_fired_as(
+    account: AccountId,
+    order_id: OrderId,
+    cid: ClientOrderId,
+    side: Side,
+    placed: (OrderType, Price, Qty),
     trigger: Price,
     last: Price,
 ) -> EventKind {
@@ -81,6 +95,9 @@ fn ev_fired(
         client_order_id: cid,
         instrument: INST,
         side,
+        order_type: placed.0,
+        price: placed.1,
+        qty: placed.2,
         trigger_price: trigger,
         last_price: last,
         timestamp_ns: TS,
@@ -242,7 +259,7 @@ fn take_profits_fire_the_other_way_and_a_stop_limit_rests_what_it_cannot_fill() 
             ev_acc_gtc(C, taker, 4, BUY, 9_800, 1_000),
             ev_trade(1, 9_800, 1_000, BUY, (ask, A, 1, 0), (taker, C, 4, 0)),
             ev_lc(SELL, 9_800, 0, 0),
-            ev_fired(B, tp, 2, BUY, 9_800, 9_800),
+            ev_fired_as(B, tp, 2, BUY, (OrderType::Limit, 9_800, 1_000), 9_800, 9_800),
             ev_lc(BUY, 9_800, 1_000, 1),
         ]
     );
@@ -321,7 +338,7 @@ fn a_triggered_fill_or_kill_that_cannot_fill_is_cancelled_not_rejected() {
             ev_acc(C, taker, 3, SELL, OrderType::Limit, TimeInForce::Ioc, 9_900, 1_000),
             ev_trade(1, 9_900, 1_000, SELL, (bid, A, 1, 0), (taker, C, 3, 0)),
             ev_lc(BUY, 9_900, 0, 0),
-            ev_fired(B, fok, 2, SELL, 9_900, 9_900),
+            ev_fired_as(B, fok, 2, SELL, (OrderType::Limit, 9_800, 5_000), 9_900, 9_900),
             ev_cx(B, fok, 2, SELL, 5_000, 0, CR::FokCannotFill),
         ]
     );

@@ -357,6 +357,18 @@ impl MdBooks {
                     leaves: a.qty,
                 });
             }
+            // A fired conditional order matches like a new one from here (armed orders are never
+            // in market data; its `Accepted` was an `Armed`).
+            EventKind::Triggered(t) if self.track_orders => {
+                self.taker = self.book_of(t.instrument).map(|bi| Taker {
+                    command_seq: ev.seq,
+                    order_id: t.order_id,
+                    book: bi,
+                    side: t.side,
+                    price: t.price,
+                    leaves: t.qty,
+                });
+            }
             EventKind::Cancelled(c) if self.track_orders => {
                 let Some(bi) = self.book_of(c.instrument) else { return };
                 let b = &mut self.books[bi as usize];

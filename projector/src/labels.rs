@@ -28,7 +28,8 @@ pub fn tif(t: TimeInForce) -> &'static str {
     }
 }
 
-/// `user` | `immediate_remainder` | `self_trade` | `mass_cancel` | `instrument_state`.
+/// `user` | `immediate_remainder` | `self_trade` | `mass_cancel` | `instrument_state` |
+/// `unfundable` | `fok_cannot_fill` | `post_only_would_take` (the last three: a triggered order).
 pub fn cancel_reason(r: CancelReason) -> &'static str {
     match r {
         CancelReason::User => "user",
@@ -36,6 +37,9 @@ pub fn cancel_reason(r: CancelReason) -> &'static str {
         CancelReason::SelfTrade => "self_trade",
         CancelReason::MassCancel => "mass_cancel",
         CancelReason::InstrumentState => "instrument_state",
+        CancelReason::Unfundable => "unfundable",
+        CancelReason::FokCannotFill => "fok_cannot_fill",
+        CancelReason::PostOnlyWouldTake => "post_only_would_take",
     }
 }
 
@@ -85,6 +89,7 @@ pub fn command(c: CommandType) -> &'static str {
         CommandType::QueryAccount => "query_account",
         CommandType::SetCredential => "set_credential",
         CommandType::RevokeCredential => "revoke_credential",
+        CommandType::NewStopOrder => "new_stop_order",
     }
 }
 

@@ -4,7 +4,7 @@
 
 use engine::{
     AccountId, Amend, Cancel, Command, CommandKind, CreateAccount, InstrumentSpec, MassCancel, NewOrder, QueryAccount,
-    RevokeCredential, SetAccountStatus, SetCredential, SetFeeSchedule, SetInstrumentState, Transfer,
+    RevokeCredential, SetAccountStatus, SetCredential, SetFeeSchedule, SetInstrumentState, StopOrder, Transfer,
 };
 
 use crate::error::{DecodeError, EncodeError};
@@ -45,6 +45,8 @@ pub enum ClientMessage {
     Logout(Logout),
     /// `NewOrder` (20).
     NewOrder(NewOrder),
+    /// `NewStopOrder` (24).
+    NewStopOrder(StopOrder),
     /// `Cancel` (21).
     Cancel(Cancel),
     /// `Amend` (22).
@@ -107,6 +109,7 @@ impl ClientMessage {
             template::HEARTBEAT => layout::heartbeat::BLOCK_LEN,
             template::LOGOUT => layout::logout::BLOCK_LEN,
             template::NEW_ORDER => layout::new_order::BLOCK_LEN,
+            template::NEW_STOP_ORDER => layout::new_stop_order::BLOCK_LEN,
             template::CANCEL => layout::cancel::BLOCK_LEN,
             template::AMEND => layout::amend::BLOCK_LEN,
             template::MASS_CANCEL => layout::mass_cancel::BLOCK_LEN,
@@ -134,6 +137,7 @@ impl ClientMessage {
             template::HEARTBEAT => ClientMessage::Heartbeat,
             template::LOGOUT => ClientMessage::Logout(Logout::read(&r)?),
             template::NEW_ORDER => ClientMessage::NewOrder(order_entry::read_new_order(&r)?),
+            template::NEW_STOP_ORDER => ClientMessage::NewStopOrder(order_entry::read_stop_order(&r)?),
             template::CANCEL => ClientMessage::Cancel(order_entry::read_cancel(&r)?),
             template::AMEND => ClientMessage::Amend(order_entry::read_amend(&r)?),
             template::MASS_CANCEL => ClientMessage::MassCancel(order_entry::read_mass_cancel(&r)?),
@@ -166,6 +170,7 @@ impl ClientMessage {
             ClientMessage::Heartbeat => template::HEARTBEAT,
             ClientMessage::Logout(_) => template::LOGOUT,
             ClientMessage::NewOrder(_) => template::NEW_ORDER,
+            ClientMessage::NewStopOrder(_) => template::NEW_STOP_ORDER,
             ClientMessage::Cancel(_) => template::CANCEL,
             ClientMessage::Amend(_) => template::AMEND,
             ClientMessage::MassCancel(_) => template::MASS_CANCEL,
@@ -189,6 +194,7 @@ impl ClientMessage {
         match self {
             ClientMessage::Login(_) | ClientMessage::Heartbeat | ClientMessage::Logout(_) => MessageClass::Session,
             ClientMessage::NewOrder(_)
+            | ClientMessage::NewStopOrder(_)
             | ClientMessage::Cancel(_)
             | ClientMessage::Amend(_)
             | ClientMessage::MassCancel(_) => MessageClass::OrderEntry,
@@ -232,6 +238,7 @@ impl ClientMessage {
             ClientMessage::Heartbeat => {}
             ClientMessage::Logout(m) => m.write(w),
             ClientMessage::NewOrder(m) => order_entry::write_new_order(m, w),
+            ClientMessage::NewStopOrder(m) => order_entry::write_stop_order(m, w),
             ClientMessage::Cancel(m) => order_entry::write_cancel(m, w),
             ClientMessage::Amend(m) => order_entry::write_amend(m, w),
             ClientMessage::MassCancel(m) => order_entry::write_mass_cancel(m, w),
@@ -255,6 +262,7 @@ impl ClientMessage {
     pub fn to_command(&self, account: AccountId, timestamp_ns: u64) -> Option<Command> {
         let kind = match *self {
             ClientMessage::NewOrder(m) => CommandKind::NewOrder(m),
+            ClientMessage::NewStopOrder(m) => CommandKind::NewStopOrder(m),
             ClientMessage::Cancel(m) => CommandKind::Cancel(m),
             ClientMessage::Amend(m) => CommandKind::Amend(m),
             ClientMessage::MassCancel(m) => CommandKind::MassCancel(m),

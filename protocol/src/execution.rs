@@ -7,10 +7,10 @@
 //! again with the last sequence it saw gets exactly the messages it missed.
 
 use engine::{
-    Accepted, AccountBalance, AccountId, AccountUpdated, Amended, CancelReason, Cancelled, ClientOrderId, Event,
+    Accepted, AccountBalance, AccountId, AccountUpdated, Amended, Armed, CancelReason, Cancelled, ClientOrderId, Event,
     EventKind, FeeScheduleSet, InstrumentAdded, InstrumentId, InstrumentStateChanged, MassCancelled, OpenOrder,
     OrderId, OrderType, Price, Qty, RejectReason, Rejected, SelfTradePrevented, Side, StpMode, TimeInForce, TradeId,
-    TransferApplied,
+    TransferApplied, TriggerKind, Triggered,
 };
 
 use crate::account::{self, BalanceUpdate, CredentialReport, QueryComplete};
@@ -76,6 +76,10 @@ pub enum ExecReport {
     SelfTradePrevented(SelfTradePrevented),
     /// `MassCancelled` (46).
     MassCancelled(MassCancelled),
+    /// `OrderArmed` (47).
+    Armed(Armed),
+    /// `OrderTriggered` (48).
+    Triggered(Triggered),
     /// `InstrumentAdded` (70), to the admin account.
     InstrumentAdded(InstrumentAdded),
     /// `InstrumentStateChanged` (71), to the admin account.
@@ -174,6 +178,8 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
             f(done.account, &ExecReport::QueryDone(QueryComplete { done, command_seq: event.seq }))
         }
         EventKind::CredentialChanged(e) => f(e.account, &ExecReport::CredentialChanged(CredentialReport::of(&e))),
+        EventKind::Armed(e) => f(e.account, &ExecReport::Armed(e)),
+        EventKind::Triggered(e) => f(e.account, &ExecReport::Triggered(e)),
     }
 }
 
@@ -191,6 +197,8 @@ const _: () = {
         order_amended,
         self_trade_prevented,
         mass_cancelled,
+        order_armed,
+        order_triggered,
         instrument_added,
         instrument_state_changed,
         balance_changed,
@@ -217,6 +225,8 @@ impl ExecReport {
             ExecReport::Amended(e) => e.account,
             ExecReport::SelfTradePrevented(e) => e.account,
             ExecReport::MassCancelled(e) => e.account,
+            ExecReport::Armed(e) => e.account,
+            ExecReport::Triggered(e) => e.account,
             ExecReport::InstrumentAdded(e) => e.account,
             ExecReport::InstrumentStateChanged(e) => e.account,
             ExecReport::BalanceChanged(e) => e.change.account,
@@ -240,6 +250,8 @@ impl ExecReport {
             ExecReport::Amended(_) => template::ORDER_AMENDED,
             ExecReport::SelfTradePrevented(_) => template::SELF_TRADE_PREVENTED,
             ExecReport::MassCancelled(_) => template::MASS_CANCELLED,
+            ExecReport::Armed(_) => template::ORDER_ARMED,
+            ExecReport::Triggered(_) => template::ORDER_TRIGGERED,
             ExecReport::InstrumentAdded(_) => template::INSTRUMENT_ADDED,
             ExecReport::InstrumentStateChanged(_) => template::INSTRUMENT_STATE_CHANGED,
             ExecReport::BalanceChanged(_) => template::BALANCE_CHANGED,
@@ -357,6 +369,37 @@ impl ExecReport {
                 w.u32(ACCOUNT, e.account);
                 w.u32(COUNT, e.count);
             }
+            ExecReport::Armed(e) => {
+                use layout::order_armed::*;
+                w.u64(SEQ, seq);
+                w.u32(ACCOUNT, e.account);
+                w.u32(INSTRUMENT, e.instrument);
+                w.u64(ORDER_ID, e.order_id);
+                w.u64(CLIENT_ORDER_ID, e.client_order_id);
+                w.u64(PRICE, e.price);
+                w.u64(QTY, e.qty);
+                w.u64(TRIGGER_PRICE, e.trigger_price);
+                w.u64(TIMESTAMP_NS, e.timestamp_ns);
+                w.u8(SIDE, e.side.as_u8());
+                w.u8(ORDER_TYPE, e.order_type.as_u8());
+                w.u8(TIF, e.tif.as_u8());
+                w.u8(TRIGGER, e.trigger.as_u8());
+            }
+            ExecReport::Triggered(e) => {
+                use layout::order_triggered::*;
+                w.u64(SEQ, seq);
+                w.u32(ACCOUNT, e.account);
+                w.u32(INSTRUMENT, e.instrument);
+                w.u64(ORDER_ID, e.order_id);
+                w.u64(CLIENT_ORDER_ID, e.client_order_id);
+                w.u64(PRICE, e.price);
+                w.u64(QTY, e.qty);
+                w.u64(TRIGGER_PRICE, e.trigger_price);
+                w.u64(LAST_PRICE, e.last_price);
+                w.u64(TIMESTAMP_NS, e.timestamp_ns);
+                w.u8(SIDE, e.side.as_u8());
+                w.u8(ORDER_TYPE, e.order_type.as_u8());
+            }
             ExecReport::InstrumentAdded(e) => admin::write_instrument_added(seq, e, w),
             ExecReport::InstrumentStateChanged(e) => admin::write_state_changed(seq, e, w),
             ExecReport::BalanceChanged(e) => account::write_balance_changed(seq, e, w),
@@ -463,6 +506,39 @@ impl ExecReport {
                 use layout::mass_cancelled::*;
                 ExecReport::MassCancelled(MassCancelled { account: r.u32(ACCOUNT), count: r.u32(COUNT) })
             }
+            template::ORDER_ARMED => {
+                use layout::order_armed::*;
+                ExecReport::Armed(Armed {
+                    account: r.u32(ACCOUNT),
+                    order_id: r.u64(ORDER_ID),
+                    client_order_id: r.u64(CLIENT_ORDER_ID),
+                    instrument: r.u32(INSTRUMENT),
+                    side: enum_at(r, t, "side", SIDE, Side::from_u8)?,
+                    order_type: enum_at(r, t, "order_type", ORDER_TYPE, OrderType::from_u8)?,
+                    tif: enum_at(r, t, "tif", TIF, TimeInForce::from_u8)?,
+                    trigger: enum_at(r, t, "trigger", TRIGGER, TriggerKind::from_u8)?,
+                    price: r.u64(PRICE),
+                    qty: r.u64(QTY),
+                    trigger_price: r.u64(TRIGGER_PRICE),
+                    timestamp_ns: r.u64(TIMESTAMP_NS),
+                })
+            }
+            template::ORDER_TRIGGERED => {
+                use layout::order_triggered::*;
+                ExecReport::Triggered(Triggered {
+                    account: r.u32(ACCOUNT),
+                    order_id: r.u64(ORDER_ID),
+                    client_order_id: r.u64(CLIENT_ORDER_ID),
+                    instrument: r.u32(INSTRUMENT),
+                    side: enum_at(r, t, "side", SIDE, Side::from_u8)?,
+                    order_type: enum_at(r, t, "order_type", ORDER_TYPE, OrderType::from_u8)?,
+                    price: r.u64(PRICE),
+                    qty: r.u64(QTY),
+                    trigger_price: r.u64(TRIGGER_PRICE),
+                    last_price: r.u64(LAST_PRICE),
+                    timestamp_ns: r.u64(TIMESTAMP_NS),
+                })
+            }
             template::INSTRUMENT_ADDED => ExecReport::InstrumentAdded(admin::read_instrument_added(r)),
             template::INSTRUMENT_STATE_CHANGED => ExecReport::InstrumentStateChanged(admin::read_state_changed(r)?),
             template::BALANCE_CHANGED => ExecReport::BalanceChanged(account::read_balance_changed(r)?),
@@ -500,6 +576,8 @@ pub fn report_block_len(template_id: u16) -> Option<usize> {
         template::ORDER_AMENDED => layout::order_amended::BLOCK_LEN,
         template::SELF_TRADE_PREVENTED => layout::self_trade_prevented::BLOCK_LEN,
         template::MASS_CANCELLED => layout::mass_cancelled::BLOCK_LEN,
+        template::ORDER_ARMED => layout::order_armed::BLOCK_LEN,
+        template::ORDER_TRIGGERED => layout::order_triggered::BLOCK_LEN,
         template::INSTRUMENT_ADDED => layout::instrument_added::BLOCK_LEN,
         template::INSTRUMENT_STATE_CHANGED => layout::instrument_state_changed::BLOCK_LEN,
         template::BALANCE_CHANGED => layout::balance_changed::BLOCK_LEN,

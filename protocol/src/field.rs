@@ -80,6 +80,7 @@ pub fn command_type_from_u8(b: u8) -> Option<CommandType> {
         12 => CommandType::QueryAccount,
         13 => CommandType::SetCredential,
         14 => CommandType::RevokeCredential,
+        15 => CommandType::NewStopOrder,
         _ => return None,
     })
 }

@@ -157,6 +157,100 @@ layout!(
 );
 
 layout!(
+    /// `NewStopOrder` (template 24): `NewOrder`'s block, then the trigger.
+    new_stop_order = 48 {
+        /// `u64` client order id.
+        CLIENT_ORDER_ID: 0, 8;
+        /// `u64` limit price of the order placed on trigger (0 for market orders).
+        PRICE: 8, 8;
+        /// `u64` quantity.
+        QTY: 16, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 24, 4;
+        /// `u8` side.
+        SIDE: 28, 1;
+        /// `u8` order type of the order placed on trigger.
+        ORDER_TYPE: 29, 1;
+        /// `u8` its time in force.
+        TIF: 30, 1;
+        /// `u8` its self-trade prevention mode.
+        STP: 31, 1;
+        /// `u64` last-trade price that fires it.
+        TRIGGER_PRICE: 32, 8;
+        /// `u8` 1 = stop-loss, 2 = take-profit.
+        TRIGGER: 40, 1;
+        /// Reserved (zero).
+        RESERVED: 41, 7;
+    }
+);
+
+layout!(
+    /// `OrderArmed` (template 47).
+    order_armed = 72 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` account.
+        ACCOUNT: 8, 4;
+        /// `u32` instrument.
+        INSTRUMENT: 12, 4;
+        /// `u64` engine order id (kept when it fires).
+        ORDER_ID: 16, 8;
+        /// `u64` client order id.
+        CLIENT_ORDER_ID: 24, 8;
+        /// `u64` limit price of the order placed on trigger (0 for market orders).
+        PRICE: 32, 8;
+        /// `u64` quantity.
+        QTY: 40, 8;
+        /// `u64` last-trade price that fires it.
+        TRIGGER_PRICE: 48, 8;
+        /// `u64` gateway receive time, ns since the Unix epoch.
+        TIMESTAMP_NS: 56, 8;
+        /// `u8` side.
+        SIDE: 64, 1;
+        /// `u8` order type.
+        ORDER_TYPE: 65, 1;
+        /// `u8` time in force.
+        TIF: 66, 1;
+        /// `u8` 1 = stop-loss, 2 = take-profit.
+        TRIGGER: 67, 1;
+        /// Reserved (zero).
+        RESERVED: 68, 4;
+    }
+);
+
+layout!(
+    /// `OrderTriggered` (template 48).
+    order_triggered = 80 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` account.
+        ACCOUNT: 8, 4;
+        /// `u32` instrument.
+        INSTRUMENT: 12, 4;
+        /// `u64` engine order id.
+        ORDER_ID: 16, 8;
+        /// `u64` client order id.
+        CLIENT_ORDER_ID: 24, 8;
+        /// `u64` limit price of the order placed now (0 for market orders).
+        PRICE: 32, 8;
+        /// `u64` its quantity.
+        QTY: 40, 8;
+        /// `u64` its trigger price.
+        TRIGGER_PRICE: 48, 8;
+        /// `u64` the instrument's last trade price that reached it.
+        LAST_PRICE: 56, 8;
+        /// `u64` gateway receive time of the command whose trade fired it.
+        TIMESTAMP_NS: 64, 8;
+        /// `u8` side.
+        SIDE: 72, 1;
+        /// `u8` order type.
+        ORDER_TYPE: 73, 1;
+        /// Reserved (zero).
+        RESERVED: 74, 6;
+    }
+);
+
+layout!(
     /// `Cancel` (template 21).
     cancel = 16 {
         /// `u64` engine order id or client order id, per `REF_KIND`.

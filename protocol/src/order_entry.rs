@@ -3,7 +3,9 @@
 //! [`engine::MassCancel`]); the engine validates the values (tick, lot, band ...), the decoder
 //! only the enums and flags.
 
-use engine::{Amend, Cancel, MassCancel, NewOrder, OrderRef, OrderType, Side, StpMode, TimeInForce};
+use engine::{
+    Amend, Cancel, MassCancel, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode, TimeInForce, TriggerKind,
+};
 
 use crate::error::DecodeError;
 use crate::field::{bad, enum_at, flags_at};
@@ -53,8 +55,12 @@ pub(crate) fn write_new_order(o: &NewOrder, w: &mut Wr<'_>) {
 }
 
 pub(crate) fn read_new_order(r: &Rd<'_>) -> Result<NewOrder, DecodeError> {
+    read_order_fields(r, template::NEW_ORDER)
+}
+
+/// The `NewOrder` fields of a `NewOrder` or `NewStopOrder` block (errors name template `t`).
+fn read_order_fields(r: &Rd<'_>, t: u16) -> Result<NewOrder, DecodeError> {
     use layout::new_order::*;
-    let t = template::NEW_ORDER;
     Ok(NewOrder {
         client_order_id: r.u64(CLIENT_ORDER_ID),
         instrument: r.u32(INSTRUMENT),
@@ -64,6 +70,32 @@ pub(crate) fn read_new_order(r: &Rd<'_>) -> Result<NewOrder, DecodeError> {
         stp: enum_at(r, t, "stp", STP, StpMode::from_u8)?,
         price: r.u64(PRICE),
         qty: r.u64(QTY),
+    })
+}
+
+// The two blocks share their first 32 bytes, so one writer and reader serve both.
+const _: () = {
+    use layout::{new_order as n, new_stop_order as s};
+    assert!(n::CLIENT_ORDER_ID == s::CLIENT_ORDER_ID && n::PRICE == s::PRICE && n::QTY == s::QTY);
+    assert!(n::INSTRUMENT == s::INSTRUMENT && n::SIDE == s::SIDE && n::ORDER_TYPE == s::ORDER_TYPE);
+    assert!(n::TIF == s::TIF && n::STP == s::STP && n::BLOCK_LEN == s::TRIGGER_PRICE);
+};
+
+pub(crate) fn write_stop_order(s: &StopOrder, w: &mut Wr<'_>) {
+    use layout::new_stop_order::*;
+    write_new_order(&s.order, w);
+    w.u64(TRIGGER_PRICE, s.trigger_price);
+    w.u8(TRIGGER, s.trigger.as_u8());
+}
+
+pub(crate) fn read_stop_order(r: &Rd<'_>) -> Result<StopOrder, DecodeError> {
+    use layout::new_stop_order::*;
+    let t = template::NEW_STOP_ORDER;
+    let order = read_order_fields(r, t)?;
+    Ok(StopOrder {
+        order,
+        trigger_price: r.u64(TRIGGER_PRICE),
+        trigger: enum_at(r, t, "trigger", TRIGGER, TriggerKind::from_u8)?,
     })
 }
 
@@ -127,7 +159,7 @@ pub(crate) fn read_mass_cancel(r: &Rd<'_>) -> Result<MassCancel, DecodeError> {
 pub fn peek_client_order_id(template_id: u16, body: &[u8]) -> u64 {
     let r = Rd(body);
     let (need, kind_at, value_at) = match template_id {
-        template::NEW_ORDER => {
+        template::NEW_ORDER | template::NEW_STOP_ORDER => {
             let at = layout::new_order::CLIENT_ORDER_ID;
             return if body.len() >= at + 8 { r.u64(at) } else { 0 };
         }

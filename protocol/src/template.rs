@@ -35,6 +35,8 @@ pub const CANCEL: u16 = 21;
 pub const AMEND: u16 = 22;
 /// Client → server: mass cancel.
 pub const MASS_CANCEL: u16 = 23;
+/// Client → server: new conditional (stop-loss / take-profit) order.
+pub const NEW_STOP_ORDER: u16 = 24;
 
 /// Server → client: order accepted.
 pub const ORDER_ACCEPTED: u16 = 40;
@@ -50,6 +52,10 @@ pub const ORDER_AMENDED: u16 = 44;
 pub const SELF_TRADE_PREVENTED: u16 = 45;
 /// Server → client: mass cancel done.
 pub const MASS_CANCELLED: u16 = 46;
+/// Server → client: conditional order accepted and armed.
+pub const ORDER_ARMED: u16 = 47;
+/// Server → client: an armed order's trigger price was reached; it is placed now.
+pub const ORDER_TRIGGERED: u16 = 48;
 
 /// Admin client → server: add an instrument.
 pub const ADD_INSTRUMENT: u16 = 60;

@@ -136,6 +136,26 @@ fn report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
             }),
         ),
         ExecReport::MassCancelled(m) => ("MassCancelled", m.account, json!({ "count": int(m.count) })),
+        ExecReport::Armed(a) => (
+            "OrderArmed",
+            a.account,
+            json!({
+                "instrument": int(a.instrument), "order_id": int(a.order_id),
+                "client_order_id": int(a.client_order_id), "price": int(a.price), "qty": int(a.qty),
+                "trigger_price": int(a.trigger_price), "timestamp_ns": int(a.timestamp_ns), "side": name(a.side),
+                "order_type": name(a.order_type), "tif": tif(a.tif), "trigger": name(a.trigger),
+            }),
+        ),
+        ExecReport::Triggered(t) => (
+            "OrderTriggered",
+            t.account,
+            json!({
+                "instrument": int(t.instrument), "order_id": int(t.order_id),
+                "client_order_id": int(t.client_order_id), "price": int(t.price), "qty": int(t.qty),
+                "trigger_price": int(t.trigger_price), "last_price": int(t.last_price),
+                "timestamp_ns": int(t.timestamp_ns), "side": name(t.side), "order_type": name(t.order_type),
+            }),
+        ),
         ExecReport::InstrumentAdded(_)
         | ExecReport::InstrumentStateChanged(_)
         | ExecReport::BalanceChanged(_)
@@ -226,6 +246,8 @@ fn account_report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
         | ExecReport::Cancelled(_)
         | ExecReport::Amended(_)
         | ExecReport::SelfTradePrevented(_)
-        | ExecReport::MassCancelled(_) => report_fields(report),
+        | ExecReport::MassCancelled(_)
+        | ExecReport::Armed(_)
+        | ExecReport::Triggered(_) => report_fields(report),
     }
 }

@@ -59,6 +59,13 @@ pub fn state_name(s: InstrumentState) -> &'static str {
     }
 }
 
+fn trigger_name(t: TriggerKind) -> &'static str {
+    match t {
+        TriggerKind::StopLoss => "stop_loss",
+        TriggerKind::TakeProfit => "take_profit",
+    }
+}
+
 fn status_name(s: AccountStatus) -> &'static str {
     match s {
         AccountStatus::Active => "active",
@@ -87,6 +94,20 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
             f.push(("price", int(o.price)));
             f.push(("qty", int(o.qty)));
             "new_order"
+        }
+        CommandKind::NewStopOrder(s) => {
+            let o = &s.order;
+            f.push(("client_order_id", int(o.client_order_id)));
+            f.push(("instrument", int(o.instrument)));
+            f.push(("side", json!(side(o.side))));
+            f.push(("type", json!(order_type_name(o.order_type))));
+            f.push(("tif", json!(tif_name(o.tif))));
+            f.push(("stp", json!(stp_name(o.stp))));
+            f.push(("price", int(o.price)));
+            f.push(("qty", int(o.qty)));
+            f.push(("trigger", json!(trigger_name(s.trigger))));
+            f.push(("trigger_price", int(s.trigger_price)));
+            "new_stop_order"
         }
         CommandKind::Cancel(c) => {
             let (k, v) = order_ref(c.order);
@@ -191,6 +212,7 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
 pub fn command_instrument(cmd: &Command) -> Option<InstrumentId> {
     match &cmd.kind {
         CommandKind::NewOrder(o) => Some(o.instrument),
+        CommandKind::NewStopOrder(s) => Some(s.order.instrument),
         CommandKind::MassCancel(m) => m.instrument,
         CommandKind::AddInstrument(s) => Some(s.id),
         CommandKind::SetInstrumentState(s) => Some(s.instrument),
