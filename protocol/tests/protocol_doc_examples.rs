@@ -66,6 +66,21 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
         ("Cancel", ClientMessage::Cancel(Cancel { order: OrderRef::Client(1001) })),
         ("Amend", ClientMessage::Amend(Amend { order: OrderRef::Engine(88), new_qty: Some(100_000), new_price: None })),
         ("MassCancel", ClientMessage::MassCancel(MassCancel { instrument: Some(1), side: Some(Side::Sell) })),
+        (
+            "NewStopOrder",
+            ClientMessage::NewStopOrder(StopOrder {
+                order: NewOrder {
+                    client_order_id: 1002,
+                    side: Side::Sell,
+                    order_type: OrderType::Limit,
+                    stp: StpMode::None,
+                    price: 5_990_000,
+                    ..new_order()
+                },
+                trigger_price: 6_000_000,
+                trigger: TriggerKind::StopLoss,
+            }),
+        ),
         ("AddInstrument", ClientMessage::AddInstrument(btc_usdt())),
         (
             "SetInstrumentState",
@@ -402,6 +417,45 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
             ServerMessage::Report {
                 seq: 52,
                 report: ExecReport::MassCancelled(MassCancelled { account: ACCOUNT, count: 3 }),
+            },
+        ),
+        (
+            "OrderArmed",
+            ServerMessage::Report {
+                seq: 53,
+                report: ExecReport::Armed(Armed {
+                    account: ACCOUNT,
+                    order_id: 90,
+                    client_order_id: 1002,
+                    instrument: 1,
+                    side: Side::Sell,
+                    order_type: OrderType::Limit,
+                    tif: TimeInForce::Gtc,
+                    trigger: TriggerKind::StopLoss,
+                    price: 5_990_000,
+                    qty: 150_000,
+                    trigger_price: 6_000_000,
+                    timestamp_ns: TS,
+                }),
+            },
+        ),
+        (
+            "OrderTriggered",
+            ServerMessage::Report {
+                seq: 54,
+                report: ExecReport::Triggered(Triggered {
+                    account: ACCOUNT,
+                    order_id: 90,
+                    client_order_id: 1002,
+                    instrument: 1,
+                    side: Side::Sell,
+                    order_type: OrderType::Limit,
+                    price: 5_990_000,
+                    qty: 150_000,
+                    trigger_price: 6_000_000,
+                    last_price: 5_999_000,
+                    timestamp_ns: TS + 1_000,
+                }),
             },
         ),
         (

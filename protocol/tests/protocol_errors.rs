@@ -9,8 +9,9 @@ use protocol::template as t;
 use protocol::*;
 use protocol_common::*;
 
-const CLIENT_TEMPLATES: [u16; 19] = [1, 4, 5, 20, 21, 22, 23, 60, 61, 80, 81, 82, 83, 84, 85, 86, 87, 100, 101];
-const SERVER_TEMPLATES: [u16; 22] = [2, 3, 4, 5, 6, 40, 41, 42, 43, 44, 45, 46, 70, 71, 90, 91, 92, 93, 94, 95, 96, 97];
+const CLIENT_TEMPLATES: [u16; 20] = [1, 4, 5, 20, 21, 22, 23, 24, 60, 61, 80, 81, 82, 83, 84, 85, 86, 87, 100, 101];
+const SERVER_TEMPLATES: [u16; 24] =
+    [2, 3, 4, 5, 6, 40, 41, 42, 43, 44, 45, 46, 47, 48, 70, 71, 90, 91, 92, 93, 94, 95, 96, 97];
 
 fn decode_everything(bytes: &[u8]) {
     let mut rest = bytes;
@@ -247,6 +248,13 @@ fn every_enum_field_out_of_range_is_refused() {
     check_enum_field(&b, true, layout::new_order::ORDER_TYPE, in_range(1, 2));
     check_enum_field(&b, true, layout::new_order::TIF, in_range(1, 4));
     check_enum_field(&b, true, layout::new_order::STP, in_range(0, 3));
+    let stop = StopOrder { order: no, trigger_price: 5, trigger: TriggerKind::StopLoss };
+    let b = enc_client(&ClientMessage::NewStopOrder(stop));
+    check_enum_field(&b, true, layout::new_stop_order::SIDE, in_range(1, 2));
+    check_enum_field(&b, true, layout::new_stop_order::ORDER_TYPE, in_range(1, 2));
+    check_enum_field(&b, true, layout::new_stop_order::TIF, in_range(1, 4));
+    check_enum_field(&b, true, layout::new_stop_order::STP, in_range(0, 3));
+    check_enum_field(&b, true, layout::new_stop_order::TRIGGER, in_range(1, 2));
     let b = enc_client(&ClientMessage::Cancel(Cancel { order: OrderRef::Engine(5) }));
     check_enum_field(&b, true, layout::cancel::REF_KIND, in_range(1, 2));
     let b = enc_client(&ClientMessage::Amend(Amend { order: OrderRef::Engine(5), new_qty: Some(1), new_price: None }));
@@ -306,6 +314,39 @@ fn every_enum_field_out_of_range_is_refused() {
     check_enum_field(&b, false, layout::order_accepted::SIDE, in_range(1, 2));
     check_enum_field(&b, false, layout::order_accepted::ORDER_TYPE, in_range(1, 2));
     check_enum_field(&b, false, layout::order_accepted::TIF, in_range(1, 4));
+    let b = rep(ExecReport::Armed(Armed {
+        account: 1,
+        order_id: 1,
+        client_order_id: 1,
+        instrument: 1,
+        side: Side::Sell,
+        order_type: OrderType::Market,
+        tif: TimeInForce::Ioc,
+        trigger: TriggerKind::TakeProfit,
+        price: 0,
+        qty: 1,
+        trigger_price: 7,
+        timestamp_ns: 1,
+    }));
+    check_enum_field(&b, false, layout::order_armed::SIDE, in_range(1, 2));
+    check_enum_field(&b, false, layout::order_armed::ORDER_TYPE, in_range(1, 2));
+    check_enum_field(&b, false, layout::order_armed::TIF, in_range(1, 4));
+    check_enum_field(&b, false, layout::order_armed::TRIGGER, in_range(1, 2));
+    let b = rep(ExecReport::Triggered(Triggered {
+        account: 1,
+        order_id: 1,
+        client_order_id: 1,
+        instrument: 1,
+        side: Side::Sell,
+        order_type: OrderType::Limit,
+        price: 6,
+        qty: 1,
+        trigger_price: 7,
+        last_price: 7,
+        timestamp_ns: 1,
+    }));
+    check_enum_field(&b, false, layout::order_triggered::SIDE, in_range(1, 2));
+    check_enum_field(&b, false, layout::order_triggered::ORDER_TYPE, in_range(1, 2));
     let b = rep(ExecReport::Rejected(Rejected {
         account: 1,
         command: CommandType::Amend,
@@ -314,7 +355,7 @@ fn every_enum_field_out_of_range_is_refused() {
         instrument: 0,
         reason: RejectReason::UnknownOrder,
     }));
-    check_enum_field(&b, false, layout::command_rejected::COMMAND, in_range(1, 14));
+    check_enum_field(&b, false, layout::command_rejected::COMMAND, in_range(1, 15));
     // The u16 reject reason: low byte swept with a zero high byte, then a non-zero high byte.
     // Every engine reject code is valid on the wire, and nothing beyond.
     check_enum_field(&b, false, layout::command_rejected::REASON, in_range(1, RejectReason::ALL.len() as u8));
@@ -348,7 +389,7 @@ fn every_enum_field_out_of_range_is_refused() {
         reason: CancelReason::User,
     }));
     check_enum_field(&b, false, layout::order_cancelled::SIDE, in_range(1, 2));
-    check_enum_field(&b, false, layout::order_cancelled::REASON, in_range(1, 5));
+    check_enum_field(&b, false, layout::order_cancelled::REASON, in_range(1, 8));
     let b = rep(ExecReport::Amended(Amended {
         account: 1,
         order_id: 1,
@@ -405,7 +446,7 @@ fn every_enum_field_out_of_range_is_refused() {
         status: AccountStatus::Active,
         tier: 0,
     }));
-    check_enum_field(&b, false, layout::account_updated::COMMAND, in_range(1, 14));
+    check_enum_field(&b, false, layout::account_updated::COMMAND, in_range(1, 15));
     check_enum_field(&b, false, layout::account_updated::STATUS, in_range(1, 2));
     let b = rep(ExecReport::TransferApplied(TransferApplied {
         account: 0,
@@ -416,7 +457,7 @@ fn every_enum_field_out_of_range_is_refused() {
         tx_id: 11,
         available: 12,
     }));
-    check_enum_field(&b, false, layout::transfer_applied::COMMAND, in_range(1, 14));
+    check_enum_field(&b, false, layout::transfer_applied::COMMAND, in_range(1, 15));
     let b = rep(ExecReport::OpenOrder(OpenOrder {
         account: 0,
         order: OrderView {

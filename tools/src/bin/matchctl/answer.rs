@@ -28,6 +28,9 @@ enum Acceptance {
     OrderAccepted {
         client_order_id: u64,
     },
+    OrderArmed {
+        client_order_id: u64,
+    },
     OrderCancelled(OrderRef),
     /// An amend to at most the filled quantity cancels the order instead.
     OrderAmendedOrCancelled(OrderRef),
@@ -62,6 +65,9 @@ impl Expected {
         let (command, accepted_by) = match msg {
             ClientMessage::NewOrder(o) => {
                 (CommandType::NewOrder, Acceptance::OrderAccepted { client_order_id: o.client_order_id })
+            }
+            ClientMessage::NewStopOrder(s) => {
+                (CommandType::NewStopOrder, Acceptance::OrderArmed { client_order_id: s.order.client_order_id })
             }
             ClientMessage::Cancel(c) => (CommandType::Cancel, Acceptance::OrderCancelled(c.order)),
             ClientMessage::Amend(a) => (CommandType::Amend, Acceptance::OrderAmendedOrCancelled(a.order)),
@@ -122,6 +128,7 @@ impl Expected {
             (Acceptance::OrderAccepted { client_order_id }, ExecReport::Accepted(a)) => {
                 a.client_order_id == client_order_id
             }
+            (Acceptance::OrderArmed { client_order_id }, ExecReport::Armed(a)) => a.client_order_id == client_order_id,
             (Acceptance::OrderCancelled(o) | Acceptance::OrderAmendedOrCancelled(o), ExecReport::Cancelled(c)) => {
                 c.reason == CancelReason::User && refers(o, c.order_id, c.client_order_id)
             }

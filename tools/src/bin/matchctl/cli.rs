@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::{
     AccountStatus, Amend, Cancel, CreateAccount, InstrumentSpec, InstrumentState, MassCancel, NewOrder, OrderRef,
-    OrderType, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side, StpMode, TimeInForce, Transfer,
+    OrderType, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side, StpMode, TimeInForce, Transfer, TriggerKind,
 };
 use protocol::{CancelOnDisconnect, ClientMessage, Role};
 
@@ -237,6 +237,20 @@ struct OrderArgs {
     /// Client order id [default: the clock in microseconds].
     #[arg(long)]
     cid: Option<u64>,
+    /// Make it a conditional order: armed until the last trade price reaches this price
+    /// (docs/matching.md, "Conditional orders").
+    #[arg(long, value_name = "PRICE")]
+    trigger_price: Option<u64>,
+    /// With --trigger-price: stop-loss (a buy fires on a rise to it, a sell on a fall) or
+    /// take-profit (the other way).
+    #[arg(long, value_enum, default_value = "stop-loss", requires = "trigger_price")]
+    trigger: TriggerArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TriggerArg {
+    StopLoss,
+    TakeProfit,
 }
 
 #[derive(Debug, Args)]
@@ -401,8 +415,9 @@ impl From<StateArg> for InstrumentState {
 pub enum Action {
     /// Send this message.
     Send(ClientMessage),
-    /// Send this order, with the client's next client order id unless one is given.
-    NewOrder(NewOrder, Option<u64>),
+    /// Send this order, with the client's next client order id unless one is given; with a
+    /// trigger (price, kind), as a `NewStopOrder`.
+    NewOrder(NewOrder, Option<u64>, Option<(u64, TriggerKind)>),
     /// Print every report until the server logs out, or for this long.
     Listen(Option<Duration>),
     /// Print the resent reports and log out.
@@ -516,7 +531,14 @@ fn new_order(side: Side, a: OrderArgs) -> Result<Action, String> {
     let stp = StpMode::from(a.stp);
     let order =
         NewOrder { client_order_id: 0, instrument: a.instrument, side, order_type, tif, stp, price, qty: a.qty };
-    Ok(Action::NewOrder(order, a.cid))
+    let trigger = a.trigger_price.map(|p| {
+        let kind = match a.trigger {
+            TriggerArg::StopLoss => TriggerKind::StopLoss,
+            TriggerArg::TakeProfit => TriggerKind::TakeProfit,
+        };
+        (p, kind)
+    });
+    Ok(Action::NewOrder(order, a.cid, trigger))
 }
 
 fn action(cmd: Cmd) -> Result<Action, String> {

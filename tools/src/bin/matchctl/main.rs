@@ -119,9 +119,15 @@ fn run(s: &Session, action: Action, out: &mut Output) -> Result<(), Failure> {
         Action::History => (true, Verdict::Accepted),
         Action::Listen(for_ms) => (pump(&mut client, out, for_ms.map(|d| Instant::now() + d))?, Verdict::Accepted),
         Action::Send(msg) => command(&mut client, out, s, msg)?,
-        Action::NewOrder(mut order, cid) => {
+        Action::NewOrder(mut order, cid, trigger) => {
             order.client_order_id = cid.unwrap_or_else(|| client.next_client_order_id());
-            command(&mut client, out, s, ClientMessage::NewOrder(order))?
+            let msg = match trigger {
+                None => ClientMessage::NewOrder(order),
+                Some((trigger_price, trigger)) => {
+                    ClientMessage::NewStopOrder(engine::StopOrder { order, trigger_price, trigger })
+                }
+            };
+            command(&mut client, out, s, msg)?
         }
         Action::Query(target) => {
             let query = engine::QueryAccount { target: target.unwrap_or(s.account) };
