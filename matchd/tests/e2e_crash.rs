@@ -6,7 +6,6 @@
 mod e2e_common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -163,19 +162,6 @@ fn run_client(addr: std::net::SocketAddr, mut acct: Account, progress: Arc<Atomi
             Ok(Some(other)) => panic!("account {}: unexpected {other:?}", acct.who.0),
             Err(ClientError::Closed) | Err(ClientError::Io(_)) => return acct,
             Err(e) => panic!("account {}: {e}", acct.who.0),
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), dst).unwrap();
         }
     }
 }

@@ -67,18 +67,6 @@ fn image(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     v
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else if e.file_name() != "LOCK" {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 /// Starts matchd on `data` with `cfg` and expects it to refuse: returns its exit code and log.
 /// Panics at once if it becomes ready instead.
 fn refused(data: &Path, cfg: &ConfigText, extra: &[&str]) -> (i32, String) {

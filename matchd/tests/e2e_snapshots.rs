@@ -418,16 +418,3 @@ fn random_flow_with_periodic_snapshots_restarts_like_a_full_replay() {
         assert_eq!(state_hashes(&log, "replay complete").last(), Some(&want), "{method}: snapshot + tail == full");
     }
 }
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else if e.file_name() != "LOCK" {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}

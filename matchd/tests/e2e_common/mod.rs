@@ -432,6 +432,21 @@ impl Matchd {
     }
 }
 
+/// Copies a data directory (journal, snapshots ...) recursively, without its `LOCK` file, so a
+/// second matchd can start on the copy.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else if e.file_name() != "LOCK" {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
 /// Every `state_hash` logged on lines containing `what` ("replay complete", "stopped cleanly").
 pub fn state_hashes(log: &str, what: &str) -> Vec<String> {
     log.lines()
