@@ -63,6 +63,10 @@ pub struct Limits {
     pub max_subscriptions_per_connection: usize,
     /// Messages queued per WebSocket subscriber; a subscriber that lets it fill is cut off.
     pub subscriber_queue_messages: usize,
+    /// Kernel send buffer of each accepted connection, bytes (0 = the OS default, which grows to
+    /// several MB): what a non-reading WebSocket client can absorb beyond its queue before the
+    /// queue fills and it is cut off.
+    pub socket_send_buffer_bytes: usize,
     /// Largest message a WebSocket client may send, bytes.
     pub max_ws_message_bytes: usize,
     /// Private events kept per account for resume.
@@ -83,6 +87,7 @@ impl Default for Limits {
             max_ws_connections: 10_000,
             max_subscriptions_per_connection: 64,
             subscriber_queue_messages: 4096,
+            socket_send_buffer_bytes: 0,
             max_ws_message_bytes: 4096,
             private_history_events: 10_000,
             orders_remembered: 100_000,

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -65,6 +66,14 @@ pub async fn serve(
     let listener = TcpListener::bind(cfg.listen).await?;
     // Tests and scripts read the bound address (port 0 picks one) from this line.
     println!("matchd-edge listen={}", listener.local_addr()?);
+    let send_buffer = cfg.limits.socket_send_buffer_bytes;
+    let listener = listener.tap_io(move |tcp| {
+        // Order entry is small request/answer traffic: no Nagle delay.
+        let _ = tcp.set_nodelay(true);
+        if send_buffer > 0 {
+            let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(send_buffer);
+        }
+    });
     let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
     stop.store(true, Ordering::Relaxed);
     for t in threads {

@@ -47,25 +47,21 @@ async fn prepare(state: State, mut req: Request) -> Result<Response, ApiError> {
         .clone()
         .try_acquire_owned()
         .map_err(|_| ApiError::TooMany("too many WebSocket connections".into()))?;
-    // Check the resume point before upgrading so a client learns why in an HTTP answer.
-    if let Some(from) = from_seq {
-        state.accounts[&account].lock().events_after(from)?;
-    }
-    Ok(ws.max_message_size(state.limits.max_ws_message_bytes).on_upgrade(move |socket| async move {
-        let handle = &state.accounts[&account];
-        let sub = state.private.connect();
-        let id = sub.id;
-        // Replay and registration under the account's lock: the session thread publishes under
-        // it too, so no event is lost or sent twice between the two.
-        let replay = {
-            let sh = handle.lock();
-            let replay = match from_seq {
-                Some(from) => sh.events_after(from).unwrap_or_default(),
-                None => Vec::new(),
-            };
-            state.private.subscribe(id, &account_topic(account));
-            replay
+    // Registered before the upgrade answer: an event published after the client sees the
+    // handshake complete is always delivered. Replay and registration happen under the
+    // account's lock (the session thread publishes under it too), so nothing is lost or doubled.
+    let sub = state.private.connect();
+    let id = sub.id;
+    let replay = {
+        let sh = state.accounts[&account].lock();
+        let replay = match from_seq {
+            Some(from) => sh.events_after(from)?,
+            None => Vec::new(),
         };
+        state.private.subscribe(id, &account_topic(account));
+        replay
+    };
+    Ok(ws.max_message_size(state.limits.max_ws_message_bytes).on_upgrade(move |socket| async move {
         let mut ignore = |_: &str| None;
         super::pump(socket, sub, replay, &mut ignore).await;
         state.private.disconnect(id);

@@ -41,12 +41,13 @@ pub async fn upgrade(
     if let Err(e) = check_streams(&state, &initial, 0) {
         return e.into_response();
     }
+    // Subscribed before the upgrade answer: the client misses nothing published after it.
+    let sub = state.public.connect();
+    let id = sub.id;
+    for s in &initial {
+        state.public.subscribe(id, s);
+    }
     ws.max_message_size(state.limits.max_ws_message_bytes).on_upgrade(move |socket| async move {
-        let sub = state.public.connect();
-        let id = sub.id;
-        for s in &initial {
-            state.public.subscribe(id, s);
-        }
         let st = state.clone();
         let mut on_text = move |t: &str| Some(command(&st, id, t).to_string());
         super::pump(socket, sub, Vec::new(), &mut on_text).await;
