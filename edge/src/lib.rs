@@ -16,5 +16,6 @@ pub mod md_feed;
 pub mod private_events;
 pub mod rest;
 pub mod server;
+pub mod state;
 pub mod units;
 pub mod ws;

@@ -9,11 +9,12 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::account::{self, AccountHandle, SessionParams, Shared};
-use crate::app::{router, AppState};
+use crate::app::router;
 use crate::auth::Keys;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::market::{Assets, Market};
+use crate::state::AppState;
 
 /// Starts the threads and serves until `shutdown` resolves.
 pub async fn serve(

@@ -93,6 +93,15 @@ async fn websocket_floods_get_specific_errors() {
         tokio_tungstenite::connect_async(format!("ws://{}/ws", st.edge_addr)).await.is_ok()
     })
     .await;
+    // The private stream checks its signature and timestamp before the upgrade.
+    drop(others.pop());
+    let q = format!("apiKey={}&timestamp={}", ALICE.0, common::now_ms());
+    let forged = signed_query("not-alices-secret-000", &q, "");
+    let e = tokio_tungstenite::connect_async(format!("ws://{}/ws/user?{forged}", st.edge_addr)).await.unwrap_err();
+    assert!(e.to_string().contains("401"), "{e}");
+    let stale = signed_query(ALICE.1, &format!("apiKey={}&timestamp=1000", ALICE.0), "");
+    let e = tokio_tungstenite::connect_async(format!("ws://{}/ws/user?{stale}", st.edge_addr)).await.unwrap_err();
+    assert!(e.to_string().contains("401"), "{e}");
     // The first connection is unaffected: it still gets trades.
     st.limit(ALICE, "SELL", "50000.00", "0.001").await;
     st.limit(common::BOB, "BUY", "50000.00", "0.001").await;

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::Request;
-use edge::app::{router, AppState, ROUTES};
+use edge::app::{router, ROUTES};
+use edge::state::AppState;
 use tower::ServiceExt;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH"];

@@ -15,9 +15,9 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use crate::account::{AccountHandle, OrderState, Request as AccountRequest};
-use crate::app::{AppState, State};
 use crate::error::ApiError;
 use crate::market::Instrument;
+use crate::state::{AppState, State};
 
 /// A signed request: its account session, parameters (query) and body.
 pub struct Signed<'a> {

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::RequestExt;
 
 use crate::account::account_topic;
-use crate::app::State;
 use crate::auth::parse_query;
 use crate::error::ApiError;
+use crate::state::State;
 
 /// The upgrade: the signature and timestamp are checked before it.
 pub async fn upgrade(axum::extract::State(state): axum::extract::State<State>, req: Request) -> Response {

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::State;
 use crate::error::ApiError;
+use crate::state::State;
 
 /// Stream kinds a symbol has.
 pub const KINDS: &[&str] = &["depth", "trade", "bookTicker"];
