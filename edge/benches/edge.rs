@@ -3,7 +3,7 @@
 //! and the delay from the trade in matchd to its last subscriber). Prints one JSON line last.
 //!
 //! `cargo build --release -p matchd && cargo bench -p edge --bench edge [-- --orders N
-//! --concurrency C --subscribers S --trades T]`
+//! --concurrency C --subscribers S --trades T --durability none|batch]`
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -22,10 +22,11 @@ struct Args {
     concurrency: u64,
     subscribers: usize,
     trades: u64,
+    durability: String,
 }
 
 fn args() -> Args {
-    let mut a = Args { orders: 20_000, concurrency: 32, subscribers: 1000, trades: 500 };
+    let mut a = Args { orders: 20_000, concurrency: 32, subscribers: 1000, trades: 500, durability: "batch".into() };
     let v: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < v.len() {
@@ -35,6 +36,7 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = num(),
             "--subscribers" => a.subscribers = num() as usize,
             "--trades" => a.trades = num(),
+            "--durability" => a.durability = v.get(i + 1).cloned().expect("none, batch or interval"),
             _ => {
                 i += 1;
                 continue;
@@ -99,7 +101,7 @@ async fn fan_out(st: &Arc<common::Stack>, a: &Args) -> (f64, Histogram<u64>, u64
     for _ in 0..a.subscribers {
         subs.push(st.ws("BTC-USDT@trade").await);
     }
-    let trades = a.trades;
+    let trades = a.trades.div_ceil(10) * 10;
     let mut readers = Vec::new();
     for mut ws in subs {
         readers.push(tokio::spawn(async move {
@@ -115,24 +117,15 @@ async fn fan_out(st: &Arc<common::Stack>, a: &Args) -> (f64, Histogram<u64>, u64
             got
         }));
     }
-    let makers = 4u64;
-    let mut gens = Vec::new();
-    for g in 0..makers {
-        let st = st.clone();
-        gens.push(tokio::spawn(async move {
-            for _ in 0..trades / makers {
-                st.limit(ALICE, "SELL", &format!("{}.00", 50_000 + g), "0.0001").await;
-                let body = format!(
-                    r#"{{"symbol":"BTC-USDT","side":"BUY","type":"LIMIT","timeInForce":"IOC","price":"{}.00","quantity":"0.0001"}}"#,
-                    50_000 + g
-                );
-                let (code, v) = st.signed(BOB, "POST", "/api/v3/order", "", &body).await;
-                assert_eq!(code, 200, "{v}");
-            }
-        }));
-    }
-    for g in gens {
-        g.await.unwrap();
+    // Rounds of ten resting sells swept by one buy: ten trades in one burst per round, exactly.
+    let rounds = trades.div_ceil(10);
+    for _ in 0..rounds {
+        for _ in 0..10 {
+            st.limit(ALICE, "SELL", "50000.00", "0.0001").await;
+        }
+        let body = r#"{"symbol":"BTC-USDT","side":"BUY","type":"LIMIT","timeInForce":"IOC","price":"50000.00","quantity":"0.001"}"#;
+        let (code, v) = st.signed(BOB, "POST", "/api/v3/order", "", body).await;
+        assert_eq!(code, 200, "{v}");
     }
     let mut last_delay: std::collections::HashMap<u64, u64> = Default::default();
     let (mut first_at, mut last_at, mut messages) = (u64::MAX, 0u64, 0u64);
@@ -158,7 +151,7 @@ async fn main() {
     let a = args();
     raise_fd_limit();
     let limits = format!("max_ws_connections = {}\nsubscriber_queue_messages = 65536", a.subscribers + 16);
-    let st = Arc::new(common::start(&limits).await);
+    let st = Arc::new(common::start_durability(&limits, &a.durability).await);
     let (rate, rest) = rest_order_entry(&st, &a).await;
     eprintln!(
         "REST order entry: {rate:.0} orders/s, p50 {} us, p99 {} us ({} orders, {} in flight)",
@@ -178,7 +171,7 @@ async fn main() {
     println!(
         "{}",
         json!({
-            "bench": "edge",
+            "bench": "edge", "durability": a.durability,
             "rest_orders": rest.len(), "rest_concurrency": a.concurrency,
             "rest_orders_per_s": rate.round(), "rest_p50_us": rest.value_at_quantile(0.5),
             "rest_p99_us": rest.value_at_quantile(0.99),

@@ -101,8 +101,14 @@ pub struct Stack {
 /// Starts matchd (risk mode, the embedded default config) and the edge with `limits` (TOML lines
 /// for the `[limits]` table), and waits until the edge serves BTC-USDT's book and both accounts.
 pub async fn start(limits: &str) -> Stack {
+    start_durability(limits, "batch").await
+}
+
+/// [`start`] with matchd's `journal.durability` set (`none`, `batch`, `interval`).
+pub async fn start_durability(limits: &str, durability: &str) -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let cfg = matchd::config::DEFAULT_CONFIG_TOML
+        .replace("durability = \"batch\"", &format!("durability = \"{durability}\""))
         .replace("heartbeat_timeout_ms = 10000", "heartbeat_timeout_ms = 60000")
         .replace("login_timeout_ms = 5000", "login_timeout_ms = 60000");
     let mcfg = dir.path().join("matchd.toml");
