@@ -347,7 +347,7 @@ impl Session {
             ExecReport::Rejected(r) => self.on_rejected(r),
             ExecReport::Fill(f) => {
                 if let Some(o) = sh.orders.get_mut(&f.order_id) {
-                    o.executed += f.qty;
+                    o.executed = o.executed.saturating_add(f.qty);
                     o.status = if f.leaves_qty == 0 { "FILLED" } else { "PARTIALLY_FILLED" };
                 }
             }
