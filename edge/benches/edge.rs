@@ -3,7 +3,7 @@
 //! and the delay from the trade in matchd to its last subscriber). Prints one JSON line last.
 //!
 //! `cargo build --release -p matchd && cargo bench -p edge --bench edge [-- --orders N
-//! --concurrency C --subscribers S --trades T --durability none|batch]`
+//! --concurrency C --subscribers S --trades T --durability none|batch --quick]`
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -36,6 +36,11 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = num(),
             "--subscribers" => a.subscribers = num() as usize,
             "--trades" => a.trades = num(),
+            "--quick" => {
+                (a.orders, a.trades) = (5000, 200);
+                i += 1;
+                continue;
+            }
             "--durability" => a.durability = v.get(i + 1).cloned().expect("none, batch or interval"),
             _ => {
                 i += 1;

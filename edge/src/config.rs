@@ -34,8 +34,8 @@ pub struct Config {
     /// matchd order-entry addresses: one node, or every node of a replica set (the edge follows
     /// the leader).
     pub matchd: Vec<SocketAddr>,
-    /// matchd market-data address (`market_data.listen`, or `server.listen`); default: the first
-    /// of `matchd`.
+    /// matchd market-data address (`market_data.listen`, or `server.listen`); default: the `matchd`
+    /// nodes in turn.
     #[serde(default)]
     pub market_data: Option<SocketAddr>,
     /// Limits.
@@ -178,8 +178,8 @@ impl Config {
         Ok(())
     }
 
-    /// The market-data address.
-    pub fn market_data_addr(&self) -> SocketAddr {
-        self.market_data.unwrap_or(self.matchd[0])
+    /// The market-data addresses to try in turn: `market_data`, else every `matchd` node.
+    pub fn market_data_addrs(&self) -> Vec<SocketAddr> {
+        self.market_data.map_or_else(|| self.matchd.clone(), |a| vec![a])
     }
 }

@@ -24,9 +24,14 @@ const POLL: Duration = Duration::from_millis(100);
 /// Pause between reconnection attempts.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
-/// Runs the feed until `stop` is set (reconnecting as needed).
-pub fn run(addr: SocketAddr, market: Arc<Mutex<Market>>, hub: Arc<Hub>, stop: Arc<AtomicBool>) {
+/// Runs the feed until `stop` is set, reconnecting as needed to the next of `addrs` in turn (every
+/// node of a replica set publishes the same feed, followers included).
+pub fn run(addrs: Vec<SocketAddr>, market: Arc<Mutex<Market>>, hub: Arc<Hub>, stop: Arc<AtomicBool>) {
+    assert!(!addrs.is_empty(), "at least one market-data address");
+    let mut next = 0usize;
     while !stop.load(Ordering::Relaxed) {
+        let addr = addrs[next % addrs.len()];
+        next += 1;
         match session(addr, &market, &hub, &stop) {
             Ok(()) => return,
             Err(e) => tracing::warn!(%addr, error = %e, "market-data connection lost; reconnecting"),

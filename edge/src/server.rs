@@ -27,9 +27,9 @@ pub async fn serve(
     let private = Arc::new(Hub::new(cfg.limits.subscriber_queue_messages));
     let mut threads = Vec::new();
     {
-        let (addr, m, h, s) = (cfg.market_data_addr(), market.clone(), public.clone(), stop.clone());
+        let (addrs, m, h, s) = (cfg.market_data_addrs(), market.clone(), public.clone(), stop.clone());
         threads.push(
-            std::thread::Builder::new().name("md-feed".into()).spawn(move || crate::md_feed::run(addr, m, h, s))?,
+            std::thread::Builder::new().name("md-feed".into()).spawn(move || crate::md_feed::run(addrs, m, h, s))?,
         );
     }
     let mut accounts = HashMap::new();
