@@ -109,6 +109,8 @@ pub async fn start_durability(limits: &str, durability: &str) -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let cfg = matchd::config::DEFAULT_CONFIG_TOML
         .replace("durability = \"batch\"", &format!("durability = \"{durability}\""))
+        // Small journal segments: a test writes little, and several run at once.
+        .replace("segment_bytes = 268435456", "segment_bytes = 16777216")
         .replace("heartbeat_timeout_ms = 10000", "heartbeat_timeout_ms = 60000")
         .replace("login_timeout_ms = 5000", "login_timeout_ms = 60000");
     let mcfg = dir.path().join("matchd.toml");
