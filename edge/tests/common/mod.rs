@@ -63,7 +63,7 @@ impl Proc {
 }
 
 /// Spawns `cmd`, waits for a stdout line starting with `prefix`, returns the address after it.
-fn spawn_and_wait(mut cmd: Command, log: PathBuf, prefix: &'static str) -> (Proc, SocketAddr) {
+pub fn spawn_and_wait(mut cmd: Command, log: PathBuf, prefix: &'static str) -> (Proc, SocketAddr) {
     let err = std::fs::File::create(&log).unwrap();
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::from(err)).stdin(Stdio::null()).spawn().expect("spawn");
     let stdout = child.stdout.take().unwrap();
@@ -106,6 +106,11 @@ pub async fn start(limits: &str) -> Stack {
 
 /// [`start`] with matchd's `journal.durability` set (`none`, `batch`, `interval`).
 pub async fn start_durability(limits: &str, durability: &str) -> Stack {
+    start_full(limits, durability, "127.0.0.1:0").await
+}
+
+/// [`start`] with matchd's durability and order-entry listen address.
+pub async fn start_full(limits: &str, durability: &str, matchd_listen: &str) -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let cfg = matchd::config::DEFAULT_CONFIG_TOML
         .replace("durability = \"batch\"", &format!("durability = \"{durability}\""))
@@ -115,10 +120,7 @@ pub async fn start_durability(limits: &str, durability: &str) -> Stack {
         .replace("login_timeout_ms = 5000", "login_timeout_ms = 60000");
     let mcfg = dir.path().join("matchd.toml");
     std::fs::write(&mcfg, cfg).unwrap();
-    let mut cmd = Command::new(matchd_binary());
-    cmd.arg("--config").arg(&mcfg).arg("--data-dir").arg(dir.path().join("data"));
-    cmd.args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]);
-    let (matchd, matchd_addr) = spawn_and_wait(cmd, dir.path().join("matchd.log"), "matchd ready listen=");
+    let (matchd, matchd_addr) = start_matchd(dir.path(), matchd_listen);
     let ecfg = dir.path().join("edge.toml");
     std::fs::write(&ecfg, edge_config(matchd_addr, limits)).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_matchd-edge"));
@@ -127,6 +129,14 @@ pub async fn start_durability(limits: &str, durability: &str) -> Stack {
     let s = Stack { matchd, matchd_addr, edge, edge_addr, dir, http: reqwest::Client::new() };
     s.wait_ready().await;
     s
+}
+
+/// Starts matchd on `dir`'s config and data directory (written by [`start_full`]).
+pub fn start_matchd(dir: &Path, listen: &str) -> (Proc, SocketAddr) {
+    let mut cmd = Command::new(matchd_binary());
+    cmd.arg("--config").arg(dir.join("matchd.toml")).arg("--data-dir").arg(dir.join("data"));
+    cmd.args(["--listen", listen, "--metrics-listen", "127.0.0.1:0"]);
+    spawn_and_wait(cmd, dir.join("matchd.log"), "matchd ready listen=")
 }
 
 /// The edge configuration of the tests.
@@ -191,7 +201,8 @@ impl Stack {
         format!("http://{}{path}", self.edge_addr)
     }
 
-    async fn wait_ready(&self) {
+    /// Waits until the edge serves BTC-USDT's book and both accounts.
+    pub async fn wait_ready(&self) {
         wait_until("the edge's BTC-USDT book and account sessions", || async {
             let (st, _) = self.get("/api/v3/depth?symbol=BTC-USDT").await;
             if st != 200 {
