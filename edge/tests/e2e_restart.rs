@@ -21,14 +21,12 @@ async fn the_edge_recovers_when_matchd_restarts() {
     let mut private = st.user_ws(ALICE, Some(0)).await;
     let a = st.limit(ALICE, "BUY", "49500.00", "0.002").await;
     let id_a = a["orderId"].as_str().unwrap().to_string();
-    let mut last = 0u64;
-    loop {
+    let mut last = loop {
         let m = next_json(&mut private).await;
-        last = m["seq"].as_str().unwrap().parse().unwrap();
         if m["data"]["x"] == "NEW" && m["data"]["i"] == id_a.as_str() {
-            break;
+            break m["seq"].as_str().unwrap().parse::<u64>().unwrap();
         }
-    }
+    };
     drop(private);
 
     // A clean stop and a start on the same port and data directory.
