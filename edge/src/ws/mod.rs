@@ -6,13 +6,20 @@ pub mod private;
 pub mod public;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
-use futures_util::stream::SplitSink;
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 
 use crate::hub::{Cut, Subscription};
 
 /// Close code for a connection the edge cut off (policy violation: too slow, or resync).
 pub const CLOSE_CUT: u16 = 1008;
+
+/// How long a connection the edge closes may take to receive the close frame (after what was
+/// queued before it) and answer it. Dropping the socket at once could reset the connection before
+/// the client read the frame, and the client would not learn why.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
 /// What the pump does with a text message from the client: `Some(reply)` to answer.
 pub type OnText<'a> = dyn FnMut(&str) -> Option<String> + Send + 'a;
@@ -30,15 +37,14 @@ pub async fn pump(socket: WebSocket, mut sub: Subscription, replay: Vec<Utf8Byte
         tokio::select! {
             m = sub.rx.recv() => match m {
                 Some(text) => if sink.send(WsMessage::Text(text)).await.is_err() { return },
-                None => return,
+                // The hub dropped the connection; it said why first (if it cut it off).
+                None => {
+                    close(sink, incoming, reason(sub.cut.try_recv().ok())).await;
+                    return;
+                }
             },
             why = &mut sub.cut => {
-                let reason = match why {
-                    Ok(Cut::SlowConsumer) => "slow consumer: queue full",
-                    Ok(Cut::Resync) => "market data reconnected: resync",
-                    Err(_) => "closed",
-                };
-                close(&mut sink, reason).await;
+                close(sink, incoming, reason(why.ok())).await;
                 return;
             }
             m = incoming.next() => match m {
@@ -54,7 +60,26 @@ pub async fn pump(socket: WebSocket, mut sub: Subscription, replay: Vec<Utf8Byte
     }
 }
 
-async fn close(sink: &mut SplitSink<WebSocket, WsMessage>, reason: &'static str) {
+fn reason(why: Option<Cut>) -> &'static str {
+    match why {
+        Some(Cut::SlowConsumer) => "slow consumer: queue full",
+        Some(Cut::Resync) => "market data reconnected: resync",
+        None => "closed",
+    }
+}
+
+/// Sends the close frame and waits (at most [`CLOSE_GRACE`]) for the client's answer.
+async fn close(mut sink: SplitSink<WebSocket, WsMessage>, mut incoming: SplitStream<WebSocket>, reason: &'static str) {
     let frame = CloseFrame { code: CLOSE_CUT, reason: Utf8Bytes::from_static(reason) };
-    let _ = sink.send(WsMessage::Close(Some(frame))).await;
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        if sink.send(WsMessage::Close(Some(frame))).await.is_err() {
+            return;
+        }
+        while let Some(Ok(m)) = incoming.next().await {
+            if matches!(m, WsMessage::Close(_)) {
+                return;
+            }
+        }
+    })
+    .await;
 }
