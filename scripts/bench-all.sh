@@ -3,7 +3,8 @@
 # other: engine (with the peer order books), ring, journal, replay (with
 # memory bandwidth), publisher (market-data and report cost per event),
 # snapshot (in process and in the real matchd), e2e and tls (plain vs TLS
-# round trip). Quick mode by default (a few minutes on 2
+# round trip), and the edge (REST order entry and WebSocket fan-out through
+# matchd-edge, `cargo bench -p edge`). Quick mode by default (a few minutes on 2
 # cores); --full runs each harness without --quick.
 #
 #   scripts/bench-all.sh [--full]
@@ -41,6 +42,17 @@ for name in engine ring journal replay publisher snapshot live_snapshot e2e tls;
     fi
     tail -n 1 "$out/$name.jsonl"
 done
+# The edge's harness is a cargo bench of its own crate (it starts target/release/matchd).
+echo "== edge ${mode}" >&2
+start=$SECONDS
+# shellcheck disable=SC2086
+if cargo bench --locked -p edge --bench edge -- $mode >"$out/edge.jsonl" 2>"$out/edge.log"; then
+    echo "== edge done in $((SECONDS - start)) s" >&2
+else
+    echo "== edge FAILED (exit $?) after $((SECONDS - start)) s; see $out/edge.log" >&2
+    failed+=("edge")
+fi
+tail -n 1 "$out/edge.jsonl"
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg); results in $out/" >&2
 if ((${#failed[@]})); then
     echo "failed: ${failed[*]}" >&2

@@ -75,7 +75,7 @@ def sccs(g):
         if v not in index: visit(v)
     return out
 
-CRATES = ['engine', 'journal', 'ring', 'snapshot', 'protocol', 'client', 'gateway', 'matchd', 'tools', 'benches']
+CRATES = ['engine', 'journal', 'ring', 'snapshot', 'protocol', 'client', 'gateway', 'matchd', 'tools', 'benches', 'edge']
 
 if __name__ == '__main__':
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the outside programs the tests start for real (CI starts on a clean Debian machine, as
-# root): etcd for the replica-set tests, PostgreSQL for the projector's (read side) tests. Each is
+# root): etcd for the replica-set tests, PostgreSQL for the projector's (read side) tests,
+# Chromium for the edge's browser test (edge/tests/e2e_browser.rs, headless, --no-sandbox as root). Each is
 # checked first, so a machine that has them installs nothing. Called by scripts/test.sh; safe to
 # run by hand.
 set -euo pipefail
@@ -15,6 +16,8 @@ have_postgres() {
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null
 }
 have_postgres || need+=(postgresql)
+# Debian's chromium puts /usr/bin/chromium on PATH; the edge's browser test runs it headless.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if ((${#need[@]} == 0)); then
     exit 0

@@ -1,0 +1,71 @@
+//! The private stream's events, made from matchd's execution reports (human units, ids as strings,
+//! `seq` = matchd's report sequence number: resume after it).
+
+use engine::{InstrumentId, Side};
+use protocol::ExecReport;
+use serde_json::{json, Value};
+
+use crate::market::Market;
+use crate::units::{format_decimal, format_signed};
+
+fn side(s: Side) -> &'static str {
+    match s {
+        Side::Buy => "BUY",
+        Side::Sell => "SELL",
+    }
+}
+
+/// Price and quantity formatters of an instrument (raw integers if the edge does not know it).
+fn fmt(m: &Market, id: InstrumentId) -> (String, u32, u32) {
+    m.by_id(id).map_or((id.to_string(), 0, 0), |i| (i.symbol.clone(), i.price_decimals, i.qty_decimals))
+}
+
+/// The JSON event of a report, or `None` for reports the private stream does not carry (query
+/// answers: they go to the REST caller).
+pub fn event_json(seq: u64, report: &ExecReport, m: &Market) -> Option<String> {
+    let data: Value = match report {
+        ExecReport::Accepted(a) => {
+            let (s, pd, qd) = fmt(m, a.instrument);
+            json!({"e": "executionReport", "x": "NEW", "s": s, "i": a.order_id.to_string(),
+                "c": a.client_order_id.to_string(), "S": side(a.side), "o": format!("{:?}", a.order_type).to_uppercase(),
+                "f": format!("{:?}", a.tif).to_uppercase(), "p": format_decimal(a.price, pd), "q": format_decimal(a.qty, qd)})
+        }
+        ExecReport::Rejected(r) => json!({"e": "executionReport", "x": "REJECTED", "s": fmt(m, r.instrument).0,
+            "i": r.order_id.to_string(), "c": r.client_order_id.to_string(),
+            "command": format!("{:?}", r.command), "r": format!("{:?}", r.reason)}),
+        ExecReport::Fill(f) => {
+            let (s, pd, qd) = fmt(m, f.instrument);
+            let quote_decimals = m.by_id(f.instrument).map_or(0, |i| m.assets().get(i.spec.quote_asset).decimals);
+            json!({"e": "executionReport", "x": "TRADE", "s": s, "i": f.order_id.to_string(),
+                "c": f.client_order_id.to_string(), "S": side(f.side), "t": f.trade_id.to_string(),
+                "L": format_decimal(f.price, pd), "l": format_decimal(f.qty, qd),
+                "leaves": format_decimal(f.leaves_qty, qd),
+                "X": if f.leaves_qty == 0 { "FILLED" } else { "PARTIALLY_FILLED" },
+                "maker": f.liquidity == protocol::Liquidity::Maker, "n": format_signed(f.fee, quote_decimals),
+                "T": f.timestamp_ns / 1_000_000})
+        }
+        ExecReport::Cancelled(c) => {
+            let (s, _, qd) = fmt(m, c.instrument);
+            json!({"e": "executionReport", "x": "CANCELED", "s": s, "i": c.order_id.to_string(),
+                "c": c.client_order_id.to_string(), "S": side(c.side),
+                "cancelled": format_decimal(c.cancelled_qty, qd), "z": format_decimal(c.filled_qty, qd),
+                "r": format!("{:?}", c.reason)})
+        }
+        ExecReport::Amended(a) => {
+            let (s, pd, qd) = fmt(m, a.instrument);
+            json!({"e": "executionReport", "x": "AMENDED", "s": s, "i": a.order_id.to_string(),
+                "c": a.client_order_id.to_string(), "S": side(a.side), "p": format_decimal(a.price, pd),
+                "q": format_decimal(a.qty, qd), "leaves": format_decimal(a.leaves, qd), "keptPriority": a.kept_priority})
+        }
+        ExecReport::SelfTradePrevented(s) => json!({"e": "selfTradePrevented", "s": fmt(m, s.instrument).0,
+            "maker": s.maker_order_id.to_string(), "taker": s.taker_order_id.to_string()}),
+        ExecReport::MassCancelled(c) => json!({"e": "massCancelled", "count": c.count}),
+        ExecReport::BalanceChanged(b) => {
+            let a = m.assets().get(b.change.asset);
+            json!({"e": "balanceUpdate", "a": a.name, "free": format_decimal(b.change.available, a.decimals),
+                "locked": format_decimal(b.change.reserved, a.decimals), "reason": format!("{:?}", b.change.reason)})
+        }
+        _ => return None,
+    };
+    Some(json!({"seq": seq.to_string(), "data": data}).to_string())
+}
