@@ -177,7 +177,8 @@ function readLeader(r: BlockReader): LeaderAddress | null {
   if (mapped) return { host: `${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}`, port };
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(ip.readUInt16BE(i).toString(16));
-  return { host: groups.join(':'), port };
+  // The URL parser writes an IPv6 address in its canonical (compressed) form.
+  return { host: new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1), port };
 }
 
 function readSessionReject(r: BlockReader): ServerMessage & MdServerMessage {
