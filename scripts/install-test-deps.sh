@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the outside programs the tests start for real (CI starts on a clean Debian machine, as
-# root): etcd for the replica-set tests, PostgreSQL for the projector's (read side) tests. Each is
-# checked first, so a machine that has them installs nothing. Called by scripts/test.sh; safe to
-# run by hand.
+# root): etcd for the replica-set tests, PostgreSQL for the projector's (read side) tests, node and
+# npm for the TypeScript client's. Each is checked first, so a machine that has them installs
+# nothing. Called by scripts/test.sh; safe to run by hand.
 set -euo pipefail
 
 need=()
@@ -15,6 +15,9 @@ have_postgres() {
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null
 }
 have_postgres || need+=(postgresql)
+# The TypeScript client's tests (clients/typescript) run on node's own test runner; npm installs
+# their only dependencies (typescript, @types/node) from package-lock.json.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 
 if ((${#need[@]} == 0)); then
     exit 0
