@@ -371,6 +371,9 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
         fail: reject,
       };
       if (clientOrderId !== undefined) p.clientOrderId = clientOrderId;
+      // Sent first: a value the wire cannot carry throws here and leaves nothing pending. No
+      // answer can arrive before the send returns (answers come in later socket events).
+      this.conn.send(msg);
       const t = this.opts.requestTimeoutMs ?? 0;
       if (t > 0) {
         p.timer = setTimeout(() => {
@@ -380,7 +383,6 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
         }, t);
       }
       this.pending.push(p);
-      this.conn.send(msg);
     });
   }
 

@@ -8,6 +8,7 @@ import {
   CommandRejectedError,
   ConnectionClosedError,
   encode,
+  EncodeError,
   LoginRejectedError,
   OrderClient,
   SessionRejectedError,
@@ -265,6 +266,15 @@ test('a framing error ends the session: SessionReject, Logout(ProtocolError), pe
   if (e instanceof Error) assert.ok(e instanceof ConnectionClosedError, String(e));
   assert.equal(a.isOpen, false);
   await assert.rejects(a.placeOrder({ instrument: BTC, side: 'Buy', price: px(0), qty: lots(20) }), ConnectionClosedError);
+});
+
+test('a value the wire cannot carry is refused before sending; the session goes on', async () => {
+  const [a] = await pair();
+  await assert.rejects(a.placeOrder({ instrument: BTC, side: 'Buy', price: px(0), qty: -1n }), EncodeError);
+  await assert.rejects(a.placeOrder({ instrument: 2 ** 32, side: 'Buy', price: px(0), qty: lots(20) }), EncodeError);
+  const o = await a.placeOrder({ instrument: BTC, side: 'Buy', price: px(-800), qty: lots(20) });
+  assert.equal((await a.cancel({ engine: o.orderId })).orderId, o.orderId);
+  await done(a);
 });
 
 test('mass cancel: one OrderCancelled(MassCancel) per order, then MassCancelled with the count', async () => {
