@@ -231,7 +231,11 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
       throw e;
     }
     if (got.type !== 'LoginAccepted') {
-      const e = new ProtocolError(`expected the login answer, got ${got.type}`);
+      // e.g. Logout(ConnectionLimit) for a connection beyond its address's budget.
+      const e =
+        got.type === 'Logout'
+          ? new ConnectionClosedError(`the server logged out before the login answer: ${got.reason}`, got.reason)
+          : new ProtocolError(`expected the login answer, got ${got.type}`);
       this.conn.close(e);
       throw e;
     }
