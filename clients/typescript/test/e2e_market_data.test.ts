@@ -146,3 +146,36 @@ test("a snapshot asked for on the feed's own connection confirms the live book",
   });
   assert.equal(feed.books.verified, verified + 1);
 });
+
+test('a new instrument joins the feed live with an empty book; snapshot refusals have their reasons', async () => {
+  const synced = new Promise<number>((res) => feed.once('synced', res));
+  const admin = await m.admin();
+  await admin.addInstrument({
+    id: 7, symbol: 'SOL-USDT', baseAsset: 4, quoteAsset: 1, tick: 1n, lot: 1000n, minQty: 1000n, maxQty: 10n ** 10n,
+    minNotional: 100n, priceBandBps: 1000, referencePrice: 15_000n, qtyScale: 100_000_000n,
+  });
+  await admin.logout();
+  assert.equal(await synced, 7);
+  assert.equal(feed.books.specs.get(7)?.symbol, 'SOL-USDT');
+  const sol = feed.books.book(7)!;
+  assert.deepEqual([sol.seq, sol.levels('Buy'), sol.levels('Sell'), sol.state], [1n, [], [], 'Trading']);
+  await alice.placeOrder({ instrument: 7, side: 'Buy', price: 14_990n, qty: 1_000_000n });
+  const server = await serverBook(7);
+  assert.ok((await feedReaches(7, server)).sameAs(server, true));
+
+  // A subscription without order by order may not ask for orders; nobody may ask for an unknown instrument.
+  const plain = await MdClient.connect({ host: m.host, port: m.port });
+  assert.equal(plain.accepted.orderByOrder, false);
+  const refusals: string[] = [];
+  const two = new Promise<void>((res) =>
+    plain.on('message', (msg) => {
+      if (msg.type === 'MdSnapshotRejected') refusals.push(`${msg.instrument}:${msg.reason}`);
+      if (refusals.length === 2) res();
+    }),
+  );
+  plain.requestSnapshot(BTC, 0, true);
+  plain.requestSnapshot(99, 0, false);
+  await two;
+  assert.deepEqual(refusals, [`${BTC}:OrdersNotSubscribed`, '99:UnknownInstrument']);
+  await plain.logout();
+});
