@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the outside programs the tests start for real (CI starts on a clean Debian machine, as
 # root): etcd for the replica-set tests, PostgreSQL for the projector's (read side) tests,
-# Chromium for the edge's browser test (edge/tests/e2e_browser.rs, headless, --no-sandbox as root). Each is
-# checked first, so a machine that has them installs nothing. Called by scripts/test.sh; safe to
-# run by hand.
+# Chromium for the edge's browser test (edge/tests/e2e_browser.rs, headless, --no-sandbox as
+# root), node and npm for the TypeScript client's. Each is checked first, so a machine that has
+# them installs nothing. Called by scripts/test.sh; safe to run by hand.
 set -euo pipefail
 
 need=()
@@ -18,6 +18,9 @@ have_postgres() {
 have_postgres || need+=(postgresql)
 # Debian's chromium puts /usr/bin/chromium on PATH; the edge's browser test runs it headless.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The TypeScript client's tests (clients/typescript) run on node's own test runner; npm installs
+# their only dependencies (typescript, @types/node) from package-lock.json.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 
 if ((${#need[@]} == 0)); then
     exit 0

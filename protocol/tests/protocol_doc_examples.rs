@@ -653,3 +653,175 @@ fn doc_hex_examples_are_exact() {
     }
     assert!(missing.is_empty(), "docs/protocol.md lacks the exact hex of {missing:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Golden bytes for the TypeScript client (clients/typescript): every example above, plus variants
+// and malformed frames, each with what this crate's decoder makes of it. The TypeScript codec
+// tests (clients/typescript/test/codec.test.ts) decode and encode the same bytes and must agree, so
+// the two codecs are checked against each other. `MATCHD_WRITE_TS_FIXTURES=1 cargo test -p protocol
+// --test protocol_doc_examples` rewrites the file after a protocol change.
+
+const TS_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../clients/typescript/test/fixtures/protocol.json");
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// What the decoder of `direction` makes of `bytes`: `Ok` with the message's `Debug`, or the
+/// error's kind, template id and (for a bad field) offset.
+fn decoded(direction: &str, bytes: &[u8]) -> String {
+    let frame = match decode_frame(bytes) {
+        Ok(Some((f, n))) if n == bytes.len() => f,
+        Ok(_) => return "{\"incomplete\": true}".to_string(),
+        Err(FrameError::TooShort { .. }) => return "{\"frame_error\": \"TooShort\"}".to_string(),
+        Err(FrameError::TooLarge { .. }) => return "{\"frame_error\": \"TooLarge\"}".to_string(),
+    };
+    let r = match direction {
+        "server" => ServerMessage::decode_frame(&frame).map(|m| format!("{m:?}")),
+        "md" => MdServerMessage::decode_frame(&frame).map(|m| format!("{m:?}")),
+        _ => ClientMessage::decode_frame(&frame).map(|m| format!("{m:?}")),
+    };
+    match r {
+        Ok(debug) => format!("{{\"ok\": {}}}", json_str(&debug)),
+        Err(e) => {
+            let kind = format!("{e:?}");
+            let kind = kind.split([' ', '{']).next().unwrap_or("").to_string();
+            let offset = e.field_offset().map_or("null".to_string(), |o| o.to_string());
+            format!("{{\"error\": {}, \"template_id\": {}, \"offset\": {offset}}}", json_str(&kind), e.template_id())
+        }
+    }
+}
+
+/// `bytes` with the little-endian `u16` at `at` replaced.
+fn with_u16(mut bytes: Vec<u8>, at: usize, v: u16) -> Vec<u8> {
+    bytes[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    bytes
+}
+
+/// `bytes` with its block cut or grown (zero-filled) to `block_len`, prefix and header updated.
+fn with_block_len(mut bytes: Vec<u8>, block_len: usize) -> Vec<u8> {
+    bytes.resize(10 + block_len, 0);
+    let bytes = with_u16(bytes, 0, (8 + block_len) as u16);
+    with_u16(bytes, 2, block_len as u16)
+}
+
+fn encoded_server(m: ServerMessage) -> Vec<u8> {
+    let mut buf = [0u8; 256];
+    let n = m.encode(&mut buf).unwrap();
+    buf[..n].to_vec()
+}
+
+fn example(name: &str) -> Vec<u8> {
+    all_examples().into_iter().find(|(n, _)| *n == name).map(|(_, b)| b).unwrap()
+}
+
+/// Variants the decoders accept or refuse, with the direction to decode them in.
+fn variants() -> Vec<(String, &'static str, Vec<u8>)> {
+    let set = |b: Vec<u8>, at: usize, v: u8| {
+        let mut b = b;
+        b[10 + at] = v;
+        b
+    };
+    let not_leader = ServerMessage::LoginRejected(LoginRejected {
+        account: ACCOUNT,
+        reason: LoginRejectReason::NotLeader,
+        highest_seq: 0,
+        oldest_available_seq: 0,
+        leader: Some("10.0.0.5:7001".parse().unwrap()),
+    });
+    let not_leader_v6 = ServerMessage::LoginRejected(LoginRejected {
+        account: ACCOUNT,
+        reason: LoginRejectReason::NotLeader,
+        highest_seq: 0,
+        oldest_available_seq: 0,
+        leader: Some("[fd00::1:2]:7001".parse().unwrap()),
+    });
+    vec![
+        ("Fill, 80-byte block (before fee)".into(), "server", with_block_len(example("Fill"), 80)),
+        (
+            "OrderAccepted, 72-byte block (a later version's field)".into(),
+            "server",
+            with_block_len(example("OrderAccepted"), 72),
+        ),
+        ("LoginRejected, version-1 24-byte block".into(), "server", with_block_len(example("LoginRejected"), 24)),
+        ("LoginRejected NotLeader, IPv4 leader".into(), "server", encoded_server(not_leader)),
+        ("LoginRejected NotLeader, IPv6 leader".into(), "server", encoded_server(not_leader_v6)),
+        ("OrderAccepted, schema 0x1234".into(), "server", with_u16(example("OrderAccepted"), 6, 0x1234)),
+        ("OrderAccepted, version 0".into(), "server", with_u16(example("OrderAccepted"), 8, 0)),
+        ("template 59 (unknown)".into(), "server", with_u16(example("MassCancelled"), 4, 59)),
+        ("MdTrade on the order-entry decoder".into(), "server", example("MdTrade")),
+        ("OrderAccepted on the market-data decoder".into(), "md", example("OrderAccepted")),
+        (
+            "OrderAccepted, block_length disagrees with the frame".into(),
+            "server",
+            with_u16(example("OrderAccepted"), 2, 56),
+        ),
+        ("OrderAccepted, 56-byte block".into(), "server", with_block_len(example("OrderAccepted"), 56)),
+        ("Fill, side 3".into(), "server", set(example("Fill"), 72, 3)),
+        ("Fill, liquidity 0".into(), "server", set(example("Fill"), 73, 0)),
+        ("CommandRejected, reason 99".into(), "server", with_u16(example("CommandRejected"), 10 + 32, 99)),
+        ("CommandRejected, command 15".into(), "server", set(example("CommandRejected"), 34, 15)),
+        ("OrderAmended, kept_priority 2".into(), "server", set(example("OrderAmended"), 57, 2)),
+        ("LoginAccepted, role 3".into(), "server", set(example("LoginAccepted"), 28, 3)),
+        ("SessionReject, reason 11".into(), "server", set(example("SessionReject"), 12, 11)),
+        ("CredentialChanged, command 12".into(), "server", set(example("CredentialChanged"), 24, 12)),
+        ("MdSnapshotEnd, flags 4".into(), "md", set(example("MdSnapshotEnd"), 13, 4)),
+        ("MdInstrument, kind 3".into(), "md", set(example("MdInstrument"), 13, 3)),
+        ("MdOrderDeleted, reason 0".into(), "md", set(example("MdOrderDeleted"), 13, 0)),
+        ("frame length 7".into(), "server", vec![7, 0, 0, 0, 4, 0, 0x44, 0x4d, 2]),
+        ("frame length 2000".into(), "server", with_u16(example("Heartbeat"), 0, 2000)),
+    ]
+}
+
+fn ts_fixtures() -> String {
+    let mut entries = Vec::new();
+    let directed = client_examples()
+        .into_iter()
+        .map(|(n, _)| (n, "client"))
+        .chain(server_examples().into_iter().map(|(n, _)| (n, "server")))
+        .chain(md_examples().into_iter().map(|(n, _)| (n, "md")));
+    for (name, direction) in directed {
+        let bytes = example(name);
+        entries.push((name.to_string(), direction, bytes));
+    }
+    entries.extend(variants());
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|(name, direction, bytes)| {
+            format!(
+                "  {{\"name\": {}, \"direction\": \"{direction}\", \"hex\": \"{}\", \"rust\": {}}}",
+                json_str(name),
+                hex(bytes),
+                decoded(direction, bytes)
+            )
+        })
+        .collect();
+    format!("[\n{}\n]\n", lines.join(",\n"))
+}
+
+#[test]
+fn typescript_fixtures_are_current() {
+    let want = ts_fixtures();
+    if std::env::var_os("MATCHD_WRITE_TS_FIXTURES").is_some() {
+        std::fs::write(TS_FIXTURES, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(TS_FIXTURES).unwrap_or_default();
+    assert!(
+        have == want,
+        "{TS_FIXTURES} is stale: run MATCHD_WRITE_TS_FIXTURES=1 cargo test -p protocol --test protocol_doc_examples"
+    );
+}

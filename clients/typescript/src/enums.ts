@@ -1,0 +1,163 @@
+/**
+ * The protocol's enums (docs/protocol.md, "Enums"), by name. Decoded messages carry the names
+ * (`'Buy'`, `'PriceOffTick'`); encoders take them. A wire value outside a set refuses the message
+ * (`DecodeError` `BadField`), as the Rust decoder does.
+ */
+
+/** A name → wire code table, with the reverse lookup the decoder uses. */
+export interface WireEnum<N extends string> {
+  readonly codes: Readonly<Record<N, number>>;
+  readonly names: ReadonlyMap<number, N>;
+}
+
+function wireEnum<N extends string>(codes: Record<N, number>): WireEnum<N> {
+  const names = new Map<number, N>();
+  for (const [name, code] of Object.entries(codes) as [N, number][]) {
+    names.set(code, name);
+  }
+  return { codes, names };
+}
+
+export const SIDE = wireEnum({ Buy: 1, Sell: 2 });
+export type Side = keyof typeof SIDE.codes;
+
+export const ORDER_TYPE = wireEnum({ Limit: 1, Market: 2 });
+export type OrderType = keyof typeof ORDER_TYPE.codes;
+
+export const TIME_IN_FORCE = wireEnum({ GTC: 1, IOC: 2, FOK: 3, PostOnly: 4 });
+export type TimeInForce = keyof typeof TIME_IN_FORCE.codes;
+
+export const STP_MODE = wireEnum({ None: 0, CancelTaker: 1, CancelMaker: 2, CancelBoth: 3 });
+export type StpMode = keyof typeof STP_MODE.codes;
+
+export const INSTRUMENT_STATE = wireEnum({ Trading: 1, Halted: 2, CancelOnly: 3, Closed: 4 });
+export type InstrumentState = keyof typeof INSTRUMENT_STATE.codes;
+
+export const REF_KIND = wireEnum({ Engine: 1, Client: 2 });
+export type RefKind = keyof typeof REF_KIND.codes;
+
+export const ROLE = wireEnum({ Trader: 1, Admin: 2 });
+export type Role = keyof typeof ROLE.codes;
+
+export const CANCEL_ON_DISCONNECT = wireEnum({ Default: 0, Enabled: 1, Disabled: 2 });
+export type CancelOnDisconnect = keyof typeof CANCEL_ON_DISCONNECT.codes;
+
+export const LIQUIDITY = wireEnum({ Maker: 1, Taker: 2 });
+export type Liquidity = keyof typeof LIQUIDITY.codes;
+
+export const COMMAND_TYPE = wireEnum({
+  NewOrder: 1,
+  Cancel: 2,
+  Amend: 3,
+  MassCancel: 4,
+  AddInstrument: 5,
+  SetInstrumentState: 6,
+  CreateAccount: 7,
+  Deposit: 8,
+  Withdraw: 9,
+  SetAccountStatus: 10,
+  SetFeeSchedule: 11,
+  QueryAccount: 12,
+  SetCredential: 13,
+  RevokeCredential: 14,
+});
+export type CommandType = keyof typeof COMMAND_TYPE.codes;
+
+/** `CommandRejected.reason` (a `u16` on the wire). */
+export const REJECT_REASON = wireEnum({
+  UnknownInstrument: 1,
+  InstrumentNotTrading: 2,
+  PriceOffTick: 3,
+  QtyOffLot: 4,
+  QtyOutOfRange: 5,
+  BelowMinNotional: 6,
+  OutsidePriceBand: 7,
+  DuplicateClientOrderId: 8,
+  UnknownOrder: 9,
+  NotYourOrder: 10,
+  PostOnlyWouldTake: 11,
+  FokCannotFill: 12,
+  CapacityReached: 13,
+  TooManyOpenOrders: 14,
+  InvalidField: 15,
+  UnknownAccount: 16,
+  InstrumentExists: 17,
+  InvalidInstrument: 18,
+  InvalidStateTransition: 19,
+  InsufficientBalance: 20,
+  AccountSuspended: 21,
+  AccountExists: 22,
+  UnknownAsset: 23,
+  DuplicateTransaction: 24,
+  InvalidFee: 25,
+  AccountsDisabled: 26,
+  SystemAccount: 27,
+});
+export type RejectReason = keyof typeof REJECT_REASON.codes;
+
+export const ACCOUNT_STATUS = wireEnum({ Active: 1, Suspended: 2 });
+export type AccountStatus = keyof typeof ACCOUNT_STATUS.codes;
+
+export const BALANCE_REASON = wireEnum({ Order: 1, Cancel: 2, Trade: 3, Deposit: 4, Withdraw: 5 });
+export type BalanceReason = keyof typeof BALANCE_REASON.codes;
+
+export const CANCEL_REASON = wireEnum({
+  User: 1,
+  ImmediateRemainder: 2,
+  SelfTrade: 3,
+  MassCancel: 4,
+  InstrumentState: 5,
+});
+export type CancelReason = keyof typeof CANCEL_REASON.codes;
+
+export const MD_REJECT_REASON = wireEnum({ TooManySubscribers: 1, NotReady: 2 });
+export type MdRejectReason = keyof typeof MD_REJECT_REASON.codes;
+
+export const MD_SNAPSHOT_REJECT_REASON = wireEnum({ UnknownInstrument: 1, TooLarge: 2, OrdersNotSubscribed: 3 });
+export type MdSnapshotRejectReason = keyof typeof MD_SNAPSHOT_REJECT_REASON.codes;
+
+export const MD_INSTRUMENT_KIND = wireEnum({ Directory: 1, Added: 2 });
+export type MdInstrumentKind = keyof typeof MD_INSTRUMENT_KIND.codes;
+
+export const MD_DELETE_REASON = wireEnum({ Cancelled: 1, PriceAmended: 2 });
+export type MdDeleteReason = keyof typeof MD_DELETE_REASON.codes;
+
+export const LOGIN_REJECT_REASON = wireEnum({
+  BadCredentials: 1,
+  UnknownAccount: 2,
+  AlreadyLoggedIn: 3,
+  SequenceAhead: 4,
+  NotReady: 5,
+  TooManySessions: 6,
+  SequenceUnavailable: 7,
+  TooManyAttempts: 8,
+  NotPermittedHere: 9,
+  NotLeader: 10,
+});
+export type LoginRejectReason = keyof typeof LOGIN_REJECT_REASON.codes;
+
+export const LOGOUT_REASON = wireEnum({
+  UserRequest: 1,
+  HeartbeatTimeout: 2,
+  SlowConsumer: 3,
+  ProtocolError: 4,
+  ServerShutdown: 5,
+  LoginTimeout: 6,
+  ConnectionLimit: 7,
+  CredentialRevoked: 8,
+});
+export type LogoutReason = keyof typeof LOGOUT_REASON.codes;
+
+export const SESSION_REJECT_REASON = wireEnum({
+  UnknownTemplate: 1,
+  BadLength: 2,
+  BadFieldValue: 3,
+  NotLoggedIn: 4,
+  RateLimited: 5,
+  TooLarge: 6,
+  UnknownSchema: 7,
+  UnsupportedVersion: 8,
+  NotPermitted: 9,
+  UnexpectedMessage: 10,
+});
+export type SessionRejectReason = keyof typeof SESSION_REJECT_REASON.codes;

@@ -1,0 +1,591 @@
+/**
+ * Every message of docs/protocol.md as a TypeScript type. `u64` fields are `bigint` (JavaScript
+ * numbers cannot hold them), `u8`/`u16`/`u32` fields are `number`, enums are their names
+ * (`enums.ts`). Prices and quantities are integers in the instrument's units (see `decimal.ts`).
+ */
+import type {
+  AccountStatus,
+  BalanceReason,
+  CancelOnDisconnect,
+  CancelReason,
+  CommandType,
+  InstrumentState,
+  Liquidity,
+  LoginRejectReason,
+  LogoutReason,
+  MdDeleteReason,
+  MdInstrumentKind,
+  MdRejectReason,
+  MdSnapshotRejectReason,
+  OrderType,
+  RejectReason,
+  Role,
+  SessionRejectReason,
+  Side,
+  StpMode,
+  TimeInForce,
+} from './enums';
+
+/** An order reference: the engine's order id or the client's order id. */
+export type OrderRef = { engine: bigint } | { client: bigint };
+
+/** An instrument's definition (the spec block of `AddInstrument`, `InstrumentAdded`, `MdInstrument`). */
+export interface InstrumentSpec {
+  id: number;
+  baseAsset: number;
+  quoteAsset: number;
+  priceBandBps: number;
+  /** Printable ASCII, at most 16 bytes. */
+  symbol: string;
+  tick: bigint;
+  lot: bigint;
+  minQty: bigint;
+  maxQty: bigint;
+  minNotional: bigint;
+  referencePrice: bigint;
+  /** notional = price * qty / qtyScale. */
+  qtyScale: bigint;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client → server.
+
+export interface Login {
+  type: 'Login';
+  lastSeenSeq: bigint;
+  account: number;
+  heartbeatIntervalMs: number;
+  role: Role;
+  cancelOnDisconnect: CancelOnDisconnect;
+  /** The secret: at most 32 bytes, no NUL (NUL-padded on the wire). */
+  credential: Buffer;
+}
+
+export interface NewOrder {
+  type: 'NewOrder';
+  clientOrderId: bigint;
+  /** 0 for market orders. */
+  price: bigint;
+  qty: bigint;
+  instrument: number;
+  side: Side;
+  orderType: OrderType;
+  tif: TimeInForce;
+  stp: StpMode;
+}
+
+export interface Cancel {
+  type: 'Cancel';
+  order: OrderRef;
+}
+
+export interface Amend {
+  type: 'Amend';
+  order: OrderRef;
+  /** New total quantity (filled included); absent = unchanged. */
+  newQty?: bigint;
+  /** New price; absent = unchanged. */
+  newPrice?: bigint;
+}
+
+export interface MassCancel {
+  type: 'MassCancel';
+  /** Only this instrument; absent = all. */
+  instrument?: number;
+  /** Only this side; absent = both. */
+  side?: Side;
+}
+
+export interface AddInstrument {
+  type: 'AddInstrument';
+  spec: InstrumentSpec;
+}
+
+export interface SetInstrumentState {
+  type: 'SetInstrumentState';
+  instrument: number;
+  state: InstrumentState;
+}
+
+export interface CreateAccount {
+  type: 'CreateAccount';
+  target: number;
+  status: AccountStatus;
+  tier: number;
+}
+
+export interface Transfer {
+  type: 'Deposit' | 'Withdraw';
+  amount: bigint;
+  txId: bigint;
+  target: number;
+  asset: number;
+}
+
+export interface SetAccountStatus {
+  type: 'SetAccountStatus';
+  target: number;
+  status: AccountStatus;
+  tier: number;
+}
+
+export interface SetFeeSchedule {
+  type: 'SetFeeSchedule';
+  instrument: number;
+  makerPpm: number;
+  takerPpm: number;
+  tier: number;
+}
+
+export interface QueryAccount {
+  type: 'QueryAccount';
+  target: number;
+}
+
+export interface SetCredential {
+  type: 'SetCredential';
+  target: number;
+  /** 16 random bytes. */
+  salt: Buffer;
+  /** SHA-256(salt || secret), 32 bytes (see `credential.ts`). */
+  hash: Buffer;
+}
+
+export interface RevokeCredential {
+  type: 'RevokeCredential';
+  target: number;
+}
+
+export interface MdSubscribe {
+  type: 'MdSubscribe';
+  heartbeatIntervalMs: number;
+  orderByOrder: boolean;
+}
+
+export interface MdSnapshotRequest {
+  type: 'MdSnapshotRequest';
+  instrument: number;
+  /** Levels per side; 0 = the server's maximum. */
+  depth: number;
+  /** The resting orders too (order-by-order subscriptions only). */
+  orders: boolean;
+}
+
+export interface Heartbeat {
+  type: 'Heartbeat';
+}
+
+export interface Logout {
+  type: 'Logout';
+  reason: LogoutReason;
+}
+
+export type ClientMessage =
+  | Login
+  | Heartbeat
+  | Logout
+  | NewOrder
+  | Cancel
+  | Amend
+  | MassCancel
+  | AddInstrument
+  | SetInstrumentState
+  | CreateAccount
+  | Transfer
+  | SetAccountStatus
+  | SetFeeSchedule
+  | QueryAccount
+  | SetCredential
+  | RevokeCredential
+  | MdSubscribe
+  | MdSnapshotRequest;
+
+// ---------------------------------------------------------------------------------------------
+// Server → client: session layer (not sequenced).
+
+export interface LoginAccepted {
+  type: 'LoginAccepted';
+  nextSeq: bigint;
+  highestSeq: bigint;
+  account: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  role: Role;
+  cancelOnDisconnect: boolean;
+}
+
+/** A replica set leader's order-entry address. */
+export interface LeaderAddress {
+  /** IPv4 dotted quad, or IPv6 text form. */
+  host: string;
+  port: number;
+}
+
+export interface LoginRejected {
+  type: 'LoginRejected';
+  highestSeq: bigint;
+  oldestAvailableSeq: bigint;
+  account: number;
+  reason: LoginRejectReason;
+  /** For `NotLeader`, when the node knows the leader (a version-2 block with a non-zero port). */
+  leader: LeaderAddress | null;
+}
+
+export interface SessionReject {
+  type: 'SessionReject';
+  clientOrderId: bigint;
+  refTemplateId: number;
+  /** Block offset of the bad field for `BadFieldValue`; else null. */
+  fieldOffset: number | null;
+  reason: SessionRejectReason;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server → client: sequenced reports. Each carries the account stream's `seq` and `account`.
+
+interface ReportBase {
+  seq: bigint;
+  account: number;
+}
+
+export interface OrderAccepted extends ReportBase {
+  type: 'OrderAccepted';
+  instrument: number;
+  orderId: bigint;
+  clientOrderId: bigint;
+  price: bigint;
+  qty: bigint;
+  timestampNs: bigint;
+  side: Side;
+  orderType: OrderType;
+  tif: TimeInForce;
+}
+
+export interface CommandRejected extends ReportBase {
+  type: 'CommandRejected';
+  instrument: number;
+  clientOrderId: bigint;
+  orderId: bigint;
+  reason: RejectReason;
+  command: CommandType;
+}
+
+export interface Fill extends ReportBase {
+  type: 'Fill';
+  instrument: number;
+  orderId: bigint;
+  clientOrderId: bigint;
+  tradeId: bigint;
+  price: bigint;
+  qty: bigint;
+  leavesQty: bigint;
+  timestampNs: bigint;
+  side: Side;
+  liquidity: Liquidity;
+  /** Quote asset minor units; negative = rebate; 0 when the block predates it (80 bytes). */
+  fee: bigint;
+}
+
+export interface OrderCancelled extends ReportBase {
+  type: 'OrderCancelled';
+  instrument: number;
+  orderId: bigint;
+  clientOrderId: bigint;
+  cancelledQty: bigint;
+  filledQty: bigint;
+  side: Side;
+  reason: CancelReason;
+}
+
+export interface OrderAmended extends ReportBase {
+  type: 'OrderAmended';
+  instrument: number;
+  orderId: bigint;
+  clientOrderId: bigint;
+  price: bigint;
+  qty: bigint;
+  leavesQty: bigint;
+  side: Side;
+  keptPriority: boolean;
+}
+
+export interface SelfTradePrevented extends ReportBase {
+  type: 'SelfTradePrevented';
+  instrument: number;
+  makerOrderId: bigint;
+  takerOrderId: bigint;
+  qty: bigint;
+  mode: StpMode;
+}
+
+export interface MassCancelled extends ReportBase {
+  type: 'MassCancelled';
+  count: number;
+}
+
+export interface InstrumentAdded extends ReportBase {
+  type: 'InstrumentAdded';
+  spec: InstrumentSpec;
+}
+
+export interface InstrumentStateChanged extends ReportBase {
+  type: 'InstrumentStateChanged';
+  instrument: number;
+  state: InstrumentState;
+}
+
+export interface BalanceChanged extends ReportBase {
+  type: 'BalanceChanged';
+  asset: number;
+  available: bigint;
+  reservedAmount: bigint;
+  commandSeq: bigint;
+  reason: BalanceReason;
+}
+
+export interface AccountUpdated extends ReportBase {
+  type: 'AccountUpdated';
+  target: number;
+  command: CommandType;
+  status: AccountStatus;
+  tier: number;
+}
+
+export interface TransferApplied extends ReportBase {
+  type: 'TransferApplied';
+  target: number;
+  amount: bigint;
+  txId: bigint;
+  available: bigint;
+  asset: number;
+  command: CommandType;
+}
+
+export interface FeeScheduleSet extends ReportBase {
+  type: 'FeeScheduleSet';
+  instrument: number;
+  makerPpm: number;
+  takerPpm: number;
+  tier: number;
+}
+
+export interface AccountBalance extends ReportBase {
+  type: 'AccountBalance';
+  target: number;
+  available: bigint;
+  reservedAmount: bigint;
+  asset: number;
+}
+
+export interface OpenOrder extends ReportBase {
+  type: 'OpenOrder';
+  target: number;
+  orderId: bigint;
+  clientOrderId: bigint;
+  price: bigint;
+  qty: bigint;
+  leavesQty: bigint;
+  instrument: number;
+  side: Side;
+  tif: TimeInForce;
+  stp: StpMode;
+}
+
+export interface QueryDone extends ReportBase {
+  type: 'QueryDone';
+  target: number;
+  commandSeq: bigint;
+  balances: number;
+  orders: number;
+  status: AccountStatus;
+  tier: number;
+}
+
+export interface CredentialChanged extends ReportBase {
+  type: 'CredentialChanged';
+  target: number;
+  /** First 8 bytes of the hash, big-endian; 0 for a revocation. */
+  fingerprint: bigint;
+  command: CommandType;
+}
+
+export type Report =
+  | OrderAccepted
+  | CommandRejected
+  | Fill
+  | OrderCancelled
+  | OrderAmended
+  | SelfTradePrevented
+  | MassCancelled
+  | InstrumentAdded
+  | InstrumentStateChanged
+  | BalanceChanged
+  | AccountUpdated
+  | TransferApplied
+  | FeeScheduleSet
+  | AccountBalance
+  | OpenOrder
+  | QueryDone
+  | CredentialChanged;
+
+/** Everything an order-entry (or admin) session receives. */
+export type ServerMessage = LoginAccepted | LoginRejected | Heartbeat | Logout | SessionReject | Report;
+
+// ---------------------------------------------------------------------------------------------
+// Server → market-data subscriber.
+
+export interface MdSubscribeAccepted {
+  type: 'MdSubscribeAccepted';
+  feedEpoch: bigint;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  snapshotDepthMax: number;
+  instruments: number;
+  orderByOrder: boolean;
+}
+
+export interface MdSubscribeRejected {
+  type: 'MdSubscribeRejected';
+  reason: MdRejectReason;
+}
+
+export interface MdInstrument {
+  type: 'MdInstrument';
+  seq: bigint;
+  instrument: number;
+  state: InstrumentState;
+  kind: MdInstrumentKind;
+  orderSeq: bigint;
+  spec: InstrumentSpec;
+}
+
+export interface MdInstrumentState {
+  type: 'MdInstrumentState';
+  seq: bigint;
+  instrument: number;
+  state: InstrumentState;
+}
+
+export interface MdTrade {
+  type: 'MdTrade';
+  seq: bigint;
+  instrument: number;
+  aggressor: Side;
+  tradeId: bigint;
+  price: bigint;
+  qty: bigint;
+  timestampNs: bigint;
+}
+
+export interface MdLevel {
+  type: 'MdLevel' | 'MdSnapshotLevel';
+  seq: bigint;
+  instrument: number;
+  side: Side;
+  price: bigint;
+  /** 0 = the level is gone (deltas only). */
+  qty: bigint;
+  orderCount: number;
+}
+
+export interface MdTopOfBook {
+  type: 'MdTopOfBook';
+  seq: bigint;
+  instrument: number;
+  bidPrice: bigint;
+  bidQty: bigint;
+  askPrice: bigint;
+  askQty: bigint;
+}
+
+export interface MdSnapshotOrder {
+  type: 'MdSnapshotOrder';
+  seq: bigint;
+  instrument: number;
+  side: Side;
+  orderId: bigint;
+  price: bigint;
+  qty: bigint;
+}
+
+export interface MdSnapshotEnd {
+  type: 'MdSnapshotEnd';
+  seq: bigint;
+  instrument: number;
+  state: InstrumentState;
+  truncated: boolean;
+  ordersIncluded: boolean;
+  orderSeq: bigint;
+  feedEpoch: bigint;
+  bidLevels: number;
+  askLevels: number;
+  orders: number;
+}
+
+export interface MdSnapshotRejected {
+  type: 'MdSnapshotRejected';
+  instrument: number;
+  reason: MdSnapshotRejectReason;
+}
+
+export interface MdOrderAdded {
+  type: 'MdOrderAdded';
+  orderSeq: bigint;
+  instrument: number;
+  side: Side;
+  orderId: bigint;
+  price: bigint;
+  qty: bigint;
+}
+
+export interface MdOrderExecuted {
+  type: 'MdOrderExecuted';
+  orderSeq: bigint;
+  instrument: number;
+  side: Side;
+  orderId: bigint;
+  tradeId: bigint;
+  qty: bigint;
+  leaves: bigint;
+}
+
+export interface MdOrderDeleted {
+  type: 'MdOrderDeleted';
+  orderSeq: bigint;
+  instrument: number;
+  side: Side;
+  reason: MdDeleteReason;
+  orderId: bigint;
+  qty: bigint;
+}
+
+export interface MdOrderModified {
+  type: 'MdOrderModified';
+  orderSeq: bigint;
+  instrument: number;
+  side: Side;
+  keptPriority: boolean;
+  orderId: bigint;
+  price: bigint;
+  qty: bigint;
+}
+
+/** Everything a market-data subscriber receives. */
+export type MdServerMessage =
+  | Heartbeat
+  | Logout
+  | SessionReject
+  | MdSubscribeAccepted
+  | MdSubscribeRejected
+  | MdInstrument
+  | MdInstrumentState
+  | MdTrade
+  | MdLevel
+  | MdTopOfBook
+  | MdSnapshotOrder
+  | MdSnapshotEnd
+  | MdSnapshotRejected
+  | MdOrderAdded
+  | MdOrderExecuted
+  | MdOrderDeleted
+  | MdOrderModified;
