@@ -12,3 +12,17 @@ UPDATE projector_checkpoint SET table_group = 'state' WHERE id = 1;
 INSERT INTO projector_checkpoint (id, seq, state_hash, ts_ns, table_group)
     SELECT 2, seq, state_hash, ts_ns, 'history' FROM projector_checkpoint WHERE id = 1;
 ALTER TABLE projector_checkpoint ALTER COLUMN table_group SET NOT NULL;
+
+-- Fewer index entries per row: every secondary index costs each insert a B-tree descent on one
+-- PostgreSQL backend, and these are the projection's bottleneck (BENCHMARKS.md, "Read side").
+-- An account's open orders are read through orders_by_account (the account's orders, newest
+-- first, filtered on status); an account's fills through orders_by_account, order_events_by_order
+-- and the trades' primary key (docs/read-side.md, "Queries a backend runs"). A deployment that
+-- wants the old access paths back creates them itself (CREATE INDEX CONCURRENTLY, see there).
+DROP INDEX orders_open;
+DROP INDEX trades_by_maker;
+DROP INDEX trades_by_taker;
+-- Without orders_open no index covers `status`, so an order's later changes (fills, cancels,
+-- amends: no indexed column changes) are heap-only updates when its page has room: leave a
+-- fifth of each new page free for them.
+ALTER TABLE orders SET (fillfactor = 80);

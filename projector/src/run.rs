@@ -278,7 +278,8 @@ async fn group_writer(
         let wrote = writer::write(client, statements, &batch, group, committed).await.map_err(LoopError::Write)?;
         committed = batch.last_seq;
         if wrote {
-            metrics.write_micros_total.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+            let micros = started.elapsed().as_micros() as u64;
+            metrics.write_micros_total[group.checkpoint_id() as usize - 1].fetch_add(micros, Relaxed);
             metrics.rows_total.fetch_add(batch.rows_of(group), Relaxed);
         }
         progress.committed(group, &batch, metrics);
