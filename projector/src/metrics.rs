@@ -101,7 +101,8 @@ impl Metrics {
         );
         put("projector_up", "gauge", "1 while connected and projecting.", self.connected.load(Relaxed) as u8 as f64);
         let name = "projector_write_seconds_total";
-        let _ = writeln!(s, "# HELP {name} Time each table group's session spent writing batches.\n# TYPE {name} counter");
+        let _ =
+            writeln!(s, "# HELP {name} Time each table group's session spent writing batches.\n# TYPE {name} counter");
         for g in Group::ALL {
             let v = self.write_micros_total[g.checkpoint_id() as usize - 1].load(Relaxed) as f64 / 1e6;
             let _ = writeln!(s, "{name}{{group=\"{}\"}} {v}", g.name());

@@ -248,10 +248,18 @@ impl Batch {
     pub fn rows_of(&self, group: Group) -> u64 {
         let n = match group {
             Group::State => {
-                self.accounts.len() + self.instruments.len() + self.orders.len() + self.balances.len() + self.candles.len()
+                self.accounts.len()
+                    + self.instruments.len()
+                    + self.orders.len()
+                    + self.balances.len()
+                    + self.candles.len()
             }
             Group::History => {
-                self.order_events.len() + self.trades.len() + self.ledger.len() + self.transfers.len() + self.rejections.len()
+                self.order_events.len()
+                    + self.trades.len()
+                    + self.ledger.len()
+                    + self.transfers.len()
+                    + self.rejections.len()
             }
         };
         n as u64

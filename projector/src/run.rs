@@ -122,11 +122,10 @@ async fn session(
     stop: &Arc<AtomicBool>,
     watcher_started: &mut bool,
 ) -> Result<SessionEnd, RunError> {
-    let (state, history) =
-        match tokio::try_join!(connect(&opts.database_url), connect(&opts.database_url)) {
-            Ok(c) => c,
-            Err(e) => return db_end(e),
-        };
+    let (state, history) = match tokio::try_join!(connect(&opts.database_url), connect(&opts.database_url)) {
+        Ok(c) => c,
+        Err(e) => return db_end(e),
+    };
     let mut clients = [state.0, history.0];
     let outcome = project(opts, metrics, stop, watcher_started, &mut clients).await;
     drop(clients);
@@ -305,7 +304,15 @@ async fn write_loop(
     let outcome = tokio::try_join!(
         dispatch(&mut rx, [state_tx, history_tx], stop),
         group_writer(state_client, state_st, Group::State, checkpoints.state.seq, state_rx, &progress, metrics),
-        group_writer(history_client, history_st, Group::History, checkpoints.history.seq, history_rx, &progress, metrics),
+        group_writer(
+            history_client,
+            history_st,
+            Group::History,
+            checkpoints.history.seq,
+            history_rx,
+            &progress,
+            metrics
+        ),
     );
     drop(rx);
     match outcome {

@@ -55,10 +55,7 @@ fn a_kill_while_one_group_is_ahead_resumes_each_group_exactly_once() {
         // The restart: the lagging group catches up, then both go on to the end.
         let (code, out) = Projector::run_to_end(&long, &url, &log, &["--batch-records", "200"]);
         assert_eq!(code, 0, "{out}");
-        assert!(
-            out.contains("the table groups' checkpoints differ"),
-            "{name}: the restart caught a group up:\n{out}"
-        );
+        assert!(out.contains("the table groups' checkpoints differ"), "{name}: the restart caught a group up:\n{out}");
         let end = journal_end(&long);
         assert_eq!(db.group_checkpoints(), (end, end));
         check_against_replay(&db, &long);

@@ -152,7 +152,8 @@ fn project(pg: &Postgres, db: &str, data_dir: &Path, batching: Batching, a: &Arg
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     if !a.sql.is_empty() {
         rt.block_on(async {
-            let (mut client, conn) = tokio_postgres::connect(&opts.database_url, tokio_postgres::NoTls).await.expect("connect");
+            let (mut client, conn) =
+                tokio_postgres::connect(&opts.database_url, tokio_postgres::NoTls).await.expect("connect");
             tokio::spawn(conn);
             projector::schema::migrate(&mut client).await.expect("migrate");
             client.batch_execute(&a.sql).await.expect("--sql");
