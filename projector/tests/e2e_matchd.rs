@@ -114,7 +114,7 @@ fn a_live_matchd_is_projected_exactly_once_through_kills_and_a_postgres_crash() 
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("projector.log");
     // Exactly once in both commit modes: a PostgreSQL crash loses the last commits with `off`.
-    let sync = if seed % 2 == 0 { "off" } else { "on" };
+    let sync = if seed.is_multiple_of(2) { "off" } else { "on" };
     eprintln!("--synchronous-commit {sync}");
     let args = [
         "--batch-records",
