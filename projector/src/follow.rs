@@ -5,6 +5,11 @@
 //! or, sooner, when it is `linger` old or the journal has nothing newer, provided the writer has
 //! room: while the database is busy, the batch grows (group commit), so a slow database gets
 //! fewer, larger transactions and a quiet journal gets its rows within a few milliseconds.
+//!
+//! When the two table groups' checkpoints differ (a crash between their commits), the engine is
+//! rebuilt at the older one and the first batch runs exactly to the newer one: only the lagging
+//! group writes it (the other already has those rows), and it is sent only once the engine's
+//! state hash there matches the newer checkpoint's. From then on both groups write every batch.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +20,7 @@ use tokio::sync::mpsc::{error::TrySendError, Sender};
 
 use crate::projection::{ProjectError, Projection};
 use crate::rows::Batch;
-use crate::schema::Checkpoint;
+use crate::schema::{Checkpoint, Checkpoints, Group};
 use crate::source::{Applied, Source, SourceError};
 
 /// How batches are cut.
@@ -45,11 +50,11 @@ pub enum FollowError {
 /// What the follower sends: a batch, or why it stopped.
 pub type Message = Result<Batch, FollowError>;
 
-/// Starts the follower thread at `checkpoint`. It stops when `stop` is set, the receiver is gone,
-/// an error was sent, or (with `exit_at_end`) the journal's end was reached.
+/// Starts the follower thread at the older of `checkpoints`. It stops when `stop` is set, the
+/// receiver is gone, an error was sent, or (with `exit_at_end`) the journal's end was reached.
 pub fn spawn(
     data_dir: PathBuf,
-    checkpoint: Checkpoint,
+    checkpoints: Checkpoints,
     batching: Batching,
     tx: Sender<Message>,
     stop: Arc<AtomicBool>,
@@ -57,9 +62,10 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("follower".into())
         .spawn(move || {
-            let outcome = Source::at_checkpoint(&data_dir, checkpoint.seq, checkpoint.state_hash)
+            let (_, older) = checkpoints.older();
+            let outcome = Source::at_checkpoint(&data_dir, older.seq, older.state_hash)
                 .map_err(FollowError::from)
-                .and_then(|source| follow(source, checkpoint.ts_ns, batching, &tx, &stop));
+                .and_then(|source| follow(source, checkpoints, batching, &tx, &stop));
             if let Err(e) = outcome {
                 let _ = tx.blocking_send(Err(e));
             }
@@ -67,19 +73,64 @@ pub fn spawn(
         .expect("spawn the follower thread")
 }
 
+/// The newer group's checkpoint the first batch must end at, when the groups differ.
+struct CatchUp {
+    /// The group that has the rows up to `to` already.
+    ahead: Group,
+    /// Its checkpoint.
+    to: Checkpoint,
+}
+
+impl CatchUp {
+    /// `None` when both groups are at the same record.
+    fn of(checkpoints: &Checkpoints) -> Option<CatchUp> {
+        let ((lagging, older), (ahead, newer)) = (checkpoints.older(), checkpoints.newer());
+        if newer.seq == older.seq {
+            return None;
+        }
+        tracing::info!(
+            lagging = lagging.name(),
+            from = older.seq,
+            to = newer.seq,
+            "the table groups' checkpoints differ (a stop between their commits): the first batch catches the lagging group up"
+        );
+        Some(CatchUp { ahead, to: newer })
+    }
+
+    /// At `to`: the engine's state must be the newer checkpoint's (else the journal is not the
+    /// one the database was projected from), and the batch holds only the lagging group's rows.
+    fn finish(self, source: &Source, batch: &mut Batch) -> Result<(), SourceError> {
+        assert_eq!(batch.last_seq, self.to.seq, "the catch-up batch ends at the newer checkpoint");
+        let journal = source.engine().map_or(0, |e| e.state_hash());
+        if let Some(want) = self.to.state_hash {
+            if want != journal {
+                return Err(SourceError::StateHashMismatch {
+                    seq: self.to.seq,
+                    checkpoint: want,
+                    journal,
+                    dir: source.dir().to_path_buf(),
+                });
+            }
+        }
+        batch.clear(self.ahead);
+        Ok(())
+    }
+}
+
 /// The loop: apply, add rows, cut batches.
 fn follow(
     mut source: Source,
-    checkpoint_ts_ns: u64,
+    checkpoints: Checkpoints,
     batching: Batching,
     tx: &Sender<Message>,
     stop: &AtomicBool,
 ) -> Result<(), FollowError> {
     let mut projection = source.engine().map(Projection::from_engine);
     tracing::info!(seq = source.next_seq() - 1, "engine rebuilt at the checkpoint and verified; projecting");
+    let mut catch_up = CatchUp::of(&checkpoints);
     let mut events = Vec::with_capacity(1024);
     let mut batch = Batch::new(source.next_seq());
-    batch.last_ts_ns = checkpoint_ts_ns;
+    batch.last_ts_ns = checkpoints.older().1.ts_ns;
     while !stop.load(Ordering::Relaxed) {
         events.clear();
         let applied = source.next(&mut events)?;
@@ -102,6 +153,20 @@ fn follow(
             None => {}
         }
         let caught_up = applied.is_none();
+        let mut full = batch.records >= batching.max_records;
+        if let Some(c) = &catch_up {
+            if batch.last_seq < c.to.seq {
+                if caught_up {
+                    // The journal ends before the newer group's checkpoint: nothing was written.
+                    let journal_end = source.next_seq() - 1;
+                    let dir = source.dir().to_path_buf();
+                    return Err(SourceError::DatabaseAhead { checkpoint: c.to.seq, journal_end, dir }.into());
+                }
+                continue;
+            }
+            catch_up.take().expect("checked above").finish(&source, &mut batch)?;
+            full = true;
+        }
         if batch.records == 0 {
             if caught_up && batching.exit_at_end {
                 return Ok(());
@@ -111,7 +176,6 @@ fn follow(
             }
             continue;
         }
-        let full = batch.records >= batching.max_records;
         let due = caught_up || batch.started.elapsed() >= batching.linger;
         if full || (due && tx.capacity() > 0) {
             batch.state_hash = source.engine().map_or(0, |e| e.state_hash());

@@ -13,6 +13,8 @@ use std::time::Duration;
 use engine::command_codec::{decode, RECORD_COMMAND};
 use journal::JournalReader;
 
+use crate::schema::Group;
+
 /// Counters written by the projector's tasks and read by `/metrics`. Plain `Relaxed` atomics:
 /// each is a value in its own right, no reader infers one from another.
 #[derive(Debug, Default)]
@@ -31,10 +33,11 @@ pub struct Metrics {
     pub events_total: AtomicU64,
     /// Rows written.
     pub rows_total: AtomicU64,
-    /// Transactions committed.
+    /// Batches committed (each is one transaction per table group).
     pub batches_total: AtomicU64,
-    /// Time spent writing and committing, microseconds.
-    pub write_micros_total: AtomicU64,
+    /// Time each table group's session spent writing and committing, microseconds
+    /// (`Group::ALL` order: current state, history). The busier group bounds the rate.
+    pub write_micros_total: [AtomicU64; 2],
     /// Sessions restarted after a database error.
     pub reconnects_total: AtomicU64,
     /// Up: 1 while a session is connected and projecting.
@@ -84,12 +87,11 @@ impl Metrics {
             self.events_total.load(Relaxed) as f64,
         );
         put("projector_rows_total", "counter", "Rows written.", self.rows_total.load(Relaxed) as f64);
-        put("projector_batches_total", "counter", "Transactions committed.", self.batches_total.load(Relaxed) as f64);
         put(
-            "projector_write_seconds_total",
+            "projector_batches_total",
             "counter",
-            "Time spent writing batches.",
-            self.write_micros_total.load(Relaxed) as f64 / 1e6,
+            "Batches committed (one transaction per table group each).",
+            self.batches_total.load(Relaxed) as f64,
         );
         put(
             "projector_reconnects_total",
@@ -98,6 +100,13 @@ impl Metrics {
             self.reconnects_total.load(Relaxed) as f64,
         );
         put("projector_up", "gauge", "1 while connected and projecting.", self.connected.load(Relaxed) as u8 as f64);
+        let name = "projector_write_seconds_total";
+        let _ =
+            writeln!(s, "# HELP {name} Time each table group's session spent writing batches.\n# TYPE {name} counter");
+        for g in Group::ALL {
+            let v = self.write_micros_total[g.checkpoint_id() as usize - 1].load(Relaxed) as f64 / 1e6;
+            let _ = writeln!(s, "{name}{{group=\"{}\"}} {v}", g.name());
+        }
         s
     }
 }

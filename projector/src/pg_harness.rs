@@ -122,10 +122,12 @@ impl Postgres {
             let mut cmd = Command::new(self.bin.join("postgres"));
             cmd.arg("-D").arg(self.dir.path().join("data")).args(["-p", &self.port.to_string(), "-k"]);
             cmd.arg(self.dir.path()).args(["-c", "listen_addresses=127.0.0.1"]);
+            // The harness's own settings first: a `--pg-setting` of the same name overrides
+            // them (the last `-c` wins).
+            cmd.args(["-c", "max_connections=50", "-c", "shared_buffers=128MB"]);
             for s in &self.settings {
                 cmd.args(["-c", s]);
             }
-            cmd.args(["-c", "max_connections=50", "-c", "shared_buffers=128MB"]);
             let mut child =
                 as_user(&mut cmd, self.user).stdout(Stdio::null()).stderr(log).spawn().expect("spawn postgres");
             while Instant::now() < deadline {

@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use crate::schema::Group;
+
 /// Integers as PostgreSQL stores them (`bigint`); checked conversions live in the mapper.
 pub type Big = i64;
 
@@ -242,17 +244,50 @@ impl Batch {
         }
     }
 
-    /// Rows the batch writes (each current-state row once).
+    /// Rows the batch writes into `group`'s tables (each current-state row once).
+    pub fn rows_of(&self, group: Group) -> u64 {
+        let n = match group {
+            Group::State => {
+                self.accounts.len()
+                    + self.instruments.len()
+                    + self.orders.len()
+                    + self.balances.len()
+                    + self.candles.len()
+            }
+            Group::History => {
+                self.order_events.len()
+                    + self.trades.len()
+                    + self.ledger.len()
+                    + self.transfers.len()
+                    + self.rejections.len()
+            }
+        };
+        n as u64
+    }
+
+    /// Rows the batch writes.
     pub fn rows(&self) -> u64 {
-        (self.accounts.len()
-            + self.instruments.len()
-            + self.orders.len()
-            + self.balances.len()
-            + self.candles.len()
-            + self.order_events.len()
-            + self.trades.len()
-            + self.ledger.len()
-            + self.transfers.len()
-            + self.rejections.len()) as u64
+        Group::ALL.iter().map(|&g| self.rows_of(g)).sum()
+    }
+
+    /// Drops `group`'s rows (the group has them already: see `follow`'s catch-up).
+    pub fn clear(&mut self, group: Group) {
+        match group {
+            Group::State => {
+                self.accounts.clear();
+                self.instruments.clear();
+                self.orders.clear();
+                self.balances.clear();
+                self.candles.clear();
+            }
+            Group::History => {
+                self.order_events.clear();
+                self.trades.clear();
+                self.ledger.clear();
+                self.transfers.clear();
+                self.rejections.clear();
+            }
+        }
+        assert_eq!(self.rows_of(group), 0, "cleared");
     }
 }

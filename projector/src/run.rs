@@ -1,20 +1,26 @@
-//! The projector's wiring: one *session* per database connection (connect, check and migrate
-//! the schema, read the checkpoint, start a follower there, commit its batches in order). A
-//! database error ends the session; the next one starts again from whatever checkpoint the
-//! database holds, so a lost connection, a restarted PostgreSQL or a commit whose outcome was
-//! never heard of all resume with no gap and no duplicate. Errors about the input (schema,
-//! journal, checkpoint) stop the projector with nothing written.
+//! The projector's wiring: one *session* per pair of database connections (connect, check and
+//! migrate the schema, read the two table groups' checkpoints, start a follower at the older,
+//! and hand every batch to two writers, one per group and connection, each committing its
+//! group's rows and checkpoint in order). Two connections are two PostgreSQL backends: the
+//! groups are written on two cores at once. A database error ends the session; the next one
+//! starts again from whatever checkpoints the database holds, so a lost connection, a restarted
+//! PostgreSQL or a commit whose outcome was never heard of all resume with no gap and no
+//! duplicate, per group. Errors about the input (schema, journal, checkpoint) stop the projector
+//! with nothing written.
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::mpsc::{Receiver, Sender};
 use tokio_postgres::{Client, NoTls};
 
 use crate::follow::{self, Batching, FollowError};
 use crate::metrics::Metrics;
-use crate::schema::{self, SchemaError};
+use crate::rows::Batch;
+use crate::schema::{self, Checkpoints, Group, SchemaError};
 use crate::writer::{self, Statements, WriteError};
 
 /// What the projector needs to run.
@@ -98,82 +104,141 @@ fn db_end(e: tokio_postgres::Error) -> Result<SessionEnd, RunError> {
     }
 }
 
-/// One connection's life.
+/// Connects one session's connection (its driver runs as a task until the client is dropped).
+async fn connect(url: &str) -> Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("connection closed: {e}");
+        }
+    });
+    Ok((client, task))
+}
+
+/// One session's life: a connection per table group.
 async fn session(
     opts: &Options,
     metrics: &Arc<Metrics>,
     stop: &Arc<AtomicBool>,
     watcher_started: &mut bool,
 ) -> Result<SessionEnd, RunError> {
-    let (mut client, connection) = match tokio_postgres::connect(&opts.database_url, NoTls).await {
+    let (state, history) = match tokio::try_join!(connect(&opts.database_url), connect(&opts.database_url)) {
         Ok(c) => c,
         Err(e) => return db_end(e),
     };
-    let conn_task = tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!("connection closed: {e}");
-        }
-    });
-    let outcome = project(opts, metrics, stop, watcher_started, &mut client).await;
-    drop(client);
-    conn_task.abort();
+    let mut clients = [state.0, history.0];
+    let outcome = project(opts, metrics, stop, watcher_started, &mut clients).await;
+    drop(clients);
+    state.1.abort();
+    history.1.abort();
     outcome
 }
 
-/// Schema, checkpoint, follower, then the writer loop.
+/// Schema, checkpoints, follower, then the writers.
 async fn project(
     opts: &Options,
     metrics: &Arc<Metrics>,
     stop: &Arc<AtomicBool>,
     watcher_started: &mut bool,
-    client: &mut Client,
+    clients: &mut [Client; 2],
 ) -> Result<SessionEnd, RunError> {
-    match schema::migrate(client).await {
+    match schema::migrate(&mut clients[0]).await {
         Ok(_) => {}
         Err(SchemaError::Db(e)) => return db_end(e),
         // Each migration is one transaction: a connection lost in the middle left nothing.
-        Err(SchemaError::Migrate(e)) if client.is_closed() => return Ok(SessionEnd::Retry(e.to_string())),
+        Err(SchemaError::Migrate(e)) if clients[0].is_closed() => return Ok(SessionEnd::Retry(e.to_string())),
         Err(e) => return Err(e.into()),
     }
-    let sync = if opts.synchronous_commit { "on" } else { "off" };
-    if let Err(e) = client.batch_execute(&format!("SET synchronous_commit = {sync}")).await {
+    let set = format!("SET synchronous_commit = {}", if opts.synchronous_commit { "on" } else { "off" });
+    if let Err(e) = tokio::try_join!(clients[0].batch_execute(&set), clients[1].batch_execute(&set)) {
         return db_end(e);
     }
-    let (checkpoint, statements) = match tokio::try_join!(schema::read_checkpoint(client), Statements::prepare(client))
-    {
-        Ok(x) => x,
+    let checkpoints = match schema::read_checkpoints(&clients[0]).await {
+        Ok(c) => c,
+        Err(SchemaError::Db(e)) => return db_end(e),
+        Err(e) => return Err(e.into()),
+    };
+    let statements = match tokio::try_join!(
+        Statements::prepare(&clients[0], Group::State),
+        Statements::prepare(&clients[1], Group::History)
+    ) {
+        Ok((a, b)) => [a, b],
         Err(e) => return db_end(e),
     };
+    let (_, older) = checkpoints.older();
     metrics.connected.store(true, Relaxed);
-    metrics.committed_seq.store(checkpoint.seq, Relaxed);
-    metrics.committed_ts_ns.store(checkpoint.ts_ns, Relaxed);
+    metrics.committed_seq.store(older.seq, Relaxed);
+    metrics.committed_ts_ns.store(older.ts_ns, Relaxed);
     if !*watcher_started {
         let dir = crate::source::journal_dir(&opts.data_dir);
-        crate::metrics::spawn_journal_watcher(dir, checkpoint.seq, metrics.clone(), Duration::from_millis(200));
+        crate::metrics::spawn_journal_watcher(dir, older.seq, metrics.clone(), Duration::from_millis(200));
         *watcher_started = true;
     }
-    tracing::info!(seq = checkpoint.seq, "checkpoint read; rebuilding the engine there");
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    tracing::info!(
+        state_seq = checkpoints.state.seq,
+        history_seq = checkpoints.history.seq,
+        "checkpoints read; rebuilding the engine at the older"
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
     let follower_stop = Arc::new(AtomicBool::new(false));
-    let follower = follow::spawn(opts.data_dir.clone(), checkpoint, opts.batching, tx, follower_stop.clone());
-    let outcome = write_loop(client, &statements, checkpoint.seq, &mut rx, metrics, stop).await;
+    let follower = follow::spawn(opts.data_dir.clone(), checkpoints, opts.batching, tx, follower_stop.clone());
+    let outcome = write_loop(clients, &statements, checkpoints, rx, metrics, stop).await;
     // The follower sees the flag, or its next send fails; wait for it so two engines never
     // coexist.
     follower_stop.store(true, Relaxed);
-    drop(rx);
     let _ = tokio::task::spawn_blocking(move || follower.join()).await;
     outcome
 }
 
-/// Commits the follower's batches in order until it ends, the database fails or `stop` is set.
-async fn write_loop(
-    client: &mut Client,
-    statements: &Statements,
-    mut committed: u64,
-    rx: &mut tokio::sync::mpsc::Receiver<follow::Message>,
-    metrics: &Metrics,
+/// Why the write loop ended before the follower did.
+enum LoopError {
+    /// A writer failed.
+    Write(WriteError),
+    /// The follower failed.
+    Run(RunError),
+}
+
+/// What both groups have committed, for the metrics: a batch counts once both have it.
+struct Progress {
+    /// Each group's checkpoint (`Group::ALL` order).
+    seq: [Cell<u64>; 2],
+    /// The last record counted in the totals.
+    counted: Cell<u64>,
+}
+
+impl Progress {
+    fn new(checkpoints: &Checkpoints) -> Progress {
+        let seq = Group::ALL.map(|g| Cell::new(checkpoints.get(g).seq));
+        let counted = Cell::new(checkpoints.older().1.seq);
+        Progress { seq, counted }
+    }
+
+    /// `group` has `batch` now (written, or had it already).
+    fn committed(&self, group: Group, batch: &Batch, metrics: &Metrics) {
+        self.seq[group.checkpoint_id() as usize - 1].set(batch.last_seq);
+        let both = self.seq.iter().map(Cell::get).min().expect("two groups");
+        if both > self.counted.get() {
+            assert_eq!(both, batch.last_seq, "groups commit the same batches in the same order");
+            self.counted.set(both);
+            metrics.committed_seq.store(both, Relaxed);
+            if batch.last_ts_ns != 0 {
+                metrics.committed_ts_ns.store(batch.last_ts_ns, Relaxed);
+            }
+            metrics.records_total.fetch_add(batch.records, Relaxed);
+            metrics.events_total.fetch_add(batch.events, Relaxed);
+            metrics.batches_total.fetch_add(1, Relaxed);
+            tracing::debug!(first = batch.first_seq, last = batch.last_seq, rows = batch.rows(), "batch committed");
+        }
+    }
+}
+
+/// Hands the follower's batches to both writers, in order, until the follower ends or `stop` is
+/// set (the writers then finish what they hold).
+async fn dispatch(
+    rx: &mut Receiver<follow::Message>,
+    to: [Sender<Arc<Batch>>; 2],
     stop: &AtomicBool,
-) -> Result<SessionEnd, RunError> {
+) -> Result<SessionEnd, LoopError> {
     loop {
         let msg = tokio::select! {
             m = rx.recv() => m,
@@ -184,25 +249,76 @@ async fn write_loop(
         };
         let batch = match msg {
             None => return Ok(SessionEnd::Finished),
-            Some(Err(e)) => return Err(e.into()),
-            Some(Ok(b)) => b,
+            Some(Err(e)) => return Err(LoopError::Run(e.into())),
+            Some(Ok(b)) => Arc::new(b),
         };
+        for sender in &to {
+            // A writer only stops on an error, which ends the loop before this send could fail.
+            if sender.send(batch.clone()).await.is_err() {
+                return Ok(SessionEnd::Finished);
+            }
+        }
+    }
+}
+
+/// Commits `group`'s rows of each batch, in order, from `committed` on.
+#[allow(clippy::too_many_arguments)]
+async fn group_writer(
+    client: &mut Client,
+    statements: &Statements,
+    group: Group,
+    mut committed: u64,
+    mut rx: Receiver<Arc<Batch>>,
+    progress: &Progress,
+    metrics: &Metrics,
+) -> Result<(), LoopError> {
+    while let Some(batch) = rx.recv().await {
         let started = Instant::now();
-        match writer::write(client, statements, &batch, committed).await {
-            Ok(()) => {}
-            Err(WriteError::Db { source, .. }) => return db_end(source),
-            Err(e) => return Err(RunError::Write(e)),
-        }
+        let wrote = writer::write(client, statements, &batch, group, committed).await.map_err(LoopError::Write)?;
         committed = batch.last_seq;
-        metrics.write_micros_total.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
-        metrics.committed_seq.store(committed, Relaxed);
-        if batch.last_ts_ns != 0 {
-            metrics.committed_ts_ns.store(batch.last_ts_ns, Relaxed);
+        if wrote {
+            let micros = started.elapsed().as_micros() as u64;
+            metrics.write_micros_total[group.checkpoint_id() as usize - 1].fetch_add(micros, Relaxed);
+            metrics.rows_total.fetch_add(batch.rows_of(group), Relaxed);
         }
-        metrics.records_total.fetch_add(batch.records, Relaxed);
-        metrics.events_total.fetch_add(batch.events, Relaxed);
-        metrics.rows_total.fetch_add(batch.rows(), Relaxed);
-        metrics.batches_total.fetch_add(1, Relaxed);
-        tracing::debug!(first = batch.first_seq, last = batch.last_seq, rows = batch.rows(), "batch committed");
+        progress.committed(group, &batch, metrics);
+    }
+    Ok(())
+}
+
+/// Commits the follower's batches, each group on its own connection, until the follower ends,
+/// the database fails or `stop` is set. A group may run one batch ahead of the other.
+async fn write_loop(
+    clients: &mut [Client; 2],
+    statements: &[Statements; 2],
+    checkpoints: Checkpoints,
+    mut rx: Receiver<follow::Message>,
+    metrics: &Metrics,
+    stop: &AtomicBool,
+) -> Result<SessionEnd, RunError> {
+    let progress = Progress::new(&checkpoints);
+    let (state_tx, state_rx) = tokio::sync::mpsc::channel(1);
+    let (history_tx, history_rx) = tokio::sync::mpsc::channel(1);
+    let [state_client, history_client] = clients;
+    let [state_st, history_st] = statements;
+    let outcome = tokio::try_join!(
+        dispatch(&mut rx, [state_tx, history_tx], stop),
+        group_writer(state_client, state_st, Group::State, checkpoints.state.seq, state_rx, &progress, metrics),
+        group_writer(
+            history_client,
+            history_st,
+            Group::History,
+            checkpoints.history.seq,
+            history_rx,
+            &progress,
+            metrics
+        ),
+    );
+    drop(rx);
+    match outcome {
+        Ok((end, (), ())) => Ok(end),
+        Err(LoopError::Run(e)) => Err(e),
+        Err(LoopError::Write(WriteError::Db { source, .. })) => db_end(source),
+        Err(LoopError::Write(e)) => Err(RunError::Write(e)),
     }
 }

@@ -1,5 +1,6 @@
 //! The read side's schema: versioned SQL migrations (`projector/migrations/V<n>__<name>.sql`,
-//! applied by refinery, each in its own transaction) and the checkpoint row they create.
+//! applied by refinery, each in its own transaction), the two table groups and their checkpoint
+//! rows.
 
 use tokio_postgres::Client;
 
@@ -33,6 +34,18 @@ pub enum SchemaError {
     /// A migration failed (or an applied one differs from this projector's).
     #[error("migrating the schema: {0}")]
     Migrate(#[from] refinery::Error),
+    /// `projector_checkpoint` lacks a group's row (edited by hand): the projector cannot know
+    /// what that group holds. Nothing was written.
+    #[error(
+        "projector_checkpoint has no row for the {group} tables (id {id}): the database was edited by hand; \
+         restore it from a backup or project into an empty database"
+    )]
+    CheckpointMissing {
+        /// The group.
+        group: &'static str,
+        /// Its row's id.
+        id: i16,
+    },
 }
 
 /// The newest schema version this projector has.
@@ -73,7 +86,40 @@ pub async fn migrate(client: &mut Client) -> Result<i64, SchemaError> {
     Ok(now)
 }
 
-/// The database's checkpoint: the last journal record whose rows it holds.
+/// The two table groups. Each is written by its own session (its own PostgreSQL backend: the
+/// two use two cores) and has its own checkpoint row, written in the same transaction as the
+/// group's rows, so each group is exactly once on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// The current-state tables: `accounts`, `instruments`, `orders`, `balances`, `candles`.
+    State,
+    /// The append-only history: `order_events`, `trades`, `balance_ledger`, `transfers`,
+    /// `rejections`.
+    History,
+}
+
+impl Group {
+    /// Both, in checkpoint-row order.
+    pub const ALL: [Group; 2] = [Group::State, Group::History];
+
+    /// The group's row in `projector_checkpoint`.
+    pub fn checkpoint_id(self) -> i16 {
+        match self {
+            Group::State => 1,
+            Group::History => 2,
+        }
+    }
+
+    /// Its name in logs, errors and `projector_checkpoint.table_group`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::State => "state",
+            Group::History => "history",
+        }
+    }
+}
+
+/// A group's checkpoint: the last journal record whose rows the group holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Checkpoint {
     /// Journal sequence (0: nothing projected yet).
@@ -84,17 +130,64 @@ pub struct Checkpoint {
     pub ts_ns: u64,
 }
 
-/// Reads the checkpoint row.
-pub async fn read_checkpoint(client: &Client) -> Result<Checkpoint, tokio_postgres::Error> {
-    let row = client.query_one("SELECT seq, state_hash, ts_ns FROM projector_checkpoint WHERE id = 1", &[]).await?;
-    let seq: i64 = row.get(0);
-    let hash: Option<Vec<u8>> = row.get(1);
-    let ts: i64 = row.get(2);
-    let state_hash = hash.map(|h| {
-        let mut b = [0u8; 16];
-        b.copy_from_slice(&h);
-        u128::from_be_bytes(b)
-    });
-    assert!(seq >= 0, "the table's CHECK keeps it non-negative");
-    Ok(Checkpoint { seq: seq as u64, state_hash, ts_ns: ts.max(0) as u64 })
+/// Both groups' checkpoints. They differ after a crash between the two groups' commits; a
+/// restart rebuilds the engine at the older one and lets the lagging group catch up first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoints {
+    /// The current-state tables'.
+    pub state: Checkpoint,
+    /// The history's.
+    pub history: Checkpoint,
+}
+
+impl Checkpoints {
+    /// Group `g`'s.
+    pub fn get(&self, g: Group) -> Checkpoint {
+        match g {
+            Group::State => self.state,
+            Group::History => self.history,
+        }
+    }
+
+    /// The older of the two (the state's on a tie): where the engine is rebuilt.
+    pub fn older(&self) -> (Group, Checkpoint) {
+        if self.state.seq <= self.history.seq {
+            (Group::State, self.state)
+        } else {
+            (Group::History, self.history)
+        }
+    }
+
+    /// The newer of the two (the history's on a tie).
+    pub fn newer(&self) -> (Group, Checkpoint) {
+        if self.state.seq <= self.history.seq {
+            (Group::History, self.history)
+        } else {
+            (Group::State, self.state)
+        }
+    }
+}
+
+/// Reads both checkpoint rows.
+pub async fn read_checkpoints(client: &Client) -> Result<Checkpoints, SchemaError> {
+    let rows = client.query("SELECT id, seq, state_hash, ts_ns FROM projector_checkpoint ORDER BY id", &[]).await?;
+    let mut found = [None, None];
+    for row in rows {
+        let id: i16 = row.get(0);
+        let seq: i64 = row.get(1);
+        let hash: Option<Vec<u8>> = row.get(2);
+        let ts: i64 = row.get(3);
+        assert!(seq >= 0, "the table's CHECK keeps it non-negative");
+        // The table's CHECK keeps hashes 16 bytes long.
+        let state_hash = hash.and_then(|h| <[u8; 16]>::try_from(h.as_slice()).ok()).map(u128::from_be_bytes);
+        let slot = Group::ALL.iter().position(|g| g.checkpoint_id() == id);
+        if let Some(i) = slot {
+            found[i] = Some(Checkpoint { seq: seq as u64, state_hash, ts_ns: ts.max(0) as u64 });
+        }
+    }
+    let get = |g: Group| {
+        found[g.checkpoint_id() as usize - 1]
+            .ok_or(SchemaError::CheckpointMissing { group: g.name(), id: g.checkpoint_id() })
+    };
+    Ok(Checkpoints { state: get(Group::State)?, history: get(Group::History)? })
 }

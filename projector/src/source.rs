@@ -180,6 +180,11 @@ impl Source {
         self.engine.as_ref()
     }
 
+    /// The journal directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Sequence number of the next record.
     pub fn next_seq(&self) -> Seq {
         self.reader.next_seq()

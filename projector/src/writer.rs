@@ -1,24 +1,28 @@
-//! Writing one [`Batch`] in one transaction: the checkpoint first (its row lock serialises
-//! writers, and a checkpoint that moved means another writer: refuse), then the current-state
-//! tables by one multi-row upsert each (`INSERT ... SELECT * FROM unnest($1::bigint[], ...) ON
+//! Writing one table group's rows of one [`Batch`] in one transaction, on the group's own
+//! session: the group's checkpoint row first (its row lock serialises writers, and a checkpoint
+//! that moved means another writer: refuse), then the rows, then the commit. The current-state
+//! group: one multi-row upsert per table (`INSERT ... SELECT * FROM unnest($1::bigint[], ...) ON
 //! CONFLICT ...`, every column one array parameter, all sent at once: tokio-postgres pipelines
-//! them), then the high-volume append-only tables (`order_events`, `trades`, `balance_ledger`) by
-//! binary `COPY`, then the commit. Rows and checkpoint commit together or not at all: that is the
-//! exactly-once guarantee.
+//! them), and the batch's new orders by binary `COPY` (they cannot conflict). The history group:
+//! every table by binary `COPY`. Rows and checkpoint commit together or not at all: that is the
+//! exactly-once guarantee, per group.
 
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Statement, Transaction};
 
-use crate::rows::Batch;
+use crate::rows::{Batch, OrderRow};
+use crate::schema::Group;
 
 /// Why a batch was not written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The database's checkpoint is not where this projector left it: another projector writes
     /// into the same database.
-    #[error("the checkpoint moved under this projector (expected journal record {expected}): is another matchd-projector writing into this database?")]
+    #[error("the {group} tables' checkpoint moved under this projector (expected journal record {expected}): is another matchd-projector writing into this database?")]
     CheckpointMoved {
+        /// The table group.
+        group: &'static str,
         /// Where this projector left it.
         expected: u64,
     },
@@ -41,29 +45,45 @@ fn unnest_insert(table: &str, cols: &[(&str, &str)], suffix: &str) -> String {
     format!("INSERT INTO {table} ({}) SELECT * FROM unnest({}) {suffix}", names.join(", "), arrays.join(", "))
 }
 
-/// The statements, prepared once per connection.
+/// A group's statements, prepared once per connection. Each connection prepares only its own
+/// group's: preparing an `INSERT` takes the lock it will write with, so a connection never
+/// waits on the other group's tables.
 pub struct Statements {
     checkpoint: Statement,
+    /// The current-state group's upserts (`None` on the history group's connection).
+    state: Option<StateStatements>,
+}
+
+/// The current-state group's upserts.
+struct StateStatements {
     accounts: Statement,
     instruments: Statement,
     orders: Statement,
     balances: Statement,
-    transfers: Statement,
-    rejections: Statement,
     candles: Statement,
 }
 
 impl Statements {
-    /// Prepares every statement on `client`.
-    pub async fn prepare(client: &Client) -> Result<Statements, tokio_postgres::Error> {
+    /// Prepares `group`'s statements on `client`.
+    pub async fn prepare(client: &Client, group: Group) -> Result<Statements, tokio_postgres::Error> {
+        let checkpoint = client
+            .prepare("UPDATE projector_checkpoint SET seq = $1, state_hash = $2, ts_ns = $3 WHERE id = $4 AND seq = $5")
+            .await?;
+        let state = match group {
+            Group::State => Some(StateStatements::prepare(client).await?),
+            Group::History => None,
+        };
+        Ok(Statements { checkpoint, state })
+    }
+}
+
+impl StateStatements {
+    async fn prepare(client: &Client) -> Result<StateStatements, tokio_postgres::Error> {
         const B: &str = "bigint";
         const I: &str = "int";
         const T: &str = "text";
         let p = |sql: String| async move { client.prepare(&sql).await };
-        Ok(Statements {
-            checkpoint: client
-                .prepare("UPDATE projector_checkpoint SET seq = $1, state_hash = $2, ts_ns = $3 WHERE id = 1 AND seq = $4")
-                .await?,
+        Ok(StateStatements {
             accounts: p(unnest_insert(
                 "accounts",
                 &[("account_id", I), ("status", T), ("fee_tier", "smallint"), ("created_seq", B), ("updated_seq", B)],
@@ -82,6 +102,8 @@ impl Statements {
                  reference_price = EXCLUDED.reference_price, updated_seq = EXCLUDED.updated_seq",
             ))
             .await?,
+            // Orders created before the batch (in the table already). The batch's new orders
+            // are copied (`copy_rows`): no conflict check.
             orders: p(unnest_insert(
                 "orders",
                 &[
@@ -101,21 +123,6 @@ impl Statements {
                 &[("account_id", I), ("asset_id", I), ("available", B), ("reserved", B), ("updated_seq", B)],
                 "ON CONFLICT (account_id, asset_id) DO UPDATE SET available = EXCLUDED.available, \
                  reserved = EXCLUDED.reserved, updated_seq = EXCLUDED.updated_seq",
-            ))
-            .await?,
-            transfers: p(unnest_insert(
-                "transfers",
-                &[("seq", B), ("kind", T), ("account_id", I), ("asset_id", I), ("amount", B), ("tx_id", B), ("ts_ns", B)],
-                "",
-            ))
-            .await?,
-            rejections: p(unnest_insert(
-                "rejections",
-                &[
-                    ("seq", B), ("idx", I), ("account_id", I), ("command", T), ("client_order_id", B), ("order_id", B),
-                    ("instrument_id", I), ("reason", T), ("ts_ns", B),
-                ],
-                "",
             ))
             .await?,
             // The bucket is computed in SQL from the minute number; a later batch's trades in the
@@ -171,6 +178,45 @@ async fn exec(
 
 type P<'a> = &'a (dyn ToSql + Sync);
 
+const ORDER_COLS: &[(&str, Type)] = &[
+    ("order_id", Type::INT8),
+    ("account_id", Type::INT4),
+    ("instrument_id", Type::INT4),
+    ("client_order_id", Type::INT8),
+    ("side", Type::TEXT),
+    ("order_type", Type::TEXT),
+    ("tif", Type::TEXT),
+    ("price", Type::INT8),
+    ("qty", Type::INT8),
+    ("filled_qty", Type::INT8),
+    ("leaves_qty", Type::INT8),
+    ("status", Type::TEXT),
+    ("cancel_reason", Type::TEXT),
+    ("created_seq", Type::INT8),
+    ("created_ts_ns", Type::INT8),
+    ("updated_seq", Type::INT8),
+    ("updated_ts_ns", Type::INT8),
+];
+const TRANSFER_COLS: &[(&str, Type)] = &[
+    ("seq", Type::INT8),
+    ("kind", Type::TEXT),
+    ("account_id", Type::INT4),
+    ("asset_id", Type::INT4),
+    ("amount", Type::INT8),
+    ("tx_id", Type::INT8),
+    ("ts_ns", Type::INT8),
+];
+const REJECTION_COLS: &[(&str, Type)] = &[
+    ("seq", Type::INT8),
+    ("idx", Type::INT4),
+    ("account_id", Type::INT4),
+    ("command", Type::TEXT),
+    ("client_order_id", Type::INT8),
+    ("order_id", Type::INT8),
+    ("instrument_id", Type::INT4),
+    ("reason", Type::TEXT),
+    ("ts_ns", Type::INT8),
+];
 const ORDER_EVENT_COLS: &[(&str, Type)] = &[
     ("seq", Type::INT8),
     ("idx", Type::INT4),
@@ -236,32 +282,50 @@ async fn copy_rows<'r, const N: usize>(
     writer.finish().await
 }
 
-/// Writes `batch` and moves the checkpoint from `prev_seq` to `batch.last_seq`, in one
-/// transaction.
-pub async fn write(client: &mut Client, st: &Statements, batch: &Batch, prev_seq: u64) -> Result<(), WriteError> {
-    assert_eq!(batch.first_seq, prev_seq + 1, "batches follow the checkpoint without a gap");
+/// Writes `group`'s rows of `batch` and moves the group's checkpoint from `prev_seq` to
+/// `batch.last_seq`, in one transaction. Returns `false` (nothing written) when the group has
+/// the batch already (`prev_seq` at its end: the catch-up batch of the lagging group).
+pub async fn write(
+    client: &mut Client,
+    st: &Statements,
+    batch: &Batch,
+    group: Group,
+    prev_seq: u64,
+) -> Result<bool, WriteError> {
     assert!(batch.last_seq >= batch.first_seq, "a batch holds at least one record");
+    if prev_seq >= batch.last_seq {
+        assert_eq!(prev_seq, batch.last_seq, "a group ahead of the other is caught up in one batch that ends at it");
+        assert_eq!(batch.rows_of(group), 0, "the catch-up batch holds only the lagging group's rows");
+        return Ok(false);
+    }
+    assert_eq!(batch.first_seq, prev_seq + 1, "batches follow the checkpoint without a gap");
     let (first, last) = (batch.first_seq, batch.last_seq);
     let db = |source| WriteError::Db { first, last, source };
     let tx = client.transaction().await.map_err(db)?;
     let hash = batch.state_hash.to_be_bytes().to_vec();
-    let moved = tx
-        .execute(&st.checkpoint, &[&(last as i64), &hash, &(batch.last_ts_ns as i64), &(prev_seq as i64)])
-        .await
-        .map_err(db)?;
+    let params: [&(dyn ToSql + Sync); 5] =
+        [&(last as i64), &hash, &(batch.last_ts_ns as i64), &group.checkpoint_id(), &(prev_seq as i64)];
+    let moved = tx.execute(&st.checkpoint, &params).await.map_err(db)?;
     if moved != 1 {
-        return Err(WriteError::CheckpointMoved { expected: prev_seq });
+        return Err(WriteError::CheckpointMoved { group: group.name(), expected: prev_seq });
     }
-    upsert_current_state(&tx, st, batch).await.map_err(db)?;
-    copy_append_only(&tx, batch).await.map_err(db)?;
-    tx.commit().await.map_err(db)
+    match group {
+        Group::State => {
+            let st = st.state.as_ref().expect("the state group's connection prepared its upserts");
+            upsert_current_state(&tx, st, batch).await.map_err(db)?
+        }
+        Group::History => copy_append_only(&tx, batch).await.map_err(db)?,
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(true)
 }
 
-/// The current-state tables (and the small append-only ones): one multi-row statement each, all
-/// in flight at once (tokio-postgres pipelines them on the connection).
+/// The current-state tables: one multi-row statement each, all in flight at once
+/// (tokio-postgres pipelines them on the connection), then the batch's new orders by binary
+/// COPY.
 async fn upsert_current_state(
     tx: &Transaction<'_>,
-    st: &Statements,
+    st: &StateStatements,
     batch: &Batch,
 ) -> Result<(), tokio_postgres::Error> {
     let accounts: Vec<_> = batch.accounts.values().collect();
@@ -274,26 +338,19 @@ async fn upsert_current_state(
     let i3 = (col!(instruments, min_qty), col!(instruments, max_qty), col!(instruments, min_notional));
     let i4 = (col!(instruments, price_band_bps), col!(instruments, reference_price), col!(instruments, state));
     let i5 = (col!(instruments, added_seq), col!(instruments, updated_seq));
-    let orders: Vec<_> = batch.orders.values().collect();
-    let o1 =
-        (col!(orders, order_id), col!(orders, account_id), col!(orders, instrument_id), col!(orders, client_order_id));
-    let o2 = (col!(orders, side), col!(orders, order_type), col!(orders, tif), col!(orders, price), col!(orders, qty));
-    let o3 = (col!(orders, filled_qty), col!(orders, leaves_qty), col!(orders, status), col!(orders, cancel_reason));
-    let o4 = (
-        col!(orders, created_seq),
-        col!(orders, created_ts_ns),
-        col!(orders, updated_seq),
-        col!(orders, updated_ts_ns),
-    );
+    // Orders accepted before the batch are in the table; the batch's own are not (the group's
+    // checkpoint is the record before the batch).
+    let first = batch.first_seq as i64;
+    let (new_orders, old_orders): (Vec<&OrderRow>, Vec<&OrderRow>) =
+        batch.orders.values().partition(|o| o.created_seq >= first);
+    let o = &old_orders;
+    let o1 = (col!(o, order_id), col!(o, account_id), col!(o, instrument_id), col!(o, client_order_id));
+    let o2 = (col!(o, side), col!(o, order_type), col!(o, tif), col!(o, price), col!(o, qty));
+    let o3 = (col!(o, filled_qty), col!(o, leaves_qty), col!(o, status), col!(o, cancel_reason));
+    let o4 = (col!(o, created_seq), col!(o, created_ts_ns), col!(o, updated_seq), col!(o, updated_ts_ns));
     let balances: Vec<_> = batch.balances.values().collect();
     let b1 = (col!(balances, account_id), col!(balances, asset_id), col!(balances, available));
     let b2 = (col!(balances, reserved), col!(balances, updated_seq));
-    let x = &batch.transfers;
-    let x1 = (col!(x, seq), col!(x, kind), col!(x, account_id), col!(x, asset_id), col!(x, amount), col!(x, tx_id));
-    let x2 = col!(x, ts_ns);
-    let r = &batch.rejections;
-    let r1 = (col!(r, seq), col!(r, idx), col!(r, account_id), col!(r, command), col!(r, client_order_id));
-    let r2 = (col!(r, order_id), col!(r, instrument_id), col!(r, reason), col!(r, ts_ns));
     let candles: Vec<_> = batch.candles.values().collect();
     let c1 = (col!(candles, instrument_id), col!(candles, minute), col!(candles, open), col!(candles, high));
     let c2 = (col!(candles, low), col!(candles, close), col!(candles, volume), col!(candles, quote_volume));
@@ -302,28 +359,47 @@ async fn upsert_current_state(
     let p1: Params<'_> = params![
         &i1.0, &i1.1, &i1.2, &i2.0, &i2.1, &i2.2, &i2.3, &i3.0, &i3.1, &i3.2, &i4.0, &i4.1, &i4.2, &i5.0, &i5.1
     ];
-    let p5: Params<'_> = params![&b1.0, &b1.1, &b1.2, &b2.0, &b2.1];
-    let p6: Params<'_> = params![&x1.0, &x1.1, &x1.2, &x1.3, &x1.4, &x1.5, &x2];
-    let p7: Params<'_> = params![&r1.0, &r1.1, &r1.2, &r1.3, &r1.4, &r2.0, &r2.1, &r2.2, &r2.3];
-    let p8: Params<'_> = params![&c1.0, &c1.1, &c1.2, &c1.3, &c2.0, &c2.1, &c2.2, &c2.3, &c3.0, &c3.1, &c3.2];
     let p_orders: Params<'_> = params![
         &o1.0, &o1.1, &o1.2, &o1.3, &o2.0, &o2.1, &o2.2, &o2.3, &o2.4, &o3.0, &o3.1, &o3.2, &o3.3, &o4.0, &o4.1, &o4.2,
         &o4.3
     ];
+    let p5: Params<'_> = params![&b1.0, &b1.1, &b1.2, &b2.0, &b2.1];
+    let p8: Params<'_> = params![&c1.0, &c1.1, &c1.2, &c1.3, &c2.0, &c2.1, &c2.2, &c2.3, &c3.0, &c3.1, &c3.2];
     tokio::try_join!(
         exec(tx, "accounts", &st.accounts, p0, accounts.len()),
         exec(tx, "instruments", &st.instruments, p1, instruments.len()),
-        exec(tx, "orders", &st.orders, p_orders, orders.len()),
+        exec(tx, "orders", &st.orders, p_orders, old_orders.len()),
         exec(tx, "balances", &st.balances, p5, balances.len()),
-        exec(tx, "transfers", &st.transfers, p6, x.len()),
-        exec(tx, "rejections", &st.rejections, p7, r.len()),
         exec(tx, "candles", &st.candles, p8, candles.len()),
     )?;
+    copy_rows(tx, "orders", ORDER_COLS, new_orders.len(), |i| {
+        let r = new_orders[i];
+        [
+            &r.order_id as P,
+            &r.account_id,
+            &r.instrument_id,
+            &r.client_order_id,
+            &r.side,
+            &r.order_type,
+            &r.tif,
+            &r.price,
+            &r.qty,
+            &r.filled_qty,
+            &r.leaves_qty,
+            &r.status,
+            &r.cancel_reason,
+            &r.created_seq,
+            &r.created_ts_ns,
+            &r.updated_seq,
+            &r.updated_ts_ns,
+        ]
+    })
+    .await?;
     Ok(())
 }
 
-/// The high-volume append-only tables by binary COPY: no set-returning function, no
-/// materialisation.
+/// The history group: every append-only table by binary COPY (no set-returning function, no
+/// materialisation).
 async fn copy_append_only(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_postgres::Error> {
     let (ev, tr, l) = (&batch.order_events, &batch.trades, &batch.ledger);
     copy_rows(tx, "order_events", ORDER_EVENT_COLS, ev.len(), |i| {
@@ -376,6 +452,28 @@ async fn copy_append_only(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tok
             &r.reserved_delta,
             &r.available,
             &r.reserved,
+            &r.ts_ns,
+        ]
+    })
+    .await?;
+    let x = &batch.transfers;
+    copy_rows(tx, "transfers", TRANSFER_COLS, x.len(), |i| {
+        let r = &x[i];
+        [&r.seq as P, &r.kind, &r.account_id, &r.asset_id, &r.amount, &r.tx_id, &r.ts_ns]
+    })
+    .await?;
+    let j = &batch.rejections;
+    copy_rows(tx, "rejections", REJECTION_COLS, j.len(), |i| {
+        let r = &j[i];
+        [
+            &r.seq as P,
+            &r.idx,
+            &r.account_id,
+            &r.command,
+            &r.client_order_id,
+            &r.order_id,
+            &r.instrument_id,
+            &r.reason,
             &r.ts_ns,
         ]
     })

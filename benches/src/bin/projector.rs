@@ -22,7 +22,8 @@ use projector::pg_harness::Postgres;
 use projector::{Batching, Options};
 
 const USAGE: &str = "usage: projector [--commands N] [--baseline-commands N] [--batch-records N] [--batch-ms MS] \
-                     [--mix insert-heavy|exchange-core] [--seed S] [--accounts N] [--pg-setting NAME=VALUE]... [--print-pg-log]";
+                     [--mix insert-heavy|exchange-core] [--seed S] [--accounts N] [--pg-setting NAME=VALUE]... [--print-pg-log] \
+                     [--sql STATEMENTS] [--synchronous-commit on|off] [--skip-per-command]";
 
 struct Args {
     commands: u64,
@@ -34,6 +35,10 @@ struct Args {
     accounts: u32,
     pg_settings: Vec<String>,
     keep_log: bool,
+    /// Run after the migrations, before projecting (try a schema variant: `DROP INDEX ...`).
+    sql: String,
+    synchronous_commit: bool,
+    skip_per_command: bool,
 }
 
 fn args() -> Args {
@@ -47,6 +52,9 @@ fn args() -> Args {
         accounts: 1_000,
         pg_settings: Vec::new(),
         keep_log: false,
+        sql: String::new(),
+        synchronous_commit: true,
+        skip_per_command: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(s) = it.next() {
@@ -67,6 +75,9 @@ fn args() -> Args {
             }
             "--pg-setting" => a.pg_settings.push(it.next().expect(USAGE)),
             "--print-pg-log" => a.keep_log = true,
+            "--sql" => a.sql = it.next().expect(USAGE),
+            "--synchronous-commit" => a.synchronous_commit = it.next().expect(USAGE) == "on",
+            "--skip-per-command" => a.skip_per_command = true,
             "--bench" => {}
             other => panic!("unknown argument {other}; {USAGE}"),
         }
@@ -123,21 +134,31 @@ struct Case {
     events: u64,
     rows: u64,
     batches: u64,
-    write_secs: f64,
+    /// Per table group: current state, history.
+    write_secs: [f64; 2],
 }
 
 /// Projects `data_dir` into a new database `db` to the journal's end.
-fn project(pg: &Postgres, db: &str, data_dir: &Path, batching: Batching) -> Case {
+fn project(pg: &Postgres, db: &str, data_dir: &Path, batching: Batching, a: &Args) -> Case {
     pg.create_database(db);
     let opts = Options {
         data_dir: data_dir.to_path_buf(),
         database_url: pg.url(db),
         batching,
-        synchronous_commit: true,
+        synchronous_commit: a.synchronous_commit,
         max_backoff: Duration::from_secs(1),
     };
     let metrics = Arc::new(Metrics::default());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    if !a.sql.is_empty() {
+        rt.block_on(async {
+            let (mut client, conn) =
+                tokio_postgres::connect(&opts.database_url, tokio_postgres::NoTls).await.expect("connect");
+            tokio::spawn(conn);
+            projector::schema::migrate(&mut client).await.expect("migrate");
+            client.batch_execute(&a.sql).await.expect("--sql");
+        });
+    }
     let started = Instant::now();
     rt.block_on(projector::run(&opts, metrics.clone(), Arc::new(AtomicBool::new(false)))).expect("projection");
     let secs = started.elapsed().as_secs_f64();
@@ -147,7 +168,7 @@ fn project(pg: &Postgres, db: &str, data_dir: &Path, batching: Batching) -> Case
         events: metrics.events_total.load(Relaxed),
         rows: metrics.rows_total.load(Relaxed),
         batches: metrics.batches_total.load(Relaxed),
-        write_secs: metrics.write_micros_total.load(Relaxed) as f64 / 1e6,
+        write_secs: metrics.write_micros_total.each_ref().map(|m| m.load(Relaxed) as f64 / 1e6),
     }
 }
 
@@ -175,18 +196,23 @@ fn main() {
         idle_poll: Duration::from_millis(1),
         exit_at_end: true,
     };
-    let b = project(&pg, "batched", &full, batched);
+    let b = project(&pg, "batched", &full, batched, &a);
     eprintln!(
-        "batched: {} records, {} events, {} rows in {} transactions, {:.2} s ({:.2} s writing): {:.0} events/s",
+        "batched: {} records, {} events, {} rows in {} batches, {:.2} s (writing: state {:.2} s, history {:.2} s): {:.0} events/s",
         b.records,
         b.events,
         b.rows,
         b.batches,
         b.secs,
-        b.write_secs,
+        b.write_secs[0],
+        b.write_secs[1],
         b.events as f64 / b.secs
     );
-    let per_command = project(&pg, "per_command", &small, Batching { max_records: 1, ..batched });
+    let per_command = if a.skip_per_command {
+        Case { secs: 1.0, records: 0, events: 0, rows: 0, batches: 0, write_secs: [0.0; 2] }
+    } else {
+        project(&pg, "per_command", &small, Batching { max_records: 1, ..batched }, &a)
+    };
     eprintln!(
         "one transaction per command: {} records, {} events, {:.2} s: {:.0} events/s",
         per_command.records,
@@ -199,7 +225,7 @@ fn main() {
     }
     let rate = |c: &Case, n: u64| n as f64 / c.secs;
     println!(
-        "{{\"bench\":\"projector\",\"mix\":\"{}\",\"commands\":{},\"records\":{},\"events\":{},\"rows\":{},\"transactions\":{},\"secs\":{:.3},\"events_per_sec\":{:.0},\"records_per_sec\":{:.0},\"rows_per_sec\":{:.0},\"batch_records\":{},\"batch_ms\":{},\"per_command_records\":{},\"per_command_events_per_sec\":{:.0},\"per_command_rows_per_sec\":{:.0},\"batched_over_per_command\":{:.1},\"postgres\":\"fsync=on synchronous_commit=on {}\",\"loadavg\":\"{}\"}}",
+        "{{\"bench\":\"projector\",\"mix\":\"{}\",\"commands\":{},\"records\":{},\"events\":{},\"rows\":{},\"batches\":{},\"secs\":{:.3},\"events_per_sec\":{:.0},\"records_per_sec\":{:.0},\"rows_per_sec\":{:.0},\"batch_records\":{},\"batch_ms\":{},\"per_command_records\":{},\"per_command_events_per_sec\":{:.0},\"per_command_rows_per_sec\":{:.0},\"batched_over_per_command\":{:.1},\"write_secs_state\":{:.2},\"write_secs_history\":{:.2},\"postgres\":\"fsync=on {}\",\"projector_synchronous_commit\":{},\"loadavg\":\"{}\"}}",
         a.mix.name,
         a.commands,
         b.records,
@@ -215,8 +241,11 @@ fn main() {
         per_command.records,
         rate(&per_command, per_command.events),
         rate(&per_command, per_command.rows),
-        rate(&b, b.events) / rate(&per_command, per_command.events),
+        rate(&b, b.events) / rate(&per_command, per_command.events).max(1.0),
+        b.write_secs[0],
+        b.write_secs[1],
         a.pg_settings.join(" "),
+        a.synchronous_commit,
         load_average()
     );
 }

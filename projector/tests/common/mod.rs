@@ -62,13 +62,30 @@ impl Db {
         self.rt.block_on(self.client.batch_execute(sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// The checkpoint's sequence (0 before the schema exists).
+    /// The last record both table groups hold (0 before the schema exists).
     pub fn checkpoint(&self) -> u64 {
         let exists = self.int("SELECT (to_regclass('projector_checkpoint') IS NOT NULL)::int::bigint");
         if exists == 0 {
             return 0;
         }
-        self.int("SELECT seq FROM projector_checkpoint") as u64
+        self.int("SELECT min(seq) FROM projector_checkpoint") as u64
+    }
+
+    /// Each table group's checkpoint: (current state, history).
+    pub fn group_checkpoints(&self) -> (u64, u64) {
+        let seq = |id| self.int(&format!("SELECT seq FROM projector_checkpoint WHERE id = {id}")) as u64;
+        (seq(1), seq(2))
+    }
+
+    /// Asserts both groups' checkpoints are at `seq` with the engine's state hash there.
+    pub fn assert_checkpoints_at(&self, seq: u64, state_hash: u128) {
+        let rows = self.query("SELECT seq, state_hash FROM projector_checkpoint ORDER BY id");
+        assert_eq!(rows.len(), 2, "one checkpoint per table group");
+        for r in rows {
+            assert_eq!(r.get::<_, i64>(0) as u64, seq, "checkpoint");
+            let hash: Vec<u8> = r.get(1);
+            assert_eq!(hash, state_hash.to_be_bytes().to_vec(), "checkpoint hash = the journal's");
+        }
     }
 
     /// Every user table's row count, for "nothing was written" checks.
@@ -372,4 +389,42 @@ pub fn check_sql_invariants(db: &Db, events: &[engine::Event]) {
         0,
         "the ledger sums to the balances"
     );
+}
+
+/// The differential check of a finished projection against a replay of the journal.
+pub fn check_against_replay(db: &Db, data: &std::path::Path) {
+    let r = replay(data, None);
+    let engine = r.engine();
+    db.assert_checkpoints_at(r.last_seq, engine.state_hash());
+    // Balances, both ways.
+    let mut sql_balances = 0;
+    for row in db.query("SELECT account_id, asset_id, available, reserved FROM balances") {
+        let (a, s, av, re): (i32, i32, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+        assert_eq!(engine.balance(a as u32, s as u32), (av as u64, re as u64), "balance of {a}/{s}");
+        sql_balances += 1;
+    }
+    let cfg = engine.config();
+    let engine_balances = (0..cfg.max_accounts)
+        .filter(|&a| engine.account_exists(a))
+        .flat_map(|a| (0..cfg.max_assets).map(move |s| (a, s)))
+        .filter(|&(a, s)| engine.balance(a, s) != (0, 0))
+        .count();
+    assert_eq!(sql_balances, engine_balances);
+    // Open orders.
+    let mut open: Vec<(i64, i64, i64, i64)> = Vec::new();
+    for id in engine.instrument_ids().collect::<Vec<_>>() {
+        for side in [engine::Side::Buy, engine::Side::Sell] {
+            for o in engine.book_orders(id, side) {
+                open.push((o.order_id as i64, o.price as i64, o.qty as i64, o.leaves as i64));
+            }
+        }
+    }
+    open.sort_unstable();
+    let sql_open: Vec<(i64, i64, i64, i64)> = db
+        .query("SELECT order_id, price, qty, leaves_qty FROM orders WHERE status IN ('new', 'partially_filled') ORDER BY order_id")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_eq!(sql_open, open, "open orders");
+    check_sql_invariants(db, &r.events);
 }
