@@ -94,9 +94,12 @@ impl Projection {
             let Some(view) = engine.instrument(id) else { continue };
             p.qty_scale.insert(id, view.spec.qty_scale.max(1));
             for side in [Side::Buy, Side::Sell] {
-                for o in engine.book_orders(id, side) {
-                    // The rows of these orders exist already; the fields only an insert uses
-                    // (type, creation) are never read back for them.
+                // Resting orders are limit orders; armed ones carry the type they fire as.
+                let armed = engine.armed_orders(id).into_iter().filter(|a| a.order.side == side);
+                let resting = engine.book_orders(id, side).into_iter().map(|o| (o, OrderType::Limit));
+                for (o, order_type) in resting.chain(armed.map(|a| (a.order, a.order_type))) {
+                    // The rows of these orders exist already; the creation fields only an insert
+                    // uses are never read back for them.
                     p.live.insert(
                         o.order_id,
                         Live {
@@ -104,7 +107,7 @@ impl Projection {
                             instrument: o.instrument,
                             client_order_id: o.client_order_id,
                             side: o.side,
-                            order_type: OrderType::Limit,
+                            order_type,
                             tif: o.tif,
                             price: o.price,
                             qty: o.qty,
@@ -128,7 +131,7 @@ impl Projection {
                 }
             }
         }
-        assert_eq!(p.live.len() as u64, engine.live_orders() as u64, "every resting order is in a book");
+        assert_eq!(p.live.len() as u64, engine.live_orders() as u64, "every live order, resting or armed, is listed");
         p
     }
 
@@ -152,6 +155,12 @@ impl Projection {
         for e in events {
             match &e.kind {
                 EventKind::Accepted(a) => self.accepted(seq, ts, a, batch, &mut idx)?,
+                EventKind::Armed(a) => self.armed(seq, ts, a, batch, &mut idx)?,
+                EventKind::Triggered(t) => {
+                    let live =
+                        *self.live.get(&t.order_id).ok_or(ProjectError::UnknownOrder { seq, order_id: t.order_id })?;
+                    self.order_changed(seq, ts, t.order_id, &live, "triggered", None, None, batch, &mut idx)?
+                }
                 EventKind::Trade(t) => self.trade(seq, ts, t, batch, &mut idx)?,
                 EventKind::Cancelled(c) => self.cancelled(seq, ts, c, batch, &mut idx)?,
                 EventKind::Amended(a) => self.amended(seq, ts, a, batch, &mut idx)?,
@@ -229,6 +238,35 @@ impl Projection {
         let prev = self.live.insert(a.order_id, live);
         assert!(prev.is_none(), "engine order ids are never reused");
         self.order_changed(seq, ts, a.order_id, &live, "accepted", None, None, batch, idx)
+    }
+
+    /// A conditional order: a row with status `armed` (its trigger price is not projected yet: the
+    /// armed order's reports carry it), which `Triggered` turns `new`.
+    fn armed(
+        &mut self,
+        seq: Seq,
+        ts: Big,
+        a: &engine::Armed,
+        batch: &mut Batch,
+        idx: &mut Idx,
+    ) -> Result<(), ProjectError> {
+        let live = Live {
+            account: a.account,
+            instrument: a.instrument,
+            client_order_id: a.client_order_id,
+            side: a.side,
+            order_type: a.order_type,
+            tif: a.tif,
+            price: a.price,
+            qty: a.qty,
+            leaves: a.qty,
+            filled: 0,
+            created_seq: seq,
+            created_ts_ns: ts as u64,
+        };
+        let prev = self.live.insert(a.order_id, live);
+        assert!(prev.is_none(), "engine order ids are never reused");
+        self.order_changed(seq, ts, a.order_id, &live, "armed", None, Some("armed"), batch, idx)
     }
 
     fn trade(

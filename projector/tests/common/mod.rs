@@ -244,8 +244,8 @@ pub fn synth_config() -> engine::EngineConfig {
 }
 
 /// A deterministic random flow for the synthetic journals: one instrument, four funded accounts,
-/// then `n` commands (GTC and IOC orders around the reference price, cancels, deposits,
-/// withdrawals), stamped 1 ms apart from `t0_ns`.
+/// then `n` commands (GTC and IOC orders around the reference price, stop-loss and take-profit
+/// orders, cancels, deposits, withdrawals), stamped 1 ms apart from `t0_ns`.
 pub fn synth_commands(seed: u64, n: usize, t0_ns: u64) -> Vec<engine::Command> {
     use engine::*;
     use rand_xoshiro::rand_core::{Rng, SeedableRng};
@@ -284,7 +284,23 @@ pub fn synth_commands(seed: u64, n: usize, t0_ns: u64) -> Vec<engine::Command> {
         let account = 1 + below(4) as u32;
         let side = if below(2) == 0 { Side::Buy } else { Side::Sell };
         let kind = match below(100) {
-            0..=74 => {
+            65..=74 => {
+                cid += 1;
+                let market = below(2) == 0;
+                let order = NewOrder {
+                    client_order_id: cid,
+                    instrument: 1,
+                    side,
+                    order_type: if market { OrderType::Market } else { OrderType::Limit },
+                    tif: if market { TimeInForce::Ioc } else { TimeInForce::Gtc },
+                    stp: StpMode::CancelTaker,
+                    price: if market { 0 } else { 990 + below(21) },
+                    qty: 1 + below(20),
+                };
+                let trigger = if below(2) == 0 { TriggerKind::StopLoss } else { TriggerKind::TakeProfit };
+                CommandKind::NewStopOrder(StopOrder { order, trigger_price: 990 + below(21), trigger })
+            }
+            0..=64 => {
                 cid += 1;
                 let tif = if below(100) < 80 { TimeInForce::Gtc } else { TimeInForce::Ioc };
                 CommandKind::NewOrder(NewOrder {
@@ -358,14 +374,15 @@ pub fn check_sql_invariants(db: &Db, events: &[engine::Event]) {
     let order_events = events
         .iter()
         .map(|e| match e.kind {
-            K::Accepted(_) | K::Cancelled(_) | K::Amended(_) => 1,
+            K::Accepted(_) | K::Armed(_) | K::Triggered(_) | K::Cancelled(_) | K::Amended(_) => 1,
             K::Trade(_) => 2,
             _ => 0,
         })
         .sum::<i64>();
     assert_eq!(db.int("SELECT count(*) FROM order_events"), order_events);
     let count = |f: fn(&K) -> bool| events.iter().filter(|e| f(&e.kind)).count() as i64;
-    assert_eq!(db.int("SELECT count(*) FROM orders"), count(|k| matches!(k, K::Accepted(_))));
+    assert_eq!(db.int("SELECT count(*) FROM orders"), count(|k| matches!(k, K::Accepted(_) | K::Armed(_))));
+    assert!(count(|k| matches!(k, K::Triggered(_))) > 0, "the flow fired conditional orders");
     assert_eq!(db.int("SELECT count(*) FROM balance_ledger"), count(|k| matches!(k, K::BalanceChanged(_))));
     assert_eq!(db.int("SELECT count(*) FROM rejections"), count(|k| matches!(k, K::Rejected(_))));
     assert_eq!(db.int("SELECT count(*) FROM transfers"), count(|k| matches!(k, K::TransferApplied(_))));
@@ -426,5 +443,18 @@ pub fn check_against_replay(db: &Db, data: &std::path::Path) {
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect();
     assert_eq!(sql_open, open, "open orders");
+    // Armed orders.
+    let mut armed: Vec<(i64, i64, i64)> = engine
+        .instrument_ids()
+        .flat_map(|id| engine.armed_orders(id))
+        .map(|a| (a.order.order_id as i64, a.order.price as i64, a.order.qty as i64))
+        .collect();
+    armed.sort_unstable();
+    let sql_armed: Vec<(i64, i64, i64)> = db
+        .query("SELECT order_id, price, qty FROM orders WHERE status = 'armed' ORDER BY order_id")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(sql_armed, armed, "armed orders");
     check_sql_invariants(db, &r.events);
 }
