@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, "Test"). What cargo cannot build (etcd for the replica-set
-# tests, node and npm for the TypeScript client's) is installed first by
+# tests, PostgreSQL for the projector's, Chromium for the edge's browser test, node and npm for the
+# TypeScript client's) is installed first by
 # scripts/install-test-deps.sh, which installs only what is missing.
 # --no-fail-fast: every test binary runs even after one fails, so one failure
 # never hides the results of the others (the exit status is still non-zero).
