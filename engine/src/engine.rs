@@ -516,18 +516,22 @@ impl Engine {
     // ----- amend -------------------------------------------------------------
 
     fn amend<S: EventSink>(&mut self, account: AccountId, ts: u64, a: &Amend, out: &mut Out<'_, S>) {
-        if self.is_known_account(account) {
-            if let Ok(slot) = self.lookup(account, a.order) {
-                if self.orders.get(slot).is_armed() {
-                    return self.amend_armed(account, slot, a, out);
-                }
+        // One lookup serves the armed test and the validation (amends are on the hot path).
+        let found = if self.is_known_account(account) {
+            self.lookup(account, a.order)
+        } else {
+            Err(RejectReason::UnknownAccount)
+        };
+        if let Ok(slot) = found {
+            if self.orders.get(slot).is_armed() {
+                return self.amend_armed(account, slot, a, out);
             }
         }
-        let slot = match self.validate_amend(account, a) {
+        let slot = match self.validate_amend(account, a, found) {
             Ok(Some(slot)) => slot,
             Ok(None) => {
                 // Amend to at most the filled quantity: a cancel.
-                let slot = self.lookup(account, a.order).expect("validated");
+                let slot = found.expect("validated");
                 return self.cancel_resting(slot, CancelReason::User, out);
             }
             Err((reason, instrument)) => {
@@ -639,12 +643,15 @@ impl Engine {
     }
 
     /// `Ok(Some(slot))`: apply; `Ok(None)`: the amend is a cancel; `Err`: reject.
-    fn validate_amend(&self, account: AccountId, a: &Amend) -> Result<Option<Slot>, (RejectReason, InstrumentId)> {
+    /// `found` is the order's lookup (`UnknownAccount` first, as for every account command).
+    fn validate_amend(
+        &self,
+        account: AccountId,
+        a: &Amend,
+        found: Result<Slot, RejectReason>,
+    ) -> Result<Option<Slot>, (RejectReason, InstrumentId)> {
         use RejectReason::*;
-        if !self.is_known_account(account) {
-            return Err((UnknownAccount, 0));
-        }
-        let slot = self.lookup(account, a.order).map_err(|r| (r, 0))?;
+        let slot = found.map_err(|r| (r, 0))?;
         let o = self.orders.get(slot);
         let err = |r| Err((r, o.instrument));
         if a.new_qty.is_none() && a.new_price.is_none() {
