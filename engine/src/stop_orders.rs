@@ -175,6 +175,10 @@ impl Engine {
     /// so at most one side has orders to fire; they fire in the order the price passed them
     /// (trigger price, then arrival). The cascade is bounded by the armed orders there are.
     pub(crate) fn run_triggers<S: EventSink>(&mut self, ii: usize, ts: u64, out: &mut Out<'_, S>) {
+        if self.armed.len() == 0 {
+            // The common case: nothing armed anywhere, one load.
+            return;
+        }
         loop {
             let inst = &self.instruments[ii];
             let last = inst.reference_price;
