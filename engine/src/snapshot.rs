@@ -230,6 +230,30 @@ pub struct ArmedSnapshot {
     pub risk: OrderRiskSnapshot,
 }
 
+impl ArmedSnapshot {
+    /// What the state hash takes of one armed order (the engine's hash and a snapshot's walk the
+    /// same list, see `Engine::for_each_armed`); `risk`: with its risk state.
+    pub(crate) fn hash_words(&self, risk: bool) -> impl Iterator<Item = u64> {
+        let o = &self.order;
+        let flags = ((self.side as u64) << 32)
+            | ((self.order_type as u64) << 24)
+            | ((self.trigger as u64) << 16)
+            | ((o.tif as u64) << 8)
+            | o.stp as u64;
+        let head = [self.instrument as u64, o.order_id, o.client_order_id, o.account as u64, o.qty, flags];
+        let r = self.risk;
+        let tail = risk.then_some([
+            r.reserved,
+            r.settled,
+            r.frac,
+            r.fee_paid,
+            r.fee_frac as u64,
+            ((r.maker_ppm as u32 as u64) << 32) | r.taker_ppm as u32 as u64,
+        ]);
+        head.into_iter().chain([self.trigger_price, self.price]).chain(tail.into_iter().flatten())
+    }
+}
+
 /// Risk mode: an order's reservation and settlement state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
 #[allow(missing_docs)]
@@ -472,8 +496,7 @@ impl EngineSnapshot {
             put(self.armed.len() as u64);
         }
         for a in &self.armed {
-            let r = risk.then(|| a.risk.to_risk());
-            for v in armed_words(a.instrument, a.side, a.order_type, a.trigger, a.trigger_price, a.price, &a.order, r) {
+            for v in a.hash_words(risk) {
                 put(v);
             }
         }
@@ -1058,45 +1081,6 @@ fn restore_armed(
         by_order_id.push((id, slot));
     }
     Ok(())
-}
-
-/// What the state hash takes of one armed order (the engine and a snapshot hash it alike).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn armed_words(
-    instrument: InstrumentId,
-    side: u8,
-    order_type: u8,
-    trigger: u8,
-    trigger_price: Price,
-    price: Price,
-    o: &OrderSnapshot,
-    risk: Option<OrderRisk>,
-) -> impl Iterator<Item = u64> {
-    let head = [
-        instrument as u64,
-        o.order_id,
-        o.client_order_id,
-        o.account as u64,
-        o.qty,
-        ((side as u64) << 32)
-            | ((order_type as u64) << 24)
-            | ((trigger as u64) << 16)
-            | ((o.tif as u64) << 8)
-            | o.stp as u64,
-        trigger_price,
-        price,
-    ];
-    let tail = risk.map(|r| {
-        [
-            r.reserved,
-            r.settled,
-            r.frac,
-            r.fee_paid,
-            r.fee_frac as u64,
-            ((r.maker_ppm as u32 as u64) << 32) | r.taker_ppm as u32 as u64,
-        ]
-    });
-    head.into_iter().chain(tail.into_iter().flatten())
 }
 
 /// Validates one resting order and puts it at the back of level `l`.

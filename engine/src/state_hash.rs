@@ -9,7 +9,6 @@ use crate::command::{CREDENTIAL_HASH_BYTES, CREDENTIAL_SALT_BYTES};
 use crate::credential_table::AccountCredential;
 use crate::engine::Engine;
 use crate::order_pool::NIL;
-use crate::snapshot::armed_words;
 use crate::types::*;
 
 impl Engine {
@@ -111,8 +110,7 @@ impl Engine {
         }
         let risk = self.config.risk_checks;
         self.for_each_armed(|a| {
-            let r = risk.then(|| a.risk.to_risk());
-            for v in armed_words(a.instrument, a.side, a.order_type, a.trigger, a.trigger_price, a.price, &a.order, r) {
+            for v in a.hash_words(risk) {
                 put(v);
             }
         });
