@@ -351,9 +351,17 @@ impl Session {
     }
 
     fn on_report(&mut self, seq: u64, report: &ExecReport) {
+        // A fired order's trigger kind is only in its `OrderArmed` report, which the edge kept.
+        let trigger = match report {
+            ExecReport::Triggered(t) => {
+                let sh = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+                sh.orders.get(&t.order_id).and_then(|o| o.stop).map(|s| s.trigger)
+            }
+            _ => None,
+        };
         let event = {
             let m = lock_market(&self.market);
-            event_json(seq, report, &m)
+            event_json(seq, report, &m, trigger)
         };
         let shared = self.shared.clone();
         let mut sh = shared.lock().unwrap_or_else(|p| p.into_inner());

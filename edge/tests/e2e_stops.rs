@@ -110,8 +110,16 @@ async fn stop_loss_limit_armed_fired_by_another_accounts_trade() {
     let ev = until_event(&mut ws, |d| d["x"] == "TRADE" && d["i"] == id.as_str()).await;
     let trig = ev.iter().find(|d| d["x"] == "TRIGGERED").unwrap_or_else(|| panic!("no TRIGGERED in {ev:?}"));
     assert_eq!(
-        (s(trig, "i"), s(trig, "P"), s(trig, "lastPrice"), s(trig, "p"), s(trig, "q"), trig["w"].clone()),
-        (id.clone(), "49900.00".into(), "49900.00".into(), "49800.00".into(), "0.00400000".into(), true.into()),
+        (s(trig, "i"), s(trig, "o"), s(trig, "P"), s(trig, "lastPrice"), s(trig, "p"), s(trig, "q"), trig["w"].clone()),
+        (
+            id.clone(),
+            "STOP_LOSS_LIMIT".into(),
+            "49900.00".into(),
+            "49900.00".into(),
+            "49800.00".into(),
+            "0.00400000".into(),
+            true.into()
+        ),
     );
     let fill = ev.last().unwrap();
     assert_eq!(
