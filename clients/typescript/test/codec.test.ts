@@ -255,3 +255,30 @@ test('conditional orders: a trigger kind outside the set refuses OrderArmed; the
   assert.throws(() => encode({ ...stop, trigger: 'Trailing' as never }), /trigger: unknown value/);
   assert.throws(() => encode({ ...stop, triggerPrice: -1n }), /not a u64/);
 });
+
+test('conditional orders: the new cancel reasons (6-8) and reject reason 28 decode by name; 9 is refused', () => {
+  const patched = (name: string, at: number, write: (b: Buffer) => void): Buffer => {
+    const f = FIXTURES.find((x) => x.name === name && x.direction === 'server');
+    assert.ok(f !== undefined, name);
+    const b = Buffer.from(f.hex, 'hex');
+    write(b.subarray(10 + at));
+    return b;
+  };
+  const decodeBytes = (b: Buffer) => {
+    const got = decodeFrame(b);
+    assert.ok(got !== null);
+    return decodeServerMessage(got.frame);
+  };
+  for (const [code, reason] of [[6, 'Unfundable'], [7, 'FokCannotFill'], [8, 'PostOnlyWouldTake']] as const) {
+    const m = decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(code, 0)));
+    assert.ok(m.type === 'OrderCancelled');
+    assert.equal(m.reason, reason);
+  }
+  assert.throws(
+    () => decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(9, 0))),
+    (e: unknown) => e instanceof DecodeError && e.kind === 'BadField' && e.field?.offset === 49,
+  );
+  const r = decodeBytes(patched('CommandRejected, command 15', 32, (b) => b.writeUInt16LE(28, 0)));
+  assert.ok(r.type === 'CommandRejected');
+  assert.deepEqual([r.command, r.reason], ['NewStopOrder', 'WouldTriggerImmediately']);
+});
