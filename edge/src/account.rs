@@ -14,7 +14,8 @@ use std::time::Duration;
 use client::{connect_leader, Client, ClientError, LoginParams};
 use engine::{AccountBalance, OrderView};
 use engine::{
-    Amend, Cancel, ClientOrderId, CommandType, InstrumentId, NewOrder, OrderId, OrderRef, OrderType, Side, TimeInForce,
+    Amend, Cancel, ClientOrderId, CommandType, InstrumentId, NewOrder, OrderId, OrderRef, OrderType, Side, StopOrder,
+    TimeInForce, TriggerKind,
 };
 use protocol::{CancelOnDisconnect, ClientMessage, ExecReport, ServerMessage};
 use tokio::sync::oneshot;
@@ -54,6 +55,43 @@ pub struct OrderState {
     pub executed: u64,
     /// NEW, PARTIALLY_FILLED, FILLED, CANCELED.
     pub status: &'static str,
+    /// A conditional order's trigger: `None` for a plain order.
+    pub stop: Option<Stop>,
+}
+
+/// The trigger of a conditional order (`NewStopOrder`) and whether it has fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop {
+    /// Last trade price that fires it.
+    pub trigger_price: u64,
+    /// Stop-loss or take-profit.
+    pub trigger: TriggerKind,
+    /// It fired (Binance's `isWorking`): placed in the book, no longer armed.
+    pub triggered: bool,
+}
+
+impl OrderState {
+    /// Binance's order type name: LIMIT, MARKET, STOP_LOSS(_LIMIT), TAKE_PROFIT(_LIMIT).
+    pub fn type_name(&self) -> &'static str {
+        type_name(self.order_type, self.stop.map(|s| s.trigger))
+    }
+
+    /// Binance's `isWorking`: false while a conditional order is armed.
+    pub fn is_working(&self) -> bool {
+        self.stop.is_none_or(|s| s.triggered)
+    }
+}
+
+/// Binance's order type name of an order of `order_type`, conditional when `trigger` is set.
+pub fn type_name(order_type: OrderType, trigger: Option<TriggerKind>) -> &'static str {
+    match (trigger, order_type) {
+        (None, OrderType::Limit) => "LIMIT",
+        (None, OrderType::Market) => "MARKET",
+        (Some(TriggerKind::StopLoss), OrderType::Limit) => "STOP_LOSS_LIMIT",
+        (Some(TriggerKind::StopLoss), OrderType::Market) => "STOP_LOSS",
+        (Some(TriggerKind::TakeProfit), OrderType::Limit) => "TAKE_PROFIT_LIMIT",
+        (Some(TriggerKind::TakeProfit), OrderType::Market) => "TAKE_PROFIT",
+    }
 }
 
 /// The account's balances and open orders, as matchd answered a `QueryAccount`.
@@ -70,6 +108,8 @@ pub struct QueryResult {
 pub enum Request {
     /// Place an order (client order id 0: the edge picks one).
     Place(NewOrder, oneshot::Sender<Result<OrderState, ApiError>>),
+    /// Arm a conditional order (client order id 0: the edge picks one); answered when armed.
+    PlaceStop(StopOrder, oneshot::Sender<Result<OrderState, ApiError>>),
     /// Cancel an order.
     Cancel(OrderRef, oneshot::Sender<Result<OrderState, ApiError>>),
     /// Amend an order.
@@ -214,7 +254,7 @@ pub fn run(
 fn fail_queued(rx: &Receiver<Request>) {
     while let Ok(r) = rx.try_recv() {
         match r {
-            Request::Place(_, tx) | Request::Cancel(_, tx) | Request::Amend(_, tx) => {
+            Request::Place(_, tx) | Request::PlaceStop(_, tx) | Request::Cancel(_, tx) | Request::Amend(_, tx) => {
                 let _ = tx.send(Err(ApiError::Unavailable));
             }
             Request::Query(tx) => {
@@ -270,15 +310,16 @@ impl Session {
     fn send(&mut self, c: &mut Client, r: Request) -> Result<(), ClientError> {
         match r {
             Request::Place(mut o, tx) => {
-                if o.client_order_id == 0 {
-                    o.client_order_id = c.next_client_order_id();
+                if let Some(tx) = self.claim_client_order_id(c, &mut o, tx) {
+                    c.send(&ClientMessage::NewOrder(o))?;
+                    self.pending.places.insert(o.client_order_id, tx);
                 }
-                if self.pending.places.contains_key(&o.client_order_id) {
-                    let _ = tx.send(Err(ApiError::OrderRejected("DuplicateClientOrderId".into())));
-                    return Ok(());
+            }
+            Request::PlaceStop(mut s, tx) => {
+                if let Some(tx) = self.claim_client_order_id(c, &mut s.order, tx) {
+                    c.send(&ClientMessage::NewStopOrder(s))?;
+                    self.pending.places.insert(s.order.client_order_id, tx);
                 }
-                c.send(&ClientMessage::NewOrder(o))?;
-                self.pending.places.insert(o.client_order_id, tx);
             }
             Request::Cancel(order, tx) => {
                 c.send(&ClientMessage::Cancel(Cancel { order }))?;
@@ -296,10 +337,31 @@ impl Session {
         Ok(())
     }
 
+    /// Gives `o` a client order id if it has none; answers `tx` (and returns `None`) when a
+    /// placement with that id is still waiting for matchd's answer.
+    fn claim_client_order_id(&mut self, c: &mut Client, o: &mut NewOrder, tx: OrderReply) -> Option<OrderReply> {
+        if o.client_order_id == 0 {
+            o.client_order_id = c.next_client_order_id();
+        }
+        if self.pending.places.contains_key(&o.client_order_id) {
+            let _ = tx.send(Err(ApiError::OrderRejected("DuplicateClientOrderId".into())));
+            return None;
+        }
+        Some(tx)
+    }
+
     fn on_report(&mut self, seq: u64, report: &ExecReport) {
+        // A fired order's trigger kind is only in its `OrderArmed` report, which the edge kept.
+        let trigger = match report {
+            ExecReport::Triggered(t) => {
+                let sh = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+                sh.orders.get(&t.order_id).and_then(|o| o.stop).map(|s| s.trigger)
+            }
+            _ => None,
+        };
         let event = {
             let m = lock_market(&self.market);
-            event_json(seq, report, &m)
+            event_json(seq, report, &m, trigger)
         };
         let shared = self.shared.clone();
         let mut sh = shared.lock().unwrap_or_else(|p| p.into_inner());
@@ -332,16 +394,33 @@ impl Session {
                     qty: a.qty,
                     executed: 0,
                     status: "NEW",
+                    stop: None,
                 };
-                sh.by_cid.insert(a.client_order_id, a.order_id);
-                sh.orders.insert(a.order_id, o.clone());
-                while sh.orders.len() > self.p.orders_remembered {
-                    if let Some((_, old)) = sh.orders.pop_first() {
-                        sh.by_cid.remove(&old.client_order_id);
+                self.remember(sh, o);
+            }
+            ExecReport::Armed(a) => {
+                let o = OrderState {
+                    order_id: a.order_id,
+                    client_order_id: a.client_order_id,
+                    instrument: a.instrument,
+                    side: a.side,
+                    order_type: a.order_type,
+                    tif: a.tif,
+                    price: a.price,
+                    qty: a.qty,
+                    executed: 0,
+                    status: "NEW",
+                    stop: Some(Stop { trigger_price: a.trigger_price, trigger: a.trigger, triggered: false }),
+                };
+                self.remember(sh, o);
+            }
+            ExecReport::Triggered(t) => {
+                if let Some(o) = sh.orders.get_mut(&t.order_id) {
+                    o.price = t.price;
+                    o.qty = t.qty;
+                    if let Some(s) = o.stop.as_mut() {
+                        s.triggered = true;
                     }
-                }
-                if let Some(tx) = self.pending.places.remove(&a.client_order_id) {
-                    let _ = tx.send(Ok(o));
                 }
             }
             ExecReport::Rejected(r) => self.on_rejected(r),
@@ -386,12 +465,31 @@ impl Session {
         }
     }
 
+    /// Records a new (or newly armed) order and answers the placement waiting for it.
+    fn remember(&mut self, sh: &mut Shared, o: OrderState) {
+        sh.by_cid.insert(o.client_order_id, o.order_id);
+        sh.orders.insert(o.order_id, o.clone());
+        while sh.orders.len() > self.p.orders_remembered {
+            if let Some((_, old)) = sh.orders.pop_first() {
+                sh.by_cid.remove(&old.client_order_id);
+            }
+        }
+        if let Some(tx) = self.pending.places.remove(&o.client_order_id) {
+            let _ = tx.send(Ok(o));
+        }
+    }
+
     fn on_rejected(&mut self, r: &engine::Rejected) {
         let why = format!("{:?}", r.reason);
         match r.command {
-            CommandType::NewOrder => {
+            CommandType::NewOrder | CommandType::NewStopOrder => {
+                let err = if r.reason == engine::RejectReason::WouldTriggerImmediately {
+                    ApiError::WouldTriggerImmediately
+                } else {
+                    ApiError::OrderRejected(why)
+                };
                 if let Some(tx) = self.pending.places.remove(&r.client_order_id) {
-                    let _ = tx.send(Err(ApiError::OrderRejected(why)));
+                    let _ = tx.send(Err(err));
                 }
             }
             CommandType::Cancel | CommandType::Amend => {

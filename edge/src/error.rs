@@ -65,6 +65,10 @@ pub enum ApiError {
     /// matchd rejected the new order (reason from matchd).
     #[error("new order rejected: {0}")]
     OrderRejected(String),
+    /// matchd refused a conditional order because the last trade price has already reached its
+    /// `stopPrice`: place a plain order instead, or move `stopPrice` beyond the last price.
+    #[error("order would immediately trigger: the last trade price has already reached stopPrice")]
+    WouldTriggerImmediately,
     /// matchd rejected the cancel or amend (reason from matchd).
     #[error("cancel/amend rejected: {0}")]
     CancelRejected(String),
@@ -103,6 +107,7 @@ impl ApiError {
             ApiError::UnknownSymbol(_) => -1121,
             ApiError::BookResyncing(_) => -1008,
             ApiError::OrderRejected(_) => -2010,
+            ApiError::WouldTriggerImmediately => -2021,
             ApiError::CancelRejected(_) => -2011,
             ApiError::UnknownOrder => -2013,
             ApiError::NotFound => -1404,

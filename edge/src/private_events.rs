@@ -1,10 +1,11 @@
 //! The private stream's events, made from matchd's execution reports (human units, ids as strings,
 //! `seq` = matchd's report sequence number: resume after it).
 
-use engine::{InstrumentId, Side};
+use engine::{InstrumentId, Side, TriggerKind};
 use protocol::ExecReport;
 use serde_json::{json, Value};
 
+use crate::account::type_name;
 use crate::market::Market;
 use crate::units::{format_decimal, format_signed};
 
@@ -21,14 +22,32 @@ fn fmt(m: &Market, id: InstrumentId) -> (String, u32, u32) {
 }
 
 /// The JSON event of a report, or `None` for reports the private stream does not carry (query
-/// answers: they go to the REST caller).
-pub fn event_json(seq: u64, report: &ExecReport, m: &Market) -> Option<String> {
+/// answers: they go to the REST caller). `trigger` is a fired order's trigger kind, from its
+/// `OrderArmed` (`OrderTriggered` does not repeat it): with it the event's `o` is Binance's
+/// conditional type name.
+pub fn event_json(seq: u64, report: &ExecReport, m: &Market, trigger: Option<TriggerKind>) -> Option<String> {
     let data: Value = match report {
         ExecReport::Accepted(a) => {
             let (s, pd, qd) = fmt(m, a.instrument);
             json!({"e": "executionReport", "x": "NEW", "s": s, "i": a.order_id.to_string(),
                 "c": a.client_order_id.to_string(), "S": side(a.side), "o": format!("{:?}", a.order_type).to_uppercase(),
-                "f": format!("{:?}", a.tif).to_uppercase(), "p": format_decimal(a.price, pd), "q": format_decimal(a.qty, qd)})
+                "f": format!("{:?}", a.tif).to_uppercase(), "p": format_decimal(a.price, pd), "q": format_decimal(a.qty, qd),
+                "w": true})
+        }
+        ExecReport::Armed(a) => {
+            let (s, pd, qd) = fmt(m, a.instrument);
+            json!({"e": "executionReport", "x": "NEW", "s": s, "i": a.order_id.to_string(),
+                "c": a.client_order_id.to_string(), "S": side(a.side), "o": type_name(a.order_type, Some(a.trigger)),
+                "f": format!("{:?}", a.tif).to_uppercase(), "p": format_decimal(a.price, pd), "q": format_decimal(a.qty, qd),
+                "P": format_decimal(a.trigger_price, pd), "w": false})
+        }
+        ExecReport::Triggered(t) => {
+            let (s, pd, qd) = fmt(m, t.instrument);
+            json!({"e": "executionReport", "x": "TRIGGERED", "s": s, "i": t.order_id.to_string(),
+                "c": t.client_order_id.to_string(), "S": side(t.side), "o": type_name(t.order_type, trigger),
+                "p": format_decimal(t.price, pd),
+                "q": format_decimal(t.qty, qd), "P": format_decimal(t.trigger_price, pd),
+                "lastPrice": format_decimal(t.last_price, pd), "w": true, "T": t.timestamp_ns / 1_000_000})
         }
         ExecReport::Rejected(r) => json!({"e": "executionReport", "x": "REJECTED", "s": fmt(m, r.instrument).0,
             "i": r.order_id.to_string(), "c": r.client_order_id.to_string(),

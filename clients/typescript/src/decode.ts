@@ -25,6 +25,7 @@ import {
   SIDE,
   STP_MODE,
   TIME_IN_FORCE,
+  TRIGGER_KIND,
   type WireEnum,
 } from './enums';
 import { checkHeader, DecodeError, TEMPLATE as T, type Frame } from './frame';
@@ -110,6 +111,8 @@ const SERVER_MIN_BLOCK: ReadonlyMap<number, number> = new Map([
   [T.OrderAmended, 64],
   [T.SelfTradePrevented, 48],
   [T.MassCancelled, 16],
+  [T.OrderArmed, 72],
+  [T.OrderTriggered, 80],
   [T.InstrumentAdded, 104],
   [T.InstrumentStateChanged, 24],
   [T.BalanceChanged, 48],
@@ -316,6 +319,35 @@ function readReport(t: number, r: BlockReader): Report {
       };
     case T.MassCancelled:
       return { type: 'MassCancelled', seq, account, count: r.u32(12) };
+    case T.OrderArmed:
+      return {
+        type: 'OrderArmed', seq, account,
+        instrument: r.u32(12),
+        orderId: r.u64(16),
+        clientOrderId: r.u64(24),
+        price: r.u64(32),
+        qty: r.u64(40),
+        triggerPrice: r.u64(48),
+        timestampNs: r.u64(56),
+        side: r.enum(64, SIDE, 'side'),
+        orderType: r.enum(65, ORDER_TYPE, 'order_type'),
+        tif: r.enum(66, TIME_IN_FORCE, 'tif'),
+        trigger: r.enum(67, TRIGGER_KIND, 'trigger'),
+      };
+    case T.OrderTriggered:
+      return {
+        type: 'OrderTriggered', seq, account,
+        instrument: r.u32(12),
+        orderId: r.u64(16),
+        clientOrderId: r.u64(24),
+        price: r.u64(32),
+        qty: r.u64(40),
+        triggerPrice: r.u64(48),
+        lastPrice: r.u64(56),
+        timestampNs: r.u64(64),
+        side: r.enum(72, SIDE, 'side'),
+        orderType: r.enum(73, ORDER_TYPE, 'order_type'),
+      };
     case T.InstrumentAdded:
       return { type: 'InstrumentAdded', seq, account, spec: readSpec(r, 16) };
     case T.InstrumentStateChanged:

@@ -10,9 +10,10 @@ import {
   SIDE,
   STP_MODE,
   TIME_IN_FORCE,
+  TRIGGER_KIND,
 } from './enums';
 import { HEADER_LEN, LENGTH_PREFIX_LEN, SCHEMA_ID, TEMPLATE, VERSION } from './frame';
-import type { ClientMessage, InstrumentSpec, OrderRef } from './messages';
+import type { ClientMessage, InstrumentSpec, NewOrder, OrderRef } from './messages';
 
 /** Bytes a `Login` credential carries. */
 export const CREDENTIAL_LEN = 32;
@@ -99,6 +100,18 @@ function writeRef(w: BlockWriter, valueAt: number, kindAt: number, ref: OrderRef
   }
 }
 
+/** `NewOrder`'s 32-byte block, also the first 32 bytes of `NewStopOrder`'s. */
+function writeNewOrder(w: BlockWriter, m: Omit<NewOrder, 'type'>): void {
+  w.u64(0, m.clientOrderId);
+  w.u64(8, m.price);
+  w.u64(16, m.qty);
+  w.u32(24, m.instrument);
+  w.u8(28, code(SIDE, m.side, 'side'));
+  w.u8(29, code(ORDER_TYPE, m.orderType, 'order_type'));
+  w.u8(30, code(TIME_IN_FORCE, m.tif, 'tif'));
+  w.u8(31, code(STP_MODE, m.stp, 'stp'));
+}
+
 /** Writes the 88-byte instrument spec block at `at`. */
 export function writeSpec(w: BlockWriter, at: number, s: InstrumentSpec): void {
   const symbol = Buffer.from(s.symbol, 'ascii');
@@ -144,15 +157,12 @@ export function encode(m: ClientMessage): Buffer {
     case 'Logout':
       return encodeMessage(T.Logout, 8, (w) => w.u8(0, code(LOGOUT_REASON, m.reason, 'reason')));
     case 'NewOrder':
-      return encodeMessage(T.NewOrder, 32, (w) => {
-        w.u64(0, m.clientOrderId);
-        w.u64(8, m.price);
-        w.u64(16, m.qty);
-        w.u32(24, m.instrument);
-        w.u8(28, code(SIDE, m.side, 'side'));
-        w.u8(29, code(ORDER_TYPE, m.orderType, 'order_type'));
-        w.u8(30, code(TIME_IN_FORCE, m.tif, 'tif'));
-        w.u8(31, code(STP_MODE, m.stp, 'stp'));
+      return encodeMessage(T.NewOrder, 32, (w) => writeNewOrder(w, m));
+    case 'NewStopOrder':
+      return encodeMessage(T.NewStopOrder, 48, (w) => {
+        writeNewOrder(w, m);
+        w.u64(32, m.triggerPrice);
+        w.u8(40, code(TRIGGER_KIND, m.trigger, 'trigger'));
       });
     case 'Cancel':
       return encodeMessage(T.Cancel, 16, (w) => writeRef(w, 0, 8, m.order));

@@ -60,6 +60,7 @@ export const COMMAND_TYPE = wireEnum({
   QueryAccount: 12,
   SetCredential: 13,
   RevokeCredential: 14,
+  NewStopOrder: 15,
 });
 export type CommandType = keyof typeof COMMAND_TYPE.codes;
 
@@ -92,6 +93,7 @@ export const REJECT_REASON = wireEnum({
   InvalidFee: 25,
   AccountsDisabled: 26,
   SystemAccount: 27,
+  WouldTriggerImmediately: 28,
 });
 export type RejectReason = keyof typeof REJECT_REASON.codes;
 
@@ -107,8 +109,22 @@ export const CANCEL_REASON = wireEnum({
   SelfTrade: 3,
   MassCancel: 4,
   InstrumentState: 5,
+  /** A triggered order's reservation could not be funded when it fired (risk mode). */
+  Unfundable: 6,
+  /** A triggered fill-or-kill order could not be filled completely. */
+  FokCannotFill: 7,
+  /** A triggered post-only order would have taken. */
+  PostOnlyWouldTake: 8,
 });
 export type CancelReason = keyof typeof CANCEL_REASON.codes;
+
+/**
+ * A conditional order's trigger (`NewStopOrder.trigger`): a buy stop-loss and a sell take-profit
+ * fire when the last trade price rises to the trigger price, a sell stop-loss and a buy
+ * take-profit when it falls to it.
+ */
+export const TRIGGER_KIND = wireEnum({ StopLoss: 1, TakeProfit: 2 });
+export type TriggerKind = keyof typeof TRIGGER_KIND.codes;
 
 export const MD_REJECT_REASON = wireEnum({ TooManySubscribers: 1, NotReady: 2 });
 export type MdRejectReason = keyof typeof MD_REJECT_REASON.codes;

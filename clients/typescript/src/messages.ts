@@ -24,6 +24,7 @@ import type {
   Side,
   StpMode,
   TimeInForce,
+  TriggerKind,
 } from './enums';
 
 /** An order reference: the engine's order id or the client's order id. */
@@ -72,6 +73,18 @@ export interface NewOrder {
   orderType: OrderType;
   tif: TimeInForce;
   stp: StpMode;
+}
+
+/**
+ * A conditional order (stop-loss or take-profit, market or limit): armed until the instrument's
+ * last trade price reaches `triggerPrice`, then placed as the `NewOrder` its first fields describe
+ * (docs/matching.md, "Conditional orders"). Never in market data while armed.
+ */
+export interface NewStopOrder extends Omit<NewOrder, 'type'> {
+  type: 'NewStopOrder';
+  /** Last trade price that fires it: a positive multiple of the tick. */
+  triggerPrice: bigint;
+  trigger: TriggerKind;
 }
 
 export interface Cancel {
@@ -185,6 +198,7 @@ export type ClientMessage =
   | Heartbeat
   | Logout
   | NewOrder
+  | NewStopOrder
   | Cancel
   | Amend
   | MassCancel
@@ -323,6 +337,46 @@ export interface MassCancelled extends ReportBase {
   count: number;
 }
 
+/** A `NewStopOrder` is armed (not in the book, not in market data); its `orderId` stays when it fires. */
+export interface OrderArmed extends ReportBase {
+  type: 'OrderArmed';
+  instrument: number;
+  orderId: bigint;
+  clientOrderId: bigint;
+  /** Limit price of the order placed on trigger (0 for market). */
+  price: bigint;
+  qty: bigint;
+  triggerPrice: bigint;
+  /** Gateway receive time of the `NewStopOrder`. */
+  timestampNs: bigint;
+  side: Side;
+  orderType: OrderType;
+  tif: TimeInForce;
+  trigger: TriggerKind;
+}
+
+/**
+ * An armed order fired: it is placed now (its fills, rest or `OrderCancelled` follow as for a new
+ * order; a failure at this moment is `OrderCancelled` with reason `Unfundable`, `FokCannotFill`
+ * or `PostOnlyWouldTake`).
+ */
+export interface OrderTriggered extends ReportBase {
+  type: 'OrderTriggered';
+  instrument: number;
+  orderId: bigint;
+  clientOrderId: bigint;
+  /** Limit price of the order placed now (0 for market). */
+  price: bigint;
+  qty: bigint;
+  triggerPrice: bigint;
+  /** The instrument's last trade price that reached the trigger. */
+  lastPrice: bigint;
+  /** Gateway receive time of the command whose trade fired it. */
+  timestampNs: bigint;
+  side: Side;
+  orderType: OrderType;
+}
+
 export interface InstrumentAdded extends ReportBase {
   type: 'InstrumentAdded';
   spec: InstrumentSpec;
@@ -417,6 +471,8 @@ export type Report =
   | OrderAmended
   | SelfTradePrevented
   | MassCancelled
+  | OrderArmed
+  | OrderTriggered
   | InstrumentAdded
   | InstrumentStateChanged
   | BalanceChanged

@@ -34,6 +34,7 @@ import type {
   Side,
   StpMode,
   TimeInForce,
+  TriggerKind,
 } from './enums';
 import {
   CommandRejectedError,
@@ -59,8 +60,10 @@ import type {
   OpenOrder,
   OrderAccepted,
   OrderAmended,
+  OrderArmed,
   OrderCancelled,
   OrderRef,
+  OrderTriggered,
   QueryDone,
   Report,
   ServerMessage,
@@ -97,6 +100,10 @@ export interface ReportInfo {
 export interface OrderClientEvents {
   /** Every sequenced report, in `seq` order. */
   report: [report: Report, info: ReportInfo];
+  /** An `OrderArmed` report (also delivered as a `report`): a conditional order is armed. */
+  armed: [report: OrderArmed, info: ReportInfo];
+  /** An `OrderTriggered` report (also delivered as a `report`): an armed order fired and is placed now. */
+  triggered: [report: OrderTriggered, info: ReportInfo];
   /** The resends are over: every later report is new (fired at once if nothing was missed). */
   caughtUp: [];
   /** A message refused by the gateway (also delivered to the request it answers). */
@@ -121,6 +128,17 @@ export interface NewOrderParams {
   tif?: TimeInForce;
   /** Default `'None'`. */
   stp?: StpMode;
+}
+
+/**
+ * A `NewStopOrder`: the order placed when the last trade price reaches `triggerPrice`
+ * (docs/matching.md, "Conditional orders"). A buy stop-loss and a sell take-profit fire when the
+ * price rises to the trigger, a sell stop-loss and a buy take-profit when it falls to it.
+ */
+export interface StopOrderParams extends NewOrderParams {
+  /** Last trade price that fires it (a positive multiple of the tick). */
+  triggerPrice: bigint;
+  trigger: TriggerKind;
 }
 
 /** The answer to {@link OrderClient.queryAccount}. */
@@ -295,6 +313,8 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
     this.lastSeq = r.seq;
     const resent = r.seq <= this.session.highestSeq;
     this.emit('report', r, { resent });
+    if (r.type === 'OrderArmed') this.emit('armed', r, { resent });
+    else if (r.type === 'OrderTriggered') this.emit('triggered', r, { resent });
     if (resent) {
       if (r.seq === this.session.highestSeq) this.markCaughtUp();
       return;
@@ -424,7 +444,39 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
     );
   }
 
-  /** Cancels one order; resolves with its `OrderCancelled`. */
+  /**
+   * Arms a conditional order (stop-loss or take-profit, market or limit); resolves with its
+   * `OrderArmed`, rejects with {@link CommandRejectedError} (e.g. `WouldTriggerImmediately` when
+   * the last trade price has already reached the trigger). When it fires, an `OrderTriggered`
+   * report (the `triggered` event) comes first, then its fills and cancellation as for a new
+   * order. Cancel or amend it like any order, by its `orderId` or client order id.
+   */
+  stopOrder(o: StopOrderParams): Promise<OrderArmed> {
+    const cid = o.clientOrderId ?? this.nextClientOrderId();
+    const orderType = o.orderType ?? 'Limit';
+    return this.request(
+      {
+        type: 'NewStopOrder',
+        clientOrderId: cid,
+        instrument: o.instrument,
+        side: o.side,
+        price: o.price ?? 0n,
+        qty: o.qty,
+        orderType,
+        tif: o.tif ?? (orderType === 'Market' ? 'IOC' : 'GTC'),
+        stp: o.stp ?? 'None',
+        triggerPrice: o.triggerPrice,
+        trigger: o.trigger,
+      },
+      TEMPLATE.NewStopOrder,
+      'NewStopOrder',
+      (r) => (r.type === 'OrderArmed' && r.clientOrderId === cid ? r : undefined),
+      (r) => r.clientOrderId === cid,
+      cid,
+    );
+  }
+
+  /** Cancels one order (armed ones too); resolves with its `OrderCancelled`. */
   cancel(order: OrderRef): Promise<OrderCancelled> {
     return this.request(
       { type: 'Cancel', order },

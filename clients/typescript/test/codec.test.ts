@@ -72,6 +72,19 @@ const CLIENT_EXAMPLES: Record<string, ClientMessage> = {
     price: 6_500_000n,
     qty: 150_000n,
   },
+  NewStopOrder: {
+    type: 'NewStopOrder',
+    clientOrderId: 1002n,
+    instrument: 1,
+    side: 'Sell',
+    orderType: 'Limit',
+    tif: 'GTC',
+    stp: 'None',
+    price: 5_990_000n,
+    qty: 150_000n,
+    triggerPrice: 6_000_000n,
+    trigger: 'StopLoss',
+  },
   Cancel: { type: 'Cancel', order: { client: 1001n } },
   Amend: { type: 'Amend', order: { engine: 88n }, newQty: 100_000n },
   MassCancel: { type: 'MassCancel', instrument: 1, side: 'Sell' },
@@ -225,4 +238,47 @@ test('the encoder refuses values the wire cannot carry', () => {
   assert.throws(() => encode({ ...login, credential: Buffer.from('a\0b') }), /NUL/);
   assert.throws(() => encode({ ...login, credential: Buffer.alloc(0) }), /empty/);
   assert.throws(() => encode({ type: 'AddInstrument', spec: { ...BTC_USDT, symbol: 'BTC USDT' } }), /printable/);
+});
+
+test('conditional orders: a trigger kind outside the set refuses OrderArmed; the encoder refuses one too', () => {
+  const armed = FIXTURES.find((f) => f.name === 'OrderArmed' && f.direction === 'server');
+  assert.ok(armed !== undefined);
+  const bytes = Buffer.from(armed.hex, 'hex');
+  bytes[10 + 67] = 3; // `trigger` at block offset 67
+  const got = decodeFrame(bytes);
+  assert.ok(got !== null);
+  assert.throws(
+    () => decodeServerMessage(got.frame),
+    (e: unknown) => e instanceof DecodeError && e.kind === 'BadField' && e.field?.name === 'trigger' && e.field.offset === 67,
+  );
+  const stop = CLIENT_EXAMPLES['NewStopOrder'] as ClientMessage & { type: 'NewStopOrder' };
+  assert.throws(() => encode({ ...stop, trigger: 'Trailing' as never }), /trigger: unknown value/);
+  assert.throws(() => encode({ ...stop, triggerPrice: -1n }), /not a u64/);
+});
+
+test('conditional orders: the new cancel reasons (6-8) and reject reason 28 decode by name; 9 is refused', () => {
+  const patched = (name: string, at: number, write: (b: Buffer) => void): Buffer => {
+    const f = FIXTURES.find((x) => x.name === name && x.direction === 'server');
+    assert.ok(f !== undefined, name);
+    const b = Buffer.from(f.hex, 'hex');
+    write(b.subarray(10 + at));
+    return b;
+  };
+  const decodeBytes = (b: Buffer) => {
+    const got = decodeFrame(b);
+    assert.ok(got !== null);
+    return decodeServerMessage(got.frame);
+  };
+  for (const [code, reason] of [[6, 'Unfundable'], [7, 'FokCannotFill'], [8, 'PostOnlyWouldTake']] as const) {
+    const m = decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(code, 0)));
+    assert.ok(m.type === 'OrderCancelled');
+    assert.equal(m.reason, reason);
+  }
+  assert.throws(
+    () => decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(9, 0))),
+    (e: unknown) => e instanceof DecodeError && e.kind === 'BadField' && e.field?.offset === 49,
+  );
+  const r = decodeBytes(patched('CommandRejected, command 15', 32, (b) => b.writeUInt16LE(28, 0)));
+  assert.ok(r.type === 'CommandRejected');
+  assert.deepEqual([r.command, r.reason], ['NewStopOrder', 'WouldTriggerImmediately']);
 });

@@ -84,11 +84,13 @@ pub fn order_ref(order_id: Option<&str>, cid: Option<&str>) -> Result<OrderRef, 
     }
 }
 
-/// An order as the REST API shows it.
+/// An order as the REST API shows it. A conditional order also has `stopPrice`; `isWorking` is
+/// false while it is armed (Binance's fields).
 pub fn order_json(inst: Option<&Instrument>, o: &OrderState) -> Value {
-    let price = inst.map_or(o.price.to_string(), |i| i.price(o.price));
+    let price_of = |p: u64| inst.map_or(p.to_string(), |i| i.price(p));
+    let price = price_of(o.price);
     let qty = |q: u64| inst.map_or(q.to_string(), |i| i.qty(q));
-    json!({
+    let mut v = json!({
         "symbol": inst.map(|i| i.symbol.clone()),
         "orderId": o.order_id.to_string(),
         "clientOrderId": o.client_order_id.to_string(),
@@ -97,9 +99,14 @@ pub fn order_json(inst: Option<&Instrument>, o: &OrderState) -> Value {
         "executedQty": qty(o.executed),
         "status": o.status,
         "timeInForce": format!("{:?}", o.tif).to_uppercase(),
-        "type": format!("{:?}", o.order_type).to_uppercase(),
+        "type": o.type_name(),
         "side": side_name(o.side),
-    })
+        "isWorking": o.is_working(),
+    });
+    if let Some(s) = o.stop {
+        v["stopPrice"] = Value::String(price_of(s.trigger_price));
+    }
+    v
 }
 
 /// "BUY" / "SELL".

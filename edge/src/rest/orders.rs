@@ -1,15 +1,18 @@
 //! Signed order entry: place (`POST`), amend (`PUT`), cancel (`DELETE`) and look up (`GET`)
-//! `/api/v3/order`. Prices and quantities are decimal strings at the instrument's scales.
+//! `/api/v3/order`. Prices and quantities are decimal strings at the instrument's scales. Binance's
+//! conditional types (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT, with
+//! `stopPrice`) become matchd's `NewStopOrder`.
 
 use axum::extract::Request;
 use axum::Json;
-use engine::{Amend, NewOrder, OrderRef, OrderType, Side, StpMode, TimeInForce};
+use engine::{Amend, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode, TimeInForce, TriggerKind};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{authenticate, call, order_json, order_ref, param, parse_id, S};
 use crate::account::Request as AccountRequest;
 use crate::error::ApiError;
+use crate::market::Instrument;
 use crate::units::parse_decimal;
 
 /// The body of `POST /api/v3/order`.
@@ -23,6 +26,7 @@ struct PlaceBody {
     time_in_force: Option<String>,
     quantity: String,
     price: Option<String>,
+    stop_price: Option<String>,
     new_client_order_id: Option<String>,
 }
 
@@ -49,13 +53,27 @@ fn parse_side(s: &str) -> Result<Side, ApiError> {
     }
 }
 
-fn parse_type_tif(t: &str, tif: Option<&str>) -> Result<(OrderType, TimeInForce), ApiError> {
-    let order_type = match t {
-        "LIMIT" => OrderType::Limit,
-        "MARKET" => OrderType::Market,
-        _ => return Err(ApiError::BadParameter { name: "type", msg: "must be LIMIT or MARKET".into() }),
-    };
-    let tif = match (order_type, tif) {
+/// The `type` parameter: the order placed (now, or when it fires) and, for Binance's
+/// conditional types, its trigger.
+fn parse_type(t: &str) -> Result<(OrderType, Option<TriggerKind>), ApiError> {
+    Ok(match t {
+        "LIMIT" => (OrderType::Limit, None),
+        "MARKET" => (OrderType::Market, None),
+        "STOP_LOSS" => (OrderType::Market, Some(TriggerKind::StopLoss)),
+        "STOP_LOSS_LIMIT" => (OrderType::Limit, Some(TriggerKind::StopLoss)),
+        "TAKE_PROFIT" => (OrderType::Market, Some(TriggerKind::TakeProfit)),
+        "TAKE_PROFIT_LIMIT" => (OrderType::Limit, Some(TriggerKind::TakeProfit)),
+        _ => {
+            return Err(ApiError::BadParameter {
+                name: "type",
+                msg: "must be LIMIT, MARKET, STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT or TAKE_PROFIT_LIMIT".into(),
+            })
+        }
+    })
+}
+
+fn parse_tif(order_type: OrderType, tif: Option<&str>) -> Result<TimeInForce, ApiError> {
+    Ok(match (order_type, tif) {
         (OrderType::Market, None) => TimeInForce::Ioc,
         (OrderType::Limit, None) => return Err(ApiError::MissingParameter("timeInForce")),
         (_, Some("GTC")) => TimeInForce::Gtc,
@@ -68,36 +86,95 @@ fn parse_type_tif(t: &str, tif: Option<&str>) -> Result<(OrderType, TimeInForce)
                 msg: "must be GTC, IOC, FOK or POST_ONLY".into(),
             })
         }
-    };
-    Ok((order_type, tif))
+    })
 }
 
-/// `POST /api/v3/order`: places an order; answers once matchd accepted it (status NEW; fills
-/// follow on the private stream and in `GET /api/v3/order`).
-pub async fn place(axum::extract::State(state): S, req: Request) -> Result<Json<Value>, ApiError> {
-    let signed = authenticate(&state, req).await?;
-    let b: PlaceBody = json_body(&signed.body)?;
-    let (order_type, tif) = parse_type_tif(&b.order_type, b.time_in_force.as_deref())?;
+/// `price`: required by the limit types, refused by the market ones (a market stop fires as a
+/// market order: the `_LIMIT` type takes a price).
+fn parse_price(
+    type_name: &str,
+    order_type: OrderType,
+    price: Option<&str>,
+    inst: &Instrument,
+) -> Result<u64, ApiError> {
+    match (order_type, price) {
+        (OrderType::Limit, None) => Err(ApiError::MissingParameter("price")),
+        (OrderType::Limit, Some(p)) => parse_decimal(p, inst.price_decimals).map_err(|e| ApiError::units("price", e)),
+        (OrderType::Market, None) => Ok(0),
+        (OrderType::Market, Some(_)) if type_name == "MARKET" => {
+            Err(ApiError::BadParameter { name: "price", msg: "a MARKET order has no price".into() })
+        }
+        (OrderType::Market, Some(_)) => Err(ApiError::BadParameter {
+            name: "price",
+            msg: format!(
+                "a {type_name} order becomes a market order when it fires and has no price (use {type_name}_LIMIT)"
+            ),
+        }),
+    }
+}
+
+/// `stopPrice`: required by the conditional types (a positive price at the instrument's scale),
+/// refused by the others.
+fn parse_stop_price(
+    trigger: Option<TriggerKind>,
+    stop: Option<&str>,
+    inst: &Instrument,
+) -> Result<Option<u64>, ApiError> {
+    match (trigger, stop) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(ApiError::BadParameter {
+            name: "stopPrice",
+            msg: "only STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT and TAKE_PROFIT_LIMIT orders have a stopPrice".into(),
+        }),
+        (Some(_), None) => Err(ApiError::MissingParameter("stopPrice")),
+        (Some(_), Some(p)) => {
+            match parse_decimal(p, inst.price_decimals).map_err(|e| ApiError::units("stopPrice", e))? {
+                0 => Err(ApiError::BadParameter { name: "stopPrice", msg: "must be above zero".into() }),
+                v => Ok(Some(v)),
+            }
+        }
+    }
+}
+
+/// What a `POST /api/v3/order` body asks matchd for.
+enum Placement {
+    /// A `NewOrder`.
+    Order(NewOrder),
+    /// A `NewStopOrder`.
+    Stop(StopOrder),
+}
+
+fn parse_place(b: &PlaceBody, inst: &Instrument) -> Result<Placement, ApiError> {
+    let (order_type, trigger) = parse_type(&b.order_type)?;
+    let tif = parse_tif(order_type, b.time_in_force.as_deref())?;
     let side = parse_side(&b.side)?;
-    let inst = state.market().by_symbol(&b.symbol)?.clone();
     let qty = parse_decimal(&b.quantity, inst.qty_decimals).map_err(|e| ApiError::units("quantity", e))?;
-    let price = match (order_type, b.price.as_deref()) {
-        (OrderType::Limit, None) => return Err(ApiError::MissingParameter("price")),
-        (OrderType::Limit, Some(p)) => {
-            parse_decimal(p, inst.price_decimals).map_err(|e| ApiError::units("price", e))?
-        }
-        (OrderType::Market, None) => 0,
-        (OrderType::Market, Some(_)) => {
-            return Err(ApiError::BadParameter { name: "price", msg: "a MARKET order has no price".into() })
-        }
-    };
+    let price = parse_price(&b.order_type, order_type, b.price.as_deref(), inst)?;
+    let stop_price = parse_stop_price(trigger, b.stop_price.as_deref(), inst)?;
     let client_order_id = match b.new_client_order_id.as_deref() {
         Some(c) => parse_id("newClientOrderId", c)?,
         None => 0,
     };
     let order =
         NewOrder { client_order_id, instrument: inst.spec.id, side, order_type, tif, stp: StpMode::None, price, qty };
-    let o = call(&state, signed.account, |tx| AccountRequest::Place(order, tx)).await?;
+    Ok(match (trigger, stop_price) {
+        (Some(trigger), Some(trigger_price)) => Placement::Stop(StopOrder { order, trigger_price, trigger }),
+        _ => Placement::Order(order),
+    })
+}
+
+/// `POST /api/v3/order`: places an order; answers once matchd accepted it (status NEW; fills
+/// follow on the private stream and in `GET /api/v3/order`). A conditional order is answered once
+/// armed (status NEW, `isWorking` false); matchd refuses one whose `stopPrice` the last trade price
+/// has already reached (-2021).
+pub async fn place(axum::extract::State(state): S, req: Request) -> Result<Json<Value>, ApiError> {
+    let signed = authenticate(&state, req).await?;
+    let b: PlaceBody = json_body(&signed.body)?;
+    let inst = state.market().by_symbol(&b.symbol)?.clone();
+    let o = match parse_place(&b, &inst)? {
+        Placement::Order(order) => call(&state, signed.account, |tx| AccountRequest::Place(order, tx)).await?,
+        Placement::Stop(stop) => call(&state, signed.account, |tx| AccountRequest::PlaceStop(stop, tx)).await?,
+    };
     Ok(Json(order_json(Some(&inst), &o)))
 }
 
