@@ -412,7 +412,8 @@ impl Gateway {
         let buf = std::mem::take(&mut conn.buf);
         let was_awaiting_login = matches!(conn.state, State::AwaitingLogin { .. });
         conn.rate.refill(self.settings.max_messages_per_sec as u64, Instant::now());
-        let mut batch = Batch { timestamp_ns: now_ns(), last_claimed: None, claimed: 0, by_type: [0; 5] };
+        let mut batch =
+            Batch { timestamp_ns: now_ns(), last_claimed: None, claimed: 0, by_type: [0; COMMAND_TYPES.len()] };
         let mut pos = 0;
         let mut end: Option<End> = None;
         while pos < conn.len {

@@ -7,7 +7,7 @@ use engine::CommandKind;
 use crate::login::LoginRefusal;
 
 /// Command types counted by the gateway (`matchd_commands_total{type=...}`).
-pub const COMMAND_TYPES: [&str; 5] = ["new_order", "cancel", "amend", "mass_cancel", "admin"];
+pub const COMMAND_TYPES: [&str; 6] = ["new_order", "cancel", "amend", "mass_cancel", "admin", "new_stop_order"];
 
 /// Index into [`COMMAND_TYPES`]: admin and any other non-trading command count as "admin".
 #[inline]
@@ -17,6 +17,7 @@ pub fn command_type_index(kind: &CommandKind) -> usize {
         CommandKind::Cancel(_) => 1,
         CommandKind::Amend(_) => 2,
         CommandKind::MassCancel(_) => 3,
+        CommandKind::NewStopOrder(_) => 5,
         _ => 4,
     }
 }

@@ -57,6 +57,11 @@ fn a_stop_fires_on_another_accounts_trade_and_survives_kill_9() {
         other => panic!("expected a reject, got {other:?}"),
     }
 
+    // The gateway counts them by type (two armed, one refused by the engine: all three entered).
+    m.wait_for("three new_stop_order commands counted", || {
+        m.metric("matchd_commands_total{type=\"new_stop_order\"}") == 3.0
+    });
+
     // Alice sells into Bob's best bid (the last price stays at the reference): nothing fires.
     place(&mut alice, limit_tif(20, Side::Sell, px(0), q(1), TimeInForce::Ioc));
     assert!(matches!(next_report(&mut alice).1, ExecReport::Fill(f) if f.order_id != stop1));
