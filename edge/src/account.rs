@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 use crate::error::ApiError;
 use crate::hub::{Hub, Message};
 use crate::market::Market;
+use crate::order_type_name::type_name;
 use crate::private_events::event_json;
 
 /// How long one read waits before the queue of requests is looked at again.
@@ -79,18 +80,6 @@ impl OrderState {
     /// Binance's `isWorking`: false while a conditional order is armed.
     pub fn is_working(&self) -> bool {
         self.stop.is_none_or(|s| s.triggered)
-    }
-}
-
-/// Binance's order type name of an order of `order_type`, conditional when `trigger` is set.
-pub fn type_name(order_type: OrderType, trigger: Option<TriggerKind>) -> &'static str {
-    match (trigger, order_type) {
-        (None, OrderType::Limit) => "LIMIT",
-        (None, OrderType::Market) => "MARKET",
-        (Some(TriggerKind::StopLoss), OrderType::Limit) => "STOP_LOSS_LIMIT",
-        (Some(TriggerKind::StopLoss), OrderType::Market) => "STOP_LOSS",
-        (Some(TriggerKind::TakeProfit), OrderType::Limit) => "TAKE_PROFIT_LIMIT",
-        (Some(TriggerKind::TakeProfit), OrderType::Market) => "TAKE_PROFIT",
     }
 }
 

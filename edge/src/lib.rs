@@ -13,6 +13,7 @@ pub mod error;
 pub mod hub;
 pub mod market;
 pub mod md_feed;
+pub mod order_type_name;
 pub mod private_events;
 pub mod rest;
 pub mod server;

@@ -5,8 +5,8 @@ use engine::{InstrumentId, Side, TriggerKind};
 use protocol::ExecReport;
 use serde_json::{json, Value};
 
-use crate::account::type_name;
 use crate::market::Market;
+use crate::order_type_name::type_name;
 use crate::units::{format_decimal, format_signed};
 
 fn side(s: Side) -> &'static str {
