@@ -242,7 +242,7 @@ fn credentials_survive_restarts_from_the_journal_and_from_snapshots() {
         .collect();
     assert_eq!(snaps.len(), 1);
     let mut b = std::fs::read(&snaps[0]).unwrap();
-    b[8..12].copy_from_slice(&3u32.to_le_bytes());
+    b[8..12].copy_from_slice(&(snapshot::SNAPSHOT_FORMAT_VERSION + 1).to_le_bytes());
     let crc = crc32c::crc32c(&b[..120]);
     b[120..124].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&snaps[0], &b).unwrap();
