@@ -262,10 +262,7 @@ impl Engine {
             }
         };
         let inst = &self.instruments[ii];
-        let limit = match o.order_type {
-            OrderType::Limit => o.price,
-            OrderType::Market => inst.market_limit(o.side),
-        };
+        let limit = inst.order_limit(o.order_type, o.side, o.price);
         let mut taker = Taker {
             order_id: 0,
             client_order_id: o.client_order_id,

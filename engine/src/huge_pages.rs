@@ -28,11 +28,10 @@ pub(crate) fn advise(start: usize, len: usize) {
     if end <= begin {
         return;
     }
-    // SAFETY: [begin, end) lies inside an allocation this process owns (the
-    // caller's vector capacity) and is page-aligned; MADV_HUGEPAGE changes
-    // neither its contents nor its mapping, only how the kernel backs it, so
-    // no Rust reference can observe it. A failure (an old kernel, THP off)
-    // is harmless and ignored.
+    // [begin, end) lies inside an allocation this process owns (the caller's
+    // vector capacity) and is page-aligned. A failure (an old kernel, THP
+    // off) is harmless and ignored.
+    // SAFETY: MADV_HUGEPAGE on owned, aligned memory changes neither its contents nor its mapping.
     unsafe {
         libc::madvise(begin as *mut libc::c_void, end - begin, libc::MADV_HUGEPAGE);
     }

@@ -48,6 +48,16 @@ impl Instrument {
         diff * 10_000 <= r * self.spec.price_band_bps as u128
     }
 
+    /// The limit an order of `order_type` with limit `price` matches (and is funded) up to: its
+    /// own price, or for a market order the market-order limit at the current reference price.
+    #[inline]
+    pub fn order_limit(&self, order_type: OrderType, side: Side, price: Price) -> Price {
+        match order_type {
+            OrderType::Limit => price,
+            OrderType::Market => self.market_limit(side),
+        }
+    }
+
     /// The worst price a market order may reach on `side`.
     pub fn market_limit(&self, side: Side) -> Price {
         let r = self.reference_price as u128;

@@ -84,10 +84,7 @@ impl Engine {
     /// The limit a conditional order reserves for while armed: its own, or for a market order
     /// the instrument's market-order limit at arming (re-reserved at the then limit on trigger).
     fn stop_limit(&self, ii: usize, o: &NewOrder) -> Price {
-        match o.order_type {
-            OrderType::Limit => o.price,
-            OrderType::Market => self.instruments[ii].market_limit(o.side),
-        }
+        self.instruments[ii].order_limit(o.order_type, o.side, o.price)
     }
 
     fn stop_order_risk(&self, ii: usize, account: AccountId) -> OrderRisk {
@@ -269,10 +266,7 @@ impl Engine {
         let new_price = a.new_price.unwrap_or(entry.price);
         if self.config.risk_checks {
             let r = self.risk[slot as usize];
-            let limit = match entry.order_type {
-                OrderType::Limit => new_price,
-                OrderType::Market => self.instruments[ii].market_limit(o.side),
-            };
+            let limit = self.instruments[ii].order_limit(entry.order_type, o.side, new_price);
             let (asset, need) = self.requirement(ii, o.side, &r, limit, new_qty);
             if need > r.reserved {
                 self.reserve(account, asset, need - r.reserved, BalanceReason::Order);
@@ -352,10 +346,7 @@ impl Engine {
         }
         if self.config.risk_checks {
             let r = &self.risk[slot as usize];
-            let limit = match entry.order_type {
-                OrderType::Limit => price,
-                OrderType::Market => inst.market_limit(o.side),
-            };
+            let limit = inst.order_limit(entry.order_type, o.side, price);
             let (asset, need) = self.requirement(ii, o.side, r, limit, qty);
             if need > r.reserved
                 && need - r.reserved > self.accounts[account as usize].balances[asset as usize].available

@@ -213,6 +213,34 @@ impl Projection {
         Ok(())
     }
 
+    /// Registers a new live order (accepted or armed): nothing filled yet.
+    fn new_live(
+        &mut self,
+        seq: Seq,
+        ts: Big,
+        order_id: OrderId,
+        (account, instrument, client_order_id): (AccountId, InstrumentId, u64),
+        (side, order_type, tif, price, qty): (Side, OrderType, engine::TimeInForce, u64, u64),
+    ) -> Live {
+        let live = Live {
+            account,
+            instrument,
+            client_order_id,
+            side,
+            order_type,
+            tif,
+            price,
+            qty,
+            leaves: qty,
+            filled: 0,
+            created_seq: seq,
+            created_ts_ns: ts as u64,
+        };
+        let prev = self.live.insert(order_id, live);
+        assert!(prev.is_none(), "engine order ids are never reused");
+        live
+    }
+
     fn accepted(
         &mut self,
         seq: Seq,
@@ -221,22 +249,13 @@ impl Projection {
         batch: &mut Batch,
         idx: &mut Idx,
     ) -> Result<(), ProjectError> {
-        let live = Live {
-            account: a.account,
-            instrument: a.instrument,
-            client_order_id: a.client_order_id,
-            side: a.side,
-            order_type: a.order_type,
-            tif: a.tif,
-            price: a.price,
-            qty: a.qty,
-            leaves: a.qty,
-            filled: 0,
-            created_seq: seq,
-            created_ts_ns: ts as u64,
-        };
-        let prev = self.live.insert(a.order_id, live);
-        assert!(prev.is_none(), "engine order ids are never reused");
+        let live = self.new_live(
+            seq,
+            ts,
+            a.order_id,
+            (a.account, a.instrument, a.client_order_id),
+            (a.side, a.order_type, a.tif, a.price, a.qty),
+        );
         self.order_changed(seq, ts, a.order_id, &live, "accepted", None, None, batch, idx)
     }
 
@@ -250,22 +269,13 @@ impl Projection {
         batch: &mut Batch,
         idx: &mut Idx,
     ) -> Result<(), ProjectError> {
-        let live = Live {
-            account: a.account,
-            instrument: a.instrument,
-            client_order_id: a.client_order_id,
-            side: a.side,
-            order_type: a.order_type,
-            tif: a.tif,
-            price: a.price,
-            qty: a.qty,
-            leaves: a.qty,
-            filled: 0,
-            created_seq: seq,
-            created_ts_ns: ts as u64,
-        };
-        let prev = self.live.insert(a.order_id, live);
-        assert!(prev.is_none(), "engine order ids are never reused");
+        let live = self.new_live(
+            seq,
+            ts,
+            a.order_id,
+            (a.account, a.instrument, a.client_order_id),
+            (a.side, a.order_type, a.tif, a.price, a.qty),
+        );
         self.order_changed(seq, ts, a.order_id, &live, "armed", None, Some("armed"), batch, idx)
     }
 
