@@ -309,6 +309,16 @@ impl Client {
         self.send(&ClientMessage::NewStopOrder(order))
     }
 
+    /// Sends `NewAdvancedOrder` (good-till-date, quote quantity, conditional with expiry).
+    pub fn advanced_order(&mut self, order: engine::AdvancedOrder) -> Result<(), ClientError> {
+        self.send(&ClientMessage::NewAdvancedOrder(order))
+    }
+
+    /// Sends `AmendTrigger`: moves an armed order's trigger price.
+    pub fn amend_trigger(&mut self, order: OrderRef, trigger_price: u64) -> Result<(), ClientError> {
+        self.send(&ClientMessage::AmendTrigger(engine::AmendTrigger { order, trigger_price }))
+    }
+
     /// Sends a limit GTC `NewOrder` with the next client order id (STP none); returns that id.
     pub fn limit_order(
         &mut self,
@@ -682,6 +692,14 @@ fn describe_report(report: &ExecReport) -> String {
             side_name(t.side),
             t.trigger_price,
             t.last_price
+        ),
+        ExecReport::TriggerAmended(t) => format!(
+            "TRIGGER_AMENDED order={} cid={} instrument={} {} trigger={}",
+            t.order_id,
+            t.client_order_id,
+            t.instrument,
+            side_name(t.side),
+            t.trigger_price
         ),
         ExecReport::Accepted(a) => format!(
             "ACCEPTED order={} cid={} instrument={} {} {:?} {:?} {} @ {}",

@@ -51,6 +51,15 @@ pub enum CommandKind {
     /// Place a conditional (stop-loss or take-profit) order: armed until the instrument's last
     /// trade price reaches its trigger price, then placed like a `NewOrder` (docs/matching.md).
     NewStopOrder(StopOrder),
+    /// Place an order with options a `NewOrder` has no room for: an expiry time (GTD), a quote
+    /// quantity (market orders), a trigger (conditional); see [`AdvancedOrder`].
+    NewAdvancedOrder(AdvancedOrder),
+    /// Move an armed conditional order's trigger price.
+    AmendTrigger(AmendTrigger),
+    /// The gateway's clock, journaled while the market is idle and an order's expiry time has
+    /// passed: expiries happen at the first command stamped at or after them, so without
+    /// commands none would (docs/matching.md, "Expiry"). Changes nothing else.
+    TimeTick,
     /// Replication: a leader's first record in its epoch. Changes no state but the sequence (the
     /// engine ignores it); it is in the journal so every replica's log says which leader wrote
     /// which records (the epoch history that failover compares).
@@ -179,6 +188,32 @@ pub struct StopOrder {
     pub trigger: TriggerKind,
 }
 
+/// A new order with options. Each option is off at 0 (a `NewAdvancedOrder` with every option
+/// off places exactly what a `NewOrder` would).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdvancedOrder {
+    /// The order (for a quote-quantity order, `qty` is 0 and `order_type` market).
+    pub order: NewOrder,
+    /// Good till date: the order (resting or armed) is cancelled with reason `Expired` by the
+    /// first command stamped at or after this time (nanoseconds since the Unix epoch, the
+    /// gateway's clock). Only for orders that can rest (limit GTC or post-only) or are
+    /// conditional. 0: no expiry.
+    pub expire_time_ns: u64,
+    /// Market orders by quote quantity: trade at most this much notional (quote minor units,
+    /// before fees); the engine turns it into a quantity by walking the book. 0: `order.qty` is
+    /// the quantity.
+    pub quote_qty: u64,
+    /// Conditional: the trigger price and kind (as [`StopOrder`]); `None`: placed now.
+    pub trigger: Option<(Price, TriggerKind)>,
+}
+
+impl AdvancedOrder {
+    /// A plain order with no options.
+    pub fn plain(order: NewOrder) -> Self {
+        Self { order, expire_time_ns: 0, quote_qty: 0, trigger: None }
+    }
+}
+
 /// Which order a cancel or amend means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderRef {
@@ -207,6 +242,16 @@ pub struct Amend {
     pub new_qty: Option<Qty>,
     /// New price, or `None` to keep it.
     pub new_price: Option<Price>,
+}
+
+/// Move an armed conditional order's trigger price. It goes to the back of the orders armed at
+/// the new price (a new arrival there); everything else about it stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmendTrigger {
+    /// The armed order.
+    pub order: OrderRef,
+    /// New trigger price: on tick, not already reached by the last trade price.
+    pub trigger_price: Price,
 }
 
 /// Cancel the sending account's live orders, optionally only on one

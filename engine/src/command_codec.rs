@@ -45,6 +45,12 @@ pub mod kind {
     pub const START_EPOCH: u8 = 15;
     /// [`crate::CommandKind::NewStopOrder`]
     pub const NEW_STOP_ORDER: u8 = 16;
+    /// [`crate::CommandKind::NewAdvancedOrder`]
+    pub const NEW_ADVANCED_ORDER: u8 = 17;
+    /// [`crate::CommandKind::AmendTrigger`]
+    pub const AMEND_TRIGGER: u8 = 18;
+    /// [`crate::CommandKind::TimeTick`]
+    pub const TIME_TICK: u8 = 19;
 }
 
 const REF_ENGINE: u8 = 1;
@@ -105,6 +111,9 @@ fn kind_of(cmd: &Command) -> u8 {
         CommandKind::RevokeCredential(_) => kind::REVOKE_CREDENTIAL,
         CommandKind::StartEpoch(_) => kind::START_EPOCH,
         CommandKind::NewStopOrder(_) => kind::NEW_STOP_ORDER,
+        CommandKind::NewAdvancedOrder(_) => kind::NEW_ADVANCED_ORDER,
+        CommandKind::AmendTrigger(_) => kind::AMEND_TRIGGER,
+        CommandKind::TimeTick => kind::TIME_TICK,
     }
 }
 
@@ -125,6 +134,9 @@ fn body_len(k: u8) -> usize {
         kind::REVOKE_CREDENTIAL => 24,
         kind::START_EPOCH => 32,
         kind::NEW_STOP_ORDER => 64,
+        kind::NEW_ADVANCED_ORDER => 80,
+        kind::AMEND_TRIGGER => 40,
+        kind::TIME_TICK => 16,
         _ => 0,
     }
 }
@@ -188,6 +200,22 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
             w.u64(48, s.trigger_price);
             w.u8(56, s.trigger.as_u8());
         }
+        CommandKind::NewAdvancedOrder(a) => {
+            put_new_order(&mut w, &a.order);
+            w.u64(48, a.expire_time_ns);
+            w.u64(56, a.quote_qty);
+            if let Some((price, trigger)) = a.trigger {
+                w.u64(64, price);
+                w.u8(72, trigger.as_u8());
+            }
+        }
+        CommandKind::AmendTrigger(a) => {
+            let (rk, id) = ref_parts(a.order);
+            w.u8(16, rk);
+            w.u64(24, id);
+            w.u64(32, a.trigger_price);
+        }
+        CommandKind::TimeTick => {}
         CommandKind::Cancel(c) => {
             let (rk, id) = ref_parts(c.order);
             w.u8(16, rk);
@@ -331,6 +359,26 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
                 trigger: r.en(56, "trigger", TriggerKind::from_u8)?,
             })
         }
+        kind::NEW_ADVANCED_ORDER => {
+            r.zero(73, 80)?;
+            let trigger_price = r.u64(64);
+            let trigger = match r.u8(72) {
+                0 if trigger_price == 0 => None,
+                0 => return Err(CodecError::ReservedNotZero(64)),
+                _ => Some((trigger_price, r.en(72, "trigger", TriggerKind::from_u8)?)),
+            };
+            CommandKind::NewAdvancedOrder(AdvancedOrder {
+                order: new_order(&r)?,
+                expire_time_ns: r.u64(48),
+                quote_qty: r.u64(56),
+                trigger,
+            })
+        }
+        kind::AMEND_TRIGGER => {
+            r.zero(17, 24)?;
+            CommandKind::AmendTrigger(AmendTrigger { order: order_ref(&r)?, trigger_price: r.u64(32) })
+        }
+        kind::TIME_TICK => CommandKind::TimeTick,
         kind::CANCEL => {
             r.zero(17, 24)?;
             CommandKind::Cancel(Cancel { order: order_ref(&r)? })

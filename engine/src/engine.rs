@@ -7,10 +7,11 @@ use crate::command::*;
 use crate::config::EngineConfig;
 use crate::credential_table::CredentialTable;
 use crate::event::*;
+use crate::expiry_queue::ExpiryQueue;
 use crate::instrument::Instrument;
 use crate::order_book::{crosses, OrderBook};
 use crate::order_index::OrderIndex;
-use crate::order_pool::{Order, OrderPool, Slot, NIL};
+use crate::order_pool::{Order, OrderPool, Slot, EXPIRES, NIL};
 use crate::price_level::LevelPool;
 use crate::risk::OrderRisk;
 use crate::trigger_book::TriggerBook;
@@ -51,6 +52,12 @@ pub struct Engine {
     pub(crate) credentials: CredentialTable,
     /// Armed conditional orders' extra fields (see `stop_orders.rs`).
     pub(crate) armed: ArmedTable,
+    /// The engine's time: the latest command timestamp applied (never decreases, so a leader
+    /// whose clock is behind its predecessor's cannot move it back). Expiries and the GTD
+    /// check read it; nothing reads a clock.
+    pub(crate) clock_ns: u64,
+    /// Good-till-date orders by expiry time (see `advanced_orders.rs`).
+    pub(crate) expiry: ExpiryQueue,
 }
 
 // A command and an event are copied through ring slots on every order: credential commands,
@@ -72,6 +79,21 @@ pub(crate) struct Taker {
     pub timestamp_ns: u64,
     /// Risk mode: the taker's reservation and settlement state.
     pub risk: OrderRisk,
+}
+
+/// How `place_order` places an order beyond its `NewOrder` fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlaceOptions {
+    /// GTD expiry of the order if it rests (0: none). A triggered order keeps the one it was
+    /// armed with instead.
+    pub expire_time_ns: u64,
+    /// The taker's limit instead of the order's own (a quote-quantity market order stops at
+    /// the last price its quantity was computed for).
+    pub limit: Option<Price>,
+}
+
+impl PlaceOptions {
+    pub const NONE: PlaceOptions = PlaceOptions { expire_time_ns: 0, limit: None };
 }
 
 /// How a matching pass ended for the taker.
@@ -122,6 +144,8 @@ impl Engine {
             supply: vec![0; if risk { config.max_assets as usize } else { 0 }],
             credentials: CredentialTable::new(),
             armed: ArmedTable::for_orders(config.max_orders),
+            clock_ns: 0,
+            expiry: ExpiryQueue::for_orders(config.max_orders),
         };
         if risk {
             e.open_account(config.fee_account, 0, AccountStatus::Active);
@@ -157,9 +181,21 @@ impl Engine {
         debug_assert!(seq > self.last_seq, "commands must be applied in sequence order");
         self.last_seq = seq;
         let mut out = Out { seq, sink };
+        if cmd.timestamp_ns > self.clock_ns {
+            self.clock_ns = cmd.timestamp_ns;
+            if self.expiry.next_due_ns() <= self.clock_ns {
+                self.expire_due(&mut out);
+            }
+        }
         match &cmd.kind {
             CommandKind::NewOrder(o) => self.new_order(cmd.account, cmd.timestamp_ns, o, &mut out),
-            CommandKind::NewStopOrder(s) => self.new_stop_order(cmd.account, cmd.timestamp_ns, s, &mut out),
+            CommandKind::NewStopOrder(s) => {
+                self.new_stop_order(cmd.account, cmd.timestamp_ns, s, 0, CommandType::NewStopOrder, &mut out)
+            }
+            CommandKind::NewAdvancedOrder(a) => self.new_advanced_order(cmd.account, cmd.timestamp_ns, a, &mut out),
+            CommandKind::AmendTrigger(a) => self.amend_trigger(cmd.account, a, &mut out),
+            // The clock moved (above): that is all a tick does.
+            CommandKind::TimeTick => {}
             CommandKind::Cancel(c) => self.cancel(cmd.account, c, &mut out),
             CommandKind::Amend(a) => self.amend(cmd.account, cmd.timestamp_ns, a, &mut out),
             CommandKind::MassCancel(m) => self.mass_cancel(cmd.account, m, &mut out),
@@ -193,7 +229,7 @@ impl Engine {
 
     /// Finds a live order for `account`: `Err` is the reject reason.
     #[inline]
-    fn lookup(&self, account: AccountId, r: OrderRef) -> Result<Slot, RejectReason> {
+    pub(crate) fn lookup(&self, account: AccountId, r: OrderRef) -> Result<Slot, RejectReason> {
         match r {
             OrderRef::Engine(id) => {
                 let slot = self.index.by_id(&self.orders, id).ok_or(RejectReason::UnknownOrder)?;
@@ -223,7 +259,7 @@ impl Engine {
             Ok(ii) => ii,
             Err(reason) => return reject(out, o.instrument, reason),
         };
-        if let Err(reason) = self.place_order(ii, account, ts, o, None, out) {
+        if let Err(reason) = self.place_order(ii, account, ts, o, PlaceOptions::NONE, None, out) {
             reject(out, o.instrument, reason);
         }
         self.run_triggers(ii, ts, out);
@@ -241,6 +277,7 @@ impl Engine {
         account: AccountId,
         ts: u64,
         o: &NewOrder,
+        opts: PlaceOptions,
         triggered: Option<(OrderId, Slot)>,
         out: &mut Out<'_, S>,
     ) -> Result<(), RejectReason> {
@@ -262,7 +299,7 @@ impl Engine {
             }
         };
         let inst = &self.instruments[ii];
-        let limit = inst.order_limit(o.order_type, o.side, o.price);
+        let limit = opts.limit.unwrap_or_else(|| inst.order_limit(o.order_type, o.side, o.price));
         let mut taker = Taker {
             order_id: 0,
             client_order_id: o.client_order_id,
@@ -345,15 +382,21 @@ impl Engine {
                     ..Order::EMPTY
                 };
                 let slot = match triggered {
-                    // Same keys, so its index entries and account-list place stay.
+                    // Same keys, so its index entries and account-list place stay; so does its
+                    // expiry (queued when it was armed).
                     Some((_, slot)) => {
-                        *self.orders.get_mut(slot) = order;
+                        let flags = self.orders.get(slot).flags & EXPIRES;
+                        *self.orders.get_mut(slot) = Order { flags, ..order };
                         slot
                     }
                     None => {
-                        let slot = self.orders.alloc(order);
+                        let expires = opts.expire_time_ns != 0;
+                        let slot = self.orders.alloc(Order { flags: if expires { EXPIRES } else { 0 }, ..order });
                         self.index.insert(&self.orders, slot);
                         self.link_account(slot);
+                        if expires {
+                            self.queue_expiry(opts.expire_time_ns, order_id);
+                        }
                         slot
                     }
                 };
@@ -988,6 +1031,9 @@ impl Engine {
             acct.tail = k.acct_prev;
         }
         acct.open_orders -= 1;
+        if o.flags & EXPIRES != 0 {
+            self.expiry.forget_one();
+        }
         self.index.remove(&self.orders, slot);
         self.orders.free(slot);
     }

@@ -57,6 +57,25 @@ pub enum EventKind {
     /// An armed order's trigger price was reached: it is placed now (its trades, resting or
     /// cancellation follow, as for a new order).
     Triggered(Triggered),
+    /// An armed order's trigger price was moved (`AmendTrigger`).
+    TriggerAmended(TriggerAmended),
+}
+
+/// An armed order's trigger price was moved; it is now the last armed at that price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TriggerAmended {
+    /// Owner.
+    pub account: AccountId,
+    /// Engine order id.
+    pub order_id: OrderId,
+    /// Client's id.
+    pub client_order_id: ClientOrderId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// The new trigger price.
+    pub trigger_price: Price,
 }
 
 /// A conditional order was accepted and armed.
@@ -201,11 +220,18 @@ pub enum RejectReason {
     SystemAccount = 27,
     /// A conditional order whose trigger condition already holds at the last trade price.
     WouldTriggerImmediately = 28,
+    /// A quote-quantity market order that would trade nothing: no liquidity within the price
+    /// band, or a budget below one lot at the best price.
+    NothingToFill = 29,
+    /// A good-till-date order whose expiry time is not after the engine's time.
+    AlreadyExpired = 30,
+    /// A trigger amend of an order that is not an armed conditional order.
+    NotArmed = 31,
 }
 
 impl RejectReason {
     /// All reasons, for tables and tests.
-    pub const ALL: [RejectReason; 28] = [
+    pub const ALL: [RejectReason; 31] = [
         Self::UnknownInstrument,
         Self::InstrumentNotTrading,
         Self::PriceOffTick,
@@ -234,6 +260,9 @@ impl RejectReason {
         Self::AccountsDisabled,
         Self::SystemAccount,
         Self::WouldTriggerImmediately,
+        Self::NothingToFill,
+        Self::AlreadyExpired,
+        Self::NotArmed,
     ];
 
     /// Wire code.
@@ -281,6 +310,10 @@ pub enum CommandType {
     RevokeCredential = 14,
     /// [`crate::CommandKind::NewStopOrder`].
     NewStopOrder = 15,
+    /// [`crate::CommandKind::NewAdvancedOrder`].
+    NewAdvancedOrder = 16,
+    /// [`crate::CommandKind::AmendTrigger`].
+    AmendTrigger = 17,
 }
 
 /// A command was refused.
@@ -358,6 +391,8 @@ pub enum CancelReason {
     FokCannotFill = 7,
     /// A triggered post-only order would have taken.
     PostOnlyWouldTake = 8,
+    /// Its good-till-date expiry time passed.
+    Expired = 9,
 }
 
 impl CancelReason {
@@ -372,6 +407,7 @@ impl CancelReason {
             6 => Self::Unfundable,
             7 => Self::FokCannotFill,
             8 => Self::PostOnlyWouldTake,
+            9 => Self::Expired,
             _ => return None,
         })
     }

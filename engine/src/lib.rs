@@ -15,6 +15,7 @@
 
 mod account;
 mod account_commands;
+mod advanced_orders;
 mod armed_table;
 mod book_side;
 pub mod command;
@@ -24,6 +25,7 @@ mod credential_table;
 mod credentials;
 mod engine;
 pub mod event;
+mod expiry_queue;
 mod fee_schedule;
 mod huge_pages;
 mod instrument;
@@ -37,6 +39,7 @@ mod risk;
 mod snapshot;
 mod snapshot_v1;
 mod snapshot_v2;
+mod snapshot_v3;
 mod state_hash;
 mod stop_orders;
 mod trigger_book;
@@ -50,10 +53,11 @@ pub use engine::Engine;
 pub use event::*;
 pub use snapshot::{
     AccountSnapshot, ArchivedEngineSnapshot, ArmedSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot,
-    EngineSnapshot, FeeTierSnapshot, InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot, OrderSnapshot,
-    SnapshotError, SpecSnapshot, MAX_RESTORE_ORDERS,
+    EngineSnapshot, ExpirySnapshot, FeeTierSnapshot, InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot,
+    OrderSnapshot, SnapshotError, SpecSnapshot, MAX_RESTORE_ORDERS,
 };
 pub use snapshot_v1::{ArchivedEngineSnapshotV1, EngineSnapshotV1};
 pub use snapshot_v2::{ArchivedEngineSnapshotV2, EngineSnapshotV2};
+pub use snapshot_v3::{ArchivedEngineSnapshotV3, EngineSnapshotV3};
 pub use types::*;
 pub use view::{ArmedView, InstrumentView, LevelView, OrderView};

@@ -28,13 +28,16 @@ pub(crate) struct Order {
     pub side: Side,
     pub tif: TimeInForce,
     pub stp: StpMode,
-    /// [`ARMED`] for a conditional order waiting for its trigger: `level` is then a level of
+    /// [`ARMED`] and/or [`EXPIRES`]. [`ARMED`]: a conditional order waiting for its trigger: `level` is then a level of
     /// its instrument's trigger book (priced at the trigger price), not of the order book.
     pub flags: u8,
 }
 
 /// [`Order::flags`] bit: armed conditional order (see `stop_orders.rs`).
 pub(crate) const ARMED: u8 = 1;
+/// [`Order::flags`] bit: good-till-date, queued in the engine's `ExpiryQueue` (which it leaves
+/// when the slot is released).
+pub(crate) const EXPIRES: u8 = 2;
 
 const _: () = assert!(std::mem::size_of::<Order>() == 48);
 

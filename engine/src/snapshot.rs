@@ -362,6 +362,35 @@ pub struct EngineSnapshot {
     /// a rise (lowest trigger first), then on a fall (highest first); arrival order within a
     /// trigger price. Format 3 on; empty in older formats (they had none).
     pub armed: Vec<ArmedSnapshot>,
+    /// The engine's time: the latest command timestamp applied. Format 4 on; 0 in older
+    /// formats (nothing read it then; the next command sets it).
+    pub clock_ns: u64,
+    /// Good-till-date orders (resting or armed), by expiry time then order id. Format 4 on.
+    pub expiries: Vec<ExpirySnapshot>,
+}
+
+/// One good-till-date order's expiry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ExpirySnapshot {
+    pub expire_time_ns: u64,
+    pub order_id: u64,
+}
+
+/// What the state hash takes of the expiries (the engine and a snapshot alike): nothing when
+/// there are none (so older states hash as before), else a marker, the count, the clock and an
+/// order-independent sum of the entries' digests (the engine's queue has no canonical order).
+pub(crate) fn expiry_hash_words(clock_ns: u64, entries: impl Iterator<Item = (u64, OrderId)>) -> Option<[u64; 4]> {
+    const MARKER: u64 = u64::from_le_bytes(*b"EXPIRIES");
+    let (mut count, mut sum) = (0u64, 0u64);
+    for (t, id) in entries {
+        count += 1;
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&t.to_le_bytes());
+        b[8..].copy_from_slice(&id.to_le_bytes());
+        sum = sum.wrapping_add(xxhash_rust::xxh3::xxh3_64(&b));
+    }
+    (count != 0).then_some([MARKER, count, clock_ns, sum])
 }
 
 /// Why a snapshot cannot be restored.
@@ -389,6 +418,7 @@ impl EngineSnapshot {
         self.supply.clear();
         self.credentials.clear();
         self.armed.clear();
+        self.expiries.clear();
     }
 
     /// The sequence number the snapshot was taken at.
@@ -500,6 +530,12 @@ impl EngineSnapshot {
                 put(v);
             }
         }
+        for v in expiry_hash_words(self.clock_ns, self.expiries.iter().map(|x| (x.expire_time_ns, x.order_id)))
+            .iter()
+            .flatten()
+        {
+            put(*v);
+        }
         h.digest128()
     }
 }
@@ -606,6 +642,14 @@ impl Engine {
             AccountCredential::Revoked => CredentialSnapshot { account, revoked: true, ..Default::default() },
         }));
         self.for_each_armed(|a| out.armed.push(a));
+        out.clock_ns = self.clock_ns;
+        let (index, orders) = (&self.index, &self.orders);
+        out.expiries.extend(
+            self.expiry
+                .entries(|id| index.by_id(orders, id).is_some())
+                .map(|(expire_time_ns, order_id)| ExpirySnapshot { expire_time_ns, order_id }),
+        );
+        out.expiries.sort_unstable_by_key(|x| (x.expire_time_ns, x.order_id));
     }
 
     /// Every armed order in snapshot order (see [`EngineSnapshot::armed`]).
@@ -946,6 +990,7 @@ impl Engine {
             e.tx_order.push_back(tx);
         }
         restore_credentials(&mut e, &s.credentials)?;
+        restore_expiries(&mut e, s.clock_ns, &s.expiries)?;
         Ok(e)
     }
 }
@@ -1000,6 +1045,34 @@ fn check_spec(config: &EngineConfig, spec: &InstrumentSpec) -> Result<(), Snapsh
     } else {
         bad(format!("instrument {}: invalid spec", spec.id))
     }
+}
+
+/// Validates the expiries (distinct live orders, ascending by time then id, within the
+/// capacity) and queues them.
+fn restore_expiries(e: &mut Engine, clock_ns: u64, expiries: &[ExpirySnapshot]) -> Result<(), SnapshotError> {
+    e.clock_ns = clock_ns;
+    if expiries.len() > (e.config.max_orders / crate::expiry_queue::EXPIRING_PER_ORDER_CAPACITY).max(1) as usize {
+        return bad(format!("{} expiring orders exceed the capacity", expiries.len()));
+    }
+    let mut prev: Option<(u64, u64)> = None;
+    for x in expiries {
+        let key = (x.expire_time_ns, x.order_id);
+        if x.expire_time_ns == 0 || prev.is_some_and(|p| p >= key) {
+            return bad(format!("expiry of order {} is 0 or out of order", x.order_id));
+        }
+        prev = Some(key);
+        let Some(slot) = e.index.by_id(&e.orders, x.order_id) else {
+            return bad(format!("expiry of order {}, which is not live", x.order_id));
+        };
+        // Ascending keys make a repeated order id impossible only per time: check the flag.
+        let o = e.orders.get_mut(slot);
+        if o.flags & crate::order_pool::EXPIRES != 0 {
+            return bad(format!("order {} has two expiries", x.order_id));
+        }
+        o.flags |= crate::order_pool::EXPIRES;
+        e.queue_expiry(x.expire_time_ns, x.order_id);
+    }
+    Ok(())
 }
 
 /// Validates the armed orders and arms them (in the listed order, which is their priority).

@@ -48,6 +48,8 @@ impl From<EngineSnapshotV1> for EngineSnapshot {
             supply: s.supply,
             credentials: Vec::new(),
             armed: Vec::new(),
+            clock_ns: 0,
+            expiries: Vec::new(),
         }
     }
 }
@@ -56,7 +58,7 @@ impl EngineSnapshotV1 {
     /// The format-1 form of a state without journaled credentials (`None` if it has some): what a
     /// format-1 writer produced, for tests of the upgrade path.
     pub fn from_current(s: &EngineSnapshot) -> Option<EngineSnapshotV1> {
-        if !s.credentials.is_empty() || !s.armed.is_empty() {
+        if !s.credentials.is_empty() || !s.armed.is_empty() || !s.expiries.is_empty() {
             return None;
         }
         let s = s.clone();

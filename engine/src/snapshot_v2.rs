@@ -48,6 +48,8 @@ impl From<EngineSnapshotV2> for EngineSnapshot {
             supply: s.supply,
             credentials: s.credentials,
             armed: Vec::new(),
+            clock_ns: 0,
+            expiries: Vec::new(),
         }
     }
 }
@@ -56,7 +58,7 @@ impl EngineSnapshotV2 {
     /// The format-2 form of a state without armed orders (`None` if it has some): what a
     /// format-2 writer produced, for tests of the upgrade path.
     pub fn from_current(s: &EngineSnapshot) -> Option<EngineSnapshotV2> {
-        if !s.armed.is_empty() {
+        if !s.armed.is_empty() || !s.expiries.is_empty() {
             return None;
         }
         let s = s.clone();

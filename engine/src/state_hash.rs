@@ -114,6 +114,11 @@ impl Engine {
                 put(v);
             }
         });
+        let (index, orders) = (&self.index, &self.orders);
+        let live_expiries = self.expiry.entries(|id| index.by_id(orders, id).is_some());
+        for v in crate::snapshot::expiry_hash_words(self.clock_ns, live_expiries).iter().flatten() {
+            put(*v);
+        }
         h.digest128()
     }
 }

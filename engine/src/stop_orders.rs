@@ -10,29 +10,32 @@
 
 use crate::armed_table::ArmedEntry;
 use crate::command::*;
-use crate::engine::{Engine, Out};
+use crate::engine::{Engine, Out, PlaceOptions};
 use crate::event::*;
-use crate::order_pool::{Order, Slot, ARMED, NIL};
+use crate::order_pool::{Order, Slot, ARMED, EXPIRES, NIL};
 use crate::risk::OrderRisk;
 use crate::trigger_book::fires;
 use crate::types::*;
 
 impl Engine {
-    /// `NewStopOrder`: validate as a `NewOrder` (steps 1-12), then the trigger, then funding.
+    /// `NewStopOrder` (or a conditional `NewAdvancedOrder`, `command`, with its expiry):
+    /// validate as a `NewOrder` (steps 1-12), then the trigger, then funding.
     pub(crate) fn new_stop_order<S: EventSink>(
         &mut self,
         account: AccountId,
         ts: u64,
         s: &StopOrder,
+        expire_time_ns: u64,
+        command: CommandType,
         out: &mut Out<'_, S>,
     ) {
         let o = &s.order;
-        let ii = match self.validate_stop_order(account, s) {
+        let ii = match self.validate_stop_order(account, s, expire_time_ns) {
             Ok(ii) => ii,
             Err(reason) => {
                 return out.emit(EventKind::Rejected(Rejected {
                     account,
-                    command: CommandType::NewStopOrder,
+                    command,
                     client_order_id: o.client_order_id,
                     order_id: 0,
                     instrument: o.instrument,
@@ -66,9 +69,12 @@ impl Engine {
             side: o.side,
             tif: o.tif,
             stp: o.stp,
-            flags: ARMED,
+            flags: if expire_time_ns != 0 { ARMED | EXPIRES } else { ARMED },
             ..Order::EMPTY
         });
+        if expire_time_ns != 0 {
+            self.queue_expiry(expire_time_ns, order_id);
+        }
         if self.config.risk_checks {
             let risk = self.stop_order_risk(ii, account);
             let (asset, need) = self.requirement(ii, o.side, &risk, self.stop_limit(ii, o), o.qty);
@@ -94,9 +100,15 @@ impl Engine {
 
     /// Steps 1-12 of a new order, then the trigger price (on tick, not already reached), the
     /// armed capacity and (risk mode) the reservation.
-    fn validate_stop_order(&self, account: AccountId, s: &StopOrder) -> Result<usize, RejectReason> {
+    fn validate_stop_order(
+        &self,
+        account: AccountId,
+        s: &StopOrder,
+        expire_time_ns: u64,
+    ) -> Result<usize, RejectReason> {
         let o = &s.order;
         let ii = self.validate_new_order(account, o)?;
+        self.validate_expiry(expire_time_ns)?;
         let inst = &self.instruments[ii];
         if s.trigger_price == 0 || !inst.on_tick(s.trigger_price) {
             return Err(RejectReason::PriceOffTick);
@@ -146,6 +158,21 @@ impl Engine {
             self.levels.free(o.level);
         }
         (entry, trigger_price)
+    }
+
+    /// Moves an armed order to the back of the orders armed at `trigger_price` (same side of
+    /// the trigger book: its kind and side decide the side, and they do not change).
+    pub(crate) fn move_trigger(&mut self, slot: Slot, trigger_price: Price) {
+        let o = *self.orders.get(slot);
+        let ii = self.instrument_index(o.instrument).expect("armed order on a known instrument");
+        let rise = self.armed.get(slot).trigger.fires_on_rise(o.side);
+        let old_price = self.levels.get(o.level).price;
+        self.detach_from_level(slot);
+        if self.levels.get(o.level).order_count == 0 {
+            self.instruments[ii].triggers.side_mut(rise).remove(old_price);
+            self.levels.free(o.level);
+        }
+        self.attach_armed(ii, slot, trigger_price, rise);
     }
 
     /// Cancels an armed order: `Cancelled` only (it was never in market data).
@@ -216,7 +243,7 @@ impl Engine {
             self.unreserve(ii, o.account, o.side, reserved);
         }
         let ord = self.orders.get_mut(slot);
-        ord.flags = 0;
+        ord.flags &= !ARMED;
         ord.level = NIL;
         let order = NewOrder {
             client_order_id: o.client_order_id,
@@ -228,7 +255,7 @@ impl Engine {
             price: entry.price,
             qty: o.qty,
         };
-        let placed = self.place_order(ii, o.account, ts, &order, Some((o.order_id, slot)), out);
+        let placed = self.place_order(ii, o.account, ts, &order, PlaceOptions::NONE, Some((o.order_id, slot)), out);
         debug_assert!(placed.is_ok(), "a triggered order is cancelled, never rejected");
     }
 

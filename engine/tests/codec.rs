@@ -112,6 +112,29 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
                     CommandKind::NewStopOrder(StopOrder { order, trigger_price, trigger })
                 }
             ),
+        (
+            (u64_s(), any::<u32>(), side_s(), order_type_s(), tif_s(), stp_s(), u64_s(), u64_s()),
+            (
+                u64_s(),
+                u64_s(),
+                proptest::option::of((
+                    u64_s(),
+                    prop_oneof![Just(TriggerKind::StopLoss), Just(TriggerKind::TakeProfit)]
+                ))
+            )
+        )
+            .prop_map(
+                |(
+                    (client_order_id, instrument, side, order_type, tif, stp, price, qty),
+                    (expire_time_ns, quote_qty, trigger),
+                )| {
+                    let order = NewOrder { client_order_id, instrument, side, order_type, tif, stp, price, qty };
+                    CommandKind::NewAdvancedOrder(AdvancedOrder { order, expire_time_ns, quote_qty, trigger })
+                }
+            ),
+        (order_ref_s(), u64_s())
+            .prop_map(|(order, trigger_price)| CommandKind::AmendTrigger(AmendTrigger { order, trigger_price })),
+        Just(CommandKind::TimeTick),
     ]
 }
 
@@ -151,6 +174,9 @@ fn kind_byte(k: &CommandKind) -> u8 {
         CommandKind::SetCredential(_) => kind::SET_CREDENTIAL,
         CommandKind::RevokeCredential(_) => kind::REVOKE_CREDENTIAL,
         CommandKind::StartEpoch(_) => kind::START_EPOCH,
+        CommandKind::NewAdvancedOrder(_) => kind::NEW_ADVANCED_ORDER,
+        CommandKind::AmendTrigger(_) => kind::AMEND_TRIGGER,
+        CommandKind::TimeTick => kind::TIME_TICK,
     }
 }
 
@@ -172,6 +198,9 @@ fn expected_len(k: u8) -> usize {
         kind::REVOKE_CREDENTIAL => 24,
         kind::START_EPOCH => 32,
         kind::NEW_STOP_ORDER => 64,
+        kind::NEW_ADVANCED_ORDER => 80,
+        kind::AMEND_TRIGGER => 40,
+        kind::TIME_TICK => 16,
         _ => unreachable!(),
     }
 }
@@ -209,7 +238,7 @@ proptest! {
 
     /// Random bodies of the right length for a real kind reach the field checks.
     #[test]
-    fn random_bodies_of_valid_length(k in 1u8..=14, body in any::<[u8; MAX_COMMAND_BYTES]>(), zero_reserved in any::<bool>()) {
+    fn random_bodies_of_valid_length(k in 1u8..=19, body in any::<[u8; MAX_COMMAND_BYTES]>(), zero_reserved in any::<bool>()) {
         let mut bytes = body[..expected_len(k)].to_vec();
         bytes[0] = k;
         if zero_reserved {
@@ -234,6 +263,8 @@ proptest! {
         let n = bytes.len();
         let k = bytes[0];
         if shorter {
+            // A header-only command (a time tick) has nothing to cut.
+            prop_assume!(n > COMMAND_HEADER_BYTES);
             let len = n.saturating_sub(extra).max(COMMAND_HEADER_BYTES);
             bytes.truncate(len);
             prop_assert_eq!(decode(&bytes), Err(CodecError::BadLength { kind: k, len, expected: n }));
@@ -251,7 +282,7 @@ proptest! {
     }
 
     #[test]
-    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 17u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
+    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 20u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
         let mut bytes = vec![0u8; len];
         bytes[0] = k;
         prop_assert_eq!(decode(&bytes), Err(CodecError::UnknownKind(k)));

@@ -28,6 +28,8 @@ struct MOrder {
     stp: StpMode,
     /// Time priority: a larger value is later.
     time: u64,
+    /// Good-till-date expiry (0: none).
+    expire: u64,
 }
 
 struct MInst {
@@ -65,6 +67,8 @@ struct Model {
     next_oid: OrderId,
     next_tid: TradeId,
     clock: u64,
+    /// The engine's time: the latest command timestamp (expiries and the GTD check read it).
+    now: u64,
 }
 
 /// The taker side of a match.
@@ -185,7 +189,7 @@ fn cancelled(o: &MOrder, reason: CancelReason) -> EventKind {
 
 impl Model {
     fn new(cfg: EngineConfig) -> Self {
-        Model { cfg, insts: BTreeMap::new(), next_oid: 1, next_tid: 1, clock: 0 }
+        Model { cfg, insts: BTreeMap::new(), next_oid: 1, next_tid: 1, clock: 0, now: 0 }
     }
 
     fn tick(&mut self) -> u64 {
@@ -236,9 +240,24 @@ impl Model {
 
     fn apply(&mut self, cmd: &Command) -> Vec<EventKind> {
         let mut ev = Vec::new();
+        if cmd.timestamp_ns > self.now {
+            self.now = cmd.timestamp_ns;
+            // Every live order whose expiry has come, earliest first, then by order id.
+            let mut due: Vec<MOrder> =
+                self.all_live().into_iter().filter(|o| o.expire != 0 && o.expire <= self.now).collect();
+            due.sort_by_key(|o| (o.expire, o.id));
+            for o in due {
+                self.cancel_resting(o, CancelReason::Expired, &mut ev);
+            }
+        }
         match cmd.kind {
             CommandKind::NewOrder(o) => self.new_order(cmd.account, cmd.timestamp_ns, &o, &mut ev),
-            CommandKind::NewStopOrder(s) => self.new_stop(cmd.account, cmd.timestamp_ns, &s, &mut ev),
+            CommandKind::NewStopOrder(s) => {
+                self.new_stop(cmd.account, cmd.timestamp_ns, &s, 0, CommandType::NewStopOrder, &mut ev)
+            }
+            CommandKind::NewAdvancedOrder(a) => self.new_advanced(cmd.account, cmd.timestamp_ns, &a, &mut ev),
+            CommandKind::AmendTrigger(a) => self.amend_trigger(cmd.account, &a, &mut ev),
+            CommandKind::TimeTick => {}
             CommandKind::Cancel(c) => self.cancel(cmd.account, &c, &mut ev),
             CommandKind::Amend(a) => {
                 let inst = self.lookup(cmd.account, a.order).ok().map(|o| o.inst);
@@ -373,12 +392,22 @@ impl Model {
             qty: o.qty,
             timestamp_ns: ts,
         }));
-        self.execute(acct, ts, o, id, limit, ev);
+        self.execute(acct, ts, o, id, limit, 0, ev);
         self.fire_triggers(o.instrument, ts, ev);
     }
 
-    /// Matching, then resting or cancelling the remainder, of an order with id `id`.
-    fn execute(&mut self, acct: AccountId, ts: u64, o: &NewOrder, id: OrderId, limit: Price, ev: &mut Vec<EventKind>) {
+    /// Matching, then resting (with `expire`) or cancelling the remainder, of an order with id `id`.
+    #[allow(clippy::too_many_arguments)]
+    fn execute(
+        &mut self,
+        acct: AccountId,
+        ts: u64,
+        o: &NewOrder,
+        id: OrderId,
+        limit: Price,
+        expire: u64,
+        ev: &mut Vec<EventKind>,
+    ) {
         let mut t = MTaker { id, cid: o.client_order_id, acct, side: o.side, stp: o.stp, limit, leaves: o.qty, ts };
         let stp_cancelled = self.match_taker(o.instrument, &mut t, ev);
         if t.leaves == 0 {
@@ -396,6 +425,7 @@ impl Model {
             tif: o.tif,
             stp: o.stp,
             time: 0,
+            expire,
         };
         if stp_cancelled {
             ev.push(cancelled(&me, CancelReason::SelfTrade));
@@ -656,12 +686,20 @@ impl Model {
 
     // ----- conditional orders ------------------------------------------------
 
-    fn new_stop(&mut self, acct: AccountId, ts: u64, s: &StopOrder, ev: &mut Vec<EventKind>) {
+    fn new_stop(
+        &mut self,
+        acct: AccountId,
+        ts: u64,
+        s: &StopOrder,
+        expire: u64,
+        command: CommandType,
+        ev: &mut Vec<EventKind>,
+    ) {
         use RejectReason::*;
         let o = &s.order;
         let rise =
             matches!((s.trigger, o.side), (TriggerKind::StopLoss, Side::Buy) | (TriggerKind::TakeProfit, Side::Sell));
-        let verdict = self.validate_basic(acct, o).and_then(|_| {
+        let verdict = self.validate_basic(acct, o).and_then(|_| self.validate_expiry(expire)).and_then(|_| {
             let inst = &self.insts[&o.instrument];
             if s.trigger_price == 0 || !s.trigger_price.is_multiple_of(inst.spec.tick) {
                 return Err(PriceOffTick);
@@ -678,7 +716,7 @@ impl Model {
         if let Err(reason) = verdict {
             return ev.push(EventKind::Rejected(Rejected {
                 account: acct,
-                command: CommandType::NewStopOrder,
+                command,
                 client_order_id: o.client_order_id,
                 order_id: 0,
                 instrument: o.instrument,
@@ -714,6 +752,7 @@ impl Model {
             tif: o.tif,
             stp: o.stp,
             time,
+            expire,
         };
         let a = MArmed { o: m, order_type: o.order_type, trigger: s.trigger, trigger_price: s.trigger_price };
         self.insts.get_mut(&o.instrument).unwrap().armed.push(a);
@@ -760,7 +799,7 @@ impl Model {
             };
             let limit = if a.order_type == OrderType::Market { inst.market_limit(a.o.side) } else { a.o.price };
             match self.fok_and_post_only(a.o.acct, &o, limit) {
-                Ok(()) => self.execute(a.o.acct, ts, &o, a.o.id, limit, ev),
+                Ok(()) => self.execute(a.o.acct, ts, &o, a.o.id, limit, a.o.expire, ev),
                 Err(r) => {
                     let reason = match r {
                         RejectReason::FokCannotFill => CancelReason::FokCannotFill,
@@ -842,6 +881,183 @@ impl Model {
                 }));
             }
         }
+    }
+
+    // ----- advanced orders ---------------------------------------------------
+
+    /// Expiry after the engine's time, within `max_orders / 2` live expiring orders.
+    fn validate_expiry(&self, expire: u64) -> Result<(), RejectReason> {
+        if expire == 0 {
+            return Ok(());
+        }
+        if expire <= self.now {
+            return Err(RejectReason::AlreadyExpired);
+        }
+        let expiring = self.all_live().iter().filter(|o| o.expire != 0).count();
+        if expiring >= (self.cfg.max_orders / 2).max(1) as usize {
+            return Err(RejectReason::CapacityReached);
+        }
+        Ok(())
+    }
+
+    fn new_advanced(&mut self, acct: AccountId, ts: u64, a: &AdvancedOrder, ev: &mut Vec<EventKind>) {
+        use RejectReason::*;
+        let reject = |ev: &mut Vec<EventKind>, reason| {
+            ev.push(EventKind::Rejected(Rejected {
+                account: acct,
+                command: CommandType::NewAdvancedOrder,
+                client_order_id: a.order.client_order_id,
+                order_id: 0,
+                instrument: a.order.instrument,
+                reason,
+            }))
+        };
+        let o = a.order;
+        let quote = a.quote_qty != 0;
+        let resting = o.order_type == OrderType::Limit && matches!(o.tif, TimeInForce::Gtc | TimeInForce::PostOnly);
+        if quote
+            && (o.order_type != OrderType::Market
+                || o.qty != 0
+                || !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok)
+                || a.trigger.is_some()
+                || a.expire_time_ns != 0)
+        {
+            return reject(ev, InvalidField);
+        }
+        if a.expire_time_ns != 0 && !resting && a.trigger.is_none() {
+            return reject(ev, InvalidField);
+        }
+        if let Some((trigger_price, trigger)) = a.trigger {
+            let s = StopOrder { order: o, trigger_price, trigger };
+            return self.new_stop(acct, ts, &s, a.expire_time_ns, CommandType::NewAdvancedOrder, ev);
+        }
+        let mut o = o;
+        let mut limit = None;
+        if quote {
+            match self.quote_qty(acct, &o, a.quote_qty) {
+                Ok((q, l)) => {
+                    o.qty = q;
+                    limit = Some(l);
+                }
+                Err(r) => return reject(ev, r),
+            }
+        }
+        let verdict =
+            self.validate_basic(acct, &o).and_then(|_| self.validate_expiry(a.expire_time_ns)).and_then(|_| {
+                let inst = &self.insts[&o.instrument];
+                let limit = limit.unwrap_or(if o.order_type == OrderType::Market {
+                    inst.market_limit(o.side)
+                } else {
+                    o.price
+                });
+                self.fok_and_post_only(acct, &o, limit)?;
+                Ok(limit)
+            });
+        let limit = match verdict {
+            Ok(l) => l,
+            Err(r) => return reject(ev, r),
+        };
+        let id = self.next_oid;
+        self.next_oid += 1;
+        ev.push(EventKind::Accepted(Accepted {
+            account: acct,
+            order_id: id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            price: o.price,
+            qty: o.qty,
+            timestamp_ns: ts,
+        }));
+        self.execute(acct, ts, &o, id, limit, a.expire_time_ns, ev);
+        self.fire_triggers(o.instrument, ts, ev);
+    }
+
+    /// The quantity a quote-quantity order buys or sells, and the last price it reaches: whole
+    /// lots per maker, in priority order within the market band, while the budget (notional
+    /// rounded up per maker) lasts; an own order ends the walk unless STP cancels makers.
+    fn quote_qty(&self, acct: AccountId, o: &NewOrder, budget: u64) -> Result<(Qty, Price), RejectReason> {
+        use RejectReason::*;
+        if acct >= self.cfg.max_accounts {
+            return Err(UnknownAccount);
+        }
+        let inst = self.insts.get(&o.instrument).ok_or(UnknownInstrument)?;
+        if inst.state != InstrumentState::Trading {
+            return Err(InstrumentNotTrading);
+        }
+        let s = inst.spec;
+        let band = inst.market_limit(o.side);
+        let (mut left, mut qty, mut last) = (budget as u128, 0u64, 0u64);
+        for m in inst.sorted(opposite(o.side)) {
+            if !crosses(o.side, band, m.price) {
+                break;
+            }
+            if m.acct == acct && o.stp != StpMode::None {
+                if o.stp == StpMode::CancelMaker {
+                    continue;
+                }
+                break;
+            }
+            let lots = left * s.qty_scale as u128 / m.price as u128 / s.lot as u128;
+            let q = ((lots * s.lot as u128).min(u64::MAX as u128) as u64).min(m.leaves);
+            if q == 0 {
+                break;
+            }
+            qty = qty.saturating_add(q);
+            last = m.price;
+            left -= (m.price as u128 * q as u128).div_ceil(s.qty_scale as u128).min(left);
+            if q < m.leaves || qty > s.max_qty {
+                break;
+            }
+        }
+        if qty == 0 {
+            return Err(NothingToFill);
+        }
+        Ok((qty, last))
+    }
+
+    fn amend_trigger(&mut self, acct: AccountId, a: &AmendTrigger, ev: &mut Vec<EventKind>) {
+        use RejectReason::*;
+        let found = if acct >= self.cfg.max_accounts { Err(UnknownAccount) } else { self.lookup(acct, a.order) };
+        let inst_of = found.map_or(0, |o| o.inst);
+        let verdict = found.and_then(|o| {
+            let armed = self.find_armed(o.id).ok_or(NotArmed)?;
+            let inst = &self.insts[&o.inst];
+            if inst.state != InstrumentState::Trading {
+                return Err(InstrumentNotTrading);
+            }
+            if a.trigger_price == 0 || !a.trigger_price.is_multiple_of(inst.spec.tick) {
+                return Err(PriceOffTick);
+            }
+            if a.trigger_price == armed.trigger_price {
+                return Err(InvalidField);
+            }
+            let fires_now =
+                if armed.rise() { inst.reference >= a.trigger_price } else { inst.reference <= a.trigger_price };
+            if fires_now {
+                return Err(WouldTriggerImmediately);
+            }
+            Ok(armed)
+        });
+        let armed = match verdict {
+            Ok(x) => x,
+            Err(r) => return ev.push(self.reject_ref(acct, CommandType::AmendTrigger, a.order, inst_of, r)),
+        };
+        let time = self.tick();
+        let inst = self.insts.get_mut(&armed.o.inst).unwrap();
+        let x = inst.armed.iter_mut().find(|x| x.o.id == armed.o.id).unwrap();
+        x.trigger_price = a.trigger_price;
+        x.o.time = time;
+        ev.push(EventKind::TriggerAmended(TriggerAmended {
+            account: acct,
+            order_id: armed.o.id,
+            client_order_id: armed.o.cid,
+            instrument: armed.o.inst,
+            side: armed.o.side,
+            trigger_price: a.trigger_price,
+        }));
     }
 
     fn mass_cancel(&mut self, acct: AccountId, m: &MassCancel, ev: &mut Vec<EventKind>) {
@@ -1131,6 +1347,32 @@ enum Op {
         px: Px,
         qty: Q,
     },
+    /// A `NewAdvancedOrder`: `kind` 0 a good-till-date limit, 1 a quote-quantity market order,
+    /// 2 a good-till-date conditional order, 3 a bad combination. `expire` is in ns from the
+    /// engine's time (0 or less: already expired); `quote` in lots at the reference price.
+    Adv {
+        acct: u8,
+        inst: u8,
+        cid: u8,
+        buy: bool,
+        kind: u8,
+        tif: u8,
+        stp: u8,
+        expire: i8,
+        px: Px,
+        qty: Q,
+        quote: u8,
+    },
+    /// Move a (maybe) armed order's trigger price.
+    AmendTrig {
+        acct: u8,
+        target: Target,
+        trig: Px,
+    },
+    /// The gateway's clock advanced `dt` ns with no command: a `TimeTick`.
+    Tick {
+        dt: u8,
+    },
 }
 
 fn acct_s() -> impl Strategy<Value = u8> {
@@ -1222,7 +1464,30 @@ fn op_s() -> impl Strategy<Value = Op> {
             px,
             qty,
         });
-    prop_oneof![70 => new, 6 => cancel, 12 => amend, 1 => mass, 2 => state, 1 => add, 14 => stop]
+    let adv = (
+        (acct_s(), inst_s(), 1u8..16, any::<bool>(), prop_oneof![5 => 0u8..3, 1 => Just(3u8)], 0u8..10, 0u8..10),
+        (prop_oneof![1 => -2i8..=0, 8 => 1i8..40], px_s(), qty_s(), prop_oneof![1 => Just(0u8), 6 => 1u8..60]),
+    )
+        .prop_map(|((acct, inst, cid, buy, kind, tif, stp), (expire, px, qty, quote))| Op::Adv {
+            acct,
+            inst,
+            cid,
+            buy,
+            kind,
+            tif,
+            stp,
+            expire,
+            px,
+            qty,
+            quote,
+        });
+    let amend_trig = (acct_s(), target_s(), prop_oneof![8 => (-1i8..=6).prop_map(Px::Off), 1 => px_s()])
+        .prop_map(|(acct, target, trig)| Op::AmendTrig { acct, target, trig });
+    let tick = (1u8..20).prop_map(|dt| Op::Tick { dt });
+    prop_oneof![
+        70 => new, 6 => cancel, 12 => amend, 1 => mass, 2 => state, 1 => add, 14 => stop,
+        14 => adv, 4 => amend_trig, 4 => tick,
+    ]
 }
 
 /// Turns an op into a command, using the model's state to aim at real orders
@@ -1342,6 +1607,83 @@ fn resolve(op: &Op, m: &Model) -> Command {
             };
             (acct as AccountId, CommandKind::NewStopOrder(StopOrder { order: o, trigger_price, trigger }))
         }
+        Op::Adv { acct, inst, cid, buy, kind, tif, stp, expire, px, qty: q, quote } => {
+            let id = inst_id(inst);
+            let sd = side(buy);
+            let (s, r) = spec_of(id);
+            let expire_time_ns = (m.now as i64 + expire as i64).max(0) as u64;
+            let limit = |tif| NewOrder {
+                client_order_id: cid as u64,
+                instrument: id,
+                side: sd,
+                order_type: OrderType::Limit,
+                tif,
+                stp: stp_of(stp),
+                price: price(px, id, sd),
+                qty: qty(q, id),
+            };
+            let plain = |order| AdvancedOrder { order, expire_time_ns: 0, quote_qty: 0, trigger: None };
+            let a = match kind {
+                // Mostly GTC, sometimes post-only, IOC (invalid with an expiry).
+                0 => AdvancedOrder { expire_time_ns, ..plain(limit(tif_of(tif))) },
+                1 => {
+                    let order = NewOrder {
+                        order_type: OrderType::Market,
+                        tif: if tif < 7 { TimeInForce::Ioc } else { TimeInForce::Fok },
+                        price: 0,
+                        qty: 0,
+                        ..limit(TimeInForce::Ioc)
+                    };
+                    let quote_qty = (quote as u128 * s.lot as u128 * r as u128 / s.qty_scale as u128) as u64;
+                    AdvancedOrder { quote_qty, ..plain(order) }
+                }
+                2 => {
+                    let trigger = if tif % 2 == 0 { TriggerKind::StopLoss } else { TriggerKind::TakeProfit };
+                    let rise = matches!(
+                        (trigger, sd),
+                        (TriggerKind::StopLoss, Side::Buy) | (TriggerKind::TakeProfit, Side::Sell)
+                    );
+                    let k = 1 + (quote % 5) as i128;
+                    let trigger_price = (r as i128 + if rise { k } else { -k } * s.tick as i128).max(s.tick as i128);
+                    AdvancedOrder {
+                        expire_time_ns,
+                        trigger: Some((trigger_price as u64, trigger)),
+                        ..plain(limit(TimeInForce::Gtc))
+                    }
+                }
+                // Bad combinations: a quote quantity on a limit order, or with a quantity; an
+                // expiry on an IOC order.
+                _ => match tif % 3 {
+                    0 => AdvancedOrder { quote_qty: 100, ..plain(limit(TimeInForce::Ioc)) },
+                    1 => AdvancedOrder {
+                        quote_qty: 100,
+                        ..plain(NewOrder { order_type: OrderType::Market, price: 0, ..limit(TimeInForce::Ioc) })
+                    },
+                    _ => AdvancedOrder { expire_time_ns: m.now + 10, ..plain(limit(TimeInForce::Ioc)) },
+                },
+            };
+            (acct as AccountId, CommandKind::NewAdvancedOrder(a))
+        }
+        Op::AmendTrig { acct, target: t, trig } => {
+            let (a, r, inst, sd) = target(acct, t);
+            let armed = match r {
+                OrderRef::Engine(id) => m.find_armed(id),
+                OrderRef::Client(c) => m.find_cid(a, c).and_then(|o| m.find_armed(o.id)),
+            };
+            let (s, reference) = spec_of(inst);
+            let trigger_price = match (trig, armed) {
+                (Px::Off(k), Some(x)) => {
+                    let p = reference as i128 + if x.rise() { k as i128 } else { -(k as i128) } * s.tick as i128;
+                    p.max(s.tick as i128) as u64
+                }
+                (Px::Off(k), None) => price(Px::Off(k), inst, sd),
+                (Px::Raw(v), _) => v,
+            };
+            (a, CommandKind::AmendTrigger(AmendTrigger { order: r, trigger_price }))
+        }
+        Op::Tick { dt } => {
+            return Command { account: 0, timestamp_ns: m.now + dt as u64, kind: CommandKind::TimeTick };
+        }
         Op::Cancel { acct, target: t } => {
             let (a, r, _, _) = target(acct, t);
             (a, CommandKind::Cancel(Cancel { order: r }))
@@ -1383,7 +1725,7 @@ fn resolve(op: &Op, m: &Model) -> Command {
             (0, CommandKind::AddInstrument(s))
         }
     };
-    Command { account, timestamp_ns: 1_000 + m.clock, kind }
+    Command { account, timestamp_ns: m.now.max(1_000 + m.clock), kind }
 }
 
 fn run_stream(cfg: EngineConfig, ops: &[Op]) -> Result<(), TestCaseError> {
@@ -1477,7 +1819,14 @@ fn generator_covers_the_rules() {
     }
     // Reasons 20.. belong to risk mode (accounts and balances), covered by the risk model test.
     let matching_only = RejectReason::ALL.iter().filter(|r| {
-        r.code() <= RejectReason::InvalidStateTransition.code() || **r == RejectReason::WouldTriggerImmediately
+        r.code() <= RejectReason::InvalidStateTransition.code()
+            || matches!(
+                **r,
+                RejectReason::WouldTriggerImmediately
+                    | RejectReason::NothingToFill
+                    | RejectReason::AlreadyExpired
+                    | RejectReason::NotArmed
+            )
     });
     let missing: Vec<_> = matching_only.filter(|r| !seen_reasons.contains(r)).collect();
     assert!(missing.is_empty(), "reject reasons never generated: {missing:?}");
@@ -1499,6 +1848,8 @@ fn generator_covers_the_rules() {
         "amended kept=false",
         "Armed",
         "Triggered",
+        "TriggerAmended",
+        "cancel Expired",
     ] {
         assert!(seen.contains(want), "generator never produced {want}: {seen:?}");
     }

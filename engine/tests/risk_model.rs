@@ -410,8 +410,12 @@ impl Model {
             }
             // Replication bookkeeping: no event at all.
             CommandKind::StartEpoch(_) => Expect::Nothing,
-            // Conditional orders have their own model (stop_model.rs); this one never sends them.
-            CommandKind::NewStopOrder(_) => unreachable!("the risk model generates no conditional orders"),
+            // Conditional and advanced orders are in the matching model (reference_model.rs) and
+            // their funding in risk_rules.rs; this one never sends them.
+            CommandKind::NewStopOrder(_)
+            | CommandKind::NewAdvancedOrder(_)
+            | CommandKind::AmendTrigger(_)
+            | CommandKind::TimeTick => unreachable!("the risk model generates no conditional or advanced orders"),
         }
     }
 
@@ -588,7 +592,9 @@ impl Model {
             | EventKind::OpenOrder(_)
             | EventKind::QueryDone(_)
             | EventKind::CredentialChanged(_) => {}
-            EventKind::Armed(_) | EventKind::Triggered(_) => unreachable!("no conditional orders here"),
+            EventKind::Armed(_) | EventKind::Triggered(_) | EventKind::TriggerAmended(_) => {
+                unreachable!("no conditional orders here")
+            }
         }
     }
 
@@ -913,6 +919,9 @@ impl Run {
             CommandKind::RevokeCredential(_) => "RevokeCredential",
             CommandKind::StartEpoch(_) => "StartEpoch",
             CommandKind::NewStopOrder(_) => "NewStopOrder",
+            CommandKind::NewAdvancedOrder(_) => "NewAdvancedOrder",
+            CommandKind::AmendTrigger(_) => "AmendTrigger",
+            CommandKind::TimeTick => "TimeTick",
         };
         if let (CommandKind::Deposit(t), Some(RejectReason::InvalidField)) = (cmd.kind, rejected) {
             if t.amount > 0 {

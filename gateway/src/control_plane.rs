@@ -3,6 +3,7 @@
 //! session-level traffic: a bounded lock-free queue each way, never on the
 //! per-order path.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use crossbeam_queue::ArrayQueue;
@@ -132,6 +133,10 @@ pub struct ControlPlane {
     pub publisher_wake: Wake,
     /// Wakes the gateway.
     pub gateway_wake: Wake,
+    /// Matcher -> gateway: the engine's earliest queued expiry (ns since the Unix epoch,
+    /// `u64::MAX`: none). Once the gateway's clock passes it, the gateway journals a
+    /// `TimeTick`, so a good-till-date order expires while the market is idle too.
+    pub next_expiry_ns: AtomicU64,
 }
 
 impl ControlPlane {
@@ -143,6 +148,7 @@ impl ControlPlane {
             credentials: ArrayQueue::new(CREDENTIAL_QUEUE_LEN),
             publisher_wake: Wake::new(publisher_waker),
             gateway_wake: Wake::new(gateway_waker),
+            next_expiry_ns: AtomicU64::new(u64::MAX),
         })
     }
 }

@@ -746,6 +746,7 @@ impl Gateway {
 
     fn timers(&mut self, now: Instant) {
         self.internal_peers.expire(now);
+        self.time_tick();
         let hb_timeout = Duration::from_millis(self.settings.heartbeat_timeout_ms);
         for idx in 0..self.conns.len() {
             let Some(Some(c)) = self.conns.get_mut(idx) else { continue };
@@ -825,6 +826,22 @@ impl Gateway {
         self.stats.pending_logins.store(self.pending.total() as u64, Ordering::Relaxed);
     }
 
+    /// Journals a `TimeTick` when an order's expiry time has passed and nothing is queued to
+    /// carry the time to the engine (any command would). At most one per timer period: a tick
+    /// the matcher has not applied yet is simply followed by another that expires nothing.
+    fn time_tick(&mut self) {
+        if self.producer.is_none() || !self.internal.is_empty() {
+            return;
+        }
+        let now = now_ns();
+        if now < self.control.next_expiry_ns.load(Ordering::Relaxed) {
+            return;
+        }
+        self.internal.push_back(Command { account: 0, timestamp_ns: now, kind: CommandKind::TimeTick });
+        self.stats.time_ticks.fetch_add(1, Ordering::Relaxed);
+        self.drain_internal();
+    }
+
     fn drain_internal(&mut self) {
         let Some(producer) = self.producer.as_mut() else { return };
         while let Some(cmd) = self.internal.front().copied() {
@@ -834,7 +851,9 @@ impl Gateway {
             producer.publish(s);
             self.internal.pop_front();
             self.stats.input_published.store(s as u64 + 1, Ordering::Relaxed);
-            self.stats.cod_mass_cancels.fetch_add(1, Ordering::Relaxed);
+            if !matches!(cmd.kind, CommandKind::TimeTick) {
+                self.stats.cod_mass_cancels.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }

@@ -7,7 +7,8 @@ use engine::CommandKind;
 use crate::login::LoginRefusal;
 
 /// Command types counted by the gateway (`matchd_commands_total{type=...}`).
-pub const COMMAND_TYPES: [&str; 6] = ["new_order", "cancel", "amend", "mass_cancel", "admin", "new_stop_order"];
+pub const COMMAND_TYPES: [&str; 8] =
+    ["new_order", "cancel", "amend", "mass_cancel", "admin", "new_stop_order", "new_advanced_order", "amend_trigger"];
 
 /// Index into [`COMMAND_TYPES`]: admin and any other non-trading command count as "admin".
 #[inline]
@@ -18,6 +19,8 @@ pub fn command_type_index(kind: &CommandKind) -> usize {
         CommandKind::Amend(_) => 2,
         CommandKind::MassCancel(_) => 3,
         CommandKind::NewStopOrder(_) => 5,
+        CommandKind::NewAdvancedOrder(_) => 6,
+        CommandKind::AmendTrigger(_) => 7,
         _ => 4,
     }
 }
@@ -27,6 +30,8 @@ pub fn command_type_index(kind: &CommandKind) -> usize {
 pub struct GatewayStats {
     /// Connections accepted.
     pub connections: AtomicU64,
+    /// `TimeTick`s journaled (an expiry was due while no command came).
+    pub time_ticks: AtomicU64,
     /// Logins handed to the publisher.
     pub logins: AtomicU64,
     /// Logins refused by the gateway.

@@ -140,6 +140,7 @@ impl Matcher {
     /// Runs until the input ring closes or halts; returns the engine (for the
     /// shutdown snapshot and the final state hash).
     pub fn run(mut self) -> Engine {
+        self.control.next_expiry_ns.store(self.engine.next_expiry_ns(), Ordering::Relaxed);
         // Closed (clean shutdown) or halted (a failing stage): either way, stop.
         loop {
             // Idle, the matcher still answers a snapshot request (SIGUSR1).
@@ -197,6 +198,7 @@ impl Matcher {
             // before the output ring, so it sees every event of these commands.
             self.done.store(hi, Ordering::Release);
             self.control.publisher_wake.notify();
+            self.control.next_expiry_ns.store(self.engine.next_expiry_ns(), Ordering::Relaxed);
             self.stats.commands.fetch_add(n, Ordering::Relaxed);
             self.stats.events.fetch_add(events, Ordering::Relaxed);
             if halted {

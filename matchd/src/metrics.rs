@@ -250,6 +250,12 @@ pub fn render(r: &Registry) -> String {
         "Mass cancels the gateway submitted because a session with cancel-on-disconnect ended.",
         get(&g.cod_mass_cancels),
     );
+    e.one(
+        "matchd_time_ticks_total",
+        "counter",
+        "TimeTick commands the gateway journaled because a good-till-date expiry was due while no command came.",
+        get(&g.time_ticks),
+    );
     e.one("matchd_commands_applied_total", "counter", "Commands applied by the matcher.", get(&m.commands));
     e.one("matchd_events_total", "counter", "Engine events emitted by the matcher.", get(&m.events));
     e.one("matchd_reports_total", "counter", "Execution reports numbered by the publisher.", get(&p.reports));

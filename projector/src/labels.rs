@@ -29,7 +29,8 @@ pub fn tif(t: TimeInForce) -> &'static str {
 }
 
 /// `user` | `immediate_remainder` | `self_trade` | `mass_cancel` | `instrument_state` |
-/// `unfundable` | `fok_cannot_fill` | `post_only_would_take` (the last three: a triggered order).
+/// `unfundable` | `fok_cannot_fill` | `post_only_would_take` (those three: a triggered order) |
+/// `expired` (good-till-date).
 pub fn cancel_reason(r: CancelReason) -> &'static str {
     match r {
         CancelReason::User => "user",
@@ -40,6 +41,7 @@ pub fn cancel_reason(r: CancelReason) -> &'static str {
         CancelReason::Unfundable => "unfundable",
         CancelReason::FokCannotFill => "fok_cannot_fill",
         CancelReason::PostOnlyWouldTake => "post_only_would_take",
+        CancelReason::Expired => "expired",
     }
 }
 
@@ -90,6 +92,8 @@ pub fn command(c: CommandType) -> &'static str {
         CommandType::SetCredential => "set_credential",
         CommandType::RevokeCredential => "revoke_credential",
         CommandType::NewStopOrder => "new_stop_order",
+        CommandType::NewAdvancedOrder => "new_advanced_order",
+        CommandType::AmendTrigger => "amend_trigger",
     }
 }
 

@@ -3,8 +3,9 @@
 //! caller's buffer, so the server and the client library share one codec.
 
 use engine::{
-    AccountId, Amend, Cancel, Command, CommandKind, CreateAccount, InstrumentSpec, MassCancel, NewOrder, QueryAccount,
-    RevokeCredential, SetAccountStatus, SetCredential, SetFeeSchedule, SetInstrumentState, StopOrder, Transfer,
+    AccountId, AdvancedOrder, Amend, AmendTrigger, Cancel, Command, CommandKind, CreateAccount, InstrumentSpec,
+    MassCancel, NewOrder, QueryAccount, RevokeCredential, SetAccountStatus, SetCredential, SetFeeSchedule,
+    SetInstrumentState, StopOrder, Transfer,
 };
 
 use crate::error::{DecodeError, EncodeError};
@@ -47,6 +48,10 @@ pub enum ClientMessage {
     NewOrder(NewOrder),
     /// `NewStopOrder` (24).
     NewStopOrder(StopOrder),
+    /// `NewAdvancedOrder` (25).
+    NewAdvancedOrder(AdvancedOrder),
+    /// `AmendTrigger` (26).
+    AmendTrigger(AmendTrigger),
     /// `Cancel` (21).
     Cancel(Cancel),
     /// `Amend` (22).
@@ -110,6 +115,8 @@ impl ClientMessage {
             template::LOGOUT => layout::logout::BLOCK_LEN,
             template::NEW_ORDER => layout::new_order::BLOCK_LEN,
             template::NEW_STOP_ORDER => layout::new_stop_order::BLOCK_LEN,
+            template::NEW_ADVANCED_ORDER => layout::new_advanced_order::BLOCK_LEN,
+            template::AMEND_TRIGGER => layout::amend_trigger::BLOCK_LEN,
             template::CANCEL => layout::cancel::BLOCK_LEN,
             template::AMEND => layout::amend::BLOCK_LEN,
             template::MASS_CANCEL => layout::mass_cancel::BLOCK_LEN,
@@ -138,6 +145,8 @@ impl ClientMessage {
             template::LOGOUT => ClientMessage::Logout(Logout::read(&r)?),
             template::NEW_ORDER => ClientMessage::NewOrder(order_entry::read_new_order(&r)?),
             template::NEW_STOP_ORDER => ClientMessage::NewStopOrder(order_entry::read_stop_order(&r)?),
+            template::NEW_ADVANCED_ORDER => ClientMessage::NewAdvancedOrder(order_entry::read_advanced_order(&r)?),
+            template::AMEND_TRIGGER => ClientMessage::AmendTrigger(order_entry::read_amend_trigger(&r)?),
             template::CANCEL => ClientMessage::Cancel(order_entry::read_cancel(&r)?),
             template::AMEND => ClientMessage::Amend(order_entry::read_amend(&r)?),
             template::MASS_CANCEL => ClientMessage::MassCancel(order_entry::read_mass_cancel(&r)?),
@@ -171,6 +180,8 @@ impl ClientMessage {
             ClientMessage::Logout(_) => template::LOGOUT,
             ClientMessage::NewOrder(_) => template::NEW_ORDER,
             ClientMessage::NewStopOrder(_) => template::NEW_STOP_ORDER,
+            ClientMessage::NewAdvancedOrder(_) => template::NEW_ADVANCED_ORDER,
+            ClientMessage::AmendTrigger(_) => template::AMEND_TRIGGER,
             ClientMessage::Cancel(_) => template::CANCEL,
             ClientMessage::Amend(_) => template::AMEND,
             ClientMessage::MassCancel(_) => template::MASS_CANCEL,
@@ -195,6 +206,8 @@ impl ClientMessage {
             ClientMessage::Login(_) | ClientMessage::Heartbeat | ClientMessage::Logout(_) => MessageClass::Session,
             ClientMessage::NewOrder(_)
             | ClientMessage::NewStopOrder(_)
+            | ClientMessage::NewAdvancedOrder(_)
+            | ClientMessage::AmendTrigger(_)
             | ClientMessage::Cancel(_)
             | ClientMessage::Amend(_)
             | ClientMessage::MassCancel(_) => MessageClass::OrderEntry,
@@ -239,6 +252,8 @@ impl ClientMessage {
             ClientMessage::Logout(m) => m.write(w),
             ClientMessage::NewOrder(m) => order_entry::write_new_order(m, w),
             ClientMessage::NewStopOrder(m) => order_entry::write_stop_order(m, w),
+            ClientMessage::NewAdvancedOrder(m) => order_entry::write_advanced_order(m, w),
+            ClientMessage::AmendTrigger(m) => order_entry::write_amend_trigger(m, w),
             ClientMessage::Cancel(m) => order_entry::write_cancel(m, w),
             ClientMessage::Amend(m) => order_entry::write_amend(m, w),
             ClientMessage::MassCancel(m) => order_entry::write_mass_cancel(m, w),
@@ -263,6 +278,8 @@ impl ClientMessage {
         let kind = match *self {
             ClientMessage::NewOrder(m) => CommandKind::NewOrder(m),
             ClientMessage::NewStopOrder(m) => CommandKind::NewStopOrder(m),
+            ClientMessage::NewAdvancedOrder(m) => CommandKind::NewAdvancedOrder(m),
+            ClientMessage::AmendTrigger(m) => CommandKind::AmendTrigger(m),
             ClientMessage::Cancel(m) => CommandKind::Cancel(m),
             ClientMessage::Amend(m) => CommandKind::Amend(m),
             ClientMessage::MassCancel(m) => CommandKind::MassCancel(m),

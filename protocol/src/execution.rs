@@ -10,7 +10,7 @@ use engine::{
     Accepted, AccountBalance, AccountId, AccountUpdated, Amended, Armed, CancelReason, Cancelled, ClientOrderId, Event,
     EventKind, FeeScheduleSet, InstrumentAdded, InstrumentId, InstrumentStateChanged, MassCancelled, OpenOrder,
     OrderId, OrderType, Price, Qty, RejectReason, Rejected, SelfTradePrevented, Side, StpMode, TimeInForce, TradeId,
-    TransferApplied, TriggerKind, Triggered,
+    TransferApplied, TriggerAmended, TriggerKind, Triggered,
 };
 
 use crate::account::{self, BalanceUpdate, CredentialReport, QueryComplete};
@@ -80,6 +80,8 @@ pub enum ExecReport {
     Armed(Armed),
     /// `OrderTriggered` (48).
     Triggered(Triggered),
+    /// `OrderTriggerAmended` (49).
+    TriggerAmended(TriggerAmended),
     /// `InstrumentAdded` (70), to the admin account.
     InstrumentAdded(InstrumentAdded),
     /// `InstrumentStateChanged` (71), to the admin account.
@@ -180,6 +182,7 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
         EventKind::CredentialChanged(e) => f(e.account, &ExecReport::CredentialChanged(CredentialReport::of(&e))),
         EventKind::Armed(e) => f(e.account, &ExecReport::Armed(e)),
         EventKind::Triggered(e) => f(e.account, &ExecReport::Triggered(e)),
+        EventKind::TriggerAmended(e) => f(e.account, &ExecReport::TriggerAmended(e)),
     }
 }
 
@@ -199,6 +202,7 @@ const _: () = {
         mass_cancelled,
         order_armed,
         order_triggered,
+        order_trigger_amended,
         instrument_added,
         instrument_state_changed,
         balance_changed,
@@ -227,6 +231,7 @@ impl ExecReport {
             ExecReport::MassCancelled(e) => e.account,
             ExecReport::Armed(e) => e.account,
             ExecReport::Triggered(e) => e.account,
+            ExecReport::TriggerAmended(e) => e.account,
             ExecReport::InstrumentAdded(e) => e.account,
             ExecReport::InstrumentStateChanged(e) => e.account,
             ExecReport::BalanceChanged(e) => e.change.account,
@@ -252,6 +257,7 @@ impl ExecReport {
             ExecReport::MassCancelled(_) => template::MASS_CANCELLED,
             ExecReport::Armed(_) => template::ORDER_ARMED,
             ExecReport::Triggered(_) => template::ORDER_TRIGGERED,
+            ExecReport::TriggerAmended(_) => template::ORDER_TRIGGER_AMENDED,
             ExecReport::InstrumentAdded(_) => template::INSTRUMENT_ADDED,
             ExecReport::InstrumentStateChanged(_) => template::INSTRUMENT_STATE_CHANGED,
             ExecReport::BalanceChanged(_) => template::BALANCE_CHANGED,
@@ -400,6 +406,16 @@ impl ExecReport {
                 w.u8(SIDE, e.side.as_u8());
                 w.u8(ORDER_TYPE, e.order_type.as_u8());
             }
+            ExecReport::TriggerAmended(e) => {
+                use layout::order_trigger_amended::*;
+                w.u64(SEQ, seq);
+                w.u32(ACCOUNT, e.account);
+                w.u32(INSTRUMENT, e.instrument);
+                w.u64(ORDER_ID, e.order_id);
+                w.u64(CLIENT_ORDER_ID, e.client_order_id);
+                w.u64(TRIGGER_PRICE, e.trigger_price);
+                w.u8(SIDE, e.side.as_u8());
+            }
             ExecReport::InstrumentAdded(e) => admin::write_instrument_added(seq, e, w),
             ExecReport::InstrumentStateChanged(e) => admin::write_state_changed(seq, e, w),
             ExecReport::BalanceChanged(e) => account::write_balance_changed(seq, e, w),
@@ -539,6 +555,17 @@ impl ExecReport {
                     timestamp_ns: r.u64(TIMESTAMP_NS),
                 })
             }
+            template::ORDER_TRIGGER_AMENDED => {
+                use layout::order_trigger_amended::*;
+                ExecReport::TriggerAmended(TriggerAmended {
+                    account: r.u32(ACCOUNT),
+                    order_id: r.u64(ORDER_ID),
+                    client_order_id: r.u64(CLIENT_ORDER_ID),
+                    instrument: r.u32(INSTRUMENT),
+                    side: enum_at(r, t, "side", SIDE, Side::from_u8)?,
+                    trigger_price: r.u64(TRIGGER_PRICE),
+                })
+            }
             template::INSTRUMENT_ADDED => ExecReport::InstrumentAdded(admin::read_instrument_added(r)),
             template::INSTRUMENT_STATE_CHANGED => ExecReport::InstrumentStateChanged(admin::read_state_changed(r)?),
             template::BALANCE_CHANGED => ExecReport::BalanceChanged(account::read_balance_changed(r)?),
@@ -578,6 +605,7 @@ pub fn report_block_len(template_id: u16) -> Option<usize> {
         template::MASS_CANCELLED => layout::mass_cancelled::BLOCK_LEN,
         template::ORDER_ARMED => layout::order_armed::BLOCK_LEN,
         template::ORDER_TRIGGERED => layout::order_triggered::BLOCK_LEN,
+        template::ORDER_TRIGGER_AMENDED => layout::order_trigger_amended::BLOCK_LEN,
         template::INSTRUMENT_ADDED => layout::instrument_added::BLOCK_LEN,
         template::INSTRUMENT_STATE_CHANGED => layout::instrument_state_changed::BLOCK_LEN,
         template::BALANCE_CHANGED => layout::balance_changed::BLOCK_LEN,

@@ -81,6 +81,8 @@ pub fn command_type_from_u8(b: u8) -> Option<CommandType> {
         13 => CommandType::SetCredential,
         14 => CommandType::RevokeCredential,
         15 => CommandType::NewStopOrder,
+        16 => CommandType::NewAdvancedOrder,
+        17 => CommandType::AmendTrigger,
         _ => return None,
     })
 }

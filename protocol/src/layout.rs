@@ -185,6 +185,74 @@ layout!(
 );
 
 layout!(
+    /// `NewAdvancedOrder` (template 25): `NewOrder`'s block, then the options (each off at 0).
+    new_advanced_order = 64 {
+        /// `u64` client order id.
+        CLIENT_ORDER_ID: 0, 8;
+        /// `u64` limit price (0 for market orders).
+        PRICE: 8, 8;
+        /// `u64` quantity (0 for a quote-quantity order).
+        QTY: 16, 8;
+        /// `u32` instrument id.
+        INSTRUMENT: 24, 4;
+        /// `u8` side.
+        SIDE: 28, 1;
+        /// `u8` order type.
+        ORDER_TYPE: 29, 1;
+        /// `u8` time in force.
+        TIF: 30, 1;
+        /// `u8` self-trade prevention mode.
+        STP: 31, 1;
+        /// `u64` good-till-date expiry, ns since the Unix epoch (0: none).
+        EXPIRE_TIME_NS: 32, 8;
+        /// `u64` quote quantity of a market order (0: `QTY` is the quantity).
+        QUOTE_QTY: 40, 8;
+        /// `u64` trigger price of a conditional order (0: placed now).
+        TRIGGER_PRICE: 48, 8;
+        /// `u8` 0 = no trigger, 1 = stop-loss, 2 = take-profit.
+        TRIGGER: 56, 1;
+        /// Reserved (zero).
+        RESERVED: 57, 7;
+    }
+);
+
+layout!(
+    /// `AmendTrigger` (template 26).
+    amend_trigger = 24 {
+        /// `u64` engine order id or client order id, per `REF_KIND`.
+        ORDER_REF: 0, 8;
+        /// `u64` new trigger price.
+        TRIGGER_PRICE: 8, 8;
+        /// `u8` 1 = engine order id, 2 = client order id.
+        REF_KIND: 16, 1;
+        /// Reserved (zero).
+        RESERVED: 17, 7;
+    }
+);
+
+layout!(
+    /// `OrderTriggerAmended` (template 49).
+    order_trigger_amended = 48 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` account.
+        ACCOUNT: 8, 4;
+        /// `u32` instrument.
+        INSTRUMENT: 12, 4;
+        /// `u64` engine order id.
+        ORDER_ID: 16, 8;
+        /// `u64` client order id.
+        CLIENT_ORDER_ID: 24, 8;
+        /// `u64` the new trigger price.
+        TRIGGER_PRICE: 32, 8;
+        /// `u8` side.
+        SIDE: 40, 1;
+        /// Reserved (zero).
+        RESERVED: 41, 7;
+    }
+);
+
+layout!(
     /// `OrderArmed` (template 47).
     order_armed = 72 {
         /// `u64` sequence number.

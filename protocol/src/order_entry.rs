@@ -4,7 +4,8 @@
 //! only the enums and flags.
 
 use engine::{
-    Amend, Cancel, MassCancel, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode, TimeInForce, TriggerKind,
+    AdvancedOrder, Amend, AmendTrigger, Cancel, MassCancel, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode,
+    TimeInForce, TriggerKind,
 };
 
 use crate::error::DecodeError;
@@ -99,6 +100,57 @@ pub(crate) fn read_stop_order(r: &Rd<'_>) -> Result<StopOrder, DecodeError> {
     })
 }
 
+// `NewAdvancedOrder` shares them too.
+const _: () = {
+    use layout::{new_advanced_order as a, new_order as n};
+    assert!(n::CLIENT_ORDER_ID == a::CLIENT_ORDER_ID && n::PRICE == a::PRICE && n::QTY == a::QTY);
+    assert!(n::INSTRUMENT == a::INSTRUMENT && n::SIDE == a::SIDE && n::ORDER_TYPE == a::ORDER_TYPE);
+    assert!(n::TIF == a::TIF && n::STP == a::STP && n::BLOCK_LEN == a::EXPIRE_TIME_NS);
+};
+
+/// `NewAdvancedOrder.TRIGGER`: no trigger (the order is placed now).
+pub const TRIGGER_NONE: u8 = 0;
+
+pub(crate) fn write_advanced_order(a: &AdvancedOrder, w: &mut Wr<'_>) {
+    use layout::new_advanced_order::*;
+    write_new_order(&a.order, w);
+    w.u64(EXPIRE_TIME_NS, a.expire_time_ns);
+    w.u64(QUOTE_QTY, a.quote_qty);
+    let (price, trigger) = a.trigger.map_or((0, TRIGGER_NONE), |(p, k)| (p, k.as_u8()));
+    w.u64(TRIGGER_PRICE, price);
+    w.u8(TRIGGER, trigger);
+}
+
+pub(crate) fn read_advanced_order(r: &Rd<'_>) -> Result<AdvancedOrder, DecodeError> {
+    use layout::new_advanced_order::*;
+    let t = template::NEW_ADVANCED_ORDER;
+    let order = read_order_fields(r, t)?;
+    let trigger_price = r.u64(TRIGGER_PRICE);
+    let trigger = match r.u8(TRIGGER) {
+        TRIGGER_NONE if trigger_price == 0 => None,
+        // A trigger price without a trigger kind: the kind is what is missing.
+        TRIGGER_NONE => return Err(bad(t, "trigger", TRIGGER, TRIGGER_NONE as u64)),
+        _ => Some((trigger_price, enum_at(r, t, "trigger", TRIGGER, TriggerKind::from_u8)?)),
+    };
+    Ok(AdvancedOrder { order, expire_time_ns: r.u64(EXPIRE_TIME_NS), quote_qty: r.u64(QUOTE_QTY), trigger })
+}
+
+pub(crate) fn write_amend_trigger(a: &AmendTrigger, w: &mut Wr<'_>) {
+    use layout::amend_trigger::*;
+    let (kind, v) = ref_parts(a.order);
+    w.u64(ORDER_REF, v);
+    w.u64(TRIGGER_PRICE, a.trigger_price);
+    w.u8(REF_KIND, kind);
+}
+
+pub(crate) fn read_amend_trigger(r: &Rd<'_>) -> Result<AmendTrigger, DecodeError> {
+    use layout::amend_trigger::*;
+    Ok(AmendTrigger {
+        order: read_ref(r, template::AMEND_TRIGGER, REF_KIND, ORDER_REF)?,
+        trigger_price: r.u64(TRIGGER_PRICE),
+    })
+}
+
 pub(crate) fn write_cancel(c: &Cancel, w: &mut Wr<'_>) {
     use layout::cancel::*;
     let (kind, v) = ref_parts(c.order);
@@ -159,12 +211,15 @@ pub(crate) fn read_mass_cancel(r: &Rd<'_>) -> Result<MassCancel, DecodeError> {
 pub fn peek_client_order_id(template_id: u16, body: &[u8]) -> u64 {
     let r = Rd(body);
     let (need, kind_at, value_at) = match template_id {
-        template::NEW_ORDER | template::NEW_STOP_ORDER => {
+        template::NEW_ORDER | template::NEW_STOP_ORDER | template::NEW_ADVANCED_ORDER => {
             let at = layout::new_order::CLIENT_ORDER_ID;
             return if body.len() >= at + 8 { r.u64(at) } else { 0 };
         }
         template::CANCEL => (layout::cancel::BLOCK_LEN, layout::cancel::REF_KIND, layout::cancel::ORDER_REF),
         template::AMEND => (layout::amend::BLOCK_LEN, layout::amend::REF_KIND, layout::amend::ORDER_REF),
+        template::AMEND_TRIGGER => {
+            (layout::amend_trigger::BLOCK_LEN, layout::amend_trigger::REF_KIND, layout::amend_trigger::ORDER_REF)
+        }
         _ => return 0,
     };
     if body.len() >= need && r.u8(kind_at) == REF_CLIENT {

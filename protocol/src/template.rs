@@ -37,6 +37,10 @@ pub const AMEND: u16 = 22;
 pub const MASS_CANCEL: u16 = 23;
 /// Client → server: new conditional (stop-loss / take-profit) order.
 pub const NEW_STOP_ORDER: u16 = 24;
+/// Client → server: new order with options (good-till-date, quote quantity, trigger).
+pub const NEW_ADVANCED_ORDER: u16 = 25;
+/// Client → server: move an armed order's trigger price.
+pub const AMEND_TRIGGER: u16 = 26;
 
 /// Server → client: order accepted.
 pub const ORDER_ACCEPTED: u16 = 40;
@@ -56,6 +60,8 @@ pub const MASS_CANCELLED: u16 = 46;
 pub const ORDER_ARMED: u16 = 47;
 /// Server → client: an armed order's trigger price was reached; it is placed now.
 pub const ORDER_TRIGGERED: u16 = 48;
+/// Server → client: an armed order's trigger price was moved.
+pub const ORDER_TRIGGER_AMENDED: u16 = 49;
 
 /// Admin client → server: add an instrument.
 pub const ADD_INSTRUMENT: u16 = 60;

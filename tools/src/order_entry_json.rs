@@ -156,6 +156,15 @@ fn report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
                 "timestamp_ns": int(t.timestamp_ns), "side": name(t.side), "order_type": name(t.order_type),
             }),
         ),
+        ExecReport::TriggerAmended(t) => (
+            "OrderTriggerAmended",
+            t.account,
+            json!({
+                "instrument": int(t.instrument), "order_id": int(t.order_id),
+                "client_order_id": int(t.client_order_id), "trigger_price": int(t.trigger_price),
+                "side": name(t.side),
+            }),
+        ),
         ExecReport::InstrumentAdded(_)
         | ExecReport::InstrumentStateChanged(_)
         | ExecReport::BalanceChanged(_)
@@ -248,6 +257,7 @@ fn account_report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
         | ExecReport::SelfTradePrevented(_)
         | ExecReport::MassCancelled(_)
         | ExecReport::Armed(_)
-        | ExecReport::Triggered(_) => report_fields(report),
+        | ExecReport::Triggered(_)
+        | ExecReport::TriggerAmended(_) => report_fields(report),
     }
 }

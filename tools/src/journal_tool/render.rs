@@ -109,6 +109,35 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
             f.push(("trigger_price", int(s.trigger_price)));
             "new_stop_order"
         }
+        CommandKind::NewAdvancedOrder(a) => {
+            let o = &a.order;
+            f.push(("client_order_id", int(o.client_order_id)));
+            f.push(("instrument", int(o.instrument)));
+            f.push(("side", json!(side(o.side))));
+            f.push(("type", json!(order_type_name(o.order_type))));
+            f.push(("tif", json!(tif_name(o.tif))));
+            f.push(("stp", json!(stp_name(o.stp))));
+            f.push(("price", int(o.price)));
+            f.push(("qty", int(o.qty)));
+            if a.expire_time_ns != 0 {
+                f.push(("expire_time_ns", int(a.expire_time_ns)));
+            }
+            if a.quote_qty != 0 {
+                f.push(("quote_qty", int(a.quote_qty)));
+            }
+            if let Some((price, trigger)) = a.trigger {
+                f.push(("trigger", json!(trigger_name(trigger))));
+                f.push(("trigger_price", int(price)));
+            }
+            "new_advanced_order"
+        }
+        CommandKind::AmendTrigger(a) => {
+            let (k, v) = order_ref(a.order);
+            f.push((k, int(v)));
+            f.push(("trigger_price", int(a.trigger_price)));
+            "amend_trigger"
+        }
+        CommandKind::TimeTick => "time_tick",
         CommandKind::Cancel(c) => {
             let (k, v) = order_ref(c.order);
             f.push((k, int(v)));
