@@ -44,7 +44,7 @@ impl Engine {
             return self.new_stop_order(account, ts, &stop, a.expire_time_ns, CommandType::NewAdvancedOrder, out);
         }
         let mut order = a.order;
-        let mut opts = PlaceOptions { expire_time_ns: a.expire_time_ns, limit: None };
+        let mut opts = PlaceOptions { expire_time_ns: a.expire_time_ns, limit: None, quote_budget: a.quote_qty };
         if a.quote_qty != 0 {
             match self.quote_order_qty(account, &order, a.quote_qty) {
                 Ok((qty, limit)) => {

@@ -90,10 +90,14 @@ pub(crate) struct PlaceOptions {
     /// The taker's limit instead of the order's own (a quote-quantity market order stops at
     /// the last price its quantity was computed for).
     pub limit: Option<Price>,
+    /// A quote-quantity order's budget (0: none). A buy reserves at most the budget and the
+    /// taker fee on it, not its quantity at its (worst) limit: settlement rounds cumulatively,
+    /// so its fills cost at most the budget and their fees at most the fee on the budget.
+    pub quote_budget: u64,
 }
 
 impl PlaceOptions {
-    pub const NONE: PlaceOptions = PlaceOptions { expire_time_ns: 0, limit: None };
+    pub const NONE: PlaceOptions = PlaceOptions { expire_time_ns: 0, limit: None, quote_budget: 0 };
 }
 
 /// How a matching pass ended for the taker.
@@ -316,7 +320,10 @@ impl Engine {
         if self.config.risk_checks {
             let rates = inst.fees.rates(self.accounts[account as usize].tier);
             taker.risk = OrderRisk::new(rates.maker_ppm, rates.taker_ppm);
-            let (asset, need) = self.requirement(ii, o.side, &taker.risk, limit, o.qty);
+            let (asset, mut need) = self.requirement(ii, o.side, &taker.risk, limit, o.qty);
+            if opts.quote_budget != 0 && o.side == Side::Buy {
+                need = need.min(taker.risk.buy_requirement(1, opts.quote_budget, 1));
+            }
             if self.accounts[account as usize].balances[asset as usize].available < need {
                 return fail(self, out, RejectReason::InsufficientBalance, CancelReason::Unfundable);
             }
