@@ -31,6 +31,11 @@ enum Acceptance {
     OrderArmed {
         client_order_id: u64,
     },
+    /// A `NewAdvancedOrder`: accepted, or armed when it has a trigger.
+    OrderAcceptedOrArmed {
+        client_order_id: u64,
+    },
+    TriggerAmended(OrderRef),
     OrderCancelled(OrderRef),
     /// An amend to at most the filled quantity cancels the order instead.
     OrderAmendedOrCancelled(OrderRef),
@@ -69,6 +74,11 @@ impl Expected {
             ClientMessage::NewStopOrder(s) => {
                 (CommandType::NewStopOrder, Acceptance::OrderArmed { client_order_id: s.order.client_order_id })
             }
+            ClientMessage::NewAdvancedOrder(a) => (
+                CommandType::NewAdvancedOrder,
+                Acceptance::OrderAcceptedOrArmed { client_order_id: a.order.client_order_id },
+            ),
+            ClientMessage::AmendTrigger(a) => (CommandType::AmendTrigger, Acceptance::TriggerAmended(a.order)),
             ClientMessage::Cancel(c) => (CommandType::Cancel, Acceptance::OrderCancelled(c.order)),
             ClientMessage::Amend(a) => (CommandType::Amend, Acceptance::OrderAmendedOrCancelled(a.order)),
             ClientMessage::MassCancel(_) => (CommandType::MassCancel, Acceptance::MassCancelled),
@@ -129,6 +139,13 @@ impl Expected {
                 a.client_order_id == client_order_id
             }
             (Acceptance::OrderArmed { client_order_id }, ExecReport::Armed(a)) => a.client_order_id == client_order_id,
+            (Acceptance::OrderAcceptedOrArmed { client_order_id }, ExecReport::Accepted(a)) => {
+                a.client_order_id == client_order_id
+            }
+            (Acceptance::OrderAcceptedOrArmed { client_order_id }, ExecReport::Armed(a)) => {
+                a.client_order_id == client_order_id
+            }
+            (Acceptance::TriggerAmended(o), ExecReport::TriggerAmended(t)) => refers(o, t.order_id, t.client_order_id),
             (Acceptance::OrderCancelled(o) | Acceptance::OrderAmendedOrCancelled(o), ExecReport::Cancelled(c)) => {
                 c.reason == CancelReason::User && refers(o, c.order_id, c.client_order_id)
             }

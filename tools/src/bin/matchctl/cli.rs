@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::{
-    AccountStatus, Amend, Cancel, CreateAccount, InstrumentSpec, InstrumentState, MassCancel, NewOrder, OrderRef,
-    OrderType, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side, StpMode, TimeInForce, Transfer, TriggerKind,
+    AccountStatus, AdvancedOrder, Amend, AmendTrigger, Cancel, CreateAccount, InstrumentSpec, InstrumentState,
+    MassCancel, NewOrder, OrderRef, OrderType, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side, StpMode,
+    TimeInForce, Transfer, TriggerKind,
 };
 use protocol::{CancelOnDisconnect, ClientMessage, Role};
 
@@ -83,6 +84,14 @@ enum Cmd {
     Sell(OrderArgs),
     /// Cancel one order.
     Cancel(RefArgs),
+    /// Move an armed conditional order's trigger price.
+    AmendTrigger {
+        #[command(flatten)]
+        order: RefArgs,
+        /// New trigger price.
+        #[arg(long)]
+        trigger_price: u64,
+    },
     /// Amend one order's total quantity and/or price.
     Amend {
         #[command(flatten)]
@@ -219,9 +228,19 @@ struct OrderArgs {
     /// Instrument id.
     #[arg(long)]
     instrument: u32,
-    /// Quantity, in the instrument's units.
-    #[arg(long)]
-    qty: u64,
+    /// Quantity, in the instrument's units (not with --quote-qty).
+    #[arg(long, required_unless_present = "quote_qty", conflicts_with = "quote_qty")]
+    qty: Option<u64>,
+    /// A market order by quote quantity: trade at most this notional, in the quote asset's
+    /// minor units (the engine turns it into a quantity; docs/matching.md, "Advanced orders").
+    #[arg(long, value_name = "NOTIONAL")]
+    quote_qty: Option<u64>,
+    /// Good till date: the order expires at this time, in nanoseconds since the Unix epoch.
+    #[arg(long, value_name = "NS", conflicts_with = "expire_in_ms")]
+    expire_time_ns: Option<u64>,
+    /// Good till date, relative: expires this many milliseconds from now (this machine's clock).
+    #[arg(long, value_name = "MS")]
+    expire_in_ms: Option<u64>,
     /// Limit price, in the instrument's units (none for a market order).
     #[arg(long)]
     price: Option<u64>,
@@ -415,9 +434,10 @@ impl From<StateArg> for InstrumentState {
 pub enum Action {
     /// Send this message.
     Send(ClientMessage),
-    /// Send this order, with the client's next client order id unless one is given; with a
-    /// trigger (price, kind), as a `NewStopOrder`.
-    NewOrder(NewOrder, Option<u64>, Option<(u64, TriggerKind)>),
+    /// Send this order, with the client's next client order id unless one is given: a
+    /// `NewOrder`, a `NewStopOrder` when it has only a trigger, a `NewAdvancedOrder` when it has
+    /// an expiry or a quote quantity.
+    NewOrder(AdvancedOrder, Option<u64>),
     /// Print every report until the server logs out, or for this long.
     Listen(Option<Duration>),
     /// Print the resent reports and log out.
@@ -529,8 +549,8 @@ fn new_order(side: Side, a: OrderArgs) -> Result<Action, String> {
         TypeArg::Market => OrderType::Market,
     };
     let stp = StpMode::from(a.stp);
-    let order =
-        NewOrder { client_order_id: 0, instrument: a.instrument, side, order_type, tif, stp, price, qty: a.qty };
+    let qty = a.qty.unwrap_or(0);
+    let order = NewOrder { client_order_id: 0, instrument: a.instrument, side, order_type, tif, stp, price, qty };
     let trigger = a.trigger_price.map(|p| {
         let kind = match a.trigger {
             TriggerArg::StopLoss => TriggerKind::StopLoss,
@@ -538,7 +558,16 @@ fn new_order(side: Side, a: OrderArgs) -> Result<Action, String> {
         };
         (p, kind)
     });
-    Ok(Action::NewOrder(order, a.cid, trigger))
+    let expire_time_ns = match (a.expire_time_ns, a.expire_in_ms) {
+        (Some(ns), _) => ns,
+        (None, Some(ms)) => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            (now as u64).saturating_add(ms.saturating_mul(1_000_000))
+        }
+        (None, None) => 0,
+    };
+    let quote_qty = a.quote_qty.unwrap_or(0);
+    Ok(Action::NewOrder(AdvancedOrder { order, expire_time_ns, quote_qty, trigger }, a.cid))
 }
 
 fn action(cmd: Cmd) -> Result<Action, String> {
@@ -546,6 +575,9 @@ fn action(cmd: Cmd) -> Result<Action, String> {
         Cmd::Buy(a) => return new_order(Side::Buy, a),
         Cmd::Sell(a) => return new_order(Side::Sell, a),
         Cmd::Cancel(r) => Action::Send(ClientMessage::Cancel(Cancel { order: r.order_ref() })),
+        Cmd::AmendTrigger { order, trigger_price } => {
+            Action::Send(ClientMessage::AmendTrigger(AmendTrigger { order: order.order_ref(), trigger_price }))
+        }
         Cmd::Amend { order, qty, price } => {
             if qty.is_none() && price.is_none() {
                 return Err("amend needs --qty and/or --price".into());

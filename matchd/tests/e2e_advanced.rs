@@ -1,0 +1,150 @@
+//! Advanced orders over the real binary: a good-till-date order expires while nobody sends
+//! anything (the gateway journals a `TimeTick` once its time has passed), and one whose time
+//! passes while the server is down expires right after the restart; market orders by quote
+//! quantity and trigger amends round-trip over TCP; the restarted server has the clean replay's
+//! state hash.
+
+mod e2e_common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use e2e_common::*;
+use engine::{
+    AdvancedOrder, CancelReason, NewOrder, OrderRef, OrderType, RejectReason, Side, StopOrder, TimeInForce, TriggerKind,
+};
+use protocol::ExecReport;
+
+/// `n` units of 10 lots (above the minimum notional at these prices).
+fn q(n: u64) -> u64 {
+    n * 10 * BTC_LOT
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
+}
+
+fn gtd(cid: u64, side: Side, price: u64, qty: u64, expire_time_ns: u64) -> AdvancedOrder {
+    AdvancedOrder { expire_time_ns, ..AdvancedOrder::plain(limit(cid, side, price, qty)) }
+}
+
+/// Sends `a` and returns its `OrderAccepted` (the next report).
+fn accept(c: &mut client::Client, a: AdvancedOrder) -> engine::Accepted {
+    c.advanced_order(a).unwrap();
+    accepted(&next_report(c).1)
+}
+
+/// The next report, which must be `Cancelled` with reason `Expired` for `order_id`. Nothing is
+/// sent meanwhile: only the gateway's time tick can make it happen.
+fn expect_expired(c: &mut client::Client, order_id: u64) {
+    match next_report(c).1 {
+        ExecReport::Cancelled(x) => {
+            assert_eq!((x.order_id, x.reason), (order_id, CancelReason::Expired), "{x:?}")
+        }
+        other => panic!("expected the expiry of {order_id}, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_gtd_order_expires_while_the_market_is_idle_and_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let m = Matchd::start_default(&data);
+    let mut alice = m.trader(ALICE);
+
+    let soon = accept(&mut alice, gtd(1, Side::Buy, px(-1), q(1), now_ns() + 1_000_000_000));
+    let later = accept(&mut alice, gtd(2, Side::Buy, px(-2), q(1), now_ns() + 3_600_000_000_000));
+    expect_expired(&mut alice, soon.order_id);
+    assert!(m.metric("matchd_time_ticks_total") >= 1.0);
+    assert!(m.metric("matchd_commands_total{type=\"new_advanced_order\"}") == 2.0);
+
+    // An order whose time passes while the server is down expires after the restart, again
+    // with nothing sent (the replayed engine tells the new gateway when to tick).
+    let expire_at = now_ns() + 2_000_000_000;
+    let down = accept(&mut alice, gtd(3, Side::Buy, px(-3), q(1), expire_at));
+    let seen = alice.last_seen_seq();
+    drop(alice);
+    m.kill9();
+    while now_ns() < expire_at + 200_000_000 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let m = Matchd::start_default(&data);
+    let mut alice = m.trader_from(ALICE, seen);
+    expect_expired(&mut alice, down.order_id);
+
+    // The far one is still live: a user cancel finds it.
+    alice.cancel(OrderRef::Engine(later.order_id)).unwrap();
+    assert!(matches!(next_report(&mut alice).1, ExecReport::Cancelled(c) if c.reason == CancelReason::User));
+
+    drop(alice);
+    let (status, log) = m.terminate_with_log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    let stopped = state_hashes(&log, "stopped cleanly");
+    let copy = dir.path().join("copy");
+    copy_dir(&data, &copy);
+    let (status2, log2) = Matchd::start_default(&copy).terminate_with_log();
+    assert_eq!(status2.code(), Some(0));
+    assert_eq!(state_hashes(&log2, "replay complete"), stopped, "restarted server vs clean replay");
+}
+
+#[test]
+fn quote_quantity_orders_and_trigger_amends_over_tcp() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Matchd::start_default(&dir.path().join("data"));
+    let mut alice = m.trader(ALICE);
+    let mut bob = m.trader(BOB);
+
+    // Bob offers one unit at the reference and one a tick above.
+    place(&mut bob, limit(1, Side::Sell, px(0), q(1)));
+    place(&mut bob, limit(2, Side::Sell, px(1), q(1)));
+    // Alice spends the notional of one unit at each price, less one: all of the first, and the
+    // whole lots the rest buys of the second.
+    let notional = |price: u64, qty: u64| (price as u128 * qty as u128 / 100_000_000) as u64;
+    let budget = notional(px(0), q(1)) + notional(px(1), q(1)) - 1;
+    let market =
+        NewOrder { order_type: OrderType::Market, tif: TimeInForce::Ioc, price: 0, ..limit(10, Side::Buy, 0, 0) };
+    let a = accept(&mut alice, AdvancedOrder { quote_qty: budget, ..AdvancedOrder::plain(market) });
+    assert!(a.qty > q(1) && a.qty < q(2), "bought {} of {}", a.qty, q(2));
+    let fills: Vec<_> = sync(&mut alice)
+        .into_iter()
+        .filter_map(|r| match r {
+            ExecReport::Fill(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fills.iter().map(|f| f.qty).sum::<u64>(), a.qty);
+    let spent: u64 = fills.iter().map(|f| notional(f.price, f.qty)).sum();
+    assert!(spent <= budget, "spent {spent} of {budget}");
+
+    // A budget that buys nothing is refused with its own reason.
+    alice
+        .advanced_order(AdvancedOrder {
+            quote_qty: 1,
+            ..AdvancedOrder::plain(NewOrder { client_order_id: 11, ..market })
+        })
+        .unwrap();
+    assert!(matches!(next_report(&mut alice).1, ExecReport::Rejected(r) if r.reason == RejectReason::NothingToFill));
+
+    // A stop-loss sell armed far below; its trigger moves up, keeping it armed.
+    let order = NewOrder {
+        client_order_id: 20,
+        order_type: OrderType::Market,
+        tif: TimeInForce::Ioc,
+        price: 0,
+        ..limit(20, Side::Sell, 0, q(1))
+    };
+    alice.stop_order(StopOrder { order, trigger_price: px(-50), trigger: TriggerKind::StopLoss }).unwrap();
+    let armed = match next_report(&mut alice).1 {
+        ExecReport::Armed(x) => x,
+        other => panic!("expected OrderArmed, got {other:?}"),
+    };
+    alice.amend_trigger(OrderRef::Client(20), px(-10)).unwrap();
+    match next_report(&mut alice).1 {
+        ExecReport::TriggerAmended(t) => assert_eq!((t.order_id, t.trigger_price), (armed.order_id, px(-10))),
+        other => panic!("expected OrderTriggerAmended, got {other:?}"),
+    }
+    // Amending the trigger of a resting order is refused.
+    sync(&mut bob); // Bob's fills
+    let resting = place(&mut bob, limit(3, Side::Buy, px(-20), q(1)));
+    bob.amend_trigger(OrderRef::Engine(resting.order_id), px(-30)).unwrap();
+    assert!(matches!(next_report(&mut bob).1, ExecReport::Rejected(r) if r.reason == RejectReason::NotArmed));
+}
