@@ -44,7 +44,12 @@ impl Engine {
             return self.new_stop_order(account, ts, &stop, a.expire_time_ns, CommandType::NewAdvancedOrder, out);
         }
         let mut order = a.order;
-        let mut opts = PlaceOptions { expire_time_ns: a.expire_time_ns, limit: None, quote_budget: a.quote_qty };
+        let mut opts = PlaceOptions {
+            expire_time_ns: a.expire_time_ns,
+            limit: None,
+            quote_budget: a.quote_qty,
+            display_qty: a.display_qty,
+        };
         if a.quote_qty != 0 {
             match self.quote_order_qty(account, &order, a.quote_qty) {
                 Ok((qty, limit)) => {
@@ -56,6 +61,7 @@ impl Engine {
         }
         let ii = match self.validate_new_order(account, &order).and_then(|ii| {
             self.validate_expiry(a.expire_time_ns)?;
+            self.validate_display(ii, &order, a.display_qty)?;
             Ok(ii)
         }) {
             Ok(ii) => ii,
@@ -77,6 +83,28 @@ impl Engine {
             return Err(RejectReason::AlreadyExpired);
         }
         if self.expiry.is_full() {
+            return Err(RejectReason::CapacityReached);
+        }
+        Ok(())
+    }
+
+    /// An iceberg's display quantity (0 passes): on the lot, within the quantity range, below
+    /// the order's quantity (else it is not an iceberg), and room in the iceberg table.
+    fn validate_display(&self, ii: usize, o: &NewOrder, display_qty: Qty) -> Result<(), RejectReason> {
+        if display_qty == 0 {
+            return Ok(());
+        }
+        let inst = &self.instruments[ii];
+        if !inst.on_lot(display_qty) {
+            return Err(RejectReason::QtyOffLot);
+        }
+        if display_qty < inst.spec.min_qty {
+            return Err(RejectReason::QtyOutOfRange);
+        }
+        if display_qty >= o.qty {
+            return Err(RejectReason::InvalidField);
+        }
+        if self.icebergs.is_full() {
             return Err(RejectReason::CapacityReached);
         }
         Ok(())
@@ -160,6 +188,15 @@ impl Engine {
         self.expiry.next_due_ns()
     }
 
+    /// A resting iceberg order's (display quantity, visible slice); `None` for any other order.
+    pub fn iceberg(&self, order_id: OrderId) -> Option<(Qty, Qty)> {
+        let slot = self.index.by_id(&self.orders, order_id)?;
+        (self.orders.get(slot).flags & crate::order_pool::ICEBERG != 0).then(|| {
+            let e = self.icebergs.get(slot);
+            (e.display_qty, e.visible)
+        })
+    }
+
     /// The engine's time: the latest command timestamp applied.
     pub fn clock_ns(&self) -> u64 {
         self.clock_ns
@@ -240,7 +277,8 @@ impl Engine {
 
 /// Which options go together (`InvalidField` otherwise): a quote quantity only on a market
 /// IOC/FOK order whose own quantity is 0, with no trigger and no expiry; an expiry only on an
-/// order that can rest (limit GTC or post-only) or a conditional one.
+/// order that can rest (limit GTC or post-only) or a conditional one; a display quantity only on
+/// an order that can rest, not conditional.
 fn check_option_combination(a: &AdvancedOrder) -> Result<(), RejectReason> {
     let o = &a.order;
     if a.quote_qty != 0
@@ -254,6 +292,9 @@ fn check_option_combination(a: &AdvancedOrder) -> Result<(), RejectReason> {
     }
     let can_rest = o.order_type == OrderType::Limit && matches!(o.tif, TimeInForce::Gtc | TimeInForce::PostOnly);
     if a.expire_time_ns != 0 && !can_rest && a.trigger.is_none() {
+        return Err(RejectReason::InvalidField);
+    }
+    if a.display_qty != 0 && (!can_rest || a.trigger.is_some()) {
         return Err(RejectReason::InvalidField);
     }
     Ok(())

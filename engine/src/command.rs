@@ -205,12 +205,15 @@ pub struct AdvancedOrder {
     pub quote_qty: u64,
     /// Conditional: the trigger price and kind (as [`StopOrder`]); `None`: placed now.
     pub trigger: Option<(Price, TriggerKind)>,
+    /// Iceberg: while it rests, the book and market data show at most this much of it; each
+    /// slice, once traded, is replaced by the next at the back of its level. 0: all shown.
+    pub display_qty: Qty,
 }
 
 impl AdvancedOrder {
     /// A plain order with no options.
     pub fn plain(order: NewOrder) -> Self {
-        Self { order, expire_time_ns: 0, quote_qty: 0, trigger: None }
+        Self { order, expire_time_ns: 0, quote_qty: 0, trigger: None, display_qty: 0 }
     }
 }
 

@@ -134,7 +134,7 @@ fn body_len(k: u8) -> usize {
         kind::REVOKE_CREDENTIAL => 24,
         kind::START_EPOCH => 32,
         kind::NEW_STOP_ORDER => 64,
-        kind::NEW_ADVANCED_ORDER => 80,
+        kind::NEW_ADVANCED_ORDER => 88,
         kind::AMEND_TRIGGER => 40,
         kind::TIME_TICK => 16,
         _ => 0,
@@ -208,6 +208,7 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
                 w.u64(64, price);
                 w.u8(72, trigger.as_u8());
             }
+            w.u64(80, a.display_qty);
         }
         CommandKind::AmendTrigger(a) => {
             let (rk, id) = ref_parts(a.order);
@@ -372,6 +373,7 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
                 expire_time_ns: r.u64(48),
                 quote_qty: r.u64(56),
                 trigger,
+                display_qty: r.u64(80),
             })
         }
         kind::AMEND_TRIGGER => {

@@ -8,10 +8,11 @@ use crate::config::EngineConfig;
 use crate::credential_table::CredentialTable;
 use crate::event::*;
 use crate::expiry_queue::ExpiryQueue;
+use crate::iceberg_table::{IcebergEntry, IcebergTable};
 use crate::instrument::Instrument;
 use crate::order_book::{crosses, OrderBook};
 use crate::order_index::OrderIndex;
-use crate::order_pool::{Order, OrderPool, Slot, EXPIRES, NIL};
+use crate::order_pool::{Order, OrderPool, Slot, EXPIRES, ICEBERG, NIL};
 use crate::price_level::LevelPool;
 use crate::risk::OrderRisk;
 use crate::trigger_book::TriggerBook;
@@ -58,6 +59,8 @@ pub struct Engine {
     pub(crate) clock_ns: u64,
     /// Good-till-date orders by expiry time (see `advanced_orders.rs`).
     pub(crate) expiry: ExpiryQueue,
+    /// Resting iceberg orders' display quantities and visible slices.
+    pub(crate) icebergs: IcebergTable,
 }
 
 // A command and an event are copied through ring slots on every order: credential commands,
@@ -94,10 +97,12 @@ pub(crate) struct PlaceOptions {
     /// taker fee on it, not its quantity at its (worst) limit: settlement rounds cumulatively,
     /// so its fills cost at most the budget and their fees at most the fee on the budget.
     pub quote_budget: u64,
+    /// Iceberg display quantity if it rests (0: not an iceberg).
+    pub display_qty: Qty,
 }
 
 impl PlaceOptions {
-    pub const NONE: PlaceOptions = PlaceOptions { expire_time_ns: 0, limit: None, quote_budget: 0 };
+    pub const NONE: PlaceOptions = PlaceOptions { expire_time_ns: 0, limit: None, quote_budget: 0, display_qty: 0 };
 }
 
 /// How a matching pass ended for the taker.
@@ -150,6 +155,7 @@ impl Engine {
             armed: ArmedTable::for_orders(config.max_orders),
             clock_ns: 0,
             expiry: ExpiryQueue::for_orders(config.max_orders),
+            icebergs: IcebergTable::for_orders(config.max_orders),
         };
         if risk {
             e.open_account(config.fee_account, 0, AccountStatus::Active);
@@ -275,6 +281,7 @@ impl Engine {
     /// and the slot it was armed with (so its place in its account's order-id-ordered list), holding
     /// no reservation yet; a failed step cancels it (`Cancelled` with the matching reason), and
     /// the slot is released unless the order rests.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn place_order<S: EventSink>(
         &mut self,
         ii: usize,
@@ -398,11 +405,17 @@ impl Engine {
                     }
                     None => {
                         let expires = opts.expire_time_ns != 0;
-                        let slot = self.orders.alloc(Order { flags: if expires { EXPIRES } else { 0 }, ..order });
+                        let iceberg = opts.display_qty != 0;
+                        let flags = if expires { EXPIRES } else { 0 } | if iceberg { ICEBERG } else { 0 };
+                        let slot = self.orders.alloc(Order { flags, ..order });
                         self.index.insert(&self.orders, slot);
                         self.link_account(slot);
                         if expires {
                             self.queue_expiry(opts.expire_time_ns, order_id);
+                        }
+                        if iceberg {
+                            // Its first slice is cut when it joins its level, below.
+                            self.icebergs.insert(IcebergEntry { slot, display_qty: opts.display_qty, visible: 0 });
                         }
                         slot
                     }
@@ -624,13 +637,22 @@ impl Engine {
         };
         if new_price == old_price {
             if new_qty < o.qty {
-                // Decrease in place: keeps priority.
-                let delta = o.qty - new_qty;
+                // Decrease in place: keeps priority. An iceberg's hidden part shrinks first.
+                let delta = if o.flags & ICEBERG != 0 {
+                    let e = self.icebergs.get_mut(slot);
+                    let visible = e.visible.min(new_leaves);
+                    std::mem::replace(&mut e.visible, visible) - visible
+                } else {
+                    o.qty - new_qty
+                };
                 let ord = self.orders.get_mut(slot);
                 ord.qty = new_qty;
                 ord.leaves = new_leaves;
                 self.levels.get_mut(o.level).total_qty -= delta;
                 out.emit(amended(true));
+                if o.flags & ICEBERG != 0 {
+                    self.emit_iceberg_slice(ii, slot, true, out);
+                }
                 self.emit_level(ii, o.side, o.level, out);
             } else {
                 // Increase: to the back of the same level.
@@ -923,12 +945,52 @@ impl Engine {
             }
         };
         self.append_to_level(slot, l);
+        if self.orders.get(slot).flags & ICEBERG != 0 {
+            self.emit_iceberg_slice(ii, slot, false, out);
+        }
         self.emit_level(ii, side, l, out);
     }
 
-    /// Appends a slot to the back of level `l`'s queue (of the order book or a trigger book).
+    /// `IcebergSliced` for a resting iceberg's current slice.
+    pub(crate) fn emit_iceberg_slice<S: EventSink>(
+        &self,
+        ii: usize,
+        slot: Slot,
+        kept_priority: bool,
+        out: &mut Out<'_, S>,
+    ) {
+        let o = self.orders.get(slot);
+        out.emit(EventKind::IcebergSliced(IcebergSliced {
+            instrument: self.instruments[ii].spec.id,
+            order_id: o.order_id,
+            side: o.side,
+            price: self.levels.get(o.level).price,
+            visible_qty: self.icebergs.get(slot).visible,
+            kept_priority,
+        }));
+    }
+
+    /// What a resting order adds to its level: its leaves, or an iceberg's visible slice.
+    #[inline]
+    pub(crate) fn visible_qty(&self, slot: Slot, o: &Order) -> Qty {
+        if o.flags & ICEBERG != 0 {
+            self.icebergs.get(slot).visible
+        } else {
+            o.leaves
+        }
+    }
+
+    /// Appends a slot to the back of level `l`'s queue (of the order book or a trigger book). An
+    /// iceberg joins with a new slice: the back of the queue is where every new slice goes.
     pub(crate) fn append_to_level(&mut self, slot: Slot, l: u32) {
-        let leaves = self.orders.get(slot).leaves;
+        let o = *self.orders.get(slot);
+        let leaves = if o.flags & ICEBERG != 0 {
+            let e = self.icebergs.get_mut(slot);
+            e.visible = e.display_qty.min(o.leaves);
+            e.visible
+        } else {
+            o.leaves
+        };
         let level = self.levels.get_mut(l);
         let tail = level.tail;
         level.tail = slot;
@@ -963,8 +1025,10 @@ impl Engine {
         if level.tail == slot {
             level.tail = k.prev;
         }
+        let visible = self.visible_qty(slot, &o);
+        let level = self.levels.get_mut(o.level);
         level.order_count -= 1;
-        level.total_qty -= o.leaves;
+        level.total_qty -= visible;
     }
 
     /// Emits the level's current aggregate; drops it from the book if empty.
@@ -1040,6 +1104,9 @@ impl Engine {
         acct.open_orders -= 1;
         if o.flags & EXPIRES != 0 {
             self.expiry.forget_one();
+        }
+        if o.flags & ICEBERG != 0 {
+            self.icebergs.remove(slot);
         }
         self.index.remove(&self.orders, slot);
         self.orders.free(slot);

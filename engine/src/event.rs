@@ -59,6 +59,28 @@ pub enum EventKind {
     Triggered(Triggered),
     /// An armed order's trigger price was moved (`AmendTrigger`).
     TriggerAmended(TriggerAmended),
+    /// Market data only: an iceberg order's visible slice, whenever it changes other than by a
+    /// trade (it rests, a traded-out slice is replaced at the back of the level, an amend).
+    IcebergSliced(IcebergSliced),
+}
+
+/// An iceberg order shows a new or changed slice (its hidden quantity is never in market data).
+/// It comes before the `LevelChanged` of its level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcebergSliced {
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Engine order id.
+    pub order_id: OrderId,
+    /// Side.
+    pub side: Side,
+    /// Its price.
+    pub price: Price,
+    /// The open quantity of the slice now shown.
+    pub visible_qty: Qty,
+    /// `false`: the slice is at the back of its level (a new slice, or an amend that lost
+    /// priority); `true`: it kept its place (an amend that only shrank it).
+    pub kept_priority: bool,
 }
 
 /// An armed order's trigger price was moved; it is now the last armed at that price.

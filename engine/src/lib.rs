@@ -28,6 +28,7 @@ pub mod event;
 mod expiry_queue;
 mod fee_schedule;
 mod huge_pages;
+mod iceberg_table;
 mod instrument;
 mod level_bitmap;
 mod matching;
@@ -53,8 +54,8 @@ pub use engine::Engine;
 pub use event::*;
 pub use snapshot::{
     AccountSnapshot, ArchivedEngineSnapshot, ArmedSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot,
-    EngineSnapshot, ExpirySnapshot, FeeTierSnapshot, InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot,
-    OrderSnapshot, SnapshotError, SpecSnapshot, MAX_RESTORE_ORDERS,
+    EngineSnapshot, ExpirySnapshot, FeeTierSnapshot, IcebergSnapshot, InstrumentSnapshot, LevelSnapshot,
+    OrderRiskSnapshot, OrderSnapshot, SnapshotError, SpecSnapshot, MAX_RESTORE_ORDERS,
 };
 pub use snapshot_v1::{ArchivedEngineSnapshotV1, EngineSnapshotV1};
 pub use snapshot_v2::{ArchivedEngineSnapshotV2, EngineSnapshotV2};

@@ -4,7 +4,7 @@
 use crate::engine::{Engine, Out, Taker, TakerEnd};
 use crate::event::*;
 use crate::order_book::crosses;
-use crate::order_pool::NIL;
+use crate::order_pool::{ICEBERG, NIL};
 use crate::risk::rebate;
 use crate::types::*;
 
@@ -27,7 +27,7 @@ impl Engine {
             let mut s = self.levels.get(l).head;
             while s != NIL && taker.leaves > 0 {
                 let maker = *self.orders.get(s);
-                let next = self.orders.links(s).next;
+                let mut next = self.orders.links(s).next;
                 if maker.account == taker.account && taker.stp != StpMode::None {
                     out.emit(EventKind::SelfTradePrevented(SelfTradePrevented {
                         account: taker.account,
@@ -59,7 +59,11 @@ impl Engine {
                         break;
                     }
                 } else {
-                    let q = taker.leaves.min(maker.leaves);
+                    // An iceberg trades its visible slice only; the hidden rest comes back as the
+                    // next slice, at the back of the level.
+                    let iceberg = maker.flags & ICEBERG != 0;
+                    let shown = if iceberg { self.icebergs.get(s).visible } else { maker.leaves };
+                    let q = taker.leaves.min(shown);
                     let maker_leaves = maker.leaves - q;
                     taker.leaves -= q;
                     self.levels.get_mut(l).total_qty -= q;
@@ -91,12 +95,31 @@ impl Engine {
                     touched = true;
                     self.instruments[ii].reference_price = level_price;
                     if maker_leaves == 0 {
-                        // Leaves are already zero, so the level total is untouched here.
+                        // Leaves (and an iceberg's slice) are already zero, so the level total is
+                        // untouched here.
                         self.orders.get_mut(s).leaves = 0;
+                        if iceberg {
+                            self.icebergs.get_mut(s).visible = 0;
+                        }
                         self.detach_from_level(s);
                         self.release(s);
                     } else {
                         self.orders.get_mut(s).leaves = maker_leaves;
+                        if iceberg {
+                            let e = self.icebergs.get_mut(s);
+                            e.visible -= q;
+                            if e.visible == 0 {
+                                // The slice traded out: the next one joins the back of the level,
+                                // and this pass reaches it there if the taker gets that far (so a
+                                // level is one pass, with one `LevelChanged`, wherever it was).
+                                self.detach_from_level(s);
+                                self.append_to_level(s, l);
+                                self.emit_iceberg_slice(ii, s, false, out);
+                                if next == NIL {
+                                    next = s;
+                                }
+                            }
+                        }
                     }
                 }
                 s = next;

@@ -28,7 +28,7 @@ pub(crate) struct Order {
     pub side: Side,
     pub tif: TimeInForce,
     pub stp: StpMode,
-    /// [`ARMED`] and/or [`EXPIRES`]. [`ARMED`]: a conditional order waiting for its trigger: `level` is then a level of
+    /// [`ARMED`], [`EXPIRES`], [`ICEBERG`]. [`ARMED`]: a conditional order waiting for its trigger: `level` is then a level of
     /// its instrument's trigger book (priced at the trigger price), not of the order book.
     pub flags: u8,
 }
@@ -38,6 +38,9 @@ pub(crate) const ARMED: u8 = 1;
 /// [`Order::flags`] bit: good-till-date, queued in the engine's `ExpiryQueue` (which it leaves
 /// when the slot is released).
 pub(crate) const EXPIRES: u8 = 2;
+/// [`Order::flags`] bit: iceberg, with an entry in the engine's `IcebergTable`; its level counts
+/// only its visible slice.
+pub(crate) const ICEBERG: u8 = 4;
 
 const _: () = assert!(std::mem::size_of::<Order>() == 48);
 

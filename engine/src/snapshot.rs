@@ -32,7 +32,7 @@ use crate::instrument::Instrument;
 use crate::order_book::OrderBook;
 use crate::order_pool::{Order, Slot, NIL};
 use crate::risk::OrderRisk;
-use crate::state_hash::credential_words;
+use crate::state_hash::{credential_words, expiry_hash_words, iceberg_hash_words};
 use crate::types::*;
 
 /// Engine capacities, as in [`EngineConfig`].
@@ -367,6 +367,18 @@ pub struct EngineSnapshot {
     pub clock_ns: u64,
     /// Good-till-date orders (resting or armed), by expiry time then order id. Format 4 on.
     pub expiries: Vec<ExpirySnapshot>,
+    /// Resting iceberg orders, by order id (their level totals count the visible slices).
+    /// Format 4 on.
+    pub icebergs: Vec<IcebergSnapshot>,
+}
+
+/// One resting iceberg order's display quantity and current slice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct IcebergSnapshot {
+    pub order_id: u64,
+    pub display_qty: u64,
+    pub visible: u64,
 }
 
 /// One good-till-date order's expiry.
@@ -375,22 +387,6 @@ pub struct EngineSnapshot {
 pub struct ExpirySnapshot {
     pub expire_time_ns: u64,
     pub order_id: u64,
-}
-
-/// What the state hash takes of the expiries (the engine and a snapshot alike): nothing when
-/// there are none (so older states hash as before), else a marker, the count, the clock and an
-/// order-independent sum of the entries' digests (the engine's queue has no canonical order).
-pub(crate) fn expiry_hash_words(clock_ns: u64, entries: impl Iterator<Item = (u64, OrderId)>) -> Option<[u64; 4]> {
-    const MARKER: u64 = u64::from_le_bytes(*b"EXPIRIES");
-    let (mut count, mut sum) = (0u64, 0u64);
-    for (t, id) in entries {
-        count += 1;
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&t.to_le_bytes());
-        b[8..].copy_from_slice(&id.to_le_bytes());
-        sum = sum.wrapping_add(xxhash_rust::xxh3::xxh3_64(&b));
-    }
-    (count != 0).then_some([MARKER, count, clock_ns, sum])
 }
 
 /// Why a snapshot cannot be restored.
@@ -419,6 +415,7 @@ impl EngineSnapshot {
         self.credentials.clear();
         self.armed.clear();
         self.expiries.clear();
+        self.icebergs.clear();
     }
 
     /// The sequence number the snapshot was taken at.
@@ -536,6 +533,10 @@ impl EngineSnapshot {
         {
             put(*v);
         }
+        let icebergs = self.icebergs.iter().map(|x| (x.order_id, x.display_qty, x.visible));
+        for v in iceberg_hash_words(icebergs).iter().flatten() {
+            put(*v);
+        }
         h.digest128()
     }
 }
@@ -650,6 +651,12 @@ impl Engine {
                 .map(|(expire_time_ns, order_id)| ExpirySnapshot { expire_time_ns, order_id }),
         );
         out.expiries.sort_unstable_by_key(|x| (x.expire_time_ns, x.order_id));
+        out.icebergs.extend(self.icebergs.iter().map(|x| IcebergSnapshot {
+            order_id: self.orders.get(x.slot).order_id,
+            display_qty: x.display_qty,
+            visible: x.visible,
+        }));
+        out.icebergs.sort_unstable_by_key(|x| x.order_id);
     }
 
     /// Every armed order in snapshot order (see [`EngineSnapshot::armed`]).
@@ -777,6 +784,15 @@ impl Engine {
         e.next_order_id = s.next_order_id;
         e.next_trade_id = s.next_trade_id;
 
+        // Icebergs by order id, for the level walk below (each must be a resting order).
+        if s.icebergs.len() > (config.max_orders / crate::iceberg_table::ICEBERG_PER_ORDER_CAPACITY).max(1) as usize {
+            return bad(format!("{} icebergs exceed the iceberg capacity", s.icebergs.len()));
+        }
+        let icebergs: FxHashMap<OrderId, IcebergSnapshot> = s.icebergs.iter().map(|x| (x.order_id, *x)).collect();
+        if icebergs.len() != s.icebergs.len() || !s.icebergs.is_sorted_by_key(|x| x.order_id) {
+            return bad("iceberg entries repeated or out of order".into());
+        }
+
         // Instruments, levels, orders.
         let (mut lv, mut ord) = (0usize, 0usize);
         let mut by_order_id: Vec<(OrderId, u32)> = Vec::with_capacity(s.orders.len());
@@ -848,8 +864,12 @@ impl Engine {
                     let mut total: u64 = 0;
                     for (j, o) in orders.iter().enumerate() {
                         let slot = restore_order(&mut e, o, id, side, l)?;
+                        let shown = match icebergs.get(&o.order_id) {
+                            None => o.leaves,
+                            Some(x) => restore_iceberg(&mut e, ii, slot, o, x)?,
+                        };
                         total = total
-                            .checked_add(o.leaves)
+                            .checked_add(shown)
                             .ok_or_else(|| SnapshotError::Inconsistent(format!("level {price}: total overflows")))?;
                         if risk {
                             let r = s.order_risk[ord + j];
@@ -883,6 +903,13 @@ impl Engine {
                 "{} levels and {} orders listed, {lv} and {ord} belong to instruments",
                 s.levels.len(),
                 s.orders.len()
+            ));
+        }
+        if e.icebergs.len() as usize != s.icebergs.len() {
+            return bad(format!(
+                "{} iceberg entries, {} of them for resting orders",
+                s.icebergs.len(),
+                e.icebergs.len()
             ));
         }
         restore_armed(&mut e, &s.armed, &mut by_order_id, &mut reserved)?;
@@ -1045,6 +1072,30 @@ fn check_spec(config: &EngineConfig, spec: &InstrumentSpec) -> Result<(), Snapsh
     } else {
         bad(format!("instrument {}: invalid spec", spec.id))
     }
+}
+
+/// Validates a resting order's iceberg entry (a display quantity on the lot; a slice of
+/// `0 < visible <= min(display, leaves)`), marks the slot and enters it;
+/// returns what the order adds to its level.
+fn restore_iceberg(
+    e: &mut Engine,
+    ii: usize,
+    slot: Slot,
+    o: &OrderSnapshot,
+    x: &IcebergSnapshot,
+) -> Result<Qty, SnapshotError> {
+    let inst = &e.instruments[ii];
+    // (An amend may have left its quantity at or below its display quantity.)
+    let display_ok = x.display_qty > 0 && inst.on_lot(x.display_qty);
+    if !display_ok || x.visible == 0 || x.visible > x.display_qty.min(o.leaves) {
+        return bad(format!(
+            "iceberg {}: display {} slice {} of leaves {}",
+            o.order_id, x.display_qty, x.visible, o.leaves
+        ));
+    }
+    e.orders.get_mut(slot).flags |= crate::order_pool::ICEBERG;
+    e.icebergs.insert(crate::iceberg_table::IcebergEntry { slot, display_qty: x.display_qty, visible: x.visible });
+    Ok(x.visible)
 }
 
 /// Validates the expiries (distinct live orders, ascending by time then id, within the

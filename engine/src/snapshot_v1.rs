@@ -50,6 +50,7 @@ impl From<EngineSnapshotV1> for EngineSnapshot {
             armed: Vec::new(),
             clock_ns: 0,
             expiries: Vec::new(),
+            icebergs: Vec::new(),
         }
     }
 }
@@ -58,7 +59,7 @@ impl EngineSnapshotV1 {
     /// The format-1 form of a state without journaled credentials (`None` if it has some): what a
     /// format-1 writer produced, for tests of the upgrade path.
     pub fn from_current(s: &EngineSnapshot) -> Option<EngineSnapshotV1> {
-        if !s.credentials.is_empty() || !s.armed.is_empty() || !s.expiries.is_empty() {
+        if !s.credentials.is_empty() || !s.armed.is_empty() || !s.expiries.is_empty() || !s.icebergs.is_empty() {
             return None;
         }
         let s = s.clone();

@@ -50,6 +50,7 @@ impl From<EngineSnapshotV2> for EngineSnapshot {
             armed: Vec::new(),
             clock_ns: 0,
             expiries: Vec::new(),
+            icebergs: Vec::new(),
         }
     }
 }
@@ -58,7 +59,7 @@ impl EngineSnapshotV2 {
     /// The format-2 form of a state without armed orders (`None` if it has some): what a
     /// format-2 writer produced, for tests of the upgrade path.
     pub fn from_current(s: &EngineSnapshot) -> Option<EngineSnapshotV2> {
-        if !s.armed.is_empty() || !s.expiries.is_empty() {
+        if !s.armed.is_empty() || !s.expiries.is_empty() || !s.icebergs.is_empty() {
             return None;
         }
         let s = s.clone();

@@ -116,7 +116,11 @@ impl Engine {
         });
         let (index, orders) = (&self.index, &self.orders);
         let live_expiries = self.expiry.entries(|id| index.by_id(orders, id).is_some());
-        for v in crate::snapshot::expiry_hash_words(self.clock_ns, live_expiries).iter().flatten() {
+        for v in expiry_hash_words(self.clock_ns, live_expiries).iter().flatten() {
+            put(*v);
+        }
+        let icebergs = self.icebergs.iter().map(|x| (orders.get(x.slot).order_id, x.display_qty, x.visible));
+        for v in iceberg_hash_words(icebergs).iter().flatten() {
             put(*v);
         }
         h.digest128()
@@ -142,4 +146,36 @@ pub(crate) fn credential_words(
         word(&hash[16..24]),
         word(&hash[24..]),
     ]
+}
+
+/// What the state hash takes of the expiries (the engine and a snapshot alike): nothing when
+/// there are none (so older states hash as before), else a marker, the count, the clock and an
+/// order-independent sum of the entries' digests (the engine's queue has no canonical order).
+pub(crate) fn expiry_hash_words(clock_ns: u64, entries: impl Iterator<Item = (u64, OrderId)>) -> Option<[u64; 4]> {
+    const MARKER: u64 = u64::from_le_bytes(*b"EXPIRIES");
+    let (mut count, mut sum) = (0u64, 0u64);
+    for (t, id) in entries {
+        count += 1;
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&t.to_le_bytes());
+        b[8..].copy_from_slice(&id.to_le_bytes());
+        sum = sum.wrapping_add(xxhash_rust::xxh3::xxh3_64(&b));
+    }
+    (count != 0).then_some([MARKER, count, clock_ns, sum])
+}
+
+/// What the state hash takes of the icebergs, as [`expiry_hash_words`]: nothing when there are
+/// none, else a marker, the count and an order-independent sum of the entries' digests.
+pub(crate) fn iceberg_hash_words(entries: impl Iterator<Item = (OrderId, Qty, Qty)>) -> Option<[u64; 3]> {
+    const MARKER: u64 = u64::from_le_bytes(*b"ICEBERGS");
+    let (mut count, mut sum) = (0u64, 0u64);
+    for (id, display, visible) in entries {
+        count += 1;
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&id.to_le_bytes());
+        b[8..16].copy_from_slice(&display.to_le_bytes());
+        b[16..].copy_from_slice(&visible.to_le_bytes());
+        sum = sum.wrapping_add(xxhash_rust::xxh3::xxh3_64(&b));
+    }
+    (count != 0).then_some([MARKER, count, sum])
 }

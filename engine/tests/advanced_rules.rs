@@ -458,3 +458,129 @@ fn a_snapshot_with_a_bad_expiry_is_refused() {
     s.expiries[0].expire_time_ns = 0;
     assert!(Engine::from_snapshot(&s).is_err(), "an expiry of 0");
 }
+
+// ----- icebergs -------------------------------------------------------------------------
+
+fn iceberg(cid: ClientOrderId, side: Side, price: Price, qty: Qty, display_qty: Qty) -> CommandKind {
+    let order = limit(cid, side, TimeInForce::Gtc, price, qty);
+    CommandKind::NewAdvancedOrder(AdvancedOrder { display_qty, ..AdvancedOrder::plain(order) })
+}
+
+fn sliced(order_id: OrderId, side: Side, price: Price, visible_qty: Qty, kept_priority: bool) -> EventKind {
+    EventKind::IcebergSliced(IcebergSliced { instrument: INST, order_id, side, price, visible_qty, kept_priority })
+}
+
+#[test]
+fn an_iceberg_shows_one_slice_and_refreshes_it_at_the_back_of_its_level() {
+    let mut h = harness();
+    assert_eq!(
+        h.run(A, iceberg(1, SELL, 10_000, 500, 200)),
+        vec![ev_acc_gtc(A, 1, 1, SELL, 10_000, 500), sliced(1, SELL, 10_000, 200, false), ev_lc(SELL, 10_000, 200, 1)]
+    );
+    h.run(B, gtc(1, SELL, 10_000, 100)); // 2, behind the iceberg's first slice
+    assert_eq!(h.levels(SELL), vec![(10_000, 300, 2)]);
+    // A buy of 300: the slice (200), then order 2 (100); the next slice goes behind order 2.
+    let ev = h.run(B, gtc(2, BUY, 10_000, 300));
+    assert_eq!(
+        ev,
+        vec![
+            ev_acc_gtc(B, 3, 2, BUY, 10_000, 300),
+            ev_trade(1, 10_000, 200, BUY, (1, A, 1, 300), (3, B, 2, 100)),
+            sliced(1, SELL, 10_000, 200, false),
+            ev_trade(2, 10_000, 100, BUY, (2, B, 1, 0), (3, B, 2, 0)),
+            ev_lc(SELL, 10_000, 200, 1),
+        ]
+    );
+    // A buy of 400 takes the second slice and, in the same pass, the third (the last 100).
+    let ev = h.run(B, gtc(3, BUY, 10_000, 400));
+    assert_eq!(
+        ev,
+        vec![
+            ev_acc_gtc(B, 4, 3, BUY, 10_000, 400),
+            ev_trade(3, 10_000, 200, BUY, (1, A, 1, 100), (4, B, 3, 200)),
+            sliced(1, SELL, 10_000, 100, false),
+            ev_trade(4, 10_000, 100, BUY, (1, A, 1, 0), (4, B, 3, 100)),
+            ev_lc(SELL, 10_000, 0, 0),
+            ev_lc(BUY, 10_000, 100, 1),
+        ]
+    );
+    assert_eq!(h.replay().state_hash(), h.eng.state_hash());
+}
+
+#[test]
+fn fill_or_kill_and_quote_walks_count_an_icebergs_hidden_quantity() {
+    let mut h = harness();
+    h.run(A, iceberg(1, SELL, 10_000, 500, 100));
+    let fok = NewOrder { tif: TimeInForce::Fok, ..limit(1, BUY, TimeInForce::Fok, 10_000, 500) };
+    let ev = h.run(B, CommandKind::NewOrder(fok));
+    assert_eq!(ev.iter().filter(|e| matches!(e, EventKind::Trade(_))).count(), 5, "{ev:?}");
+    assert!(h.eng.order(1).is_none());
+}
+
+#[test]
+fn amending_an_iceberg_shrinks_its_hidden_part_first() {
+    let mut h = harness();
+    h.run(A, iceberg(1, BUY, 9_990, 1_000, 300));
+    h.run(B, gtc(1, BUY, 9_990, 100)); // 2, behind it
+                                       // 1,000 -> 400: hidden 700 -> 100; the slice of 300 keeps its place.
+    let ev = h.run(A, amend(OrderRef::Client(1), Some(400), None));
+    assert_eq!(
+        ev,
+        vec![ev_am(A, 1, 1, BUY, 9_990, 400, 400, true), sliced(1, BUY, 9_990, 300, true), ev_lc(BUY, 9_990, 400, 2),]
+    );
+    // 400 -> 200: below the slice, which shrinks to 200, still first.
+    let ev = h.run(A, amend(OrderRef::Client(1), Some(200), None));
+    assert_eq!(ev[1], sliced(1, BUY, 9_990, 200, true));
+    assert_eq!(h.queue(BUY), vec![1, 2]);
+    // Up to 900: a new slice of 300 at the back.
+    let ev = h.run(A, amend(OrderRef::Client(1), Some(900), None));
+    assert_eq!(ev[1], sliced(1, BUY, 9_990, 300, false));
+    assert_eq!(h.queue(BUY), vec![2, 1]);
+    assert_eq!(h.levels(BUY), vec![(9_990, 400, 2)]);
+}
+
+#[test]
+fn iceberg_rejects() {
+    let mut h = harness();
+    h.expect_reject(A, iceberg(1, BUY, 9_990, 500, 150), rej_adv(A, 1, RR::QtyOffLot));
+    h.expect_reject(A, iceberg(1, BUY, 9_990, 500, 500), rej_adv(A, 1, RR::InvalidField));
+    let ioc = limit(1, BUY, TimeInForce::Ioc, 9_990, 500);
+    h.expect_reject(
+        A,
+        CommandKind::NewAdvancedOrder(AdvancedOrder { display_qty: 100, ..AdvancedOrder::plain(ioc) }),
+        rej_adv(A, 1, RR::InvalidField),
+    );
+    let gtc_order = limit(1, BUY, TimeInForce::Gtc, 9_990, 500);
+    let stop = AdvancedOrder {
+        display_qty: 100,
+        trigger: Some((10_100, TriggerKind::StopLoss)),
+        ..AdvancedOrder::plain(gtc_order)
+    };
+    h.expect_reject(A, CommandKind::NewAdvancedOrder(stop), rej_adv(A, 1, RR::InvalidField));
+    let mut h = Harness::with(EngineConfig::small(), &[InstrumentSpec { min_qty: 200, ..spec0() }]);
+    h.expect_reject(A, iceberg(1, BUY, 9_990, 500, 100), rej_adv(A, 1, RR::QtyOutOfRange));
+}
+
+#[test]
+fn a_snapshot_keeps_icebergs_and_their_slices() {
+    let mut h = harness();
+    h.run(A, iceberg(1, SELL, 10_000, 500, 200)); // 1
+    h.run(B, gtc(1, BUY, 10_000, 100)); // trades 100 of the slice: 100 shown
+    h.run(A, iceberg(2, BUY, 9_990, 400, 100)); // 3
+    let snap = h.eng.snapshot();
+    let slices: Vec<(u64, u64, u64)> = snap.icebergs.iter().map(|x| (x.order_id, x.display_qty, x.visible)).collect();
+    assert_eq!(slices, vec![(1, 200, 100), (3, 100, 100)]);
+    assert_eq!(snap.state_hash(), h.eng.state_hash());
+    let restored = Engine::from_snapshot(&snap).expect("restores");
+    assert_eq!(restored.state_hash(), h.eng.state_hash());
+    assert_eq!(restored.iceberg(1), Some((200, 100)));
+    let mut bad = snap.clone();
+    bad.icebergs[0].visible = 300;
+    assert!(Engine::from_snapshot(&bad).is_err(), "a slice above the display quantity");
+    let mut bad = snap.clone();
+    bad.icebergs[1].order_id = 2;
+    assert!(Engine::from_snapshot(&bad).is_err(), "an iceberg entry of an order that does not rest");
+    let mut bad = snap;
+    bad.icebergs.push(IcebergSnapshot { order_id: 99, display_qty: 100, visible: 100 });
+    assert!(Engine::from_snapshot(&bad).is_err(), "an iceberg entry of no order at all");
+}

@@ -120,16 +120,23 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
                 proptest::option::of((
                     u64_s(),
                     prop_oneof![Just(TriggerKind::StopLoss), Just(TriggerKind::TakeProfit)]
-                ))
+                )),
+                u64_s()
             )
         )
             .prop_map(
                 |(
                     (client_order_id, instrument, side, order_type, tif, stp, price, qty),
-                    (expire_time_ns, quote_qty, trigger),
+                    (expire_time_ns, quote_qty, trigger, display_qty),
                 )| {
                     let order = NewOrder { client_order_id, instrument, side, order_type, tif, stp, price, qty };
-                    CommandKind::NewAdvancedOrder(AdvancedOrder { order, expire_time_ns, quote_qty, trigger })
+                    CommandKind::NewAdvancedOrder(AdvancedOrder {
+                        order,
+                        expire_time_ns,
+                        quote_qty,
+                        trigger,
+                        display_qty,
+                    })
                 }
             ),
         (order_ref_s(), u64_s())
@@ -198,7 +205,7 @@ fn expected_len(k: u8) -> usize {
         kind::REVOKE_CREDENTIAL => 24,
         kind::START_EPOCH => 32,
         kind::NEW_STOP_ORDER => 64,
-        kind::NEW_ADVANCED_ORDER => 80,
+        kind::NEW_ADVANCED_ORDER => 88,
         kind::AMEND_TRIGGER => 40,
         kind::TIME_TICK => 16,
         _ => unreachable!(),

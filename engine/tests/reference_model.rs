@@ -30,6 +30,31 @@ struct MOrder {
     time: u64,
     /// Good-till-date expiry (0: none).
     expire: u64,
+    /// Iceberg display quantity (0: not an iceberg) and the open part of its current slice.
+    display: Qty,
+    visible: Qty,
+}
+
+impl MOrder {
+    /// What it adds to its level.
+    fn shown(&self) -> Qty {
+        if self.display > 0 {
+            self.visible
+        } else {
+            self.leaves
+        }
+    }
+}
+
+fn iceberg_sliced(o: &MOrder, kept_priority: bool) -> EventKind {
+    EventKind::IcebergSliced(IcebergSliced {
+        instrument: o.inst,
+        order_id: o.id,
+        side: o.side,
+        price: o.price,
+        visible_qty: o.visible,
+        kept_priority,
+    })
 }
 
 struct MInst {
@@ -126,7 +151,7 @@ impl MInst {
             instrument: self.spec.id,
             side,
             price,
-            qty: at.iter().map(|o| o.leaves).sum(),
+            qty: at.iter().map(|o| o.shown()).sum(),
             order_count: at.len() as u32,
         })
     }
@@ -392,7 +417,7 @@ impl Model {
             qty: o.qty,
             timestamp_ns: ts,
         }));
-        self.execute(acct, ts, o, id, limit, 0, ev);
+        self.execute(acct, ts, o, id, limit, 0, 0, ev);
         self.fire_triggers(o.instrument, ts, ev);
     }
 
@@ -406,6 +431,7 @@ impl Model {
         id: OrderId,
         limit: Price,
         expire: u64,
+        display: Qty,
         ev: &mut Vec<EventKind>,
     ) {
         let mut t = MTaker { id, cid: o.client_order_id, acct, side: o.side, stp: o.stp, limit, leaves: o.qty, ts };
@@ -426,6 +452,8 @@ impl Model {
             stp: o.stp,
             time: 0,
             expire,
+            display,
+            visible: 0,
         };
         if stp_cancelled {
             ev.push(cancelled(&me, CancelReason::SelfTrade));
@@ -434,8 +462,12 @@ impl Model {
         match (o.order_type, o.tif) {
             (OrderType::Limit, TimeInForce::Gtc | TimeInForce::PostOnly) => {
                 me.time = self.tick();
+                me.visible = me.display.min(me.leaves);
                 let inst = self.insts.get_mut(&o.instrument).unwrap();
                 inst.orders.push(me);
+                if me.display > 0 {
+                    ev.push(iceberg_sliced(&me, false));
+                }
                 ev.push(inst.level_event(me.side, me.price));
             }
             (_, TimeInForce::Fok) => panic!("model: a FOK order passed the fillable check but did not fill"),
@@ -446,6 +478,7 @@ impl Model {
     /// The matching loop; returns whether STP cancelled the taker's remainder.
     fn match_taker(&mut self, inst_id: InstrumentId, t: &mut MTaker, ev: &mut Vec<EventKind>) -> bool {
         let next_tid = &mut self.next_tid;
+        let clock = &mut self.clock;
         let inst = self.insts.get_mut(&inst_id).unwrap();
         let maker_side = opposite(t.side);
         while t.leaves > 0 {
@@ -453,13 +486,17 @@ impl Model {
             if !crosses(t.side, t.limit, price) {
                 break;
             }
-            let makers: Vec<MOrder> = inst.sorted(maker_side).into_iter().filter(|m| m.price == price).collect();
+            // The level's queue; an iceberg whose slice trades out goes to its back with the next
+            // slice, and this pass reaches it there.
+            let mut makers: std::collections::VecDeque<OrderId> =
+                inst.sorted(maker_side).into_iter().filter(|m| m.price == price).map(|m| m.id).collect();
             let mut touched = false;
             let mut taker_cancelled = false;
-            for m in makers {
+            while let Some(mid) = makers.pop_front() {
                 if t.leaves == 0 {
                     break;
                 }
+                let m = *inst.orders.iter().find(|x| x.id == mid).unwrap();
                 if m.acct == t.acct && t.stp != StpMode::None {
                     ev.push(EventKind::SelfTradePrevented(SelfTradePrevented {
                         account: t.acct,
@@ -481,11 +518,21 @@ impl Model {
                         break;
                     }
                 } else {
-                    let q = t.leaves.min(m.leaves);
+                    let q = t.leaves.min(m.shown());
                     t.leaves -= q;
                     let mo = inst.orders.iter_mut().find(|x| x.id == m.id).unwrap();
                     mo.leaves -= q;
                     let maker_leaves = mo.leaves;
+                    let mut refreshed = None;
+                    if mo.display > 0 {
+                        mo.visible -= q;
+                        if mo.visible == 0 && maker_leaves > 0 {
+                            *clock += 1;
+                            mo.time = *clock;
+                            mo.visible = mo.display.min(maker_leaves);
+                            refreshed = Some(*mo);
+                        }
+                    }
                     if maker_leaves == 0 {
                         inst.remove(m.id);
                     }
@@ -510,6 +557,10 @@ impl Model {
                     *next_tid += 1;
                     inst.reference = price;
                     touched = true;
+                    if let Some(r) = refreshed {
+                        ev.push(iceberg_sliced(&r, false));
+                        makers.push_back(r.id);
+                    }
                 }
             }
             if touched {
@@ -656,10 +707,16 @@ impl Model {
             let m = inst.orders.iter_mut().find(|x| x.id == o.id).unwrap();
             m.qty = qty;
             m.leaves = leaves;
+            // An iceberg: a shrink comes out of the hidden part first; a new slice otherwise.
+            m.visible = if kept { m.visible.min(leaves) } else { m.display.min(leaves) };
             if !kept {
                 m.time = time;
             }
+            let m = *m;
             ev.push(amended(kept));
+            if m.display > 0 {
+                ev.push(iceberg_sliced(&m, kept));
+            }
             ev.push(inst.level_event(o.side, price));
             return;
         }
@@ -679,8 +736,12 @@ impl Model {
             return;
         }
         m.time = self.tick();
+        m.visible = m.display.min(m.leaves);
         let inst = self.insts.get_mut(&o.inst).unwrap();
         inst.orders.push(m);
+        if m.display > 0 {
+            ev.push(iceberg_sliced(&m, false));
+        }
         ev.push(inst.level_event(m.side, m.price));
     }
 
@@ -753,6 +814,8 @@ impl Model {
             stp: o.stp,
             time,
             expire,
+            display: 0,
+            visible: 0,
         };
         let a = MArmed { o: m, order_type: o.order_type, trigger: s.trigger, trigger_price: s.trigger_price };
         self.insts.get_mut(&o.instrument).unwrap().armed.push(a);
@@ -799,7 +862,7 @@ impl Model {
             };
             let limit = if a.order_type == OrderType::Market { inst.market_limit(a.o.side) } else { a.o.price };
             match self.fok_and_post_only(a.o.acct, &o, limit) {
-                Ok(()) => self.execute(a.o.acct, ts, &o, a.o.id, limit, a.o.expire, ev),
+                Ok(()) => self.execute(a.o.acct, ts, &o, a.o.id, limit, a.o.expire, 0, ev),
                 Err(r) => {
                     let reason = match r {
                         RejectReason::FokCannotFill => CancelReason::FokCannotFill,
@@ -927,6 +990,9 @@ impl Model {
         if a.expire_time_ns != 0 && !resting && a.trigger.is_none() {
             return reject(ev, InvalidField);
         }
+        if a.display_qty != 0 && (!resting || a.trigger.is_some()) {
+            return reject(ev, InvalidField);
+        }
         if let Some((trigger_price, trigger)) = a.trigger {
             let s = StopOrder { order: o, trigger_price, trigger };
             return self.new_stop(acct, ts, &s, a.expire_time_ns, CommandType::NewAdvancedOrder, ev);
@@ -945,6 +1011,22 @@ impl Model {
         let verdict =
             self.validate_basic(acct, &o).and_then(|_| self.validate_expiry(a.expire_time_ns)).and_then(|_| {
                 let inst = &self.insts[&o.instrument];
+                let d = a.display_qty;
+                if d != 0 {
+                    if !d.is_multiple_of(inst.spec.lot) {
+                        return Err(QtyOffLot);
+                    }
+                    if d < inst.spec.min_qty {
+                        return Err(QtyOutOfRange);
+                    }
+                    if d >= o.qty {
+                        return Err(InvalidField);
+                    }
+                    let icebergs = self.insts.values().flat_map(|i| i.orders.iter()).filter(|x| x.display > 0).count();
+                    if icebergs >= (self.cfg.max_orders / 4).max(1) as usize {
+                        return Err(CapacityReached);
+                    }
+                }
                 let limit = limit.unwrap_or(if o.order_type == OrderType::Market {
                     inst.market_limit(o.side)
                 } else {
@@ -971,7 +1053,7 @@ impl Model {
             qty: o.qty,
             timestamp_ns: ts,
         }));
-        self.execute(acct, ts, &o, id, limit, a.expire_time_ns, ev);
+        self.execute(acct, ts, &o, id, limit, a.expire_time_ns, a.display_qty, ev);
         self.fire_triggers(o.instrument, ts, ev);
     }
 
@@ -1465,7 +1547,15 @@ fn op_s() -> impl Strategy<Value = Op> {
             qty,
         });
     let adv = (
-        (acct_s(), inst_s(), 1u8..16, any::<bool>(), prop_oneof![5 => 0u8..3, 1 => Just(3u8)], 0u8..10, 0u8..10),
+        (
+            acct_s(),
+            inst_s(),
+            1u8..16,
+            any::<bool>(),
+            prop_oneof![5 => 0u8..3, 1 => Just(3u8), 4 => Just(4u8)],
+            0u8..10,
+            0u8..10,
+        ),
         (prop_oneof![1 => -2i8..=0, 8 => 1i8..40], px_s(), qty_s(), prop_oneof![1 => Just(0u8), 6 => 1u8..60]),
     )
         .prop_map(|((acct, inst, cid, buy, kind, tif, stp), (expire, px, qty, quote))| Op::Adv {
@@ -1622,7 +1712,7 @@ fn resolve(op: &Op, m: &Model) -> Command {
                 price: price(px, id, sd),
                 qty: qty(q, id),
             };
-            let plain = |order| AdvancedOrder { order, expire_time_ns: 0, quote_qty: 0, trigger: None };
+            let plain = |order| AdvancedOrder { order, expire_time_ns: 0, quote_qty: 0, trigger: None, display_qty: 0 };
             let a = match kind {
                 // Mostly GTC, sometimes post-only, IOC (invalid with an expiry).
                 0 => AdvancedOrder { expire_time_ns, ..plain(limit(tif_of(tif))) },
@@ -1650,6 +1740,13 @@ fn resolve(op: &Op, m: &Model) -> Command {
                         trigger: Some((trigger_price as u64, trigger)),
                         ..plain(limit(TimeInForce::Gtc))
                     }
+                }
+                // An iceberg showing 1-4 lots (sometimes off the lot; sometimes all of it, or
+                // with an expiry too).
+                4 => {
+                    let display_qty = (1 + quote as u64 % 4) * s.lot + u64::from(quote % 7 == 0);
+                    let expire_time_ns = if quote % 3 == 0 { expire_time_ns } else { 0 };
+                    AdvancedOrder { display_qty, expire_time_ns, ..plain(limit(tif_of(tif))) }
                 }
                 // Bad combinations: a quote quantity on a limit order, or with a quantity; an
                 // expiry on an IOC order.
@@ -1850,6 +1947,7 @@ fn generator_covers_the_rules() {
         "Triggered",
         "TriggerAmended",
         "cancel Expired",
+        "IcebergSliced",
     ] {
         assert!(seen.contains(want), "generator never produced {want}: {seen:?}");
     }

@@ -592,7 +592,10 @@ impl Model {
             | EventKind::OpenOrder(_)
             | EventKind::QueryDone(_)
             | EventKind::CredentialChanged(_) => {}
-            EventKind::Armed(_) | EventKind::Triggered(_) | EventKind::TriggerAmended(_) => {
+            EventKind::Armed(_)
+            | EventKind::Triggered(_)
+            | EventKind::TriggerAmended(_)
+            | EventKind::IcebergSliced(_) => {
                 unreachable!("no conditional orders here")
             }
         }

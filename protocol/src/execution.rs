@@ -165,7 +165,7 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
         EventKind::Amended(e) => f(e.account, &ExecReport::Amended(e)),
         EventKind::SelfTradePrevented(e) => f(e.account, &ExecReport::SelfTradePrevented(e)),
         EventKind::MassCancelled(e) => f(e.account, &ExecReport::MassCancelled(e)),
-        EventKind::LevelChanged(_) => {}
+        EventKind::LevelChanged(_) | EventKind::IcebergSliced(_) => {}
         EventKind::InstrumentAdded(e) => f(e.account, &ExecReport::InstrumentAdded(e)),
         EventKind::InstrumentStateChanged(e) => f(e.account, &ExecReport::InstrumentStateChanged(e)),
         EventKind::BalanceChanged(change) => {

@@ -186,7 +186,7 @@ layout!(
 
 layout!(
     /// `NewAdvancedOrder` (template 25): `NewOrder`'s block, then the options (each off at 0).
-    new_advanced_order = 64 {
+    new_advanced_order = 72 {
         /// `u64` client order id.
         CLIENT_ORDER_ID: 0, 8;
         /// `u64` limit price (0 for market orders).
@@ -213,6 +213,8 @@ layout!(
         TRIGGER: 56, 1;
         /// Reserved (zero).
         RESERVED: 57, 7;
+        /// `u64` iceberg display quantity (0: all shown).
+        DISPLAY_QTY: 64, 8;
     }
 );
 

@@ -119,6 +119,7 @@ pub(crate) fn write_advanced_order(a: &AdvancedOrder, w: &mut Wr<'_>) {
     let (price, trigger) = a.trigger.map_or((0, TRIGGER_NONE), |(p, k)| (p, k.as_u8()));
     w.u64(TRIGGER_PRICE, price);
     w.u8(TRIGGER, trigger);
+    w.u64(DISPLAY_QTY, a.display_qty);
 }
 
 pub(crate) fn read_advanced_order(r: &Rd<'_>) -> Result<AdvancedOrder, DecodeError> {
@@ -132,7 +133,13 @@ pub(crate) fn read_advanced_order(r: &Rd<'_>) -> Result<AdvancedOrder, DecodeErr
         TRIGGER_NONE => return Err(bad(t, "trigger", TRIGGER, TRIGGER_NONE as u64)),
         _ => Some((trigger_price, enum_at(r, t, "trigger", TRIGGER, TriggerKind::from_u8)?)),
     };
-    Ok(AdvancedOrder { order, expire_time_ns: r.u64(EXPIRE_TIME_NS), quote_qty: r.u64(QUOTE_QTY), trigger })
+    Ok(AdvancedOrder {
+        order,
+        expire_time_ns: r.u64(EXPIRE_TIME_NS),
+        quote_qty: r.u64(QUOTE_QTY),
+        trigger,
+        display_qty: r.u64(DISPLAY_QTY),
+    })
 }
 
 pub(crate) fn write_amend_trigger(a: &AmendTrigger, w: &mut Wr<'_>) {

@@ -256,7 +256,13 @@ fn every_enum_field_out_of_range_is_refused() {
     check_enum_field(&b, true, layout::new_stop_order::TIF, in_range(1, 4));
     check_enum_field(&b, true, layout::new_stop_order::STP, in_range(0, 3));
     check_enum_field(&b, true, layout::new_stop_order::TRIGGER, in_range(1, 2));
-    let adv = AdvancedOrder { order: no, expire_time_ns: 9, quote_qty: 0, trigger: Some((5, TriggerKind::StopLoss)) };
+    let adv = AdvancedOrder {
+        order: no,
+        expire_time_ns: 9,
+        quote_qty: 0,
+        trigger: Some((5, TriggerKind::StopLoss)),
+        display_qty: 0,
+    };
     let b = enc_client(&ClientMessage::NewAdvancedOrder(adv));
     check_enum_field(&b, true, layout::new_advanced_order::SIDE, in_range(1, 2));
     check_enum_field(&b, true, layout::new_advanced_order::TIF, in_range(1, 4));

@@ -340,7 +340,16 @@ pub fn check_invariants(e: &Engine) {
                 assert!(i + n <= orders.len(), "level {l:?} counts more orders than the book has");
                 let group = &orders[i..i + n];
                 assert!(group.iter().all(|o| o.price == l.price), "level {l:?} orders: {group:?}");
-                assert_eq!(group.iter().map(|o| o.leaves).sum::<Qty>(), l.qty, "level total at {}", l.price);
+                // An iceberg counts its visible slice only: 0 < slice <= min(display, leaves).
+                let shown = |o: &OrderView| match e.iceberg(o.order_id) {
+                    Some((display, visible)) => {
+                        // (An amend may leave its quantity at or below its display quantity.)
+                        assert!(visible > 0 && visible <= display.min(o.leaves), "iceberg {o:?}");
+                        visible
+                    }
+                    None => o.leaves,
+                };
+                assert_eq!(group.iter().map(shown).sum::<Qty>(), l.qty, "level total at {}", l.price);
                 // Time priority inside a level is not visible as ids (amends re-queue), so no id check.
                 i += n;
             }

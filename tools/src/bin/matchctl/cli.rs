@@ -241,6 +241,10 @@ struct OrderArgs {
     /// Good till date, relative: expires this many milliseconds from now (this machine's clock).
     #[arg(long, value_name = "MS")]
     expire_in_ms: Option<u64>,
+    /// Iceberg: show at most this much of the order while it rests (a multiple of the lot,
+    /// below --qty); each traded-out slice is replaced at the back of the level.
+    #[arg(long, value_name = "QTY")]
+    display_qty: Option<u64>,
     /// Limit price, in the instrument's units (none for a market order).
     #[arg(long)]
     price: Option<u64>,
@@ -567,7 +571,8 @@ fn new_order(side: Side, a: OrderArgs) -> Result<Action, String> {
         (None, None) => 0,
     };
     let quote_qty = a.quote_qty.unwrap_or(0);
-    Ok(Action::NewOrder(AdvancedOrder { order, expire_time_ns, quote_qty, trigger }, a.cid))
+    let display_qty = a.display_qty.unwrap_or(0);
+    Ok(Action::NewOrder(AdvancedOrder { order, expire_time_ns, quote_qty, trigger, display_qty }, a.cid))
 }
 
 fn action(cmd: Cmd) -> Result<Action, String> {
