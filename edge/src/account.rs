@@ -14,8 +14,8 @@ use std::time::Duration;
 use client::{connect_leader, Client, ClientError, LoginParams};
 use engine::{AccountBalance, OrderView};
 use engine::{
-    Amend, Cancel, ClientOrderId, CommandType, InstrumentId, NewOrder, OrderId, OrderRef, OrderType, Side, StopOrder,
-    TimeInForce, TriggerKind,
+    AdvancedOrder, Amend, Cancel, CancelReason, ClientOrderId, CommandType, InstrumentId, NewOrder, OrderId, OrderRef,
+    OrderType, RejectReason, Side, StopOrder, TimeInForce, TriggerKind,
 };
 use protocol::{CancelOnDisconnect, ClientMessage, ExecReport, ServerMessage};
 use tokio::sync::oneshot;
@@ -24,7 +24,7 @@ use crate::error::ApiError;
 use crate::hub::{Hub, Message};
 use crate::market::Market;
 use crate::order_type_name::type_name;
-use crate::private_events::event_json;
+use crate::private_events::{event_json, Known};
 
 /// How long one read waits before the queue of requests is looked at again.
 const POLL: Duration = Duration::from_millis(1);
@@ -54,10 +54,15 @@ pub struct OrderState {
     pub qty: u64,
     /// Filled so far.
     pub executed: u64,
-    /// NEW, PARTIALLY_FILLED, FILLED, CANCELED.
+    /// NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED (its good-till-date time passed).
     pub status: &'static str,
     /// A conditional order's trigger: `None` for a plain order.
     pub stop: Option<Stop>,
+    /// Good till date (ms since the Unix epoch), when the edge placed the order in this run
+    /// (matchd's reports do not repeat it).
+    pub good_till_ms: Option<u64>,
+    /// A market order's `quoteOrderQty` (quote minor units), when the edge placed it in this run.
+    pub quote_qty: Option<u64>,
 }
 
 /// The trigger of a conditional order (`NewStopOrder`) and whether it has fired.
@@ -75,6 +80,14 @@ impl OrderState {
     /// Binance's order type name: LIMIT, MARKET, STOP_LOSS(_LIMIT), TAKE_PROFIT(_LIMIT).
     pub fn type_name(&self) -> &'static str {
         type_name(self.order_type, self.stop.map(|s| s.trigger))
+    }
+
+    /// Binance's `timeInForce`: GTD for an order with a good-till-date time.
+    pub fn tif_name(&self) -> String {
+        match self.good_till_ms {
+            Some(_) => "GTD".into(),
+            None => format!("{:?}", self.tif).to_uppercase(),
+        }
     }
 
     /// Binance's `isWorking`: false while a conditional order is armed.
@@ -99,6 +112,9 @@ pub enum Request {
     Place(NewOrder, oneshot::Sender<Result<OrderState, ApiError>>),
     /// Arm a conditional order (client order id 0: the edge picks one); answered when armed.
     PlaceStop(StopOrder, oneshot::Sender<Result<OrderState, ApiError>>),
+    /// Place an order with options (good till date, quote quantity; client order id 0: the edge
+    /// picks one); answered when accepted or armed.
+    PlaceAdvanced(AdvancedOrder, oneshot::Sender<Result<OrderState, ApiError>>),
     /// Cancel an order.
     Cancel(OrderRef, oneshot::Sender<Result<OrderState, ApiError>>),
     /// Amend an order.
@@ -175,10 +191,23 @@ pub struct SessionParams {
 /// Where the answer about one order goes.
 type OrderReply = oneshot::Sender<Result<OrderState, ApiError>>;
 
+/// A placement waiting for matchd's answer, with what the answer will not repeat.
+struct PendingPlace {
+    tx: OrderReply,
+    good_till_ms: Option<u64>,
+    quote_qty: Option<u64>,
+}
+
+impl PendingPlace {
+    fn plain(tx: OrderReply) -> PendingPlace {
+        PendingPlace { tx, good_till_ms: None, quote_qty: None }
+    }
+}
+
 /// Requests waiting for matchd's answer.
 #[derive(Default)]
 struct Pending {
-    places: HashMap<ClientOrderId, OrderReply>,
+    places: HashMap<ClientOrderId, PendingPlace>,
     /// Cancels and amends, by the reference they were sent with.
     changes: Vec<(OrderRef, CommandType, OrderReply)>,
     queries: VecDeque<(QueryResult, oneshot::Sender<Result<QueryResult, ApiError>>)>,
@@ -186,8 +215,8 @@ struct Pending {
 
 impl Pending {
     fn fail_all(&mut self, e: ApiError) {
-        for (_, tx) in self.places.drain() {
-            let _ = tx.send(Err(e.clone()));
+        for (_, p) in self.places.drain() {
+            let _ = p.tx.send(Err(e.clone()));
         }
         for (_, _, tx) in self.changes.drain(..) {
             let _ = tx.send(Err(e.clone()));
@@ -243,7 +272,11 @@ pub fn run(
 fn fail_queued(rx: &Receiver<Request>) {
     while let Ok(r) = rx.try_recv() {
         match r {
-            Request::Place(_, tx) | Request::PlaceStop(_, tx) | Request::Cancel(_, tx) | Request::Amend(_, tx) => {
+            Request::Place(_, tx)
+            | Request::PlaceStop(_, tx)
+            | Request::PlaceAdvanced(_, tx)
+            | Request::Cancel(_, tx)
+            | Request::Amend(_, tx) => {
                 let _ = tx.send(Err(ApiError::Unavailable));
             }
             Request::Query(tx) => {
@@ -282,8 +315,8 @@ impl Session {
                     self.on_report(seq, &report);
                 }
                 Some(ServerMessage::SessionReject(r)) => {
-                    if let Some(tx) = self.pending.places.remove(&r.client_order_id) {
-                        let _ = tx.send(Err(ApiError::OrderRejected(format!("{:?}", r.reason))));
+                    if let Some(p) = self.pending.places.remove(&r.client_order_id) {
+                        let _ = p.tx.send(Err(ApiError::OrderRejected(format!("{:?}", r.reason))));
                     }
                 }
                 Some(ServerMessage::Logout(l)) => {
@@ -301,13 +334,21 @@ impl Session {
             Request::Place(mut o, tx) => {
                 if let Some(tx) = self.claim_client_order_id(c, &mut o, tx) {
                     c.send(&ClientMessage::NewOrder(o))?;
-                    self.pending.places.insert(o.client_order_id, tx);
+                    self.pending.places.insert(o.client_order_id, PendingPlace::plain(tx));
                 }
             }
             Request::PlaceStop(mut s, tx) => {
                 if let Some(tx) = self.claim_client_order_id(c, &mut s.order, tx) {
                     c.send(&ClientMessage::NewStopOrder(s))?;
-                    self.pending.places.insert(s.order.client_order_id, tx);
+                    self.pending.places.insert(s.order.client_order_id, PendingPlace::plain(tx));
+                }
+            }
+            Request::PlaceAdvanced(mut a, tx) => {
+                if let Some(tx) = self.claim_client_order_id(c, &mut a.order, tx) {
+                    c.send(&ClientMessage::NewAdvancedOrder(a))?;
+                    let good_till_ms = (a.expire_time_ns != 0).then_some(a.expire_time_ns / 1_000_000);
+                    let quote_qty = (a.quote_qty != 0).then_some(a.quote_qty);
+                    self.pending.places.insert(a.order.client_order_id, PendingPlace { tx, good_till_ms, quote_qty });
                 }
             }
             Request::Cancel(order, tx) => {
@@ -340,17 +381,26 @@ impl Session {
     }
 
     fn on_report(&mut self, seq: u64, report: &ExecReport) {
-        // A fired order's trigger kind is only in its `OrderArmed` report, which the edge kept.
-        let trigger = match report {
+        // A fired order's trigger kind is only in its `OrderArmed` report, which the edge kept; an
+        // expiry only in the placement still waiting for its answer.
+        let known = match report {
             ExecReport::Triggered(t) => {
                 let sh = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-                sh.orders.get(&t.order_id).and_then(|o| o.stop).map(|s| s.trigger)
+                Known {
+                    trigger: sh.orders.get(&t.order_id).and_then(|o| o.stop).map(|s| s.trigger),
+                    good_till_ms: None,
+                }
             }
-            _ => None,
+            ExecReport::Accepted(engine::Accepted { client_order_id, .. })
+            | ExecReport::Armed(engine::Armed { client_order_id, .. }) => Known {
+                trigger: None,
+                good_till_ms: self.pending.places.get(client_order_id).and_then(|p| p.good_till_ms),
+            },
+            _ => Known::default(),
         };
         let event = {
             let m = lock_market(&self.market);
-            event_json(seq, report, &m, trigger)
+            event_json(seq, report, &m, known)
         };
         let shared = self.shared.clone();
         let mut sh = shared.lock().unwrap_or_else(|p| p.into_inner());
@@ -384,6 +434,8 @@ impl Session {
                     executed: 0,
                     status: "NEW",
                     stop: None,
+                    good_till_ms: None,
+                    quote_qty: None,
                 };
                 self.remember(sh, o);
             }
@@ -400,6 +452,8 @@ impl Session {
                     executed: 0,
                     status: "NEW",
                     stop: Some(Stop { trigger_price: a.trigger_price, trigger: a.trigger, triggered: false }),
+                    good_till_ms: None,
+                    quote_qty: None,
                 };
                 self.remember(sh, o);
             }
@@ -421,7 +475,7 @@ impl Session {
             }
             ExecReport::Cancelled(c) => {
                 if let Some(o) = sh.orders.get_mut(&c.order_id) {
-                    o.status = "CANCELED";
+                    o.status = if c.reason == CancelReason::Expired { "EXPIRED" } else { "CANCELED" };
                     o.executed = c.filled_qty;
                     let o = o.clone();
                     self.answer_change(c.order_id, c.client_order_id, Ok(o));
@@ -455,7 +509,12 @@ impl Session {
     }
 
     /// Records a new (or newly armed) order and answers the placement waiting for it.
-    fn remember(&mut self, sh: &mut Shared, o: OrderState) {
+    fn remember(&mut self, sh: &mut Shared, mut o: OrderState) {
+        let waiting = self.pending.places.remove(&o.client_order_id);
+        if let Some(p) = &waiting {
+            o.good_till_ms = p.good_till_ms;
+            o.quote_qty = p.quote_qty;
+        }
         sh.by_cid.insert(o.client_order_id, o.order_id);
         sh.orders.insert(o.order_id, o.clone());
         while sh.orders.len() > self.p.orders_remembered {
@@ -463,22 +522,23 @@ impl Session {
                 sh.by_cid.remove(&old.client_order_id);
             }
         }
-        if let Some(tx) = self.pending.places.remove(&o.client_order_id) {
-            let _ = tx.send(Ok(o));
+        if let Some(p) = waiting {
+            let _ = p.tx.send(Ok(o));
         }
     }
 
     fn on_rejected(&mut self, r: &engine::Rejected) {
         let why = format!("{:?}", r.reason);
         match r.command {
-            CommandType::NewOrder | CommandType::NewStopOrder => {
-                let err = if r.reason == engine::RejectReason::WouldTriggerImmediately {
-                    ApiError::WouldTriggerImmediately
-                } else {
-                    ApiError::OrderRejected(why)
+            CommandType::NewOrder | CommandType::NewStopOrder | CommandType::NewAdvancedOrder => {
+                let err = match r.reason {
+                    RejectReason::WouldTriggerImmediately => ApiError::WouldTriggerImmediately,
+                    RejectReason::AlreadyExpired => ApiError::GoodTillDatePassed,
+                    RejectReason::NothingToFill => ApiError::NothingToFill,
+                    _ => ApiError::OrderRejected(why),
                 };
-                if let Some(tx) = self.pending.places.remove(&r.client_order_id) {
-                    let _ = tx.send(Err(err));
+                if let Some(p) = self.pending.places.remove(&r.client_order_id) {
+                    let _ = p.tx.send(Err(err));
                 }
             }
             CommandType::Cancel | CommandType::Amend => {

@@ -69,6 +69,14 @@ pub enum ApiError {
     /// `stopPrice`: place a plain order instead, or move `stopPrice` beyond the last price.
     #[error("order would immediately trigger: the last trade price has already reached stopPrice")]
     WouldTriggerImmediately,
+    /// matchd refused a GTD order whose `goodTillDate` its clock has already passed (matchd's
+    /// `AlreadyExpired`): send a later time.
+    #[error("goodTillDate is not after matchd's current time")]
+    GoodTillDatePassed,
+    /// matchd refused a `quoteOrderQty` MARKET order that would trade nothing (matchd's
+    /// `NothingToFill`): no liquidity within the price band, or less than one lot's worth.
+    #[error("new order rejected: order book liquidity is less than one lot for this quoteOrderQty (NothingToFill)")]
+    NothingToFill,
     /// matchd rejected the cancel or amend (reason from matchd).
     #[error("cancel/amend rejected: {0}")]
     CancelRejected(String),
@@ -108,6 +116,8 @@ impl ApiError {
             ApiError::BookResyncing(_) => -1008,
             ApiError::OrderRejected(_) => -2010,
             ApiError::WouldTriggerImmediately => -2021,
+            ApiError::GoodTillDatePassed => -5040,
+            ApiError::NothingToFill => -2010,
             ApiError::CancelRejected(_) => -2011,
             ApiError::UnknownOrder => -2013,
             ApiError::NotFound => -1404,

@@ -1,7 +1,7 @@
 //! The private stream's events, made from matchd's execution reports (human units, ids as strings,
 //! `seq` = matchd's report sequence number: resume after it).
 
-use engine::{InstrumentId, Side, TriggerKind};
+use engine::{CancelReason, InstrumentId, Side, TimeInForce, TriggerKind};
 use protocol::ExecReport;
 use serde_json::{json, Value};
 
@@ -21,30 +21,61 @@ fn fmt(m: &Market, id: InstrumentId) -> (String, u32, u32) {
     m.by_id(id).map_or((id.to_string(), 0, 0), |i| (i.symbol.clone(), i.price_decimals, i.qty_decimals))
 }
 
+/// What the edge knows about a report's order that the report does not carry.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Known {
+    /// A fired order's trigger kind, from its `OrderArmed` (`OrderTriggered` does not repeat it):
+    /// with it the event's `o` is Binance's conditional type name.
+    pub trigger: Option<TriggerKind>,
+    /// A new order's good-till-date time (ms), from the placement that sent it: with it the
+    /// event's `f` is GTD and `gtd` the time (Binance futures' field).
+    pub good_till_ms: Option<u64>,
+}
+
+/// `f`: Binance's time in force (GTD when the order has an expiry).
+fn tif_name(tif: TimeInForce, good_till_ms: Option<u64>) -> String {
+    match good_till_ms {
+        Some(_) => "GTD".into(),
+        None => format!("{tif:?}").to_uppercase(),
+    }
+}
+
+/// The `NEW` event of an accepted or armed order, with `gtd` when it has an expiry.
+fn new_event(mut v: Value, good_till_ms: Option<u64>) -> Value {
+    if let Some(ms) = good_till_ms {
+        v["gtd"] = Value::from(ms);
+    }
+    v
+}
+
 /// The JSON event of a report, or `None` for reports the private stream does not carry (query
-/// answers: they go to the REST caller). `trigger` is a fired order's trigger kind, from its
-/// `OrderArmed` (`OrderTriggered` does not repeat it): with it the event's `o` is Binance's
-/// conditional type name.
-pub fn event_json(seq: u64, report: &ExecReport, m: &Market, trigger: Option<TriggerKind>) -> Option<String> {
+/// answers: they go to the REST caller).
+pub fn event_json(seq: u64, report: &ExecReport, m: &Market, known: Known) -> Option<String> {
     let data: Value = match report {
         ExecReport::Accepted(a) => {
             let (s, pd, qd) = fmt(m, a.instrument);
-            json!({"e": "executionReport", "x": "NEW", "s": s, "i": a.order_id.to_string(),
+            new_event(
+                json!({"e": "executionReport", "x": "NEW", "s": s, "i": a.order_id.to_string(),
                 "c": a.client_order_id.to_string(), "S": side(a.side), "o": format!("{:?}", a.order_type).to_uppercase(),
-                "f": format!("{:?}", a.tif).to_uppercase(), "p": format_decimal(a.price, pd), "q": format_decimal(a.qty, qd),
-                "w": true})
+                "f": tif_name(a.tif, known.good_till_ms), "p": format_decimal(a.price, pd), "q": format_decimal(a.qty, qd),
+                "w": true}),
+                known.good_till_ms,
+            )
         }
         ExecReport::Armed(a) => {
             let (s, pd, qd) = fmt(m, a.instrument);
-            json!({"e": "executionReport", "x": "NEW", "s": s, "i": a.order_id.to_string(),
+            new_event(
+                json!({"e": "executionReport", "x": "NEW", "s": s, "i": a.order_id.to_string(),
                 "c": a.client_order_id.to_string(), "S": side(a.side), "o": type_name(a.order_type, Some(a.trigger)),
-                "f": format!("{:?}", a.tif).to_uppercase(), "p": format_decimal(a.price, pd), "q": format_decimal(a.qty, qd),
-                "P": format_decimal(a.trigger_price, pd), "w": false})
+                "f": tif_name(a.tif, known.good_till_ms), "p": format_decimal(a.price, pd), "q": format_decimal(a.qty, qd),
+                "P": format_decimal(a.trigger_price, pd), "w": false}),
+                known.good_till_ms,
+            )
         }
         ExecReport::Triggered(t) => {
             let (s, pd, qd) = fmt(m, t.instrument);
             json!({"e": "executionReport", "x": "TRIGGERED", "s": s, "i": t.order_id.to_string(),
-                "c": t.client_order_id.to_string(), "S": side(t.side), "o": type_name(t.order_type, trigger),
+                "c": t.client_order_id.to_string(), "S": side(t.side), "o": type_name(t.order_type, known.trigger),
                 "p": format_decimal(t.price, pd),
                 "q": format_decimal(t.qty, qd), "P": format_decimal(t.trigger_price, pd),
                 "lastPrice": format_decimal(t.last_price, pd), "w": true, "T": t.timestamp_ns / 1_000_000})
@@ -65,7 +96,9 @@ pub fn event_json(seq: u64, report: &ExecReport, m: &Market, trigger: Option<Tri
         }
         ExecReport::Cancelled(c) => {
             let (s, _, qd) = fmt(m, c.instrument);
-            json!({"e": "executionReport", "x": "CANCELED", "s": s, "i": c.order_id.to_string(),
+            // Binance's execution type of an order whose good-till-date time passed.
+            let x = if c.reason == CancelReason::Expired { "EXPIRED" } else { "CANCELED" };
+            json!({"e": "executionReport", "x": x, "s": s, "i": c.order_id.to_string(),
                 "c": c.client_order_id.to_string(), "S": side(c.side),
                 "cancelled": format_decimal(c.cancelled_qty, qd), "z": format_decimal(c.filled_qty, qd),
                 "r": format!("{:?}", c.reason)})

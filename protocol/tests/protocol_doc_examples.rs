@@ -81,6 +81,60 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 trigger: TriggerKind::StopLoss,
             }),
         ),
+        (
+            "NewAdvancedOrder (good till date)",
+            ClientMessage::NewAdvancedOrder(AdvancedOrder {
+                order: NewOrder { client_order_id: 1004, ..new_order() },
+                expire_time_ns: TS + 86_400 * 1_000_000_000,
+                quote_qty: 0,
+                trigger: None,
+                display_qty: 0,
+            }),
+        ),
+        (
+            "NewAdvancedOrder (quote quantity)",
+            ClientMessage::NewAdvancedOrder(AdvancedOrder {
+                order: NewOrder {
+                    client_order_id: 1005,
+                    order_type: OrderType::Market,
+                    tif: TimeInForce::Ioc,
+                    price: 0,
+                    qty: 0,
+                    ..new_order()
+                },
+                expire_time_ns: 0,
+                quote_qty: 100_000,
+                trigger: None,
+                display_qty: 0,
+            }),
+        ),
+        (
+            "NewAdvancedOrder (conditional, good till date)",
+            ClientMessage::NewAdvancedOrder(AdvancedOrder {
+                order: NewOrder {
+                    client_order_id: 1006,
+                    side: Side::Sell,
+                    stp: StpMode::None,
+                    price: 5_990_000,
+                    ..new_order()
+                },
+                expire_time_ns: TS + 3_600 * 1_000_000_000,
+                quote_qty: 0,
+                trigger: Some((6_000_000, TriggerKind::StopLoss)),
+                display_qty: 0,
+            }),
+        ),
+        (
+            "NewAdvancedOrder (iceberg)",
+            ClientMessage::NewAdvancedOrder(AdvancedOrder {
+                display_qty: 50_000,
+                ..AdvancedOrder::plain(NewOrder { client_order_id: 1007, ..new_order() })
+            }),
+        ),
+        (
+            "AmendTrigger",
+            ClientMessage::AmendTrigger(AmendTrigger { order: OrderRef::Client(1002), trigger_price: 5_950_000 }),
+        ),
         ("AddInstrument", ClientMessage::AddInstrument(btc_usdt())),
         (
             "SetInstrumentState",
@@ -459,6 +513,20 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
             },
         ),
         (
+            "OrderTriggerAmended",
+            ServerMessage::Report {
+                seq: 55,
+                report: ExecReport::TriggerAmended(TriggerAmended {
+                    account: ACCOUNT,
+                    order_id: 90,
+                    client_order_id: 1002,
+                    instrument: 1,
+                    side: Side::Sell,
+                    trigger_price: 5_950_000,
+                }),
+            },
+        ),
+        (
             "InstrumentAdded",
             ServerMessage::Report {
                 seq: 1,
@@ -775,6 +843,11 @@ fn variants() -> Vec<(String, &'static str, Vec<u8>)> {
         ("Fill, liquidity 0".into(), "server", set(example("Fill"), 73, 0)),
         ("CommandRejected, reason 99".into(), "server", with_u16(example("CommandRejected"), 10 + 32, 99)),
         ("CommandRejected, command 15".into(), "server", set(example("CommandRejected"), 34, 15)),
+        ("CommandRejected, command 17".into(), "server", set(example("CommandRejected"), 34, 17)),
+        ("CommandRejected, command 18".into(), "server", set(example("CommandRejected"), 34, 18)),
+        ("OrderCancelled, reason 10".into(), "server", set(example("OrderCancelled"), 49, 10)),
+        ("OrderTriggerAmended, side 0".into(), "server", set(example("OrderTriggerAmended"), 40, 0)),
+        ("OrderTriggerAmended, 40-byte block".into(), "server", with_block_len(example("OrderTriggerAmended"), 40)),
         ("OrderAmended, kept_priority 2".into(), "server", set(example("OrderAmended"), 57, 2)),
         ("LoginAccepted, role 3".into(), "server", set(example("LoginAccepted"), 28, 3)),
         ("SessionReject, reason 11".into(), "server", set(example("SessionReject"), 12, 11)),

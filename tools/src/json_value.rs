@@ -122,6 +122,8 @@ mod tests {
             CommandType::SetCredential,
             CommandType::RevokeCredential,
             CommandType::NewStopOrder,
+            CommandType::NewAdvancedOrder,
+            CommandType::AmendTrigger,
         ];
         type Decode<'a> = &'a dyn Fn(u16) -> Option<Value>;
         let tables: [(&str, Decode); 20] = [

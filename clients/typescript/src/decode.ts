@@ -113,6 +113,7 @@ const SERVER_MIN_BLOCK: ReadonlyMap<number, number> = new Map([
   [T.MassCancelled, 16],
   [T.OrderArmed, 72],
   [T.OrderTriggered, 80],
+  [T.OrderTriggerAmended, 48],
   [T.InstrumentAdded, 104],
   [T.InstrumentStateChanged, 24],
   [T.BalanceChanged, 48],
@@ -347,6 +348,15 @@ function readReport(t: number, r: BlockReader): Report {
         timestampNs: r.u64(64),
         side: r.enum(72, SIDE, 'side'),
         orderType: r.enum(73, ORDER_TYPE, 'order_type'),
+      };
+    case T.OrderTriggerAmended:
+      return {
+        type: 'OrderTriggerAmended', seq, account,
+        instrument: r.u32(12),
+        orderId: r.u64(16),
+        clientOrderId: r.u64(24),
+        triggerPrice: r.u64(32),
+        side: r.enum(40, SIDE, 'side'),
       };
     case T.InstrumentAdded:
       return { type: 'InstrumentAdded', seq, account, spec: readSpec(r, 16) };

@@ -100,7 +100,7 @@ function writeRef(w: BlockWriter, valueAt: number, kindAt: number, ref: OrderRef
   }
 }
 
-/** `NewOrder`'s 32-byte block, also the first 32 bytes of `NewStopOrder`'s. */
+/** `NewOrder`'s 32-byte block, also the first 32 bytes of `NewStopOrder`'s and `NewAdvancedOrder`'s. */
 function writeNewOrder(w: BlockWriter, m: Omit<NewOrder, 'type'>): void {
   w.u64(0, m.clientOrderId);
   w.u64(8, m.price);
@@ -163,6 +163,22 @@ export function encode(m: ClientMessage): Buffer {
         writeNewOrder(w, m);
         w.u64(32, m.triggerPrice);
         w.u8(40, code(TRIGGER_KIND, m.trigger, 'trigger'));
+      });
+    case 'NewAdvancedOrder':
+      return encodeMessage(T.NewAdvancedOrder, 72, (w) => {
+        writeNewOrder(w, m);
+        w.u64(32, m.expireTimeNs);
+        w.u64(40, m.quoteQty);
+        if (m.trigger !== null) {
+          w.u64(48, m.trigger.triggerPrice);
+          w.u8(56, code(TRIGGER_KIND, m.trigger.kind, 'trigger'));
+        }
+        w.u64(64, m.displayQty);
+      });
+    case 'AmendTrigger':
+      return encodeMessage(T.AmendTrigger, 24, (w) => {
+        writeRef(w, 0, 16, m.order);
+        w.u64(8, m.triggerPrice);
       });
     case 'Cancel':
       return encodeMessage(T.Cancel, 16, (w) => writeRef(w, 0, 8, m.order));

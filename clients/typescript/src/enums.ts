@@ -61,6 +61,8 @@ export const COMMAND_TYPE = wireEnum({
   SetCredential: 13,
   RevokeCredential: 14,
   NewStopOrder: 15,
+  NewAdvancedOrder: 16,
+  AmendTrigger: 17,
 });
 export type CommandType = keyof typeof COMMAND_TYPE.codes;
 
@@ -94,6 +96,12 @@ export const REJECT_REASON = wireEnum({
   AccountsDisabled: 26,
   SystemAccount: 27,
   WouldTriggerImmediately: 28,
+  /** A quote-quantity market order that would trade nothing (no liquidity in the band, or less than a lot). */
+  NothingToFill: 29,
+  /** A good-till-date order whose expiry time is not after the engine's time. */
+  AlreadyExpired: 30,
+  /** An `AmendTrigger` of an order that is not an armed conditional order. */
+  NotArmed: 31,
 });
 export type RejectReason = keyof typeof REJECT_REASON.codes;
 
@@ -115,11 +123,13 @@ export const CANCEL_REASON = wireEnum({
   FokCannotFill: 7,
   /** A triggered post-only order would have taken. */
   PostOnlyWouldTake: 8,
+  /** Its good-till-date expiry time passed (`NewAdvancedOrder.expireTimeNs`). */
+  Expired: 9,
 });
 export type CancelReason = keyof typeof CANCEL_REASON.codes;
 
 /**
- * A conditional order's trigger (`NewStopOrder.trigger`): a buy stop-loss and a sell take-profit
+ * A conditional order's trigger (`NewStopOrder.trigger`, `NewAdvancedOrder.trigger`): a buy stop-loss and a sell take-profit
  * fire when the last trade price rises to the trigger price, a sell stop-loss and a buy
  * take-profit when it falls to it.
  */

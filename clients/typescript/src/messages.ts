@@ -87,6 +87,39 @@ export interface NewStopOrder extends Omit<NewOrder, 'type'> {
   trigger: TriggerKind;
 }
 
+/**
+ * An order with options a `NewOrder` has no room for (docs/matching.md, "Advanced orders"); each
+ * option is off at 0 / absent, and with all off it places exactly what a `NewOrder` would.
+ * Which go together: `quoteQty` only on a market IOC/FOK order with `qty` 0, no trigger and no
+ * expiry; `expireTimeNs` only on a limit GTC/post-only order or a conditional one (`trigger`);
+ * `displayQty` only on a limit GTC/post-only order that is not conditional.
+ * Anything else is refused with `InvalidField`.
+ */
+export interface NewAdvancedOrder extends Omit<NewOrder, 'type'> {
+  type: 'NewAdvancedOrder';
+  /**
+   * Good till date: nanoseconds since the Unix epoch on the gateway's clock; the order (resting
+   * or armed) is cancelled with reason `Expired` once that time passes. 0 = no expiry.
+   */
+  expireTimeNs: bigint;
+  /** A market order by quote quantity (quote minor units, before fees); 0 = `qty` is the quantity. */
+  quoteQty: bigint;
+  /** Conditional: armed until the last trade price reaches `triggerPrice`; null = placed now. */
+  trigger: { triggerPrice: bigint; kind: TriggerKind } | null;
+  /**
+   * Iceberg: while it rests, the book and market data show at most this much of it (a multiple of
+   * the lot, below `qty`; limit GTC/post-only, not conditional). 0 = all shown.
+   */
+  displayQty: bigint;
+}
+
+/** Moves an armed conditional order's trigger price (it goes to the back of the new price). */
+export interface AmendTrigger {
+  type: 'AmendTrigger';
+  order: OrderRef;
+  triggerPrice: bigint;
+}
+
 export interface Cancel {
   type: 'Cancel';
   order: OrderRef;
@@ -199,6 +232,8 @@ export type ClientMessage =
   | Logout
   | NewOrder
   | NewStopOrder
+  | NewAdvancedOrder
+  | AmendTrigger
   | Cancel
   | Amend
   | MassCancel
@@ -377,6 +412,17 @@ export interface OrderTriggered extends ReportBase {
   orderType: OrderType;
 }
 
+/** An armed order's trigger price was moved (`AmendTrigger`); it is the last armed at that price. */
+export interface OrderTriggerAmended extends ReportBase {
+  type: 'OrderTriggerAmended';
+  instrument: number;
+  orderId: bigint;
+  clientOrderId: bigint;
+  /** The new trigger price. */
+  triggerPrice: bigint;
+  side: Side;
+}
+
 export interface InstrumentAdded extends ReportBase {
   type: 'InstrumentAdded';
   spec: InstrumentSpec;
@@ -473,6 +519,7 @@ export type Report =
   | MassCancelled
   | OrderArmed
   | OrderTriggered
+  | OrderTriggerAmended
   | InstrumentAdded
   | InstrumentStateChanged
   | BalanceChanged

@@ -63,6 +63,7 @@ import type {
   OrderArmed,
   OrderCancelled,
   OrderRef,
+  OrderTriggerAmended,
   OrderTriggered,
   QueryDone,
   Report,
@@ -104,6 +105,8 @@ export interface OrderClientEvents {
   armed: [report: OrderArmed, info: ReportInfo];
   /** An `OrderTriggered` report (also delivered as a `report`): an armed order fired and is placed now. */
   triggered: [report: OrderTriggered, info: ReportInfo];
+  /** An `OrderTriggerAmended` report (also delivered as a `report`): an armed order's trigger moved. */
+  triggerAmended: [report: OrderTriggerAmended, info: ReportInfo];
   /** The resends are over: every later report is new (fired at once if nothing was missed). */
   caughtUp: [];
   /** A message refused by the gateway (also delivered to the request it answers). */
@@ -139,6 +142,25 @@ export interface StopOrderParams extends NewOrderParams {
   /** Last trade price that fires it (a positive multiple of the tick). */
   triggerPrice: bigint;
   trigger: TriggerKind;
+}
+
+/**
+ * A `NewAdvancedOrder` (docs/matching.md, "Advanced orders"): a {@link NewOrderParams} with
+ * options, each off when absent. `expireTimeNs` (good till date, ns since the Unix epoch on the
+ * gateway's clock) goes on a limit GTC/post-only order or a conditional one; `quoteQty` on a
+ * market IOC/FOK order with `qty` 0 (the default here when `quoteQty` is given) and nothing else.
+ */
+export interface AdvancedOrderParams extends Omit<NewOrderParams, 'qty'> {
+  /** Base quantity; default 0 (what a quote-quantity order must send). */
+  qty?: bigint;
+  /** Cancelled with reason `Expired` once the gateway's clock passes it. */
+  expireTimeNs?: bigint;
+  /** Market orders: trade at most this notional (quote minor units, before fees). */
+  quoteQty?: bigint;
+  /** Conditional: armed until the last trade price reaches `triggerPrice`. */
+  trigger?: { triggerPrice: bigint; kind: TriggerKind };
+  /** Iceberg: show at most this much while it rests. */
+  displayQty?: bigint;
 }
 
 /** The answer to {@link OrderClient.queryAccount}. */
@@ -315,6 +337,7 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
     this.emit('report', r, { resent });
     if (r.type === 'OrderArmed') this.emit('armed', r, { resent });
     else if (r.type === 'OrderTriggered') this.emit('triggered', r, { resent });
+    else if (r.type === 'OrderTriggerAmended') this.emit('triggerAmended', r, { resent });
     if (resent) {
       if (r.seq === this.session.highestSeq) this.markCaughtUp();
       return;
@@ -473,6 +496,57 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
       (r) => (r.type === 'OrderArmed' && r.clientOrderId === cid ? r : undefined),
       (r) => r.clientOrderId === cid,
       cid,
+    );
+  }
+
+  /**
+   * Places an order with options (good till date, quote quantity, a trigger with an expiry);
+   * resolves with its `OrderAccepted`, or `OrderArmed` when it has a trigger; rejects with
+   * {@link CommandRejectedError} (`InvalidField` for options that do not go together,
+   * `AlreadyExpired`, `NothingToFill` ...). A good-till-date order that is still live when its
+   * time passes ends with an `OrderCancelled` of reason `Expired`. A quote-quantity order's
+   * `OrderAccepted.qty` is the quantity the engine derived from the book.
+   */
+  advancedOrder(o: AdvancedOrderParams): Promise<OrderAccepted | OrderArmed> {
+    const cid = o.clientOrderId ?? this.nextClientOrderId();
+    const orderType = o.orderType ?? 'Limit';
+    return this.request<OrderAccepted | OrderArmed>(
+      {
+        type: 'NewAdvancedOrder',
+        clientOrderId: cid,
+        instrument: o.instrument,
+        side: o.side,
+        price: o.price ?? 0n,
+        qty: o.qty ?? 0n,
+        orderType,
+        tif: o.tif ?? (orderType === 'Market' ? 'IOC' : 'GTC'),
+        stp: o.stp ?? 'None',
+        expireTimeNs: o.expireTimeNs ?? 0n,
+        quoteQty: o.quoteQty ?? 0n,
+        trigger: o.trigger ?? null,
+        displayQty: o.displayQty ?? 0n,
+      },
+      TEMPLATE.NewAdvancedOrder,
+      'NewAdvancedOrder',
+      (r) => ((r.type === 'OrderAccepted' || r.type === 'OrderArmed') && r.clientOrderId === cid ? r : undefined),
+      (r) => r.clientOrderId === cid,
+      cid,
+    );
+  }
+
+  /**
+   * Moves an armed order's trigger price; resolves with `OrderTriggerAmended`, rejects with
+   * {@link CommandRejectedError} (`NotArmed` for an order that is not armed,
+   * `WouldTriggerImmediately` for a trigger the last trade price has reached ...).
+   */
+  amendTrigger(order: OrderRef, triggerPrice: bigint): Promise<OrderTriggerAmended> {
+    return this.request(
+      { type: 'AmendTrigger', order, triggerPrice },
+      TEMPLATE.AmendTrigger,
+      'AmendTrigger',
+      (r) => (r.type === 'OrderTriggerAmended' && refMatches(order, r.orderId, r.clientOrderId) ? r : undefined),
+      (r) => refMatches(order, r.orderId, r.clientOrderId),
+      'client' in order ? order.client : undefined,
     );
   }
 

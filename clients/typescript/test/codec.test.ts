@@ -48,6 +48,9 @@ const BTC_USDT: InstrumentSpec = {
   qtyScale: 100_000_000n,
 };
 
+/** `TS` of protocol_doc_examples.rs: 2026-01-01T00:00:00Z in ns. */
+const TS = 1_767_225_600_000_000_000n;
+
 /** The client examples of protocol_doc_examples.rs, written with this package's types. */
 const CLIENT_EXAMPLES: Record<string, ClientMessage> = {
   Login: {
@@ -85,6 +88,67 @@ const CLIENT_EXAMPLES: Record<string, ClientMessage> = {
     triggerPrice: 6_000_000n,
     trigger: 'StopLoss',
   },
+  'NewAdvancedOrder (good till date)': {
+    type: 'NewAdvancedOrder',
+    clientOrderId: 1004n,
+    instrument: 1,
+    side: 'Buy',
+    orderType: 'Limit',
+    tif: 'GTC',
+    stp: 'CancelTaker',
+    price: 6_500_000n,
+    qty: 150_000n,
+    expireTimeNs: TS + 86_400n * 1_000_000_000n,
+    quoteQty: 0n,
+    trigger: null,
+    displayQty: 0n,
+  },
+  'NewAdvancedOrder (quote quantity)': {
+    type: 'NewAdvancedOrder',
+    clientOrderId: 1005n,
+    instrument: 1,
+    side: 'Buy',
+    orderType: 'Market',
+    tif: 'IOC',
+    stp: 'CancelTaker',
+    price: 0n,
+    qty: 0n,
+    expireTimeNs: 0n,
+    quoteQty: 100_000n,
+    trigger: null,
+    displayQty: 0n,
+  },
+  'NewAdvancedOrder (conditional, good till date)': {
+    type: 'NewAdvancedOrder',
+    clientOrderId: 1006n,
+    instrument: 1,
+    side: 'Sell',
+    orderType: 'Limit',
+    tif: 'GTC',
+    stp: 'None',
+    price: 5_990_000n,
+    qty: 150_000n,
+    expireTimeNs: TS + 3_600n * 1_000_000_000n,
+    quoteQty: 0n,
+    trigger: { triggerPrice: 6_000_000n, kind: 'StopLoss' },
+    displayQty: 0n,
+  },
+  'NewAdvancedOrder (iceberg)': {
+    type: 'NewAdvancedOrder',
+    clientOrderId: 1007n,
+    instrument: 1,
+    side: 'Buy',
+    orderType: 'Limit',
+    tif: 'GTC',
+    stp: 'CancelTaker',
+    price: 6_500_000n,
+    qty: 150_000n,
+    expireTimeNs: 0n,
+    quoteQty: 0n,
+    trigger: null,
+    displayQty: 50_000n,
+  },
+  AmendTrigger: { type: 'AmendTrigger', order: { client: 1002n }, triggerPrice: 5_950_000n },
   Cancel: { type: 'Cancel', order: { client: 1001n } },
   Amend: { type: 'Amend', order: { engine: 88n }, newQty: 100_000n },
   MassCancel: { type: 'MassCancel', instrument: 1, side: 'Sell' },
@@ -256,7 +320,7 @@ test('conditional orders: a trigger kind outside the set refuses OrderArmed; the
   assert.throws(() => encode({ ...stop, triggerPrice: -1n }), /not a u64/);
 });
 
-test('conditional orders: the new cancel reasons (6-8) and reject reason 28 decode by name; 9 is refused', () => {
+test('conditional orders: the new cancel reasons (6-8) and reject reason 28 decode by name', () => {
   const patched = (name: string, at: number, write: (b: Buffer) => void): Buffer => {
     const f = FIXTURES.find((x) => x.name === name && x.direction === 'server');
     assert.ok(f !== undefined, name);
@@ -274,11 +338,61 @@ test('conditional orders: the new cancel reasons (6-8) and reject reason 28 deco
     assert.ok(m.type === 'OrderCancelled');
     assert.equal(m.reason, reason);
   }
-  assert.throws(
-    () => decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(9, 0))),
-    (e: unknown) => e instanceof DecodeError && e.kind === 'BadField' && e.field?.offset === 49,
-  );
   const r = decodeBytes(patched('CommandRejected, command 15', 32, (b) => b.writeUInt16LE(28, 0)));
   assert.ok(r.type === 'CommandRejected');
   assert.deepEqual([r.command, r.reason], ['NewStopOrder', 'WouldTriggerImmediately']);
+});
+
+test('advanced orders: cancel reason 9 (Expired), reject reasons 29-31 and command types 16-17 decode by name; 10 and 32 are refused', () => {
+  const patched = (name: string, at: number, write: (b: Buffer) => void): Buffer => {
+    const f = FIXTURES.find((x) => x.name === name && x.direction === 'server');
+    assert.ok(f !== undefined, name);
+    const b = Buffer.from(f.hex, 'hex');
+    write(b.subarray(10 + at));
+    return b;
+  };
+  const decodeBytes = (b: Buffer) => {
+    const got = decodeFrame(b);
+    assert.ok(got !== null);
+    return decodeServerMessage(got.frame);
+  };
+  const expired = decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(9, 0)));
+  assert.ok(expired.type === 'OrderCancelled');
+  assert.equal(expired.reason, 'Expired');
+  assert.throws(
+    () => decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(10, 0))),
+    (e: unknown) => e instanceof DecodeError && e.kind === 'BadField' && e.field?.offset === 49,
+  );
+  const rejects = [
+    [16, 29, 'NewAdvancedOrder', 'NothingToFill'],
+    [16, 30, 'NewAdvancedOrder', 'AlreadyExpired'],
+    [17, 31, 'AmendTrigger', 'NotArmed'],
+  ] as const;
+  for (const [command, reason, commandName, reasonName] of rejects) {
+    const r = decodeBytes(
+      patched('CommandRejected', 32, (b) => {
+        b.writeUInt16LE(reason, 0);
+        b.writeUInt8(command, 2);
+      }),
+    );
+    assert.ok(r.type === 'CommandRejected');
+    assert.deepEqual([r.command, r.reason], [commandName, reasonName]);
+  }
+  assert.throws(
+    () => decodeBytes(patched('CommandRejected', 32, (b) => b.writeUInt16LE(32, 0))),
+    (e: unknown) => e instanceof DecodeError && e.kind === 'BadField' && e.field?.offset === 32,
+  );
+});
+
+test('advanced orders: the encoder refuses a bad trigger kind, expiry or quote quantity', () => {
+  const gtd = CLIENT_EXAMPLES['NewAdvancedOrder (conditional, good till date)'] as ClientMessage & { type: 'NewAdvancedOrder' };
+  assert.throws(() => encode({ ...gtd, trigger: { triggerPrice: 1n, kind: 'Trailing' as never } }), /trigger: unknown value/);
+  assert.throws(() => encode({ ...gtd, expireTimeNs: -1n }), /not a u64/);
+  assert.throws(() => encode({ ...gtd, quoteQty: 1n << 64n }), /not a u64/);
+  const amend = CLIENT_EXAMPLES['AmendTrigger'] as ClientMessage & { type: 'AmendTrigger' };
+  assert.throws(() => encode({ ...amend, triggerPrice: -5n }), /not a u64/);
+  // No trigger: the trigger price and kind are zero (the Rust decoder refuses a price without a kind).
+  const plain = encode({ ...gtd, trigger: null });
+  assert.equal(plain.readBigUInt64LE(10 + 48), 0n);
+  assert.equal(plain.readUInt8(10 + 56), 0);
 });

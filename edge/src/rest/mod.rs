@@ -85,7 +85,8 @@ pub fn order_ref(order_id: Option<&str>, cid: Option<&str>) -> Result<OrderRef, 
 }
 
 /// An order as the REST API shows it. A conditional order also has `stopPrice`; `isWorking` is
-/// false while it is armed (Binance's fields).
+/// false while it is armed; a GTD order has `timeInForce` GTD and `goodTillDate`, a quote-quantity
+/// order `origQuoteOrderQty` (Binance's fields).
 pub fn order_json(inst: Option<&Instrument>, o: &OrderState) -> Value {
     let price_of = |p: u64| inst.map_or(p.to_string(), |i| i.price(p));
     let price = price_of(o.price);
@@ -98,13 +99,20 @@ pub fn order_json(inst: Option<&Instrument>, o: &OrderState) -> Value {
         "origQty": qty(o.qty),
         "executedQty": qty(o.executed),
         "status": o.status,
-        "timeInForce": format!("{:?}", o.tif).to_uppercase(),
+        "timeInForce": o.tif_name(),
         "type": o.type_name(),
         "side": side_name(o.side),
         "isWorking": o.is_working(),
     });
     if let Some(s) = o.stop {
         v["stopPrice"] = Value::String(price_of(s.trigger_price));
+    }
+    if let Some(ms) = o.good_till_ms {
+        v["goodTillDate"] = Value::from(ms);
+    }
+    if let Some(q) = o.quote_qty {
+        // The quote asset's units are the instrument's price units.
+        v["origQuoteOrderQty"] = Value::String(price_of(q));
     }
     v
 }

@@ -1,11 +1,12 @@
 //! Signed order entry: place (`POST`), amend (`PUT`), cancel (`DELETE`) and look up (`GET`)
 //! `/api/v3/order`. Prices and quantities are decimal strings at the instrument's scales. Binance's
 //! conditional types (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT, with
-//! `stopPrice`) become matchd's `NewStopOrder`.
+//! `stopPrice`) become matchd's `NewStopOrder`; `timeInForce` GTD (with `goodTillDate`) and
+//! `quoteOrderQty` (MARKET) become matchd's `NewAdvancedOrder`.
 
 use axum::extract::Request;
 use axum::Json;
-use engine::{Amend, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode, TimeInForce, TriggerKind};
+use engine::{AdvancedOrder, Amend, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode, TimeInForce, TriggerKind};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -24,9 +25,17 @@ struct PlaceBody {
     #[serde(rename = "type")]
     order_type: String,
     time_in_force: Option<String>,
-    quantity: String,
+    quantity: Option<String>,
+    /// MARKET only, instead of `quantity`: spend (BUY) or receive (SELL) at most this much of
+    /// the quote asset.
+    quote_order_qty: Option<String>,
     price: Option<String>,
     stop_price: Option<String>,
+    /// With `timeInForce` GTD: expiry, ms since the Unix epoch (Binance futures' field).
+    good_till_date: Option<u64>,
+    /// LIMIT only (GTC, GTD or POST_ONLY): show at most this much while it rests (Binance's
+    /// iceberg).
+    iceberg_qty: Option<String>,
     new_client_order_id: Option<String>,
 }
 
@@ -72,18 +81,19 @@ fn parse_type(t: &str) -> Result<(OrderType, Option<TriggerKind>), ApiError> {
     })
 }
 
+/// `timeInForce`. GTD is GTC with an expiry (the caller checks the type and `goodTillDate`).
 fn parse_tif(order_type: OrderType, tif: Option<&str>) -> Result<TimeInForce, ApiError> {
     Ok(match (order_type, tif) {
         (OrderType::Market, None) => TimeInForce::Ioc,
         (OrderType::Limit, None) => return Err(ApiError::MissingParameter("timeInForce")),
-        (_, Some("GTC")) => TimeInForce::Gtc,
+        (_, Some("GTC" | "GTD")) => TimeInForce::Gtc,
         (_, Some("IOC")) => TimeInForce::Ioc,
         (_, Some("FOK")) => TimeInForce::Fok,
         (_, Some("POST_ONLY")) => TimeInForce::PostOnly,
         (_, Some(_)) => {
             return Err(ApiError::BadParameter {
                 name: "timeInForce",
-                msg: "must be GTC, IOC, FOK or POST_ONLY".into(),
+                msg: "must be GTC, GTD, IOC, FOK or POST_ONLY".into(),
             })
         }
     })
@@ -136,37 +146,111 @@ fn parse_stop_price(
     }
 }
 
+/// `goodTillDate` (ms since the Unix epoch) as matchd's `expire_time_ns`: only with `timeInForce`
+/// GTD, which only the types that can rest take (LIMIT, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT).
+/// 0: no expiry. A time already past is matchd's to refuse (-5040): its clock decides.
+fn parse_good_till_date(b: &PlaceBody) -> Result<u64, ApiError> {
+    let gtd = b.time_in_force.as_deref() == Some("GTD");
+    match (gtd, b.good_till_date) {
+        (false, None) => Ok(0),
+        (false, Some(_)) => {
+            Err(ApiError::BadParameter { name: "goodTillDate", msg: "only with timeInForce GTD".into() })
+        }
+        (true, _) if !matches!(b.order_type.as_str(), "LIMIT" | "STOP_LOSS_LIMIT" | "TAKE_PROFIT_LIMIT") => {
+            Err(ApiError::BadParameter {
+                name: "timeInForce",
+                msg: "GTD only on LIMIT, STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT orders".into(),
+            })
+        }
+        (true, None) => Err(ApiError::MissingParameter("goodTillDate")),
+        (true, Some(ms)) => ms.checked_mul(1_000_000).filter(|ns| *ns > 0).ok_or_else(|| ApiError::BadParameter {
+            name: "goodTillDate",
+            msg: "must be a positive time in ms since the Unix epoch".into(),
+        }),
+    }
+}
+
+/// `quantity` and `quoteOrderQty`: (base quantity, quote quantity), exactly one of them set;
+/// `quoteOrderQty` only on MARKET orders, in the quote asset's units (the instrument's price
+/// scale, which is the quote asset's).
+fn parse_quantities(b: &PlaceBody, inst: &Instrument) -> Result<(u64, u64), ApiError> {
+    match (b.quantity.as_deref(), b.quote_order_qty.as_deref()) {
+        (Some(q), None) => Ok((parse_decimal(q, inst.qty_decimals).map_err(|e| ApiError::units("quantity", e))?, 0)),
+        (None, None) => Err(ApiError::MissingParameter("quantity")),
+        (Some(_), Some(_)) => Err(ApiError::BadParameter {
+            name: "quoteOrderQty",
+            msg: "send quantity or quoteOrderQty, not both".into(),
+        }),
+        (None, Some(_)) if b.order_type != "MARKET" => {
+            Err(ApiError::BadParameter { name: "quoteOrderQty", msg: "only MARKET orders take a quoteOrderQty".into() })
+        }
+        (None, Some(q)) => {
+            match parse_decimal(q, inst.price_decimals).map_err(|e| ApiError::units("quoteOrderQty", e))? {
+                0 => Err(ApiError::BadParameter { name: "quoteOrderQty", msg: "must be above zero".into() }),
+                v => Ok((0, v)),
+            }
+        }
+    }
+}
+
+/// `icebergQty`: 0 when absent; only on LIMIT orders that can rest (GTC, GTD, POST_ONLY), in the
+/// base asset's units. matchd checks the lot and that it is below `quantity`.
+fn parse_iceberg_qty(b: &PlaceBody, inst: &Instrument) -> Result<u64, ApiError> {
+    let Some(q) = b.iceberg_qty.as_deref() else { return Ok(0) };
+    let rests = matches!(b.time_in_force.as_deref(), None | Some("GTC" | "GTD" | "POST_ONLY"));
+    if b.order_type != "LIMIT" || !rests {
+        return Err(ApiError::BadParameter {
+            name: "icebergQty",
+            msg: "only LIMIT orders with timeInForce GTC, GTD or POST_ONLY take an icebergQty".into(),
+        });
+    }
+    match parse_decimal(q, inst.qty_decimals).map_err(|e| ApiError::units("icebergQty", e))? {
+        0 => Err(ApiError::BadParameter { name: "icebergQty", msg: "must be above zero".into() }),
+        v => Ok(v),
+    }
+}
+
 /// What a `POST /api/v3/order` body asks matchd for.
+#[derive(Debug, PartialEq, Eq)]
 enum Placement {
     /// A `NewOrder`.
     Order(NewOrder),
     /// A `NewStopOrder`.
     Stop(StopOrder),
+    /// A `NewAdvancedOrder`: good till date, or a quote quantity.
+    Advanced(AdvancedOrder),
 }
 
 fn parse_place(b: &PlaceBody, inst: &Instrument) -> Result<Placement, ApiError> {
     let (order_type, trigger) = parse_type(&b.order_type)?;
     let tif = parse_tif(order_type, b.time_in_force.as_deref())?;
     let side = parse_side(&b.side)?;
-    let qty = parse_decimal(&b.quantity, inst.qty_decimals).map_err(|e| ApiError::units("quantity", e))?;
+    let (qty, quote_qty) = parse_quantities(b, inst)?;
     let price = parse_price(&b.order_type, order_type, b.price.as_deref(), inst)?;
     let stop_price = parse_stop_price(trigger, b.stop_price.as_deref(), inst)?;
+    let expire_time_ns = parse_good_till_date(b)?;
     let client_order_id = match b.new_client_order_id.as_deref() {
         Some(c) => parse_id("newClientOrderId", c)?,
         None => 0,
     };
     let order =
         NewOrder { client_order_id, instrument: inst.spec.id, side, order_type, tif, stp: StpMode::None, price, qty };
-    Ok(match (trigger, stop_price) {
-        (Some(trigger), Some(trigger_price)) => Placement::Stop(StopOrder { order, trigger_price, trigger }),
-        _ => Placement::Order(order),
+    let trigger = trigger.zip(stop_price).map(|(kind, price)| (price, kind));
+    let display_qty = parse_iceberg_qty(b, inst)?;
+    if expire_time_ns != 0 || quote_qty != 0 || display_qty != 0 {
+        return Ok(Placement::Advanced(AdvancedOrder { order, expire_time_ns, quote_qty, trigger, display_qty }));
+    }
+    Ok(match trigger {
+        Some((trigger_price, trigger)) => Placement::Stop(StopOrder { order, trigger_price, trigger }),
+        None => Placement::Order(order),
     })
 }
 
 /// `POST /api/v3/order`: places an order; answers once matchd accepted it (status NEW; fills
 /// follow on the private stream and in `GET /api/v3/order`). A conditional order is answered once
 /// armed (status NEW, `isWorking` false); matchd refuses one whose `stopPrice` the last trade price
-/// has already reached (-2021).
+/// has already reached (-2021). GTD and `quoteOrderQty` orders go as `NewAdvancedOrder`: an expiry
+/// matchd's clock has passed is -5040, a `quoteOrderQty` that buys no lot -2010.
 pub async fn place(axum::extract::State(state): S, req: Request) -> Result<Json<Value>, ApiError> {
     let signed = authenticate(&state, req).await?;
     let b: PlaceBody = json_body(&signed.body)?;
@@ -174,6 +258,7 @@ pub async fn place(axum::extract::State(state): S, req: Request) -> Result<Json<
     let o = match parse_place(&b, &inst)? {
         Placement::Order(order) => call(&state, signed.account, |tx| AccountRequest::Place(order, tx)).await?,
         Placement::Stop(stop) => call(&state, signed.account, |tx| AccountRequest::PlaceStop(stop, tx)).await?,
+        Placement::Advanced(a) => call(&state, signed.account, |tx| AccountRequest::PlaceAdvanced(a, tx)).await?,
     };
     Ok(Json(order_json(Some(&inst), &o)))
 }
@@ -226,4 +311,101 @@ pub async fn get_order(axum::extract::State(state): S, req: Request) -> Result<J
 
 fn params_ref(p: &std::collections::HashMap<String, String>) -> Result<OrderRef, ApiError> {
     order_ref(p.get("orderId").map(String::as_str), p.get("origClientOrderId").map(String::as_str))
+}
+
+#[cfg(test)]
+mod tests {
+    use engine::InstrumentSpec;
+
+    use super::*;
+
+    fn btc_usdt() -> Instrument {
+        let spec = InstrumentSpec {
+            id: 1,
+            symbol: InstrumentSpec::symbol_from_str("BTC-USDT").unwrap(),
+            base_asset: 2,
+            quote_asset: 1,
+            tick: 1,
+            lot: 1_000,
+            min_qty: 1_000,
+            max_qty: 10_000_000_000,
+            min_notional: 100,
+            price_band_bps: 1_000,
+            reference_price: 5_000_000,
+            qty_scale: 100_000_000,
+        };
+        Instrument { spec, symbol: "BTC-USDT".into(), price_decimals: 2, qty_decimals: 8 }
+    }
+
+    fn place(body: &str) -> Result<Placement, ApiError> {
+        parse_place(&serde_json::from_str::<PlaceBody>(body).unwrap(), &btc_usdt())
+    }
+
+    fn order(order_type: OrderType, tif: TimeInForce, price: u64, qty: u64) -> NewOrder {
+        NewOrder { client_order_id: 0, instrument: 1, side: Side::Buy, order_type, tif, stp: StpMode::None, price, qty }
+    }
+
+    #[test]
+    fn gtd_and_quote_order_qty_become_advanced_orders_in_matchd_units() {
+        let gtd = place(
+            r#"{"symbol":"BTC-USDT","side":"BUY","type":"LIMIT","timeInForce":"GTD","goodTillDate":1767225600000,"quantity":"0.002","price":"49000.00"}"#,
+        );
+        assert_eq!(
+            gtd,
+            Ok(Placement::Advanced(AdvancedOrder {
+                order: order(OrderType::Limit, TimeInForce::Gtc, 4_900_000, 200_000),
+                expire_time_ns: 1_767_225_600_000_000_000,
+                quote_qty: 0,
+                trigger: None,
+                display_qty: 0,
+            }))
+        );
+        let stop = place(
+            r#"{"symbol":"BTC-USDT","side":"BUY","type":"TAKE_PROFIT_LIMIT","timeInForce":"GTD","goodTillDate":1,"quantity":"0.002","price":"49000.00","stopPrice":"48000.00"}"#,
+        );
+        assert_eq!(
+            stop,
+            Ok(Placement::Advanced(AdvancedOrder {
+                order: order(OrderType::Limit, TimeInForce::Gtc, 4_900_000, 200_000),
+                expire_time_ns: 1_000_000,
+                quote_qty: 0,
+                trigger: Some((4_800_000, TriggerKind::TakeProfit)),
+                display_qty: 0,
+            }))
+        );
+        let quote =
+            place(r#"{"symbol":"BTC-USDT","side":"BUY","type":"MARKET","timeInForce":"FOK","quoteOrderQty":"200.5"}"#);
+        assert_eq!(
+            quote,
+            Ok(Placement::Advanced(AdvancedOrder {
+                order: order(OrderType::Market, TimeInForce::Fok, 0, 0),
+                expire_time_ns: 0,
+                quote_qty: 20_050,
+                trigger: None,
+                display_qty: 0,
+            }))
+        );
+        let iceberg = place(
+            r#"{"symbol":"BTC-USDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"0.002","price":"49000.00","icebergQty":"0.0005"}"#,
+        );
+        assert_eq!(
+            iceberg,
+            Ok(Placement::Advanced(AdvancedOrder {
+                display_qty: 50_000,
+                ..AdvancedOrder::plain(order(OrderType::Limit, TimeInForce::Gtc, 4_900_000, 200_000))
+            }))
+        );
+        let iceberg_ioc = place(
+            r#"{"symbol":"BTC-USDT","side":"BUY","type":"LIMIT","timeInForce":"IOC","quantity":"0.002","price":"49000.00","icebergQty":"0.0005"}"#,
+        );
+        assert!(matches!(iceberg_ioc, Err(ApiError::BadParameter { name: "icebergQty", .. })), "{iceberg_ioc:?}");
+        // Without the options, what it always was.
+        let plain = place(r#"{"symbol":"BTC-USDT","side":"BUY","type":"MARKET","quantity":"0.002"}"#);
+        assert_eq!(plain, Ok(Placement::Order(order(OrderType::Market, TimeInForce::Ioc, 0, 200_000))));
+        // ms beyond what ns since the epoch can hold.
+        let far = place(
+            r#"{"symbol":"BTC-USDT","side":"BUY","type":"LIMIT","timeInForce":"GTD","goodTillDate":18446744073709552,"quantity":"0.002","price":"49000.00"}"#,
+        );
+        assert!(matches!(far, Err(ApiError::BadParameter { name: "goodTillDate", .. })), "{far:?}");
+    }
 }
