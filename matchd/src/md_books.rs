@@ -36,6 +36,8 @@ struct Resting {
     qty: Qty,
     /// Time priority within its level: lower is earlier.
     prio: u64,
+    /// An iceberg: `qty` is its visible slice (its `IcebergSliced` events say what to show).
+    iceberg: bool,
 }
 
 /// One instrument's mirror and sequence numbers.
@@ -104,6 +106,8 @@ struct Taker {
     side: Side,
     price: Price,
     leaves: Qty,
+    /// An iceberg's first slice (`IcebergSliced` comes before the `LevelChanged` it rests with).
+    slice: Option<Qty>,
 }
 
 /// Where encoded messages go while subscribers exist.
@@ -210,7 +214,12 @@ impl MdBooks {
                 for o in engine.book_orders(id, side) {
                     let prio = b.next_prio;
                     b.next_prio += 1;
-                    b.orders.insert(o.order_id, Resting { side, price: o.price, qty: o.leaves, prio });
+                    // An iceberg shows its slice, as its events would have built it.
+                    let (qty, iceberg) = match engine.iceberg(o.order_id) {
+                        Some((_, visible)) => (visible, true),
+                        None => (o.leaves, false),
+                    };
+                    b.orders.insert(o.order_id, Resting { side, price: o.price, qty, prio, iceberg });
                 }
             }
             b.top = b.compute_top();
@@ -269,6 +278,51 @@ impl MdBooks {
         Some(bi)
     }
 
+    /// An iceberg shows a new or changed slice: the first one of an order being placed is added
+    /// when it rests (the `LevelChanged` that follows); an amended one is modified in place; the
+    /// next slice of one whose slice traded out is added at the back of its level.
+    fn on_iceberg_slice(&mut self, seq: u64, x: &engine::IcebergSliced) {
+        if let Some(t) = self.taker.as_mut() {
+            if t.command_seq == seq && t.order_id == x.order_id {
+                t.slice = Some(x.visible_qty);
+                return;
+            }
+        }
+        let Some(bi) = self.book_of(x.instrument) else { return };
+        let b = &mut self.books[bi as usize];
+        b.order_seq += 1;
+        if let Some(o) = b.orders.get_mut(&x.order_id) {
+            o.qty = x.visible_qty;
+            if !x.kept_priority {
+                o.prio = b.next_prio;
+                b.next_prio += 1;
+            }
+            let m = MdOrderModified {
+                order_seq: b.order_seq,
+                instrument: x.instrument,
+                side: o.side,
+                order_id: x.order_id,
+                price: o.price,
+                qty: x.visible_qty,
+                kept_priority: x.kept_priority,
+            };
+            self.out.emit(&MdServerMessage::OrderModified(m), true);
+            return;
+        }
+        let prio = b.next_prio;
+        b.next_prio += 1;
+        b.orders.insert(x.order_id, Resting { side: x.side, price: x.price, qty: x.visible_qty, prio, iceberg: true });
+        let m = MdOrderAdded {
+            order_seq: b.order_seq,
+            instrument: x.instrument,
+            side: x.side,
+            order_id: x.order_id,
+            price: x.price,
+            qty: x.visible_qty,
+        };
+        self.out.emit(&MdServerMessage::OrderAdded(m), true);
+    }
+
     /// Follows one engine event.
     #[inline]
     pub fn on_event(&mut self, ev: &Event) {
@@ -296,7 +350,11 @@ impl MdBooks {
                         let b = &mut self.books[bi as usize];
                         let prio = b.next_prio;
                         b.next_prio += 1;
-                        b.orders.insert(t.order_id, Resting { side: t.side, price: t.price, qty: t.leaves, prio });
+                        let (qty, iceberg) = match t.slice {
+                            Some(visible) => (visible, true),
+                            None => (t.leaves, false),
+                        };
+                        b.orders.insert(t.order_id, Resting { side: t.side, price: t.price, qty, prio, iceberg });
                         b.order_seq += 1;
                         let m = MdOrderAdded {
                             order_seq: b.order_seq,
@@ -304,7 +362,7 @@ impl MdBooks {
                             side: t.side,
                             order_id: t.order_id,
                             price: t.price,
-                            qty: t.leaves,
+                            qty,
                         };
                         self.out.emit(&MdServerMessage::OrderAdded(m), true);
                     }
@@ -331,14 +389,16 @@ impl MdBooks {
                     return;
                 }
                 if let Some(o) = b.orders.get_mut(&t.maker_order_id) {
-                    o.qty = t.maker_leaves;
-                    let side = o.side;
-                    if t.maker_leaves == 0 {
+                    // An iceberg trades from its visible slice (its hidden rest never shows): a
+                    // slice that reaches 0 is executed out, and its next slice comes as a new
+                    // order (`IcebergSliced`) at the back of the level.
+                    o.qty = if o.iceberg { o.qty.saturating_sub(t.qty) } else { t.maker_leaves };
+                    let (side, shown) = (o.side, o.qty);
+                    if shown == 0 {
                         b.orders.remove(&t.maker_order_id);
                     }
                     b.order_seq += 1;
-                    let m =
-                        executed(b.order_seq, t.instrument, side, t.maker_order_id, t.trade_id, t.qty, t.maker_leaves);
+                    let m = executed(b.order_seq, t.instrument, side, t.maker_order_id, t.trade_id, t.qty, shown);
                     self.out.emit(&MdServerMessage::OrderExecuted(m), true);
                 }
                 if let Some(tk) = self.taker.as_mut() {
@@ -350,6 +410,7 @@ impl MdBooks {
             EventKind::Accepted(a) if self.track_orders => {
                 self.taker = self.book_of(a.instrument).map(|bi| Taker {
                     command_seq: ev.seq,
+                    slice: None,
                     order_id: a.order_id,
                     book: bi,
                     side: a.side,
@@ -362,6 +423,7 @@ impl MdBooks {
             EventKind::Triggered(t) if self.track_orders => {
                 self.taker = self.book_of(t.instrument).map(|bi| Taker {
                     command_seq: ev.seq,
+                    slice: None,
                     order_id: t.order_id,
                     book: bi,
                     side: t.side,
@@ -407,12 +469,15 @@ impl MdBooks {
                     self.out.emit(&MdServerMessage::OrderDeleted(m), true);
                     self.taker = Some(Taker {
                         command_seq: ev.seq,
+                        slice: None,
                         order_id: a.order_id,
                         book: bi,
                         side: a.side,
                         price: a.price,
                         leaves: a.leaves,
                     });
+                } else if o.iceberg {
+                    // Its `IcebergSliced` follows with what it shows now.
                 } else {
                     o.qty = a.leaves;
                     if !a.kept_priority {
@@ -432,6 +497,7 @@ impl MdBooks {
                     self.out.emit(&MdServerMessage::OrderModified(m), true);
                 }
             }
+            EventKind::IcebergSliced(x) if self.track_orders => self.on_iceberg_slice(ev.seq, x),
             EventKind::InstrumentAdded(a) => {
                 if self.index.contains_key(&a.spec.id) {
                     return;

@@ -148,3 +148,71 @@ fn quote_quantity_orders_and_trigger_amends_over_tcp() {
     bob.amend_trigger(OrderRef::Engine(resting.order_id), px(-30)).unwrap();
     assert!(matches!(next_report(&mut bob).1, ExecReport::Rejected(r) if r.reason == RejectReason::NotArmed));
 }
+
+/// Reads market data until `pred` matches; returns everything read.
+fn md_until(
+    c: &mut client::md_client::MdClient,
+    mut pred: impl FnMut(&protocol::MdServerMessage) -> bool,
+) -> Vec<protocol::MdServerMessage> {
+    let deadline = std::time::Instant::now() + IO;
+    let mut out = Vec::new();
+    loop {
+        assert!(std::time::Instant::now() < deadline, "timed out; got {out:#?}");
+        if let Some(msg) = c.recv(Duration::from_millis(50)).expect("md recv") {
+            let done = pred(&msg);
+            out.push(msg);
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+#[test]
+fn market_data_shows_an_icebergs_slices_and_never_its_hidden_quantity() {
+    use protocol::{MdServerMessage as Md, MdSubscribe};
+    let dir = tempfile::tempdir().unwrap();
+    let m = Matchd::start_default(&dir.path().join("data"));
+    let mut sub = client::md_client::MdClient::connect(m.addr, IO).unwrap();
+    sub.subscribe(MdSubscribe { heartbeat_interval_ms: 0, order_by_order: true }).unwrap();
+    let mut alice = m.trader(ALICE);
+    let mut bob = m.trader(BOB);
+
+    // Alice offers 5 units, showing 2 at a time.
+    let ice = AdvancedOrder { display_qty: q(2), ..AdvancedOrder::plain(limit(1, Side::Sell, px(5), q(5))) };
+    let id = accept(&mut alice, ice).order_id;
+    let seen = md_until(&mut sub, |msg| matches!(msg, Md::Level(l) if l.price == px(5)));
+    assert!(seen.iter().any(|msg| matches!(msg, Md::OrderAdded(a) if a.order_id == id && a.qty == q(2))), "{seen:#?}");
+    assert!(matches!(seen.last(), Some(Md::Level(l)) if l.qty == q(2) && l.order_count == 1), "{seen:#?}");
+
+    // Bob buys 3 units: the first slice (2), then 1 of the next, which took its place at the back.
+    place(&mut bob, limit_tif(1, Side::Buy, px(5), q(3), TimeInForce::Ioc));
+    let seen = md_until(&mut sub, |msg| matches!(msg, Md::Level(l) if l.price == px(5)));
+    let mine: Vec<(&str, u64, u64)> = seen
+        .iter()
+        .filter_map(|msg| match msg {
+            Md::OrderAdded(a) if a.order_id == id => Some(("added", a.qty, 0)),
+            Md::OrderExecuted(x) if x.order_id == id => Some(("executed", x.qty, x.leaves)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(mine, vec![("executed", q(2), 0), ("added", q(2), 0), ("executed", q(1), q(1))], "{seen:#?}");
+    assert!(matches!(seen.last(), Some(Md::Level(l)) if l.qty == q(1)), "{seen:#?}");
+    // Nothing in the feed ever showed more than a slice of it.
+    let most = seen.iter().filter_map(|msg| match msg {
+        Md::Level(l) if l.price == px(5) => Some(l.qty),
+        Md::OrderAdded(a) if a.order_id == id => Some(a.qty),
+        Md::OrderExecuted(x) if x.order_id == id => Some(x.leaves),
+        _ => None,
+    });
+    assert!(most.max().unwrap_or(0) <= q(2));
+    // Alice's own reports carry the whole order.
+    let fills: Vec<u64> = sync(&mut alice)
+        .into_iter()
+        .filter_map(|r| match r {
+            ExecReport::Fill(f) => Some(f.leaves_qty),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fills, vec![q(3), q(2)]);
+}

@@ -111,7 +111,7 @@ fn trader(
                 if cids.len() > 64 {
                     cids.remove(0);
                 }
-                ClientMessage::NewOrder(NewOrder {
+                let order = NewOrder {
                     client_order_id: cid,
                     instrument: mk.instrument,
                     side,
@@ -120,7 +120,17 @@ fn trader(
                     stp,
                     price: if market { 0 } else { price },
                     qty,
-                })
+                };
+                // Some GTC orders are icebergs showing one unit: the feed must show their slices
+                // only, refreshed at the back of the level, never their hidden quantity.
+                if tif == TimeInForce::Gtc && !market && qty > mk.unit && roll % 3 == 0 {
+                    ClientMessage::NewAdvancedOrder(engine::AdvancedOrder {
+                        display_qty: mk.unit,
+                        ..engine::AdvancedOrder::plain(order)
+                    })
+                } else {
+                    ClientMessage::NewOrder(order)
+                }
             } else if roll < 70 {
                 let (cid, _) = cids[rng.below(cids.len() as u64) as usize];
                 ClientMessage::Cancel(engine::Cancel { order: OrderRef::Client(cid) })
@@ -307,8 +317,10 @@ fn assert_books_exact(f: &FeedBooks, e: &Engine, orders: bool) -> usize {
                 e.levels(id, side).iter().map(|l| (l.price, l.qty, l.order_count)).collect();
             assert_eq!(b.levels(side), want, "instrument {id} {side:?} levels");
             if orders {
+                // An iceberg shows its visible slice.
+                let shown = |o: &engine::OrderView| e.iceberg(o.order_id).map_or(o.leaves, |(_, visible)| visible);
                 let want: Vec<(u64, u64, u64)> =
-                    e.book_orders(id, side).iter().map(|o| (o.order_id, o.price, o.leaves)).collect();
+                    e.book_orders(id, side).iter().map(|o| (o.order_id, o.price, shown(o))).collect();
                 assert_eq!(b.orders_in_priority(side), want, "instrument {id} {side:?} orders");
                 compared += want.len();
             }
