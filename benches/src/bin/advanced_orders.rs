@@ -14,8 +14,10 @@
 //!   tombstones and their compaction, per pair.
 //! - **Quote quantity**: market buys by quote quantity against the same market buys by the
 //!   quantity the walk computed, each sweeping `--levels` levels of a fresh book.
+//! - **Icebergs**: a buy sweeping one level of 100 icebergs (10 lots each, showing 2: every one
+//!   refreshes four times) against the same level of 100 plain orders: ns per trade.
 //!
-//! `cargo run --release -p benches --bin expiry -- [--gtd 500000] [--burst 100000] [--runs 5]`
+//! `cargo run --release -p benches --bin advanced_orders -- [--gtd 500000] [--burst 100000] [--runs 5]`
 //! Prints one JSON line last.
 
 use std::time::Instant;
@@ -285,6 +287,50 @@ fn quote_orders(a: &Args, by_quote: bool) -> (f64, Qty) {
     (best, bought)
 }
 
+/// ns per trade of one buy sweeping a level of 100 orders of 10 lots (icebergs showing 2, or
+/// plain), best of `runs` over 2,000 rebuilt levels each; and the trades per sweep.
+fn iceberg_sweep(a: &Args, iceberg: bool) -> (f64, u64) {
+    let rounds = 2_000u64;
+    let mut best = f64::MAX;
+    let mut trades = 0;
+    for _ in 0..a.runs {
+        let mut e = Engine::new(big_config(1_000));
+        let mut sink = CountingSink::default();
+        let mut seq = 1;
+        e.apply(
+            seq,
+            &Command { account: 0, timestamp_ns: 1, kind: CommandKind::AddInstrument(instrument_spec(INSTRUMENT)) },
+            &mut sink,
+        );
+        let (mut total_ns, mut total_trades) = (0u64, 0u64);
+        for r in 0..rounds {
+            for k in 0..100u64 {
+                let order = NewOrder { qty: 10, ..limit(1_000_000 + r * 1_000 + k, Side::Sell, MID_TICKS + 1) };
+                let kind = if iceberg {
+                    CommandKind::NewAdvancedOrder(AdvancedOrder { display_qty: 2, ..AdvancedOrder::plain(order) })
+                } else {
+                    CommandKind::NewOrder(order)
+                };
+                seq += 1;
+                e.apply(seq, &Command { account: GTD_ACCOUNT, timestamp_ns: 2, kind }, &mut sink);
+            }
+            let taker = NewOrder { qty: 1_000, tif: TimeInForce::Ioc, ..limit(r + 1, Side::Buy, MID_TICKS + 1) };
+            let mut events = CountingSink::default();
+            seq += 1;
+            let cmd = Command { account: 3, timestamp_ns: 2, kind: CommandKind::NewOrder(taker) };
+            let before = e.next_ids().1;
+            let cpu0 = thread_cpu_ns();
+            e.apply(seq, &cmd, &mut events);
+            total_ns += thread_cpu_ns() - cpu0;
+            total_trades += e.next_ids().1 - before;
+            assert_eq!(e.live_orders(), 0, "the sweep took the whole level");
+        }
+        trades = total_trades / rounds;
+        best = best.min(total_ns as f64 / total_trades as f64);
+    }
+    (best, trades)
+}
+
 fn main() {
     let a = parse_args();
     let [plain, with_gtc, with_gtd] = resting_gtd(&a);
@@ -317,8 +363,13 @@ fn main() {
         a.levels * 10,
         by_quote / by_qty
     );
+    let ((plain_trade, plain_trades), (ice_trade, ice_trades)) = (iceberg_sweep(&a, false), iceberg_sweep(&a, true));
     println!(
-        "{{\"bench\":\"expiry\",\"flow\":\"feed-replay\",\"commands\":{},\"far_orders\":{},\"ns_per_command_alone\":{plain:.1},\"ns_per_command_far_gtc\":{with_gtc:.1},\"ns_per_command_far_gtd\":{with_gtd:.1},\"gtd_over_gtc\":{ratio:.3},\"burst_orders\":{},\"burst_best_ms\":{:.3},\"burst_median_ms\":{:.3},\"ns_per_expiry\":{per_expiry:.0},\"burst_events\":{events},\"churn_gtc_ns_per_pair\":{gtc_pair:.1},\"churn_gtd_ns_per_pair\":{gtd_pair:.1},\"sweep_levels\":{},\"market_by_qty_ns\":{by_qty:.0},\"market_by_quote_ns\":{by_quote:.0}}}",
+        "sweep of one level of 100 orders: {plain_trade:.1} ns per trade plain ({plain_trades} trades), {ice_trade:.1} ns per trade against icebergs ({ice_trades} trades, {:.3}x per trade)",
+        ice_trade / plain_trade
+    );
+    println!(
+        "{{\"bench\":\"advanced_orders\",\"iceberg_ns_per_trade\":{ice_trade:.1},\"plain_ns_per_trade\":{plain_trade:.1},\"flow\":\"feed-replay\",\"commands\":{},\"far_orders\":{},\"ns_per_command_alone\":{plain:.1},\"ns_per_command_far_gtc\":{with_gtc:.1},\"ns_per_command_far_gtd\":{with_gtd:.1},\"gtd_over_gtc\":{ratio:.3},\"burst_orders\":{},\"burst_best_ms\":{:.3},\"burst_median_ms\":{:.3},\"ns_per_expiry\":{per_expiry:.0},\"burst_events\":{events},\"churn_gtc_ns_per_pair\":{gtc_pair:.1},\"churn_gtd_ns_per_pair\":{gtd_pair:.1},\"sweep_levels\":{},\"market_by_qty_ns\":{by_qty:.0},\"market_by_quote_ns\":{by_quote:.0}}}",
         a.commands,
         a.gtd,
         a.burst,
