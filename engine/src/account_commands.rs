@@ -66,6 +66,30 @@ impl Engine {
         }
     }
 
+    /// Risk mode: re-sizes an amended order's reservation to what `leaves` at `limit` needs now,
+    /// reserving the difference or releasing the surplus (a no-op without risk checks).
+    pub(crate) fn resize_reservation(
+        &mut self,
+        ii: usize,
+        account: AccountId,
+        slot: crate::order_pool::Slot,
+        side: Side,
+        limit: Price,
+        leaves: Qty,
+    ) {
+        if !self.config.risk_checks {
+            return;
+        }
+        let r = self.risk[slot as usize];
+        let (asset, need) = self.requirement(ii, side, &r, limit, leaves);
+        if need > r.reserved {
+            self.reserve(account, asset, need - r.reserved, BalanceReason::Order);
+        } else {
+            self.release_funds(account, asset, r.reserved - need, BalanceReason::Order);
+        }
+        self.risk[slot as usize].reserved = need;
+    }
+
     #[inline]
     fn touch(&mut self, account: AccountId, asset: AssetId, reason: BalanceReason) {
         if account == self.config.fee_account {

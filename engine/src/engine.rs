@@ -612,16 +612,7 @@ impl Engine {
         let new_price = a.new_price.unwrap_or(old_price);
         let new_qty = a.new_qty.unwrap_or(o.qty);
         let new_leaves = new_qty - o.filled();
-        if self.config.risk_checks {
-            let r = self.risk[slot as usize];
-            let (asset, need) = self.requirement(ii, o.side, &r, new_price, new_leaves);
-            if need > r.reserved {
-                self.reserve(account, asset, need - r.reserved, BalanceReason::Order);
-            } else {
-                self.release_funds(account, asset, r.reserved - need, BalanceReason::Order);
-            }
-            self.risk[slot as usize].reserved = need;
-        }
+        self.resize_reservation(ii, account, slot, o.side, new_price, new_leaves);
         let amended = |kept_priority| {
             EventKind::Amended(Amended {
                 account,

@@ -291,17 +291,8 @@ impl Engine {
         }
         let new_qty = a.new_qty.unwrap_or(o.qty);
         let new_price = a.new_price.unwrap_or(entry.price);
-        if self.config.risk_checks {
-            let r = self.risk[slot as usize];
-            let limit = self.instruments[ii].order_limit(entry.order_type, o.side, new_price);
-            let (asset, need) = self.requirement(ii, o.side, &r, limit, new_qty);
-            if need > r.reserved {
-                self.reserve(account, asset, need - r.reserved, BalanceReason::Order);
-            } else {
-                self.release_funds(account, asset, r.reserved - need, BalanceReason::Order);
-            }
-            self.risk[slot as usize].reserved = need;
-        }
+        let limit = self.instruments[ii].order_limit(entry.order_type, o.side, new_price);
+        self.resize_reservation(ii, account, slot, o.side, limit, new_qty);
         let level = self.levels.get_mut(o.level);
         level.total_qty = level.total_qty - o.qty + new_qty;
         let ord = self.orders.get_mut(slot);

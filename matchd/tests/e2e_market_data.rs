@@ -123,7 +123,7 @@ fn trader(
                 };
                 // Some GTC orders are icebergs showing one unit: the feed must show their slices
                 // only, refreshed at the back of the level, never their hidden quantity.
-                if tif == TimeInForce::Gtc && !market && qty > mk.unit && roll % 3 == 0 {
+                if tif == TimeInForce::Gtc && !market && qty > mk.unit && roll.is_multiple_of(3) {
                     ClientMessage::NewAdvancedOrder(engine::AdvancedOrder {
                         display_qty: mk.unit,
                         ..engine::AdvancedOrder::plain(order)
