@@ -4,7 +4,7 @@
 use crate::engine::{Engine, Out, Taker, TakerEnd};
 use crate::event::*;
 use crate::order_book::crosses;
-use crate::order_pool::{ICEBERG, NIL};
+use crate::order_pool::{Slot, ICEBERG, NIL};
 use crate::risk::rebate;
 use crate::types::*;
 
@@ -62,7 +62,7 @@ impl Engine {
                     // An iceberg trades its visible slice only; the hidden rest comes back as the
                     // next slice, at the back of the level.
                     let iceberg = maker.flags & ICEBERG != 0;
-                    let shown = if iceberg { self.icebergs.get(s).visible } else { maker.leaves };
+                    let shown = if iceberg { self.visible_qty(s, &maker) } else { maker.leaves };
                     let q = taker.leaves.min(shown);
                     let maker_leaves = maker.leaves - q;
                     taker.leaves -= q;
@@ -105,20 +105,11 @@ impl Engine {
                         self.release(s);
                     } else {
                         self.orders.get_mut(s).leaves = maker_leaves;
-                        if iceberg {
-                            let e = self.icebergs.get_mut(s);
-                            e.visible -= q;
-                            if e.visible == 0 {
-                                // The slice traded out: the next one joins the back of the level,
-                                // and this pass reaches it there if the taker gets that far (so a
-                                // level is one pass, with one `LevelChanged`, wherever it was).
-                                self.detach_from_level(s);
-                                self.append_to_level(s, l);
-                                self.emit_iceberg_slice(ii, s, false, out);
-                                if next == NIL {
-                                    next = s;
-                                }
-                            }
+                        // A slice that traded out is replaced at the back of the level, and this
+                        // pass reaches it there if the taker gets that far (so a level is one
+                        // pass, with one `LevelChanged`, wherever the iceberg was).
+                        if iceberg && self.iceberg_traded(ii, s, l, q, out) && next == NIL {
+                            next = s;
                         }
                     }
                 }
@@ -132,6 +123,22 @@ impl Engine {
             }
         }
         TakerEnd::Done
+    }
+
+    /// An iceberg maker traded `q` of its slice: the slice shrinks, and one that traded out is
+    /// replaced by the next at the back of level `l` (`IcebergSliced`). Returns whether it was.
+    #[cold]
+    #[inline(never)]
+    fn iceberg_traded<S: EventSink>(&mut self, ii: usize, s: Slot, l: u32, q: Qty, out: &mut Out<'_, S>) -> bool {
+        let e = self.icebergs.get_mut(s);
+        e.visible -= q;
+        if e.visible != 0 {
+            return false;
+        }
+        self.detach_from_level(s);
+        self.append_to_level(s, l);
+        self.emit_iceberg_slice(ii, s, false, out);
+        true
     }
 
     /// Settles one trade of `qty` at `price` between the resting order in
