@@ -179,7 +179,7 @@ fn undecodable_message_is_skipped_with_an_error() {
         c.accept_login(0, 1000, 10_000);
         // Template 99 is unknown server -> client.
         c.write(&[0x08, 0x00, 0x00, 0x00, 99, 0x00, 0x44, 0x4d, 0x01, 0x00]);
-        // OrderCancelled with reason 9 (out of range).
+        // OrderCancelled with reason 10 (out of range).
         let mut b = [0u8; 128];
         let r = ExecReport::Cancelled(Cancelled {
             account: 1,
@@ -192,7 +192,7 @@ fn undecodable_message_is_skipped_with_an_error() {
             reason: CancelReason::User,
         });
         let n = r.encode(1, &mut b).unwrap();
-        b[10 + 49] = 9;
+        b[10 + 49] = 10;
         c.write(&b[..n]);
         c.report(1, r);
     });
