@@ -105,6 +105,9 @@ stop_projector() { kill "$ppid"; wait "$ppid" 2>/dev/null || true; pg_priority 0
 
 declare -A with open
 without=()
+# A warm-up round, not counted: a fresh matchd (empty books and journal) answers up to twice as
+# fast as it does a round later, which would flatter the first "without" round.
+load > /dev/null
 for round in $(seq "$ROUNDS"); do
     l=$(loadavg); without+=("$(load)")
     echo "round $round: without ${without[-1]}/s (load $l)" >&2
