@@ -5,5 +5,6 @@ pub mod alloc_counter;
 pub mod book_flows;
 pub mod flow;
 pub mod peers;
+pub mod proc_cpu;
 pub mod rng;
 pub mod stats;

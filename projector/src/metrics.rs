@@ -27,6 +27,10 @@ pub struct Metrics {
     pub journal_seq: AtomicU64,
     /// The gateway stamp of the journal's last command.
     pub journal_ts_ns: AtomicU64,
+    /// The gateway stamp of the first command the watcher saw after the checkpoint it started
+    /// at: where the lag in seconds counts from while nothing is committed yet (a new database
+    /// has no committed stamp).
+    pub first_pending_ts_ns: AtomicU64,
     /// Journal records projected (committed).
     pub records_total: AtomicU64,
     /// Engine events of the committed records.
@@ -55,7 +59,13 @@ impl Metrics {
         if self.lag_records() == 0 {
             return 0.0;
         }
-        let behind = self.journal_ts_ns.load(Relaxed).saturating_sub(self.committed_ts_ns.load(Relaxed));
+        let committed = match self.committed_ts_ns.load(Relaxed) {
+            // Nothing committed yet: behind by the journal time from the first pending command
+            // (not by the time since 1970).
+            0 => self.first_pending_ts_ns.load(Relaxed),
+            ts => ts,
+        };
+        let behind = self.journal_ts_ns.load(Relaxed).saturating_sub(committed);
         behind as f64 / 1e9
     }
 
@@ -130,6 +140,8 @@ pub fn spawn_journal_watcher(dir: PathBuf, from: u64, metrics: Arc<Metrics>, int
                                 if rec.record_type == RECORD_COMMAND {
                                     if let Ok(cmd) = decode(rec.payload) {
                                         metrics.journal_ts_ns.store(cmd.timestamp_ns, Relaxed);
+                                        let first = &metrics.first_pending_ts_ns;
+                                        let _ = first.compare_exchange(0, cmd.timestamp_ns, Relaxed, Relaxed);
                                     }
                                 }
                             }
@@ -184,4 +196,26 @@ fn answer(mut conn: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_767_225_600_000_000_000;
+
+    #[test]
+    fn lag_seconds_of_a_new_database_count_from_the_first_pending_command() {
+        let m = Metrics::default();
+        m.journal_seq.store(1_000, Relaxed);
+        m.first_pending_ts_ns.store(T0, Relaxed);
+        m.journal_ts_ns.store(T0 + 5_000_000_000, Relaxed);
+        assert_eq!(m.lag_records(), 1_000);
+        assert_eq!(m.lag_seconds(), 5.0, "journal time not yet committed, not the time since 1970");
+        m.committed_seq.store(400, Relaxed);
+        m.committed_ts_ns.store(T0 + 2_000_000_000, Relaxed);
+        assert_eq!(m.lag_seconds(), 3.0);
+        m.committed_seq.store(1_000, Relaxed);
+        assert_eq!(m.lag_seconds(), 0.0, "caught up");
+    }
 }

@@ -164,6 +164,11 @@ impl Postgres {
         format!("host=127.0.0.1 port={} user=postgres dbname={db} connect_timeout=10", self.port)
     }
 
+    /// The postmaster's process id (its backends are its children: benchmarks account their CPU).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// Its port.
     pub fn port(&self) -> u16 {
         self.port

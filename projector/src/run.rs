@@ -104,9 +104,15 @@ fn db_end(e: tokio_postgres::Error) -> Result<SessionEnd, RunError> {
     }
 }
 
-/// Connects one session's connection (its driver runs as a task until the client is dropped).
-async fn connect(url: &str) -> Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+/// Connects `group`'s connection (its driver runs as a task until the client is dropped). Its
+/// `application_name` is `matchd-projector/<group>` unless the connection string sets one, so
+/// `pg_stat_activity` (and the load of each backend) tells the groups' sessions apart.
+async fn connect(url: &str, group: Group) -> Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
+    let mut config: tokio_postgres::Config = url.parse()?;
+    if config.get_application_name().is_none() {
+        config.application_name(format!("matchd-projector/{}", group.name()));
+    }
+    let (client, connection) = config.connect(NoTls).await?;
     let task = tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("connection closed: {e}");
@@ -122,7 +128,10 @@ async fn session(
     stop: &Arc<AtomicBool>,
     watcher_started: &mut bool,
 ) -> Result<SessionEnd, RunError> {
-    let (state, history) = match tokio::try_join!(connect(&opts.database_url), connect(&opts.database_url)) {
+    let (state, history) = match tokio::try_join!(
+        connect(&opts.database_url, Group::State),
+        connect(&opts.database_url, Group::History)
+    ) {
         Ok(c) => c,
         Err(e) => return db_end(e),
     };

@@ -8,12 +8,14 @@
 //! [--batch-records N] [--batch-ms MS] [--mix insert-heavy|exchange-core] [--seed S]`; prints
 //! its figures as one JSON line last.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use benches::flow::{self, FlowGen, FlowShape, Mix};
+use benches::proc_cpu::Sampler;
 use engine::command_codec::{encode, encode_engine_config, MAX_COMMAND_BYTES, RECORD_COMMAND, RECORD_ENGINE_CONFIG};
 use engine::EngineConfig;
 use journal::{JournalConfig, JournalWriter, SyncPolicy};
@@ -23,7 +25,7 @@ use projector::{Batching, Options};
 
 const USAGE: &str = "usage: projector [--commands N] [--baseline-commands N] [--batch-records N] [--batch-ms MS] \
                      [--mix insert-heavy|exchange-core] [--seed S] [--accounts N] [--pg-setting NAME=VALUE]... [--print-pg-log] \
-                     [--sql STATEMENTS] [--synchronous-commit on|off] [--skip-per-command]";
+                     [--sql STATEMENTS] [--synchronous-commit on|off] [--skip-per-command] [--table-stats]";
 
 struct Args {
     commands: u64,
@@ -39,6 +41,8 @@ struct Args {
     sql: String,
     synchronous_commit: bool,
     skip_per_command: bool,
+    /// Print each table's rows and sizes after the batched run.
+    table_stats: bool,
 }
 
 fn args() -> Args {
@@ -55,6 +59,7 @@ fn args() -> Args {
         sql: String::new(),
         synchronous_commit: true,
         skip_per_command: false,
+        table_stats: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(s) = it.next() {
@@ -78,6 +83,7 @@ fn args() -> Args {
             "--sql" => a.sql = it.next().expect(USAGE),
             "--synchronous-commit" => a.synchronous_commit = it.next().expect(USAGE) == "on",
             "--skip-per-command" => a.skip_per_command = true,
+            "--table-stats" => a.table_stats = true,
             "--bench" => {}
             other => panic!("unknown argument {other}; {USAGE}"),
         }
@@ -130,12 +136,83 @@ fn write_journal(data_dir: &Path, n: u64, a: &Args) -> u64 {
 
 struct Case {
     secs: f64,
+    /// CPU seconds: the projector's threads, PostgreSQL's processes (all of them), and each
+    /// of the projector's sessions' backends by `application_name` (largest first).
+    cpu: Cpu,
     records: u64,
     events: u64,
     rows: u64,
     batches: u64,
     /// Per table group: current state, history.
     write_secs: [f64; 2],
+}
+
+/// Where the CPU went during one projection.
+#[derive(Default)]
+struct Cpu {
+    projector_secs: f64,
+    postgres_secs: f64,
+    /// (who, CPU seconds): the projector's threads by name, PostgreSQL's busiest processes (a
+    /// session's backend by its `application_name`).
+    top: Vec<(String, f64)>,
+    /// WAL written, bytes.
+    wal_bytes: u64,
+}
+
+/// `application_name` of each backend of database `db`, polled while the projection runs (the
+/// backends are gone when it ends).
+fn watch_backends(url: String, db: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<HashMap<u32, String>> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let mut names = HashMap::new();
+            let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await else { return names };
+            tokio::spawn(conn);
+            while !stop.load(Relaxed) {
+                let q =
+                    "SELECT pid, application_name FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()";
+                if let Ok(rows) = client.query(q, &[&db]).await {
+                    for r in rows {
+                        let (pid, name): (i32, String) = (r.get(0), r.get(1));
+                        names.insert(pid as u32, name);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            names
+        })
+    })
+}
+
+/// The server's current WAL position, in bytes.
+fn wal_lsn(rt: &tokio::runtime::Runtime, url: &str) -> u64 {
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(conn);
+        let row =
+            client.query_one("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint", &[]).await.expect("lsn");
+        row.get::<_, i64>(0) as u64
+    })
+}
+
+/// Per table: rows inserted, updated (of which heap-only), heap and index size; then the total.
+fn table_stats(rt: &tokio::runtime::Runtime, url: &str) -> String {
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(conn);
+        let q =
+            "SELECT relname::text, n_tup_ins, n_tup_upd, n_tup_hot_upd, pg_table_size(relid), pg_indexes_size(relid) \
+                 FROM pg_stat_user_tables ORDER BY pg_total_relation_size(relid) DESC";
+        let rows = client.query(q, &[]).await.expect("table stats");
+        let mut out = String::from("table: inserted, updated (heap-only), heap MB, indexes MB\n");
+        for r in rows {
+            let (name, ins, upd, hot, heap, idx): (String, i64, i64, i64, i64, i64) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5));
+            let mb = |b: i64| b as f64 / 1048576.0;
+            out += &format!("  {name}: {ins}, {upd} ({hot}), {:.1}, {:.1}\n", mb(heap), mb(idx));
+        }
+        out
+    })
 }
 
 /// Projects `data_dir` into a new database `db` to the journal's end.
@@ -159,11 +236,31 @@ fn project(pg: &Postgres, db: &str, data_dir: &Path, batching: Batching, a: &Arg
             client.batch_execute(&a.sql).await.expect("--sql");
         });
     }
+    let wal_before = wal_lsn(&rt, &opts.database_url);
+    let watching = Arc::new(AtomicBool::new(false));
+    let names = watch_backends(opts.database_url.clone(), db.to_string(), watching.clone());
+    let sampler = Sampler::start(pg.pid());
     let started = Instant::now();
     rt.block_on(projector::run(&opts, metrics.clone(), Arc::new(AtomicBool::new(false)))).expect("projection");
     let secs = started.elapsed().as_secs_f64();
+    let usage = sampler.finish();
+    watching.store(true, Relaxed);
+    let names = names.join().unwrap_or_default();
+    let wal_bytes = wal_lsn(&rt, &opts.database_url) - wal_before;
+    if a.table_stats {
+        eprint!("{db}: {}", table_stats(&rt, &opts.database_url));
+    }
+    let mut top: Vec<(String, f64)> =
+        usage.threads.iter().map(|u| (format!("projector thread {}", u.name), u.cpu_secs)).collect();
+    for u in usage.children.iter().take(6) {
+        let who = names.get(&u.id).filter(|n| !n.is_empty()).cloned().unwrap_or_else(|| u.name.clone());
+        top.push((format!("postgres {who}"), u.cpu_secs));
+    }
+    top.sort_by(|x, y| y.1.total_cmp(&x.1));
+    let cpu = Cpu { projector_secs: usage.own_secs(), postgres_secs: usage.tree_secs(), top, wal_bytes };
     Case {
         secs,
+        cpu,
         records: metrics.records_total.load(Relaxed),
         events: metrics.events_total.load(Relaxed),
         rows: metrics.rows_total.load(Relaxed),
@@ -208,8 +305,21 @@ fn main() {
         b.write_secs[1],
         b.events as f64 / b.secs
     );
+    eprintln!(
+        "batched CPU: projector {:.1} s, PostgreSQL {:.1} s ({:.2} cores of {:.1} s; {:.2} µs per event); WAL {:.0} MB ({:.0} bytes per row)",
+        b.cpu.projector_secs,
+        b.cpu.postgres_secs,
+        (b.cpu.projector_secs + b.cpu.postgres_secs) / b.secs,
+        b.secs,
+        (b.cpu.projector_secs + b.cpu.postgres_secs) * 1e6 / b.events.max(1) as f64,
+        b.cpu.wal_bytes as f64 / 1048576.0,
+        b.cpu.wal_bytes as f64 / b.rows.max(1) as f64
+    );
+    for (who, secs) in &b.cpu.top {
+        eprintln!("  {secs:6.1} s  {who}");
+    }
     let per_command = if a.skip_per_command {
-        Case { secs: 1.0, records: 0, events: 0, rows: 0, batches: 0, write_secs: [0.0; 2] }
+        Case { secs: 1.0, cpu: Cpu::default(), records: 0, events: 0, rows: 0, batches: 0, write_secs: [0.0; 2] }
     } else {
         project(&pg, "per_command", &small, Batching { max_records: 1, ..batched }, &a)
     };
@@ -225,7 +335,7 @@ fn main() {
     }
     let rate = |c: &Case, n: u64| n as f64 / c.secs;
     println!(
-        "{{\"bench\":\"projector\",\"mix\":\"{}\",\"commands\":{},\"records\":{},\"events\":{},\"rows\":{},\"batches\":{},\"secs\":{:.3},\"events_per_sec\":{:.0},\"records_per_sec\":{:.0},\"rows_per_sec\":{:.0},\"batch_records\":{},\"batch_ms\":{},\"per_command_records\":{},\"per_command_events_per_sec\":{:.0},\"per_command_rows_per_sec\":{:.0},\"batched_over_per_command\":{:.1},\"write_secs_state\":{:.2},\"write_secs_history\":{:.2},\"postgres\":\"fsync=on {}\",\"projector_synchronous_commit\":{},\"loadavg\":\"{}\"}}",
+        "{{\"bench\":\"projector\",\"mix\":\"{}\",\"commands\":{},\"records\":{},\"events\":{},\"rows\":{},\"batches\":{},\"secs\":{:.3},\"events_per_sec\":{:.0},\"records_per_sec\":{:.0},\"rows_per_sec\":{:.0},\"batch_records\":{},\"batch_ms\":{},\"per_command_records\":{},\"per_command_events_per_sec\":{:.0},\"per_command_rows_per_sec\":{:.0},\"batched_over_per_command\":{:.1},\"write_secs_state\":{:.2},\"write_secs_history\":{:.2},\"postgres\":\"fsync=on {}\",\"projector_synchronous_commit\":{},\"cpu_secs_projector\":{:.1},\"cpu_secs_postgres\":{:.1},\"wal_bytes\":{},\"loadavg\":\"{}\"}}",
         a.mix.name,
         a.commands,
         b.records,
@@ -246,6 +356,9 @@ fn main() {
         b.write_secs[1],
         a.pg_settings.join(" "),
         a.synchronous_commit,
+        b.cpu.projector_secs,
+        b.cpu.postgres_secs,
+        b.cpu.wal_bytes,
         load_average()
     );
 }
