@@ -9,7 +9,7 @@
 //! without any command. A replay sees the same commands, so the same expiries.
 
 use crate::command::*;
-use crate::engine::{Engine, Out, PlaceOptions};
+use crate::engine::{order_ref_ids, Engine, Out, PlaceOptions};
 use crate::event::*;
 use crate::order_book::crosses;
 use crate::order_pool::{EXPIRES, NIL};
@@ -204,19 +204,12 @@ impl Engine {
 
     /// `AmendTrigger`: moves an armed order to the back of its new trigger price.
     pub(crate) fn amend_trigger<S: EventSink>(&mut self, account: AccountId, a: &AmendTrigger, out: &mut Out<'_, S>) {
-        let found = if self.is_known_account(account) {
-            self.lookup(account, a.order)
-        } else {
-            Err(RejectReason::UnknownAccount)
-        };
+        let found = self.lookup(account, a.order);
         let verdict = found.and_then(|slot| self.validate_trigger_amend(account, slot, a.trigger_price).map(|()| slot));
         let slot = match verdict {
             Ok(slot) => slot,
             Err(reason) => {
-                let (client_order_id, order_id) = match a.order {
-                    OrderRef::Engine(id) => (0, id),
-                    OrderRef::Client(cid) => (cid, 0),
-                };
+                let (client_order_id, order_id) = order_ref_ids(a.order);
                 let instrument = found.map_or(0, |s| self.orders.get(s).instrument);
                 return out.emit(EventKind::Rejected(Rejected {
                     account,

@@ -243,9 +243,13 @@ impl Engine {
         }
     }
 
-    /// Finds a live order for `account`: `Err` is the reject reason.
+    /// Finds a live order for `account` (an unknown account first, as for every account
+    /// command): `Err` is the reject reason.
     #[inline]
     pub(crate) fn lookup(&self, account: AccountId, r: OrderRef) -> Result<Slot, RejectReason> {
+        if !self.is_known_account(account) {
+            return Err(RejectReason::UnknownAccount);
+        }
         match r {
             OrderRef::Engine(id) => {
                 let slot = self.index.by_id(&self.orders, id).ok_or(RejectReason::UnknownOrder)?;
@@ -529,11 +533,7 @@ impl Engine {
     // ----- cancel ------------------------------------------------------------
 
     fn cancel<S: EventSink>(&mut self, account: AccountId, c: &Cancel, out: &mut Out<'_, S>) {
-        let found = if self.is_known_account(account) {
-            self.lookup(account, c.order)
-        } else {
-            Err(RejectReason::UnknownAccount)
-        };
+        let found = self.lookup(account, c.order);
         match found {
             Ok(slot) => self.cancel_resting(slot, CancelReason::User, out),
             Err(reason) => {
@@ -577,11 +577,7 @@ impl Engine {
 
     fn amend<S: EventSink>(&mut self, account: AccountId, ts: u64, a: &Amend, out: &mut Out<'_, S>) {
         // One lookup serves the armed test and the validation (amends are on the hot path).
-        let found = if self.is_known_account(account) {
-            self.lookup(account, a.order)
-        } else {
-            Err(RejectReason::UnknownAccount)
-        };
+        let found = self.lookup(account, a.order);
         if let Ok(slot) = found {
             if self.orders.get(slot).is_armed() {
                 return self.amend_armed(account, slot, a, out);
@@ -1256,7 +1252,7 @@ impl Engine {
 }
 
 /// (client_order_id, order_id) of an order reference, for rejects.
-fn order_ref_ids(r: OrderRef) -> (ClientOrderId, OrderId) {
+pub(crate) fn order_ref_ids(r: OrderRef) -> (ClientOrderId, OrderId) {
     match r {
         OrderRef::Engine(id) => (0, id),
         OrderRef::Client(cid) => (cid, 0),

@@ -10,7 +10,7 @@
 
 use crate::armed_table::ArmedEntry;
 use crate::command::*;
-use crate::engine::{Engine, Out, PlaceOptions};
+use crate::engine::{order_ref_ids, Engine, Out, PlaceOptions};
 use crate::event::*;
 use crate::order_pool::{Order, Slot, ARMED, EXPIRES, NIL};
 use crate::risk::OrderRisk;
@@ -276,10 +276,7 @@ impl Engine {
             return self.cancel_armed(slot, CancelReason::User, out);
         }
         if let Err(reason) = verdict {
-            let (client_order_id, order_id) = match a.order {
-                OrderRef::Engine(id) => (0, id),
-                OrderRef::Client(cid) => (cid, 0),
-            };
+            let (client_order_id, order_id) = order_ref_ids(a.order);
             return out.emit(EventKind::Rejected(Rejected {
                 account,
                 command: CommandType::Amend,
