@@ -37,6 +37,7 @@ mod order_index;
 mod order_pool;
 mod price_level;
 mod risk;
+mod slot_table;
 mod snapshot;
 mod snapshot_v1;
 mod snapshot_v2;

@@ -785,7 +785,7 @@ impl Engine {
         e.next_trade_id = s.next_trade_id;
 
         // Icebergs by order id, for the level walk below (each must be a resting order).
-        if s.icebergs.len() > (config.max_orders / crate::iceberg_table::ICEBERG_PER_ORDER_CAPACITY).max(1) as usize {
+        if s.icebergs.len() > crate::iceberg_table::IcebergTable::capacity_for(config.max_orders) as usize {
             return bad(format!("{} icebergs exceed the iceberg capacity", s.icebergs.len()));
         }
         let icebergs: FxHashMap<OrderId, IcebergSnapshot> = s.icebergs.iter().map(|x| (x.order_id, *x)).collect();
@@ -1134,7 +1134,7 @@ fn restore_armed(
     reserved: &mut FxHashMap<(AccountId, AssetId), u128>,
 ) -> Result<(), SnapshotError> {
     let risk = e.config.risk_checks;
-    if armed.len() > (e.config.max_orders / crate::armed_table::ARMED_PER_ORDER_CAPACITY).max(1) as usize {
+    if armed.len() > crate::armed_table::ArmedTable::capacity_for(e.config.max_orders) as usize {
         return bad(format!("{} armed orders exceed the armed capacity", armed.len()));
     }
     let mut prev: Option<(usize, bool, Price)> = None;
