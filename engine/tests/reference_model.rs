@@ -403,22 +403,7 @@ impl Model {
                 return;
             }
         };
-        let id = self.next_oid;
-        self.next_oid += 1;
-        ev.push(EventKind::Accepted(Accepted {
-            account: acct,
-            order_id: id,
-            client_order_id: o.client_order_id,
-            instrument: o.instrument,
-            side: o.side,
-            order_type: o.order_type,
-            tif: o.tif,
-            price: o.price,
-            qty: o.qty,
-            timestamp_ns: ts,
-        }));
-        self.execute(acct, ts, o, id, limit, 0, 0, ev);
-        self.fire_triggers(o.instrument, ts, ev);
+        self.accept_and_execute(acct, ts, o, limit, 0, 0, ev);
     }
 
     /// Matching, then resting (with `expire`) or cancelling the remainder, of an order with id `id`.
@@ -1039,6 +1024,22 @@ impl Model {
             Ok(l) => l,
             Err(r) => return reject(ev, r),
         };
+        self.accept_and_execute(acct, ts, &o, limit, a.expire_time_ns, a.display_qty, ev);
+    }
+
+    /// A validated new order: `Accepted` with the next order id, its execution, then the
+    /// triggers its trades reached.
+    #[allow(clippy::too_many_arguments)]
+    fn accept_and_execute(
+        &mut self,
+        acct: AccountId,
+        ts: u64,
+        o: &NewOrder,
+        limit: Price,
+        expire: u64,
+        display: Qty,
+        ev: &mut Vec<EventKind>,
+    ) {
         let id = self.next_oid;
         self.next_oid += 1;
         ev.push(EventKind::Accepted(Accepted {
@@ -1053,7 +1054,7 @@ impl Model {
             qty: o.qty,
             timestamp_ns: ts,
         }));
-        self.execute(acct, ts, &o, id, limit, a.expire_time_ns, a.display_qty, ev);
+        self.execute(acct, ts, o, id, limit, expire, display, ev);
         self.fire_triggers(o.instrument, ts, ev);
     }
 
