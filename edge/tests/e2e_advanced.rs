@@ -6,40 +6,8 @@
 
 mod common;
 
-use common::{next_json, now_ms, start, Stack, Ws, ALICE, BOB};
+use common::{get_order, now_ms, post_order, refusal, s, start, until_event, Stack, Ws, ALICE, BOB};
 use serde_json::Value;
-
-fn s(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or_else(|| panic!("`{k}` in {v}")).to_string()
-}
-
-/// Private-stream events up to and including the first whose `data` satisfies `pred`.
-async fn until_event(ws: &mut Ws, mut pred: impl FnMut(&Value) -> bool) -> Vec<Value> {
-    let mut got = Vec::new();
-    loop {
-        let m = next_json(ws).await;
-        let done = pred(&m["data"]);
-        got.push(m["data"].clone());
-        if done {
-            return got;
-        }
-    }
-}
-
-async fn post(st: &Stack, who: (&str, &str, u32), body: &str) -> (u16, Value) {
-    st.signed(who, "POST", "/api/v3/order", "", body).await
-}
-
-async fn get_order(st: &Stack, id: &str) -> Value {
-    let (code, o) = st.signed(ALICE, "GET", "/api/v3/order", &format!("symbol=BTC-USDT&orderId={id}"), "").await;
-    assert_eq!(code, 200, "{o}");
-    o
-}
-
-/// The refusal's (status, code, msg).
-fn refusal((code, v): (u16, Value)) -> (u16, i64, String) {
-    (code, v["code"].as_i64().unwrap_or_else(|| panic!("{v}")), s(&v, "msg"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn good_till_date_quote_order_qty_and_their_refusals() {
@@ -58,7 +26,7 @@ async fn gtd_orders_expire(st: &Stack, ws: &mut Ws) {
     let body = format!(
         r#"{{"symbol":"BTC-USDT","side":"BUY","type":"LIMIT","timeInForce":"GTD","goodTillDate":{gtd},"quantity":"0.002","price":"49000.00"}}"#
     );
-    let (code, limit) = post(st, ALICE, &body).await;
+    let (code, limit) = post_order(st, ALICE, &body).await;
     assert_eq!(code, 200, "{limit}");
     assert_eq!(
         (s(&limit, "status"), s(&limit, "type"), s(&limit, "timeInForce"), limit["goodTillDate"].clone()),
@@ -68,7 +36,7 @@ async fn gtd_orders_expire(st: &Stack, ws: &mut Ws) {
     let body = format!(
         r#"{{"symbol":"BTC-USDT","side":"SELL","type":"STOP_LOSS_LIMIT","timeInForce":"GTD","goodTillDate":{gtd},"quantity":"0.002","price":"49400.00","stopPrice":"49500.00"}}"#
     );
-    let (code, stop) = post(st, ALICE, &body).await;
+    let (code, stop) = post_order(st, ALICE, &body).await;
     assert_eq!(code, 200, "{stop}");
     assert_eq!(
         (s(&stop, "status"), s(&stop, "timeInForce"), s(&stop, "stopPrice"), stop["isWorking"].clone()),
@@ -119,7 +87,7 @@ async fn quote_order_qty_market_buy(st: &Stack, ws: &mut Ws) {
     st.limit(BOB, "SELL", "50010.00", "0.002").await;
     st.limit(BOB, "SELL", "50020.00", "0.003").await;
     let body = r#"{"symbol":"BTC-USDT","side":"BUY","type":"MARKET","quoteOrderQty":"200.00"}"#;
-    let (code, o) = post(st, ALICE, body).await;
+    let (code, o) = post_order(st, ALICE, body).await;
     assert_eq!(code, 200, "{o}");
     assert_eq!(
         (s(&o, "type"), s(&o, "timeInForce"), s(&o, "origQty"), s(&o, "origQuoteOrderQty")),
@@ -210,7 +178,7 @@ async fn refusals(st: &Stack) {
         (order("MARKET", r#","quoteOrderQty":"0.01""#), 400, -2010, "NothingToFill"),
     ];
     for (body, status, code, says) in cases {
-        let r = refusal(post(st, ALICE, &body).await);
+        let r = refusal(post_order(st, ALICE, &body).await);
         assert_eq!((r.0, r.1), (status, code), "{body}: {r:?}");
         assert!(r.2.contains(says), "{body}: {r:?}");
     }

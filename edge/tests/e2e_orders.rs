@@ -3,12 +3,8 @@
 
 mod common;
 
-use common::{start, ALICE, BOB};
+use common::{s, start, ALICE, BOB};
 use serde_json::Value;
-
-fn s(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or_else(|| panic!("`{k}` in {v}")).to_string()
-}
 
 fn balance(acct: &Value, asset: &str) -> (String, String) {
     let b = acct["balances"].as_array().unwrap().iter().find(|b| b["asset"] == asset).unwrap();

@@ -6,40 +6,8 @@
 
 mod common;
 
-use common::{next_json, start, wait_until, Stack, Ws, ALICE, BOB};
+use common::{get_order, post_order, refusal, s, start, until_event, wait_until, Stack, Ws, ALICE, BOB};
 use serde_json::Value;
-
-fn s(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or_else(|| panic!("`{k}` in {v}")).to_string()
-}
-
-/// Private-stream events up to and including the first whose `data` satisfies `pred`.
-async fn until_event(ws: &mut Ws, mut pred: impl FnMut(&Value) -> bool) -> Vec<Value> {
-    let mut got = Vec::new();
-    loop {
-        let m = next_json(ws).await;
-        let done = pred(&m["data"]);
-        got.push(m["data"].clone());
-        if done {
-            return got;
-        }
-    }
-}
-
-async fn post(st: &Stack, who: (&str, &str, u32), body: &str) -> (u16, Value) {
-    st.signed(who, "POST", "/api/v3/order", "", body).await
-}
-
-async fn get_order(st: &Stack, id: &str) -> Value {
-    let (code, o) = st.signed(ALICE, "GET", "/api/v3/order", &format!("symbol=BTC-USDT&orderId={id}"), "").await;
-    assert_eq!(code, 200, "{o}");
-    o
-}
-
-/// The refusal's (status, code, msg).
-fn refusal((code, v): (u16, Value)) -> (u16, i64, String) {
-    (code, v["code"].as_i64().unwrap_or_else(|| panic!("{v}")), s(&v, "msg"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_loss_limit_armed_fired_by_another_accounts_trade() {
@@ -50,7 +18,7 @@ async fn stop_loss_limit_armed_fired_by_another_accounts_trade() {
     // stop-loss at 49,900.00 waits for a fall.
     st.limit(BOB, "BUY", "49900.00", "0.01").await;
     let body = r#"{"symbol":"BTC-USDT","side":"SELL","type":"STOP_LOSS_LIMIT","timeInForce":"GTC","quantity":"0.004","price":"49800.00","stopPrice":"49900.00"}"#;
-    let (code, armed) = post(&st, ALICE, body).await;
+    let (code, armed) = post_order(&st, ALICE, body).await;
     assert_eq!(code, 200, "{armed}");
     assert_eq!(
         (
@@ -105,7 +73,7 @@ async fn stop_loss_limit_armed_fired_by_another_accounts_trade() {
     // Bob sells 0.001 into his own bid at 49,900.00: the last price reaches alice's trigger, her
     // order fires and sells 0.004 to the rest of bob's bid (at the bid's price).
     let body = r#"{"symbol":"BTC-USDT","side":"SELL","type":"LIMIT","timeInForce":"IOC","quantity":"0.001","price":"49900.00"}"#;
-    let (code, v) = post(&st, BOB, body).await;
+    let (code, v) = post_order(&st, BOB, body).await;
     assert_eq!(code, 200, "{v}");
     let ev = until_event(&mut ws, |d| d["x"] == "TRADE" && d["i"] == id.as_str()).await;
     let trig = ev.iter().find(|d| d["x"] == "TRIGGERED").unwrap_or_else(|| panic!("no TRIGGERED in {ev:?}"));
@@ -142,35 +110,39 @@ async fn refusals(st: &Stack) {
     let order = |t: &str, extra: &str| {
         format!(r#"{{"symbol":"BTC-USDT","side":"SELL","type":"{t}","quantity":"0.004"{extra}}}"#)
     };
-    let r = refusal(post(st, ALICE, &order("STOP_LOSS_LIMIT", r#","timeInForce":"GTC","price":"49000.00""#)).await);
+    let r =
+        refusal(post_order(st, ALICE, &order("STOP_LOSS_LIMIT", r#","timeInForce":"GTC","price":"49000.00""#)).await);
     assert_eq!((r.0, r.1), (400, -1102), "{r:?}");
     assert!(r.2.contains("stopPrice"), "{r:?}");
-    let r = refusal(post(st, ALICE, &order("STOP_LOSS", r#","price":"49000.00","stopPrice":"49000.00""#)).await);
+    let r = refusal(post_order(st, ALICE, &order("STOP_LOSS", r#","price":"49000.00","stopPrice":"49000.00""#)).await);
     assert_eq!((r.0, r.1), (400, -1130), "{r:?}");
     assert!(r.2.contains("`price`") && r.2.contains("STOP_LOSS_LIMIT"), "{r:?}");
     let r = refusal(
-        post(st, ALICE, &order("LIMIT", r#","timeInForce":"GTC","price":"51000.00","stopPrice":"51000.00""#)).await,
+        post_order(st, ALICE, &order("LIMIT", r#","timeInForce":"GTC","price":"51000.00","stopPrice":"51000.00""#))
+            .await,
     );
     assert_eq!((r.0, r.1), (400, -1130), "{r:?}");
     assert!(r.2.contains("stopPrice"), "{r:?}");
-    let r =
-        refusal(post(st, ALICE, &order("TAKE_PROFIT_LIMIT", r#","price":"51000.00","stopPrice":"51000.00""#)).await);
+    let r = refusal(
+        post_order(st, ALICE, &order("TAKE_PROFIT_LIMIT", r#","price":"51000.00","stopPrice":"51000.00""#)).await,
+    );
     assert_eq!((r.0, r.1), (400, -1102), "{r:?}");
     assert!(r.2.contains("timeInForce"), "{r:?}");
-    let r = refusal(post(st, ALICE, &order("STOP_LOSS", r#","stopPrice":"0""#)).await);
+    let r = refusal(post_order(st, ALICE, &order("STOP_LOSS", r#","stopPrice":"0""#)).await);
     assert_eq!((r.0, r.1), (400, -1130), "{r:?}");
-    let r = refusal(post(st, ALICE, &order("STOP_LOSS", r#","stopPrice":"49000.001""#)).await);
+    let r = refusal(post_order(st, ALICE, &order("STOP_LOSS", r#","stopPrice":"49000.001""#)).await);
     assert_eq!((r.0, r.1), (400, -1111), "{r:?}");
     // A sell stop-loss fires on a fall to its stopPrice: at 50,000.00 it would fire at once.
-    let r = refusal(post(st, ALICE, &order("STOP_LOSS", r#","stopPrice":"50000.00""#)).await);
+    let r = refusal(post_order(st, ALICE, &order("STOP_LOSS", r#","stopPrice":"50000.00""#)).await);
     assert_eq!((r.0, r.1), (400, -2021), "{r:?}");
     assert!(r.2.contains("immediately trigger"), "{r:?}");
     // So would a sell take-profit below the last price; matchd's other reasons stay -2010.
-    let r = refusal(post(st, ALICE, &order("TAKE_PROFIT", r#","stopPrice":"49000.00""#)).await);
+    let r = refusal(post_order(st, ALICE, &order("TAKE_PROFIT", r#","stopPrice":"49000.00""#)).await);
     assert_eq!((r.0, r.1), (400, -2021), "{r:?}");
-    let r = refusal(post(st, ALICE, &order("TAKE_PROFIT", r#","stopPrice":"51000.005""#)).await);
+    let r = refusal(post_order(st, ALICE, &order("TAKE_PROFIT", r#","stopPrice":"51000.005""#)).await);
     assert_eq!((r.0, r.1), (400, -1111), "{r:?}");
-    let r = refusal(post(st, ALICE, &order("TAKE_PROFIT", r#","timeInForce":"GTC","stopPrice":"51000.00""#)).await);
+    let r =
+        refusal(post_order(st, ALICE, &order("TAKE_PROFIT", r#","timeInForce":"GTC","stopPrice":"51000.00""#)).await);
     assert_eq!((r.0, r.1), (400, -2010), "{r:?}");
     assert!(r.2.contains("InvalidField"), "{r:?}");
 }
@@ -179,7 +151,7 @@ async fn refusals(st: &Stack) {
 /// no longer listed.
 async fn cancel_armed(st: &Stack, ws: &mut Ws) {
     let body = r#"{"symbol":"BTC-USDT","side":"SELL","type":"TAKE_PROFIT_LIMIT","timeInForce":"GTC","quantity":"0.002","price":"51000.00","stopPrice":"51000.00","newClientOrderId":"777"}"#;
-    let (code, armed) = post(st, ALICE, body).await;
+    let (code, armed) = post_order(st, ALICE, body).await;
     assert_eq!(code, 200, "{armed}");
     assert_eq!((s(&armed, "type"), s(&armed, "clientOrderId")), ("TAKE_PROFIT_LIMIT".into(), "777".into()));
     let id = s(&armed, "orderId");

@@ -321,3 +321,38 @@ pub async fn next_json(ws: &mut Ws) -> Value {
 pub async fn send_json(ws: &mut Ws, v: Value) {
     ws.send(Message::Text(v.to_string().into())).await.unwrap();
 }
+
+/// A string field of a JSON answer (panics naming the field and the answer).
+pub fn s(v: &Value, k: &str) -> String {
+    v[k].as_str().unwrap_or_else(|| panic!("`{k}` in {v}")).to_string()
+}
+
+/// Private-stream events up to and including the first whose `data` satisfies `pred`.
+pub async fn until_event(ws: &mut Ws, mut pred: impl FnMut(&Value) -> bool) -> Vec<Value> {
+    let mut got = Vec::new();
+    loop {
+        let m = next_json(ws).await;
+        let done = pred(&m["data"]);
+        got.push(m["data"].clone());
+        if done {
+            return got;
+        }
+    }
+}
+
+/// A signed `POST /api/v3/order`.
+pub async fn post_order(st: &Stack, who: (&str, &str, u32), body: &str) -> (u16, Value) {
+    st.signed(who, "POST", "/api/v3/order", "", body).await
+}
+
+/// Alice's signed `GET /api/v3/order` of one order id (must answer 200).
+pub async fn get_order(st: &Stack, id: &str) -> Value {
+    let (code, o) = st.signed(ALICE, "GET", "/api/v3/order", &format!("symbol=BTC-USDT&orderId={id}"), "").await;
+    assert_eq!(code, 200, "{o}");
+    o
+}
+
+/// The refusal's (status, code, msg).
+pub fn refusal((code, v): (u16, Value)) -> (u16, i64, String) {
+    (code, v["code"].as_i64().unwrap_or_else(|| panic!("{v}")), s(&v, "msg"))
+}
