@@ -11,11 +11,10 @@ import {
   type OrderAccepted,
   type OrderArmed,
   type OrderCancelled,
-  type OrderClient,
   type OrderTriggerAmended,
   type OrderTriggered,
 } from '../src/index';
-import { ALICE, BOB, BTC, lots, Matchd, px, Reports, sync } from './harness';
+import { ALICE, BTC, lots, Matchd, px, Sessions, sync } from './harness';
 
 /** BTC-USDT's `qty_scale` in the default configuration: notional = price * qty / 1e8. */
 const QTY_SCALE = 100_000_000n;
@@ -30,28 +29,9 @@ after(async () => {
   await m.stop();
 });
 
-const sessions: OrderClient[] = [];
-afterEach(async () => {
-  for (const c of sessions.splice(0)) {
-    if (c.isOpen) {
-      await c.massCancel();
-      await c.logout();
-    }
-  }
-});
-
-/** Logs both traders in with report collectors, past the history resent at login. */
-async function pair(): Promise<[OrderClient, Reports, OrderClient, Reports]> {
-  const a = await m.login(ALICE);
-  sessions.push(a);
-  const ra = new Reports(a);
-  const b = await m.login(BOB);
-  sessions.push(b);
-  const rb = new Reports(b);
-  await sync(a, ra);
-  await sync(b, rb);
-  return [a, ra, b, rb];
-}
+const sessions = new Sessions();
+afterEach(() => sessions.closeAll());
+const pair = () => sessions.pair(m);
 
 /** Nanoseconds since the Unix epoch, `ms` from now (the gateway runs on the same clock). */
 function nsFromNow(ms: number): bigint {

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 
-import { CommandRejectedError, type Fill, type OrderArmed, type OrderClient, type OrderTriggered } from '../src/index';
-import { ALICE, BOB, BTC, lots, Matchd, px, Reports, sync } from './harness';
+import { CommandRejectedError, type Fill, type OrderArmed, type OrderTriggered } from '../src/index';
+import { ALICE, BTC, lots, Matchd, px, Sessions, sync } from './harness';
 
 let m: Matchd;
 
@@ -18,28 +18,9 @@ after(async () => {
   await m.stop();
 });
 
-const sessions: OrderClient[] = [];
-afterEach(async () => {
-  for (const c of sessions.splice(0)) {
-    if (c.isOpen) {
-      await c.massCancel();
-      await c.logout();
-    }
-  }
-});
-
-/** Logs both traders in with report collectors, past the history resent at login. */
-async function pair(): Promise<[OrderClient, Reports, OrderClient, Reports]> {
-  const a = await m.login(ALICE);
-  sessions.push(a);
-  const ra = new Reports(a);
-  const b = await m.login(BOB);
-  sessions.push(b);
-  const rb = new Reports(b);
-  await sync(a, ra);
-  await sync(b, rb);
-  return [a, ra, b, rb];
-}
+const sessions = new Sessions();
+afterEach(() => sessions.closeAll());
+const pair = () => sessions.pair(m);
 
 test('a sell stop-loss is armed, another account trades at its trigger, it fires and fills', async () => {
   const [a, ra, b] = await pair();

@@ -249,3 +249,33 @@ export async function sync(c: OrderClient, reports: Reports): Promise<Report[]> 
   await answered;
   return got.slice(0, -1);
 }
+
+/**
+ * The trader sessions a test file opens through {@link Sessions.pair}; `closeAll` (run it in
+ * `afterEach`) mass-cancels what each left and logs it out, so tests do not see each other's orders.
+ */
+export class Sessions {
+  private open: OrderClient[] = [];
+
+  /** Logs alice and bob in with report collectors, past the history resent at login. */
+  async pair(m: Matchd): Promise<[OrderClient, Reports, OrderClient, Reports]> {
+    const a = await m.login(ALICE);
+    this.open.push(a);
+    const ra = new Reports(a);
+    const b = await m.login(BOB);
+    this.open.push(b);
+    const rb = new Reports(b);
+    await sync(a, ra);
+    await sync(b, rb);
+    return [a, ra, b, rb];
+  }
+
+  async closeAll(): Promise<void> {
+    for (const c of this.open.splice(0)) {
+      if (c.isOpen) {
+        await c.massCancel();
+        await c.logout();
+      }
+    }
+  }
+}
