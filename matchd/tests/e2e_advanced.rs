@@ -149,25 +149,6 @@ fn quote_quantity_orders_and_trigger_amends_over_tcp() {
     assert!(matches!(next_report(&mut bob).1, ExecReport::Rejected(r) if r.reason == RejectReason::NotArmed));
 }
 
-/// Reads market data until `pred` matches; returns everything read.
-fn md_until(
-    c: &mut client::md_client::MdClient,
-    mut pred: impl FnMut(&protocol::MdServerMessage) -> bool,
-) -> Vec<protocol::MdServerMessage> {
-    let deadline = std::time::Instant::now() + IO;
-    let mut out = Vec::new();
-    loop {
-        assert!(std::time::Instant::now() < deadline, "timed out; got {out:#?}");
-        if let Some(msg) = c.recv(Duration::from_millis(50)).expect("md recv") {
-            let done = pred(&msg);
-            out.push(msg);
-            if done {
-                return out;
-            }
-        }
-    }
-}
-
 #[test]
 fn market_data_shows_an_icebergs_slices_and_never_its_hidden_quantity() {
     use protocol::{MdServerMessage as Md, MdSubscribe};

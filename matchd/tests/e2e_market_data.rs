@@ -528,22 +528,6 @@ fn a_subscriber_that_never_reads_is_cut_off_and_others_stay_exact() {
     assert_books_exact(&again.books, &e, false);
 }
 
-/// Reads until a message matches.
-fn md_until(c: &mut MdClient, mut pred: impl FnMut(&MdServerMessage) -> bool) -> Vec<MdServerMessage> {
-    let deadline = Instant::now() + IO;
-    let mut out = Vec::new();
-    loop {
-        assert!(Instant::now() < deadline, "timed out; got {out:#?}");
-        if let Some(msg) = c.recv(Duration::from_millis(50)).expect("md recv") {
-            let done = pred(&msg);
-            out.push(msg);
-            if done {
-                return out;
-            }
-        }
-    }
-}
-
 #[test]
 fn halts_resumes_new_instruments_and_a_restart_reach_the_feed() {
     let dir = tempfile::tempdir().unwrap();

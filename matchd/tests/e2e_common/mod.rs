@@ -799,3 +799,23 @@ pub fn connect_small_rcvbuf(addr: SocketAddr, rcvbuf: i32) -> TcpStream {
         TcpStream::from_raw_fd(fd)
     }
 }
+
+/// Reads market data until a message matches `pred` (bounded by [`IO`] against a hang); returns
+/// everything read, the matching message last.
+pub fn md_until(
+    c: &mut client::md_client::MdClient,
+    mut pred: impl FnMut(&protocol::MdServerMessage) -> bool,
+) -> Vec<protocol::MdServerMessage> {
+    let deadline = Instant::now() + IO;
+    let mut out = Vec::new();
+    loop {
+        assert!(Instant::now() < deadline, "timed out; got {out:#?}");
+        if let Some(msg) = c.recv(Duration::from_millis(50)).expect("md recv") {
+            let done = pred(&msg);
+            out.push(msg);
+            if done {
+                return out;
+            }
+        }
+    }
+}

@@ -80,45 +80,34 @@ fn order_ref(r: OrderRef) -> (&'static str, u64) {
     }
 }
 
+/// A `NewOrder`'s fields, which the stop and advanced orders start with.
+fn push_order_fields(f: &mut Vec<(&'static str, Value)>, o: &NewOrder) {
+    f.push(("client_order_id", int(o.client_order_id)));
+    f.push(("instrument", int(o.instrument)));
+    f.push(("side", json!(side(o.side))));
+    f.push(("type", json!(order_type_name(o.order_type))));
+    f.push(("tif", json!(tif_name(o.tif))));
+    f.push(("stp", json!(stp_name(o.stp))));
+    f.push(("price", int(o.price)));
+    f.push(("qty", int(o.qty)));
+}
+
 /// The command's name and its fields, in a fixed order.
 pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)>) {
     let mut f: Vec<(&'static str, Value)> = Vec::with_capacity(10);
     let name = match &cmd.kind {
         CommandKind::NewOrder(o) => {
-            f.push(("client_order_id", int(o.client_order_id)));
-            f.push(("instrument", int(o.instrument)));
-            f.push(("side", json!(side(o.side))));
-            f.push(("type", json!(order_type_name(o.order_type))));
-            f.push(("tif", json!(tif_name(o.tif))));
-            f.push(("stp", json!(stp_name(o.stp))));
-            f.push(("price", int(o.price)));
-            f.push(("qty", int(o.qty)));
+            push_order_fields(&mut f, o);
             "new_order"
         }
         CommandKind::NewStopOrder(s) => {
-            let o = &s.order;
-            f.push(("client_order_id", int(o.client_order_id)));
-            f.push(("instrument", int(o.instrument)));
-            f.push(("side", json!(side(o.side))));
-            f.push(("type", json!(order_type_name(o.order_type))));
-            f.push(("tif", json!(tif_name(o.tif))));
-            f.push(("stp", json!(stp_name(o.stp))));
-            f.push(("price", int(o.price)));
-            f.push(("qty", int(o.qty)));
+            push_order_fields(&mut f, &s.order);
             f.push(("trigger", json!(trigger_name(s.trigger))));
             f.push(("trigger_price", int(s.trigger_price)));
             "new_stop_order"
         }
         CommandKind::NewAdvancedOrder(a) => {
-            let o = &a.order;
-            f.push(("client_order_id", int(o.client_order_id)));
-            f.push(("instrument", int(o.instrument)));
-            f.push(("side", json!(side(o.side))));
-            f.push(("type", json!(order_type_name(o.order_type))));
-            f.push(("tif", json!(tif_name(o.tif))));
-            f.push(("stp", json!(stp_name(o.stp))));
-            f.push(("price", int(o.price)));
-            f.push(("qty", int(o.qty)));
+            push_order_fields(&mut f, &a.order);
             if a.expire_time_ns != 0 {
                 f.push(("expire_time_ns", int(a.expire_time_ns)));
             }
