@@ -13,6 +13,7 @@ use crate::engine::{order_ref_ids, Engine, Out, PlaceOptions};
 use crate::event::*;
 use crate::order_book::crosses;
 use crate::order_pool::{EXPIRES, NIL};
+use crate::stop_orders::StopOptions;
 use crate::trigger_book::fires;
 use crate::types::*;
 
@@ -41,7 +42,8 @@ impl Engine {
         }
         if let Some((trigger_price, trigger)) = a.trigger {
             let stop = StopOrder { order: a.order, trigger_price, trigger };
-            return self.new_stop_order(account, ts, &stop, a.expire_time_ns, CommandType::NewAdvancedOrder, out);
+            let opts = StopOptions { expire_time_ns: a.expire_time_ns, trailing: a.trailing };
+            return self.new_stop_order(account, ts, &stop, opts, CommandType::NewAdvancedOrder, out);
         }
         let mut order = a.order;
         let mut opts = PlaceOptions {
@@ -257,7 +259,8 @@ impl Engine {
         if trigger_price == 0 || !inst.on_tick(trigger_price) {
             return Err(PriceOffTick);
         }
-        if trigger_price == self.levels.get(o.level).price {
+        // A trailing stop's trigger follows the price: there is no fixed trigger to move.
+        if o.flags & crate::order_pool::TRAILING != 0 || trigger_price == self.levels.get(o.level).price {
             return Err(InvalidField);
         }
         let rise = self.armed.get(slot).trigger.fires_on_rise(o.side);
@@ -271,7 +274,8 @@ impl Engine {
 /// Which options go together (`InvalidField` otherwise): a quote quantity only on a market
 /// IOC/FOK order whose own quantity is 0, with no trigger and no expiry; an expiry only on an
 /// order that can rest (limit GTC or post-only) or a conditional one; a display quantity only on
-/// an order that can rest, not conditional.
+/// an order that can rest, not conditional; a trailing delta only on a stop-loss trigger whose
+/// price is 0 (the trailing computes it).
 fn check_option_combination(a: &AdvancedOrder) -> Result<(), RejectReason> {
     let o = &a.order;
     if a.quote_qty != 0
@@ -288,6 +292,9 @@ fn check_option_combination(a: &AdvancedOrder) -> Result<(), RejectReason> {
         return Err(RejectReason::InvalidField);
     }
     if a.display_qty != 0 && (!can_rest || a.trigger.is_some()) {
+        return Err(RejectReason::InvalidField);
+    }
+    if a.trailing.is_some() && !matches!(a.trigger, Some((0, TriggerKind::StopLoss))) {
         return Err(RejectReason::InvalidField);
     }
     Ok(())

@@ -208,12 +208,16 @@ pub struct AdvancedOrder {
     /// Iceberg: while it rests, the book and market data show at most this much of it; each
     /// slice, once traded, is replaced by the next at the back of its level. 0: all shown.
     pub display_qty: Qty,
+    /// Trailing stop: with a stop-loss `trigger` whose price is 0, the trigger follows the best
+    /// last trade price since arming (the highest for a sell, the lowest for a buy) at this
+    /// distance, and fires when the price comes back by it. `None`: a fixed trigger.
+    pub trailing: Option<Trailing>,
 }
 
 impl AdvancedOrder {
     /// A plain order with no options.
     pub fn plain(order: NewOrder) -> Self {
-        Self { order, expire_time_ns: 0, quote_qty: 0, trigger: None, display_qty: 0 }
+        Self { order, expire_time_ns: 0, quote_qty: 0, trigger: None, display_qty: 0, trailing: None }
     }
 }
 

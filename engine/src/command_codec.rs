@@ -208,6 +208,10 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
                 w.u64(64, price);
                 w.u8(72, trigger.as_u8());
             }
+            if let Some(t) = a.trailing {
+                w.u8(73, t.unit.as_u8());
+                w.u32(76, t.delta);
+            }
             w.u64(80, a.display_qty);
         }
         CommandKind::AmendTrigger(a) => {
@@ -361,8 +365,13 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
             })
         }
         kind::NEW_ADVANCED_ORDER => {
-            r.zero(73, 80)?;
+            r.zero(74, 76)?;
             let trigger_price = r.u64(64);
+            let trailing = match (r.u8(73), r.u32(76)) {
+                (0, 0) => None,
+                (0, _) => return Err(CodecError::ReservedNotZero(76)),
+                (_, delta) => Some(Trailing { delta, unit: r.en(73, "trail_unit", TrailUnit::from_u8)? }),
+            };
             let trigger = match r.u8(72) {
                 0 if trigger_price == 0 => None,
                 0 => return Err(CodecError::ReservedNotZero(64)),
@@ -374,6 +383,7 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
                 quote_qty: r.u64(56),
                 trigger,
                 display_qty: r.u64(80),
+                trailing,
             })
         }
         kind::AMEND_TRIGGER => {

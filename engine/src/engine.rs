@@ -15,6 +15,7 @@ use crate::order_index::OrderIndex;
 use crate::order_pool::{Order, OrderPool, Slot, EXPIRES, ICEBERG, NIL};
 use crate::price_level::LevelPool;
 use crate::risk::OrderRisk;
+use crate::trail_table::TrailTable;
 use crate::trigger_book::TriggerBook;
 use crate::types::*;
 pub use crate::view::{ArmedView, InstrumentView, LevelView, OrderView};
@@ -53,6 +54,8 @@ pub struct Engine {
     pub(crate) credentials: CredentialTable,
     /// Armed conditional orders' extra fields (see `stop_orders.rs`).
     pub(crate) armed: ArmedTable,
+    /// Armed trailing stops' deltas and arming epochs (see `trailing_stops.rs`).
+    pub(crate) trails: TrailTable,
     /// The engine's time: the latest command timestamp applied (never decreases, so a leader
     /// whose clock is behind its predecessor's cannot move it back). Expiries and the GTD
     /// check read it; nothing reads a clock.
@@ -159,6 +162,7 @@ impl Engine {
             supply: vec![0; if risk { config.max_assets as usize } else { 0 }],
             credentials: CredentialTable::new(),
             armed: ArmedTable::for_orders(config.max_orders),
+            trails: TrailTable::for_orders(config.max_orders),
             clock_ns: 0,
             expiry: ExpiryQueue::for_orders(config.max_orders),
             icebergs: IcebergTable::for_orders(config.max_orders),
@@ -205,9 +209,14 @@ impl Engine {
         }
         match &cmd.kind {
             CommandKind::NewOrder(o) => self.new_order(cmd.account, cmd.timestamp_ns, o, &mut out),
-            CommandKind::NewStopOrder(s) => {
-                self.new_stop_order(cmd.account, cmd.timestamp_ns, s, 0, CommandType::NewStopOrder, &mut out)
-            }
+            CommandKind::NewStopOrder(s) => self.new_stop_order(
+                cmd.account,
+                cmd.timestamp_ns,
+                s,
+                Default::default(),
+                CommandType::NewStopOrder,
+                &mut out,
+            ),
             CommandKind::NewAdvancedOrder(a) => self.new_advanced_order(cmd.account, cmd.timestamp_ns, a, &mut out),
             CommandKind::AmendTrigger(a) => self.amend_trigger(cmd.account, a, &mut out),
             // The clock moved (above): that is all a tick does.
@@ -1206,7 +1215,8 @@ impl Engine {
 
     /// An instrument's armed orders in firing priority: those that fire on a rise (lowest
     /// trigger first), then those that fire on a fall (highest first); arrival order within a
-    /// trigger price.
+    /// trigger price; then its trailing stops (rise, then fall; by delta group, oldest group
+    /// first; arrival order within a group).
     pub fn armed_orders(&self, instrument: InstrumentId) -> Vec<ArmedView> {
         let Some(ii) = self.instrument_index(instrument) else { return Vec::new() };
         let mut v = Vec::new();
@@ -1221,6 +1231,24 @@ impl Engine {
                         order_type: entry.order_type,
                         trigger: entry.trigger,
                         trigger_price: level.price,
+                        trailing: None,
+                    });
+                    s = self.orders.links(s).next;
+                }
+            }
+        }
+        // Then the trailing stops, in snapshot order, at the trigger price they have now.
+        for rise in [true, false] {
+            for g in &self.instruments[ii].triggers.trailing.side(rise).groups {
+                let mut s = self.levels.get(g.level).head;
+                while s != NIL {
+                    let entry = self.armed.get(s);
+                    v.push(ArmedView {
+                        order: self.view(s),
+                        order_type: entry.order_type,
+                        trigger: entry.trigger,
+                        trigger_price: self.trail_trigger(ii, s, rise),
+                        trailing: Some(self.trails.get(s).trailing),
                     });
                     s = self.orders.links(s).next;
                 }

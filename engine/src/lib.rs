@@ -42,8 +42,12 @@ mod snapshot;
 mod snapshot_v1;
 mod snapshot_v2;
 mod snapshot_v3;
+mod snapshot_v4;
 mod state_hash;
 mod stop_orders;
+mod trail_table;
+mod trailing_book;
+mod trailing_stops;
 mod trigger_book;
 pub mod types;
 mod view;
@@ -56,10 +60,12 @@ pub use event::*;
 pub use snapshot::{
     AccountSnapshot, ArchivedEngineSnapshot, ArmedSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot,
     EngineSnapshot, ExpirySnapshot, FeeTierSnapshot, IcebergSnapshot, InstrumentSnapshot, LevelSnapshot,
-    OrderRiskSnapshot, OrderSnapshot, SnapshotError, SpecSnapshot, MAX_RESTORE_ORDERS,
+    OrderRiskSnapshot, OrderSnapshot, SnapshotError, SpecSnapshot, TrackEntrySnapshot, TrailTrackSnapshot,
+    TrailingSnapshot, MAX_RESTORE_ORDERS,
 };
 pub use snapshot_v1::{ArchivedEngineSnapshotV1, EngineSnapshotV1};
 pub use snapshot_v2::{ArchivedEngineSnapshotV2, EngineSnapshotV2};
 pub use snapshot_v3::{ArchivedEngineSnapshotV3, EngineSnapshotV3};
+pub use snapshot_v4::{ArchivedEngineSnapshotV4, EngineSnapshotV4};
 pub use types::*;
 pub use view::{ArmedView, InstrumentView, LevelView, OrderView};

@@ -28,7 +28,7 @@ pub(crate) struct Order {
     pub side: Side,
     pub tif: TimeInForce,
     pub stp: StpMode,
-    /// [`ARMED`], [`EXPIRES`], [`ICEBERG`]. [`ARMED`]: a conditional order waiting for its trigger: `level` is then a level of
+    /// [`ARMED`], [`EXPIRES`], [`ICEBERG`], [`TRAILING`]. [`ARMED`]: a conditional order waiting for its trigger: `level` is then a level of
     /// its instrument's trigger book (priced at the trigger price), not of the order book.
     pub flags: u8,
 }
@@ -41,6 +41,9 @@ pub(crate) const EXPIRES: u8 = 2;
 /// [`Order::flags`] bit: iceberg, with an entry in the engine's `IcebergTable`; its level counts
 /// only its visible slice.
 pub(crate) const ICEBERG: u8 = 4;
+/// [`Order::flags`] bit (with [`ARMED`]): a trailing stop, with an entry in the engine's
+/// `TrailTable`; `level` is then its trailing group's queue (see `trailing_stops.rs`).
+pub(crate) const TRAILING: u8 = 8;
 
 const _: () = assert!(std::mem::size_of::<Order>() == 48);
 

@@ -360,7 +360,8 @@ pub struct EngineSnapshot {
     pub credentials: Vec<CredentialSnapshot>,
     /// Armed conditional orders: per instrument in `instruments` order, the orders that fire on
     /// a rise (lowest trigger first), then on a fall (highest first); arrival order within a
-    /// trigger price. Format 3 on; empty in older formats (they had none).
+    /// trigger price; then its trailing stops (see `trailing`). Format 3 on; empty in older
+    /// formats (they had none).
     pub armed: Vec<ArmedSnapshot>,
     /// The engine's time: the latest command timestamp applied. Format 4 on; 0 in older
     /// formats (nothing read it then; the next command sets it).
@@ -370,6 +371,59 @@ pub struct EngineSnapshot {
     /// Resting iceberg orders, by order id (their level totals count the visible slices).
     /// Format 4 on.
     pub icebergs: Vec<IcebergSnapshot>,
+    /// Trailing stops, in the order `armed` lists them (their `trigger_price` there is the one
+    /// they have now): per instrument, those that fire on a rise, then on a fall; group by group
+    /// (a group: one delta), oldest group first; arrival order within a group. Format 5 on.
+    pub trailing: Vec<TrailingSnapshot>,
+    /// The peak tracks of the sides that have trailing stops (instrument order, rise first).
+    /// Format 5 on.
+    pub trail_tracks: Vec<TrailTrackSnapshot>,
+}
+
+/// An armed trailing stop's delta and arming epoch (its order is in [`EngineSnapshot::armed`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct TrailingSnapshot {
+    pub order_id: u64,
+    pub delta: u32,
+    pub unit: u8,
+    pub epoch: u64,
+}
+
+/// One side's best prices since each arming epoch (see `trailing_book.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct TrailTrackSnapshot {
+    pub instrument: u32,
+    pub rise: bool,
+    pub next_epoch: u64,
+    /// Oldest first.
+    pub entries: Vec<TrackEntrySnapshot>,
+}
+
+/// One run of a peak track.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct TrackEntrySnapshot {
+    pub epoch: u64,
+    pub peak: u64,
+    pub orders: u32,
+}
+
+impl TrailingSnapshot {
+    /// What the state hash takes of it (after its armed order's words).
+    pub(crate) fn hash_words(&self) -> [u64; 3] {
+        [self.order_id, ((self.unit as u64) << 32) | self.delta as u64, self.epoch]
+    }
+}
+
+impl TrailTrackSnapshot {
+    /// What the state hash takes of it.
+    pub(crate) fn hash_words(&self) -> impl Iterator<Item = u64> + '_ {
+        [self.instrument as u64, self.rise as u64, self.next_epoch, self.entries.len() as u64]
+            .into_iter()
+            .chain(self.entries.iter().flat_map(|e| [e.epoch, e.peak, e.orders as u64]))
+    }
 }
 
 /// One resting iceberg order's display quantity and current slice.
@@ -416,6 +470,8 @@ impl EngineSnapshot {
         self.armed.clear();
         self.expiries.clear();
         self.icebergs.clear();
+        self.trailing.clear();
+        self.trail_tracks.clear();
     }
 
     /// The sequence number the snapshot was taken at.
@@ -537,6 +593,17 @@ impl EngineSnapshot {
         for v in iceberg_hash_words(icebergs).iter().flatten() {
             put(*v);
         }
+        // As `Engine::state_hash`: nothing when there are no trailing stops.
+        for t in &self.trailing {
+            for v in t.hash_words() {
+                put(v);
+            }
+        }
+        for t in &self.trail_tracks {
+            for v in t.hash_words() {
+                put(v);
+            }
+        }
         h.digest128()
     }
 }
@@ -642,7 +709,8 @@ impl Engine {
             AccountCredential::Set { salt, hash } => CredentialSnapshot { account, revoked: false, salt, hash },
             AccountCredential::Revoked => CredentialSnapshot { account, revoked: true, ..Default::default() },
         }));
-        self.for_each_armed(|a| out.armed.push(a));
+        self.for_each_armed(|a| out.armed.push(a), |t| out.trailing.push(t));
+        self.for_each_trail_track(|t| out.trail_tracks.push(t));
         out.clock_ns = self.clock_ns;
         let (index, orders) = (&self.index, &self.orders);
         out.expiries.extend(
@@ -659,40 +727,86 @@ impl Engine {
         out.icebergs.sort_unstable_by_key(|x| x.order_id);
     }
 
-    /// Every armed order in snapshot order (see [`EngineSnapshot::armed`]).
-    pub(crate) fn for_each_armed(&self, mut f: impl FnMut(ArmedSnapshot)) {
+    /// Every armed order in snapshot order (see [`EngineSnapshot::armed`]), and each trailing
+    /// stop's extra fields (see [`EngineSnapshot::trailing`]).
+    pub(crate) fn for_each_armed(&self, mut f: impl FnMut(ArmedSnapshot), mut t: impl FnMut(TrailingSnapshot)) {
         if self.armed.len() == 0 {
             return;
         }
-        for inst in &self.instruments {
+        for (ii, inst) in self.instruments.iter().enumerate() {
             for rise in [true, false] {
                 for l in inst.triggers.side(rise).iter_best_first() {
                     let level = self.levels.get(l);
                     let mut slot = level.head;
                     while slot != NIL {
-                        let o = self.orders.get(slot);
-                        let entry = self.armed.get(slot);
-                        f(ArmedSnapshot {
-                            instrument: o.instrument,
-                            side: o.side.as_u8(),
-                            order_type: entry.order_type.as_u8(),
-                            trigger: entry.trigger.as_u8(),
-                            trigger_price: level.price,
-                            price: entry.price,
-                            order: OrderSnapshot {
-                                order_id: o.order_id,
-                                client_order_id: o.client_order_id,
-                                qty: o.qty,
-                                leaves: o.leaves,
-                                account: o.account,
-                                tif: o.tif.as_u8(),
-                                stp: o.stp.as_u8(),
-                            },
-                            risk: self.risk.get(slot as usize).copied().unwrap_or_default().into(),
+                        f(self.armed_snapshot(slot, level.price));
+                        slot = self.orders.links(slot).next;
+                    }
+                }
+            }
+            for rise in [true, false] {
+                for g in &inst.triggers.trailing.side(rise).groups {
+                    let mut slot = self.levels.get(g.level).head;
+                    while slot != NIL {
+                        f(self.armed_snapshot(slot, self.trail_trigger(ii, slot, rise)));
+                        let e = self.trails.get(slot);
+                        t(TrailingSnapshot {
+                            order_id: self.orders.get(slot).order_id,
+                            delta: e.trailing.delta,
+                            unit: e.trailing.unit.as_u8(),
+                            epoch: e.epoch,
                         });
                         slot = self.orders.links(slot).next;
                     }
                 }
+            }
+        }
+    }
+
+    fn armed_snapshot(&self, slot: Slot, trigger_price: Price) -> ArmedSnapshot {
+        let o = self.orders.get(slot);
+        let entry = self.armed.get(slot);
+        ArmedSnapshot {
+            instrument: o.instrument,
+            side: o.side.as_u8(),
+            order_type: entry.order_type.as_u8(),
+            trigger: entry.trigger.as_u8(),
+            trigger_price,
+            price: entry.price,
+            order: OrderSnapshot {
+                order_id: o.order_id,
+                client_order_id: o.client_order_id,
+                qty: o.qty,
+                leaves: o.leaves,
+                account: o.account,
+                tif: o.tif.as_u8(),
+                stp: o.stp.as_u8(),
+            },
+            risk: self.risk.get(slot as usize).copied().unwrap_or_default().into(),
+        }
+    }
+
+    /// The peak track of every side with trailing stops (see [`EngineSnapshot::trail_tracks`]).
+    pub(crate) fn for_each_trail_track(&self, mut f: impl FnMut(TrailTrackSnapshot)) {
+        if self.trails.len() == 0 {
+            return;
+        }
+        for inst in &self.instruments {
+            for rise in [true, false] {
+                let side = inst.triggers.trailing.side(rise);
+                if side.groups.is_empty() {
+                    continue;
+                }
+                f(TrailTrackSnapshot {
+                    instrument: inst.spec.id,
+                    rise,
+                    next_epoch: side.track.next_epoch(),
+                    entries: side
+                        .track
+                        .entries()
+                        .map(|e| TrackEntrySnapshot { epoch: e.epoch, peak: e.peak, orders: e.orders })
+                        .collect(),
+                });
             }
         }
     }
@@ -912,7 +1026,8 @@ impl Engine {
                 e.icebergs.len()
             ));
         }
-        restore_armed(&mut e, &s.armed, &mut by_order_id, &mut reserved)?;
+        restore_trail_tracks(&mut e, &s.trail_tracks)?;
+        restore_armed(&mut e, s, &mut by_order_id, &mut reserved)?;
 
         // Accounts and balances.
         let mut b = 0usize;
@@ -1126,18 +1241,90 @@ fn restore_expiries(e: &mut Engine, clock_ns: u64, expiries: &[ExpirySnapshot]) 
     Ok(())
 }
 
+/// Validates the peak tracks (known instruments in order, rise before fall, runs with orders,
+/// epochs ascending below the next, peaks strictly monotonic) and restores them.
+fn restore_trail_tracks(e: &mut Engine, tracks: &[TrailTrackSnapshot]) -> Result<(), SnapshotError> {
+    let mut prev: Option<(usize, bool)> = None;
+    for t in tracks {
+        let Some(ii) = e.instrument_index(t.instrument) else {
+            return bad(format!("peak track of unknown instrument {}", t.instrument));
+        };
+        let key = (ii, !t.rise);
+        if prev.is_some_and(|p| p >= key) {
+            return bad(format!("peak track of instrument {} out of order", t.instrument));
+        }
+        prev = Some(key);
+        let track = &mut e.instruments[ii].triggers.trailing.side_mut(t.rise).track;
+        let mut last: Option<&TrackEntrySnapshot> = None;
+        for x in &t.entries {
+            let ordered = last.is_none_or(|l| l.epoch < x.epoch && track.in_order(l.peak, x.peak));
+            if !ordered || x.orders == 0 || x.peak == 0 || x.epoch >= t.next_epoch {
+                return bad(format!("peak track of instrument {}: run {} inconsistent", t.instrument, x.epoch));
+            }
+            last = Some(x);
+        }
+        if t.entries.is_empty() {
+            return bad(format!("peak track of instrument {} has no runs", t.instrument));
+        }
+        let entries = t.entries.iter().map(|x| crate::trailing_book::TrackEntry {
+            epoch: x.epoch,
+            peak: x.peak,
+            orders: x.orders,
+        });
+        track.restore(entries, t.next_epoch);
+    }
+    Ok(())
+}
+
+/// Checks that the orders armed in each run of every peak track are the ones the track counts
+/// (after every trailing stop is restored).
+fn check_trail_counts(e: &Engine) -> Result<(), SnapshotError> {
+    let mut counted: FxHashMap<(usize, bool, u64), u32> = FxHashMap::default();
+    for t in e.trails.iter() {
+        let o = e.orders.get(t.slot);
+        let ii = e.instrument_index(o.instrument).expect("restored on a known instrument");
+        let rise = e.armed.get(t.slot).trigger.fires_on_rise(o.side);
+        let track = &e.instruments[ii].triggers.trailing.side(rise).track;
+        let run = track.entries().take_while(|x| x.epoch <= t.epoch).last().map_or(u64::MAX, |x| x.epoch);
+        *counted.entry((ii, rise, run)).or_default() += 1;
+    }
+    for (ii, inst) in e.instruments.iter().enumerate() {
+        for rise in [true, false] {
+            let side = inst.triggers.trailing.side(rise);
+            if side.groups.is_empty() && !side.track.is_empty() {
+                return bad(format!("peak track of instrument {} without trailing stops", inst.spec.id));
+            }
+            for x in side.track.entries() {
+                if counted.remove(&(ii, rise, x.epoch)) != Some(x.orders) {
+                    return bad(format!("peak track of instrument {}: run {} miscounted", inst.spec.id, x.epoch));
+                }
+            }
+        }
+    }
+    if !counted.is_empty() {
+        return bad("trailing stops armed in no run of their peak track".into());
+    }
+    Ok(())
+}
+
 /// Validates the armed orders and arms them (in the listed order, which is their priority).
 fn restore_armed(
     e: &mut Engine,
-    armed: &[ArmedSnapshot],
+    s: &EngineSnapshot,
     by_order_id: &mut Vec<(OrderId, u32)>,
     reserved: &mut FxHashMap<(AccountId, AssetId), u128>,
 ) -> Result<(), SnapshotError> {
     let risk = e.config.risk_checks;
+    let armed = &s.armed;
     if armed.len() > crate::armed_table::ArmedTable::capacity_for(e.config.max_orders) as usize {
         return bad(format!("{} armed orders exceed the armed capacity", armed.len()));
     }
-    let mut prev: Option<(usize, bool, Price)> = None;
+    let trailing: FxHashMap<OrderId, TrailingSnapshot> = s.trailing.iter().map(|t| (t.order_id, *t)).collect();
+    if trailing.len() != s.trailing.len() {
+        return bad("a trailing stop is listed twice".into());
+    }
+    let mut trailing_left = s.trailing.iter();
+    let mut prev: Option<(usize, u8, Price)> = None;
     for a in armed {
         let o = &a.order;
         let id = o.order_id;
@@ -1159,16 +1346,23 @@ fn restore_armed(
             OrderType::Market => a.price == 0 && matches!(tif, TimeInForce::Ioc | TimeInForce::Fok),
         };
         let rise = trigger.fires_on_rise(side);
-        let trigger_ok = a.trigger_price != 0
-            && inst.on_tick(a.trigger_price)
+        let trail = trailing.get(&id).copied();
+        // (A trailing stop's trigger may be 0: a delta larger than its peak. It is checked
+        // against its peak once it is attached.)
+        let trigger_ok = (trail.is_some() || (a.trigger_price != 0 && inst.on_tick(a.trigger_price)))
             && !crate::trigger_book::fires(rise, a.trigger_price, inst.reference_price);
-        // Listed by instrument position, rise before fall, best trigger first.
-        let key = (ii, !rise, if rise { a.trigger_price } else { u64::MAX - a.trigger_price });
-        let ordered = prev.is_none_or(|(pi, pr, pp)| (pi, !pr, pp) <= key);
+        // Listed by instrument position; rise before fall; fixed triggers best first, then the
+        // trailing stops (in `trailing`'s order: their group order is checked as they attach).
+        let key = match trail {
+            None => (ii, !rise as u8, if rise { a.trigger_price } else { u64::MAX - a.trigger_price }),
+            Some(_) => (ii, 2 + !rise as u8, 0),
+        };
+        let in_list_order = trail.is_none_or(|t| trailing_left.next() == Some(&t));
+        let ordered = in_list_order && prev.is_none_or(|p| p <= key);
         if !price_ok || !trigger_ok || !ordered || o.leaves != o.qty || o.qty == 0 {
             return bad(format!("armed order {id}: inconsistent or out of order"));
         }
-        prev = Some((ii, rise, key.2));
+        prev = Some(key);
         if id == 0 || id >= e.next_order_id || o.account >= e.config.max_accounts || e.orders.is_full() {
             return bad(format!("armed order {id}: id, account or capacity out of range"));
         }
@@ -1201,8 +1395,48 @@ fn restore_armed(
             *reserved.entry((o.account, asset)).or_default() += r.reserved as u128;
         }
         e.index.insert(&e.orders, slot);
-        e.restore_armed_order(ii, slot, a.trigger_price, rise, order_type, trigger, a.price);
+        match trail {
+            None => e.restore_armed_order(ii, slot, a.trigger_price, rise, order_type, trigger, a.price),
+            Some(t) => restore_trailing(e, ii, slot, rise, a, &t, (order_type, trigger))?,
+        }
         by_order_id.push((id, slot));
+    }
+    if trailing_left.next().is_some() {
+        return bad("a trailing stop whose order is not armed".into());
+    }
+    check_trail_counts(e)
+}
+
+/// Validates one trailing stop (a stop-loss; its delta; its epoch within its side's track; its
+/// place in its group; its listed trigger price the one it has) and arms it.
+fn restore_trailing(
+    e: &mut Engine,
+    ii: usize,
+    slot: Slot,
+    rise: bool,
+    a: &ArmedSnapshot,
+    t: &TrailingSnapshot,
+    (order_type, trigger): (OrderType, TriggerKind),
+) -> Result<(), SnapshotError> {
+    let id = t.order_id;
+    let Some(unit) = TrailUnit::from_u8(t.unit) else {
+        return bad(format!("trailing stop {id}: bad unit {}", t.unit));
+    };
+    let trailing = Trailing { delta: t.delta, unit };
+    let delta_ok = t.delta != 0 && (unit != TrailUnit::Bps || t.delta <= MAX_TRAIL_BPS);
+    let track = &e.instruments[ii].triggers.trailing.side(rise).track;
+    let first_epoch = track.entries().next().map(|x| x.epoch);
+    let epoch_ok = first_epoch.is_some_and(|f| f <= t.epoch) && t.epoch < track.next_epoch();
+    if trigger != TriggerKind::StopLoss || !delta_ok || !epoch_ok {
+        return bad(format!("trailing stop {id}: trigger kind, delta or epoch inconsistent"));
+    }
+    // `restore_armed_order`'s table entry, then the group (not the trigger book).
+    e.armed.insert(crate::armed_table::ArmedEntry { slot, order_type, trigger, price: a.price });
+    if !e.restore_trailing(ii, slot, rise, trailing, t.epoch) {
+        return bad(format!("trailing stop {id}: out of its group's order or too many groups"));
+    }
+    if e.trail_trigger(ii, slot, rise) != a.trigger_price {
+        return bad(format!("trailing stop {id}: listed trigger {} is not its own", a.trigger_price));
     }
     Ok(())
 }

@@ -51,6 +51,8 @@ impl From<EngineSnapshotV1> for EngineSnapshot {
             clock_ns: 0,
             expiries: Vec::new(),
             icebergs: Vec::new(),
+            trailing: Vec::new(),
+            trail_tracks: Vec::new(),
         }
     }
 }

@@ -109,11 +109,16 @@ impl Engine {
             put(self.armed.len() as u64);
         }
         let risk = self.config.risk_checks;
-        self.for_each_armed(|a| {
-            for v in a.hash_words(risk) {
-                put(v);
-            }
-        });
+        // Trailing stops' own words follow every armed order's (as a snapshot's lists).
+        let mut trailing = Vec::new();
+        self.for_each_armed(
+            |a| {
+                for v in a.hash_words(risk) {
+                    put(v);
+                }
+            },
+            |t| trailing.push(t),
+        );
         let (index, orders) = (&self.index, &self.orders);
         let live_expiries = self.expiry.entries(|id| index.by_id(orders, id).is_some());
         for v in expiry_hash_words(self.clock_ns, live_expiries).iter().flatten() {
@@ -123,6 +128,16 @@ impl Engine {
         for v in iceberg_hash_words(icebergs).iter().flatten() {
             put(*v);
         }
+        for t in &trailing {
+            for v in t.hash_words() {
+                put(v);
+            }
+        }
+        self.for_each_trail_track(|t| {
+            for v in t.hash_words() {
+                put(v);
+            }
+        });
         h.digest128()
     }
 }

@@ -12,10 +12,19 @@ use crate::armed_table::ArmedEntry;
 use crate::command::*;
 use crate::engine::{order_ref_ids, Engine, Out, PlaceOptions};
 use crate::event::*;
-use crate::order_pool::{Order, Slot, ARMED, EXPIRES, NIL};
+use crate::order_pool::{Order, Slot, ARMED, EXPIRES, NIL, TRAILING};
 use crate::risk::OrderRisk;
 use crate::trigger_book::fires;
 use crate::types::*;
+
+/// A conditional order's options (from a `NewAdvancedOrder`; none for a `NewStopOrder`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StopOptions {
+    /// Good till date (0: none).
+    pub expire_time_ns: u64,
+    /// A trailing stop's delta (the trigger price given is then 0).
+    pub trailing: Option<Trailing>,
+}
 
 impl Engine {
     /// `NewStopOrder` (or a conditional `NewAdvancedOrder`, `command`, with its expiry):
@@ -25,12 +34,13 @@ impl Engine {
         account: AccountId,
         ts: u64,
         s: &StopOrder,
-        expire_time_ns: u64,
+        opts: StopOptions,
         command: CommandType,
         out: &mut Out<'_, S>,
     ) {
+        let StopOptions { expire_time_ns, trailing } = opts;
         let o = &s.order;
-        let ii = match self.validate_stop_order(account, s, expire_time_ns) {
+        let ii = match self.validate_stop_order(account, s, expire_time_ns, trailing) {
             Ok(ii) => ii,
             Err(reason) => {
                 return out.emit(EventKind::Rejected(Rejected {
@@ -45,6 +55,11 @@ impl Engine {
         };
         let order_id = self.next_order_id;
         self.next_order_id += 1;
+        let rise = s.trigger.fires_on_rise(o.side);
+        let trigger_price = match trailing {
+            Some(t) => self.initial_trail_trigger(ii, rise, t),
+            None => s.trigger_price,
+        };
         out.emit(EventKind::Armed(Armed {
             account,
             order_id,
@@ -56,7 +71,7 @@ impl Engine {
             trigger: s.trigger,
             price: o.price,
             qty: o.qty,
-            trigger_price: s.trigger_price,
+            trigger_price,
             timestamp_ns: ts,
         }));
         let slot = self.orders.alloc(Order {
@@ -83,7 +98,10 @@ impl Engine {
         }
         self.index.insert(&self.orders, slot);
         self.link_account(slot);
-        self.attach_armed(ii, slot, s.trigger_price, s.trigger.fires_on_rise(o.side));
+        match trailing {
+            Some(t) => self.attach_trailing(ii, slot, rise, t),
+            None => self.attach_armed(ii, slot, s.trigger_price, rise),
+        }
         self.armed.insert(ArmedEntry { slot, order_type: o.order_type, trigger: s.trigger, price: o.price });
     }
 
@@ -98,23 +116,30 @@ impl Engine {
         OrderRisk::new(rates.maker_ppm, rates.taker_ppm)
     }
 
-    /// Steps 1-12 of a new order, then the trigger price (on tick, not already reached), the
-    /// armed capacity and (risk mode) the reservation.
+    /// Steps 1-12 of a new order, then the trigger price (on tick, not already reached) or the
+    /// trailing delta, the armed capacity and (risk mode) the reservation.
     fn validate_stop_order(
         &self,
         account: AccountId,
         s: &StopOrder,
         expire_time_ns: u64,
+        trailing: Option<Trailing>,
     ) -> Result<usize, RejectReason> {
         let o = &s.order;
         let ii = self.validate_new_order(account, o)?;
         self.validate_expiry(expire_time_ns)?;
         let inst = &self.instruments[ii];
-        if s.trigger_price == 0 || !inst.on_tick(s.trigger_price) {
-            return Err(RejectReason::PriceOffTick);
-        }
-        if fires(s.trigger.fires_on_rise(o.side), s.trigger_price, inst.reference_price) {
-            return Err(RejectReason::WouldTriggerImmediately);
+        let rise = s.trigger.fires_on_rise(o.side);
+        if let Some(t) = trailing {
+            // The option combination already required a stop-loss trigger of price 0.
+            self.validate_trailing(ii, rise, t)?;
+        } else {
+            if s.trigger_price == 0 || !inst.on_tick(s.trigger_price) {
+                return Err(RejectReason::PriceOffTick);
+            }
+            if fires(rise, s.trigger_price, inst.reference_price) {
+                return Err(RejectReason::WouldTriggerImmediately);
+            }
         }
         if self.armed.is_full() {
             return Err(RejectReason::CapacityReached);
@@ -150,6 +175,9 @@ impl Engine {
         let o = *self.orders.get(slot);
         debug_assert!(o.is_armed());
         let entry = self.armed.remove(slot);
+        if o.flags & TRAILING != 0 {
+            return (entry, self.detach_trailing(ii, slot, entry.trigger.fires_on_rise(o.side)));
+        }
         let trigger_price = self.levels.get(o.level).price;
         self.detach_from_level(slot);
         if self.levels.get(o.level).order_count == 0 {
@@ -204,17 +232,34 @@ impl Engine {
             return;
         }
         loop {
-            let inst = &self.instruments[ii];
-            let last = inst.reference_price;
-            let next = [true, false].into_iter().find_map(|rise| {
-                let l = inst.triggers.side(rise).best()?;
-                let level = self.levels.get(l);
-                fires(rise, level.price, last).then_some(level.head)
-            });
-            match next {
+            if !self.instruments[ii].triggers.trailing.is_empty() {
+                self.observe_trailing(ii);
+            }
+            let last = self.instruments[ii].reference_price;
+            match [true, false].into_iter().find_map(|rise| self.next_to_fire(ii, rise, last)) {
                 Some(slot) => self.fire(ii, slot, last, ts, out),
                 None => return,
             }
+        }
+    }
+
+    /// The armed order of side `rise` that fires first at `last`: the trigger book's best level's
+    /// head or a trailing group's head, whichever trigger the price passed first (at the same
+    /// trigger price the fixed one: its place there is kept across trigger amends, which have no
+    /// arrival order to compare with a trailing stop's).
+    #[inline]
+    fn next_to_fire(&self, ii: usize, rise: bool, last: Price) -> Option<Slot> {
+        let triggers = &self.instruments[ii].triggers;
+        let fixed = triggers.side(rise).best().and_then(|l| {
+            let level = self.levels.get(l);
+            fires(rise, level.price, last).then_some((level.price, level.head))
+        });
+        if triggers.trailing.is_empty() {
+            return fixed.map(|(_, slot)| slot);
+        }
+        match (fixed, self.next_trailing(ii, rise, last)) {
+            (Some(f), Some(t)) => Some(if t.0 != f.0 && self.fires_before(rise, t, f) { t.1 } else { f.1 }),
+            (f, t) => f.or(t).map(|(_, slot)| slot),
         }
     }
 
@@ -389,11 +434,18 @@ impl Engine {
         self.armed.insert(ArmedEntry { slot, order_type, trigger, price });
     }
 
-    /// Cancels every armed order of an instrument (it closed), in trigger-book order.
+    /// Cancels every armed order of an instrument (it closed): the trigger book's in firing
+    /// priority, then the trailing stops group by group (oldest group first), oldest first.
     pub(crate) fn cancel_instrument_armed<S: EventSink>(&mut self, ii: usize, out: &mut Out<'_, S>) {
         for rise in [true, false] {
             while let Some(l) = self.instruments[ii].triggers.side(rise).best() {
                 let slot = self.levels.get(l).head;
+                self.cancel_armed(slot, CancelReason::InstrumentState, out);
+            }
+        }
+        for rise in [true, false] {
+            while let Some(g) = self.instruments[ii].triggers.trailing.side(rise).groups.first() {
+                let slot = self.levels.get(g.level).head;
                 self.cancel_armed(slot, CancelReason::InstrumentState, out);
             }
         }

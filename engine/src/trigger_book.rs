@@ -8,6 +8,7 @@
 //! trigger-price order, then arrival order: the order in which the price passed them.
 
 use crate::book_side::BookSide;
+use crate::trailing_book::TrailingBook;
 use crate::types::*;
 
 /// Far levels a fresh trigger side reserves (it grows, rarely, beyond).
@@ -16,6 +17,8 @@ const INITIAL_FAR_LEVELS_PER_SIDE: usize = 16;
 pub(crate) struct TriggerBook {
     pub rise: BookSide,
     pub fall: BookSide,
+    /// Trailing stops, whose trigger prices move (see `trailing_book.rs`).
+    pub trailing: TrailingBook,
 }
 
 impl TriggerBook {
@@ -24,6 +27,7 @@ impl TriggerBook {
         Self {
             rise: BookSide::new(Side::Sell, tick, INITIAL_FAR_LEVELS_PER_SIDE),
             fall: BookSide::new(Side::Buy, tick, INITIAL_FAR_LEVELS_PER_SIDE),
+            trailing: TrailingBook::new(),
         }
     }
 

@@ -117,6 +117,47 @@ impl TriggerKind {
 }
 
 wire_enum!(
+    /// Unit of a trailing stop's delta.
+    TrailUnit {
+        /// Whole ticks of the instrument.
+        Ticks = 1,
+        /// Basis points (1/10,000) of the best price since arming.
+        Bps = 2 }
+);
+
+/// Largest trailing delta in basis points: the trigger must stay a positive price.
+pub const MAX_TRAIL_BPS: u32 = 5_000;
+
+/// A trailing stop's distance from the best price since arming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Trailing {
+    /// The distance, in `unit`s (at least 1; at most [`MAX_TRAIL_BPS`] basis points).
+    pub delta: u32,
+    /// Ticks or basis points.
+    pub unit: TrailUnit,
+}
+
+impl Trailing {
+    /// The trigger price of a trailing stop whose best price since arming is `peak`: for one that
+    /// fires on a rise (a buy: `peak` is the lowest price) `peak` plus the delta, rounded up to
+    /// the tick; for one that fires on a fall (a sell: the highest price) `peak` minus the delta,
+    /// rounded down (0 when the delta reaches 0: it can no longer fire). The rounding puts the
+    /// trigger never nearer than the delta, so an order fires no sooner than its owner asked.
+    pub fn trigger_price(self, rise: bool, peak: Price, tick: Price) -> Price {
+        let (peak, tick) = (peak as u128, tick as u128);
+        let delta = self.delta as u128;
+        let exact = match (self.unit, rise) {
+            (TrailUnit::Ticks, true) => peak + delta * tick,
+            (TrailUnit::Ticks, false) => peak.saturating_sub(delta * tick),
+            (TrailUnit::Bps, true) => (peak * (10_000 + delta)).div_ceil(10_000),
+            (TrailUnit::Bps, false) => peak * (10_000 - delta.min(10_000)) / 10_000,
+        };
+        let on_tick = if rise { exact.div_ceil(tick) * tick } else { exact / tick * tick };
+        on_tick.min(Price::MAX as u128 / tick * tick) as Price
+    }
+}
+
+wire_enum!(
     /// Trading state of an instrument.
     InstrumentState {
         /// Normal trading.

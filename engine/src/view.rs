@@ -39,8 +39,10 @@ pub struct ArmedView {
     pub order_type: OrderType,
     /// Stop-loss or take-profit.
     pub trigger: TriggerKind,
-    /// Last-trade price that fires it.
+    /// Last-trade price that fires it (for a trailing stop, the one it has now).
     pub trigger_price: Price,
+    /// A trailing stop's delta (`None`: a fixed trigger).
+    pub trailing: Option<Trailing>,
 }
 
 /// A price level, as seen from outside.

@@ -136,6 +136,7 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
                         quote_qty,
                         trigger,
                         display_qty,
+                        trailing: None,
                     })
                 }
             ),

@@ -8,6 +8,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use engine::*;
 use proptest::prelude::*;
@@ -65,6 +66,10 @@ struct MInst {
     orders: Vec<MOrder>,
     /// Armed conditional orders, in no particular order.
     armed: Vec<MArmed>,
+    /// Trailing deltas per side (`true`: fires on a rise) in the order their groups were made:
+    /// a delta's group is made when a trailing stop arms with no other of that delta and side
+    /// live (the engine's order for closing).
+    trail_groups: Vec<(bool, Trailing)>,
 }
 
 /// An armed conditional order: `o.price` is the limit of the order it places (0 for market),
@@ -74,10 +79,31 @@ struct MArmed {
     o: MOrder,
     order_type: OrderType,
     trigger: TriggerKind,
+    /// The fixed trigger (0 for a trailing stop: see [`MArmed::trigger_price`]).
     trigger_price: Price,
+    /// A trailing stop's delta and the best last price since it armed (highest for a sell).
+    trailing: Option<(Trailing, Price)>,
 }
 
 impl MArmed {
+    /// Its trigger now: fixed, or the trailing delta away from its best price, rounded away
+    /// from that price to the tick.
+    fn trigger_price(&self, tick: Price) -> Price {
+        let Some((t, peak)) = self.trailing else { return self.trigger_price };
+        let (p, d) = (peak as u128, t.delta as u128);
+        let exact_up = match t.unit {
+            TrailUnit::Ticks => p + d * tick as u128,
+            TrailUnit::Bps => (p * (10_000 + d)).div_ceil(10_000),
+        };
+        let exact_down = match t.unit {
+            TrailUnit::Ticks => p.saturating_sub(d * tick as u128),
+            TrailUnit::Bps => p * (10_000 - d) / 10_000,
+        };
+        let tick = tick as u128;
+        let v = if self.rise() { exact_up.div_ceil(tick) * tick } else { exact_down - exact_down % tick };
+        v.min(u64::MAX as u128 / tick * tick) as Price
+    }
+
     fn rise(&self) -> bool {
         matches!(
             (self.trigger, self.o.side),
@@ -157,13 +183,39 @@ impl MInst {
     }
 
     /// Armed orders in firing priority: rise-firing by trigger ascending, then fall-firing by
-    /// trigger descending, arrival order within a trigger price.
+    /// trigger descending; at one trigger price the fixed triggers first, then arrival order.
     fn armed_sorted(&self) -> Vec<MArmed> {
         let mut v = self.armed.clone();
+        let tick = self.spec.tick;
         v.sort_by_key(|a| {
-            let key = if a.rise() { a.trigger_price } else { u64::MAX - a.trigger_price };
-            (!a.rise(), key, a.o.time)
+            let p = a.trigger_price(tick);
+            let key = if a.rise() { p } else { u64::MAX - p };
+            (!a.rise(), key, a.trailing.is_some(), a.o.time)
         });
+        v
+    }
+
+    /// Armed orders in the order closing the instrument cancels them (and the engine lists
+    /// them): the fixed triggers in
+    /// firing priority, then the trailing stops side by side (rise first), group by group in
+    /// the order the groups were made, arrival order within a group.
+    fn armed_closing_order(&self) -> Vec<MArmed> {
+        let mut v: Vec<MArmed> = self.armed_sorted().into_iter().filter(|a| a.trailing.is_none()).collect();
+        for rise in [true, false] {
+            for &(r, t) in &self.trail_groups {
+                if r != rise {
+                    continue;
+                }
+                let mut g: Vec<MArmed> = self
+                    .armed
+                    .iter()
+                    .filter(|a| a.rise() == rise && a.trailing.map(|x| x.0) == Some(t))
+                    .copied()
+                    .collect();
+                g.sort_by_key(|a| a.o.time);
+                v.extend(g);
+            }
+        }
         v
     }
 
@@ -278,7 +330,7 @@ impl Model {
         match cmd.kind {
             CommandKind::NewOrder(o) => self.new_order(cmd.account, cmd.timestamp_ns, &o, &mut ev),
             CommandKind::NewStopOrder(s) => {
-                self.new_stop(cmd.account, cmd.timestamp_ns, &s, 0, CommandType::NewStopOrder, &mut ev)
+                self.new_stop(cmd.account, cmd.timestamp_ns, &s, 0, None, CommandType::NewStopOrder, &mut ev)
             }
             CommandKind::NewAdvancedOrder(a) => self.new_advanced(cmd.account, cmd.timestamp_ns, &a, &mut ev),
             CommandKind::AmendTrigger(a) => self.amend_trigger(cmd.account, &a, &mut ev),
@@ -732,12 +784,14 @@ impl Model {
 
     // ----- conditional orders ------------------------------------------------
 
+    #[allow(clippy::too_many_arguments)]
     fn new_stop(
         &mut self,
         acct: AccountId,
         ts: u64,
         s: &StopOrder,
         expire: u64,
+        trailing: Option<Trailing>,
         command: CommandType,
         ev: &mut Vec<EventKind>,
     ) {
@@ -747,12 +801,24 @@ impl Model {
             matches!((s.trigger, o.side), (TriggerKind::StopLoss, Side::Buy) | (TriggerKind::TakeProfit, Side::Sell));
         let verdict = self.validate_basic(acct, o).and_then(|_| self.validate_expiry(expire)).and_then(|_| {
             let inst = &self.insts[&o.instrument];
-            if s.trigger_price == 0 || !s.trigger_price.is_multiple_of(inst.spec.tick) {
-                return Err(PriceOffTick);
-            }
-            let fires_now = if rise { inst.reference >= s.trigger_price } else { inst.reference <= s.trigger_price };
-            if fires_now {
-                return Err(WouldTriggerImmediately);
+            if let Some(t) = trailing {
+                if t.delta == 0 || (t.unit == TrailUnit::Bps && t.delta > MAX_TRAIL_BPS) {
+                    return Err(InvalidField);
+                }
+                let groups: BTreeSet<Trailing> =
+                    inst.armed.iter().filter(|a| a.rise() == rise).filter_map(|a| a.trailing.map(|x| x.0)).collect();
+                if !groups.contains(&t) && groups.len() >= 64 {
+                    return Err(CapacityReached);
+                }
+            } else {
+                if s.trigger_price == 0 || !s.trigger_price.is_multiple_of(inst.spec.tick) {
+                    return Err(PriceOffTick);
+                }
+                let fires_now =
+                    if rise { inst.reference >= s.trigger_price } else { inst.reference <= s.trigger_price };
+                if fires_now {
+                    return Err(WouldTriggerImmediately);
+                }
             }
             if self.insts.values().map(|i| i.armed.len()).sum::<usize>() >= self.armed_capacity() {
                 return Err(CapacityReached);
@@ -771,20 +837,7 @@ impl Model {
         }
         let id = self.next_oid;
         self.next_oid += 1;
-        ev.push(EventKind::Armed(Armed {
-            account: acct,
-            order_id: id,
-            client_order_id: o.client_order_id,
-            instrument: o.instrument,
-            side: o.side,
-            order_type: o.order_type,
-            tif: o.tif,
-            trigger: s.trigger,
-            price: o.price,
-            qty: o.qty,
-            trigger_price: s.trigger_price,
-            timestamp_ns: ts,
-        }));
+        let reference = self.insts[&o.instrument].reference;
         let time = self.tick();
         let m = MOrder {
             id,
@@ -802,21 +855,56 @@ impl Model {
             display: 0,
             visible: 0,
         };
-        let a = MArmed { o: m, order_type: o.order_type, trigger: s.trigger, trigger_price: s.trigger_price };
-        self.insts.get_mut(&o.instrument).unwrap().armed.push(a);
+        let a = MArmed {
+            o: m,
+            order_type: o.order_type,
+            trigger: s.trigger,
+            trigger_price: s.trigger_price,
+            trailing: trailing.map(|t| (t, reference)),
+        };
+        ev.push(EventKind::Armed(Armed {
+            account: acct,
+            order_id: id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            trigger: s.trigger,
+            price: o.price,
+            qty: o.qty,
+            trigger_price: a.trigger_price(self.insts[&o.instrument].spec.tick),
+            timestamp_ns: ts,
+        }));
+        let inst = self.insts.get_mut(&o.instrument).unwrap();
+        if let Some(t) = trailing {
+            let live = inst.armed.iter().any(|x| x.rise() == rise && x.trailing.map(|y| y.0) == Some(t));
+            if !live {
+                inst.trail_groups.retain(|&g| g != (rise, t));
+                inst.trail_groups.push((rise, t));
+            }
+        }
+        inst.armed.push(a);
     }
 
     /// Fires, one at a time, the armed order first in priority whose trigger the last price
     /// has reached (a full scan each time), placing it as an order that keeps its id.
     fn fire_triggers(&mut self, inst_id: InstrumentId, ts: u64, ev: &mut Vec<EventKind>) {
         loop {
-            let inst = &self.insts[&inst_id];
+            let inst = self.insts.get_mut(&inst_id).unwrap();
             let last = inst.reference;
+            for a in inst.armed.iter_mut() {
+                let rise = a.rise();
+                if let Some((_, peak)) = &mut a.trailing {
+                    *peak = if rise { (*peak).min(last) } else { (*peak).max(last) };
+                }
+            }
+            let tick = inst.spec.tick;
             let next = inst.armed_sorted().into_iter().find(|a| {
                 if a.rise() {
-                    last >= a.trigger_price
+                    last >= a.trigger_price(tick)
                 } else {
-                    last <= a.trigger_price
+                    last <= a.trigger_price(tick)
                 }
             });
             let Some(a) = next else { return };
@@ -831,7 +919,7 @@ impl Model {
                 order_type: a.order_type,
                 price: a.o.price,
                 qty: a.o.qty,
-                trigger_price: a.trigger_price,
+                trigger_price: a.trigger_price(tick),
                 last_price: last,
                 timestamp_ns: ts,
             }));
@@ -978,9 +1066,12 @@ impl Model {
         if a.display_qty != 0 && (!resting || a.trigger.is_some()) {
             return reject(ev, InvalidField);
         }
+        if a.trailing.is_some() && a.trigger != Some((0, TriggerKind::StopLoss)) {
+            return reject(ev, InvalidField);
+        }
         if let Some((trigger_price, trigger)) = a.trigger {
             let s = StopOrder { order: o, trigger_price, trigger };
-            return self.new_stop(acct, ts, &s, a.expire_time_ns, CommandType::NewAdvancedOrder, ev);
+            return self.new_stop(acct, ts, &s, a.expire_time_ns, a.trailing, CommandType::NewAdvancedOrder, ev);
         }
         let mut o = o;
         let mut limit = None;
@@ -1114,7 +1205,7 @@ impl Model {
             if a.trigger_price == 0 || !a.trigger_price.is_multiple_of(inst.spec.tick) {
                 return Err(PriceOffTick);
             }
-            if a.trigger_price == armed.trigger_price {
+            if armed.trailing.is_some() || a.trigger_price == armed.trigger_price {
                 return Err(InvalidField);
             }
             let fires_now =
@@ -1213,6 +1304,7 @@ impl Model {
                 reference: s.reference_price,
                 orders: Vec::new(),
                 armed: Vec::new(),
+                trail_groups: Vec::new(),
             },
         );
         ev.push(EventKind::InstrumentAdded(InstrumentAdded { account: acct, spec: *s }));
@@ -1261,7 +1353,7 @@ impl Model {
                     }
                 }
             }
-            for a in inst.armed_sorted() {
+            for a in inst.armed_closing_order() {
                 ev.push(cancelled(&a.o, CancelReason::InstrumentState));
             }
             inst.armed.clear();
@@ -1298,13 +1390,14 @@ fn compare_state(e: &Engine, m: &Model) -> Result<(), TestCaseError> {
             prop_assert_eq!(e.book_orders(*id, side), want, "book {} {:?}", id, side);
         }
         let want: Vec<ArmedView> = mi
-            .armed_sorted()
+            .armed_closing_order()
             .iter()
             .map(|a| ArmedView {
                 order: view(&a.o),
                 order_type: a.order_type,
                 trigger: a.trigger,
-                trigger_price: a.trigger_price,
+                trigger_price: a.trigger_price(mi.spec.tick),
+                trailing: a.trailing.map(|t| t.0),
             })
             .collect();
         prop_assert_eq!(e.armed_orders(*id), want, "armed orders of {}", id);
@@ -1431,7 +1524,8 @@ enum Op {
         qty: Q,
     },
     /// A `NewAdvancedOrder`: `kind` 0 a good-till-date limit, 1 a quote-quantity market order,
-    /// 2 a good-till-date conditional order, 3 a bad combination. `expire` is in ns from the
+    /// 2 a good-till-date conditional order, 3 a bad combination, 4 an iceberg, 5 a trailing
+    /// stop, 6 a bad trailing stop. `expire` is in ns from the
     /// engine's time (0 or less: already expired); `quote` in lots at the reference price.
     Adv {
         acct: u8,
@@ -1553,7 +1647,7 @@ fn op_s() -> impl Strategy<Value = Op> {
             inst_s(),
             1u8..16,
             any::<bool>(),
-            prop_oneof![5 => 0u8..3, 1 => Just(3u8), 4 => Just(4u8)],
+            prop_oneof![5 => 0u8..3, 1 => Just(3u8), 4 => Just(4u8), 4 => Just(5u8), 1 => Just(6u8)],
             0u8..10,
             0u8..10,
         ),
@@ -1713,7 +1807,14 @@ fn resolve(op: &Op, m: &Model) -> Command {
                 price: price(px, id, sd),
                 qty: qty(q, id),
             };
-            let plain = |order| AdvancedOrder { order, expire_time_ns: 0, quote_qty: 0, trigger: None, display_qty: 0 };
+            let plain = |order| AdvancedOrder {
+                order,
+                expire_time_ns: 0,
+                quote_qty: 0,
+                trigger: None,
+                display_qty: 0,
+                trailing: None,
+            };
             let a = match kind {
                 // Mostly GTC, sometimes post-only, IOC (invalid with an expiry).
                 0 => AdvancedOrder { expire_time_ns, ..plain(limit(tif_of(tif))) },
@@ -1748,6 +1849,48 @@ fn resolve(op: &Op, m: &Model) -> Command {
                     let display_qty = (1 + quote as u64 % 4) * s.lot + u64::from(quote % 7 == 0);
                     let expire_time_ns = if quote % 3 == 0 { expire_time_ns } else { 0 };
                     AdvancedOrder { display_qty, expire_time_ns, ..plain(limit(tif_of(tif))) }
+                }
+                // A trailing stop-loss: 1-4 ticks or 10-130 bps (a few ticks at these prices),
+                // market or limit (a limit near the reference), sometimes good till date.
+                5 => {
+                    let trailing = if stp % 2 == 0 {
+                        Trailing { delta: 1 + (quote % 4) as u32, unit: TrailUnit::Ticks }
+                    } else {
+                        Trailing { delta: 10 + 40 * (quote % 4) as u32, unit: TrailUnit::Bps }
+                    };
+                    let order = if tif < 5 {
+                        NewOrder {
+                            order_type: OrderType::Market,
+                            tif: TimeInForce::Ioc,
+                            price: 0,
+                            ..limit(TimeInForce::Ioc)
+                        }
+                    } else {
+                        limit(TimeInForce::Gtc)
+                    };
+                    let expire_time_ns = if quote % 3 == 0 { expire_time_ns } else { 0 };
+                    AdvancedOrder {
+                        trigger: Some((0, TriggerKind::StopLoss)),
+                        trailing: Some(trailing),
+                        expire_time_ns,
+                        ..plain(order)
+                    }
+                }
+                // Bad trailing stops: a zero delta, too many bps, a take-profit, a trigger price,
+                // no trigger.
+                6 => {
+                    let (trigger, delta, unit) = match tif % 5 {
+                        0 => (Some((0, TriggerKind::StopLoss)), 0, TrailUnit::Ticks),
+                        1 => (Some((0, TriggerKind::StopLoss)), MAX_TRAIL_BPS + 1, TrailUnit::Bps),
+                        2 => (Some((0, TriggerKind::TakeProfit)), 2, TrailUnit::Ticks),
+                        3 => (Some((r, TriggerKind::StopLoss)), 2, TrailUnit::Ticks),
+                        _ => (None, 2, TrailUnit::Ticks),
+                    };
+                    AdvancedOrder {
+                        trigger,
+                        trailing: Some(Trailing { delta, unit }),
+                        ..plain(limit(TimeInForce::Gtc))
+                    }
                 }
                 // Bad combinations: a quote quantity on a limit order, or with a quantity; an
                 // expiry on an IOC order.
@@ -1888,10 +2031,21 @@ fn generator_covers_the_rules() {
         for id in [10, 11, 12] {
             model.apply(&Command { account: 0, timestamp_ns: 1, kind: CommandKind::AddInstrument(base_spec(id)) });
         }
+        let mut trailing_ids = std::collections::BTreeMap::new();
         for op in &ops {
             let cmd = resolve(op, &model);
+            let is_trailing =
+                matches!(cmd.kind, CommandKind::NewAdvancedOrder(AdvancedOrder { trailing: Some(_), .. }));
             for e in model.apply(&cmd) {
                 match e {
+                    EventKind::Armed(a) if is_trailing => {
+                        trailing_ids.insert(a.order_id, a.trigger_price);
+                        seen.insert("trailing Armed".to_string());
+                    }
+                    EventKind::Triggered(t) if trailing_ids.contains_key(&t.order_id) => {
+                        let moved = trailing_ids[&t.order_id] != t.trigger_price;
+                        seen.insert(format!("trailing Triggered moved={moved}"));
+                    }
                     EventKind::Rejected(r) => {
                         seen_reasons.insert(r.reason);
                     }
@@ -1949,6 +2103,9 @@ fn generator_covers_the_rules() {
         "TriggerAmended",
         "cancel Expired",
         "IcebergSliced",
+        "trailing Armed",
+        "trailing Triggered moved=false",
+        "trailing Triggered moved=true",
     ] {
         assert!(seen.contains(want), "generator never produced {want}: {seen:?}");
     }

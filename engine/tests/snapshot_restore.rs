@@ -206,6 +206,42 @@ fn gen(r: &mut Rng, e: &Engine, risk: bool, tx: &mut u64) -> Command {
             price: price(r, side),
             qty: (1 + r.below(40)) * 10,
         }),
+        // Conditional orders: trailing stops (ticks or bps, market or limit) and fixed stops.
+        98 | 99 => {
+            let order = NewOrder {
+                client_order_id: 2_000 + r.below(1000),
+                instrument: inst,
+                side,
+                order_type: OrderType::Market,
+                tif: TimeInForce::Ioc,
+                stp: StpMode::None,
+                price: 0,
+                qty: (1 + r.below(10)) * 10,
+            };
+            let order = if r.chance(50) {
+                NewOrder { order_type: OrderType::Limit, tif: TimeInForce::Gtc, price: price(r, side), ..order }
+            } else {
+                order
+            };
+            if roll == 98 {
+                let trailing = if r.chance(50) {
+                    Trailing { delta: 1 + r.below(4) as u32, unit: TrailUnit::Ticks }
+                } else {
+                    Trailing { delta: 10 + r.below(100) as u32, unit: TrailUnit::Bps }
+                };
+                CommandKind::NewAdvancedOrder(AdvancedOrder {
+                    trigger: Some((0, TriggerKind::StopLoss)),
+                    trailing: Some(trailing),
+                    ..AdvancedOrder::plain(order)
+                })
+            } else {
+                let trigger = if r.chance(50) { TriggerKind::StopLoss } else { TriggerKind::TakeProfit };
+                let rise = trigger.fires_on_rise(side);
+                let k = 5 * (1 + r.below(6));
+                let trigger_price = if rise { reference + k } else { reference.saturating_sub(k).max(5) };
+                CommandKind::NewStopOrder(StopOrder { order, trigger_price, trigger })
+            }
+        }
         _ => CommandKind::QueryAccount(QueryAccount { target: account }),
     };
     Command { account, timestamp_ns: 1_000 + r.below(1000), kind }
@@ -289,6 +325,11 @@ fn run(seed: u64, risk: bool, n: usize) {
     restored.push(restore(&e));
     assert!(most_live >= 10, "seed {seed}: the stream should leave orders resting ({most_live})");
     for x in &restored {
+        let (a, b) = (x.snapshot(), e.snapshot());
+        assert_eq!(a.trail_tracks, b.trail_tracks, "seed {seed}: tracks");
+        assert_eq!(a.trailing, b.trailing, "seed {seed}: trailing");
+        assert_eq!(a.armed, b.armed, "seed {seed}: armed");
+        assert_eq!(a, b, "seed {seed}: snapshot");
         assert_eq!(x.state_hash(), e.state_hash(), "seed {seed}: final hash");
     }
     // The rkyv round trip, validated.
@@ -343,9 +384,14 @@ fn busy(seed: u64, risk: bool) -> Engine {
 #[test]
 fn damaged_snapshots_are_rejected_not_panicking() {
     for risk in [false, true] {
-        let e = busy(11 + risk as u64, risk);
+        // Seeds whose end state has resting, fixed-trigger and trailing orders.
+        let e = busy(if risk { 5 } else { 6 }, risk);
         let snap = e.snapshot();
-        assert!(snap.orders.len() > 10, "needs resting orders");
+        assert!(snap.orders.len() > 10, "needs resting orders ({})", snap.orders.len());
+        assert!(
+            !snap.trailing.is_empty() && snap.armed.len() > snap.trailing.len(),
+            "needs armed orders of both kinds"
+        );
         let mut r = Rng::new(99);
         let mut rejected = 0;
         for k in 0..3000 {
@@ -370,7 +416,7 @@ fn mutate(s: &mut EngineSnapshot, r: &mut Rng) {
         1 => r.next(),
         _ => r.below(8),
     };
-    match r.below(22) {
+    match r.below(28) {
         0 if !s.orders.is_empty() => {
             let i = pick(r, s.orders.len());
             s.orders[i].leaves = v
@@ -448,6 +494,32 @@ fn mutate(s: &mut EngineSnapshot, r: &mut Rng) {
             s.orders.push(o);
         }
         20 => s.tx_ids.push(s.tx_ids.first().copied().unwrap_or(v)),
+        21 if !s.trailing.is_empty() => {
+            let i = pick(r, s.trailing.len());
+            s.trailing[i].epoch = v
+        }
+        22 if !s.trailing.is_empty() => {
+            let i = pick(r, s.trailing.len());
+            s.trailing[i].delta = v as u32
+        }
+        23 if !s.trailing.is_empty() => {
+            let i = pick(r, s.trailing.len());
+            s.trailing.swap(0, i)
+        }
+        24 if !s.trail_tracks.is_empty() => {
+            let t = pick(r, s.trail_tracks.len());
+            let i = pick(r, s.trail_tracks[t].entries.len());
+            s.trail_tracks[t].entries[i].peak = v
+        }
+        25 if !s.trail_tracks.is_empty() => {
+            let t = pick(r, s.trail_tracks.len());
+            let i = pick(r, s.trail_tracks[t].entries.len());
+            s.trail_tracks[t].entries[i].orders = v as u32
+        }
+        26 if !s.armed.is_empty() => {
+            let i = pick(r, s.armed.len());
+            s.armed[i].trigger_price = v
+        }
         _ => s.supply.push(v),
     }
 }

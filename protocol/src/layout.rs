@@ -211,8 +211,12 @@ layout!(
         TRIGGER_PRICE: 48, 8;
         /// `u8` 0 = no trigger, 1 = stop-loss, 2 = take-profit.
         TRIGGER: 56, 1;
+        /// `u8` trailing stop unit: 0 = none (a fixed trigger), 1 = ticks, 2 = basis points.
+        TRAIL_UNIT: 57, 1;
         /// Reserved (zero).
-        RESERVED: 57, 7;
+        RESERVED: 58, 2;
+        /// `u32` trailing delta in `TRAIL_UNIT`s (0 with no trailing).
+        TRAIL_DELTA: 60, 4;
         /// `u64` iceberg display quantity (0: all shown).
         DISPLAY_QTY: 64, 8;
     }

@@ -5,7 +5,7 @@
 
 use engine::{
     AdvancedOrder, Amend, AmendTrigger, Cancel, MassCancel, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode,
-    TimeInForce, TriggerKind,
+    TimeInForce, TrailUnit, Trailing, TriggerKind,
 };
 
 use crate::error::DecodeError;
@@ -110,6 +110,8 @@ const _: () = {
 
 /// `NewAdvancedOrder.TRIGGER`: no trigger (the order is placed now).
 pub const TRIGGER_NONE: u8 = 0;
+/// `NewAdvancedOrder.TRAIL_UNIT`: no trailing (the trigger price is fixed).
+pub const TRAIL_UNIT_NONE: u8 = 0;
 
 pub(crate) fn write_advanced_order(a: &AdvancedOrder, w: &mut Wr<'_>) {
     use layout::new_advanced_order::*;
@@ -119,6 +121,9 @@ pub(crate) fn write_advanced_order(a: &AdvancedOrder, w: &mut Wr<'_>) {
     let (price, trigger) = a.trigger.map_or((0, TRIGGER_NONE), |(p, k)| (p, k.as_u8()));
     w.u64(TRIGGER_PRICE, price);
     w.u8(TRIGGER, trigger);
+    let (unit, delta) = a.trailing.map_or((TRAIL_UNIT_NONE, 0), |t| (t.unit.as_u8(), t.delta));
+    w.u8(TRAIL_UNIT, unit);
+    w.u32(TRAIL_DELTA, delta);
     w.u64(DISPLAY_QTY, a.display_qty);
 }
 
@@ -133,12 +138,20 @@ pub(crate) fn read_advanced_order(r: &Rd<'_>) -> Result<AdvancedOrder, DecodeErr
         TRIGGER_NONE => return Err(bad(t, "trigger", TRIGGER, TRIGGER_NONE as u64)),
         _ => Some((trigger_price, enum_at(r, t, "trigger", TRIGGER, TriggerKind::from_u8)?)),
     };
+    let delta = r.u32(TRAIL_DELTA);
+    let trailing = match r.u8(TRAIL_UNIT) {
+        TRAIL_UNIT_NONE if delta == 0 => None,
+        // A delta without a unit: the unit is what is missing.
+        TRAIL_UNIT_NONE => return Err(bad(t, "trail_unit", TRAIL_UNIT, TRAIL_UNIT_NONE as u64)),
+        _ => Some(Trailing { delta, unit: enum_at(r, t, "trail_unit", TRAIL_UNIT, TrailUnit::from_u8)? }),
+    };
     Ok(AdvancedOrder {
         order,
         expire_time_ns: r.u64(EXPIRE_TIME_NS),
         quote_qty: r.u64(QUOTE_QTY),
         trigger,
         display_qty: r.u64(DISPLAY_QTY),
+        trailing,
     })
 }
 

@@ -89,6 +89,7 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 quote_qty: 0,
                 trigger: None,
                 display_qty: 0,
+                trailing: None,
             }),
         ),
         (
@@ -106,6 +107,7 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 quote_qty: 100_000,
                 trigger: None,
                 display_qty: 0,
+                trailing: None,
             }),
         ),
         (
@@ -122,6 +124,7 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 quote_qty: 0,
                 trigger: Some((6_000_000, TriggerKind::StopLoss)),
                 display_qty: 0,
+                trailing: None,
             }),
         ),
         (
@@ -129,6 +132,21 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
             ClientMessage::NewAdvancedOrder(AdvancedOrder {
                 display_qty: 50_000,
                 ..AdvancedOrder::plain(NewOrder { client_order_id: 1007, ..new_order() })
+            }),
+        ),
+        (
+            "NewAdvancedOrder (trailing stop)",
+            ClientMessage::NewAdvancedOrder(AdvancedOrder {
+                trigger: Some((0, TriggerKind::StopLoss)),
+                trailing: Some(Trailing { delta: 150, unit: TrailUnit::Bps }),
+                ..AdvancedOrder::plain(NewOrder {
+                    client_order_id: 1008,
+                    side: Side::Sell,
+                    order_type: OrderType::Market,
+                    tif: TimeInForce::Ioc,
+                    price: 0,
+                    ..new_order()
+                })
             }),
         ),
         (

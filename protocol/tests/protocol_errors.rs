@@ -262,6 +262,7 @@ fn every_enum_field_out_of_range_is_refused() {
         quote_qty: 0,
         trigger: Some((5, TriggerKind::StopLoss)),
         display_qty: 0,
+        trailing: None,
     };
     let b = enc_client(&ClientMessage::NewAdvancedOrder(adv));
     check_enum_field(&b, true, layout::new_advanced_order::SIDE, in_range(1, 2));

@@ -138,13 +138,14 @@ fn the_restored_engine_continues_like_the_original() {
     assert_eq!(r.state_hash(), e.state_hash());
 }
 
-/// A file of an older format (1, 2 or 3) as an older release wrote it, built by hand from the
+/// A file of an older format (1 to 4) as an older release wrote it, built by hand from the
 /// documented layout: header, rkyv archive of that format's state, publisher section.
 fn old_format_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8], version: u32) -> std::path::PathBuf {
     let payload = match version {
         1 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV1::from_current(snap).expect("no credentials")),
         2 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV2::from_current(snap).expect("nothing armed")),
-        _ => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV3::from_current(snap).expect("no expiries")),
+        3 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV3::from_current(snap).expect("no expiries")),
+        _ => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV4::from_current(snap).expect("no trailing stops")),
     }
     .unwrap();
     let mut h = [0u8; 128];
@@ -171,14 +172,14 @@ fn old_format_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8], version:
 }
 
 /// Format 2 added the journaled credentials to the state, format 3 the armed conditional orders,
-/// format 4 the expiries, the icebergs and the engine's clock. Files of formats 1-3 (without those
-/// lists in their archives) are still read, so an upgrade keeps using its snapshots (the journal
-/// before them may be pruned): the state hash of a state without them did not change. (Their
-/// clock is 0: the next command sets it.)
+/// format 4 the expiries, the icebergs and the engine's clock, format 5 the trailing stops. Files
+/// of formats 1-4 (without those lists in their archives) are still read, so an upgrade keeps
+/// using its snapshots (the journal before them may be pruned): the state hash of a state without
+/// them did not change. (Before format 4 their clock is 0: the next command sets it.)
 #[test]
 fn a_snapshot_of_a_previous_format_is_still_read() {
-    assert_eq!((OLDEST_READABLE_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION), (1, 4));
-    for version in [1, 2, 3] {
+    assert_eq!((OLDEST_READABLE_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION), (1, 5));
+    for version in [1, 2, 3, 4] {
         read_old_format(version);
     }
 }
@@ -192,9 +193,10 @@ fn read_old_format(version: u32) {
     let loaded = out.loaded.expect("the old-format file is used");
     assert_eq!((loaded.path, loaded.header.format_version), (path, version));
     assert_eq!(loaded.engine.state_hash(), e.state_hash());
-    assert_eq!(loaded.engine.snapshot(), EngineSnapshot { clock_ns: 0, ..e.snapshot() });
+    let clock_ns = if version >= 4 { e.clock_ns() } else { 0 };
+    assert_eq!(loaded.engine.snapshot(), EngineSnapshot { clock_ns, ..e.snapshot() });
     assert_eq!(loaded.publisher, b"old reports");
-    // The engine goes on from it like the original; what it writes next is format 4.
+    // The engine goes on from it like the original; what it writes next is format 5.
     let mut restored = loaded.engine;
     let set = SetCredential { target: 3, salt: [5; 16], hash: [6; 32] };
     let cmd = Command { account: 0, timestamp_ns: 1, kind: CommandKind::SetCredential(set) };
@@ -204,8 +206,8 @@ fn read_old_format(version: u32) {
     }
     assert_eq!(restored.state_hash(), e.state_hash());
     let w = write_snapshot(dir.path(), &restored.snapshot(), b"").expect("write");
-    assert_eq!(w.header.format_version, 4);
-    let newer = load_snapshot(&w.path).expect("format 4 loads");
+    assert_eq!(w.header.format_version, 5);
+    let newer = load_snapshot(&w.path).expect("format 5 loads");
     assert_eq!(newer.engine.credential(3), Some(AccountCredential::Set { salt: [5; 16], hash: [6; 32] }));
 }
 

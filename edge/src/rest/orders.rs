@@ -238,7 +238,14 @@ fn parse_place(b: &PlaceBody, inst: &Instrument) -> Result<Placement, ApiError> 
     let trigger = trigger.zip(stop_price).map(|(kind, price)| (price, kind));
     let display_qty = parse_iceberg_qty(b, inst)?;
     if expire_time_ns != 0 || quote_qty != 0 || display_qty != 0 {
-        return Ok(Placement::Advanced(AdvancedOrder { order, expire_time_ns, quote_qty, trigger, display_qty }));
+        return Ok(Placement::Advanced(AdvancedOrder {
+            order,
+            expire_time_ns,
+            quote_qty,
+            trigger,
+            display_qty,
+            trailing: None,
+        }));
     }
     Ok(match trigger {
         Some((trigger_price, trigger)) => Placement::Stop(StopOrder { order, trigger_price, trigger }),
@@ -358,6 +365,7 @@ mod tests {
                 quote_qty: 0,
                 trigger: None,
                 display_qty: 0,
+                trailing: None,
             }))
         );
         let stop = place(
@@ -371,6 +379,7 @@ mod tests {
                 quote_qty: 0,
                 trigger: Some((4_800_000, TriggerKind::TakeProfit)),
                 display_qty: 0,
+                trailing: None,
             }))
         );
         let quote =
@@ -383,6 +392,7 @@ mod tests {
                 quote_qty: 20_050,
                 trigger: None,
                 display_qty: 0,
+                trailing: None,
             }))
         );
         let iceberg = place(

@@ -378,7 +378,10 @@ pub fn check_invariants(e: &Engine) {
     for inst in e.instrument_ids().collect::<Vec<_>>() {
         let last = e.instrument(inst).expect("listed").reference_price;
         let v = e.armed_orders(inst);
-        for w in v.windows(2) {
+        // The fixed triggers first, in firing order; then the trailing stops, by delta group.
+        let fixed = v.iter().take_while(|a| a.trailing.is_none()).count();
+        assert!(v[fixed..].iter().all(|a| a.trailing.is_some()), "trailing stops listed last: {v:?}");
+        for w in v[..fixed].windows(2) {
             let rise = |a: &ArmedView| a.trigger.fires_on_rise(a.order.side);
             let ordered = match (rise(&w[0]), rise(&w[1])) {
                 (true, true) => w[0].trigger_price <= w[1].trigger_price,

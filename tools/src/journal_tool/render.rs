@@ -118,6 +118,17 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
                 f.push(("trigger", json!(trigger_name(trigger))));
                 f.push(("trigger_price", int(price)));
             }
+            if let Some(t) = a.trailing {
+                let unit = match t.unit {
+                    TrailUnit::Ticks => "ticks",
+                    TrailUnit::Bps => "bps",
+                };
+                f.push(("trailing_delta", int(t.delta as u64)));
+                f.push(("trailing_unit", json!(unit)));
+            }
+            if a.display_qty != 0 {
+                f.push(("display_qty", int(a.display_qty)));
+            }
             "new_advanced_order"
         }
         CommandKind::AmendTrigger(a) => {

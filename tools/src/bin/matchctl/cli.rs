@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::{
     AccountStatus, AdvancedOrder, Amend, AmendTrigger, Cancel, CreateAccount, InstrumentSpec, InstrumentState,
     MassCancel, NewOrder, OrderRef, OrderType, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side, StpMode,
-    TimeInForce, Transfer, TriggerKind,
+    TimeInForce, TrailUnit, Trailing, Transfer, TriggerKind,
 };
 use protocol::{CancelOnDisconnect, ClientMessage, Role};
 
@@ -268,6 +268,14 @@ struct OrderArgs {
     /// take-profit (the other way).
     #[arg(long, value_enum, default_value = "stop-loss", requires = "trigger_price")]
     trigger: TriggerArg,
+    /// Trailing stop-loss: the trigger follows the best last trade price since arming (the
+    /// highest for a sell, the lowest for a buy) at this many ticks (docs/matching.md,
+    /// "Trailing stops").
+    #[arg(long, value_name = "TICKS", conflicts_with_all = ["trigger_price", "trailing_bps"])]
+    trailing_ticks: Option<u32>,
+    /// Trailing stop-loss with the distance in basis points of that best price (1-5000).
+    #[arg(long, value_name = "BPS", conflicts_with = "trigger_price")]
+    trailing_bps: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -555,13 +563,22 @@ fn new_order(side: Side, a: OrderArgs) -> Result<Action, String> {
     let stp = StpMode::from(a.stp);
     let qty = a.qty.unwrap_or(0);
     let order = NewOrder { client_order_id: 0, instrument: a.instrument, side, order_type, tif, stp, price, qty };
-    let trigger = a.trigger_price.map(|p| {
-        let kind = match a.trigger {
-            TriggerArg::StopLoss => TriggerKind::StopLoss,
-            TriggerArg::TakeProfit => TriggerKind::TakeProfit,
-        };
-        (p, kind)
-    });
+    let trailing = match (a.trailing_ticks, a.trailing_bps) {
+        (Some(delta), _) => Some(Trailing { delta, unit: TrailUnit::Ticks }),
+        (None, Some(delta)) => Some(Trailing { delta, unit: TrailUnit::Bps }),
+        (None, None) => None,
+    };
+    let trigger = match (a.trigger_price, trailing) {
+        // A trailing stop is a stop-loss whose trigger price the engine computes.
+        (None, Some(_)) => Some((0, TriggerKind::StopLoss)),
+        (p, _) => p.map(|p| {
+            let kind = match a.trigger {
+                TriggerArg::StopLoss => TriggerKind::StopLoss,
+                TriggerArg::TakeProfit => TriggerKind::TakeProfit,
+            };
+            (p, kind)
+        }),
+    };
     let expire_time_ns = match (a.expire_time_ns, a.expire_in_ms) {
         (Some(ns), _) => ns,
         (None, Some(ms)) => {
@@ -572,7 +589,7 @@ fn new_order(side: Side, a: OrderArgs) -> Result<Action, String> {
     };
     let quote_qty = a.quote_qty.unwrap_or(0);
     let display_qty = a.display_qty.unwrap_or(0);
-    Ok(Action::NewOrder(AdvancedOrder { order, expire_time_ns, quote_qty, trigger, display_qty }, a.cid))
+    Ok(Action::NewOrder(AdvancedOrder { order, expire_time_ns, quote_qty, trigger, display_qty, trailing }, a.cid))
 }
 
 fn action(cmd: Cmd) -> Result<Action, String> {
