@@ -1,8 +1,8 @@
 //! Advanced orders over the real binary: a good-till-date order expires while nobody sends
 //! anything (the gateway journals a `TimeTick` once its time has passed), and one whose time
 //! passes while the server is down expires right after the restart; market orders by quote
-//! quantity and trigger amends round-trip over TCP; the restarted server has the clean replay's
-//! state hash.
+//! quantity and trigger amends round-trip over TCP; a trailing stop's moved trigger survives a
+//! snapshot and `kill -9`; the restarted server has the clean replay's state hash.
 
 mod e2e_common;
 
@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use e2e_common::*;
 use engine::{
-    AdvancedOrder, CancelReason, NewOrder, OrderRef, OrderType, RejectReason, Side, StopOrder, TimeInForce, TriggerKind,
+    AdvancedOrder, CancelReason, NewOrder, OrderRef, OrderType, RejectReason, Side, StopOrder, TimeInForce, TrailUnit,
+    Trailing, TriggerKind,
 };
 use protocol::ExecReport;
 
@@ -196,4 +197,80 @@ fn market_data_shows_an_icebergs_slices_and_never_its_hidden_quantity() {
         })
         .collect();
     assert_eq!(fills, vec![q(3), q(2)]);
+}
+
+fn snapshot_files(data: &std::path::Path) -> usize {
+    std::fs::read_dir(data.join("snapshots"))
+        .map(|rd| rd.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "snap")).count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_trailing_stops_moved_trigger_survives_a_snapshot_and_kill_9_then_fires() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = ConfigText::default().set("every_commands", "0").set("on_shutdown", "false");
+    let m = Matchd::start_with(&data, &cfg);
+    let mut alice = m.trader(ALICE);
+    let mut bob = m.trader(BOB);
+
+    // Alice: a trailing market sell, 5 ticks below the best price since it armed.
+    let order =
+        NewOrder { order_type: OrderType::Market, tif: TimeInForce::Ioc, price: 0, ..limit(1, Side::Sell, 0, q(1)) };
+    let trailing = AdvancedOrder {
+        trigger: Some((0, TriggerKind::StopLoss)),
+        trailing: Some(Trailing { delta: 5, unit: TrailUnit::Ticks }),
+        ..AdvancedOrder::plain(order)
+    };
+    alice.advanced_order(trailing).unwrap();
+    let armed = match next_report(&mut alice).1 {
+        ExecReport::Armed(x) => x,
+        other => panic!("expected OrderArmed, got {other:?}"),
+    };
+    assert_eq!(armed.trigger_price, px(-5), "armed at the reference");
+    // A trade 3 ticks up lifts its trigger to 2 ticks up.
+    place(&mut bob, limit(2, Side::Sell, px(3), q(1)));
+    place(&mut alice, limit_tif(3, Side::Buy, px(3), q(1), TimeInForce::Ioc));
+    sync(&mut alice);
+
+    // A snapshot now holds the moved trigger (SIGUSR1 asks for one); then the host dies.
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    unsafe { libc::kill(m.child.id() as i32, libc::SIGUSR1) };
+    m.wait_for("a snapshot", || snapshot_files(&data) >= 1);
+    sync(&mut bob);
+    let seen = (alice.last_seen_seq(), bob.last_seen_seq());
+    drop((alice, bob));
+    m.kill9();
+
+    let m = Matchd::start_with(&data, &cfg);
+    let mut alice = m.trader_from(ALICE, seen.0);
+    let mut bob = m.trader_from(BOB, seen.1);
+    // Bids at 2 ticks down (the moved trigger) and 10 down. Bob sells into the first: the last
+    // price reaches 2 ticks down, which only the moved trigger (not the armed one, 5 down) fires.
+    let near = place(&mut bob, limit(4, Side::Buy, px(-2), q(1)));
+    let far = place(&mut bob, limit(5, Side::Buy, px(-10), q(1)));
+    place(&mut bob, limit_tif(6, Side::Sell, px(-2), q(1), TimeInForce::Ioc));
+    match next_report(&mut alice).1 {
+        ExecReport::Triggered(t) => {
+            assert_eq!((t.order_id, t.trigger_price, t.last_price), (armed.order_id, px(-2), px(-2)), "{t:?}")
+        }
+        other => panic!("expected OrderTriggered, got {other:?}"),
+    }
+    match next_report(&mut alice).1 {
+        ExecReport::Fill(f) => assert_eq!((f.order_id, f.price, f.qty), (armed.order_id, px(-10), q(1))),
+        other => panic!("expected the stop's fill, got {other:?}"),
+    }
+    assert!(near.order_id < far.order_id);
+
+    drop((alice, bob));
+    let (status, log) = m.terminate_with_log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("snapshot loaded"), "the restart used the snapshot: {log}");
+    let stopped = state_hashes(&log, "stopped cleanly");
+    let copy = dir.path().join("copy");
+    copy_dir(&data, &copy);
+    std::fs::remove_dir_all(copy.join("snapshots")).unwrap();
+    let (status2, log2) = Matchd::start_with(&copy, &cfg).terminate_with_log();
+    assert_eq!(status2.code(), Some(0));
+    assert_eq!(state_hashes(&log2, "replay complete"), stopped, "restarted server vs a full replay");
 }
