@@ -1404,7 +1404,11 @@ fn restore_armed(
     if trailing_left.next().is_some() {
         return bad("a trailing stop whose order is not armed".into());
     }
-    check_trail_counts(e)
+    check_trail_counts(e)?;
+    for ii in 0..e.instruments.len() {
+        e.refresh_trailing(ii);
+    }
+    Ok(())
 }
 
 /// Validates one trailing stop (a stop-loss; its delta; its epoch within its side's track; its

@@ -231,30 +231,47 @@ impl Engine {
             // The common case: nothing armed anywhere, one load.
             return;
         }
+        // Trailing stops: a move up can make due only those that fire on a rise, a move down only
+        // the others (a move the other way moves their peak, and a trigger stays a delta away
+        // from its peak). So a side is checked once the price has moved its way since the price
+        // at which nothing was due, and until nothing is (it may still have stops due after the
+        // price turned: one fires at a time). While the price has not moved, none is checked.
+        let mut prev = self.instruments[ii].triggers.trailing.checked_price;
+        let mut moved = [false; 2]; // [rise, fall]
         loop {
-            if !self.instruments[ii].triggers.trailing.is_empty() {
+            let last = self.instruments[ii].reference_price;
+            let trailing = !self.instruments[ii].triggers.trailing.is_empty();
+            if trailing && last != prev {
+                moved[(last < prev) as usize] = true;
+                prev = last;
                 self.observe_trailing(ii);
             }
-            let last = self.instruments[ii].reference_price;
-            match [true, false].into_iter().find_map(|rise| self.next_to_fire(ii, rise, last)) {
+            let next = [true, false]
+                .into_iter()
+                .find_map(|rise| self.next_to_fire(ii, rise, last, trailing && moved[!rise as usize]));
+            match next {
                 Some(slot) => self.fire(ii, slot, last, ts, out),
-                None => return,
+                None => {
+                    self.instruments[ii].triggers.trailing.checked_price = last;
+                    return;
+                }
             }
         }
     }
 
     /// The armed order of side `rise` that fires first at `last`: the trigger book's best level's
-    /// head or a trailing group's head, whichever trigger the price passed first (at the same
+    /// head or (if `trailing`: that side may have some due) a trailing group's head, whichever
+    /// trigger the price passed first (at the same
     /// trigger price the fixed one: its place there is kept across trigger amends, which have no
     /// arrival order to compare with a trailing stop's).
     #[inline]
-    fn next_to_fire(&self, ii: usize, rise: bool, last: Price) -> Option<Slot> {
+    fn next_to_fire(&self, ii: usize, rise: bool, last: Price, trailing: bool) -> Option<Slot> {
         let triggers = &self.instruments[ii].triggers;
         let fixed = triggers.side(rise).best().and_then(|l| {
             let level = self.levels.get(l);
             fires(rise, level.price, last).then_some((level.price, level.head))
         });
-        if triggers.trailing.is_empty() {
+        if !trailing {
             return fixed.map(|(_, slot)| slot);
         }
         match (fixed, self.next_trailing(ii, rise, last)) {

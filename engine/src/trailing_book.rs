@@ -9,8 +9,11 @@
 //! only the epoch it was armed in.
 //!
 //! Orders with the same delta are a [`TrailGroup`], a level of the level pool in arrival order:
-//! the oldest has the most extreme peak, so the group's next to fire is its head. The groups of
-//! a side are few (at most [`MAX_TRAIL_GROUPS`]); a price move checks each group's head.
+//! the oldest has the most extreme peak, so the group's next to fire is its head, whose trigger
+//! the group caches. A cached trigger changes only when the head leaves or a new extreme reaches
+//! the head's run ([`PeakTrack::observe`] says from which epoch on it merged). The groups of a
+//! side are few (at most [`MAX_TRAIL_GROUPS`]); a price move that can fire a side compares each
+//! group's cached trigger, one that cannot (a rise, for the sells) compares none.
 
 use std::collections::VecDeque;
 
@@ -55,9 +58,11 @@ impl PeakTrack {
         }
     }
 
-    /// A last trade price: every run whose peak it passes now has it as its peak.
+    /// A last trade price: every run whose peak it passes now has it as its peak. Returns the
+    /// first epoch whose peak it became (every order armed in that epoch or later has it), if
+    /// any live order's.
     #[inline]
-    pub fn observe(&mut self, price: Price) {
+    pub fn observe(&mut self, price: Price) -> Option<u64> {
         let mut merged: Option<TrackEntry> = None;
         while let Some(top) = self.entries.back() {
             if !self.beyond(price, top.peak) {
@@ -70,10 +75,10 @@ impl PeakTrack {
             let orders = merged.map_or(0, |m| m.orders) + t.orders;
             merged = Some(TrackEntry { epoch: t.epoch, peak: price, orders });
         }
-        if let Some(m) = merged.filter(|m| m.orders > 0) {
-            self.live_entries += 1;
-            self.entries.push_back(m);
-        }
+        let m = merged.filter(|m| m.orders > 0)?;
+        self.live_entries += 1;
+        self.entries.push_back(m);
+        Some(m.epoch)
     }
 
     /// Arms one order at last trade price `last`; returns its epoch.
@@ -166,11 +171,13 @@ impl PeakTrack {
 }
 
 /// The armed trailing stops of one delta on one side, in arrival order (a level of the level
-/// pool: `level`'s queue).
+/// pool: `level`'s queue), with its head's epoch and trigger price cached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TrailGroup {
     pub trailing: Trailing,
     pub level: u32,
+    pub head_epoch: u64,
+    pub trigger: Price,
 }
 
 /// The trailing stops of one side of an instrument.
@@ -200,11 +207,15 @@ impl TrailSide {
 pub(crate) struct TrailingBook {
     pub rise: TrailSide,
     pub fall: TrailSide,
+    /// The last price at which no trailing stop was due (set when a firing check ends and when
+    /// one arms). A later price above it can fire only rise-side stops, one below only fall-side
+    /// ones (see `Engine::run_triggers`).
+    pub checked_price: Price,
 }
 
 impl TrailingBook {
     pub fn new() -> Self {
-        Self { rise: TrailSide::new(true), fall: TrailSide::new(false) }
+        Self { rise: TrailSide::new(true), fall: TrailSide::new(false), checked_price: 0 }
     }
 
     #[inline]

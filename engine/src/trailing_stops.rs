@@ -6,7 +6,7 @@
 
 use crate::engine::Engine;
 use crate::event::RejectReason;
-use crate::order_pool::{Slot, NIL, TRAILING};
+use crate::order_pool::{Slot, TRAILING};
 use crate::trail_table::TrailEntry;
 use crate::trailing_book::{TrailGroup, MAX_TRAIL_GROUPS};
 use crate::trigger_book::fires;
@@ -36,14 +36,20 @@ impl Engine {
     /// Arms a validated slot as a trailing stop: in the current epoch of its side's track, at the
     /// back of its delta's group.
     pub(crate) fn attach_trailing(&mut self, ii: usize, slot: Slot, rise: bool, trailing: Trailing) {
-        let last = self.instruments[ii].reference_price;
-        let side = self.instruments[ii].triggers.trailing.side_mut(rise);
+        self.observe_trailing(ii);
+        let inst = &mut self.instruments[ii];
+        let (last, tick) = (inst.reference_price, inst.spec.tick);
+        // Nothing is due at the last price (the last check said so, or nothing was armed).
+        inst.triggers.trailing.checked_price = last;
+        let side = inst.triggers.trailing.side_mut(rise);
         let epoch = side.track.arm(last);
         let level = match side.group(trailing) {
             Some(g) => side.groups[g].level,
             None => {
                 let level = self.levels.alloc(0);
-                self.instruments[ii].triggers.trailing.side_mut(rise).groups.push(TrailGroup { trailing, level });
+                let trigger = trailing.trigger_price(rise, last, tick);
+                let group = TrailGroup { trailing, level, head_epoch: epoch, trigger };
+                self.instruments[ii].triggers.trailing.side_mut(rise).groups.push(group);
                 level
             }
         };
@@ -58,17 +64,43 @@ impl Engine {
         let trigger_price = self.trail_trigger(ii, slot, rise);
         let t = self.trails.remove(slot);
         let level = self.orders.get(slot).level;
+        let was_head = self.levels.get(level).head == slot;
         self.detach_from_level(slot);
         self.orders.get_mut(slot).flags &= !TRAILING;
         let side = self.instruments[ii].triggers.trailing.side_mut(rise);
         side.track.remove(t.epoch);
+        let g = side.group_of_level(level);
         if self.levels.get(level).order_count == 0 {
-            let g = side.group_of_level(level);
             // `remove`, not `swap_remove`: the groups' order is snapshot order.
             side.groups.remove(g);
             self.levels.free(level);
+        } else if was_head {
+            self.refresh_trail_group(ii, rise, g);
         }
         trigger_price
+    }
+
+    /// Recomputes group `g`'s cached head epoch and trigger from its head.
+    fn refresh_trail_group(&mut self, ii: usize, rise: bool, g: usize) {
+        let level = self.instruments[ii].triggers.trailing.side(rise).groups[g].level;
+        let head = self.levels.get(level).head;
+        let head_epoch = self.trails.get(head).epoch;
+        let trigger = self.trail_trigger(ii, head, rise);
+        let group = &mut self.instruments[ii].triggers.trailing.side_mut(rise).groups[g];
+        group.head_epoch = head_epoch;
+        group.trigger = trigger;
+    }
+
+    /// Snapshot restore: every group's cache from its head, and the checked price (a snapshot is
+    /// taken between commands: nothing is due at the last price).
+    pub(crate) fn refresh_trailing(&mut self, ii: usize) {
+        for rise in [true, false] {
+            for g in 0..self.instruments[ii].triggers.trailing.side(rise).groups.len() {
+                self.refresh_trail_group(ii, rise, g);
+            }
+        }
+        let inst = &mut self.instruments[ii];
+        inst.triggers.trailing.checked_price = inst.reference_price;
     }
 
     /// A trailing stop's trigger price now.
@@ -79,15 +111,21 @@ impl Engine {
         t.trailing.trigger_price(rise, peak, inst.spec.tick)
     }
 
-    /// Feeds the last trade price to the instrument's trailing tracks (before any firing check).
+    /// Feeds the last trade price to the instrument's trailing tracks (before any firing check):
+    /// the groups whose head's run it reached get the trigger of that new peak.
     #[inline]
     pub(crate) fn observe_trailing(&mut self, ii: usize) {
         let inst = &mut self.instruments[ii];
-        let last = inst.reference_price;
-        let trailing = &mut inst.triggers.trailing;
+        let (last, tick) = (inst.reference_price, inst.spec.tick);
         for rise in [true, false] {
-            if !trailing.side(rise).groups.is_empty() {
-                trailing.side_mut(rise).track.observe(last);
+            let side = inst.triggers.trailing.side_mut(rise);
+            if side.groups.is_empty() {
+                continue;
+            }
+            if let Some(from_epoch) = side.track.observe(last) {
+                for g in side.groups.iter_mut().filter(|g| g.head_epoch >= from_epoch) {
+                    g.trigger = g.trailing.trigger_price(rise, last, tick);
+                }
             }
         }
     }
@@ -97,20 +135,23 @@ impl Engine {
     /// fall), then the lower order id.
     pub(crate) fn next_trailing(&self, ii: usize, rise: bool, last: Price) -> Option<(Price, Slot)> {
         let side = self.instruments[ii].triggers.trailing.side(rise);
-        let mut best: Option<(Price, Slot)> = None;
+        let mut best: Option<(Price, &TrailGroup)> = None;
         for g in &side.groups {
-            let head = self.levels.get(g.level).head;
-            debug_assert!(head != NIL, "a group has orders");
-            let trigger_price = self.trail_trigger(ii, head, rise);
-            if !fires(rise, trigger_price, last) {
+            debug_assert_eq!(g.trigger, self.trail_trigger(ii, self.levels.get(g.level).head, rise));
+            if !fires(rise, g.trigger, last) {
                 continue;
             }
             best = match best {
-                Some(b) if !self.fires_before(rise, (trigger_price, head), b) => Some(b),
-                _ => Some((trigger_price, head)),
+                Some((p, b)) if p == g.trigger => {
+                    // Rare (two deltas at one trigger price): the older head first.
+                    let id = |g: &TrailGroup| self.orders.get(self.levels.get(g.level).head).order_id;
+                    Some(if id(g) < id(b) { (p, g) } else { (p, b) })
+                }
+                Some((p, b)) if !(if rise { g.trigger < p } else { g.trigger > p }) => Some((p, b)),
+                _ => Some((g.trigger, g)),
             };
         }
-        best
+        best.map(|(p, g)| (p, self.levels.get(g.level).head))
     }
 
     /// Whether armed order `a` (trigger price, slot) fires before `b` on side `rise`: the price
@@ -147,7 +188,9 @@ impl Engine {
             None if side.groups.len() >= MAX_TRAIL_GROUPS => return false,
             None => {
                 let level = self.levels.alloc(0);
-                self.instruments[ii].triggers.trailing.side_mut(rise).groups.push(TrailGroup { trailing, level });
+                // The cache is filled once every order is back (`refresh_trailing`).
+                let group = TrailGroup { trailing, level, head_epoch: epoch, trigger: 0 };
+                self.instruments[ii].triggers.trailing.side_mut(rise).groups.push(group);
                 level
             }
         };
