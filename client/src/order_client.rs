@@ -309,7 +309,8 @@ impl Client {
         self.send(&ClientMessage::NewStopOrder(order))
     }
 
-    /// Sends `NewAdvancedOrder` (good-till-date, quote quantity, conditional with expiry).
+    /// Sends `NewAdvancedOrder` (good-till-date, quote quantity, conditional with expiry, iceberg,
+    /// trailing stop: `trailing: Some(Trailing { .. })` with `trigger: Some((0, StopLoss))`).
     pub fn advanced_order(&mut self, order: engine::AdvancedOrder) -> Result<(), ClientError> {
         self.send(&ClientMessage::NewAdvancedOrder(order))
     }

@@ -15,7 +15,7 @@ use client::{connect_leader, Client, ClientError, LoginParams};
 use engine::{AccountBalance, OrderView};
 use engine::{
     AdvancedOrder, Amend, Cancel, CancelReason, ClientOrderId, CommandType, InstrumentId, NewOrder, OrderId, OrderRef,
-    OrderType, RejectReason, Side, StopOrder, TimeInForce, TriggerKind,
+    OrderType, RejectReason, Side, StopOrder, TimeInForce, TrailUnit, TriggerKind,
 };
 use protocol::{CancelOnDisconnect, ClientMessage, ExecReport, ServerMessage};
 use tokio::sync::oneshot;
@@ -63,12 +63,16 @@ pub struct OrderState {
     pub good_till_ms: Option<u64>,
     /// A market order's `quoteOrderQty` (quote minor units), when the edge placed it in this run.
     pub quote_qty: Option<u64>,
+    /// A trailing stop's `trailingDelta` (basis points), when the edge placed it in this run.
+    pub trailing_delta_bps: Option<u32>,
 }
 
 /// The trigger of a conditional order (`NewStopOrder`) and whether it has fired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stop {
-    /// Last trade price that fires it.
+    /// Last trade price that fires it, as matchd last reported it: at arming, then (once fired)
+    /// the one it fired at, which differs for a trailing stop (its trigger follows the price
+    /// unreported in between).
     pub trigger_price: u64,
     /// Stop-loss or take-profit.
     pub trigger: TriggerKind,
@@ -112,8 +116,8 @@ pub enum Request {
     Place(NewOrder, oneshot::Sender<Result<OrderState, ApiError>>),
     /// Arm a conditional order (client order id 0: the edge picks one); answered when armed.
     PlaceStop(StopOrder, oneshot::Sender<Result<OrderState, ApiError>>),
-    /// Place an order with options (good till date, quote quantity; client order id 0: the edge
-    /// picks one); answered when accepted or armed.
+    /// Place an order with options (good till date, quote quantity, iceberg, trailing stop; client
+    /// order id 0: the edge picks one); answered when accepted or armed.
     PlaceAdvanced(AdvancedOrder, oneshot::Sender<Result<OrderState, ApiError>>),
     /// Cancel an order.
     Cancel(OrderRef, oneshot::Sender<Result<OrderState, ApiError>>),
@@ -196,11 +200,12 @@ struct PendingPlace {
     tx: OrderReply,
     good_till_ms: Option<u64>,
     quote_qty: Option<u64>,
+    trailing_delta_bps: Option<u32>,
 }
 
 impl PendingPlace {
     fn plain(tx: OrderReply) -> PendingPlace {
-        PendingPlace { tx, good_till_ms: None, quote_qty: None }
+        PendingPlace { tx, good_till_ms: None, quote_qty: None, trailing_delta_bps: None }
     }
 }
 
@@ -348,7 +353,9 @@ impl Session {
                     c.send(&ClientMessage::NewAdvancedOrder(a))?;
                     let good_till_ms = (a.expire_time_ns != 0).then_some(a.expire_time_ns / 1_000_000);
                     let quote_qty = (a.quote_qty != 0).then_some(a.quote_qty);
-                    self.pending.places.insert(a.order.client_order_id, PendingPlace { tx, good_till_ms, quote_qty });
+                    let trailing_delta_bps = a.trailing.filter(|t| t.unit == TrailUnit::Bps).map(|t| t.delta);
+                    let pending = PendingPlace { tx, good_till_ms, quote_qty, trailing_delta_bps };
+                    self.pending.places.insert(a.order.client_order_id, pending);
                 }
             }
             Request::Cancel(order, tx) => {
@@ -382,20 +389,24 @@ impl Session {
 
     fn on_report(&mut self, seq: u64, report: &ExecReport) {
         // A fired order's trigger kind is only in its `OrderArmed` report, which the edge kept; an
-        // expiry only in the placement still waiting for its answer.
+        // expiry and a trailing delta only in the placement still waiting for its answer.
         let known = match report {
             ExecReport::Triggered(t) => {
                 let sh = self.shared.lock().unwrap_or_else(|p| p.into_inner());
                 Known {
                     trigger: sh.orders.get(&t.order_id).and_then(|o| o.stop).map(|s| s.trigger),
-                    good_till_ms: None,
+                    ..Known::default()
                 }
             }
             ExecReport::Accepted(engine::Accepted { client_order_id, .. })
-            | ExecReport::Armed(engine::Armed { client_order_id, .. }) => Known {
-                trigger: None,
-                good_till_ms: self.pending.places.get(client_order_id).and_then(|p| p.good_till_ms),
-            },
+            | ExecReport::Armed(engine::Armed { client_order_id, .. }) => {
+                let placed = self.pending.places.get(client_order_id);
+                Known {
+                    trigger: None,
+                    good_till_ms: placed.and_then(|p| p.good_till_ms),
+                    trailing_delta_bps: placed.and_then(|p| p.trailing_delta_bps),
+                }
+            }
             _ => Known::default(),
         };
         let event = {
@@ -436,6 +447,7 @@ impl Session {
                     stop: None,
                     good_till_ms: None,
                     quote_qty: None,
+                    trailing_delta_bps: None,
                 };
                 self.remember(sh, o);
             }
@@ -454,6 +466,7 @@ impl Session {
                     stop: Some(Stop { trigger_price: a.trigger_price, trigger: a.trigger, triggered: false }),
                     good_till_ms: None,
                     quote_qty: None,
+                    trailing_delta_bps: None,
                 };
                 self.remember(sh, o);
             }
@@ -463,6 +476,7 @@ impl Session {
                     o.qty = t.qty;
                     if let Some(s) = o.stop.as_mut() {
                         s.triggered = true;
+                        s.trigger_price = t.trigger_price;
                     }
                 }
             }
@@ -514,6 +528,7 @@ impl Session {
         if let Some(p) = &waiting {
             o.good_till_ms = p.good_till_ms;
             o.quote_qty = p.quote_qty;
+            o.trailing_delta_bps = p.trailing_delta_bps;
         }
         sh.by_cid.insert(o.client_order_id, o.order_id);
         sh.orders.insert(o.order_id, o.clone());

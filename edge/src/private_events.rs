@@ -30,6 +30,9 @@ pub struct Known {
     /// A new order's good-till-date time (ms), from the placement that sent it: with it the
     /// event's `f` is GTD and `gtd` the time (Binance futures' field).
     pub good_till_ms: Option<u64>,
+    /// A new trailing stop's `trailingDelta` (BIPS), from the placement that sent it: the event's
+    /// `d` (Binance's field).
+    pub trailing_delta_bps: Option<u32>,
 }
 
 /// `f`: Binance's time in force (GTD when the order has an expiry).
@@ -40,10 +43,14 @@ fn tif_name(tif: TimeInForce, good_till_ms: Option<u64>) -> String {
     }
 }
 
-/// The `NEW` event of an accepted or armed order, with `gtd` when it has an expiry.
-fn new_event(mut v: Value, good_till_ms: Option<u64>) -> Value {
-    if let Some(ms) = good_till_ms {
+/// The `NEW` event of an accepted or armed order, with `gtd` when it has an expiry and `d` when it
+/// trails.
+fn new_event(mut v: Value, known: Known) -> Value {
+    if let Some(ms) = known.good_till_ms {
         v["gtd"] = Value::from(ms);
+    }
+    if let Some(bips) = known.trailing_delta_bps {
+        v["d"] = Value::from(bips);
     }
     v
 }
@@ -59,7 +66,7 @@ pub fn event_json(seq: u64, report: &ExecReport, m: &Market, known: Known) -> Op
                 "c": a.client_order_id.to_string(), "S": side(a.side), "o": format!("{:?}", a.order_type).to_uppercase(),
                 "f": tif_name(a.tif, known.good_till_ms), "p": format_decimal(a.price, pd), "q": format_decimal(a.qty, qd),
                 "w": true}),
-                known.good_till_ms,
+                known,
             )
         }
         ExecReport::Armed(a) => {
@@ -69,7 +76,7 @@ pub fn event_json(seq: u64, report: &ExecReport, m: &Market, known: Known) -> Op
                 "c": a.client_order_id.to_string(), "S": side(a.side), "o": type_name(a.order_type, Some(a.trigger)),
                 "f": tif_name(a.tif, known.good_till_ms), "p": format_decimal(a.price, pd), "q": format_decimal(a.qty, qd),
                 "P": format_decimal(a.trigger_price, pd), "w": false}),
-                known.good_till_ms,
+                known,
             )
         }
         ExecReport::Triggered(t) => {

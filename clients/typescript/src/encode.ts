@@ -10,6 +10,7 @@ import {
   SIDE,
   STP_MODE,
   TIME_IN_FORCE,
+  TRAIL_UNIT,
   TRIGGER_KIND,
 } from './enums';
 import { HEADER_LEN, LENGTH_PREFIX_LEN, SCHEMA_ID, TEMPLATE, VERSION } from './frame';
@@ -172,6 +173,10 @@ export function encode(m: ClientMessage): Buffer {
         if (m.trigger !== null) {
           w.u64(48, m.trigger.triggerPrice);
           w.u8(56, code(TRIGGER_KIND, m.trigger.kind, 'trigger'));
+        }
+        if (m.trailing !== null) {
+          w.u8(57, code(TRAIL_UNIT, m.trailing.unit, 'trail_unit'));
+          w.u32(60, m.trailing.delta);
         }
         w.u64(64, m.displayQty);
       });

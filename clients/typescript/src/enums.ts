@@ -136,6 +136,13 @@ export type CancelReason = keyof typeof CANCEL_REASON.codes;
 export const TRIGGER_KIND = wireEnum({ StopLoss: 1, TakeProfit: 2 });
 export type TriggerKind = keyof typeof TRIGGER_KIND.codes;
 
+/**
+ * A trailing stop's unit (`NewAdvancedOrder.trailing`): whole ticks of the instrument, or basis
+ * points (1/10,000) of the best last trade price since the order armed.
+ */
+export const TRAIL_UNIT = wireEnum({ ticks: 1, bps: 2 });
+export type TrailUnit = keyof typeof TRAIL_UNIT.codes;
+
 export const MD_REJECT_REASON = wireEnum({ TooManySubscribers: 1, NotReady: 2 });
 export type MdRejectReason = keyof typeof MD_REJECT_REASON.codes;
 

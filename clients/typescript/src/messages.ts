@@ -24,6 +24,7 @@ import type {
   Side,
   StpMode,
   TimeInForce,
+  TrailUnit,
   TriggerKind,
 } from './enums';
 
@@ -92,7 +93,8 @@ export interface NewStopOrder extends Omit<NewOrder, 'type'> {
  * option is off at 0 / absent, and with all off it places exactly what a `NewOrder` would.
  * Which go together: `quoteQty` only on a market IOC/FOK order with `qty` 0, no trigger and no
  * expiry; `expireTimeNs` only on a limit GTC/post-only order or a conditional one (`trigger`);
- * `displayQty` only on a limit GTC/post-only order that is not conditional.
+ * `displayQty` only on a limit GTC/post-only order that is not conditional; `trailing` only with
+ * a `StopLoss` trigger whose `triggerPrice` is 0.
  * Anything else is refused with `InvalidField`.
  */
 export interface NewAdvancedOrder extends Omit<NewOrder, 'type'> {
@@ -111,6 +113,14 @@ export interface NewAdvancedOrder extends Omit<NewOrder, 'type'> {
    * the lot, below `qty`; limit GTC/post-only, not conditional). 0 = all shown.
    */
   displayQty: bigint;
+  /**
+   * Trailing stop: the trigger follows the best last trade price since arming (the highest for a
+   * sell, the lowest for a buy) at `delta` ticks or basis points (1 to 5,000) of it, rounded away
+   * from it to the tick (docs/protocol.md, "NewAdvancedOrder"). Its `OrderArmed.triggerPrice` is
+   * the trigger at arming, its `OrderTriggered.triggerPrice` the one it fired at. null = a fixed
+   * trigger.
+   */
+  trailing: { delta: number; unit: TrailUnit } | null;
 }
 
 /** Moves an armed conditional order's trigger price (it goes to the back of the new price). */
@@ -381,6 +391,7 @@ export interface OrderArmed extends ReportBase {
   /** Limit price of the order placed on trigger (0 for market). */
   price: bigint;
   qty: bigint;
+  /** The trigger; a trailing stop's at arming (it then follows the price, unreported). */
   triggerPrice: bigint;
   /** Gateway receive time of the `NewStopOrder`. */
   timestampNs: bigint;
@@ -403,6 +414,7 @@ export interface OrderTriggered extends ReportBase {
   /** Limit price of the order placed now (0 for market). */
   price: bigint;
   qty: bigint;
+  /** The trigger it fired at (a trailing stop's as it had followed the price). */
   triggerPrice: bigint;
   /** The instrument's last trade price that reached the trigger. */
   lastPrice: bigint;

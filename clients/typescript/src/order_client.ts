@@ -34,8 +34,10 @@ import type {
   Side,
   StpMode,
   TimeInForce,
+  TrailUnit,
   TriggerKind,
 } from './enums';
+import { EncodeError } from './encode';
 import {
   CommandRejectedError,
   ConnectionClosedError,
@@ -149,6 +151,8 @@ export interface StopOrderParams extends NewOrderParams {
  * options, each off when absent. `expireTimeNs` (good till date, ns since the Unix epoch on the
  * gateway's clock) goes on a limit GTC/post-only order or a conditional one; `quoteQty` on a
  * market IOC/FOK order with `qty` 0 (the default here when `quoteQty` is given) and nothing else.
+ * `trailingDelta` with `trailingUnit` makes a trailing stop-loss (its trigger is then a
+ * `StopLoss` at price 0 unless given).
  */
 export interface AdvancedOrderParams extends Omit<NewOrderParams, 'qty'> {
   /** Base quantity; default 0 (what a quote-quantity order must send). */
@@ -161,6 +165,27 @@ export interface AdvancedOrderParams extends Omit<NewOrderParams, 'qty'> {
   trigger?: { triggerPrice: bigint; kind: TriggerKind };
   /** Iceberg: show at most this much while it rests. */
   displayQty?: bigint;
+  /**
+   * Trailing stop-loss: the trigger follows the best last trade price since arming (the highest
+   * for a sell, the lowest for a buy) at this many `trailingUnit`s, and the order fires when the
+   * price comes back to it.
+   */
+  trailingDelta?: number;
+  /** With `trailingDelta`: whole ticks, or basis points of that best price (1 to 5,000). */
+  trailingUnit?: TrailUnit;
+}
+
+/**
+ * The `trailing` field of a `NewAdvancedOrder` from {@link AdvancedOrderParams}; a delta without
+ * a unit (or the reverse) is refused here, since guessing the unit would move the trigger by a
+ * factor.
+ */
+function trailingOf(o: AdvancedOrderParams): { delta: number; unit: TrailUnit } | null {
+  if (o.trailingDelta === undefined && o.trailingUnit === undefined) return null;
+  if (o.trailingDelta === undefined || o.trailingUnit === undefined) {
+    throw new EncodeError('a trailing stop needs both trailingDelta and trailingUnit');
+  }
+  return { delta: o.trailingDelta, unit: o.trailingUnit };
 }
 
 /** The answer to {@link OrderClient.queryAccount}. */
@@ -500,16 +525,26 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
   }
 
   /**
-   * Places an order with options (good till date, quote quantity, a trigger with an expiry);
-   * resolves with its `OrderAccepted`, or `OrderArmed` when it has a trigger; rejects with
-   * {@link CommandRejectedError} (`InvalidField` for options that do not go together,
-   * `AlreadyExpired`, `NothingToFill` ...). A good-till-date order that is still live when its
-   * time passes ends with an `OrderCancelled` of reason `Expired`. A quote-quantity order's
-   * `OrderAccepted.qty` is the quantity the engine derived from the book.
+   * Places an order with options (good till date, quote quantity, a trigger with an expiry, a
+   * trailing stop, an iceberg); resolves with its `OrderAccepted`, or `OrderArmed` when it has a
+   * trigger; rejects with {@link CommandRejectedError} (`InvalidField` for options that do not go
+   * together, `AlreadyExpired`, `NothingToFill` ...). A good-till-date order that is still live
+   * when its time passes ends with an `OrderCancelled` of reason `Expired`. A quote-quantity
+   * order's `OrderAccepted.qty` is the quantity the engine derived from the book. A trailing
+   * stop's `OrderArmed.triggerPrice` is its trigger at arming; its `OrderTriggered.triggerPrice`
+   * the trigger it fired at (nothing is sent while the trigger follows the price).
    */
   advancedOrder(o: AdvancedOrderParams): Promise<OrderAccepted | OrderArmed> {
+    let trailing: { delta: number; unit: TrailUnit } | null;
+    try {
+      trailing = trailingOf(o);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     const cid = o.clientOrderId ?? this.nextClientOrderId();
     const orderType = o.orderType ?? 'Limit';
+    // A trailing stop's trigger is a stop-loss whose price the engine computes.
+    const trigger = o.trigger ?? (trailing === null ? null : { triggerPrice: 0n, kind: 'StopLoss' as const });
     return this.request<OrderAccepted | OrderArmed>(
       {
         type: 'NewAdvancedOrder',
@@ -523,8 +558,9 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
         stp: o.stp ?? 'None',
         expireTimeNs: o.expireTimeNs ?? 0n,
         quoteQty: o.quoteQty ?? 0n,
-        trigger: o.trigger ?? null,
+        trigger,
         displayQty: o.displayQty ?? 0n,
+        trailing,
       },
       TEMPLATE.NewAdvancedOrder,
       'NewAdvancedOrder',

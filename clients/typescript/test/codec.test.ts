@@ -102,6 +102,7 @@ const CLIENT_EXAMPLES: Record<string, ClientMessage> = {
     quoteQty: 0n,
     trigger: null,
     displayQty: 0n,
+    trailing: null,
   },
   'NewAdvancedOrder (quote quantity)': {
     type: 'NewAdvancedOrder',
@@ -117,6 +118,7 @@ const CLIENT_EXAMPLES: Record<string, ClientMessage> = {
     quoteQty: 100_000n,
     trigger: null,
     displayQty: 0n,
+    trailing: null,
   },
   'NewAdvancedOrder (conditional, good till date)': {
     type: 'NewAdvancedOrder',
@@ -132,6 +134,7 @@ const CLIENT_EXAMPLES: Record<string, ClientMessage> = {
     quoteQty: 0n,
     trigger: { triggerPrice: 6_000_000n, kind: 'StopLoss' },
     displayQty: 0n,
+    trailing: null,
   },
   'NewAdvancedOrder (iceberg)': {
     type: 'NewAdvancedOrder',
@@ -147,6 +150,23 @@ const CLIENT_EXAMPLES: Record<string, ClientMessage> = {
     quoteQty: 0n,
     trigger: null,
     displayQty: 50_000n,
+    trailing: null,
+  },
+  'NewAdvancedOrder (trailing stop)': {
+    type: 'NewAdvancedOrder',
+    clientOrderId: 1008n,
+    instrument: 1,
+    side: 'Sell',
+    orderType: 'Market',
+    tif: 'IOC',
+    stp: 'CancelTaker',
+    price: 0n,
+    qty: 150_000n,
+    expireTimeNs: 0n,
+    quoteQty: 0n,
+    trigger: { triggerPrice: 0n, kind: 'StopLoss' },
+    displayQty: 0n,
+    trailing: { delta: 150, unit: 'bps' },
   },
   AmendTrigger: { type: 'AmendTrigger', order: { client: 1002n }, triggerPrice: 5_950_000n },
   Cancel: { type: 'Cancel', order: { client: 1001n } },
@@ -384,7 +404,7 @@ test('advanced orders: cancel reason 9 (Expired), reject reasons 29-31 and comma
   );
 });
 
-test('advanced orders: the encoder refuses a bad trigger kind, expiry or quote quantity', () => {
+test('advanced orders: the encoder refuses a bad trigger kind, expiry, quote quantity or trailing stop', () => {
   const gtd = CLIENT_EXAMPLES['NewAdvancedOrder (conditional, good till date)'] as ClientMessage & { type: 'NewAdvancedOrder' };
   assert.throws(() => encode({ ...gtd, trigger: { triggerPrice: 1n, kind: 'Trailing' as never } }), /trigger: unknown value/);
   assert.throws(() => encode({ ...gtd, expireTimeNs: -1n }), /not a u64/);
@@ -395,4 +415,13 @@ test('advanced orders: the encoder refuses a bad trigger kind, expiry or quote q
   const plain = encode({ ...gtd, trigger: null });
   assert.equal(plain.readBigUInt64LE(10 + 48), 0n);
   assert.equal(plain.readUInt8(10 + 56), 0);
+  // No trailing: unit and delta are zero (the Rust decoder refuses a delta without a unit).
+  assert.equal(plain.readUInt8(10 + 57), 0);
+  assert.equal(plain.readUInt32LE(10 + 60), 0);
+  const trail = CLIENT_EXAMPLES['NewAdvancedOrder (trailing stop)'] as ClientMessage & { type: 'NewAdvancedOrder' };
+  assert.throws(() => encode({ ...trail, trailing: { delta: 150, unit: 'percent' as never } }), /trail_unit: unknown value/);
+  assert.throws(() => encode({ ...trail, trailing: { delta: 2 ** 32, unit: 'ticks' } }), /not a u32/);
+  assert.throws(() => encode({ ...trail, trailing: { delta: 1.5, unit: 'ticks' } }), /not a u32/);
+  const ticks = encode({ ...trail, trailing: { delta: 7, unit: 'ticks' } });
+  assert.deepEqual([ticks.readUInt8(10 + 57), ticks.readUInt32LE(10 + 60)], [1, 7]);
 });

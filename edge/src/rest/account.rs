@@ -64,6 +64,9 @@ pub async fn open_orders(axum::extract::State(state): S, req: Request) -> Result
                 if let Some(s) = k.stop {
                     v["stopPrice"] = price(s.trigger_price).into();
                 }
+                if let Some(bips) = k.trailing_delta_bps {
+                    v["trailingDelta"] = bips.into();
+                }
             }
             v
         })

@@ -86,7 +86,7 @@ pub fn order_ref(order_id: Option<&str>, cid: Option<&str>) -> Result<OrderRef, 
 
 /// An order as the REST API shows it. A conditional order also has `stopPrice`; `isWorking` is
 /// false while it is armed; a GTD order has `timeInForce` GTD and `goodTillDate`, a quote-quantity
-/// order `origQuoteOrderQty` (Binance's fields).
+/// order `origQuoteOrderQty`, a trailing stop `trailingDelta` (Binance's fields).
 pub fn order_json(inst: Option<&Instrument>, o: &OrderState) -> Value {
     let price_of = |p: u64| inst.map_or(p.to_string(), |i| i.price(p));
     let price = price_of(o.price);
@@ -113,6 +113,9 @@ pub fn order_json(inst: Option<&Instrument>, o: &OrderState) -> Value {
     if let Some(q) = o.quote_qty {
         // The quote asset's units are the instrument's price units.
         v["origQuoteOrderQty"] = Value::String(price_of(q));
+    }
+    if let Some(bips) = o.trailing_delta_bps {
+        v["trailingDelta"] = Value::from(bips);
     }
     v
 }

@@ -1,12 +1,16 @@
 //! Signed order entry: place (`POST`), amend (`PUT`), cancel (`DELETE`) and look up (`GET`)
 //! `/api/v3/order`. Prices and quantities are decimal strings at the instrument's scales. Binance's
 //! conditional types (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT, with
-//! `stopPrice`) become matchd's `NewStopOrder`; `timeInForce` GTD (with `goodTillDate`) and
-//! `quoteOrderQty` (MARKET) become matchd's `NewAdvancedOrder`.
+//! `stopPrice`) become matchd's `NewStopOrder`; `timeInForce` GTD (with `goodTillDate`),
+//! `quoteOrderQty` (MARKET), `icebergQty` and `trailingDelta` (STOP_LOSS(_LIMIT) without
+//! `stopPrice`) become matchd's `NewAdvancedOrder`.
 
 use axum::extract::Request;
 use axum::Json;
-use engine::{AdvancedOrder, Amend, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode, TimeInForce, TriggerKind};
+use engine::{
+    AdvancedOrder, Amend, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode, TimeInForce, TrailUnit, Trailing,
+    TriggerKind, MAX_TRAIL_BPS,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -36,6 +40,9 @@ struct PlaceBody {
     /// LIMIT only (GTC, GTD or POST_ONLY): show at most this much while it rests (Binance's
     /// iceberg).
     iceberg_qty: Option<String>,
+    /// STOP_LOSS / STOP_LOSS_LIMIT without `stopPrice`: a trailing stop, this many basis points
+    /// (Binance's BIPS) from the best last trade price since the order armed.
+    trailing_delta: Option<u64>,
     new_client_order_id: Option<String>,
 }
 
@@ -210,6 +217,29 @@ fn parse_iceberg_qty(b: &PlaceBody, inst: &Instrument) -> Result<u64, ApiError> 
     }
 }
 
+/// `trailingDelta` (BIPS) as matchd's trailing stop: only on STOP_LOSS and STOP_LOSS_LIMIT (matchd
+/// trails stop-losses only) and without `stopPrice`, which Binance reads as an activation price
+/// matchd does not have; 1 to [`MAX_TRAIL_BPS`] (matchd's range, wider than Binance's usual
+/// filter: as for `goodTillDate`, the edge applies matchd's rules, not a venue's filters).
+fn parse_trailing_delta(b: &PlaceBody) -> Result<Option<Trailing>, ApiError> {
+    let Some(bips) = b.trailing_delta else { return Ok(None) };
+    let bad = |msg: String| Err(ApiError::BadParameter { name: "trailingDelta", msg });
+    if !matches!(b.order_type.as_str(), "STOP_LOSS" | "STOP_LOSS_LIMIT") {
+        return bad("only STOP_LOSS and STOP_LOSS_LIMIT orders take a trailingDelta".into());
+    }
+    if b.stop_price.is_some() {
+        return bad(
+            "with stopPrice (an activation price) is not supported: send trailingDelta without stopPrice to trail \
+             from the last trade price from now on"
+                .into(),
+        );
+    }
+    match u32::try_from(bips) {
+        Ok(delta) if (1..=MAX_TRAIL_BPS).contains(&delta) => Ok(Some(Trailing { delta, unit: TrailUnit::Bps })),
+        _ => bad(format!("must be 1 to {MAX_TRAIL_BPS} BIPS")),
+    }
+}
+
 /// What a `POST /api/v3/order` body asks matchd for.
 #[derive(Debug, PartialEq, Eq)]
 enum Placement {
@@ -217,7 +247,7 @@ enum Placement {
     Order(NewOrder),
     /// A `NewStopOrder`.
     Stop(StopOrder),
-    /// A `NewAdvancedOrder`: good till date, or a quote quantity.
+    /// A `NewAdvancedOrder`: good till date, a quote quantity, an iceberg or a trailing stop.
     Advanced(AdvancedOrder),
 }
 
@@ -227,7 +257,12 @@ fn parse_place(b: &PlaceBody, inst: &Instrument) -> Result<Placement, ApiError> 
     let side = parse_side(&b.side)?;
     let (qty, quote_qty) = parse_quantities(b, inst)?;
     let price = parse_price(&b.order_type, order_type, b.price.as_deref(), inst)?;
-    let stop_price = parse_stop_price(trigger, b.stop_price.as_deref(), inst)?;
+    let trailing = parse_trailing_delta(b)?;
+    // A trailing stop's trigger price is matchd's to compute: it goes as 0.
+    let stop_price = match trailing {
+        Some(_) => Some(0),
+        None => parse_stop_price(trigger, b.stop_price.as_deref(), inst)?,
+    };
     let expire_time_ns = parse_good_till_date(b)?;
     let client_order_id = match b.new_client_order_id.as_deref() {
         Some(c) => parse_id("newClientOrderId", c)?,
@@ -237,14 +272,14 @@ fn parse_place(b: &PlaceBody, inst: &Instrument) -> Result<Placement, ApiError> 
         NewOrder { client_order_id, instrument: inst.spec.id, side, order_type, tif, stp: StpMode::None, price, qty };
     let trigger = trigger.zip(stop_price).map(|(kind, price)| (price, kind));
     let display_qty = parse_iceberg_qty(b, inst)?;
-    if expire_time_ns != 0 || quote_qty != 0 || display_qty != 0 {
+    if expire_time_ns != 0 || quote_qty != 0 || display_qty != 0 || trailing.is_some() {
         return Ok(Placement::Advanced(AdvancedOrder {
             order,
             expire_time_ns,
             quote_qty,
             trigger,
             display_qty,
-            trailing: None,
+            trailing,
         }));
     }
     Ok(match trigger {
@@ -256,8 +291,9 @@ fn parse_place(b: &PlaceBody, inst: &Instrument) -> Result<Placement, ApiError> 
 /// `POST /api/v3/order`: places an order; answers once matchd accepted it (status NEW; fills
 /// follow on the private stream and in `GET /api/v3/order`). A conditional order is answered once
 /// armed (status NEW, `isWorking` false); matchd refuses one whose `stopPrice` the last trade price
-/// has already reached (-2021). GTD and `quoteOrderQty` orders go as `NewAdvancedOrder`: an expiry
-/// matchd's clock has passed is -5040, a `quoteOrderQty` that buys no lot -2010.
+/// has already reached (-2021). GTD, `quoteOrderQty`, `icebergQty` and `trailingDelta` orders go as
+/// `NewAdvancedOrder`: an expiry matchd's clock has passed is -5040, a `quoteOrderQty` that buys no
+/// lot -2010.
 pub async fn place(axum::extract::State(state): S, req: Request) -> Result<Json<Value>, ApiError> {
     let signed = authenticate(&state, req).await?;
     let b: PlaceBody = json_body(&signed.body)?;
@@ -417,5 +453,51 @@ mod tests {
             r#"{"symbol":"BTC-USDT","side":"BUY","type":"LIMIT","timeInForce":"GTD","goodTillDate":18446744073709552,"quantity":"0.002","price":"49000.00"}"#,
         );
         assert!(matches!(far, Err(ApiError::BadParameter { name: "goodTillDate", .. })), "{far:?}");
+    }
+
+    #[test]
+    fn trailing_delta_without_stop_price_becomes_a_trailing_stop_loss_in_bps() {
+        let sell = |order_type: OrderType, tif: TimeInForce, price: u64| NewOrder {
+            side: Side::Sell,
+            ..order(order_type, tif, price, 200_000)
+        };
+        let market =
+            place(r#"{"symbol":"BTC-USDT","side":"SELL","type":"STOP_LOSS","quantity":"0.002","trailingDelta":150}"#);
+        assert_eq!(
+            market,
+            Ok(Placement::Advanced(AdvancedOrder {
+                trigger: Some((0, TriggerKind::StopLoss)),
+                trailing: Some(Trailing { delta: 150, unit: TrailUnit::Bps }),
+                ..AdvancedOrder::plain(sell(OrderType::Market, TimeInForce::Ioc, 0))
+            }))
+        );
+        let limit = place(
+            r#"{"symbol":"BTC-USDT","side":"SELL","type":"STOP_LOSS_LIMIT","timeInForce":"GTD","goodTillDate":1,"quantity":"0.002","price":"49000.00","trailingDelta":5000}"#,
+        );
+        assert_eq!(
+            limit,
+            Ok(Placement::Advanced(AdvancedOrder {
+                expire_time_ns: 1_000_000,
+                trigger: Some((0, TriggerKind::StopLoss)),
+                trailing: Some(Trailing { delta: MAX_TRAIL_BPS, unit: TrailUnit::Bps }),
+                ..AdvancedOrder::plain(sell(OrderType::Limit, TimeInForce::Gtc, 4_900_000))
+            }))
+        );
+        let refused = |body: &str, says: &str| {
+            let r = place(body);
+            match &r {
+                Err(ApiError::BadParameter { name: "trailingDelta", msg }) if msg.contains(says) => {}
+                _ => panic!("{body}: {r:?}"),
+            }
+        };
+        let body = |t: &str, extra: &str| {
+            format!(r#"{{"symbol":"BTC-USDT","side":"SELL","type":"{t}","quantity":"0.002"{extra}}}"#)
+        };
+        refused(&body("STOP_LOSS", r#","trailingDelta":150,"stopPrice":"51000.00""#), "activation price");
+        refused(&body("TAKE_PROFIT", r#","trailingDelta":150"#), "only STOP_LOSS and STOP_LOSS_LIMIT");
+        refused(&body("LIMIT", r#","timeInForce":"GTC","price":"49000.00","trailingDelta":150"#), "only STOP_LOSS");
+        refused(&body("STOP_LOSS", r#","trailingDelta":0"#), "1 to 5000");
+        refused(&body("STOP_LOSS", r#","trailingDelta":5001"#), "1 to 5000");
+        refused(&body("STOP_LOSS", r#","trailingDelta":4294967297"#), "1 to 5000");
     }
 }
