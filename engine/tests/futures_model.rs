@@ -2,7 +2,9 @@
 //! from docs/futures.md and nothing else (it uses no engine type): accounts with a spot and a
 //! futures wallet, positions as plain values in a `BTreeMap`, resting orders in one plain `Vec`
 //! per instrument matched by full scan (price, then order id), liquidation found by a full scan of
-//! every position, ADL by a full sort. `Model::apply(&FCmd) -> Vec<FEvent>` is the whole API: the
+//! every account's margin surplus, ADL by a full sort. It also keeps the engine's liquidation index
+//! keys, only to assert the index's promise (every liquidatable account has a crossed key) and so
+//! the engine's keys can be compared. `Model::apply(&FCmd) -> Vec<FEvent>` is the whole API: the
 //! engine's differential property test will feed both the same commands and compare events.
 //!
 //! The tests below reproduce every worked example of docs/futures.md with the same numbers, and a
@@ -1068,7 +1070,8 @@ impl Model {
         }
         let id = self.next_order;
         self.next_order += 1;
-        self.ev.push(FEvent::Accepted { order_id: id, account: a, inst: i, side, price: limit, qty });
+        let price = if market { 0 } else { limit };
+        self.ev.push(FEvent::Accepted { order_id: id, account: a, inst: i, side, price, qty });
         let mut t = Taker { id, account: a, side, limit, leaves: qty, reduce_only, liquidation: false };
         self.match_taker(i, &mut t);
         if t.leaves > 0 {
@@ -1472,37 +1475,48 @@ impl Model {
         }
     }
 
-    /// Full scan: the first position whose key the mark has crossed, in the spec's order
-    /// (instrument, longs before shorts, deepest first, account).
-    fn next_candidate(&self) -> Option<(AccountId, InstId)> {
-        let mut c: Vec<(InstId, u8, Reverse<u64>, u64, AccountId)> = Vec::new();
+    /// Full scan: the first position, by account id then instrument id, whose isolated
+    /// position or cross account is liquidatable (surplus ≤ 0). Keys play no part.
+    fn first_liquidatable(&self) -> Option<(AccountId, InstId)> {
+        self.accts.iter().enumerate().find_map(|(a, acct)| {
+            let a = a as AccountId;
+            acct.pos.iter().find(|(&i, p)| p.size != 0 && self.surplus(a, i) <= 0).map(|(&i, _)| (a, i))
+        })
+    }
+
+    /// The index's promise (docs/futures.md, "The index"): with every touched account re-keyed,
+    /// each liquidatable isolated position has its key crossed, and each liquidatable cross
+    /// account has at least one cross position whose key is crossed.
+    fn assert_index_complete(&self) {
         for (a, acct) in self.accts.iter().enumerate() {
-            for (&i, p) in &acct.pos {
-                if p.size != 0 && self.crossed(a as AccountId, i) {
-                    let k = p.key.unwrap();
-                    if p.size > 0 {
-                        c.push((i, 0, Reverse(k), 0, a as AccountId));
-                    } else {
-                        c.push((i, 1, Reverse(0), k, a as AccountId));
-                    }
+            let a = a as AccountId;
+            for (&i, p) in acct.pos.iter().filter(|(_, p)| p.size != 0 && p.isolated) {
+                assert_eq!(self.surplus(a, i) <= 0, self.crossed(a, i), "account {a} isolated {i}: key {:?}", p.key);
+            }
+            let cross: Vec<InstId> = self.cross_positions(a).map(|(i, _)| i).collect();
+            if let Some(&i) = cross.first() {
+                if self.surplus(a, i) <= 0 {
+                    assert!(cross.iter().any(|&j| self.crossed(a, j)), "account {a}: liquidatable, no key crossed");
                 }
             }
         }
-        c.into_iter().min().map(|(i, _, _, _, a)| (a, i))
     }
 
     fn after_command(&mut self) {
-        self.rekey_dirty();
         let mut rounds = 0;
-        while let Some((a, i)) = self.next_candidate() {
+        loop {
+            self.rekey_dirty();
+            self.assert_index_complete();
+            let Some((a, i)) = self.first_liquidatable() else { break };
             rounds += 1;
             assert!(rounds < 10_000, "liquidation cascade does not end");
-            // A cross key may be stale (other instruments' marks moved): decide on a fresh one.
+            self.liquidate(a, i);
+        }
+        // The engine met the healthy accounts with a crossed key in its index and re-budgeted them.
+        let crossed: Vec<AccountId> =
+            (0..self.accounts).filter(|&a| self.accts[a as usize].pos.keys().any(|&i| self.crossed(a, i))).collect();
+        for a in crossed {
             self.rekey(a);
-            if self.crossed(a, i) {
-                self.liquidate(a, i);
-            }
-            self.rekey_dirty();
         }
         self.reduce_only_sweep();
         self.emit_coalesced();
@@ -1614,7 +1628,7 @@ impl Model {
         for (c, acct) in self.accts.iter().enumerate() {
             let c = c as AccountId;
             let Some(p) = acct.pos.get(&i).filter(|p| c != a && p.size * side_from.sign() > 0) else { continue };
-            ranked.push((Reverse(self.adl_score(c, i, p, inst)), c));
+            ranked.push((Reverse(self.adl_score(c, p, inst)), c));
         }
         ranked.sort();
         for (_, c) in ranked {
@@ -1629,13 +1643,19 @@ impl Model {
         assert_eq!(rest, 0, "the opposite side always holds the bankrupt position's size");
     }
 
-    fn adl_score(&self, c: AccountId, _i: InstId, p: &Pos, inst: &Inst) -> i128 {
+    /// BitMEX's and Binance's ranking: PnL ratio × effective leverage when in profit, PnL ratio ÷
+    /// effective leverage when not (effective leverage = notional / equity), both in ppm.
+    fn adl_score(&self, c: AccountId, p: &Pos, inst: &Inst) -> i128 {
         let upnl = inst.upnl(p);
         let pnl_ppm = floor_div(upnl * PPM, p.cost.max(1));
         let equity = if p.isolated { p.iso + upnl } else { self.cross_equity(c) };
         let notional = floor_div(p.size.abs() * inst.mark as i128, inst.s());
-        let lev_ppm = floor_div(notional * PPM, equity.max(1));
-        pnl_ppm * lev_ppm
+        let lev_ppm = floor_div(notional * PPM, equity.max(1)).max(1);
+        if pnl_ppm > 0 {
+            pnl_ppm * lev_ppm
+        } else {
+            floor_div(pnl_ppm * PPM, lev_ppm)
+        }
     }
 
     fn reduce_only_sweep(&mut self) {
@@ -2408,7 +2428,7 @@ fn example_bankrupt_close() {
     assert_eq!(
         ev,
         vec![
-            FEvent::Accepted { order_id: 4, account: A, inst: BTC, side: Side::Sell, price: 5_700_000, qty: 1_000 },
+            FEvent::Accepted { order_id: 4, account: A, inst: BTC, side: Side::Sell, price: 0, qty: 1_000 },
             FEvent::Trade {
                 trade_id: 2,
                 inst: BTC,
