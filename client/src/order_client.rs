@@ -315,6 +315,17 @@ impl Client {
         self.send(&ClientMessage::NewAdvancedOrder(order))
     }
 
+    /// Sends `NewOrderList` (OCO, OTO, OTOCO). Its legs take the client order ids
+    /// `list.client_order_id`, `+ 1` ..: if that is the next id [`Client::next_client_order_id`]
+    /// would give, those ids are skipped there.
+    pub fn order_list(&mut self, list: engine::OrderList) -> Result<(), ClientError> {
+        let legs = list.orders().count() as u64;
+        if list.client_order_id == self.next_cid {
+            self.next_cid = self.next_cid.wrapping_add(legs).max(1);
+        }
+        self.send(&ClientMessage::NewOrderList(list))
+    }
+
     /// Sends `AmendTrigger`: moves an armed order's trigger price.
     pub fn amend_trigger(&mut self, order: OrderRef, trigger_price: u64) -> Result<(), ClientError> {
         self.send(&ClientMessage::AmendTrigger(engine::AmendTrigger { order, trigger_price }))
@@ -672,6 +683,10 @@ fn balance_reason_name(r: BalanceReason) -> &'static str {
 
 fn describe_report(report: &ExecReport) -> String {
     match report {
+        ExecReport::ListAccepted(l) => format!(
+            "LIST_ACCEPTED list={} cid={} instrument={} {:?} legs={}",
+            l.list_id, l.client_order_id, l.instrument, l.kind, l.legs
+        ),
         ExecReport::Armed(a) => format!(
             "ARMED order={} cid={} instrument={} {} {:?} {:?} {:?} {} @ {} trigger={}",
             a.order_id,

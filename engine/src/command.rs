@@ -56,6 +56,9 @@ pub enum CommandKind {
     NewAdvancedOrder(AdvancedOrder),
     /// Move an armed conditional order's trigger price.
     AmendTrigger(AmendTrigger),
+    /// Place an order list (OCO, OTO, OTOCO) atomically: every leg or none
+    /// (docs/matching.md, "Order lists").
+    NewOrderList(OrderList),
     /// The gateway's clock, journaled while the market is idle and an order's expiry time has
     /// passed: expiries happen at the first command stamped at or after them, so without
     /// commands none would (docs/matching.md, "Expiry"). Changes nothing else.
@@ -218,6 +221,200 @@ impl AdvancedOrder {
     /// A plain order with no options.
     pub fn plain(order: NewOrder) -> Self {
         Self { order, expire_time_ns: 0, quote_qty: 0, trigger: None, display_qty: 0, trailing: None }
+    }
+}
+
+/// One contingent leg of an [`OrderList`]: a limit order (`trigger` `None`) or a conditional one.
+/// Its side and quantity are the list's `side` and `qty`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListLeg {
+    /// Limit or market (market only with a trigger).
+    pub order_type: OrderType,
+    /// Its time in force.
+    pub tif: TimeInForce,
+    /// Limit price (0 for market).
+    pub price: Price,
+    /// A conditional leg's trigger price and kind.
+    pub trigger: Option<(Price, TriggerKind)>,
+}
+
+/// An order list: OCO (`legs` both), OTO (`working` then `legs[0]`), OTOCO (`working` then both
+/// `legs` as an OCO). Leg `k` in that order (working first) has client order id
+/// `client_order_id + k` and engine order id `list id + k`, where the list id is the first leg's
+/// engine order id. Stored flat (see [`OrderList::leg`]): a `Command` has 96 bytes for its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderList {
+    /// OCO, OTO or OTOCO.
+    pub kind: ListKind,
+    /// The first leg's client order id; the others follow it.
+    pub client_order_id: ClientOrderId,
+    /// Every leg's instrument.
+    pub instrument: InstrumentId,
+    /// Every leg's self-trade prevention mode.
+    pub stp: StpMode,
+    /// OTO and OTOCO: the working order's side (a limit order, GTC or post-only).
+    pub working_side: Side,
+    /// OTO and OTOCO: its time in force.
+    pub working_tif: TimeInForce,
+    /// OTO and OTOCO: its limit price.
+    pub working_price: Price,
+    /// OTO and OTOCO: its quantity.
+    pub working_qty: Qty,
+    /// The contingent legs' side.
+    pub side: Side,
+    /// The contingent legs' quantity.
+    pub qty: Qty,
+    /// First contingent leg: type, time in force, price, trigger price, trigger kind (0: none).
+    pub leg0_type: OrderType,
+    #[allow(missing_docs)]
+    pub leg0_tif: TimeInForce,
+    #[allow(missing_docs)]
+    pub leg0_price: Price,
+    #[allow(missing_docs)]
+    pub leg0_trigger_price: Price,
+    #[allow(missing_docs)]
+    pub leg0_trigger: Option<TriggerKind>,
+    /// Second contingent leg (OCO and OTOCO), likewise.
+    pub leg1_type: OrderType,
+    #[allow(missing_docs)]
+    pub leg1_tif: TimeInForce,
+    #[allow(missing_docs)]
+    pub leg1_price: Price,
+    #[allow(missing_docs)]
+    pub leg1_trigger_price: Price,
+    #[allow(missing_docs)]
+    pub leg1_trigger: Option<TriggerKind>,
+}
+
+impl OrderList {
+    /// An OCO list of `legs`.
+    pub fn oco(
+        client_order_id: ClientOrderId,
+        instrument: InstrumentId,
+        side: Side,
+        qty: Qty,
+        legs: [ListLeg; 2],
+    ) -> Self {
+        Self::with(ListKind::Oco, client_order_id, instrument, None, side, qty, legs[0], Some(legs[1]))
+    }
+
+    /// An OTO list: `working` (`side`, `tif`, `price`, `qty`), then `pending`.
+    pub fn oto(
+        client_order_id: ClientOrderId,
+        instrument: InstrumentId,
+        working: (Side, TimeInForce, Price, Qty),
+        side: Side,
+        qty: Qty,
+        pending: ListLeg,
+    ) -> Self {
+        Self::with(ListKind::Oto, client_order_id, instrument, Some(working), side, qty, pending, None)
+    }
+
+    /// An OTOCO list: `working`, then the pending pair `legs`.
+    pub fn otoco(
+        client_order_id: ClientOrderId,
+        instrument: InstrumentId,
+        working: (Side, TimeInForce, Price, Qty),
+        side: Side,
+        qty: Qty,
+        legs: [ListLeg; 2],
+    ) -> Self {
+        Self::with(ListKind::Otoco, client_order_id, instrument, Some(working), side, qty, legs[0], Some(legs[1]))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn with(
+        kind: ListKind,
+        client_order_id: ClientOrderId,
+        instrument: InstrumentId,
+        working: Option<(Side, TimeInForce, Price, Qty)>,
+        side: Side,
+        qty: Qty,
+        leg0: ListLeg,
+        leg1: Option<ListLeg>,
+    ) -> Self {
+        let (working_side, working_tif, working_price, working_qty) =
+            working.unwrap_or((Side::Buy, TimeInForce::Gtc, 0, 0));
+        let leg1 =
+            leg1.unwrap_or(ListLeg { order_type: OrderType::Limit, tif: TimeInForce::Gtc, price: 0, trigger: None });
+        OrderList {
+            kind,
+            client_order_id,
+            instrument,
+            stp: StpMode::None,
+            working_side,
+            working_tif,
+            working_price,
+            working_qty,
+            side,
+            qty,
+            leg0_type: leg0.order_type,
+            leg0_tif: leg0.tif,
+            leg0_price: leg0.price,
+            leg0_trigger_price: leg0.trigger.map_or(0, |t| t.0),
+            leg0_trigger: leg0.trigger.map(|t| t.1),
+            leg1_type: leg1.order_type,
+            leg1_tif: leg1.tif,
+            leg1_price: leg1.price,
+            leg1_trigger_price: leg1.trigger.map_or(0, |t| t.0),
+            leg1_trigger: leg1.trigger.map(|t| t.1),
+        }
+    }
+
+    /// Whether it has a working order (OTO, OTOCO).
+    pub fn has_working(&self) -> bool {
+        self.kind != ListKind::Oco
+    }
+
+    /// Its contingent legs (1 for OTO, else 2).
+    pub fn contingent_legs(&self) -> usize {
+        if self.kind == ListKind::Oto {
+            1
+        } else {
+            2
+        }
+    }
+
+    /// Contingent leg `k` (0 or 1).
+    pub fn leg(&self, k: usize) -> ListLeg {
+        let (order_type, tif, price, trigger_price, trigger) = if k == 0 {
+            (self.leg0_type, self.leg0_tif, self.leg0_price, self.leg0_trigger_price, self.leg0_trigger)
+        } else {
+            (self.leg1_type, self.leg1_tif, self.leg1_price, self.leg1_trigger_price, self.leg1_trigger)
+        };
+        ListLeg { order_type, tif, price, trigger: trigger.map(|t| (trigger_price, t)) }
+    }
+
+    /// All its legs in order (working first), each as the `NewOrder` it places and its trigger.
+    pub fn orders(&self) -> impl Iterator<Item = (NewOrder, Option<(Price, TriggerKind)>)> + '_ {
+        let working = self.has_working().then(|| {
+            let o = NewOrder {
+                client_order_id: self.client_order_id,
+                instrument: self.instrument,
+                side: self.working_side,
+                order_type: OrderType::Limit,
+                tif: self.working_tif,
+                stp: self.stp,
+                price: self.working_price,
+                qty: self.working_qty,
+            };
+            (o, None)
+        });
+        let first = self.has_working() as u64;
+        working.into_iter().chain((0..self.contingent_legs()).map(move |k| {
+            let leg = self.leg(k);
+            let o = NewOrder {
+                client_order_id: self.client_order_id.wrapping_add(first + k as u64),
+                instrument: self.instrument,
+                side: self.side,
+                order_type: leg.order_type,
+                tif: leg.tif,
+                stp: self.stp,
+                price: leg.price,
+                qty: self.qty,
+            };
+            (o, leg.trigger)
+        }))
     }
 }
 

@@ -51,6 +51,8 @@ pub mod kind {
     pub const AMEND_TRIGGER: u8 = 18;
     /// [`crate::CommandKind::TimeTick`]
     pub const TIME_TICK: u8 = 19;
+    /// [`crate::CommandKind::NewOrderList`]
+    pub const NEW_ORDER_LIST: u8 = 20;
 }
 
 const REF_ENGINE: u8 = 1;
@@ -114,6 +116,7 @@ fn kind_of(cmd: &Command) -> u8 {
         CommandKind::NewAdvancedOrder(_) => kind::NEW_ADVANCED_ORDER,
         CommandKind::AmendTrigger(_) => kind::AMEND_TRIGGER,
         CommandKind::TimeTick => kind::TIME_TICK,
+        CommandKind::NewOrderList(_) => kind::NEW_ORDER_LIST,
     }
 }
 
@@ -137,6 +140,7 @@ fn body_len(k: u8) -> usize {
         kind::NEW_ADVANCED_ORDER => 88,
         kind::AMEND_TRIGGER => 40,
         kind::TIME_TICK => 16,
+        kind::NEW_ORDER_LIST => 96,
         _ => 0,
     }
 }
@@ -181,6 +185,74 @@ fn new_order(r: &R<'_>) -> Result<NewOrder, CodecError> {
     })
 }
 
+/// Layout (docs/journal.md): 16 client order id, 24 instrument, 28 kind, 29 stp, 30 working side,
+/// 31 working tif, 32 working price, 40 working qty, 48 side, 49-51 leg 0 type/tif/trigger,
+/// 52-54 leg 1 type/tif/trigger, 55 reserved, 56 qty, 64 leg 0 price, 72 leg 0 trigger price,
+/// 80 leg 1 price, 88 leg 1 trigger price. The parts a kind has no use for (an OCO's working
+/// order, an OTO's second leg) are zero.
+fn put_order_list(w: &mut W<'_>, l: &OrderList) {
+    w.u64(16, l.client_order_id);
+    w.u32(24, l.instrument);
+    w.u8(28, l.kind.as_u8());
+    w.u8(29, l.stp.as_u8());
+    if l.has_working() {
+        w.u8(30, l.working_side.as_u8());
+        w.u8(31, l.working_tif.as_u8());
+        w.u64(32, l.working_price);
+        w.u64(40, l.working_qty);
+    }
+    w.u8(48, l.side.as_u8());
+    w.u64(56, l.qty);
+    for k in 0..l.contingent_legs() {
+        let leg = l.leg(k);
+        w.u8(49 + 3 * k, leg.order_type.as_u8());
+        w.u8(50 + 3 * k, leg.tif.as_u8());
+        let (trigger_price, trigger) = leg.trigger.map_or((0, 0), |(p, t)| (p, t.as_u8()));
+        w.u8(51 + 3 * k, trigger);
+        w.u64(64 + 16 * k, leg.price);
+        w.u64(72 + 16 * k, trigger_price);
+    }
+}
+
+fn order_list(r: &R<'_>) -> Result<OrderList, CodecError> {
+    let kind = r.en(28, "list_kind", ListKind::from_u8)?;
+    r.zero(55, 56)?;
+    let working = if kind == ListKind::Oco {
+        r.zero(30, 48)?;
+        None
+    } else {
+        Some((r.en(30, "side", Side::from_u8)?, r.en(31, "tif", TimeInForce::from_u8)?, r.u64(32), r.u64(40)))
+    };
+    let legs = if kind == ListKind::Oto { 1 } else { 2 };
+    if legs == 1 {
+        r.zero(52, 55)?;
+        r.zero(80, 96)?;
+    }
+    let mut leg = [ListLeg { order_type: OrderType::Limit, tif: TimeInForce::Gtc, price: 0, trigger: None }; 2];
+    for (k, l) in leg.iter_mut().enumerate().take(legs) {
+        let trigger_price = r.u64(72 + 16 * k);
+        let trigger = match r.u8(51 + 3 * k) {
+            0 if trigger_price == 0 => None,
+            0 => return Err(CodecError::ReservedNotZero(72 + 16 * k)),
+            _ => Some((trigger_price, r.en(51 + 3 * k, "trigger", TriggerKind::from_u8)?)),
+        };
+        *l = ListLeg {
+            order_type: r.en(49 + 3 * k, "order_type", OrderType::from_u8)?,
+            tif: r.en(50 + 3 * k, "tif", TimeInForce::from_u8)?,
+            price: r.u64(64 + 16 * k),
+            trigger,
+        };
+    }
+    let (cid, instrument, side, qty) = (r.u64(16), r.u32(24), r.en(48, "side", Side::from_u8)?, r.u64(56));
+    let mut l = match kind {
+        ListKind::Oco => OrderList::oco(cid, instrument, side, qty, leg),
+        ListKind::Oto => OrderList::oto(cid, instrument, working.expect("OTO"), side, qty, leg[0]),
+        ListKind::Otoco => OrderList::otoco(cid, instrument, working.expect("OTOCO"), side, qty, leg),
+    };
+    l.stp = r.en(29, "stp", StpMode::from_u8)?;
+    Ok(l)
+}
+
 /// Encodes `cmd` into the front of `buf` and returns the length written.
 /// `buf` must hold [`MAX_COMMAND_BYTES`]; unused bytes in the written range are zero.
 pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
@@ -221,6 +293,7 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
             w.u64(32, a.trigger_price);
         }
         CommandKind::TimeTick => {}
+        CommandKind::NewOrderList(l) => put_order_list(&mut w, l),
         CommandKind::Cancel(c) => {
             let (rk, id) = ref_parts(c.order);
             w.u8(16, rk);
@@ -391,6 +464,7 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
             CommandKind::AmendTrigger(AmendTrigger { order: order_ref(&r)?, trigger_price: r.u64(32) })
         }
         kind::TIME_TICK => CommandKind::TimeTick,
+        kind::NEW_ORDER_LIST => CommandKind::NewOrderList(order_list(&r)?),
         kind::CANCEL => {
             r.zero(17, 24)?;
             CommandKind::Cancel(Cancel { order: order_ref(&r)? })

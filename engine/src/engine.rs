@@ -10,9 +10,10 @@ use crate::event::*;
 use crate::expiry_queue::ExpiryQueue;
 use crate::iceberg_table::{IcebergEntry, IcebergTable};
 use crate::instrument::Instrument;
+use crate::list_table::{ListAction, ListTable};
 use crate::order_book::{crosses, OrderBook};
 use crate::order_index::OrderIndex;
-use crate::order_pool::{Order, OrderPool, Slot, EXPIRES, ICEBERG, NIL};
+use crate::order_pool::{Order, OrderPool, Slot, ARMED, EXPIRES, ICEBERG, LISTED, NIL, PENDING};
 use crate::price_level::LevelPool;
 use crate::risk::OrderRisk;
 use crate::trail_table::TrailTable;
@@ -56,6 +57,11 @@ pub struct Engine {
     pub(crate) armed: ArmedTable,
     /// Armed trailing stops' deltas and arming epochs (see `trailing_stops.rs`).
     pub(crate) trails: TrailTable,
+    /// Order lists' members (see `order_lists.rs`).
+    pub(crate) lists: ListTable,
+    /// What list members' fates left to do once the current matching pass is over (capacity:
+    /// the list table's, never exceeded).
+    pub(crate) list_actions: Vec<ListAction>,
     /// The engine's time: the latest command timestamp applied (never decreases, so a leader
     /// whose clock is behind its predecessor's cannot move it back). Expiries and the GTD
     /// check read it; nothing reads a clock.
@@ -163,6 +169,8 @@ impl Engine {
             credentials: CredentialTable::new(),
             armed: ArmedTable::for_orders(config.max_orders),
             trails: TrailTable::for_orders(config.max_orders),
+            lists: ListTable::for_orders(config.max_orders),
+            list_actions: Vec::with_capacity(ListTable::capacity_for(config.max_orders) as usize),
             clock_ns: 0,
             expiry: ExpiryQueue::for_orders(config.max_orders),
             icebergs: IcebergTable::for_orders(config.max_orders),
@@ -219,6 +227,7 @@ impl Engine {
             ),
             CommandKind::NewAdvancedOrder(a) => self.new_advanced_order(cmd.account, cmd.timestamp_ns, a, &mut out),
             CommandKind::AmendTrigger(a) => self.amend_trigger(cmd.account, a, &mut out),
+            CommandKind::NewOrderList(l) => self.new_order_list(cmd.account, cmd.timestamp_ns, l, &mut out),
             // The clock moved (above): that is all a tick does.
             CommandKind::TimeTick => {}
             CommandKind::Cancel(c) => self.cancel(cmd.account, c, &mut out),
@@ -236,6 +245,10 @@ impl Engine {
             CommandKind::RevokeCredential(c) => self.revoke_credential(cmd.account, c, &mut out),
             // Replication bookkeeping: only the sequence moves (above), no event.
             CommandKind::StartEpoch(_) => {}
+        }
+        // What cancels left for an order list's other members (those of trades ran already).
+        if !self.list_actions.is_empty() {
+            self.run_list_actions(cmd.timestamp_ns, &mut out);
         }
         if !self.touched.is_empty() {
             self.emit_balance_changes(&mut out);
@@ -418,7 +431,7 @@ impl Engine {
                     // Same keys, so its index entries and account-list place stay; so does its
                     // expiry (queued when it was armed).
                     Some((_, slot)) => {
-                        let flags = self.orders.get(slot).flags & EXPIRES;
+                        let flags = self.orders.get(slot).flags & (EXPIRES | LISTED);
                         *self.orders.get_mut(slot) = Order { flags, ..order };
                         slot
                     }
@@ -454,6 +467,8 @@ impl Engine {
             }));
         }
         if let Some((_, slot)) = triggered {
+            // What it leaves behind (an order list's working order that filled) reads its leaves.
+            self.orders.get_mut(slot).leaves = taker.leaves;
             self.release(slot);
         }
         Ok(())
@@ -503,7 +518,7 @@ impl Engine {
     }
 
     /// Whether a post-only order at `price` would take.
-    fn would_take(&self, ii: usize, side: Side, price: Price) -> bool {
+    pub(crate) fn would_take(&self, ii: usize, side: Side, price: Price) -> bool {
         let book = &self.instruments[ii].book;
         match book.side(side.opposite()).best() {
             Some(l) => crosses(side, price, self.levels.get(l).price),
@@ -566,6 +581,9 @@ impl Engine {
         if o.is_armed() {
             return self.cancel_armed(slot, reason, out);
         }
+        if o.flags & PENDING != 0 {
+            return self.cancel_unplaced(slot, reason, out);
+        }
         let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
         self.detach_from_level(slot);
         out.emit(EventKind::Cancelled(Cancelled {
@@ -588,7 +606,20 @@ impl Engine {
         // One lookup serves the armed test and the validation (amends are on the hot path).
         let found = self.lookup(account, a.order);
         if let Ok(slot) = found {
-            if self.orders.get(slot).is_armed() {
+            let flags = self.orders.get(slot).flags;
+            if flags & LISTED != 0 && self.is_contingent_leg(slot) {
+                let (client_order_id, order_id) = order_ref_ids(a.order);
+                let instrument = self.orders.get(slot).instrument;
+                return out.emit(EventKind::Rejected(Rejected {
+                    account,
+                    command: CommandType::Amend,
+                    client_order_id,
+                    order_id,
+                    instrument,
+                    reason: RejectReason::OrderListLeg,
+                }));
+            }
+            if flags & ARMED != 0 {
                 return self.amend_armed(account, slot, a, out);
             }
         }
@@ -1004,10 +1035,14 @@ impl Engine {
         }
     }
 
-    /// What a released order with [`EXPIRES`] or [`ICEBERG`] leaves behind.
+    /// What a released order with [`EXPIRES`], [`ICEBERG`] or [`LISTED`] leaves behind.
     #[cold]
     #[inline(never)]
-    fn release_extras(&mut self, slot: Slot, flags: u8) {
+    fn release_extras(&mut self, slot: Slot, o: &Order) {
+        let flags = o.flags;
+        if flags & LISTED != 0 {
+            self.listed_order_left(slot, o);
+        }
         if flags & EXPIRES != 0 {
             self.expiry.forget_one();
         }
@@ -1136,8 +1171,8 @@ impl Engine {
             acct.tail = k.acct_prev;
         }
         acct.open_orders -= 1;
-        if o.flags & (EXPIRES | ICEBERG) != 0 {
-            self.release_extras(slot, o.flags);
+        if o.flags & (EXPIRES | ICEBERG | LISTED) != 0 {
+            self.release_extras(slot, &o);
         }
         self.index.remove(&self.orders, slot);
         self.orders.free(slot);
@@ -1270,7 +1305,13 @@ impl Engine {
             account: o.account,
             instrument: o.instrument,
             side: o.side,
-            price: if o.is_armed() { self.armed.get(s).price } else { self.levels.get(o.level).price },
+            price: if o.is_armed() {
+                self.armed.get(s).price
+            } else if o.flags & PENDING != 0 {
+                self.pending_price(s)
+            } else {
+                self.levels.get(o.level).price
+            },
             qty: o.qty,
             leaves: o.leaves,
             tif: o.tif,

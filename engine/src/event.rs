@@ -62,6 +62,29 @@ pub enum EventKind {
     /// Market data only: an iceberg order's visible slice, whenever it changes other than by a
     /// trade (it rests, a traded-out slice is replaced at the back of the level, an amend).
     IcebergSliced(IcebergSliced),
+    /// An order list passed validation; its legs' own events follow (`Accepted` or `Armed` for
+    /// those placed now; pending legs have none until their working order fills).
+    ListAccepted(ListAccepted),
+}
+
+/// An order list was accepted: legs `list_id`, `list_id + 1` .. (engine order ids) with client
+/// order ids `client_order_id`, `+ 1` .., working order first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListAccepted {
+    /// Owner.
+    pub account: AccountId,
+    /// The list's id: its first leg's engine order id.
+    pub list_id: OrderId,
+    /// The first leg's client order id.
+    pub client_order_id: ClientOrderId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// OCO, OTO or OTOCO.
+    pub kind: ListKind,
+    /// Number of legs (2 or 3).
+    pub legs: u8,
+    /// Gateway receive time of the command.
+    pub timestamp_ns: u64,
 }
 
 /// An iceberg order shows a new or changed slice (its hidden quantity is never in market data).
@@ -249,11 +272,14 @@ pub enum RejectReason {
     AlreadyExpired = 30,
     /// A trigger amend of an order that is not an armed conditional order.
     NotArmed = 31,
+    /// An amend of a leg of an order list that is contingent on another (an OCO leg, a pending
+    /// leg): cancel the list and place another.
+    OrderListLeg = 32,
 }
 
 impl RejectReason {
     /// All reasons, for tables and tests.
-    pub const ALL: [RejectReason; 31] = [
+    pub const ALL: [RejectReason; 32] = [
         Self::UnknownInstrument,
         Self::InstrumentNotTrading,
         Self::PriceOffTick,
@@ -285,6 +311,7 @@ impl RejectReason {
         Self::NothingToFill,
         Self::AlreadyExpired,
         Self::NotArmed,
+        Self::OrderListLeg,
     ];
 
     /// Wire code.
@@ -336,6 +363,8 @@ pub enum CommandType {
     NewAdvancedOrder = 16,
     /// [`crate::CommandKind::AmendTrigger`].
     AmendTrigger = 17,
+    /// [`crate::CommandKind::NewOrderList`].
+    NewOrderList = 18,
 }
 
 /// A command was refused.
@@ -415,6 +444,9 @@ pub enum CancelReason {
     PostOnlyWouldTake = 8,
     /// Its good-till-date expiry time passed.
     Expired = 9,
+    /// Another leg of its order list traded, fired or was cancelled (or, for a pending leg, its
+    /// working order was cancelled).
+    OrderList = 10,
 }
 
 impl CancelReason {
@@ -430,6 +462,7 @@ impl CancelReason {
             7 => Self::FokCannotFill,
             8 => Self::PostOnlyWouldTake,
             9 => Self::Expired,
+            10 => Self::OrderList,
             _ => return None,
         })
     }

@@ -31,9 +31,11 @@ mod huge_pages;
 mod iceberg_table;
 mod instrument;
 mod level_bitmap;
+mod list_table;
 mod matching;
 mod order_book;
 mod order_index;
+mod order_lists;
 mod order_pool;
 mod price_level;
 mod risk;
@@ -60,8 +62,8 @@ pub use event::*;
 pub use snapshot::{
     AccountSnapshot, ArchivedEngineSnapshot, ArmedSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot,
     EngineSnapshot, ExpirySnapshot, FeeTierSnapshot, IcebergSnapshot, InstrumentSnapshot, LevelSnapshot,
-    OrderRiskSnapshot, OrderSnapshot, SnapshotError, SpecSnapshot, TrackEntrySnapshot, TrailTrackSnapshot,
-    TrailingSnapshot, MAX_RESTORE_ORDERS,
+    ListMemberSnapshot, OrderRiskSnapshot, OrderSnapshot, PendingSnapshot, SnapshotError, SpecSnapshot,
+    TrackEntrySnapshot, TrailTrackSnapshot, TrailingSnapshot, MAX_RESTORE_ORDERS,
 };
 pub use snapshot_v1::{ArchivedEngineSnapshotV1, EngineSnapshotV1};
 pub use snapshot_v2::{ArchivedEngineSnapshotV2, EngineSnapshotV2};

@@ -4,7 +4,7 @@
 use crate::engine::{Engine, Out, Taker, TakerEnd};
 use crate::event::*;
 use crate::order_book::crosses;
-use crate::order_pool::{Slot, ICEBERG, NIL};
+use crate::order_pool::{Slot, ICEBERG, LISTED, NIL};
 use crate::risk::rebate;
 use crate::types::*;
 
@@ -94,6 +94,9 @@ impl Engine {
                     }));
                     touched = true;
                     self.instruments[ii].reference_price = level_price;
+                    if maker.flags & LISTED != 0 {
+                        self.listed_maker_traded(s);
+                    }
                     if maker_leaves == 0 {
                         // Leaves (and an iceberg's slice) are already zero, so the level total is
                         // untouched here.

@@ -28,7 +28,7 @@ pub(crate) struct Order {
     pub side: Side,
     pub tif: TimeInForce,
     pub stp: StpMode,
-    /// [`ARMED`], [`EXPIRES`], [`ICEBERG`], [`TRAILING`]. [`ARMED`]: a conditional order waiting for its trigger: `level` is then a level of
+    /// [`ARMED`], [`EXPIRES`], [`ICEBERG`], [`TRAILING`], [`LISTED`], [`PENDING`]. [`ARMED`]: a conditional order waiting for its trigger: `level` is then a level of
     /// its instrument's trigger book (priced at the trigger price), not of the order book.
     pub flags: u8,
 }
@@ -44,6 +44,12 @@ pub(crate) const ICEBERG: u8 = 4;
 /// [`Order::flags`] bit (with [`ARMED`]): a trailing stop, with an entry in the engine's
 /// `TrailTable`; `level` is then its trailing group's queue (see `trailing_stops.rs`).
 pub(crate) const TRAILING: u8 = 8;
+/// [`Order::flags`] bit: a member of an order list, with an entry in the engine's `ListTable`
+/// (see `order_lists.rs`).
+pub(crate) const LISTED: u8 = 16;
+/// [`Order::flags`] bit (with [`LISTED`]): a pending leg, waiting for its working order to
+/// fill: live (indexed, in its account's list) but in no book; `level` is `NIL`.
+pub(crate) const PENDING: u8 = 32;
 
 const _: () = assert!(std::mem::size_of::<Order>() == 48);
 

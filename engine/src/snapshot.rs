@@ -29,6 +29,7 @@ use crate::credential_table::AccountCredential;
 use crate::engine::Engine;
 use crate::fee_schedule::{FeeRates, FeeSchedule};
 use crate::instrument::Instrument;
+use crate::list_table::ListRole;
 use crate::order_book::OrderBook;
 use crate::order_pool::{Order, Slot, NIL};
 use crate::risk::OrderRisk;
@@ -378,6 +379,68 @@ pub struct EngineSnapshot {
     /// The peak tracks of the sides that have trailing stops (instrument order, rise first).
     /// Format 5 on.
     pub trail_tracks: Vec<TrailTrackSnapshot>,
+    /// Order lists' pending legs (in no book, armed nowhere), by order id. Format 5 on.
+    pub pending: Vec<PendingSnapshot>,
+    /// Every order list member (resting, armed or pending), by order id: its list and part.
+    /// Format 5 on.
+    pub list_members: Vec<ListMemberSnapshot>,
+}
+
+/// An order list's pending leg: the order and what it places once its working order fills.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct PendingSnapshot {
+    pub instrument: u32,
+    pub side: u8,
+    pub order_type: u8,
+    /// 0: none, else the trigger kind.
+    pub trigger: u8,
+    pub price: u64,
+    pub trigger_price: u64,
+    /// `leaves` equals `qty`.
+    pub order: OrderSnapshot,
+}
+
+/// One order list member.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ListMemberSnapshot {
+    pub order_id: u64,
+    pub list_id: u64,
+    /// 1 working, 2 pending, 3 contingent (an OCO's leg).
+    pub role: u8,
+    /// 1 OCO, 2 OTO, 3 OTOCO.
+    pub kind: u8,
+}
+
+impl PendingSnapshot {
+    /// What the state hash takes of it.
+    pub(crate) fn hash_words(&self) -> [u64; 9] {
+        let o = &self.order;
+        let flags = ((self.side as u64) << 32)
+            | ((self.order_type as u64) << 24)
+            | ((self.trigger as u64) << 16)
+            | ((o.tif as u64) << 8)
+            | o.stp as u64;
+        [
+            self.instrument as u64,
+            o.order_id,
+            o.client_order_id,
+            o.account as u64,
+            o.qty,
+            flags,
+            self.price,
+            self.trigger_price,
+            o.leaves,
+        ]
+    }
+}
+
+impl ListMemberSnapshot {
+    /// What the state hash takes of it.
+    pub(crate) fn hash_words(&self) -> [u64; 3] {
+        [self.order_id, self.list_id, ((self.kind as u64) << 8) | self.role as u64]
+    }
 }
 
 /// An armed trailing stop's delta and arming epoch (its order is in [`EngineSnapshot::armed`]).
@@ -472,6 +535,8 @@ impl EngineSnapshot {
         self.icebergs.clear();
         self.trailing.clear();
         self.trail_tracks.clear();
+        self.pending.clear();
+        self.list_members.clear();
     }
 
     /// The sequence number the snapshot was taken at.
@@ -604,6 +669,17 @@ impl EngineSnapshot {
                 put(v);
             }
         }
+        // As `Engine::state_hash`: nothing when there are no order lists.
+        for p in &self.pending {
+            for v in p.hash_words() {
+                put(v);
+            }
+        }
+        for m in &self.list_members {
+            for v in m.hash_words() {
+                put(v);
+            }
+        }
         h.digest128()
     }
 }
@@ -623,7 +699,7 @@ impl Engine {
         // Orders and their risk state are overwritten in place below (not cleared), so a
         // recycled snapshot's memory is neither zeroed nor faulted in again.
         // Armed orders are live too, but listed apart (`armed`), not in a book level.
-        let live = (self.orders.live() - self.armed.len()) as usize;
+        let live = (self.orders.live() - self.armed.len() - self.pending_legs()) as usize;
         let risk = self.config.risk_checks;
         let (orders, order_risk) = (std::mem::take(&mut out.orders), std::mem::take(&mut out.order_risk));
         out.clear();
@@ -711,6 +787,7 @@ impl Engine {
         }));
         self.for_each_armed(|a| out.armed.push(a), |t| out.trailing.push(t));
         self.for_each_trail_track(|t| out.trail_tracks.push(t));
+        self.list_snapshots(&mut out.pending, &mut out.list_members);
         out.clock_ns = self.clock_ns;
         let (index, orders) = (&self.index, &self.orders);
         out.expiries.extend(
@@ -784,6 +861,43 @@ impl Engine {
             },
             risk: self.risk.get(slot as usize).copied().unwrap_or_default().into(),
         }
+    }
+
+    /// Pending legs and list members, by order id (see [`EngineSnapshot::pending`]).
+    pub(crate) fn list_snapshots(&self, pending: &mut Vec<PendingSnapshot>, members: &mut Vec<ListMemberSnapshot>) {
+        if self.lists.len() == 0 {
+            return;
+        }
+        for e in self.lists.iter() {
+            let o = self.orders.get(e.slot);
+            members.push(ListMemberSnapshot {
+                order_id: o.order_id,
+                list_id: e.list_id,
+                role: e.role as u8,
+                kind: e.kind.as_u8(),
+            });
+            if e.role == ListRole::Pending {
+                pending.push(PendingSnapshot {
+                    instrument: o.instrument,
+                    side: o.side.as_u8(),
+                    order_type: e.order_type.as_u8(),
+                    trigger: e.trigger.map_or(0, |t| t.as_u8()),
+                    price: e.price,
+                    trigger_price: e.trigger_price,
+                    order: OrderSnapshot {
+                        order_id: o.order_id,
+                        client_order_id: o.client_order_id,
+                        qty: o.qty,
+                        leaves: o.leaves,
+                        account: o.account,
+                        tif: o.tif.as_u8(),
+                        stp: o.stp.as_u8(),
+                    },
+                });
+            }
+        }
+        pending.sort_unstable_by_key(|p| p.order.order_id);
+        members.sort_unstable_by_key(|m| m.order_id);
     }
 
     /// The peak track of every side with trailing stops (see [`EngineSnapshot::trail_tracks`]).
@@ -871,8 +985,9 @@ impl Engine {
     pub fn from_snapshot(s: &EngineSnapshot) -> Result<Engine, SnapshotError> {
         let config = s.config.to_config()?;
         let risk = config.risk_checks;
-        if s.orders.len() + s.armed.len() > config.max_orders as usize {
-            return bad(format!("{} orders exceed max_orders {}", s.orders.len() + s.armed.len(), config.max_orders));
+        let live = s.orders.len() + s.armed.len() + s.pending.len();
+        if live > config.max_orders as usize {
+            return bad(format!("{live} orders exceed max_orders {}", config.max_orders));
         }
         if s.instruments.len() > config.max_instruments as usize {
             return bad(format!("{} instruments exceed max_instruments", s.instruments.len()));
@@ -1028,6 +1143,8 @@ impl Engine {
         }
         restore_trail_tracks(&mut e, &s.trail_tracks)?;
         restore_armed(&mut e, s, &mut by_order_id, &mut reserved)?;
+        restore_pending(&mut e, &s.pending, &mut by_order_id)?;
+        restore_lists(&mut e, s)?;
 
         // Accounts and balances.
         let mut b = 0usize;
@@ -1407,6 +1524,147 @@ fn restore_armed(
     check_trail_counts(e)?;
     for ii in 0..e.instruments.len() {
         e.refresh_trailing(ii);
+    }
+    Ok(())
+}
+
+/// Validates the pending legs (as armed orders: ids, accounts, enums, prices) and allots their
+/// slots (flagged pending; their list entries come with the members).
+fn restore_pending(
+    e: &mut Engine,
+    pending: &[PendingSnapshot],
+    by_order_id: &mut Vec<(OrderId, u32)>,
+) -> Result<(), SnapshotError> {
+    let mut prev = 0;
+    for p in pending {
+        let o = &p.order;
+        let id = o.order_id;
+        let Some(ii) = e.instrument_index(p.instrument) else {
+            return bad(format!("pending leg {id}: unknown instrument {}", p.instrument));
+        };
+        let (Some(side), Some(order_type), Some(tif), Some(stp)) = (
+            Side::from_u8(p.side),
+            OrderType::from_u8(p.order_type),
+            TimeInForce::from_u8(o.tif),
+            StpMode::from_u8(o.stp),
+        ) else {
+            return bad(format!("pending leg {id}: bad side, type, time in force or STP byte"));
+        };
+        let inst = &e.instruments[ii];
+        let trigger_ok = match (p.trigger, TriggerKind::from_u8(p.trigger)) {
+            (0, _) => p.trigger_price == 0,
+            (_, Some(_)) => p.trigger_price != 0 && inst.on_tick(p.trigger_price),
+            _ => false,
+        };
+        let price_ok = match order_type {
+            OrderType::Limit => p.price != 0 && inst.on_tick(p.price),
+            OrderType::Market => p.price == 0 && matches!(tif, TimeInForce::Ioc | TimeInForce::Fok),
+        };
+        if id <= prev || id >= e.next_order_id || !trigger_ok || !price_ok || o.leaves != o.qty || o.qty == 0 {
+            return bad(format!("pending leg {id}: inconsistent or out of order"));
+        }
+        prev = id;
+        if o.account >= e.config.max_accounts || e.orders.is_full() {
+            return bad(format!("pending leg {id}: account or capacity out of range"));
+        }
+        if e.index.by_id(&e.orders, id).is_some()
+            || e.index.by_client(&e.orders, o.account, o.client_order_id).is_some()
+        {
+            return bad(format!("pending leg {id}: order id or client order id appears twice"));
+        }
+        let slot = e.orders.alloc(Order {
+            order_id: id,
+            client_order_id: o.client_order_id,
+            qty: o.qty,
+            leaves: o.qty,
+            account: o.account,
+            instrument: p.instrument,
+            side,
+            tif,
+            stp,
+            flags: crate::order_pool::PENDING,
+            ..Order::EMPTY
+        });
+        e.index.insert(&e.orders, slot);
+        by_order_id.push((id, slot));
+    }
+    Ok(())
+}
+
+/// Validates the list members (live orders, by order id, each list one of the shapes a command
+/// ends with: OCO legs, an OTO's working and pending leg, an OTOCO's working and pending pair,
+/// or its activated pair; every pending leg listed) and links their rings.
+fn restore_lists(e: &mut Engine, s: &EngineSnapshot) -> Result<(), SnapshotError> {
+    use crate::list_table::{ListEntry, ListRole};
+    use crate::order_pool::{ARMED, LISTED, PENDING};
+    if s.list_members.len() > crate::list_table::ListTable::capacity_for(e.config.max_orders) as usize {
+        return bad(format!("{} list members exceed the capacity", s.list_members.len()));
+    }
+    let pending: FxHashMap<OrderId, PendingSnapshot> = s.pending.iter().map(|p| (p.order.order_id, *p)).collect();
+    let mut groups: std::collections::BTreeMap<OrderId, Vec<(Slot, ListRole, ListKind)>> = Default::default();
+    let mut prev = 0;
+    for m in &s.list_members {
+        let (Some(role), Some(kind)) = (ListRole::from_u8(m.role), ListKind::from_u8(m.kind)) else {
+            return bad(format!("list member {}: bad role or kind", m.order_id));
+        };
+        let Some(slot) = e.index.by_id(&e.orders, m.order_id).filter(|_| m.order_id > prev) else {
+            return bad(format!("list member {}: not a live order, or out of order", m.order_id));
+        };
+        prev = m.order_id;
+        let flags = e.orders.get(slot).flags;
+        let placed_ok = match role {
+            ListRole::Pending => flags & PENDING != 0,
+            ListRole::Working => flags & (PENDING | ARMED) == 0,
+            ListRole::Contingent => flags & PENDING == 0,
+        };
+        if !placed_ok || m.list_id > m.order_id {
+            return bad(format!("list member {}: role {role:?} does not fit the order", m.order_id));
+        }
+        groups.entry(m.list_id).or_default().push((slot, role, kind));
+    }
+    let listed_pending = s.list_members.iter().filter(|m| m.role == ListRole::Pending as u8).count();
+    if listed_pending != s.pending.len() {
+        return bad("a pending leg outside any list".into());
+    }
+    for (list_id, members) in &groups {
+        use ListRole::*;
+        let roles: Vec<ListRole> = members.iter().map(|m| m.1).collect();
+        let kind = members[0].2;
+        let shape_ok = members.iter().all(|m| m.2 == kind)
+            && match kind {
+                ListKind::Oco => roles == [Contingent, Contingent],
+                ListKind::Oto => roles == [Working, Pending],
+                ListKind::Otoco => roles == [Working, Pending, Pending] || roles == [Contingent, Contingent],
+            }
+            && e.orders.get(members[0].0).order_id >= *list_id;
+        if !shape_ok {
+            return bad(format!("order list {list_id}: {kind:?} of {roles:?}"));
+        }
+        let n = members.len();
+        for (k, &(slot, role, kind)) in members.iter().enumerate() {
+            let o = *e.orders.get(slot);
+            let (order_type, trigger, price, trigger_price) = match pending.get(&o.order_id) {
+                Some(p) => (
+                    OrderType::from_u8(p.order_type).expect("validated"),
+                    TriggerKind::from_u8(p.trigger),
+                    p.price,
+                    p.trigger_price,
+                ),
+                None => (OrderType::Limit, None, 0, 0),
+            };
+            e.orders.get_mut(slot).flags |= LISTED;
+            e.lists.insert(ListEntry {
+                slot,
+                list_id: *list_id,
+                next: members[(k + 1) % n].0,
+                role,
+                kind,
+                order_type,
+                trigger,
+                price,
+                trigger_price,
+            });
+        }
     }
     Ok(())
 }

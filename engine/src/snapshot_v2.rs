@@ -53,6 +53,8 @@ impl From<EngineSnapshotV2> for EngineSnapshot {
             icebergs: Vec::new(),
             trailing: Vec::new(),
             trail_tracks: Vec::new(),
+            pending: Vec::new(),
+            list_members: Vec::new(),
         }
     }
 }

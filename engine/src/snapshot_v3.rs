@@ -54,6 +54,8 @@ impl From<EngineSnapshotV3> for EngineSnapshot {
             icebergs: Vec::new(),
             trailing: Vec::new(),
             trail_tracks: Vec::new(),
+            pending: Vec::new(),
+            list_members: Vec::new(),
         }
     }
 }
@@ -62,7 +64,7 @@ impl EngineSnapshotV3 {
     /// The format-3 form of a state without expiries (`None` if it has some): what a format-3
     /// writer produced, for tests of the upgrade path.
     pub fn from_current(s: &EngineSnapshot) -> Option<EngineSnapshotV3> {
-        if !s.expiries.is_empty() || !s.icebergs.is_empty() || !s.trailing.is_empty() {
+        if !s.expiries.is_empty() || !s.icebergs.is_empty() || !s.trailing.is_empty() || !s.list_members.is_empty() {
             return None;
         }
         let s = s.clone();

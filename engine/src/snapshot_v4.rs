@@ -57,6 +57,8 @@ impl From<EngineSnapshotV4> for EngineSnapshot {
             icebergs: s.icebergs,
             trailing: Vec::new(),
             trail_tracks: Vec::new(),
+            pending: Vec::new(),
+            list_members: Vec::new(),
         }
     }
 }
@@ -65,7 +67,7 @@ impl EngineSnapshotV4 {
     /// The format-4 form of a state without trailing stops (`None` if it has some): what a
     /// format-4 writer produced, for tests of the upgrade path.
     pub fn from_current(s: &EngineSnapshot) -> Option<EngineSnapshotV4> {
-        if !s.trailing.is_empty() {
+        if !s.trailing.is_empty() || !s.list_members.is_empty() {
             return None;
         }
         let s = s.clone();

@@ -138,6 +138,11 @@ impl Engine {
                 put(v);
             }
         });
+        let (mut pending, mut members) = (Vec::new(), Vec::new());
+        self.list_snapshots(&mut pending, &mut members);
+        for v in pending.iter().flat_map(|p| p.hash_words()).chain(members.iter().flat_map(|m| m.hash_words())) {
+            put(v);
+        }
         h.digest128()
     }
 }

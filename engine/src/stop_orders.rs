@@ -12,7 +12,7 @@ use crate::armed_table::ArmedEntry;
 use crate::command::*;
 use crate::engine::{order_ref_ids, Engine, Out, PlaceOptions};
 use crate::event::*;
-use crate::order_pool::{Order, Slot, ARMED, EXPIRES, NIL, TRAILING};
+use crate::order_pool::{Order, Slot, ARMED, EXPIRES, LISTED, NIL, TRAILING};
 use crate::risk::OrderRisk;
 use crate::trigger_book::fires;
 use crate::types::*;
@@ -107,11 +107,11 @@ impl Engine {
 
     /// The limit a conditional order reserves for while armed: its own, or for a market order
     /// the instrument's market-order limit at arming (re-reserved at the then limit on trigger).
-    fn stop_limit(&self, ii: usize, o: &NewOrder) -> Price {
+    pub(crate) fn stop_limit(&self, ii: usize, o: &NewOrder) -> Price {
         self.instruments[ii].order_limit(o.order_type, o.side, o.price)
     }
 
-    fn stop_order_risk(&self, ii: usize, account: AccountId) -> OrderRisk {
+    pub(crate) fn stop_order_risk(&self, ii: usize, account: AccountId) -> OrderRisk {
         let rates = self.instruments[ii].fees.rates(self.accounts[account as usize].tier);
         OrderRisk::new(rates.maker_ppm, rates.taker_ppm)
     }
@@ -152,6 +152,48 @@ impl Engine {
             }
         }
         Ok(ii)
+    }
+
+    /// Arms a live slot (indexed, in its account's list; an order list's leg) as the conditional
+    /// order `o`, reserving `reserve` (risk mode; the caller checked it is available): `Armed`,
+    /// then the back of its trigger level.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn arm_slot<S: EventSink>(
+        &mut self,
+        ii: usize,
+        slot: Slot,
+        o: &NewOrder,
+        (trigger_price, trigger): (Price, TriggerKind),
+        reserve: u64,
+        ts: u64,
+        out: &mut Out<'_, S>,
+    ) {
+        let (account, order_id) = (self.orders.get(slot).account, self.orders.get(slot).order_id);
+        out.emit(EventKind::Armed(Armed {
+            account,
+            order_id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            trigger,
+            price: o.price,
+            qty: o.qty,
+            trigger_price,
+            timestamp_ns: ts,
+        }));
+        self.orders.get_mut(slot).flags |= ARMED;
+        if self.config.risk_checks {
+            let risk = self.stop_order_risk(ii, account);
+            let asset = self.requirement(ii, o.side, &risk, 0, 0).0;
+            if reserve != 0 {
+                self.reserve(account, asset, reserve, BalanceReason::Order);
+            }
+            self.risk[slot as usize] = OrderRisk { reserved: reserve, ..risk };
+        }
+        self.attach_armed(ii, slot, trigger_price, trigger.fires_on_rise(o.side));
+        self.armed.insert(ArmedEntry { slot, order_type: o.order_type, trigger, price: o.price });
     }
 
     /// Appends an armed slot to the back of its trigger level (no market data: armed orders
@@ -227,8 +269,8 @@ impl Engine {
     /// so at most one side has orders to fire; they fire in the order the price passed them
     /// (trigger price, then arrival). The cascade is bounded by the armed orders there are.
     pub(crate) fn run_triggers<S: EventSink>(&mut self, ii: usize, ts: u64, out: &mut Out<'_, S>) {
-        if self.armed.len() == 0 {
-            // The common case: nothing armed anywhere, one load.
+        if self.armed.len() == 0 && self.list_actions.is_empty() {
+            // The common case: nothing armed anywhere and no list to settle, two loads.
             return;
         }
         // Trailing stops: a move up can make due only those that fire on a rise, a move down only
@@ -239,6 +281,14 @@ impl Engine {
         let mut prev = self.instruments[ii].triggers.trailing.checked_price;
         let mut moved = [false; 2]; // [rise, fall]
         loop {
+            // Order lists first: an OCO leg that traded cancels the other before it could fire,
+            // a working order that filled places its pending legs (which may trade or fire).
+            if !self.list_actions.is_empty() {
+                self.run_list_actions(ts, out);
+            }
+            if self.armed.len() == 0 {
+                return;
+            }
             let last = self.instruments[ii].reference_price;
             let trailing = !self.instruments[ii].triggers.trailing.is_empty();
             if trailing && last != prev {
@@ -298,6 +348,10 @@ impl Engine {
             last_price: last,
             timestamp_ns: ts,
         }));
+        // An order list's leg: the other leg is cancelled first (their reservation is shared).
+        if o.flags & LISTED != 0 {
+            self.listed_leg_fired(slot, ts, out);
+        }
         // The order keeps its slot (its index entries and its place in its account's list) but
         // gives back what it reserved while armed: it is funded anew at the limit it has now.
         if self.config.risk_checks {

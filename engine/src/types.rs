@@ -117,6 +117,20 @@ impl TriggerKind {
 }
 
 wire_enum!(
+    /// The shape of an order list.
+    ListKind {
+        /// One cancels the other: two contingent legs; when one trades or fires, or is cancelled,
+        /// the other is cancelled.
+        Oco = 1,
+        /// One triggers the other: a working order, and a pending leg placed once the working
+        /// order is completely filled.
+        Oto = 2,
+        /// One triggers an OCO: a working order, and a pending pair placed as an OCO once the
+        /// working order is completely filled.
+        Otoco = 3 }
+);
+
+wire_enum!(
     /// Unit of a trailing stop's delta.
     TrailUnit {
         /// Whole ticks of the instrument.

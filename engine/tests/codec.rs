@@ -121,13 +121,14 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
                     u64_s(),
                     prop_oneof![Just(TriggerKind::StopLoss), Just(TriggerKind::TakeProfit)]
                 )),
-                u64_s()
+                u64_s(),
+                proptest::option::of((any::<u32>(), prop_oneof![Just(TrailUnit::Ticks), Just(TrailUnit::Bps)]))
             )
         )
             .prop_map(
                 |(
                     (client_order_id, instrument, side, order_type, tif, stp, price, qty),
-                    (expire_time_ns, quote_qty, trigger, display_qty),
+                    (expire_time_ns, quote_qty, trigger, display_qty, trailing),
                 )| {
                     let order = NewOrder { client_order_id, instrument, side, order_type, tif, stp, price, qty };
                     CommandKind::NewAdvancedOrder(AdvancedOrder {
@@ -136,14 +137,37 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
                         quote_qty,
                         trigger,
                         display_qty,
-                        trailing: None,
+                        trailing: trailing.map(|(delta, unit)| Trailing { delta, unit }),
                     })
                 }
             ),
+        (
+            (0u8..3, u64_s(), any::<u32>(), stp_s(), (side_s(), tif_s(), u64_s(), u64_s())),
+            (side_s(), u64_s(), leg_s(), leg_s())
+        )
+            .prop_map(|((kind, cid, instrument, stp, working), (side, qty, l0, l1))| {
+                let mut l = match kind {
+                    0 => OrderList::oco(cid, instrument, side, qty, [l0, l1]),
+                    1 => OrderList::oto(cid, instrument, working, side, qty, l0),
+                    _ => OrderList::otoco(cid, instrument, working, side, qty, [l0, l1]),
+                };
+                l.stp = stp;
+                CommandKind::NewOrderList(l)
+            }),
         (order_ref_s(), u64_s())
             .prop_map(|(order, trigger_price)| CommandKind::AmendTrigger(AmendTrigger { order, trigger_price })),
         Just(CommandKind::TimeTick),
     ]
+}
+
+fn leg_s() -> impl Strategy<Value = ListLeg> {
+    (
+        order_type_s(),
+        tif_s(),
+        u64_s(),
+        proptest::option::of((u64_s(), prop_oneof![Just(TriggerKind::StopLoss), Just(TriggerKind::TakeProfit)])),
+    )
+        .prop_map(|(order_type, tif, price, trigger)| ListLeg { order_type, tif, price, trigger })
 }
 
 fn account_status_s() -> impl Strategy<Value = AccountStatus> {
@@ -185,6 +209,7 @@ fn kind_byte(k: &CommandKind) -> u8 {
         CommandKind::NewAdvancedOrder(_) => kind::NEW_ADVANCED_ORDER,
         CommandKind::AmendTrigger(_) => kind::AMEND_TRIGGER,
         CommandKind::TimeTick => kind::TIME_TICK,
+        CommandKind::NewOrderList(_) => kind::NEW_ORDER_LIST,
     }
 }
 
@@ -209,6 +234,7 @@ fn expected_len(k: u8) -> usize {
         kind::NEW_ADVANCED_ORDER => 88,
         kind::AMEND_TRIGGER => 40,
         kind::TIME_TICK => 16,
+        kind::NEW_ORDER_LIST => 96,
         _ => unreachable!(),
     }
 }
@@ -290,7 +316,7 @@ proptest! {
     }
 
     #[test]
-    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 20u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
+    fn unknown_kind_rejected(k in prop_oneof![Just(0u8), 21u8..=255], len in 16usize..=MAX_COMMAND_BYTES + 8) {
         let mut bytes = vec![0u8; len];
         bytes[0] = k;
         prop_assert_eq!(decode(&bytes), Err(CodecError::UnknownKind(k)));

@@ -415,7 +415,10 @@ impl Model {
             CommandKind::NewStopOrder(_)
             | CommandKind::NewAdvancedOrder(_)
             | CommandKind::AmendTrigger(_)
-            | CommandKind::TimeTick => unreachable!("the risk model generates no conditional or advanced orders"),
+            | CommandKind::TimeTick
+            | CommandKind::NewOrderList(_) => {
+                unreachable!("the risk model generates no conditional or advanced orders")
+            }
         }
     }
 
@@ -595,6 +598,7 @@ impl Model {
             EventKind::Armed(_)
             | EventKind::Triggered(_)
             | EventKind::TriggerAmended(_)
+            | EventKind::ListAccepted(_)
             | EventKind::IcebergSliced(_) => {
                 unreachable!("no conditional orders here")
             }
@@ -925,6 +929,7 @@ impl Run {
             CommandKind::NewAdvancedOrder(_) => "NewAdvancedOrder",
             CommandKind::AmendTrigger(_) => "AmendTrigger",
             CommandKind::TimeTick => "TimeTick",
+            CommandKind::NewOrderList(_) => "NewOrderList",
         };
         if let (CommandKind::Deposit(t), Some(RejectReason::InvalidField)) = (cmd.kind, rejected) {
             if t.amount > 0 {

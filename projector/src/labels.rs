@@ -30,7 +30,7 @@ pub fn tif(t: TimeInForce) -> &'static str {
 
 /// `user` | `immediate_remainder` | `self_trade` | `mass_cancel` | `instrument_state` |
 /// `unfundable` | `fok_cannot_fill` | `post_only_would_take` (those three: a triggered order) |
-/// `expired` (good-till-date).
+/// `expired` (good-till-date) | `order_list` (another leg of its order list decided).
 pub fn cancel_reason(r: CancelReason) -> &'static str {
     match r {
         CancelReason::User => "user",
@@ -42,6 +42,7 @@ pub fn cancel_reason(r: CancelReason) -> &'static str {
         CancelReason::FokCannotFill => "fok_cannot_fill",
         CancelReason::PostOnlyWouldTake => "post_only_would_take",
         CancelReason::Expired => "expired",
+        CancelReason::OrderList => "order_list",
     }
 }
 
@@ -94,6 +95,7 @@ pub fn command(c: CommandType) -> &'static str {
         CommandType::NewStopOrder => "new_stop_order",
         CommandType::NewAdvancedOrder => "new_advanced_order",
         CommandType::AmendTrigger => "amend_trigger",
+        CommandType::NewOrderList => "new_order_list",
     }
 }
 

@@ -4,7 +4,7 @@
 
 use engine::{
     AccountId, AdvancedOrder, Amend, AmendTrigger, Cancel, Command, CommandKind, CreateAccount, InstrumentSpec,
-    MassCancel, NewOrder, QueryAccount, RevokeCredential, SetAccountStatus, SetCredential, SetFeeSchedule,
+    MassCancel, NewOrder, OrderList, QueryAccount, RevokeCredential, SetAccountStatus, SetCredential, SetFeeSchedule,
     SetInstrumentState, StopOrder, Transfer,
 };
 
@@ -52,6 +52,8 @@ pub enum ClientMessage {
     NewAdvancedOrder(AdvancedOrder),
     /// `AmendTrigger` (26).
     AmendTrigger(AmendTrigger),
+    /// `NewOrderList` (27).
+    NewOrderList(OrderList),
     /// `Cancel` (21).
     Cancel(Cancel),
     /// `Amend` (22).
@@ -117,6 +119,7 @@ impl ClientMessage {
             template::NEW_STOP_ORDER => layout::new_stop_order::BLOCK_LEN,
             template::NEW_ADVANCED_ORDER => layout::new_advanced_order::BLOCK_LEN,
             template::AMEND_TRIGGER => layout::amend_trigger::BLOCK_LEN,
+            template::NEW_ORDER_LIST => layout::new_order_list::BLOCK_LEN,
             template::CANCEL => layout::cancel::BLOCK_LEN,
             template::AMEND => layout::amend::BLOCK_LEN,
             template::MASS_CANCEL => layout::mass_cancel::BLOCK_LEN,
@@ -147,6 +150,7 @@ impl ClientMessage {
             template::NEW_STOP_ORDER => ClientMessage::NewStopOrder(order_entry::read_stop_order(&r)?),
             template::NEW_ADVANCED_ORDER => ClientMessage::NewAdvancedOrder(order_entry::read_advanced_order(&r)?),
             template::AMEND_TRIGGER => ClientMessage::AmendTrigger(order_entry::read_amend_trigger(&r)?),
+            template::NEW_ORDER_LIST => ClientMessage::NewOrderList(order_entry::read_order_list(&r)?),
             template::CANCEL => ClientMessage::Cancel(order_entry::read_cancel(&r)?),
             template::AMEND => ClientMessage::Amend(order_entry::read_amend(&r)?),
             template::MASS_CANCEL => ClientMessage::MassCancel(order_entry::read_mass_cancel(&r)?),
@@ -182,6 +186,7 @@ impl ClientMessage {
             ClientMessage::NewStopOrder(_) => template::NEW_STOP_ORDER,
             ClientMessage::NewAdvancedOrder(_) => template::NEW_ADVANCED_ORDER,
             ClientMessage::AmendTrigger(_) => template::AMEND_TRIGGER,
+            ClientMessage::NewOrderList(_) => template::NEW_ORDER_LIST,
             ClientMessage::Cancel(_) => template::CANCEL,
             ClientMessage::Amend(_) => template::AMEND,
             ClientMessage::MassCancel(_) => template::MASS_CANCEL,
@@ -208,6 +213,7 @@ impl ClientMessage {
             | ClientMessage::NewStopOrder(_)
             | ClientMessage::NewAdvancedOrder(_)
             | ClientMessage::AmendTrigger(_)
+            | ClientMessage::NewOrderList(_)
             | ClientMessage::Cancel(_)
             | ClientMessage::Amend(_)
             | ClientMessage::MassCancel(_) => MessageClass::OrderEntry,
@@ -254,6 +260,7 @@ impl ClientMessage {
             ClientMessage::NewStopOrder(m) => order_entry::write_stop_order(m, w),
             ClientMessage::NewAdvancedOrder(m) => order_entry::write_advanced_order(m, w),
             ClientMessage::AmendTrigger(m) => order_entry::write_amend_trigger(m, w),
+            ClientMessage::NewOrderList(m) => order_entry::write_order_list(m, w),
             ClientMessage::Cancel(m) => order_entry::write_cancel(m, w),
             ClientMessage::Amend(m) => order_entry::write_amend(m, w),
             ClientMessage::MassCancel(m) => order_entry::write_mass_cancel(m, w),
@@ -280,6 +287,7 @@ impl ClientMessage {
             ClientMessage::NewStopOrder(m) => CommandKind::NewStopOrder(m),
             ClientMessage::NewAdvancedOrder(m) => CommandKind::NewAdvancedOrder(m),
             ClientMessage::AmendTrigger(m) => CommandKind::AmendTrigger(m),
+            ClientMessage::NewOrderList(m) => CommandKind::NewOrderList(m),
             ClientMessage::Cancel(m) => CommandKind::Cancel(m),
             ClientMessage::Amend(m) => CommandKind::Amend(m),
             ClientMessage::MassCancel(m) => CommandKind::MassCancel(m),

@@ -8,9 +8,9 @@
 
 use engine::{
     Accepted, AccountBalance, AccountId, AccountUpdated, Amended, Armed, CancelReason, Cancelled, ClientOrderId, Event,
-    EventKind, FeeScheduleSet, InstrumentAdded, InstrumentId, InstrumentStateChanged, MassCancelled, OpenOrder,
-    OrderId, OrderType, Price, Qty, RejectReason, Rejected, SelfTradePrevented, Side, StpMode, TimeInForce, TradeId,
-    TransferApplied, TriggerAmended, TriggerKind, Triggered,
+    EventKind, FeeScheduleSet, InstrumentAdded, InstrumentId, InstrumentStateChanged, ListAccepted, ListKind,
+    MassCancelled, OpenOrder, OrderId, OrderType, Price, Qty, RejectReason, Rejected, SelfTradePrevented, Side,
+    StpMode, TimeInForce, TradeId, TransferApplied, TriggerAmended, TriggerKind, Triggered,
 };
 
 use crate::account::{self, BalanceUpdate, CredentialReport, QueryComplete};
@@ -82,6 +82,8 @@ pub enum ExecReport {
     Triggered(Triggered),
     /// `OrderTriggerAmended` (49).
     TriggerAmended(TriggerAmended),
+    /// `OrderListAccepted` (50).
+    ListAccepted(ListAccepted),
     /// `InstrumentAdded` (70), to the admin account.
     InstrumentAdded(InstrumentAdded),
     /// `InstrumentStateChanged` (71), to the admin account.
@@ -183,6 +185,7 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
         EventKind::Armed(e) => f(e.account, &ExecReport::Armed(e)),
         EventKind::Triggered(e) => f(e.account, &ExecReport::Triggered(e)),
         EventKind::TriggerAmended(e) => f(e.account, &ExecReport::TriggerAmended(e)),
+        EventKind::ListAccepted(e) => f(e.account, &ExecReport::ListAccepted(e)),
     }
 }
 
@@ -232,6 +235,7 @@ impl ExecReport {
             ExecReport::Armed(e) => e.account,
             ExecReport::Triggered(e) => e.account,
             ExecReport::TriggerAmended(e) => e.account,
+            ExecReport::ListAccepted(e) => e.account,
             ExecReport::InstrumentAdded(e) => e.account,
             ExecReport::InstrumentStateChanged(e) => e.account,
             ExecReport::BalanceChanged(e) => e.change.account,
@@ -258,6 +262,7 @@ impl ExecReport {
             ExecReport::Armed(_) => template::ORDER_ARMED,
             ExecReport::Triggered(_) => template::ORDER_TRIGGERED,
             ExecReport::TriggerAmended(_) => template::ORDER_TRIGGER_AMENDED,
+            ExecReport::ListAccepted(_) => template::ORDER_LIST_ACCEPTED,
             ExecReport::InstrumentAdded(_) => template::INSTRUMENT_ADDED,
             ExecReport::InstrumentStateChanged(_) => template::INSTRUMENT_STATE_CHANGED,
             ExecReport::BalanceChanged(_) => template::BALANCE_CHANGED,
@@ -416,6 +421,17 @@ impl ExecReport {
                 w.u64(TRIGGER_PRICE, e.trigger_price);
                 w.u8(SIDE, e.side.as_u8());
             }
+            ExecReport::ListAccepted(e) => {
+                use layout::order_list_accepted::*;
+                w.u64(SEQ, seq);
+                w.u32(ACCOUNT, e.account);
+                w.u32(INSTRUMENT, e.instrument);
+                w.u64(LIST_ID, e.list_id);
+                w.u64(CLIENT_ORDER_ID, e.client_order_id);
+                w.u64(TIMESTAMP_NS, e.timestamp_ns);
+                w.u8(KIND, e.kind.as_u8());
+                w.u8(LEGS, e.legs);
+            }
             ExecReport::InstrumentAdded(e) => admin::write_instrument_added(seq, e, w),
             ExecReport::InstrumentStateChanged(e) => admin::write_state_changed(seq, e, w),
             ExecReport::BalanceChanged(e) => account::write_balance_changed(seq, e, w),
@@ -566,6 +582,18 @@ impl ExecReport {
                     trigger_price: r.u64(TRIGGER_PRICE),
                 })
             }
+            template::ORDER_LIST_ACCEPTED => {
+                use layout::order_list_accepted::*;
+                ExecReport::ListAccepted(ListAccepted {
+                    account: r.u32(ACCOUNT),
+                    list_id: r.u64(LIST_ID),
+                    client_order_id: r.u64(CLIENT_ORDER_ID),
+                    instrument: r.u32(INSTRUMENT),
+                    kind: enum_at(r, t, "kind", KIND, ListKind::from_u8)?,
+                    legs: r.u8(LEGS),
+                    timestamp_ns: r.u64(TIMESTAMP_NS),
+                })
+            }
             template::INSTRUMENT_ADDED => ExecReport::InstrumentAdded(admin::read_instrument_added(r)),
             template::INSTRUMENT_STATE_CHANGED => ExecReport::InstrumentStateChanged(admin::read_state_changed(r)?),
             template::BALANCE_CHANGED => ExecReport::BalanceChanged(account::read_balance_changed(r)?),
@@ -606,6 +634,7 @@ pub fn report_block_len(template_id: u16) -> Option<usize> {
         template::ORDER_ARMED => layout::order_armed::BLOCK_LEN,
         template::ORDER_TRIGGERED => layout::order_triggered::BLOCK_LEN,
         template::ORDER_TRIGGER_AMENDED => layout::order_trigger_amended::BLOCK_LEN,
+        template::ORDER_LIST_ACCEPTED => layout::order_list_accepted::BLOCK_LEN,
         template::INSTRUMENT_ADDED => layout::instrument_added::BLOCK_LEN,
         template::INSTRUMENT_STATE_CHANGED => layout::instrument_state_changed::BLOCK_LEN,
         template::BALANCE_CHANGED => layout::balance_changed::BLOCK_LEN,

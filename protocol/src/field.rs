@@ -83,6 +83,7 @@ pub fn command_type_from_u8(b: u8) -> Option<CommandType> {
         15 => CommandType::NewStopOrder,
         16 => CommandType::NewAdvancedOrder,
         17 => CommandType::AmendTrigger,
+        18 => CommandType::NewOrderList,
         _ => return None,
     })
 }

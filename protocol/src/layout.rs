@@ -223,6 +223,79 @@ layout!(
 );
 
 layout!(
+    /// `NewOrderList` (template 27): an OCO, OTO or OTOCO; the parts its kind has no use for
+    /// (an OCO's working order, an OTO's second leg) are ignored.
+    new_order_list = 80 {
+        /// `u64` the first leg's client order id; leg `k` has this plus `k`.
+        CLIENT_ORDER_ID: 0, 8;
+        /// `u32` instrument of every leg.
+        INSTRUMENT: 8, 4;
+        /// `u8` 1 = OCO, 2 = OTO, 3 = OTOCO.
+        KIND: 12, 1;
+        /// `u8` self-trade prevention mode of every leg.
+        STP: 13, 1;
+        /// `u8` OTO/OTOCO: the working order's side.
+        WORKING_SIDE: 14, 1;
+        /// `u8` OTO/OTOCO: its time in force (GTC or post-only).
+        WORKING_TIF: 15, 1;
+        /// `u64` OTO/OTOCO: its limit price.
+        WORKING_PRICE: 16, 8;
+        /// `u64` OTO/OTOCO: its quantity.
+        WORKING_QTY: 24, 8;
+        /// `u8` the contingent legs' side.
+        SIDE: 32, 1;
+        /// `u8` first contingent leg's order type.
+        LEG0_TYPE: 33, 1;
+        /// `u8` its time in force.
+        LEG0_TIF: 34, 1;
+        /// `u8` its trigger kind (0: a limit leg).
+        LEG0_TRIGGER: 35, 1;
+        /// `u8` second contingent leg's order type (OCO, OTOCO).
+        LEG1_TYPE: 36, 1;
+        /// `u8` its time in force.
+        LEG1_TIF: 37, 1;
+        /// `u8` its trigger kind (0: a limit leg).
+        LEG1_TRIGGER: 38, 1;
+        /// Reserved (zero).
+        RESERVED: 39, 1;
+        /// `u64` the contingent legs' quantity.
+        QTY: 40, 8;
+        /// `u64` first contingent leg's limit price (0 for market).
+        LEG0_PRICE: 48, 8;
+        /// `u64` its trigger price (0 without a trigger).
+        LEG0_TRIGGER_PRICE: 56, 8;
+        /// `u64` second contingent leg's limit price.
+        LEG1_PRICE: 64, 8;
+        /// `u64` its trigger price.
+        LEG1_TRIGGER_PRICE: 72, 8;
+    }
+);
+
+layout!(
+    /// `OrderListAccepted` (template 50).
+    order_list_accepted = 48 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` account.
+        ACCOUNT: 8, 4;
+        /// `u32` instrument.
+        INSTRUMENT: 12, 4;
+        /// `u64` the list id: its first leg's engine order id (leg `k` has this plus `k`).
+        LIST_ID: 16, 8;
+        /// `u64` the first leg's client order id.
+        CLIENT_ORDER_ID: 24, 8;
+        /// `u64` gateway receive time of the command, ns since the Unix epoch.
+        TIMESTAMP_NS: 32, 8;
+        /// `u8` 1 = OCO, 2 = OTO, 3 = OTOCO.
+        KIND: 40, 1;
+        /// `u8` number of legs.
+        LEGS: 41, 1;
+        /// Reserved (zero).
+        RESERVED: 42, 6;
+    }
+);
+
+layout!(
     /// `AmendTrigger` (template 26).
     amend_trigger = 24 {
         /// `u64` engine order id or client order id, per `REF_KIND`.

@@ -4,8 +4,8 @@
 //! only the enums and flags.
 
 use engine::{
-    AdvancedOrder, Amend, AmendTrigger, Cancel, MassCancel, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode,
-    TimeInForce, TrailUnit, Trailing, TriggerKind,
+    AdvancedOrder, Amend, AmendTrigger, Cancel, ListKind, ListLeg, MassCancel, NewOrder, OrderList, OrderRef,
+    OrderType, Side, StopOrder, StpMode, TimeInForce, TrailUnit, Trailing, TriggerKind,
 };
 
 use crate::error::DecodeError;
@@ -155,6 +155,76 @@ pub(crate) fn read_advanced_order(r: &Rd<'_>) -> Result<AdvancedOrder, DecodeErr
     })
 }
 
+pub(crate) fn write_order_list(l: &OrderList, w: &mut Wr<'_>) {
+    use layout::new_order_list::*;
+    w.u64(CLIENT_ORDER_ID, l.client_order_id);
+    w.u32(INSTRUMENT, l.instrument);
+    w.u8(KIND, l.kind.as_u8());
+    w.u8(STP, l.stp.as_u8());
+    if l.has_working() {
+        w.u8(WORKING_SIDE, l.working_side.as_u8());
+        w.u8(WORKING_TIF, l.working_tif.as_u8());
+        w.u64(WORKING_PRICE, l.working_price);
+        w.u64(WORKING_QTY, l.working_qty);
+    }
+    w.u8(SIDE, l.side.as_u8());
+    w.u64(QTY, l.qty);
+    let at = [
+        (LEG0_TYPE, LEG0_TIF, LEG0_TRIGGER, LEG0_PRICE, LEG0_TRIGGER_PRICE),
+        (LEG1_TYPE, LEG1_TIF, LEG1_TRIGGER, LEG1_PRICE, LEG1_TRIGGER_PRICE),
+    ];
+    for (k, &(ty, tif, trigger, price, trigger_price)) in at.iter().enumerate().take(l.contingent_legs()) {
+        let leg = l.leg(k);
+        w.u8(ty, leg.order_type.as_u8());
+        w.u8(tif, leg.tif.as_u8());
+        let (p, t) = leg.trigger.map_or((0, TRIGGER_NONE), |(p, t)| (p, t.as_u8()));
+        w.u8(trigger, t);
+        w.u64(price, leg.price);
+        w.u64(trigger_price, p);
+    }
+}
+
+pub(crate) fn read_order_list(r: &Rd<'_>) -> Result<OrderList, DecodeError> {
+    use layout::new_order_list::*;
+    let t = template::NEW_ORDER_LIST;
+    let kind = enum_at(r, t, "kind", KIND, ListKind::from_u8)?;
+    let at = [
+        (LEG0_TYPE, LEG0_TIF, LEG0_TRIGGER, LEG0_PRICE, LEG0_TRIGGER_PRICE),
+        (LEG1_TYPE, LEG1_TIF, LEG1_TRIGGER, LEG1_PRICE, LEG1_TRIGGER_PRICE),
+    ];
+    let mut legs = [ListLeg { order_type: OrderType::Limit, tif: TimeInForce::Gtc, price: 0, trigger: None }; 2];
+    let n = if kind == ListKind::Oto { 1 } else { 2 };
+    for (k, &(ty, tif, trigger, price, trigger_price)) in at.iter().enumerate().take(n) {
+        let trigger = match r.u8(trigger) {
+            TRIGGER_NONE => None,
+            _ => Some((r.u64(trigger_price), enum_at(r, t, "leg_trigger", trigger, TriggerKind::from_u8)?)),
+        };
+        legs[k] = ListLeg {
+            order_type: enum_at(r, t, "leg_type", ty, OrderType::from_u8)?,
+            tif: enum_at(r, t, "leg_tif", tif, TimeInForce::from_u8)?,
+            price: r.u64(price),
+            trigger,
+        };
+    }
+    let working = || -> Result<_, DecodeError> {
+        Ok((
+            enum_at(r, t, "working_side", WORKING_SIDE, Side::from_u8)?,
+            enum_at(r, t, "working_tif", WORKING_TIF, TimeInForce::from_u8)?,
+            r.u64(WORKING_PRICE),
+            r.u64(WORKING_QTY),
+        ))
+    };
+    let (cid, instrument, qty) = (r.u64(CLIENT_ORDER_ID), r.u32(INSTRUMENT), r.u64(QTY));
+    let side = enum_at(r, t, "side", SIDE, Side::from_u8)?;
+    let mut l = match kind {
+        ListKind::Oco => OrderList::oco(cid, instrument, side, qty, legs),
+        ListKind::Oto => OrderList::oto(cid, instrument, working()?, side, qty, legs[0]),
+        ListKind::Otoco => OrderList::otoco(cid, instrument, working()?, side, qty, legs),
+    };
+    l.stp = enum_at(r, t, "stp", STP, StpMode::from_u8)?;
+    Ok(l)
+}
+
 pub(crate) fn write_amend_trigger(a: &AmendTrigger, w: &mut Wr<'_>) {
     use layout::amend_trigger::*;
     let (kind, v) = ref_parts(a.order);
@@ -231,6 +301,10 @@ pub(crate) fn read_mass_cancel(r: &Rd<'_>) -> Result<MassCancel, DecodeError> {
 pub fn peek_client_order_id(template_id: u16, body: &[u8]) -> u64 {
     let r = Rd(body);
     let (need, kind_at, value_at) = match template_id {
+        template::NEW_ORDER_LIST => {
+            let at = layout::new_order_list::CLIENT_ORDER_ID;
+            return if body.len() >= at + 8 { r.u64(at) } else { 0 };
+        }
         template::NEW_ORDER | template::NEW_STOP_ORDER | template::NEW_ADVANCED_ORDER => {
             let at = layout::new_order::CLIENT_ORDER_ID;
             return if body.len() >= at + 8 { r.u64(at) } else { 0 };

@@ -41,6 +41,8 @@ pub const NEW_STOP_ORDER: u16 = 24;
 pub const NEW_ADVANCED_ORDER: u16 = 25;
 /// Client → server: move an armed order's trigger price.
 pub const AMEND_TRIGGER: u16 = 26;
+/// Client → server: new order list (OCO, OTO, OTOCO).
+pub const NEW_ORDER_LIST: u16 = 27;
 
 /// Server → client: order accepted.
 pub const ORDER_ACCEPTED: u16 = 40;
@@ -62,6 +64,8 @@ pub const ORDER_ARMED: u16 = 47;
 pub const ORDER_TRIGGERED: u16 = 48;
 /// Server → client: an armed order's trigger price was moved.
 pub const ORDER_TRIGGER_AMENDED: u16 = 49;
+/// Server → client: an order list was accepted (its legs' reports follow).
+pub const ORDER_LIST_ACCEPTED: u16 = 50;
 
 /// Admin client → server: add an instrument.
 pub const ADD_INSTRUMENT: u16 = 60;

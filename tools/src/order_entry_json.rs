@@ -165,6 +165,15 @@ fn report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
                 "side": name(t.side),
             }),
         ),
+        ExecReport::ListAccepted(l) => (
+            "OrderListAccepted",
+            l.account,
+            json!({
+                "instrument": int(l.instrument), "list_id": int(l.list_id),
+                "client_order_id": int(l.client_order_id), "kind": name(l.kind), "legs": int(l.legs),
+                "timestamp_ns": int(l.timestamp_ns),
+            }),
+        ),
         ExecReport::InstrumentAdded(_)
         | ExecReport::InstrumentStateChanged(_)
         | ExecReport::BalanceChanged(_)
@@ -258,6 +267,7 @@ fn account_report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
         | ExecReport::MassCancelled(_)
         | ExecReport::Armed(_)
         | ExecReport::Triggered(_)
-        | ExecReport::TriggerAmended(_) => report_fields(report),
+        | ExecReport::TriggerAmended(_)
+        | ExecReport::ListAccepted(_) => report_fields(report),
     }
 }

@@ -405,12 +405,32 @@ pub fn check_invariants(e: &Engine) {
         armed += v.len() as u64;
     }
     assert_eq!(e.armed_count() as u64, armed, "armed_count() equals the armed orders listed");
-    assert_eq!(e.live_orders() as u64, in_books + armed, "live_orders() equals the orders in the books and armed");
+    // Order lists: pending legs are live but in no book; a list with pending legs has its live
+    // working order; every member is a live order of the list's account.
+    let pending = e.pending_legs() as u64;
+    let members = e.list_members();
+    for m in &members {
+        let o = e.order(m.order_id).expect("a list member is live");
+        let first = members.iter().find(|x| x.list_id == m.list_id).expect("itself");
+        assert_eq!(e.order(first.order_id).map(|f| f.account), Some(o.account), "one account per list");
+        if m.role == 2 {
+            assert!(
+                members.iter().any(|x| x.list_id == m.list_id && x.role == 1),
+                "pending leg {m:?} without its working order"
+            );
+        }
+    }
+    assert_eq!(members.iter().filter(|m| m.role == 2).count() as u64, pending);
+    assert_eq!(
+        e.live_orders() as u64,
+        in_books + armed + pending,
+        "live_orders() equals the orders in the books, armed and pending"
+    );
     let mut listed = 0u64;
     for a in accounts {
         let v = e.account_orders(a);
         assert!(v.windows(2).all(|w| w[0].order_id < w[1].order_id), "account_orders in order-id order");
         listed += v.len() as u64;
     }
-    assert_eq!(listed, in_books + armed, "account lists hold exactly the live orders");
+    assert_eq!(listed, in_books + armed + pending, "account lists hold exactly the live orders");
 }

@@ -138,6 +138,28 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
             "amend_trigger"
         }
         CommandKind::TimeTick => "time_tick",
+        CommandKind::NewOrderList(l) => {
+            f.push(("kind", json!(format!("{:?}", l.kind).to_lowercase())));
+            f.push(("client_order_id", int(l.client_order_id)));
+            f.push(("instrument", int(l.instrument as u64)));
+            if l.has_working() {
+                f.push(("working_side", json!(format!("{:?}", l.working_side).to_lowercase())));
+                f.push(("working_price", int(l.working_price)));
+                f.push(("working_qty", int(l.working_qty)));
+            }
+            f.push(("side", json!(format!("{:?}", l.side).to_lowercase())));
+            f.push(("qty", int(l.qty)));
+            for k in 0..l.contingent_legs() {
+                let leg = l.leg(k);
+                let mut v = json!({ "order_type": format!("{:?}", leg.order_type).to_lowercase(), "price": leg.price });
+                if let Some((p, t)) = leg.trigger {
+                    v["trigger"] = json!(trigger_name(t));
+                    v["trigger_price"] = json!(p);
+                }
+                f.push((if k == 0 { "leg0" } else { "leg1" }, v));
+            }
+            "new_order_list"
+        }
         CommandKind::Cancel(c) => {
             let (k, v) = order_ref(c.order);
             f.push((k, int(v)));
