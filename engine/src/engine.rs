@@ -62,6 +62,9 @@ pub struct Engine {
     /// What list members' fates left to do once the current matching pass is over (capacity:
     /// the list table's, never exceeded).
     pub(crate) list_actions: Vec<ListAction>,
+    /// Pending list legs that are conditional: each will take an armed order's place when its
+    /// working order fills, so the armed capacity counts them already.
+    pub(crate) pending_armed: u32,
     /// The engine's time: the latest command timestamp applied (never decreases, so a leader
     /// whose clock is behind its predecessor's cannot move it back). Expiries and the GTD
     /// check read it; nothing reads a clock.
@@ -171,6 +174,7 @@ impl Engine {
             trails: TrailTable::for_orders(config.max_orders),
             lists: ListTable::for_orders(config.max_orders),
             list_actions: Vec::with_capacity(ListTable::capacity_for(config.max_orders) as usize),
+            pending_armed: 0,
             clock_ns: 0,
             expiry: ExpiryQueue::for_orders(config.max_orders),
             icebergs: IcebergTable::for_orders(config.max_orders),

@@ -114,6 +114,9 @@ impl Engine {
         }
         for (k, leg) in legs.iter().enumerate() {
             let (trigger_price, trigger) = leg.trigger.map_or((0, None), |(p, t)| (p, Some(t)));
+            if leg.role == ListRole::Pending && trigger.is_some() {
+                self.pending_armed += 1;
+            }
             self.lists.insert(ListEntry {
                 slot: slots[k],
                 list_id,
@@ -289,10 +292,12 @@ impl Engine {
         if self.accounts[account as usize].open_orders + n > self.config.max_open_orders_per_account {
             return Err(TooManyOpenOrders);
         }
-        let armed_now = legs.iter().filter(|g| g.role != ListRole::Pending && g.trigger.is_some()).count() as u32;
+        // Pending conditional legs count against the armed capacity from now on (see
+        // `pending_armed`): none can find it full when its working order fills.
+        let conditional = legs.iter().filter(|g| g.trigger.is_some()).count() as u32;
         if self.orders.live() + n > self.config.max_orders
             || self.lists.len() + n > self.lists_capacity()
-            || self.armed.len() + armed_now > self.armed_capacity()
+            || self.armed.len() + self.pending_armed + conditional > self.armed_capacity()
         {
             return Err(CapacityReached);
         }
@@ -356,7 +361,7 @@ impl Engine {
     /// Removes `slot` from its ring; returns its entry (`next` is where the others start, or
     /// itself if it was alone).
     fn unlink_member(&mut self, slot: Slot) -> ListEntry {
-        let e = self.lists.remove(slot);
+        let e = self.take_entry(slot);
         if e.next != slot {
             let mut p = e.next;
             while self.lists.get(p).next != slot {
@@ -367,21 +372,35 @@ impl Engine {
         e
     }
 
-    /// Queues every member of the ring starting at `first` (unless that is `gone` itself, alone).
+    /// Removes a member's entry; a pending conditional leg gives back its armed place.
+    fn take_entry(&mut self, slot: Slot) -> ListEntry {
+        let e = self.lists.remove(slot);
+        if e.role == ListRole::Pending && e.trigger.is_some() {
+            self.pending_armed -= 1;
+        }
+        e
+    }
+
+    /// Queues every member of the ring that `first` is in (unless that is `gone` itself, alone),
+    /// in order-id order.
     fn queue_others(&mut self, first: Slot, gone: Slot, activate: bool) {
         if first == gone {
             return;
         }
+        let mut ids = [OrderId::MAX; 3];
         let mut s = first;
-        loop {
-            let id = self.orders.get(s).order_id;
+        for id in ids.iter_mut() {
+            *id = self.orders.get(s).order_id;
+            s = self.lists.get(s).next;
+            if s == first {
+                break;
+            }
+        }
+        ids.sort_unstable();
+        for &id in ids.iter().take_while(|&&id| id != OrderId::MAX) {
             let action = if activate { ListAction::Activate(id) } else { ListAction::Cancel(id) };
             debug_assert!(self.list_actions.len() < self.list_actions.capacity(), "bounded by the listed orders");
             self.list_actions.push(action);
-            s = self.lists.get(s).next;
-            if s == first {
-                return;
-            }
         }
     }
 
@@ -428,7 +447,7 @@ impl Engine {
         let e = *self.lists.get(slot);
         if e.next == slot {
             // An OTO's pending leg: an ordinary order now.
-            self.lists.remove(slot);
+            self.take_entry(slot);
             self.orders.get_mut(slot).flags &= !(LISTED | PENDING);
             let leg = self.pending_leg(slot, &e);
             return self.place_activated(ii, slot, &leg, ts, out);
@@ -437,7 +456,11 @@ impl Engine {
         let e1 = *self.lists.get(other);
         let legs = [self.pending_leg(slot, &e), self.pending_leg(other, &e1)];
         for s in [slot, other] {
-            self.lists.get_mut(s).role = ListRole::Contingent;
+            let e = self.lists.get_mut(s);
+            if e.trigger.is_some() {
+                self.pending_armed -= 1;
+            }
+            e.role = ListRole::Contingent;
             self.orders.get_mut(s).flags &= !PENDING;
         }
         // In leg order (the lower order id first), as a new OCO's.

@@ -1022,6 +1022,10 @@ impl Engine {
             return bad("iceberg entries repeated or out of order".into());
         }
 
+        // OCO legs: a resting one may hold its pair's (larger) shared reservation.
+        let oco_legs: rustc_hash::FxHashSet<OrderId> =
+            s.list_members.iter().filter(|m| m.role == ListRole::Contingent as u8).map(|m| m.order_id).collect();
+
         // Instruments, levels, orders.
         let (mut lv, mut ord) = (0usize, 0usize);
         let mut by_order_id: Vec<(OrderId, u32)> = Vec::with_capacity(s.orders.len());
@@ -1102,7 +1106,8 @@ impl Engine {
                             .ok_or_else(|| SnapshotError::Inconsistent(format!("level {price}: total overflows")))?;
                         if risk {
                             let r = s.order_risk[ord + j];
-                            let (asset, need) = check_order_risk(&e, ii, side, price, o, &r)?;
+                            let shared = oco_legs.contains(&o.order_id);
+                            let (asset, need) = check_order_risk(&e, ii, side, price, o, &r, shared)?;
                             e.risk[slot as usize] = r.to_risk();
                             *reserved.entry((o.account, asset)).or_default() += need as u128;
                         }
@@ -1653,6 +1658,9 @@ fn restore_lists(e: &mut Engine, s: &EngineSnapshot) -> Result<(), SnapshotError
                 None => (OrderType::Limit, None, 0, 0),
             };
             e.orders.get_mut(slot).flags |= LISTED;
+            if role == ListRole::Pending && trigger.is_some() {
+                e.pending_armed += 1;
+            }
             e.lists.insert(ListEntry {
                 slot,
                 list_id: *list_id,
@@ -1665,6 +1673,9 @@ fn restore_lists(e: &mut Engine, s: &EngineSnapshot) -> Result<(), SnapshotError
                 trigger_price,
             });
         }
+    }
+    if e.armed.len() + e.pending_armed > crate::armed_table::ArmedTable::capacity_for(e.config.max_orders) {
+        return bad("armed orders and pending conditional legs exceed the armed capacity".into());
     }
     Ok(())
 }
@@ -1765,8 +1776,8 @@ fn restore_order(
 
 /// Checks an order's risk state against what it must hold: a sell exactly
 /// its leaves of the base asset, a buy exactly the requirement of its leaves
-/// at its price (what the engine re-establishes after every fill and amend).
-/// Returns (asset, reservation).
+/// at its price (what the engine re-establishes after every fill and amend); an OCO leg
+/// (`shared`) at least that, holding its pair's reservation. Returns (asset, reservation).
 fn check_order_risk(
     e: &Engine,
     ii: usize,
@@ -1774,6 +1785,7 @@ fn check_order_risk(
     price: Price,
     o: &OrderSnapshot,
     r: &OrderRiskSnapshot,
+    shared: bool,
 ) -> Result<(AssetId, u64), SnapshotError> {
     let spec = &e.instruments[ii].spec;
     let id = o.order_id;
@@ -1795,8 +1807,8 @@ fn check_order_risk(
             (spec.quote_asset, r.to_risk().buy_requirement(price, o.leaves, spec.qty_scale))
         }
     };
-    if r.reserved != need {
+    if r.reserved != need && !(shared && r.reserved > need) {
         return bad(format!("order {id}: reserves {} but must hold {need}", r.reserved));
     }
-    Ok((asset, need))
+    Ok((asset, r.reserved))
 }

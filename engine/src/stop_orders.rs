@@ -141,7 +141,7 @@ impl Engine {
                 return Err(RejectReason::WouldTriggerImmediately);
             }
         }
-        if self.armed.is_full() {
+        if self.armed.len() + self.pending_armed >= self.armed_capacity() {
             return Err(RejectReason::CapacityReached);
         }
         if self.config.risk_checks {

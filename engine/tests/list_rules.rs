@@ -416,3 +416,41 @@ fn lists_survive_snapshots_and_replay() {
 fn stop_leg_sell_limit() -> ListLeg {
     ListLeg { order_type: OrderType::Limit, tif: TimeInForce::Gtc, price: 9_400, trigger: Some((9_500, StopLoss)) }
 }
+
+/// Risk mode: an OCO's legs share one reservation, so a holder of 1_000 can protect all of it
+/// with a take-profit and a stop; when the stop fires, the maker leg's reservation is released
+/// first and the stop is funded from it.
+#[test]
+fn an_oco_reserves_once_for_both_legs_and_a_fired_leg_is_funded_from_the_other() {
+    let config = EngineConfig { risk_checks: true, max_assets: 4, fee_account: 63, ..EngineConfig::small() };
+    let mut h = Harness::with(config, &[spec(INST)]);
+    for (acct, asset, amount) in [(A, 1, 1_000), (B, 2, 100_000_000), (B, 1, 10_000)] {
+        h.run(0, CommandKind::CreateAccount(CreateAccount { target: acct, tier: 0, status: AccountStatus::Active }));
+        let tx_id = (acct as u64) * 10 + asset as u64;
+        h.run(0, CommandKind::Deposit(Transfer { target: acct, asset, amount, tx_id }));
+    }
+    // Every BTC of A's: one reservation for both legs.
+    let id = h.eng.next_ids().0;
+    let ev = h.run(A, oco_sell(10));
+    assert!(!ev.iter().any(|e| matches!(e, EventKind::Rejected(_))), "{ev:?}");
+    assert_eq!(h.eng.balance(A, 1), (0, 1_000));
+    // A plain sell now finds nothing available.
+    let ev = h.run(A, gtc(20, SELL, 10_500, 1_000));
+    assert!(matches!(ev[..], [EventKind::Rejected(Rejected { reason: RR::InsufficientBalance, .. })]), "{ev:?}");
+    // The stop fires: the maker leg goes (its reservation with it), the stop sells A's 1_000.
+    h.run(B, gtc(1, BUY, 9_800, 1_000));
+    h.run(B, gtc(2, BUY, 9_700, 1_000));
+    let ev = h.run(B, ioc(3, SELL, 9_800, 1_000));
+    let order: Vec<String> = ev
+        .iter()
+        .filter_map(|e| match e {
+            EventKind::Triggered(t) => Some(format!("fired {}", t.order_id)),
+            EventKind::Cancelled(c) => Some(format!("cancelled {} {:?}", c.order_id, c.reason)),
+            EventKind::Trade(t) if t.taker_order_id == id + 1 => Some(format!("sold {}", t.qty)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, vec![format!("fired {}", id + 1), format!("cancelled {id} OrderList"), "sold 1000".to_string()]);
+    assert_eq!(h.eng.balance(A, 1), (0, 0));
+    assert_eq!(h.replay().state_hash(), h.eng.state_hash());
+}

@@ -70,6 +70,25 @@ struct MInst {
     /// a delta's group is made when a trailing stop arms with no other of that delta and side
     /// live (the engine's order for closing).
     trail_groups: Vec<(bool, Trailing)>,
+    /// Order lists' pending legs (live, in no book): the order (`o.price` its limit) and what it
+    /// places, in no particular order.
+    pending: Vec<MPending>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct MPending {
+    o: MOrder,
+    order_type: OrderType,
+    trigger: Option<(Price, TriggerKind)>,
+}
+
+/// An order list: its id (its first leg's order id), kind, and live members with their part
+/// (1 working, 2 pending, 3 contingent), by order id.
+#[derive(Debug, Clone)]
+struct MList {
+    id: OrderId,
+    kind: ListKind,
+    members: Vec<(OrderId, u8)>,
 }
 
 /// An armed conditional order: `o.price` is the limit of the order it places (0 for market),
@@ -120,6 +139,9 @@ struct Model {
     clock: u64,
     /// The engine's time: the latest command timestamp (expiries and the GTD check read it).
     now: u64,
+    lists: Vec<MList>,
+    /// Events of the current command already looked at for what they do to order lists.
+    ev_cursor: usize,
 }
 
 /// The taker side of a match.
@@ -266,7 +288,16 @@ fn cancelled(o: &MOrder, reason: CancelReason) -> EventKind {
 
 impl Model {
     fn new(cfg: EngineConfig) -> Self {
-        Model { cfg, insts: BTreeMap::new(), next_oid: 1, next_tid: 1, clock: 0, now: 0 }
+        Model {
+            cfg,
+            insts: BTreeMap::new(),
+            next_oid: 1,
+            next_tid: 1,
+            clock: 0,
+            now: 0,
+            lists: Vec::new(),
+            ev_cursor: 0,
+        }
     }
 
     fn tick(&mut self) -> u64 {
@@ -276,8 +307,13 @@ impl Model {
 
     /// Every live order, resting or armed, by order id.
     fn all_live(&self) -> Vec<MOrder> {
-        let mut v: Vec<MOrder> =
-            self.insts.values().flat_map(|i| i.orders.iter().copied().chain(i.armed.iter().map(|a| a.o))).collect();
+        let mut v: Vec<MOrder> = self
+            .insts
+            .values()
+            .flat_map(|i| {
+                i.orders.iter().copied().chain(i.armed.iter().map(|a| a.o)).chain(i.pending.iter().map(|p| p.o))
+            })
+            .collect();
         v.sort_by_key(|o| o.id);
         v
     }
@@ -296,6 +332,11 @@ impl Model {
 
     fn find_armed(&self, id: OrderId) -> Option<MArmed> {
         self.insts.values().flat_map(|i| i.armed.iter()).find(|a| a.o.id == id).copied()
+    }
+
+    /// Armed orders and pending conditional list legs (which will be armed).
+    fn armed_taken(&self) -> usize {
+        self.insts.values().map(|i| i.armed.len() + i.pending.iter().filter(|p| p.trigger.is_some()).count()).sum()
     }
 
     fn armed_capacity(&self) -> usize {
@@ -317,6 +358,7 @@ impl Model {
 
     fn apply(&mut self, cmd: &Command) -> Vec<EventKind> {
         let mut ev = Vec::new();
+        self.ev_cursor = 0;
         if cmd.timestamp_ns > self.now {
             self.now = cmd.timestamp_ns;
             // Every live order whose expiry has come, earliest first, then by order id.
@@ -334,6 +376,7 @@ impl Model {
             }
             CommandKind::NewAdvancedOrder(a) => self.new_advanced(cmd.account, cmd.timestamp_ns, &a, &mut ev),
             CommandKind::AmendTrigger(a) => self.amend_trigger(cmd.account, &a, &mut ev),
+            CommandKind::NewOrderList(l) => self.new_list(cmd.account, cmd.timestamp_ns, &l, &mut ev),
             CommandKind::TimeTick => {}
             CommandKind::Cancel(c) => self.cancel(cmd.account, &c, &mut ev),
             CommandKind::Amend(a) => {
@@ -351,6 +394,8 @@ impl Model {
             // (risk mode has its own model test).
             other => unreachable!("account command in the matching-only model: {other:?}"),
         }
+        // What cancels did to order lists (trades were settled before triggers fired).
+        self.settle_lists(cmd.timestamp_ns, &mut ev);
         ev
     }
 
@@ -645,6 +690,10 @@ impl Model {
 
     fn cancel_resting(&mut self, o: MOrder, reason: CancelReason, ev: &mut Vec<EventKind>) {
         let inst = self.insts.get_mut(&o.inst).unwrap();
+        if inst.pending.iter().any(|p| p.o.id == o.id) {
+            inst.pending.retain(|p| p.o.id != o.id);
+            return ev.push(cancelled(&o, reason));
+        }
         if inst.armed.iter().any(|a| a.o.id == o.id) {
             // Armed: never in market data.
             inst.armed.retain(|a| a.o.id != o.id);
@@ -664,6 +713,9 @@ impl Model {
             Ok(o) => o,
             Err(r) => return ev.push(self.reject_ref(acct, CommandType::Amend, a.order, 0, r)),
         };
+        if self.list_of(o.id).is_some_and(|(_, role)| role != 1) {
+            return ev.push(self.reject_ref(acct, CommandType::Amend, a.order, o.inst, OrderListLeg));
+        }
         if let Some(armed) = self.find_armed(o.id) {
             return self.amend_armed(acct, a, armed, ev);
         }
@@ -820,7 +872,7 @@ impl Model {
                     return Err(WouldTriggerImmediately);
                 }
             }
-            if self.insts.values().map(|i| i.armed.len()).sum::<usize>() >= self.armed_capacity() {
+            if self.armed_taken() >= self.armed_capacity() {
                 return Err(CapacityReached);
             }
             Ok(())
@@ -891,6 +943,7 @@ impl Model {
     /// has reached (a full scan each time), placing it as an order that keeps its id.
     fn fire_triggers(&mut self, inst_id: InstrumentId, ts: u64, ev: &mut Vec<EventKind>) {
         loop {
+            self.settle_lists(ts, ev);
             let inst = self.insts.get_mut(&inst_id).unwrap();
             let last = inst.reference;
             for a in inst.armed.iter_mut() {
@@ -923,6 +976,20 @@ impl Model {
                 last_price: last,
                 timestamp_ns: ts,
             }));
+            // An order list's leg: the other is cancelled before this one is placed.
+            if let Some((li, _)) = self.list_of(a.o.id) {
+                let others: Vec<OrderId> =
+                    self.lists[li].members.iter().map(|m| m.0).filter(|&id| id != a.o.id).collect();
+                self.lists.remove(li);
+                for id in others {
+                    if let Some(o) = self.find_id(id) {
+                        self.cancel_resting(o, CancelReason::OrderList, ev);
+                    }
+                }
+                // Those cancels were the list's doing: nothing more to look at in them.
+                self.ev_cursor = ev.len();
+            }
+            let inst = self.insts.get_mut(&inst_id).unwrap();
             let o = NewOrder {
                 client_order_id: a.o.cid,
                 instrument: inst_id,
@@ -1305,6 +1372,7 @@ impl Model {
                 orders: Vec::new(),
                 armed: Vec::new(),
                 trail_groups: Vec::new(),
+                pending: Vec::new(),
             },
         );
         ev.push(EventKind::InstrumentAdded(InstrumentAdded { account: acct, spec: *s }));
@@ -1361,6 +1429,341 @@ impl Model {
     }
 }
 
+// ===== Order lists ==============================================================
+
+type MTrigger = Option<(Price, TriggerKind)>;
+/// A leg being placed: its order, trigger and part (1 working, 2 pending, 3 contingent).
+type MLeg = (NewOrder, MTrigger, u8);
+
+impl Model {
+    /// The list a live order belongs to (index into `lists`) and its part there.
+    fn list_of(&self, id: OrderId) -> Option<(usize, u8)> {
+        self.lists.iter().enumerate().find_map(|(i, l)| l.members.iter().find(|m| m.0 == id).map(|m| (i, m.1)))
+    }
+
+    fn new_list(&mut self, acct: AccountId, ts: u64, l: &OrderList, ev: &mut Vec<EventKind>) {
+        let legs: Vec<MLeg> = l
+            .orders()
+            .enumerate()
+            .map(|(k, (o, t))| {
+                let role = match (l.kind, k) {
+                    (ListKind::Oco, _) => 3,
+                    (_, 0) => 1,
+                    _ => 2,
+                };
+                (o, t, role)
+            })
+            .collect();
+        if let Err(reason) = self.validate_list(acct, l, &legs) {
+            return ev.push(EventKind::Rejected(Rejected {
+                account: acct,
+                command: CommandType::NewOrderList,
+                client_order_id: l.client_order_id,
+                order_id: 0,
+                instrument: l.instrument,
+                reason,
+            }));
+        }
+        let list_id = self.next_oid;
+        ev.push(EventKind::ListAccepted(ListAccepted {
+            account: acct,
+            list_id,
+            client_order_id: l.client_order_id,
+            instrument: l.instrument,
+            kind: l.kind,
+            legs: legs.len() as u8,
+            timestamp_ns: ts,
+        }));
+        self.next_oid += legs.len() as u64;
+        let ids: Vec<OrderId> = (0..legs.len() as u64).map(|k| list_id + k).collect();
+        self.lists.push(MList {
+            id: list_id,
+            kind: l.kind,
+            members: ids.iter().zip(&legs).map(|(&id, g)| (id, g.2)).collect(),
+        });
+        // Pending legs wait, live, in no book.
+        for (&id, &(o, trigger, role)) in ids.iter().zip(&legs) {
+            if role == 2 {
+                let m = self.morder(acct, id, &o);
+                self.insts.get_mut(&l.instrument).unwrap().pending.push(MPending {
+                    o: m,
+                    order_type: o.order_type,
+                    trigger,
+                });
+            }
+        }
+        if l.kind == ListKind::Oco {
+            self.place_pair(acct, ts, [(ids[0], legs[0].0, legs[0].1), (ids[1], legs[1].0, legs[1].1)], ev);
+        } else {
+            let o = legs[0].0;
+            self.push_accepted(acct, ids[0], &o, ts, ev);
+            self.execute(acct, ts, &o, ids[0], o.price, 0, 0, ev);
+        }
+        self.fire_triggers(l.instrument, ts, ev);
+    }
+
+    fn morder(&mut self, acct: AccountId, id: OrderId, o: &NewOrder) -> MOrder {
+        let time = self.tick();
+        MOrder {
+            id,
+            cid: o.client_order_id,
+            acct,
+            inst: o.instrument,
+            side: o.side,
+            price: o.price,
+            qty: o.qty,
+            leaves: o.qty,
+            tif: o.tif,
+            stp: o.stp,
+            time,
+            expire: 0,
+            display: 0,
+            visible: 0,
+        }
+    }
+
+    fn push_accepted(&self, acct: AccountId, id: OrderId, o: &NewOrder, ts: u64, ev: &mut Vec<EventKind>) {
+        ev.push(EventKind::Accepted(Accepted {
+            account: acct,
+            order_id: id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            price: o.price,
+            qty: o.qty,
+            timestamp_ns: ts,
+        }));
+    }
+
+    /// docs/matching.md "Order lists": the shape, each leg's steps 1-12 and trigger, then room
+    /// for all of them, then post-only.
+    fn validate_list(&self, acct: AccountId, l: &OrderList, legs: &[MLeg]) -> Result<(), RejectReason> {
+        use RejectReason::*;
+        if l.kind != ListKind::Oco && !matches!(l.working_tif, TimeInForce::Gtc | TimeInForce::PostOnly) {
+            return Err(InvalidField);
+        }
+        if l.kind != ListKind::Oto {
+            let pair = [l.leg(0), l.leg(1)];
+            let limits = pair.iter().filter(|g| g.trigger.is_none()).count();
+            let limit_ok = pair
+                .iter()
+                .all(|g| g.trigger.is_some() || (g.order_type == OrderType::Limit && g.tif == TimeInForce::PostOnly));
+            if limits > 1 || !limit_ok {
+                return Err(InvalidField);
+            }
+        }
+        if l.client_order_id.checked_add(legs.len() as u64 - 1).is_none() {
+            return Err(InvalidField);
+        }
+        for (o, trigger, role) in legs {
+            self.validate_basic(acct, o)?;
+            if let Some((tp, kind)) = trigger {
+                let inst = &self.insts[&o.instrument];
+                if *tp == 0 || !tp.is_multiple_of(inst.spec.tick) {
+                    return Err(PriceOffTick);
+                }
+                let rise = matches!(
+                    (kind, o.side),
+                    (TriggerKind::StopLoss, Side::Buy) | (TriggerKind::TakeProfit, Side::Sell)
+                );
+                let reached = if rise { inst.reference >= *tp } else { inst.reference <= *tp };
+                if *role != 2 && reached {
+                    return Err(WouldTriggerImmediately);
+                }
+            }
+        }
+        let n = legs.len();
+        let acct_live = self.all_live().iter().filter(|x| x.acct == acct).count();
+        if acct_live + n > self.cfg.max_open_orders_per_account as usize {
+            return Err(TooManyOpenOrders);
+        }
+        let listed: usize = self.lists.iter().map(|l| l.members.len()).sum();
+        // Pending conditional legs hold an armed place from the start.
+        let conditional = legs.iter().filter(|g| g.1.is_some()).count();
+        if self.live_count() + n > self.cfg.max_orders as usize
+            || listed + n > (self.cfg.max_orders / 2).max(1) as usize
+            || self.armed_taken() + conditional > self.armed_capacity()
+        {
+            return Err(CapacityReached);
+        }
+        for (o, trigger, role) in legs {
+            if *role != 2 && trigger.is_none() && o.tif == TimeInForce::PostOnly {
+                let inst = &self.insts[&o.instrument];
+                if inst.best(opposite(o.side)).is_some_and(|p| crosses(o.side, o.price, p)) {
+                    return Err(PostOnlyWouldTake);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An OCO's legs (or an activated OTOCO pair's), in leg order. A leg that cannot be placed
+    /// takes the other with it: never placed if it was the first, as a list action otherwise.
+    fn place_pair(
+        &mut self,
+        acct: AccountId,
+        ts: u64,
+        legs: [(OrderId, NewOrder, MTrigger); 2],
+        ev: &mut Vec<EventKind>,
+    ) {
+        for (k, (id, o, trigger)) in legs.iter().enumerate() {
+            if !self.place_leg(acct, ts, *id, o, *trigger, ev) && k == 0 {
+                let m = self.morder(acct, legs[1].0, &legs[1].1);
+                ev.push(cancelled(&m, CancelReason::OrderList));
+                if let Some((li, _)) = self.list_of(legs[1].0) {
+                    self.lists.remove(li);
+                }
+                return;
+            }
+        }
+    }
+
+    /// Places one leg on its id: armed, or accepted and matched (FOK, post-only checked now, a
+    /// failure cancelling it). Returns whether it is live (or traded) afterwards.
+    fn place_leg(
+        &mut self,
+        acct: AccountId,
+        ts: u64,
+        id: OrderId,
+        o: &NewOrder,
+        trigger: Option<(Price, TriggerKind)>,
+        ev: &mut Vec<EventKind>,
+    ) -> bool {
+        if let Some((trigger_price, kind)) = trigger {
+            ev.push(EventKind::Armed(Armed {
+                account: acct,
+                order_id: id,
+                client_order_id: o.client_order_id,
+                instrument: o.instrument,
+                side: o.side,
+                order_type: o.order_type,
+                tif: o.tif,
+                trigger: kind,
+                price: o.price,
+                qty: o.qty,
+                trigger_price,
+                timestamp_ns: ts,
+            }));
+            let m = self.morder(acct, id, o);
+            let a = MArmed { o: m, order_type: o.order_type, trigger: kind, trigger_price, trailing: None };
+            self.insts.get_mut(&o.instrument).unwrap().armed.push(a);
+            return true;
+        }
+        self.push_accepted(acct, id, o, ts, ev);
+        let limit =
+            if o.order_type == OrderType::Market { self.insts[&o.instrument].market_limit(o.side) } else { o.price };
+        if let Err(r) = self.fok_and_post_only(acct, o, limit) {
+            let reason = if r == RejectReason::FokCannotFill {
+                CancelReason::FokCannotFill
+            } else {
+                CancelReason::PostOnlyWouldTake
+            };
+            let m = self.morder(acct, id, o);
+            ev.push(cancelled(&m, reason));
+            return false;
+        }
+        self.execute(acct, ts, o, id, limit, 0, 0, ev);
+        true
+    }
+
+    /// Looks at the command's events not yet seen, in order, for what they do to order lists
+    /// (as the engine queues it), then does it; what that does is looked at in turn.
+    fn settle_lists(&mut self, ts: u64, ev: &mut Vec<EventKind>) {
+        loop {
+            let mut actions: Vec<(OrderId, bool)> = Vec::new();
+            while self.ev_cursor < ev.len() {
+                let e = ev[self.ev_cursor];
+                self.ev_cursor += 1;
+                match e {
+                    EventKind::Trade(t) => {
+                        if let Some((li, role)) = self.list_of(t.maker_order_id) {
+                            if role == 3 {
+                                self.leave(li, t.maker_order_id, false, &mut actions);
+                            } else if role == 1 && t.maker_leaves == 0 {
+                                self.leave(li, t.maker_order_id, true, &mut actions);
+                            }
+                        }
+                        if let Some((li, role)) = self.list_of(t.taker_order_id) {
+                            if role == 1 && t.taker_leaves == 0 {
+                                self.leave(li, t.taker_order_id, true, &mut actions);
+                            }
+                        }
+                    }
+                    EventKind::Cancelled(c) if c.reason != CancelReason::OrderList => {
+                        if let Some((li, _)) = self.list_of(c.order_id) {
+                            self.leave(li, c.order_id, false, &mut actions);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if actions.is_empty() {
+                return;
+            }
+            for (id, activate) in actions {
+                if activate {
+                    self.activate(id, ts, ev);
+                } else if let Some(o) = self.find_id(id) {
+                    if let Some((li, _)) = self.list_of(id) {
+                        self.lists[li].members.retain(|m| m.0 != id);
+                        if self.lists[li].members.is_empty() {
+                            self.lists.remove(li);
+                        }
+                    }
+                    let before = ev.len();
+                    self.cancel_resting(o, CancelReason::OrderList, ev);
+                    debug_assert!(ev.len() > before);
+                }
+            }
+        }
+    }
+
+    /// `id` leaves list `li`; every other member gets `activate` or a cancel.
+    fn leave(&mut self, li: usize, id: OrderId, activate: bool, actions: &mut Vec<(OrderId, bool)>) {
+        let l = &mut self.lists[li];
+        l.members.retain(|m| m.0 != id);
+        actions.extend(l.members.iter().map(|m| (m.0, activate)));
+        if l.members.is_empty() {
+            self.lists.remove(li);
+        }
+    }
+
+    fn activate(&mut self, id: OrderId, ts: u64, ev: &mut Vec<EventKind>) {
+        let Some(p) = self.insts.values().flat_map(|i| i.pending.iter()).find(|p| p.o.id == id).copied() else {
+            return;
+        };
+        let (li, _) = self.list_of(id).expect("a pending leg is listed");
+        let others: Vec<OrderId> = self.lists[li].members.iter().map(|m| m.0).filter(|&x| x != id).collect();
+        let order = |p: &MPending| NewOrder {
+            client_order_id: p.o.cid,
+            instrument: p.o.inst,
+            side: p.o.side,
+            order_type: p.order_type,
+            tif: p.o.tif,
+            stp: p.o.stp,
+            price: p.o.price,
+            qty: p.o.qty,
+        };
+        if others.is_empty() {
+            // An OTO's leg: an ordinary order from now on.
+            self.lists.remove(li);
+            self.insts.get_mut(&p.o.inst).unwrap().pending.retain(|x| x.o.id != id);
+            self.place_leg(p.o.acct, ts, id, &order(&p), p.trigger, ev);
+            return;
+        }
+        let other = others[0];
+        let q = *self.insts[&p.o.inst].pending.iter().find(|x| x.o.id == other).expect("the pair is pending");
+        for m in self.lists[li].members.iter_mut() {
+            m.1 = 3;
+        }
+        self.insts.get_mut(&p.o.inst).unwrap().pending.retain(|x| x.o.id != id && x.o.id != other);
+        let (a, b) = if p.o.id < q.o.id { (p, q) } else { (q, p) };
+        self.place_pair(p.o.acct, ts, [(a.o.id, order(&a), a.trigger), (b.o.id, order(&b), b.trigger)], ev);
+    }
+}
+
 // ===== Comparing engine and model state =======================================
 
 fn view(o: &MOrder) -> OrderView {
@@ -1402,6 +1805,15 @@ fn compare_state(e: &Engine, m: &Model) -> Result<(), TestCaseError> {
             .collect();
         prop_assert_eq!(e.armed_orders(*id), want, "armed orders of {}", id);
     }
+    let mut want: Vec<(OrderId, OrderId, u8, u8)> = m
+        .lists
+        .iter()
+        .flat_map(|l| l.members.iter().map(move |&(id, role)| (id, l.id, role, l.kind.as_u8())))
+        .collect();
+    want.sort();
+    let got: Vec<(OrderId, OrderId, u8, u8)> =
+        e.list_members().iter().map(|x| (x.order_id, x.list_id, x.role, x.kind)).collect();
+    prop_assert_eq!(got, want, "order list members");
     for acct in 0..m.cfg.max_accounts {
         let want: Vec<OrderView> = m.all_live().iter().filter(|o| o.acct == acct).map(view).collect();
         prop_assert_eq!(e.account_orders(acct), want, "account {}", acct);
@@ -1550,6 +1962,19 @@ enum Op {
     Tick {
         dt: u8,
     },
+    /// A `NewOrderList`: `kind` 0 OCO, 1 OTO, 2 OTOCO, 3 a bad shape. The contingent legs are on
+    /// side `buy` (a limit `k0` ticks on its passive side, a stop `k1` ticks the other way, or
+    /// both stops); the working order on `!buy`, `kw` ticks passive (negative: it crosses).
+    List {
+        acct: u8,
+        inst: u8,
+        cid: u8,
+        kind: u8,
+        buy: bool,
+        shape: u8,
+        k: (i8, i8, i8),
+        qty: Q,
+    },
 }
 
 fn acct_s() -> impl Strategy<Value = u8> {
@@ -1669,10 +2094,30 @@ fn op_s() -> impl Strategy<Value = Op> {
     let amend_trig = (acct_s(), target_s(), prop_oneof![8 => (-1i8..=6).prop_map(Px::Off), 1 => px_s()])
         .prop_map(|(acct, target, trig)| Op::AmendTrig { acct, target, trig });
     let tick = (1u8..20).prop_map(|dt| Op::Tick { dt });
+    let list = (
+        (acct_s(), inst_s(), 1u8..16, prop_oneof![6 => 0u8..3, 1 => Just(3u8)], any::<bool>(), 0u8..8),
+        ((-2i8..6), (-1i8..6), (-3i8..4)),
+        qty_s(),
+    )
+        .prop_map(|((acct, inst, cid, kind, buy, shape), k, qty)| Op::List {
+            acct,
+            inst,
+            cid,
+            kind,
+            buy,
+            shape,
+            k,
+            qty,
+        });
     prop_oneof![
         70 => new, 6 => cancel, 12 => amend, 1 => mass, 2 => state, 1 => add, 14 => stop,
-        14 => adv, 4 => amend_trig, 4 => tick,
+        14 => adv, 4 => amend_trig, 4 => tick, 10 => list,
     ]
+}
+
+/// An OTO's pending limit leg may be any limit order: a GTC one here.
+fn maker_as_gtc(l: ListLeg) -> ListLeg {
+    ListLeg { tif: TimeInForce::Gtc, ..l }
 }
 
 /// Turns an op into a command, using the model's state to aim at real orders
@@ -1905,6 +2350,68 @@ fn resolve(op: &Op, m: &Model) -> Command {
             };
             (acct as AccountId, CommandKind::NewAdvancedOrder(a))
         }
+        Op::List { acct, inst, cid, kind, buy, shape, k: (k0, k1, kw), qty: q } => {
+            let id = inst_id(inst);
+            let sd = side(buy);
+            let (s, r) = spec_of(id);
+            let at = |k: i8, passive_for: Side| {
+                let k = if passive_for == Side::Buy { -(k as i128) } else { k as i128 };
+                (r as i128 + k * s.tick as i128).max(s.tick as i128) as u64
+            };
+            let qty = qty(q, id);
+            // A limit leg rests on its side's passive side; a stop leg fires on a move against it
+            // (a sell stop below the price, a buy stop above).
+            let maker =
+                ListLeg { order_type: OrderType::Limit, tif: TimeInForce::PostOnly, price: at(k0, sd), trigger: None };
+            let stop_price = at(k1, sd.opposite());
+            let stop = if shape % 2 == 0 {
+                ListLeg {
+                    order_type: OrderType::Market,
+                    tif: TimeInForce::Ioc,
+                    price: 0,
+                    trigger: Some((stop_price, TriggerKind::StopLoss)),
+                }
+            } else {
+                let limit = at(k1 + 1, sd.opposite());
+                ListLeg {
+                    order_type: OrderType::Limit,
+                    tif: TimeInForce::Gtc,
+                    price: limit,
+                    trigger: Some((stop_price, TriggerKind::StopLoss)),
+                }
+            };
+            let take_profit = ListLeg {
+                order_type: OrderType::Market,
+                tif: TimeInForce::Ioc,
+                price: 0,
+                trigger: Some((at(k0.max(1), sd), TriggerKind::TakeProfit)),
+            };
+            let pair = match shape % 4 {
+                0 | 1 => [maker, stop],
+                2 => [stop, maker],
+                _ => [take_profit, stop],
+            };
+            let wtif = if shape >= 6 { TimeInForce::PostOnly } else { TimeInForce::Gtc };
+            let working = (sd.opposite(), wtif, at(kw, sd.opposite()), qty);
+            let cid = cid as u64;
+            let mut l = match kind {
+                0 => OrderList::oco(cid, id, sd, qty, pair),
+                1 => OrderList::oto(
+                    cid,
+                    id,
+                    working,
+                    sd,
+                    qty,
+                    if shape % 3 == 0 { maker_as_gtc(maker) } else { pair[1] },
+                ),
+                2 => OrderList::otoco(cid, id, working, sd, qty, pair),
+                // Bad shapes: two limit legs; an IOC working order.
+                _ if shape % 2 == 0 => OrderList::oco(cid, id, sd, qty, [maker, maker]),
+                _ => OrderList::oto(cid, id, (sd.opposite(), TimeInForce::Ioc, r, qty), sd, qty, maker),
+            };
+            l.stp = stp_of(shape);
+            (acct as AccountId, CommandKind::NewOrderList(l))
+        }
         Op::AmendTrig { acct, target: t, trig } => {
             let (a, r, inst, sd) = target(acct, t);
             let armed = match r {
@@ -2032,12 +2539,29 @@ fn generator_covers_the_rules() {
             model.apply(&Command { account: 0, timestamp_ns: 1, kind: CommandKind::AddInstrument(base_spec(id)) });
         }
         let mut trailing_ids = std::collections::BTreeMap::new();
+        let mut list_legs = std::collections::BTreeMap::new();
         for op in &ops {
             let cmd = resolve(op, &model);
             let is_trailing =
                 matches!(cmd.kind, CommandKind::NewAdvancedOrder(AdvancedOrder { trailing: Some(_), .. }));
             for e in model.apply(&cmd) {
                 match e {
+                    EventKind::ListAccepted(l) => {
+                        seen.insert("ListAccepted".to_string());
+                        let first_pending = if l.kind == ListKind::Oco { u64::MAX } else { l.list_id + 1 };
+                        for id in l.list_id..l.list_id + l.legs as u64 {
+                            list_legs.insert(id, id >= first_pending);
+                        }
+                    }
+                    EventKind::Accepted(a) if list_legs.get(&a.order_id) == Some(&true) => {
+                        seen.insert("list leg placed on fill".to_string());
+                    }
+                    EventKind::Armed(a) if list_legs.get(&a.order_id) == Some(&true) => {
+                        seen.insert("list leg armed on fill".to_string());
+                    }
+                    EventKind::Triggered(t) if list_legs.contains_key(&t.order_id) => {
+                        seen.insert("list leg fired".to_string());
+                    }
                     EventKind::Armed(a) if is_trailing => {
                         trailing_ids.insert(a.order_id, a.trigger_price);
                         seen.insert("trailing Armed".to_string());
@@ -2106,6 +2630,11 @@ fn generator_covers_the_rules() {
         "trailing Armed",
         "trailing Triggered moved=false",
         "trailing Triggered moved=true",
+        "ListAccepted",
+        "cancel OrderList",
+        "list leg placed on fill",
+        "list leg armed on fill",
+        "list leg fired",
     ] {
         assert!(seen.contains(want), "generator never produced {want}: {seen:?}");
     }

@@ -206,6 +206,40 @@ fn gen(r: &mut Rng, e: &Engine, risk: bool, tx: &mut u64) -> Command {
             price: price(r, side),
             qty: (1 + r.below(40)) * 10,
         }),
+        // Order lists: OCO, OTO, OTOCO around the reference (sells protected by a take-profit
+        // above and a stop below; buys the other way).
+        98 | 99 if r.chance(40) => {
+            let off = |r: &mut Rng, up: bool| {
+                let k = 5 * (1 + r.below(6));
+                if up {
+                    reference + k
+                } else {
+                    reference.saturating_sub(k).max(5)
+                }
+            };
+            let sell = side == Side::Sell;
+            let maker = ListLeg {
+                order_type: OrderType::Limit,
+                tif: TimeInForce::PostOnly,
+                price: off(r, sell),
+                trigger: None,
+            };
+            let stop = ListLeg {
+                order_type: OrderType::Market,
+                tif: TimeInForce::Ioc,
+                price: 0,
+                trigger: Some((off(r, !sell), TriggerKind::StopLoss)),
+            };
+            let qty = (1 + r.below(10)) * 10;
+            let working = (side.opposite(), TimeInForce::Gtc, price(r, side.opposite()), qty);
+            let cid = 3_000 + r.below(1000) * 3;
+            let l = match r.below(3) {
+                0 => OrderList::oco(cid, inst, side, qty, [maker, stop]),
+                1 => OrderList::oto(cid, inst, working, side, qty, stop),
+                _ => OrderList::otoco(cid, inst, working, side, qty, [maker, stop]),
+            };
+            CommandKind::NewOrderList(l)
+        }
         // Conditional orders: trailing stops (ticks or bps, market or limit) and fixed stops.
         98 | 99 => {
             let order = NewOrder {
@@ -384,8 +418,8 @@ fn busy(seed: u64, risk: bool) -> Engine {
 #[test]
 fn damaged_snapshots_are_rejected_not_panicking() {
     for risk in [false, true] {
-        // Seeds whose end state has resting, fixed-trigger and trailing orders.
-        let e = busy(if risk { 5 } else { 6 }, risk);
+        // Seeds whose end state has resting, fixed-trigger and trailing orders and order lists.
+        let e = busy(if risk { 3 } else { 42 }, risk);
         let snap = e.snapshot();
         assert!(snap.orders.len() > 10, "needs resting orders ({})", snap.orders.len());
         assert!(
@@ -416,7 +450,7 @@ fn mutate(s: &mut EngineSnapshot, r: &mut Rng) {
         1 => r.next(),
         _ => r.below(8),
     };
-    match r.below(28) {
+    match r.below(29) {
         0 if !s.orders.is_empty() => {
             let i = pick(r, s.orders.len());
             s.orders[i].leaves = v
@@ -519,6 +553,14 @@ fn mutate(s: &mut EngineSnapshot, r: &mut Rng) {
         26 if !s.armed.is_empty() => {
             let i = pick(r, s.armed.len());
             s.armed[i].trigger_price = v
+        }
+        27 if !s.list_members.is_empty() => {
+            let i = pick(r, s.list_members.len());
+            match r.below(3) {
+                0 => s.list_members[i].role = v as u8,
+                1 => s.list_members[i].list_id = v,
+                _ => s.list_members[i].kind = v as u8,
+            }
         }
         _ => s.supply.push(v),
     }

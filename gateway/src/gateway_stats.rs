@@ -7,8 +7,17 @@ use engine::CommandKind;
 use crate::login::LoginRefusal;
 
 /// Command types counted by the gateway (`matchd_commands_total{type=...}`).
-pub const COMMAND_TYPES: [&str; 8] =
-    ["new_order", "cancel", "amend", "mass_cancel", "admin", "new_stop_order", "new_advanced_order", "amend_trigger"];
+pub const COMMAND_TYPES: [&str; 9] = [
+    "new_order",
+    "cancel",
+    "amend",
+    "mass_cancel",
+    "admin",
+    "new_stop_order",
+    "new_advanced_order",
+    "amend_trigger",
+    "new_order_list",
+];
 
 /// Index into [`COMMAND_TYPES`]: admin and any other non-trading command count as "admin".
 #[inline]
@@ -21,6 +30,7 @@ pub fn command_type_index(kind: &CommandKind) -> usize {
         CommandKind::NewStopOrder(_) => 5,
         CommandKind::NewAdvancedOrder(_) => 6,
         CommandKind::AmendTrigger(_) => 7,
+        CommandKind::NewOrderList(_) => 8,
         _ => 4,
     }
 }
