@@ -153,6 +153,53 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
             "AmendTrigger",
             ClientMessage::AmendTrigger(AmendTrigger { order: OrderRef::Client(1002), trigger_price: 5_950_000 }),
         ),
+        (
+            "NewOrderList (OCO)",
+            ClientMessage::NewOrderList(OrderList::oco(
+                1010,
+                1,
+                Side::Sell,
+                150_000,
+                [
+                    ListLeg {
+                        order_type: OrderType::Limit,
+                        tif: TimeInForce::PostOnly,
+                        price: 6_600_000,
+                        trigger: None,
+                    },
+                    ListLeg {
+                        order_type: OrderType::Market,
+                        tif: TimeInForce::Ioc,
+                        price: 0,
+                        trigger: Some((6_300_000, TriggerKind::StopLoss)),
+                    },
+                ],
+            )),
+        ),
+        (
+            "NewOrderList (OTOCO)",
+            ClientMessage::NewOrderList(OrderList::otoco(
+                1020,
+                1,
+                (Side::Buy, TimeInForce::Gtc, 6_500_000, 150_000),
+                Side::Sell,
+                150_000,
+                [
+                    ListLeg {
+                        order_type: OrderType::Limit,
+                        tif: TimeInForce::PostOnly,
+                        price: 6_800_000,
+                        trigger: None,
+                    },
+                    ListLeg {
+                        order_type: OrderType::Limit,
+                        tif: TimeInForce::Gtc,
+                        price: 6_190_000,
+                        trigger: Some((6_200_000, TriggerKind::StopLoss)),
+                    },
+                ],
+            )),
+        ),
         ("AddInstrument", ClientMessage::AddInstrument(btc_usdt())),
         (
             "SetInstrumentState",
@@ -527,6 +574,21 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                     trigger_price: 6_000_000,
                     last_price: 5_999_000,
                     timestamp_ns: TS + 1_000,
+                }),
+            },
+        ),
+        (
+            "OrderListAccepted",
+            ServerMessage::Report {
+                seq: 56,
+                report: ExecReport::ListAccepted(ListAccepted {
+                    account: ACCOUNT,
+                    list_id: 95,
+                    client_order_id: 1010,
+                    instrument: 1,
+                    kind: ListKind::Oco,
+                    legs: 2,
+                    timestamp_ns: TS,
                 }),
             },
         ),

@@ -9,10 +9,10 @@ use protocol::template as t;
 use protocol::*;
 use protocol_common::*;
 
-const CLIENT_TEMPLATES: [u16; 22] =
-    [1, 4, 5, 20, 21, 22, 23, 24, 25, 26, 60, 61, 80, 81, 82, 83, 84, 85, 86, 87, 100, 101];
-const SERVER_TEMPLATES: [u16; 25] =
-    [2, 3, 4, 5, 6, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 70, 71, 90, 91, 92, 93, 94, 95, 96, 97];
+const CLIENT_TEMPLATES: [u16; 23] =
+    [1, 4, 5, 20, 21, 22, 23, 24, 25, 26, 27, 60, 61, 80, 81, 82, 83, 84, 85, 86, 87, 100, 101];
+const SERVER_TEMPLATES: [u16; 26] =
+    [2, 3, 4, 5, 6, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 70, 71, 90, 91, 92, 93, 94, 95, 96, 97];
 
 fn decode_everything(bytes: &[u8]) {
     let mut rest = bytes;
@@ -43,7 +43,7 @@ proptest! {
 
     /// Random blocks under valid headers reach every field decoder.
     #[test]
-    fn arbitrary_blocks_never_panic(tid in proptest::sample::select([&CLIENT_TEMPLATES[..], &SERVER_TEMPLATES[..], &[0, 7, 19, 27, 50, 62, 72, 88, 89, 98, 99, 65535]].concat()), body in proptest::collection::vec(any::<u8>(), 0..160)) {
+    fn arbitrary_blocks_never_panic(tid in proptest::sample::select([&CLIENT_TEMPLATES[..], &SERVER_TEMPLATES[..], &[0, 7, 19, 28, 51, 62, 72, 88, 89, 98, 99, 65535]].concat()), body in proptest::collection::vec(any::<u8>(), 0..160)) {
         let bytes = with_header(tid, &body);
         let (frame, n) = decode_frame(&bytes).unwrap().unwrap();
         prop_assert_eq!(n, bytes.len());
@@ -271,6 +271,24 @@ fn every_enum_field_out_of_range_is_refused() {
     check_enum_field(&b, true, layout::new_advanced_order::TRIGGER, in_range(1, 2));
     let b = enc_client(&ClientMessage::NewAdvancedOrder(AdvancedOrder { trigger: None, ..adv }));
     check_enum_field(&b, true, layout::new_advanced_order::TRIGGER, in_range(0, 2));
+    let leg = |trigger| ListLeg { order_type: OrderType::Limit, tif: TimeInForce::Gtc, price: 9, trigger };
+    let list = OrderList::otoco(
+        7,
+        1,
+        (Side::Buy, TimeInForce::Gtc, 9, 9),
+        Side::Sell,
+        9,
+        [leg(None), leg(Some((8, TriggerKind::StopLoss)))],
+    );
+    let b = enc_client(&ClientMessage::NewOrderList(list));
+    check_enum_field(&b, true, layout::new_order_list::KIND, in_range(1, 3));
+    check_enum_field(&b, true, layout::new_order_list::STP, in_range(0, 3));
+    check_enum_field(&b, true, layout::new_order_list::WORKING_SIDE, in_range(1, 2));
+    check_enum_field(&b, true, layout::new_order_list::WORKING_TIF, in_range(1, 4));
+    check_enum_field(&b, true, layout::new_order_list::SIDE, in_range(1, 2));
+    check_enum_field(&b, true, layout::new_order_list::LEG0_TYPE, in_range(1, 2));
+    check_enum_field(&b, true, layout::new_order_list::LEG1_TIF, in_range(1, 4));
+    check_enum_field(&b, true, layout::new_order_list::LEG1_TRIGGER, in_range(0, 2));
     let b = enc_client(&ClientMessage::AmendTrigger(AmendTrigger { order: OrderRef::Client(5), trigger_price: 9 }));
     check_enum_field(&b, true, layout::amend_trigger::REF_KIND, in_range(1, 2));
     let b = enc_client(&ClientMessage::Cancel(Cancel { order: OrderRef::Engine(5) }));
@@ -373,7 +391,7 @@ fn every_enum_field_out_of_range_is_refused() {
         instrument: 0,
         reason: RejectReason::UnknownOrder,
     }));
-    check_enum_field(&b, false, layout::command_rejected::COMMAND, in_range(1, 17));
+    check_enum_field(&b, false, layout::command_rejected::COMMAND, in_range(1, 18));
     // The u16 reject reason: low byte swept with a zero high byte, then a non-zero high byte.
     // Every engine reject code is valid on the wire, and nothing beyond.
     check_enum_field(&b, false, layout::command_rejected::REASON, in_range(1, RejectReason::ALL.len() as u8));
@@ -407,7 +425,7 @@ fn every_enum_field_out_of_range_is_refused() {
         reason: CancelReason::User,
     }));
     check_enum_field(&b, false, layout::order_cancelled::SIDE, in_range(1, 2));
-    check_enum_field(&b, false, layout::order_cancelled::REASON, in_range(1, 9));
+    check_enum_field(&b, false, layout::order_cancelled::REASON, in_range(1, 10));
     let b = rep(ExecReport::Amended(Amended {
         account: 1,
         order_id: 1,
@@ -464,7 +482,7 @@ fn every_enum_field_out_of_range_is_refused() {
         status: AccountStatus::Active,
         tier: 0,
     }));
-    check_enum_field(&b, false, layout::account_updated::COMMAND, in_range(1, 17));
+    check_enum_field(&b, false, layout::account_updated::COMMAND, in_range(1, 18));
     check_enum_field(&b, false, layout::account_updated::STATUS, in_range(1, 2));
     let b = rep(ExecReport::TransferApplied(TransferApplied {
         account: 0,
@@ -475,7 +493,7 @@ fn every_enum_field_out_of_range_is_refused() {
         tx_id: 11,
         available: 12,
     }));
-    check_enum_field(&b, false, layout::transfer_applied::COMMAND, in_range(1, 17));
+    check_enum_field(&b, false, layout::transfer_applied::COMMAND, in_range(1, 18));
     let b = rep(ExecReport::OpenOrder(OpenOrder {
         account: 0,
         order: OrderView {
