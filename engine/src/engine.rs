@@ -387,18 +387,7 @@ impl Engine {
             None => {
                 let order_id = self.next_order_id;
                 self.next_order_id += 1;
-                out.emit(EventKind::Accepted(Accepted {
-                    account,
-                    order_id,
-                    client_order_id: o.client_order_id,
-                    instrument: o.instrument,
-                    side: o.side,
-                    order_type: o.order_type,
-                    tif: o.tif,
-                    price: o.price,
-                    qty: o.qty,
-                    timestamp_ns: ts,
-                }));
+                emit_accepted(account, order_id, o, ts, out);
                 order_id
             }
         };
@@ -609,25 +598,16 @@ impl Engine {
     fn amend<S: EventSink>(&mut self, account: AccountId, ts: u64, a: &Amend, out: &mut Out<'_, S>) {
         // One lookup serves the armed test and the validation (amends are on the hot path).
         let found = self.lookup(account, a.order);
-        if let Ok(slot) = found {
-            let flags = self.orders.get(slot).flags;
-            if flags & LISTED != 0 && self.is_contingent_leg(slot) {
-                let (client_order_id, order_id) = order_ref_ids(a.order);
-                let instrument = self.orders.get(slot).instrument;
-                return out.emit(EventKind::Rejected(Rejected {
-                    account,
-                    command: CommandType::Amend,
-                    client_order_id,
-                    order_id,
-                    instrument,
-                    reason: RejectReason::OrderListLeg,
-                }));
+        let flags = found.map_or(0, |slot| self.orders.get(slot).flags);
+        let verdict = match found {
+            // An OCO leg or a pending leg: its list decides its fate.
+            Ok(slot) if flags & LISTED != 0 && self.is_contingent_leg(slot) => {
+                Err((RejectReason::OrderListLeg, self.orders.get(slot).instrument))
             }
-            if flags & ARMED != 0 {
-                return self.amend_armed(account, slot, a, out);
-            }
-        }
-        let slot = match self.validate_amend(account, a, found) {
+            Ok(slot) if flags & ARMED != 0 => return self.amend_armed(account, slot, a, out),
+            _ => self.validate_amend(account, a, found),
+        };
+        let slot = match verdict {
             Ok(Some(slot)) => slot,
             Ok(None) => {
                 // Amend to at most the filled quantity: a cancel.
@@ -1322,6 +1302,29 @@ impl Engine {
             stp: o.stp,
         }
     }
+}
+
+/// `Accepted` of a new order (or of an order list's leg placed now).
+#[inline]
+pub(crate) fn emit_accepted<S: EventSink>(
+    account: AccountId,
+    order_id: OrderId,
+    o: &NewOrder,
+    ts: u64,
+    out: &mut Out<'_, S>,
+) {
+    out.emit(EventKind::Accepted(Accepted {
+        account,
+        order_id,
+        client_order_id: o.client_order_id,
+        instrument: o.instrument,
+        side: o.side,
+        order_type: o.order_type,
+        tif: o.tif,
+        price: o.price,
+        qty: o.qty,
+        timestamp_ns: ts,
+    }));
 }
 
 /// (client_order_id, order_id) of an order reference, for rejects.

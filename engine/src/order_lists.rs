@@ -20,7 +20,7 @@
 //! nothing: they are funded when they are placed, like a fired conditional order.
 
 use crate::command::*;
-use crate::engine::{Engine, Out, PlaceOptions};
+use crate::engine::{emit_accepted, Engine, Out, PlaceOptions};
 use crate::event::*;
 use crate::list_table::{ListAction, ListEntry, ListRole};
 use crate::order_pool::{Order, Slot, LISTED, NIL, PENDING};
@@ -133,34 +133,12 @@ impl Engine {
             ListKind::Oco => self.place_contingent_pair(ii, [slots[0], slots[1]], [legs[0], legs[1]], ts, out),
             ListKind::Oto | ListKind::Otoco => {
                 let o = legs[0].order;
-                self.emit_accepted(account, list_id, &o, ts, out);
+                emit_accepted(account, list_id, &o, ts, out);
                 let placed = self.place_order(ii, account, ts, &o, PlaceOptions::NONE, Some((list_id, slots[0])), out);
                 debug_assert!(placed.is_ok(), "a validated working order is placed");
             }
         }
         self.run_triggers(ii, ts, out);
-    }
-
-    fn emit_accepted<S: EventSink>(
-        &mut self,
-        account: AccountId,
-        order_id: OrderId,
-        o: &NewOrder,
-        ts: u64,
-        out: &mut Out<'_, S>,
-    ) {
-        out.emit(EventKind::Accepted(Accepted {
-            account,
-            order_id,
-            client_order_id: o.client_order_id,
-            instrument: o.instrument,
-            side: o.side,
-            order_type: o.order_type,
-            tif: o.tif,
-            price: o.price,
-            qty: o.qty,
-            timestamp_ns: ts,
-        }));
     }
 
     /// Places the two legs of an OCO (a new one, or an OTOCO's activated pair) on live slots, in
@@ -227,9 +205,9 @@ impl Engine {
                     return self.cancel_unplaced(slot, CancelReason::Unfundable, out);
                 }
             }
-            return self.arm_slot(ii, slot, &o, trigger, reserve, ts, out);
+            return self.arm_slot(ii, slot, &o, trigger, None, reserve, ts, out);
         }
-        self.emit_accepted(account, order_id, &o, ts, out);
+        emit_accepted(account, order_id, &o, ts, out);
         let placed = self.place_order(ii, account, ts, &o, PlaceOptions::NONE, Some((order_id, slot)), out);
         debug_assert!(placed.is_ok(), "a placed leg is cancelled, never rejected");
         // Resting (post-only never trades at once): top its reservation up to the pair's.
@@ -496,7 +474,7 @@ impl Engine {
             return self.place_leg(ii, slot, leg, need, ts, out);
         }
         let order_id = self.orders.get(slot).order_id;
-        self.emit_accepted(account, order_id, &leg.order, ts, out);
+        emit_accepted(account, order_id, &leg.order, ts, out);
         let placed = self.place_order(ii, account, ts, &leg.order, PlaceOptions::NONE, Some((order_id, slot)), out);
         debug_assert!(placed.is_ok(), "an activated leg is cancelled, never rejected");
     }

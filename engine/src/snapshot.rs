@@ -1485,27 +1485,7 @@ fn restore_armed(
             return bad(format!("armed order {id}: inconsistent or out of order"));
         }
         prev = Some(key);
-        if id == 0 || id >= e.next_order_id || o.account >= e.config.max_accounts || e.orders.is_full() {
-            return bad(format!("armed order {id}: id, account or capacity out of range"));
-        }
-        if e.index.by_id(&e.orders, id).is_some()
-            || e.index.by_client(&e.orders, o.account, o.client_order_id).is_some()
-        {
-            return bad(format!("armed order {id}: order id or client order id appears twice"));
-        }
-        let slot = e.orders.alloc(Order {
-            order_id: id,
-            client_order_id: o.client_order_id,
-            qty: o.qty,
-            leaves: o.qty,
-            account: o.account,
-            instrument: a.instrument,
-            side,
-            tif,
-            stp,
-            flags: crate::order_pool::ARMED,
-            ..Order::EMPTY
-        });
+        let slot = alloc_unfilled(e, "armed order", o, a.instrument, side, (tif, stp), crate::order_pool::ARMED)?;
         if risk {
             let r = a.risk;
             if r.settled != 0 || r.frac != 0 || r.fee_paid != 0 || r.fee_frac != 0 {
@@ -1531,6 +1511,39 @@ fn restore_armed(
         e.refresh_trailing(ii);
     }
     Ok(())
+}
+
+/// Allots the slot of an order that has not traded (armed, or a pending leg): its id below the
+/// next, its account in range, a free slot, its order id and client order id not yet taken.
+fn alloc_unfilled(
+    e: &mut Engine,
+    what: &str,
+    o: &OrderSnapshot,
+    instrument: InstrumentId,
+    side: Side,
+    (tif, stp): (TimeInForce, StpMode),
+    flags: u8,
+) -> Result<Slot, SnapshotError> {
+    let id = o.order_id;
+    if id == 0 || id >= e.next_order_id || o.account >= e.config.max_accounts || e.orders.is_full() {
+        return bad(format!("{what} {id}: id, account or capacity out of range"));
+    }
+    if e.index.by_id(&e.orders, id).is_some() || e.index.by_client(&e.orders, o.account, o.client_order_id).is_some() {
+        return bad(format!("{what} {id}: order id or client order id appears twice"));
+    }
+    Ok(e.orders.alloc(Order {
+        order_id: id,
+        client_order_id: o.client_order_id,
+        qty: o.qty,
+        leaves: o.qty,
+        account: o.account,
+        instrument,
+        side,
+        tif,
+        stp,
+        flags,
+        ..Order::EMPTY
+    }))
 }
 
 /// Validates the pending legs (as armed orders: ids, accounts, enums, prices) and allots their
@@ -1569,27 +1582,7 @@ fn restore_pending(
             return bad(format!("pending leg {id}: inconsistent or out of order"));
         }
         prev = id;
-        if o.account >= e.config.max_accounts || e.orders.is_full() {
-            return bad(format!("pending leg {id}: account or capacity out of range"));
-        }
-        if e.index.by_id(&e.orders, id).is_some()
-            || e.index.by_client(&e.orders, o.account, o.client_order_id).is_some()
-        {
-            return bad(format!("pending leg {id}: order id or client order id appears twice"));
-        }
-        let slot = e.orders.alloc(Order {
-            order_id: id,
-            client_order_id: o.client_order_id,
-            qty: o.qty,
-            leaves: o.qty,
-            account: o.account,
-            instrument: p.instrument,
-            side,
-            tif,
-            stp,
-            flags: crate::order_pool::PENDING,
-            ..Order::EMPTY
-        });
+        let slot = alloc_unfilled(e, "pending leg", o, p.instrument, side, (tif, stp), crate::order_pool::PENDING)?;
         e.index.insert(&e.orders, slot);
         by_order_id.push((id, slot));
     }

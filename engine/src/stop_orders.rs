@@ -55,25 +55,6 @@ impl Engine {
         };
         let order_id = self.next_order_id;
         self.next_order_id += 1;
-        let rise = s.trigger.fires_on_rise(o.side);
-        let trigger_price = match trailing {
-            Some(t) => self.initial_trail_trigger(ii, rise, t),
-            None => s.trigger_price,
-        };
-        out.emit(EventKind::Armed(Armed {
-            account,
-            order_id,
-            client_order_id: o.client_order_id,
-            instrument: o.instrument,
-            side: o.side,
-            order_type: o.order_type,
-            tif: o.tif,
-            trigger: s.trigger,
-            price: o.price,
-            qty: o.qty,
-            trigger_price,
-            timestamp_ns: ts,
-        }));
         let slot = self.orders.alloc(Order {
             order_id,
             client_order_id: o.client_order_id,
@@ -84,25 +65,21 @@ impl Engine {
             side: o.side,
             tif: o.tif,
             stp: o.stp,
-            flags: if expire_time_ns != 0 { ARMED | EXPIRES } else { ARMED },
+            flags: if expire_time_ns != 0 { EXPIRES } else { 0 },
             ..Order::EMPTY
         });
         if expire_time_ns != 0 {
             self.queue_expiry(expire_time_ns, order_id);
         }
-        if self.config.risk_checks {
-            let risk = self.stop_order_risk(ii, account);
-            let (asset, need) = self.requirement(ii, o.side, &risk, self.stop_limit(ii, o), o.qty);
-            self.reserve(account, asset, need, BalanceReason::Order);
-            self.risk[slot as usize] = OrderRisk { reserved: need, ..risk };
-        }
         self.index.insert(&self.orders, slot);
         self.link_account(slot);
-        match trailing {
-            Some(t) => self.attach_trailing(ii, slot, rise, t),
-            None => self.attach_armed(ii, slot, s.trigger_price, rise),
-        }
-        self.armed.insert(ArmedEntry { slot, order_type: o.order_type, trigger: s.trigger, price: o.price });
+        let need = if self.config.risk_checks {
+            let risk = self.stop_order_risk(ii, account);
+            self.requirement(ii, o.side, &risk, self.stop_limit(ii, o), o.qty).1
+        } else {
+            0
+        };
+        self.arm_slot(ii, slot, o, (s.trigger_price, s.trigger), trailing, need, ts, out);
     }
 
     /// The limit a conditional order reserves for while armed: its own, or for a market order
@@ -154,9 +131,9 @@ impl Engine {
         Ok(ii)
     }
 
-    /// Arms a live slot (indexed, in its account's list; an order list's leg) as the conditional
-    /// order `o`, reserving `reserve` (risk mode; the caller checked it is available): `Armed`,
-    /// then the back of its trigger level.
+    /// Arms a live slot (indexed, in its account's list) as the conditional order `o`, reserving
+    /// `reserve` (risk mode; the caller checked it is available): `Armed` (a trailing stop's
+    /// trigger price at arming), then the back of its trigger level or trailing group.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn arm_slot<S: EventSink>(
         &mut self,
@@ -164,11 +141,17 @@ impl Engine {
         slot: Slot,
         o: &NewOrder,
         (trigger_price, trigger): (Price, TriggerKind),
+        trailing: Option<Trailing>,
         reserve: u64,
         ts: u64,
         out: &mut Out<'_, S>,
     ) {
         let (account, order_id) = (self.orders.get(slot).account, self.orders.get(slot).order_id);
+        let rise = trigger.fires_on_rise(o.side);
+        let trigger_price = match trailing {
+            Some(t) => self.initial_trail_trigger(ii, rise, t),
+            None => trigger_price,
+        };
         out.emit(EventKind::Armed(Armed {
             account,
             order_id,
@@ -192,7 +175,10 @@ impl Engine {
             }
             self.risk[slot as usize] = OrderRisk { reserved: reserve, ..risk };
         }
-        self.attach_armed(ii, slot, trigger_price, trigger.fires_on_rise(o.side));
+        match trailing {
+            Some(t) => self.attach_trailing(ii, slot, rise, t),
+            None => self.attach_armed(ii, slot, trigger_price, rise),
+        }
         self.armed.insert(ArmedEntry { slot, order_type: o.order_type, trigger, price: o.price });
     }
 

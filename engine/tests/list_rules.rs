@@ -47,29 +47,6 @@ fn listed(account: AccountId, list_id: OrderId, cid: ClientOrderId, kind: ListKi
     })
 }
 
-fn armed_market(
-    account: AccountId,
-    order_id: OrderId,
-    cid: ClientOrderId,
-    side: Side,
-    trigger_price: Price,
-) -> EventKind {
-    EventKind::Armed(Armed {
-        account,
-        order_id,
-        client_order_id: cid,
-        instrument: INST,
-        side,
-        order_type: OrderType::Market,
-        tif: TimeInForce::Ioc,
-        trigger: StopLoss,
-        price: 0,
-        qty: 1_000,
-        trigger_price,
-        timestamp_ns: TS,
-    })
-}
-
 fn ioc(cid: ClientOrderId, side: Side, price: Price, qty: Qty) -> CommandKind {
     no(cid, side, OrderType::Limit, TimeInForce::Ioc, StpMode::None, price, qty)
 }
@@ -84,7 +61,7 @@ fn an_oco_places_both_legs_and_a_fill_of_one_cancels_the_other() {
             listed(A, id, 10, ListKind::Oco, 2),
             ev_acc(A, id, 10, SELL, OrderType::Limit, TimeInForce::PostOnly, 10_200, 1_000),
             ev_lc(SELL, 10_200, 1_000, 1),
-            armed_market(A, id + 1, 11, SELL, 9_800),
+            ev_armed_market(A, id + 1, 11, SELL, 9_800),
         ]
     );
     assert_eq!(
@@ -169,13 +146,7 @@ fn cancelling_one_leg_cancels_the_list_and_amending_a_contingent_leg_is_refused(
     let id = h.eng.next_ids().0;
     h.run(A, oco_sell(20));
     let ev = h.run(A, mass(None, None));
-    let cancelled: Vec<(OrderId, CancelReason)> = ev
-        .iter()
-        .filter_map(|e| match e {
-            EventKind::Cancelled(c) => Some((c.order_id, c.reason)),
-            _ => None,
-        })
-        .collect();
+    let cancelled = cancelled_ids(&ev);
     assert_eq!(cancelled, vec![(id, CR::MassCancel), (id + 1, CR::MassCancel)]);
     assert_eq!(h.replay().state_hash(), h.eng.state_hash());
 }
@@ -264,13 +235,7 @@ fn cancelling_a_working_order_or_a_pending_leg_cancels_the_other() {
     );
     // Closing the instrument cancels the working order, which cancels the pending leg.
     let ev = h.run(0, set_state(INST, InstrumentState::Closed));
-    let cancelled: Vec<(OrderId, CancelReason)> = ev
-        .iter()
-        .filter_map(|e| match e {
-            EventKind::Cancelled(c) => Some((c.order_id, c.reason)),
-            _ => None,
-        })
-        .collect();
+    let cancelled = cancelled_ids(&ev);
     assert_eq!(cancelled, vec![(id, CR::InstrumentState), (id + 1, CR::OrderList)]);
     assert_eq!(h.eng.live_orders(), 0);
 }
@@ -301,7 +266,7 @@ fn an_otoco_places_its_pair_as_an_oco_once_the_working_order_fills() {
             ev_lc(SELL, 10_000, 0, 0),
             ev_acc(A, id + 1, 71, SELL, OrderType::Limit, TimeInForce::PostOnly, 10_300, 1_000),
             ev_lc(SELL, 10_300, 1_000, 1),
-            armed_market(A, id + 2, 72, SELL, 9_700),
+            ev_armed_market(A, id + 2, 72, SELL, 9_700),
         ]
     );
     let members: Vec<(OrderId, OrderId, u8, u8)> =

@@ -890,23 +890,7 @@ impl Model {
         let id = self.next_oid;
         self.next_oid += 1;
         let reference = self.insts[&o.instrument].reference;
-        let time = self.tick();
-        let m = MOrder {
-            id,
-            cid: o.client_order_id,
-            acct,
-            inst: o.instrument,
-            side: o.side,
-            price: o.price,
-            qty: o.qty,
-            leaves: o.qty,
-            tif: o.tif,
-            stp: o.stp,
-            time,
-            expire,
-            display: 0,
-            visible: 0,
-        };
+        let m = MOrder { expire, ..self.morder(acct, id, o) };
         let a = MArmed {
             o: m,
             order_type: o.order_type,
@@ -1200,18 +1184,7 @@ impl Model {
     ) {
         let id = self.next_oid;
         self.next_oid += 1;
-        ev.push(EventKind::Accepted(Accepted {
-            account: acct,
-            order_id: id,
-            client_order_id: o.client_order_id,
-            instrument: o.instrument,
-            side: o.side,
-            order_type: o.order_type,
-            tif: o.tif,
-            price: o.price,
-            qty: o.qty,
-            timestamp_ns: ts,
-        }));
+        self.push_accepted(acct, id, o, ts, ev);
         self.execute(acct, ts, o, id, limit, expire, display, ev);
         self.fire_triggers(o.instrument, ts, ev);
     }

@@ -43,46 +43,6 @@ fn trailing(cid: ClientOrderId, side: Side, delta: u32, unit: TrailUnit) -> Comm
     trailing_order(market(cid, side, 1_000), delta, unit)
 }
 
-fn ev_armed(account: AccountId, order_id: OrderId, cid: ClientOrderId, side: Side, trigger_price: Price) -> EventKind {
-    EventKind::Armed(Armed {
-        account,
-        order_id,
-        client_order_id: cid,
-        instrument: INST,
-        side,
-        order_type: OrderType::Market,
-        tif: TimeInForce::Ioc,
-        trigger: TriggerKind::StopLoss,
-        price: 0,
-        qty: 1_000,
-        trigger_price,
-        timestamp_ns: TS,
-    })
-}
-
-fn ev_fired(
-    account: AccountId,
-    order_id: OrderId,
-    cid: ClientOrderId,
-    side: Side,
-    trigger: Price,
-    last: Price,
-) -> EventKind {
-    EventKind::Triggered(Triggered {
-        account,
-        order_id,
-        client_order_id: cid,
-        instrument: INST,
-        side,
-        order_type: OrderType::Market,
-        price: 0,
-        qty: 1_000,
-        trigger_price: trigger,
-        last_price: last,
-        timestamp_ns: TS,
-    })
-}
-
 /// Arms a trailing stop-market that must be accepted with `trigger_price`; returns its id.
 fn arm(
     h: &mut Harness,
@@ -94,7 +54,10 @@ fn arm(
     trigger_price: Price,
 ) -> OrderId {
     let id = h.eng.next_ids().0;
-    assert_eq!(h.run(acct, trailing(cid, side, delta, unit)), vec![ev_armed(acct, id, cid, side, trigger_price)]);
+    assert_eq!(
+        h.run(acct, trailing(cid, side, delta, unit)),
+        vec![ev_armed_market(acct, id, cid, side, trigger_price)]
+    );
     id
 }
 
@@ -289,7 +252,7 @@ fn cancel_amend_expiry_and_closing_cover_trailing_stops() {
         expire_time_ns: TS + 100,
         ..AdvancedOrder::plain(market(2, BUY, 1_000))
     });
-    assert_eq!(h.run(A, gtd), vec![ev_armed(A, id, 2, BUY, 10_050)]);
+    assert_eq!(h.run(A, gtd), vec![ev_armed_market(A, id, 2, BUY, 10_050)]);
     let ev = h.run_ts(B, TS + 100, cancel(OrderRef::Engine(u64::MAX)));
     assert_eq!(ev[0], ev_cx(A, id, 2, BUY, 1_000, 0, CR::Expired));
     // Closing the instrument: the fixed triggers, then the trailing stops by group.
@@ -301,13 +264,7 @@ fn cancel_amend_expiry_and_closing_cover_trailing_stops() {
     let close =
         CommandKind::SetInstrumentState(SetInstrumentState { instrument: INST, state: InstrumentState::Closed });
     let ev = h.run(0, close);
-    let cancelled: Vec<OrderId> = ev
-        .iter()
-        .filter_map(|e| match e {
-            EventKind::Cancelled(c) => Some(c.order_id),
-            _ => None,
-        })
-        .collect();
+    let cancelled: Vec<OrderId> = cancelled_ids(&ev).into_iter().map(|c| c.0).collect();
     assert_eq!(cancelled, vec![fixed, s1, s4, s3]);
     assert_eq!(h.eng.armed_count(), 0);
     assert_eq!(h.replay().state_hash(), h.eng.state_hash());

@@ -60,8 +60,9 @@ fn parse_args() -> Args {
 /// The account that arms the far stops (the flow trades as account 1).
 const STOP_ACCOUNT: AccountId = 2;
 
-fn stop_market(cid: ClientOrderId, instrument: InstrumentId, side: Side, trigger_price: Price) -> CommandKind {
-    let order = NewOrder {
+/// A market IOC sell or buy of one lot: the order every stop here places.
+fn market_order(cid: ClientOrderId, instrument: InstrumentId, side: Side) -> NewOrder {
+    NewOrder {
         client_order_id: cid,
         instrument,
         side,
@@ -70,25 +71,19 @@ fn stop_market(cid: ClientOrderId, instrument: InstrumentId, side: Side, trigger
         stp: StpMode::None,
         price: 0,
         qty: 1,
-    };
+    }
+}
+
+fn stop_market(cid: ClientOrderId, instrument: InstrumentId, side: Side, trigger_price: Price) -> CommandKind {
+    let order = market_order(cid, instrument, side);
     CommandKind::NewStopOrder(StopOrder { order, trigger_price, trigger: TriggerKind::StopLoss })
 }
 
 fn trailing_stop(cid: ClientOrderId, instrument: InstrumentId, side: Side, delta: u32) -> CommandKind {
-    let order = NewOrder {
-        client_order_id: cid,
-        instrument,
-        side,
-        order_type: OrderType::Market,
-        tif: TimeInForce::Ioc,
-        stp: StpMode::None,
-        price: 0,
-        qty: 1,
-    };
     CommandKind::NewAdvancedOrder(AdvancedOrder {
         trigger: Some((0, TriggerKind::StopLoss)),
         trailing: Some(Trailing { delta, unit: TrailUnit::Ticks }),
-        ..AdvancedOrder::plain(order)
+        ..AdvancedOrder::plain(market_order(cid, instrument, side))
     })
 }
 

@@ -199,6 +199,104 @@ pub fn ev_am(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
+pub fn ev_armed(
+    account: AccountId,
+    order_id: OrderId,
+    cid: ClientOrderId,
+    side: Side,
+    order_type: OrderType,
+    tif: TimeInForce,
+    price: Price,
+    qty: Qty,
+    trigger_price: Price,
+    trigger: TriggerKind,
+) -> EventKind {
+    EventKind::Armed(Armed {
+        account,
+        order_id,
+        client_order_id: cid,
+        instrument: INST,
+        side,
+        order_type,
+        tif,
+        trigger,
+        price,
+        qty,
+        trigger_price,
+        timestamp_ns: TS,
+    })
+}
+
+/// `Triggered` of a stop-market of 1_000.
+pub fn ev_fired(
+    account: AccountId,
+    order_id: OrderId,
+    cid: ClientOrderId,
+    side: Side,
+    trigger: Price,
+    last: Price,
+) -> EventKind {
+    ev_fired_as(account, order_id, cid, side, (OrderType::Market, 0, 1_000), trigger, last)
+}
+
+/// `Triggered` of a stop whose order is `placed` = (type, limit price, qty).
+pub fn ev_fired_as(
+    account: AccountId,
+    order_id: OrderId,
+    cid: ClientOrderId,
+    side: Side,
+    placed: (OrderType, Price, Qty),
+    trigger: Price,
+    last: Price,
+) -> EventKind {
+    EventKind::Triggered(Triggered {
+        account,
+        order_id,
+        client_order_id: cid,
+        instrument: INST,
+        side,
+        order_type: placed.0,
+        price: placed.1,
+        qty: placed.2,
+        trigger_price: trigger,
+        last_price: last,
+        timestamp_ns: TS,
+    })
+}
+
+/// `Armed` of a stop-loss market order of 1_000 (IOC).
+pub fn ev_armed_market(
+    account: AccountId,
+    order_id: OrderId,
+    cid: ClientOrderId,
+    side: Side,
+    trigger_price: Price,
+) -> EventKind {
+    ev_armed(
+        account,
+        order_id,
+        cid,
+        side,
+        OrderType::Market,
+        TimeInForce::Ioc,
+        0,
+        1_000,
+        trigger_price,
+        TriggerKind::StopLoss,
+    )
+}
+
+/// The (order id, reason) of every `Cancelled` among `ev`, in order.
+pub fn cancelled_ids(ev: &[EventKind]) -> Vec<(OrderId, CancelReason)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            EventKind::Cancelled(c) => Some((c.order_id, c.reason)),
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn ev_stp(account: AccountId, maker: OrderId, taker: OrderId, mode: StpMode, qty: Qty) -> EventKind {
     EventKind::SelfTradePrevented(SelfTradePrevented {
         account,
