@@ -59,8 +59,8 @@ pub struct Engine {
     pub(crate) trails: TrailTable,
     /// Order lists' members (see `order_lists.rs`).
     pub(crate) lists: ListTable,
-    /// What list members' fates left to do once the current matching pass is over (capacity:
-    /// the list table's, never exceeded).
+    /// What list members' fates left to do once the current matching pass is over (at most one
+    /// per list member).
     pub(crate) list_actions: Vec<ListAction>,
     /// Pending list legs that are conditional: each will take an armed order's place when its
     /// working order fills, so the armed capacity counts them already.
@@ -173,7 +173,8 @@ impl Engine {
             armed: ArmedTable::for_orders(config.max_orders),
             trails: TrailTable::for_orders(config.max_orders),
             lists: ListTable::for_orders(config.max_orders),
-            list_actions: Vec::with_capacity(ListTable::capacity_for(config.max_orders) as usize),
+            // Grows (rarely) with the lists settled in one pass, bounded by the list members.
+            list_actions: Vec::with_capacity(64),
             pending_armed: 0,
             clock_ns: 0,
             expiry: ExpiryQueue::for_orders(config.max_orders),

@@ -5,9 +5,10 @@
 //! and none of them touches this queue: an entry whose order is gone is a tombstone, skipped
 //! when it reaches the top (order ids are never reused, so an id that is no longer live can
 //! never match again). Tombstones are bounded without a per-order back-pointer: the heap has
-//! twice the room for live expiring orders, and when it fills it is compacted in place (live
-//! entries kept, heap rebuilt), which frees at least half of it, so compaction costs O(1) per
-//! insert amortised. Nothing allocates after construction.
+//! room for twice the live expiring orders, and when it fills it is compacted in place (live
+//! entries kept, heap rebuilt); if that frees less than half of it, it doubles (up to twice the
+//! bound on live expiring orders), so compaction costs O(1) per insert amortised. It starts at
+//! 1,024 entries: its memory grows with the use of expiries, a few times in a process's life.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -28,7 +29,7 @@ impl ExpiryQueue {
     /// A queue for an engine of `max_orders` order slots.
     pub fn for_orders(max_orders: u32) -> Self {
         let capacity = (max_orders / EXPIRING_PER_ORDER_CAPACITY).max(1);
-        Self { heap: BinaryHeap::with_capacity(2 * capacity as usize), live: 0, capacity }
+        Self { heap: BinaryHeap::with_capacity((2 * capacity).min(1024) as usize), live: 0, capacity }
     }
 
     /// Whether another expiring order would exceed the capacity.
@@ -50,6 +51,10 @@ impl ExpiryQueue {
         debug_assert!(!self.is_full(), "capacity is checked before an expiring order is accepted");
         if self.heap.len() == self.heap.capacity() {
             self.compact(is_live);
+            let room = self.heap.capacity();
+            if self.heap.len() > room / 2 && room < 2 * self.capacity as usize {
+                self.heap.reserve_exact(room.min(2 * self.capacity as usize - room));
+            }
         }
         self.heap.push(Reverse((expire_time_ns, order_id)));
         self.live += 1;

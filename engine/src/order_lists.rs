@@ -377,7 +377,7 @@ impl Engine {
         ids.sort_unstable();
         for &id in ids.iter().take_while(|&&id| id != OrderId::MAX) {
             let action = if activate { ListAction::Activate(id) } else { ListAction::Cancel(id) };
-            debug_assert!(self.list_actions.len() < self.list_actions.capacity(), "bounded by the listed orders");
+            debug_assert!(self.list_actions.len() < self.lists_capacity() as usize, "one per list member at most");
             self.list_actions.push(action);
         }
     }

@@ -1,7 +1,10 @@
 //! [`SlotTable`]: the extra fields of the few orders that need them (armed conditional orders,
 //! icebergs), keyed by order slot. An order slot has no room left (48 bytes), and a column for
 //! every slot would cost every resting order for the few that use it; so each kind of entry lives
-//! in a hash table of its own, with a fixed capacity allocated up front.
+//! in a hash table of its own. Its bound is fixed (`capacity_for`), but its memory is not taken
+//! up front: it starts at [`INITIAL_ENTRIES`] and doubles when full, up to the bound (a handful
+//! of times in a process's life, when the features are first used that much), so an engine sized
+//! for millions of orders does not pay for tables of features nobody uses.
 
 use std::hash::BuildHasher;
 
@@ -22,6 +25,9 @@ pub(crate) struct SlotTable<E> {
     capacity: u32,
 }
 
+/// Entries a table holds before it first grows.
+pub const INITIAL_ENTRIES: u32 = 1024;
+
 #[inline]
 fn slot_hash(slot: Slot) -> u64 {
     FxBuildHasher.hash_one(slot)
@@ -31,7 +37,7 @@ impl<E: SlotEntry> SlotTable<E> {
     /// A table for an engine of `max_orders` order slots.
     pub fn for_orders(max_orders: u32) -> Self {
         let capacity = Self::capacity_for(max_orders);
-        Self { entries: HashTable::with_capacity(capacity as usize), capacity }
+        Self { entries: HashTable::with_capacity(capacity.min(INITIAL_ENTRIES) as usize), capacity }
     }
 
     /// The most entries an engine of `max_orders` slots holds (snapshot restore checks it).
