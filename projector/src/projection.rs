@@ -120,6 +120,36 @@ impl Projection {
                 }
             }
         }
+        // Order lists' pending legs: live, in no book (a cold path: the snapshot lists them).
+        if engine.pending_legs() != 0 {
+            for pending in engine.snapshot().pending {
+                let o = pending.order;
+                let (Some(side), Some(order_type), Some(tif)) = (
+                    Side::from_u8(pending.side),
+                    OrderType::from_u8(pending.order_type),
+                    engine::TimeInForce::from_u8(o.tif),
+                ) else {
+                    continue;
+                };
+                p.live.insert(
+                    o.order_id,
+                    Live {
+                        account: o.account,
+                        instrument: pending.instrument,
+                        client_order_id: o.client_order_id,
+                        side,
+                        order_type,
+                        tif,
+                        price: pending.price,
+                        qty: o.qty,
+                        leaves: o.leaves,
+                        filled: 0,
+                        created_seq: 0,
+                        created_ts_ns: 0,
+                    },
+                );
+            }
+        }
         if engine.risk_checks() {
             let cfg = engine.config();
             for account in (0..cfg.max_accounts).filter(|&a| engine.account_exists(a)) {
@@ -131,7 +161,11 @@ impl Projection {
                 }
             }
         }
-        assert_eq!(p.live.len() as u64, engine.live_orders() as u64, "every live order, resting or armed, is listed");
+        assert_eq!(
+            p.live.len() as u64,
+            engine.live_orders() as u64,
+            "every live order, resting, armed or pending, is listed"
+        );
         p
     }
 
@@ -155,6 +189,7 @@ impl Projection {
         for e in events {
             match &e.kind {
                 EventKind::Accepted(a) => self.accepted(seq, ts, a, batch, &mut idx)?,
+                EventKind::ListAccepted(l) => self.list_accepted(seq, ts, l, cmd, batch, &mut idx)?,
                 EventKind::Armed(a) => self.armed(seq, ts, a, batch, &mut idx)?,
                 EventKind::Triggered(t) => {
                     let live =
@@ -241,6 +276,36 @@ impl Projection {
         live
     }
 
+    /// An order list: its pending legs are live orders from now on (their ids are taken), in no
+    /// book; a row with status `pending` each, which their `Accepted` or `Armed` turns `new` or
+    /// `armed` when their working order fills.
+    fn list_accepted(
+        &mut self,
+        seq: Seq,
+        ts: Big,
+        l: &engine::ListAccepted,
+        cmd: &Command,
+        batch: &mut Batch,
+        idx: &mut Idx,
+    ) -> Result<(), ProjectError> {
+        let engine::CommandKind::NewOrderList(list) = cmd.kind else { return Ok(()) };
+        for (k, (o, _)) in list.orders().enumerate().skip(list.has_working() as usize) {
+            if list.kind == engine::ListKind::Oco {
+                break;
+            }
+            let order_id = l.list_id + k as u64;
+            let live = self.new_live(
+                seq,
+                ts,
+                order_id,
+                (l.account, l.instrument, o.client_order_id),
+                (o.side, o.order_type, o.tif, o.price, o.qty),
+            );
+            self.order_changed(seq, ts, order_id, &live, "pending", None, Some("pending"), batch, idx)?;
+        }
+        Ok(())
+    }
+
     fn accepted(
         &mut self,
         seq: Seq,
@@ -249,6 +314,10 @@ impl Projection {
         batch: &mut Batch,
         idx: &mut Idx,
     ) -> Result<(), ProjectError> {
+        // A pending list leg placed now: the same order, live since its list was accepted.
+        if let Some(&live) = self.live.get(&a.order_id) {
+            return self.order_changed(seq, ts, a.order_id, &live, "accepted", None, Some("new"), batch, idx);
+        }
         let live = self.new_live(
             seq,
             ts,
@@ -269,6 +338,9 @@ impl Projection {
         batch: &mut Batch,
         idx: &mut Idx,
     ) -> Result<(), ProjectError> {
+        if let Some(&live) = self.live.get(&a.order_id) {
+            return self.order_changed(seq, ts, a.order_id, &live, "armed", None, Some("armed"), batch, idx);
+        }
         let live = self.new_live(
             seq,
             ts,
@@ -630,6 +702,34 @@ mod tests {
         assert_eq!((sell.status, sell.filled_qty, sell.leaves_qty, sell.qty), ("partially_filled", 4, 6, 10));
         let ledger_of_seller_base = b.ledger.iter().find(|l| (l.account_id, l.asset_id) == (1, 1)).unwrap();
         assert_eq!(ledger_of_seller_base.reserved_delta, -4, "the rebuilt balances give the same deltas");
+    }
+
+    /// An OTO's pending leg is a `pending` row from the start; its working order's fill makes it
+    /// `new`; a rebuilt projection knows it too; cancelling one leg cancels the other.
+    #[test]
+    fn order_lists_pending_legs_are_rows_from_the_start() {
+        let (mut engine, mut p) = setup();
+        let leg = ListLeg { order_type: OrderType::Limit, tif: TimeInForce::Gtc, price: 110, trigger: None };
+        let oto = |cid| {
+            CommandKind::NewOrderList(OrderList::oto(cid, 1, (Side::Buy, TimeInForce::Gtc, 90, 5), Side::Sell, 5, leg))
+        };
+        let b = project(&mut engine, &mut p, &[cmd(1, 5, oto(10))]);
+        assert_eq!((b.orders[&1].status, b.orders[&2].status), ("new", "pending"));
+        // A projection rebuilt from the engine (a restart) lists the pending leg as live.
+        let mut rebuilt = Projection::from_engine(&engine);
+        assert_eq!(rebuilt.live_orders(), 2);
+        let b = project(&mut engine, &mut rebuilt, &[cmd(2, 6, order(8, Side::Sell, 90, 5))]);
+        assert_eq!((b.orders[&1].status, b.orders[&2].status), ("filled", "new"));
+        // Another OTO, cancelled by its pending leg: both rows end cancelled, one by its list.
+        let b = project(
+            &mut engine,
+            &mut rebuilt,
+            &[cmd(1, 7, oto(20)), cmd(1, 8, CommandKind::Cancel(Cancel { order: OrderRef::Client(21) }))],
+        );
+        let (working, pending) = (&b.orders[&4], &b.orders[&5]);
+        assert_eq!((pending.status, pending.cancel_reason), ("cancelled", Some("user")));
+        assert_eq!((working.status, working.cancel_reason), ("cancelled", Some("order_list")));
+        assert_eq!(rebuilt.live_orders(), 1, "the first list's placed leg rests");
     }
 
     #[test]
