@@ -14,8 +14,8 @@ use std::time::Duration;
 use client::{connect_leader, Client, ClientError, LoginParams};
 use engine::{AccountBalance, OrderView};
 use engine::{
-    AdvancedOrder, Amend, Cancel, CancelReason, ClientOrderId, CommandType, InstrumentId, NewOrder, OrderId, OrderRef,
-    OrderType, RejectReason, Side, StopOrder, TimeInForce, TrailUnit, TriggerKind,
+    AdvancedOrder, Amend, Cancel, CancelReason, ClientOrderId, CommandType, InstrumentId, ListKind, NewOrder, OrderId,
+    OrderList, OrderRef, OrderType, RejectReason, Side, StopOrder, TimeInForce, TrailUnit, TriggerKind,
 };
 use protocol::{CancelOnDisconnect, ClientMessage, ExecReport, ServerMessage};
 use tokio::sync::oneshot;
@@ -65,6 +65,32 @@ pub struct OrderState {
     pub quote_qty: Option<u64>,
     /// A trailing stop's `trailingDelta` (basis points), when the edge placed it in this run.
     pub trailing_delta_bps: Option<u32>,
+}
+
+/// An order list (OCO, OTO, OTOCO) as matchd accepted it: leg `k` (working order first) has
+/// engine order id `list_id + k` and client order id `client_order_id + k`; each leg is an order
+/// of [`Shared`] once matchd reports it (a pending leg only once placed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListState {
+    /// The first leg's engine order id (Binance's `orderListId`).
+    pub list_id: OrderId,
+    /// The first leg's client order id (Binance's `listClientOrderId`).
+    pub client_order_id: ClientOrderId,
+    /// Every leg's instrument.
+    pub instrument: InstrumentId,
+    /// OCO, OTO or OTOCO.
+    pub kind: ListKind,
+    /// Number of legs (2 or 3).
+    pub legs: u8,
+    /// When matchd accepted it, ms since the Unix epoch (the gateway's clock).
+    pub time_ms: u64,
+}
+
+impl ListState {
+    /// Leg `k`'s (engine order id, client order id).
+    pub fn leg_ids(&self) -> impl Iterator<Item = (OrderId, ClientOrderId)> + '_ {
+        (0..u64::from(self.legs)).map(|k| (self.list_id + k, self.client_order_id.wrapping_add(k)))
+    }
 }
 
 /// The trigger of a conditional order (`NewStopOrder`) and whether it has fired.
@@ -123,6 +149,9 @@ pub enum Request {
     Cancel(OrderRef, oneshot::Sender<Result<OrderState, ApiError>>),
     /// Amend an order.
     Amend(Amend, oneshot::Sender<Result<OrderState, ApiError>>),
+    /// Place an order list (client order id 0: the edge picks the first of as many as it has
+    /// legs); answered by `OrderListAccepted`, before the legs' reports are recorded.
+    PlaceList(OrderList, oneshot::Sender<Result<ListState, ApiError>>),
     /// Balances and open orders.
     Query(oneshot::Sender<Result<QueryResult, ApiError>>),
 }
@@ -132,6 +161,9 @@ pub enum Request {
 pub struct Shared {
     orders: BTreeMap<OrderId, OrderState>,
     by_cid: HashMap<ClientOrderId, OrderId>,
+    /// Order lists by list id, and their first leg's client order id.
+    lists: BTreeMap<OrderId, ListState>,
+    lists_by_cid: HashMap<ClientOrderId, OrderId>,
     /// Recent private events: (matchd report seq, JSON).
     events: VecDeque<(u64, Message)>,
     /// Highest seq dropped from `events` (a resume from below it is impossible).
@@ -146,6 +178,15 @@ impl Shared {
             OrderRef::Client(cid) => *self.by_cid.get(&cid)?,
         };
         self.orders.get(&id)
+    }
+
+    /// An order list by its id or its first leg's client order id.
+    pub fn list(&self, r: OrderRef) -> Option<&ListState> {
+        let id = match r {
+            OrderRef::Engine(id) => id,
+            OrderRef::Client(cid) => *self.lists_by_cid.get(&cid)?,
+        };
+        self.lists.get(&id)
     }
 
     /// Events after `from_seq` (for a private stream resuming there), or why not.
@@ -213,6 +254,8 @@ impl PendingPlace {
 #[derive(Default)]
 struct Pending {
     places: HashMap<ClientOrderId, PendingPlace>,
+    /// Order lists, by their first leg's client order id.
+    lists: HashMap<ClientOrderId, oneshot::Sender<Result<ListState, ApiError>>>,
     /// Cancels and amends, by the reference they were sent with.
     changes: Vec<(OrderRef, CommandType, OrderReply)>,
     queries: VecDeque<(QueryResult, oneshot::Sender<Result<QueryResult, ApiError>>)>,
@@ -222,6 +265,9 @@ impl Pending {
     fn fail_all(&mut self, e: ApiError) {
         for (_, p) in self.places.drain() {
             let _ = p.tx.send(Err(e.clone()));
+        }
+        for (_, tx) in self.lists.drain() {
+            let _ = tx.send(Err(e.clone()));
         }
         for (_, _, tx) in self.changes.drain(..) {
             let _ = tx.send(Err(e.clone()));
@@ -287,6 +333,9 @@ fn fail_queued(rx: &Receiver<Request>) {
             Request::Query(tx) => {
                 let _ = tx.send(Err(ApiError::Unavailable));
             }
+            Request::PlaceList(_, tx) => {
+                let _ = tx.send(Err(ApiError::Unavailable));
+            }
         }
     }
 }
@@ -322,6 +371,9 @@ impl Session {
                 Some(ServerMessage::SessionReject(r)) => {
                     if let Some(p) = self.pending.places.remove(&r.client_order_id) {
                         let _ = p.tx.send(Err(ApiError::OrderRejected(format!("{:?}", r.reason))));
+                    }
+                    if let Some(tx) = self.pending.lists.remove(&r.client_order_id) {
+                        let _ = tx.send(Err(ApiError::OrderRejected(format!("{:?}", r.reason))));
                     }
                 }
                 Some(ServerMessage::Logout(l)) => {
@@ -370,7 +422,35 @@ impl Session {
                 c.query_account(self.p.account)?;
                 self.pending.queries.push_back((QueryResult::default(), tx));
             }
+            Request::PlaceList(l, tx) => self.send_list(c, l, tx)?,
         }
+        Ok(())
+    }
+
+    /// Sends an order list, its legs numbered from the client's next client order id unless it
+    /// has one; refuses one whose ids a placement still waiting for its answer holds.
+    fn send_list(
+        &mut self,
+        c: &mut Client,
+        mut l: OrderList,
+        tx: oneshot::Sender<Result<ListState, ApiError>>,
+    ) -> Result<(), ClientError> {
+        let legs = l.orders().count() as u64;
+        if l.client_order_id == 0 {
+            l.client_order_id = c.next_client_order_id();
+            c.set_next_client_order_id(l.client_order_id.wrapping_add(legs).max(1));
+        }
+        let first = l.client_order_id;
+        let taken = (0..legs).any(|k| {
+            let cid = first.wrapping_add(k);
+            self.pending.places.contains_key(&cid) || self.pending.lists.contains_key(&cid)
+        });
+        if taken {
+            let _ = tx.send(Err(ApiError::OrderRejected("DuplicateClientOrderId".into())));
+            return Ok(());
+        }
+        c.send(&ClientMessage::NewOrderList(l))?;
+        self.pending.lists.insert(first, tx);
         Ok(())
     }
 
@@ -481,6 +561,26 @@ impl Session {
                 }
             }
             ExecReport::Rejected(r) => self.on_rejected(r),
+            ExecReport::ListAccepted(l) => {
+                let list = ListState {
+                    list_id: l.list_id,
+                    client_order_id: l.client_order_id,
+                    instrument: l.instrument,
+                    kind: l.kind,
+                    legs: l.legs,
+                    time_ms: l.timestamp_ns / 1_000_000,
+                };
+                sh.lists_by_cid.insert(list.client_order_id, list.list_id);
+                sh.lists.insert(list.list_id, list);
+                while sh.lists.len() > self.p.orders_remembered {
+                    if let Some((_, old)) = sh.lists.pop_first() {
+                        sh.lists_by_cid.remove(&old.client_order_id);
+                    }
+                }
+                if let Some(tx) = self.pending.lists.remove(&l.client_order_id) {
+                    let _ = tx.send(Ok(list));
+                }
+            }
             ExecReport::Fill(f) => {
                 if let Some(o) = sh.orders.get_mut(&f.order_id) {
                     o.executed = o.executed.saturating_add(f.qty);
@@ -489,7 +589,7 @@ impl Session {
             }
             ExecReport::Cancelled(c) => {
                 if let Some(o) = sh.orders.get_mut(&c.order_id) {
-                    o.status = if c.reason == CancelReason::Expired { "EXPIRED" } else { "CANCELED" };
+                    o.status = cancelled_status(c.reason);
                     o.executed = c.filled_qty;
                     let o = o.clone();
                     self.answer_change(c.order_id, c.client_order_id, Ok(o));
@@ -544,16 +644,21 @@ impl Session {
 
     fn on_rejected(&mut self, r: &engine::Rejected) {
         let why = format!("{:?}", r.reason);
+        let place_err = || match r.reason {
+            RejectReason::WouldTriggerImmediately => ApiError::WouldTriggerImmediately,
+            RejectReason::AlreadyExpired => ApiError::GoodTillDatePassed,
+            RejectReason::NothingToFill => ApiError::NothingToFill,
+            _ => ApiError::OrderRejected(why.clone()),
+        };
         match r.command {
             CommandType::NewOrder | CommandType::NewStopOrder | CommandType::NewAdvancedOrder => {
-                let err = match r.reason {
-                    RejectReason::WouldTriggerImmediately => ApiError::WouldTriggerImmediately,
-                    RejectReason::AlreadyExpired => ApiError::GoodTillDatePassed,
-                    RejectReason::NothingToFill => ApiError::NothingToFill,
-                    _ => ApiError::OrderRejected(why),
-                };
                 if let Some(p) = self.pending.places.remove(&r.client_order_id) {
-                    let _ = p.tx.send(Err(err));
+                    let _ = p.tx.send(Err(place_err()));
+                }
+            }
+            CommandType::NewOrderList => {
+                if let Some(tx) = self.pending.lists.remove(&r.client_order_id) {
+                    let _ = tx.send(Err(place_err()));
                 }
             }
             CommandType::Cancel | CommandType::Amend => {
@@ -590,6 +695,16 @@ impl Session {
             let (_, _, tx) = self.pending.changes.remove(i);
             let _ = tx.send(r);
         }
+    }
+}
+
+/// Binance's status of a cancelled order: EXPIRED when its good-till-date time passed or another
+/// leg of its order list traded, fired or was cancelled (Binance expires the other leg of an OCO),
+/// else CANCELED.
+pub fn cancelled_status(reason: CancelReason) -> &'static str {
+    match reason {
+        CancelReason::Expired | CancelReason::OrderList => "EXPIRED",
+        _ => "CANCELED",
     }
 }
 

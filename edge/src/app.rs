@@ -1,7 +1,7 @@
 //! The edge's router: every route it serves is in [`ROUTES`] (the OpenAPI test checks the document
 //! against it and against the router).
 
-use axum::routing::{get, MethodRouter};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
@@ -20,6 +20,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v3/order"),
     ("PUT", "/api/v3/order"),
     ("DELETE", "/api/v3/order"),
+    ("POST", "/api/v3/orderList/oco"),
+    ("POST", "/api/v3/orderList/oto"),
+    ("POST", "/api/v3/orderList/otoco"),
+    ("DELETE", "/api/v3/orderList"),
     ("GET", "/api/v3/openOrders"),
     ("GET", "/api/v3/account"),
     ("GET", "/ws"),
@@ -42,6 +46,10 @@ pub fn router(state: State) -> Router {
                 .put(rest::orders::amend)
                 .delete(rest::orders::cancel),
         ),
+        ("/api/v3/orderList/oco", post(rest::lists::place_oco)),
+        ("/api/v3/orderList/oto", post(rest::lists::place_oto)),
+        ("/api/v3/orderList/otoco", post(rest::lists::place_otoco)),
+        ("/api/v3/orderList", delete(rest::lists::cancel_list)),
         ("/api/v3/openOrders", get(rest::account::open_orders)),
         ("/api/v3/account", get(rest::account::account)),
         ("/ws", get(ws::public::upgrade)),

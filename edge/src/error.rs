@@ -83,6 +83,10 @@ pub enum ApiError {
     /// No such order known to the edge for this account.
     #[error("order does not exist")]
     UnknownOrder,
+    /// No such order list known to the edge for this account, or none of its legs is still live:
+    /// the list is done.
+    #[error("order list does not exist or is done")]
+    UnknownOrderList,
     /// No such route.
     #[error("no such route")]
     NotFound,
@@ -120,6 +124,7 @@ impl ApiError {
             ApiError::NothingToFill => -2010,
             ApiError::CancelRejected(_) => -2011,
             ApiError::UnknownOrder => -2013,
+            ApiError::UnknownOrderList => -2011,
             ApiError::NotFound => -1404,
             ApiError::ResumeTooOld { .. } => -1132,
         }
@@ -133,7 +138,7 @@ impl ApiError {
             ApiError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ApiError::BadApiKey | ApiError::BadSignature | ApiError::StaleTimestamp => StatusCode::UNAUTHORIZED,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NotFound | ApiError::UnknownOrder => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::UnknownOrder | ApiError::UnknownOrderList => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         }
     }

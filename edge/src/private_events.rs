@@ -6,7 +6,7 @@ use protocol::ExecReport;
 use serde_json::{json, Value};
 
 use crate::market::Market;
-use crate::order_type_name::type_name;
+use crate::order_type_name::{contingency_type, type_name};
 use crate::units::{format_decimal, format_signed};
 
 fn side(s: Side) -> &'static str {
@@ -103,13 +103,20 @@ pub fn event_json(seq: u64, report: &ExecReport, m: &Market, known: Known) -> Op
         }
         ExecReport::Cancelled(c) => {
             let (s, _, qd) = fmt(m, c.instrument);
-            // Binance's execution type of an order whose good-till-date time passed.
-            let x = if c.reason == CancelReason::Expired { "EXPIRED" } else { "CANCELED" };
+            // Binance's execution type of an order whose good-till-date time passed, or that its
+            // order list cancelled.
+            let x = match c.reason {
+                CancelReason::Expired | CancelReason::OrderList => "EXPIRED",
+                _ => "CANCELED",
+            };
             json!({"e": "executionReport", "x": x, "s": s, "i": c.order_id.to_string(),
                 "c": c.client_order_id.to_string(), "S": side(c.side),
                 "cancelled": format_decimal(c.cancelled_qty, qd), "z": format_decimal(c.filled_qty, qd),
                 "r": format!("{:?}", c.reason)})
         }
+        ExecReport::ListAccepted(l) => json!({"e": "listStatus", "s": fmt(m, l.instrument).0,
+            "g": l.list_id.to_string(), "c": contingency_type(l.kind), "l": "EXEC_STARTED", "L": "EXECUTING",
+            "C": l.client_order_id.to_string(), "legs": l.legs, "T": l.timestamp_ns / 1_000_000}),
         ExecReport::Amended(a) => {
             let (s, pd, qd) = fmt(m, a.instrument);
             json!({"e": "executionReport", "x": "AMENDED", "s": s, "i": a.order_id.to_string(),

@@ -537,3 +537,69 @@ fn json_against_a_real_matchd_round_trips_client_order_ids_above_2_pow_53() {
     assert_eq!((&lines[0]["type"], &lines[0]["reason"]), (&"LoginRejected".into(), &"BadCredentials".into()));
     assert!(lines[0]["highest_seq"].is_string(), "{all}");
 }
+
+/// `oco` and `oto` against a real matchd (risk mode: alice holds BTC and USDT, bob trades with
+/// her): the list's answer and its legs' reports are printed; a trade of the OCO's maker leg
+/// cancels its stop leg (reason OrderList); the OTO's pending leg is placed once its working order
+/// has filled completely, under the next client order id.
+#[test]
+fn order_lists_against_a_real_matchd() {
+    let m = real_matchd();
+    let run = |args: &[&str]| {
+        let out = matchctl(m.addr, &[&["--timeout-ms", "60000"][..], args].concat());
+        let text = format!("{out:?}\nmatchd:\n{}", m.stderr());
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), text)
+    };
+    let bob = |args: &[&str]| run(&[&["--account", "2", "--secret", "bob-demo"][..], args].concat());
+    let oco = ["oco", "--instrument", "1", "--side", "sell", "--qty", "5000"];
+    let (code, stdout, all) =
+        run(&[&oco[..], &["--cid", "100", "--limit-price", "5100000", "--stop-price", "4900000"]].concat());
+    assert_eq!(code, Some(0), "oco: {all}");
+    assert!(stdout.contains("LIST_ACCEPTED list=") && stdout.contains("cid=100 instrument=1 Oco legs=2"), "{all}");
+    assert!(
+        stdout.contains("ACCEPTED order=")
+            && stdout.contains("cid=100 instrument=1 SELL Limit PostOnly 5000 @ 5100000"),
+        "{all}"
+    );
+    assert!(stdout.contains("cid=101 instrument=1 SELL StopLoss Market Ioc 5000 @ 0 trigger=4900000"), "{all}");
+    let (code, _, all) = bob(&["buy", "--instrument", "1", "--qty", "2000", "--price", "5100000", "--tif", "ioc"]);
+    assert_eq!(code, Some(0), "bob takes part of the maker leg: {all}");
+    let (code, stdout, all) = run(&["--last-seen", "0", "history"]);
+    assert_eq!(code, Some(0), "{all}");
+    assert!(stdout.contains("cid=100 instrument=1 SELL 2000 @ 5100000 leaves=3000"), "the maker leg traded: {all}");
+    assert!(stdout.contains("CANCELLED") && stdout.contains("cid=101") && stdout.contains("OrderList"), "{all}");
+
+    let (code, stdout, all) = run(&[
+        "oto",
+        "--instrument",
+        "1",
+        "--side",
+        "buy",
+        "--price",
+        "4950000",
+        "--qty",
+        "5000",
+        "--then-price",
+        "5200000",
+        "--cid",
+        "200",
+    ]);
+    assert_eq!(code, Some(0), "oto: {all}");
+    assert!(stdout.contains("cid=200 instrument=1 Oto legs=2"), "{all}");
+    assert!(stdout.contains("cid=200 instrument=1 BUY Limit Gtc 5000 @ 4950000"), "{all}");
+    assert!(!stdout.contains("cid=201"), "the pending leg has no report yet: {all}");
+    let (code, _, all) = bob(&["sell", "--instrument", "1", "--qty", "5000", "--price", "4950000", "--tif", "ioc"]);
+    assert_eq!(code, Some(0), "bob fills the working order: {all}");
+    let (code, stdout, all) = run(&["--last-seen", "0", "history"]);
+    assert_eq!(code, Some(0), "{all}");
+    assert!(stdout.contains("cid=201 instrument=1 SELL Limit Gtc 5000 @ 5200000"), "the pending leg is placed: {all}");
+
+    // One leg is no OCO: matchctl refuses it before sending (usage); a pair the engine refuses
+    // (a maker leg outside the 10 % price band) exits 4.
+    let (code, _, all) = run(&[&oco[..], &["--limit-price", "5100000"]].concat());
+    assert_eq!(code, Some(2), "one leg: {all}");
+    let (code, stdout, all) =
+        run(&[&oco[..], &["--cid", "300", "--limit-price", "4000000", "--stop-price", "3900000"]].concat());
+    assert_eq!(code, Some(4), "a maker leg outside the band: {all}");
+    assert!(stdout.contains("REJECTED NewOrderList reason=OutsidePriceBand cid=300"), "{all}");
+}

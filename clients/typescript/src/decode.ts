@@ -12,6 +12,7 @@ import {
   COMMAND_TYPE,
   INSTRUMENT_STATE,
   LIQUIDITY,
+  LIST_KIND,
   LOGIN_REJECT_REASON,
   LOGOUT_REASON,
   MD_DELETE_REASON,
@@ -114,6 +115,7 @@ const SERVER_MIN_BLOCK: ReadonlyMap<number, number> = new Map([
   [T.OrderArmed, 72],
   [T.OrderTriggered, 80],
   [T.OrderTriggerAmended, 48],
+  [T.OrderListAccepted, 48],
   [T.InstrumentAdded, 104],
   [T.InstrumentStateChanged, 24],
   [T.BalanceChanged, 48],
@@ -357,6 +359,16 @@ function readReport(t: number, r: BlockReader): Report {
         clientOrderId: r.u64(24),
         triggerPrice: r.u64(32),
         side: r.enum(40, SIDE, 'side'),
+      };
+    case T.OrderListAccepted:
+      return {
+        type: 'OrderListAccepted', seq, account,
+        instrument: r.u32(12),
+        listId: r.u64(16),
+        clientOrderId: r.u64(24),
+        timestampNs: r.u64(32),
+        kind: r.enum(40, LIST_KIND, 'kind'),
+        legs: r.u8(41),
       };
     case T.InstrumentAdded:
       return { type: 'InstrumentAdded', seq, account, spec: readSpec(r, 16) };

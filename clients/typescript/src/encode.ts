@@ -3,6 +3,7 @@ import {
   ACCOUNT_STATUS,
   CANCEL_ON_DISCONNECT,
   INSTRUMENT_STATE,
+  LIST_KIND,
   LOGOUT_REASON,
   ORDER_TYPE,
   REF_KIND,
@@ -14,7 +15,7 @@ import {
   TRIGGER_KIND,
 } from './enums';
 import { HEADER_LEN, LENGTH_PREFIX_LEN, SCHEMA_ID, TEMPLATE, VERSION } from './frame';
-import type { ClientMessage, InstrumentSpec, NewOrder, OrderRef } from './messages';
+import type { ClientMessage, InstrumentSpec, ListLeg, NewOrder, NewOrderList, OrderRef } from './messages';
 
 /** Bytes a `Login` credential carries. */
 export const CREDENTIAL_LEN = 32;
@@ -113,6 +114,46 @@ function writeNewOrder(w: BlockWriter, m: Omit<NewOrder, 'type'>): void {
   w.u8(31, code(STP_MODE, m.stp, 'stp'));
 }
 
+/** Bytes of `NewOrderList`'s block. */
+export const ORDER_LIST_BLOCK_LEN = 80;
+
+/**
+ * `NewOrderList`'s block. An `Oco`'s working order and an `Oto`'s second leg are zeros (the
+ * server ignores them); a list with the wrong number of legs for its kind is refused here, as the
+ * server would refuse it (`InvalidField`) after a round trip.
+ */
+function writeOrderList(w: BlockWriter, m: NewOrderList): void {
+  w.u8(12, code(LIST_KIND, m.kind, 'kind'));
+  const legs = m.kind === 'Oto' ? 1 : 2;
+  if (m.legs.length !== legs) throw new EncodeError(`an ${m.kind} list has ${legs} contingent leg(s), not ${m.legs.length}`);
+  if ((m.working === null) !== (m.kind === 'Oco')) {
+    throw new EncodeError(m.kind === 'Oco' ? 'an Oco list has no working order' : `an ${m.kind} list needs a working order`);
+  }
+  w.u64(0, m.clientOrderId);
+  w.u32(8, m.instrument);
+  w.u8(13, code(STP_MODE, m.stp, 'stp'));
+  if (m.working !== null) {
+    w.u8(14, code(SIDE, m.working.side, 'working_side'));
+    w.u8(15, code(TIME_IN_FORCE, m.working.tif, 'working_tif'));
+    w.u64(16, m.working.price);
+    w.u64(24, m.working.qty);
+  }
+  w.u8(32, code(SIDE, m.side, 'side'));
+  w.u64(40, m.qty);
+  m.legs.forEach((leg, k) => writeListLeg(w, k, leg));
+}
+
+/** Contingent leg `k`'s type, tif and trigger kind at 33 + 3k, prices at 48 + 16k. */
+function writeListLeg(w: BlockWriter, k: number, leg: ListLeg): void {
+  w.u8(33 + 3 * k, code(ORDER_TYPE, leg.orderType, 'leg order_type'));
+  w.u8(34 + 3 * k, code(TIME_IN_FORCE, leg.tif, 'leg tif'));
+  w.u64(48 + 16 * k, leg.price);
+  if (leg.trigger !== null) {
+    w.u8(35 + 3 * k, code(TRIGGER_KIND, leg.trigger.kind, 'leg trigger'));
+    w.u64(56 + 16 * k, leg.trigger.triggerPrice);
+  }
+}
+
 /** Writes the 88-byte instrument spec block at `at`. */
 export function writeSpec(w: BlockWriter, at: number, s: InstrumentSpec): void {
   const symbol = Buffer.from(s.symbol, 'ascii');
@@ -180,6 +221,8 @@ export function encode(m: ClientMessage): Buffer {
         }
         w.u64(64, m.displayQty);
       });
+    case 'NewOrderList':
+      return encodeMessage(T.NewOrderList, ORDER_LIST_BLOCK_LEN, (w) => writeOrderList(w, m));
     case 'AmendTrigger':
       return encodeMessage(T.AmendTrigger, 24, (w) => {
         writeRef(w, 0, 16, m.order);

@@ -63,6 +63,7 @@ export const COMMAND_TYPE = wireEnum({
   NewStopOrder: 15,
   NewAdvancedOrder: 16,
   AmendTrigger: 17,
+  NewOrderList: 18,
 });
 export type CommandType = keyof typeof COMMAND_TYPE.codes;
 
@@ -102,6 +103,8 @@ export const REJECT_REASON = wireEnum({
   AlreadyExpired: 30,
   /** An `AmendTrigger` of an order that is not an armed conditional order. */
   NotArmed: 31,
+  /** An `Amend` of an OCO leg or a pending leg of an order list (cancel the list and place another). */
+  OrderListLeg: 32,
 });
 export type RejectReason = keyof typeof REJECT_REASON.codes;
 
@@ -125,6 +128,8 @@ export const CANCEL_REASON = wireEnum({
   PostOnlyWouldTake: 8,
   /** Its good-till-date expiry time passed (`NewAdvancedOrder.expireTimeNs`). */
   Expired: 9,
+  /** Another leg of its order list traded, fired or was cancelled (or its working order was cancelled). */
+  OrderList: 10,
 });
 export type CancelReason = keyof typeof CANCEL_REASON.codes;
 
@@ -142,6 +147,14 @@ export type TriggerKind = keyof typeof TRIGGER_KIND.codes;
  */
 export const TRAIL_UNIT = wireEnum({ ticks: 1, bps: 2 });
 export type TrailUnit = keyof typeof TRAIL_UNIT.codes;
+
+/**
+ * An order list's kind (`NewOrderList.kind`, `OrderListAccepted.kind`): one cancels the other (two
+ * contingent legs), one triggers the other (a working order and a pending leg), one triggers an
+ * OCO (a working order and a pending pair).
+ */
+export const LIST_KIND = wireEnum({ Oco: 1, Oto: 2, Otoco: 3 });
+export type ListKind = keyof typeof LIST_KIND.codes;
 
 export const MD_REJECT_REASON = wireEnum({ TooManySubscribers: 1, NotReady: 2 });
 export type MdRejectReason = keyof typeof MD_REJECT_REASON.codes;

@@ -11,6 +11,7 @@ import type {
   CommandType,
   InstrumentState,
   Liquidity,
+  ListKind,
   LoginRejectReason,
   LogoutReason,
   MdDeleteReason,
@@ -121,6 +122,43 @@ export interface NewAdvancedOrder extends Omit<NewOrder, 'type'> {
    * trigger.
    */
   trailing: { delta: number; unit: TrailUnit } | null;
+}
+
+/**
+ * One contingent leg of a {@link NewOrderList}: a limit order (`trigger` null) or a conditional
+ * one (stop-loss or take-profit, market or limit). Its side and quantity are the list's.
+ */
+export interface ListLeg {
+  orderType: OrderType;
+  tif: TimeInForce;
+  /** Limit price (0 for market). */
+  price: bigint;
+  /** A conditional leg's trigger; null = a limit leg. */
+  trigger: { triggerPrice: bigint; kind: TriggerKind } | null;
+}
+
+/**
+ * An order list, placed whole or refused whole (docs/protocol.md, "NewOrderList"): `Oco` has two
+ * `legs` and no `working` order; `Oto` a `working` limit order (GTC or post-only) and one pending
+ * leg placed once it has filled completely; `Otoco` a working order and a pending OCO pair. Leg
+ * `k` (working order first) has client order id `clientOrderId + k`.
+ */
+export interface NewOrderList {
+  type: 'NewOrderList';
+  /** The first leg's; the others follow it. */
+  clientOrderId: bigint;
+  instrument: number;
+  kind: ListKind;
+  /** Every leg's self-trade prevention mode. */
+  stp: StpMode;
+  /** `Oto`, `Otoco`: the working limit order; null (sent as zeros) for an `Oco`. */
+  working: { side: Side; tif: TimeInForce; price: bigint; qty: bigint } | null;
+  /** The contingent legs' side. */
+  side: Side;
+  /** The contingent legs' quantity. */
+  qty: bigint;
+  /** The contingent legs: one for `Oto`, two for `Oco` and `Otoco`. */
+  legs: ListLeg[];
 }
 
 /** Moves an armed conditional order's trigger price (it goes to the back of the new price). */
@@ -243,6 +281,7 @@ export type ClientMessage =
   | NewOrder
   | NewStopOrder
   | NewAdvancedOrder
+  | NewOrderList
   | AmendTrigger
   | Cancel
   | Amend
@@ -435,6 +474,24 @@ export interface OrderTriggerAmended extends ReportBase {
   side: Side;
 }
 
+/**
+ * An order list was accepted (the answer to `NewOrderList`); the reports of the legs placed now
+ * follow it (`OrderAccepted`, fills, `OrderArmed`). Pending legs have no report until placed.
+ */
+export interface OrderListAccepted extends ReportBase {
+  type: 'OrderListAccepted';
+  instrument: number;
+  /** The first leg's engine order id; leg `k` has `listId + k`. */
+  listId: bigint;
+  /** The first leg's client order id; leg `k` has this plus `k`. */
+  clientOrderId: bigint;
+  /** Gateway receive time of the command. */
+  timestampNs: bigint;
+  kind: ListKind;
+  /** Number of legs (2 or 3). */
+  legs: number;
+}
+
 export interface InstrumentAdded extends ReportBase {
   type: 'InstrumentAdded';
   spec: InstrumentSpec;
@@ -532,6 +589,7 @@ export type Report =
   | OrderArmed
   | OrderTriggered
   | OrderTriggerAmended
+  | OrderListAccepted
   | InstrumentAdded
   | InstrumentStateChanged
   | BalanceChanged

@@ -28,6 +28,7 @@ import type {
   CancelOnDisconnect,
   CommandType,
   InstrumentState,
+  ListKind,
   LogoutReason,
   OrderType,
   Role,
@@ -57,6 +58,7 @@ import type {
   InstrumentAdded,
   InstrumentSpec,
   InstrumentStateChanged,
+  ListLeg,
   LoginAccepted,
   MassCancelled,
   OpenOrder,
@@ -64,6 +66,7 @@ import type {
   OrderAmended,
   OrderArmed,
   OrderCancelled,
+  OrderListAccepted,
   OrderRef,
   OrderTriggerAmended,
   OrderTriggered,
@@ -188,6 +191,78 @@ function trailingOf(o: AdvancedOrderParams): { delta: number; unit: TrailUnit } 
   return { delta: o.trailingDelta, unit: o.trailingUnit };
 }
 
+/**
+ * A contingent leg of an order list (its side and quantity are the list's): a limit leg (a
+ * `price`, no `trigger`) or a conditional one (a `trigger`; market without a `price`, limit with
+ * one).
+ */
+export interface ListLegParams {
+  /** Limit price; absent for a market leg. */
+  price?: bigint;
+  /** Default `'Limit'` with a price, `'Market'` without. */
+  orderType?: OrderType;
+  /**
+   * Default: `'IOC'` for a market leg, `'GTC'` for a conditional limit leg; a limit leg without a
+   * trigger is `'PostOnly'` in an OCO pair (the only kind an OCO takes) and `'GTC'` as an OTO's
+   * pending leg.
+   */
+  tif?: TimeInForce;
+  /** Conditional: armed until the last trade price reaches `triggerPrice`. */
+  trigger?: { triggerPrice: bigint; kind: TriggerKind };
+}
+
+/** An order list's options every kind shares. */
+interface ListParams {
+  instrument: number;
+  /** The first leg's client order id; default: the next ids of {@link OrderClient.nextClientOrderId}, one per leg. */
+  clientOrderId?: bigint;
+  /** Every leg's self-trade prevention; default `'None'`. */
+  stp?: StpMode;
+}
+
+/**
+ * An OCO (docs/matching.md, "Order lists"): two contingent legs on one side and quantity; when
+ * one trades, fires or is cancelled, the other is cancelled (`OrderCancelled`, reason
+ * `OrderList`). At most one leg is a limit leg (post-only), the other conditional, or both are.
+ */
+export interface OcoParams extends ListParams {
+  side: Side;
+  qty: bigint;
+  legs: [ListLegParams, ListLegParams];
+}
+
+/** The working order of an OTO or OTOCO: a limit order, GTC (default) or post-only. */
+export interface WorkingOrderParams {
+  side: Side;
+  price: bigint;
+  qty: bigint;
+  tif?: 'GTC' | 'PostOnly';
+}
+
+/** An OTO: `working`, placed now, and `pending`, placed once the working order has filled completely. */
+export interface OtoParams extends ListParams {
+  working: WorkingOrderParams;
+  pending: ListLegParams & { side: Side; qty: bigint };
+}
+
+/** An OTOCO: `working`, placed now, and the OCO pair `pending`, placed once it has filled completely. */
+export interface OtocoParams extends ListParams {
+  working: WorkingOrderParams;
+  pending: { side: Side; qty: bigint; legs: [ListLegParams, ListLegParams] };
+}
+
+/** The wire leg of {@link ListLegParams}, with the defaults it documents. */
+function listLeg(p: ListLegParams, inOcoPair: boolean): ListLeg {
+  const orderType = p.orderType ?? (p.price === undefined ? 'Market' : 'Limit');
+  const restingTif = p.trigger === undefined && inOcoPair ? 'PostOnly' : 'GTC';
+  return {
+    orderType,
+    tif: p.tif ?? (orderType === 'Market' ? 'IOC' : restingTif),
+    price: p.price ?? 0n,
+    trigger: p.trigger ?? null,
+  };
+}
+
 /** The answer to {@link OrderClient.queryAccount}. */
 export interface AccountSnapshot {
   balances: AccountBalance[];
@@ -258,6 +333,13 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
   nextClientOrderId(): bigint {
     this.nextCid += 1n;
     return this.nextCid;
+  }
+
+  /** The first of `n` fresh consecutive client order ids (an order list's legs). */
+  nextClientOrderIds(n: number): bigint {
+    const first = this.nextCid + 1n;
+    this.nextCid += BigInt(n);
+    return first;
   }
 
   private async login(): Promise<void> {
@@ -565,6 +647,63 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
       TEMPLATE.NewAdvancedOrder,
       'NewAdvancedOrder',
       (r) => ((r.type === 'OrderAccepted' || r.type === 'OrderArmed') && r.clientOrderId === cid ? r : undefined),
+      (r) => r.clientOrderId === cid,
+      cid,
+    );
+  }
+
+  /**
+   * Places an OCO pair; resolves with its `OrderListAccepted` (the legs' `OrderAccepted` /
+   * `OrderArmed` follow as `report` events), rejects with {@link CommandRejectedError} for the
+   * first failing leg's reason (`InvalidField` for a pair of the wrong shape). Legs take the
+   * client order ids `clientOrderId` and `clientOrderId + 1`, engine ids `listId` and `listId + 1`.
+   */
+  oco(o: OcoParams): Promise<OrderListAccepted> {
+    return this.orderList('Oco', o, null, o.side, o.qty, o.legs.map((l) => listLeg(l, true)));
+  }
+
+  /**
+   * Places an OTO: the working order now, the pending leg once the working order has filled
+   * completely (then its own `OrderAccepted` or `OrderArmed`, as if just sent; nothing before).
+   * Client order ids `clientOrderId` (working) and `clientOrderId + 1` (pending).
+   */
+  oto(o: OtoParams): Promise<OrderListAccepted> {
+    return this.orderList('Oto', o, o.working, o.pending.side, o.pending.qty, [listLeg(o.pending, false)]);
+  }
+
+  /**
+   * Places an OTOCO: the working order now, the pending OCO pair once it has filled completely.
+   * Client order ids `clientOrderId` (working), `+ 1` and `+ 2` (the pair).
+   */
+  otoco(o: OtocoParams): Promise<OrderListAccepted> {
+    const legs = o.pending.legs.map((l) => listLeg(l, true));
+    return this.orderList('Otoco', o, o.working, o.pending.side, o.pending.qty, legs);
+  }
+
+  private orderList(
+    kind: ListKind,
+    o: ListParams,
+    working: WorkingOrderParams | null,
+    side: Side,
+    qty: bigint,
+    legs: ListLeg[],
+  ): Promise<OrderListAccepted> {
+    const cid = o.clientOrderId ?? this.nextClientOrderIds(legs.length + (working === null ? 0 : 1));
+    return this.request(
+      {
+        type: 'NewOrderList',
+        clientOrderId: cid,
+        instrument: o.instrument,
+        kind,
+        stp: o.stp ?? 'None',
+        working: working === null ? null : { ...working, tif: working.tif ?? 'GTC' },
+        side,
+        qty,
+        legs,
+      },
+      TEMPLATE.NewOrderList,
+      'NewOrderList',
+      (r) => (r.type === 'OrderListAccepted' && r.clientOrderId === cid ? r : undefined),
       (r) => r.clientOrderId === cid,
       cid,
     );

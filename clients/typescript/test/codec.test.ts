@@ -168,6 +168,34 @@ const CLIENT_EXAMPLES: Record<string, ClientMessage> = {
     displayQty: 0n,
     trailing: { delta: 150, unit: 'bps' },
   },
+  'NewOrderList (OCO)': {
+    type: 'NewOrderList',
+    clientOrderId: 1010n,
+    instrument: 1,
+    kind: 'Oco',
+    stp: 'None',
+    working: null,
+    side: 'Sell',
+    qty: 150_000n,
+    legs: [
+      { orderType: 'Limit', tif: 'PostOnly', price: 6_600_000n, trigger: null },
+      { orderType: 'Market', tif: 'IOC', price: 0n, trigger: { triggerPrice: 6_300_000n, kind: 'StopLoss' } },
+    ],
+  },
+  'NewOrderList (OTOCO)': {
+    type: 'NewOrderList',
+    clientOrderId: 1020n,
+    instrument: 1,
+    kind: 'Otoco',
+    stp: 'None',
+    working: { side: 'Buy', tif: 'GTC', price: 6_500_000n, qty: 150_000n },
+    side: 'Sell',
+    qty: 150_000n,
+    legs: [
+      { orderType: 'Limit', tif: 'PostOnly', price: 6_800_000n, trigger: null },
+      { orderType: 'Limit', tif: 'GTC', price: 6_190_000n, trigger: { triggerPrice: 6_200_000n, kind: 'StopLoss' } },
+    ],
+  },
   AmendTrigger: { type: 'AmendTrigger', order: { client: 1002n }, triggerPrice: 5_950_000n },
   Cancel: { type: 'Cancel', order: { client: 1001n } },
   Amend: { type: 'Amend', order: { engine: 88n }, newQty: 100_000n },
@@ -363,7 +391,7 @@ test('conditional orders: the new cancel reasons (6-8) and reject reason 28 deco
   assert.deepEqual([r.command, r.reason], ['NewStopOrder', 'WouldTriggerImmediately']);
 });
 
-test('advanced orders: cancel reason 9 (Expired), reject reasons 29-31 and command types 16-17 decode by name; 10 and 32 are refused', () => {
+test('advanced orders: cancel reason 9 (Expired), reject reasons 29-31 and command types 16-17 decode by name', () => {
   const patched = (name: string, at: number, write: (b: Buffer) => void): Buffer => {
     const f = FIXTURES.find((x) => x.name === name && x.direction === 'server');
     assert.ok(f !== undefined, name);
@@ -379,10 +407,6 @@ test('advanced orders: cancel reason 9 (Expired), reject reasons 29-31 and comma
   const expired = decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(9, 0)));
   assert.ok(expired.type === 'OrderCancelled');
   assert.equal(expired.reason, 'Expired');
-  assert.throws(
-    () => decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(10, 0))),
-    (e: unknown) => e instanceof DecodeError && e.kind === 'BadField' && e.field?.offset === 49,
-  );
   const rejects = [
     [16, 29, 'NewAdvancedOrder', 'NothingToFill'],
     [16, 30, 'NewAdvancedOrder', 'AlreadyExpired'],
@@ -398,10 +422,57 @@ test('advanced orders: cancel reason 9 (Expired), reject reasons 29-31 and comma
     assert.ok(r.type === 'CommandRejected');
     assert.deepEqual([r.command, r.reason], [commandName, reasonName]);
   }
-  assert.throws(
-    () => decodeBytes(patched('CommandRejected', 32, (b) => b.writeUInt16LE(32, 0))),
-    (e: unknown) => e instanceof DecodeError && e.kind === 'BadField' && e.field?.offset === 32,
+});
+
+test('order lists: cancel reason 10, reject reason 32 and command type 18 decode by name; 11, 33, 19 and list kind 4 are refused', () => {
+  const patched = (name: string, at: number, write: (b: Buffer) => void): Buffer => {
+    const f = FIXTURES.find((x) => x.name === name && x.direction === 'server');
+    assert.ok(f !== undefined, name);
+    const b = Buffer.from(f.hex, 'hex');
+    write(b.subarray(10 + at));
+    return b;
+  };
+  const decodeBytes = (b: Buffer) => {
+    const got = decodeFrame(b);
+    assert.ok(got !== null);
+    return decodeServerMessage(got.frame);
+  };
+  const badField = (offset: number) => (e: unknown) => e instanceof DecodeError && e.kind === 'BadField' && e.field?.offset === offset;
+  const cancelled = decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(10, 0)));
+  assert.ok(cancelled.type === 'OrderCancelled');
+  assert.equal(cancelled.reason, 'OrderList');
+  assert.throws(() => decodeBytes(patched('OrderCancelled', 49, (b) => b.writeUInt8(11, 0))), badField(49));
+  const rejected = decodeBytes(
+    patched('CommandRejected', 32, (b) => {
+      b.writeUInt16LE(32, 0);
+      b.writeUInt8(18, 2);
+    }),
   );
+  assert.ok(rejected.type === 'CommandRejected');
+  assert.deepEqual([rejected.command, rejected.reason], ['NewOrderList', 'OrderListLeg']);
+  assert.throws(() => decodeBytes(patched('CommandRejected', 32, (b) => b.writeUInt16LE(33, 0))), badField(32));
+  assert.throws(() => decodeBytes(patched('CommandRejected', 34, (b) => b.writeUInt8(19, 0))), badField(34));
+  for (const [code, kind] of [[2, 'Oto'], [3, 'Otoco']] as const) {
+    const m = decodeBytes(patched('OrderListAccepted', 40, (b) => b.writeUInt8(code, 0)));
+    assert.ok(m.type === 'OrderListAccepted');
+    assert.equal(m.kind, kind);
+  }
+  assert.throws(() => decodeBytes(patched('OrderListAccepted', 40, (b) => b.writeUInt8(4, 0))), badField(40));
+});
+
+test('order lists: the encoder refuses a list whose legs or working order do not fit its kind', () => {
+  const oco = CLIENT_EXAMPLES['NewOrderList (OCO)'] as ClientMessage & { type: 'NewOrderList' };
+  const otoco = CLIENT_EXAMPLES['NewOrderList (OTOCO)'] as ClientMessage & { type: 'NewOrderList' };
+  assert.throws(() => encode({ ...oco, legs: oco.legs.slice(0, 1) }), /Oco list has 2 contingent leg\(s\), not 1/);
+  assert.throws(() => encode({ ...oco, working: otoco.working }), /Oco list has no working order/);
+  assert.throws(() => encode({ ...otoco, working: null }), /Otoco list needs a working order/);
+  assert.throws(() => encode({ ...otoco, kind: 'Oto' }), /Oto list has 1 contingent leg\(s\), not 2/);
+  assert.throws(() => encode({ ...oco, kind: 'Ocoo' as never }), /kind: unknown value/);
+  // An OTO: the second leg's bytes stay zero.
+  const oto = encode({ ...otoco, kind: 'Oto', legs: otoco.legs.slice(1) });
+  assert.equal(oto.readUInt8(10 + 12), 2);
+  assert.deepEqual([oto.readUInt8(10 + 33), oto.readUInt8(10 + 35), oto.readBigUInt64LE(10 + 56)], [1, 1, 6_200_000n]);
+  assert.deepEqual([oto.readUInt8(10 + 36), oto.readBigUInt64LE(10 + 64), oto.readBigUInt64LE(10 + 72)], [0, 0n, 0n]);
 });
 
 test('advanced orders: the encoder refuses a bad trigger kind, expiry, quote quantity or trailing stop', () => {

@@ -2,6 +2,7 @@
 //! queries. Signed requests: see [`crate::auth`].
 
 pub mod account;
+pub mod lists;
 pub mod orders;
 pub mod public;
 

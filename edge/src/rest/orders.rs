@@ -57,11 +57,13 @@ struct AmendBody {
     price: Option<String>,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// A JSON body, or -1104.
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))
 }
 
-fn parse_side(s: &str) -> Result<Side, ApiError> {
+/// `side`: BUY or SELL.
+pub(super) fn parse_side(s: &str) -> Result<Side, ApiError> {
     match s {
         "BUY" => Ok(Side::Buy),
         "SELL" => Ok(Side::Sell),

@@ -35,6 +35,10 @@ enum Acceptance {
     OrderAcceptedOrArmed {
         client_order_id: u64,
     },
+    /// A `NewOrderList`: `OrderListAccepted`, the legs' reports follow it.
+    OrderListAccepted {
+        client_order_id: u64,
+    },
     TriggerAmended(OrderRef),
     OrderCancelled(OrderRef),
     /// An amend to at most the filled quantity cancels the order instead.
@@ -78,6 +82,9 @@ impl Expected {
                 CommandType::NewAdvancedOrder,
                 Acceptance::OrderAcceptedOrArmed { client_order_id: a.order.client_order_id },
             ),
+            ClientMessage::NewOrderList(l) => {
+                (CommandType::NewOrderList, Acceptance::OrderListAccepted { client_order_id: l.client_order_id })
+            }
             ClientMessage::AmendTrigger(a) => (CommandType::AmendTrigger, Acceptance::TriggerAmended(a.order)),
             ClientMessage::Cancel(c) => (CommandType::Cancel, Acceptance::OrderCancelled(c.order)),
             ClientMessage::Amend(a) => (CommandType::Amend, Acceptance::OrderAmendedOrCancelled(a.order)),
@@ -144,6 +151,9 @@ impl Expected {
             }
             (Acceptance::OrderAcceptedOrArmed { client_order_id }, ExecReport::Armed(a)) => {
                 a.client_order_id == client_order_id
+            }
+            (Acceptance::OrderListAccepted { client_order_id }, ExecReport::ListAccepted(l)) => {
+                l.client_order_id == client_order_id
             }
             (Acceptance::TriggerAmended(o), ExecReport::TriggerAmended(t)) => refers(o, t.order_id, t.client_order_id),
             (Acceptance::OrderCancelled(o) | Acceptance::OrderAmendedOrCancelled(o), ExecReport::Cancelled(c)) => {

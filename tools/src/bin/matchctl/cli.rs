@@ -6,10 +6,13 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::{
     AccountStatus, AdvancedOrder, Amend, AmendTrigger, Cancel, CreateAccount, InstrumentSpec, InstrumentState,
-    MassCancel, NewOrder, OrderRef, OrderType, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side, StpMode,
-    TimeInForce, TrailUnit, Trailing, Transfer, TriggerKind,
+    MassCancel, NewOrder, OrderList, OrderRef, OrderType, SetAccountStatus, SetFeeSchedule, SetInstrumentState, Side,
+    StpMode, TimeInForce, TrailUnit, Trailing, Transfer, TriggerKind,
 };
 use protocol::{CancelOnDisconnect, ClientMessage, Role};
+
+use crate::lists::{OcoArgs, OtoArgs, OtocoArgs};
+use crate::value_args::{SideArg, StpArg, TifArg};
 
 /// Command-line client for the matchd order-entry protocol (docs/protocol.md).
 ///
@@ -82,6 +85,18 @@ enum Cmd {
     Buy(OrderArgs),
     /// Send a sell order.
     Sell(OrderArgs),
+    /// Send an OCO pair (one cancels the other): two of a maker leg (--limit-price), a
+    /// take-profit (--take-profit-price) and a stop-loss (--stop-price) on one side and quantity.
+    /// When one trades, fires or is cancelled, the other is cancelled (docs/matching.md, "Order
+    /// lists"). The legs take client order ids --cid and --cid + 1.
+    Oco(OcoArgs),
+    /// Send an OTO (one triggers the other): a working limit order (--side, --price, --qty), and a
+    /// pending leg (--then-...) placed once the working order has filled completely. Client order
+    /// ids --cid (working) and --cid + 1.
+    Oto(OtoArgs),
+    /// Send an OTOCO: a working limit order, and an OCO pair (as `oco`'s flags, --then-side,
+    /// --then-qty) placed once it has filled completely. Client order ids --cid, + 1, + 2.
+    Otoco(OtocoArgs),
     /// Cancel one order.
     Cancel(RefArgs),
     /// Move an armed conditional order's trigger price.
@@ -358,32 +373,10 @@ enum CodArg {
     Default,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum SideArg {
-    Buy,
-    Sell,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum TypeArg {
     Limit,
     Market,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum TifArg {
-    Gtc,
-    Ioc,
-    Fok,
-    PostOnly,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum StpArg {
-    None,
-    CancelTaker,
-    CancelMaker,
-    CancelBoth,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -398,37 +391,6 @@ enum StateArg {
     Halted,
     CancelOnly,
     Closed,
-}
-
-impl From<SideArg> for Side {
-    fn from(s: SideArg) -> Side {
-        match s {
-            SideArg::Buy => Side::Buy,
-            SideArg::Sell => Side::Sell,
-        }
-    }
-}
-
-impl From<TifArg> for TimeInForce {
-    fn from(t: TifArg) -> TimeInForce {
-        match t {
-            TifArg::Gtc => TimeInForce::Gtc,
-            TifArg::Ioc => TimeInForce::Ioc,
-            TifArg::Fok => TimeInForce::Fok,
-            TifArg::PostOnly => TimeInForce::PostOnly,
-        }
-    }
-}
-
-impl From<StpArg> for StpMode {
-    fn from(s: StpArg) -> StpMode {
-        match s {
-            StpArg::None => StpMode::None,
-            StpArg::CancelTaker => StpMode::CancelTaker,
-            StpArg::CancelMaker => StpMode::CancelMaker,
-            StpArg::CancelBoth => StpMode::CancelBoth,
-        }
-    }
 }
 
 impl From<StateArg> for InstrumentState {
@@ -450,6 +412,8 @@ pub enum Action {
     /// `NewOrder`, a `NewStopOrder` when it has only a trigger, a `NewAdvancedOrder` when it has
     /// an expiry or a quote quantity.
     NewOrder(AdvancedOrder, Option<u64>),
+    /// Send this order list, its first leg's client order id the given one or the client's next.
+    OrderList(OrderList, Option<u64>),
     /// Print every report until the server logs out, or for this long.
     Listen(Option<Duration>),
     /// Print the resent reports and log out.
@@ -596,6 +560,9 @@ fn action(cmd: Cmd) -> Result<Action, String> {
     Ok(match cmd {
         Cmd::Buy(a) => return new_order(Side::Buy, a),
         Cmd::Sell(a) => return new_order(Side::Sell, a),
+        Cmd::Oco(a) => return a.list().map(|(l, cid)| Action::OrderList(l, cid)),
+        Cmd::Oto(a) => return a.list().map(|(l, cid)| Action::OrderList(l, cid)),
+        Cmd::Otoco(a) => return a.list().map(|(l, cid)| Action::OrderList(l, cid)),
         Cmd::Cancel(r) => Action::Send(ClientMessage::Cancel(Cancel { order: r.order_ref() })),
         Cmd::AmendTrigger { order, trigger_price } => {
             Action::Send(ClientMessage::AmendTrigger(AmendTrigger { order: order.order_ref(), trigger_price }))

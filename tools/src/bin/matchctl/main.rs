@@ -6,6 +6,8 @@
 
 mod answer;
 mod cli;
+mod lists;
+mod value_args;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -131,6 +133,10 @@ fn run(s: &Session, action: Action, out: &mut Output) -> Result<(), Failure> {
                 }
             };
             command(&mut client, out, s, msg)?
+        }
+        Action::OrderList(mut l, cid) => {
+            l.client_order_id = cid.unwrap_or_else(|| client.next_client_order_id());
+            command(&mut client, out, s, ClientMessage::NewOrderList(l))?
         }
         Action::Query(target) => {
             let query = engine::QueryAccount { target: target.unwrap_or(s.account) };
