@@ -192,7 +192,7 @@ fn undecodable_message_is_skipped_with_an_error() {
             reason: CancelReason::User,
         });
         let n = r.encode(1, &mut b).unwrap();
-        b[10 + 49] = 10;
+        b[10 + 49] = 200;
         c.write(&b[..n]);
         c.report(1, r);
     });
