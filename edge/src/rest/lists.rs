@@ -404,31 +404,34 @@ async fn place_list(
     Ok(list_json(inst, &placed, &sh))
 }
 
+/// One `POST /api/v3/orderList/...`: the signed body of type `B`, its instrument (`symbol` of
+/// it), the list `parse` makes of it, placed.
+async fn post_list<B: serde::de::DeserializeOwned>(
+    state: std::sync::Arc<AppState>,
+    req: Request,
+    symbol: fn(&B) -> &str,
+    parse: fn(&B, &Instrument) -> Result<OrderList, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let signed = authenticate(&state, req).await?;
+    let b: B = json_body(&signed.body)?;
+    let inst = state.market().by_symbol(symbol(&b))?.clone();
+    let list = parse(&b, &inst)?;
+    Ok(Json(place_list(&state, &signed, &inst, list).await?))
+}
+
 /// `POST /api/v3/orderList/oco`.
 pub async fn place_oco(axum::extract::State(state): S, req: Request) -> Result<Json<Value>, ApiError> {
-    let signed = authenticate(&state, req).await?;
-    let b: OcoBody = json_body(&signed.body)?;
-    let inst = state.market().by_symbol(&b.symbol)?.clone();
-    let list = parse_oco(&b, &inst)?;
-    Ok(Json(place_list(&state, &signed, &inst, list).await?))
+    post_list(state, req, |b: &OcoBody| &b.symbol, parse_oco).await
 }
 
 /// `POST /api/v3/orderList/oto`.
 pub async fn place_oto(axum::extract::State(state): S, req: Request) -> Result<Json<Value>, ApiError> {
-    let signed = authenticate(&state, req).await?;
-    let b: OtoBody = json_body(&signed.body)?;
-    let inst = state.market().by_symbol(&b.symbol)?.clone();
-    let list = parse_oto(&b, &inst)?;
-    Ok(Json(place_list(&state, &signed, &inst, list).await?))
+    post_list(state, req, |b: &OtoBody| &b.symbol, parse_oto).await
 }
 
 /// `POST /api/v3/orderList/otoco`.
 pub async fn place_otoco(axum::extract::State(state): S, req: Request) -> Result<Json<Value>, ApiError> {
-    let signed = authenticate(&state, req).await?;
-    let b: OtocoBody = json_body(&signed.body)?;
-    let inst = state.market().by_symbol(&b.symbol)?.clone();
-    let list = parse_otoco(&b, &inst)?;
-    Ok(Json(place_list(&state, &signed, &inst, list).await?))
+    post_list(state, req, |b: &OtocoBody| &b.symbol, parse_otoco).await
 }
 
 /// `DELETE /api/v3/orderList?symbol=..&orderListId=..` (or `listClientOrderId`): cancels the
@@ -460,27 +463,8 @@ pub async fn cancel_list(axum::extract::State(state): S, req: Request) -> Result
 
 #[cfg(test)]
 mod tests {
-    use engine::InstrumentSpec;
-
+    use super::super::orders::tests::btc_usdt;
     use super::*;
-
-    fn btc_usdt() -> Instrument {
-        let spec = InstrumentSpec {
-            id: 1,
-            symbol: InstrumentSpec::symbol_from_str("BTC-USDT").unwrap(),
-            base_asset: 2,
-            quote_asset: 1,
-            tick: 1,
-            lot: 1_000,
-            min_qty: 1_000,
-            max_qty: 10_000_000_000,
-            min_notional: 100,
-            price_band_bps: 1_000,
-            reference_price: 5_000_000,
-            qty_scale: 100_000_000,
-        };
-        Instrument { spec, symbol: "BTC-USDT".into(), price_decimals: 2, qty_decimals: 8 }
-    }
 
     fn oco(extra: &str) -> Result<OrderList, ApiError> {
         let body = format!(r#"{{"symbol":"BTC-USDT","side":"SELL","quantity":"0.002"{extra}}}"#);

@@ -359,12 +359,13 @@ fn params_ref(p: &std::collections::HashMap<String, String>) -> Result<OrderRef,
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use engine::InstrumentSpec;
 
     use super::*;
 
-    fn btc_usdt() -> Instrument {
+    /// The instrument the edge's unit tests parse against (`lists.rs` too).
+    pub(crate) fn btc_usdt() -> Instrument {
         let spec = InstrumentSpec {
             id: 1,
             symbol: InstrumentSpec::symbol_from_str("BTC-USDT").unwrap(),
