@@ -580,16 +580,7 @@ impl Engine {
         }
         let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
         self.detach_from_level(slot);
-        out.emit(EventKind::Cancelled(Cancelled {
-            account: o.account,
-            order_id: o.order_id,
-            client_order_id: o.client_order_id,
-            instrument: o.instrument,
-            side: o.side,
-            cancelled_qty: o.leaves,
-            filled_qty: o.filled(),
-            reason,
-        }));
+        out.emit(cancelled(&o, reason));
         self.emit_level_and_drop_if_empty(ii, o.side, o.level, out);
         self.release(slot);
     }
@@ -921,16 +912,7 @@ impl Engine {
                         let o = *self.orders.get(slot);
                         let next = self.orders.links(slot).next;
                         self.detach_from_level(slot);
-                        out.emit(EventKind::Cancelled(Cancelled {
-                            account: o.account,
-                            order_id: o.order_id,
-                            client_order_id: o.client_order_id,
-                            instrument: o.instrument,
-                            side: o.side,
-                            cancelled_qty: o.leaves,
-                            filled_qty: o.filled(),
-                            reason: CancelReason::InstrumentState,
-                        }));
+                        out.emit(cancelled(&o, CancelReason::InstrumentState));
                         self.release(slot);
                         slot = next;
                     }
@@ -1303,6 +1285,21 @@ impl Engine {
             stp: o.stp,
         }
     }
+}
+
+/// `Cancelled` of live order `o` (its leaves cancelled, what it filled so far).
+#[inline]
+pub(crate) fn cancelled(o: &Order, reason: CancelReason) -> EventKind {
+    EventKind::Cancelled(Cancelled {
+        account: o.account,
+        order_id: o.order_id,
+        client_order_id: o.client_order_id,
+        instrument: o.instrument,
+        side: o.side,
+        cancelled_qty: o.leaves,
+        filled_qty: o.filled(),
+        reason,
+    })
 }
 
 /// `Accepted` of a new order (or of an order list's leg placed now).

@@ -20,7 +20,7 @@
 //! nothing: they are funded when they are placed, like a fired conditional order.
 
 use crate::command::*;
-use crate::engine::{emit_accepted, Engine, Out, PlaceOptions};
+use crate::engine::{cancelled, emit_accepted, Engine, Out, PlaceOptions};
 use crate::event::*;
 use crate::list_table::{ListAction, ListEntry, ListRole};
 use crate::order_pool::{Order, Slot, LISTED, NIL, PENDING};
@@ -229,16 +229,7 @@ impl Engine {
     /// placement failed before it was): `Cancelled`, then released.
     pub(crate) fn cancel_unplaced<S: EventSink>(&mut self, slot: Slot, reason: CancelReason, out: &mut Out<'_, S>) {
         let o = *self.orders.get(slot);
-        out.emit(EventKind::Cancelled(Cancelled {
-            account: o.account,
-            order_id: o.order_id,
-            client_order_id: o.client_order_id,
-            instrument: o.instrument,
-            side: o.side,
-            cancelled_qty: o.leaves,
-            filled_qty: o.filled(),
-            reason,
-        }));
+        out.emit(cancelled(&o, reason));
         self.release(slot);
     }
 

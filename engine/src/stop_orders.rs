@@ -10,7 +10,7 @@
 
 use crate::armed_table::ArmedEntry;
 use crate::command::*;
-use crate::engine::{order_ref_ids, Engine, Out, PlaceOptions};
+use crate::engine::{cancelled, order_ref_ids, Engine, Out, PlaceOptions};
 use crate::event::*;
 use crate::order_pool::{Order, Slot, ARMED, EXPIRES, LISTED, NIL, TRAILING};
 use crate::risk::OrderRisk;
@@ -236,16 +236,7 @@ impl Engine {
         let o = *self.orders.get(slot);
         let ii = self.instrument_index(o.instrument).expect("armed order on a known instrument");
         self.detach_armed(ii, slot);
-        out.emit(EventKind::Cancelled(Cancelled {
-            account: o.account,
-            order_id: o.order_id,
-            client_order_id: o.client_order_id,
-            instrument: o.instrument,
-            side: o.side,
-            cancelled_qty: o.leaves,
-            filled_qty: 0,
-            reason,
-        }));
+        out.emit(cancelled(&o, reason));
         self.release(slot);
     }
 
