@@ -59,6 +59,30 @@ pub enum CommandKind {
     /// Place an order list (OCO, OTO, OTOCO) atomically: every leg or none
     /// (docs/matching.md, "Order lists").
     NewOrderList(OrderList),
+    /// Admin: adds a USDT-margined perpetual (docs/futures.md, section 2). Same fields as
+    /// [`CommandKind::AddInstrument`]; it starts halted and without risk tiers.
+    AddPerpetual(InstrumentSpec),
+    /// Admin: appends a risk tier (leverage bracket) to a perpetual with no position or order.
+    SetRiskTier(SetRiskTier),
+    /// The account: its leverage on one perpetual.
+    SetLeverage(SetLeverage),
+    /// The account: cross or isolated margin on one perpetual (no position or order there).
+    SetMarginMode(SetMarginMode),
+    /// The account: adds margin to (delta > 0) or removes it from (< 0) an isolated position.
+    AdjustIsolatedMargin(AdjustIsolatedMargin),
+    /// Admin: credits a futures wallet ("deposit approved").
+    MarginDeposit(Transfer),
+    /// Admin: debits a futures wallet, at most its withdrawable amount.
+    MarginWithdraw(Transfer),
+    /// Admin: a principal deduction from a futures wallet, at most its balance (it may leave the
+    /// account liquidatable, and the same command then liquidates it).
+    MarginDebit(Transfer),
+    /// The account: moves money between its spot balance and its futures wallet.
+    WalletTransfer(WalletTransfer),
+    /// The oracle: a new mark price of a perpetual (liquidations follow in the same command).
+    SetMarkPrice(SetMarkPrice),
+    /// The oracle: settles funding on a perpetual at its current mark.
+    ApplyFunding(ApplyFunding),
     /// The gateway's clock, journaled while the market is idle and an order's expiry time has
     /// passed: expiries happen at the first command stamped at or after them, so without
     /// commands none would (docs/matching.md, "Expiry"). Changes nothing else.
@@ -215,12 +239,28 @@ pub struct AdvancedOrder {
     /// last trade price since arming (the highest for a sell, the lowest for a buy) at this
     /// distance, and fires when the price comes back by it. `None`: a fixed trigger.
     pub trailing: Option<Trailing>,
+    /// Perpetuals only: the order may only reduce its owner's position, never open or increase
+    /// it (docs/futures.md, section 5). It holds no margin, and it is trimmed or cancelled
+    /// when the position shrinks below it.
+    pub reduce_only: bool,
+    /// Perpetuals only: a market order with `qty` 0 that closes the whole position (its
+    /// quantity is the position's size when it is placed). Implies `reduce_only`.
+    pub close_position: bool,
 }
 
 impl AdvancedOrder {
     /// A plain order with no options.
     pub fn plain(order: NewOrder) -> Self {
-        Self { order, expire_time_ns: 0, quote_qty: 0, trigger: None, display_qty: 0, trailing: None }
+        Self {
+            order,
+            expire_time_ns: 0,
+            quote_qty: 0,
+            trigger: None,
+            display_qty: 0,
+            trailing: None,
+            reduce_only: false,
+            close_position: false,
+        }
     }
 }
 
@@ -528,4 +568,79 @@ pub struct SetInstrumentState {
     pub instrument: InstrumentId,
     /// The new state.
     pub state: InstrumentState,
+}
+
+/// Appends risk tier `index` to a perpetual (Binance's leverage bracket): positions of notional
+/// up to `max_notional` may use leverage up to `max_leverage`, and their maintenance margin is
+/// `notional * mmr_ppm / 1e6 - maint_amount` (docs/futures.md, "Risk tiers").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetRiskTier {
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// The tier's index: the number of tiers so far.
+    pub index: u8,
+    /// Highest leverage in this tier (whole multiples).
+    pub max_leverage: u32,
+    /// Maintenance margin rate, ppm.
+    pub mmr_ppm: u32,
+    /// Upper bound of the tier's position notional, quote minor units.
+    pub max_notional: u64,
+    /// Maintenance amount (Binance's `cum`), quote minor units: 0 for tier 0, and continuous.
+    pub maint_amount: u64,
+}
+
+/// Sets the sender's leverage on a perpetual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetLeverage {
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Whole multiples, 1 up to tier 0's maximum.
+    pub leverage: u32,
+}
+
+/// Sets the sender's margin mode on a perpetual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetMarginMode {
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Cross or isolated.
+    pub mode: MarginMode,
+}
+
+/// Moves margin between the sender's futures wallet and its isolated position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdjustIsolatedMargin {
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Quote minor units: > 0 adds to the position, < 0 removes from it.
+    pub delta: i64,
+}
+
+/// Moves money between the sender's spot balance and its futures wallet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalletTransfer {
+    /// The margin asset.
+    pub asset: AssetId,
+    /// Minor units, > 0.
+    pub amount: u64,
+    /// Spot to futures (else futures to spot).
+    pub to_futures: bool,
+}
+
+/// A perpetual's new mark price, from the oracle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetMarkPrice {
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Price units; need not be on the tick.
+    pub mark_price: Price,
+}
+
+/// A funding settlement, from the oracle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyFunding {
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Funding rate, ppm: longs pay shorts when > 0, shorts pay longs when < 0.
+    pub rate_ppm: i32,
 }

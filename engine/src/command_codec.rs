@@ -117,6 +117,8 @@ fn kind_of(cmd: &Command) -> u8 {
         CommandKind::AmendTrigger(_) => kind::AMEND_TRIGGER,
         CommandKind::TimeTick => kind::TIME_TICK,
         CommandKind::NewOrderList(_) => kind::NEW_ORDER_LIST,
+        // Placeholder until the futures commands get their journal kinds.
+        _ => 0,
     }
 }
 
@@ -294,6 +296,18 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
         }
         CommandKind::TimeTick => {}
         CommandKind::NewOrderList(l) => put_order_list(&mut w, l),
+        // Placeholder until the futures commands get their journal kinds.
+        CommandKind::AddPerpetual(_)
+        | CommandKind::SetRiskTier(_)
+        | CommandKind::SetLeverage(_)
+        | CommandKind::SetMarginMode(_)
+        | CommandKind::AdjustIsolatedMargin(_)
+        | CommandKind::MarginDeposit(_)
+        | CommandKind::MarginWithdraw(_)
+        | CommandKind::MarginDebit(_)
+        | CommandKind::WalletTransfer(_)
+        | CommandKind::SetMarkPrice(_)
+        | CommandKind::ApplyFunding(_) => {}
         CommandKind::Cancel(c) => {
             let (rk, id) = ref_parts(c.order);
             w.u8(16, rk);
@@ -457,6 +471,8 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
                 trigger,
                 display_qty: r.u64(80),
                 trailing,
+                reduce_only: false,
+                close_position: false,
             })
         }
         kind::AMEND_TRIGGER => {
@@ -649,6 +665,8 @@ pub fn decode_engine_config(buf: &[u8]) -> Result<crate::EngineConfig, CodecErro
         max_assets: r.u32(24),
         fee_account: r.u32(28),
         max_transactions: r.u32(32),
+        insurance_account: crate::NO_ACCOUNT,
+        oracle_account: crate::NO_ACCOUNT,
     };
     let bad = |field, value: u32| Err(CodecError::BadField { field, value: value as u64 });
     if c.max_orders == 0 || c.max_orders == u32::MAX {

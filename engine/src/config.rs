@@ -22,7 +22,16 @@ pub struct EngineConfig {
     pub fee_account: u32,
     /// Deposit/withdrawal transaction ids remembered for duplicate detection (oldest forgotten first).
     pub max_transactions: u32,
+    /// Perpetuals (risk mode): the insurance fund's account, created with the engine. It takes
+    /// over what liquidations leave and collects their clearances ([`NO_ACCOUNT`]: no
+    /// perpetuals can be added).
+    pub insurance_account: u32,
+    /// Perpetuals: the only account that may send mark prices and funding ([`NO_ACCOUNT`]: none).
+    pub oracle_account: u32,
 }
+
+/// An [`EngineConfig`] account setting that names no account.
+pub const NO_ACCOUNT: u32 = u32::MAX;
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -35,6 +44,8 @@ impl Default for EngineConfig {
             max_assets: 64,
             fee_account: 0,
             max_transactions: 1 << 20,
+            insurance_account: NO_ACCOUNT,
+            oracle_account: NO_ACCOUNT,
         }
     }
 }
@@ -51,6 +62,8 @@ impl EngineConfig {
             max_assets: 16,
             fee_account: 0,
             max_transactions: 4096,
+            insurance_account: NO_ACCOUNT,
+            oracle_account: NO_ACCOUNT,
         }
     }
 }

@@ -250,6 +250,7 @@ impl Engine {
             CommandKind::RevokeCredential(c) => self.revoke_credential(cmd.account, c, &mut out),
             // Replication bookkeeping: only the sequence moves (above), no event.
             CommandKind::StartEpoch(_) => {}
+            _ => self.futures_command(cmd, &mut out),
         }
         // What cancels left for an order list's other members (those of trades ran already).
         if !self.list_actions.is_empty() {

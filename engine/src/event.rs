@@ -65,6 +65,286 @@ pub enum EventKind {
     /// An order list passed validation; its legs' own events follow (`Accepted` or `Armed` for
     /// those placed now; pending legs have none until their working order fills).
     ListAccepted(ListAccepted),
+    /// A risk tier was appended to a perpetual.
+    RiskTierSet(RiskTierSet),
+    /// An account's leverage on a perpetual changed.
+    LeverageSet(LeverageSet),
+    /// An account's margin mode on a perpetual changed.
+    MarginModeSet(MarginModeSet),
+    /// Margin moved between a futures wallet and an isolated position.
+    IsolatedMarginAdjusted(IsolatedMarginAdjusted),
+    /// A perpetual's mark price changed (also market data).
+    MarkPriceSet(MarkPriceSet),
+    /// One position's funding payment (after it, `FundingApplied`).
+    FundingPayment(FundingPayment),
+    /// A funding settlement finished (also market data).
+    FundingApplied(FundingApplied),
+    /// A position is being liquidated (its orders were cancelled just before). A liquidation
+    /// order's trades follow, with taker order id 0.
+    Liquidation(Liquidation),
+    /// The insurance fund took over what the book did not absorb of a liquidated position.
+    TakenOver(TakenOver),
+    /// An opposite position was reduced against a bankrupt one (auto-deleveraging).
+    AutoDeleveraged(AutoDeleveraged),
+    /// A liquidation finished: what was left of the margin went to the insurance fund.
+    LiquidationDone(LiquidationDone),
+    /// The insurance fund paid an account's deficit.
+    BankruptcyCovered(BankruptcyCovered),
+    /// A resting reduce-only order was cut down to its owner's position.
+    Trimmed(Trimmed),
+    /// A position after the command (one per position changed, after every other event).
+    PositionChanged(PositionChanged),
+    /// A futures wallet after the command (one per account changed, after the positions).
+    WalletChanged(WalletChanged),
+    /// Query answer: one position (perpetuals).
+    PositionReport(PositionReport),
+    /// Query answer: the futures wallet and its margin figures.
+    MarginReport(MarginReport),
+}
+
+/// A risk tier was appended to a perpetual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RiskTierSet {
+    /// The admin who sent it.
+    pub account: AccountId,
+    /// The tier as applied.
+    pub tier: crate::command::SetRiskTier,
+}
+
+/// An account's leverage on a perpetual changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeverageSet {
+    /// The account.
+    pub account: AccountId,
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// The new leverage.
+    pub leverage: u32,
+}
+
+/// An account's margin mode on a perpetual changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarginModeSet {
+    /// The account.
+    pub account: AccountId,
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// The new mode.
+    pub mode: MarginMode,
+}
+
+/// Margin moved between a futures wallet and an isolated position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IsolatedMarginAdjusted {
+    /// The account.
+    pub account: AccountId,
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// As sent: > 0 into the position.
+    pub delta: i64,
+    /// The position's isolated margin after it.
+    pub isolated_margin: i64,
+}
+
+/// A perpetual's mark price changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkPriceSet {
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// The new mark.
+    pub mark_price: Price,
+}
+
+/// One position's funding: `amount` > 0 received, < 0 paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FundingPayment {
+    /// The account.
+    pub account: AccountId,
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Quote minor units, signed.
+    pub amount: i64,
+}
+
+/// A funding settlement finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FundingApplied {
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// The rate applied, ppm.
+    pub rate_ppm: i32,
+    /// The mark it was applied at.
+    pub mark_price: Price,
+    /// The sum of the long positions' sizes.
+    pub open_interest: Qty,
+    /// What the payers paid.
+    pub paid: i64,
+    /// What the receivers received.
+    pub received: i64,
+    /// `paid - received`, to the insurance fund (rounding only).
+    pub residue: i64,
+}
+
+/// A position is being liquidated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Liquidation {
+    /// The account.
+    pub account: AccountId,
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Its signed size.
+    pub size: i64,
+    /// The mark when it was liquidated.
+    pub mark_price: Price,
+    /// Its liquidation price as users saw it (0: none).
+    pub liq_price: Price,
+    /// Its bankruptcy price: the liquidation order's limit and the takeover/ADL price.
+    pub bankruptcy_price: Price,
+}
+
+/// The insurance fund took over the rest of a liquidated position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TakenOver {
+    /// The liquidated account.
+    pub account: AccountId,
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Quantity taken over.
+    pub qty: Qty,
+    /// At the bankruptcy price.
+    pub price: Price,
+}
+
+/// An opposite position was reduced against a bankrupt one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoDeleveraged {
+    /// The liquidated account.
+    pub account: AccountId,
+    /// The account whose position was reduced.
+    pub counterparty: AccountId,
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Quantity.
+    pub qty: Qty,
+    /// At the bankruptcy price.
+    pub price: Price,
+}
+
+/// A liquidation finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiquidationDone {
+    /// The account.
+    pub account: AccountId,
+    /// The perpetual whose position (isolated) or account (cross) was liquidated.
+    pub instrument: InstrumentId,
+    /// What was left of its margin, to the insurance fund.
+    pub clearance: i64,
+}
+
+/// The insurance fund paid an account's deficit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BankruptcyCovered {
+    /// The account.
+    pub account: AccountId,
+    /// Quote minor units, > 0.
+    pub amount: i64,
+}
+
+/// A resting reduce-only order was cut down to its owner's position (it keeps its priority).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trimmed {
+    /// Owner.
+    pub account: AccountId,
+    /// Engine order id.
+    pub order_id: OrderId,
+    /// Client order id.
+    pub client_order_id: ClientOrderId,
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Its side.
+    pub side: Side,
+    /// Leaves after the cut.
+    pub leaves: Qty,
+    /// Quantity cut.
+    pub cut: Qty,
+}
+
+/// A position after the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PositionChanged {
+    /// The account.
+    pub account: AccountId,
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Signed size: > 0 long, < 0 short.
+    pub size: i64,
+    /// Cost basis: what a long paid, what a short received (0 when flat).
+    pub cost: i64,
+    /// Entry price, for display (rounded against the holder).
+    pub entry_price: Price,
+    /// Realised PnL, cumulative.
+    pub realised_pnl: i64,
+    /// Isolated margin (0 in cross mode).
+    pub isolated_margin: i64,
+    /// Liquidation price at the current marks (0: none).
+    pub liq_price: Price,
+}
+
+/// A futures wallet after the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalletChanged {
+    /// The account.
+    pub account: AccountId,
+    /// The margin asset.
+    pub asset: AssetId,
+    /// The futures (cross) wallet, signed.
+    pub wallet: i64,
+    /// The spot balance of the margin asset (available).
+    pub spot: u64,
+}
+
+/// Query answer: one position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PositionReport {
+    /// Who asked.
+    pub account: AccountId,
+    /// The position as [`PositionChanged`] reports it (its `account` is the target).
+    pub position: PositionChanged,
+    /// The current mark.
+    pub mark_price: Price,
+    /// Unrealised PnL at the mark, rounded down.
+    pub upnl: i64,
+    /// Maintenance margin at the mark, rounded up.
+    pub maint_margin: i64,
+    /// Leverage in force.
+    pub leverage: u32,
+    /// Margin mode.
+    pub mode: MarginMode,
+}
+
+/// Query answer: a futures wallet and its margin figures (docs/futures.md, section 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarginReport {
+    /// Who asked.
+    pub account: AccountId,
+    /// Account asked about.
+    pub target: AccountId,
+    /// The margin asset.
+    pub asset: AssetId,
+    /// Futures wallet.
+    pub wallet: i64,
+    /// Cross equity: wallet + the cross positions' unrealised PnL.
+    pub equity: i64,
+    /// What new orders may use.
+    pub available: i64,
+    /// What may leave the futures wallet.
+    pub withdrawable: i64,
+    /// Initial margin of the cross positions.
+    pub position_margin: i64,
+    /// Order margin, every instrument.
+    pub order_margin: i64,
+    /// Maintenance margin of the cross positions.
+    pub maint_margin: i64,
 }
 
 /// An order list was accepted: legs `list_id`, `list_id + 1` .. (engine order ids) with client
@@ -275,11 +555,38 @@ pub enum RejectReason {
     /// An amend of a leg of an order list that is contingent on another (an OCO leg, a pending
     /// leg): cancel the list and place another.
     OrderListLeg = 32,
+    /// A futures command on a spot instrument.
+    NotPerpetual = 33,
+    /// A risk tier out of order, discontinuous, or whose maintenance rate times its leverage
+    /// reaches 100%.
+    InvalidRiskTier = 34,
+    /// A position or open order prevents it (tier change, margin-mode change).
+    PositionOpen = 35,
+    /// Leverage above tier 0's, or the position with its orders above the cap at that leverage.
+    LeverageAboveTier = 36,
+    /// The worst-case position would exceed the cap at the account's leverage.
+    PositionLimitExceeded = 37,
+    /// Free margin cannot cover it.
+    InsufficientMargin = 38,
+    /// A reduce-only or close-position order that would open or increase a position.
+    ReduceOnlyWouldOpen = 39,
+    /// A mark price of 0.
+    InvalidMarkPrice = 40,
+    /// A mark price further than the price band from the previous mark.
+    MarkOutsideBand = 41,
+    /// Funding on a perpetual with no position.
+    NoOpenInterest = 42,
+    /// A mark price or funding from an account that is not the oracle.
+    NotOracle = 43,
+    /// No isolated position to adjust.
+    NoPosition = 44,
+    /// A futures transfer in an asset no perpetual settles in.
+    NotMarginAsset = 45,
 }
 
 impl RejectReason {
     /// All reasons, for tables and tests.
-    pub const ALL: [RejectReason; 32] = [
+    pub const ALL: [RejectReason; 45] = [
         Self::UnknownInstrument,
         Self::InstrumentNotTrading,
         Self::PriceOffTick,
@@ -312,6 +619,19 @@ impl RejectReason {
         Self::AlreadyExpired,
         Self::NotArmed,
         Self::OrderListLeg,
+        Self::NotPerpetual,
+        Self::InvalidRiskTier,
+        Self::PositionOpen,
+        Self::LeverageAboveTier,
+        Self::PositionLimitExceeded,
+        Self::InsufficientMargin,
+        Self::ReduceOnlyWouldOpen,
+        Self::InvalidMarkPrice,
+        Self::MarkOutsideBand,
+        Self::NoOpenInterest,
+        Self::NotOracle,
+        Self::NoPosition,
+        Self::NotMarginAsset,
     ];
 
     /// Wire code.
@@ -365,6 +685,28 @@ pub enum CommandType {
     AmendTrigger = 17,
     /// [`crate::CommandKind::NewOrderList`].
     NewOrderList = 18,
+    /// [`crate::CommandKind::AddPerpetual`].
+    AddPerpetual = 19,
+    /// [`crate::CommandKind::SetRiskTier`].
+    SetRiskTier = 20,
+    /// [`crate::CommandKind::SetLeverage`].
+    SetLeverage = 21,
+    /// [`crate::CommandKind::SetMarginMode`].
+    SetMarginMode = 22,
+    /// [`crate::CommandKind::AdjustIsolatedMargin`].
+    AdjustIsolatedMargin = 23,
+    /// [`crate::CommandKind::MarginDeposit`].
+    MarginDeposit = 24,
+    /// [`crate::CommandKind::MarginWithdraw`].
+    MarginWithdraw = 25,
+    /// [`crate::CommandKind::MarginDebit`].
+    MarginDebit = 26,
+    /// [`crate::CommandKind::WalletTransfer`].
+    WalletTransfer = 27,
+    /// [`crate::CommandKind::SetMarkPrice`].
+    SetMarkPrice = 28,
+    /// [`crate::CommandKind::ApplyFunding`].
+    ApplyFunding = 29,
 }
 
 /// A command was refused.
@@ -447,6 +789,10 @@ pub enum CancelReason {
     /// Another leg of its order list traded, fired or was cancelled (or, for a pending leg, its
     /// working order was cancelled).
     OrderList = 10,
+    /// A reduce-only order whose position is gone or now on its side.
+    ReduceOnly = 11,
+    /// Its owner's position or account is being liquidated.
+    Liquidation = 12,
 }
 
 impl CancelReason {
@@ -463,6 +809,8 @@ impl CancelReason {
             8 => Self::PostOnlyWouldTake,
             9 => Self::Expired,
             10 => Self::OrderList,
+            11 => Self::ReduceOnly,
+            12 => Self::Liquidation,
             _ => return None,
         })
     }

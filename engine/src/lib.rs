@@ -27,6 +27,7 @@ mod engine;
 pub mod event;
 mod expiry_queue;
 mod fee_schedule;
+mod futures_commands;
 mod huge_pages;
 mod iceberg_table;
 mod instrument;
@@ -55,7 +56,7 @@ pub mod types;
 mod view;
 
 pub use command::*;
-pub use config::EngineConfig;
+pub use config::{EngineConfig, NO_ACCOUNT};
 pub use credential_table::AccountCredential;
 pub use engine::Engine;
 pub use event::*;

@@ -78,6 +78,8 @@ impl ConfigSnapshot {
             max_assets: self.max_assets,
             fee_account: self.fee_account,
             max_transactions: self.max_transactions,
+            insurance_account: crate::NO_ACCOUNT,
+            oracle_account: crate::NO_ACCOUNT,
         };
         if c.max_orders == 0 || c.max_orders == NIL {
             return bad(format!("max_orders {} out of range", c.max_orders));

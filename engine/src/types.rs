@@ -206,7 +206,18 @@ wire_enum!(
         /// Deposit.
         Deposit = 4,
         /// Withdrawal.
-        Withdraw = 5 }
+        Withdraw = 5,
+        /// A transfer between the spot balance and the futures wallet.
+        WalletTransfer = 6 }
+);
+
+wire_enum!(
+    /// How a perpetual position is margined (docs/futures.md, section 4).
+    MarginMode {
+        /// Shares the account's futures wallet with its other cross positions.
+        Cross = 1,
+        /// Has its own margin; its liquidation touches nothing else.
+        Isolated = 2 }
 );
 
 /// Fee rate in millionths of the notional (1 basis point = 100). Negative
