@@ -91,7 +91,7 @@ impl Engine {
     }
 
     #[inline]
-    fn touch(&mut self, account: AccountId, asset: AssetId, reason: BalanceReason) {
+    pub(crate) fn touch(&mut self, account: AccountId, asset: AssetId, reason: BalanceReason) {
         if account == self.config.fee_account {
             // The fee account moves on every trade; it is audited by query, not by events.
             return;
@@ -192,7 +192,7 @@ impl Engine {
     }
 
     /// Common checks of commands that target an account.
-    fn check_target(&self, target: AccountId, must_exist: bool) -> Result<(), RejectReason> {
+    pub(crate) fn check_target(&self, target: AccountId, must_exist: bool) -> Result<(), RejectReason> {
         if !self.config.risk_checks {
             return Err(RejectReason::AccountsDisabled);
         }
@@ -286,13 +286,7 @@ impl Engine {
         if let Err(reason) = check {
             return self.account_reject(account, command, reason, out);
         }
-        if self.tx_order.len() == self.config.max_transactions as usize {
-            if let Some(old) = self.tx_order.pop_front() {
-                self.tx_ids.remove(&old);
-            }
-        }
-        self.tx_order.push_back(t.tx_id);
-        self.tx_ids.insert(t.tx_id);
+        self.remember_transaction(t.tx_id);
         if command == CommandType::Deposit {
             self.supply[t.asset as usize] += t.amount;
             self.credit(t.target, t.asset, t.amount, BalanceReason::Deposit);
@@ -312,6 +306,17 @@ impl Engine {
             tx_id: t.tx_id,
             available,
         }));
+    }
+
+    /// Remembers a transfer's id for duplicate detection, forgetting the oldest at the bound.
+    pub(crate) fn remember_transaction(&mut self, tx_id: u64) {
+        if self.tx_order.len() == self.config.max_transactions as usize {
+            if let Some(old) = self.tx_order.pop_front() {
+                self.tx_ids.remove(&old);
+            }
+        }
+        self.tx_order.push_back(tx_id);
+        self.tx_ids.insert(tx_id);
     }
 
     pub(crate) fn set_fee_schedule<S: EventSink>(

@@ -40,6 +40,13 @@ impl Engine {
         if let Err(reason) = check_option_combination(a) {
             return reject(out, reason);
         }
+        let perp = self.instrument_index(a.order.instrument).and_then(|ii| self.perp_of(ii)).is_some();
+        if perp || a.reduce_only || a.close_position {
+            return match self.new_perp_order(account, ts, a, out) {
+                Ok(ii) => self.run_triggers(ii, ts, out),
+                Err(reason) => reject(out, reason),
+            };
+        }
         if let Some((trigger_price, trigger)) = a.trigger {
             let stop = StopOrder { order: a.order, trigger_price, trigger };
             let opts = StopOptions { expire_time_ns: a.expire_time_ns, trailing: a.trailing };
@@ -51,6 +58,7 @@ impl Engine {
             limit: None,
             quote_budget: a.quote_qty,
             display_qty: a.display_qty,
+            reduce_only: false,
         };
         if a.quote_qty != 0 {
             match self.quote_order_qty(account, &order, a.quote_qty) {

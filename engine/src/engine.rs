@@ -8,12 +8,15 @@ use crate::config::EngineConfig;
 use crate::credential_table::CredentialTable;
 use crate::event::*;
 use crate::expiry_queue::ExpiryQueue;
+use crate::futures_scratch::FuturesScratch;
 use crate::iceberg_table::{IcebergEntry, IcebergTable};
 use crate::instrument::Instrument;
 use crate::list_table::{ListAction, ListTable};
+use crate::margin_account::MarginAccount;
 use crate::order_book::{crosses, OrderBook};
 use crate::order_index::OrderIndex;
-use crate::order_pool::{Order, OrderPool, Slot, ARMED, EXPIRES, ICEBERG, LISTED, NIL, PENDING};
+use crate::order_pool::{Order, OrderPool, Slot, ARMED, EXPIRES, ICEBERG, LISTED, NIL, PENDING, REDUCE_ONLY};
+use crate::perp_market::PerpMarket;
 use crate::price_level::LevelPool;
 use crate::risk::OrderRisk;
 use crate::trail_table::TrailTable;
@@ -73,6 +76,14 @@ pub struct Engine {
     pub(crate) expiry: ExpiryQueue,
     /// Resting iceberg orders' display quantities and visible slices.
     pub(crate) icebergs: IcebergTable,
+    /// Perpetuals' futures state, in the order they were added (see `futures_commands.rs`).
+    pub(crate) perps: Vec<PerpMarket>,
+    /// Risk mode: every account's futures wallet and positions, by account id.
+    pub(crate) margin: Vec<MarginAccount>,
+    /// The asset every perpetual settles in (the first perpetual's quote asset).
+    pub(crate) margin_asset: Option<AssetId>,
+    /// Per-command futures bookkeeping (see `futures_scratch.rs`).
+    pub(crate) fut: FuturesScratch,
 }
 
 // A command and an event are copied through ring slots on every order: credential commands,
@@ -111,15 +122,20 @@ pub(crate) struct PlaceOptions {
     pub quote_budget: u64,
     /// Iceberg display quantity if it rests (0: not an iceberg).
     pub display_qty: Qty,
+    /// Perpetuals: a reduce-only order (docs/futures.md, section 5).
+    pub reduce_only: bool,
 }
 
 impl PlaceOptions {
-    pub const NONE: PlaceOptions = PlaceOptions { expire_time_ns: 0, limit: None, quote_budget: 0, display_qty: 0 };
+    pub const NONE: PlaceOptions =
+        PlaceOptions { expire_time_ns: 0, limit: None, quote_budget: 0, display_qty: 0, reduce_only: false };
 
     /// The [`Order::flags`] a new order resting with these options gets.
     #[inline]
     fn resting_flags(&self) -> u8 {
-        (if self.expire_time_ns != 0 { EXPIRES } else { 0 }) | if self.display_qty != 0 { ICEBERG } else { 0 }
+        (if self.expire_time_ns != 0 { EXPIRES } else { 0 })
+            | (if self.display_qty != 0 { ICEBERG } else { 0 })
+            | if self.reduce_only { REDUCE_ONLY } else { 0 }
     }
 }
 
@@ -179,9 +195,18 @@ impl Engine {
             clock_ns: 0,
             expiry: ExpiryQueue::for_orders(config.max_orders),
             icebergs: IcebergTable::for_orders(config.max_orders),
+            perps: Vec::new(),
+            margin: if risk { vec![MarginAccount::default(); config.max_accounts as usize] } else { Vec::new() },
+            margin_asset: None,
+            fut: FuturesScratch::default(),
         };
         if risk {
             e.open_account(config.fee_account, 0, AccountStatus::Active);
+            let fund = config.insurance_account;
+            if fund != crate::config::NO_ACCOUNT {
+                assert!(fund < config.max_accounts && fund != config.fee_account, "insurance account out of range");
+                e.open_account(fund, 0, AccountStatus::Active);
+            }
         }
         e
     }
@@ -255,6 +280,9 @@ impl Engine {
         // What cancels left for an order list's other members (those of trades ran already).
         if !self.list_actions.is_empty() {
             self.run_list_actions(cmd.timestamp_ns, &mut out);
+        }
+        if self.fut.active {
+            self.after_futures_command(&mut out);
         }
         if !self.touched.is_empty() {
             self.emit_balance_changes(&mut out);
@@ -362,9 +390,17 @@ impl Engine {
         };
         // Funding is checked before FOK and post-only (docs/matching.md, step 13).
         let mut reservation = None;
+        let perp = self.perp_of(ii);
         if self.config.risk_checks {
             let rates = inst.fees.rates(self.accounts[account as usize].tier);
             taker.risk = OrderRisk::new(rates.maker_ppm, rates.taker_ppm);
+        }
+        if let (true, Some(p)) = (self.config.risk_checks, perp) {
+            let rests = o.order_type == OrderType::Limit && matches!(o.tif, TimeInForce::Gtc | TimeInForce::PostOnly);
+            if let Err(reason) = self.check_perp_order(ii, p, account, o.side, limit, o.qty, rests, opts.reduce_only) {
+                return fail(self, out, reason, CancelReason::Unfundable);
+            }
+        } else if self.config.risk_checks {
             let (asset, mut need) = self.requirement(ii, o.side, &taker.risk, limit, o.qty);
             if opts.quote_budget != 0 && o.side == Side::Buy {
                 need = need.min(taker.risk.buy_requirement(1, opts.quote_budget, 1));
@@ -445,6 +481,9 @@ impl Engine {
                     self.risk[slot as usize] = taker.risk;
                 }
                 self.attach_to_level(ii, slot, o.price, out);
+                if let (true, Some(p)) = (self.config.risk_checks, perp) {
+                    self.perp_order_rested(p, slot, o.price);
+                }
                 return Ok(());
             }
             (TakerEnd::Done, _, _) => Some(CancelReason::ImmediateRemainder),
@@ -835,12 +874,30 @@ impl Engine {
     // ----- instruments -------------------------------------------------------
 
     fn add_instrument<S: EventSink>(&mut self, account: AccountId, spec: &InstrumentSpec, out: &mut Out<'_, S>) {
+        if let Err(reason) = self.validate_spec(spec) {
+            return out.emit(EventKind::Rejected(Rejected {
+                account,
+                command: CommandType::AddInstrument,
+                client_order_id: 0,
+                order_id: 0,
+                instrument: spec.id,
+                reason,
+            }));
+        }
+        self.push_instrument(spec, InstrumentState::Trading);
+        out.emit(EventKind::InstrumentAdded(InstrumentAdded { account, spec: *spec, perpetual: false }));
+    }
+
+    /// The checks of a new instrument's spec, spot or perpetual.
+    pub(crate) fn validate_spec(&self, spec: &InstrumentSpec) -> Result<(), RejectReason> {
         use RejectReason::*;
-        let reason = if spec.id >= self.config.max_instruments {
-            Some(InvalidInstrument)
-        } else if self.instrument_index(spec.id).is_some() {
-            Some(InstrumentExists)
-        } else if InstrumentSpec::symbol_from_str(spec.symbol_str()) != Some(spec.symbol)
+        if spec.id >= self.config.max_instruments {
+            return Err(InvalidInstrument);
+        }
+        if self.instrument_index(spec.id).is_some() {
+            return Err(InstrumentExists);
+        }
+        if InstrumentSpec::symbol_from_str(spec.symbol_str()) != Some(spec.symbol)
             || spec.tick == 0
             || spec.lot == 0
             || spec.qty_scale == 0
@@ -854,30 +911,25 @@ impl Engine {
                     || spec.quote_asset >= self.config.max_assets
                     || spec.base_asset == spec.quote_asset))
         {
-            Some(InvalidInstrument)
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            return out.emit(EventKind::Rejected(Rejected {
-                account,
-                command: CommandType::AddInstrument,
-                client_order_id: 0,
-                order_id: 0,
-                instrument: spec.id,
-                reason,
-            }));
+            return Err(InvalidInstrument);
         }
-        self.instrument_slot[spec.id as usize] = self.instruments.len() as u32;
+        Ok(())
+    }
+
+    /// Adds a validated instrument; returns its position.
+    pub(crate) fn push_instrument(&mut self, spec: &InstrumentSpec, state: InstrumentState) -> usize {
+        let ii = self.instruments.len();
+        self.instrument_slot[spec.id as usize] = ii as u32;
         self.instruments.push(Instrument {
             spec: *spec,
-            state: InstrumentState::Trading,
+            state,
             reference_price: spec.reference_price,
             book: OrderBook::new(spec.tick),
             triggers: TriggerBook::new(spec.tick),
             fees: Default::default(),
+            perp: crate::instrument::NO_PERP,
         });
-        out.emit(EventKind::InstrumentAdded(InstrumentAdded { account, spec: *spec }));
+        ii
     }
 
     fn set_instrument_state<S: EventSink>(&mut self, account: AccountId, s: &SetInstrumentState, out: &mut Out<'_, S>) {
@@ -885,7 +937,8 @@ impl Engine {
             None => Some(RejectReason::UnknownInstrument),
             Some(ii) => {
                 let cur = self.instruments[ii].state;
-                (cur == InstrumentState::Closed || cur == s.state).then_some(RejectReason::InvalidStateTransition)
+                (cur == InstrumentState::Closed || cur == s.state || !self.perp_state_allowed(ii, s.state))
+                    .then_some(RejectReason::InvalidStateTransition)
             }
         };
         if let Some(reason) = reason {
@@ -1120,9 +1173,13 @@ impl Engine {
     pub(crate) fn release(&mut self, slot: Slot) {
         let o = *self.orders.get(slot);
         if self.config.risk_checks {
-            let reserved = std::mem::take(&mut self.risk[slot as usize]).reserved;
+            let r = std::mem::take(&mut self.risk[slot as usize]);
             let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
-            self.unreserve(ii, o.account, o.side, reserved);
+            match self.perp_of(ii) {
+                // A perpetual order's risk slot holds its price (it reserves nothing).
+                Some(p) => self.perp_order_gone(p, &o, r.settled),
+                None => self.unreserve(ii, o.account, o.side, r.reserved),
+            }
         }
         let k = *self.orders.links(slot);
         if k.acct_prev != NIL {

@@ -908,6 +908,8 @@ pub struct InstrumentAdded {
     pub account: AccountId,
     /// Its definition.
     pub spec: crate::InstrumentSpec,
+    /// A perpetual (`AddPerpetual`; it starts halted), else spot.
+    pub perpetual: bool,
 }
 
 /// An instrument's trading state changed.

@@ -1,11 +1,440 @@
-//! Perpetual futures commands (docs/futures.md): placeholder dispatch.
+//! The futures commands (docs/futures.md, sections 2, 4, 6, 7 and 9): perpetuals and their risk
+//! tiers, leverage and margin modes, isolated margin, futures transfers, and the oracle's mark
+//! prices and funding. Each validates everything first (a rejected command changes nothing),
+//! then applies; liquidations they cause follow at the end of the command
+//! (`liquidation.rs`).
 
 use crate::command::*;
 use crate::engine::{Engine, Out};
 use crate::event::*;
+use crate::perp_market::{PerpMarket, MAX_PERPETUALS};
+use crate::risk_tier::{ceil_div, floor_div, MAX_PERP_QTY_SCALE, MAX_PERP_VALUE, PPM};
+use crate::types::*;
 
 impl Engine {
     pub(crate) fn futures_command<S: EventSink>(&mut self, cmd: &Command, out: &mut Out<'_, S>) {
-        let _ = (cmd, out);
+        let a = cmd.account;
+        let (command, instrument, result) = match &cmd.kind {
+            CommandKind::AddPerpetual(spec) => (CommandType::AddPerpetual, spec.id, self.add_perpetual(a, spec, out)),
+            CommandKind::SetRiskTier(t) => (CommandType::SetRiskTier, t.instrument, self.set_risk_tier(a, t, out)),
+            CommandKind::SetLeverage(l) => (CommandType::SetLeverage, l.instrument, self.set_leverage(a, l, out)),
+            CommandKind::SetMarginMode(m) => {
+                (CommandType::SetMarginMode, m.instrument, self.set_margin_mode(a, m, out))
+            }
+            CommandKind::AdjustIsolatedMargin(m) => {
+                (CommandType::AdjustIsolatedMargin, m.instrument, self.adjust_isolated_margin(a, m, out))
+            }
+            CommandKind::MarginDeposit(t) => {
+                (CommandType::MarginDeposit, 0, self.margin_transfer(a, CommandType::MarginDeposit, t, out))
+            }
+            CommandKind::MarginWithdraw(t) => {
+                (CommandType::MarginWithdraw, 0, self.margin_transfer(a, CommandType::MarginWithdraw, t, out))
+            }
+            CommandKind::MarginDebit(t) => {
+                (CommandType::MarginDebit, 0, self.margin_transfer(a, CommandType::MarginDebit, t, out))
+            }
+            CommandKind::WalletTransfer(t) => (CommandType::WalletTransfer, 0, self.wallet_transfer(a, t, out)),
+            CommandKind::SetMarkPrice(m) => (CommandType::SetMarkPrice, m.instrument, self.set_mark_price(a, m, out)),
+            CommandKind::ApplyFunding(f) => (CommandType::ApplyFunding, f.instrument, self.apply_funding(a, f, out)),
+            _ => unreachable!("spot commands are applied by Engine::apply"),
+        };
+        if let Err(reason) = result {
+            out.emit(EventKind::Rejected(Rejected {
+                account: a,
+                command,
+                client_order_id: 0,
+                order_id: 0,
+                instrument,
+                reason,
+            }));
+        }
+    }
+
+    /// The perpetual an account or oracle command names: `UnknownInstrument`, `NotPerpetual`.
+    fn perp_named(&self, id: InstrumentId) -> Result<usize, RejectReason> {
+        let ii = self.instrument_index(id).ok_or(RejectReason::UnknownInstrument)?;
+        self.perp_of(ii).ok_or(RejectReason::NotPerpetual)
+    }
+
+    /// An account that may change its own futures settings.
+    fn futures_account(&self, a: AccountId) -> Result<(), RejectReason> {
+        if !self.config.risk_checks {
+            return Err(RejectReason::AccountsDisabled);
+        }
+        self.trading_account(a).map(|_| ())
+    }
+
+    fn add_perpetual<S: EventSink>(
+        &mut self,
+        account: AccountId,
+        spec: &InstrumentSpec,
+        out: &mut Out<'_, S>,
+    ) -> Result<(), RejectReason> {
+        use RejectReason::*;
+        if !self.config.risk_checks {
+            return Err(AccountsDisabled);
+        }
+        self.validate_spec(spec)?;
+        let bad = self.config.insurance_account == crate::config::NO_ACCOUNT
+            || spec.qty_scale > MAX_PERP_QTY_SCALE
+            || spec.reference_price >= MAX_PERP_VALUE
+            || spec.max_qty >= MAX_PERP_VALUE
+            || self.margin_asset.is_some_and(|m| m != spec.quote_asset);
+        if bad {
+            return Err(InvalidInstrument);
+        }
+        if self.perps.len() == MAX_PERPETUALS {
+            return Err(CapacityReached);
+        }
+        let p = self.perps.len();
+        let ii = self.push_instrument(spec, InstrumentState::Halted);
+        self.instruments[ii].perp = p as u32;
+        self.perps.push(PerpMarket::new(ii as u32, spec.id, spec.reference_price));
+        self.margin_asset = Some(spec.quote_asset);
+        self.rebuild_perp_order();
+        out.emit(EventKind::InstrumentAdded(InstrumentAdded { account, spec: *spec, perpetual: true }));
+        Ok(())
+    }
+
+    /// Perpetual indexes in instrument-id order (the order liquidation visits them in).
+    pub(crate) fn rebuild_perp_order(&mut self) {
+        let mut by_id: Vec<u32> = (0..self.perps.len() as u32).collect();
+        by_id.sort_by_key(|&p| self.perps[p as usize].id);
+        self.fut.by_id = by_id;
+    }
+
+    fn set_risk_tier<S: EventSink>(
+        &mut self,
+        account: AccountId,
+        t: &SetRiskTier,
+        out: &mut Out<'_, S>,
+    ) -> Result<(), RejectReason> {
+        let p = self.perp_named(t.instrument)?;
+        let ii = self.perps[p].ii as usize;
+        let book = &self.instruments[ii].book;
+        if !self.perps[p].holders.is_empty()
+            || book.side(Side::Buy).best().is_some()
+            || book.side(Side::Sell).best().is_some()
+        {
+            return Err(RejectReason::PositionOpen);
+        }
+        if !self.perps[p].tiers.accepts(t) {
+            return Err(RejectReason::InvalidRiskTier);
+        }
+        self.perps[p].tiers.push(t);
+        out.emit(EventKind::RiskTierSet(RiskTierSet { account, tier: *t }));
+        Ok(())
+    }
+
+    /// `SetInstrumentState` on a perpetual: trading needs a risk tier, and closing one with a
+    /// position or an order is refused (delisting with settlement is not built).
+    pub(crate) fn perp_state_allowed(&self, ii: usize, state: InstrumentState) -> bool {
+        let Some(p) = self.perp_of(ii) else { return true };
+        match state {
+            InstrumentState::Trading => !self.perps[p].tiers.is_empty(),
+            InstrumentState::Closed => {
+                let book = &self.instruments[ii].book;
+                self.perps[p].holders.is_empty()
+                    && book.side(Side::Buy).best().is_none()
+                    && book.side(Side::Sell).best().is_none()
+            }
+            _ => true,
+        }
+    }
+
+    fn set_leverage<S: EventSink>(
+        &mut self,
+        a: AccountId,
+        c: &SetLeverage,
+        out: &mut Out<'_, S>,
+    ) -> Result<(), RejectReason> {
+        self.futures_account(a)?;
+        let p = self.perp_named(c.instrument)?;
+        let l = c.leverage;
+        if l == 0 {
+            return Err(RejectReason::InvalidField);
+        }
+        let pos = self.pos(a, p);
+        let tiers = &self.perps[p].tiers;
+        let cap = tiers.cap(l).ok_or(RejectReason::LeverageAboveTier)?;
+        if l > tiers.max_leverage() || self.notional_at_mark(p, self.worst_size(&pos, None)) > cap as i128 {
+            return Err(RejectReason::LeverageAboveTier);
+        }
+        let old = self.leverage(p, &pos);
+        // A lower leverage raises what the position and the orders hold: it must still fit.
+        self.pos_mut(a, p).leverage = l;
+        if l < old {
+            let now = self.pos(a, p);
+            let iso_short = now.isolated
+                && now.size != 0
+                && (now.iso as i128) + self.upnl(p, &now).min(0) < self.initial_margin(p, &now);
+            if iso_short || self.available(a) < 0 {
+                self.pos_mut(a, p).leverage = pos.leverage;
+                return Err(RejectReason::InsufficientMargin);
+            }
+        }
+        out.emit(EventKind::LeverageSet(LeverageSet { account: a, instrument: c.instrument, leverage: l }));
+        Ok(())
+    }
+
+    fn set_margin_mode<S: EventSink>(
+        &mut self,
+        a: AccountId,
+        c: &SetMarginMode,
+        out: &mut Out<'_, S>,
+    ) -> Result<(), RejectReason> {
+        self.futures_account(a)?;
+        let p = self.perp_named(c.instrument)?;
+        let isolated = c.mode == MarginMode::Isolated;
+        if a == self.config.insurance_account && isolated {
+            return Err(RejectReason::SystemAccount);
+        }
+        let pos = self.pos(a, p);
+        if pos.size != 0 || pos.orders != 0 {
+            return Err(RejectReason::PositionOpen);
+        }
+        if pos.isolated == isolated {
+            return Err(RejectReason::InvalidField);
+        }
+        self.pos_mut(a, p).isolated = isolated;
+        out.emit(EventKind::MarginModeSet(MarginModeSet { account: a, instrument: c.instrument, mode: c.mode }));
+        Ok(())
+    }
+
+    fn adjust_isolated_margin<S: EventSink>(
+        &mut self,
+        a: AccountId,
+        c: &AdjustIsolatedMargin,
+        out: &mut Out<'_, S>,
+    ) -> Result<(), RejectReason> {
+        self.futures_account(a)?;
+        let p = self.perp_named(c.instrument)?;
+        let pos = self.pos(a, p);
+        if !pos.isolated || pos.size == 0 {
+            return Err(RejectReason::NoPosition);
+        }
+        if c.delta == 0 || c.delta == i64::MIN {
+            return Err(RejectReason::InvalidField);
+        }
+        let short = if c.delta > 0 {
+            c.delta as i128 > self.available(a)
+        } else {
+            pos.iso as i128 + c.delta as i128 + self.upnl(p, &pos).min(0) < self.initial_margin(p, &pos)
+        };
+        if short {
+            return Err(RejectReason::InsufficientMargin);
+        }
+        self.margin[a as usize].wallet -= c.delta;
+        let iso = {
+            let pos = self.pos_mut(a, p);
+            pos.iso += c.delta;
+            pos.iso
+        };
+        out.emit(EventKind::IsolatedMarginAdjusted(IsolatedMarginAdjusted {
+            account: a,
+            instrument: c.instrument,
+            delta: c.delta,
+            isolated_margin: iso,
+        }));
+        self.touch_wallet(a);
+        self.touch_pos(a, p);
+        Ok(())
+    }
+
+    /// The margin asset check of a futures transfer: `UnknownAsset`, `NotMarginAsset`.
+    fn margin_asset_named(&self, asset: AssetId) -> Result<(), RejectReason> {
+        if asset >= self.config.max_assets {
+            return Err(RejectReason::UnknownAsset);
+        }
+        if self.margin_asset != Some(asset) {
+            return Err(RejectReason::NotMarginAsset);
+        }
+        Ok(())
+    }
+
+    fn margin_transfer<S: EventSink>(
+        &mut self,
+        account: AccountId,
+        command: CommandType,
+        t: &Transfer,
+        out: &mut Out<'_, S>,
+    ) -> Result<(), RejectReason> {
+        self.check_target(t.target, true)?;
+        self.margin_asset_named(t.asset)?;
+        if t.amount == 0 || t.amount > i64::MAX as u64 {
+            return Err(RejectReason::InvalidField);
+        }
+        if self.tx_ids.contains(&t.tx_id) {
+            return Err(RejectReason::DuplicateTransaction);
+        }
+        let amount = t.amount as i64;
+        let w = self.margin[t.target as usize].wallet;
+        match command {
+            CommandType::MarginWithdraw if amount as i128 > self.withdrawable(t.target) => {
+                return Err(RejectReason::InsufficientMargin)
+            }
+            CommandType::MarginDebit if amount > w.max(0) => return Err(RejectReason::InsufficientBalance),
+            // Every wallet, isolated margin and basis stays within i64 (docs/futures.md, section 1).
+            CommandType::MarginDeposit
+                if self.supply[t.asset as usize].checked_add(t.amount).is_none_or(|s| s > i64::MAX as u64 / 4) =>
+            {
+                return Err(RejectReason::InvalidField)
+            }
+            _ => {}
+        }
+        self.remember_transaction(t.tx_id);
+        if command == CommandType::MarginDeposit {
+            self.supply[t.asset as usize] += t.amount;
+            self.margin[t.target as usize].wallet += amount;
+        } else {
+            self.supply[t.asset as usize] -= t.amount;
+            self.margin[t.target as usize].wallet -= amount;
+        }
+        out.emit(EventKind::TransferApplied(TransferApplied {
+            account,
+            command,
+            target: t.target,
+            asset: t.asset,
+            amount: t.amount,
+            tx_id: t.tx_id,
+            available: self.margin[t.target as usize].wallet.max(0) as u64,
+        }));
+        self.touch_wallet(t.target);
+        Ok(())
+    }
+
+    fn wallet_transfer<S: EventSink>(
+        &mut self,
+        a: AccountId,
+        t: &WalletTransfer,
+        out: &mut Out<'_, S>,
+    ) -> Result<(), RejectReason> {
+        self.futures_account(a)?;
+        self.margin_asset_named(t.asset)?;
+        if t.amount == 0 || t.amount > i64::MAX as u64 {
+            return Err(RejectReason::InvalidField);
+        }
+        let spot = self.accounts[a as usize].balances[t.asset as usize].available;
+        if t.to_futures && t.amount > spot {
+            return Err(RejectReason::InsufficientBalance);
+        }
+        if !t.to_futures && t.amount as i128 > self.withdrawable(a) {
+            return Err(RejectReason::InsufficientMargin);
+        }
+        let amount = t.amount as i64;
+        if t.to_futures {
+            self.accounts[a as usize].balances[t.asset as usize].available -= t.amount;
+            self.margin[a as usize].wallet += amount;
+        } else {
+            self.margin[a as usize].wallet -= amount;
+            self.accounts[a as usize].balances[t.asset as usize].available += t.amount;
+        }
+        self.touch(a, t.asset, BalanceReason::WalletTransfer);
+        out.emit(EventKind::TransferApplied(TransferApplied {
+            account: a,
+            command: CommandType::WalletTransfer,
+            target: a,
+            asset: t.asset,
+            amount: t.amount,
+            tx_id: 0,
+            available: self.accounts[a as usize].balances[t.asset as usize].available,
+        }));
+        self.touch_wallet(a);
+        Ok(())
+    }
+
+    fn set_mark_price<S: EventSink>(
+        &mut self,
+        sender: AccountId,
+        c: &SetMarkPrice,
+        out: &mut Out<'_, S>,
+    ) -> Result<(), RejectReason> {
+        if sender != self.config.oracle_account || !self.config.risk_checks {
+            return Err(RejectReason::NotOracle);
+        }
+        let p = self.perp_named(c.instrument)?;
+        if c.mark_price == 0 || c.mark_price >= MAX_PERP_VALUE {
+            return Err(RejectReason::InvalidMarkPrice);
+        }
+        let prev = self.perps[p].mark as u128;
+        let bps = self.instruments[self.perps[p].ii as usize].spec.price_band_bps as u128;
+        if (c.mark_price as u128).abs_diff(prev) * 10_000 > prev * bps {
+            return Err(RejectReason::MarkOutsideBand);
+        }
+        self.perps[p].mark = c.mark_price;
+        out.emit(EventKind::MarkPriceSet(MarkPriceSet { instrument: c.instrument, mark_price: c.mark_price }));
+        // Liquidations the move causes run at the end of the command.
+        self.fut.active = true;
+        Ok(())
+    }
+
+    fn apply_funding<S: EventSink>(
+        &mut self,
+        sender: AccountId,
+        c: &ApplyFunding,
+        out: &mut Out<'_, S>,
+    ) -> Result<(), RejectReason> {
+        if sender != self.config.oracle_account || !self.config.risk_checks {
+            return Err(RejectReason::NotOracle);
+        }
+        let p = self.perp_named(c.instrument)?;
+        let rate = c.rate_ppm as i128;
+        if rate.abs() >= PPM {
+            return Err(RejectReason::InvalidField);
+        }
+        if self.perps[p].holders.is_empty() {
+            return Err(RejectReason::NoOpenInterest);
+        }
+        let (mark, den) = (self.perps[p].mark as i128, self.perp_scale(p) * PPM);
+        let (mut paid, mut received) = (0i64, 0i64);
+        let holders = std::mem::take(&mut self.perps[p].holders);
+        for &a in &holders {
+            let pos = self.pos(a, p);
+            let owed = pos.size.unsigned_abs() as i128 * mark * rate.abs();
+            let pays = (rate > 0) == (pos.size > 0);
+            // Payers round up, receivers down: the residue (≥ 0) goes to the insurance fund.
+            let amount = if rate == 0 {
+                0
+            } else if pays {
+                -ceil_div(owed, den) as i64
+            } else {
+                floor_div(owed, den) as i64
+            };
+            if amount < 0 {
+                paid -= amount;
+            } else {
+                received += amount;
+            }
+            if pos.isolated {
+                self.pos_mut(a, p).iso += amount;
+            } else {
+                self.margin[a as usize].wallet += amount;
+            }
+            out.emit(EventKind::FundingPayment(FundingPayment { account: a, instrument: c.instrument, amount }));
+            match (amount, pos.isolated) {
+                (0, _) => {}
+                (_, true) => self.touch_pos(a, p),
+                (_, false) => self.touch_wallet(a),
+            }
+        }
+        self.perps[p].holders = holders;
+        let residue = paid - received;
+        debug_assert!(residue >= 0);
+        if residue > 0 {
+            let fund = self.config.insurance_account;
+            self.margin[fund as usize].wallet += residue;
+            self.touch_wallet(fund);
+        }
+        out.emit(EventKind::FundingApplied(FundingApplied {
+            instrument: c.instrument,
+            rate_ppm: c.rate_ppm,
+            mark_price: mark as Price,
+            open_interest: self.perps[p].open_interest,
+            paid,
+            received,
+            residue,
+        }));
+        self.fut.active = true;
+        Ok(())
     }
 }

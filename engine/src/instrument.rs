@@ -16,7 +16,12 @@ pub(crate) struct Instrument {
     pub triggers: TriggerBook,
     /// Fee rates per tier (risk mode).
     pub fees: FeeSchedule,
+    /// Its index in `Engine::perps` if it is a perpetual, else [`NO_PERP`].
+    pub perp: u32,
 }
+
+/// [`Instrument::perp`] of a spot instrument.
+pub(crate) const NO_PERP: u32 = u32::MAX;
 
 impl Instrument {
     /// Whether the notional `floor(price * qty / qty_scale)` is below the

@@ -3,8 +3,9 @@
 
 use crate::engine::{Engine, Out, Taker, TakerEnd};
 use crate::event::*;
+use crate::instrument::NO_PERP;
 use crate::order_book::crosses;
-use crate::order_pool::{Slot, ICEBERG, LISTED, NIL};
+use crate::order_pool::{Slot, ICEBERG, LISTED, NIL, REDUCE_ONLY};
 use crate::risk::rebate;
 use crate::types::*;
 
@@ -16,6 +17,7 @@ impl Engine {
     pub(crate) fn match_taker<S: EventSink>(&mut self, ii: usize, taker: &mut Taker, out: &mut Out<'_, S>) -> TakerEnd {
         let maker_side = taker.side.opposite();
         let instrument = self.instruments[ii].spec.id;
+        let perp = self.instruments[ii].perp;
         while taker.leaves > 0 {
             let Some(l) = self.instruments[ii].book.side(maker_side).best() else { break };
             let level_price = self.levels.get(l).price;
@@ -26,8 +28,18 @@ impl Engine {
             let mut end = TakerEnd::Done;
             let mut s = self.levels.get(l).head;
             while s != NIL && taker.leaves > 0 {
-                let maker = *self.orders.get(s);
+                let mut maker = *self.orders.get(s);
                 let mut next = self.orders.links(s).next;
+                if perp != NO_PERP && maker.flags & REDUCE_ONLY != 0 {
+                    // A reduce-only maker never outgrows its owner's position (docs/futures.md).
+                    maker.leaves = self.fit_reduce_only(perp as usize, s, out);
+                    touched = true;
+                    if maker.leaves == 0 {
+                        self.release(s);
+                        s = next;
+                        continue;
+                    }
+                }
                 if maker.account == taker.account && taker.stp != StpMode::None {
                     out.emit(EventKind::SelfTradePrevented(SelfTradePrevented {
                         account: taker.account,
@@ -69,10 +81,12 @@ impl Engine {
                     self.levels.get_mut(l).total_qty -= q;
                     let trade_id = self.next_trade_id;
                     self.next_trade_id += 1;
-                    let (maker_fee, taker_fee) = if self.config.risk_checks {
-                        self.settle(ii, s, maker_side, maker.account, maker_leaves, taker, level_price, q)
-                    } else {
+                    let (maker_fee, taker_fee) = if !self.config.risk_checks {
                         (0, 0)
+                    } else if perp != NO_PERP {
+                        self.perp_fees(perp as usize, s, maker_side, taker, level_price, q)
+                    } else {
+                        self.settle(ii, s, maker_side, maker.account, maker_leaves, taker, level_price, q)
                     };
                     out.emit(EventKind::Trade(Trade {
                         trade_id,
@@ -92,6 +106,10 @@ impl Engine {
                         maker_fee,
                         taker_fee,
                     }));
+                    if perp != NO_PERP && self.config.risk_checks {
+                        // After the trade event: a deficit it leaves is covered after it.
+                        self.settle_perp(perp as usize, &maker, taker, level_price, q, (maker_fee, taker_fee), out);
+                    }
                     touched = true;
                     self.instruments[ii].reference_price = level_price;
                     if maker.flags & LISTED != 0 {

@@ -245,6 +245,9 @@ impl Engine {
         let mut ii = 0;
         for leg in legs {
             ii = self.validate_new_order(account, &leg.order)?;
+            if self.perp_of(ii).is_some() {
+                return Err(InvalidField);
+            }
             if let Some((trigger_price, trigger)) = leg.trigger {
                 let inst = &self.instruments[ii];
                 if trigger_price == 0 || !inst.on_tick(trigger_price) {

@@ -50,6 +50,9 @@ pub(crate) const LISTED: u8 = 16;
 /// [`Order::flags`] bit (with [`LISTED`]): a pending leg, waiting for its working order to
 /// fill: live (indexed, in its account's list) but in no book; `level` is `NIL`.
 pub(crate) const PENDING: u8 = 32;
+/// [`Order::flags`] bit: a reduce-only order on a perpetual (docs/futures.md, section 5): it
+/// holds no margin and never outgrows its owner's position.
+pub(crate) const REDUCE_ONLY: u8 = 64;
 
 const _: () = assert!(std::mem::size_of::<Order>() == 48);
 

@@ -1065,6 +1065,7 @@ impl Engine {
                 book: OrderBook::new(spec.tick),
                 triggers: crate::trigger_book::TriggerBook::new(spec.tick),
                 fees,
+                perp: crate::instrument::NO_PERP,
             });
             let mut best = [None::<Price>; 2];
             for (k, (side, n)) in [(Side::Buy, inst.bid_levels), (Side::Sell, inst.ask_levels)].into_iter().enumerate()

@@ -59,6 +59,10 @@ impl Engine {
                         put(((ord.side.as_u8() as u64) << 16)
                             | ((ord.tif.as_u8() as u64) << 8)
                             | ord.stp.as_u8() as u64);
+                        if inst.perp != crate::instrument::NO_PERP {
+                            // A perpetual's orders may be reduce-only (spot hashes as before).
+                            put(ord.flags as u64);
+                        }
                         if let Some(r) = self.risk.get(o as usize) {
                             for v in [r.reserved, r.settled, r.frac, r.fee_paid, r.fee_frac as u64] {
                                 put(v);
@@ -143,7 +147,46 @@ impl Engine {
         for v in pending.iter().flat_map(|p| p.hash_words()).chain(members.iter().flat_map(|m| m.hash_words())) {
             put(v);
         }
+        for v in self.futures_hash_words() {
+            put(v);
+        }
         h.digest128()
+    }
+}
+
+impl Engine {
+    /// What the state hash takes of the futures side: nothing without perpetuals (so older
+    /// states hash as before), else a marker, each perpetual's mark and tiers, and every
+    /// account's futures wallet and non-empty position records (index keys included: they are
+    /// state, docs/futures.md, "The index").
+    pub(crate) fn futures_hash_words(&self) -> Vec<u64> {
+        const MARKER: u64 = u64::from_le_bytes(*b"FUTURES!");
+        let mut w = Vec::new();
+        if self.perps.is_empty() {
+            return w;
+        }
+        w.extend([MARKER, self.perps.len() as u64, self.margin_asset.unwrap_or(0) as u64]);
+        for m in &self.perps {
+            w.extend([m.id as u64, m.mark, m.open_interest, m.tiers.as_slice().len() as u64]);
+            for t in m.tiers.as_slice() {
+                w.extend([t.max_notional, t.max_leverage as u64, t.mmr_ppm as u64, t.maint_amount]);
+            }
+        }
+        for (a, m) in self.margin.iter().enumerate() {
+            let live = m.positions.iter().filter(|p| !p.is_blank()).count();
+            if m.wallet == 0 && live == 0 {
+                continue;
+            }
+            w.extend([a as u64, m.wallet as u64, live as u64]);
+            for (p, pos) in m.positions.iter().enumerate().filter(|(_, p)| !p.is_blank()) {
+                w.extend([p as u64, pos.size as u64, pos.cost as u64, pos.realised as u64, pos.iso as u64]);
+                w.extend([((pos.leverage as u64) << 1) | pos.isolated as u64, pos.key, pos.orders as u64]);
+                for side in pos.open {
+                    w.extend([side.qty, side.notional as u64, (side.notional >> 64) as u64]);
+                }
+            }
+        }
+        w
     }
 }
 

@@ -104,6 +104,9 @@ impl Engine {
     ) -> Result<usize, RejectReason> {
         let o = &s.order;
         let ii = self.validate_new_order(account, o)?;
+        if self.perp_of(ii).is_some() {
+            return Err(RejectReason::InvalidField);
+        }
         self.validate_expiry(expire_time_ns)?;
         let inst = &self.instruments[ii];
         let rise = s.trigger.fires_on_rise(o.side);

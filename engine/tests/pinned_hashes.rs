@@ -58,6 +58,8 @@ fn config(s: &Shape) -> EngineConfig {
         max_assets: 16,
         fee_account: s.accounts + 1,
         max_transactions: 4096,
+        insurance_account: engine::NO_ACCOUNT,
+        oracle_account: engine::NO_ACCOUNT,
     }
 }
 
@@ -260,7 +262,7 @@ fn near_and_far_prices() {
         30_000,
         0x372ad8b00a65d933d5b3ceae2441298a,
         0x7ae6d855c4c9bf4bfaecb51445bd134,
-        0xe7e10a219f98053311c0ed8314fb1ce1,
+        0x33bdabce25766d5d1d55953c41acbb9f,
     );
 }
 
@@ -274,7 +276,7 @@ fn tick_five_wide_spread_one_account() {
         30_000,
         0x9fe48e4e17ffe8c7982c2062f6df3f17,
         0x153da5a74ef3ca51191ed497f5e398ab,
-        0x10c4c1239d87802d9e05f93e1c8d533b,
+        0xa62202046cdbbc630d32df42e6d7d211,
     );
 }
 
@@ -288,7 +290,7 @@ fn deep_narrow_book() {
         40_000,
         0x13fdec8095333f33a4040decd31c8f3e,
         0xd2b0c21b9e15a22806366bd02e90a990,
-        0x7be272cd6332f6832640873b16cb5ec6,
+        0x1c80cf940cb1921000ff7adb234df824,
     );
 }
 
@@ -302,7 +304,7 @@ fn risk_mode() {
         20_000,
         0xded27777fa1646a56bd513aeaa021173,
         0x2f89d778a60c97c3d74cdc5650d7fda3,
-        0x8801e41606b9a38e346aedf4ecb30c2e,
+        0x7b475446998e5349dd7a4e6f6a1b12cd,
     );
 }
 
@@ -317,6 +319,6 @@ fn low_reference_price() {
         20_000,
         0x7ae67dee8e1e634b4cef05643bedcc96,
         0x3b1deada4e49fa425b8dc6987f9ce62,
-        0x77710903368f38844749288cf9c1209e,
+        0xfac9e6a89bae847f115b3d4e4996faec,
     );
 }

@@ -1348,7 +1348,7 @@ impl Model {
                 pending: Vec::new(),
             },
         );
-        ev.push(EventKind::InstrumentAdded(InstrumentAdded { account: acct, spec: *s }));
+        ev.push(EventKind::InstrumentAdded(InstrumentAdded { account: acct, spec: *s, perpetual: false }));
     }
 
     fn set_state(&mut self, acct: AccountId, s: &SetInstrumentState, ev: &mut Vec<EventKind>) {
@@ -2225,14 +2225,7 @@ fn resolve(op: &Op, m: &Model) -> Command {
                 price: price(px, id, sd),
                 qty: qty(q, id),
             };
-            let plain = |order| AdvancedOrder {
-                order,
-                expire_time_ns: 0,
-                quote_qty: 0,
-                trigger: None,
-                display_qty: 0,
-                trailing: None,
-            };
+            let plain = AdvancedOrder::plain;
             let a = match kind {
                 // Mostly GTC, sometimes post-only, IOC (invalid with an expiry).
                 0 => AdvancedOrder { expire_time_ns, ..plain(limit(tif_of(tif))) },

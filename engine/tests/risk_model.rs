@@ -54,6 +54,8 @@ fn cfg() -> EngineConfig {
         max_assets: MAX_ASSETS,
         fee_account: FEE,
         max_transactions: MAX_TX,
+        insurance_account: engine::NO_ACCOUNT,
+        oracle_account: engine::NO_ACCOUNT,
         ..EngineConfig::small()
     }
 }
@@ -419,6 +421,7 @@ impl Model {
             | CommandKind::NewOrderList(_) => {
                 unreachable!("the risk model generates no conditional or advanced orders")
             }
+            _ => unreachable!("the risk model generates no futures commands"),
         }
     }
 
@@ -602,6 +605,7 @@ impl Model {
             | EventKind::IcebergSliced(_) => {
                 unreachable!("no conditional orders here")
             }
+            _ => unreachable!("no futures here"),
         }
     }
 
@@ -930,6 +934,7 @@ impl Run {
             CommandKind::AmendTrigger(_) => "AmendTrigger",
             CommandKind::TimeTick => "TimeTick",
             CommandKind::NewOrderList(_) => "NewOrderList",
+            _ => "Futures",
         };
         if let (CommandKind::Deposit(t), Some(RejectReason::InvalidField)) = (cmd.kind, rejected) {
             if t.amount > 0 {

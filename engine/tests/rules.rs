@@ -1248,7 +1248,7 @@ fn add_instrument_validation() {
     s.price_band_bps = 0;
     s.min_notional = 0;
     let ev = h.run(7, CommandKind::AddInstrument(s));
-    assert_eq!(ev, vec![EventKind::InstrumentAdded(InstrumentAdded { account: 7, spec: s })]);
+    assert_eq!(ev, vec![EventKind::InstrumentAdded(InstrumentAdded { account: 7, spec: s, perpetual: false })]);
     let v = h.eng.instrument(max - 1).unwrap();
     assert_eq!((v.spec, v.state, v.reference_price), (s, InstrumentState::Trading, 10_000));
     assert_eq!(h.eng.instrument_ids().collect::<Vec<_>>(), vec![INST, max - 1]);
@@ -1274,7 +1274,13 @@ fn ten_thousand_instruments_in_one_engine() {
         seq += 1;
         out.clear();
         e.apply(seq, &Command { account: 0, timestamp_ns: TS, kind: CommandKind::AddInstrument(s) }, &mut out);
-        assert_eq!(out, vec![Event { seq, kind: EventKind::InstrumentAdded(InstrumentAdded { account: 0, spec: s }) }]);
+        assert_eq!(
+            out,
+            vec![Event {
+                seq,
+                kind: EventKind::InstrumentAdded(InstrumentAdded { account: 0, spec: s, perpetual: false })
+            }]
+        );
     }
     assert_eq!(e.instrument_ids().count(), N as usize);
     let last = N - 1;

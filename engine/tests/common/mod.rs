@@ -337,7 +337,10 @@ impl Harness {
         let mut h = Harness { eng: Engine::new(config), config, seq: 0, log: Vec::new() };
         for s in specs {
             let ev = h.run(0, CommandKind::AddInstrument(*s));
-            assert_eq!(ev, vec![EventKind::InstrumentAdded(InstrumentAdded { account: 0, spec: *s })]);
+            assert_eq!(
+                ev,
+                vec![EventKind::InstrumentAdded(InstrumentAdded { account: 0, spec: *s, perpetual: false })]
+            );
         }
         h
     }

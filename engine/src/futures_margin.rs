@@ -1,0 +1,285 @@
+//! Margin figures of futures accounts at the current marks (docs/futures.md, section 4):
+//! equity, initial, order and maintenance margin, available and withdrawable amounts, the
+//! margin surplus that decides liquidation, and the liquidation and bankruptcy prices. All are
+//! computed from the account's positions (at most one per perpetual), never by a scan of other
+//! accounts.
+
+use crate::engine::Engine;
+use crate::position::{closable, side_ix, Position};
+use crate::risk_tier::{ceil_div, floor_div, upnl_num, PPM};
+use crate::types::*;
+
+impl Engine {
+    /// The perpetual index of instrument position `ii`, if it is a perpetual.
+    #[inline]
+    pub(crate) fn perp_of(&self, ii: usize) -> Option<usize> {
+        let p = self.instruments[ii].perp;
+        (p != crate::instrument::NO_PERP).then_some(p as usize)
+    }
+
+    /// `qty_scale` of perpetual `p`.
+    #[inline]
+    pub(crate) fn perp_scale(&self, p: usize) -> i128 {
+        self.instruments[self.perps[p].ii as usize].spec.qty_scale as i128
+    }
+
+    /// Account `a`'s position on perpetual `p` (flat and default if it never had one).
+    #[inline]
+    pub(crate) fn pos(&self, a: AccountId, p: usize) -> Position {
+        self.margin.get(a as usize).and_then(|m| m.positions.get(p)).copied().unwrap_or_default()
+    }
+
+    /// Account `a`'s position record on perpetual `p`, created if needed.
+    pub(crate) fn pos_mut(&mut self, a: AccountId, p: usize) -> &mut Position {
+        let m = &mut self.margin[a as usize];
+        if m.positions.len() <= p {
+            m.positions.resize(self.perps.len().max(p + 1), Position::default());
+        }
+        &mut m.positions[p]
+    }
+
+    /// Leverage in force.
+    #[inline]
+    pub(crate) fn leverage(&self, p: usize, pos: &Position) -> u32 {
+        self.perps[p].tiers.leverage(pos.leverage)
+    }
+
+    /// Unrealised PnL at the mark, rounded down.
+    pub(crate) fn upnl(&self, p: usize, pos: &Position) -> i128 {
+        let s = self.perp_scale(p);
+        floor_div(upnl_num(pos.size, pos.cost, self.perps[p].mark, s), s)
+    }
+
+    /// `floor(upnl − mm)` at the mark: the position's part of its margin surplus.
+    pub(crate) fn excess(&self, p: usize, pos: &Position) -> i128 {
+        let (s, mark) = (self.perp_scale(p), self.perps[p].mark);
+        let mm = self.perps[p].tiers.mm_num(pos.size.unsigned_abs() as i128, mark, s);
+        floor_div(upnl_num(pos.size, pos.cost, mark, s) * PPM - mm, s * PPM)
+    }
+
+    /// Maintenance margin at the mark, rounded up.
+    pub(crate) fn maint_margin(&self, p: usize, pos: &Position) -> i128 {
+        let s = self.perp_scale(p);
+        ceil_div(self.perps[p].tiers.mm_num(pos.size.unsigned_abs() as i128, self.perps[p].mark, s), s * PPM)
+    }
+
+    /// Initial margin at the mark and the leverage in force, rounded up.
+    pub(crate) fn initial_margin(&self, p: usize, pos: &Position) -> i128 {
+        let s = self.perp_scale(p);
+        ceil_div(pos.size.unsigned_abs() as i128 * self.perps[p].mark as i128, s * self.leverage(p, pos) as i128)
+    }
+
+    /// Notional of `qty` at the mark, rounded up.
+    pub(crate) fn notional_at_mark(&self, p: usize, qty: i128) -> i128 {
+        ceil_div(qty * self.perps[p].mark as i128, self.perp_scale(p))
+    }
+
+    /// Cross positions of `a` (size ≠ 0): (perpetual, position).
+    pub(crate) fn cross_positions(&self, a: AccountId) -> impl Iterator<Item = (usize, &Position)> + '_ {
+        self.margin[a as usize].positions.iter().enumerate().filter(|(_, q)| !q.isolated && q.size != 0)
+    }
+
+    /// Cross equity: wallet + Σ cross upnl (each rounded down).
+    pub(crate) fn cross_equity(&self, a: AccountId) -> i128 {
+        self.margin[a as usize].wallet as i128 + self.cross_positions(a).map(|(p, q)| self.upnl(p, q)).sum::<i128>()
+    }
+
+    /// Margin surplus deciding liquidation: isolated `iso + floor(upnl − mm)`; cross
+    /// `wallet + Σ floor(upnl − mm)` over the cross positions.
+    pub(crate) fn surplus(&self, a: AccountId, p: usize) -> i128 {
+        let pos = self.pos(a, p);
+        if pos.isolated {
+            pos.iso as i128 + self.excess(p, &pos)
+        } else {
+            self.margin[a as usize].wallet as i128
+                + self.cross_positions(a).map(|(j, q)| self.excess(j, q)).sum::<i128>()
+        }
+    }
+
+    /// Order margin of one side: IM and taker fee on the part that would open a position, the
+    /// side's notional prorated by quantity (docs/futures.md, "Order margin").
+    fn side_margin(&self, p: usize, q: u128, n: u128, closable: u64, leverage: u32, taker_ppm: FeePpm) -> i128 {
+        let (q, n, c) = (q as i128, n as i128, closable as i128);
+        if q <= c {
+            return 0;
+        }
+        let s = self.perp_scale(p);
+        let opening = ceil_div(ceil_div(n, s) * (q - c), q);
+        let fee = if taker_ppm > 0 { ceil_div(opening * taker_ppm as i128, PPM) } else { 0 };
+        ceil_div(opening, leverage as i128) + fee
+    }
+
+    /// The taker rate `a` pays on perpetual `p` (its fee tier's).
+    pub(crate) fn taker_ppm(&self, a: AccountId, p: usize) -> FeePpm {
+        let ii = self.perps[p].ii as usize;
+        self.instruments[ii].fees.rates(self.accounts[a as usize].tier).taker_ppm
+    }
+
+    /// Order margin of `a` on `p`, with an extra order (side, qty, Σ price × qty) if given.
+    pub(crate) fn order_margin(
+        &self,
+        a: AccountId,
+        p: usize,
+        pos: &Position,
+        extra: Option<(Side, u64, u128)>,
+    ) -> i128 {
+        let (l, taker) = (self.leverage(p, pos), self.taker_ppm(a, p));
+        [Side::Buy, Side::Sell]
+            .into_iter()
+            .map(|side| {
+                let o = pos.open[side_ix(side)];
+                let (mut q, mut n) = (o.qty as u128, o.notional);
+                if let Some((_, eq, en)) = extra.filter(|e| e.0 == side) {
+                    q += eq as u128;
+                    n += en;
+                }
+                self.side_margin(p, q, n, closable(pos.size, side), l, taker)
+            })
+            .sum()
+    }
+
+    /// Σ cross IM + Σ every order margin of `a`.
+    fn margin_held(&self, a: AccountId) -> i128 {
+        let m = &self.margin[a as usize];
+        let mut held = 0;
+        for (p, pos) in m.positions.iter().enumerate() {
+            if pos.size != 0 && !pos.isolated {
+                held += self.initial_margin(p, pos);
+            }
+            if pos.open[0].qty != 0 || pos.open[1].qty != 0 {
+                held += self.order_margin(a, p, pos, None);
+            }
+        }
+        held
+    }
+
+    /// Available for new orders: cross equity − cross IM − every order margin.
+    pub(crate) fn available(&self, a: AccountId) -> i128 {
+        self.cross_equity(a) - self.margin_held(a)
+    }
+
+    /// Withdrawable: min(wallet, cross equity) − cross IM − every order margin.
+    pub(crate) fn withdrawable(&self, a: AccountId) -> i128 {
+        (self.margin[a as usize].wallet as i128).min(self.cross_equity(a)) - self.margin_held(a)
+    }
+
+    /// What a new non-reduce-only order of `q` worth `n` (Σ price × qty) needs free: the growth
+    /// of the order margin plus the immediate loss of its opening part against the mark.
+    pub(crate) fn order_need(&self, a: AccountId, p: usize, side: Side, q: u64, n: u128) -> i128 {
+        if q == 0 {
+            return 0;
+        }
+        let pos = self.pos(a, p);
+        let before = self.order_margin(a, p, &pos, None);
+        let after = self.order_margin(a, p, &pos, Some((side, q, n)));
+        let open = pos.open[side_ix(side)].qty as i128;
+        let c = closable(pos.size, side) as i128;
+        let q_open = (open + q as i128 - c).max(0) - (open - c).max(0);
+        let sign = if side == Side::Buy { 1 } else { -1 };
+        let loss = (sign * (n as i128 - self.perps[p].mark as i128 * q as i128)).max(0);
+        after - before + ceil_div(loss * q_open, q as i128 * self.perp_scale(p))
+    }
+
+    /// Worst-case size if every non-reduce-only order of one side filled, with an extra order.
+    pub(crate) fn worst_size(&self, pos: &Position, extra: Option<(Side, u64)>) -> i128 {
+        let mut b = pos.open[0].qty as i128;
+        let mut s = pos.open[1].qty as i128;
+        match extra {
+            Some((Side::Buy, q)) => b += q as i128,
+            Some((Side::Sell, q)) => s += q as i128,
+            None => {}
+        }
+        (pos.size as i128 + b).max(s - pos.size as i128)
+    }
+
+    /// The liquidation price users see: the account's other cross positions held at their
+    /// current marks (0: none).
+    pub(crate) fn display_liq_price(&self, a: AccountId, p: usize) -> Price {
+        let pos = self.pos(a, p);
+        if pos.size == 0 {
+            return 0;
+        }
+        let k = if pos.isolated {
+            pos.iso as i128
+        } else {
+            self.margin[a as usize].wallet as i128
+                + self.cross_positions(a).filter(|(j, _)| *j != p).map(|(j, q)| self.excess(j, q)).sum::<i128>()
+        };
+        self.perps[p].tiers.threshold(pos.size, pos.cost, k, self.perp_scale(p))
+    }
+
+    /// The price at which the position's equity would be zero (others at their marks), rounded
+    /// to the tick on the side that leaves the equity ≥ 0.
+    pub(crate) fn bankruptcy_price(&self, a: AccountId, p: usize) -> Price {
+        let pos = self.pos(a, p);
+        let k = if pos.isolated {
+            pos.iso as i128
+        } else {
+            self.margin[a as usize].wallet as i128
+                + self.cross_positions(a).filter(|(j, _)| *j != p).map(|(j, q)| self.upnl(j, q)).sum::<i128>()
+        };
+        let ii = self.perps[p].ii as usize;
+        let tick = self.instruments[ii].spec.tick as i128;
+        let (q, c, s) = (pos.size.unsigned_abs() as i128, pos.cost as i128, self.perp_scale(p));
+        let price =
+            if pos.size > 0 { ceil_div(s * (c - k), q * tick) * tick } else { floor_div(s * (c + k), q * tick) * tick };
+        price.clamp(tick, u64::MAX as i128 / tick * tick) as Price
+    }
+
+    /// Re-keys account `a` in the liquidation indexes. Isolated: exactly its liquidation price.
+    /// Cross: the surplus `S` less one is split in proportion to the positions' maintenance
+    /// margins into budgets (rounded down, so Σ b ≤ S − 1), and a position is keyed where its
+    /// own `floor(upnl − mm)` has fallen by more than its budget, so no account with `S ≤ 0`
+    /// can have every key uncrossed (docs/futures.md, "Budget keys").
+    pub(crate) fn rekey(&mut self, a: AccountId) {
+        let n = self.margin[a as usize].positions.len();
+        let (mut surplus, mut mm_total) = (self.margin[a as usize].wallet as i128, 0i128);
+        for (p, q) in self.cross_positions(a) {
+            surplus += self.excess(p, q);
+            mm_total += self.maint_margin(p, q);
+        }
+        for p in 0..n {
+            let pos = self.margin[a as usize].positions[p];
+            let s = self.perp_scale(p);
+            let key = if pos.size == 0 {
+                0
+            } else if pos.isolated {
+                self.perps[p].tiers.threshold(pos.size, pos.cost, pos.iso as i128, s)
+            } else {
+                let (excess, mm) = (self.excess(p, &pos), self.maint_margin(p, &pos));
+                let budget = floor_div((surplus - 1) * mm, mm_total.max(1));
+                self.perps[p].tiers.threshold(pos.size, pos.cost, budget + 1 - excess, s)
+            };
+            let market = &mut self.perps[p];
+            market.unindex(true, pos.key, a);
+            market.unindex(false, pos.key, a);
+            market.index(pos.size > 0, key, a);
+            self.margin[a as usize].positions[p].key = key;
+        }
+    }
+}
+
+impl Engine {
+    /// Inspection: `account`'s position on perpetual `instrument` as `PositionChanged` reports
+    /// it, with its liquidation index key (0: none). `None` for no record or no perpetual.
+    pub fn futures_position(
+        &self,
+        account: AccountId,
+        instrument: InstrumentId,
+    ) -> Option<(crate::PositionChanged, Price)> {
+        let p = self.instrument_index(instrument).and_then(|ii| self.perp_of(ii))?;
+        let pos = self.margin.get(account as usize)?.positions.get(p)?;
+        Some((self.position_changed(account, p), pos.key))
+    }
+
+    /// Inspection: `account`'s futures wallet (0 without risk checks).
+    pub fn futures_wallet(&self, account: AccountId) -> i64 {
+        self.margin.get(account as usize).map_or(0, |m| m.wallet)
+    }
+
+    /// Inspection: a perpetual's mark price.
+    pub fn mark_price(&self, instrument: InstrumentId) -> Option<Price> {
+        let p = self.instrument_index(instrument).and_then(|ii| self.perp_of(ii))?;
+        Some(self.perps[p].mark)
+    }
+}

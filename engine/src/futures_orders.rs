@@ -1,0 +1,356 @@
+//! Orders and fills on perpetuals (docs/futures.md, sections 3 and 5): the margin check that
+//! replaces spot's reservation, the resting orders' aggregates that order margin is computed
+//! from, reduce-only orders, and the settlement of a fill into positions and wallets.
+
+use crate::command::AdvancedOrder;
+use crate::engine::{Engine, Out, PlaceOptions, Taker};
+use crate::event::*;
+use crate::order_pool::{Order, Slot, NIL, REDUCE_ONLY};
+use crate::position::{closable, side_ix};
+use crate::risk_tier::{ceil_div, floor_div, PPM};
+use crate::types::*;
+
+impl Engine {
+    /// `NewAdvancedOrder` on a perpetual, or with a perpetual's flags: steps 1–3 of a new order,
+    /// then the options a perpetual takes (GTD, reduce-only, close-position; conditional,
+    /// iceberg and quote-quantity orders are spot only for now), then the order as `NewOrder`.
+    /// Returns the instrument's position once placed.
+    pub(crate) fn new_perp_order<S: EventSink>(
+        &mut self,
+        account: AccountId,
+        ts: u64,
+        a: &AdvancedOrder,
+        out: &mut Out<'_, S>,
+    ) -> Result<usize, RejectReason> {
+        self.trading_account(account)?;
+        let ii = self.instrument_index(a.order.instrument).ok_or(RejectReason::UnknownInstrument)?;
+        if self.instruments[ii].state != InstrumentState::Trading {
+            return Err(RejectReason::InstrumentNotTrading);
+        }
+        let Some(p) = self.perp_of(ii) else { return Err(RejectReason::InvalidField) };
+        if a.trigger.is_some() || a.display_qty != 0 || a.quote_qty != 0 || a.trailing.is_some() {
+            return Err(RejectReason::InvalidField);
+        }
+        let mut order = a.order;
+        if a.close_position {
+            if order.order_type != OrderType::Market || order.qty != 0 {
+                return Err(RejectReason::InvalidField);
+            }
+            order.qty = closable(self.pos(account, p).size, order.side);
+            if order.qty == 0 {
+                return Err(RejectReason::ReduceOnlyWouldOpen);
+            }
+        }
+        self.validate_new_order(account, &order)?;
+        self.validate_expiry(a.expire_time_ns)?;
+        let opts = PlaceOptions {
+            expire_time_ns: a.expire_time_ns,
+            reduce_only: a.reduce_only || a.close_position,
+            ..PlaceOptions::NONE
+        };
+        self.place_order(ii, account, ts, &order, opts, None, out)?;
+        Ok(ii)
+    }
+
+    /// Checks F1–F3 of docs/futures.md for a new order on perpetual `p` (its limit already
+    /// resolved; `rests` when it can rest).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check_perp_order(
+        &self,
+        ii: usize,
+        p: usize,
+        account: AccountId,
+        side: Side,
+        limit: Price,
+        qty: Qty,
+        rests: bool,
+        reduce_only: bool,
+    ) -> Result<(), RejectReason> {
+        let pos = self.pos(account, p);
+        if reduce_only {
+            if qty > closable(pos.size, side) {
+                return Err(RejectReason::ReduceOnlyWouldOpen);
+            }
+            return Ok(());
+        }
+        let cap = self.perps[p].tiers.cap(self.leverage(p, &pos)).unwrap_or(0);
+        if self.notional_at_mark(p, self.worst_size(&pos, Some((side, qty)))) > cap as i128 {
+            return Err(RejectReason::PositionLimitExceeded);
+        }
+        // An order that can rest is margined at its limit; one that cannot, on its walk.
+        let (q, n) = if rests { (qty, limit as u128 * qty as u128) } else { self.walk(ii, side, limit, qty) };
+        let need = self.order_need(account, p, side, q, n);
+        if need > 0 && need > self.available(account) {
+            return Err(RejectReason::InsufficientMargin);
+        }
+        Ok(())
+    }
+
+    /// What an order that cannot rest will fill: (qty, Σ price × qty) over the opposite levels
+    /// crossing `limit`, best first, as the matching loop will take them.
+    fn walk(&self, ii: usize, side: Side, limit: Price, qty: Qty) -> (Qty, u128) {
+        let (mut left, mut n) = (qty, 0u128);
+        for l in self.instruments[ii].book.side(side.opposite()).iter_best_first() {
+            let level = self.levels.get(l);
+            if left == 0 || !crate::order_book::crosses(side, limit, level.price) {
+                break;
+            }
+            let q = left.min(level.total_qty);
+            n += q as u128 * level.price as u128;
+            left -= q;
+        }
+        (qty - left, n)
+    }
+
+    /// A perpetual order came to rest at `price` with `leaves`: its position record counts it.
+    pub(crate) fn perp_order_rested(&mut self, p: usize, slot: Slot, price: Price) {
+        let o = *self.orders.get(slot);
+        // Perpetual orders reserve nothing; their risk slot keeps their price for the
+        // aggregates when they leave (their level may be gone by then).
+        self.risk[slot as usize].settled = price;
+        let pos = self.pos_mut(o.account, p);
+        pos.orders += 1;
+        if o.flags & REDUCE_ONLY == 0 {
+            let side = &mut pos.open[side_ix(o.side)];
+            side.qty += o.leaves;
+            side.notional += price as u128 * o.leaves as u128;
+        }
+    }
+
+    /// A resting perpetual order's leaves shrank by `q` (a fill or an amend down).
+    pub(crate) fn perp_order_shrank(&mut self, p: usize, o: &Order, price: Price, q: Qty) {
+        if o.flags & REDUCE_ONLY == 0 {
+            let side = &mut self.pos_mut(o.account, p).open[side_ix(o.side)];
+            side.qty -= q;
+            side.notional -= price as u128 * q as u128;
+        }
+    }
+
+    /// A perpetual order left (its slot is being released with these leaves).
+    pub(crate) fn perp_order_gone(&mut self, p: usize, o: &Order, price: Price) {
+        self.perp_order_shrank(p, o, price, o.leaves);
+        self.pos_mut(o.account, p).orders -= 1;
+    }
+
+    /// A reduce-only maker met by the matching loop (or the sweep) whose leaves exceed what its
+    /// owner can close: cut to that (`Trimmed`, priority kept) or, with nothing to close,
+    /// cancelled. Returns the leaves it keeps (0: gone; the caller then releases the slot).
+    pub(crate) fn fit_reduce_only<S: EventSink>(&mut self, p: usize, slot: Slot, out: &mut Out<'_, S>) -> Qty {
+        let o = *self.orders.get(slot);
+        let c = closable(self.pos(o.account, p).size, o.side);
+        if o.leaves <= c {
+            return o.leaves;
+        }
+        if c == 0 {
+            self.detach_from_level(slot);
+            out.emit(crate::engine::cancelled(&o, CancelReason::ReduceOnly));
+            return 0;
+        }
+        let cut = o.leaves - c;
+        self.orders.get_mut(slot).leaves = c;
+        self.levels.get_mut(o.level).total_qty -= cut;
+        out.emit(EventKind::Trimmed(Trimmed {
+            account: o.account,
+            order_id: o.order_id,
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: o.side,
+            leaves: c,
+            cut,
+        }));
+        c
+    }
+
+    /// Fees of a fill of `q` at `price` (section 1, per fill): (maker fee, negative for a
+    /// rebate, taker fee). A liquidation order (order id 0) pays none, so its maker gets no
+    /// rebate.
+    pub(crate) fn perp_fees(
+        &self,
+        p: usize,
+        maker_slot: Slot,
+        maker_side: Side,
+        taker: &Taker,
+        price: Price,
+        q: Qty,
+    ) -> (i64, i64) {
+        let s = self.perp_scale(p);
+        let pq = price as i128 * q as i128;
+        let cash = |side: Side| if side == Side::Buy { ceil_div(pq, s) } else { floor_div(pq, s) };
+        let (n_maker, n_taker) = (cash(maker_side), cash(taker.side));
+        let fee = |n: i128, r: FeePpm| if r > 0 { ceil_div(n * r as i128, PPM) } else { 0 };
+        let taker_fee = if taker.order_id == 0 { 0 } else { fee(n_taker, taker.risk.taker_ppm) };
+        let maker_ppm = self.risk[maker_slot as usize].maker_ppm;
+        let maker_fee = if maker_ppm >= 0 {
+            fee(n_maker, maker_ppm)
+        } else {
+            -floor_div(n_maker * -(maker_ppm as i128), PPM).min(taker_fee)
+        };
+        (maker_fee as i64, taker_fee as i64)
+    }
+
+    /// Settles a fill on perpetual `p` after its `Trade`: cash rounding (buyer up, seller down,
+    /// the difference to the fee account), fees, then the maker's and the taker's positions.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn settle_perp<S: EventSink>(
+        &mut self,
+        p: usize,
+        maker: &Order,
+        taker: &Taker,
+        price: Price,
+        q: Qty,
+        (maker_fee, taker_fee): (i64, i64),
+        out: &mut Out<'_, S>,
+    ) {
+        let s = self.perp_scale(p);
+        let pq = price as i128 * q as i128;
+        let (cash_buy, cash_sell) = (ceil_div(pq, s) as i64, floor_div(pq, s) as i64);
+        let cash = |side: Side| if side == Side::Buy { cash_buy } else { cash_sell };
+        self.credit_fees(cash_buy - cash_sell + taker_fee + maker_fee);
+        if maker.flags & REDUCE_ONLY == 0 {
+            self.perp_order_shrank(p, maker, price, q);
+        }
+        self.settle_position(maker.account, p, maker.side, q, price, cash(maker.side), maker_fee, out);
+        self.settle_position(taker.account, p, taker.side, q, price, cash(taker.side), taker_fee, out);
+    }
+
+    /// The fee account's share of a futures fill or transfer (never negative: rebates are
+    /// capped by the same fill's taker fee).
+    pub(crate) fn credit_fees(&mut self, amount: i64) {
+        debug_assert!(amount >= 0);
+        let Some(asset) = self.margin_asset else { return };
+        let b = &mut self.accounts[self.config.fee_account as usize].balances[asset as usize];
+        b.available = b.available.saturating_add(amount.max(0) as u64);
+    }
+
+    /// Settles one side of a fill: position, realised PnL and fee into the margin (isolated:
+    /// the position's margin, which also receives the opening part's IM from the wallet).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn settle_position<S: EventSink>(
+        &mut self,
+        a: AccountId,
+        p: usize,
+        side: Side,
+        q: Qty,
+        price: Price,
+        cash: i64,
+        fee: i64,
+        out: &mut Out<'_, S>,
+    ) {
+        let s = self.perp_scale(p);
+        let liquidating = self.fut.liquidating == Some(a);
+        let wallet_before = self.margin[a as usize].wallet;
+        let pos = *self.pos_mut(a, p);
+        let mut next = pos;
+        let (realised, cash_open) = next.apply_fill(side, q, price, cash, s);
+        let delta = realised - fee;
+        let leverage = self.leverage(p, &next);
+        let m = &mut self.margin[a as usize];
+        if next.isolated {
+            next.iso += delta;
+            if cash_open > 0 {
+                let moved = ceil_div(cash_open as i128, leverage as i128).min(m.wallet.max(0) as i128) as i64;
+                m.wallet -= moved;
+                next.iso += moved;
+            }
+        } else {
+            m.wallet += delta;
+        }
+        m.positions[p] = next;
+        self.position_resized(p, a, pos.size, next.size);
+        self.touch_pos(a, p);
+        if next.isolated && next.size == 0 && !liquidating {
+            // A closed isolated position returns its margin to the wallet; a deficit is the fund's.
+            if next.iso < 0 {
+                self.cover(a, -next.iso, Some(p), out);
+            }
+            let m = &mut self.margin[a as usize];
+            m.wallet += std::mem::take(&mut m.positions[p].iso);
+        }
+        let w = self.margin[a as usize].wallet;
+        if w != wallet_before {
+            self.touch_wallet(a);
+        }
+        if w < 0 && !liquidating && self.cross_positions(a).next().is_none() {
+            self.cover(a, -w, None, out);
+        }
+    }
+
+    /// Open interest and holders follow a size change.
+    pub(crate) fn position_resized(&mut self, p: usize, a: AccountId, before: i64, after: i64) {
+        let m = &mut self.perps[p];
+        m.open_interest = m.open_interest - before.max(0) as u64 + after.max(0) as u64;
+        match (before != 0, after != 0) {
+            (false, true) => {
+                m.holders.insert(a);
+            }
+            (true, false) => {
+                m.holders.remove(&a);
+            }
+            _ => {}
+        }
+    }
+
+    /// The insurance fund pays an account's deficit (into its wallet, or into its isolated
+    /// margin on `iso`). The fund's own deficit stays where it is (docs/futures.md, open
+    /// question 2).
+    pub(crate) fn cover<S: EventSink>(&mut self, a: AccountId, amount: i64, iso: Option<usize>, out: &mut Out<'_, S>) {
+        debug_assert!(amount > 0);
+        let fund = self.config.insurance_account;
+        if a == fund {
+            return;
+        }
+        self.margin[fund as usize].wallet -= amount;
+        self.touch_wallet(fund);
+        match iso {
+            Some(p) => {
+                self.margin[a as usize].positions[p].iso += amount;
+                self.touch_pos(a, p);
+            }
+            None => {
+                self.margin[a as usize].wallet += amount;
+                self.touch_wallet(a);
+            }
+        }
+        out.emit(EventKind::BankruptcyCovered(BankruptcyCovered { account: a, amount }));
+    }
+
+    /// At the end of a command: every resting reduce-only order on a position that changed,
+    /// whose leaves now exceed what its owner can close, is trimmed or cancelled, in
+    /// increasing order id.
+    pub(crate) fn sweep_reduce_only<S: EventSink>(&mut self, out: &mut Out<'_, S>) {
+        let mut found = std::mem::take(&mut self.fut.sweep);
+        found.clear();
+        for &(a, p) in &self.fut.touched_pos {
+            let id = self.perps[p as usize].id;
+            let mut s = self.accounts[a as usize].head;
+            while s != NIL {
+                let o = self.orders.get(s);
+                if o.instrument == id && o.flags & REDUCE_ONLY != 0 {
+                    found.push((o.order_id, s));
+                }
+                s = self.orders.links(s).acct_next;
+            }
+        }
+        found.sort_unstable();
+        for &(_, s) in &found {
+            let o = *self.orders.get(s);
+            let p = self.perps_by_instrument(o.instrument);
+            let l = o.level;
+            if self.fit_reduce_only(p, s, out) == 0 {
+                let ii = self.perps[p].ii as usize;
+                self.emit_level_and_drop_if_empty(ii, o.side, l, out);
+                self.release(s);
+            } else if self.orders.get(s).leaves != o.leaves {
+                let ii = self.perps[p].ii as usize;
+                self.emit_level(ii, o.side, l, out);
+            }
+        }
+        self.fut.sweep = found;
+    }
+
+    /// The perpetual index of a perpetual instrument id.
+    pub(crate) fn perps_by_instrument(&self, id: InstrumentId) -> usize {
+        let ii = self.instrument_index(id).expect("a live order's instrument");
+        self.perp_of(ii).expect("a perpetual")
+    }
+}
