@@ -637,6 +637,11 @@ impl Engine {
                 Err((RejectReason::OrderListLeg, self.orders.get(slot).instrument))
             }
             Ok(slot) if flags & ARMED != 0 => return self.amend_armed(account, slot, a, out),
+            // Perpetual orders are amended by cancel and replace for now: an amend would have to
+            // re-run the margin check of docs/futures.md, section 5.
+            Ok(slot) if !self.perps.is_empty() && self.is_perp_order(slot) => {
+                Err((RejectReason::InvalidField, self.orders.get(slot).instrument))
+            }
             _ => self.validate_amend(account, a, found),
         };
         let slot = match verdict {

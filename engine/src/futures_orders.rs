@@ -52,6 +52,12 @@ impl Engine {
         Ok(ii)
     }
 
+    /// Whether the order in `slot` is on a perpetual.
+    pub(crate) fn is_perp_order(&self, slot: Slot) -> bool {
+        let id = self.orders.get(slot).instrument;
+        self.instrument_index(id).and_then(|ii| self.perp_of(ii)).is_some()
+    }
+
     /// Checks F1–F3 of docs/futures.md for a new order on perpetual `p` (its limit already
     /// resolved; `rests` when it can rest).
     #[allow(clippy::too_many_arguments)]
