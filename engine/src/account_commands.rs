@@ -372,6 +372,8 @@ impl Engine {
                 }));
             }
         }
+        self.query_futures(account, q.target, out);
+        let a = &self.accounts[q.target as usize];
         let mut orders = 0;
         let mut s = a.head;
         while s != NIL {

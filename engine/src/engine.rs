@@ -15,7 +15,7 @@ use crate::list_table::{ListAction, ListTable};
 use crate::margin_account::MarginAccount;
 use crate::order_book::{crosses, OrderBook};
 use crate::order_index::OrderIndex;
-use crate::order_pool::{Order, OrderPool, Slot, ARMED, EXPIRES, ICEBERG, LISTED, NIL, PENDING, REDUCE_ONLY};
+use crate::order_pool::{Order, OrderPool, Slot, AMENDING, ARMED, EXPIRES, ICEBERG, LISTED, NIL, PENDING, REDUCE_ONLY};
 use crate::perp_market::PerpMarket;
 use crate::price_level::LevelPool;
 use crate::risk::OrderRisk;
@@ -637,11 +637,6 @@ impl Engine {
                 Err((RejectReason::OrderListLeg, self.orders.get(slot).instrument))
             }
             Ok(slot) if flags & ARMED != 0 => return self.amend_armed(account, slot, a, out),
-            // Perpetual orders are amended by cancel and replace for now: an amend would have to
-            // re-run the margin check of docs/futures.md, section 5.
-            Ok(slot) if !self.perps.is_empty() && self.is_perp_order(slot) => {
-                Err((RejectReason::InvalidField, self.orders.get(slot).instrument))
-            }
             _ => self.validate_amend(account, a, found),
         };
         let slot = match verdict {
@@ -664,12 +659,42 @@ impl Engine {
             }
         };
         let o = *self.orders.get(slot);
+        let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
+        match self.perp_of(ii) {
+            Some(p) if self.config.risk_checks => {
+                // Out of its position's aggregates while it moves; back in if it rests after.
+                let old_price = self.levels.get(o.level).price;
+                self.perp_order_gone(p, &o, old_price);
+                self.orders.get_mut(slot).flags |= AMENDING;
+                self.amend_resting(account, ts, a, slot, out);
+                if self.index.by_id(&self.orders, o.order_id) == Some(slot) {
+                    self.orders.get_mut(slot).flags &= !AMENDING;
+                    let price = self.levels.get(self.orders.get(slot).level).price;
+                    self.perp_order_rested(p, slot, price);
+                }
+            }
+            _ => self.amend_resting(account, ts, a, slot, out),
+        }
+    }
+
+    /// Applies a validated amend to the resting order in `slot`.
+    fn amend_resting<S: EventSink>(
+        &mut self,
+        account: AccountId,
+        ts: u64,
+        a: &Amend,
+        slot: Slot,
+        out: &mut Out<'_, S>,
+    ) {
+        let o = *self.orders.get(slot);
         let old_price = self.levels.get(o.level).price;
         let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
         let new_price = a.new_price.unwrap_or(old_price);
         let new_qty = a.new_qty.unwrap_or(o.qty);
         let new_leaves = new_qty - o.filled();
-        self.resize_reservation(ii, account, slot, o.side, new_price, new_leaves);
+        if o.flags & AMENDING == 0 {
+            self.resize_reservation(ii, account, slot, o.side, new_price, new_leaves);
+        }
         let amended = |kept_priority| {
             EventKind::Amended(Amended {
                 account,
@@ -816,7 +841,9 @@ impl Engine {
                 return err(PostOnlyWouldTake);
             }
         }
-        if self.config.risk_checks {
+        if let (true, Some(p)) = (self.config.risk_checks, self.perp_of(ii)) {
+            self.check_perp_amend(ii, p, slot, price, qty - o.filled()).map_err(|r| (r, o.instrument))?;
+        } else if self.config.risk_checks {
             let r = &self.risk[slot as usize];
             let (asset, need) = self.requirement(ii, o.side, r, price, qty - o.filled());
             if need > r.reserved
@@ -1181,7 +1208,9 @@ impl Engine {
             let r = std::mem::take(&mut self.risk[slot as usize]);
             let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
             match self.perp_of(ii) {
-                // A perpetual order's risk slot holds its price (it reserves nothing).
+                // A perpetual order's risk slot holds its price (it reserves nothing); one
+                // being amended is out of its position's aggregates already.
+                Some(_) if o.flags & AMENDING != 0 => {}
                 Some(p) => self.perp_order_gone(p, &o, r.settled),
                 None => self.unreserve(ii, o.account, o.side, r.reserved),
             }

@@ -166,10 +166,15 @@ impl Engine {
     /// What a new non-reduce-only order of `q` worth `n` (Σ price × qty) needs free: the growth
     /// of the order margin plus the immediate loss of its opening part against the mark.
     pub(crate) fn order_need(&self, a: AccountId, p: usize, side: Side, q: u64, n: u128) -> i128 {
+        self.order_need_on(a, p, &self.pos(a, p), side, q, n)
+    }
+
+    /// [`Engine::order_need`] with the account's position record as given.
+    pub(crate) fn order_need_on(&self, a: AccountId, p: usize, pos: &Position, side: Side, q: u64, n: u128) -> i128 {
         if q == 0 {
             return 0;
         }
-        let pos = self.pos(a, p);
+        let pos = *pos;
         let before = self.order_margin(a, p, &pos, None);
         let after = self.order_margin(a, p, &pos, Some((side, q, n)));
         let open = pos.open[side_ix(side)].qty as i128;
@@ -260,6 +265,53 @@ impl Engine {
 }
 
 impl Engine {
+    /// `QueryAccount`'s futures part: a `PositionReport` per open position (instrument-id
+    /// order), then a `MarginReport` if the account has a futures wallet or a position record.
+    pub(crate) fn query_futures<S: crate::EventSink>(
+        &self,
+        account: AccountId,
+        target: AccountId,
+        out: &mut crate::engine::Out<'_, S>,
+    ) {
+        let Some(m) = self.margin.get(target as usize) else { return };
+        if m.wallet == 0 && m.positions.iter().all(|p| p.is_blank()) {
+            return;
+        }
+        for &p in &self.fut.by_id {
+            let p = p as usize;
+            let Some(pos) = m.positions.get(p).filter(|pos| pos.size != 0) else { continue };
+            out.emit(crate::EventKind::PositionReport(crate::PositionReport {
+                account,
+                position: self.position_changed(target, p),
+                mark_price: self.perps[p].mark,
+                upnl: self.upnl(p, pos) as i64,
+                maint_margin: self.maint_margin(p, pos) as i64,
+                leverage: self.leverage(p, pos),
+                mode: if pos.isolated { MarginMode::Isolated } else { MarginMode::Cross },
+            }));
+        }
+        let (mut im, mut om, mut mm) = (0i128, 0i128, 0i128);
+        for (p, pos) in m.positions.iter().enumerate() {
+            if pos.size != 0 && !pos.isolated {
+                im += self.initial_margin(p, pos);
+                mm += self.maint_margin(p, pos);
+            }
+            om += self.order_margin(target, p, pos, None);
+        }
+        out.emit(crate::EventKind::MarginReport(crate::MarginReport {
+            account,
+            target,
+            asset: self.margin_asset.unwrap_or(0),
+            wallet: m.wallet,
+            equity: self.cross_equity(target) as i64,
+            available: self.available(target) as i64,
+            withdrawable: self.withdrawable(target) as i64,
+            position_margin: im as i64,
+            order_margin: om as i64,
+            maint_margin: mm as i64,
+        }));
+    }
+
     /// Inspection: `account`'s position on perpetual `instrument` as `PositionChanged` reports
     /// it, with its liquidation index key (0: none). `None` for no record or no perpetual.
     pub fn futures_position(

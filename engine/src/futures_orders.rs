@@ -52,10 +52,56 @@ impl Engine {
         Ok(ii)
     }
 
-    /// Whether the order in `slot` is on a perpetual.
-    pub(crate) fn is_perp_order(&self, slot: Slot) -> bool {
-        let id = self.orders.get(slot).instrument;
-        self.instrument_index(id).and_then(|ii| self.perp_of(ii)).is_some()
+    /// The margin checks of an amend of the resting perpetual order in `slot` to `price` and
+    /// `leaves`: a reduce-only order must still fit its position; another one is checked as
+    /// a new order of its new size would be, with its old size taken out first. An amend
+    /// that only shrinks the order passes (it holds less).
+    pub(crate) fn check_perp_amend(
+        &self,
+        ii: usize,
+        p: usize,
+        slot: Slot,
+        price: Price,
+        leaves: Qty,
+    ) -> Result<(), RejectReason> {
+        let o = *self.orders.get(slot);
+        let old_price = self.levels.get(o.level).price;
+        let mut pos = self.pos(o.account, p);
+        if o.flags & REDUCE_ONLY != 0 {
+            return if leaves > closable(pos.size, o.side) { Err(RejectReason::ReduceOnlyWouldOpen) } else { Ok(()) };
+        }
+        if price == old_price && leaves <= o.leaves {
+            return Ok(());
+        }
+        let before = self.order_margin(o.account, p, &pos, None);
+        let side = &mut pos.open[side_ix(o.side)];
+        side.qty -= o.leaves;
+        side.notional -= old_price as u128 * o.leaves as u128;
+        let cap = self.perps[p].tiers.cap(self.leverage(p, &pos)).unwrap_or(0);
+        if self.notional_at_mark(p, self.worst_size(&pos, Some((o.side, leaves)))) > cap as i128 {
+            return Err(RejectReason::PositionLimitExceeded);
+        }
+        // It rests at its new price unless it crosses: then it is margined on its walk.
+        let (q, n) = if crate::order_book::crosses(o.side, price, self.best_opposite(ii, o.side)) {
+            self.walk(ii, o.side, price, leaves)
+        } else {
+            (leaves, price as u128 * leaves as u128)
+        };
+        let need =
+            self.order_need_on(o.account, p, &pos, o.side, q, n) + self.order_margin(o.account, p, &pos, None) - before;
+        if need > 0 && need > self.available(o.account) {
+            return Err(RejectReason::InsufficientMargin);
+        }
+        Ok(())
+    }
+
+    /// The best opposite price for a `side` order (0 or u64::MAX when empty, so nothing crosses).
+    fn best_opposite(&self, ii: usize, side: Side) -> Price {
+        match self.instruments[ii].book.side(side.opposite()).best() {
+            Some(l) => self.levels.get(l).price,
+            None if side == Side::Buy => Price::MAX,
+            None => 0,
+        }
     }
 
     /// Checks F1–F3 of docs/futures.md for a new order on perpetual `p` (its limit already

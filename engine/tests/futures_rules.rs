@@ -1,0 +1,287 @@
+//! Perpetual futures rules the reference model does not cover, with whole event lists: amends
+//! of perpetual orders (margin re-checked, aggregates kept), `QueryAccount`'s position and
+//! margin reports, and the rejects of commands the model never sends (spot instruments, stops
+//! and lists on perpetuals, bad tiers and marks).
+
+use engine::*;
+
+const FEE: AccountId = 0;
+const A: AccountId = 1;
+const B: AccountId = 2;
+const FUND: AccountId = 9;
+const ORACLE: AccountId = 100;
+const USDT: AssetId = 1;
+const BTC: InstrumentId = 1;
+const SPOT: InstrumentId = 5;
+
+/// The engine, and a shadow fed the same commands except that a rejected one reaches it as a
+/// `TimeTick` with the same sequence and time: their state hashes must stay equal.
+struct Ex {
+    e: Engine,
+    shadow: Engine,
+    seq: u64,
+    cid: u64,
+}
+
+impl Ex {
+    /// BTC-PERP as docs/futures.md's examples (tick 10, qty_scale 1000, 500 bps, 60,000.00
+    /// USDT, maker 200 ppm, taker 500 ppm, Binance's first three brackets), trading; A and B
+    /// with 1,000,000 in their futures wallets; a spot instrument beside it.
+    fn new() -> Ex {
+        let config = EngineConfig {
+            risk_checks: true,
+            insurance_account: FUND,
+            oracle_account: ORACLE,
+            ..EngineConfig::small()
+        };
+        let mut x = Ex { e: Engine::new(config), shadow: Engine::new(config), seq: 0, cid: 0 };
+        for a in [A, B] {
+            x.ok(FEE, CommandKind::CreateAccount(CreateAccount { target: a, tier: 0, status: AccountStatus::Active }));
+        }
+        x.ok(FEE, CommandKind::AddPerpetual(spec(BTC, "BTC-PERP")));
+        x.ok(
+            FEE,
+            CommandKind::SetFeeSchedule(SetFeeSchedule { instrument: BTC, tier: 0, maker_ppm: 200, taker_ppm: 500 }),
+        );
+        for (index, (n, l, r, a)) in [
+            (5_000_000u64, 125u32, 4_000u32, 0u64),
+            (25_000_000, 100, 5_000, 5_000),
+            (100_000_000, 50, 10_000, 130_000),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let t = SetRiskTier {
+                instrument: BTC,
+                index: index as u8,
+                max_leverage: l,
+                mmr_ppm: r,
+                max_notional: n,
+                maint_amount: a,
+            };
+            x.ok(FEE, CommandKind::SetRiskTier(t));
+        }
+        x.ok(
+            FEE,
+            CommandKind::SetInstrumentState(SetInstrumentState { instrument: BTC, state: InstrumentState::Trading }),
+        );
+        x.ok(FEE, CommandKind::AddInstrument(spec(SPOT, "BTC-USDT")));
+        for (a, tx) in [(A, 1), (B, 2)] {
+            x.ok(FEE, CommandKind::MarginDeposit(Transfer { target: a, asset: USDT, amount: 1_000_000, tx_id: tx }));
+        }
+        x
+    }
+
+    fn run(&mut self, account: AccountId, kind: CommandKind) -> Vec<EventKind> {
+        self.seq += 1;
+        let mut ev = Vec::new();
+        self.e.apply(self.seq, &Command { account, timestamp_ns: self.seq, kind }, &mut ev);
+        let rejected = matches!(ev.as_slice(), [Event { kind: EventKind::Rejected(_), .. }]);
+        let shadow_kind = if rejected { CommandKind::TimeTick } else { kind };
+        self.shadow.apply(self.seq, &Command { account, timestamp_ns: self.seq, kind: shadow_kind }, &mut Vec::new());
+        assert_eq!(self.e.state_hash(), self.shadow.state_hash(), "{kind:?} (rejected: {rejected})");
+        ev.into_iter().map(|e| e.kind).collect()
+    }
+
+    fn ok(&mut self, account: AccountId, kind: CommandKind) -> Vec<EventKind> {
+        let ev = self.run(account, kind);
+        assert!(!ev.iter().any(|e| matches!(e, EventKind::Rejected(_))), "{kind:?}: {ev:?}");
+        ev
+    }
+
+    fn reject(&mut self, account: AccountId, kind: CommandKind) -> RejectReason {
+        let ev = self.run(account, kind);
+        match ev.as_slice() {
+            [EventKind::Rejected(r)] => r.reason,
+            other => panic!("{kind:?} was not rejected: {other:?}"),
+        }
+    }
+
+    fn order(&mut self, side: Side, price: Price, qty: Qty) -> NewOrder {
+        self.cid += 1;
+        NewOrder {
+            client_order_id: self.cid,
+            instrument: BTC,
+            side,
+            order_type: if price == 0 { OrderType::Market } else { OrderType::Limit },
+            tif: if price == 0 { TimeInForce::Ioc } else { TimeInForce::Gtc },
+            stp: StpMode::None,
+            price,
+            qty,
+        }
+    }
+
+    /// The margin report of `a` (QueryAccount).
+    fn margin(&mut self, a: AccountId) -> MarginReport {
+        let ev = self.ok(a, CommandKind::QueryAccount(QueryAccount { target: a }));
+        ev.iter()
+            .find_map(|e| match e {
+                EventKind::MarginReport(m) => Some(*m),
+                _ => None,
+            })
+            .expect("a margin report")
+    }
+}
+
+fn spec(id: InstrumentId, symbol: &str) -> InstrumentSpec {
+    InstrumentSpec {
+        id,
+        symbol: InstrumentSpec::symbol_from_str(symbol).unwrap(),
+        base_asset: 2,
+        quote_asset: USDT,
+        tick: 10,
+        lot: 1,
+        min_qty: 1,
+        max_qty: 1_000_000,
+        min_notional: 0,
+        price_band_bps: 500,
+        reference_price: 6_000_000,
+        qty_scale: 1000,
+    }
+}
+
+#[test]
+fn an_amend_re_runs_the_margin_check_and_keeps_the_order_margin_exact() {
+    let mut x = Ex::new();
+    // Example 5's numbers: leverage 20, a resting buy of 150 at 5,990,000 holds
+    // ceil(898,500 / 20) + ceil(898,500 * 500 / 1e6) = 44,925 + 450 = 45,375.
+    let o = x.order(Side::Buy, 5_990_000, 150);
+    x.ok(A, CommandKind::NewOrder(o));
+    assert_eq!(x.margin(A).order_margin, 45_375);
+    // Down to 100 (in place): 29,950 + 300.
+    let ev = x.ok(
+        A,
+        CommandKind::Amend(Amend { order: OrderRef::Client(o.client_order_id), new_qty: Some(100), new_price: None }),
+    );
+    assert!(matches!(ev[0], EventKind::Amended(Amended { qty: 100, leaves: 100, kept_priority: true, .. })), "{ev:?}");
+    assert_eq!(x.margin(A).order_margin, 30_250);
+    // A new price: 100 at 5,900,000 holds 29,500 + 295.
+    x.ok(
+        A,
+        CommandKind::Amend(Amend {
+            order: OrderRef::Client(o.client_order_id),
+            new_qty: None,
+            new_price: Some(5_900_000),
+        }),
+    );
+    assert_eq!(x.margin(A).order_margin, 29_795);
+    // Up to what the wallet cannot hold: 3,400 at 5,900,000 would hold 1,003,000 + 10,030.
+    let big = Amend { order: OrderRef::Client(o.client_order_id), new_qty: Some(3_400), new_price: None };
+    assert_eq!(x.reject(A, CommandKind::Amend(big)), RejectReason::InsufficientMargin);
+    // Cancelled, it holds nothing.
+    x.ok(A, CommandKind::Cancel(Cancel { order: OrderRef::Client(o.client_order_id) }));
+    let m = x.margin(A);
+    assert_eq!((m.order_margin, m.available, m.withdrawable), (0, 1_000_000, 1_000_000));
+}
+
+#[test]
+fn an_amend_that_crosses_trades_and_the_rest_is_margined_at_its_new_price() {
+    let mut x = Ex::new();
+    let ask = x.order(Side::Sell, 6_010_000, 40);
+    x.ok(B, CommandKind::NewOrder(ask));
+    let bid = x.order(Side::Buy, 5_990_000, 100);
+    x.ok(A, CommandKind::NewOrder(bid));
+    let ev = x.ok(
+        A,
+        CommandKind::Amend(Amend {
+            order: OrderRef::Client(bid.client_order_id),
+            new_qty: None,
+            new_price: Some(6_010_000),
+        }),
+    );
+    assert!(ev.iter().any(|e| matches!(e, EventKind::Trade(t) if t.qty == 40 && t.price == 6_010_000)), "{ev:?}");
+    // Long 40; the 60 left rest at 6,010,000: ceil(360,600 / 20) + ceil(360,600 * 500 / 1e6).
+    let m = x.margin(A);
+    assert_eq!(m.order_margin, 18_030 + 181);
+    let (p, _) = x.e.futures_position(A, BTC).unwrap();
+    assert_eq!((p.size, p.cost), (40, 240_400));
+}
+
+#[test]
+fn a_reduce_only_amend_never_outgrows_the_position() {
+    let mut x = Ex::new();
+    let ask = x.order(Side::Sell, 6_000_000, 100);
+    x.ok(B, CommandKind::NewOrder(ask));
+    let buy = x.order(Side::Buy, 0, 100);
+    x.ok(A, CommandKind::NewOrder(buy));
+    let ro = x.order(Side::Sell, 6_100_000, 80);
+    x.ok(A, CommandKind::NewAdvancedOrder(AdvancedOrder { reduce_only: true, ..AdvancedOrder::plain(ro) }));
+    let up = Amend { order: OrderRef::Client(ro.client_order_id), new_qty: Some(101), new_price: None };
+    assert_eq!(x.reject(A, CommandKind::Amend(up)), RejectReason::ReduceOnlyWouldOpen);
+    let fits = Amend { order: OrderRef::Client(ro.client_order_id), new_qty: Some(100), new_price: None };
+    x.ok(A, CommandKind::Amend(fits));
+    // It holds no margin either way.
+    assert_eq!(x.margin(A).order_margin, 0);
+}
+
+#[test]
+fn query_reports_positions_and_margin() {
+    let mut x = Ex::new();
+    x.ok(A, CommandKind::SetLeverage(SetLeverage { instrument: BTC, leverage: 10 }));
+    let ask = x.order(Side::Sell, 6_000_000, 100);
+    x.ok(B, CommandKind::NewOrder(ask));
+    let buy = x.order(Side::Buy, 0, 100);
+    x.ok(A, CommandKind::NewOrder(buy));
+    x.ok(ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { instrument: BTC, mark_price: 6_100_000 }));
+    let ev = x.ok(A, CommandKind::QueryAccount(QueryAccount { target: A }));
+    // Example 11: upnl 10,000, IM 61,000, available 948,700, withdrawable 938,700.
+    let pos = ev.iter().find_map(|e| if let EventKind::PositionReport(p) = e { Some(*p) } else { None }).unwrap();
+    assert_eq!((pos.position.size, pos.upnl, pos.leverage, pos.mode), (100, 10_000, 10, MarginMode::Cross));
+    assert_eq!(pos.maint_margin, 2_440);
+    let m = ev.iter().find_map(|e| if let EventKind::MarginReport(m) = e { Some(*m) } else { None }).unwrap();
+    assert_eq!((m.wallet, m.equity, m.position_margin), (999_700, 1_009_700, 61_000));
+    assert_eq!((m.available, m.withdrawable), (948_700, 938_700));
+    assert!(matches!(ev.last(), Some(EventKind::QueryDone(_))));
+}
+
+#[test]
+fn commands_the_model_never_sends_are_refused_with_their_own_reasons() {
+    let mut x = Ex::new();
+    // Futures commands on a spot instrument.
+    let lev = SetLeverage { instrument: SPOT, leverage: 5 };
+    assert_eq!(x.reject(A, CommandKind::SetLeverage(lev)), RejectReason::NotPerpetual);
+    let mark = SetMarkPrice { instrument: SPOT, mark_price: 6_000_000 };
+    assert_eq!(x.reject(ORACLE, CommandKind::SetMarkPrice(mark)), RejectReason::NotPerpetual);
+    // Reduce-only on spot.
+    let mut o = x.order(Side::Sell, 6_000_000, 1);
+    o.instrument = SPOT;
+    let ro = AdvancedOrder { reduce_only: true, ..AdvancedOrder::plain(o) };
+    assert_eq!(x.reject(A, CommandKind::NewAdvancedOrder(ro)), RejectReason::InvalidField);
+    // Stops, icebergs and lists on a perpetual: spot only for now.
+    let o = x.order(Side::Sell, 6_000_000, 10);
+    let stop = StopOrder { order: o, trigger_price: 5_900_000, trigger: TriggerKind::StopLoss };
+    assert_eq!(x.reject(A, CommandKind::NewStopOrder(stop)), RejectReason::InvalidField);
+    let iceberg = AdvancedOrder { display_qty: 5, ..AdvancedOrder::plain(o) };
+    assert_eq!(x.reject(A, CommandKind::NewAdvancedOrder(iceberg)), RejectReason::InvalidField);
+    // A tier on a market with a position, a tier out of order.
+    let tier = SetRiskTier {
+        instrument: BTC,
+        index: 3,
+        max_leverage: 20,
+        mmr_ppm: 25_000,
+        max_notional: 200_000_000,
+        maint_amount: 1_630_000,
+    };
+    let ask = x.order(Side::Sell, 6_000_000, 100);
+    x.ok(B, CommandKind::NewOrder(ask));
+    assert_eq!(x.reject(FEE, CommandKind::SetRiskTier(tier)), RejectReason::PositionOpen);
+    // Marks: from another account, zero, too far; funding without a position.
+    let m = SetMarkPrice { instrument: BTC, mark_price: 6_000_000 };
+    assert_eq!(x.reject(A, CommandKind::SetMarkPrice(m)), RejectReason::NotOracle);
+    assert_eq!(
+        x.reject(ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { mark_price: 0, ..m })),
+        RejectReason::InvalidMarkPrice
+    );
+    let far = SetMarkPrice { mark_price: 6_300_010, ..m };
+    assert_eq!(x.reject(ORACLE, CommandKind::SetMarkPrice(far)), RejectReason::MarkOutsideBand);
+    let funding = ApplyFunding { instrument: BTC, rate_ppm: 100 };
+    assert_eq!(x.reject(ORACLE, CommandKind::ApplyFunding(funding)), RejectReason::NoOpenInterest);
+    // Transfers: another asset, a wallet transfer beyond the spot balance.
+    let t = Transfer { target: A, asset: 2, amount: 5, tx_id: 99 };
+    assert_eq!(x.reject(FEE, CommandKind::MarginDeposit(t)), RejectReason::NotMarginAsset);
+    let w = WalletTransfer { asset: USDT, amount: 1, to_futures: true };
+    assert_eq!(x.reject(A, CommandKind::WalletTransfer(w)), RejectReason::InsufficientBalance);
+    // The fee account has no futures wallet to credit.
+    let t = Transfer { target: FEE, asset: USDT, amount: 5, tx_id: 100 };
+    assert_eq!(x.reject(FEE, CommandKind::MarginDeposit(t)), RejectReason::SystemAccount);
+}
