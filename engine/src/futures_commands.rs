@@ -387,7 +387,11 @@ impl Engine {
         }
         let (mark, den) = (self.perps[p].mark as i128, self.perp_scale(p) * PPM);
         let (mut paid, mut received) = (0i64, 0i64);
-        let holders = std::mem::take(&mut self.perps[p].holders);
+        // Holders in increasing account id (the holder list has no order).
+        let mut holders = std::mem::take(&mut self.fut.accounts);
+        holders.clear();
+        holders.extend_from_slice(&self.perps[p].holders);
+        holders.sort_unstable();
         for &a in &holders {
             let pos = self.pos(a, p);
             let owed = pos.size.unsigned_abs() as i128 * mark * rate.abs();
@@ -417,7 +421,7 @@ impl Engine {
                 (_, false) => self.touch_wallet(a),
             }
         }
-        self.perps[p].holders = holders;
+        self.fut.accounts = holders;
         let residue = paid - received;
         debug_assert!(residue >= 0);
         if residue > 0 {

@@ -5,7 +5,7 @@
 //! accounts.
 
 use crate::engine::Engine;
-use crate::position::{closable, side_ix, Position};
+use crate::position::{closable, side_ix, Position, INDEXED_LONG, INDEXED_SHORT};
 use crate::risk_tier::{ceil_div, floor_div, upnl_num, PPM};
 use crate::types::*;
 
@@ -255,11 +255,23 @@ impl Engine {
                 let budget = floor_div((surplus - 1) * mm, mm_total.max(1));
                 self.perps[p].tiers.threshold(pos.size, pos.cost, budget + 1 - excess, s)
             };
+            let heap = match (key, pos.size > 0) {
+                (0, _) => 0,
+                (_, true) => INDEXED_LONG,
+                (_, false) => INDEXED_SHORT,
+            };
+            if key == pos.key && heap == pos.indexed {
+                continue;
+            }
             let market = &mut self.perps[p];
-            market.unindex(true, pos.key, a);
-            market.unindex(false, pos.key, a);
             market.index(pos.size > 0, key, a);
-            self.margin[a as usize].positions[p].key = key;
+            market.live = market.live + (heap != 0) as u32 - (pos.indexed != 0) as u32;
+            let rec = &mut self.margin[a as usize].positions[p];
+            rec.key = key;
+            rec.indexed = heap;
+            let (perps, margin) = (&mut self.perps, &self.margin);
+            let live = perps[p].live as usize;
+            perps[p].compact(live, |long, k, acct| index_entry_live(&margin[acct as usize].positions[p], long, k));
         }
     }
 }
@@ -341,4 +353,11 @@ impl Engine {
         let p = self.instrument_index(instrument).and_then(|ii| self.perp_of(ii))?;
         Some(self.perps[p].mark)
     }
+}
+
+/// Whether a liquidation index entry `(k, account)` of the long (or short) heap is its
+/// position's current, unpopped key.
+#[inline]
+pub(crate) fn index_entry_live(pos: &Position, long: bool, k: u64) -> bool {
+    pos.indexed == if long { INDEXED_LONG } else { INDEXED_SHORT } && pos.key == k
 }

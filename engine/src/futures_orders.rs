@@ -332,11 +332,11 @@ impl Engine {
         let m = &mut self.perps[p];
         m.open_interest = m.open_interest - before.max(0) as u64 + after.max(0) as u64;
         match (before != 0, after != 0) {
-            (false, true) => {
-                m.holders.insert(a);
-            }
+            (false, true) => m.add_holder(a, &mut self.margin[a as usize].positions[p]),
             (true, false) => {
-                m.holders.remove(&a);
+                if let Some((moved, ix)) = m.remove_holder(&self.margin[a as usize].positions[p]) {
+                    self.margin[moved as usize].positions[p].holder_ix = ix;
+                }
             }
             _ => {}
         }

@@ -3,8 +3,6 @@
 //! scratch space reused from command to command. None of it is state between commands except
 //! `by_id`, which is derived from the perpetuals.
 
-use std::collections::BTreeSet;
-
 use crate::order_pool::Slot;
 use crate::types::*;
 
@@ -18,8 +16,11 @@ pub(crate) struct FuturesScratch {
     pub touched_wallet: Vec<AccountId>,
     /// Accounts to re-key before the next liquidation check.
     pub dirty: Vec<AccountId>,
-    /// Accounts with a crossed key, popped from the index, not checked yet.
-    pub candidates: BTreeSet<AccountId>,
+    /// Accounts with a crossed key, popped from the index, not checked yet (sorted descending
+    /// before each pick, so the smallest is last).
+    pub candidates: Vec<AccountId>,
+    /// Scratch account list (funding's holders in account order).
+    pub accounts: Vec<AccountId>,
     /// Candidates found healthy: re-keyed at the end of the command.
     pub healthy: Vec<AccountId>,
     /// The account being liquidated (its closing fills neither return isolated margin nor

@@ -12,6 +12,7 @@ use std::cmp::Reverse;
 
 use crate::engine::{Engine, Out, Taker};
 use crate::event::*;
+use crate::futures_margin::index_entry_live;
 use crate::order_pool::NIL;
 use crate::position::{closing_side, side_sign};
 use crate::risk::OrderRisk;
@@ -81,11 +82,23 @@ impl Engine {
         loop {
             self.rekey_dirty();
             for p in 0..self.perps.len() {
-                while let Some(a) = self.perps[p].pop_crossed() {
-                    self.fut.candidates.insert(a);
+                let (perps, margin) = (&mut self.perps, &mut self.margin);
+                while let Some(a) = perps[p].pop_crossed(|long, k, acct| {
+                    let pos = &mut margin[acct as usize].positions[p];
+                    let live = index_entry_live(pos, long, k);
+                    if live {
+                        pos.indexed = 0;
+                    }
+                    live
+                }) {
+                    perps[p].live -= 1;
+                    self.fut.candidates.push(a);
                 }
             }
-            let Some(a) = self.fut.candidates.pop_first() else { break };
+            let c = &mut self.fut.candidates;
+            c.sort_unstable_by(|x, y| y.cmp(x));
+            c.dedup();
+            let Some(a) = c.pop() else { break };
             match self.first_liquidatable(a) {
                 Some(p) if rounds < MAX_LIQUIDATIONS_PER_COMMAND => {
                     rounds += 1;

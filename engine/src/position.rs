@@ -5,6 +5,11 @@
 use crate::risk_tier::{ceil_div, floor_div};
 use crate::types::*;
 
+/// [`Position::indexed`]: the key is in the long heap.
+pub(crate) const INDEXED_LONG: u8 = 1;
+/// [`Position::indexed`]: the key is in the short heap.
+pub(crate) const INDEXED_SHORT: u8 = 2;
+
 /// The non-reduce-only resting orders of one side: open quantity and Σ price × leaves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct OpenSide {
@@ -26,9 +31,13 @@ pub(crate) struct Position {
     /// Leverage set (0: the default).
     pub leverage: u32,
     pub isolated: bool,
-    /// Liquidation index key as of the last re-key (0: none); the index holds `(key, account)`
-    /// while it is not crossed.
+    /// Liquidation index key as of the last re-key (0: none).
     pub key: u64,
+    /// Which heap holds the key, not popped as crossed since: 0 none, [`INDEXED_LONG`] or
+    /// [`INDEXED_SHORT`].
+    pub indexed: u8,
+    /// Its place in its perpetual's holder list while its size is not 0.
+    pub holder_ix: u32,
     /// Non-reduce-only resting orders, [buy, sell].
     pub open: [OpenSide; 2],
     /// Resting orders of the account here, reduce-only included.
@@ -73,7 +82,7 @@ impl Position {
     /// Holds nothing and sets nothing (what a record that was never used holds; bookkeeping
     /// aside, a blank record is the same state as no record).
     pub fn is_blank(&self) -> bool {
-        Position { touched_seq: 0, ..*self } == Position::default()
+        Position { touched_seq: 0, holder_ix: 0, indexed: 0, ..*self } == Position::default()
     }
 
     /// Applies a fill of `q` at `price` costing/paying `cash` (section 3): returns (realised PnL,
