@@ -664,7 +664,7 @@ impl Engine {
             Some(p) if self.config.risk_checks => {
                 // Out of its position's aggregates while it moves; back in if it rests after.
                 let old_price = self.levels.get(o.level).price;
-                self.perp_order_gone(p, &o, old_price);
+                self.perp_order_gone(p, slot, &o, old_price);
                 self.orders.get_mut(slot).flags |= AMENDING;
                 self.amend_resting(account, ts, a, slot, out);
                 if self.index.by_id(&self.orders, o.order_id) == Some(slot) {
@@ -1211,7 +1211,7 @@ impl Engine {
                 // A perpetual order's risk slot holds its price (it reserves nothing); one
                 // being amended is out of its position's aggregates already.
                 Some(_) if o.flags & AMENDING != 0 => {}
-                Some(p) => self.perp_order_gone(p, &o, r.settled),
+                Some(p) => self.perp_order_gone(p, slot, &o, r.settled),
                 None => self.unreserve(ii, o.account, o.side, r.reserved),
             }
         }

@@ -5,7 +5,7 @@
 use crate::command::AdvancedOrder;
 use crate::engine::{Engine, Out, PlaceOptions, Taker};
 use crate::event::*;
-use crate::order_pool::{Order, Slot, NIL, REDUCE_ONLY};
+use crate::order_pool::{Order, Slot, REDUCE_ONLY};
 use crate::position::{closable, side_ix};
 use crate::risk_tier::{ceil_div, floor_div, PPM};
 use crate::types::*;
@@ -166,6 +166,8 @@ impl Engine {
             let side = &mut pos.open[side_ix(o.side)];
             side.qty += o.leaves;
             side.notional += price as u128 * o.leaves as u128;
+        } else {
+            self.margin[o.account as usize].reduce_only.push(slot);
         }
     }
 
@@ -179,9 +181,15 @@ impl Engine {
     }
 
     /// A perpetual order left (its slot is being released with these leaves).
-    pub(crate) fn perp_order_gone(&mut self, p: usize, o: &Order, price: Price) {
+    pub(crate) fn perp_order_gone(&mut self, p: usize, slot: Slot, o: &Order, price: Price) {
         self.perp_order_shrank(p, o, price, o.leaves);
         self.pos_mut(o.account, p).orders -= 1;
+        if o.flags & REDUCE_ONLY != 0 {
+            let list = &mut self.margin[o.account as usize].reduce_only;
+            if let Some(k) = list.iter().position(|&s| s == slot) {
+                list.swap_remove(k);
+            }
+        }
     }
 
     /// A reduce-only maker met by the matching loop (or the sweep) whose leaves exceed what its
@@ -310,6 +318,12 @@ impl Engine {
         m.positions[p] = next;
         self.position_resized(p, a, pos.size, next.size);
         self.touch_pos(a, p);
+        if closable(next.size, Side::Buy) < closable(pos.size, Side::Buy)
+            || closable(next.size, Side::Sell) < closable(pos.size, Side::Sell)
+        {
+            // What its reduce-only orders may close shrank: the end-of-command sweep looks.
+            self.pos_mut(a, p).shrank_seq = self.last_seq;
+        }
         if next.isolated && next.size == 0 && !liquidating {
             // A closed isolated position returns its margin to the wallet; a deficit is the fund's.
             if next.iso < 0 {
@@ -373,14 +387,15 @@ impl Engine {
         let mut found = std::mem::take(&mut self.fut.sweep);
         found.clear();
         for &(a, p) in &self.fut.touched_pos {
+            if self.margin[a as usize].reduce_only.is_empty() || self.pos(a, p as usize).shrank_seq != self.last_seq {
+                continue;
+            }
             let id = self.perps[p as usize].id;
-            let mut s = self.accounts[a as usize].head;
-            while s != NIL {
+            for &s in &self.margin[a as usize].reduce_only {
                 let o = self.orders.get(s);
-                if o.instrument == id && o.flags & REDUCE_ONLY != 0 {
+                if o.instrument == id {
                     found.push((o.order_id, s));
                 }
-                s = self.orders.links(s).acct_next;
             }
         }
         found.sort_unstable();

@@ -14,4 +14,7 @@ pub(crate) struct MarginAccount {
     pub touched_seq: Seq,
     /// Queued for a re-key of its index keys at the end of the command.
     pub dirty: bool,
+    /// Slots of its resting reduce-only orders (any perpetual), for the end-of-command sweep:
+    /// it reads these, not the account's whole order list.
+    pub reduce_only: Vec<crate::order_pool::Slot>,
 }

@@ -44,6 +44,9 @@ pub(crate) struct Position {
     pub orders: u32,
     /// Sequence of the last command that changed it (coalesced `PositionChanged`).
     pub touched_seq: Seq,
+    /// Sequence of the last command that shrank what one of its sides can close (the
+    /// reduce-only sweep checks only those).
+    pub shrank_seq: Seq,
 }
 
 #[inline]
@@ -82,7 +85,7 @@ impl Position {
     /// Holds nothing and sets nothing (what a record that was never used holds; bookkeeping
     /// aside, a blank record is the same state as no record).
     pub fn is_blank(&self) -> bool {
-        Position { touched_seq: 0, holder_ix: 0, indexed: 0, ..*self } == Position::default()
+        Position { touched_seq: 0, shrank_seq: 0, holder_ix: 0, indexed: 0, ..*self } == Position::default()
     }
 
     /// Applies a fill of `q` at `price` costing/paying `cash` (section 3): returns (realised PnL,

@@ -18,18 +18,21 @@ pub(crate) const MAX_TIER_NOTIONAL: u64 = 1 << 62;
 /// Largest `qty_scale` of a perpetual.
 pub(crate) const MAX_PERP_QTY_SCALE: u64 = 1_000_000_000_000;
 
-/// Floor division (toward −∞) by a positive divisor.
+/// Floor division (toward −∞) by a positive divisor. Most operands fit in 64 bits, where the
+/// division is a machine instruction rather than a 128-bit library call.
 #[inline]
 pub(crate) fn floor_div(a: i128, b: i128) -> i128 {
     debug_assert!(b > 0);
-    a.div_euclid(b)
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(a), Ok(b)) => a.div_euclid(b) as i128,
+        _ => a.div_euclid(b),
+    }
 }
 
 /// Ceiling division (toward +∞) by a positive divisor.
 #[inline]
 pub(crate) fn ceil_div(a: i128, b: i128) -> i128 {
-    debug_assert!(b > 0);
-    -(-a).div_euclid(b)
+    -floor_div(-a, b)
 }
 
 /// One tier.
