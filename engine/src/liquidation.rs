@@ -353,6 +353,11 @@ impl Engine {
     /// A position as `PositionChanged` reports it.
     pub(crate) fn position_changed(&self, a: AccountId, p: usize) -> PositionChanged {
         let pos = self.pos(a, p);
+        // The index key of an isolated position, or of a cross account's only position, is
+        // its liquidation price exactly (docs/futures.md, section 11.6), and keys are fresh
+        // once a command's end-of-command step re-keyed what it touched.
+        let only = pos.size != 0 && (pos.isolated || self.cross_positions(a).nth(1).is_none());
+        let liq_price = if only { pos.key } else { self.display_liq_price(a, p) };
         PositionChanged {
             account: a,
             instrument: self.perps[p].id,
@@ -361,7 +366,7 @@ impl Engine {
             entry_price: pos.entry_price(self.perp_scale(p)),
             realised_pnl: pos.realised,
             isolated_margin: pos.iso,
-            liq_price: self.display_liq_price(a, p),
+            liq_price,
         }
     }
 }
