@@ -167,6 +167,8 @@ impl Engine {
             side.qty += o.leaves;
             side.notional += price as u128 * o.leaves as u128;
         } else {
+            let bound = &mut pos.ro_bound[side_ix(o.side)];
+            *bound = (*bound).max(o.leaves);
             self.margin[o.account as usize].reduce_only.push(slot);
         }
     }
@@ -386,10 +388,17 @@ impl Engine {
     pub(crate) fn sweep_reduce_only<S: EventSink>(&mut self, out: &mut Out<'_, S>) {
         let mut found = std::mem::take(&mut self.fut.sweep);
         found.clear();
+        let mut checked = std::mem::take(&mut self.fut.checked);
+        checked.clear();
         for &(a, p) in &self.fut.touched_pos {
-            if self.margin[a as usize].reduce_only.is_empty() || self.pos(a, p as usize).shrank_seq != self.last_seq {
+            let pos = self.pos(a, p as usize);
+            // Only a side whose closable quantity fell below its largest reduce-only order
+            // can hold one to cut.
+            let over = |side| closable(pos.size, side) < pos.ro_bound[side_ix(side)];
+            if pos.shrank_seq != self.last_seq || !(over(Side::Buy) || over(Side::Sell)) {
                 continue;
             }
+            checked.push((a, p));
             let id = self.perps[p as usize].id;
             for &s in &self.margin[a as usize].reduce_only {
                 let o = self.orders.get(s);
@@ -413,6 +422,19 @@ impl Engine {
             }
         }
         self.fut.sweep = found;
+        // The checked positions' bounds are exact again.
+        for &(a, p) in &checked {
+            let id = self.perps[p as usize].id;
+            let mut bound = [0; 2];
+            for &s in &self.margin[a as usize].reduce_only {
+                let o = self.orders.get(s);
+                if o.instrument == id {
+                    bound[side_ix(o.side)] = bound[side_ix(o.side)].max(o.leaves);
+                }
+            }
+            self.margin[a as usize].positions[p as usize].ro_bound = bound;
+        }
+        self.fut.checked = checked;
     }
 
     /// The perpetual index of a perpetual instrument id.

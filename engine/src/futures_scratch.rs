@@ -28,6 +28,8 @@ pub(crate) struct FuturesScratch {
     pub liquidating: Option<AccountId>,
     /// Reduce-only orders to check at the end of the command.
     pub sweep: Vec<(OrderId, Slot)>,
+    /// Positions whose reduce-only orders the sweep looked at.
+    pub checked: Vec<(AccountId, u32)>,
     /// ADL ranking.
     pub ranking: Vec<(std::cmp::Reverse<i128>, AccountId)>,
     /// Perpetual indexes in instrument-id order (derived from `Engine::perps`).

@@ -42,6 +42,10 @@ pub(crate) struct Position {
     pub open: [OpenSide; 2],
     /// Resting orders of the account here, reduce-only included.
     pub orders: u32,
+    /// At least the leaves of its largest resting reduce-only order per side, [buy, sell] (exact
+    /// after a sweep looked at them): a fill that leaves a side's closable quantity at or above
+    /// it cannot make one of them too large, and the sweep skips the position.
+    pub ro_bound: [Qty; 2],
     /// Sequence of the last command that changed it (coalesced `PositionChanged`).
     pub touched_seq: Seq,
     /// Sequence of the last command that shrank what one of its sides can close (the
@@ -85,7 +89,8 @@ impl Position {
     /// Holds nothing and sets nothing (what a record that was never used holds; bookkeeping
     /// aside, a blank record is the same state as no record).
     pub fn is_blank(&self) -> bool {
-        Position { touched_seq: 0, shrank_seq: 0, holder_ix: 0, indexed: 0, ..*self } == Position::default()
+        Position { touched_seq: 0, shrank_seq: 0, holder_ix: 0, indexed: 0, ro_bound: [0; 2], ..*self }
+            == Position::default()
     }
 
     /// Applies a fill of `q` at `price` costing/paying `cash` (section 3): returns (realised PnL,
