@@ -96,6 +96,9 @@ pub enum EventKind {
     PositionChanged(PositionChanged),
     /// A futures wallet after the command (one per account changed, after the positions).
     WalletChanged(WalletChanged),
+    /// A perpetual's open interest after a command that changed it (market data; after the
+    /// coalesced position and wallet events).
+    OpenInterestChanged(OpenInterestChanged),
     /// Query answer: one position (perpetuals).
     PositionReport(PositionReport),
     /// Query answer: the futures wallet and its margin figures.
@@ -301,6 +304,15 @@ pub struct WalletChanged {
     pub wallet: i64,
     /// The spot balance of the margin asset (available).
     pub spot: u64,
+}
+
+/// A perpetual's open interest changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenInterestChanged {
+    /// The perpetual.
+    pub instrument: InstrumentId,
+    /// Σ long sizes (= Σ short sizes), qty units.
+    pub open_interest: Qty,
 }
 
 /// Query answer: one position.

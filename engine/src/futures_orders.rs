@@ -346,7 +346,14 @@ impl Engine {
     /// Open interest and holders follow a size change.
     pub(crate) fn position_resized(&mut self, p: usize, a: AccountId, before: i64, after: i64) {
         let m = &mut self.perps[p];
-        m.open_interest = m.open_interest - before.max(0) as u64 + after.max(0) as u64;
+        if before.max(0) != after.max(0) {
+            if m.oi_seq != self.last_seq {
+                m.oi_seq = self.last_seq;
+                m.oi_before = m.open_interest;
+                self.fut.oi_changed.push(p as u32);
+            }
+            m.open_interest = m.open_interest - before.max(0) as u64 + after.max(0) as u64;
+        }
         match (before != 0, after != 0) {
             (false, true) => m.add_holder(a, &mut self.margin[a as usize].positions[p]),
             (true, false) => {

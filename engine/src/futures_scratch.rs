@@ -14,6 +14,8 @@ pub(crate) struct FuturesScratch {
     pub touched_pos: Vec<(AccountId, u32)>,
     /// Futures wallets changed by the command, in first-change order.
     pub touched_wallet: Vec<AccountId>,
+    /// Perpetuals whose open interest the command changed, in first-change order.
+    pub oi_changed: Vec<u32>,
     /// Accounts to re-key before the next liquidation check.
     pub dirty: Vec<AccountId>,
     /// Accounts with a crossed key, popped from the index, not checked yet (sorted descending

@@ -346,8 +346,18 @@ impl Engine {
                 spot: self.accounts[a as usize].balances.get(asset as usize).map_or(0, |b| b.available),
             }));
         }
+        for k in 0..self.fut.oi_changed.len() {
+            let m = &self.perps[self.fut.oi_changed[k] as usize];
+            if m.open_interest != m.oi_before {
+                out.emit(EventKind::OpenInterestChanged(OpenInterestChanged {
+                    instrument: m.id,
+                    open_interest: m.open_interest,
+                }));
+            }
+        }
         self.fut.touched_pos.clear();
         self.fut.touched_wallet.clear();
+        self.fut.oi_changed.clear();
     }
 
     /// A position as `PositionChanged` reports it.

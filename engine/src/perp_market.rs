@@ -29,6 +29,11 @@ pub(crate) struct PerpMarket {
     pub mark: Price,
     /// Σ long sizes.
     pub open_interest: u64,
+    /// Sequence of the last command that changed the open interest (one
+    /// `OpenInterestChanged` per command).
+    pub oi_seq: Seq,
+    /// The open interest before that command (no event if it ends where it started).
+    pub oi_before: u64,
     /// Accounts with a position (size ≠ 0), in no order; each position knows its place.
     pub holders: Vec<AccountId>,
     /// Positions whose key is in the index (live entries).
@@ -45,6 +50,8 @@ impl PerpMarket {
             tiers: RiskTiers::default(),
             mark,
             open_interest: 0,
+            oi_seq: 0,
+            oi_before: 0,
             holders: Vec::new(),
             live: 0,
             longs: BinaryHeap::new(),

@@ -205,13 +205,33 @@ impl Pair {
         let c = self.command(cmd);
         let mut ev = Vec::new();
         self.engine.apply(self.seq, &c, &mut ev);
+        let oi_before = [BTC, ETH].map(|i| self.open_interest(i));
         let mut m = self.model.apply(cmd);
+        // Open interest (market data the model has no event for): one event per perpetual
+        // whose open interest changed, with the model's new figure.
+        for (k, i) in [BTC, ETH].into_iter().enumerate() {
+            let events: Vec<u64> = ev
+                .iter()
+                .filter_map(|e| match e.kind {
+                    EventKind::OpenInterestChanged(o) if o.instrument == i => Some(o.open_interest),
+                    _ => None,
+                })
+                .collect();
+            let now = self.open_interest(i);
+            let want = if now != oi_before[k] { vec![now] } else { vec![] };
+            assert_eq!(events, want, "open interest of {i} after {cmd:?}");
+        }
         if matches!(cmd, FCmd::SpotDeposit { .. }) {
             // A spot deposit reports the spot balance (BalanceChanged), not the futures wallet.
             m.retain(|e| !matches!(e, FEvent::WalletChanged { .. }));
         }
         let e = ev.iter().filter_map(|e| map_event(cmd, &e.kind)).collect();
         (m, e)
+    }
+
+    /// The model's open interest of `i`: Σ long sizes.
+    fn open_interest(&self, i: model::InstId) -> u64 {
+        (0..6).map(|a| self.model.pos(a, i).size.max(0) as u64).sum()
     }
 
     /// Wallets, positions with their keys, and the fee account agree.
@@ -417,7 +437,10 @@ fn map_event(cmd: &FCmd, e: &EventKind) -> Option<FEvent> {
         EventKind::WalletChanged(w) => {
             FEvent::WalletChanged { account: m_acct(w.account), wallet: w.wallet as i128, spot: w.spot as i128 }
         }
-        EventKind::LevelChanged(_) | EventKind::BalanceChanged(_) | EventKind::FeeScheduleSet(_) => return None,
+        EventKind::LevelChanged(_)
+        | EventKind::BalanceChanged(_)
+        | EventKind::FeeScheduleSet(_)
+        | EventKind::OpenInterestChanged(_) => return None,
         ref other => panic!("an event the model has no word for: {other:?}"),
     })
 }
