@@ -15,7 +15,7 @@ use crate::list_table::{ListAction, ListTable};
 use crate::margin_account::MarginAccount;
 use crate::order_book::{crosses, OrderBook};
 use crate::order_index::OrderIndex;
-use crate::order_pool::{Order, OrderPool, Slot, AMENDING, ARMED, EXPIRES, ICEBERG, LISTED, NIL, PENDING, REDUCE_ONLY};
+use crate::order_pool::{Order, OrderPool, Slot, ARMED, EXPIRES, ICEBERG, LISTED, NIL, PENDING, REDUCE_ONLY};
 use crate::perp_market::PerpMarket;
 use crate::price_level::LevelPool;
 use crate::risk::OrderRisk;
@@ -665,10 +665,9 @@ impl Engine {
                 // Out of its position's aggregates while it moves; back in if it rests after.
                 let old_price = self.levels.get(o.level).price;
                 self.perp_order_gone(p, slot, &o, old_price);
-                self.orders.get_mut(slot).flags |= AMENDING;
+                self.risk[slot as usize].settled = 0;
                 self.amend_resting(account, ts, a, slot, out);
                 if self.index.by_id(&self.orders, o.order_id) == Some(slot) {
-                    self.orders.get_mut(slot).flags &= !AMENDING;
                     let price = self.levels.get(self.orders.get(slot).level).price;
                     self.perp_order_rested(p, slot, price);
                 }
@@ -692,7 +691,7 @@ impl Engine {
         let new_price = a.new_price.unwrap_or(old_price);
         let new_qty = a.new_qty.unwrap_or(o.qty);
         let new_leaves = new_qty - o.filled();
-        if o.flags & AMENDING == 0 {
+        if self.perp_of(ii).is_none() {
             self.resize_reservation(ii, account, slot, o.side, new_price, new_leaves);
         }
         let amended = |kept_priority| {
@@ -1208,9 +1207,10 @@ impl Engine {
             let r = std::mem::take(&mut self.risk[slot as usize]);
             let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
             match self.perp_of(ii) {
-                // A perpetual order's risk slot holds its price (it reserves nothing); one
-                // being amended is out of its position's aggregates already.
-                Some(_) if o.flags & AMENDING != 0 => {}
+                // A perpetual order's risk slot holds its resting price (it reserves nothing);
+                // 0 for one that is not in its position's aggregates (armed, or out of them
+                // while an amend moves it).
+                Some(_) if r.settled == 0 => {}
                 Some(p) => self.perp_order_gone(p, slot, &o, r.settled),
                 None => self.unreserve(ii, o.account, o.side, r.reserved),
             }

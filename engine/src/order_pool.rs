@@ -53,9 +53,6 @@ pub(crate) const PENDING: u8 = 32;
 /// [`Order::flags`] bit: a reduce-only order on a perpetual (docs/futures.md, section 5): it
 /// holds no margin and never outgrows its owner's position.
 pub(crate) const REDUCE_ONLY: u8 = 64;
-/// [`Order::flags`] bit, only while an amend of a perpetual order runs: the order is out of its
-/// position's order aggregates (it is put back if it rests after the amend).
-pub(crate) const AMENDING: u8 = 128;
 
 const _: () = assert!(std::mem::size_of::<Order>() == 48);
 
