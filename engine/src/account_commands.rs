@@ -60,6 +60,10 @@ impl Engine {
         leaves: Qty,
     ) -> (AssetId, u64) {
         let spec = &self.instruments[ii].spec;
+        if self.instruments[ii].perp != crate::instrument::NO_PERP {
+            // A perpetual's orders hold margin (docs/futures.md, section 5), not spot funds.
+            return (spec.quote_asset, 0);
+        }
         match side {
             Side::Buy => (spec.quote_asset, r.buy_requirement(limit, leaves, spec.qty_scale)),
             Side::Sell => (spec.base_asset, leaves),

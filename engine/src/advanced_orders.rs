@@ -43,13 +43,14 @@ impl Engine {
         let perp = self.instrument_index(a.order.instrument).and_then(|ii| self.perp_of(ii)).is_some();
         if perp || a.reduce_only || a.close_position {
             return match self.new_perp_order(account, ts, a, out) {
-                Ok(ii) => self.run_triggers(ii, ts, out),
+                Ok(Some(ii)) => self.run_triggers(ii, ts, out),
+                Ok(None) => {}
                 Err(reason) => reject(out, reason),
             };
         }
         if let Some((trigger_price, trigger)) = a.trigger {
             let stop = StopOrder { order: a.order, trigger_price, trigger };
-            let opts = StopOptions { expire_time_ns: a.expire_time_ns, trailing: a.trailing };
+            let opts = StopOptions { expire_time_ns: a.expire_time_ns, trailing: a.trailing, ..StopOptions::default() };
             return self.new_stop_order(account, ts, &stop, opts, CommandType::NewAdvancedOrder, out);
         }
         let mut order = a.order;

@@ -398,7 +398,12 @@ impl Engine {
         if let (true, Some(p)) = (self.config.risk_checks, perp) {
             let rests = o.order_type == OrderType::Limit && matches!(o.tif, TimeInForce::Gtc | TimeInForce::PostOnly);
             if let Err(reason) = self.check_perp_order(ii, p, account, o.side, limit, o.qty, rests, opts.reduce_only) {
-                return fail(self, out, reason, CancelReason::Unfundable);
+                let cancel = if reason == RejectReason::ReduceOnlyWouldOpen {
+                    CancelReason::ReduceOnly
+                } else {
+                    CancelReason::Unfundable
+                };
+                return fail(self, out, reason, cancel);
             }
         } else if self.config.risk_checks {
             let (asset, mut need) = self.requirement(ii, o.side, &taker.risk, limit, o.qty);
@@ -462,7 +467,7 @@ impl Engine {
                     // Same keys, so its index entries and account-list place stay; so does its
                     // expiry (queued when it was armed).
                     Some((_, slot)) => {
-                        let flags = self.orders.get(slot).flags & (EXPIRES | LISTED);
+                        let flags = self.orders.get(slot).flags & (EXPIRES | LISTED | REDUCE_ONLY);
                         *self.orders.get_mut(slot) = Order { flags, ..order };
                         slot
                     }

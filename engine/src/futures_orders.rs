@@ -2,44 +2,62 @@
 //! replaces spot's reservation, the resting orders' aggregates that order margin is computed
 //! from, reduce-only orders, and the settlement of a fill into positions and wallets.
 
-use crate::command::AdvancedOrder;
+use crate::command::{AdvancedOrder, StopOrder};
 use crate::engine::{Engine, Out, PlaceOptions, Taker};
 use crate::event::*;
 use crate::order_pool::{Order, Slot, REDUCE_ONLY};
 use crate::position::{closable, side_ix};
 use crate::risk_tier::{ceil_div, floor_div, PPM};
+use crate::stop_orders::StopOptions;
 use crate::types::*;
 
 impl Engine {
     /// `NewAdvancedOrder` on a perpetual, or with a perpetual's flags: steps 1–3 of a new order,
-    /// then the options a perpetual takes (GTD, reduce-only, close-position; conditional,
-    /// iceberg and quote-quantity orders are spot only for now), then the order as `NewOrder`.
-    /// Returns the instrument's position once placed.
+    /// then the options a perpetual takes (GTD, reduce-only, close-position, stops on the last
+    /// trade price; iceberg and quote-quantity orders are spot only for now), then the order as
+    /// `NewOrder`, or a stop as `NewStopOrder`. Returns the instrument's position once placed,
+    /// `None` for a stop (armed, or refused with its own event).
     pub(crate) fn new_perp_order<S: EventSink>(
         &mut self,
         account: AccountId,
         ts: u64,
         a: &AdvancedOrder,
         out: &mut Out<'_, S>,
-    ) -> Result<usize, RejectReason> {
+    ) -> Result<Option<usize>, RejectReason> {
         self.trading_account(account)?;
         let ii = self.instrument_index(a.order.instrument).ok_or(RejectReason::UnknownInstrument)?;
         if self.instruments[ii].state != InstrumentState::Trading {
             return Err(RejectReason::InstrumentNotTrading);
         }
         let Some(p) = self.perp_of(ii) else { return Err(RejectReason::InvalidField) };
-        if a.trigger.is_some() || a.display_qty != 0 || a.quote_qty != 0 || a.trailing.is_some() {
+        if a.display_qty != 0 || a.quote_qty != 0 {
             return Err(RejectReason::InvalidField);
         }
         let mut order = a.order;
+        let closable = closable(self.pos(account, p).size, order.side);
         if a.close_position {
             if order.order_type != OrderType::Market || order.qty != 0 {
                 return Err(RejectReason::InvalidField);
             }
-            order.qty = closable(self.pos(account, p).size, order.side);
+            order.qty = closable;
             if order.qty == 0 {
                 return Err(RejectReason::ReduceOnlyWouldOpen);
             }
+        }
+        if let Some((trigger_price, trigger)) = a.trigger {
+            // Reduce-only at arming too: a stop that could only open is refused now.
+            if a.reduce_only && order.qty > closable {
+                return Err(RejectReason::ReduceOnlyWouldOpen);
+            }
+            let stop = StopOrder { order, trigger_price, trigger };
+            let opts = StopOptions {
+                expire_time_ns: a.expire_time_ns,
+                trailing: a.trailing,
+                reduce_only: a.reduce_only,
+                close_position: a.close_position,
+            };
+            self.new_stop_order(account, ts, &stop, opts, CommandType::NewAdvancedOrder, out);
+            return Ok(None);
         }
         self.validate_new_order(account, &order)?;
         self.validate_expiry(a.expire_time_ns)?;
@@ -49,7 +67,7 @@ impl Engine {
             ..PlaceOptions::NONE
         };
         self.place_order(ii, account, ts, &order, opts, None, out)?;
-        Ok(ii)
+        Ok(Some(ii))
     }
 
     /// The margin checks of an amend of the resting perpetual order in `slot` to `price` and

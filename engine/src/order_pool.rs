@@ -53,6 +53,9 @@ pub(crate) const PENDING: u8 = 32;
 /// [`Order::flags`] bit: a reduce-only order on a perpetual (docs/futures.md, section 5): it
 /// holds no margin and never outgrows its owner's position.
 pub(crate) const REDUCE_ONLY: u8 = 64;
+/// [`Order::flags`] bit (with [`REDUCE_ONLY`] and [`ARMED`]): a close-position stop, whose size
+/// is its owner's whole position when it fires.
+pub(crate) const CLOSE_POSITION: u8 = 128;
 
 const _: () = assert!(std::mem::size_of::<Order>() == 48);
 

@@ -12,7 +12,7 @@ use crate::armed_table::ArmedEntry;
 use crate::command::*;
 use crate::engine::{cancelled, order_ref_ids, Engine, Out, PlaceOptions};
 use crate::event::*;
-use crate::order_pool::{Order, Slot, ARMED, EXPIRES, LISTED, NIL, TRAILING};
+use crate::order_pool::{Order, Slot, ARMED, CLOSE_POSITION, EXPIRES, LISTED, NIL, REDUCE_ONLY, TRAILING};
 use crate::risk::OrderRisk;
 use crate::trigger_book::fires;
 use crate::types::*;
@@ -24,6 +24,10 @@ pub(crate) struct StopOptions {
     pub expire_time_ns: u64,
     /// A trailing stop's delta (the trigger price given is then 0).
     pub trailing: Option<Trailing>,
+    /// Perpetuals: reduce-only (its size is cut to the position when it fires).
+    pub reduce_only: bool,
+    /// Perpetuals: closes the whole position when it fires.
+    pub close_position: bool,
 }
 
 impl Engine {
@@ -38,7 +42,7 @@ impl Engine {
         command: CommandType,
         out: &mut Out<'_, S>,
     ) {
-        let StopOptions { expire_time_ns, trailing } = opts;
+        let StopOptions { expire_time_ns, trailing, reduce_only, close_position } = opts;
         let o = &s.order;
         let ii = match self.validate_stop_order(account, s, expire_time_ns, trailing) {
             Ok(ii) => ii,
@@ -65,7 +69,9 @@ impl Engine {
             side: o.side,
             tif: o.tif,
             stp: o.stp,
-            flags: if expire_time_ns != 0 { EXPIRES } else { 0 },
+            flags: (if expire_time_ns != 0 { EXPIRES } else { 0 })
+                | (if reduce_only || close_position { REDUCE_ONLY } else { 0 })
+                | if close_position { CLOSE_POSITION } else { 0 },
             ..Order::EMPTY
         });
         if expire_time_ns != 0 {
@@ -104,9 +110,6 @@ impl Engine {
     ) -> Result<usize, RejectReason> {
         let o = &s.order;
         let ii = self.validate_new_order(account, o)?;
-        if self.perp_of(ii).is_some() {
-            return Err(RejectReason::InvalidField);
-        }
         self.validate_expiry(expire_time_ns)?;
         let inst = &self.instruments[ii];
         let rise = s.trigger.fires_on_rise(o.side);
@@ -351,7 +354,24 @@ impl Engine {
             price: entry.price,
             qty: o.qty,
         };
-        let placed = self.place_order(ii, o.account, ts, &order, PlaceOptions::NONE, Some((o.order_id, slot)), out);
+        let mut opts = PlaceOptions::NONE;
+        let mut order = order;
+        if let Some(p) = self.perp_of(ii) {
+            // A reduce-only stop closes at most the position it finds; a close-position stop
+            // closes all of it; with nothing to close it is cancelled.
+            if o.flags & REDUCE_ONLY != 0 {
+                let closable = crate::position::closable(self.pos(o.account, p).size, o.side);
+                order.qty = if o.flags & CLOSE_POSITION != 0 { closable } else { o.qty.min(closable) };
+                opts.reduce_only = true;
+                if order.qty == 0 {
+                    out.emit(crate::engine::cancelled(&o, CancelReason::ReduceOnly));
+                    self.release(slot);
+                    return;
+                }
+                self.orders.get_mut(slot).flags &= !CLOSE_POSITION;
+            }
+        }
+        let placed = self.place_order(ii, o.account, ts, &order, opts, Some((o.order_id, slot)), out);
         debug_assert!(placed.is_ok(), "a triggered order is cancelled, never rejected");
     }
 

@@ -247,10 +247,8 @@ fn commands_the_model_never_sends_are_refused_with_their_own_reasons() {
     o.instrument = SPOT;
     let ro = AdvancedOrder { reduce_only: true, ..AdvancedOrder::plain(o) };
     assert_eq!(x.reject(A, CommandKind::NewAdvancedOrder(ro)), RejectReason::InvalidField);
-    // Stops, icebergs and lists on a perpetual: spot only for now.
+    // Icebergs and lists on a perpetual: spot only for now.
     let o = x.order(Side::Sell, 6_000_000, 10);
-    let stop = StopOrder { order: o, trigger_price: 5_900_000, trigger: TriggerKind::StopLoss };
-    assert_eq!(x.reject(A, CommandKind::NewStopOrder(stop)), RejectReason::InvalidField);
     let iceberg = AdvancedOrder { display_qty: 5, ..AdvancedOrder::plain(o) };
     assert_eq!(x.reject(A, CommandKind::NewAdvancedOrder(iceberg)), RejectReason::InvalidField);
     // A tier on a market with a position, a tier out of order.
@@ -284,4 +282,76 @@ fn commands_the_model_never_sends_are_refused_with_their_own_reasons() {
     // The fee account has no futures wallet to credit.
     let t = Transfer { target: FEE, asset: USDT, amount: 5, tx_id: 100 };
     assert_eq!(x.reject(FEE, CommandKind::MarginDeposit(t)), RejectReason::SystemAccount);
+}
+
+#[test]
+fn reduce_only_and_close_position_stops_fire_on_the_last_price_and_close_what_they_find() {
+    let mut x = Ex::new();
+    // A long 100 from B.
+    let ask = x.order(Side::Sell, 6_000_000, 100);
+    x.ok(B, CommandKind::NewOrder(ask));
+    let buy = x.order(Side::Buy, 0, 100);
+    x.ok(A, CommandKind::NewOrder(buy));
+    // A reduce-only stop-loss for 150 is refused (it could only open); one for 60 arms, and a
+    // close-position stop-loss (quantity 0) arms for the whole position.
+    let mut sl = x.order(Side::Sell, 0, 150);
+    let stop = |o: NewOrder, reduce_only, close_position| AdvancedOrder {
+        trigger: Some((5_950_000, TriggerKind::StopLoss)),
+        reduce_only,
+        close_position,
+        ..AdvancedOrder::plain(o)
+    };
+    assert_eq!(x.reject(A, CommandKind::NewAdvancedOrder(stop(sl, true, false))), RejectReason::ReduceOnlyWouldOpen);
+    sl.qty = 60;
+    let ev = x.ok(A, CommandKind::NewAdvancedOrder(stop(sl, true, false)));
+    assert!(matches!(ev[0], EventKind::Armed(Armed { qty: 60, .. })), "{ev:?}");
+    let mut close = x.order(Side::Sell, 0, 0);
+    close.qty = 0;
+    let ev = x.ok(A, CommandKind::NewAdvancedOrder(stop(close, false, true)));
+    assert!(matches!(ev[0], EventKind::Armed(Armed { qty: 100, .. })), "{ev:?}");
+    // Bids for both, then a trade at 5,950,000 fires both stops, in arming order: the first sells
+    // 60, the close-position one sells the 40 left; A is flat.
+    let bid = x.order(Side::Buy, 5_950_000, 200);
+    x.ok(B, CommandKind::NewOrder(bid));
+    let hit = x.order(Side::Sell, 5_950_000, 1);
+    let ev = x.ok(B, CommandKind::NewOrder(hit));
+    let fired: Vec<_> = ev.iter().filter(|e| matches!(e, EventKind::Triggered(_))).collect();
+    assert_eq!(fired.len(), 2, "{ev:?}");
+    let sold: Vec<u64> = ev
+        .iter()
+        .filter_map(|e| match e {
+            EventKind::Trade(t) if t.taker_account == A => Some(t.qty),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sold, vec![60, 40], "{ev:?}");
+    assert_eq!(x.e.futures_position(A, BTC).unwrap().0.size, 0);
+    // A close-position stop armed now has nothing to close: refused; one armed while long is
+    // cancelled when it fires after the position is gone.
+    let mut close = x.order(Side::Sell, 0, 0);
+    close.qty = 0;
+    assert_eq!(x.reject(A, CommandKind::NewAdvancedOrder(stop(close, false, true))), RejectReason::ReduceOnlyWouldOpen);
+    x.ok(B, CommandKind::Cancel(Cancel { order: OrderRef::Client(bid.client_order_id) }));
+    let ask = x.order(Side::Sell, 5_960_000, 10);
+    x.ok(B, CommandKind::NewOrder(ask));
+    let buy = x.order(Side::Buy, 0, 10);
+    x.ok(A, CommandKind::NewOrder(buy));
+    let mut close = x.order(Side::Sell, 0, 0);
+    close.qty = 0;
+    let armed = AdvancedOrder { trigger: Some((5_900_000, TriggerKind::StopLoss)), ..stop(close, false, true) };
+    x.ok(A, CommandKind::NewAdvancedOrder(armed));
+    let bid = x.order(Side::Buy, 5_920_000, 10);
+    x.ok(B, CommandKind::NewOrder(bid));
+    let sell = x.order(Side::Sell, 0, 10);
+    x.ok(A, CommandKind::NewOrder(sell));
+    assert_eq!(x.e.futures_position(A, BTC).unwrap().0.size, 0);
+    let bid = x.order(Side::Buy, 5_900_000, 5);
+    x.ok(B, CommandKind::NewOrder(bid));
+    let hit = x.order(Side::Sell, 5_900_000, 1);
+    let ev = x.ok(B, CommandKind::NewOrder(hit));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, EventKind::Cancelled(c) if c.account == A && c.reason == CancelReason::ReduceOnly)),
+        "{ev:?}"
+    );
 }
