@@ -34,6 +34,8 @@ const CFG: EngineConfig = EngineConfig {
     max_assets: 16,
     fee_account: 0,
     max_transactions: 1024,
+    insurance_account: engine::NO_ACCOUNT,
+    oracle_account: engine::NO_ACCOUNT,
 };
 
 fn spec(id: InstrumentId) -> InstrumentSpec {

@@ -58,6 +58,8 @@ fn config(s: &Shape) -> EngineConfig {
         max_assets: 16,
         fee_account: s.accounts + 1,
         max_transactions: 4096,
+        insurance_account: engine::NO_ACCOUNT,
+        oracle_account: engine::NO_ACCOUNT,
     }
 }
 

@@ -2232,6 +2232,8 @@ fn resolve(op: &Op, m: &Model) -> Command {
                 trigger: None,
                 display_qty: 0,
                 trailing: None,
+                reduce_only: false,
+                close_position: false,
             };
             let a = match kind {
                 // Mostly GTC, sometimes post-only, IOC (invalid with an expiry).

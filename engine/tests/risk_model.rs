@@ -419,6 +419,18 @@ impl Model {
             | CommandKind::NewOrderList(_) => {
                 unreachable!("the risk model generates no conditional or advanced orders")
             }
+            // Perpetuals have their own model (futures_model.rs); this one is spot only.
+            CommandKind::AddPerpetual(_)
+            | CommandKind::SetRiskTier(_)
+            | CommandKind::SetLeverage(_)
+            | CommandKind::SetMarginMode(_)
+            | CommandKind::AdjustIsolatedMargin(_)
+            | CommandKind::MarginDeposit(_)
+            | CommandKind::MarginWithdraw(_)
+            | CommandKind::MarginDebit(_)
+            | CommandKind::WalletTransfer(_)
+            | CommandKind::SetMarkPrice(_)
+            | CommandKind::ApplyFunding(_) => unreachable!("the risk model generates no futures commands"),
         }
     }
 
@@ -602,6 +614,23 @@ impl Model {
             | EventKind::IcebergSliced(_) => {
                 unreachable!("no conditional orders here")
             }
+            EventKind::RiskTierSet(_)
+            | EventKind::LeverageSet(_)
+            | EventKind::MarginModeSet(_)
+            | EventKind::IsolatedMarginAdjusted(_)
+            | EventKind::MarkPriceSet(_)
+            | EventKind::FundingPayment(_)
+            | EventKind::FundingApplied(_)
+            | EventKind::Liquidation(_)
+            | EventKind::TakenOver(_)
+            | EventKind::AutoDeleveraged(_)
+            | EventKind::LiquidationDone(_)
+            | EventKind::BankruptcyCovered(_)
+            | EventKind::Trimmed(_)
+            | EventKind::PositionChanged(_)
+            | EventKind::WalletChanged(_)
+            | EventKind::PositionReport(_)
+            | EventKind::MarginReport(_) => unreachable!("no perpetuals here"),
         }
     }
 
@@ -930,6 +959,17 @@ impl Run {
             CommandKind::AmendTrigger(_) => "AmendTrigger",
             CommandKind::TimeTick => "TimeTick",
             CommandKind::NewOrderList(_) => "NewOrderList",
+            CommandKind::AddPerpetual(_)
+            | CommandKind::SetRiskTier(_)
+            | CommandKind::SetLeverage(_)
+            | CommandKind::SetMarginMode(_)
+            | CommandKind::AdjustIsolatedMargin(_)
+            | CommandKind::MarginDeposit(_)
+            | CommandKind::MarginWithdraw(_)
+            | CommandKind::MarginDebit(_)
+            | CommandKind::WalletTransfer(_)
+            | CommandKind::SetMarkPrice(_)
+            | CommandKind::ApplyFunding(_) => "Futures",
         };
         if let (CommandKind::Deposit(t), Some(RejectReason::InvalidField)) = (cmd.kind, rejected) {
             if t.amount > 0 {

@@ -43,6 +43,8 @@ fn cfg(risk: bool) -> EngineConfig {
         max_assets: 4,
         fee_account: FEE,
         max_transactions: 8,
+        insurance_account: engine::NO_ACCOUNT,
+        oracle_account: engine::NO_ACCOUNT,
     }
 }
 

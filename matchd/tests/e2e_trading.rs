@@ -43,6 +43,7 @@ fn assert_fill(r: ExecReport, a: &engine::Accepted, trade_id: u64, price: u64, q
         liquidity: liq,
         timestamp_ns: f.timestamp_ns,
         fee: 0,
+        liquidation: false,
     };
     assert_eq!(f, want);
     assert!(f.timestamp_ns > 1_600_000_000_000_000_000, "{f:?}");
