@@ -1,7 +1,8 @@
 //! matchd's Rust client libraries, on `std::net` (and rustls for TLS): [`Client`] for order
 //! entry (login, orders, sequenced reports with resend on reconnect) and [`md_client`] for the
 //! public market-data feed (with a book builder), each over plain TCP or TLS ([`tls_config`],
-//! [`Client::connect_tls`]); [`credential`] hashes an API secret for `SetCredential`. They speak the wire format of the `protocol` crate
+//! [`Client::connect_tls`]); [`credential`] hashes an API secret for `SetCredential`. [`Client`]
+//! has typed senders for the perpetual-futures commands too ([`Client::set_leverage`] ...). They speak the wire format of the `protocol` crate
 //! (`docs/protocol.md`) and depend on nothing of the server.
 #![warn(missing_docs)]
 
@@ -9,6 +10,8 @@ mod connect;
 pub mod credential;
 pub mod error;
 mod frame_reader;
+mod futures_client;
+mod futures_describe;
 pub mod leader;
 pub mod md_client;
 pub mod order_client;

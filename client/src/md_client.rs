@@ -331,6 +331,10 @@ pub struct Book {
     pub queues: BTreeMap<(Side, Price), VecDeque<OrderId>>,
     /// The last trade's (price, qty).
     pub last_trade: Option<(Price, Qty)>,
+    /// Perpetuals: the last mark price.
+    pub mark_price: Option<Price>,
+    /// Perpetuals: the last funding settled, as (rate ppm, open interest then).
+    pub last_funding: Option<(i32, Qty)>,
 }
 
 impl Book {
@@ -526,8 +530,10 @@ impl BookBuilder {
             // Not the snapshot this builder needs (e.g. one someone else asked for): keep waiting.
             return Ok(Applied::Ignored);
         }
-        let last_trade = self.book.last_trade;
-        self.book = Book { last_trade, ..book };
+        // A snapshot carries levels and orders only: what the feed said besides survives it.
+        let (last_trade, mark_price, last_funding) =
+            (self.book.last_trade, self.book.mark_price, self.book.last_funding);
+        self.book = Book { last_trade, mark_price, last_funding, ..book };
         self.live = true;
         self.snapshot_requested = false;
         let buffered = std::mem::take(&mut self.buffer);
@@ -569,6 +575,11 @@ impl BookBuilder {
                 return Err(Gap::Inconsistent { instrument: self.instrument, seq: t.seq });
             }
             MdServerMessage::Trade(t) => b.last_trade = Some((t.price, t.qty)),
+            MdServerMessage::MarkPrice(m) => b.mark_price = Some(m.mark_price),
+            MdServerMessage::Funding(f) => {
+                b.mark_price = Some(f.mark_price);
+                b.last_funding = Some((f.rate_ppm, f.open_interest));
+            }
             MdServerMessage::InstrumentState(s) => b.state = Some(s.state),
             MdServerMessage::Instrument(i) => b.state = Some(i.state),
             MdServerMessage::OrderAdded(o) => {
@@ -616,6 +627,8 @@ pub fn sequence_of(m: &MdServerMessage) -> Option<(Stream, u64)> {
         MdServerMessage::Instrument(i) if i.kind == MdInstrumentKind::Added => (Stream::Price, i.seq),
         MdServerMessage::InstrumentState(s) => (Stream::Price, s.seq),
         MdServerMessage::Trade(t) => (Stream::Price, t.seq),
+        MdServerMessage::MarkPrice(m) => (Stream::Price, m.seq),
+        MdServerMessage::Funding(f) => (Stream::Price, f.seq),
         MdServerMessage::Level(l) => (Stream::Price, l.seq),
         MdServerMessage::TopOfBook(t) => (Stream::Price, t.seq),
         MdServerMessage::OrderAdded(o) => (Stream::Order, o.order_seq),
@@ -819,13 +832,19 @@ pub fn describe(msg: &MdServerMessage) -> String {
         ),
         MdServerMessage::InstrumentState(s) => format!("{} #{} STATE {:?}", s.instrument, s.seq, s.state),
         MdServerMessage::Trade(t) => format!(
-            "{} #{} TRADE {} @ {} aggressor={} trade={}",
+            "{} #{} TRADE {} @ {} aggressor={} trade={}{}",
             t.instrument,
             t.seq,
             t.qty,
             t.price,
             side_name(t.aggressor),
-            t.trade_id
+            t.trade_id,
+            if t.liquidation { " liquidation" } else { "" }
+        ),
+        MdServerMessage::MarkPrice(m) => format!("{} #{} MARK {}", m.instrument, m.seq, m.mark_price),
+        MdServerMessage::Funding(f) => format!(
+            "{} #{} FUNDING rate_ppm={} mark={} open_interest={}",
+            f.instrument, f.seq, f.rate_ppm, f.mark_price, f.open_interest
         ),
         MdServerMessage::Level(l) => {
             format!(
@@ -908,7 +927,7 @@ pub fn describe(msg: &MdServerMessage) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{MdInstrument, MdLevel, MdSnapshotEnd, MdTrade};
+    use protocol::{MdFunding, MdInstrument, MdLevel, MdMarkPrice, MdSnapshotEnd, MdTrade};
 
     fn level(seq: u64, side: Side, price: Price, qty: Qty) -> MdServerMessage {
         MdServerMessage::Level(MdLevel { seq, instrument: 1, side, price, qty, order_count: 1 })
@@ -1001,6 +1020,7 @@ mod tests {
             qty: 1,
             aggressor: Side::Buy,
             timestamp_ns: 0,
+            liquidation: false,
         });
         assert_eq!(
             f.on_message(&trade),
@@ -1014,5 +1034,32 @@ mod tests {
         // A wrong top of book is an inconsistency.
         assert!(matches!(f.on_message(&top(7, (0, 0), (105, 9))), Err(Gap::Inconsistent { .. })));
         assert_eq!(f.gaps, 2);
+    }
+
+    /// A perpetual's marks and funding are deltas of the market-by-price stream: they advance
+    /// `seq` (a lost one is a gap) and are buffered like any delta while a resync waits.
+    #[test]
+    fn marks_and_funding_advance_the_price_stream() {
+        let mut b = BookBuilder::new(1, false);
+        assert_eq!(b.apply(&end(4, 0, 0)), Ok(Applied::Synced));
+        let mark = |seq, mark_price| MdServerMessage::MarkPrice(MdMarkPrice { seq, instrument: 1, mark_price });
+        assert_eq!(b.apply(&mark(5, 5_726_630)), Ok(Applied::Delta));
+        let funding = MdServerMessage::Funding(MdFunding {
+            seq: 6,
+            instrument: 1,
+            rate_ppm: 100,
+            mark_price: 6_050_000,
+            open_interest: 137,
+        });
+        assert_eq!(b.apply(&funding), Ok(Applied::Delta));
+        assert_eq!((b.book().seq, b.book().mark_price, b.book().last_funding), (6, Some(6_050_000), Some((100, 137))));
+        assert_eq!(
+            b.apply(&mark(8, 1)),
+            Err(Gap::Sequence { instrument: 1, stream: Stream::Price, expected: 7, got: 8 })
+        );
+        b.reset();
+        assert_eq!(b.apply(&mark(9, 6_000_000)), Ok(Applied::Buffered));
+        assert_eq!(b.apply(&end(8, 0, 0)), Ok(Applied::Synced));
+        assert_eq!((b.book().seq, b.book().mark_price), (9, Some(6_000_000)));
     }
 }

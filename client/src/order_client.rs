@@ -678,6 +678,7 @@ fn balance_reason_name(r: BalanceReason) -> &'static str {
         BalanceReason::Trade => "trade",
         BalanceReason::Deposit => "deposit",
         BalanceReason::Withdraw => "withdraw",
+        BalanceReason::WalletTransfer => "wallet-transfer",
     }
 }
 
@@ -759,6 +760,9 @@ fn describe_report(report: &ExecReport) -> String {
             );
             if f.fee != 0 {
                 s.push_str(&format!(" fee={}", f.fee));
+            }
+            if f.liquidation {
+                s.push_str(" liquidation");
             }
             s
         }
@@ -857,5 +861,6 @@ fn describe_report(report: &ExecReport) -> String {
             CommandType::RevokeCredential => format!("CREDENTIAL REVOKED account={}", c.target),
             _ => format!("CREDENTIAL SET account={} fingerprint={:016x}", c.target, c.fingerprint),
         },
+        ExecReport::Futures(f) => crate::futures_describe::describe_futures(f),
     }
 }

@@ -27,6 +27,7 @@ fn fill(seq_account: u32, order_id: u64, cid: u64, qty: u64, leaves: u64, liquid
         liquidity,
         timestamp_ns: 1,
         fee: 0,
+        liquidation: false,
     })
 }
 
@@ -340,7 +341,7 @@ fn describe_every_message() {
             "#7 SELF-TRADE PREVENTED instrument=1 maker_order=89 taker_order=90 qty=1000 mode=CancelTaker",
         ),
         (
-            r(8, ExecReport::InstrumentAdded(InstrumentAdded { account: 0, spec })),
+            r(8, ExecReport::InstrumentAdded(InstrumentAdded { account: 0, spec, perpetual: false })),
             "#8 INSTRUMENT ADDED id=3 symbol=SOL-USDT base=4 quote=1 tick=1 lot=1000 min_qty=1000 \
              max_qty=10000000 min_notional=100 band_bps=1000 ref_price=15000 qty_scale=100000000",
         ),
@@ -371,6 +372,7 @@ fn describe_every_message() {
                     liquidity: Liquidity::Maker,
                     timestamp_ns: 1,
                     fee: -5,
+                    liquidation: false,
                 }),
             ),
             "#10 FILL order=88 cid=1001 instrument=1 SELL 1000 @ 5000000 leaves=0 trade=9 maker fee=-5",
@@ -480,6 +482,189 @@ fn describe_every_message() {
                 }),
             ),
             "#17 QUERY DONE account=5 status=Active tier=0 balances=1 orders=1 command_seq=78",
+        ),
+    ];
+    for (m, want) in cases {
+        assert_eq!(describe(&m), want);
+    }
+}
+
+/// The typed futures senders put exactly their message on the wire.
+#[test]
+fn futures_senders_send_their_messages() {
+    let tier = SetRiskTier {
+        instrument: 3,
+        index: 1,
+        max_leverage: 100,
+        mmr_ppm: 5_000,
+        max_notional: 25_000_000,
+        maint_amount: 5_000,
+    };
+    let t = |amount, tx_id| Transfer { target: 7, asset: 1, amount, tx_id };
+    let spec = InstrumentSpec { symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(), ..perp_spec() };
+    let want = vec![
+        ClientMessage::AddPerpetual(spec),
+        ClientMessage::SetRiskTier(tier),
+        ClientMessage::MarginDeposit(t(1_000, 1)),
+        ClientMessage::MarginWithdraw(t(2_000, 2)),
+        ClientMessage::MarginDebit(t(3_000, 3)),
+        ClientMessage::SetLeverage(SetLeverage { instrument: 3, leverage: 10 }),
+        ClientMessage::SetMarginMode(SetMarginMode { instrument: 3, mode: MarginMode::Isolated }),
+        ClientMessage::AdjustIsolatedMargin(AdjustIsolatedMargin { instrument: 3, delta: -5 }),
+        ClientMessage::WalletTransfer(WalletTransfer { asset: 1, amount: 9, to_futures: true }),
+        ClientMessage::SetMarkPrice(SetMarkPrice { instrument: 3, mark_price: 5_726_630 }),
+        ClientMessage::ApplyFunding(ApplyFunding { instrument: 3, rate_ppm: -100 }),
+    ];
+    let expected = want.clone();
+    let server = FakeServer::spawn(move |c| {
+        c.accept_login(0, 1000, 10_000);
+        for m in &expected {
+            assert_eq!(&c.expect_non_heartbeat(), m);
+        }
+        c.wait_close();
+    });
+    let mut client = logged_in(&server, 0);
+    client.add_perpetual(spec).unwrap();
+    client.set_risk_tier(tier).unwrap();
+    client.margin_deposit(7, 1, 1_000, 1).unwrap();
+    client.margin_withdraw(7, 1, 2_000, 2).unwrap();
+    client.margin_debit(7, 1, 3_000, 3).unwrap();
+    client.set_leverage(3, 10).unwrap();
+    client.set_margin_mode(3, MarginMode::Isolated).unwrap();
+    client.adjust_isolated_margin(3, -5).unwrap();
+    client.wallet_transfer(1, 9, true).unwrap();
+    client.set_mark_price(3, 5_726_630).unwrap();
+    client.apply_funding(3, -100).unwrap();
+    client.close();
+    server.join();
+}
+
+fn perp_spec() -> InstrumentSpec {
+    InstrumentSpec {
+        id: 3,
+        symbol: [0; 16],
+        base_asset: 2,
+        quote_asset: 1,
+        tick: 10,
+        lot: 1,
+        min_qty: 1,
+        max_qty: 1_000_000,
+        min_notional: 0,
+        price_band_bps: 500,
+        reference_price: 6_000_000,
+        qty_scale: 1_000,
+    }
+}
+
+/// Every futures report, the liquidation flag of a fill and the wallet-transfer balance reason
+/// have their line.
+#[test]
+fn describe_every_futures_report() {
+    let f = |seq, r| ServerMessage::Report { seq, report: ExecReport::Futures(r) };
+    let position = PositionChanged {
+        account: 7,
+        instrument: 3,
+        size: 87,
+        cost: 522_290,
+        entry_price: 6_003_334,
+        realised_pnl: 4_832,
+        isolated_margin: 0,
+        liq_price: 0,
+    };
+    let tier = SetRiskTier {
+        instrument: 3,
+        index: 1,
+        max_leverage: 100,
+        mmr_ppm: 5_000,
+        max_notional: 25_000_000,
+        maint_amount: 5_000,
+    };
+    let cases: Vec<(ServerMessage, &str)> = vec![
+        (
+            f(1, FuturesReport::RiskTierSet(RiskTierSet { account: 0, tier })),
+            "#1 RISK TIER instrument=3 index=1 max_notional=25000000 max_leverage=100 mmr_ppm=5000 maint_amount=5000",
+        ),
+        (f(2, FuturesReport::LeverageSet(LeverageSet { account: 7, instrument: 3, leverage: 10 })), "#2 LEVERAGE instrument=3 leverage=10"),
+        (
+            f(3, FuturesReport::MarginModeSet(MarginModeSet { account: 7, instrument: 3, mode: MarginMode::Isolated })),
+            "#3 MARGIN MODE instrument=3 mode=isolated",
+        ),
+        (
+            f(4, FuturesReport::IsolatedMarginAdjusted(IsolatedMarginAdjusted { account: 7, instrument: 3, delta: -5_000, isolated_margin: 292_000 })),
+            "#4 ISOLATED MARGIN instrument=3 delta=-5000 isolated_margin=292000",
+        ),
+        (f(5, FuturesReport::FundingPayment(FundingPayment { account: 7, instrument: 3, amount: -83 })), "#5 FUNDING instrument=3 amount=-83"),
+        (
+            f(6, FuturesReport::Liquidation(Liquidation { account: 7, instrument: 3, size: 1_000, mark_price: 5_726_630, liq_price: 5_726_634, bankruptcy_price: 5_703_000 })),
+            "#6 LIQUIDATION instrument=3 size=1000 mark=5726630 liq=5726634 bankruptcy=5703000",
+        ),
+        (f(7, FuturesReport::TakenOver(TakenOver { account: 7, instrument: 3, qty: 200, price: 5_703_000 })), "#7 TAKEN OVER instrument=3 200 @ 5703000"),
+        (
+            f(8, FuturesReport::AutoDeleveraged(Deleveraged { account: 7, instrument: 3, qty: 400, price: 5_703_000, role: AdlRole::Reduced })),
+            "#8 AUTO-DELEVERAGED instrument=3 400 @ 5703000 reduced",
+        ),
+        (f(9, FuturesReport::LiquidationDone(LiquidationDone { account: 7, instrument: 3, clearance: 4_600 })), "#9 LIQUIDATION DONE instrument=3 clearance=4600"),
+        (f(10, FuturesReport::BankruptcyCovered(BankruptcyCovered { account: 7, amount: 5_850 })), "#10 BANKRUPTCY COVERED amount=5850"),
+        (
+            f(11, FuturesReport::Trimmed(Trimmed { account: 7, order_id: 92, client_order_id: 1030, instrument: 3, side: Side::Sell, leaves: 30, cut: 50 })),
+            "#11 TRIMMED order=92 cid=1030 instrument=3 SELL leaves=30 cut=50",
+        ),
+        (
+            f(12, FuturesReport::PositionChanged(PositionUpdate { position, command_seq: 1310 })),
+            "#12 POSITION instrument=3 size=87 cost=522290 entry=6003334 realised=4832 isolated=0 command_seq=1310",
+        ),
+        (
+            f(13, FuturesReport::WalletChanged(WalletUpdate { wallet: WalletChanged { account: 7, asset: 1, wallet: -3, spot: 9 }, command_seq: 1310 })),
+            "#13 WALLET asset=1 wallet=-3 spot=9 command_seq=1310",
+        ),
+        (
+            f(14, FuturesReport::PositionReport(PositionReport { account: 7, position: PositionChanged { liq_price: 5_525_629, ..position }, mark_price: 6_100_000, upnl: 8_410, maint_margin: 2_123, leverage: 10, mode: MarginMode::Cross })),
+            "#14 POSITION REPORT account=7 instrument=3 size=87 cost=522290 entry=6003334 realised=4832 isolated=0 liq=5525629 \
+             mark=6100000 upnl=8410 maint_margin=2123 leverage=10 mode=cross",
+        ),
+        (
+            f(15, FuturesReport::MarginReport(MarginReport { account: 7, target: 7, asset: 1, wallet: 1, equity: 2, available: 3, withdrawable: 4, position_margin: 5, order_margin: 6, maint_margin: 7 })),
+            "#15 MARGIN REPORT account=7 asset=1 wallet=1 equity=2 available=3 withdrawable=4 position_margin=5 order_margin=6 \
+             maint_margin=7",
+        ),
+        (
+            f(16, FuturesReport::MarkPriceSet(MarkReport { account: 9, mark: MarkPriceSet { instrument: 3, mark_price: 5_726_630 } })),
+            "#16 MARK instrument=3 mark=5726630",
+        ),
+        (
+            f(17, FuturesReport::FundingApplied(FundingReport { account: 9, funding: FundingApplied { instrument: 3, rate_ppm: 100, mark_price: 6_050_000, open_interest: 137, paid: 83, received: 82, residue: 1 } })),
+            "#17 FUNDING APPLIED instrument=3 rate_ppm=100 mark=6050000 open_interest=137 paid=83 received=82 residue=1",
+        ),
+        (
+            ServerMessage::Report {
+                seq: 18,
+                report: ExecReport::Fill(Fill {
+                    account: 7,
+                    order_id: 0,
+                    client_order_id: 0,
+                    trade_id: 41,
+                    instrument: 3,
+                    side: Side::Sell,
+                    price: 5_710_000,
+                    qty: 600,
+                    leaves_qty: 400,
+                    liquidity: Liquidity::Taker,
+                    timestamp_ns: 1,
+                    fee: 0,
+                    liquidation: true,
+                }),
+            },
+            "#18 FILL order=0 cid=0 instrument=3 SELL 600 @ 5710000 leaves=400 trade=41 taker liquidation",
+        ),
+        (
+            ServerMessage::Report {
+                seq: 19,
+                report: ExecReport::BalanceChanged(BalanceUpdate {
+                    change: BalanceChanged { account: 7, asset: 1, available: 938_700, reserved: 0, reason: BalanceReason::WalletTransfer },
+                    command_seq: 1311,
+                }),
+            },
+            "#19 BALANCE asset=1 available=938700 reserved=0 reason=wallet-transfer command_seq=1311",
         ),
     ];
     for (m, want) in cases {

@@ -53,6 +53,30 @@ pub mod kind {
     pub const TIME_TICK: u8 = 19;
     /// [`crate::CommandKind::NewOrderList`]
     pub const NEW_ORDER_LIST: u8 = 20;
+    /// [`crate::CommandKind::AddPerpetual`]
+    pub const ADD_PERPETUAL: u8 = 21;
+    /// [`crate::CommandKind::SetRiskTier`]
+    pub const SET_RISK_TIER: u8 = 22;
+    /// [`crate::CommandKind::SetLeverage`]
+    pub const SET_LEVERAGE: u8 = 23;
+    /// [`crate::CommandKind::SetMarginMode`]
+    pub const SET_MARGIN_MODE: u8 = 24;
+    /// [`crate::CommandKind::AdjustIsolatedMargin`]
+    pub const ADJUST_ISOLATED_MARGIN: u8 = 25;
+    /// [`crate::CommandKind::MarginDeposit`]
+    pub const MARGIN_DEPOSIT: u8 = 26;
+    /// [`crate::CommandKind::MarginWithdraw`]
+    pub const MARGIN_WITHDRAW: u8 = 27;
+    /// [`crate::CommandKind::MarginDebit`]
+    pub const MARGIN_DEBIT: u8 = 28;
+    /// [`crate::CommandKind::WalletTransfer`]
+    pub const WALLET_TRANSFER: u8 = 29;
+    /// [`crate::CommandKind::SetMarkPrice`]
+    pub const SET_MARK_PRICE: u8 = 30;
+    /// [`crate::CommandKind::ApplyFunding`]
+    pub const APPLY_FUNDING: u8 = 31;
+    /// The highest kind this code knows: every byte above it is [`super::CodecError::UnknownKind`].
+    pub const LAST: u8 = APPLY_FUNDING;
 }
 
 const REF_ENGINE: u8 = 1;
@@ -117,8 +141,17 @@ fn kind_of(cmd: &Command) -> u8 {
         CommandKind::AmendTrigger(_) => kind::AMEND_TRIGGER,
         CommandKind::TimeTick => kind::TIME_TICK,
         CommandKind::NewOrderList(_) => kind::NEW_ORDER_LIST,
-        // Placeholder until the futures commands get their journal kinds.
-        _ => 0,
+        CommandKind::AddPerpetual(_) => kind::ADD_PERPETUAL,
+        CommandKind::SetRiskTier(_) => kind::SET_RISK_TIER,
+        CommandKind::SetLeverage(_) => kind::SET_LEVERAGE,
+        CommandKind::SetMarginMode(_) => kind::SET_MARGIN_MODE,
+        CommandKind::AdjustIsolatedMargin(_) => kind::ADJUST_ISOLATED_MARGIN,
+        CommandKind::MarginDeposit(_) => kind::MARGIN_DEPOSIT,
+        CommandKind::MarginWithdraw(_) => kind::MARGIN_WITHDRAW,
+        CommandKind::MarginDebit(_) => kind::MARGIN_DEBIT,
+        CommandKind::WalletTransfer(_) => kind::WALLET_TRANSFER,
+        CommandKind::SetMarkPrice(_) => kind::SET_MARK_PRICE,
+        CommandKind::ApplyFunding(_) => kind::APPLY_FUNDING,
     }
 }
 
@@ -128,10 +161,14 @@ fn body_len(k: u8) -> usize {
         kind::CANCEL => 32,
         kind::AMEND => 48,
         kind::MASS_CANCEL => 24,
-        kind::ADD_INSTRUMENT => 104,
+        kind::ADD_INSTRUMENT | kind::ADD_PERPETUAL => 104,
         kind::SET_INSTRUMENT_STATE => 24,
         kind::CREATE_ACCOUNT => 24,
         kind::DEPOSIT | kind::WITHDRAW => 40,
+        kind::MARGIN_DEPOSIT | kind::MARGIN_WITHDRAW | kind::MARGIN_DEBIT => 40,
+        kind::SET_RISK_TIER => 48,
+        kind::SET_LEVERAGE | kind::SET_MARGIN_MODE | kind::APPLY_FUNDING => 24,
+        kind::ADJUST_ISOLATED_MARGIN | kind::WALLET_TRANSFER | kind::SET_MARK_PRICE => 32,
         kind::SET_ACCOUNT_STATUS => 24,
         kind::SET_FEE_SCHEDULE => 32,
         kind::QUERY_ACCOUNT => 24,
@@ -255,6 +292,78 @@ fn order_list(r: &R<'_>) -> Result<OrderList, CodecError> {
     Ok(l)
 }
 
+/// Layout (docs/journal.md): 16 id, 20 base asset, 24 quote asset, 28 price band, 32 tick, 40 lot,
+/// 48 min qty, 56 max qty, 64 min notional, 72 reference price, 80 qty scale, 88 symbol.
+/// `AddInstrument` and `AddPerpetual` share it.
+fn put_spec(w: &mut W<'_>, s: &InstrumentSpec) {
+    w.u32(16, s.id);
+    w.u32(20, s.base_asset);
+    w.u32(24, s.quote_asset);
+    w.u32(28, s.price_band_bps);
+    w.u64(32, s.tick);
+    w.u64(40, s.lot);
+    w.u64(48, s.min_qty);
+    w.u64(56, s.max_qty);
+    w.u64(64, s.min_notional);
+    w.u64(72, s.reference_price);
+    w.u64(80, s.qty_scale);
+    w.0[88..104].copy_from_slice(&s.symbol);
+}
+
+fn spec(r: &R<'_>) -> InstrumentSpec {
+    let mut symbol = [0u8; SYMBOL_MAX_BYTES];
+    symbol.copy_from_slice(&r.0[88..104]);
+    InstrumentSpec {
+        id: r.u32(16),
+        symbol,
+        base_asset: r.u32(20),
+        quote_asset: r.u32(24),
+        price_band_bps: r.u32(28),
+        tick: r.u64(32),
+        lot: r.u64(40),
+        min_qty: r.u64(48),
+        max_qty: r.u64(56),
+        min_notional: r.u64(64),
+        reference_price: r.u64(72),
+        qty_scale: r.u64(80),
+    }
+}
+
+/// Layout: 16 target, 20 asset, 24 amount, 32 tx id; the spot and the futures transfers share it.
+fn put_transfer(w: &mut W<'_>, t: &Transfer) {
+    w.u32(16, t.target);
+    w.u32(20, t.asset);
+    w.u64(24, t.amount);
+    w.u64(32, t.tx_id);
+}
+
+fn transfer(r: &R<'_>) -> Transfer {
+    Transfer { target: r.u32(16), asset: r.u32(20), amount: r.u64(24), tx_id: r.u64(32) }
+}
+
+/// Layout: 16 instrument, 20 index, 21-23 reserved, 24 max leverage, 28 mmr ppm, 32 max notional,
+/// 40 maint amount.
+fn put_risk_tier(w: &mut W<'_>, t: &SetRiskTier) {
+    w.u32(16, t.instrument);
+    w.u8(20, t.index);
+    w.u32(24, t.max_leverage);
+    w.u32(28, t.mmr_ppm);
+    w.u64(32, t.max_notional);
+    w.u64(40, t.maint_amount);
+}
+
+fn risk_tier(r: &R<'_>) -> Result<SetRiskTier, CodecError> {
+    r.zero(21, 24)?;
+    Ok(SetRiskTier {
+        instrument: r.u32(16),
+        index: r.u8(20),
+        max_leverage: r.u32(24),
+        mmr_ppm: r.u32(28),
+        max_notional: r.u64(32),
+        maint_amount: r.u64(40),
+    })
+}
+
 /// Encodes `cmd` into the front of `buf` and returns the length written.
 /// `buf` must hold [`MAX_COMMAND_BYTES`]; unused bytes in the written range are zero.
 pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
@@ -287,6 +396,8 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
                 w.u32(76, t.delta);
             }
             w.u64(80, a.display_qty);
+            w.u8(74, a.reduce_only as u8);
+            w.u8(75, a.close_position as u8);
         }
         CommandKind::AmendTrigger(a) => {
             let (rk, id) = ref_parts(a.order);
@@ -296,18 +407,36 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
         }
         CommandKind::TimeTick => {}
         CommandKind::NewOrderList(l) => put_order_list(&mut w, l),
-        // Placeholder until the futures commands get their journal kinds.
-        CommandKind::AddPerpetual(_)
-        | CommandKind::SetRiskTier(_)
-        | CommandKind::SetLeverage(_)
-        | CommandKind::SetMarginMode(_)
-        | CommandKind::AdjustIsolatedMargin(_)
-        | CommandKind::MarginDeposit(_)
-        | CommandKind::MarginWithdraw(_)
-        | CommandKind::MarginDebit(_)
-        | CommandKind::WalletTransfer(_)
-        | CommandKind::SetMarkPrice(_)
-        | CommandKind::ApplyFunding(_) => {}
+        CommandKind::AddPerpetual(s) => put_spec(&mut w, s),
+        CommandKind::SetRiskTier(t) => put_risk_tier(&mut w, t),
+        CommandKind::SetLeverage(l) => {
+            w.u32(16, l.instrument);
+            w.u32(20, l.leverage);
+        }
+        CommandKind::SetMarginMode(m) => {
+            w.u32(16, m.instrument);
+            w.u8(20, m.mode.as_u8());
+        }
+        CommandKind::AdjustIsolatedMargin(a) => {
+            w.u32(16, a.instrument);
+            w.u64(24, a.delta as u64);
+        }
+        CommandKind::MarginDeposit(t) | CommandKind::MarginWithdraw(t) | CommandKind::MarginDebit(t) => {
+            put_transfer(&mut w, t)
+        }
+        CommandKind::WalletTransfer(t) => {
+            w.u32(16, t.asset);
+            w.u8(20, t.to_futures as u8);
+            w.u64(24, t.amount);
+        }
+        CommandKind::SetMarkPrice(m) => {
+            w.u32(16, m.instrument);
+            w.u64(24, m.mark_price);
+        }
+        CommandKind::ApplyFunding(f) => {
+            w.u32(16, f.instrument);
+            w.u32(20, f.rate_ppm as u32);
+        }
         CommandKind::Cancel(c) => {
             let (rk, id) = ref_parts(c.order);
             w.u8(16, rk);
@@ -328,20 +457,7 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
             w.u8(20, m.side.map_or(0, Side::as_u8));
             w.u8(21, m.instrument.is_some() as u8 * MASS_CANCEL_HAS_INSTRUMENT);
         }
-        CommandKind::AddInstrument(s) => {
-            w.u32(16, s.id);
-            w.u32(20, s.base_asset);
-            w.u32(24, s.quote_asset);
-            w.u32(28, s.price_band_bps);
-            w.u64(32, s.tick);
-            w.u64(40, s.lot);
-            w.u64(48, s.min_qty);
-            w.u64(56, s.max_qty);
-            w.u64(64, s.min_notional);
-            w.u64(72, s.reference_price);
-            w.u64(80, s.qty_scale);
-            w.0[88..104].copy_from_slice(&s.symbol);
-        }
+        CommandKind::AddInstrument(s) => put_spec(&mut w, s),
         CommandKind::SetInstrumentState(s) => {
             w.u32(16, s.instrument);
             w.u8(20, s.state.as_u8());
@@ -351,12 +467,7 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
             w.u8(20, c.tier);
             w.u8(21, c.status.as_u8());
         }
-        CommandKind::Deposit(t) | CommandKind::Withdraw(t) => {
-            w.u32(16, t.target);
-            w.u32(20, t.asset);
-            w.u64(24, t.amount);
-            w.u64(32, t.tx_id);
-        }
+        CommandKind::Deposit(t) | CommandKind::Withdraw(t) => put_transfer(&mut w, t),
         CommandKind::SetAccountStatus(c) => {
             w.u32(16, c.target);
             w.u8(20, c.status.as_u8());
@@ -452,7 +563,6 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
             })
         }
         kind::NEW_ADVANCED_ORDER => {
-            r.zero(74, 76)?;
             let trigger_price = r.u64(64);
             let trailing = match (r.u8(73), r.u32(76)) {
                 (0, 0) => None,
@@ -471,8 +581,8 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
                 trigger,
                 display_qty: r.u64(80),
                 trailing,
-                reduce_only: false,
-                close_position: false,
+                reduce_only: r.en(74, "reduce_only", bool_of)?,
+                close_position: r.en(75, "close_position", bool_of)?,
             })
         }
         kind::AMEND_TRIGGER => {
@@ -521,24 +631,7 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
             };
             CommandKind::MassCancel(MassCancel { instrument: (flags != 0).then_some(inst), side })
         }
-        kind::ADD_INSTRUMENT => {
-            let mut symbol = [0u8; SYMBOL_MAX_BYTES];
-            symbol.copy_from_slice(&buf[88..104]);
-            CommandKind::AddInstrument(InstrumentSpec {
-                id: r.u32(16),
-                symbol,
-                base_asset: r.u32(20),
-                quote_asset: r.u32(24),
-                price_band_bps: r.u32(28),
-                tick: r.u64(32),
-                lot: r.u64(40),
-                min_qty: r.u64(48),
-                max_qty: r.u64(56),
-                min_notional: r.u64(64),
-                reference_price: r.u64(72),
-                qty_scale: r.u64(80),
-            })
-        }
+        kind::ADD_INSTRUMENT => CommandKind::AddInstrument(spec(&r)),
         kind::SET_INSTRUMENT_STATE => {
             r.zero(21, 24)?;
             CommandKind::SetInstrumentState(SetInstrumentState {
@@ -554,14 +647,8 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
                 status: r.en(21, "status", AccountStatus::from_u8)?,
             })
         }
-        kind::DEPOSIT | kind::WITHDRAW => {
-            let t = Transfer { target: r.u32(16), asset: r.u32(20), amount: r.u64(24), tx_id: r.u64(32) };
-            if k == kind::DEPOSIT {
-                CommandKind::Deposit(t)
-            } else {
-                CommandKind::Withdraw(t)
-            }
-        }
+        kind::DEPOSIT => CommandKind::Deposit(transfer(&r)),
+        kind::WITHDRAW => CommandKind::Withdraw(transfer(&r)),
         kind::SET_ACCOUNT_STATUS => {
             r.zero(22, 24)?;
             CommandKind::SetAccountStatus(SetAccountStatus {
@@ -599,9 +686,58 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
             r.zero(28, 32)?;
             CommandKind::StartEpoch(StartEpoch { epoch: r.u64(16), node: r.u32(24) })
         }
+        k if k >= kind::ADD_PERPETUAL => futures_kind(k, &r)?,
         other => return Err(CodecError::UnknownKind(other)),
     };
     Ok(Command { account, timestamp_ns, kind })
+}
+
+/// The perpetual-futures kinds (docs/futures.md, section 12), whose layouts docs/journal.md lists.
+fn futures_kind(k: u8, r: &R<'_>) -> Result<CommandKind, CodecError> {
+    Ok(match k {
+        kind::ADD_PERPETUAL => CommandKind::AddPerpetual(spec(r)),
+        kind::SET_RISK_TIER => CommandKind::SetRiskTier(risk_tier(r)?),
+        kind::SET_LEVERAGE => CommandKind::SetLeverage(SetLeverage { instrument: r.u32(16), leverage: r.u32(20) }),
+        kind::SET_MARGIN_MODE => {
+            r.zero(21, 24)?;
+            CommandKind::SetMarginMode(SetMarginMode {
+                instrument: r.u32(16),
+                mode: r.en(20, "margin_mode", MarginMode::from_u8)?,
+            })
+        }
+        kind::ADJUST_ISOLATED_MARGIN => {
+            r.zero(20, 24)?;
+            CommandKind::AdjustIsolatedMargin(AdjustIsolatedMargin { instrument: r.u32(16), delta: r.u64(24) as i64 })
+        }
+        kind::MARGIN_DEPOSIT => CommandKind::MarginDeposit(transfer(r)),
+        kind::MARGIN_WITHDRAW => CommandKind::MarginWithdraw(transfer(r)),
+        kind::MARGIN_DEBIT => CommandKind::MarginDebit(transfer(r)),
+        kind::WALLET_TRANSFER => {
+            r.zero(21, 24)?;
+            CommandKind::WalletTransfer(WalletTransfer {
+                asset: r.u32(16),
+                amount: r.u64(24),
+                to_futures: r.en(20, "to_futures", bool_of)?,
+            })
+        }
+        kind::SET_MARK_PRICE => {
+            r.zero(20, 24)?;
+            CommandKind::SetMarkPrice(SetMarkPrice { instrument: r.u32(16), mark_price: r.u64(24) })
+        }
+        kind::APPLY_FUNDING => {
+            CommandKind::ApplyFunding(ApplyFunding { instrument: r.u32(16), rate_ppm: r.u32(20) as i32 })
+        }
+        other => return Err(CodecError::UnknownKind(other)),
+    })
+}
+
+/// A flag byte: 0 or 1, anything else is damage.
+fn bool_of(b: u8) -> Option<bool> {
+    match b {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
 }
 
 fn order_ref(r: &R<'_>) -> Result<OrderRef, CodecError> {
@@ -619,10 +755,15 @@ pub const RECORD_COMMAND: u8 = 1;
 /// journal, so a replay builds the engine exactly as it ran (capacities
 /// decide `CapacityReached`/`TooManyOpenOrders` rejects, so they are state).
 pub const RECORD_ENGINE_CONFIG: u8 = 2;
-/// Encoded length of an engine config record.
-pub const ENGINE_CONFIG_BYTES: usize = 40;
-/// Format version of the engine config record.
-const ENGINE_CONFIG_VERSION: u32 = 2;
+/// Encoded length of an engine config record (format version 3; version 2 records are
+/// [`ENGINE_CONFIG_V2_BYTES`] long and still decode).
+pub const ENGINE_CONFIG_BYTES: usize = 48;
+/// Length of a version-2 engine config record, from journals written before perpetuals.
+pub const ENGINE_CONFIG_V2_BYTES: usize = 40;
+/// Format version of the engine config record this code writes: 3 added the insurance and oracle
+/// accounts at 36 and 40.
+const ENGINE_CONFIG_VERSION: u32 = 3;
+const ENGINE_CONFIG_V2: u32 = 2;
 const CONFIG_FLAG_RISK: u32 = 1;
 
 /// Encodes the engine's capacities for [`RECORD_ENGINE_CONFIG`].
@@ -638,20 +779,34 @@ pub fn encode_engine_config(c: &crate::EngineConfig) -> [u8; ENGINE_CONFIG_BYTES
     w.u32(24, c.max_assets);
     w.u32(28, c.fee_account);
     w.u32(32, c.max_transactions);
+    w.u32(36, c.insurance_account);
+    w.u32(40, c.oracle_account);
     b
 }
 
-/// Decodes a [`RECORD_ENGINE_CONFIG`] payload.
+/// Decodes a [`RECORD_ENGINE_CONFIG`] payload: version 3 ([`ENGINE_CONFIG_BYTES`]), or version 2
+/// ([`ENGINE_CONFIG_V2_BYTES`], which names no insurance or oracle account).
 pub fn decode_engine_config(buf: &[u8]) -> Result<crate::EngineConfig, CodecError> {
-    if buf.len() != ENGINE_CONFIG_BYTES {
-        return Err(CodecError::BadLength { kind: 0, len: buf.len(), expected: ENGINE_CONFIG_BYTES });
+    let version = match buf.get(0..4) {
+        Some(v) => u32::from_le_bytes(v.try_into().expect("4 bytes")),
+        None => return Err(CodecError::BadLength { kind: 0, len: buf.len(), expected: ENGINE_CONFIG_BYTES }),
+    };
+    let expected = match version {
+        ENGINE_CONFIG_V2 => ENGINE_CONFIG_V2_BYTES,
+        ENGINE_CONFIG_VERSION => ENGINE_CONFIG_BYTES,
+        _ => return Err(CodecError::BadField { field: "engine_config_version", value: version as u64 }),
+    };
+    if buf.len() != expected {
+        return Err(CodecError::BadLength { kind: 0, len: buf.len(), expected });
     }
     let r = R(buf);
-    let version = r.u32(0);
-    if version != ENGINE_CONFIG_VERSION {
-        return Err(CodecError::BadField { field: "engine_config_version", value: version as u64 });
-    }
-    r.zero(36, 40)?;
+    let (insurance_account, oracle_account) = if version == ENGINE_CONFIG_V2 {
+        r.zero(36, 40)?;
+        (crate::NO_ACCOUNT, crate::NO_ACCOUNT)
+    } else {
+        r.zero(44, 48)?;
+        (r.u32(36), r.u32(40))
+    };
     let flags = r.u32(20);
     if flags & !CONFIG_FLAG_RISK != 0 {
         return Err(CodecError::BadField { field: "engine_config_flags", value: flags as u64 });
@@ -665,9 +820,16 @@ pub fn decode_engine_config(buf: &[u8]) -> Result<crate::EngineConfig, CodecErro
         max_assets: r.u32(24),
         fee_account: r.u32(28),
         max_transactions: r.u32(32),
-        insurance_account: crate::NO_ACCOUNT,
-        oracle_account: crate::NO_ACCOUNT,
+        insurance_account,
+        oracle_account,
     };
+    check_engine_config(&c)?;
+    Ok(c)
+}
+
+/// The checks a decoded config must pass before an engine is built from it: capacities the
+/// engine's tables need, and special accounts that exist and are distinct.
+fn check_engine_config(c: &crate::EngineConfig) -> Result<(), CodecError> {
     let bad = |field, value: u32| Err(CodecError::BadField { field, value: value as u64 });
     if c.max_orders == 0 || c.max_orders == u32::MAX {
         return bad("max_orders", c.max_orders);
@@ -678,5 +840,16 @@ pub fn decode_engine_config(buf: &[u8]) -> Result<crate::EngineConfig, CodecErro
     if c.risk_checks && (c.max_assets == 0 || c.fee_account >= c.max_accounts) {
         return bad("fee_account", c.fee_account);
     }
-    Ok(c)
+    // The insurance fund is a risk-mode account like the fee account; the oracle only sends.
+    let fund = c.insurance_account;
+    if fund != crate::NO_ACCOUNT && (!c.risk_checks || fund >= c.max_accounts || fund == c.fee_account) {
+        return bad("insurance_account", fund);
+    }
+    let oracle = c.oracle_account;
+    if oracle != crate::NO_ACCOUNT
+        && (oracle >= c.max_accounts || (c.risk_checks && oracle == c.fee_account) || oracle == fund)
+    {
+        return bad("oracle_account", oracle);
+    }
+    Ok(())
 }

@@ -120,15 +120,20 @@ pub struct Gateway {
     open: usize,
     stop: Arc<AtomicBool>,
     stats: Arc<GatewayStats>,
+    /// `engine.oracle_account`: the only account whose session may send mark prices and
+    /// funding (`None`: no session may).
+    oracle_account: Option<u32>,
 }
 
 impl Gateway {
-    /// A gateway on bound listeners.
+    /// A gateway on bound listeners. `oracle_account` is the engine's (the journal's engine
+    /// config): its session alone may send `SetMarkPrice` and `ApplyFunding`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         poll: Poll,
         mut listeners: Listeners,
         accounts: HashMap<u32, AccountAuth>,
+        oracle_account: Option<u32>,
         settings: ServerConfig,
         producer: Option<Producer<InputSlot>>,
         leadership: Option<Arc<Leadership>>,
@@ -174,6 +179,7 @@ impl Gateway {
             open: 0,
             stop,
             stats,
+            oracle_account,
         })
     }
 
@@ -652,6 +658,9 @@ impl Gateway {
             },
             // A trading session cannot turn into a subscription.
             MessageClass::MarketData => false,
+            // Marks and funding move every position's margin: the oracle's session only, whatever
+            // its role (the engine refuses any other sender too, `NotOracle`).
+            MessageClass::Oracle => self.oracle_account == Some(account),
         };
         let refuse = |reason| SessionReject::refuse(frame.header.template_id, frame.body, reason);
         let reject = match msg {

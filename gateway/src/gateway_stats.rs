@@ -7,7 +7,7 @@ use engine::CommandKind;
 use crate::login::LoginRefusal;
 
 /// Command types counted by the gateway (`matchd_commands_total{type=...}`).
-pub const COMMAND_TYPES: [&str; 9] = [
+pub const COMMAND_TYPES: [&str; 15] = [
     "new_order",
     "cancel",
     "amend",
@@ -17,9 +17,16 @@ pub const COMMAND_TYPES: [&str; 9] = [
     "new_advanced_order",
     "amend_trigger",
     "new_order_list",
+    "set_leverage",
+    "set_margin_mode",
+    "adjust_isolated_margin",
+    "wallet_transfer",
+    "set_mark_price",
+    "apply_funding",
 ];
 
-/// Index into [`COMMAND_TYPES`]: admin and any other non-trading command count as "admin".
+/// Index into [`COMMAND_TYPES`]: admin commands (instruments, accounts, credentials, perpetuals
+/// and their tiers, margin transfers) and the query count as "admin".
 #[inline]
 pub fn command_type_index(kind: &CommandKind) -> usize {
     match kind {
@@ -31,7 +38,29 @@ pub fn command_type_index(kind: &CommandKind) -> usize {
         CommandKind::NewAdvancedOrder(_) => 6,
         CommandKind::AmendTrigger(_) => 7,
         CommandKind::NewOrderList(_) => 8,
-        _ => 4,
+        CommandKind::SetLeverage(_) => 9,
+        CommandKind::SetMarginMode(_) => 10,
+        CommandKind::AdjustIsolatedMargin(_) => 11,
+        CommandKind::WalletTransfer(_) => 12,
+        CommandKind::SetMarkPrice(_) => 13,
+        CommandKind::ApplyFunding(_) => 14,
+        CommandKind::AddInstrument(_)
+        | CommandKind::SetInstrumentState(_)
+        | CommandKind::CreateAccount(_)
+        | CommandKind::Deposit(_)
+        | CommandKind::Withdraw(_)
+        | CommandKind::SetAccountStatus(_)
+        | CommandKind::SetFeeSchedule(_)
+        | CommandKind::QueryAccount(_)
+        | CommandKind::SetCredential(_)
+        | CommandKind::RevokeCredential(_)
+        | CommandKind::StartEpoch(_)
+        | CommandKind::TimeTick
+        | CommandKind::AddPerpetual(_)
+        | CommandKind::SetRiskTier(_)
+        | CommandKind::MarginDeposit(_)
+        | CommandKind::MarginWithdraw(_)
+        | CommandKind::MarginDebit(_) => 4,
     }
 }
 

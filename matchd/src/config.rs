@@ -301,6 +301,14 @@ pub struct EngineSection {
     pub fee_account: u32,
     /// See [`engine::EngineConfig`].
     pub max_transactions: u32,
+    /// Perpetual futures (risk mode): the insurance fund's account, created with the engine like
+    /// the fee account; absent: no perpetual can be added. Fixed when the journal is formatted.
+    #[serde(default)]
+    pub insurance_account: Option<u32>,
+    /// Perpetual futures: the only account whose session may send mark prices and funding;
+    /// absent: none may. Fixed when the journal is formatted.
+    #[serde(default)]
+    pub oracle_account: Option<u32>,
 }
 
 /// `[[instruments]]`
@@ -626,7 +634,34 @@ impl Config {
         if e.fee_account >= e.max_accounts {
             return Err(invalid("engine.fee_account", format!("{} must be below engine.max_accounts", e.fee_account)));
         }
-        in_range("engine.max_transactions", e.max_transactions as u64, 1, u32::MAX as u64, "")
+        in_range("engine.max_transactions", e.max_transactions as u64, 1, u32::MAX as u64, "")?;
+        self.validate_futures_accounts()
+    }
+
+    /// `engine.insurance_account` and `engine.oracle_account`: accounts (below `max_accounts`)
+    /// distinct from the fee account and from each other, as the engine's config record requires.
+    fn validate_futures_accounts(&self) -> Result<(), ConfigError> {
+        let e = &self.engine;
+        for (field, account) in
+            [("engine.insurance_account", e.insurance_account), ("engine.oracle_account", e.oracle_account)]
+        {
+            let Some(a) = account else { continue };
+            if a >= e.max_accounts {
+                return Err(invalid(field, format!("{a} must be below engine.max_accounts")));
+            }
+            if a == e.fee_account {
+                return Err(invalid(field, format!("{a} is engine.fee_account")));
+            }
+        }
+        if let Some(a) = e.insurance_account {
+            if !e.risk_checks {
+                return Err(invalid("engine.insurance_account", "needs engine.risk_checks = true (it holds money)"));
+            }
+            if e.oracle_account == Some(a) {
+                return Err(invalid("engine.oracle_account", format!("{a} is engine.insurance_account")));
+            }
+        }
+        Ok(())
     }
 
     /// The checks the engine applies to `AddInstrument` (so a config it would reject never
@@ -714,6 +749,12 @@ impl Config {
                     format!("{} is engine.fee_account (the fee account cannot log in or trade)", a.id),
                 ));
             }
+            if Some(a.id) == e.insurance_account {
+                return Err(invalid(
+                    &key("id"),
+                    format!("{} is engine.insurance_account (the engine creates it; it cannot log in)", a.id),
+                ));
+            }
             if a.tier >= engine::MAX_FEE_TIERS {
                 return Err(invalid(&key("tier"), format!("is {}, must be below {}", a.tier, engine::MAX_FEE_TIERS)));
             }
@@ -795,6 +836,8 @@ impl Config {
             max_assets: self.engine.max_assets,
             fee_account: self.engine.fee_account,
             max_transactions: self.engine.max_transactions,
+            insurance_account: self.engine.insurance_account.unwrap_or(engine::NO_ACCOUNT),
+            oracle_account: self.engine.oracle_account.unwrap_or(engine::NO_ACCOUNT),
         }
     }
 
@@ -897,6 +940,41 @@ mod tests {
             let err = Config::from_toml(&DEFAULT_CONFIG_TOML.replace(from, to), "t.toml").unwrap_err().to_string();
             assert!(err.contains(key), "{to}: {err}");
         }
+    }
+
+    /// `engine.insurance_account` and `engine.oracle_account`: optional, passed into the engine
+    /// config (absent: `NO_ACCOUNT`), and checked like `engine.fee_account`.
+    #[test]
+    fn futures_accounts() {
+        let default = Config::default_config().engine_config();
+        assert_eq!((default.insurance_account, default.oracle_account), (engine::NO_ACCOUNT, engine::NO_ACCOUNT));
+        let with = |insurance: &str, oracle: &str| {
+            let keys = format!("max_transactions = 1048576\n{insurance}\n{oracle}");
+            Config::from_toml(&DEFAULT_CONFIG_TOML.replace("max_transactions = 1048576", &keys), "t.toml")
+        };
+        let c = with("insurance_account = 65534", "oracle_account = 9").unwrap().engine_config();
+        assert_eq!((c.insurance_account, c.oracle_account), (65534, 9));
+        assert_eq!(with("", "oracle_account = 9").unwrap().engine_config().insurance_account, engine::NO_ACCOUNT);
+        // The engine config record must take what the file passes.
+        let record = engine::command_codec::encode_engine_config(&c);
+        assert_eq!(engine::command_codec::decode_engine_config(&record), Ok(c));
+        for (insurance, oracle, key, says) in [
+            ("insurance_account = 65536", "", "engine.insurance_account", "below engine.max_accounts"),
+            ("insurance_account = 65535", "", "engine.insurance_account", "engine.fee_account"),
+            ("", "oracle_account = 70000", "engine.oracle_account", "below engine.max_accounts"),
+            ("", "oracle_account = 65535", "engine.oracle_account", "engine.fee_account"),
+            ("insurance_account = 9", "oracle_account = 9", "engine.oracle_account", "engine.insurance_account"),
+            // An [[accounts]] entry (alice, 1) cannot be the fund: the engine creates it.
+            ("insurance_account = 1", "", "accounts[1].id", "engine.insurance_account"),
+        ] {
+            let err = with(insurance, oracle).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains(says), "{insurance} {oracle}: {err}");
+        }
+        let no_risk = DEFAULT_CONFIG_TOML
+            .replace("risk_checks = true", "risk_checks = false")
+            .replace("max_transactions = 1048576", "max_transactions = 1048576\ninsurance_account = 65534");
+        let err = Config::from_toml(&no_risk, "t.toml").unwrap_err().to_string();
+        assert!(err.contains("engine.insurance_account") && err.contains("risk_checks"), "{err}");
     }
 
     #[test]

@@ -163,6 +163,8 @@ fn check_fits_capacities(cfg: &Config, engine: &Engine) -> Result<(), ConfigConf
     e.max_assets = jc.max_assets;
     e.fee_account = jc.fee_account;
     e.max_transactions = jc.max_transactions;
+    e.insurance_account = Some(jc.insurance_account).filter(|&a| a != engine::NO_ACCOUNT);
+    e.oracle_account = Some(jc.oracle_account).filter(|&a| a != engine::NO_ACCOUNT);
     with_journal.validate().map_err(|source| ConfigConflict::Capacities { capacities: format!("{jc:?}"), source })
 }
 

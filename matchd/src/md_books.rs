@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use engine::{Event, EventKind, InstrumentId, InstrumentSpec, InstrumentState, OrderId, Price, Qty, Side, TradeId};
 use protocol::market_data::MD_MAX_MESSAGE_LEN;
 use protocol::{
-    MdDeleteReason, MdInstrument, MdInstrumentKind, MdInstrumentState, MdLevel, MdOrderAdded, MdOrderDeleted,
-    MdOrderExecuted, MdOrderModified, MdServerMessage, MdSnapshotEnd, MdSnapshotOrder, MdSnapshotRejectReason,
-    MdSnapshotRequest, MdTopOfBook, MdTrade,
+    MdDeleteReason, MdFunding, MdInstrument, MdInstrumentKind, MdInstrumentState, MdLevel, MdMarkPrice, MdOrderAdded,
+    MdOrderDeleted, MdOrderExecuted, MdOrderModified, MdServerMessage, MdSnapshotEnd, MdSnapshotOrder,
+    MdSnapshotRejectReason, MdSnapshotRequest, MdTopOfBook, MdTrade,
 };
 use rustc_hash::FxHashMap;
 
@@ -323,6 +323,30 @@ impl MdBooks {
         self.out.emit(&MdServerMessage::OrderAdded(m), true);
     }
 
+    /// A resting reduce-only order cut down to its owner's position: it keeps its priority, like
+    /// an amend down (an iceberg shows at most what is left).
+    fn on_trimmed(&mut self, x: &engine::Trimmed) {
+        let Some(bi) = self.book_of(x.instrument) else { return };
+        let b = &mut self.books[bi as usize];
+        let Some(o) = b.orders.get_mut(&x.order_id) else { return };
+        let shown = if o.iceberg { o.qty.min(x.leaves) } else { x.leaves };
+        if shown == o.qty {
+            return;
+        }
+        o.qty = shown;
+        b.order_seq += 1;
+        let m = MdOrderModified {
+            order_seq: b.order_seq,
+            instrument: x.instrument,
+            side: o.side,
+            order_id: x.order_id,
+            price: o.price,
+            qty: shown,
+            kept_priority: true,
+        };
+        self.out.emit(&MdServerMessage::OrderModified(m), true);
+    }
+
     /// Follows one engine event.
     #[inline]
     pub fn on_event(&mut self, ev: &Event) {
@@ -383,6 +407,8 @@ impl MdBooks {
                     qty: t.qty,
                     aggressor: t.taker_side,
                     timestamp_ns: t.timestamp_ns,
+                    // A liquidation order has no id (docs/futures.md, section 8).
+                    liquidation: t.taker_order_id == 0,
                 };
                 self.out.emit(&MdServerMessage::Trade(m), false);
                 if !self.track_orders {
@@ -498,6 +524,7 @@ impl MdBooks {
                 }
             }
             EventKind::IcebergSliced(x) if self.track_orders => self.on_iceberg_slice(ev.seq, x),
+            EventKind::Trimmed(x) if self.track_orders => self.on_trimmed(x),
             EventKind::InstrumentAdded(a) => {
                 if self.index.contains_key(&a.spec.id) {
                     return;
@@ -509,6 +536,26 @@ impl MdBooks {
                     MdInstrument { seq: 1, order_seq: 0, kind: MdInstrumentKind::Added, state: b.state, spec: a.spec };
                 self.books.push(b);
                 self.out.emit(&MdServerMessage::Instrument(m), false);
+            }
+            EventKind::MarkPriceSet(m) => {
+                let Some(bi) = self.book_of(m.instrument) else { return };
+                let b = &mut self.books[bi as usize];
+                b.seq += 1;
+                let msg = MdMarkPrice { seq: b.seq, instrument: m.instrument, mark_price: m.mark_price };
+                self.out.emit(&MdServerMessage::MarkPrice(msg), false);
+            }
+            EventKind::FundingApplied(f) => {
+                let Some(bi) = self.book_of(f.instrument) else { return };
+                let b = &mut self.books[bi as usize];
+                b.seq += 1;
+                let msg = MdFunding {
+                    seq: b.seq,
+                    instrument: f.instrument,
+                    rate_ppm: f.rate_ppm,
+                    mark_price: f.mark_price,
+                    open_interest: f.open_interest,
+                };
+                self.out.emit(&MdServerMessage::Funding(msg), false);
             }
             EventKind::InstrumentStateChanged(s) => {
                 let Some(bi) = self.book_of(s.instrument) else { return };
@@ -850,5 +897,108 @@ mod tests {
         assert!(matches!(msgs[0], MdServerMessage::Level(l) if l.qty == 0 && l.price == 100));
         assert!(matches!(msgs[1], MdServerMessage::TopOfBook(t) if t.bid_price == 0));
         assert!(md.levels(1, Side::Buy).is_empty());
+    }
+
+    /// Perpetuals' events (synthetic here: the engine's futures semantics come separately): a mark
+    /// and a funding advance the price stream, a liquidation order's trade is flagged, and a
+    /// reduce-only order's trim is an in-place modification that keeps its priority.
+    #[test]
+    fn marks_funding_liquidation_trades_and_trims() {
+        let mut e = Engine::new(EngineConfig { risk_checks: false, ..EngineConfig::default() });
+        let mut md = MdBooks::new();
+        md.set_outputs(true, true);
+        let rest = engine::NewOrder {
+            client_order_id: 1,
+            instrument: 1,
+            side: Side::Buy,
+            order_type: engine::OrderType::Limit,
+            tif: engine::TimeInForce::Gtc,
+            stp: engine::StpMode::None,
+            price: 100,
+            qty: 10,
+        };
+        for (seq, kind) in
+            [(1, engine::CommandKind::AddInstrument(test_spec(1, 100))), (2, engine::CommandKind::NewOrder(rest))]
+        {
+            e.apply(seq, &engine::Command { account: 1, timestamp_ns: 1, kind }, &mut Both(&mut md));
+        }
+        md.flush();
+        md.clear_output();
+        let trimmed = engine::Trimmed {
+            account: 1,
+            order_id: 1,
+            client_order_id: 1,
+            instrument: 1,
+            side: Side::Buy,
+            leaves: 6,
+            cut: 4,
+        };
+        let trade = engine::Trade {
+            trade_id: 7,
+            instrument: 1,
+            price: 100,
+            qty: 2,
+            taker_side: Side::Sell,
+            maker_order_id: 1,
+            maker_account: 1,
+            maker_client_order_id: 1,
+            maker_leaves: 4,
+            taker_order_id: 0,
+            taker_account: 2,
+            taker_client_order_id: 0,
+            taker_leaves: 0,
+            timestamp_ns: 5,
+            maker_fee: 0,
+            taker_fee: 0,
+        };
+        let funding = engine::FundingApplied {
+            instrument: 1,
+            rate_ppm: 100,
+            mark_price: 101,
+            open_interest: 6,
+            paid: 1,
+            received: 1,
+            residue: 0,
+        };
+        for kind in [
+            EventKind::MarkPriceSet(engine::MarkPriceSet { instrument: 1, mark_price: 99 }),
+            EventKind::Trimmed(trimmed),
+            EventKind::Trade(trade),
+            EventKind::FundingApplied(funding),
+        ] {
+            md.on_event(&Event { seq: 3, kind });
+        }
+        let (l2, all) = md.output();
+        let decode = |mut buf: &[u8]| {
+            let mut msgs = Vec::new();
+            while let Some((f, n)) = protocol::decode_frame(buf).unwrap() {
+                msgs.push(MdServerMessage::decode_frame(&f).unwrap());
+                buf = &buf[n..];
+            }
+            msgs
+        };
+        let price_stream: Vec<_> = decode(l2)
+            .into_iter()
+            .filter_map(|m| match m {
+                MdServerMessage::MarkPrice(x) => Some((x.seq, "mark", x.mark_price)),
+                MdServerMessage::Trade(x) if x.liquidation => Some((x.seq, "liquidation trade", x.qty)),
+                MdServerMessage::Funding(x) => Some((x.seq, "funding", x.open_interest)),
+                _ => None,
+            })
+            .collect();
+        let first = price_stream[0].0;
+        assert_eq!(
+            price_stream,
+            vec![(first, "mark", 99), (first + 1, "liquidation trade", 2), (first + 2, "funding", 6)]
+        );
+        let orders: Vec<_> = decode(all)
+            .into_iter()
+            .filter_map(|m| match m {
+                MdServerMessage::OrderModified(x) => Some(("modified", x.qty, x.kept_priority)),
+                MdServerMessage::OrderExecuted(x) => Some(("executed", x.leaves, true)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(orders, vec![("modified", 6, true), ("executed", 4, true)]);
     }
 }

@@ -453,6 +453,8 @@ fn start_stages(
         None => journaller,
     };
     let accounts = account_auth(cfg, &engine);
+    // The journal's engine config wins over the file's, for the gateway as for the engine.
+    let oracle_account = Some(engine.config().oracle_account).filter(|&a| a != engine::NO_ACCOUNT);
     let matcher =
         Matcher::new(engine, matcher_in, out_producer, control.clone(), matcher_done.clone(), stats.matcher.clone());
     let snapshots_requested = Arc::new(AtomicBool::new(false));
@@ -501,6 +503,7 @@ fn start_stages(
         gateway_poll,
         listeners,
         accounts,
+        oracle_account,
         cfg.server.clone(),
         gateway_producer,
         leadership,

@@ -196,6 +196,7 @@ pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
                 // The market-data mirror follows events; none before the snapshot are
                 // replayed, so it starts from the restored books.
                 md = MdBooks::from_engine(&l.engine);
+                reports.route_oracle_reports_to(l.engine.config().oracle_account);
                 if !cfg.market_data.order_by_order {
                     md = md.without_orders();
                 }
@@ -221,6 +222,7 @@ pub fn recover(cfg: &Config) -> Result<Recovered, RecoveryError> {
                         tracing::warn!(journal = ?jc, config = ?engine_cfg, "engine capacities differ from the config file: the journal's win (replay must rebuild the same state)");
                     }
                     engine_cfg = jc;
+                    reports.route_oracle_reports_to(jc.oracle_account);
                     let mut e = Engine::new(jc);
                     e.skip(rec.seq);
                     engine = Some(e);

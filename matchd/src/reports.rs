@@ -1,7 +1,7 @@
 //! [`Reports`]: every account's execution-report stream and its numbering. Built by the startup
 //! replay (and the journal tool's), then owned by the publisher thread.
 
-use engine::Event;
+use engine::{Event, NO_ACCOUNT};
 use protocol::execution_reports;
 
 use crate::account_stream::{AccountStream, ReportStateError};
@@ -10,12 +10,21 @@ use crate::account_stream::{AccountStream, ReportStateError};
 /// the publisher thread.
 pub struct Reports {
     accounts: Vec<AccountStream>,
+    /// The engine config's `oracle_account`: its stream gets the mark and funding reports.
+    oracle_account: u32,
 }
 
 impl Reports {
     /// Streams for `max_accounts` accounts, each retaining `retained` reports.
     pub fn new(max_accounts: u32, retained: u64) -> Self {
-        Self { accounts: (0..max_accounts).map(|_| AccountStream::new(retained)).collect() }
+        Self { accounts: (0..max_accounts).map(|_| AccountStream::new(retained)).collect(), oracle_account: NO_ACCOUNT }
+    }
+
+    /// Sends the mark and funding reports (whose events name no account) to `account`'s stream:
+    /// the engine config's `oracle_account`, the journal's, set before its first command is
+    /// replayed so that a replay numbers them as the live run did (`NO_ACCOUNT`: nobody's).
+    pub fn route_oracle_reports_to(&mut self, account: u32) {
+        self.oracle_account = account;
     }
 
     /// Numbers and retains the reports an event yields; calls `touched` with
@@ -23,7 +32,7 @@ impl Reports {
     #[inline]
     pub fn record(&mut self, event: &Event, mut touched: impl FnMut(u32)) {
         let accounts = &mut self.accounts;
-        execution_reports(event, |account, report| {
+        execution_reports(event, self.oracle_account, |account, report| {
             if let Some(stream) = accounts.get_mut(account as usize) {
                 stream.append(report);
                 touched(account);
@@ -78,5 +87,26 @@ impl Reports {
     /// One account's stream.
     pub fn account(&self, account: u32) -> Option<&AccountStream> {
         self.accounts.get(account as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::{EventKind, MarkPriceSet};
+
+    /// Marks (and funding) name no account: they are numbered on the oracle's stream once it is
+    /// known, on nobody's before.
+    #[test]
+    fn mark_reports_go_to_the_oracle_stream() {
+        let mut r = Reports::new(16, 8);
+        let mark = Event { seq: 5, kind: EventKind::MarkPriceSet(MarkPriceSet { instrument: 3, mark_price: 7 }) };
+        let mut touched = Vec::new();
+        r.record(&mark, |a| touched.push(a));
+        assert!(touched.is_empty());
+        r.route_oracle_reports_to(9);
+        r.record(&mark, |a| touched.push(a));
+        assert_eq!(touched, vec![9]);
+        assert_eq!(r.account(9).map(AccountStream::highest), Some(1));
     }
 }

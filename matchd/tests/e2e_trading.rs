@@ -43,6 +43,7 @@ fn assert_fill(r: ExecReport, a: &engine::Accepted, trade_id: u64, price: u64, q
         liquidity: liq,
         timestamp_ns: f.timestamp_ns,
         fee: 0,
+        liquidation: false,
     };
     assert_eq!(f, want);
     assert!(f.timestamp_ns > 1_600_000_000_000_000_000, "{f:?}");
@@ -470,7 +471,7 @@ fn admin_adds_and_halts_an_instrument_and_roles_are_enforced() {
     admin.add_instrument(sol_spec()).unwrap();
     assert_eq!(
         next_report(&mut admin).1,
-        ExecReport::InstrumentAdded(engine::InstrumentAdded { account: 0, spec: sol_spec() })
+        ExecReport::InstrumentAdded(engine::InstrumentAdded { account: 0, spec: sol_spec(), perpetual: false })
     );
     let sol = |cid, price, qty| NewOrder { instrument: 3, ..limit(cid, Side::Buy, price, qty) };
     let a1 = place(&mut alice, sol(1, 1_000_000, 10_000));

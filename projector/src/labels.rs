@@ -30,7 +30,8 @@ pub fn tif(t: TimeInForce) -> &'static str {
 
 /// `user` | `immediate_remainder` | `self_trade` | `mass_cancel` | `instrument_state` |
 /// `unfundable` | `fok_cannot_fill` | `post_only_would_take` (those three: a triggered order) |
-/// `expired` (good-till-date) | `order_list` (another leg of its order list decided).
+/// `expired` (good-till-date) | `order_list` (another leg of its order list decided) |
+/// `reduce_only` | `liquidation` (perpetuals).
 pub fn cancel_reason(r: CancelReason) -> &'static str {
     match r {
         CancelReason::User => "user",
@@ -43,10 +44,12 @@ pub fn cancel_reason(r: CancelReason) -> &'static str {
         CancelReason::PostOnlyWouldTake => "post_only_would_take",
         CancelReason::Expired => "expired",
         CancelReason::OrderList => "order_list",
+        CancelReason::ReduceOnly => "reduce_only",
+        CancelReason::Liquidation => "liquidation",
     }
 }
 
-/// `order` | `cancel` | `trade` | `deposit` | `withdraw`.
+/// `order` | `cancel` | `trade` | `deposit` | `withdraw` | `wallet_transfer`.
 pub fn balance_reason(r: BalanceReason) -> &'static str {
     match r {
         BalanceReason::Order => "order",
@@ -54,6 +57,7 @@ pub fn balance_reason(r: BalanceReason) -> &'static str {
         BalanceReason::Trade => "trade",
         BalanceReason::Deposit => "deposit",
         BalanceReason::Withdraw => "withdraw",
+        BalanceReason::WalletTransfer => "wallet_transfer",
     }
 }
 
@@ -96,12 +100,23 @@ pub fn command(c: CommandType) -> &'static str {
         CommandType::NewAdvancedOrder => "new_advanced_order",
         CommandType::AmendTrigger => "amend_trigger",
         CommandType::NewOrderList => "new_order_list",
+        CommandType::AddPerpetual => "add_perpetual",
+        CommandType::SetRiskTier => "set_risk_tier",
+        CommandType::SetLeverage => "set_leverage",
+        CommandType::SetMarginMode => "set_margin_mode",
+        CommandType::AdjustIsolatedMargin => "adjust_isolated_margin",
+        CommandType::MarginDeposit => "margin_deposit",
+        CommandType::MarginWithdraw => "margin_withdraw",
+        CommandType::MarginDebit => "margin_debit",
+        CommandType::WalletTransfer => "wallet_transfer",
+        CommandType::SetMarkPrice => "set_mark_price",
+        CommandType::ApplyFunding => "apply_funding",
     }
 }
 
 /// The reject reason in snake case (`insufficient_balance` ...), from its Rust name.
 pub fn reject_reason(r: RejectReason) -> &'static str {
-    // One static string per reason, made once (27 of them).
+    // One static string per reason, made once.
     static NAMES: std::sync::OnceLock<Vec<(RejectReason, &'static str)>> = std::sync::OnceLock::new();
     let names = NAMES.get_or_init(|| {
         RejectReason::ALL.iter().map(|&r| (r, &*Box::leak(snake(&format!("{r:?}")).into_boxed_str()))).collect()
@@ -137,5 +152,27 @@ mod tests {
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), RejectReason::ALL.len());
+        assert_eq!(reject_reason(RejectReason::ReduceOnlyWouldOpen), "reduce_only_would_open");
+        assert_eq!(reject_reason(RejectReason::NotMarginAsset), "not_margin_asset");
+    }
+
+    /// Every command type, cancel and balance reason has its own label.
+    #[test]
+    fn labels_are_distinct() {
+        let commands: Vec<_> =
+            (1..=u8::MAX).filter_map(protocol::execution::command_type_from_u8).map(command).collect();
+        assert_eq!(commands.len(), 29);
+        let cancels: Vec<_> = (1..=u8::MAX).filter_map(CancelReason::from_u8).map(cancel_reason).collect();
+        assert_eq!(cancels.len(), 12);
+        let balances: Vec<_> = (1..=u8::MAX).filter_map(BalanceReason::from_u8).map(balance_reason).collect();
+        assert_eq!(balances.len(), 6);
+        for mut labels in [commands, cancels, balances] {
+            let n = labels.len();
+            labels.sort_unstable();
+            labels.dedup();
+            assert_eq!(labels.len(), n);
+        }
+        assert_eq!(command(CommandType::ApplyFunding), "apply_funding");
+        assert_eq!(cancel_reason(CancelReason::Liquidation), "liquidation");
     }
 }

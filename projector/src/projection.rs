@@ -199,6 +199,7 @@ impl Projection {
                 EventKind::Trade(t) => self.trade(seq, ts, t, batch, &mut idx)?,
                 EventKind::Cancelled(c) => self.cancelled(seq, ts, c, batch, &mut idx)?,
                 EventKind::Amended(a) => self.amended(seq, ts, a, batch, &mut idx)?,
+                EventKind::Trimmed(x) => self.trimmed(seq, ts, x, batch, &mut idx)?,
                 EventKind::BalanceChanged(b) => self.balance(seq, ts, b, batch, &mut idx)?,
                 EventKind::Rejected(r) => {
                     batch.rejections.push(RejectionRow {
@@ -216,7 +217,7 @@ impl Projection {
                 }
                 EventKind::TransferApplied(t) => batch.transfers.push(TransferRow {
                     seq: big(seq, "seq", seq)?,
-                    kind: if t.command == engine::CommandType::Withdraw { "withdraw" } else { "deposit" },
+                    kind: labels::command(t.command),
                     account_id: t.target as i32,
                     asset_id: t.asset as i32,
                     amount: big(seq, "amount", t.amount)?,
@@ -401,6 +402,10 @@ impl Projection {
         c.trade_count += 1;
         c.last_trade_id = trade_id;
         for (order_id, leaves) in [(t.maker_order_id, t.maker_leaves), (t.taker_order_id, t.taker_leaves)] {
+            // A perpetual's liquidation order (id 0) is never a live order (docs/futures.md, 8).
+            if order_id == 0 {
+                continue;
+            }
             let live = self.live.get_mut(&order_id).ok_or(ProjectError::UnknownOrder { seq, order_id })?;
             live.leaves = leaves;
             live.filled += t.qty;
@@ -448,6 +453,24 @@ impl Projection {
         live.leaves = a.leaves;
         let live = *live;
         self.order_changed(seq, ts, a.order_id, &live, "amended", None, None, batch, idx)
+    }
+
+    /// A resting reduce-only order cut down to its owner's position (perpetuals): its open
+    /// quantity, and so its total, shrink; it stays live.
+    fn trimmed(
+        &mut self,
+        seq: Seq,
+        ts: Big,
+        x: &engine::Trimmed,
+        batch: &mut Batch,
+        idx: &mut Idx,
+    ) -> Result<(), ProjectError> {
+        let live = self.live.get_mut(&x.order_id).ok_or(ProjectError::UnknownOrder { seq, order_id: x.order_id })?;
+        debug_assert_eq!(live.leaves, x.leaves + x.cut, "a trim cuts from what was open");
+        live.leaves = x.leaves;
+        live.qty = live.filled + x.leaves;
+        let live = *live;
+        self.order_changed(seq, ts, x.order_id, &live, "trimmed", None, None, batch, idx)
     }
 
     /// Writes the order's row (its state now) and one `order_events` row. `status` `None`:

@@ -63,12 +63,13 @@ pub(crate) fn write_instrument_added(seq: u64, e: &InstrumentAdded, w: &mut Wr<'
     use layout::instrument_added::*;
     w.u64(SEQ, seq);
     w.u32(ACCOUNT, e.account);
+    w.u8(PERPETUAL, e.perpetual as u8);
     write_spec(&e.spec, &mut w.from(SPEC));
 }
 
 pub(crate) fn read_instrument_added(r: &Rd<'_>) -> InstrumentAdded {
     use layout::instrument_added::*;
-    InstrumentAdded { account: r.u32(ACCOUNT), spec: read_spec(&r.from(SPEC)) }
+    InstrumentAdded { account: r.u32(ACCOUNT), spec: read_spec(&r.from(SPEC)), perpetual: r.u8(PERPETUAL) != 0 }
 }
 
 pub(crate) fn write_state_changed(seq: u64, e: &InstrumentStateChanged, w: &mut Wr<'_>) {

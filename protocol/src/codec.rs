@@ -3,9 +3,10 @@
 //! caller's buffer, so the server and the client library share one codec.
 
 use engine::{
-    AccountId, AdvancedOrder, Amend, AmendTrigger, Cancel, Command, CommandKind, CreateAccount, InstrumentSpec,
-    MassCancel, NewOrder, OrderList, QueryAccount, RevokeCredential, SetAccountStatus, SetCredential, SetFeeSchedule,
-    SetInstrumentState, StopOrder, Transfer,
+    AccountId, AdjustIsolatedMargin, AdvancedOrder, Amend, AmendTrigger, ApplyFunding, Cancel, Command, CommandKind,
+    CreateAccount, InstrumentSpec, MassCancel, NewOrder, OrderList, QueryAccount, RevokeCredential, SetAccountStatus,
+    SetCredential, SetFeeSchedule, SetInstrumentState, SetLeverage, SetMarginMode, SetMarkPrice, SetRiskTier,
+    StopOrder, Transfer, WalletTransfer,
 };
 
 use crate::error::{DecodeError, EncodeError};
@@ -14,7 +15,7 @@ use crate::field::check;
 use crate::frame::{append_to_vec, encode_message, Frame, Header, Wr, HEADER_LEN, LENGTH_PREFIX_LEN};
 use crate::market_data::{self, MdSnapshotRequest, MdSubscribe};
 use crate::session::{Login, LoginAccepted, LoginRejected, Logout, SessionReject};
-use crate::{account, admin, layout, order_entry, template};
+use crate::{account, admin, futures, layout, order_entry, template};
 
 /// `LoginRejected`'s block in version 1 (version 2 appended the leader's address).
 const LOGIN_REJECTED_V1_BLOCK_LEN: usize = 24;
@@ -24,7 +25,8 @@ const LOGIN_REJECTED_V1_BLOCK_LEN: usize = 24;
 pub enum MessageClass {
     /// Login, heartbeat, logout: any session.
     Session,
-    /// Order entry: [`super::Role::Trader`] sessions only.
+    /// Order entry, and the futures commands on the sender's own account (leverage, margin mode,
+    /// isolated margin, wallet transfers): [`super::Role::Trader`] sessions only.
     OrderEntry,
     /// Administration (instruments, accounts, credentials): [`super::Role::Admin`] sessions only.
     Admin,
@@ -33,6 +35,9 @@ pub enum MessageClass {
     Query,
     /// Market data: `MdSubscribe` instead of a `Login`, then snapshot requests on the subscription.
     MarketData,
+    /// Perpetuals' mark prices and funding: the session of the configured oracle account only
+    /// (`engine.oracle_account`; the engine refuses any other sender too, `NotOracle`).
+    Oracle,
 }
 
 /// A message from a client to the server.
@@ -80,6 +85,28 @@ pub enum ClientMessage {
     SetCredential(SetCredential),
     /// `RevokeCredential` (87).
     RevokeCredential(RevokeCredential),
+    /// `AddPerpetual` (150).
+    AddPerpetual(InstrumentSpec),
+    /// `SetRiskTier` (151).
+    SetRiskTier(SetRiskTier),
+    /// `MarginDeposit` (152).
+    MarginDeposit(Transfer),
+    /// `MarginWithdraw` (153).
+    MarginWithdraw(Transfer),
+    /// `MarginDebit` (154).
+    MarginDebit(Transfer),
+    /// `SetLeverage` (155).
+    SetLeverage(SetLeverage),
+    /// `SetMarginMode` (156).
+    SetMarginMode(SetMarginMode),
+    /// `AdjustIsolatedMargin` (157).
+    AdjustIsolatedMargin(AdjustIsolatedMargin),
+    /// `WalletTransfer` (158).
+    WalletTransfer(WalletTransfer),
+    /// `SetMarkPrice` (159).
+    SetMarkPrice(SetMarkPrice),
+    /// `ApplyFunding` (160).
+    ApplyFunding(ApplyFunding),
     /// `MdSubscribe` (100): subscribe to market data (instead of `Login`).
     MdSubscribe(MdSubscribe),
     /// `MdSnapshotRequest` (101), on a market-data subscription.
@@ -99,7 +126,7 @@ pub enum ServerMessage {
     Logout(Logout),
     /// `SessionReject` (6).
     SessionReject(SessionReject),
-    /// A sequenced report (40-59, 70-79, 90-99).
+    /// A sequenced report (40-59, 70-79, 90-99, 170-199).
     Report {
         /// The account's outbound sequence number of this message.
         seq: u64,
@@ -132,6 +159,17 @@ impl ClientMessage {
             template::QUERY_ACCOUNT => layout::query_account::BLOCK_LEN,
             template::SET_CREDENTIAL => layout::set_credential::BLOCK_LEN,
             template::REVOKE_CREDENTIAL => layout::revoke_credential::BLOCK_LEN,
+            template::ADD_PERPETUAL => layout::add_instrument::BLOCK_LEN,
+            template::SET_RISK_TIER => layout::set_risk_tier::BLOCK_LEN,
+            template::MARGIN_DEPOSIT | template::MARGIN_WITHDRAW | template::MARGIN_DEBIT => {
+                layout::transfer::BLOCK_LEN
+            }
+            template::SET_LEVERAGE => layout::set_leverage::BLOCK_LEN,
+            template::SET_MARGIN_MODE => layout::set_margin_mode::BLOCK_LEN,
+            template::ADJUST_ISOLATED_MARGIN => layout::adjust_isolated_margin::BLOCK_LEN,
+            template::WALLET_TRANSFER => layout::wallet_transfer::BLOCK_LEN,
+            template::SET_MARK_PRICE => layout::set_mark_price::BLOCK_LEN,
+            template::APPLY_FUNDING => layout::apply_funding::BLOCK_LEN,
             template::MD_SUBSCRIBE => layout::md_subscribe::BLOCK_LEN,
             template::MD_SNAPSHOT_REQUEST => layout::md_snapshot_request::BLOCK_LEN,
             _ => return None,
@@ -164,6 +202,19 @@ impl ClientMessage {
             template::QUERY_ACCOUNT => ClientMessage::QueryAccount(account::read_query_account(&r)),
             template::SET_CREDENTIAL => ClientMessage::SetCredential(account::read_set_credential(&r)),
             template::REVOKE_CREDENTIAL => ClientMessage::RevokeCredential(account::read_revoke_credential(&r)),
+            template::ADD_PERPETUAL => ClientMessage::AddPerpetual(admin::read_spec(&r)),
+            template::SET_RISK_TIER => ClientMessage::SetRiskTier(futures::read_risk_tier(&r)),
+            template::MARGIN_DEPOSIT => ClientMessage::MarginDeposit(account::read_transfer(&r)),
+            template::MARGIN_WITHDRAW => ClientMessage::MarginWithdraw(account::read_transfer(&r)),
+            template::MARGIN_DEBIT => ClientMessage::MarginDebit(account::read_transfer(&r)),
+            template::SET_LEVERAGE => ClientMessage::SetLeverage(futures::read_set_leverage(&r)),
+            template::SET_MARGIN_MODE => ClientMessage::SetMarginMode(futures::read_set_margin_mode(&r)?),
+            template::ADJUST_ISOLATED_MARGIN => {
+                ClientMessage::AdjustIsolatedMargin(futures::read_adjust_isolated_margin(&r))
+            }
+            template::WALLET_TRANSFER => ClientMessage::WalletTransfer(futures::read_wallet_transfer(&r)?),
+            template::SET_MARK_PRICE => ClientMessage::SetMarkPrice(futures::read_set_mark_price(&r)),
+            template::APPLY_FUNDING => ClientMessage::ApplyFunding(futures::read_apply_funding(&r)),
             template::MD_SUBSCRIBE => ClientMessage::MdSubscribe(market_data::read_subscribe(&r)?),
             template::MD_SNAPSHOT_REQUEST => ClientMessage::MdSnapshotRequest(market_data::read_snapshot_request(&r)?),
             template_id => return Err(DecodeError::UnknownTemplate { template_id }),
@@ -200,6 +251,17 @@ impl ClientMessage {
             ClientMessage::QueryAccount(_) => template::QUERY_ACCOUNT,
             ClientMessage::SetCredential(_) => template::SET_CREDENTIAL,
             ClientMessage::RevokeCredential(_) => template::REVOKE_CREDENTIAL,
+            ClientMessage::AddPerpetual(_) => template::ADD_PERPETUAL,
+            ClientMessage::SetRiskTier(_) => template::SET_RISK_TIER,
+            ClientMessage::MarginDeposit(_) => template::MARGIN_DEPOSIT,
+            ClientMessage::MarginWithdraw(_) => template::MARGIN_WITHDRAW,
+            ClientMessage::MarginDebit(_) => template::MARGIN_DEBIT,
+            ClientMessage::SetLeverage(_) => template::SET_LEVERAGE,
+            ClientMessage::SetMarginMode(_) => template::SET_MARGIN_MODE,
+            ClientMessage::AdjustIsolatedMargin(_) => template::ADJUST_ISOLATED_MARGIN,
+            ClientMessage::WalletTransfer(_) => template::WALLET_TRANSFER,
+            ClientMessage::SetMarkPrice(_) => template::SET_MARK_PRICE,
+            ClientMessage::ApplyFunding(_) => template::APPLY_FUNDING,
             ClientMessage::MdSubscribe(_) => template::MD_SUBSCRIBE,
             ClientMessage::MdSnapshotRequest(_) => template::MD_SNAPSHOT_REQUEST,
         }
@@ -216,7 +278,11 @@ impl ClientMessage {
             | ClientMessage::NewOrderList(_)
             | ClientMessage::Cancel(_)
             | ClientMessage::Amend(_)
-            | ClientMessage::MassCancel(_) => MessageClass::OrderEntry,
+            | ClientMessage::MassCancel(_)
+            | ClientMessage::SetLeverage(_)
+            | ClientMessage::SetMarginMode(_)
+            | ClientMessage::AdjustIsolatedMargin(_)
+            | ClientMessage::WalletTransfer(_) => MessageClass::OrderEntry,
             ClientMessage::AddInstrument(_)
             | ClientMessage::SetInstrumentState(_)
             | ClientMessage::CreateAccount(_)
@@ -225,7 +291,13 @@ impl ClientMessage {
             | ClientMessage::SetAccountStatus(_)
             | ClientMessage::SetFeeSchedule(_)
             | ClientMessage::SetCredential(_)
-            | ClientMessage::RevokeCredential(_) => MessageClass::Admin,
+            | ClientMessage::RevokeCredential(_)
+            | ClientMessage::AddPerpetual(_)
+            | ClientMessage::SetRiskTier(_)
+            | ClientMessage::MarginDeposit(_)
+            | ClientMessage::MarginWithdraw(_)
+            | ClientMessage::MarginDebit(_) => MessageClass::Admin,
+            ClientMessage::SetMarkPrice(_) | ClientMessage::ApplyFunding(_) => MessageClass::Oracle,
             ClientMessage::QueryAccount(_) => MessageClass::Query,
             ClientMessage::MdSubscribe(_) | ClientMessage::MdSnapshotRequest(_) => MessageClass::MarketData,
         }
@@ -273,6 +345,17 @@ impl ClientMessage {
             ClientMessage::QueryAccount(m) => account::write_query_account(m, w),
             ClientMessage::SetCredential(m) => account::write_set_credential(m, w),
             ClientMessage::RevokeCredential(m) => account::write_revoke_credential(m, w),
+            ClientMessage::AddPerpetual(m) => admin::write_spec(m, w),
+            ClientMessage::SetRiskTier(m) => futures::write_risk_tier(m, w),
+            ClientMessage::MarginDeposit(m) | ClientMessage::MarginWithdraw(m) | ClientMessage::MarginDebit(m) => {
+                account::write_transfer(m, w)
+            }
+            ClientMessage::SetLeverage(m) => futures::write_set_leverage(m, w),
+            ClientMessage::SetMarginMode(m) => futures::write_set_margin_mode(m, w),
+            ClientMessage::AdjustIsolatedMargin(m) => futures::write_adjust_isolated_margin(m, w),
+            ClientMessage::WalletTransfer(m) => futures::write_wallet_transfer(m, w),
+            ClientMessage::SetMarkPrice(m) => futures::write_set_mark_price(m, w),
+            ClientMessage::ApplyFunding(m) => futures::write_apply_funding(m, w),
             ClientMessage::MdSubscribe(m) => market_data::write_subscribe(m, w),
             ClientMessage::MdSnapshotRequest(m) => market_data::write_snapshot_request(m, w),
         }
@@ -301,6 +384,17 @@ impl ClientMessage {
             ClientMessage::QueryAccount(m) => CommandKind::QueryAccount(m),
             ClientMessage::SetCredential(m) => CommandKind::SetCredential(m),
             ClientMessage::RevokeCredential(m) => CommandKind::RevokeCredential(m),
+            ClientMessage::AddPerpetual(m) => CommandKind::AddPerpetual(m),
+            ClientMessage::SetRiskTier(m) => CommandKind::SetRiskTier(m),
+            ClientMessage::MarginDeposit(m) => CommandKind::MarginDeposit(m),
+            ClientMessage::MarginWithdraw(m) => CommandKind::MarginWithdraw(m),
+            ClientMessage::MarginDebit(m) => CommandKind::MarginDebit(m),
+            ClientMessage::SetLeverage(m) => CommandKind::SetLeverage(m),
+            ClientMessage::SetMarginMode(m) => CommandKind::SetMarginMode(m),
+            ClientMessage::AdjustIsolatedMargin(m) => CommandKind::AdjustIsolatedMargin(m),
+            ClientMessage::WalletTransfer(m) => CommandKind::WalletTransfer(m),
+            ClientMessage::SetMarkPrice(m) => CommandKind::SetMarkPrice(m),
+            ClientMessage::ApplyFunding(m) => CommandKind::ApplyFunding(m),
             ClientMessage::Login(_)
             | ClientMessage::Heartbeat
             | ClientMessage::Logout(_)

@@ -15,8 +15,9 @@ use engine::{
 
 use crate::account::{self, BalanceUpdate, CredentialReport, QueryComplete};
 use crate::error::{DecodeError, EncodeError};
-use crate::field::{bad, bool_from_u8, enum_at};
+use crate::field::{bad, bool_from_u8, enum_at, flags_at};
 use crate::frame::{append_to_vec, encode_message, Rd, Wr, HEADER_LEN, LENGTH_PREFIX_LEN};
+use crate::futures::{self, FuturesReport};
 use crate::{admin, layout, template};
 
 wire_enum!(
@@ -57,7 +58,13 @@ pub struct Fill {
     /// Fee this order paid on the fill, in the quote asset's minor units; negative for a maker
     /// rebate; 0 without risk checks (and when decoded from a block without the field).
     pub fee: i64,
+    /// The trade was a liquidation order's (perpetuals: its taker is the liquidated account, with
+    /// order id 0).
+    pub liquidation: bool,
 }
+
+/// `Fill` flag: the trade was a liquidation order's.
+pub const FILL_FLAG_LIQUIDATION: u8 = 1;
 
 /// A sequenced server → client report (its sequence number travels beside it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +111,8 @@ pub enum ExecReport {
     QueryDone(QueryComplete),
     /// `CredentialChanged` (97), to the admin account.
     CredentialChanged(CredentialReport),
+    /// Perpetual futures (170-186).
+    Futures(FuturesReport),
 }
 
 /// The reject reason a client is told for the engine's `reason`. `NotYourOrder` would tell an
@@ -119,17 +128,21 @@ pub fn wire_reject_reason(reason: RejectReason) -> RejectReason {
 }
 
 /// Calls `f(account, report)` for every report `event` yields, in the order the per-account
-/// sequence numbers must follow. Allocation-free.
+/// sequence numbers must follow. Allocation-free. `oracle_account` is the engine's
+/// (`EngineConfig::oracle_account`): it gets the `MarkPriceSet` and `FundingApplied` reports,
+/// whose events name no account (`engine::NO_ACCOUNT`: nobody does).
 ///
 /// - `Trade` yields two fills: the maker's first, then the taker's (both to one account for a
 ///   trade between two orders of the same account, which STP mode `None` allows).
 /// - `LevelChanged` yields nothing (market data).
 /// - `Rejected` yields one report with the reason [`wire_reject_reason`] gives.
 /// - `CredentialChanged` yields one report to the admin with a fingerprint in place of the hash.
+/// - `AutoDeleveraged` yields two reports: the bankrupt account's, then the counterparty's, each
+///   without the other's id.
 /// - every other event yields one report to the event's account; `BalanceChanged` and `QueryDone`
 ///   carry the event's command sequence number.
 #[inline]
-pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport)) {
+pub fn execution_reports(event: &Event, oracle_account: AccountId, mut f: impl FnMut(AccountId, &ExecReport)) {
     match event.kind {
         EventKind::Accepted(e) => f(e.account, &ExecReport::Accepted(e)),
         EventKind::Rejected(e) => {
@@ -149,6 +162,8 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
                 liquidity: Liquidity::Maker,
                 timestamp_ns: t.timestamp_ns,
                 fee: t.maker_fee,
+                // A liquidation order has no id (docs/futures.md, section 8).
+                liquidation: t.taker_order_id == 0,
             };
             f(maker.account, &ExecReport::Fill(maker));
             let taker = Fill {
@@ -186,6 +201,27 @@ pub fn execution_reports(event: &Event, mut f: impl FnMut(AccountId, &ExecReport
         EventKind::Triggered(e) => f(e.account, &ExecReport::Triggered(e)),
         EventKind::TriggerAmended(e) => f(e.account, &ExecReport::TriggerAmended(e)),
         EventKind::ListAccepted(e) => f(e.account, &ExecReport::ListAccepted(e)),
+        EventKind::RiskTierSet(_)
+        | EventKind::LeverageSet(_)
+        | EventKind::MarginModeSet(_)
+        | EventKind::IsolatedMarginAdjusted(_)
+        | EventKind::MarkPriceSet(_)
+        | EventKind::FundingPayment(_)
+        | EventKind::FundingApplied(_)
+        | EventKind::Liquidation(_)
+        | EventKind::TakenOver(_)
+        | EventKind::AutoDeleveraged(_)
+        | EventKind::LiquidationDone(_)
+        | EventKind::BankruptcyCovered(_)
+        | EventKind::Trimmed(_)
+        | EventKind::PositionChanged(_)
+        | EventKind::WalletChanged(_)
+        | EventKind::PositionReport(_)
+        | EventKind::MarginReport(_) => {
+            futures::futures_reports(event, oracle_account, &mut |account, r| f(account, &ExecReport::Futures(*r)))
+        }
+        // Market data only.
+        EventKind::OpenInterestChanged(_) => {}
     }
 }
 
@@ -246,6 +282,7 @@ impl ExecReport {
             ExecReport::OpenOrder(e) => e.account,
             ExecReport::QueryDone(e) => e.done.account,
             ExecReport::CredentialChanged(e) => e.account,
+            ExecReport::Futures(e) => e.account(),
         }
     }
 
@@ -273,6 +310,7 @@ impl ExecReport {
             ExecReport::OpenOrder(_) => template::OPEN_ORDER,
             ExecReport::QueryDone(_) => template::QUERY_DONE,
             ExecReport::CredentialChanged(_) => template::CREDENTIAL_CHANGED,
+            ExecReport::Futures(e) => e.template_id(),
         }
     }
 
@@ -337,6 +375,7 @@ impl ExecReport {
                 w.u64(TIMESTAMP_NS, e.timestamp_ns);
                 w.u8(SIDE, e.side.as_u8());
                 w.u8(LIQUIDITY, e.liquidity.as_u8());
+                w.u8(FLAGS, if e.liquidation { FILL_FLAG_LIQUIDATION } else { 0 });
                 w.i64(FEE, e.fee);
             }
             ExecReport::Cancelled(e) => {
@@ -442,6 +481,7 @@ impl ExecReport {
             ExecReport::OpenOrder(e) => account::write_open_order(seq, e, w),
             ExecReport::QueryDone(e) => account::write_query_done(seq, e, w),
             ExecReport::CredentialChanged(e) => account::write_credential_changed(seq, e, w),
+            ExecReport::Futures(e) => e.write(seq, w),
         }
     }
 
@@ -494,6 +534,7 @@ impl ExecReport {
                     timestamp_ns: r.u64(TIMESTAMP_NS),
                     // Absent (0) in a block that ends before it: reads beyond the block give zeros.
                     fee: r.i64(FEE),
+                    liquidation: flags_at(r, t, FLAGS, FILL_FLAG_LIQUIDATION)? & FILL_FLAG_LIQUIDATION != 0,
                 })
             }
             template::ORDER_CANCELLED => {
@@ -604,7 +645,10 @@ impl ExecReport {
             template::OPEN_ORDER => ExecReport::OpenOrder(account::read_open_order(r)?),
             template::QUERY_DONE => ExecReport::QueryDone(account::read_query_done(r)?),
             template::CREDENTIAL_CHANGED => ExecReport::CredentialChanged(account::read_credential_changed(r)?),
-            _ => return Err(DecodeError::UnknownTemplate { template_id }),
+            _ => match futures::read_report(t, r) {
+                Some(report) => ExecReport::Futures(report?),
+                None => return Err(DecodeError::UnknownTemplate { template_id }),
+            },
         };
         Ok((seq, report))
     }
@@ -645,6 +689,6 @@ pub fn report_block_len(template_id: u16) -> Option<usize> {
         template::OPEN_ORDER => layout::open_order::BLOCK_LEN,
         template::QUERY_DONE => layout::query_done::BLOCK_LEN,
         template::CREDENTIAL_CHANGED => layout::credential_changed::BLOCK_LEN,
-        _ => return None,
+        t => return futures::report_block_len(t),
     })
 }

@@ -84,6 +84,17 @@ pub fn command_type_from_u8(b: u8) -> Option<CommandType> {
         16 => CommandType::NewAdvancedOrder,
         17 => CommandType::AmendTrigger,
         18 => CommandType::NewOrderList,
+        19 => CommandType::AddPerpetual,
+        20 => CommandType::SetRiskTier,
+        21 => CommandType::SetLeverage,
+        22 => CommandType::SetMarginMode,
+        23 => CommandType::AdjustIsolatedMargin,
+        24 => CommandType::MarginDeposit,
+        25 => CommandType::MarginWithdraw,
+        26 => CommandType::MarginDebit,
+        27 => CommandType::WalletTransfer,
+        28 => CommandType::SetMarkPrice,
+        29 => CommandType::ApplyFunding,
         _ => return None,
     })
 }

@@ -37,6 +37,10 @@ macro_rules! layout {
     };
 }
 
+// Perpetual futures (templates 125-126 and 150-199), in their own file.
+mod futures;
+pub use futures::*;
+
 layout!(
     /// `Login` (template 1).
     login = 56 {
@@ -213,8 +217,10 @@ layout!(
         TRIGGER: 56, 1;
         /// `u8` trailing stop unit: 0 = none (a fixed trigger), 1 = ticks, 2 = basis points.
         TRAIL_UNIT: 57, 1;
+        /// `u8` perpetuals: bit 0 reduce-only, bit 1 close-position (reserved, zero, before).
+        FLAGS: 58, 1;
         /// Reserved (zero).
-        RESERVED: 58, 2;
+        RESERVED: 59, 1;
         /// `u32` trailing delta in `TRAIL_UNIT`s (0 with no trailing).
         TRAIL_DELTA: 60, 4;
         /// `u64` iceberg display quantity (0: all shown).
@@ -491,7 +497,7 @@ layout!(
     }
 );
 
-/// The prefix shared by every sequenced report (templates 40-59, 70-79 and 90-99).
+/// The prefix shared by every sequenced report (templates 40-59, 70-79, 90-99 and 170-199).
 pub mod report {
     /// `u64` the account's outbound sequence number.
     pub const SEQ: usize = 0;
@@ -578,8 +584,10 @@ layout!(
         SIDE: 72, 1;
         /// `u8` 1 = maker, 2 = taker.
         LIQUIDITY: 73, 1;
+        /// `u8` bit 0: a liquidation's trade (reserved, zero, before).
+        FLAGS: 74, 1;
         /// Reserved (zero).
-        RESERVED: 74, 6;
+        RESERVED: 75, 5;
         /// `i64` fee charged on this fill, quote minor units; negative = rebate (appended: a block of
         /// [`FEE`] bytes, from a sender that predates it, has no fee).
         FEE: 80, 8;
@@ -681,8 +689,10 @@ layout!(
         SEQ: 0, 8;
         /// `u32` admin account.
         ACCOUNT: 8, 4;
+        /// `u8` 1: a perpetual (`AddPerpetual`, it starts halted), 0: spot (reserved before).
+        PERPETUAL: 12, 1;
         /// Reserved (zero).
-        RESERVED: 12, 4;
+        RESERVED: 13, 3;
         /// The `instrument_spec` block.
         SPEC: 16, super::instrument_spec::BLOCK_LEN;
     }
@@ -1078,8 +1088,10 @@ layout!(
         INSTRUMENT: 8, 4;
         /// `u8` the aggressor's (taker's) side.
         AGGRESSOR: 12, 1;
+        /// `u8` bit 0: a liquidation's trade (reserved, zero, before).
+        FLAGS: 13, 1;
         /// Reserved (zero).
-        RESERVED: 13, 3;
+        RESERVED: 14, 2;
         /// `u64` trade id.
         TRADE_ID: 16, 8;
         /// `u64` price.

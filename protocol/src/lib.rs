@@ -18,6 +18,8 @@
 //! - [`account`]: spot accounts (risk mode): account administration, deposits, withdrawals, fee
 //!   schedules, the account query, and their reports (balances, query answers); and (both modes)
 //!   the credential commands that set or revoke an account's API secret.
+//! - [`futures`]: perpetual futures (templates 150-199): the admin, account and oracle commands
+//!   and their reports (positions, wallets, liquidations, funding).
 //! - [`market_data`]: the public market-data feed (templates 100-149): subscription, snapshots,
 //!   per-instrument sequenced trades, level deltas, top of book and order-by-order messages, and
 //!   [`market_data::MdServerMessage`], the server → subscriber direction.
@@ -55,6 +57,7 @@ pub mod error;
 pub mod execution;
 mod field;
 pub mod frame;
+pub mod futures;
 pub mod layout;
 pub mod market_data;
 pub mod order_entry;
@@ -69,9 +72,10 @@ pub use frame::{
     decode_frame, decode_frame_max, Frame, Header, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN, LENGTH_PREFIX_LEN,
     MIN_MESSAGE_LIMIT, SCHEMA_ID, VERSION,
 };
+pub use futures::{AdlRole, Deleveraged, FundingReport, FuturesReport, MarkReport, PositionUpdate, WalletUpdate};
 pub use market_data::{
-    MdDeleteReason, MdInstrument, MdInstrumentKind, MdInstrumentState, MdLevel, MdOrderAdded, MdOrderDeleted,
-    MdOrderExecuted, MdOrderModified, MdRejectReason, MdServerMessage, MdSnapshotEnd, MdSnapshotOrder,
+    MdDeleteReason, MdFunding, MdInstrument, MdInstrumentKind, MdInstrumentState, MdLevel, MdMarkPrice, MdOrderAdded,
+    MdOrderDeleted, MdOrderExecuted, MdOrderModified, MdRejectReason, MdServerMessage, MdSnapshotEnd, MdSnapshotOrder,
     MdSnapshotRejectReason, MdSnapshotRejected, MdSnapshotRequest, MdSubscribe, MdSubscribeAccepted,
     MdSubscribeRejected, MdTopOfBook, MdTrade,
 };

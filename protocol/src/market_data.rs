@@ -165,6 +165,37 @@ pub struct MdTrade {
     pub aggressor: Side,
     /// Gateway receive time of the taking command, ns since the Unix epoch.
     pub timestamp_ns: u64,
+    /// A liquidation order's trade (perpetuals): the aggressor was a liquidated position.
+    pub liquidation: bool,
+}
+
+/// `MdTrade` flag: a liquidation order's trade.
+pub const MD_TRADE_FLAG_LIQUIDATION: u8 = 1;
+
+/// A perpetual's mark price changed (the oracle's `SetMarkPrice`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MdMarkPrice {
+    /// Sequence number.
+    pub seq: u64,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// The new mark price (need not be on the tick).
+    pub mark_price: Price,
+}
+
+/// A perpetual's funding was settled (the oracle's `ApplyFunding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MdFunding {
+    /// Sequence number.
+    pub seq: u64,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// The rate applied, ppm: > 0 longs paid shorts.
+    pub rate_ppm: i32,
+    /// The mark it was applied at.
+    pub mark_price: Price,
+    /// Open interest: the sum of the long positions' sizes.
+    pub open_interest: Qty,
 }
 
 /// A price level: a delta (`MdLevel`, the level's aggregate after a change, `qty` 0 = gone) or a
@@ -345,6 +376,10 @@ pub enum MdServerMessage {
     InstrumentState(MdInstrumentState),
     /// `MdTrade` (122).
     Trade(MdTrade),
+    /// `MdMarkPrice` (125).
+    MarkPrice(MdMarkPrice),
+    /// `MdFunding` (126).
+    Funding(MdFunding),
     /// `MdLevel` (123): a level delta.
     Level(MdLevel),
     /// `MdTopOfBook` (124).
@@ -382,6 +417,8 @@ impl MdServerMessage {
             template::MD_INSTRUMENT => layout::md_instrument::BLOCK_LEN,
             template::MD_INSTRUMENT_STATE => layout::md_instrument_state::BLOCK_LEN,
             template::MD_TRADE => layout::md_trade::BLOCK_LEN,
+            template::MD_MARK_PRICE => layout::md_mark_price::BLOCK_LEN,
+            template::MD_FUNDING => layout::md_funding::BLOCK_LEN,
             template::MD_LEVEL | template::MD_SNAPSHOT_LEVEL => layout::md_level::BLOCK_LEN,
             template::MD_TOP_OF_BOOK => layout::md_top_of_book::BLOCK_LEN,
             template::MD_SNAPSHOT_ORDER => layout::md_snapshot_order::BLOCK_LEN,
@@ -406,6 +443,8 @@ impl MdServerMessage {
             MdServerMessage::Instrument(_) => template::MD_INSTRUMENT,
             MdServerMessage::InstrumentState(_) => template::MD_INSTRUMENT_STATE,
             MdServerMessage::Trade(_) => template::MD_TRADE,
+            MdServerMessage::MarkPrice(_) => template::MD_MARK_PRICE,
+            MdServerMessage::Funding(_) => template::MD_FUNDING,
             MdServerMessage::Level(_) => template::MD_LEVEL,
             MdServerMessage::TopOfBook(_) => template::MD_TOP_OF_BOOK,
             MdServerMessage::SnapshotLevel(_) => template::MD_SNAPSHOT_LEVEL,
@@ -426,6 +465,8 @@ impl MdServerMessage {
             MdServerMessage::Instrument(m) => m.spec.id,
             MdServerMessage::InstrumentState(m) => m.instrument,
             MdServerMessage::Trade(m) => m.instrument,
+            MdServerMessage::MarkPrice(m) => m.instrument,
+            MdServerMessage::Funding(m) => m.instrument,
             MdServerMessage::Level(m) | MdServerMessage::SnapshotLevel(m) => m.instrument,
             MdServerMessage::TopOfBook(m) => m.instrument,
             MdServerMessage::SnapshotOrder(m) => m.instrument,
@@ -504,6 +545,7 @@ impl MdServerMessage {
             template::MD_TRADE => {
                 use layout::md_trade::*;
                 let aggressor = enum_at(&r, t, "aggressor", AGGRESSOR, Side::from_u8)?;
+                let flags = flags_at(&r, t, FLAGS, MD_TRADE_FLAG_LIQUIDATION)?;
                 MdServerMessage::Trade(MdTrade {
                     seq: r.u64(SEQ),
                     instrument: r.u32(INSTRUMENT),
@@ -512,6 +554,25 @@ impl MdServerMessage {
                     qty: r.u64(QTY),
                     aggressor,
                     timestamp_ns: r.u64(TIMESTAMP_NS),
+                    liquidation: flags & MD_TRADE_FLAG_LIQUIDATION != 0,
+                })
+            }
+            template::MD_MARK_PRICE => {
+                use layout::md_mark_price::*;
+                MdServerMessage::MarkPrice(MdMarkPrice {
+                    seq: r.u64(SEQ),
+                    instrument: r.u32(INSTRUMENT),
+                    mark_price: r.u64(MARK_PRICE),
+                })
+            }
+            template::MD_FUNDING => {
+                use layout::md_funding::*;
+                MdServerMessage::Funding(MdFunding {
+                    seq: r.u64(SEQ),
+                    instrument: r.u32(INSTRUMENT),
+                    rate_ppm: r.i32(RATE_PPM),
+                    mark_price: r.u64(MARK_PRICE),
+                    open_interest: r.u64(OPEN_INTEREST),
                 })
             }
             template::MD_LEVEL => MdServerMessage::Level(read_level(&r, t)?),
@@ -674,6 +735,21 @@ impl MdServerMessage {
                 w.u64(PRICE, m.price);
                 w.u64(QTY, m.qty);
                 w.u64(TIMESTAMP_NS, m.timestamp_ns);
+                w.u8(FLAGS, if m.liquidation { MD_TRADE_FLAG_LIQUIDATION } else { 0 });
+            }
+            MdServerMessage::MarkPrice(m) => {
+                use layout::md_mark_price::*;
+                w.u64(SEQ, m.seq);
+                w.u32(INSTRUMENT, m.instrument);
+                w.u64(MARK_PRICE, m.mark_price);
+            }
+            MdServerMessage::Funding(m) => {
+                use layout::md_funding::*;
+                w.u64(SEQ, m.seq);
+                w.u32(INSTRUMENT, m.instrument);
+                w.i32(RATE_PPM, m.rate_ppm);
+                w.u64(MARK_PRICE, m.mark_price);
+                w.u64(OPEN_INTEREST, m.open_interest);
             }
             MdServerMessage::Level(m) | MdServerMessage::SnapshotLevel(m) => {
                 use layout::md_level::*;

@@ -112,6 +112,10 @@ const _: () = {
 pub const TRIGGER_NONE: u8 = 0;
 /// `NewAdvancedOrder.TRAIL_UNIT`: no trailing (the trigger price is fixed).
 pub const TRAIL_UNIT_NONE: u8 = 0;
+/// `NewAdvancedOrder.FLAGS`: reduce-only (perpetuals).
+pub const ADVANCED_FLAG_REDUCE_ONLY: u8 = 1;
+/// `NewAdvancedOrder.FLAGS`: close-position (perpetuals).
+pub const ADVANCED_FLAG_CLOSE_POSITION: u8 = 2;
 
 pub(crate) fn write_advanced_order(a: &AdvancedOrder, w: &mut Wr<'_>) {
     use layout::new_advanced_order::*;
@@ -125,6 +129,9 @@ pub(crate) fn write_advanced_order(a: &AdvancedOrder, w: &mut Wr<'_>) {
     w.u8(TRAIL_UNIT, unit);
     w.u32(TRAIL_DELTA, delta);
     w.u64(DISPLAY_QTY, a.display_qty);
+    let flags =
+        (a.reduce_only as u8 * ADVANCED_FLAG_REDUCE_ONLY) | (a.close_position as u8 * ADVANCED_FLAG_CLOSE_POSITION);
+    w.u8(FLAGS, flags);
 }
 
 pub(crate) fn read_advanced_order(r: &Rd<'_>) -> Result<AdvancedOrder, DecodeError> {
@@ -145,6 +152,7 @@ pub(crate) fn read_advanced_order(r: &Rd<'_>) -> Result<AdvancedOrder, DecodeErr
         TRAIL_UNIT_NONE => return Err(bad(t, "trail_unit", TRAIL_UNIT, TRAIL_UNIT_NONE as u64)),
         _ => Some(Trailing { delta, unit: enum_at(r, t, "trail_unit", TRAIL_UNIT, TrailUnit::from_u8)? }),
     };
+    let flags = flags_at(r, t, FLAGS, ADVANCED_FLAG_REDUCE_ONLY | ADVANCED_FLAG_CLOSE_POSITION)?;
     Ok(AdvancedOrder {
         order,
         expire_time_ns: r.u64(EXPIRE_TIME_NS),
@@ -152,6 +160,8 @@ pub(crate) fn read_advanced_order(r: &Rd<'_>) -> Result<AdvancedOrder, DecodeErr
         trigger,
         display_qty: r.u64(DISPLAY_QTY),
         trailing,
+        reduce_only: flags & ADVANCED_FLAG_REDUCE_ONLY != 0,
+        close_position: flags & ADVANCED_FLAG_CLOSE_POSITION != 0,
     })
 }
 

@@ -13,6 +13,8 @@ pub const ADMIN_RANGE: core::ops::RangeInclusive<u16> = 60..=79;
 pub const ACCOUNTS_RANGE: core::ops::RangeInclusive<u16> = 80..=99;
 /// Reserved for market data: `100..=149`.
 pub const MARKET_DATA_RANGE: core::ops::RangeInclusive<u16> = 100..=149;
+/// Perpetual futures: `150..=199`; 150-169 client → server, 170-199 server → client (sequenced).
+pub const FUTURES_RANGE: core::ops::RangeInclusive<u16> = 150..=199;
 
 /// Client → server: log in.
 pub const LOGIN: u16 = 1;
@@ -135,6 +137,10 @@ pub const MD_SNAPSHOT_ORDER: u16 = 131;
 pub const MD_SNAPSHOT_END: u16 = 132;
 /// Market data: a snapshot request was refused.
 pub const MD_SNAPSHOT_REJECTED: u16 = 133;
+/// Market data: a perpetual's mark price changed.
+pub const MD_MARK_PRICE: u16 = 125;
+/// Market data: a perpetual's funding was settled.
+pub const MD_FUNDING: u16 = 126;
 /// Market data (order by order): an order rests on the book.
 pub const MD_ORDER_ADDED: u16 = 140;
 /// Market data (order by order): a resting order traded.
@@ -143,3 +149,60 @@ pub const MD_ORDER_EXECUTED: u16 = 141;
 pub const MD_ORDER_DELETED: u16 = 142;
 /// Market data (order by order): a resting order's quantity changed in place.
 pub const MD_ORDER_MODIFIED: u16 = 143;
+
+/// Admin client → server: add a perpetual.
+pub const ADD_PERPETUAL: u16 = 150;
+/// Admin client → server: append a risk tier to a perpetual.
+pub const SET_RISK_TIER: u16 = 151;
+/// Admin client → server: credit a futures wallet.
+pub const MARGIN_DEPOSIT: u16 = 152;
+/// Admin client → server: debit a futures wallet, at most its withdrawable amount.
+pub const MARGIN_WITHDRAW: u16 = 153;
+/// Admin client → server: a principal deduction from a futures wallet.
+pub const MARGIN_DEBIT: u16 = 154;
+/// Trader → server: its leverage on a perpetual.
+pub const SET_LEVERAGE: u16 = 155;
+/// Trader → server: its margin mode on a perpetual.
+pub const SET_MARGIN_MODE: u16 = 156;
+/// Trader → server: add margin to or remove it from its isolated position.
+pub const ADJUST_ISOLATED_MARGIN: u16 = 157;
+/// Trader → server: move money between its spot balance and its futures wallet.
+pub const WALLET_TRANSFER: u16 = 158;
+/// The oracle → server: a perpetual's new mark price.
+pub const SET_MARK_PRICE: u16 = 159;
+/// The oracle → server: settle a perpetual's funding.
+pub const APPLY_FUNDING: u16 = 160;
+/// Server → admin client: a risk tier was appended.
+pub const RISK_TIER_SET: u16 = 170;
+/// Server → owner: its leverage on a perpetual changed.
+pub const LEVERAGE_SET: u16 = 171;
+/// Server → owner: its margin mode on a perpetual changed.
+pub const MARGIN_MODE_SET: u16 = 172;
+/// Server → owner: margin moved into or out of its isolated position.
+pub const ISOLATED_MARGIN_ADJUSTED: u16 = 173;
+/// Server → owner: its funding payment on one position.
+pub const FUNDING_PAYMENT: u16 = 174;
+/// Server → owner: its position (or cross account) is being liquidated.
+pub const LIQUIDATION: u16 = 175;
+/// Server → owner: the insurance fund took over the rest of its liquidated position.
+pub const TAKEN_OVER: u16 = 176;
+/// Server → both owners: a position was auto-deleveraged against a bankrupt one.
+pub const AUTO_DELEVERAGED: u16 = 177;
+/// Server → owner: its liquidation finished.
+pub const LIQUIDATION_DONE: u16 = 178;
+/// Server → owner: the insurance fund paid its deficit.
+pub const BANKRUPTCY_COVERED: u16 = 179;
+/// Server → owner: a resting reduce-only order was cut down to its position.
+pub const ORDER_TRIMMED: u16 = 180;
+/// Server → owner: a position after a command.
+pub const POSITION_CHANGED: u16 = 181;
+/// Server → owner: a futures wallet after a command.
+pub const WALLET_CHANGED: u16 = 182;
+/// Server → asker: query answer, one position.
+pub const POSITION_REPORT: u16 = 183;
+/// Server → asker: query answer, a futures wallet and its margin figures.
+pub const MARGIN_REPORT: u16 = 184;
+/// Server → the oracle: a mark price was applied.
+pub const MARK_PRICE_SET: u16 = 185;
+/// Server → the oracle: a funding settlement finished.
+pub const FUNDING_APPLIED: u16 = 186;

@@ -2,6 +2,7 @@
 //! they are exact. `MATCHD_PRINT_PROTOCOL_HEX=1 cargo test -p protocol --test protocol_doc_examples
 //! -- --nocapture` prints them.
 
+mod futures_examples;
 mod protocol_common;
 
 use engine::*;
@@ -90,6 +91,8 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 trigger: None,
                 display_qty: 0,
                 trailing: None,
+                reduce_only: false,
+                close_position: false,
             }),
         ),
         (
@@ -108,6 +111,8 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 trigger: None,
                 display_qty: 0,
                 trailing: None,
+                reduce_only: false,
+                close_position: false,
             }),
         ),
         (
@@ -125,6 +130,8 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 trigger: Some((6_000_000, TriggerKind::StopLoss)),
                 display_qty: 0,
                 trailing: None,
+                reduce_only: false,
+                close_position: false,
             }),
         ),
         (
@@ -280,6 +287,7 @@ fn md_examples() -> Vec<(&'static str, MdServerMessage)> {
                 qty: 50_000,
                 aggressor: Side::Sell,
                 timestamp_ns: TS + 1_000,
+                liquidation: false,
             }),
         ),
         (
@@ -481,6 +489,7 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                     liquidity: Liquidity::Maker,
                     timestamp_ns: TS + 1_000,
                     fee: 1,
+                    liquidation: false,
                 }),
             },
         ),
@@ -610,7 +619,7 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
             "InstrumentAdded",
             ServerMessage::Report {
                 seq: 1,
-                report: ExecReport::InstrumentAdded(InstrumentAdded { account: 0, spec: btc_usdt() }),
+                report: ExecReport::InstrumentAdded(InstrumentAdded { account: 0, spec: btc_usdt(), perpetual: false }),
             },
         ),
         (
@@ -762,19 +771,19 @@ fn render(bytes: &[u8]) -> String {
 
 fn all_examples() -> Vec<(&'static str, Vec<u8>)> {
     let mut out = Vec::new();
-    for (name, m) in client_examples() {
+    for (name, m) in client_examples().into_iter().chain(futures_examples::client_examples()) {
         let mut buf = [0u8; 256];
         let n = m.encode(&mut buf).unwrap();
         assert_eq!(client_from(&buf[..n]), Ok(m));
         out.push((name, buf[..n].to_vec()));
     }
-    for (name, m) in server_examples() {
+    for (name, m) in server_examples().into_iter().chain(futures_examples::server_examples()) {
         let mut buf = [0u8; 256];
         let n = m.encode(&mut buf).unwrap();
         assert_eq!(server_from(&buf[..n]), Ok(m));
         out.push((name, buf[..n].to_vec()));
     }
-    for (name, m) in md_examples() {
+    for (name, m) in md_examples().into_iter().chain(futures_examples::md_examples()) {
         let mut buf = [0u8; 256];
         let n = m.encode(&mut buf).unwrap();
         let (frame, used) = decode_frame(&buf[..n]).unwrap().unwrap();
@@ -935,6 +944,16 @@ fn variants() -> Vec<(String, &'static str, Vec<u8>)> {
         ("MdSnapshotEnd, flags 4".into(), "md", set(example("MdSnapshotEnd"), 13, 4)),
         ("MdInstrument, kind 3".into(), "md", set(example("MdInstrument"), 13, 3)),
         ("MdOrderDeleted, reason 0".into(), "md", set(example("MdOrderDeleted"), 13, 0)),
+        ("MdTrade, flags 2".into(), "md", set(example("MdTrade"), 13, 2)),
+        ("Fill, flags 2".into(), "server", set(example("Fill"), 74, 2)),
+        ("MarginModeSet, mode 3".into(), "server", set(example("MarginModeSet"), 16, 3)),
+        ("AutoDeleveraged, role 2 (reduced)".into(), "server", set(example("AutoDeleveraged"), 32, 2)),
+        ("AutoDeleveraged, role 0".into(), "server", set(example("AutoDeleveraged"), 32, 0)),
+        ("PositionReport, mode 0".into(), "server", set(example("PositionReport"), 96, 0)),
+        ("CommandRejected, command 28".into(), "server", set(example("CommandRejected"), 34, 28)),
+        ("CommandRejected, command 30".into(), "server", set(example("CommandRejected"), 34, 30)),
+        ("OrderCancelled, reason 12".into(), "server", set(example("OrderCancelled"), 49, 12)),
+        ("template 187 (unknown)".into(), "server", with_u16(example("MarkPriceSet"), 4, 187)),
         ("frame length 7".into(), "server", vec![7, 0, 0, 0, 4, 0, 0x44, 0x4d, 2]),
         ("frame length 2000".into(), "server", with_u16(example("Heartbeat"), 0, 2000)),
     ]
@@ -944,9 +963,10 @@ fn ts_fixtures() -> String {
     let mut entries = Vec::new();
     let directed = client_examples()
         .into_iter()
+        .chain(futures_examples::client_examples())
         .map(|(n, _)| (n, "client"))
-        .chain(server_examples().into_iter().map(|(n, _)| (n, "server")))
-        .chain(md_examples().into_iter().map(|(n, _)| (n, "md")));
+        .chain(server_examples().into_iter().chain(futures_examples::server_examples()).map(|(n, _)| (n, "server")))
+        .chain(md_examples().into_iter().chain(futures_examples::md_examples()).map(|(n, _)| (n, "md")));
     for (name, direction) in directed {
         let bytes = example(name);
         entries.push((name.to_string(), direction, bytes));

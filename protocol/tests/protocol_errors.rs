@@ -9,10 +9,14 @@ use protocol::template as t;
 use protocol::*;
 use protocol_common::*;
 
-const CLIENT_TEMPLATES: [u16; 23] =
-    [1, 4, 5, 20, 21, 22, 23, 24, 25, 26, 27, 60, 61, 80, 81, 82, 83, 84, 85, 86, 87, 100, 101];
-const SERVER_TEMPLATES: [u16; 26] =
-    [2, 3, 4, 5, 6, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 70, 71, 90, 91, 92, 93, 94, 95, 96, 97];
+const CLIENT_TEMPLATES: [u16; 34] = [
+    1, 4, 5, 20, 21, 22, 23, 24, 25, 26, 27, 60, 61, 80, 81, 82, 83, 84, 85, 86, 87, 100, 101, 150, 151, 152, 153, 154,
+    155, 156, 157, 158, 159, 160,
+];
+const SERVER_TEMPLATES: [u16; 43] = [
+    2, 3, 4, 5, 6, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 70, 71, 90, 91, 92, 93, 94, 95, 96, 97, 170, 171, 172,
+    173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186,
+];
 
 fn decode_everything(bytes: &[u8]) {
     let mut rest = bytes;
@@ -43,7 +47,7 @@ proptest! {
 
     /// Random blocks under valid headers reach every field decoder.
     #[test]
-    fn arbitrary_blocks_never_panic(tid in proptest::sample::select([&CLIENT_TEMPLATES[..], &SERVER_TEMPLATES[..], &[0, 7, 19, 28, 51, 62, 72, 88, 89, 98, 99, 65535]].concat()), body in proptest::collection::vec(any::<u8>(), 0..160)) {
+    fn arbitrary_blocks_never_panic(tid in proptest::sample::select([&CLIENT_TEMPLATES[..], &SERVER_TEMPLATES[..], &[0, 7, 19, 28, 51, 62, 72, 88, 89, 98, 99, 149, 161, 169, 187, 199, 65535]].concat()), body in proptest::collection::vec(any::<u8>(), 0..160)) {
         let bytes = with_header(tid, &body);
         let (frame, n) = decode_frame(&bytes).unwrap().unwrap();
         prop_assert_eq!(n, bytes.len());
@@ -263,6 +267,8 @@ fn every_enum_field_out_of_range_is_refused() {
         trigger: Some((5, TriggerKind::StopLoss)),
         display_qty: 0,
         trailing: None,
+        reduce_only: false,
+        close_position: false,
     };
     let b = enc_client(&ClientMessage::NewAdvancedOrder(adv));
     check_enum_field(&b, true, layout::new_advanced_order::SIDE, in_range(1, 2));
@@ -271,6 +277,8 @@ fn every_enum_field_out_of_range_is_refused() {
     check_enum_field(&b, true, layout::new_advanced_order::TRIGGER, in_range(1, 2));
     let b = enc_client(&ClientMessage::NewAdvancedOrder(AdvancedOrder { trigger: None, ..adv }));
     check_enum_field(&b, true, layout::new_advanced_order::TRIGGER, in_range(0, 2));
+    // Perpetuals: bit 0 reduce-only, bit 1 close-position.
+    check_enum_field(&b, true, layout::new_advanced_order::FLAGS, in_range(0, 3));
     let leg = |trigger| ListLeg { order_type: OrderType::Limit, tif: TimeInForce::Gtc, price: 9, trigger };
     let list = OrderList::otoco(
         7,
@@ -391,7 +399,7 @@ fn every_enum_field_out_of_range_is_refused() {
         instrument: 0,
         reason: RejectReason::UnknownOrder,
     }));
-    check_enum_field(&b, false, layout::command_rejected::COMMAND, in_range(1, 18));
+    check_enum_field(&b, false, layout::command_rejected::COMMAND, in_range(1, 29));
     // The u16 reject reason: low byte swept with a zero high byte, then a non-zero high byte.
     // Every engine reject code is valid on the wire, and nothing beyond.
     check_enum_field(&b, false, layout::command_rejected::REASON, in_range(1, RejectReason::ALL.len() as u8));
@@ -411,9 +419,12 @@ fn every_enum_field_out_of_range_is_refused() {
         liquidity: Liquidity::Maker,
         timestamp_ns: 1,
         fee: -3,
+        liquidation: false,
     }));
     check_enum_field(&b, false, layout::fill::SIDE, in_range(1, 2));
     check_enum_field(&b, false, layout::fill::LIQUIDITY, in_range(1, 2));
+    // Bit 0: a liquidation's trade; the other bits are not defined.
+    check_enum_field(&b, false, layout::fill::FLAGS, in_range(0, 1));
     let b = rep(ExecReport::Cancelled(Cancelled {
         account: 1,
         order_id: 1,
@@ -425,7 +436,7 @@ fn every_enum_field_out_of_range_is_refused() {
         reason: CancelReason::User,
     }));
     check_enum_field(&b, false, layout::order_cancelled::SIDE, in_range(1, 2));
-    check_enum_field(&b, false, layout::order_cancelled::REASON, in_range(1, 10));
+    check_enum_field(&b, false, layout::order_cancelled::REASON, in_range(1, 12));
     let b = rep(ExecReport::Amended(Amended {
         account: 1,
         order_id: 1,
@@ -456,7 +467,7 @@ fn every_enum_field_out_of_range_is_refused() {
     check_enum_field(&b, false, layout::instrument_state_changed::STATE, in_range(1, 4));
     // MassCancelled and InstrumentAdded have no enum fields.
     let _ = rep(ExecReport::MassCancelled(MassCancelled { account: 1, count: 2 }));
-    let _ = rep(ExecReport::InstrumentAdded(InstrumentAdded { account: 1, spec: sample_spec() }));
+    let _ = rep(ExecReport::InstrumentAdded(InstrumentAdded { account: 1, spec: sample_spec(), perpetual: false }));
 
     // Accounts (80-99).
     let b =
@@ -474,7 +485,7 @@ fn every_enum_field_out_of_range_is_refused() {
         change: BalanceChanged { account: 1, asset: 2, available: 3, reserved: 4, reason: BalanceReason::Deposit },
         command_seq: 9,
     }));
-    check_enum_field(&b, false, layout::balance_changed::REASON, in_range(1, 5));
+    check_enum_field(&b, false, layout::balance_changed::REASON, in_range(1, 6));
     let b = rep(ExecReport::AccountUpdated(AccountUpdated {
         account: 0,
         command: CommandType::CreateAccount,
@@ -482,7 +493,7 @@ fn every_enum_field_out_of_range_is_refused() {
         status: AccountStatus::Active,
         tier: 0,
     }));
-    check_enum_field(&b, false, layout::account_updated::COMMAND, in_range(1, 18));
+    check_enum_field(&b, false, layout::account_updated::COMMAND, in_range(1, 29));
     check_enum_field(&b, false, layout::account_updated::STATUS, in_range(1, 2));
     let b = rep(ExecReport::TransferApplied(TransferApplied {
         account: 0,
@@ -493,7 +504,7 @@ fn every_enum_field_out_of_range_is_refused() {
         tx_id: 11,
         available: 12,
     }));
-    check_enum_field(&b, false, layout::transfer_applied::COMMAND, in_range(1, 18));
+    check_enum_field(&b, false, layout::transfer_applied::COMMAND, in_range(1, 29));
     let b = rep(ExecReport::OpenOrder(OpenOrder {
         account: 0,
         order: OrderView {
@@ -525,6 +536,7 @@ fn every_enum_field_out_of_range_is_refused() {
         fingerprint: 0x0102_0304_0506_0708,
     }));
     check_enum_field(&b, false, layout::credential_changed::COMMAND, in_range(13, 14));
+    futures_enum_fields();
     // Deposit/Withdraw, SetFeeSchedule, QueryAccount, SetCredential, RevokeCredential,
     // FeeScheduleSet and AccountBalance have no enum fields (salt and hash are opaque bytes).
     let t = Transfer { target: 5, asset: 1, amount: 10, tx_id: 11 };
@@ -538,6 +550,64 @@ fn every_enum_field_out_of_range_is_refused() {
     ] {
         assert_eq!(client_from(&enc_client(&m)), Ok(m));
     }
+}
+
+/// The perpetual-futures templates' enum and flag bytes (150-186).
+fn futures_enum_fields() {
+    let in_range = |lo: u8, hi: u8| move |v: u8| (lo..=hi).contains(&v);
+    let b = enc_client(&ClientMessage::SetMarginMode(SetMarginMode { instrument: 1, mode: MarginMode::Isolated }));
+    check_enum_field(&b, true, layout::set_margin_mode::MODE, in_range(1, 2));
+    let b = enc_client(&ClientMessage::WalletTransfer(WalletTransfer { asset: 1, amount: 5, to_futures: true }));
+    check_enum_field(&b, true, layout::wallet_transfer::TO_FUTURES, in_range(0, 1));
+    let rep = |r: FuturesReport| enc_server(&ServerMessage::Report { seq: 1, report: ExecReport::Futures(r) });
+    let b = rep(FuturesReport::MarginModeSet(MarginModeSet { account: 1, instrument: 1, mode: MarginMode::Cross }));
+    check_enum_field(&b, false, layout::margin_mode_set::MODE, in_range(1, 2));
+    let b = rep(FuturesReport::AutoDeleveraged(Deleveraged {
+        account: 1,
+        instrument: 1,
+        qty: 1,
+        price: 1,
+        role: AdlRole::Reduced,
+    }));
+    check_enum_field(&b, false, layout::auto_deleveraged::ROLE, in_range(1, 2));
+    let b = rep(FuturesReport::Trimmed(Trimmed {
+        account: 1,
+        order_id: 1,
+        client_order_id: 1,
+        instrument: 1,
+        side: Side::Sell,
+        leaves: 1,
+        cut: 1,
+    }));
+    check_enum_field(&b, false, layout::order_trimmed::SIDE, in_range(1, 2));
+    let position = PositionChanged {
+        account: 1,
+        instrument: 1,
+        size: 1,
+        cost: 1,
+        entry_price: 1,
+        realised_pnl: 0,
+        isolated_margin: 0,
+        liq_price: 0,
+    };
+    let b = rep(FuturesReport::PositionReport(PositionReport {
+        account: 1,
+        position,
+        mark_price: 1,
+        upnl: 0,
+        maint_margin: 0,
+        leverage: 20,
+        mode: MarginMode::Isolated,
+    }));
+    check_enum_field(&b, false, layout::position_report::MODE, in_range(1, 2));
+    // The transfer reports name the futures commands too.
+    let b = rep_transfer(CommandType::WalletTransfer);
+    check_enum_field(&b, false, layout::transfer_applied::COMMAND, in_range(1, 29));
+}
+
+fn rep_transfer(command: CommandType) -> Vec<u8> {
+    let e = TransferApplied { account: 1, command, target: 1, asset: 1, amount: 1, tx_id: 0, available: 0 };
+    enc_server(&ServerMessage::Report { seq: 1, report: ExecReport::TransferApplied(e) })
 }
 
 #[test]
@@ -613,6 +683,39 @@ fn to_command_and_class() {
     ] {
         assert_eq!(m.class(), MessageClass::Admin, "{m:?}");
         assert_eq!(m.to_command(0, 3), Some(Command { account: 0, timestamp_ns: 3, kind }));
+    }
+    // Perpetuals: the venue's commands are admin-class, the account's own order-entry class
+    // (trader sessions), marks and funding the oracle's.
+    let tier = SetRiskTier {
+        instrument: 3,
+        index: 0,
+        max_leverage: 125,
+        mmr_ppm: 4_000,
+        max_notional: 5_000_000,
+        maint_amount: 0,
+    };
+    let lev = SetLeverage { instrument: 3, leverage: 10 };
+    let mode = SetMarginMode { instrument: 3, mode: MarginMode::Isolated };
+    let adj = AdjustIsolatedMargin { instrument: 3, delta: -5 };
+    let wt = WalletTransfer { asset: 1, amount: 9, to_futures: false };
+    let mark = SetMarkPrice { instrument: 3, mark_price: 6_000_000 };
+    let funding = ApplyFunding { instrument: 3, rate_ppm: -100 };
+    for (m, kind, class) in [
+        (ClientMessage::AddPerpetual(sample_spec()), CommandKind::AddPerpetual(sample_spec()), MessageClass::Admin),
+        (ClientMessage::SetRiskTier(tier), CommandKind::SetRiskTier(tier), MessageClass::Admin),
+        (ClientMessage::MarginDeposit(t), CommandKind::MarginDeposit(t), MessageClass::Admin),
+        (ClientMessage::MarginWithdraw(t), CommandKind::MarginWithdraw(t), MessageClass::Admin),
+        (ClientMessage::MarginDebit(t), CommandKind::MarginDebit(t), MessageClass::Admin),
+        (ClientMessage::SetLeverage(lev), CommandKind::SetLeverage(lev), MessageClass::OrderEntry),
+        (ClientMessage::SetMarginMode(mode), CommandKind::SetMarginMode(mode), MessageClass::OrderEntry),
+        (ClientMessage::AdjustIsolatedMargin(adj), CommandKind::AdjustIsolatedMargin(adj), MessageClass::OrderEntry),
+        (ClientMessage::WalletTransfer(wt), CommandKind::WalletTransfer(wt), MessageClass::OrderEntry),
+        (ClientMessage::SetMarkPrice(mark), CommandKind::SetMarkPrice(mark), MessageClass::Oracle),
+        (ClientMessage::ApplyFunding(funding), CommandKind::ApplyFunding(funding), MessageClass::Oracle),
+    ] {
+        assert_eq!(m.class(), class, "{m:?}");
+        assert_eq!(m.to_command(4, 3), Some(Command { account: 4, timestamp_ns: 3, kind }));
+        assert_eq!(client_from(&enc_client(&m)), Ok(m));
     }
     let q = ClientMessage::QueryAccount(QueryAccount { target: 5 });
     assert_eq!(q.class(), MessageClass::Query);

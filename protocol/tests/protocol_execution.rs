@@ -58,7 +58,7 @@ fn run(msgs: &[(AccountId, ClientMessage)]) -> (Vec<Event>, Vec<(AccountId, u64,
     let mut next = [1u64; 8];
     let mut out = Vec::new();
     for e in &events {
-        execution_reports(e, |acct, r| {
+        execution_reports(e, NO_ACCOUNT, |acct, r| {
             assert_eq!(r.account(), acct);
             let seq = next[acct as usize];
             next[acct as usize] += 1;
@@ -154,7 +154,7 @@ fn reports_from_engine_events_roundtrip_and_are_numbered_per_account() {
 
     // LevelChanged yields nothing.
     let lc = events.iter().find(|e| matches!(e.kind, EventKind::LevelChanged(_))).unwrap();
-    execution_reports(lc, |_, _| panic!("LevelChanged is market data"));
+    execution_reports(lc, NO_ACCOUNT, |_, _| panic!("LevelChanged is market data"));
 
     // Replaying the same commands gives the same numbered reports (the recovery guarantee).
     let (_, again) = run(&msgs);
@@ -203,7 +203,7 @@ fn account_reports_go_to_owner_admin_and_asker() {
         let mut next = [1u64; 64];
         let mut out = Vec::new();
         for e in &events {
-            execution_reports(e, |acct, r| {
+            execution_reports(e, NO_ACCOUNT, |acct, r| {
                 assert_eq!(r.account(), acct);
                 let seq = next[acct as usize];
                 next[acct as usize] += 1;
@@ -285,4 +285,178 @@ fn account_reports_go_to_owner_admin_and_asker() {
     assert!(events
         .iter()
         .any(|e| matches!(e.kind, EventKind::AccountUpdated(u) if u.status == AccountStatus::Suspended)));
+}
+
+fn ev(seq: u64, kind: EventKind) -> Event {
+    Event { seq, kind }
+}
+
+/// Every report of `event` with `ORACLE` as the oracle account, checked to cross the wire intact.
+fn futures_reports_of(event: &Event) -> Vec<(AccountId, ExecReport)> {
+    let mut out = Vec::new();
+    execution_reports(event, ORACLE, |acct, r| {
+        assert_eq!(r.account(), acct);
+        let mut buf = [0u8; 256];
+        let n = r.encode(77, &mut buf).unwrap();
+        assert_eq!(server_from(&buf[..n]), Ok(ServerMessage::Report { seq: 77, report: *r }));
+        out.push((acct, *r));
+    });
+    out
+}
+
+const ORACLE: AccountId = 9;
+
+/// The futures events (docs/futures.md, section 12) each reach the right stream: the event's
+/// account, the oracle for marks and funding, both sides of an auto-deleveraging.
+#[test]
+fn futures_events_reach_their_accounts() {
+    let position = PositionChanged {
+        account: A,
+        instrument: 3,
+        size: -5,
+        cost: 10,
+        entry_price: 2,
+        realised_pnl: -1,
+        isolated_margin: 0,
+        liq_price: 0,
+    };
+    let one = |kind: EventKind| {
+        let r = futures_reports_of(&ev(41, kind));
+        assert_eq!(r.len(), 1, "{kind:?}");
+        r[0]
+    };
+    let tier = SetRiskTier {
+        instrument: 3,
+        index: 0,
+        max_leverage: 125,
+        mmr_ppm: 4_000,
+        max_notional: 5_000_000,
+        maint_amount: 0,
+    };
+    assert_eq!(one(EventKind::RiskTierSet(RiskTierSet { account: ADMIN, tier })).0, ADMIN);
+    assert_eq!(one(EventKind::LeverageSet(LeverageSet { account: A, instrument: 3, leverage: 10 })).0, A);
+    let (acct, r) = one(EventKind::PositionChanged(position));
+    assert_eq!(
+        (acct, r),
+        (A, ExecReport::Futures(FuturesReport::PositionChanged(PositionUpdate { position, command_seq: 41 })))
+    );
+    let wallet = WalletChanged { account: B, asset: 2, wallet: -7, spot: 3 };
+    assert_eq!(
+        one(EventKind::WalletChanged(wallet)).1,
+        ExecReport::Futures(FuturesReport::WalletChanged(WalletUpdate { wallet, command_seq: 41 }))
+    );
+    // Marks and funding name no account: the oracle's stream gets them.
+    let mark = MarkPriceSet { instrument: 3, mark_price: 6_000_000 };
+    assert_eq!(
+        one(EventKind::MarkPriceSet(mark)),
+        (ORACLE, ExecReport::Futures(FuturesReport::MarkPriceSet(MarkReport { account: ORACLE, mark })))
+    );
+    let funding = FundingApplied {
+        instrument: 3,
+        rate_ppm: -100,
+        mark_price: 6_000_000,
+        open_interest: 137,
+        paid: 83,
+        received: 82,
+        residue: 1,
+    };
+    assert_eq!(one(EventKind::FundingApplied(funding)).0, ORACLE);
+    // Both sides of an auto-deleveraging, the bankrupt one first, neither told the other's id.
+    let adl = AutoDeleveraged { account: A, counterparty: B, instrument: 3, qty: 400, price: 5_703_000 };
+    let both = futures_reports_of(&ev(41, EventKind::AutoDeleveraged(adl)));
+    let side = |account, role| {
+        ExecReport::Futures(FuturesReport::AutoDeleveraged(Deleveraged {
+            account,
+            instrument: 3,
+            qty: 400,
+            price: 5_703_000,
+            role,
+        }))
+    };
+    assert_eq!(both, vec![(A, side(A, AdlRole::Liquidated)), (B, side(B, AdlRole::Reduced))]);
+    for kind in [
+        EventKind::MarginModeSet(MarginModeSet { account: A, instrument: 3, mode: MarginMode::Isolated }),
+        EventKind::IsolatedMarginAdjusted(IsolatedMarginAdjusted {
+            account: A,
+            instrument: 3,
+            delta: -5,
+            isolated_margin: 10,
+        }),
+        EventKind::FundingPayment(FundingPayment { account: A, instrument: 3, amount: -83 }),
+        EventKind::Liquidation(Liquidation {
+            account: A,
+            instrument: 3,
+            size: 1_000,
+            mark_price: 5_726_630,
+            liq_price: 5_726_634,
+            bankruptcy_price: 5_703_000,
+        }),
+        EventKind::TakenOver(TakenOver { account: A, instrument: 3, qty: 200, price: 5_703_000 }),
+        EventKind::LiquidationDone(LiquidationDone { account: A, instrument: 3, clearance: 4_600 }),
+        EventKind::BankruptcyCovered(BankruptcyCovered { account: A, amount: 5_850 }),
+        EventKind::Trimmed(Trimmed {
+            account: A,
+            order_id: 3,
+            client_order_id: 30,
+            instrument: 3,
+            side: Side::Sell,
+            leaves: 30,
+            cut: 50,
+        }),
+        EventKind::PositionReport(PositionReport {
+            account: A,
+            position,
+            mark_price: 1,
+            upnl: -2,
+            maint_margin: 3,
+            leverage: 20,
+            mode: MarginMode::Cross,
+        }),
+        EventKind::MarginReport(MarginReport {
+            account: A,
+            target: A,
+            asset: 2,
+            wallet: 1,
+            equity: 2,
+            available: 3,
+            withdrawable: 4,
+            position_margin: 5,
+            order_margin: 6,
+            maint_margin: 7,
+        }),
+    ] {
+        assert_eq!(one(kind).0, A, "{kind:?}");
+    }
+    // Without an oracle account nobody gets marks and funding.
+    execution_reports(&ev(1, EventKind::MarkPriceSet(mark)), NO_ACCOUNT, |acct, _| assert_eq!(acct, NO_ACCOUNT));
+}
+
+/// A liquidation order's trade (taker order id 0) marks both fills.
+#[test]
+fn liquidation_trades_are_flagged_on_both_fills() {
+    let trade = |taker_order_id| Trade {
+        trade_id: 8,
+        instrument: 3,
+        price: 5_710_000,
+        qty: 600,
+        taker_side: Side::Sell,
+        maker_order_id: 4,
+        maker_account: B,
+        maker_client_order_id: 40,
+        maker_leaves: 0,
+        taker_order_id,
+        taker_account: A,
+        taker_client_order_id: 0,
+        taker_leaves: 400,
+        timestamp_ns: 5,
+        maker_fee: 686,
+        taker_fee: 0,
+    };
+    for (taker_order_id, liquidation) in [(0, true), (12, false)] {
+        let fills = futures_reports_of(&ev(1, EventKind::Trade(trade(taker_order_id))));
+        assert_eq!(fills.len(), 2);
+        for (_, r) in fills {
+            assert!(matches!(r, ExecReport::Fill(f) if f.liquidation == liquidation), "{r:?}");
+        }
+    }
 }

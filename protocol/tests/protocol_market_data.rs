@@ -86,6 +86,27 @@ fn bad_enum_values_and_flags_are_named() {
     assert!(matches!(ClientMessage::decode_frame(&f), Err(DecodeError::BadField { field: "flags", offset: 4, .. })));
     assert_eq!(sub.class(), MessageClass::MarketData);
     assert_eq!(sub.to_command(1, 0), None);
+
+    // `MdTrade` byte 13 (reserved, zero, before perpetuals): bit 0 flags a liquidation's trade.
+    let trade = MdTrade {
+        seq: 1,
+        instrument: 1,
+        trade_id: 2,
+        price: 5,
+        qty: 1,
+        aggressor: engine::Side::Sell,
+        timestamp_ns: 3,
+        liquidation: false,
+    };
+    let mut b = encode(&MdServerMessage::Trade(trade));
+    assert_eq!(b[10 + layout::md_trade::FLAGS], 0);
+    b[10 + layout::md_trade::FLAGS] = 1;
+    assert_eq!(decode(&b), Ok(MdServerMessage::Trade(MdTrade { liquidation: true, ..trade })));
+    for v in 2..=255u8 {
+        b[10 + layout::md_trade::FLAGS] = v;
+        let e = decode(&b);
+        assert!(matches!(e, Err(DecodeError::BadField { field: "flags", offset: 13, .. })), "{v}: {e:?}");
+    }
 }
 
 #[test]
@@ -108,6 +129,8 @@ fn md_templates_live_in_their_range_and_are_unknown_to_the_order_entry_decoder()
         template::MD_ORDER_EXECUTED,
         template::MD_ORDER_DELETED,
         template::MD_ORDER_MODIFIED,
+        template::MD_MARK_PRICE,
+        template::MD_FUNDING,
     ] {
         assert!(template::MARKET_DATA_RANGE.contains(&t), "{t}");
         assert_eq!(ServerMessage::block_len_of(t), None, "{t}");

@@ -159,6 +159,7 @@ fn fill_fee_is_appended_and_optional() {
         liquidity: Liquidity::Taker,
         timestamp_ns: 1,
         fee: -1234,
+        liquidation: false,
     };
     let m = ServerMessage::Report { seq: 3, report: ExecReport::Fill(fill) };
     let bytes = enc_server(&m);

@@ -125,9 +125,20 @@ mod tests {
             CommandType::NewAdvancedOrder,
             CommandType::AmendTrigger,
             CommandType::NewOrderList,
+            CommandType::AddPerpetual,
+            CommandType::SetRiskTier,
+            CommandType::SetLeverage,
+            CommandType::SetMarginMode,
+            CommandType::AdjustIsolatedMargin,
+            CommandType::MarginDeposit,
+            CommandType::MarginWithdraw,
+            CommandType::MarginDebit,
+            CommandType::WalletTransfer,
+            CommandType::SetMarkPrice,
+            CommandType::ApplyFunding,
         ];
         type Decode<'a> = &'a dyn Fn(u16) -> Option<Value>;
-        let tables: [(&str, Decode); 21] = [
+        let tables: [(&str, Decode); 23] = [
             ("Side", &|v| byte(v).and_then(Side::from_u8).map(protocol_name)),
             ("OrderType", &|v| byte(v).and_then(OrderType::from_u8).map(protocol_name)),
             ("TimeInForce", &|v| byte(v).and_then(TimeInForce::from_u8).map(tif)),
@@ -149,7 +160,14 @@ mod tests {
             ("LoginRejectReason", &|v| byte(v).and_then(LoginRejectReason::from_u8).map(protocol_name)),
             ("LogoutReason", &|v| byte(v).and_then(LogoutReason::from_u8).map(protocol_name)),
             ("SessionRejectReason", &|v| byte(v).and_then(SessionRejectReason::from_u8).map(protocol_name)),
+            ("MarginMode", &|v| byte(v).and_then(MarginMode::from_u8).map(protocol_name)),
+            ("AdlRole", &|v| byte(v).and_then(AdlRole::from_u8).map(protocol_name)),
         ];
+        // Every value the code knows is documented (the last ones added included).
+        assert_eq!(documented(&doc, "CommandType").len(), commands.len());
+        assert_eq!(documented(&doc, "RejectReason").len(), RejectReason::ALL.len());
+        assert_eq!(documented(&doc, "CancelReason").len(), (1..=u8::MAX).filter_map(CancelReason::from_u8).count());
+        assert_eq!(documented(&doc, "BalanceReason").len(), (1..=u8::MAX).filter_map(BalanceReason::from_u8).count());
         for (enum_name, decode) in tables {
             let rows = documented(&doc, enum_name);
             assert!(rows.len() >= 2, "{enum_name}: {rows:?}");

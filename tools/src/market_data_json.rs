@@ -38,6 +38,14 @@ pub fn md_message(msg: &MdServerMessage) -> Value {
         MdServerMessage::Trade(t) => json!({
             "type": "MdTrade", "seq": int(t.seq), "instrument": int(t.instrument), "aggressor": name(t.aggressor),
             "trade_id": int(t.trade_id), "price": int(t.price), "qty": int(t.qty), "timestamp_ns": int(t.timestamp_ns),
+            "liquidation": t.liquidation,
+        }),
+        MdServerMessage::MarkPrice(m) => json!({
+            "type": "MdMarkPrice", "seq": int(m.seq), "instrument": int(m.instrument), "mark_price": int(m.mark_price),
+        }),
+        MdServerMessage::Funding(f) => json!({
+            "type": "MdFunding", "seq": int(f.seq), "instrument": int(f.instrument), "rate_ppm": int(f.rate_ppm),
+            "mark_price": int(f.mark_price), "open_interest": int(f.open_interest),
         }),
         MdServerMessage::Level(l) => level("MdLevel", l),
         MdServerMessage::SnapshotLevel(l) => level("MdSnapshotLevel", l),
@@ -92,6 +100,8 @@ fn snapshot_and_order_message(msg: &MdServerMessage) -> Value {
         | MdServerMessage::Instrument(_)
         | MdServerMessage::InstrumentState(_)
         | MdServerMessage::Trade(_)
+        | MdServerMessage::MarkPrice(_)
+        | MdServerMessage::Funding(_)
         | MdServerMessage::Level(_)
         | MdServerMessage::SnapshotLevel(_)
         | MdServerMessage::TopOfBook(_) => md_message(msg),

@@ -7,6 +7,7 @@ use engine::InstrumentSpec;
 use protocol::{ExecReport, LoginRejected, ServerMessage};
 use serde_json::{json, Map, Value};
 
+use crate::futures_json::futures_report_fields;
 use crate::json_value::{int, protocol_name as name, tif};
 
 /// One server message as a JSON object.
@@ -107,6 +108,7 @@ fn report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
                 "client_order_id": int(f.client_order_id), "trade_id": int(f.trade_id), "price": int(f.price),
                 "qty": int(f.qty), "leaves_qty": int(f.leaves_qty), "timestamp_ns": int(f.timestamp_ns),
                 "side": name(f.side), "liquidity": name(f.liquidity), "fee": int(f.fee),
+                "liquidation": f.liquidation,
             }),
         ),
         ExecReport::Cancelled(c) => (
@@ -184,6 +186,7 @@ fn report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
         | ExecReport::OpenOrder(_)
         | ExecReport::QueryDone(_)
         | ExecReport::CredentialChanged(_) => account_report_fields(report),
+        ExecReport::Futures(f) => futures_report_fields(f),
     }
 }
 
@@ -268,6 +271,7 @@ fn account_report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
         | ExecReport::Armed(_)
         | ExecReport::Triggered(_)
         | ExecReport::TriggerAmended(_)
-        | ExecReport::ListAccepted(_) => report_fields(report),
+        | ExecReport::ListAccepted(_)
+        | ExecReport::Futures(_) => report_fields(report),
     }
 }

@@ -406,6 +406,7 @@ fn json_prints_every_message_with_64_bit_integers_as_strings() {
             liquidity: Liquidity::Taker,
             timestamp_ns: a.timestamp_ns,
             fee: -(ABOVE_2_POW_53 as i64),
+            liquidation: false,
         };
         c.send(&ServerMessage::Report { seq: seq + 1, report: ExecReport::Fill(fill) });
         c.finish();

@@ -90,6 +90,8 @@ fn build(n: u64, risk: bool) -> (Engine, Seq) {
         max_assets: 8,
         fee_account: ACCOUNTS,
         max_transactions: 1 << 16,
+        insurance_account: engine::NO_ACCOUNT,
+        oracle_account: engine::NO_ACCOUNT,
     };
     let mut e = Engine::new(cfg);
     let mut seq = 1;

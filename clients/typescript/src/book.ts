@@ -55,6 +55,10 @@ export class Book {
   /** The snapshot had more levels than it sent: only the levels down to its depth are known. */
   truncated = false;
   lastTrade: { price: bigint; qty: bigint } | null = null;
+  /** Perpetuals: the last mark price. */
+  markPrice: bigint | null = null;
+  /** Perpetuals: the last funding settled. */
+  lastFunding: { ratePpm: number; openInterest: bigint } | null = null;
 
   side(side: Side): Map<bigint, Level> {
     return side === 'Buy' ? this.bids : this.asks;
@@ -137,6 +141,8 @@ export function sequenceOf(m: MdServerMessage): { stream: Stream; seq: bigint } 
       return m.kind === 'Added' ? { stream: 'price', seq: m.seq } : null;
     case 'MdInstrumentState':
     case 'MdTrade':
+    case 'MdMarkPrice':
+    case 'MdFunding':
     case 'MdLevel':
     case 'MdTopOfBook':
       return { stream: 'price', seq: m.seq };
@@ -269,6 +275,8 @@ export class BookBuilder {
       return 'Ignored';
     }
     book.lastTrade = this.bookNow.lastTrade;
+    book.markPrice = this.bookNow.markPrice;
+    book.lastFunding = this.bookNow.lastFunding;
     this.bookNow = book;
     this.live = true;
     this.snapshotRequested = false;
@@ -304,6 +312,13 @@ export class BookBuilder {
         break;
       case 'MdTrade':
         b.lastTrade = { price: m.price, qty: m.qty };
+        break;
+      case 'MdMarkPrice':
+        b.markPrice = m.markPrice;
+        break;
+      case 'MdFunding':
+        b.markPrice = m.markPrice;
+        b.lastFunding = { ratePpm: m.ratePpm, openInterest: m.openInterest };
         break;
       case 'MdInstrumentState':
       case 'MdInstrument':

@@ -7,6 +7,7 @@
  */
 import {
   ACCOUNT_STATUS,
+  ADL_ROLE,
   BALANCE_REASON,
   CANCEL_REASON,
   COMMAND_TYPE,
@@ -15,6 +16,7 @@ import {
   LIST_KIND,
   LOGIN_REJECT_REASON,
   LOGOUT_REASON,
+  MARGIN_MODE,
   MD_DELETE_REASON,
   MD_INSTRUMENT_KIND,
   MD_REJECT_REASON,
@@ -126,6 +128,23 @@ const SERVER_MIN_BLOCK: ReadonlyMap<number, number> = new Map([
   [T.OpenOrder, 64],
   [T.QueryDone, 40],
   [T.CredentialChanged, 32],
+  [T.RiskTierSet, 48],
+  [T.LeverageSet, 24],
+  [T.MarginModeSet, 24],
+  [T.IsolatedMarginAdjusted, 32],
+  [T.FundingPayment, 24],
+  [T.Liquidation, 48],
+  [T.TakenOver, 32],
+  [T.AutoDeleveraged, 40],
+  [T.LiquidationDone, 24],
+  [T.BankruptcyCovered, 24],
+  [T.OrderTrimmed, 56],
+  [T.PositionChanged, 72],
+  [T.WalletChanged, 40],
+  [T.PositionReport, 104],
+  [T.MarginReport, 80],
+  [T.MarkPriceSet, 24],
+  [T.FundingApplied, 64],
 ]);
 
 /** Block length of each market-data direction template. */
@@ -138,6 +157,8 @@ const MD_MIN_BLOCK: ReadonlyMap<number, number> = new Map([
   [T.MdInstrument, 112],
   [T.MdInstrumentState, 16],
   [T.MdTrade, 48],
+  [T.MdMarkPrice, 24],
+  [T.MdFunding, 32],
   [T.MdLevel, 40],
   [T.MdTopOfBook, 48],
   [T.MdSnapshotLevel, 40],
@@ -287,6 +308,7 @@ function readReport(t: number, r: BlockReader): Report {
         side: r.enum(72, SIDE, 'side'),
         liquidity: r.enum(73, LIQUIDITY, 'liquidity'),
         fee: r.i64(80), // absent (0) in an 80-byte block
+        liquidation: (r.flags(74, 1) & 1) !== 0,
       };
     case T.OrderCancelled:
       return {
@@ -451,6 +473,133 @@ function readReport(t: number, r: BlockReader): Report {
       return { type: 'CredentialChanged', seq, account, target: r.u32(12), fingerprint: r.u64(16), command };
     }
     default:
+      return readFuturesReport(t, r, seq, account);
+  }
+}
+
+/** The perpetual-futures reports (templates 170-186). */
+function readFuturesReport(t: number, r: BlockReader, seq: bigint, account: number): Report {
+  switch (t) {
+    case T.RiskTierSet:
+      return {
+        type: 'RiskTierSet', seq, account,
+        instrument: r.u32(12),
+        maxNotional: r.u64(16),
+        maintAmount: r.u64(24),
+        maxLeverage: r.u32(32),
+        mmrPpm: r.u32(36),
+        index: r.u8(40),
+      };
+    case T.LeverageSet:
+      return { type: 'LeverageSet', seq, account, instrument: r.u32(12), leverage: r.u32(16) };
+    case T.MarginModeSet:
+      return { type: 'MarginModeSet', seq, account, instrument: r.u32(12), mode: r.enum(16, MARGIN_MODE, 'mode') };
+    case T.IsolatedMarginAdjusted:
+      return {
+        type: 'IsolatedMarginAdjusted', seq, account,
+        instrument: r.u32(12),
+        delta: r.i64(16),
+        isolatedMargin: r.i64(24),
+      };
+    case T.FundingPayment:
+      return { type: 'FundingPayment', seq, account, instrument: r.u32(12), amount: r.i64(16) };
+    case T.Liquidation:
+      return {
+        type: 'Liquidation', seq, account,
+        instrument: r.u32(12),
+        size: r.i64(16),
+        markPrice: r.u64(24),
+        liqPrice: r.u64(32),
+        bankruptcyPrice: r.u64(40),
+      };
+    case T.TakenOver:
+      return { type: 'TakenOver', seq, account, instrument: r.u32(12), qty: r.u64(16), price: r.u64(24) };
+    case T.AutoDeleveraged:
+      return {
+        type: 'AutoDeleveraged', seq, account,
+        instrument: r.u32(12),
+        qty: r.u64(16),
+        price: r.u64(24),
+        role: r.enum(32, ADL_ROLE, 'role'),
+      };
+    case T.LiquidationDone:
+      return { type: 'LiquidationDone', seq, account, instrument: r.u32(12), clearance: r.i64(16) };
+    case T.BankruptcyCovered:
+      return { type: 'BankruptcyCovered', seq, account, amount: r.i64(16) };
+    case T.OrderTrimmed:
+      return {
+        type: 'OrderTrimmed', seq, account,
+        instrument: r.u32(12),
+        orderId: r.u64(16),
+        clientOrderId: r.u64(24),
+        leavesQty: r.u64(32),
+        cutQty: r.u64(40),
+        side: r.enum(48, SIDE, 'side'),
+      };
+    case T.PositionChanged:
+      return {
+        type: 'PositionChanged', seq, account,
+        instrument: r.u32(12),
+        size: r.i64(16),
+        cost: r.i64(24),
+        entryPrice: r.u64(32),
+        realisedPnl: r.i64(40),
+        isolatedMargin: r.i64(48),
+        liqPrice: r.u64(56),
+        commandSeq: r.u64(64),
+      };
+    case T.WalletChanged:
+      return {
+        type: 'WalletChanged', seq, account,
+        asset: r.u32(12),
+        wallet: r.i64(16),
+        spot: r.u64(24),
+        commandSeq: r.u64(32),
+      };
+    case T.PositionReport:
+      return {
+        type: 'PositionReport', seq, account,
+        target: r.u32(12),
+        instrument: r.u32(16),
+        leverage: r.u32(20),
+        size: r.i64(24),
+        cost: r.i64(32),
+        entryPrice: r.u64(40),
+        realisedPnl: r.i64(48),
+        isolatedMargin: r.i64(56),
+        liqPrice: r.u64(64),
+        markPrice: r.u64(72),
+        upnl: r.i64(80),
+        maintMargin: r.i64(88),
+        mode: r.enum(96, MARGIN_MODE, 'mode'),
+      };
+    case T.MarginReport:
+      return {
+        type: 'MarginReport', seq, account,
+        target: r.u32(12),
+        asset: r.u32(16),
+        wallet: r.i64(24),
+        equity: r.i64(32),
+        available: r.i64(40),
+        withdrawable: r.i64(48),
+        positionMargin: r.i64(56),
+        orderMargin: r.i64(64),
+        maintMargin: r.i64(72),
+      };
+    case T.MarkPriceSet:
+      return { type: 'MarkPriceSet', seq, account, instrument: r.u32(12), markPrice: r.u64(16) };
+    case T.FundingApplied:
+      return {
+        type: 'FundingApplied', seq, account,
+        instrument: r.u32(12),
+        markPrice: r.u64(16),
+        openInterest: r.u64(24),
+        paid: r.i64(32),
+        received: r.i64(40),
+        residue: r.i64(48),
+        ratePpm: r.i32(56),
+      };
+    default:
       // Unreachable: checkHeader refused templates without a block length.
       throw new DecodeError('UnknownTemplate', t, 'unknown template');
   }
@@ -507,6 +656,18 @@ export function decodeMdMessage(frame: Frame): MdServerMessage {
         price: r.u64(24),
         qty: r.u64(32),
         timestampNs: r.u64(40),
+        liquidation: (r.flags(13, 1) & 1) !== 0,
+      };
+    case T.MdMarkPrice:
+      return { type: 'MdMarkPrice', seq: r.u64(0), instrument: r.u32(8), markPrice: r.u64(16) };
+    case T.MdFunding:
+      return {
+        type: 'MdFunding',
+        seq: r.u64(0),
+        instrument: r.u32(8),
+        ratePpm: r.i32(12),
+        markPrice: r.u64(16),
+        openInterest: r.u64(24),
       };
     case T.MdLevel:
     case T.MdSnapshotLevel:

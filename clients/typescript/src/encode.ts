@@ -5,6 +5,7 @@ import {
   INSTRUMENT_STATE,
   LIST_KIND,
   LOGOUT_REASON,
+  MARGIN_MODE,
   ORDER_TYPE,
   REF_KIND,
   ROLE,
@@ -220,6 +221,8 @@ export function encode(m: ClientMessage): Buffer {
           w.u32(60, m.trailing.delta);
         }
         w.u64(64, m.displayQty);
+        // Perpetuals' flags (byte 58): bit 0 reduce-only, bit 1 close-position.
+        w.u8(58, (m.reduceOnly === true ? 1 : 0) | (m.closePosition === true ? 2 : 0));
       });
     case 'NewOrderList':
       return encodeMessage(T.NewOrderList, ORDER_LIST_BLOCK_LEN, (w) => writeOrderList(w, m));
@@ -268,7 +271,10 @@ export function encode(m: ClientMessage): Buffer {
       });
     case 'Deposit':
     case 'Withdraw':
-      return encodeMessage(m.type === 'Deposit' ? T.Deposit : T.Withdraw, 24, (w) => {
+    case 'MarginDeposit':
+    case 'MarginWithdraw':
+    case 'MarginDebit':
+      return encodeMessage(T[m.type], 24, (w) => {
         w.u64(0, m.amount);
         w.u64(8, m.txId);
         w.u32(16, m.target);
@@ -302,6 +308,48 @@ export function encode(m: ClientMessage): Buffer {
         w.u32(0, m.instrument);
         w.u32(4, m.depth);
         w.u8(8, m.orders ? 1 : 0);
+      });
+    case 'AddPerpetual':
+      return encodeMessage(T.AddPerpetual, SPEC_BLOCK_LEN, (w) => writeSpec(w, 0, m.spec));
+    case 'SetRiskTier':
+      return encodeMessage(T.SetRiskTier, 32, (w) => {
+        w.u64(0, m.maxNotional);
+        w.u64(8, m.maintAmount);
+        w.u32(16, m.instrument);
+        w.u32(20, m.maxLeverage);
+        w.u32(24, m.mmrPpm);
+        w.u8(28, m.index);
+      });
+    case 'SetLeverage':
+      return encodeMessage(T.SetLeverage, 8, (w) => {
+        w.u32(0, m.instrument);
+        w.u32(4, m.leverage);
+      });
+    case 'SetMarginMode':
+      return encodeMessage(T.SetMarginMode, 8, (w) => {
+        w.u32(0, m.instrument);
+        w.u8(4, code(MARGIN_MODE, m.mode, 'mode'));
+      });
+    case 'AdjustIsolatedMargin':
+      return encodeMessage(T.AdjustIsolatedMargin, 16, (w) => {
+        w.i64(0, m.delta);
+        w.u32(8, m.instrument);
+      });
+    case 'WalletTransfer':
+      return encodeMessage(T.WalletTransfer, 16, (w) => {
+        w.u64(0, m.amount);
+        w.u32(8, m.asset);
+        w.u8(12, m.toFutures ? 1 : 0);
+      });
+    case 'SetMarkPrice':
+      return encodeMessage(T.SetMarkPrice, 16, (w) => {
+        w.u64(0, m.markPrice);
+        w.u32(8, m.instrument);
+      });
+    case 'ApplyFunding':
+      return encodeMessage(T.ApplyFunding, 8, (w) => {
+        w.u32(0, m.instrument);
+        w.i32(4, m.ratePpm);
       });
   }
 }

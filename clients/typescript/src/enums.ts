@@ -64,6 +64,17 @@ export const COMMAND_TYPE = wireEnum({
   NewAdvancedOrder: 16,
   AmendTrigger: 17,
   NewOrderList: 18,
+  AddPerpetual: 19,
+  SetRiskTier: 20,
+  SetLeverage: 21,
+  SetMarginMode: 22,
+  AdjustIsolatedMargin: 23,
+  MarginDeposit: 24,
+  MarginWithdraw: 25,
+  MarginDebit: 26,
+  WalletTransfer: 27,
+  SetMarkPrice: 28,
+  ApplyFunding: 29,
 });
 export type CommandType = keyof typeof COMMAND_TYPE.codes;
 
@@ -105,13 +116,39 @@ export const REJECT_REASON = wireEnum({
   NotArmed: 31,
   /** An `Amend` of an OCO leg or a pending leg of an order list (cancel the list and place another). */
   OrderListLeg: 32,
+  /** Perpetuals (docs/futures.md, section 10): a futures command on a spot instrument. */
+  NotPerpetual: 33,
+  /** A risk tier out of order, discontinuous, or whose maintenance rate times its leverage reaches 100 %. */
+  InvalidRiskTier: 34,
+  /** A position or open order prevents it (a tier change, a margin-mode change). */
+  PositionOpen: 35,
+  /** Leverage above tier 0's, or the position with its orders above the cap at that leverage. */
+  LeverageAboveTier: 36,
+  /** The order's worst-case position would exceed the cap at the account's leverage. */
+  PositionLimitExceeded: 37,
+  /** Free margin cannot cover it. */
+  InsufficientMargin: 38,
+  /** A reduce-only or close-position order that would open or increase a position. */
+  ReduceOnlyWouldOpen: 39,
+  /** A mark price of 0. */
+  InvalidMarkPrice: 40,
+  /** A mark price further than the price band from the previous mark. */
+  MarkOutsideBand: 41,
+  /** Funding on a perpetual with no position. */
+  NoOpenInterest: 42,
+  /** A mark price or funding from an account that is not the oracle. */
+  NotOracle: 43,
+  /** No isolated position to adjust. */
+  NoPosition: 44,
+  /** A futures transfer in an asset no perpetual settles in. */
+  NotMarginAsset: 45,
 });
 export type RejectReason = keyof typeof REJECT_REASON.codes;
 
 export const ACCOUNT_STATUS = wireEnum({ Active: 1, Suspended: 2 });
 export type AccountStatus = keyof typeof ACCOUNT_STATUS.codes;
 
-export const BALANCE_REASON = wireEnum({ Order: 1, Cancel: 2, Trade: 3, Deposit: 4, Withdraw: 5 });
+export const BALANCE_REASON = wireEnum({ Order: 1, Cancel: 2, Trade: 3, Deposit: 4, Withdraw: 5, WalletTransfer: 6 });
 export type BalanceReason = keyof typeof BALANCE_REASON.codes;
 
 export const CANCEL_REASON = wireEnum({
@@ -130,6 +167,10 @@ export const CANCEL_REASON = wireEnum({
   Expired: 9,
   /** Another leg of its order list traded, fired or was cancelled (or its working order was cancelled). */
   OrderList: 10,
+  /** Perpetuals: a reduce-only order whose position is gone or now on its side. */
+  ReduceOnly: 11,
+  /** Perpetuals: its owner's position or account is being liquidated. */
+  Liquidation: 12,
 });
 export type CancelReason = keyof typeof CANCEL_REASON.codes;
 
@@ -155,6 +196,14 @@ export type TrailUnit = keyof typeof TRAIL_UNIT.codes;
  */
 export const LIST_KIND = wireEnum({ Oco: 1, Oto: 2, Otoco: 3 });
 export type ListKind = keyof typeof LIST_KIND.codes;
+
+/** How a perpetual position is margined: sharing the futures wallet, or with its own margin. */
+export const MARGIN_MODE = wireEnum({ Cross: 1, Isolated: 2 });
+export type MarginMode = keyof typeof MARGIN_MODE.codes;
+
+/** Which side of an auto-deleveraging an `AutoDeleveraged` report tells its account about. */
+export const ADL_ROLE = wireEnum({ Liquidated: 1, Reduced: 2 });
+export type AdlRole = keyof typeof ADL_ROLE.codes;
 
 export const MD_REJECT_REASON = wireEnum({ TooManySubscribers: 1, NotReady: 2 });
 export type MdRejectReason = keyof typeof MD_REJECT_REASON.codes;

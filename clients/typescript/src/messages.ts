@@ -5,6 +5,7 @@
  */
 import type {
   AccountStatus,
+  AdlRole,
   BalanceReason,
   CancelOnDisconnect,
   CancelReason,
@@ -14,6 +15,7 @@ import type {
   ListKind,
   LoginRejectReason,
   LogoutReason,
+  MarginMode,
   MdDeleteReason,
   MdInstrumentKind,
   MdRejectReason,
@@ -122,6 +124,13 @@ export interface NewAdvancedOrder extends Omit<NewOrder, 'type'> {
    * trigger.
    */
   trailing: { delta: number; unit: TrailUnit } | null;
+  /**
+   * Perpetuals: the order may only reduce its owner's position (docs/futures.md, section 5).
+   * Absent = false.
+   */
+  reduceOnly?: boolean;
+  /** Perpetuals: a market order with `qty` 0 that closes the whole position. Absent = false. */
+  closePosition?: boolean;
 }
 
 /**
@@ -208,8 +217,9 @@ export interface CreateAccount {
   tier: number;
 }
 
+/** A spot transfer, or (perpetuals, admin) a futures wallet's deposit, withdrawal or debit. */
 export interface Transfer {
-  type: 'Deposit' | 'Withdraw';
+  type: 'Deposit' | 'Withdraw' | 'MarginDeposit' | 'MarginWithdraw' | 'MarginDebit';
   amount: bigint;
   txId: bigint;
   target: number;
@@ -265,6 +275,66 @@ export interface MdSnapshotRequest {
   orders: boolean;
 }
 
+/** Admin: adds a perpetual (the spot instrument's spec; `quoteAsset` is the margin asset). */
+export interface AddPerpetual {
+  type: 'AddPerpetual';
+  spec: InstrumentSpec;
+}
+
+/** Admin: appends risk tier `index` (a leverage bracket) to a perpetual. */
+export interface SetRiskTier {
+  type: 'SetRiskTier';
+  instrument: number;
+  index: number;
+  maxLeverage: number;
+  mmrPpm: number;
+  maxNotional: bigint;
+  maintAmount: bigint;
+}
+
+/** The session's leverage on a perpetual. */
+export interface SetLeverage {
+  type: 'SetLeverage';
+  instrument: number;
+  leverage: number;
+}
+
+/** The session's margin mode on a perpetual. */
+export interface SetMarginMode {
+  type: 'SetMarginMode';
+  instrument: number;
+  mode: MarginMode;
+}
+
+/** Moves margin into (`delta` > 0) or out of (< 0) the session's isolated position. */
+export interface AdjustIsolatedMargin {
+  type: 'AdjustIsolatedMargin';
+  instrument: number;
+  delta: bigint;
+}
+
+/** Moves money between the session's spot balance and its futures wallet. */
+export interface WalletTransfer {
+  type: 'WalletTransfer';
+  asset: number;
+  amount: bigint;
+  toFutures: boolean;
+}
+
+/** The oracle: a perpetual's new mark price. */
+export interface SetMarkPrice {
+  type: 'SetMarkPrice';
+  instrument: number;
+  markPrice: bigint;
+}
+
+/** The oracle: settles a perpetual's funding at its current mark (ppm; > 0 longs pay). */
+export interface ApplyFunding {
+  type: 'ApplyFunding';
+  instrument: number;
+  ratePpm: number;
+}
+
 export interface Heartbeat {
   type: 'Heartbeat';
 }
@@ -296,7 +366,15 @@ export type ClientMessage =
   | SetCredential
   | RevokeCredential
   | MdSubscribe
-  | MdSnapshotRequest;
+  | MdSnapshotRequest
+  | AddPerpetual
+  | SetRiskTier
+  | SetLeverage
+  | SetMarginMode
+  | AdjustIsolatedMargin
+  | WalletTransfer
+  | SetMarkPrice
+  | ApplyFunding;
 
 // ---------------------------------------------------------------------------------------------
 // Server → client: session layer (not sequenced).
@@ -382,6 +460,8 @@ export interface Fill extends ReportBase {
   liquidity: Liquidity;
   /** Quote asset minor units; negative = rebate; 0 when the block predates it (80 bytes). */
   fee: bigint;
+  /** A perpetual's liquidation order traded (its taker fill has `orderId` 0). */
+  liquidation: boolean;
 }
 
 export interface OrderCancelled extends ReportBase {
@@ -578,6 +658,166 @@ export interface CredentialChanged extends ReportBase {
   command: CommandType;
 }
 
+// Perpetual futures reports (docs/protocol.md, "Perpetual futures"). Amounts are signed.
+
+export interface RiskTierSet extends ReportBase {
+  type: 'RiskTierSet';
+  instrument: number;
+  index: number;
+  maxLeverage: number;
+  mmrPpm: number;
+  maxNotional: bigint;
+  maintAmount: bigint;
+}
+
+export interface LeverageSet extends ReportBase {
+  type: 'LeverageSet';
+  instrument: number;
+  leverage: number;
+}
+
+export interface MarginModeSet extends ReportBase {
+  type: 'MarginModeSet';
+  instrument: number;
+  mode: MarginMode;
+}
+
+export interface IsolatedMarginAdjusted extends ReportBase {
+  type: 'IsolatedMarginAdjusted';
+  instrument: number;
+  delta: bigint;
+  isolatedMargin: bigint;
+}
+
+export interface FundingPayment extends ReportBase {
+  type: 'FundingPayment';
+  instrument: number;
+  /** > 0 received, < 0 paid. */
+  amount: bigint;
+}
+
+export interface Liquidation extends ReportBase {
+  type: 'Liquidation';
+  instrument: number;
+  size: bigint;
+  markPrice: bigint;
+  /** 0: none. */
+  liqPrice: bigint;
+  bankruptcyPrice: bigint;
+}
+
+export interface TakenOver extends ReportBase {
+  type: 'TakenOver';
+  instrument: number;
+  qty: bigint;
+  price: bigint;
+}
+
+/** One account's side of an auto-deleveraging (the other account is not named). */
+export interface AutoDeleveraged extends ReportBase {
+  type: 'AutoDeleveraged';
+  instrument: number;
+  qty: bigint;
+  price: bigint;
+  role: AdlRole;
+}
+
+export interface LiquidationDone extends ReportBase {
+  type: 'LiquidationDone';
+  instrument: number;
+  clearance: bigint;
+}
+
+export interface BankruptcyCovered extends ReportBase {
+  type: 'BankruptcyCovered';
+  amount: bigint;
+}
+
+/** A resting reduce-only order cut down to its owner's position (it keeps its priority). */
+export interface OrderTrimmed extends ReportBase {
+  type: 'OrderTrimmed';
+  instrument: number;
+  orderId: bigint;
+  clientOrderId: bigint;
+  leavesQty: bigint;
+  cutQty: bigint;
+  side: Side;
+}
+
+/** A position after a command (signed `size`: > 0 long). */
+export interface PositionChanged extends ReportBase {
+  type: 'PositionChanged';
+  instrument: number;
+  size: bigint;
+  cost: bigint;
+  entryPrice: bigint;
+  realisedPnl: bigint;
+  isolatedMargin: bigint;
+  /** 0: none. */
+  liqPrice: bigint;
+  commandSeq: bigint;
+}
+
+/** A futures wallet after a command. */
+export interface WalletChanged extends ReportBase {
+  type: 'WalletChanged';
+  asset: number;
+  wallet: bigint;
+  spot: bigint;
+  commandSeq: bigint;
+}
+
+/** `QueryAccount` answer: one position of `target`. */
+export interface PositionReport extends ReportBase {
+  type: 'PositionReport';
+  target: number;
+  instrument: number;
+  leverage: number;
+  size: bigint;
+  cost: bigint;
+  entryPrice: bigint;
+  realisedPnl: bigint;
+  isolatedMargin: bigint;
+  liqPrice: bigint;
+  markPrice: bigint;
+  upnl: bigint;
+  maintMargin: bigint;
+  mode: MarginMode;
+}
+
+/** `QueryAccount` answer: a futures wallet of `target` and its margin figures. */
+export interface MarginReport extends ReportBase {
+  type: 'MarginReport';
+  target: number;
+  asset: number;
+  wallet: bigint;
+  equity: bigint;
+  available: bigint;
+  withdrawable: bigint;
+  positionMargin: bigint;
+  orderMargin: bigint;
+  maintMargin: bigint;
+}
+
+/** To the oracle: a mark price was applied. */
+export interface MarkPriceSet extends ReportBase {
+  type: 'MarkPriceSet';
+  instrument: number;
+  markPrice: bigint;
+}
+
+/** To the oracle: a funding settlement finished. */
+export interface FundingApplied extends ReportBase {
+  type: 'FundingApplied';
+  instrument: number;
+  markPrice: bigint;
+  openInterest: bigint;
+  paid: bigint;
+  received: bigint;
+  residue: bigint;
+  ratePpm: number;
+}
+
 export type Report =
   | OrderAccepted
   | CommandRejected
@@ -599,7 +839,24 @@ export type Report =
   | AccountBalance
   | OpenOrder
   | QueryDone
-  | CredentialChanged;
+  | CredentialChanged
+  | RiskTierSet
+  | LeverageSet
+  | MarginModeSet
+  | IsolatedMarginAdjusted
+  | FundingPayment
+  | Liquidation
+  | TakenOver
+  | AutoDeleveraged
+  | LiquidationDone
+  | BankruptcyCovered
+  | OrderTrimmed
+  | PositionChanged
+  | WalletChanged
+  | PositionReport
+  | MarginReport
+  | MarkPriceSet
+  | FundingApplied;
 
 /** Everything an order-entry (or admin) session receives. */
 export type ServerMessage = LoginAccepted | LoginRejected | Heartbeat | Logout | SessionReject | Report;
@@ -648,6 +905,26 @@ export interface MdTrade {
   price: bigint;
   qty: bigint;
   timestampNs: bigint;
+  /** A perpetual's liquidation order was the aggressor. */
+  liquidation: boolean;
+}
+
+/** A perpetual's mark price changed (market-by-price stream). */
+export interface MdMarkPrice {
+  type: 'MdMarkPrice';
+  seq: bigint;
+  instrument: number;
+  markPrice: bigint;
+}
+
+/** A perpetual's funding was settled (market-by-price stream). */
+export interface MdFunding {
+  type: 'MdFunding';
+  seq: bigint;
+  instrument: number;
+  ratePpm: number;
+  markPrice: bigint;
+  openInterest: bigint;
 }
 
 export interface MdLevel {
@@ -753,6 +1030,8 @@ export type MdServerMessage =
   | MdInstrument
   | MdInstrumentState
   | MdTrade
+  | MdMarkPrice
+  | MdFunding
   | MdLevel
   | MdTopOfBook
   | MdSnapshotOrder

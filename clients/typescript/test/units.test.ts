@@ -117,3 +117,18 @@ test('book builder, order by order: queues keep time priority, a modify without 
   const gap = b.apply({ type: 'MdOrderDeleted', orderSeq: 8n, instrument: I, side: 'Buy', reason: 'Cancelled', orderId: 10n, qty: 9n });
   assert.deepEqual(gap, { kind: 'Sequence', instrument: I, stream: 'order', expected: 7n, got: 8n });
 });
+
+test('book builder, perpetuals: marks and funding advance the price stream (a lost one is a gap) and survive a snapshot', () => {
+  const b = new BookBuilder(I, false);
+  assert.equal(b.apply(snapEnd(4n)), 'Synced');
+  assert.equal(b.apply({ type: 'MdMarkPrice', seq: 5n, instrument: I, markPrice: 5_726_630n }), 'Delta');
+  assert.equal(
+    b.apply({ type: 'MdFunding', seq: 6n, instrument: I, ratePpm: 100, markPrice: 6_050_000n, openInterest: 137n }),
+    'Delta',
+  );
+  assert.deepEqual([b.book.seq, b.book.markPrice, b.book.lastFunding], [6n, 6_050_000n, { ratePpm: 100, openInterest: 137n }]);
+  assert.equal(b.apply(snapEnd(6n)), 'Verified');
+  assert.deepEqual(b.apply({ type: 'MdMarkPrice', seq: 8n, instrument: I, markPrice: 1n }), {
+    kind: 'Sequence', instrument: I, stream: 'price', expected: 7n, got: 8n,
+  });
+});

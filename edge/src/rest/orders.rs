@@ -282,6 +282,9 @@ fn parse_place(b: &PlaceBody, inst: &Instrument) -> Result<Placement, ApiError> 
             trigger,
             display_qty,
             trailing,
+            // The edge serves spot instruments: no reduce-only or close-position.
+            reduce_only: false,
+            close_position: false,
         }));
     }
     Ok(match trigger {
@@ -405,6 +408,8 @@ pub(super) mod tests {
                 trigger: None,
                 display_qty: 0,
                 trailing: None,
+                reduce_only: false,
+                close_position: false,
             }))
         );
         let stop = place(
@@ -419,6 +424,8 @@ pub(super) mod tests {
                 trigger: Some((4_800_000, TriggerKind::TakeProfit)),
                 display_qty: 0,
                 trailing: None,
+                reduce_only: false,
+                close_position: false,
             }))
         );
         let quote =
@@ -432,6 +439,8 @@ pub(super) mod tests {
                 trigger: None,
                 display_qty: 0,
                 trailing: None,
+                reduce_only: false,
+                close_position: false,
             }))
         );
         let iceberg = place(

@@ -10,7 +10,9 @@ pub const MAX_RECORDS_PER_FRAME: usize = 4096;
 /// Bytes of one record's header inside `Records`: seq u64, crc32c u32, len u16, type u8, pad u8.
 pub const RECORD_ENTRY_HEADER: usize = 16;
 const MAGIC: [u8; 4] = *b"MREP";
-const VERSION: u16 = 1;
+/// 2: the engine config in `Hello` grew to its version-3 record (48 bytes, perpetuals' accounts);
+/// nodes of different versions refuse each other at `Hello` rather than misread it.
+const VERSION: u16 = 2;
 /// Epochs a `Hello` carries at most (older ones are never compared: see `EpochHistory`).
 pub const MAX_HISTORY: usize = 1024;
 /// Rolling CRCs of the records before the first epoch a log keeps and a `Hello` carries (enough

@@ -28,13 +28,13 @@ pub fn reject_reason() -> impl Strategy<Value = RejectReason> {
     proptest::sample::select(RejectReason::ALL.to_vec())
 }
 pub fn command_type() -> impl Strategy<Value = CommandType> {
-    (1u8..=14).prop_map(|b| command_type_from_u8(b).unwrap())
+    (1u8..=29).prop_map(|b| command_type_from_u8(b).unwrap())
 }
 pub fn account_status() -> impl Strategy<Value = AccountStatus> {
     (1u8..=2).prop_map(|b| AccountStatus::from_u8(b).unwrap())
 }
 pub fn balance_reason() -> impl Strategy<Value = BalanceReason> {
-    (1u8..=5).prop_map(|b| BalanceReason::from_u8(b).unwrap())
+    (1u8..=6).prop_map(|b| BalanceReason::from_u8(b).unwrap())
 }
 pub fn transfer() -> impl Strategy<Value = Transfer> {
     (any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(|(target, asset, amount, tx_id)| Transfer {
@@ -58,7 +58,7 @@ pub fn order_view() -> impl Strategy<Value = OrderView> {
         })
 }
 pub fn cancel_reason() -> impl Strategy<Value = CancelReason> {
-    (1u8..=5).prop_map(|b| CancelReason::from_u8(b).unwrap())
+    (1u8..=12).prop_map(|b| CancelReason::from_u8(b).unwrap())
 }
 fn sel<T: Copy + core::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<Value = T> {
     proptest::sample::select(all.to_vec())
@@ -151,6 +151,60 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         (any::<u32>(), any::<u32>(), any::<bool>()).prop_map(|(instrument, depth, orders)| {
             ClientMessage::MdSnapshotRequest(MdSnapshotRequest { instrument, depth, orders })
         }),
+        futures_client_message(),
+    ]
+}
+
+pub fn margin_mode() -> impl Strategy<Value = MarginMode> {
+    prop_oneof![Just(MarginMode::Cross), Just(MarginMode::Isolated)]
+}
+
+pub fn risk_tier() -> impl Strategy<Value = SetRiskTier> {
+    (any::<u32>(), any::<u8>(), any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(
+        |(instrument, index, max_leverage, mmr_ppm, max_notional, maint_amount)| SetRiskTier {
+            instrument,
+            index,
+            max_leverage,
+            mmr_ppm,
+            max_notional,
+            maint_amount,
+        },
+    )
+}
+
+/// The perpetual-futures commands (templates 150-160) and an advanced order with its flags.
+pub fn futures_client_message() -> impl Strategy<Value = ClientMessage> {
+    prop_oneof![
+        spec().prop_map(ClientMessage::AddPerpetual),
+        risk_tier().prop_map(ClientMessage::SetRiskTier),
+        transfer().prop_map(ClientMessage::MarginDeposit),
+        transfer().prop_map(ClientMessage::MarginWithdraw),
+        transfer().prop_map(ClientMessage::MarginDebit),
+        (any::<u32>(), any::<u32>())
+            .prop_map(|(instrument, leverage)| ClientMessage::SetLeverage(SetLeverage { instrument, leverage })),
+        (any::<u32>(), margin_mode())
+            .prop_map(|(instrument, mode)| ClientMessage::SetMarginMode(SetMarginMode { instrument, mode })),
+        (any::<u32>(), any::<i64>()).prop_map(|(instrument, delta)| {
+            ClientMessage::AdjustIsolatedMargin(AdjustIsolatedMargin { instrument, delta })
+        }),
+        (any::<u32>(), any::<u64>(), any::<bool>()).prop_map(|(asset, amount, to_futures)| {
+            ClientMessage::WalletTransfer(WalletTransfer { asset, amount, to_futures })
+        }),
+        (any::<u32>(), any::<u64>())
+            .prop_map(|(instrument, mark_price)| ClientMessage::SetMarkPrice(SetMarkPrice { instrument, mark_price })),
+        (any::<u32>(), any::<i32>())
+            .prop_map(|(instrument, rate_ppm)| ClientMessage::ApplyFunding(ApplyFunding { instrument, rate_ppm })),
+        (any::<u64>(), any::<u32>(), side(), order_type(), tif(), stp(), any::<u64>(), (any::<bool>(), any::<bool>()))
+            .prop_map(
+                |(client_order_id, instrument, side, order_type, tif, stp, qty, (reduce_only, close_position))| {
+                    let order = NewOrder { client_order_id, instrument, side, order_type, tif, stp, price: 0, qty };
+                    ClientMessage::NewAdvancedOrder(AdvancedOrder {
+                        reduce_only,
+                        close_position,
+                        ..AdvancedOrder::plain(order)
+                    })
+                }
+            ),
     ]
 }
 
@@ -205,8 +259,17 @@ pub fn md_server_message() -> impl Strategy<Value = MdServerMessage> {
                 price,
                 qty,
                 aggressor,
-                timestamp_ns
+                timestamp_ns,
+                liquidation: seq % 2 == 0,
             })
+        ),
+        (any::<u64>(), any::<u32>(), any::<u64>()).prop_map(|(seq, instrument, mark_price)| {
+            MdServerMessage::MarkPrice(MdMarkPrice { seq, instrument, mark_price })
+        }),
+        (any::<u64>(), any::<u32>(), any::<i32>(), any::<u64>(), any::<u64>()).prop_map(
+            |(seq, instrument, rate_ppm, mark_price, open_interest)| {
+                MdServerMessage::Funding(MdFunding { seq, instrument, rate_ppm, mark_price, open_interest })
+            }
         ),
         md_level().prop_map(MdServerMessage::Level),
         md_level().prop_map(MdServerMessage::SnapshotLevel),
@@ -360,7 +423,8 @@ pub fn exec_report() -> impl Strategy<Value = ExecReport> {
                     leaves_qty,
                     liquidity,
                     timestamp_ns,
-                    fee
+                    fee,
+                    liquidation: trade_id % 2 == 0,
                 })
             ),
         (
@@ -414,12 +478,139 @@ pub fn exec_report() -> impl Strategy<Value = ExecReport> {
         ),
         (any::<u32>(), any::<u32>())
             .prop_map(|(account, count)| ExecReport::MassCancelled(MassCancelled { account, count })),
-        (any::<u32>(), spec())
-            .prop_map(|(account, spec)| ExecReport::InstrumentAdded(InstrumentAdded { account, spec })),
+        (any::<u32>(), spec(), any::<bool>()).prop_map(|(account, spec, perpetual)| {
+            ExecReport::InstrumentAdded(InstrumentAdded { account, spec, perpetual })
+        }),
         (any::<u32>(), any::<u32>(), state()).prop_map(|(account, instrument, state)| {
             ExecReport::InstrumentStateChanged(InstrumentStateChanged { account, instrument, state })
         }),
         account_report(),
+        futures_report().prop_map(ExecReport::Futures),
+    ]
+}
+
+pub fn position(account: AccountId) -> impl Strategy<Value = PositionChanged> {
+    ((any::<u32>(), any::<i64>(), any::<i64>()), (any::<u64>(), any::<i64>(), any::<i64>(), any::<u64>())).prop_map(
+        move |((instrument, size, cost), (entry_price, realised_pnl, isolated_margin, liq_price))| PositionChanged {
+            account,
+            instrument,
+            size,
+            cost,
+            entry_price,
+            realised_pnl,
+            isolated_margin,
+            liq_price,
+        },
+    )
+}
+
+/// The futures reports (templates 170-186).
+pub fn futures_report() -> impl Strategy<Value = FuturesReport> {
+    let a = any::<u32>;
+    let i = any::<i64>;
+    prop_oneof![
+        (a(), risk_tier()).prop_map(|(account, tier)| FuturesReport::RiskTierSet(RiskTierSet { account, tier })),
+        (a(), a(), a()).prop_map(|(account, instrument, leverage)| {
+            FuturesReport::LeverageSet(LeverageSet { account, instrument, leverage })
+        }),
+        (a(), a(), margin_mode()).prop_map(|(account, instrument, mode)| FuturesReport::MarginModeSet(MarginModeSet {
+            account,
+            instrument,
+            mode
+        })),
+        (a(), a(), i(), i()).prop_map(|(account, instrument, delta, isolated_margin)| {
+            FuturesReport::IsolatedMarginAdjusted(IsolatedMarginAdjusted {
+                account,
+                instrument,
+                delta,
+                isolated_margin,
+            })
+        }),
+        (a(), a(), i()).prop_map(|(account, instrument, amount)| {
+            FuturesReport::FundingPayment(FundingPayment { account, instrument, amount })
+        }),
+        (a(), a(), i(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(account, instrument, size, mark_price, liq_price, bankruptcy_price)| {
+                FuturesReport::Liquidation(Liquidation {
+                    account,
+                    instrument,
+                    size,
+                    mark_price,
+                    liq_price,
+                    bankruptcy_price,
+                })
+            }
+        ),
+        (a(), a(), any::<u64>(), any::<u64>()).prop_map(|(account, instrument, qty, price)| {
+            FuturesReport::TakenOver(TakenOver { account, instrument, qty, price })
+        }),
+        (a(), a(), any::<u64>(), any::<u64>(), sel(AdlRole::ALL)).prop_map(
+            |(account, instrument, qty, price, role)| {
+                FuturesReport::AutoDeleveraged(Deleveraged { account, instrument, qty, price, role })
+            }
+        ),
+        (a(), a(), i()).prop_map(|(account, instrument, clearance)| {
+            FuturesReport::LiquidationDone(LiquidationDone { account, instrument, clearance })
+        }),
+        (a(), i())
+            .prop_map(|(account, amount)| FuturesReport::BankruptcyCovered(BankruptcyCovered { account, amount })),
+        ((a(), any::<u64>(), any::<u64>(), a()), (side(), any::<u64>(), any::<u64>())).prop_map(
+            |((account, order_id, client_order_id, instrument), (side, leaves, cut))| {
+                FuturesReport::Trimmed(Trimmed { account, order_id, client_order_id, instrument, side, leaves, cut })
+            }
+        ),
+        (a().prop_flat_map(position), any::<u64>()).prop_map(|(position, command_seq)| {
+            FuturesReport::PositionChanged(PositionUpdate { position, command_seq })
+        }),
+        ((a(), a(), i(), any::<u64>()), any::<u64>()).prop_map(|((account, asset, wallet, spot), command_seq)| {
+            FuturesReport::WalletChanged(WalletUpdate {
+                wallet: WalletChanged { account, asset, wallet, spot },
+                command_seq,
+            })
+        }),
+        ((a(), a().prop_flat_map(position)), (any::<u64>(), i(), i(), a(), margin_mode())).prop_map(
+            |((account, position), (mark_price, upnl, maint_margin, leverage, mode))| {
+                FuturesReport::PositionReport(PositionReport {
+                    account,
+                    position,
+                    mark_price,
+                    upnl,
+                    maint_margin,
+                    leverage,
+                    mode,
+                })
+            }
+        ),
+        ((a(), a(), a()), (i(), i(), i(), i()), (i(), i(), i())).prop_map(
+            |(
+                (account, target, asset),
+                (wallet, equity, available, withdrawable),
+                (position_margin, order_margin, maint_margin),
+            )| {
+                FuturesReport::MarginReport(MarginReport {
+                    account,
+                    target,
+                    asset,
+                    wallet,
+                    equity,
+                    available,
+                    withdrawable,
+                    position_margin,
+                    order_margin,
+                    maint_margin,
+                })
+            }
+        ),
+        (a(), a(), any::<u64>()).prop_map(|(account, instrument, mark_price)| {
+            FuturesReport::MarkPriceSet(MarkReport { account, mark: MarkPriceSet { instrument, mark_price } })
+        }),
+        ((a(), a(), any::<i32>()), (any::<u64>(), any::<u64>(), i(), i(), i())).prop_map(
+            |((account, instrument, rate_ppm), (mark_price, open_interest, paid, received, residue))| {
+                let funding =
+                    FundingApplied { instrument, rate_ppm, mark_price, open_interest, paid, received, residue };
+                FuturesReport::FundingApplied(FundingReport { account, funding })
+            }
+        ),
     ]
 }
 

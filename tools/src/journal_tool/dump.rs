@@ -31,7 +31,42 @@ fn event_instrument(e: &EventKind) -> Option<InstrumentId> {
         EventKind::Amended(x) => Some(x.instrument),
         EventKind::SelfTradePrevented(x) => Some(x.instrument),
         EventKind::LevelChanged(x) => Some(x.instrument),
-        _ => None,
+        EventKind::Armed(x) => Some(x.instrument),
+        EventKind::Triggered(x) => Some(x.instrument),
+        EventKind::TriggerAmended(x) => Some(x.instrument),
+        EventKind::IcebergSliced(x) => Some(x.instrument),
+        EventKind::ListAccepted(x) => Some(x.instrument),
+        EventKind::InstrumentAdded(x) => Some(x.spec.id),
+        EventKind::InstrumentStateChanged(x) => Some(x.instrument),
+        EventKind::RiskTierSet(x) => Some(x.tier.instrument),
+        EventKind::LeverageSet(x) => Some(x.instrument),
+        EventKind::MarginModeSet(x) => Some(x.instrument),
+        EventKind::IsolatedMarginAdjusted(x) => Some(x.instrument),
+        EventKind::MarkPriceSet(x) => Some(x.instrument),
+        EventKind::OpenInterestChanged(x) => Some(x.instrument),
+        EventKind::FundingPayment(x) => Some(x.instrument),
+        EventKind::FundingApplied(x) => Some(x.instrument),
+        EventKind::Liquidation(x) => Some(x.instrument),
+        EventKind::TakenOver(x) => Some(x.instrument),
+        EventKind::AutoDeleveraged(x) => Some(x.instrument),
+        EventKind::LiquidationDone(x) => Some(x.instrument),
+        EventKind::Trimmed(x) => Some(x.instrument),
+        EventKind::PositionChanged(x) => Some(x.instrument),
+        EventKind::PositionReport(x) => Some(x.position.instrument),
+        EventKind::OpenOrder(x) => Some(x.order.instrument),
+        EventKind::FeeScheduleSet(x) => Some(x.schedule.instrument),
+        // About an account or a whole command, not one instrument.
+        EventKind::Rejected(_)
+        | EventKind::MassCancelled(_)
+        | EventKind::BalanceChanged(_)
+        | EventKind::AccountUpdated(_)
+        | EventKind::TransferApplied(_)
+        | EventKind::AccountBalance(_)
+        | EventKind::QueryDone(_)
+        | EventKind::CredentialChanged(_)
+        | EventKind::BankruptcyCovered(_)
+        | EventKind::WalletChanged(_)
+        | EventKind::MarginReport(_) => None,
     }
 }
 

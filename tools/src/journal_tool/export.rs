@@ -1,5 +1,5 @@
-//! `export`: replay and write orders (accepted, cancelled, amended), trades or balance changes
-//! as CSV or JSON lines, for loading into a warehouse. JSON follows [`crate::json_value`]: ids,
+//! `export`: replay and write orders (accepted, cancelled, amended, trimmed), trades, balance
+//! changes, or perpetuals' positions and futures wallets as CSV or JSON lines, for loading into a warehouse. JSON follows [`crate::json_value`]: ids,
 //! sequence numbers, prices, quantities, fees and balances are decimal strings (the same digits
 //! as the CSV), account, instrument and asset ids numbers.
 
@@ -50,6 +50,19 @@ const TRADE_COLUMNS: &[&str] = &[
     "taker_fee",
 ];
 const BALANCE_COLUMNS: &[&str] = &["seq", "time", "account", "asset", "available", "reserved", "reason"];
+const POSITION_COLUMNS: &[&str] = &[
+    "seq",
+    "time",
+    "account",
+    "instrument",
+    "size",
+    "cost",
+    "entry_price",
+    "realised_pnl",
+    "isolated_margin",
+    "liq_price",
+];
+const WALLET_COLUMNS: &[&str] = &["seq", "time", "account", "asset", "wallet", "spot"];
 
 /// One output row, as ordered (column, value) pairs.
 fn rows(what: What, seq: u64, cmd: &Command, ev: &Event) -> Option<Vec<(&'static str, Value)>> {
@@ -130,6 +143,46 @@ fn rows(what: What, seq: u64, cmd: &Command, ev: &Event) -> Option<Vec<(&'static
                 ("taker_fee", int(t.taker_fee)),
             ]);
         }
+        (What::Orders, EventKind::Trimmed(t)) => {
+            head(&mut v);
+            v.extend([
+                ("event", json!("trimmed")),
+                ("account", int(t.account)),
+                ("order_id", int(t.order_id)),
+                ("client_order_id", int(t.client_order_id)),
+                ("instrument", int(t.instrument)),
+                ("side", json!(side_name(t.side))),
+                ("type", json!("")),
+                ("tif", json!("")),
+                ("price", json!("")),
+                ("qty", json!("")),
+                ("leaves", int(t.leaves)),
+                ("filled", json!("")),
+                ("reason", json!(format!("reduce_only cut={}", t.cut))),
+            ]);
+        }
+        (What::Positions, EventKind::PositionChanged(p)) => {
+            head(&mut v);
+            v.extend([
+                ("account", int(p.account)),
+                ("instrument", int(p.instrument)),
+                ("size", int(p.size)),
+                ("cost", int(p.cost)),
+                ("entry_price", int(p.entry_price)),
+                ("realised_pnl", int(p.realised_pnl)),
+                ("isolated_margin", int(p.isolated_margin)),
+                ("liq_price", int(p.liq_price)),
+            ]);
+        }
+        (What::Wallets, EventKind::WalletChanged(w)) => {
+            head(&mut v);
+            v.extend([
+                ("account", int(w.account)),
+                ("asset", int(w.asset)),
+                ("wallet", int(w.wallet)),
+                ("spot", int(w.spot)),
+            ]);
+        }
         (What::Balances, EventKind::BalanceChanged(b)) => {
             head(&mut v);
             v.extend([
@@ -206,6 +259,8 @@ pub fn run(
         What::Orders => ORDER_COLUMNS,
         What::Trades => TRADE_COLUMNS,
         What::Balances => BALANCE_COLUMNS,
+        What::Positions => POSITION_COLUMNS,
+        What::Wallets => WALLET_COLUMNS,
     };
     if format == Format::Csv {
         writeln!(w, "{}", columns.join(","))?;

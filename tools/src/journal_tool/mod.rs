@@ -131,6 +131,10 @@ pub enum What {
     Trades,
     /// Balance changes (risk mode).
     Balances,
+    /// Perpetual positions after each command that changed them.
+    Positions,
+    /// Futures wallets after each command that changed them.
+    Wallets,
 }
 
 /// Subcommands.

@@ -92,6 +92,95 @@ fn push_order_fields(f: &mut Vec<(&'static str, Value)>, o: &NewOrder) {
     f.push(("qty", int(o.qty)));
 }
 
+/// An instrument spec's fields (`AddInstrument`, `AddPerpetual`).
+fn push_spec_fields(f: &mut Vec<(&'static str, Value)>, s: &InstrumentSpec) {
+    f.push(("instrument", int(s.id)));
+    f.push(("symbol", json!(s.symbol_str())));
+    f.push(("base_asset", int(s.base_asset)));
+    f.push(("quote_asset", int(s.quote_asset)));
+    f.push(("tick", int(s.tick)));
+    f.push(("lot", int(s.lot)));
+    f.push(("min_qty", int(s.min_qty)));
+    f.push(("max_qty", int(s.max_qty)));
+    f.push(("min_notional", int(s.min_notional)));
+    f.push(("price_band_bps", int(s.price_band_bps)));
+    f.push(("reference_price", int(s.reference_price)));
+    f.push(("qty_scale", int(s.qty_scale)));
+}
+
+/// `cross` / `isolated`.
+pub fn margin_mode_name(m: MarginMode) -> &'static str {
+    match m {
+        MarginMode::Cross => "cross",
+        MarginMode::Isolated => "isolated",
+    }
+}
+
+/// The perpetual-futures commands' fields (docs/futures.md, section 12); returns the name.
+fn futures_fields(f: &mut Vec<(&'static str, Value)>, kind: &CommandKind) -> &'static str {
+    let transfer = |f: &mut Vec<(&'static str, Value)>, t: &Transfer| {
+        f.push(("target", int(t.target)));
+        f.push(("asset", int(t.asset)));
+        f.push(("amount", int(t.amount)));
+        f.push(("tx_id", int(t.tx_id)));
+    };
+    match kind {
+        CommandKind::SetRiskTier(t) => {
+            f.push(("instrument", int(t.instrument)));
+            f.push(("index", int(t.index)));
+            f.push(("max_notional", int(t.max_notional)));
+            f.push(("max_leverage", int(t.max_leverage)));
+            f.push(("mmr_ppm", int(t.mmr_ppm)));
+            f.push(("maint_amount", int(t.maint_amount)));
+            "set_risk_tier"
+        }
+        CommandKind::SetLeverage(l) => {
+            f.push(("instrument", int(l.instrument)));
+            f.push(("leverage", int(l.leverage)));
+            "set_leverage"
+        }
+        CommandKind::SetMarginMode(m) => {
+            f.push(("instrument", int(m.instrument)));
+            f.push(("mode", json!(margin_mode_name(m.mode))));
+            "set_margin_mode"
+        }
+        CommandKind::AdjustIsolatedMargin(a) => {
+            f.push(("instrument", int(a.instrument)));
+            f.push(("delta", int(a.delta)));
+            "adjust_isolated_margin"
+        }
+        CommandKind::MarginDeposit(t) => {
+            transfer(f, t);
+            "margin_deposit"
+        }
+        CommandKind::MarginWithdraw(t) => {
+            transfer(f, t);
+            "margin_withdraw"
+        }
+        CommandKind::MarginDebit(t) => {
+            transfer(f, t);
+            "margin_debit"
+        }
+        CommandKind::WalletTransfer(t) => {
+            f.push(("asset", int(t.asset)));
+            f.push(("amount", int(t.amount)));
+            f.push(("direction", json!(if t.to_futures { "to_futures" } else { "to_spot" })));
+            "wallet_transfer"
+        }
+        CommandKind::SetMarkPrice(m) => {
+            f.push(("instrument", int(m.instrument)));
+            f.push(("mark_price", int(m.mark_price)));
+            "set_mark_price"
+        }
+        CommandKind::ApplyFunding(a) => {
+            f.push(("instrument", int(a.instrument)));
+            f.push(("rate_ppm", int(a.rate_ppm)));
+            "apply_funding"
+        }
+        other => unreachable!("not a futures command: {other:?}"),
+    }
+}
+
 /// The command's name and its fields, in a fixed order.
 pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)>) {
     let mut f: Vec<(&'static str, Value)> = Vec::with_capacity(10);
@@ -128,6 +217,12 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
             }
             if a.display_qty != 0 {
                 f.push(("display_qty", int(a.display_qty)));
+            }
+            if a.reduce_only {
+                f.push(("reduce_only", json!(true)));
+            }
+            if a.close_position {
+                f.push(("close_position", json!(true)));
             }
             "new_advanced_order"
         }
@@ -186,20 +281,23 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
             "mass_cancel"
         }
         CommandKind::AddInstrument(s) => {
-            f.push(("instrument", int(s.id)));
-            f.push(("symbol", json!(s.symbol_str())));
-            f.push(("base_asset", int(s.base_asset)));
-            f.push(("quote_asset", int(s.quote_asset)));
-            f.push(("tick", int(s.tick)));
-            f.push(("lot", int(s.lot)));
-            f.push(("min_qty", int(s.min_qty)));
-            f.push(("max_qty", int(s.max_qty)));
-            f.push(("min_notional", int(s.min_notional)));
-            f.push(("price_band_bps", int(s.price_band_bps)));
-            f.push(("reference_price", int(s.reference_price)));
-            f.push(("qty_scale", int(s.qty_scale)));
+            push_spec_fields(&mut f, s);
             "add_instrument"
         }
+        CommandKind::AddPerpetual(s) => {
+            push_spec_fields(&mut f, s);
+            "add_perpetual"
+        }
+        CommandKind::SetRiskTier(_)
+        | CommandKind::SetLeverage(_)
+        | CommandKind::SetMarginMode(_)
+        | CommandKind::AdjustIsolatedMargin(_)
+        | CommandKind::MarginDeposit(_)
+        | CommandKind::MarginWithdraw(_)
+        | CommandKind::MarginDebit(_)
+        | CommandKind::WalletTransfer(_)
+        | CommandKind::SetMarkPrice(_)
+        | CommandKind::ApplyFunding(_) => futures_fields(&mut f, &cmd.kind),
         CommandKind::SetInstrumentState(s) => {
             f.push(("instrument", int(s.instrument)));
             f.push(("state", json!(state_name(s.state))));
@@ -265,9 +363,16 @@ pub fn command_instrument(cmd: &Command) -> Option<InstrumentId> {
         CommandKind::NewOrder(o) => Some(o.instrument),
         CommandKind::NewStopOrder(s) => Some(s.order.instrument),
         CommandKind::MassCancel(m) => m.instrument,
-        CommandKind::AddInstrument(s) => Some(s.id),
+        CommandKind::AddInstrument(s) | CommandKind::AddPerpetual(s) => Some(s.id),
         CommandKind::SetInstrumentState(s) => Some(s.instrument),
         CommandKind::SetFeeSchedule(s) => Some(s.instrument),
+        CommandKind::NewAdvancedOrder(a) => Some(a.order.instrument),
+        CommandKind::SetRiskTier(t) => Some(t.instrument),
+        CommandKind::SetLeverage(l) => Some(l.instrument),
+        CommandKind::SetMarginMode(m) => Some(m.instrument),
+        CommandKind::AdjustIsolatedMargin(a) => Some(a.instrument),
+        CommandKind::SetMarkPrice(m) => Some(m.instrument),
+        CommandKind::ApplyFunding(a) => Some(a.instrument),
         _ => None,
     }
 }
@@ -276,7 +381,11 @@ pub fn command_instrument(cmd: &Command) -> Option<InstrumentId> {
 pub fn command_target(cmd: &Command) -> Option<AccountId> {
     match &cmd.kind {
         CommandKind::CreateAccount(c) => Some(c.target),
-        CommandKind::Deposit(t) | CommandKind::Withdraw(t) => Some(t.target),
+        CommandKind::Deposit(t)
+        | CommandKind::Withdraw(t)
+        | CommandKind::MarginDeposit(t)
+        | CommandKind::MarginWithdraw(t)
+        | CommandKind::MarginDebit(t) => Some(t.target),
         CommandKind::SetAccountStatus(c) => Some(c.target),
         CommandKind::QueryAccount(q) => Some(q.target),
         CommandKind::SetCredential(c) => Some(c.target),
@@ -328,14 +437,25 @@ pub fn config_json(seq: u64, c: &EngineConfig) -> Value {
         "max_open_orders_per_account": int(c.max_open_orders_per_account), "risk_checks": c.risk_checks,
         "max_assets": int(c.max_assets), "fee_account": int(c.fee_account),
         "max_transactions": int(c.max_transactions),
+        "insurance_account": special_account(c.insurance_account),
+        "oracle_account": special_account(c.oracle_account),
     })
+}
+
+/// An engine-config account setting: its id, or `null` for [`NO_ACCOUNT`].
+fn special_account(a: u32) -> Value {
+    if a == NO_ACCOUNT {
+        Value::Null
+    } else {
+        int(a)
+    }
 }
 
 /// The engine-config record as text.
 pub fn config_text(seq: u64, c: &EngineConfig) -> String {
     format!(
         "{seq:>10} engine_config max_orders={} max_instruments={} max_accounts={} max_open_orders_per_account={} \
-         risk_checks={} max_assets={} fee_account={} max_transactions={}",
+         risk_checks={} max_assets={} fee_account={} max_transactions={} insurance_account={} oracle_account={}",
         c.max_orders,
         c.max_instruments,
         c.max_accounts,
@@ -343,7 +463,9 @@ pub fn config_text(seq: u64, c: &EngineConfig) -> String {
         c.risk_checks,
         c.max_assets,
         c.fee_account,
-        c.max_transactions
+        c.max_transactions,
+        text_value(&special_account(c.insurance_account)),
+        text_value(&special_account(c.oracle_account))
     )
 }
 
@@ -368,5 +490,78 @@ mod tests {
             kind: CommandKind::RevokeCredential(RevokeCredential { target: 7 }),
         };
         assert!(command_text(4, &revoke).contains("revoke_credential"));
+    }
+
+    /// Every perpetual-futures command has its name and fields, in text and JSON; the command
+    /// filters find their instrument or target.
+    #[test]
+    fn futures_commands_are_rendered() {
+        let spec = InstrumentSpec {
+            id: 3,
+            symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
+            base_asset: 2,
+            quote_asset: 1,
+            tick: 10,
+            lot: 1,
+            min_qty: 1,
+            max_qty: 1_000_000,
+            min_notional: 0,
+            price_band_bps: 500,
+            reference_price: 6_000_000,
+            qty_scale: 1_000,
+        };
+        let t = Transfer { target: 7, asset: 1, amount: 500, tx_id: 9101 };
+        let tier = SetRiskTier {
+            instrument: 3,
+            index: 1,
+            max_leverage: 100,
+            mmr_ppm: 5_000,
+            max_notional: 25_000_000,
+            maint_amount: 5_000,
+        };
+        let order = NewOrder {
+            client_order_id: 1031,
+            instrument: 3,
+            side: Side::Sell,
+            order_type: OrderType::Market,
+            tif: TimeInForce::Ioc,
+            stp: StpMode::None,
+            price: 0,
+            qty: 0,
+        };
+        let cases: Vec<(CommandKind, &str, Option<u32>, Option<u32>)> = vec![
+            (CommandKind::AddPerpetual(spec), "add_perpetual instrument=3 symbol=BTC-PERP", Some(3), None),
+            (CommandKind::SetRiskTier(tier), "set_risk_tier instrument=3 index=1 max_notional=25000000 max_leverage=100 mmr_ppm=5000 maint_amount=5000", Some(3), None),
+            (CommandKind::SetLeverage(SetLeverage { instrument: 3, leverage: 10 }), "set_leverage instrument=3 leverage=10", Some(3), None),
+            (CommandKind::SetMarginMode(SetMarginMode { instrument: 3, mode: MarginMode::Isolated }), "set_margin_mode instrument=3 mode=isolated", Some(3), None),
+            (CommandKind::AdjustIsolatedMargin(AdjustIsolatedMargin { instrument: 3, delta: -5 }), "adjust_isolated_margin instrument=3 delta=-5", Some(3), None),
+            (CommandKind::MarginDeposit(t), "margin_deposit target=7 asset=1 amount=500 tx_id=9101", None, Some(7)),
+            (CommandKind::MarginWithdraw(t), "margin_withdraw target=7", None, Some(7)),
+            (CommandKind::MarginDebit(t), "margin_debit target=7", None, Some(7)),
+            (CommandKind::WalletTransfer(WalletTransfer { asset: 1, amount: 9, to_futures: true }), "wallet_transfer asset=1 amount=9 direction=to_futures", None, None),
+            (CommandKind::SetMarkPrice(SetMarkPrice { instrument: 3, mark_price: 5_726_630 }), "set_mark_price instrument=3 mark_price=5726630", Some(3), None),
+            (CommandKind::ApplyFunding(ApplyFunding { instrument: 3, rate_ppm: -100 }), "apply_funding instrument=3 rate_ppm=-100", Some(3), None),
+            (
+                CommandKind::NewAdvancedOrder(AdvancedOrder { close_position: true, reduce_only: true, ..AdvancedOrder::plain(order) }),
+                "reduce_only=true close_position=true",
+                Some(3),
+                None,
+            ),
+        ];
+        for (kind, text, instrument, target) in cases {
+            let cmd = Command { account: 9, timestamp_ns: 0, kind };
+            let line = command_text(5, &cmd);
+            assert!(line.contains(text), "{line}");
+            let json = command_json(5, &cmd);
+            let name = text.split_whitespace().next().unwrap();
+            if !name.contains('=') {
+                assert_eq!(json["command"], name, "{json}");
+            }
+            assert_eq!((command_instrument(&cmd), command_target(&cmd)), (instrument, target), "{line}");
+        }
+        let c = EngineConfig { insurance_account: 65534, ..EngineConfig::small() };
+        assert!(config_text(1, &c).ends_with("insurance_account=65534 oracle_account=null"), "{}", config_text(1, &c));
+        assert_eq!(config_json(1, &c)["oracle_account"], Value::Null);
+        assert_eq!(config_json(1, &c)["insurance_account"], 65534);
     }
 }

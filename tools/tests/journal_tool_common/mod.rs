@@ -63,6 +63,8 @@ pub fn config(risk: bool) -> EngineConfig {
         max_assets: 8,
         fee_account: 63,
         max_transactions: 1024,
+        insurance_account: engine::NO_ACCOUNT,
+        oracle_account: engine::NO_ACCOUNT,
     }
 }
 

@@ -4,7 +4,7 @@
 //! rejection; the acceptance is the command's own report, matched on the ids it carries.
 
 use engine::{CancelReason, CommandType, OrderRef};
-use protocol::{ClientMessage, ExecReport, ServerMessage};
+use protocol::{ClientMessage, ExecReport, FuturesReport, ServerMessage};
 
 /// What the answer said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,19 @@ enum Acceptance {
     CredentialChanged {
         target: u32,
     },
+    RiskTierSet {
+        instrument: u32,
+        index: u8,
+    },
+    /// `LeverageSet`, `MarginModeSet`, `IsolatedMarginAdjusted`, `MarkPriceSet`,
+    /// `FundingApplied`: the futures report of the command's type about this instrument.
+    FuturesReport {
+        instrument: u32,
+    },
+    /// A `WalletTransfer`: `TransferApplied` of its type and asset (it has no transaction id).
+    WalletTransferred {
+        asset: u32,
+    },
 }
 
 impl Expected {
@@ -113,9 +126,52 @@ impl Expected {
             ClientMessage::RevokeCredential(c) => {
                 (CommandType::RevokeCredential, Acceptance::CredentialChanged { target: c.target })
             }
+            _ => return Self::for_futures_message(msg),
+        };
+        Some(Expected { command, accepted_by })
+    }
+
+    /// [`Expected::for_message`] of the perpetual-futures commands.
+    fn for_futures_message(msg: &ClientMessage) -> Option<Expected> {
+        let futures = |instrument| Acceptance::FuturesReport { instrument };
+        let (command, accepted_by) = match msg {
+            ClientMessage::AddPerpetual(s) => {
+                (CommandType::AddPerpetual, Acceptance::InstrumentAdded { instrument: s.id })
+            }
+            ClientMessage::SetRiskTier(t) => {
+                (CommandType::SetRiskTier, Acceptance::RiskTierSet { instrument: t.instrument, index: t.index })
+            }
+            ClientMessage::MarginDeposit(t) => {
+                (CommandType::MarginDeposit, Acceptance::TransferApplied { tx_id: t.tx_id })
+            }
+            ClientMessage::MarginWithdraw(t) => {
+                (CommandType::MarginWithdraw, Acceptance::TransferApplied { tx_id: t.tx_id })
+            }
+            ClientMessage::MarginDebit(t) => (CommandType::MarginDebit, Acceptance::TransferApplied { tx_id: t.tx_id }),
+            ClientMessage::SetLeverage(l) => (CommandType::SetLeverage, futures(l.instrument)),
+            ClientMessage::SetMarginMode(m) => (CommandType::SetMarginMode, futures(m.instrument)),
+            ClientMessage::AdjustIsolatedMargin(a) => (CommandType::AdjustIsolatedMargin, futures(a.instrument)),
+            ClientMessage::WalletTransfer(t) => {
+                (CommandType::WalletTransfer, Acceptance::WalletTransferred { asset: t.asset })
+            }
+            ClientMessage::SetMarkPrice(m) => (CommandType::SetMarkPrice, futures(m.instrument)),
+            ClientMessage::ApplyFunding(f) => (CommandType::ApplyFunding, futures(f.instrument)),
             _ => return None,
         };
         Some(Expected { command, accepted_by })
+    }
+
+    /// Whether `report` is the futures report that answers a command of `command` about
+    /// `instrument`.
+    fn futures_answer(command: CommandType, instrument: u32, report: &FuturesReport) -> bool {
+        match (command, report) {
+            (CommandType::SetLeverage, FuturesReport::LeverageSet(l)) => l.instrument == instrument,
+            (CommandType::SetMarginMode, FuturesReport::MarginModeSet(m)) => m.instrument == instrument,
+            (CommandType::AdjustIsolatedMargin, FuturesReport::IsolatedMarginAdjusted(a)) => a.instrument == instrument,
+            (CommandType::SetMarkPrice, FuturesReport::MarkPriceSet(m)) => m.mark.instrument == instrument,
+            (CommandType::ApplyFunding, FuturesReport::FundingApplied(f)) => f.funding.instrument == instrument,
+            _ => false,
+        }
     }
 
     /// The verdict if `msg` answers the command; `None` for any other message.
@@ -179,6 +235,15 @@ impl Expected {
             (Acceptance::QueryDone { target }, ExecReport::QueryDone(q)) => q.done.target == target,
             (Acceptance::CredentialChanged { target }, ExecReport::CredentialChanged(c)) => {
                 c.command == self.command && c.target == target
+            }
+            (Acceptance::RiskTierSet { instrument, index }, ExecReport::Futures(FuturesReport::RiskTierSet(t))) => {
+                t.tier.instrument == instrument && t.tier.index == index
+            }
+            (Acceptance::FuturesReport { instrument }, ExecReport::Futures(f)) => {
+                Self::futures_answer(self.command, instrument, f)
+            }
+            (Acceptance::WalletTransferred { asset }, ExecReport::TransferApplied(t)) => {
+                t.command == self.command && t.asset == asset
             }
             _ => false,
         }

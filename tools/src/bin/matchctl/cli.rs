@@ -12,6 +12,7 @@ use engine::{
 use protocol::{CancelOnDisconnect, ClientMessage, Role};
 
 use crate::lists::{OcoArgs, OtoArgs, OtocoArgs};
+use crate::perp::{PerpCmd, PerpOrderArgs};
 use crate::value_args::{SideArg, StpArg, TifArg};
 
 /// Command-line client for the matchd order-entry protocol (docs/protocol.md).
@@ -43,8 +44,9 @@ pub struct Cli {
     #[arg(long, global = true)]
     secret: Option<String>,
     /// Session role [default: admin for add-instrument, set-state, the account administration
-    /// commands (create-account, deposit, withdraw, set-status, set-fee) and the credential
-    /// commands (set-credential, revoke-credential), else trader].
+    /// commands (create-account, deposit, withdraw, set-status, set-fee), the credential
+    /// commands (set-credential, revoke-credential) and perp add, tier, margin-deposit,
+    /// margin-withdraw and margin-debit, else trader].
     #[arg(long, global = true, value_enum)]
     role: Option<RoleArg>,
     /// Log in with this last seen sequence number and print the reports resent after it. Without
@@ -214,10 +216,13 @@ enum Cmd {
         #[arg(long)]
         target: u32,
     },
+    /// Perpetual futures: the venue's commands (admin), the account's own, and the oracle's.
+    #[command(subcommand)]
+    Perp(PerpCmd),
 }
 
 #[derive(Debug, Args)]
-struct TransferArgs {
+pub struct TransferArgs {
     /// Account id.
     #[arg(long)]
     target: u32,
@@ -233,7 +238,8 @@ struct TransferArgs {
 }
 
 impl TransferArgs {
-    fn transfer(&self) -> Transfer {
+    /// The transfer these arguments name.
+    pub fn transfer(&self) -> Transfer {
         Transfer { target: self.target, asset: self.asset, amount: self.amount, tx_id: self.tx_id }
     }
 }
@@ -243,8 +249,8 @@ struct OrderArgs {
     /// Instrument id.
     #[arg(long)]
     instrument: u32,
-    /// Quantity, in the instrument's units (not with --quote-qty).
-    #[arg(long, required_unless_present = "quote_qty", conflicts_with = "quote_qty")]
+    /// Quantity, in the instrument's units (not with --quote-qty or --close-position).
+    #[arg(long, required_unless_present_any = ["quote_qty", "close_position"], conflicts_with = "quote_qty")]
     qty: Option<u64>,
     /// A market order by quote quantity: trade at most this notional, in the quote asset's
     /// minor units (the engine turns it into a quantity; docs/matching.md, "Advanced orders").
@@ -291,6 +297,8 @@ struct OrderArgs {
     /// Trailing stop-loss with the distance in basis points of that best price (1-5000).
     #[arg(long, value_name = "BPS", conflicts_with = "trigger_price")]
     trailing_bps: Option<u32>,
+    #[command(flatten)]
+    perp: PerpOrderArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -321,7 +329,7 @@ impl RefArgs {
 }
 
 #[derive(Debug, Args)]
-struct AddInstrumentArgs {
+pub struct AddInstrumentArgs {
     /// Instrument id.
     #[arg(long)]
     id: u32,
@@ -358,6 +366,28 @@ struct AddInstrumentArgs {
     /// notional = price * qty / qty_scale.
     #[arg(long)]
     qty_scale: u64,
+}
+
+impl AddInstrumentArgs {
+    /// The spec these arguments name (`add-instrument`, `perp add`).
+    pub fn spec(&self) -> Result<InstrumentSpec, String> {
+        let symbol = InstrumentSpec::symbol_from_str(&self.symbol)
+            .ok_or_else(|| format!("bad --symbol {:?}: 1 to 16 printable ASCII characters", self.symbol))?;
+        Ok(InstrumentSpec {
+            id: self.id,
+            symbol,
+            base_asset: self.base,
+            quote_asset: self.quote,
+            tick: self.tick,
+            lot: self.lot,
+            min_qty: self.min_qty,
+            max_qty: self.max_qty,
+            min_notional: self.min_notional,
+            price_band_bps: self.band_bps,
+            reference_price: self.ref_price,
+            qty_scale: self.qty_scale,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -410,7 +440,7 @@ pub enum Action {
     Send(ClientMessage),
     /// Send this order, with the client's next client order id unless one is given: a
     /// `NewOrder`, a `NewStopOrder` when it has only a trigger, a `NewAdvancedOrder` when it has
-    /// an expiry or a quote quantity.
+    /// an expiry, a quote quantity, an iceberg, a trailing stop or a perpetual's flag.
     NewOrder(AdvancedOrder, Option<u64>),
     /// Send this order list, its first leg's client order id the given one or the client's next.
     OrderList(OrderList, Option<u64>),
@@ -472,7 +502,7 @@ impl Cli {
                 | Cmd::SetFee { .. }
                 | Cmd::SetCredential { .. }
                 | Cmd::RevokeCredential { .. }
-        );
+        ) || matches!(&self.cmd, Cmd::Perp(p) if p.is_admin());
         let role = self.role.unwrap_or(if admin_cmd { RoleArg::Admin } else { RoleArg::Trader });
         let (role, default_account, default_secret) = match role {
             RoleArg::Trader => (Role::Trader, 1, "alice-demo"),
@@ -553,7 +583,10 @@ fn new_order(side: Side, a: OrderArgs) -> Result<Action, String> {
     };
     let quote_qty = a.quote_qty.unwrap_or(0);
     let display_qty = a.display_qty.unwrap_or(0);
-    Ok(Action::NewOrder(AdvancedOrder { order, expire_time_ns, quote_qty, trigger, display_qty, trailing }, a.cid))
+    let (reduce_only, close_position) = (a.perp.reduce_only, a.perp.close_position);
+    let advanced =
+        AdvancedOrder { order, expire_time_ns, quote_qty, trigger, display_qty, trailing, reduce_only, close_position };
+    Ok(Action::NewOrder(advanced, a.cid))
 }
 
 fn action(cmd: Cmd) -> Result<Action, String> {
@@ -578,25 +611,7 @@ fn action(cmd: Cmd) -> Result<Action, String> {
         }
         Cmd::Listen { for_ms } => Action::Listen(for_ms.map(Duration::from_millis)),
         Cmd::History => Action::History,
-        Cmd::AddInstrument(a) => {
-            let symbol = InstrumentSpec::symbol_from_str(&a.symbol)
-                .ok_or_else(|| format!("bad --symbol {:?}: 1 to 16 printable ASCII characters", a.symbol))?;
-            let spec = InstrumentSpec {
-                id: a.id,
-                symbol,
-                base_asset: a.base,
-                quote_asset: a.quote,
-                tick: a.tick,
-                lot: a.lot,
-                min_qty: a.min_qty,
-                max_qty: a.max_qty,
-                min_notional: a.min_notional,
-                price_band_bps: a.band_bps,
-                reference_price: a.ref_price,
-                qty_scale: a.qty_scale,
-            };
-            Action::Send(ClientMessage::AddInstrument(spec))
-        }
+        Cmd::AddInstrument(a) => Action::Send(ClientMessage::AddInstrument(a.spec()?)),
         Cmd::SetState { instrument, state } => {
             Action::Send(ClientMessage::SetInstrumentState(SetInstrumentState { instrument, state: state.into() }))
         }
@@ -621,6 +636,7 @@ fn action(cmd: Cmd) -> Result<Action, String> {
         Cmd::RevokeCredential { target } => {
             Action::Send(ClientMessage::RevokeCredential(engine::RevokeCredential { target }))
         }
+        Cmd::Perp(p) => Action::Send(p.message()?),
     })
 }
 

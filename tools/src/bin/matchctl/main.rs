@@ -7,6 +7,7 @@
 mod answer;
 mod cli;
 mod lists;
+mod perp;
 mod value_args;
 
 use std::io::Write;
@@ -124,7 +125,13 @@ fn run(s: &Session, action: Action, out: &mut Output) -> Result<(), Failure> {
         Action::NewOrder(mut a, cid) => {
             a.order.client_order_id = cid.unwrap_or_else(|| client.next_client_order_id());
             let msg = match a {
-                _ if a.expire_time_ns != 0 || a.quote_qty != 0 || a.display_qty != 0 || a.trailing.is_some() => {
+                _ if a.expire_time_ns != 0
+                    || a.quote_qty != 0
+                    || a.display_qty != 0
+                    || a.trailing.is_some()
+                    || a.reduce_only
+                    || a.close_position =>
+                {
                     ClientMessage::NewAdvancedOrder(a)
                 }
                 engine::AdvancedOrder { order, trigger: None, .. } => ClientMessage::NewOrder(order),
