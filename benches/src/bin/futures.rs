@@ -17,6 +17,8 @@
 //! `cargo run --release -p benches --bin futures -- [--commands 1000000] [--positions 100000]
 //! [--thin 1000] [--runs 5]`. Prints one JSON line last.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::time::Instant;
 
 use benches::stats::{latency_histogram, percentiles_json, thread_cpu_ns, timer_overhead_ns};
@@ -174,12 +176,22 @@ impl Market {
 }
 
 /// The futures mix on `inst` (the perpetual, or the spot instrument without the mark and
-/// funding commands).
+/// funding commands). Every resting order is cancelled by its owner once, 1 to 4,000 commands
+/// after it was sent (unless it traded first), so the book stays at a steady depth.
 fn mix(n: usize, traders: u32, inst: InstrumentId, seed: u64) -> Vec<(AccountId, CommandKind)> {
     let mut r = Rng(seed);
     let mut cid = 0u64;
     let mut v = Vec::with_capacity(n);
+    // (due index, owner, client order id) of the cancels to come.
+    let mut cancels: BinaryHeap<Reverse<(usize, AccountId, u64)>> = BinaryHeap::new();
     while v.len() < n {
+        if let Some(&Reverse((due, owner, c))) = cancels.peek() {
+            if due <= v.len() {
+                cancels.pop();
+                v.push((owner, CommandKind::Cancel(Cancel { order: OrderRef::Client(c) })));
+                continue;
+            }
+        }
         let account = FIRST + r.below(traders as u64) as AccountId;
         let side = if r.below(2) == 0 { Side::Buy } else { Side::Sell };
         cid += 1;
@@ -197,32 +209,35 @@ fn mix(n: usize, traders: u32, inst: InstrumentId, seed: u64) -> Vec<(AccountId,
             Side::Buy => MID - 10 * (1 + r.below(100)),
             Side::Sell => MID + 10 * (1 + r.below(100)),
         };
-        let recent = |r: &mut Rng| OrderRef::Client(cid.saturating_sub(1 + r.below(200)));
+        let later = |r: &mut Rng, len: usize| len + 1 + r.below(4_000) as usize;
         let kind = match r.below(100) {
-            0..=39 => {
+            0..=54 => {
+                cancels.push(Reverse((later(&mut r, v.len()), account, cid)));
                 CommandKind::NewOrder(order(OrderType::Limit, TimeInForce::Gtc, passive(&mut r), 1 + r.below(20)))
             }
-            40..=49 => {
+            55..=69 => {
                 let p = if side == Side::Buy { MID + 300 } else { MID - 300 };
                 CommandKind::NewOrder(order(OrderType::Limit, TimeInForce::Ioc, p, 1 + r.below(10)))
             }
-            50..=51 => CommandKind::NewOrder(order(OrderType::Market, TimeInForce::Ioc, 0, 1 + r.below(5))),
-            52..=53 if inst == PERP => {
+            70..=72 => CommandKind::NewOrder(order(OrderType::Market, TimeInForce::Ioc, 0, 1 + r.below(5))),
+            73..=75 if inst == PERP => {
+                cancels.push(Reverse((later(&mut r, v.len()), account, cid)));
                 let o = order(OrderType::Limit, TimeInForce::Gtc, passive(&mut r), 1 + r.below(5));
                 CommandKind::NewAdvancedOrder(AdvancedOrder { reduce_only: true, ..AdvancedOrder::plain(o) })
             }
-            54..=85 => CommandKind::Cancel(Cancel { order: recent(&mut r) }),
-            86..=93 => {
-                CommandKind::Amend(Amend { order: recent(&mut r), new_qty: Some(1 + r.below(20)), new_price: None })
+            76..=89 => {
+                // An amend of one of the account's recent orders (gone ones are rejected).
+                let target = OrderRef::Client(cid.saturating_sub(1 + r.below(50)));
+                CommandKind::Amend(Amend { order: target, new_qty: Some(1 + r.below(20)), new_price: None })
             }
-            94..=98 if inst == PERP => {
+            90..=97 if inst == PERP => {
                 let mark_price = (MID as i64 + (r.below(401) as i64 - 200) * 10) as Price;
                 v.push((ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { instrument: PERP, mark_price })));
                 continue;
             }
             // Funding settles every holder: on a venue it comes every few hours, here one
             // command in 10,000.
-            99 if inst == PERP && r.below(100) == 0 => {
+            98 if inst == PERP && r.below(50) == 0 => {
                 let rate_ppm = r.below(201) as i32 - 100;
                 v.push((ORACLE, CommandKind::ApplyFunding(ApplyFunding { instrument: PERP, rate_ppm })));
                 continue;
@@ -236,15 +251,19 @@ fn mix(n: usize, traders: u32, inst: InstrumentId, seed: u64) -> Vec<(AccountId,
 
 /// Best thread-CPU ns per command of each flow over `runs` alternating passes (each on a
 /// fresh market warmed up by `warm`), and the perpetual's per-command latency histogram.
-fn mixes(a: &Args) -> (f64, f64, hdrhistogram::Histogram<u64>, u64) {
-    let warm_perp = mix(a.commands, a.traders, PERP, 7);
-    let warm_spot = mix(a.commands, a.traders, SPOT, 7);
-    let perp = mix(a.commands, a.traders, PERP, 11);
-    let spot = mix(a.commands, a.traders, SPOT, 11);
+fn mixes(a: &Args) -> (f64, f64, hdrhistogram::Histogram<u64>, u64, u64) {
+    // One flow per instrument: its first half warms the market up, its second half is timed
+    // (client order ids and cancels run on from the warm-up).
+    let split = |mut v: Vec<(AccountId, CommandKind)>| {
+        let timed = v.split_off(v.len() / 2);
+        (v, timed)
+    };
+    let (warm_perp, perp) = split(mix(2 * a.commands, a.traders, PERP, 7));
+    let (warm_spot, spot) = split(mix(2 * a.commands, a.traders, SPOT, 7));
     let (mut best_perp, mut best_spot) = (f64::MAX, f64::MAX);
     let mut out = Vec::with_capacity(1 << 16);
     let mut hist = latency_histogram();
-    let mut trades = 0;
+    let (mut trades, mut rejects) = (0, 0);
     for run in 0..a.runs {
         for (flow, warm, best) in [(&perp, &warm_perp, &mut best_perp), (&spot, &warm_spot, &mut best_spot)] {
             let mut m = Market::new(a.traders, 1 << 40);
@@ -268,11 +287,12 @@ fn mixes(a: &Args) -> (f64, f64, hdrhistogram::Histogram<u64>, u64) {
                     m.apply(*acct, *kind, &mut out);
                     hist.record(t.elapsed().as_nanos().max(1) as u64).expect("in range");
                     trades += out.iter().filter(|e| matches!(e.kind, EventKind::Trade(_))).count() as u64;
+                    rejects += out.iter().filter(|e| matches!(e.kind, EventKind::Rejected(_))).count() as u64;
                 }
             }
         }
     }
-    (best_perp, best_spot, hist, trades)
+    (best_perp, best_spot, hist, trades, rejects)
 }
 
 /// A market with `positions` traders each long one lot from the maker at the mid, the first
@@ -360,10 +380,10 @@ fn quiet_moves(positions: u32, runs: usize) -> f64 {
 
 fn main() {
     let a = parse_args();
-    let (perp, spot, hist, trades) = mixes(&a);
+    let (perp, spot, hist, trades, rejects) = mixes(&a);
     let overhead = timer_overhead_ns();
     println!(
-        "futures mix, {} commands, {} traders: {perp:.1} ns/command ({:.2}M commands/s) with margin; spot with risk checks {spot:.1} ns ({:.3}x); per command p50 {} p99 {} p99.9 {} ns (timer floor {overhead} ns); {trades} trades",
+        "futures mix, {} commands, {} traders: {perp:.1} ns/command ({:.2}M commands/s) with margin; spot with risk checks {spot:.1} ns ({:.3}x); per command p50 {} p99 {} p99.9 {} ns (timer floor {overhead} ns); {trades} trades, {rejects} rejects (cancels and amends of orders that traded first, reduce-only orders that would open)",
         a.commands,
         a.traders,
         1e3 / perp,
@@ -386,7 +406,7 @@ fn main() {
     }
     let quiet_json: Vec<String> = quiet.iter().map(|(n, ns)| format!("{{\"positions\":{n},\"ns\":{ns:.1}}}")).collect();
     println!(
-        "{{\"bench\":\"futures\",\"commands\":{},\"traders\":{},\"perp_ns_per_command\":{perp:.1},\"perp_commands_per_s\":{:.0},\"spot_ns_per_command\":{spot:.1},\"perp_vs_spot\":{:.3},{},\"timer_floor_ns\":{overhead},\"positions\":{},\"liquidated\":{liquidated},\"liquidating_move_ms\":{:.3},\"ns_per_liquidation\":{:.0},\"quiet_moves\":[{}]}}",
+        "{{\"bench\":\"futures\",\"commands\":{},\"traders\":{},\"perp_ns_per_command\":{perp:.1},\"perp_commands_per_s\":{:.0},\"spot_ns_per_command\":{spot:.1},\"perp_vs_spot\":{:.3},\"trades\":{trades},\"rejects\":{rejects},{},\"timer_floor_ns\":{overhead},\"positions\":{},\"liquidated\":{liquidated},\"liquidating_move_ms\":{:.3},\"ns_per_liquidation\":{:.0},\"quiet_moves\":[{}]}}",
         a.commands,
         a.traders,
         1e9 / perp,
