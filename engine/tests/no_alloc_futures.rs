@@ -115,6 +115,9 @@ impl Flow {
     }
 }
 
+/// Applies one command as `account`, its events into the buffer.
+type Apply<'a> = dyn FnMut(&mut Engine, AccountId, CommandKind, &mut Vec<Event>) + 'a;
+
 #[test]
 fn futures_steady_state_allocates_nothing() {
     let config = EngineConfig {
@@ -134,9 +137,7 @@ fn futures_steady_state_allocates_nothing() {
         out.clear();
         e.apply(seq, &Command { account, timestamp_ns: seq, kind }, out);
     };
-    let setup = |e: &mut Engine,
-                 apply: &mut dyn FnMut(&mut Engine, AccountId, CommandKind, &mut Vec<Event>),
-                 out: &mut Vec<Event>| {
+    let setup = |e: &mut Engine, apply: &mut Apply<'_>, out: &mut Vec<Event>| {
         for a in FIRST..FIRST + TRADERS {
             apply(
                 e,
@@ -145,9 +146,7 @@ fn futures_steady_state_allocates_nothing() {
                 out,
             );
         }
-        let high = |e: &mut Engine,
-                    apply: &mut dyn FnMut(&mut Engine, AccountId, CommandKind, &mut Vec<Event>),
-                    out: &mut Vec<Event>| {
+        let high = |e: &mut Engine, apply: &mut Apply<'_>, out: &mut Vec<Event>| {
             // Half the traders at 100x: thin margins that mark moves liquidate.
             for a in (FIRST..FIRST + TRADERS).step_by(2) {
                 apply(e, a, CommandKind::SetLeverage(SetLeverage { instrument: BTC, leverage: 100 }), out);
