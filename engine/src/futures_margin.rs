@@ -341,11 +341,10 @@ impl Engine {
         self.margin.get(account as usize).map_or(0, |m| m.wallet)
     }
 
-    /// Whether [`Engine::snapshot`] captures the whole state. Futures state (wallets,
-    /// positions, marks, tiers) is not in the snapshot format yet: with a perpetual, a restart
-    /// must replay the journal from the start instead.
+    /// Whether [`Engine::snapshot`] captures the whole state: always, since snapshot format 6
+    /// carries the futures state (wallets, positions with their keys, marks, tiers).
     pub fn snapshot_complete(&self) -> bool {
-        self.perps.is_empty()
+        true
     }
 
     /// Inspection: a perpetual's mark price.

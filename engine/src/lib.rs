@@ -50,10 +50,12 @@ mod risk;
 mod risk_tier;
 mod slot_table;
 mod snapshot;
+mod snapshot_futures;
 mod snapshot_v1;
 mod snapshot_v2;
 mod snapshot_v3;
 mod snapshot_v4;
+mod snapshot_v5;
 mod state_hash;
 mod stop_orders;
 mod trail_table;
@@ -74,9 +76,13 @@ pub use snapshot::{
     ListMemberSnapshot, OrderRiskSnapshot, OrderSnapshot, PendingSnapshot, SnapshotError, SpecSnapshot,
     TrackEntrySnapshot, TrailTrackSnapshot, TrailingSnapshot, MAX_RESTORE_ORDERS,
 };
+pub use snapshot_futures::{
+    FuturesSnapshot, MarginSnapshot, OpenSideSnapshot, PerpSnapshot, PositionSnapshot, RiskTierSnapshot,
+};
 pub use snapshot_v1::{ArchivedEngineSnapshotV1, EngineSnapshotV1};
 pub use snapshot_v2::{ArchivedEngineSnapshotV2, EngineSnapshotV2};
 pub use snapshot_v3::{ArchivedEngineSnapshotV3, EngineSnapshotV3};
 pub use snapshot_v4::{ArchivedEngineSnapshotV4, EngineSnapshotV4};
+pub use snapshot_v5::{ArchivedEngineSnapshotV5, ConfigSnapshotV5, EngineSnapshotV5};
 pub use types::*;
 pub use view::{ArmedView, InstrumentView, LevelView, OrderView};

@@ -33,6 +33,7 @@ use crate::list_table::ListRole;
 use crate::order_book::OrderBook;
 use crate::order_pool::{Order, Slot, NIL};
 use crate::risk::OrderRisk;
+use crate::snapshot_futures::{FuturesRestore, FuturesSnapshot, PerpOrderFlags};
 use crate::state_hash::{credential_words, expiry_hash_words, iceberg_hash_words};
 use crate::types::*;
 
@@ -48,6 +49,10 @@ pub struct ConfigSnapshot {
     pub max_assets: u32,
     pub fee_account: u32,
     pub max_transactions: u32,
+    /// Format 6 on ([`crate::NO_ACCOUNT`] in older formats, which had no perpetuals).
+    pub insurance_account: u32,
+    /// Format 6 on, as `insurance_account`.
+    pub oracle_account: u32,
 }
 
 impl From<EngineConfig> for ConfigSnapshot {
@@ -61,6 +66,8 @@ impl From<EngineConfig> for ConfigSnapshot {
             max_assets: c.max_assets,
             fee_account: c.fee_account,
             max_transactions: c.max_transactions,
+            insurance_account: c.insurance_account,
+            oracle_account: c.oracle_account,
         }
     }
 }
@@ -78,8 +85,8 @@ impl ConfigSnapshot {
             max_assets: self.max_assets,
             fee_account: self.fee_account,
             max_transactions: self.max_transactions,
-            insurance_account: crate::NO_ACCOUNT,
-            oracle_account: crate::NO_ACCOUNT,
+            insurance_account: self.insurance_account,
+            oracle_account: self.oracle_account,
         };
         if c.max_orders == 0 || c.max_orders == NIL {
             return bad(format!("max_orders {} out of range", c.max_orders));
@@ -89,6 +96,11 @@ impl ConfigSnapshot {
         }
         if c.risk_checks && (c.max_assets == 0 || c.fee_account >= c.max_accounts) {
             return bad(format!("fee account {} / max_assets {} out of range", c.fee_account, c.max_assets));
+        }
+        // (`Engine::new` opens the insurance fund's account in risk mode.)
+        let fund = c.insurance_account;
+        if c.risk_checks && fund != crate::NO_ACCOUNT && (fund >= c.max_accounts || fund == c.fee_account) {
+            return bad(format!("insurance fund account {fund} out of range or the fee account"));
         }
         // Far beyond any real configuration, but bounded so a damaged value cannot ask for
         // terabytes (the engine allocates every capacity up front).
@@ -386,6 +398,8 @@ pub struct EngineSnapshot {
     /// Every order list member (resting, armed or pending), by order id: its list and part.
     /// Format 5 on.
     pub list_members: Vec<ListMemberSnapshot>,
+    /// Perpetuals, futures wallets and positions, reduce-only orders. Format 6 on.
+    pub futures: FuturesSnapshot,
 }
 
 /// An order list's pending leg: the order and what it places once its working order fills.
@@ -516,8 +530,13 @@ pub enum SnapshotError {
     Inconsistent(String),
 }
 
-fn bad<T>(what: String) -> Result<T, SnapshotError> {
+pub(crate) fn bad<T>(what: String) -> Result<T, SnapshotError> {
     Err(SnapshotError::Inconsistent(what))
+}
+
+/// Fee rates a fee schedule can hold (a rebate no larger than the taker fee).
+pub(crate) fn plausible_rates(maker_ppm: i32, taker_ppm: i32) -> bool {
+    (0..PPM as i32).contains(&taker_ppm) && maker_ppm > -(PPM as i32) && maker_ppm <= taker_ppm
 }
 
 impl EngineSnapshot {
@@ -539,6 +558,7 @@ impl EngineSnapshot {
         self.trail_tracks.clear();
         self.pending.clear();
         self.list_members.clear();
+        self.futures.clear();
     }
 
     /// The sequence number the snapshot was taken at.
@@ -571,9 +591,11 @@ impl EngineSnapshot {
         let mut by_id: Vec<usize> = (0..self.instruments.len()).collect();
         by_id.sort_by_key(|&i| self.instruments[i].spec.id);
         let risk = self.config.risk_checks;
+        let perp_flags = PerpOrderFlags::of(self);
         for i in by_id {
             let inst = &self.instruments[i];
             let s = &inst.spec;
+            let flags = perp_flags.as_ref().filter(|f| f.is_perp(s.id));
             put(s.id as u64);
             for v in [s.base_asset as u64, s.quote_asset as u64, s.price_band_bps as u64, s.tick, s.lot] {
                 put(v);
@@ -604,6 +626,9 @@ impl EngineSnapshot {
                             put(v);
                         }
                         put(((side.as_u8() as u64) << 16) | ((o.tif as u64) << 8) | o.stp as u64);
+                        if let Some(f) = flags {
+                            put(f.get(o.order_id) as u64);
+                        }
                         if risk {
                             let r = self.order_risk.get(ord).copied().unwrap_or_default();
                             for v in [r.reserved, r.settled, r.frac, r.fee_paid, r.fee_frac as u64] {
@@ -682,6 +707,8 @@ impl EngineSnapshot {
                 put(v);
             }
         }
+        // As `Engine::state_hash`: nothing without perpetuals.
+        self.futures.hash_words(self.margin_asset().unwrap_or(0), &mut put);
         h.digest128()
     }
 }
@@ -804,6 +831,7 @@ impl Engine {
             visible: x.visible,
         }));
         out.icebergs.sort_unstable_by_key(|x| x.order_id);
+        self.futures_snapshot_into(&mut out.futures);
     }
 
     /// Every armed order in snapshot order (see [`EngineSnapshot::armed`]), and each trailing
@@ -1024,6 +1052,9 @@ impl Engine {
             return bad("iceberg entries repeated or out of order".into());
         }
 
+        // Which instruments are perpetuals (their orders hold no reservation).
+        let mut fut = FuturesRestore::new(&config, s)?;
+
         // OCO legs: a resting one may hold its pair's (larger) shared reservation.
         let oco_legs: rustc_hash::FxHashSet<OrderId> =
             s.list_members.iter().filter(|m| m.role == ListRole::Contingent as u8).map(|m| m.order_id).collect();
@@ -1048,8 +1079,7 @@ impl Engine {
             let mut fees = FeeSchedule::default();
             let mut last_tier = None;
             for f in &inst.fees {
-                let ok_rates =
-                    (0..PPM as i32).contains(&f.taker_ppm) && f.maker_ppm > -(PPM as i32) && f.maker_ppm <= f.taker_ppm;
+                let ok_rates = plausible_rates(f.maker_ppm, f.taker_ppm);
                 if f.tier >= MAX_FEE_TIERS || last_tier.is_some_and(|t| t >= f.tier) || !ok_rates {
                     return bad(format!("instrument {id}: bad fee tier {f:?}"));
                 }
@@ -1058,6 +1088,7 @@ impl Engine {
             }
             let ii = e.instruments.len();
             e.instrument_slot[id as usize] = ii as u32;
+            let perp = fut.instrument_added(id, ii);
             e.instruments.push(Instrument {
                 spec,
                 state,
@@ -1065,7 +1096,7 @@ impl Engine {
                 book: OrderBook::new(spec.tick),
                 triggers: crate::trigger_book::TriggerBook::new(spec.tick),
                 fees,
-                perp: crate::instrument::NO_PERP,
+                perp,
             });
             let mut best = [None::<Price>; 2];
             for (k, (side, n)) in [(Side::Buy, inst.bid_levels), (Side::Sell, inst.ask_levels)].into_iter().enumerate()
@@ -1107,7 +1138,10 @@ impl Engine {
                         total = total
                             .checked_add(shown)
                             .ok_or_else(|| SnapshotError::Inconsistent(format!("level {price}: total overflows")))?;
-                        if risk {
+                        if risk && perp != crate::instrument::NO_PERP {
+                            let r = s.order_risk[ord + j];
+                            fut.rest_order(&mut e, perp, slot, o, side, price, &r)?;
+                        } else if risk {
                             let r = s.order_risk[ord + j];
                             let shared = oco_legs.contains(&o.order_id);
                             let (asset, need) = check_order_risk(&e, ii, side, price, o, &r, shared)?;
@@ -1220,12 +1254,17 @@ impl Engine {
             return bad(format!("account {account} asset {asset}: orders hold {held} but no balance is listed"));
         }
         if risk {
-            if !s.accounts.iter().any(|a| a.id == config.fee_account && a.exists) {
-                return bad(format!("fee account {} missing", config.fee_account));
+            let fund = config.insurance_account;
+            for (what, id) in [("fee", config.fee_account), ("insurance fund", fund)] {
+                if id != crate::NO_ACCOUNT && !s.accounts.iter().any(|a| a.id == id && a.exists) {
+                    return bad(format!("{what} account {id} missing"));
+                }
             }
             for (asset, (&supply, &total)) in s.supply.iter().zip(&totals).enumerate() {
-                if supply as u128 != total {
-                    return bad(format!("asset {asset}: supply {supply} but balances sum to {total}"));
+                // The margin asset is also in futures wallets, isolated margins and bases.
+                let total = total as i128 + fut.money(asset as AssetId);
+                if supply as i128 != total {
+                    return bad(format!("asset {asset}: supply {supply} but balances and futures sum to {total}"));
                 }
             }
         }
@@ -1258,6 +1297,7 @@ impl Engine {
         }
         restore_credentials(&mut e, &s.credentials)?;
         restore_expiries(&mut e, s.clock_ns, &s.expiries)?;
+        fut.finish(&mut e, s)?;
         Ok(e)
     }
 }
@@ -1785,7 +1825,7 @@ fn check_order_risk(
 ) -> Result<(AssetId, u64), SnapshotError> {
     let spec = &e.instruments[ii].spec;
     let id = o.order_id;
-    let rates_ok = (0..PPM as i32).contains(&r.taker_ppm) && r.maker_ppm > -(PPM as i32) && r.maker_ppm <= r.taker_ppm;
+    let rates_ok = plausible_rates(r.maker_ppm, r.taker_ppm);
     let fracs_ok = r.frac < spec.qty_scale
         && (r.fee_frac as u64) < PPM
         && (r.settled != 0 || r.frac == 0)

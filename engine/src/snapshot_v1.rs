@@ -9,15 +9,16 @@
 use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::snapshot::{
-    AccountSnapshot, BalanceSnapshot, ConfigSnapshot, EngineSnapshot, InstrumentSnapshot, LevelSnapshot,
-    OrderRiskSnapshot, OrderSnapshot,
+    AccountSnapshot, BalanceSnapshot, EngineSnapshot, InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot,
+    OrderSnapshot,
 };
+use crate::snapshot_v5::ConfigSnapshotV5;
 
 /// [`EngineSnapshot`] as format 1 archived it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct EngineSnapshotV1 {
-    pub config: ConfigSnapshot,
+    pub config: ConfigSnapshotV5,
     pub last_seq: u64,
     pub next_order_id: u64,
     pub next_trade_id: u64,
@@ -34,7 +35,7 @@ pub struct EngineSnapshotV1 {
 impl From<EngineSnapshotV1> for EngineSnapshot {
     fn from(s: EngineSnapshotV1) -> EngineSnapshot {
         EngineSnapshot {
-            config: s.config,
+            config: s.config.into(),
             last_seq: s.last_seq,
             next_order_id: s.next_order_id,
             next_trade_id: s.next_trade_id,
@@ -55,6 +56,7 @@ impl From<EngineSnapshotV1> for EngineSnapshot {
             trail_tracks: Vec::new(),
             pending: Vec::new(),
             list_members: Vec::new(),
+            futures: Default::default(),
         }
     }
 }
@@ -66,9 +68,10 @@ impl EngineSnapshotV1 {
         if !s.credentials.is_empty() || !s.armed.is_empty() || !s.expiries.is_empty() || !s.icebergs.is_empty() {
             return None;
         }
+        let config = ConfigSnapshotV5::from_current(s)?;
         let s = s.clone();
         Some(EngineSnapshotV1 {
-            config: s.config,
+            config,
             last_seq: s.last_seq,
             next_order_id: s.next_order_id,
             next_trade_id: s.next_trade_id,

@@ -8,15 +8,16 @@
 use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::snapshot::{
-    AccountSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot, EngineSnapshot, InstrumentSnapshot,
-    LevelSnapshot, OrderRiskSnapshot, OrderSnapshot,
+    AccountSnapshot, BalanceSnapshot, CredentialSnapshot, EngineSnapshot, InstrumentSnapshot, LevelSnapshot,
+    OrderRiskSnapshot, OrderSnapshot,
 };
+use crate::snapshot_v5::ConfigSnapshotV5;
 
 /// [`EngineSnapshot`] as format 2 archived it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct EngineSnapshotV2 {
-    pub config: ConfigSnapshot,
+    pub config: ConfigSnapshotV5,
     pub last_seq: u64,
     pub next_order_id: u64,
     pub next_trade_id: u64,
@@ -34,7 +35,7 @@ pub struct EngineSnapshotV2 {
 impl From<EngineSnapshotV2> for EngineSnapshot {
     fn from(s: EngineSnapshotV2) -> EngineSnapshot {
         EngineSnapshot {
-            config: s.config,
+            config: s.config.into(),
             last_seq: s.last_seq,
             next_order_id: s.next_order_id,
             next_trade_id: s.next_trade_id,
@@ -55,6 +56,7 @@ impl From<EngineSnapshotV2> for EngineSnapshot {
             trail_tracks: Vec::new(),
             pending: Vec::new(),
             list_members: Vec::new(),
+            futures: Default::default(),
         }
     }
 }
@@ -66,9 +68,10 @@ impl EngineSnapshotV2 {
         if !s.armed.is_empty() || !s.expiries.is_empty() || !s.icebergs.is_empty() {
             return None;
         }
+        let config = ConfigSnapshotV5::from_current(s)?;
         let s = s.clone();
         Some(EngineSnapshotV2 {
-            config: s.config,
+            config,
             last_seq: s.last_seq,
             next_order_id: s.next_order_id,
             next_trade_id: s.next_trade_id,

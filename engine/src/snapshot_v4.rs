@@ -8,15 +8,16 @@
 use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::snapshot::{
-    AccountSnapshot, ArmedSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot, EngineSnapshot,
-    ExpirySnapshot, IcebergSnapshot, InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot, OrderSnapshot,
+    AccountSnapshot, ArmedSnapshot, BalanceSnapshot, CredentialSnapshot, EngineSnapshot, ExpirySnapshot,
+    IcebergSnapshot, InstrumentSnapshot, LevelSnapshot, OrderRiskSnapshot, OrderSnapshot,
 };
+use crate::snapshot_v5::ConfigSnapshotV5;
 
 /// [`EngineSnapshot`] as format 4 archived it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct EngineSnapshotV4 {
-    pub config: ConfigSnapshot,
+    pub config: ConfigSnapshotV5,
     pub last_seq: u64,
     pub next_order_id: u64,
     pub next_trade_id: u64,
@@ -38,7 +39,7 @@ pub struct EngineSnapshotV4 {
 impl From<EngineSnapshotV4> for EngineSnapshot {
     fn from(s: EngineSnapshotV4) -> EngineSnapshot {
         EngineSnapshot {
-            config: s.config,
+            config: s.config.into(),
             last_seq: s.last_seq,
             next_order_id: s.next_order_id,
             next_trade_id: s.next_trade_id,
@@ -59,6 +60,7 @@ impl From<EngineSnapshotV4> for EngineSnapshot {
             trail_tracks: Vec::new(),
             pending: Vec::new(),
             list_members: Vec::new(),
+            futures: Default::default(),
         }
     }
 }
@@ -70,9 +72,10 @@ impl EngineSnapshotV4 {
         if !s.trailing.is_empty() || !s.list_members.is_empty() {
             return None;
         }
+        let config = ConfigSnapshotV5::from_current(s)?;
         let s = s.clone();
         Some(EngineSnapshotV4 {
-            config: s.config,
+            config,
             last_seq: s.last_seq,
             next_order_id: s.next_order_id,
             next_trade_id: s.next_trade_id,

@@ -186,6 +186,14 @@ impl Engine {
                 }
             }
         }
+        // Armed perpetual orders' reduce-only and close-position flags (stops on perpetuals).
+        let mut armed = Vec::new();
+        self.armed_perp_flags(|id, flags| armed.push((id, flags)));
+        armed.sort_unstable();
+        w.push(armed.len() as u64);
+        for (id, flags) in armed {
+            w.extend([id, flags as u64]);
+        }
         w
     }
 }

@@ -111,6 +111,13 @@ impl Ex {
         }
     }
 
+    /// Replaces the engine with one restored from its snapshot, which must hash the same.
+    fn roundtrip(&mut self) {
+        let restored = Engine::from_snapshot(&self.e.snapshot()).expect("the snapshot restores");
+        assert_eq!(restored.state_hash(), self.e.state_hash(), "the restored engine hashes the same");
+        self.e = restored;
+    }
+
     /// The margin report of `a` (QueryAccount).
     fn margin(&mut self, a: AccountId) -> MarginReport {
         let ev = self.ok(a, CommandKind::QueryAccount(QueryAccount { target: a }));
@@ -206,6 +213,7 @@ fn a_reduce_only_amend_never_outgrows_the_position() {
     x.ok(A, CommandKind::NewOrder(buy));
     let ro = x.order(Side::Sell, 6_100_000, 80);
     x.ok(A, CommandKind::NewAdvancedOrder(AdvancedOrder { reduce_only: true, ..AdvancedOrder::plain(ro) }));
+    x.roundtrip();
     let up = Amend { order: OrderRef::Client(ro.client_order_id), new_qty: Some(101), new_price: None };
     assert_eq!(x.reject(A, CommandKind::Amend(up)), RejectReason::ReduceOnlyWouldOpen);
     let fits = Amend { order: OrderRef::Client(ro.client_order_id), new_qty: Some(100), new_price: None };
@@ -309,6 +317,8 @@ fn reduce_only_and_close_position_stops_fire_on_the_last_price_and_close_what_th
     close.qty = 0;
     let ev = x.ok(A, CommandKind::NewAdvancedOrder(stop(close, false, true)));
     assert!(matches!(ev[0], EventKind::Armed(Armed { qty: 100, .. })), "{ev:?}");
+    // Armed reduce-only and close-position stops survive a snapshot (their flags are state).
+    x.roundtrip();
     // Bids for both, then a trade at 5,950,000 fires both stops, in arming order: the first sells
     // 60, the close-position one sells the 40 left; A is flat.
     let bid = x.order(Side::Buy, 5_950_000, 200);

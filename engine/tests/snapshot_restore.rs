@@ -4,7 +4,17 @@
 //! snapshot equals the one it came from (slot assignment is not part of the state),
 //! `EngineSnapshot::state_hash` equals the engine's, the rkyv round trip is lossless and its
 //! validation rejects damaged bytes, and `from_snapshot` rejects (never panics on) damaged
-//! snapshots.
+//! snapshots. The same for perpetual futures, driven by the futures model's random flows
+//! (`futures_model/`): every damaged futures part is refused with its reason; and a format-5
+//! snapshot (before the futures) still restores.
+
+#[path = "futures_model/engine_pair.rs"]
+mod engine_pair;
+#[path = "futures_model/flows.rs"]
+#[allow(dead_code)]
+mod flows;
+#[path = "futures_model/model.rs"]
+mod model;
 
 use engine::*;
 
@@ -328,6 +338,7 @@ fn restore(e: &Engine) -> Engine {
     assert_eq!(r.live_orders(), e.live_orders());
     for a in 0..16 {
         assert_eq!(r.account_orders(a), e.account_orders(a), "account {a} orders (order-id order)");
+        assert_eq!(r.futures_wallet(a), e.futures_wallet(a), "account {a} futures wallet");
     }
     r
 }
@@ -595,4 +606,332 @@ fn rkyv_validation_rejects_damaged_bytes() {
         }
     }
     assert!(rejected > 0);
+}
+
+// ===== Perpetual futures =====================================================================
+
+use engine_pair::Pair;
+use proptest::strategy::{Strategy, ValueTree};
+
+/// `n` random futures flows (the differential test's generator), the same on every run.
+fn futures_flows(n: usize) -> Vec<Vec<flows::Op>> {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let flow = proptest::collection::vec(flows::op(), 150..250);
+    (0..n).map(|_| flow.new_tree(&mut runner).expect("a flow").current()).collect()
+}
+
+/// What the futures snapshots taken met (so the checks are not vacuous).
+#[derive(Debug, Default)]
+struct Reached {
+    positions: usize,
+    isolated: usize,
+    keyed: usize,
+    resting: usize,
+    reduce_only: usize,
+    liquidations: usize,
+}
+
+impl Reached {
+    fn note(&mut self, s: &EngineSnapshot) {
+        let f = &s.futures;
+        self.positions += f.positions.iter().filter(|q| q.size != 0).count();
+        self.isolated += f.positions.iter().filter(|q| q.isolated && q.size != 0).count();
+        self.keyed += f.positions.iter().filter(|q| q.key != 0).count();
+        self.resting += f.positions.iter().map(|q| q.orders as usize).sum::<usize>();
+        self.reduce_only += f.reduce_only.len();
+    }
+}
+
+/// The engine after `ops` (the same history, so the same state, index included).
+fn replay(ops: &[flows::Op]) -> Pair {
+    let mut pair = Pair::new();
+    let mut tx = 0;
+    for op in ops {
+        let cmd = flows::to_cmd(&pair.model, op, &mut tx);
+        pair.step_raw(&cmd);
+    }
+    pair
+}
+
+/// Oracle mark moves down, then up, on both perpetuals, to cross the keys in reach: the
+/// restored engine's liquidation index must find exactly the accounts the original's finds
+/// (the flow's own commands rarely cross a key the snapshot holds before they touch its
+/// account). Returns the liquidations seen.
+fn sweep_marks(original: &mut Engine, restored: &mut Engine, mut seq: u64, flow: u64) -> usize {
+    let mut liquidations = 0;
+    for (instrument, bps, steps) in
+        [(flows::BTC, -290i64, 6), (flows::ETH, -290, 6), (flows::BTC, 290, 12), (flows::ETH, 290, 12)]
+    {
+        for _ in 0..steps {
+            let mark = original.mark_price(instrument).expect("a perpetual") as i64;
+            let mark_price = (mark + mark * bps / 10_000) as u64;
+            let kind = CommandKind::SetMarkPrice(SetMarkPrice { instrument, mark_price });
+            let c = Command { account: engine_pair::ORACLE_E, timestamp_ns: seq, kind };
+            seq += 1;
+            let (mut want, mut got) = (Vec::new(), Vec::new());
+            original.apply(seq, &c, &mut want);
+            restored.apply(seq, &c, &mut got);
+            assert_eq!(got, want, "flow {flow}: restored engine diverged on a mark move at seq {seq}");
+            liquidations += want.iter().filter(|e| matches!(e.kind, EventKind::Liquidation(_))).count();
+        }
+    }
+    assert_eq!(restored.state_hash(), original.state_hash(), "flow {flow}: after the mark moves");
+    liquidations
+}
+
+/// One flow: snapshots at a few random points (and after the setup) restore to engines that emit
+/// exactly the original's events for every later command and end with its state hash.
+fn run_futures(ops: &[flows::Op], seed: u64, reached: &mut Reached) {
+    let mut r = Rng::new(seed);
+    let mut pair = Pair::new();
+    let mut restored = vec![restore(&pair.engine)];
+    let points: Vec<usize> = (0..4).map(|_| r.below(ops.len() as u64) as usize).collect();
+    let mut tx = 0;
+    for (i, op) in ops.iter().enumerate() {
+        if points.contains(&i) {
+            reached.note(&pair.engine.snapshot());
+            restored.push(restore(&pair.engine));
+            let mut twin = replay(&ops[..i]);
+            let mut copy = Engine::from_snapshot(&pair.engine.snapshot()).expect("restores");
+            reached.liquidations += sweep_marks(&mut twin.engine, &mut copy, twin.seq, seed);
+        }
+        let cmd = flows::to_cmd(&pair.model, op, &mut tx);
+        let (c, want, _) = pair.step_raw(&cmd);
+        for (k, x) in restored.iter_mut().enumerate() {
+            let mut got = Vec::new();
+            x.apply(pair.seq, &c, &mut got);
+            assert_eq!(got, want, "flow {seed}: restored engine {k} diverged at seq {} on {c:?}", pair.seq);
+        }
+    }
+    restored.push(restore(&pair.engine));
+    let end = pair.engine.snapshot();
+    for x in &restored {
+        assert_eq!(x.snapshot(), end, "flow {seed}: snapshot at the end");
+        assert_eq!(x.state_hash(), pair.engine.state_hash(), "flow {seed}: final hash");
+    }
+    let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&end).expect("serialize");
+    let back = rkyv::from_bytes::<EngineSnapshot, rkyv::rancor::Error>(&bytes).expect("validate + deserialize");
+    assert_eq!(back, end, "flow {seed}: rkyv round trip");
+}
+
+#[test]
+fn restored_futures_engines_match_the_original() {
+    let mut reached = Reached::default();
+    for (k, ops) in futures_flows(40).iter().enumerate() {
+        run_futures(ops, 500 + k as u64, &mut reached);
+    }
+    let Reached { positions, isolated, keyed, resting, reduce_only, liquidations } = reached;
+    assert!(
+        positions > 20 && isolated > 0 && keyed > 20 && resting > 20 && reduce_only > 0 && liquidations > 20,
+        "the snapshots should hold positions, isolated ones, keys, resting and reduce-only orders, and the mark \
+         moves after them liquidate: {reached:?}",
+        reached = (positions, isolated, keyed, resting, reduce_only, liquidations)
+    );
+}
+
+/// A futures engine whose snapshot has an isolated position, an account whose only cross
+/// position is open, a flat position record in use, resting orders and a reduce-only order.
+fn busy_futures() -> Engine {
+    for ops in futures_flows(60) {
+        let mut pair = Pair::new();
+        let mut tx = 0;
+        for op in &ops {
+            let cmd = flows::to_cmd(&pair.model, op, &mut tx);
+            pair.step_raw(&cmd);
+            let s = pair.engine.snapshot();
+            if find(&s, Find::Isolated).is_some()
+                && find(&s, Find::OnlyCross).is_some()
+                && find(&s, Find::FlatRecord).is_some()
+                && find(&s, Find::OpenOrders).is_some()
+                && !s.futures.reduce_only.is_empty()
+            {
+                return pair.engine;
+            }
+        }
+    }
+    panic!("no flow reached a state with every kind of futures record");
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Find {
+    Isolated,
+    OnlyCross,
+    FlatRecord,
+    OpenOrders,
+    Long,
+}
+
+/// The index in `positions` of a position record of the kind asked for.
+fn find(s: &EngineSnapshot, what: Find) -> Option<usize> {
+    let f = &s.futures;
+    let mut b = 0;
+    for m in &f.margin {
+        let range = b..b + m.positions as usize;
+        b = range.end;
+        let cross = f.positions[range.clone()].iter().filter(|q| !q.isolated && q.size != 0).count();
+        for i in range {
+            let q = &f.positions[i];
+            let hit = match what {
+                Find::Isolated => q.isolated && q.size != 0,
+                Find::OnlyCross => !q.isolated && q.size != 0 && cross == 1,
+                Find::FlatRecord => q.size == 0,
+                Find::OpenOrders => q.open[0].qty != 0 || q.open[1].qty != 0,
+                Find::Long => q.size > 0 && q.key != 0,
+            };
+            if hit {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// Restores `s`, which must be refused with a message containing `why`.
+fn refused(s: &EngineSnapshot, why: &str, what: &str) {
+    match Engine::from_snapshot(s) {
+        Ok(_) => panic!("{what}: restored"),
+        Err(SnapshotError::Inconsistent(m)) => assert!(m.contains(why), "{what}: refused for {m:?}, not {why:?}"),
+    }
+}
+
+#[test]
+fn damaged_futures_parts_are_refused() {
+    let e = busy_futures();
+    let good = e.snapshot();
+    assert_eq!(Engine::from_snapshot(&good).expect("the snapshot restores").state_hash(), e.state_hash());
+    let at = |what| find(&good, what).expect("a record of each kind");
+    let mut cases: Vec<(&str, &str, EngineSnapshot)> = Vec::new();
+    let mut case = |what, why, f: &dyn Fn(&mut EngineSnapshot)| {
+        let mut s = good.clone();
+        f(&mut s);
+        cases.push((what, why, s));
+    };
+    let (iso, only, flat, open) = (at(Find::Isolated), at(Find::OnlyCross), at(Find::FlatRecord), at(Find::OpenOrders));
+    case("isolated key moved", "is not its liquidation price", &|s| s.futures.positions[iso].key += 10);
+    case("only cross key moved", "is not its liquidation price", &|s| s.futures.positions[only].key ^= 1 << 20);
+    case("key on a flat record", "implausible position", &|s| s.futures.positions[flat].key = 1);
+    if let Some(long) = find(&good, Find::Long) {
+        case("crossed key", "crossed by the mark", &|s| {
+            let p = s.futures.positions[long].perp as usize;
+            s.futures.positions[long].key = s.futures.perps[p].mark;
+        });
+    }
+    case("open quantity", "its resting orders make", &|s| s.futures.positions[open].open[0].qty += 1);
+    case("open notional", "its resting orders make", &|s| s.futures.positions[open].open[1].notional += 1);
+    case("order count", "its resting orders make", &|s| s.futures.positions[open].orders += 1);
+    case("perpetual index out of range", "out of range or out of order", &|s| {
+        let n = s.futures.perps.len() as u32;
+        let last = s.futures.positions.len() - 1;
+        s.futures.positions[last].perp = n;
+    });
+    case("positions past the end", "positions past the end", &|s| s.futures.margin[0].positions = u32::MAX);
+    case("an account that does not exist", "not an account", &|s| {
+        s.futures.margin.last_mut().expect("a futures account").account = 127
+    });
+    case("open interest", "open interest", &|s| s.futures.perps[0].open_interest += 1);
+    case("a size", "longs and shorts differ", &|s| s.futures.positions[iso].size += 1);
+    case("a wallet", "balances and futures sum to", &|s| s.futures.margin[0].wallet += 1);
+    case("a mark of 0", "mark 0 out of range", &|s| s.futures.perps[0].mark = 0);
+    case("a discontinuous tier", "does not follow", &|s| s.futures.perps[0].tiers[1].maint_amount += 1);
+    case("a perpetual listed twice", "two perpetuals", &|s| {
+        let p = s.futures.perps[0].clone();
+        s.futures.perps.push(p);
+    });
+    case("an unknown instrument", "is not listed", &|s| s.futures.perps[1].instrument = 7);
+    case("a reduce-only order that is not", "reduce-only orders listed", &|s| s.futures.reduce_only.push(u64::MAX));
+    case("reduce-only orders forgotten", "its resting orders make", &|s| {
+        // A forgotten flag counts the order in its side's aggregate.
+        s.futures.reduce_only.clear();
+    });
+    case("no insurance fund", "without an insurance fund", &|s| s.config.insurance_account = NO_ACCOUNT);
+    case("a perpetual order's price", "is not its rates and its price", &|s| {
+        let p = s.instruments.iter().position(|i| i.spec.id == flows::BTC).expect("BTC");
+        let before: usize = s.instruments[..p].iter().map(|i| i.bid_levels as usize + i.ask_levels as usize).sum();
+        let first_order: usize = s.levels[..before].iter().map(|l| l.order_count as usize).sum();
+        s.order_risk[first_order].settled += 10;
+    });
+    case("futures state without perpetuals", "without a perpetual", &|s| s.futures.perps.clear());
+    for (what, why, s) in &cases {
+        refused(s, why, what);
+    }
+}
+
+#[test]
+fn damaged_futures_snapshots_are_rejected_not_panicking() {
+    let good = busy_futures().snapshot();
+    let mut r = Rng::new(7);
+    let mut rejected = 0;
+    for k in 0..3000 {
+        let mut s = good.clone();
+        mutate_futures(&mut s, &mut r);
+        match Engine::from_snapshot(&s) {
+            Err(_) => rejected += 1,
+            Ok(x) => assert_eq!(x.snapshot().state_hash(), x.state_hash(), "mutation {k}"),
+        }
+    }
+    assert!(rejected > 2000, "only {rejected} of 3000 damaged futures snapshots rejected");
+}
+
+fn mutate_futures(s: &mut EngineSnapshot, r: &mut Rng) {
+    let f = &mut s.futures;
+    let pick = |r: &mut Rng, n: usize| r.below(n as u64) as usize;
+    let v = match r.below(3) {
+        0 => 0,
+        1 => r.next(),
+        _ => r.below(8),
+    };
+    let (p, q, m) = (pick(r, f.perps.len()), pick(r, f.positions.len()), pick(r, f.margin.len()));
+    match r.below(16) {
+        0 => f.positions[q].size = v as i64,
+        1 => f.positions[q].cost = v as i64,
+        2 => f.positions[q].iso = v as i64,
+        3 => f.positions[q].key = v,
+        4 => f.positions[q].perp = v as u32,
+        5 => f.positions[q].leverage = v as u32,
+        6 => f.positions[q].isolated ^= true,
+        7 => f.positions[q].orders = v as u32,
+        8 => f.positions[q].open[pick(r, 2)].qty = v,
+        9 => f.margin[m].account = v as u32,
+        10 => f.margin[m].positions = v as u32,
+        11 => f.margin[m].wallet = v as i64,
+        12 => f.perps[p].mark = v,
+        13 => f.perps[p].open_interest = v,
+        14 => {
+            let t = pick(r, f.perps[p].tiers.len());
+            f.perps[p].tiers[t].max_leverage = v as u32
+        }
+        _ => f.reduce_only.push(v),
+    }
+}
+
+#[test]
+fn a_format_5_snapshot_still_restores() {
+    // A spot state (what format 5 could hold): archived as format 5, read back and converted.
+    let e = busy(3, true);
+    let snap = e.snapshot();
+    let v5 = EngineSnapshotV5::from_current(&snap).expect("no futures state");
+    let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&v5).expect("serialize");
+    let read = rkyv::from_bytes::<EngineSnapshotV5, rkyv::rancor::Error>(&bytes).expect("validate + deserialize");
+    let back = EngineSnapshot::from(read);
+    assert_eq!(back, snap);
+    assert_eq!(back.config.insurance_account, NO_ACCOUNT);
+    assert_eq!(back.state_hash(), e.state_hash(), "a format-5 state hashes as before");
+    assert_eq!(Engine::from_snapshot(&back).expect("restores").state_hash(), e.state_hash());
+    // Format 5 cannot hold futures state, nor a config naming the fund or the oracle.
+    let futures = busy_futures().snapshot();
+    assert!(EngineSnapshotV5::from_current(&futures).is_none());
+    let named = EngineSnapshot { config: ConfigSnapshot { oracle_account: 3, ..snap.config }, ..snap.clone() };
+    assert!(EngineSnapshotV5::from_current(&named).is_none());
+    assert!(EngineSnapshotV4::from_current(&named).is_none());
+}
+
+#[test]
+fn the_insurance_fund_and_oracle_accounts_are_restored() {
+    let e = Pair::new().engine;
+    let r = restore(&e);
+    assert_eq!(r.config(), e.config());
+    assert!(r.config().insurance_account != NO_ACCOUNT && r.config().oracle_account != NO_ACCOUNT);
+    let mut s = e.snapshot();
+    s.config.insurance_account = s.config.fee_account;
+    refused(&s, "insurance fund account", "the fee account as the fund");
 }

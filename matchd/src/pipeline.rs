@@ -725,11 +725,6 @@ fn drain(running: Running) -> Result<Drained, ServerError> {
 /// Everything journaled is applied: the next start loads this and replays nothing.
 fn write_shutdown_snapshot(cfg: &Config, engine: &Engine, reports: &Reports, seq: u64) {
     debug_assert_eq!(engine.last_seq(), seq);
-    if !engine.snapshot_complete() {
-        // Futures state is not in the snapshot format yet: the next start replays the journal.
-        tracing::warn!(seq, "shutdown snapshot skipped: perpetuals' state is not in snapshots yet");
-        return;
-    }
     let dir = snapshot::snapshot_dir(&cfg.data.dir);
     let section = reports.export_state(cfg.snapshots.reports_per_account as u64);
     match snapshot::write_snapshot(&dir, &engine.snapshot(), &section) {

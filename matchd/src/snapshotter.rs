@@ -94,14 +94,6 @@ impl MatcherSnapshots {
     pub fn take(&mut self, engine: &Engine, output: &mut Producer<OutputSlot>, control: &ControlPlane) {
         self.since_last = 0;
         self.deferred = false;
-        if !engine.snapshot_complete() {
-            // Futures state is not in the snapshot format yet (issue #16): a snapshot would
-            // restore without it, so none is written and a restart replays the journal.
-            self.requested.store(false, Ordering::Relaxed);
-            self.timed.store(false, Ordering::Relaxed);
-            tracing::warn!(seq = engine.last_seq(), "snapshot skipped: perpetuals' state is not in snapshots yet");
-            return;
-        }
         // The marker's slot first: once a child exists, its job must reach the writer.
         let Ok(r) = output.claim(1) else { return };
         let marker = *r.end();

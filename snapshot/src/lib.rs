@@ -6,7 +6,7 @@
 //! ```text
 //! offset size field
 //!      0    8 magic            b"MATCHDSN"
-//!      8    4 format_version   5 (1 to 4 are still read: see below)
+//!      8    4 format_version   6 (1 to 5 are still read: see below)
 //!     12    4 header_len       128 (the payload starts here)
 //!     16    8 seq              sequence of the last command the state includes
 //!     24   16 state_hash       Engine::state_hash() of the state (u128 LE)
@@ -30,8 +30,10 @@
 //! header CRC, the length, both CRCs, the rkyv validation, the restore validation
 //! ([`engine::Engine::from_snapshot`]) and the recorded state hash against the restored engine's
 //! own; [`load_newest_valid`] skips (and reports) a snapshot that fails any of them and falls
-//! back to older ones. Format-1 files (before the journaled credentials) and format-2 files
-//! (before the armed conditional orders) format-3 files (before good-till-date orders) and format-4 files (before trailing stops) are still read and converted ([`OLDEST_READABLE_FORMAT_VERSION`]); other versions are skipped. See
+//! back to older ones. Format-1 files (before the journaled credentials), format-2 files
+//! (before the armed conditional orders), format-3 files (before good-till-date orders),
+//! format-4 files (before trailing stops) and format-5 files (before perpetual futures) are still
+//! read and converted ([`OLDEST_READABLE_FORMAT_VERSION`]); other versions are skipped. See
 //! `docs/snapshots.md`.
 #![warn(missing_docs)]
 
@@ -51,8 +53,9 @@ use rkyv::util::AlignedVec;
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"MATCHDSN";
 /// Format version written by this crate. 2 added the journaled credentials to the engine state,
 /// 3 the armed conditional orders, 4 the good-till-date expiries and the engine's clock, 5 the
-/// trailing stops.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 5;
+/// trailing stops and order lists, 6 the perpetual futures (and the insurance fund and oracle
+/// accounts in the engine config).
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 6;
 /// The oldest format version read. A format-1 archive ([`engine::EngineSnapshotV1`], no
 /// credentials) is converted on load, so an upgrade keeps its snapshots: the journal before them
 /// may have been pruned. Any other version is refused at the header ("unsupported format
@@ -498,6 +501,7 @@ pub fn read_snapshot_with_header(path: &Path) -> Result<(SnapshotHeader, EngineS
         2 => rkyv::from_bytes::<engine::EngineSnapshotV2, rancor::Error>(&payload).map_err(archive_err)?.into(),
         3 => rkyv::from_bytes::<engine::EngineSnapshotV3, rancor::Error>(&payload).map_err(archive_err)?.into(),
         4 => rkyv::from_bytes::<engine::EngineSnapshotV4, rancor::Error>(&payload).map_err(archive_err)?.into(),
+        5 => rkyv::from_bytes::<engine::EngineSnapshotV5, rancor::Error>(&payload).map_err(archive_err)?.into(),
         _ => rkyv::from_bytes::<EngineSnapshot, rancor::Error>(&payload).map_err(archive_err)?,
     };
     if snap.last_seq != header.seq {

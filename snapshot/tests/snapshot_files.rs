@@ -106,6 +106,115 @@ fn a_snapshot_round_trips_through_its_file() {
     assert_eq!(listed, vec![e.last_seq(), 0]);
 }
 
+const BTC_PERP: InstrumentId = 2;
+const FUND: AccountId = 8;
+const ORACLE: AccountId = 7;
+
+/// An engine with a perpetual: margin deposits, cross and isolated positions, resting and
+/// reduce-only orders, a mark price.
+fn futures_engine() -> Engine {
+    let config = EngineConfig { insurance_account: FUND, oracle_account: ORACLE, ..cfg() };
+    let mut e = Engine::new(config);
+    let mut seq = 1;
+    e.skip(1);
+    let mut put = |e: &mut Engine, account, kind| {
+        seq += 1;
+        let mut ev = Vec::new();
+        e.apply(seq, &Command { account, timestamp_ns: seq * 1000, kind }, &mut ev);
+        assert!(!ev.iter().any(|x| matches!(x.kind, EventKind::Rejected(_))), "{ev:?}");
+    };
+    let spec = InstrumentSpec {
+        id: BTC_PERP,
+        symbol: InstrumentSpec::symbol_from_str("BTC-PERP").expect("symbol"),
+        qty_scale: 1000,
+        reference_price: 6_000_000,
+        max_qty: 100_000,
+        ..spec(BTC_PERP)
+    };
+    put(&mut e, 0, CommandKind::AddPerpetual(spec));
+    let fees = SetFeeSchedule { instrument: BTC_PERP, tier: 0, maker_ppm: 200, taker_ppm: 500 };
+    put(&mut e, 0, CommandKind::SetFeeSchedule(fees));
+    for (index, (max_notional, max_leverage, mmr_ppm, maint_amount)) in
+        [(5_000_000, 125, 4_000, 0), (25_000_000, 100, 5_000, 5_000)].into_iter().enumerate()
+    {
+        let t =
+            SetRiskTier { instrument: BTC_PERP, index: index as u8, max_leverage, mmr_ppm, max_notional, maint_amount };
+        put(&mut e, 0, CommandKind::SetRiskTier(t));
+    }
+    let trading = SetInstrumentState { instrument: BTC_PERP, state: InstrumentState::Trading };
+    put(&mut e, 0, CommandKind::SetInstrumentState(trading));
+    for a in 1..=4 {
+        put(&mut e, 0, CommandKind::CreateAccount(CreateAccount { target: a, tier: 0, status: AccountStatus::Active }));
+        let t = Transfer { target: a, asset: 0, amount: 5_000_000, tx_id: 100 + a as u64 };
+        put(&mut e, 0, CommandKind::MarginDeposit(t));
+    }
+    put(&mut e, 4, CommandKind::SetMarginMode(SetMarginMode { instrument: BTC_PERP, mode: MarginMode::Isolated }));
+    let order = |client_order_id, side, price, qty| NewOrder {
+        client_order_id,
+        instrument: BTC_PERP,
+        side,
+        order_type: OrderType::Limit,
+        tif: TimeInForce::Gtc,
+        stp: StpMode::None,
+        price,
+        qty,
+    };
+    put(&mut e, 1, CommandKind::NewOrder(order(1, Side::Buy, 5_990_000, 10)));
+    put(&mut e, 2, CommandKind::NewOrder(order(2, Side::Sell, 5_990_000, 4)));
+    put(&mut e, 4, CommandKind::NewOrder(order(3, Side::Sell, 5_990_000, 3)));
+    put(&mut e, 3, CommandKind::NewOrder(order(4, Side::Sell, 6_010_000, 5)));
+    let ro = AdvancedOrder { reduce_only: true, ..AdvancedOrder::plain(order(5, Side::Sell, 6_020_000, 2)) };
+    put(&mut e, 1, CommandKind::NewAdvancedOrder(ro));
+    put(&mut e, ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { instrument: BTC_PERP, mark_price: 6_030_000 }));
+    e
+}
+
+/// Format 6 carries the futures state: the file restores it, and the engine goes on like the
+/// original (a mark move, trades against the restored book, a liquidation by the index).
+#[test]
+fn a_futures_snapshot_round_trips_through_its_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut e = futures_engine();
+    let snap = e.snapshot();
+    assert!(!snap.futures.positions.is_empty() && !snap.futures.reduce_only.is_empty(), "{:?}", snap.futures);
+    let w = write_snapshot(dir.path(), &snap, b"p").expect("write");
+    assert_eq!(w.header.format_version, 6);
+    let mut r = load_snapshot(&w.path).expect("load").engine;
+    assert_eq!(r.state_hash(), e.state_hash());
+    assert_eq!(r.config(), e.config());
+    let mut seq = e.last_seq();
+    let mut liquidated = false;
+    for (account, kind) in [
+        (ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { instrument: BTC_PERP, mark_price: 6_000_000 })),
+        (
+            2,
+            CommandKind::NewOrder(NewOrder {
+                client_order_id: 9,
+                instrument: BTC_PERP,
+                side: Side::Buy,
+                order_type: OrderType::Market,
+                tif: TimeInForce::Ioc,
+                stp: StpMode::None,
+                price: 0,
+                qty: 6,
+            }),
+        ),
+        (ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { instrument: BTC_PERP, mark_price: 6_250_000 })),
+        (ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { instrument: BTC_PERP, mark_price: 6_500_000 })),
+        (ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { instrument: BTC_PERP, mark_price: 6_800_000 })),
+    ] {
+        seq += 1;
+        let c = Command { account, timestamp_ns: seq * 1000, kind };
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        e.apply(seq, &c, &mut a);
+        r.apply(seq, &c, &mut b);
+        assert_eq!(a, b, "seq {seq}");
+        liquidated |= a.iter().any(|x| matches!(x.kind, EventKind::Liquidation(_)));
+    }
+    assert!(liquidated, "the mark moves should liquidate someone");
+    assert_eq!(r.state_hash(), e.state_hash());
+}
+
 #[test]
 fn the_restored_engine_continues_like_the_original() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -138,14 +247,15 @@ fn the_restored_engine_continues_like_the_original() {
     assert_eq!(r.state_hash(), e.state_hash());
 }
 
-/// A file of an older format (1 to 4) as an older release wrote it, built by hand from the
+/// A file of an older format (1 to 5) as an older release wrote it, built by hand from the
 /// documented layout: header, rkyv archive of that format's state, publisher section.
 fn old_format_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8], version: u32) -> std::path::PathBuf {
     let payload = match version {
         1 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV1::from_current(snap).expect("no credentials")),
         2 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV2::from_current(snap).expect("nothing armed")),
         3 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV3::from_current(snap).expect("no expiries")),
-        _ => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV4::from_current(snap).expect("no trailing stops")),
+        4 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV4::from_current(snap).expect("no trailing stops")),
+        _ => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV5::from_current(snap).expect("no futures")),
     }
     .unwrap();
     let mut h = [0u8; 128];
@@ -172,14 +282,15 @@ fn old_format_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8], version:
 }
 
 /// Format 2 added the journaled credentials to the state, format 3 the armed conditional orders,
-/// format 4 the expiries, the icebergs and the engine's clock, format 5 the trailing stops. Files
-/// of formats 1-4 (without those lists in their archives) are still read, so an upgrade keeps
+/// format 4 the expiries, the icebergs and the engine's clock, format 5 the trailing stops,
+/// format 6 the perpetual futures (and the insurance fund and oracle accounts in the config).
+/// Files of formats 1-5 (without those lists in their archives) are still read, so an upgrade keeps
 /// using its snapshots (the journal before them may be pruned): the state hash of a state without
 /// them did not change. (Before format 4 their clock is 0: the next command sets it.)
 #[test]
 fn a_snapshot_of_a_previous_format_is_still_read() {
-    assert_eq!((OLDEST_READABLE_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION), (1, 5));
-    for version in [1, 2, 3, 4] {
+    assert_eq!((OLDEST_READABLE_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION), (1, 6));
+    for version in [1, 2, 3, 4, 5] {
         read_old_format(version);
     }
 }
@@ -196,7 +307,7 @@ fn read_old_format(version: u32) {
     let clock_ns = if version >= 4 { e.clock_ns() } else { 0 };
     assert_eq!(loaded.engine.snapshot(), EngineSnapshot { clock_ns, ..e.snapshot() });
     assert_eq!(loaded.publisher, b"old reports");
-    // The engine goes on from it like the original; what it writes next is format 5.
+    // The engine goes on from it like the original; what it writes next is format 6.
     let mut restored = loaded.engine;
     let set = SetCredential { target: 3, salt: [5; 16], hash: [6; 32] };
     let cmd = Command { account: 0, timestamp_ns: 1, kind: CommandKind::SetCredential(set) };
@@ -206,8 +317,8 @@ fn read_old_format(version: u32) {
     }
     assert_eq!(restored.state_hash(), e.state_hash());
     let w = write_snapshot(dir.path(), &restored.snapshot(), b"").expect("write");
-    assert_eq!(w.header.format_version, 5);
-    let newer = load_snapshot(&w.path).expect("format 5 loads");
+    assert_eq!(w.header.format_version, 6);
+    let newer = load_snapshot(&w.path).expect("format 6 loads");
     assert_eq!(newer.engine.credential(3), Some(AccountCredential::Set { salt: [5; 16], hash: [6; 32] }));
 }
 
