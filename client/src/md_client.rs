@@ -36,7 +36,7 @@
 //! # Ok::<(), client::ClientError>(())
 //! ```
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -253,7 +253,8 @@ impl MdClient {
 /// Which of an instrument's two streams a sequence number belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stream {
-    /// Market by price: instrument, state, trades, levels, top of book (`seq`).
+    /// Market by price: instrument, state, trades, levels, top of book, and perpetuals' marks,
+    /// funding and open interest (`seq`).
     Price,
     /// Order by order (`order_seq`).
     Order,
@@ -335,6 +336,9 @@ pub struct Book {
     pub mark_price: Option<Price>,
     /// Perpetuals: the last funding settled, as (rate ppm, open interest then).
     pub last_funding: Option<(i32, Qty)>,
+    /// Perpetuals: the open interest (the sum of the long positions' sizes) as last published, by
+    /// `MdOpenInterest` or `MdFunding`; `None` until one of them arrives.
+    pub open_interest: Option<Qty>,
 }
 
 impl Book {
@@ -531,9 +535,9 @@ impl BookBuilder {
             return Ok(Applied::Ignored);
         }
         // A snapshot carries levels and orders only: what the feed said besides survives it.
-        let (last_trade, mark_price, last_funding) =
-            (self.book.last_trade, self.book.mark_price, self.book.last_funding);
-        self.book = Book { last_trade, mark_price, last_funding, ..book };
+        let (last_trade, mark_price, last_funding, open_interest) =
+            (self.book.last_trade, self.book.mark_price, self.book.last_funding, self.book.open_interest);
+        self.book = Book { last_trade, mark_price, last_funding, open_interest, ..book };
         self.live = true;
         self.snapshot_requested = false;
         let buffered = std::mem::take(&mut self.buffer);
@@ -579,7 +583,9 @@ impl BookBuilder {
             MdServerMessage::Funding(f) => {
                 b.mark_price = Some(f.mark_price);
                 b.last_funding = Some((f.rate_ppm, f.open_interest));
+                b.open_interest = Some(f.open_interest);
             }
+            MdServerMessage::OpenInterest(o) => b.open_interest = Some(o.open_interest),
             MdServerMessage::InstrumentState(s) => b.state = Some(s.state),
             MdServerMessage::Instrument(i) => b.state = Some(i.state),
             MdServerMessage::OrderAdded(o) => {
@@ -629,6 +635,7 @@ pub fn sequence_of(m: &MdServerMessage) -> Option<(Stream, u64)> {
         MdServerMessage::Trade(t) => (Stream::Price, t.seq),
         MdServerMessage::MarkPrice(m) => (Stream::Price, m.seq),
         MdServerMessage::Funding(f) => (Stream::Price, f.seq),
+        MdServerMessage::OpenInterest(o) => (Stream::Price, o.seq),
         MdServerMessage::Level(l) => (Stream::Price, l.seq),
         MdServerMessage::TopOfBook(t) => (Stream::Price, t.seq),
         MdServerMessage::OrderAdded(o) => (Stream::Order, o.order_seq),
@@ -645,6 +652,7 @@ pub struct FeedBooks {
     with_orders: bool,
     builders: BTreeMap<InstrumentId, BookBuilder>,
     specs: BTreeMap<InstrumentId, InstrumentSpec>,
+    perpetuals: BTreeSet<InstrumentId>,
     /// Gaps (and inconsistencies) detected so far.
     pub gaps: u64,
     /// Snapshots applied (initial syncs and resyncs).
@@ -664,6 +672,9 @@ impl FeedBooks {
     pub fn on_message(&mut self, msg: &MdServerMessage) -> Result<Applied, Gap> {
         if let MdServerMessage::Instrument(i) = msg {
             self.specs.insert(i.spec.id, i.spec);
+            if i.perpetual {
+                self.perpetuals.insert(i.spec.id);
+            }
             if i.kind == MdInstrumentKind::Added && !self.builders.contains_key(&i.spec.id) {
                 let b = BookBuilder::new_instrument(i.spec.id, self.with_orders, i.seq, i.state);
                 self.builders.insert(i.spec.id, b);
@@ -735,6 +746,11 @@ impl FeedBooks {
     /// An instrument's definition.
     pub fn spec(&self, instrument: InstrumentId) -> Option<&InstrumentSpec> {
         self.specs.get(&instrument)
+    }
+
+    /// Whether an instrument is a perpetual (its `MdInstrument` said so).
+    pub fn is_perpetual(&self, instrument: InstrumentId) -> bool {
+        self.perpetuals.contains(&instrument)
     }
 }
 
@@ -820,7 +836,7 @@ pub fn describe(msg: &MdServerMessage) -> String {
         ),
         MdServerMessage::SubscribeRejected(r) => format!("SUBSCRIBE REJECTED reason={:?}", r.reason),
         MdServerMessage::Instrument(i) => format!(
-            "{} #{} INSTRUMENT {:?} {} state={:?} tick={} lot={} order_seq={}",
+            "{} #{} INSTRUMENT {:?} {} state={:?} tick={} lot={} order_seq={}{}",
             i.spec.id,
             i.seq,
             i.kind,
@@ -828,7 +844,8 @@ pub fn describe(msg: &MdServerMessage) -> String {
             i.state,
             i.spec.tick,
             i.spec.lot,
-            i.order_seq
+            i.order_seq,
+            if i.perpetual { " perpetual" } else { "" }
         ),
         MdServerMessage::InstrumentState(s) => format!("{} #{} STATE {:?}", s.instrument, s.seq, s.state),
         MdServerMessage::Trade(t) => format!(
@@ -846,6 +863,7 @@ pub fn describe(msg: &MdServerMessage) -> String {
             "{} #{} FUNDING rate_ppm={} mark={} open_interest={}",
             f.instrument, f.seq, f.rate_ppm, f.mark_price, f.open_interest
         ),
+        MdServerMessage::OpenInterest(o) => format!("{} #{} OPEN INTEREST {}", o.instrument, o.seq, o.open_interest),
         MdServerMessage::Level(l) => {
             format!(
                 "{} #{} LEVEL {} {} qty={} orders={}",
@@ -927,7 +945,7 @@ pub fn describe(msg: &MdServerMessage) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{MdFunding, MdInstrument, MdLevel, MdMarkPrice, MdSnapshotEnd, MdTrade};
+    use protocol::{MdFunding, MdInstrument, MdLevel, MdMarkPrice, MdOpenInterest, MdSnapshotEnd, MdTrade};
 
     fn level(seq: u64, side: Side, price: Price, qty: Qty) -> MdServerMessage {
         MdServerMessage::Level(MdLevel { seq, instrument: 1, side, price, qty, order_count: 1 })
@@ -1004,6 +1022,7 @@ mod tests {
             kind: MdInstrumentKind::Directory,
             state: InstrumentState::Trading,
             spec,
+            perpetual: false,
         });
         assert_eq!(f.on_message(&dir), Ok(Applied::Ignored));
         assert_eq!(f.wanting_snapshot(), vec![1]);
@@ -1061,5 +1080,80 @@ mod tests {
         assert_eq!(b.apply(&mark(9, 6_000_000)), Ok(Applied::Buffered));
         assert_eq!(b.apply(&end(8, 0, 0)), Ok(Applied::Synced));
         assert_eq!((b.book().seq, b.book().mark_price), (9, Some(6_000_000)));
+    }
+
+    /// `MdOpenInterest` is a delta of the price stream (a lost one is a gap, a buffered one is
+    /// applied after the snapshot); `MdFunding`'s open interest counts as the latest too.
+    #[test]
+    fn open_interest_advances_the_price_stream() {
+        let oi =
+            |seq, open_interest| MdServerMessage::OpenInterest(MdOpenInterest { seq, instrument: 1, open_interest });
+        let mut b = BookBuilder::new(1, false);
+        assert_eq!(b.apply(&oi(3, 50)), Ok(Applied::Buffered));
+        assert_eq!(b.apply(&end(2, 0, 0)), Ok(Applied::Synced));
+        assert_eq!((b.book().seq, b.book().open_interest), (3, Some(50)));
+        assert_eq!(b.apply(&oi(3, 999)), Ok(Applied::Ignored));
+        assert_eq!(b.apply(&oi(4, 737)), Ok(Applied::Delta));
+        assert_eq!(b.book().open_interest, Some(737));
+        let funding = MdServerMessage::Funding(MdFunding {
+            seq: 5,
+            instrument: 1,
+            rate_ppm: -20,
+            mark_price: 6_000_000,
+            open_interest: 740,
+        });
+        assert_eq!(b.apply(&funding), Ok(Applied::Delta));
+        assert_eq!(b.book().open_interest, Some(740));
+        assert_eq!(
+            b.apply(&oi(7, 1)),
+            Err(Gap::Sequence { instrument: 1, stream: Stream::Price, expected: 6, got: 7 })
+        );
+        b.reset();
+        assert_eq!(b.apply(&oi(8, 745)), Ok(Applied::Buffered));
+        assert_eq!(b.apply(&end(7, 0, 0)), Ok(Applied::Synced));
+        assert_eq!((b.book().seq, b.book().open_interest), (8, Some(745)));
+        assert_eq!(describe(&oi(8, 737)), "1 #8 OPEN INTEREST 737");
+    }
+
+    /// `MdInstrument`'s perpetual flag: [`FeedBooks::is_perpetual`] and the description say so.
+    #[test]
+    fn the_directory_says_which_instruments_are_perpetuals() {
+        let spec = |id, symbol| InstrumentSpec {
+            id,
+            symbol: InstrumentSpec::symbol_from_str(symbol).unwrap(),
+            base_asset: 2,
+            quote_asset: 1,
+            tick: 10,
+            lot: 1,
+            min_qty: 1,
+            max_qty: 1_000,
+            min_notional: 0,
+            price_band_bps: 500,
+            reference_price: 6_000_000,
+            qty_scale: 1_000,
+        };
+        let instrument = |id, symbol, kind, perpetual| {
+            MdServerMessage::Instrument(MdInstrument {
+                seq: 1,
+                order_seq: 0,
+                kind,
+                state: InstrumentState::Halted,
+                spec: spec(id, symbol),
+                perpetual,
+            })
+        };
+        let mut f = FeedBooks::new(false);
+        let spot = instrument(1, "BTC-USDT", MdInstrumentKind::Directory, false);
+        let perp = instrument(3, "BTC-PERP", MdInstrumentKind::Directory, true);
+        let added = instrument(4, "ETH-PERP", MdInstrumentKind::Added, true);
+        for m in [&spot, &perp, &added] {
+            f.on_message(m).unwrap();
+        }
+        assert_eq!([1, 3, 4, 5].map(|id| f.is_perpetual(id)), [false, true, true, false]);
+        assert_eq!(
+            describe(&perp),
+            "3 #1 INSTRUMENT Directory BTC-PERP state=Halted tick=10 lot=1 order_seq=0 perpetual"
+        );
+        assert_eq!(describe(&spot), "1 #1 INSTRUMENT Directory BTC-USDT state=Halted tick=10 lot=1 order_seq=0");
     }
 }

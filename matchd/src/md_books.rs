@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use engine::{Event, EventKind, InstrumentId, InstrumentSpec, InstrumentState, OrderId, Price, Qty, Side, TradeId};
 use protocol::market_data::MD_MAX_MESSAGE_LEN;
 use protocol::{
-    MdDeleteReason, MdFunding, MdInstrument, MdInstrumentKind, MdInstrumentState, MdLevel, MdMarkPrice, MdOrderAdded,
-    MdOrderDeleted, MdOrderExecuted, MdOrderModified, MdServerMessage, MdSnapshotEnd, MdSnapshotOrder,
+    MdDeleteReason, MdFunding, MdInstrument, MdInstrumentKind, MdInstrumentState, MdLevel, MdMarkPrice, MdOpenInterest,
+    MdOrderAdded, MdOrderDeleted, MdOrderExecuted, MdOrderModified, MdServerMessage, MdSnapshotEnd, MdSnapshotOrder,
     MdSnapshotRejectReason, MdSnapshotRequest, MdTopOfBook, MdTrade,
 };
 use rustc_hash::FxHashMap;
@@ -44,6 +44,8 @@ struct Resting {
 struct Book {
     spec: InstrumentSpec,
     state: InstrumentState,
+    /// Added with `AddPerpetual` (`MdInstrument` says so in the directory and when added).
+    perpetual: bool,
     /// Market-by-price stream: messages sent so far in this epoch.
     seq: u64,
     /// Order-by-order stream.
@@ -59,10 +61,11 @@ struct Book {
 }
 
 impl Book {
-    fn new(spec: InstrumentSpec) -> Self {
+    fn new(spec: InstrumentSpec, perpetual: bool) -> Self {
         Self {
             spec,
             state: InstrumentState::Trading,
+            perpetual,
             seq: 0,
             order_seq: 0,
             bids: BTreeMap::new(),
@@ -205,7 +208,8 @@ impl MdBooks {
         let mut md = MdBooks::new();
         for id in engine.instrument_ids() {
             let Some(view) = engine.instrument(id) else { continue };
-            let mut b = Book::new(view.spec);
+            // Only a perpetual has a mark price.
+            let mut b = Book::new(view.spec, engine.mark_price(id).is_some());
             b.state = view.state;
             for side in [Side::Buy, Side::Sell] {
                 for l in engine.levels(id, side) {
@@ -530,10 +534,16 @@ impl MdBooks {
                     return;
                 }
                 self.index.insert(a.spec.id, self.books.len() as u32);
-                let mut b = Book::new(a.spec);
+                let mut b = Book::new(a.spec, a.perpetual);
                 b.seq = 1;
-                let m =
-                    MdInstrument { seq: 1, order_seq: 0, kind: MdInstrumentKind::Added, state: b.state, spec: a.spec };
+                let m = MdInstrument {
+                    seq: 1,
+                    order_seq: 0,
+                    kind: MdInstrumentKind::Added,
+                    state: b.state,
+                    spec: a.spec,
+                    perpetual: a.perpetual,
+                };
                 self.books.push(b);
                 self.out.emit(&MdServerMessage::Instrument(m), false);
             }
@@ -556,6 +566,13 @@ impl MdBooks {
                     open_interest: f.open_interest,
                 };
                 self.out.emit(&MdServerMessage::Funding(msg), false);
+            }
+            EventKind::OpenInterestChanged(o) => {
+                let Some(bi) = self.book_of(o.instrument) else { return };
+                let b = &mut self.books[bi as usize];
+                b.seq += 1;
+                let msg = MdOpenInterest { seq: b.seq, instrument: o.instrument, open_interest: o.open_interest };
+                self.out.emit(&MdServerMessage::OpenInterest(msg), false);
             }
             EventKind::InstrumentStateChanged(s) => {
                 let Some(bi) = self.book_of(s.instrument) else { return };
@@ -625,6 +642,7 @@ impl MdBooks {
                 kind: MdInstrumentKind::Directory,
                 state: b.state,
                 spec: b.spec,
+                perpetual: b.perpetual,
             };
             push(out, &MdServerMessage::Instrument(m));
         }
@@ -897,6 +915,151 @@ mod tests {
         assert!(matches!(msgs[0], MdServerMessage::Level(l) if l.qty == 0 && l.price == 100));
         assert!(matches!(msgs[1], MdServerMessage::TopOfBook(t) if t.bid_price == 0));
         assert!(md.levels(1, Side::Buy).is_empty());
+    }
+
+    fn decode_all(mut buf: &[u8]) -> Vec<MdServerMessage> {
+        let mut msgs = Vec::new();
+        while let Some((f, n)) = protocol::decode_frame(buf).unwrap() {
+            msgs.push(MdServerMessage::decode_frame(&f).unwrap());
+            buf = &buf[n..];
+        }
+        msgs
+    }
+
+    /// The `MdInstrument` directory entries: (instrument, perpetual).
+    fn directory_flags(md: &MdBooks) -> Vec<(InstrumentId, bool)> {
+        let mut out = Vec::new();
+        md.directory(&mut out);
+        decode_all(&out)
+            .into_iter()
+            .map(|m| match m {
+                MdServerMessage::Instrument(i) => (i.spec.id, i.perpetual),
+                other => panic!("not a directory entry: {other:?}"),
+            })
+            .collect()
+    }
+
+    /// A real engine in risk mode with a perpetual (1) trading beside a spot instrument (2): the
+    /// mirror flags the perpetual in its `MdInstrument`s (added, the directory, and a mirror
+    /// rebuilt from the engine), and each command that opens or closes positions publishes one
+    /// `MdOpenInterest` in the price stream, numbered after the command's trade.
+    #[test]
+    fn open_interest_and_the_perpetual_flag_reach_market_data() {
+        const PERP: InstrumentId = 1;
+        const SPOT: InstrumentId = 2;
+        let config =
+            EngineConfig { risk_checks: true, insurance_account: 9, oracle_account: 100, ..EngineConfig::small() };
+        let mut e = Engine::new(config);
+        let mut md = MdBooks::new();
+        md.set_outputs(true, false);
+        let mut seq = 0;
+        let mut apply = |e: &mut Engine, md: &mut MdBooks, account, kind| {
+            seq += 1;
+            let mut events = Vec::new();
+            e.apply(seq, &engine::Command { account, timestamp_ns: seq, kind }, &mut events);
+            assert!(!events.iter().any(|ev| matches!(ev.kind, EventKind::Rejected(_))), "{kind:?}: {events:?}");
+            for ev in &events {
+                md.on_event(ev);
+            }
+            md.flush();
+        };
+        let perp = InstrumentSpec { tick: 10, qty_scale: 1000, price_band_bps: 500, ..test_spec(PERP, 6_000_000) };
+        let tier = engine::SetRiskTier {
+            instrument: PERP,
+            index: 0,
+            max_leverage: 125,
+            mmr_ppm: 4_000,
+            max_notional: 5_000_000,
+            maint_amount: 0,
+        };
+        let trading = engine::SetInstrumentState { instrument: PERP, state: InstrumentState::Trading };
+        let setup = [
+            engine::CommandKind::AddPerpetual(perp),
+            engine::CommandKind::SetRiskTier(tier),
+            engine::CommandKind::SetInstrumentState(trading),
+            engine::CommandKind::AddInstrument(test_spec(SPOT, 100)),
+        ];
+        for kind in setup {
+            apply(&mut e, &mut md, 0, kind);
+        }
+        for (a, tx_id) in [(1, 1), (2, 2)] {
+            let status = engine::AccountStatus::Active;
+            apply(
+                &mut e,
+                &mut md,
+                0,
+                engine::CommandKind::CreateAccount(engine::CreateAccount { target: a, tier: 0, status }),
+            );
+            let t = engine::Transfer { target: a, asset: 2, amount: 1_000_000, tx_id };
+            apply(&mut e, &mut md, 0, engine::CommandKind::MarginDeposit(t));
+        }
+        let (l2, _) = md.output();
+        let added: Vec<_> = decode_all(l2)
+            .into_iter()
+            .filter_map(|m| match m {
+                MdServerMessage::Instrument(i) => Some((i.spec.id, i.kind, i.seq, i.perpetual)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(added, vec![(PERP, MdInstrumentKind::Added, 1, true), (SPOT, MdInstrumentKind::Added, 1, false)]);
+        md.clear_output();
+
+        let order = |cid, side, price, qty| engine::NewOrder {
+            client_order_id: cid,
+            instrument: PERP,
+            side,
+            order_type: engine::OrderType::Limit,
+            tif: engine::TimeInForce::Gtc,
+            stp: engine::StpMode::None,
+            price,
+            qty,
+        };
+        // 1 rests a sell of 100; 2 takes 60 (open interest 60), then 30 (90); 1 bids 50 below and
+        // 2 sells into it, both reducing (40).
+        for (account, o) in [
+            (1, order(1, Side::Sell, 6_000_000, 100)),
+            (2, order(2, Side::Buy, 6_000_000, 60)),
+            (2, order(3, Side::Buy, 6_000_000, 30)),
+            (1, order(4, Side::Buy, 5_990_000, 50)),
+            (2, order(5, Side::Sell, 5_990_000, 50)),
+        ] {
+            apply(&mut e, &mut md, account, engine::CommandKind::NewOrder(o));
+        }
+        let (l2, _) = md.output();
+        let stream = decode_all(l2);
+        let seqs: Vec<u64> = stream.iter().filter_map(sequence).collect();
+        assert_eq!(seqs.len(), stream.len(), "only the perpetual's price stream: {stream:?}");
+        assert!(stream.iter().all(|m| m.instrument() == Some(PERP)), "{stream:?}");
+        let first = seqs[0];
+        assert_eq!(seqs, (first..first + seqs.len() as u64).collect::<Vec<_>>(), "no gap: {stream:?}");
+        // Each one right after its command's trade (the level deltas follow at the flush).
+        let oi: Vec<_> = stream
+            .windows(2)
+            .filter_map(|w| match w {
+                [MdServerMessage::Trade(t), MdServerMessage::OpenInterest(o)] => Some((t.qty, o.open_interest)),
+                [_, MdServerMessage::OpenInterest(o)] => panic!("not after a trade: {o:?}"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(oi, vec![(60, 60), (30, 90), (50, 40)]);
+
+        assert_eq!(directory_flags(&md), vec![(PERP, true), (SPOT, false)]);
+        assert_eq!(directory_flags(&MdBooks::from_engine(&e)), vec![(PERP, true), (SPOT, false)]);
+    }
+
+    /// The market-by-price sequence number of a feed message.
+    fn sequence(m: &MdServerMessage) -> Option<u64> {
+        Some(match m {
+            MdServerMessage::Instrument(i) => i.seq,
+            MdServerMessage::InstrumentState(x) => x.seq,
+            MdServerMessage::Trade(x) => x.seq,
+            MdServerMessage::MarkPrice(x) => x.seq,
+            MdServerMessage::Funding(x) => x.seq,
+            MdServerMessage::OpenInterest(x) => x.seq,
+            MdServerMessage::Level(x) => x.seq,
+            MdServerMessage::TopOfBook(x) => x.seq,
+            _ => return None,
+        })
     }
 
     /// Perpetuals' events (synthetic here: the engine's futures semantics come separately): a mark

@@ -1056,8 +1056,10 @@ layout!(
         STATE: 12, 1;
         /// `u8` 1 = directory entry (not a delta), 2 = added (a delta, `SEQ` 1).
         KIND: 13, 1;
+        /// `u8` 1: a perpetual, 0: spot (reserved, zero, before perpetuals).
+        PERPETUAL: 14, 1;
         /// Reserved (zero).
-        RESERVED: 14, 2;
+        RESERVED: 15, 1;
         /// `u64` the instrument's order-by-order sequence number.
         ORDER_SEQ: 16, 8;
         /// The `instrument_spec` block.

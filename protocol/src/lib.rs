@@ -74,9 +74,9 @@ pub use frame::{
 };
 pub use futures::{AdlRole, Deleveraged, FundingReport, FuturesReport, MarkReport, PositionUpdate, WalletUpdate};
 pub use market_data::{
-    MdDeleteReason, MdFunding, MdInstrument, MdInstrumentKind, MdInstrumentState, MdLevel, MdMarkPrice, MdOrderAdded,
-    MdOrderDeleted, MdOrderExecuted, MdOrderModified, MdRejectReason, MdServerMessage, MdSnapshotEnd, MdSnapshotOrder,
-    MdSnapshotRejectReason, MdSnapshotRejected, MdSnapshotRequest, MdSubscribe, MdSubscribeAccepted,
+    MdDeleteReason, MdFunding, MdInstrument, MdInstrumentKind, MdInstrumentState, MdLevel, MdMarkPrice, MdOpenInterest,
+    MdOrderAdded, MdOrderDeleted, MdOrderExecuted, MdOrderModified, MdRejectReason, MdServerMessage, MdSnapshotEnd,
+    MdSnapshotOrder, MdSnapshotRejectReason, MdSnapshotRejected, MdSnapshotRequest, MdSubscribe, MdSubscribeAccepted,
     MdSubscribeRejected, MdTopOfBook, MdTrade,
 };
 pub use session::{

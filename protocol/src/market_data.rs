@@ -4,11 +4,11 @@
 //! [`MdSubscribe`] instead of `Login` (no credential) and receives [`MdSubscribeAccepted`], one
 //! [`MdInstrument`] directory entry per instrument, then the live feed. Every feed message carries
 //! its instrument's sequence number: `seq` for the market-by-price stream (instrument, state,
-//! trades, level deltas, top of book) and `order_seq` for the order-by-order stream (orders added,
-//! executed, deleted, modified; only with the subscription flag). A subscriber asks for a
-//! snapshot of a book with [`MdSnapshotRequest`] and receives its levels ([`MdLevel`] in
-//! `MdSnapshotLevel` frames), optionally its orders ([`MdSnapshotOrder`]), then [`MdSnapshotEnd`]
-//! tagged with the sequence numbers it reflects.
+//! trades, level deltas, top of book; for perpetuals also marks, funding and open interest) and
+//! `order_seq` for the order-by-order stream (orders added, executed, deleted, modified; only with
+//! the subscription flag). A subscriber asks for a snapshot of a book with [`MdSnapshotRequest`]
+//! and receives its levels ([`MdLevel`] in `MdSnapshotLevel` frames), optionally its orders
+//! ([`MdSnapshotOrder`]), then [`MdSnapshotEnd`] tagged with the sequence numbers it reflects.
 //!
 //! The subscriber → server messages are part of [`super::ClientMessage`]; the server → subscriber
 //! direction is [`MdServerMessage`] (session messages included).
@@ -135,6 +135,8 @@ pub struct MdInstrument {
     pub state: InstrumentState,
     /// Definition (its `id` is the instrument id).
     pub spec: InstrumentSpec,
+    /// A perpetual (added with `AddPerpetual`); `false` for a spot instrument.
+    pub perpetual: bool,
 }
 
 /// An instrument's trading state changed.
@@ -195,6 +197,17 @@ pub struct MdFunding {
     /// The mark it was applied at.
     pub mark_price: Price,
     /// Open interest: the sum of the long positions' sizes.
+    pub open_interest: Qty,
+}
+
+/// A perpetual's open interest changed (a command opened or closed positions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MdOpenInterest {
+    /// Sequence number.
+    pub seq: u64,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Open interest now: the sum of the long positions' sizes (= the short ones').
     pub open_interest: Qty,
 }
 
@@ -380,6 +393,8 @@ pub enum MdServerMessage {
     MarkPrice(MdMarkPrice),
     /// `MdFunding` (126).
     Funding(MdFunding),
+    /// `MdOpenInterest` (127).
+    OpenInterest(MdOpenInterest),
     /// `MdLevel` (123): a level delta.
     Level(MdLevel),
     /// `MdTopOfBook` (124).
@@ -419,6 +434,7 @@ impl MdServerMessage {
             template::MD_TRADE => layout::md_trade::BLOCK_LEN,
             template::MD_MARK_PRICE => layout::md_mark_price::BLOCK_LEN,
             template::MD_FUNDING => layout::md_funding::BLOCK_LEN,
+            template::MD_OPEN_INTEREST => layout::md_open_interest::BLOCK_LEN,
             template::MD_LEVEL | template::MD_SNAPSHOT_LEVEL => layout::md_level::BLOCK_LEN,
             template::MD_TOP_OF_BOOK => layout::md_top_of_book::BLOCK_LEN,
             template::MD_SNAPSHOT_ORDER => layout::md_snapshot_order::BLOCK_LEN,
@@ -445,6 +461,7 @@ impl MdServerMessage {
             MdServerMessage::Trade(_) => template::MD_TRADE,
             MdServerMessage::MarkPrice(_) => template::MD_MARK_PRICE,
             MdServerMessage::Funding(_) => template::MD_FUNDING,
+            MdServerMessage::OpenInterest(_) => template::MD_OPEN_INTEREST,
             MdServerMessage::Level(_) => template::MD_LEVEL,
             MdServerMessage::TopOfBook(_) => template::MD_TOP_OF_BOOK,
             MdServerMessage::SnapshotLevel(_) => template::MD_SNAPSHOT_LEVEL,
@@ -467,6 +484,7 @@ impl MdServerMessage {
             MdServerMessage::Trade(m) => m.instrument,
             MdServerMessage::MarkPrice(m) => m.instrument,
             MdServerMessage::Funding(m) => m.instrument,
+            MdServerMessage::OpenInterest(m) => m.instrument,
             MdServerMessage::Level(m) | MdServerMessage::SnapshotLevel(m) => m.instrument,
             MdServerMessage::TopOfBook(m) => m.instrument,
             MdServerMessage::SnapshotOrder(m) => m.instrument,
@@ -524,6 +542,7 @@ impl MdServerMessage {
                 use layout::md_instrument::*;
                 let state = enum_at(&r, t, "state", STATE, InstrumentState::from_u8)?;
                 let kind = enum_at(&r, t, "kind", KIND, MdInstrumentKind::from_u8)?;
+                let perpetual = enum_at(&r, t, "perpetual", PERPETUAL, bool_from_u8)?;
                 let spec = admin::read_spec(&r.from(SPEC));
                 MdServerMessage::Instrument(MdInstrument {
                     seq: r.u64(SEQ),
@@ -531,6 +550,7 @@ impl MdServerMessage {
                     kind,
                     state,
                     spec: InstrumentSpec { id: r.u32(INSTRUMENT), ..spec },
+                    perpetual,
                 })
             }
             template::MD_INSTRUMENT_STATE => {
@@ -572,6 +592,14 @@ impl MdServerMessage {
                     instrument: r.u32(INSTRUMENT),
                     rate_ppm: r.i32(RATE_PPM),
                     mark_price: r.u64(MARK_PRICE),
+                    open_interest: r.u64(OPEN_INTEREST),
+                })
+            }
+            template::MD_OPEN_INTEREST => {
+                use layout::md_open_interest::*;
+                MdServerMessage::OpenInterest(MdOpenInterest {
+                    seq: r.u64(SEQ),
+                    instrument: r.u32(INSTRUMENT),
                     open_interest: r.u64(OPEN_INTEREST),
                 })
             }
@@ -717,6 +745,7 @@ impl MdServerMessage {
                 w.u32(INSTRUMENT, m.spec.id);
                 w.u8(STATE, m.state.as_u8());
                 w.u8(KIND, m.kind.as_u8());
+                w.u8(PERPETUAL, m.perpetual as u8);
                 w.u64(ORDER_SEQ, m.order_seq);
                 admin::write_spec(&m.spec, &mut w.from(SPEC));
             }
@@ -749,6 +778,12 @@ impl MdServerMessage {
                 w.u32(INSTRUMENT, m.instrument);
                 w.i32(RATE_PPM, m.rate_ppm);
                 w.u64(MARK_PRICE, m.mark_price);
+                w.u64(OPEN_INTEREST, m.open_interest);
+            }
+            MdServerMessage::OpenInterest(m) => {
+                use layout::md_open_interest::*;
+                w.u64(SEQ, m.seq);
+                w.u32(INSTRUMENT, m.instrument);
                 w.u64(OPEN_INTEREST, m.open_interest);
             }
             MdServerMessage::Level(m) | MdServerMessage::SnapshotLevel(m) => {

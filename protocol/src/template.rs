@@ -141,6 +141,8 @@ pub const MD_SNAPSHOT_REJECTED: u16 = 133;
 pub const MD_MARK_PRICE: u16 = 125;
 /// Market data: a perpetual's funding was settled.
 pub const MD_FUNDING: u16 = 126;
+/// Market data: a perpetual's open interest changed.
+pub const MD_OPEN_INTEREST: u16 = 127;
 /// Market data (order by order): an order rests on the book.
 pub const MD_ORDER_ADDED: u16 = 140;
 /// Market data (order by order): a resting order traded.

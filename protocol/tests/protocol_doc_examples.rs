@@ -267,6 +267,7 @@ fn md_examples() -> Vec<(&'static str, MdServerMessage)> {
                 kind: MdInstrumentKind::Directory,
                 state: InstrumentState::Trading,
                 spec: btc_usdt(),
+                perpetual: false,
             }),
         ),
         (
@@ -943,6 +944,8 @@ fn variants() -> Vec<(String, &'static str, Vec<u8>)> {
         ("CredentialChanged, command 12".into(), "server", set(example("CredentialChanged"), 24, 12)),
         ("MdSnapshotEnd, flags 4".into(), "md", set(example("MdSnapshotEnd"), 13, 4)),
         ("MdInstrument, kind 3".into(), "md", set(example("MdInstrument"), 13, 3)),
+        ("MdInstrument, perpetual 2".into(), "md", set(example("MdInstrument"), 14, 2)),
+        ("InstrumentAdded, perpetual 2 (read as nonzero)".into(), "server", set(example("InstrumentAdded"), 12, 2)),
         ("MdOrderDeleted, reason 0".into(), "md", set(example("MdOrderDeleted"), 13, 0)),
         ("MdTrade, flags 2".into(), "md", set(example("MdTrade"), 13, 2)),
         ("Fill, flags 2".into(), "server", set(example("Fill"), 74, 2)),

@@ -109,6 +109,57 @@ fn bad_enum_values_and_flags_are_named() {
     }
 }
 
+/// `MdInstrument` byte 14 (reserved, zero, before perpetuals) is the perpetual flag: 0 or 1, and
+/// a spot instrument's frame is the one it always was.
+#[test]
+fn md_instrument_carries_the_perpetual_flag_in_its_reserved_byte() {
+    let spec = engine::InstrumentSpec {
+        id: 3,
+        symbol: engine::InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
+        base_asset: 2,
+        quote_asset: 1,
+        tick: 10,
+        lot: 1,
+        min_qty: 1,
+        max_qty: 1_000,
+        min_notional: 0,
+        price_band_bps: 500,
+        reference_price: 6_000_000,
+        qty_scale: 1_000,
+    };
+    let spot = MdInstrument {
+        seq: 1,
+        order_seq: 0,
+        kind: MdInstrumentKind::Added,
+        state: engine::InstrumentState::Halted,
+        spec,
+        perpetual: false,
+    };
+    let mut b = encode(&MdServerMessage::Instrument(spot));
+    assert_eq!(layout::md_instrument::PERPETUAL, 14);
+    assert_eq!(b[10 + 14], 0);
+    assert_eq!(b[10 + 15], 0);
+    b[10 + 14] = 1;
+    assert_eq!(decode(&b), Ok(MdServerMessage::Instrument(MdInstrument { perpetual: true, ..spot })));
+    assert_eq!(b, encode(&MdServerMessage::Instrument(MdInstrument { perpetual: true, ..spot })));
+    for v in 2..=255u8 {
+        b[10 + 14] = v;
+        let e = decode(&b);
+        assert!(matches!(e, Err(DecodeError::BadField { field: "perpetual", offset: 14, .. })), "{v}: {e:?}");
+    }
+}
+
+#[test]
+fn md_open_interest_round_trips_and_is_a_feed_message() {
+    let m = MdServerMessage::OpenInterest(MdOpenInterest { seq: 504, instrument: 3, open_interest: 737 });
+    let b = encode(&m);
+    assert_eq!(b.len(), 10 + 24);
+    assert_eq!(u16::from_le_bytes([b[4], b[5]]), 127);
+    assert_eq!(decode(&b), Ok(m));
+    assert_eq!(m.instrument(), Some(3));
+    assert_eq!(ServerMessage::block_len_of(template::MD_OPEN_INTEREST), None);
+}
+
 #[test]
 fn md_templates_live_in_their_range_and_are_unknown_to_the_order_entry_decoder() {
     for t in [
@@ -131,6 +182,7 @@ fn md_templates_live_in_their_range_and_are_unknown_to_the_order_entry_decoder()
         template::MD_ORDER_MODIFIED,
         template::MD_MARK_PRICE,
         template::MD_FUNDING,
+        template::MD_OPEN_INTEREST,
     ] {
         assert!(template::MARKET_DATA_RANGE.contains(&t), "{t}");
         assert_eq!(ServerMessage::block_len_of(t), None, "{t}");

@@ -30,7 +30,7 @@ pub fn md_message(msg: &MdServerMessage) -> Value {
         MdServerMessage::SubscribeRejected(r) => json!({ "type": "MdSubscribeRejected", "reason": name(r.reason) }),
         MdServerMessage::Instrument(i) => json!({
             "type": "MdInstrument", "seq": int(i.seq), "instrument": int(i.spec.id), "state": name(i.state),
-            "kind": name(i.kind), "order_seq": int(i.order_seq), "spec": spec(&i.spec),
+            "kind": name(i.kind), "perpetual": i.perpetual, "order_seq": int(i.order_seq), "spec": spec(&i.spec),
         }),
         MdServerMessage::InstrumentState(s) => json!({
             "type": "MdInstrumentState", "seq": int(s.seq), "instrument": int(s.instrument), "state": name(s.state),
@@ -46,6 +46,10 @@ pub fn md_message(msg: &MdServerMessage) -> Value {
         MdServerMessage::Funding(f) => json!({
             "type": "MdFunding", "seq": int(f.seq), "instrument": int(f.instrument), "rate_ppm": int(f.rate_ppm),
             "mark_price": int(f.mark_price), "open_interest": int(f.open_interest),
+        }),
+        MdServerMessage::OpenInterest(o) => json!({
+            "type": "MdOpenInterest", "seq": int(o.seq), "instrument": int(o.instrument),
+            "open_interest": int(o.open_interest),
         }),
         MdServerMessage::Level(l) => level("MdLevel", l),
         MdServerMessage::SnapshotLevel(l) => level("MdSnapshotLevel", l),
@@ -102,6 +106,7 @@ fn snapshot_and_order_message(msg: &MdServerMessage) -> Value {
         | MdServerMessage::Trade(_)
         | MdServerMessage::MarkPrice(_)
         | MdServerMessage::Funding(_)
+        | MdServerMessage::OpenInterest(_)
         | MdServerMessage::Level(_)
         | MdServerMessage::SnapshotLevel(_)
         | MdServerMessage::TopOfBook(_) => md_message(msg),
@@ -130,4 +135,47 @@ pub fn book(instrument: InstrumentId, b: &Book, depth: usize) -> Value {
         "type": "Book", "instrument": int(instrument), "seq": int(b.seq), "bids": side(Side::Buy),
         "asks": side(Side::Sell),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::{InstrumentSpec, InstrumentState};
+    use protocol::{MdInstrument, MdInstrumentKind, MdOpenInterest};
+
+    #[test]
+    fn open_interest_and_the_perpetual_flag_by_their_protocol_names() {
+        let oi = MdServerMessage::OpenInterest(MdOpenInterest { seq: 504, instrument: 3, open_interest: 737 });
+        assert_eq!(
+            md_message(&oi),
+            json!({ "type": "MdOpenInterest", "seq": "504", "instrument": 3, "open_interest": "737" })
+        );
+        let spec = InstrumentSpec {
+            id: 3,
+            symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
+            base_asset: 2,
+            quote_asset: 1,
+            tick: 10,
+            lot: 1,
+            min_qty: 1,
+            max_qty: 1_000,
+            min_notional: 0,
+            price_band_bps: 500,
+            reference_price: 6_000_000,
+            qty_scale: 1_000,
+        };
+        let added = |perpetual| {
+            md_message(&MdServerMessage::Instrument(MdInstrument {
+                seq: 1,
+                order_seq: 0,
+                kind: MdInstrumentKind::Added,
+                state: InstrumentState::Halted,
+                spec,
+                perpetual,
+            }))
+        };
+        assert_eq!(added(true)["perpetual"], json!(true));
+        assert_eq!(added(false)["perpetual"], json!(false));
+        assert_eq!(added(true)["type"], json!("MdInstrument"));
+    }
 }

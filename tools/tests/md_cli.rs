@@ -101,6 +101,7 @@ fn fake_server(feed: Feed) -> (SocketAddr, JoinHandle<Vec<ClientMessage>>) {
                 kind: MdInstrumentKind::Directory,
                 state: InstrumentState::Trading,
                 spec: spec(),
+                perpetual: false,
             }),
         );
         let level = MdLevel {

@@ -59,6 +59,8 @@ export class Book {
   markPrice: bigint | null = null;
   /** Perpetuals: the last funding settled. */
   lastFunding: { ratePpm: number; openInterest: bigint } | null = null;
+  /** Perpetuals: the open interest as last published (`MdOpenInterest` or `MdFunding`). */
+  openInterest: bigint | null = null;
 
   side(side: Side): Map<bigint, Level> {
     return side === 'Buy' ? this.bids : this.asks;
@@ -143,6 +145,7 @@ export function sequenceOf(m: MdServerMessage): { stream: Stream; seq: bigint } 
     case 'MdTrade':
     case 'MdMarkPrice':
     case 'MdFunding':
+    case 'MdOpenInterest':
     case 'MdLevel':
     case 'MdTopOfBook':
       return { stream: 'price', seq: m.seq };
@@ -277,6 +280,7 @@ export class BookBuilder {
     book.lastTrade = this.bookNow.lastTrade;
     book.markPrice = this.bookNow.markPrice;
     book.lastFunding = this.bookNow.lastFunding;
+    book.openInterest = this.bookNow.openInterest;
     this.bookNow = book;
     this.live = true;
     this.snapshotRequested = false;
@@ -319,6 +323,10 @@ export class BookBuilder {
       case 'MdFunding':
         b.markPrice = m.markPrice;
         b.lastFunding = { ratePpm: m.ratePpm, openInterest: m.openInterest };
+        b.openInterest = m.openInterest;
+        break;
+      case 'MdOpenInterest':
+        b.openInterest = m.openInterest;
         break;
       case 'MdInstrumentState':
       case 'MdInstrument':
@@ -360,6 +368,8 @@ export class BookBuilder {
 export class FeedBooks {
   private readonly builders = new Map<number, BookBuilder>();
   readonly specs = new Map<number, InstrumentSpec>();
+  /** The instruments whose `MdInstrument` said they are perpetuals. */
+  readonly perpetuals = new Set<number>();
   /** Gaps (and inconsistencies) detected so far. */
   gaps = 0;
   /** Snapshots applied (initial syncs and resyncs). */
@@ -373,6 +383,7 @@ export class FeedBooks {
   onMessage(m: MdServerMessage): Applied | Gap {
     if (m.type === 'MdInstrument') {
       this.specs.set(m.instrument, m.spec);
+      if (m.perpetual) this.perpetuals.add(m.instrument);
       if (m.kind === 'Added' && !this.builders.has(m.instrument)) {
         this.builders.set(m.instrument, BookBuilder.newInstrument(m.instrument, this.withOrders, m.seq, m.state));
         return 'Synced';
@@ -408,6 +419,11 @@ export class FeedBooks {
   /** Forgets every book (after a reconnect: a new epoch). */
   clear(): void {
     this.builders.clear();
+  }
+
+  /** Whether an instrument is a perpetual (its `MdInstrument` said so). */
+  isPerpetual(instrument: number): boolean {
+    return this.perpetuals.has(instrument);
   }
 
   isSynced(instrument: number): boolean {

@@ -159,6 +159,7 @@ const MD_MIN_BLOCK: ReadonlyMap<number, number> = new Map([
   [T.MdTrade, 48],
   [T.MdMarkPrice, 24],
   [T.MdFunding, 32],
+  [T.MdOpenInterest, 24],
   [T.MdLevel, 40],
   [T.MdTopOfBook, 48],
   [T.MdSnapshotLevel, 40],
@@ -393,7 +394,8 @@ function readReport(t: number, r: BlockReader): Report {
         legs: r.u8(41),
       };
     case T.InstrumentAdded:
-      return { type: 'InstrumentAdded', seq, account, spec: readSpec(r, 16) };
+      // Byte 12, reserved before perpetuals: any nonzero value is a perpetual (as in Rust).
+      return { type: 'InstrumentAdded', seq, account, spec: readSpec(r, 16), perpetual: r.u8(12) !== 0 };
     case T.InstrumentStateChanged:
       return {
         type: 'InstrumentStateChanged', seq, account,
@@ -634,10 +636,11 @@ export function decodeMdMessage(frame: Frame): MdServerMessage {
     case T.MdInstrument: {
       const state = r.enum(12, INSTRUMENT_STATE, 'state');
       const kind = r.enum(13, MD_INSTRUMENT_KIND, 'kind');
+      const perpetual = r.bool(14, 'perpetual');
       const instrument = r.u32(8);
       // The instrument id at offset 8 is the one that counts (as in the Rust decoder).
       const spec = { ...readSpec(r, 24), id: instrument };
-      return { type: 'MdInstrument', seq: r.u64(0), instrument, state, kind, orderSeq: r.u64(16), spec };
+      return { type: 'MdInstrument', seq: r.u64(0), instrument, state, kind, orderSeq: r.u64(16), spec, perpetual };
     }
     case T.MdInstrumentState:
       return {
@@ -669,6 +672,8 @@ export function decodeMdMessage(frame: Frame): MdServerMessage {
         markPrice: r.u64(16),
         openInterest: r.u64(24),
       };
+    case T.MdOpenInterest:
+      return { type: 'MdOpenInterest', seq: r.u64(0), instrument: r.u32(8), openInterest: r.u64(16) };
     case T.MdLevel:
     case T.MdSnapshotLevel:
       return {

@@ -72,6 +72,7 @@ export const TEMPLATE = {
   MdTopOfBook: 124,
   MdMarkPrice: 125,
   MdFunding: 126,
+  MdOpenInterest: 127,
   MdSnapshotLevel: 130,
   MdSnapshotOrder: 131,
   MdSnapshotEnd: 132,

@@ -575,6 +575,8 @@ export interface OrderListAccepted extends ReportBase {
 export interface InstrumentAdded extends ReportBase {
   type: 'InstrumentAdded';
   spec: InstrumentSpec;
+  /** Added by `AddPerpetual` (byte 12, reserved and zero before perpetuals). */
+  perpetual: boolean;
 }
 
 export interface InstrumentStateChanged extends ReportBase {
@@ -887,6 +889,8 @@ export interface MdInstrument {
   kind: MdInstrumentKind;
   orderSeq: bigint;
   spec: InstrumentSpec;
+  /** A perpetual (byte 14, reserved and zero before perpetuals); false for a spot instrument. */
+  perpetual: boolean;
 }
 
 export interface MdInstrumentState {
@@ -924,6 +928,15 @@ export interface MdFunding {
   instrument: number;
   ratePpm: number;
   markPrice: bigint;
+  openInterest: bigint;
+}
+
+/** A perpetual's open interest changed (market-by-price stream). */
+export interface MdOpenInterest {
+  type: 'MdOpenInterest';
+  seq: bigint;
+  instrument: number;
+  /** The sum of the long positions' sizes (= the short ones'), qty units. */
   openInterest: bigint;
 }
 
@@ -1032,6 +1045,7 @@ export type MdServerMessage =
   | MdTrade
   | MdMarkPrice
   | MdFunding
+  | MdOpenInterest
   | MdLevel
   | MdTopOfBook
   | MdSnapshotOrder

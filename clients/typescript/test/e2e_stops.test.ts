@@ -71,7 +71,7 @@ test('a sell stop-loss is armed, another account trades at its trigger, it fires
     {
       type: 'Fill', seq: 0n, account: ALICE.account, instrument: BTC, orderId: armed.orderId, clientOrderId: 1001n,
       tradeId: 0n, price: px(-100), qty: lots(10), leavesQty: 0n, timestampNs: bobSell.timestampNs, side: 'Sell',
-      liquidity: 'Taker', fee: 0n,
+      liquidity: 'Taker', fee: 0n, liquidation: false,
     },
   );
   assert.equal(fill.seq, triggered.seq + 1n);

@@ -110,7 +110,7 @@ test('an order rests, another takes it: accepted and filled with exact fields on
     {
       type: 'Fill', seq: 0n, account: ALICE.account, instrument: BTC, orderId: buy.orderId, clientOrderId: 1001n,
       tradeId: makerFill.tradeId, price: px(-100), qty: lots(10), leavesQty: lots(20), timestampNs: 0n, side: 'Buy',
-      liquidity: 'Maker', fee: 0n,
+      liquidity: 'Maker', fee: 0n, liquidation: false,
     },
   );
   assert.deepEqual(
@@ -118,7 +118,7 @@ test('an order rests, another takes it: accepted and filled with exact fields on
     {
       type: 'Fill', seq: 0n, account: BOB.account, instrument: BTC, orderId: sell.orderId, clientOrderId: 2001n,
       tradeId: makerFill.tradeId, price: px(-100), qty: lots(10), leavesQty: 0n, timestampNs: 0n, side: 'Sell',
-      liquidity: 'Taker', fee: 0n,
+      liquidity: 'Taker', fee: 0n, liquidation: false,
     },
   );
   // The taking command's receive time stamps the trade, for both sides.

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 
 import {
   BookBuilder,
+  FeedBooks,
   credentialFingerprint,
   credentialHash,
   DecimalError,
@@ -131,4 +132,38 @@ test('book builder, perpetuals: marks and funding advance the price stream (a lo
   assert.deepEqual(b.apply({ type: 'MdMarkPrice', seq: 8n, instrument: I, markPrice: 1n }), {
     kind: 'Sequence', instrument: I, stream: 'price', expected: 7n, got: 8n,
   });
+});
+
+test('book builder, perpetuals: open interest advances the price stream and is the latest of MdOpenInterest and MdFunding', () => {
+  const oi = (seq: bigint, openInterest: bigint): MdServerMessage => ({ type: 'MdOpenInterest', seq, instrument: I, openInterest });
+  const b = new BookBuilder(I, false);
+  assert.equal(b.apply(oi(3n, 50n)), 'Buffered');
+  assert.equal(b.apply(snapEnd(2n)), 'Synced');
+  assert.deepEqual([b.book.seq, b.book.openInterest], [3n, 50n]);
+  assert.equal(b.apply(oi(3n, 999n)), 'Ignored', 'already applied');
+  assert.equal(b.apply(oi(4n, 737n)), 'Delta');
+  assert.equal(b.book.openInterest, 737n);
+  assert.equal(
+    b.apply({ type: 'MdFunding', seq: 5n, instrument: I, ratePpm: -20, markPrice: 6_000_000n, openInterest: 740n }),
+    'Delta',
+  );
+  assert.equal(b.book.openInterest, 740n);
+  assert.equal(b.apply(snapEnd(5n)), 'Verified');
+  assert.equal(b.book.openInterest, 740n);
+  assert.deepEqual(b.apply(oi(7n, 1n)), { kind: 'Sequence', instrument: I, stream: 'price', expected: 6n, got: 7n });
+});
+
+test('feed books: MdInstrument says which instruments are perpetuals', () => {
+  const spec = {
+    id: 0, symbol: 'X', baseAsset: 2, quoteAsset: 1, tick: 10n, lot: 1n, minQty: 1n, maxQty: 1000n, minNotional: 0n,
+    priceBandBps: 500, referencePrice: 6_000_000n, qtyScale: 1000n,
+  };
+  const instrument = (id: number, kind: 'Directory' | 'Added', perpetual: boolean): MdServerMessage => ({
+    type: 'MdInstrument', seq: 1n, instrument: id, state: 'Halted', kind, orderSeq: 0n, spec: { ...spec, id }, perpetual,
+  });
+  const f = new FeedBooks(false);
+  f.onMessage(instrument(1, 'Directory', false));
+  f.onMessage(instrument(3, 'Directory', true));
+  assert.equal(f.onMessage(instrument(4, 'Added', true)), 'Synced');
+  assert.deepEqual([1, 3, 4, 5].map((id) => f.isPerpetual(id)), [false, true, true, false]);
 });

@@ -1,5 +1,5 @@
 //! Field offsets of the perpetual-futures blocks (`docs/protocol.md`, "Perpetual futures"):
-//! commands 150-160, reports 170-186, market data 125-126. Checked at compile time like every
+//! commands 150-160, reports 170-186, market data 125-127. Checked at compile time like every
 //! other layout.
 
 use super::tiles;
@@ -468,5 +468,19 @@ layout!(
         MARK_PRICE: 16, 8;
         /// `u64` open interest.
         OPEN_INTEREST: 24, 8;
+    }
+);
+
+layout!(
+    /// `MdOpenInterest` (template 127).
+    md_open_interest = 24 {
+        /// `u64` sequence number.
+        SEQ: 0, 8;
+        /// `u32` the perpetual.
+        INSTRUMENT: 8, 4;
+        /// Reserved (zero).
+        RESERVED: 12, 4;
+        /// `u64` open interest: the sum of the long positions' sizes.
+        OPEN_INTEREST: 16, 8;
     }
 );

@@ -112,6 +112,13 @@ pub fn server_examples() -> Vec<(&'static str, ServerMessage)> {
     let deleveraged =
         Deleveraged { account: ACCOUNT, instrument: 3, qty: 400, price: 5_703_000, role: AdlRole::Liquidated };
     vec![
+        (
+            "InstrumentAdded (perpetual)",
+            ServerMessage::Report {
+                seq: 5,
+                report: ExecReport::InstrumentAdded(InstrumentAdded { account: 0, spec: btc_perp(), perpetual: true }),
+            },
+        ),
         ("RiskTierSet", report(6, FuturesReport::RiskTierSet(RiskTierSet { account: 0, tier: tier_1() }))),
         (
             "LeverageSet",
@@ -308,6 +315,17 @@ pub fn server_examples() -> Vec<(&'static str, ServerMessage)> {
 
 pub fn md_examples() -> Vec<(&'static str, MdServerMessage)> {
     vec![
+        (
+            "MdInstrument (perpetual, added)",
+            MdServerMessage::Instrument(MdInstrument {
+                seq: 1,
+                order_seq: 0,
+                kind: MdInstrumentKind::Added,
+                state: InstrumentState::Halted,
+                spec: btc_perp(),
+                perpetual: true,
+            }),
+        ),
         ("MdMarkPrice", MdServerMessage::MarkPrice(MdMarkPrice { seq: 501, instrument: 3, mark_price: 5_726_630 })),
         (
             "MdFunding",
@@ -331,6 +349,10 @@ pub fn md_examples() -> Vec<(&'static str, MdServerMessage)> {
                 timestamp_ns: super::TS + 2_000,
                 liquidation: true,
             }),
+        ),
+        (
+            "MdOpenInterest",
+            MdServerMessage::OpenInterest(MdOpenInterest { seq: 504, instrument: 3, open_interest: 737 }),
         ),
     ]
 }

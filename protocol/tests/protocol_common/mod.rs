@@ -239,13 +239,14 @@ pub fn md_server_message() -> impl Strategy<Value = MdServerMessage> {
             }
         ),
         sel(MdRejectReason::ALL).prop_map(|reason| MdServerMessage::SubscribeRejected(MdSubscribeRejected { reason })),
-        (any::<u64>(), any::<u64>(), sel(MdInstrumentKind::ALL), state(), spec()).prop_map(
-            |(seq, order_seq, kind, state, spec)| MdServerMessage::Instrument(MdInstrument {
+        (any::<u64>(), any::<u64>(), sel(MdInstrumentKind::ALL), state(), spec(), any::<bool>()).prop_map(
+            |(seq, order_seq, kind, state, spec, perpetual)| MdServerMessage::Instrument(MdInstrument {
                 seq,
                 order_seq,
                 kind,
                 state,
-                spec
+                spec,
+                perpetual
             })
         ),
         (any::<u64>(), any::<u32>(), state()).prop_map(|(seq, instrument, state)| {
@@ -271,6 +272,9 @@ pub fn md_server_message() -> impl Strategy<Value = MdServerMessage> {
                 MdServerMessage::Funding(MdFunding { seq, instrument, rate_ppm, mark_price, open_interest })
             }
         ),
+        (any::<u64>(), any::<u32>(), any::<u64>()).prop_map(|(seq, instrument, open_interest)| {
+            MdServerMessage::OpenInterest(MdOpenInterest { seq, instrument, open_interest })
+        }),
         md_level().prop_map(MdServerMessage::Level),
         md_level().prop_map(MdServerMessage::SnapshotLevel),
         (any::<u64>(), any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
