@@ -50,7 +50,6 @@ mod risk;
 mod risk_tier;
 mod slot_table;
 mod snapshot;
-mod snapshot_futures;
 mod snapshot_v1;
 mod snapshot_v2;
 mod snapshot_v3;
@@ -70,14 +69,15 @@ pub use config::{EngineConfig, NO_ACCOUNT};
 pub use credential_table::AccountCredential;
 pub use engine::Engine;
 pub use event::*;
+pub use snapshot::futures::{
+    ArmedFlagsSnapshot, FuturesSnapshot, MarginSnapshot, OpenSideSnapshot, PerpSnapshot, PositionSnapshot,
+    RiskTierSnapshot,
+};
 pub use snapshot::{
     AccountSnapshot, ArchivedEngineSnapshot, ArmedSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot,
     EngineSnapshot, ExpirySnapshot, FeeTierSnapshot, IcebergSnapshot, InstrumentSnapshot, LevelSnapshot,
     ListMemberSnapshot, OrderRiskSnapshot, OrderSnapshot, PendingSnapshot, SnapshotError, SpecSnapshot,
     TrackEntrySnapshot, TrailTrackSnapshot, TrailingSnapshot, MAX_RESTORE_ORDERS,
-};
-pub use snapshot_futures::{
-    FuturesSnapshot, MarginSnapshot, OpenSideSnapshot, PerpSnapshot, PositionSnapshot, RiskTierSnapshot,
 };
 pub use snapshot_v1::{ArchivedEngineSnapshotV1, EngineSnapshotV1};
 pub use snapshot_v2::{ArchivedEngineSnapshotV2, EngineSnapshotV2};

@@ -33,7 +33,11 @@ use crate::list_table::ListRole;
 use crate::order_book::OrderBook;
 use crate::order_pool::{Order, Slot, NIL};
 use crate::risk::OrderRisk;
-use crate::snapshot_futures::{FuturesRestore, FuturesSnapshot, PerpOrderFlags};
+// The futures part of a snapshot is this module's child: it uses the parent's types (errors,
+// orders, the snapshot itself) and the parent holds and restores it.
+pub(crate) mod futures;
+
+use self::futures::{FuturesRestore, FuturesSnapshot, PerpOrderFlags};
 use crate::state_hash::{credential_words, expiry_hash_words, iceberg_hash_words};
 use crate::types::*;
 

@@ -11,12 +11,12 @@
 use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::config::NO_ACCOUNT;
+use crate::snapshot::futures::FuturesSnapshot;
 use crate::snapshot::{
     AccountSnapshot, ArmedSnapshot, BalanceSnapshot, ConfigSnapshot, CredentialSnapshot, EngineSnapshot,
     ExpirySnapshot, IcebergSnapshot, InstrumentSnapshot, LevelSnapshot, ListMemberSnapshot, OrderRiskSnapshot,
     OrderSnapshot, PendingSnapshot, TrailTrackSnapshot, TrailingSnapshot,
 };
-use crate::snapshot_futures::FuturesSnapshot;
 
 /// [`ConfigSnapshot`] as formats 1 to 5 archived it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Archive, Serialize, Deserialize)]
