@@ -138,8 +138,9 @@ impl Engine {
             .sum()
     }
 
-    /// Σ cross IM + Σ every order margin of `a`.
-    fn margin_held(&self, a: AccountId) -> i128 {
+    /// Σ cross IM + Σ every order margin of `a`, less the order margin of `skip`'s side of
+    /// its position there (`None`: nothing left out).
+    fn margin_held(&self, a: AccountId, skip: Option<(usize, Side)>) -> i128 {
         let m = &self.margin[a as usize];
         let mut held = 0;
         for (p, pos) in m.positions.iter().enumerate() {
@@ -147,7 +148,10 @@ impl Engine {
                 held += self.initial_margin(p, pos);
             }
             if pos.open[0].qty != 0 || pos.open[1].qty != 0 {
-                held += self.order_margin(a, p, pos, None);
+                held += match skip {
+                    Some((sp, side)) if sp == p => self.side_margin_of(a, p, pos, side.opposite(), 0, 0),
+                    _ => self.order_margin(a, p, pos, None),
+                };
             }
         }
         held
@@ -155,34 +159,63 @@ impl Engine {
 
     /// Available for new orders: cross equity − cross IM − every order margin.
     pub(crate) fn available(&self, a: AccountId) -> i128 {
-        self.cross_equity(a) - self.margin_held(a)
+        self.cross_equity(a) - self.margin_held(a, None)
     }
 
     /// Withdrawable: min(wallet, cross equity) − cross IM − every order margin.
     pub(crate) fn withdrawable(&self, a: AccountId) -> i128 {
-        (self.margin[a as usize].wallet as i128).min(self.cross_equity(a)) - self.margin_held(a)
+        (self.margin[a as usize].wallet as i128).min(self.cross_equity(a)) - self.margin_held(a, None)
     }
 
-    /// What a new non-reduce-only order of `q` worth `n` (Σ price × qty) needs free: the growth
-    /// of the order margin plus the immediate loss of its opening part against the mark.
-    pub(crate) fn order_need(&self, a: AccountId, p: usize, side: Side, q: u64, n: u128) -> i128 {
-        self.order_need_on(a, p, &self.pos(a, p), side, q, n)
+    /// The order margin of `side` of `pos` with an extra `q` worth `n` added.
+    fn side_margin_of(&self, a: AccountId, p: usize, pos: &Position, side: Side, q: u64, n: u128) -> i128 {
+        let o = pos.open[side_ix(side)];
+        let (l, taker) = (self.leverage(p, pos), self.taker_ppm(a, p));
+        self.side_margin(p, o.qty as u128 + q as u128, o.notional + n, closable(pos.size, side), l, taker)
     }
 
-    /// [`Engine::order_need`] with the account's position record as given.
-    pub(crate) fn order_need_on(&self, a: AccountId, p: usize, pos: &Position, side: Side, q: u64, n: u128) -> i128 {
-        if q == 0 {
-            return 0;
-        }
-        let pos = *pos;
-        let before = self.order_margin(a, p, &pos, None);
-        let after = self.order_margin(a, p, &pos, Some((side, q, n)));
+    /// The immediate loss against the mark of the part of a new order (`q` worth `n`) that
+    /// would open a position, rounded up.
+    fn opening_loss(&self, p: usize, pos: &Position, side: Side, q: u64, n: u128) -> i128 {
         let open = pos.open[side_ix(side)].qty as i128;
         let c = closable(pos.size, side) as i128;
         let q_open = (open + q as i128 - c).max(0) - (open - c).max(0);
         let sign = if side == Side::Buy { 1 } else { -1 };
         let loss = (sign * (n as i128 - self.perps[p].mark as i128 * q as i128)).max(0);
-        after - before + ceil_div(loss * q_open, q as i128 * self.perp_scale(p))
+        ceil_div(loss * q_open, q as i128 * self.perp_scale(p))
+    }
+
+    /// Whether a new non-reduce-only order of `q` worth `n` (Σ price × qty) passes F3: what it
+    /// needs (the growth of its side's order margin plus the immediate loss of its opening
+    /// part) is at most 0 or at most what is available. With `x` its side's margin after plus
+    /// the loss and `before` its side's margin now, need = x − before and available =
+    /// (available with that side left out) − before, so the common case (x fits what is
+    /// available without that side) is decided without computing `before`.
+    pub(crate) fn order_fits(&self, a: AccountId, p: usize, side: Side, q: u64, n: u128) -> bool {
+        if q == 0 {
+            return true;
+        }
+        let pos = self.pos(a, p);
+        let x = self.side_margin_of(a, p, &pos, side, q, n) + self.opening_loss(p, &pos, side, q, n);
+        let fits = x <= self.cross_equity(a) - self.margin_held(a, Some((p, side)))
+            || x <= self.side_margin_of(a, p, &pos, side, 0, 0);
+        debug_assert_eq!(fits, {
+            let need = self.order_need_on(a, p, &pos, side, q, n);
+            need <= 0 || need <= self.available(a)
+        });
+        fits
+    }
+
+    /// What a new non-reduce-only order of `q` worth `n` (Σ price × qty) needs free on
+    /// position `pos`: the growth of its side's order margin plus the immediate loss of its
+    /// opening part against the mark.
+    pub(crate) fn order_need_on(&self, a: AccountId, p: usize, pos: &Position, side: Side, q: u64, n: u128) -> i128 {
+        if q == 0 {
+            return 0;
+        }
+        // The order margin of the other side does not change: only this side's is computed.
+        self.side_margin_of(a, p, pos, side, q, n) - self.side_margin_of(a, p, pos, side, 0, 0)
+            + self.opening_loss(p, pos, side, q, n)
     }
 
     /// Worst-case size if every non-reduce-only order of one side filled, with an extra order.
@@ -231,6 +264,15 @@ impl Engine {
         price.clamp(tick, u64::MAX as i128 / tick * tick) as Price
     }
 
+    /// The perpetual of `a`'s only cross position, if it has exactly one and its maintenance
+    /// margin is positive (tiers set, mark above 0: tier 0's line is `notional × rate`).
+    fn single_cross(&self, a: AccountId) -> Option<usize> {
+        let mut cross = self.cross_positions(a).map(|(p, _)| p);
+        let p = cross.next()?;
+        let m = &self.perps[p];
+        (cross.next().is_none() && m.mark > 0 && !m.tiers.is_empty()).then_some(p)
+    }
+
     /// Re-keys account `a` in the liquidation indexes. Isolated: exactly its liquidation price.
     /// Cross: the surplus `S` less one is split in proportion to the positions' maintenance
     /// margins into budgets (rounded down, so Σ b ≤ S − 1), and a position is keyed where its
@@ -238,10 +280,14 @@ impl Engine {
     /// can have every key uncrossed (docs/futures.md, "Budget keys").
     pub(crate) fn rekey(&mut self, a: AccountId) {
         let n = self.margin[a as usize].positions.len();
-        let (mut surplus, mut mm_total) = (self.margin[a as usize].wallet as i128, 0i128);
-        for (p, q) in self.cross_positions(a) {
-            surplus += self.excess(p, q);
-            mm_total += self.maint_margin(p, q);
+        let wallet = self.margin[a as usize].wallet as i128;
+        let single = self.single_cross(a);
+        let (mut surplus, mut mm_total) = (wallet, 0i128);
+        if single.is_none() {
+            for (p, q) in self.cross_positions(a) {
+                surplus += self.excess(p, q);
+                mm_total += self.maint_margin(p, q);
+            }
         }
         for p in 0..n {
             let pos = self.margin[a as usize].positions[p];
@@ -250,6 +296,14 @@ impl Engine {
                 0
             } else if pos.isolated {
                 self.perps[p].tiers.threshold(pos.size, pos.cost, pos.iso as i128, s)
+            } else if single == Some(p) {
+                // The only cross position's budget is all of S − 1 (mm > 0), so its key is
+                // where wallet + floor(upnl − mm) reaches 0: `budget + 1 − excess` = wallet.
+                debug_assert_eq!(wallet, {
+                    let (excess, mm) = (self.excess(p, &pos), self.maint_margin(p, &pos));
+                    floor_div((wallet + excess - 1) * mm, mm) + 1 - excess
+                });
+                self.perps[p].tiers.threshold(pos.size, pos.cost, wallet, s)
             } else {
                 let (excess, mm) = (self.excess(p, &pos), self.maint_margin(p, &pos));
                 let budget = floor_div((surplus - 1) * mm, mm_total.max(1));

@@ -149,8 +149,7 @@ impl Engine {
         }
         // An order that can rest is margined at its limit; one that cannot, on its walk.
         let (q, n) = if rests { (qty, limit as u128 * qty as u128) } else { self.walk(ii, side, limit, qty) };
-        let need = self.order_need(account, p, side, q, n);
-        if need > 0 && need > self.available(account) {
+        if !self.order_fits(account, p, side, q, n) {
             return Err(RejectReason::InsufficientMargin);
         }
         Ok(())
