@@ -731,7 +731,8 @@ fn previous_release_funding_record_decodes_with_no_time() {
     old[20..24].copy_from_slice(&(-100i32).to_le_bytes());
     let cmd = decode(&old).expect("a previous release's record");
     let funding = ApplyFunding { instrument: 3, rate_ppm: -100, next_funding_time_ns: 0 };
-    let want = Command { account: 100, timestamp_ns: 1_767_225_600_000_000_000, kind: CommandKind::ApplyFunding(funding) };
+    let want =
+        Command { account: 100, timestamp_ns: 1_767_225_600_000_000_000, kind: CommandKind::ApplyFunding(funding) };
     assert_eq!(cmd, want);
     assert_eq!((encoded_len(&cmd), enc(&cmd)), (APPLY_FUNDING_V1_BYTES, old.to_vec()));
 
@@ -739,7 +740,9 @@ fn previous_release_funding_record_decodes_with_no_time() {
     zero_time.resize(32, 0);
     assert_eq!(decode(&zero_time), Err(CodecError::BadField { field: "next_funding_time_ns", value: 0 }));
     zero_time[24] = 1;
-    assert!(matches!(decode(&zero_time), Ok(Command { kind: CommandKind::ApplyFunding(f), .. }) if f.next_funding_time_ns == 1));
+    assert!(
+        matches!(decode(&zero_time), Ok(Command { kind: CommandKind::ApplyFunding(f), .. }) if f.next_funding_time_ns == 1)
+    );
     for len in [16, 23, 25, 31, 33, 40] {
         let mut b = zero_time.clone();
         b.resize(len, 0);

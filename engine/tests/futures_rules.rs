@@ -428,7 +428,11 @@ fn funding_announces_the_next_funding_time_which_must_follow_the_command() {
     let mut other = Engine::from_snapshot(&x.e.snapshot()).unwrap();
     let f = ApplyFunding { instrument: BTC, rate_ppm: 0, next_funding_time_ns: next + 1 };
     let mut ev = Vec::new();
-    other.apply(x.seq + 1, &Command { account: ORACLE, timestamp_ns: x.seq + 1, kind: CommandKind::ApplyFunding(f) }, &mut ev);
+    other.apply(
+        x.seq + 1,
+        &Command { account: ORACLE, timestamp_ns: x.seq + 1, kind: CommandKind::ApplyFunding(f) },
+        &mut ev,
+    );
     assert!(matches!(ev.as_slice(), [.., Event { kind: EventKind::FundingApplied(_), .. }]), "{ev:?}");
     assert_ne!(other.state_hash(), hash, "a new announced funding changes the hash");
 

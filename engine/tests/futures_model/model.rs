@@ -1157,7 +1157,14 @@ impl Model {
     /// Funding at `rate`, sent at `at_ns`, announcing `next_ns` (docs/futures.md, section 7): the
     /// time must be after the command's; 0 is "not given" (a journal record of the release
     /// before the field), settled without a time and announcing nothing.
-    pub fn funding(&mut self, sender: AccountId, i: InstId, rate: i128, at_ns: u64, next_ns: u64) -> Result<(), FReject> {
+    pub fn funding(
+        &mut self,
+        sender: AccountId,
+        i: InstId,
+        rate: i128,
+        at_ns: u64,
+        next_ns: u64,
+    ) -> Result<(), FReject> {
         if sender != self.oracle {
             return Err(FReject::NotOracle);
         }

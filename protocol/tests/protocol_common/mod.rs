@@ -618,7 +618,10 @@ pub fn futures_report() -> impl Strategy<Value = FuturesReport> {
             FuturesReport::MarkPriceSet(MarkReport { account, mark: MarkPriceSet { instrument, mark_price } })
         }),
         ((a(), a(), any::<i32>(), any::<u64>()), (any::<u64>(), any::<u64>(), i(), i(), i())).prop_map(
-            |((account, instrument, rate_ppm, next_funding_time_ns), (mark_price, open_interest, paid, received, residue))| {
+            |(
+                (account, instrument, rate_ppm, next_funding_time_ns),
+                (mark_price, open_interest, paid, received, residue),
+            )| {
                 let funding = FundingApplied {
                     instrument,
                     rate_ppm,
