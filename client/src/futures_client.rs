@@ -85,9 +85,16 @@ impl Client {
         self.send(&ClientMessage::SetMarkPrice(SetMarkPrice { instrument, mark_price }))
     }
 
-    /// The oracle: sends `ApplyFunding` (`rate_ppm` > 0: longs pay shorts). The answer is
-    /// `FundingApplied`.
-    pub fn apply_funding(&mut self, instrument: InstrumentId, rate_ppm: i32) -> Result<(), ClientError> {
-        self.send(&ClientMessage::ApplyFunding(ApplyFunding { instrument, rate_ppm }))
+    /// The oracle: sends `ApplyFunding` (`rate_ppm` > 0: longs pay shorts), announcing when it
+    /// will settle the next funding (`next_funding_time_ns`, ns since the Unix epoch: after the
+    /// server's receive time, else `CommandRejected` `InvalidFundingTime`; 0 is refused with
+    /// `SessionReject` `BadFieldValue`). The answer is `FundingApplied`.
+    pub fn apply_funding(
+        &mut self,
+        instrument: InstrumentId,
+        rate_ppm: i32,
+        next_funding_time_ns: u64,
+    ) -> Result<(), ClientError> {
+        self.send(&ClientMessage::ApplyFunding(ApplyFunding { instrument, rate_ppm, next_funding_time_ns }))
     }
 }

@@ -131,8 +131,16 @@ pub(crate) fn describe_futures(report: &FuturesReport) -> String {
         FuturesReport::FundingApplied(f) => {
             let f = &f.funding;
             format!(
-                "FUNDING APPLIED instrument={} rate_ppm={} mark={} open_interest={} paid={} received={} residue={}",
-                f.instrument, f.rate_ppm, f.mark_price, f.open_interest, f.paid, f.received, f.residue
+                "FUNDING APPLIED instrument={} rate_ppm={} mark={} open_interest={} paid={} received={} residue={} \
+                 next_funding_time_ns={}",
+                f.instrument,
+                f.rate_ppm,
+                f.mark_price,
+                f.open_interest,
+                f.paid,
+                f.received,
+                f.residue,
+                f.next_funding_time_ns
             )
         }
     }

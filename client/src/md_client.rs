@@ -334,8 +334,9 @@ pub struct Book {
     pub last_trade: Option<(Price, Qty)>,
     /// Perpetuals: the last mark price.
     pub mark_price: Option<Price>,
-    /// Perpetuals: the last funding settled, as (rate ppm, open interest then).
-    pub last_funding: Option<(i32, Qty)>,
+    /// Perpetuals: the last funding settled, as (rate ppm, open interest then, the next funding
+    /// time it announced in ns since the Unix epoch: 0 when none was given).
+    pub last_funding: Option<(i32, Qty, u64)>,
     /// Perpetuals: the open interest (the sum of the long positions' sizes) as last published, by
     /// `MdOpenInterest` or `MdFunding`; `None` until one of them arrives.
     pub open_interest: Option<Qty>,
@@ -582,7 +583,7 @@ impl BookBuilder {
             MdServerMessage::MarkPrice(m) => b.mark_price = Some(m.mark_price),
             MdServerMessage::Funding(f) => {
                 b.mark_price = Some(f.mark_price);
-                b.last_funding = Some((f.rate_ppm, f.open_interest));
+                b.last_funding = Some((f.rate_ppm, f.open_interest, f.next_funding_time_ns));
                 b.open_interest = Some(f.open_interest);
             }
             MdServerMessage::OpenInterest(o) => b.open_interest = Some(o.open_interest),
@@ -860,8 +861,8 @@ pub fn describe(msg: &MdServerMessage) -> String {
         ),
         MdServerMessage::MarkPrice(m) => format!("{} #{} MARK {}", m.instrument, m.seq, m.mark_price),
         MdServerMessage::Funding(f) => format!(
-            "{} #{} FUNDING rate_ppm={} mark={} open_interest={}",
-            f.instrument, f.seq, f.rate_ppm, f.mark_price, f.open_interest
+            "{} #{} FUNDING rate_ppm={} mark={} open_interest={} next_funding_time_ns={}",
+            f.instrument, f.seq, f.rate_ppm, f.mark_price, f.open_interest, f.next_funding_time_ns
         ),
         MdServerMessage::OpenInterest(o) => format!("{} #{} OPEN INTEREST {}", o.instrument, o.seq, o.open_interest),
         MdServerMessage::Level(l) => {
@@ -1069,9 +1070,17 @@ mod tests {
             rate_ppm: 100,
             mark_price: 6_050_000,
             open_interest: 137,
+            next_funding_time_ns: 1_767_254_400_000_000_000,
         });
         assert_eq!(b.apply(&funding), Ok(Applied::Delta));
-        assert_eq!((b.book().seq, b.book().mark_price, b.book().last_funding), (6, Some(6_050_000), Some((100, 137))));
+        assert_eq!(
+            (b.book().seq, b.book().mark_price, b.book().last_funding),
+            (6, Some(6_050_000), Some((100, 137, 1_767_254_400_000_000_000)))
+        );
+        assert_eq!(
+            describe(&funding),
+            "1 #6 FUNDING rate_ppm=100 mark=6050000 open_interest=137 next_funding_time_ns=1767254400000000000"
+        );
         assert_eq!(
             b.apply(&mark(8, 1)),
             Err(Gap::Sequence { instrument: 1, stream: Stream::Price, expected: 7, got: 8 })
@@ -1101,6 +1110,7 @@ mod tests {
             rate_ppm: -20,
             mark_price: 6_000_000,
             open_interest: 740,
+            next_funding_time_ns: 0,
         });
         assert_eq!(b.apply(&funding), Ok(Applied::Delta));
         assert_eq!(b.book().open_interest, Some(740));

@@ -513,7 +513,11 @@ fn futures_senders_send_their_messages() {
         ClientMessage::AdjustIsolatedMargin(AdjustIsolatedMargin { instrument: 3, delta: -5 }),
         ClientMessage::WalletTransfer(WalletTransfer { asset: 1, amount: 9, to_futures: true }),
         ClientMessage::SetMarkPrice(SetMarkPrice { instrument: 3, mark_price: 5_726_630 }),
-        ClientMessage::ApplyFunding(ApplyFunding { instrument: 3, rate_ppm: -100 }),
+        ClientMessage::ApplyFunding(ApplyFunding {
+            instrument: 3,
+            rate_ppm: -100,
+            next_funding_time_ns: 1_767_254_400_000_000_000,
+        }),
     ];
     let expected = want.clone();
     let server = FakeServer::spawn(move |c| {
@@ -534,7 +538,7 @@ fn futures_senders_send_their_messages() {
     client.adjust_isolated_margin(3, -5).unwrap();
     client.wallet_transfer(1, 9, true).unwrap();
     client.set_mark_price(3, 5_726_630).unwrap();
-    client.apply_funding(3, -100).unwrap();
+    client.apply_funding(3, -100, 1_767_254_400_000_000_000).unwrap();
     client.close();
     server.join();
 }
@@ -632,8 +636,9 @@ fn describe_every_futures_report() {
             "#16 MARK instrument=3 mark=5726630",
         ),
         (
-            f(17, FuturesReport::FundingApplied(FundingReport { account: 9, funding: FundingApplied { instrument: 3, rate_ppm: 100, mark_price: 6_050_000, open_interest: 137, paid: 83, received: 82, residue: 1 } })),
-            "#17 FUNDING APPLIED instrument=3 rate_ppm=100 mark=6050000 open_interest=137 paid=83 received=82 residue=1",
+            f(17, FuturesReport::FundingApplied(FundingReport { account: 9, funding: FundingApplied { instrument: 3, rate_ppm: 100, mark_price: 6_050_000, open_interest: 137, paid: 83, received: 82, residue: 1, next_funding_time_ns: 1_767_254_400_000_000_000 } })),
+            "#17 FUNDING APPLIED instrument=3 rate_ppm=100 mark=6050000 open_interest=137 paid=83 received=82 residue=1 \
+             next_funding_time_ns=1767254400000000000",
         ),
         (
             ServerMessage::Report {

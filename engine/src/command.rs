@@ -643,4 +643,9 @@ pub struct ApplyFunding {
     pub instrument: InstrumentId,
     /// Funding rate, ppm: longs pay shorts when > 0, shorts pay longs when < 0.
     pub rate_ppm: i32,
+    /// When the oracle will settle the next funding, nanoseconds since the Unix epoch: strictly
+    /// after the command's gateway timestamp (`InvalidFundingTime`). 0 means "not given": only a
+    /// journal record written before the field existed holds it (the protocol refuses 0), and
+    /// the engine then settles as that release did (docs/futures.md, section 7).
+    pub next_funding_time_ns: u64,
 }

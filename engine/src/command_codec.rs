@@ -10,6 +10,10 @@ use crate::types::*;
 pub const MAX_COMMAND_BYTES: usize = 104;
 /// Bytes of the common prefix (kind, reserved, account, timestamp).
 pub const COMMAND_HEADER_BYTES: usize = 16;
+/// Length of an `ApplyFunding` record as the release before `next_funding_time_ns` wrote it
+/// (32 since): still decoded, with the time 0 ("not given"), and how a command with time 0 is
+/// still encoded.
+pub const APPLY_FUNDING_V1_BYTES: usize = 24;
 
 /// Command kind byte at offset 0.
 pub mod kind {
@@ -116,7 +120,12 @@ pub enum CodecError {
 
 /// Encoded length of a command.
 pub fn encoded_len(cmd: &Command) -> usize {
-    body_len(kind_of(cmd))
+    match cmd.kind {
+        // "Not given" is written as the previous release wrote every funding, so each command has
+        // one encoding and a decoded record re-encodes to its own bytes.
+        CommandKind::ApplyFunding(ApplyFunding { next_funding_time_ns: 0, .. }) => APPLY_FUNDING_V1_BYTES,
+        _ => body_len(kind_of(cmd)),
+    }
 }
 
 fn kind_of(cmd: &Command) -> u8 {
@@ -167,8 +176,8 @@ fn body_len(k: u8) -> usize {
         kind::DEPOSIT | kind::WITHDRAW => 40,
         kind::MARGIN_DEPOSIT | kind::MARGIN_WITHDRAW | kind::MARGIN_DEBIT => 40,
         kind::SET_RISK_TIER => 48,
-        kind::SET_LEVERAGE | kind::SET_MARGIN_MODE | kind::APPLY_FUNDING => 24,
-        kind::ADJUST_ISOLATED_MARGIN | kind::WALLET_TRANSFER | kind::SET_MARK_PRICE => 32,
+        kind::SET_LEVERAGE | kind::SET_MARGIN_MODE => 24,
+        kind::ADJUST_ISOLATED_MARGIN | kind::WALLET_TRANSFER | kind::SET_MARK_PRICE | kind::APPLY_FUNDING => 32,
         kind::SET_ACCOUNT_STATUS => 24,
         kind::SET_FEE_SCHEDULE => 32,
         kind::QUERY_ACCOUNT => 24,
@@ -368,7 +377,7 @@ fn risk_tier(r: &R<'_>) -> Result<SetRiskTier, CodecError> {
 /// `buf` must hold [`MAX_COMMAND_BYTES`]; unused bytes in the written range are zero.
 pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
     let k = kind_of(cmd);
-    let len = body_len(k);
+    let len = encoded_len(cmd);
     let b = &mut buf[..len];
     b.fill(0);
     let mut w = W(b);
@@ -436,6 +445,9 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
         CommandKind::ApplyFunding(f) => {
             w.u32(16, f.instrument);
             w.u32(20, f.rate_ppm as u32);
+            if f.next_funding_time_ns != 0 {
+                w.u64(24, f.next_funding_time_ns);
+            }
         }
         CommandKind::Cancel(c) => {
             let (rk, id) = ref_parts(c.order);
@@ -545,7 +557,10 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
     if expected == 0 {
         return Err(CodecError::UnknownKind(k));
     }
-    if buf.len() != expected {
+    // The previous release wrote `ApplyFunding` without its next funding time: its journals
+    // must still replay (the time reads as 0, "not given").
+    let legacy = k == kind::APPLY_FUNDING && buf.len() == APPLY_FUNDING_V1_BYTES;
+    if buf.len() != expected && !legacy {
         return Err(CodecError::BadLength { kind: k, len: buf.len(), expected });
     }
     let r = R(buf);
@@ -725,7 +740,17 @@ fn futures_kind(k: u8, r: &R<'_>) -> Result<CommandKind, CodecError> {
             CommandKind::SetMarkPrice(SetMarkPrice { instrument: r.u32(16), mark_price: r.u64(24) })
         }
         kind::APPLY_FUNDING => {
-            CommandKind::ApplyFunding(ApplyFunding { instrument: r.u32(16), rate_ppm: r.u32(20) as i32 })
+            // Absent from the previous release's 24-byte record: 0, "not given", which is only
+            // ever written that way (a 32-byte record holding 0 is damage).
+            let next_funding_time_ns = if r.0.len() == APPLY_FUNDING_V1_BYTES { 0 } else { r.u64(24) };
+            if r.0.len() != APPLY_FUNDING_V1_BYTES && next_funding_time_ns == 0 {
+                return Err(CodecError::BadField { field: "next_funding_time_ns", value: 0 });
+            }
+            CommandKind::ApplyFunding(ApplyFunding {
+                instrument: r.u32(16),
+                rate_ppm: r.u32(20) as i32,
+                next_funding_time_ns,
+            })
         }
         other => return Err(CodecError::UnknownKind(other)),
     })

@@ -186,6 +186,9 @@ pub struct FundingApplied {
     pub received: i64,
     /// `paid - received`, to the insurance fund (rounding only).
     pub residue: i64,
+    /// The command's next funding time, nanoseconds since the Unix epoch (0: not given, a
+    /// command replayed from a journal of the release before the field).
+    pub next_funding_time_ns: u64,
 }
 
 /// A position is being liquidated.
@@ -594,11 +597,13 @@ pub enum RejectReason {
     NoPosition = 44,
     /// A futures transfer in an asset no perpetual settles in.
     NotMarginAsset = 45,
+    /// A funding whose next funding time is 0 or not after the command's gateway timestamp.
+    InvalidFundingTime = 46,
 }
 
 impl RejectReason {
     /// All reasons, for tables and tests.
-    pub const ALL: [RejectReason; 45] = [
+    pub const ALL: [RejectReason; 46] = [
         Self::UnknownInstrument,
         Self::InstrumentNotTrading,
         Self::PriceOffTick,
@@ -644,6 +649,7 @@ impl RejectReason {
         Self::NotOracle,
         Self::NoPosition,
         Self::NotMarginAsset,
+        Self::InvalidFundingTime,
     ];
 
     /// Wire code.

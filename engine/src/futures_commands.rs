@@ -35,7 +35,9 @@ impl Engine {
             }
             CommandKind::WalletTransfer(t) => (CommandType::WalletTransfer, 0, self.wallet_transfer(a, t, out)),
             CommandKind::SetMarkPrice(m) => (CommandType::SetMarkPrice, m.instrument, self.set_mark_price(a, m, out)),
-            CommandKind::ApplyFunding(f) => (CommandType::ApplyFunding, f.instrument, self.apply_funding(a, f, out)),
+            CommandKind::ApplyFunding(f) => {
+                (CommandType::ApplyFunding, f.instrument, self.apply_funding(a, cmd.timestamp_ns, f, out))
+            }
             _ => unreachable!("spot commands are applied by Engine::apply"),
         };
         if let Err(reason) = result {
@@ -368,9 +370,11 @@ impl Engine {
         Ok(())
     }
 
+    /// `now_ns`: the command's gateway timestamp, which the next funding time must follow.
     fn apply_funding<S: EventSink>(
         &mut self,
         sender: AccountId,
+        now_ns: u64,
         c: &ApplyFunding,
         out: &mut Out<'_, S>,
     ) -> Result<(), RejectReason> {
@@ -381,6 +385,12 @@ impl Engine {
         let rate = c.rate_ppm as i128;
         if rate.abs() >= PPM {
             return Err(RejectReason::InvalidField);
+        }
+        // 0 is "not given": only a journal record of the release before the field holds it (the
+        // protocol refuses 0), and that release settled without a time, so the replay must too.
+        let given = c.next_funding_time_ns != 0;
+        if given && c.next_funding_time_ns <= now_ns {
+            return Err(RejectReason::InvalidFundingTime);
         }
         if self.perps[p].holders.is_empty() {
             return Err(RejectReason::NoOpenInterest);
@@ -437,7 +447,13 @@ impl Engine {
             paid,
             received,
             residue,
+            next_funding_time_ns: c.next_funding_time_ns,
         }));
+        if given {
+            self.perps[p].funding_rate_ppm = c.rate_ppm;
+            self.perps[p].next_funding_time_ns = c.next_funding_time_ns;
+        }
+        debug_assert!(self.perps[p].next_funding_time_ns != 0 || self.perps[p].funding_rate_ppm == 0);
         self.fut.active = true;
         Ok(())
     }

@@ -406,6 +406,13 @@ impl Engine {
         let p = self.instrument_index(instrument).and_then(|ii| self.perp_of(ii))?;
         Some(self.perps[p].mark)
     }
+
+    /// Inspection: a perpetual's last funding that gave a next funding time, as (rate ppm,
+    /// next funding time ns); (0, 0) before one.
+    pub fn funding(&self, instrument: InstrumentId) -> Option<(i32, u64)> {
+        let p = self.instrument_index(instrument).and_then(|ii| self.perp_of(ii))?;
+        Some((self.perps[p].funding_rate_ppm, self.perps[p].next_funding_time_ns))
+    }
 }
 
 /// Whether a liquidation index entry `(k, account)` of the long (or short) heap is its

@@ -1,5 +1,6 @@
-//! A perpetual's futures state beside its instrument: risk tiers, the mark price, open
-//! interest, its holders, and the liquidation index (docs/futures.md, section 8, "The index").
+//! A perpetual's futures state beside its instrument: risk tiers, the mark price, the last
+//! funding the oracle announced, open interest, its holders, and the liquidation index
+//! (docs/futures.md, section 8, "The index").
 //!
 //! The index is two binary heaps of `(key, account)`: longs by the largest key (liquidatable
 //! once the mark is at or below it), shorts by the smallest (at or above). A re-key pushes the
@@ -27,6 +28,12 @@ pub(crate) struct PerpMarket {
     pub id: InstrumentId,
     pub tiers: RiskTiers,
     pub mark: Price,
+    /// The rate of the last funding that gave a next funding time, ppm (0 before one).
+    pub funding_rate_ppm: i32,
+    /// That funding's next funding time, ns since the Unix epoch (0: none yet). A funding
+    /// replayed from a journal written before the field (time 0) leaves both as they were, so a
+    /// snapshot of the format before them and a full replay rebuild the same state.
+    pub next_funding_time_ns: u64,
     /// Σ long sizes.
     pub open_interest: u64,
     /// Sequence of the last command that changed the open interest (one
@@ -49,6 +56,8 @@ impl PerpMarket {
             id,
             tiers: RiskTiers::default(),
             mark,
+            funding_rate_ppm: 0,
+            next_funding_time_ns: 0,
             open_interest: 0,
             oi_seq: 0,
             oi_before: 0,

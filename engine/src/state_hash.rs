@@ -156,7 +156,8 @@ impl Engine {
 
 impl Engine {
     /// What the state hash takes of the futures side: nothing without perpetuals (so older
-    /// states hash as before), else a marker, each perpetual's mark and tiers, and every
+    /// states hash as before), else a marker, each perpetual's mark, tiers and last announced
+    /// funding (once there is one, [`funding_words`]), and every
     /// account's futures wallet and non-empty position records (index keys included: they are
     /// state, docs/futures.md, "The index").
     pub(crate) fn futures_hash_words(&self) -> Vec<u64> {
@@ -171,6 +172,7 @@ impl Engine {
             for t in m.tiers.as_slice() {
                 w.extend([t.max_notional, t.max_leverage as u64, t.mmr_ppm as u64, t.maint_amount]);
             }
+            w.extend(funding_words(m.funding_rate_ppm, m.next_funding_time_ns));
         }
         for (a, m) in self.margin.iter().enumerate() {
             let live = m.positions.iter().filter(|p| !p.is_blank()).count();
@@ -196,6 +198,15 @@ impl Engine {
         }
         w
     }
+}
+
+/// What the state hash takes of a perpetual's last announced funding: nothing before one (a
+/// format-6 snapshot, which did not have it, keeps the hash it recorded), else a marker, the
+/// rate and the time. The engine and a snapshot's list hash it alike.
+pub(crate) fn funding_words(rate_ppm: i32, next_funding_time_ns: u64) -> impl Iterator<Item = u64> {
+    const MARKER: u64 = u64::from_le_bytes(*b"FUNDING!");
+    let words = [MARKER, rate_ppm as u32 as u64, next_funding_time_ns];
+    words.into_iter().take(if next_funding_time_ns == 0 { 0 } else { 3 })
 }
 
 /// What the state hash takes of one journaled credential (the engine's table and a snapshot's

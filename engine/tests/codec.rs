@@ -209,8 +209,9 @@ fn futures_kind_s() -> impl Strategy<Value = CommandKind> {
         }),
         (any::<u32>(), u64_s())
             .prop_map(|(instrument, mark_price)| CommandKind::SetMarkPrice(SetMarkPrice { instrument, mark_price })),
-        (any::<u32>(), any::<i32>())
-            .prop_map(|(instrument, rate_ppm)| CommandKind::ApplyFunding(ApplyFunding { instrument, rate_ppm })),
+        (any::<u32>(), any::<i32>(), u64_s()).prop_map(|(instrument, rate_ppm, next_funding_time_ns)| {
+            CommandKind::ApplyFunding(ApplyFunding { instrument, rate_ppm, next_funding_time_ns })
+        }),
     ]
 }
 
@@ -302,10 +303,19 @@ fn expected_len(k: u8) -> usize {
         kind::NEW_ORDER_LIST => 96,
         kind::ADD_PERPETUAL => 104,
         kind::SET_RISK_TIER => 48,
-        kind::SET_LEVERAGE | kind::SET_MARGIN_MODE | kind::APPLY_FUNDING => 24,
-        kind::ADJUST_ISOLATED_MARGIN | kind::WALLET_TRANSFER | kind::SET_MARK_PRICE => 32,
+        kind::SET_LEVERAGE | kind::SET_MARGIN_MODE => 24,
+        kind::ADJUST_ISOLATED_MARGIN | kind::WALLET_TRANSFER | kind::SET_MARK_PRICE | kind::APPLY_FUNDING => 32,
         kind::MARGIN_DEPOSIT | kind::MARGIN_WITHDRAW | kind::MARGIN_DEBIT => 40,
         _ => unreachable!(),
+    }
+}
+
+/// The expected encoded length of a command: its kind's, except a funding without a next funding
+/// time, which is written in the previous release's 24-byte form.
+fn expected_len_of(cmd: &Command) -> usize {
+    match cmd.kind {
+        CommandKind::ApplyFunding(ApplyFunding { next_funding_time_ns: 0, .. }) => APPLY_FUNDING_V1_BYTES,
+        ref k => expected_len(kind_byte(k)),
     }
 }
 
@@ -326,7 +336,7 @@ proptest! {
         let mut buf = [junk; MAX_COMMAND_BYTES];
         let n = encode(&cmd, &mut buf);
         prop_assert_eq!(n, encoded_len(&cmd));
-        prop_assert_eq!(n, expected_len(kind_byte(&cmd.kind)));
+        prop_assert_eq!(n, expected_len_of(&cmd));
         prop_assert!(n <= MAX_COMMAND_BYTES);
         prop_assert_eq!(&buf[..n], &enc(&cmd)[..]);
         prop_assert_eq!(buf[0], kind_byte(&cmd.kind));
@@ -366,15 +376,19 @@ proptest! {
         let mut bytes = enc(&cmd);
         let n = bytes.len();
         let k = bytes[0];
+        // A funding has two valid lengths (the previous release's 24 bytes, and 32); the error
+        // names the current one.
+        let (n, valid) = if k == kind::APPLY_FUNDING { (32, vec![24, 32]) } else { (n, vec![n]) };
+        let len = if shorter { bytes.len().saturating_sub(extra).max(COMMAND_HEADER_BYTES) } else { bytes.len() + extra };
+        prop_assume!(!valid.contains(&len));
         if shorter {
             // A header-only command (a time tick) has nothing to cut.
             prop_assume!(n > COMMAND_HEADER_BYTES);
-            let len = n.saturating_sub(extra).max(COMMAND_HEADER_BYTES);
             bytes.truncate(len);
             prop_assert_eq!(decode(&bytes), Err(CodecError::BadLength { kind: k, len, expected: n }));
         } else {
-            bytes.resize(n + extra, 0);
-            prop_assert_eq!(decode(&bytes), Err(CodecError::BadLength { kind: k, len: n + extra, expected: n }));
+            bytes.resize(len, 0);
+            prop_assert_eq!(decode(&bytes), Err(CodecError::BadLength { kind: k, len, expected: n }));
         }
     }
 
@@ -659,9 +673,13 @@ fn known_encoding_of_futures_commands() {
         (32, 25, &[0u8; 4][..], &[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..])
     );
 
-    let funding = ApplyFunding { instrument: 3, rate_ppm: -100 };
+    let next = 1_767_254_400_000_000_000u64;
+    let funding = ApplyFunding { instrument: 3, rate_ppm: -100, next_funding_time_ns: next };
     let b = enc(&Command { account: 9, timestamp_ns: 9, kind: CommandKind::ApplyFunding(funding) });
-    assert_eq!((b.len(), b[0], &b[20..24]), (24, 31, &(-100i32).to_le_bytes()[..]));
+    assert_eq!(
+        (b.len(), b[0], &b[16..20], &b[20..24], &b[24..32]),
+        (32, 31, &3u32.to_le_bytes()[..], &(-100i32).to_le_bytes()[..], &next.to_le_bytes()[..])
+    );
 
     let wt = WalletTransfer { asset: 1, amount: 500, to_futures: false };
     let b = enc(&Command { account: 7, timestamp_ns: 9, kind: CommandKind::WalletTransfer(wt) });
@@ -697,6 +715,39 @@ fn known_encoding_of_futures_commands() {
     let spot = enc(&Command { account: 0, timestamp_ns: 9, kind: CommandKind::AddInstrument(spec) });
     let perp = enc(&Command { account: 0, timestamp_ns: 9, kind: CommandKind::AddPerpetual(spec) });
     assert_eq!((spot[0], perp[0], &perp[1..]), (5, 21, &spot[1..]));
+}
+
+/// The previous release wrote `ApplyFunding` in 24 bytes, without the next funding time: such a
+/// record (as that release's encoder laid it out, byte by byte) still decodes, with the time 0
+/// ("not given"), and a command with time 0 encodes back to exactly those bytes. A 32-byte record
+/// with time 0 is damage, as is any other length.
+#[test]
+fn previous_release_funding_record_decodes_with_no_time() {
+    let mut old = [0u8; 24];
+    old[0] = 31;
+    old[4..8].copy_from_slice(&100u32.to_le_bytes());
+    old[8..16].copy_from_slice(&1_767_225_600_000_000_000u64.to_le_bytes());
+    old[16..20].copy_from_slice(&3u32.to_le_bytes());
+    old[20..24].copy_from_slice(&(-100i32).to_le_bytes());
+    let cmd = decode(&old).expect("a previous release's record");
+    let funding = ApplyFunding { instrument: 3, rate_ppm: -100, next_funding_time_ns: 0 };
+    let want =
+        Command { account: 100, timestamp_ns: 1_767_225_600_000_000_000, kind: CommandKind::ApplyFunding(funding) };
+    assert_eq!(cmd, want);
+    assert_eq!((encoded_len(&cmd), enc(&cmd)), (APPLY_FUNDING_V1_BYTES, old.to_vec()));
+
+    let mut zero_time = old.to_vec();
+    zero_time.resize(32, 0);
+    assert_eq!(decode(&zero_time), Err(CodecError::BadField { field: "next_funding_time_ns", value: 0 }));
+    zero_time[24] = 1;
+    assert!(
+        matches!(decode(&zero_time), Ok(Command { kind: CommandKind::ApplyFunding(f), .. }) if f.next_funding_time_ns == 1)
+    );
+    for len in [16, 23, 25, 31, 33, 40] {
+        let mut b = zero_time.clone();
+        b.resize(len, 0);
+        assert_eq!(decode(&b), Err(CodecError::BadLength { kind: 31, len, expected: 32 }));
+    }
 }
 
 /// A journal written before perpetuals: its advanced orders (bytes 74-75 zero) decode as neither

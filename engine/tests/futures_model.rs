@@ -243,21 +243,37 @@ fn example_reduce_only() {
     assert!(x.m.book(BTC).is_empty());
 }
 
-/// Example 7: funding (payers round up, receivers down, residue to the insurance fund).
+/// A funding of `rate_ppm` from `sender` at 00:00 UTC, 1 Jan 2026, announcing `next_ns`.
+fn funding_at(sender: AccountId, rate_ppm: i128, next_ns: u64) -> FCmd {
+    FCmd::ApplyFunding { sender, inst: BTC, rate_ppm, at_ns: 1_767_225_600_000_000_000, next_ns }
+}
+
+/// The same, announcing the next funding 8 hours later.
+fn funding(sender: AccountId, rate_ppm: i128) -> FCmd {
+    funding_at(sender, rate_ppm, 1_767_225_600_000_000_000 + 8 * 3_600_000_000_000)
+}
+
+/// Example 7: funding (payers round up, receivers down, residue to the insurance fund), and the
+/// next funding time it announces (after the command's own time).
 #[test]
 fn example_funding() {
     let mut x = Ex::new();
     for a in [A, B, C] {
         x.deposit(a, 1_000_000);
     }
-    assert_eq!(x.reject(FCmd::ApplyFunding { sender: ORACLE, inst: BTC, rate_ppm: 100 }), FReject::NoOpenInterest);
+    assert_eq!(x.reject(funding(ORACLE, 100)), FReject::NoOpenInterest);
     x.limit(B, Side::Sell, 6_000_000, 70);
     x.limit(C, Side::Sell, 6_000_000, 67);
     x.ok(order(A, Side::Buy, OrderKind::Market, 137, false));
     x.mark(6_050_000);
-    assert_eq!(x.reject(FCmd::ApplyFunding { sender: A, inst: BTC, rate_ppm: 100 }), FReject::NotOracle);
+    assert_eq!(x.reject(funding(A, 100)), FReject::NotOracle);
+    let at = 1_767_225_600_000_000_000;
+    for next in [at, at - 1] {
+        assert_eq!(x.reject(funding_at(ORACLE, 100, next)), FReject::InvalidFundingTime);
+    }
+    assert_eq!(x.m.insts[&BTC].funding, (0, 0));
     let (wa, wb, wc, wf) = (x.m.acct(A).wallet, x.m.acct(B).wallet, x.m.acct(C).wallet, x.m.acct(FUND).wallet);
-    let ev = x.ok(FCmd::ApplyFunding { sender: ORACLE, inst: BTC, rate_ppm: 100 });
+    let ev = x.ok(funding(ORACLE, 100));
     // A: 137 × 6,050,000 × 100 / 1e9 = 82.885 → pays 83; B: 42.35 → 42; C: 40.535 → 40.
     assert_eq!(
         ev[..4],
@@ -272,10 +288,12 @@ fn example_funding() {
                 open_interest: 137,
                 paid: 83,
                 received: 82,
-                residue: 1
+                residue: 1,
+                next_ns: at + 8 * 3_600_000_000_000,
             },
         ]
     );
+    assert_eq!(x.m.insts[&BTC].funding, (100, at + 8 * 3_600_000_000_000));
     assert_eq!((x.m.acct(A).wallet, x.m.acct(B).wallet, x.m.acct(C).wallet), (wa - 83, wb + 42, wc + 40));
     assert_eq!(x.m.acct(FUND).wallet, wf + 1);
 }
@@ -700,7 +718,9 @@ fn example_oracle_rejects() {
     assert_eq!(x.reject(mark(ORACLE, 6_300_001)), FReject::MarkOutsideBand);
     assert_eq!(x.reject(FCmd::SetMarkPrice { sender: ORACLE, inst: 7, mark: 1 }), FReject::UnknownInstrument);
     x.ok(mark(ORACLE, 6_300_000));
-    assert_eq!(x.reject(FCmd::ApplyFunding { sender: ORACLE, inst: BTC, rate_ppm: 1_000_000 }), FReject::InvalidField);
+    assert_eq!(x.reject(funding(ORACLE, 1_000_000)), FReject::InvalidField);
+    // The rate is checked before the time.
+    assert_eq!(x.reject(funding_at(ORACLE, 1_000_000, 1)), FReject::InvalidField);
 }
 
 // ===== Property test =========================================================================

@@ -1,7 +1,7 @@
 //! Perpetual futures rules the reference model does not cover, with whole event lists: amends
 //! of perpetual orders (margin re-checked, aggregates kept), `QueryAccount`'s position and
 //! margin reports, and the rejects of commands the model never sends (spot instruments, stops
-//! and lists on perpetuals, bad tiers and marks).
+//! and lists on perpetuals, bad tiers and marks); the next funding time a funding announces.
 
 use engine::*;
 
@@ -280,7 +280,7 @@ fn commands_the_model_never_sends_are_refused_with_their_own_reasons() {
     );
     let far = SetMarkPrice { mark_price: 6_300_010, ..m };
     assert_eq!(x.reject(ORACLE, CommandKind::SetMarkPrice(far)), RejectReason::MarkOutsideBand);
-    let funding = ApplyFunding { instrument: BTC, rate_ppm: 100 };
+    let funding = ApplyFunding { instrument: BTC, rate_ppm: 100, next_funding_time_ns: u64::MAX };
     assert_eq!(x.reject(ORACLE, CommandKind::ApplyFunding(funding)), RejectReason::NoOpenInterest);
     // Transfers: another asset, a wallet transfer beyond the spot balance.
     let t = Transfer { target: A, asset: 2, amount: 5, tx_id: 99 };
@@ -364,4 +364,101 @@ fn reduce_only_and_close_position_stops_fire_on_the_last_price_and_close_what_th
             .any(|e| matches!(e, EventKind::Cancelled(c) if c.account == A && c.reason == CancelReason::ReduceOnly)),
         "{ev:?}"
     );
+}
+
+/// `ApplyFunding` carries the oracle's next funding time (docs/futures.md, section 7): it must be
+/// strictly after the command's gateway timestamp (`InvalidFundingTime`, nothing changes), it is
+/// in `FundingApplied`, and the perpetual remembers it with the rate (snapshot and state hash).
+/// Time 0 is "not given" (a journal record of the release before the field): settled as that
+/// release did, leaving the announced funding as it was.
+#[test]
+fn funding_announces_the_next_funding_time_which_must_follow_the_command() {
+    let mut x = Ex::new();
+    // B sells 100 at 6,000,000 to A: A long 100, B short 100. Fees: A (taker) 300, B (maker) 120.
+    let ask = x.order(Side::Sell, 6_000_000, 100);
+    x.ok(B, CommandKind::NewOrder(ask));
+    let buy = x.order(Side::Buy, 0, 100);
+    x.ok(A, CommandKind::NewOrder(buy));
+    assert_eq!(x.e.funding(BTC), Some((0, 0)));
+    assert_eq!(x.e.funding(SPOT), None);
+
+    // The next command's gateway timestamp is its sequence number: a time at it or before it
+    // is refused, whatever the rate.
+    let now = x.seq + 1;
+    for next in [now, now - 1, 1] {
+        let f = ApplyFunding { instrument: BTC, rate_ppm: 100, next_funding_time_ns: next };
+        assert_eq!(x.reject(ORACLE, CommandKind::ApplyFunding(f)), RejectReason::InvalidFundingTime, "{next}");
+    }
+    // Other checks come first: the sender, the perpetual, the rate.
+    let late = ApplyFunding { instrument: BTC, rate_ppm: 1_000_000, next_funding_time_ns: 1 };
+    assert_eq!(x.reject(A, CommandKind::ApplyFunding(late)), RejectReason::NotOracle);
+    assert_eq!(x.reject(ORACLE, CommandKind::ApplyFunding(late)), RejectReason::InvalidField);
+    let spot = ApplyFunding { instrument: SPOT, ..late };
+    assert_eq!(x.reject(ORACLE, CommandKind::ApplyFunding(spot)), RejectReason::NotPerpetual);
+    assert_eq!(x.e.funding(BTC), Some((0, 0)));
+
+    // 100 ppm of 100 × 6,000,000 / 1000: A pays 60, B receives 60; the time is announced.
+    let next = 28_800_000_000_000;
+    let f = ApplyFunding { instrument: BTC, rate_ppm: 100, next_funding_time_ns: next };
+    let wallet = |account, wallet| EventKind::WalletChanged(WalletChanged { account, asset: USDT, wallet, spot: 0 });
+    assert_eq!(
+        x.ok(ORACLE, CommandKind::ApplyFunding(f)),
+        vec![
+            EventKind::FundingPayment(FundingPayment { account: A, instrument: BTC, amount: -60 }),
+            EventKind::FundingPayment(FundingPayment { account: B, instrument: BTC, amount: 60 }),
+            EventKind::FundingApplied(FundingApplied {
+                instrument: BTC,
+                rate_ppm: 100,
+                mark_price: 6_000_000,
+                open_interest: 100,
+                paid: 60,
+                received: 60,
+                residue: 0,
+                next_funding_time_ns: next,
+            }),
+            wallet(A, 999_640),
+            wallet(B, 999_940),
+        ]
+    );
+    assert_eq!(x.e.funding(BTC), Some((100, next)));
+    // It is state: a snapshot keeps it, and it is in the hash.
+    x.roundtrip();
+    assert_eq!(x.e.funding(BTC), Some((100, next)));
+    let hash = x.e.state_hash();
+    let mut other = Engine::from_snapshot(&x.e.snapshot()).unwrap();
+    let f = ApplyFunding { instrument: BTC, rate_ppm: 0, next_funding_time_ns: next + 1 };
+    let mut ev = Vec::new();
+    other.apply(
+        x.seq + 1,
+        &Command { account: ORACLE, timestamp_ns: x.seq + 1, kind: CommandKind::ApplyFunding(f) },
+        &mut ev,
+    );
+    assert!(matches!(ev.as_slice(), [.., Event { kind: EventKind::FundingApplied(_), .. }]), "{ev:?}");
+    assert_ne!(other.state_hash(), hash, "a new announced funding changes the hash");
+
+    // No time (a previous release's journal record): settled, -20 ppm (shorts pay longs: B pays
+    // ceil(12) = 12, A receives 12), announced funding unchanged.
+    let old = ApplyFunding { instrument: BTC, rate_ppm: -20, next_funding_time_ns: 0 };
+    let ev = x.ok(ORACLE, CommandKind::ApplyFunding(old));
+    assert_eq!(
+        ev,
+        vec![
+            EventKind::FundingPayment(FundingPayment { account: A, instrument: BTC, amount: 12 }),
+            EventKind::FundingPayment(FundingPayment { account: B, instrument: BTC, amount: -12 }),
+            EventKind::FundingApplied(FundingApplied {
+                instrument: BTC,
+                rate_ppm: -20,
+                mark_price: 6_000_000,
+                open_interest: 100,
+                paid: 12,
+                received: 12,
+                residue: 0,
+                next_funding_time_ns: 0,
+            }),
+            wallet(A, 999_652),
+            wallet(B, 999_928),
+        ]
+    );
+    assert_eq!(x.e.funding(BTC), Some((100, next)));
+    x.roundtrip();
 }

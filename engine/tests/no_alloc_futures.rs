@@ -37,6 +37,14 @@ impl Rng {
     }
 }
 
+/// A funding of -100..=100 ppm; those of a multiple of 10 ppm announce a next funding time
+/// before the command (time 1: every command's timestamp is its sequence, ≥ 1), which is refused.
+fn funding(r: &mut Rng) -> ApplyFunding {
+    let rate_ppm = r.below(201) as i32 - 100;
+    let next_funding_time_ns = if rate_ppm % 10 == 0 { 1 } else { 1 << 62 };
+    ApplyFunding { instrument: BTC, rate_ppm, next_funding_time_ns }
+}
+
 struct Flow {
     rng: Rng,
     cid: u64,
@@ -93,14 +101,8 @@ impl Flow {
                 self.mark = (self.mark as i64 + step) as Price / 10 * 10;
                 return (ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { instrument: BTC, mark_price: self.mark }));
             }
-            97 => {
-                let rate_ppm = r.below(201) as i32 - 100;
-                return (ORACLE, CommandKind::ApplyFunding(ApplyFunding { instrument: BTC, rate_ppm }));
-            }
-            _ if r.below(30) != 0 => {
-                let rate_ppm = r.below(201) as i32 - 100;
-                return (ORACLE, CommandKind::ApplyFunding(ApplyFunding { instrument: BTC, rate_ppm }));
-            }
+            97 => return (ORACLE, CommandKind::ApplyFunding(funding(r))),
+            _ if r.below(30) != 0 => return (ORACLE, CommandKind::ApplyFunding(funding(r))),
             _ => {
                 // Rare top-ups: liquidated traders come back with thin margins.
                 self.tx += 1;

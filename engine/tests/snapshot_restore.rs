@@ -629,6 +629,8 @@ struct Reached {
     resting: usize,
     reduce_only: usize,
     liquidations: usize,
+    /// Perpetuals with an announced funding (rate and next funding time).
+    announced: usize,
 }
 
 impl Reached {
@@ -639,6 +641,7 @@ impl Reached {
         self.keyed += f.positions.iter().filter(|q| q.key != 0).count();
         self.resting += f.positions.iter().map(|q| q.orders as usize).sum::<usize>();
         self.reduce_only += f.reduce_only.len();
+        self.announced += f.perps.iter().filter(|m| m.next_funding_time_ns != 0).count();
     }
 }
 
@@ -720,12 +723,18 @@ fn restored_futures_engines_match_the_original() {
     for (k, ops) in futures_flows(40).iter().enumerate() {
         run_futures(ops, 500 + k as u64, &mut reached);
     }
-    let Reached { positions, isolated, keyed, resting, reduce_only, liquidations } = reached;
+    let Reached { positions, isolated, keyed, resting, reduce_only, liquidations, announced } = reached;
     assert!(
-        positions > 20 && isolated > 0 && keyed > 20 && resting > 20 && reduce_only > 0 && liquidations > 20,
-        "the snapshots should hold positions, isolated ones, keys, resting and reduce-only orders, and the mark \
-         moves after them liquidate: {reached:?}",
-        reached = (positions, isolated, keyed, resting, reduce_only, liquidations)
+        positions > 20
+            && isolated > 0
+            && keyed > 20
+            && resting > 20
+            && reduce_only > 0
+            && liquidations > 20
+            && announced > 10,
+        "the snapshots should hold positions, isolated ones, keys, resting and reduce-only orders, announced \
+         fundings, and the mark moves after them liquidate: {reached:?}",
+        reached = (positions, isolated, keyed, resting, reduce_only, liquidations, announced)
     );
 }
 
@@ -838,6 +847,14 @@ fn damaged_futures_parts_are_refused() {
         s.futures.perps.push(p);
     });
     case("an unknown instrument", "is not listed", &|s| s.futures.perps[1].instrument = 7);
+    case("a funding rate without a funding time", "funding rate 5 with next funding time 0", &|s| {
+        s.futures.perps[0].funding_rate_ppm = 5;
+        s.futures.perps[0].next_funding_time_ns = 0;
+    });
+    case("a funding rate of 100%", "funding rate -1000000", &|s| {
+        s.futures.perps[0].funding_rate_ppm = -1_000_000;
+        s.futures.perps[0].next_funding_time_ns = 1;
+    });
     case("a reduce-only order that is not", "reduce-only orders listed", &|s| s.futures.reduce_only.push(u64::MAX));
     case("reduce-only orders forgotten", "its resting orders make", &|s| {
         // A forgotten flag counts the order in its side's aggregate.
@@ -881,7 +898,7 @@ fn mutate_futures(s: &mut EngineSnapshot, r: &mut Rng) {
         _ => r.below(8),
     };
     let (p, q, m) = (pick(r, f.perps.len()), pick(r, f.positions.len()), pick(r, f.margin.len()));
-    match r.below(16) {
+    match r.below(17) {
         0 => f.positions[q].size = v as i64,
         1 => f.positions[q].cost = v as i64,
         2 => f.positions[q].iso = v as i64,
@@ -900,7 +917,8 @@ fn mutate_futures(s: &mut EngineSnapshot, r: &mut Rng) {
             let t = pick(r, f.perps[p].tiers.len());
             f.perps[p].tiers[t].max_leverage = v as u32
         }
-        _ => f.reduce_only.push(v),
+        15 => f.reduce_only.push(v),
+        _ => f.perps[p].funding_rate_ppm = v as i32,
     }
 }
 
@@ -923,6 +941,30 @@ fn a_format_5_snapshot_still_restores() {
     let named = EngineSnapshot { config: ConfigSnapshot { oracle_account: 3, ..snap.config }, ..snap.clone() };
     assert!(EngineSnapshotV5::from_current(&named).is_none());
     assert!(EngineSnapshotV4::from_current(&named).is_none());
+}
+
+#[test]
+fn a_format_6_snapshot_still_restores() {
+    // A futures state no funding announced a time in (what format 6 could hold): archived as
+    // format 6, read back and converted, it is the same state and hashes as before.
+    let mut snap = busy_futures().snapshot();
+    for m in &mut snap.futures.perps {
+        (m.funding_rate_ppm, m.next_funding_time_ns) = (0, 0);
+    }
+    let e = Engine::from_snapshot(&snap).expect("restores");
+    let v6 = EngineSnapshotV6::from_current(&snap).expect("no announced funding");
+    let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&v6).expect("serialize");
+    let read = rkyv::from_bytes::<EngineSnapshotV6, rkyv::rancor::Error>(&bytes).expect("validate + deserialize");
+    let back = EngineSnapshot::from(read);
+    assert_eq!(back, snap);
+    assert!(!back.futures.perps.is_empty());
+    assert_eq!(back.state_hash(), e.state_hash(), "a format-6 state hashes as before");
+    assert_eq!(Engine::from_snapshot(&back).expect("restores").state_hash(), e.state_hash());
+    // Format 6 cannot hold an announced funding.
+    let mut announced = snap.clone();
+    announced.futures.perps[0].next_funding_time_ns = 1;
+    assert!(EngineSnapshotV6::from_current(&announced).is_none());
+    assert_ne!(announced.state_hash(), snap.state_hash(), "an announced funding is in the hash");
 }
 
 #[test]

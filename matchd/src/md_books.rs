@@ -564,6 +564,7 @@ impl MdBooks {
                     rate_ppm: f.rate_ppm,
                     mark_price: f.mark_price,
                     open_interest: f.open_interest,
+                    next_funding_time_ns: f.next_funding_time_ns,
                 };
                 self.out.emit(&MdServerMessage::Funding(msg), false);
             }
@@ -1122,6 +1123,7 @@ mod tests {
             paid: 1,
             received: 1,
             residue: 0,
+            next_funding_time_ns: 28_800_000_000_000,
         };
         for kind in [
             EventKind::MarkPriceSet(engine::MarkPriceSet { instrument: 1, mark_price: 99 }),
@@ -1145,7 +1147,10 @@ mod tests {
             .filter_map(|m| match m {
                 MdServerMessage::MarkPrice(x) => Some((x.seq, "mark", x.mark_price)),
                 MdServerMessage::Trade(x) if x.liquidation => Some((x.seq, "liquidation trade", x.qty)),
-                MdServerMessage::Funding(x) => Some((x.seq, "funding", x.open_interest)),
+                MdServerMessage::Funding(x) => {
+                    assert_eq!((x.rate_ppm, x.mark_price, x.next_funding_time_ns), (100, 101, 28_800_000_000_000));
+                    Some((x.seq, "funding", x.open_interest))
+                }
                 _ => None,
             })
             .collect();

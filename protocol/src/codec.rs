@@ -214,7 +214,7 @@ impl ClientMessage {
             }
             template::WALLET_TRANSFER => ClientMessage::WalletTransfer(futures::read_wallet_transfer(&r)?),
             template::SET_MARK_PRICE => ClientMessage::SetMarkPrice(futures::read_set_mark_price(&r)),
-            template::APPLY_FUNDING => ClientMessage::ApplyFunding(futures::read_apply_funding(&r)),
+            template::APPLY_FUNDING => ClientMessage::ApplyFunding(futures::read_apply_funding(&r)?),
             template::MD_SUBSCRIBE => ClientMessage::MdSubscribe(market_data::read_subscribe(&r)?),
             template::MD_SNAPSHOT_REQUEST => ClientMessage::MdSnapshotRequest(market_data::read_snapshot_request(&r)?),
             template_id => return Err(DecodeError::UnknownTemplate { template_id }),

@@ -655,11 +655,13 @@ impl ExecReport {
 }
 
 /// The shortest block a decoder accepts for a report template: its block length, except for a
-/// template whose block grew by appended fields (`Fill` without `fee`), where a block of the
-/// original length is read with those fields absent.
+/// template whose block grew by appended fields (`Fill` without `fee`, `FundingApplied` without
+/// `next_funding_time_ns`), where a block of the original length is read with those fields
+/// absent.
 pub fn report_min_block_len(template_id: u16) -> Option<usize> {
     match template_id {
         template::FILL => Some(layout::fill::FEE),
+        template::FUNDING_APPLIED => Some(layout::funding_applied::NEXT_FUNDING_TIME_NS),
         t => report_block_len(t),
     }
 }

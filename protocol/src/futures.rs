@@ -20,7 +20,7 @@ use engine::{
 };
 
 use crate::error::DecodeError;
-use crate::field::{bool_from_u8, enum_at};
+use crate::field::{bad, bool_from_u8, enum_at};
 use crate::frame::{Rd, Wr};
 use crate::layout;
 use crate::template;
@@ -213,11 +213,18 @@ pub(crate) fn write_apply_funding(m: &ApplyFunding, w: &mut Wr<'_>) {
     use layout::apply_funding::*;
     w.u32(INSTRUMENT, m.instrument);
     w.i32(RATE_PPM, m.rate_ppm);
+    w.u64(NEXT_FUNDING_TIME_NS, m.next_funding_time_ns);
 }
 
-pub(crate) fn read_apply_funding(r: &Rd<'_>) -> ApplyFunding {
+/// A next funding time of 0 is refused here (`BadFieldValue`): the engine reads 0 as "not
+/// given", which only a journal record of the release before the field may say.
+pub(crate) fn read_apply_funding(r: &Rd<'_>) -> Result<ApplyFunding, DecodeError> {
     use layout::apply_funding::*;
-    ApplyFunding { instrument: r.u32(INSTRUMENT), rate_ppm: r.i32(RATE_PPM) }
+    let next_funding_time_ns = r.u64(NEXT_FUNDING_TIME_NS);
+    if next_funding_time_ns == 0 {
+        return Err(bad(template::APPLY_FUNDING, "next_funding_time_ns", NEXT_FUNDING_TIME_NS, 0));
+    }
+    Ok(ApplyFunding { instrument: r.u32(INSTRUMENT), rate_ppm: r.i32(RATE_PPM), next_funding_time_ns })
 }
 
 /// A sequenced futures report (templates 170-186), to the account [`FuturesReport::account`]
@@ -453,6 +460,7 @@ fn write_funding_applied(e: &FundingReport, w: &mut Wr<'_>) {
     w.i64(RECEIVED, f.received);
     w.i64(RESIDUE, f.residue);
     w.i32(RATE_PPM, f.rate_ppm);
+    w.u64(NEXT_FUNDING_TIME_NS, f.next_funding_time_ns);
 }
 
 /// Reads a futures report block whose length was checked (`None`: not a futures report
@@ -643,6 +651,8 @@ fn read_funding_applied(account: AccountId, r: &Rd<'_>) -> FundingReport {
             paid: r.i64(PAID),
             received: r.i64(RECEIVED),
             residue: r.i64(RESIDUE),
+            // Absent (0) in a block that ends before it: reads beyond the block give zeros.
+            next_funding_time_ns: r.u64(NEXT_FUNDING_TIME_NS),
         },
     }
 }

@@ -198,6 +198,9 @@ pub struct MdFunding {
     pub mark_price: Price,
     /// Open interest: the sum of the long positions' sizes.
     pub open_interest: Qty,
+    /// The next funding time the oracle announced with it, ns since the Unix epoch (0: none, a
+    /// funding journaled before the field, or a 32-byte block from a server before it).
+    pub next_funding_time_ns: u64,
 }
 
 /// A perpetual's open interest changed (a command opened or closed positions).
@@ -448,6 +451,16 @@ impl MdServerMessage {
         })
     }
 
+    /// The shortest block the decoder accepts: the block length, except for a template whose
+    /// block grew by appended fields (`MdFunding` without `next_funding_time_ns`), where a block
+    /// of the original length is read with those fields absent.
+    pub fn min_block_len_of(template_id: u16) -> Option<usize> {
+        match template_id {
+            template::MD_FUNDING => Some(layout::md_funding::NEXT_FUNDING_TIME_NS),
+            t => Self::block_len_of(t),
+        }
+    }
+
     /// Template id.
     pub fn template_id(&self) -> u16 {
         match self {
@@ -515,7 +528,7 @@ impl MdServerMessage {
     /// Decodes one message from its header and body (as split by [`super::decode_frame`]). A
     /// block longer than the version-1 block is accepted and its tail ignored.
     pub fn decode(header: &Header, body: &[u8]) -> Result<MdServerMessage, DecodeError> {
-        let r = check(header, body, Self::block_len_of(header.template_id))?;
+        let r = check(header, body, Self::min_block_len_of(header.template_id))?;
         let t = header.template_id;
         Ok(match t {
             template::HEARTBEAT => MdServerMessage::Heartbeat,
@@ -593,6 +606,8 @@ impl MdServerMessage {
                     rate_ppm: r.i32(RATE_PPM),
                     mark_price: r.u64(MARK_PRICE),
                     open_interest: r.u64(OPEN_INTEREST),
+                    // Absent (0) in a block that ends before it: reads beyond the block give zeros.
+                    next_funding_time_ns: r.u64(NEXT_FUNDING_TIME_NS),
                 })
             }
             template::MD_OPEN_INTEREST => {
@@ -779,6 +794,7 @@ impl MdServerMessage {
                 w.i32(RATE_PPM, m.rate_ppm);
                 w.u64(MARK_PRICE, m.mark_price);
                 w.u64(OPEN_INTEREST, m.open_interest);
+                w.u64(NEXT_FUNDING_TIME_NS, m.next_funding_time_ns);
             }
             MdServerMessage::OpenInterest(m) => {
                 use layout::md_open_interest::*;

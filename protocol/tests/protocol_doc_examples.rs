@@ -957,6 +957,17 @@ fn variants() -> Vec<(String, &'static str, Vec<u8>)> {
         ("CommandRejected, command 30".into(), "server", set(example("CommandRejected"), 34, 30)),
         ("OrderCancelled, reason 12".into(), "server", set(example("OrderCancelled"), 49, 12)),
         ("template 187 (unknown)".into(), "server", with_u16(example("MarkPriceSet"), 4, 187)),
+        (
+            "FundingApplied, 64-byte block (before next_funding_time_ns)".into(),
+            "server",
+            with_block_len(example("FundingApplied"), 64),
+        ),
+        (
+            "MdFunding, 32-byte block (before next_funding_time_ns)".into(),
+            "md",
+            with_block_len(example("MdFunding"), 32),
+        ),
+        ("MdFunding, 31-byte block".into(), "md", with_block_len(example("MdFunding"), 31)),
         ("frame length 7".into(), "server", vec![7, 0, 0, 0, 4, 0, 0x44, 0x4d, 2]),
         ("frame length 2000".into(), "server", with_u16(example("Heartbeat"), 0, 2000)),
     ]

@@ -699,7 +699,7 @@ fn to_command_and_class() {
     let adj = AdjustIsolatedMargin { instrument: 3, delta: -5 };
     let wt = WalletTransfer { asset: 1, amount: 9, to_futures: false };
     let mark = SetMarkPrice { instrument: 3, mark_price: 6_000_000 };
-    let funding = ApplyFunding { instrument: 3, rate_ppm: -100 };
+    let funding = ApplyFunding { instrument: 3, rate_ppm: -100, next_funding_time_ns: 1_767_254_400_000_000_000 };
     for (m, kind, class) in [
         (ClientMessage::AddPerpetual(sample_spec()), CommandKind::AddPerpetual(sample_spec()), MessageClass::Admin),
         (ClientMessage::SetRiskTier(tier), CommandKind::SetRiskTier(tier), MessageClass::Admin),

@@ -359,6 +359,7 @@ fn futures_events_reach_their_accounts() {
         paid: 83,
         received: 82,
         residue: 1,
+        next_funding_time_ns: 1_767_254_400_000_000_000,
     };
     assert_eq!(one(EventKind::FundingApplied(funding)).0, ORACLE);
     // Both sides of an auto-deleveraging, the bankrupt one first, neither told the other's id.

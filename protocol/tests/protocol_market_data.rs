@@ -52,8 +52,14 @@ proptest! {
         let len = (short.len() - 2) as u16;
         short[0..2].copy_from_slice(&len.to_le_bytes());
         short[2..4].copy_from_slice(&(len - 8).to_le_bytes());
-        let is_block_too_short = matches!(decode(&short), Err(DecodeError::BlockTooShort { .. }));
-        prop_assert!(is_block_too_short);
+        match (decode(&short), m) {
+            // `MdFunding` grew by its appended next funding time: a block without it reads as
+            // the older version, with the time absent (0).
+            (Ok(MdServerMessage::Funding(f)), MdServerMessage::Funding(want)) if bytes.len() - cut == 10 + 32 => {
+                prop_assert_eq!(f, MdFunding { next_funding_time_ns: 0, ..want })
+            }
+            (got, _) => prop_assert!(matches!(got, Err(DecodeError::BlockTooShort { .. })), "{:?}", got),
+        }
     }
 
     #[test]
@@ -190,4 +196,32 @@ fn md_templates_live_in_their_range_and_are_unknown_to_the_order_entry_decoder()
     // Client → server templates are not server messages, and the reverse.
     assert_eq!(MdServerMessage::block_len_of(template::MD_SUBSCRIBE), None);
     assert_eq!(ClientMessage::block_len_of(template::MD_LEVEL), None);
+}
+
+/// `MdFunding` (126) grew from 32 to 40 bytes by the next funding time, appended: a server
+/// before it sends 32 bytes, decoded with the time absent (0); 31 are too short.
+#[test]
+fn md_funding_next_funding_time_is_appended_and_optional() {
+    let funding = MdFunding {
+        seq: 502,
+        instrument: 3,
+        rate_ppm: 100,
+        mark_price: 6_050_000,
+        open_interest: 137,
+        next_funding_time_ns: 1_767_254_400_000_000_000,
+    };
+    let bytes = encode(&MdServerMessage::Funding(funding));
+    assert_eq!((layout::md_funding::NEXT_FUNDING_TIME_NS, layout::md_funding::BLOCK_LEN), (32, 40));
+    assert_eq!(&bytes[10 + 32..], &1_767_254_400_000_000_000u64.to_le_bytes());
+    let cut = |n: usize| {
+        let mut b = bytes[..10 + n].to_vec();
+        b[0..2].copy_from_slice(&(8 + n as u16).to_le_bytes());
+        b[2..4].copy_from_slice(&(n as u16).to_le_bytes());
+        decode(&b)
+    };
+    assert_eq!(cut(32), Ok(MdServerMessage::Funding(MdFunding { next_funding_time_ns: 0, ..funding })));
+    assert_eq!(
+        cut(31),
+        Err(DecodeError::BlockTooShort { template_id: template::MD_FUNDING, block_length: 31, min: 32 })
+    );
 }

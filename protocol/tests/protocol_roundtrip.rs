@@ -40,7 +40,8 @@ proptest! {
     }
 
     /// A block shorter than the template's block is refused with BlockTooShort, except that a
-    /// block that only lacks appended fields (`Fill` without `fee`) decodes with them absent.
+    /// block that only lacks appended fields (`Fill` without `fee`, `FundingApplied` without
+    /// `next_funding_time_ns`) decodes with them absent.
     #[test]
     fn shorter_block_is_rejected(m in client_message(), s in server_message(), cut in 1usize..200) {
         for (mut bytes, tid, is_client) in [(enc_client(&m), m.template_id(), true), (enc_server(&s), s.template_id(), false)] {
@@ -54,6 +55,9 @@ proptest! {
                 // Blocks that grew by appended fields: a shorter one reads as the older version.
                 match server_from(&bytes) {
                     Ok(ServerMessage::Report { report: ExecReport::Fill(f), .. }) => prop_assert_eq!(f.fee, 0),
+                    Ok(ServerMessage::Report { report: ExecReport::Futures(FuturesReport::FundingApplied(f)), .. }) => {
+                        prop_assert_eq!(f.funding.next_funding_time_ns, 0)
+                    }
                     Ok(ServerMessage::LoginRejected(r)) => prop_assert_eq!(r.leader, None),
                     other => prop_assert!(false, "{:?}", other),
                 }
@@ -180,5 +184,61 @@ fn fill_fee_is_appended_and_optional() {
     assert_eq!(
         server_from(&short),
         Err(DecodeError::BlockTooShort { template_id: template::FILL, block_length: 79, min: 80 })
+    );
+}
+
+/// `FundingApplied` (186) grew from 64 to 72 bytes by the next funding time, appended: a server
+/// before it sends 64 bytes, decoded with the time absent (0). `ApplyFunding` (160) grew from 8
+/// to 16: the oracle must send it (a shorter block is too short), and 0 is refused with the
+/// field's offset (the engine reads 0 as "not given", which only old journal records say).
+#[test]
+fn next_funding_time_is_appended_to_funding_applied_and_required_in_apply_funding() {
+    let funding = engine::FundingApplied {
+        instrument: 3,
+        rate_ppm: 100,
+        mark_price: 6_050_000,
+        open_interest: 137,
+        paid: 83,
+        received: 82,
+        residue: 1,
+        next_funding_time_ns: 1_767_254_400_000_000_000,
+    };
+    let report = ExecReport::Futures(FuturesReport::FundingApplied(FundingReport { account: 100, funding }));
+    let bytes = enc_server(&ServerMessage::Report { seq: 9, report });
+    assert_eq!((layout::funding_applied::NEXT_FUNDING_TIME_NS, layout::funding_applied::BLOCK_LEN), (64, 72));
+    assert_eq!(&bytes[10 + 64..], &funding.next_funding_time_ns.to_le_bytes());
+    let mut old = bytes[..10 + 64].to_vec();
+    fix_lengths(&mut old);
+    let absent = engine::FundingApplied { next_funding_time_ns: 0, ..funding };
+    let want = ExecReport::Futures(FuturesReport::FundingApplied(FundingReport { account: 100, funding: absent }));
+    assert_eq!(server_from(&old), Ok(ServerMessage::Report { seq: 9, report: want }));
+    let mut short = bytes[..10 + 63].to_vec();
+    fix_lengths(&mut short);
+    assert_eq!(
+        server_from(&short),
+        Err(DecodeError::BlockTooShort { template_id: template::FUNDING_APPLIED, block_length: 63, min: 64 })
+    );
+
+    let apply = engine::ApplyFunding { instrument: 3, rate_ppm: 100, next_funding_time_ns: 1 };
+    let bytes = enc_client(&ClientMessage::ApplyFunding(apply));
+    assert_eq!((bytes.len(), &bytes[10 + 8..]), (10 + 16, &1u64.to_le_bytes()[..]));
+    let mut zero = bytes.clone();
+    zero[10 + 8] = 0;
+    let err = client_from(&zero).unwrap_err();
+    assert_eq!(
+        err,
+        DecodeError::BadField {
+            template_id: template::APPLY_FUNDING,
+            field: "next_funding_time_ns",
+            offset: 8,
+            value: 0
+        }
+    );
+    assert_eq!((err.reject_reason(), err.field_offset()), (SessionRejectReason::BadFieldValue, Some(8)));
+    let mut old = bytes[..10 + 8].to_vec();
+    fix_lengths(&mut old);
+    assert_eq!(
+        client_from(&old),
+        Err(DecodeError::BlockTooShort { template_id: template::APPLY_FUNDING, block_length: 8, min: 16 })
     );
 }

@@ -32,8 +32,8 @@
 //! own; [`load_newest_valid`] skips (and reports) a snapshot that fails any of them and falls
 //! back to older ones. Format-1 files (before the journaled credentials), format-2 files
 //! (before the armed conditional orders), format-3 files (before good-till-date orders),
-//! format-4 files (before trailing stops) and format-5 files (before perpetual futures) are still
-//! read and converted ([`OLDEST_READABLE_FORMAT_VERSION`]); other versions are skipped. See
+//! format-4 files (before trailing stops), format-5 files (before perpetual futures) and format-6
+//! files (before a perpetual's announced funding) are still read and converted ([`OLDEST_READABLE_FORMAT_VERSION`]); other versions are skipped. See
 //! `docs/snapshots.md`.
 #![warn(missing_docs)]
 
@@ -54,8 +54,9 @@ pub const SNAPSHOT_MAGIC: [u8; 8] = *b"MATCHDSN";
 /// Format version written by this crate. 2 added the journaled credentials to the engine state,
 /// 3 the armed conditional orders, 4 the good-till-date expiries and the engine's clock, 5 the
 /// trailing stops and order lists, 6 the perpetual futures (and the insurance fund and oracle
-/// accounts in the engine config).
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 6;
+/// accounts in the engine config), 7 each perpetual's last announced funding (rate and next
+/// funding time).
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 7;
 /// The oldest format version read. A format-1 archive ([`engine::EngineSnapshotV1`], no
 /// credentials) is converted on load, so an upgrade keeps its snapshots: the journal before them
 /// may have been pruned. Any other version is refused at the header ("unsupported format
@@ -502,6 +503,7 @@ pub fn read_snapshot_with_header(path: &Path) -> Result<(SnapshotHeader, EngineS
         3 => rkyv::from_bytes::<engine::EngineSnapshotV3, rancor::Error>(&payload).map_err(archive_err)?.into(),
         4 => rkyv::from_bytes::<engine::EngineSnapshotV4, rancor::Error>(&payload).map_err(archive_err)?.into(),
         5 => rkyv::from_bytes::<engine::EngineSnapshotV5, rancor::Error>(&payload).map_err(archive_err)?.into(),
+        6 => rkyv::from_bytes::<engine::EngineSnapshotV6, rancor::Error>(&payload).map_err(archive_err)?.into(),
         _ => rkyv::from_bytes::<EngineSnapshot, rancor::Error>(&payload).map_err(archive_err)?,
     };
     if snap.last_seq != header.seq {

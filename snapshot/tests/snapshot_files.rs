@@ -169,20 +169,28 @@ fn futures_engine() -> Engine {
     e
 }
 
-/// Format 6 carries the futures state: the file restores it, and the engine goes on like the
-/// original (a mark move, trades against the restored book, a liquidation by the index).
+/// Format 6 on carries the futures state, format 7 each perpetual's announced funding: the file
+/// restores it, and the engine goes on like the original (a mark move, trades against the
+/// restored book, a liquidation by the index).
 #[test]
 fn a_futures_snapshot_round_trips_through_its_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut e = futures_engine();
+    let mut seq = e.last_seq() + 1;
+    let next = 28_800_000_000_000;
+    let funding = ApplyFunding { instrument: BTC_PERP, rate_ppm: -150, next_funding_time_ns: next };
+    let c = Command { account: ORACLE, timestamp_ns: seq * 1000, kind: CommandKind::ApplyFunding(funding) };
+    let mut ev = Vec::new();
+    e.apply(seq, &c, &mut ev);
+    assert!(!ev.iter().any(|x| matches!(x.kind, EventKind::Rejected(_))), "{ev:?}");
     let snap = e.snapshot();
     assert!(!snap.futures.positions.is_empty() && !snap.futures.reduce_only.is_empty(), "{:?}", snap.futures);
     let w = write_snapshot(dir.path(), &snap, b"p").expect("write");
-    assert_eq!(w.header.format_version, 6);
+    assert_eq!(w.header.format_version, SNAPSHOT_FORMAT_VERSION);
     let mut r = load_snapshot(&w.path).expect("load").engine;
     assert_eq!(r.state_hash(), e.state_hash());
     assert_eq!(r.config(), e.config());
-    let mut seq = e.last_seq();
+    assert_eq!(r.funding(BTC_PERP), Some((-150, next)));
     let mut liquidated = false;
     for (account, kind) in [
         (ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { instrument: BTC_PERP, mark_price: 6_000_000 })),
@@ -247,7 +255,7 @@ fn the_restored_engine_continues_like_the_original() {
     assert_eq!(r.state_hash(), e.state_hash());
 }
 
-/// A file of an older format (1 to 5) as an older release wrote it, built by hand from the
+/// A file of an older format (1 to 6) as an older release wrote it, built by hand from the
 /// documented layout: header, rkyv archive of that format's state, publisher section.
 fn old_format_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8], version: u32) -> std::path::PathBuf {
     let payload = match version {
@@ -255,7 +263,8 @@ fn old_format_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8], version:
         2 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV2::from_current(snap).expect("nothing armed")),
         3 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV3::from_current(snap).expect("no expiries")),
         4 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV4::from_current(snap).expect("no trailing stops")),
-        _ => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV5::from_current(snap).expect("no futures")),
+        5 => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV5::from_current(snap).expect("no futures")),
+        _ => rkyv::to_bytes::<rkyv::rancor::Error>(&EngineSnapshotV6::from_current(snap).expect("no funding times")),
     }
     .unwrap();
     let mut h = [0u8; 128];
@@ -283,16 +292,41 @@ fn old_format_file(dir: &Path, snap: &EngineSnapshot, publisher: &[u8], version:
 
 /// Format 2 added the journaled credentials to the state, format 3 the armed conditional orders,
 /// format 4 the expiries, the icebergs and the engine's clock, format 5 the trailing stops,
-/// format 6 the perpetual futures (and the insurance fund and oracle accounts in the config).
-/// Files of formats 1-5 (without those lists in their archives) are still read, so an upgrade keeps
+/// format 6 the perpetual futures (and the insurance fund and oracle accounts in the config),
+/// format 7 each perpetual's announced funding. Files of formats 1-6 (without those lists in their archives) are still read, so an upgrade keeps
 /// using its snapshots (the journal before them may be pruned): the state hash of a state without
 /// them did not change. (Before format 4 their clock is 0: the next command sets it.)
 #[test]
 fn a_snapshot_of_a_previous_format_is_still_read() {
-    assert_eq!((OLDEST_READABLE_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION), (1, 6));
-    for version in [1, 2, 3, 4, 5] {
+    assert_eq!((OLDEST_READABLE_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION), (1, 7));
+    for version in [1, 2, 3, 4, 5, 6] {
         read_old_format(version);
     }
+}
+
+/// A format-6 file of a futures state (perpetuals, positions, no announced funding: format 6 had
+/// none) still loads, its recorded state hash verifies, and a funding goes on from it as from
+/// the original.
+#[test]
+fn a_format_6_futures_snapshot_is_still_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut e = futures_engine();
+    let snap = e.snapshot();
+    assert!(!snap.futures.perps.is_empty() && !snap.futures.positions.is_empty());
+    old_format_file(dir.path(), &snap, b"", 6);
+    let out = load_newest_valid(dir.path()).expect("load");
+    let loaded = out.loaded.expect("the format-6 file is used");
+    assert_eq!(loaded.header.format_version, 6);
+    assert_eq!((loaded.engine.snapshot(), loaded.engine.funding(BTC_PERP)), (snap, Some((0, 0))));
+    let mut r = loaded.engine;
+    let seq = e.last_seq() + 1;
+    let funding = ApplyFunding { instrument: BTC_PERP, rate_ppm: 100, next_funding_time_ns: seq * 1000 + 1 };
+    let c = Command { account: ORACLE, timestamp_ns: seq * 1000, kind: CommandKind::ApplyFunding(funding) };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    e.apply(seq, &c, &mut a);
+    r.apply(seq, &c, &mut b);
+    assert_eq!(a, b);
+    assert_eq!((r.state_hash(), r.funding(BTC_PERP)), (e.state_hash(), Some((100, seq * 1000 + 1))));
 }
 
 fn read_old_format(version: u32) {
@@ -307,7 +341,7 @@ fn read_old_format(version: u32) {
     let clock_ns = if version >= 4 { e.clock_ns() } else { 0 };
     assert_eq!(loaded.engine.snapshot(), EngineSnapshot { clock_ns, ..e.snapshot() });
     assert_eq!(loaded.publisher, b"old reports");
-    // The engine goes on from it like the original; what it writes next is format 6.
+    // The engine goes on from it like the original; what it writes next is the current format.
     let mut restored = loaded.engine;
     let set = SetCredential { target: 3, salt: [5; 16], hash: [6; 32] };
     let cmd = Command { account: 0, timestamp_ns: 1, kind: CommandKind::SetCredential(set) };
@@ -317,8 +351,8 @@ fn read_old_format(version: u32) {
     }
     assert_eq!(restored.state_hash(), e.state_hash());
     let w = write_snapshot(dir.path(), &restored.snapshot(), b"").expect("write");
-    assert_eq!(w.header.format_version, 6);
-    let newer = load_snapshot(&w.path).expect("format 6 loads");
+    assert_eq!(w.header.format_version, SNAPSHOT_FORMAT_VERSION);
+    let newer = load_snapshot(&w.path).expect("the current format loads");
     assert_eq!(newer.engine.credential(3), Some(AccountCredential::Set { salt: [5; 16], hash: [6; 32] }));
 }
 

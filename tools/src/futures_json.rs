@@ -111,6 +111,7 @@ pub fn futures_report_fields(report: &FuturesReport) -> (&'static str, u32, Valu
                 "instrument": int(f.instrument), "mark_price": int(f.mark_price),
                 "open_interest": int(f.open_interest), "paid": int(f.paid), "received": int(f.received),
                 "residue": int(f.residue), "rate_ppm": int(f.rate_ppm),
+                "next_funding_time_ns": int(f.next_funding_time_ns),
             });
             ("FundingApplied", fields)
         }
@@ -152,6 +153,7 @@ mod tests {
             paid: 3,
             received: 2,
             residue: 1,
+            next_funding_time_ns: 4,
         };
         vec![
             FuturesReport::RiskTierSet(RiskTierSet { account: 0, tier }),

@@ -46,6 +46,7 @@ pub fn md_message(msg: &MdServerMessage) -> Value {
         MdServerMessage::Funding(f) => json!({
             "type": "MdFunding", "seq": int(f.seq), "instrument": int(f.instrument), "rate_ppm": int(f.rate_ppm),
             "mark_price": int(f.mark_price), "open_interest": int(f.open_interest),
+            "next_funding_time_ns": int(f.next_funding_time_ns),
         }),
         MdServerMessage::OpenInterest(o) => json!({
             "type": "MdOpenInterest", "seq": int(o.seq), "instrument": int(o.instrument),

@@ -139,6 +139,7 @@ fn answer(m: &ClientMessage) -> ExecReport {
                 paid: 83,
                 received: 82,
                 residue: 1,
+                next_funding_time_ns: a.next_funding_time_ns,
             },
         })),
         ClientMessage::NewAdvancedOrder(a) => ExecReport::Accepted(Accepted {
@@ -251,10 +252,18 @@ fn every_futures_command_is_sent_with_its_role_and_answered() {
             "MARK instrument=3 mark=5726630",
         ),
         (
-            "--account 9 --secret oracle-demo perp funding --instrument 3 --rate-ppm -100".split_whitespace().collect(),
+            "--account 9 --secret oracle-demo perp funding --instrument 3 --rate-ppm -100 \
+             --next-funding-time-ns 1767254400000000000"
+                .split_whitespace()
+                .collect(),
             (9, Role::Trader),
-            ClientMessage::ApplyFunding(ApplyFunding { instrument: 3, rate_ppm: -100 }),
-            "FUNDING APPLIED instrument=3 rate_ppm=-100",
+            ClientMessage::ApplyFunding(ApplyFunding {
+                instrument: 3,
+                rate_ppm: -100,
+                next_funding_time_ns: 1_767_254_400_000_000_000,
+            }),
+            "FUNDING APPLIED instrument=3 rate_ppm=-100 mark=6050000 open_interest=137 paid=83 received=82 residue=1 \
+             next_funding_time_ns=1767254400000000000",
         ),
     ];
     for (args, login, want, line) in cases {
@@ -264,6 +273,22 @@ fn every_futures_command_is_sent_with_its_role_and_answered() {
         assert!(out.status.success(), "{args:?}: {out:?}");
         assert_eq!(server.join().unwrap(), (login, want), "{args:?}");
         assert!(stdout.contains(line), "{args:?}: {stdout}");
+    }
+}
+
+/// `perp funding` needs the next funding time, and not 0 (the protocol refuses it): without one,
+/// or with 0, it is a usage error and nothing is sent.
+#[test]
+fn funding_requires_a_next_funding_time() {
+    let unused = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = unused.local_addr().unwrap();
+    for extra in [&[][..], &["--next-funding-time-ns", "0"][..], &["--next-funding-time-ns", "-1"][..]] {
+        let mut args = vec!["--account", "9", "--secret", "oracle-demo", "perp", "funding", "--instrument", "3"];
+        args.extend(["--rate-ppm", "100"]);
+        args.extend(extra);
+        let out = matchctl(addr, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("next-funding-time-ns"), "{out:?}");
     }
 }
 
@@ -313,10 +338,10 @@ fn marks_and_funding_only_from_the_oracle_session_of_the_real_matchd() {
     let mut m = Matchd::start(&bin, &toml, &[]).expect("start matchd");
     // Alice is not the oracle: refused before the engine.
     for args in [
-        ["perp", "mark", "--instrument", "1", "--price", "5000000"],
-        ["perp", "funding", "--instrument", "1", "--rate-ppm", "100"],
+        &["perp", "mark", "--instrument", "1", "--price", "5000000"][..],
+        &["perp", "funding", "--instrument", "1", "--rate-ppm", "100", "--next-funding-time-ns", "1"][..],
     ] {
-        let out = matchctl(m.addr, &args);
+        let out = matchctl(m.addr, args);
         assert_eq!(out.status.code(), Some(4), "{args:?}: {out:?}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("reason=NotPermitted"), "{out:?}");
     }
@@ -324,8 +349,8 @@ fn marks_and_funding_only_from_the_oracle_session_of_the_real_matchd() {
     // session-level refusal.
     let oracle_args = ["--account", "9", "--secret", "oracle-demo", "--timeout-ms", "1000"];
     for cmd in [
-        ["perp", "mark", "--instrument", "1", "--price", "5000000"],
-        ["perp", "funding", "--instrument", "1", "--rate-ppm", "100"],
+        &["perp", "mark", "--instrument", "1", "--price", "5000000"][..],
+        &["perp", "funding", "--instrument", "1", "--rate-ppm", "100", "--next-funding-time-ns", "1"][..],
     ] {
         let args: Vec<&str> = oracle_args.iter().chain(cmd.iter()).copied().collect();
         let out = matchctl(m.addr, &args);
@@ -341,6 +366,21 @@ fn marks_and_funding_only_from_the_oracle_session_of_the_real_matchd() {
         let args: Vec<&str> = ["--timeout-ms", "1000"].iter().chain(cmd.iter()).copied().collect();
         let out = matchctl(m.addr, &args);
         assert!(!String::from_utf8_lossy(&out.stdout).contains("SESSION REJECT"), "{args:?}: {out:?}");
+    }
+    // On a perpetual (no position yet): a next funding time not after the command's receive
+    // time is refused by the engine with its own reason; a later one reaches the open-interest
+    // check.
+    let add = "perp add --id 3 --symbol BTC-PERP --base 2 --quote 1 --tick 10 --lot 1 --min-qty 1 --max-qty 1000000 \
+               --min-notional 0 --band-bps 500 --ref-price 6000000 --qty-scale 1000";
+    let args: Vec<&str> =
+        ["--role", "admin", "--timeout-ms", "1000"].into_iter().chain(add.split_whitespace()).collect();
+    let out = matchctl(m.addr, &args);
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    for (next, reason) in [("1", "reason=InvalidFundingTime"), ("18446744073709551615", "reason=NoOpenInterest")] {
+        let cmd = ["perp", "funding", "--instrument", "3", "--rate-ppm", "100", "--next-funding-time-ns", next];
+        let args: Vec<&str> = oracle_args.iter().chain(cmd.iter()).copied().collect();
+        let out = matchctl(m.addr, &args);
+        assert!(String::from_utf8_lossy(&out.stdout).contains(reason), "{args:?}: {out:?}");
     }
     assert!(m.stop(Duration::from_secs(30)), "clean stop:\n{}", m.stderr());
 }

@@ -239,7 +239,10 @@ fn mix(n: usize, traders: u32, inst: InstrumentId, seed: u64) -> Vec<(AccountId,
             // command in 10,000.
             98 if inst == PERP && r.below(50) == 0 => {
                 let rate_ppm = r.below(201) as i32 - 100;
-                v.push((ORACLE, CommandKind::ApplyFunding(ApplyFunding { instrument: PERP, rate_ppm })));
+                // Timestamps are sequence numbers here: any later time is valid.
+                let next_funding_time_ns = u64::MAX;
+                let f = ApplyFunding { instrument: PERP, rate_ppm, next_funding_time_ns };
+                v.push((ORACLE, CommandKind::ApplyFunding(f)));
                 continue;
             }
             _ => continue,

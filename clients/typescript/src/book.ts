@@ -57,8 +57,11 @@ export class Book {
   lastTrade: { price: bigint; qty: bigint } | null = null;
   /** Perpetuals: the last mark price. */
   markPrice: bigint | null = null;
-  /** Perpetuals: the last funding settled. */
-  lastFunding: { ratePpm: number; openInterest: bigint } | null = null;
+  /**
+   * Perpetuals: the last funding settled, with the next funding time it announced (ns since the
+   * Unix epoch; 0 when none was given).
+   */
+  lastFunding: { ratePpm: number; openInterest: bigint; nextFundingTimeNs: bigint } | null = null;
   /** Perpetuals: the open interest as last published (`MdOpenInterest` or `MdFunding`). */
   openInterest: bigint | null = null;
 
@@ -322,7 +325,7 @@ export class BookBuilder {
         break;
       case 'MdFunding':
         b.markPrice = m.markPrice;
-        b.lastFunding = { ratePpm: m.ratePpm, openInterest: m.openInterest };
+        b.lastFunding = { ratePpm: m.ratePpm, openInterest: m.openInterest, nextFundingTimeNs: m.nextFundingTimeNs };
         b.openInterest = m.openInterest;
         break;
       case 'MdOpenInterest':

@@ -144,7 +144,7 @@ const SERVER_MIN_BLOCK: ReadonlyMap<number, number> = new Map([
   [T.PositionReport, 104],
   [T.MarginReport, 80],
   [T.MarkPriceSet, 24],
-  [T.FundingApplied, 64],
+  [T.FundingApplied, 64], // before `next_funding_time_ns` was appended
 ]);
 
 /** Block length of each market-data direction template. */
@@ -158,7 +158,7 @@ const MD_MIN_BLOCK: ReadonlyMap<number, number> = new Map([
   [T.MdInstrumentState, 16],
   [T.MdTrade, 48],
   [T.MdMarkPrice, 24],
-  [T.MdFunding, 32],
+  [T.MdFunding, 32], // before `next_funding_time_ns` was appended
   [T.MdOpenInterest, 24],
   [T.MdLevel, 40],
   [T.MdTopOfBook, 48],
@@ -600,6 +600,7 @@ function readFuturesReport(t: number, r: BlockReader, seq: bigint, account: numb
         received: r.i64(40),
         residue: r.i64(48),
         ratePpm: r.i32(56),
+        nextFundingTimeNs: r.u64(64), // absent (0) in a 64-byte block
       };
     default:
       // Unreachable: checkHeader refused templates without a block length.
@@ -671,6 +672,7 @@ export function decodeMdMessage(frame: Frame): MdServerMessage {
         ratePpm: r.i32(12),
         markPrice: r.u64(16),
         openInterest: r.u64(24),
+        nextFundingTimeNs: r.u64(32), // absent (0) in a 32-byte block
       };
     case T.MdOpenInterest:
       return { type: 'MdOpenInterest', seq: r.u64(0), instrument: r.u32(8), openInterest: r.u64(16) };

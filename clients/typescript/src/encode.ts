@@ -347,9 +347,10 @@ export function encode(m: ClientMessage): Buffer {
         w.u32(8, m.instrument);
       });
     case 'ApplyFunding':
-      return encodeMessage(T.ApplyFunding, 8, (w) => {
+      return encodeMessage(T.ApplyFunding, 16, (w) => {
         w.u32(0, m.instrument);
         w.i32(4, m.ratePpm);
+        w.u64(8, m.nextFundingTimeNs);
       });
   }
 }

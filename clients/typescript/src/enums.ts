@@ -142,6 +142,7 @@ export const REJECT_REASON = wireEnum({
   NoPosition: 44,
   /** A futures transfer in an asset no perpetual settles in. */
   NotMarginAsset: 45,
+  InvalidFundingTime: 46,
 });
 export type RejectReason = keyof typeof REJECT_REASON.codes;
 

@@ -333,6 +333,12 @@ export interface ApplyFunding {
   type: 'ApplyFunding';
   instrument: number;
   ratePpm: number;
+  /**
+   * When the oracle will settle the next funding, ns since the Unix epoch: strictly after the
+   * server's receive time (else `CommandRejected` `InvalidFundingTime`); 0 is refused
+   * (`SessionReject` `BadFieldValue`).
+   */
+  nextFundingTimeNs: bigint;
 }
 
 export interface Heartbeat {
@@ -818,6 +824,8 @@ export interface FundingApplied extends ReportBase {
   received: bigint;
   residue: bigint;
   ratePpm: number;
+  /** The next funding time the `ApplyFunding` announced, ns since the Unix epoch (0: none). */
+  nextFundingTimeNs: bigint;
 }
 
 export type Report =
@@ -929,6 +937,11 @@ export interface MdFunding {
   ratePpm: number;
   markPrice: bigint;
   openInterest: bigint;
+  /**
+   * When the oracle will settle the next funding, ns since the Unix epoch (0: none, a funding
+   * replayed from an old journal, or a server before the field).
+   */
+  nextFundingTimeNs: bigint;
 }
 
 /** A perpetual's open interest changed (market-by-price stream). */

@@ -252,7 +252,7 @@ const CLIENT_EXAMPLES: Record<string, ClientMessage> = {
   AdjustIsolatedMargin: { type: 'AdjustIsolatedMargin', instrument: 3, delta: -5000n },
   WalletTransfer: { type: 'WalletTransfer', asset: 1, amount: 938_700n, toFutures: false },
   SetMarkPrice: { type: 'SetMarkPrice', instrument: 3, markPrice: 5_726_630n },
-  ApplyFunding: { type: 'ApplyFunding', instrument: 3, ratePpm: 100 },
+  ApplyFunding: { type: 'ApplyFunding', instrument: 3, ratePpm: 100, nextFundingTimeNs: TS + 8n * 3_600_000_000_000n },
   'NewAdvancedOrder (reduce-only)': {
     type: 'NewAdvancedOrder',
     clientOrderId: 1030n,
@@ -565,7 +565,7 @@ test('advanced orders: the encoder refuses a bad trigger kind, expiry, quote qua
   assert.deepEqual([ticks.readUInt8(10 + 57), ticks.readUInt32LE(10 + 60)], [1, 7]);
 });
 
-test('perpetuals: cancel reasons 11-12, reject reasons 33-45, command types 19-29 and balance reason 6 decode by name; the next ones are refused', () => {
+test('perpetuals: cancel reasons 11-12, reject reasons 33-46, command types 19-29 and balance reason 6 decode by name; the next ones are refused', () => {
   const patched = (name: string, at: number, write: (b: Buffer) => void): Buffer => {
     const f = FIXTURES.find((x) => x.name === name && x.direction === 'server');
     assert.ok(f !== undefined, name);
@@ -593,7 +593,15 @@ test('perpetuals: cancel reasons 11-12, reject reasons 33-45, command types 19-2
   );
   assert.ok(rejected.type === 'CommandRejected');
   assert.deepEqual([rejected.command, rejected.reason], ['SetMarkPrice', 'NotOracle']);
-  assert.throws(() => decodeBytes(patched('CommandRejected', 32, (b) => b.writeUInt16LE(46, 0))), badField(32));
+  const late = decodeBytes(
+    patched('CommandRejected', 32, (b) => {
+      b.writeUInt16LE(46, 0);
+      b.writeUInt8(29, 2);
+    }),
+  );
+  assert.ok(late.type === 'CommandRejected');
+  assert.deepEqual([late.command, late.reason], ['ApplyFunding', 'InvalidFundingTime']);
+  assert.throws(() => decodeBytes(patched('CommandRejected', 32, (b) => b.writeUInt16LE(47, 0))), badField(32));
   assert.throws(() => decodeBytes(patched('CommandRejected', 34, (b) => b.writeUInt8(30, 0))), badField(34));
   const balance = decodeBytes(patched('BalanceChanged', 40, (b) => b.writeUInt8(6, 0)));
   assert.ok(balance.type === 'BalanceChanged');

@@ -124,10 +124,16 @@ test('book builder, perpetuals: marks and funding advance the price stream (a lo
   assert.equal(b.apply(snapEnd(4n)), 'Synced');
   assert.equal(b.apply({ type: 'MdMarkPrice', seq: 5n, instrument: I, markPrice: 5_726_630n }), 'Delta');
   assert.equal(
-    b.apply({ type: 'MdFunding', seq: 6n, instrument: I, ratePpm: 100, markPrice: 6_050_000n, openInterest: 137n }),
+    b.apply({
+      type: 'MdFunding', seq: 6n, instrument: I, ratePpm: 100, markPrice: 6_050_000n, openInterest: 137n,
+      nextFundingTimeNs: 1_767_254_400_000_000_000n,
+    }),
     'Delta',
   );
-  assert.deepEqual([b.book.seq, b.book.markPrice, b.book.lastFunding], [6n, 6_050_000n, { ratePpm: 100, openInterest: 137n }]);
+  assert.deepEqual(
+    [b.book.seq, b.book.markPrice, b.book.lastFunding],
+    [6n, 6_050_000n, { ratePpm: 100, openInterest: 137n, nextFundingTimeNs: 1_767_254_400_000_000_000n }],
+  );
   assert.equal(b.apply(snapEnd(6n)), 'Verified');
   assert.deepEqual(b.apply({ type: 'MdMarkPrice', seq: 8n, instrument: I, markPrice: 1n }), {
     kind: 'Sequence', instrument: I, stream: 'price', expected: 7n, got: 8n,
@@ -144,7 +150,10 @@ test('book builder, perpetuals: open interest advances the price stream and is t
   assert.equal(b.apply(oi(4n, 737n)), 'Delta');
   assert.equal(b.book.openInterest, 737n);
   assert.equal(
-    b.apply({ type: 'MdFunding', seq: 5n, instrument: I, ratePpm: -20, markPrice: 6_000_000n, openInterest: 740n }),
+    b.apply({
+      type: 'MdFunding', seq: 5n, instrument: I, ratePpm: -20, markPrice: 6_000_000n, openInterest: 740n,
+      nextFundingTimeNs: 0n,
+    }),
     'Delta',
   );
   assert.equal(b.book.openInterest, 740n);

@@ -1,5 +1,5 @@
-//! The futures side of a snapshot (format 6 on): each perpetual's mark, risk tiers and open
-//! interest, every futures wallet and position record in use (liquidation keys included: they
+//! The futures side of a snapshot (format 6 on): each perpetual's mark, risk tiers, open
+//! interest and (format 7 on) last announced funding, every futures wallet and position record in use (liquidation keys included: they
 //! are state, docs/futures.md section 8), and which resting orders are reduce-only; and the
 //! checks that restore it.
 //!
@@ -23,8 +23,9 @@ use crate::margin_account::MarginAccount;
 use crate::order_pool::{Slot, ARMED, CLOSE_POSITION, EXPIRES, ICEBERG, LISTED, NIL, REDUCE_ONLY};
 use crate::perp_market::{PerpMarket, MAX_PERPETUALS};
 use crate::position::{closable, side_ix, OpenSide, Position, INDEXED_LONG, INDEXED_SHORT};
-use crate::risk_tier::{MAX_PERP_QTY_SCALE, MAX_PERP_VALUE, MAX_RISK_TIERS};
+use crate::risk_tier::{MAX_PERP_QTY_SCALE, MAX_PERP_VALUE, MAX_RISK_TIERS, PPM};
 use crate::snapshot::{bad, plausible_rates, EngineSnapshot, OrderRiskSnapshot, OrderSnapshot, SnapshotError};
+use crate::state_hash::funding_words;
 use crate::types::*;
 
 /// The futures side of the engine state. Empty in formats before 6 (they had no perpetuals).
@@ -62,6 +63,11 @@ pub struct PerpSnapshot {
     pub open_interest: u64,
     /// In order (each valid after the ones before it, as `SetRiskTier` requires).
     pub tiers: Vec<RiskTierSnapshot>,
+    /// Format 7 on: the rate of the last funding that gave a next funding time (0 before one,
+    /// and in older formats).
+    pub funding_rate_ppm: i32,
+    /// Format 7 on: that funding's next funding time, ns since the Unix epoch (0: none yet).
+    pub next_funding_time_ns: u64,
 }
 
 /// One risk tier (see `SetRiskTier`).
@@ -171,8 +177,8 @@ impl FuturesSnapshot {
     }
 
     /// What `Engine::futures_hash_words` takes of the state this restores to, from the snapshot
-    /// alone: nothing without perpetuals, else a marker, each perpetual's mark and tiers, and
-    /// every listed account's wallet and position records. `margin_asset`: the first
+    /// alone: nothing without perpetuals, else a marker, each perpetual's mark, tiers and last
+    /// announced funding, and every listed account's wallet and position records. `margin_asset`: the first
     /// perpetual's quote asset.
     pub(crate) fn hash_words(&self, margin_asset: AssetId, put: &mut impl FnMut(u64)) {
         const MARKER: u64 = u64::from_le_bytes(*b"FUTURES!");
@@ -190,6 +196,9 @@ impl FuturesSnapshot {
                 for v in [t.max_notional, t.max_leverage as u64, t.mmr_ppm as u64, t.maint_amount] {
                     put(v);
                 }
+            }
+            for v in funding_words(m.funding_rate_ppm, m.next_funding_time_ns) {
+                put(v);
             }
         }
         let mut b = 0usize;
@@ -282,6 +291,8 @@ impl Engine {
                 mark: m.mark,
                 open_interest: m.open_interest,
                 tiers: tiers.collect(),
+                funding_rate_ppm: m.funding_rate_ppm,
+                next_funding_time_ns: m.next_funding_time_ns,
             });
         }
         for (a, m) in self.margin.iter().enumerate() {
@@ -497,7 +508,8 @@ impl<'a> FuturesRestore<'a> {
 }
 
 /// The perpetuals: in their instruments' order, a mark within bounds, tiers each valid after
-/// the ones before (as `SetRiskTier` checks them), and tiers before trading.
+/// the ones before (as `SetRiskTier` checks them), tiers before trading, and a last funding as
+/// `ApplyFunding` accepts it (none at all without a next funding time).
 fn restore_perps(e: &mut Engine, f: &FuturesSnapshot, ii: &[u32]) -> Result<(), SnapshotError> {
     let mut prev: Option<u32> = None;
     for (p, m) in f.perps.iter().enumerate() {
@@ -510,7 +522,20 @@ fn restore_perps(e: &mut Engine, f: &FuturesSnapshot, ii: &[u32]) -> Result<(), 
         if m.mark == 0 || m.mark >= MAX_PERP_VALUE {
             return bad(format!("perpetual {id}: mark {} out of range", m.mark));
         }
+        let funding_ok = if m.next_funding_time_ns == 0 {
+            m.funding_rate_ppm == 0
+        } else {
+            (m.funding_rate_ppm as i128).abs() < PPM
+        };
+        if !funding_ok {
+            return bad(format!(
+                "perpetual {id}: funding rate {} with next funding time {}",
+                m.funding_rate_ppm, m.next_funding_time_ns
+            ));
+        }
         let mut market = PerpMarket::new(ii, id, m.mark);
+        market.funding_rate_ppm = m.funding_rate_ppm;
+        market.next_funding_time_ns = m.next_funding_time_ns;
         for (k, t) in m.tiers.iter().enumerate() {
             let c = SetRiskTier {
                 instrument: id,

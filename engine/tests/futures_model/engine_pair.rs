@@ -184,9 +184,11 @@ impl Pair {
                 let kind = CommandKind::SetMarkPrice(SetMarkPrice { instrument: inst, mark_price: mark });
                 return Command { account: e_acct(sender), timestamp_ns: self.seq, kind };
             }
-            FCmd::ApplyFunding { sender, inst, rate_ppm } => {
-                let kind = CommandKind::ApplyFunding(ApplyFunding { instrument: inst, rate_ppm: rate_ppm as i32 });
-                return Command { account: e_acct(sender), timestamp_ns: self.seq, kind };
+            FCmd::ApplyFunding { sender, inst, rate_ppm, at_ns, next_ns } => {
+                let f = ApplyFunding { instrument: inst, rate_ppm: rate_ppm as i32, next_funding_time_ns: next_ns };
+                // The model's gateway timestamp (the engine's clock only moves forward; no
+                // perpetual order has a time of its own).
+                return Command { account: e_acct(sender), timestamp_ns: at_ns, kind: CommandKind::ApplyFunding(f) };
             }
         };
         Command { account: 0, timestamp_ns: self.seq, kind }
@@ -284,6 +286,7 @@ pub fn reject(r: RejectReason) -> FReject {
         R::InvalidMarkPrice => FReject::InvalidMarkPrice,
         R::MarkOutsideBand => FReject::MarkOutsideBand,
         R::NoOpenInterest => FReject::NoOpenInterest,
+        R::InvalidFundingTime => FReject::InvalidFundingTime,
         R::NotOracle => FReject::NotOracle,
         R::NoPosition => FReject::NoPosition,
         R::SystemAccount => FReject::SystemAccount,
@@ -380,6 +383,7 @@ pub fn map_event(cmd: &FCmd, e: &EventKind) -> Option<FEvent> {
             paid: f.paid as i128,
             received: f.received as i128,
             residue: f.residue as i128,
+            next_ns: f.next_funding_time_ns,
         },
         EventKind::Liquidation(l) => FEvent::Liquidation {
             account: m_acct(l.account),

@@ -75,7 +75,9 @@ pub enum Op {
     Close(u32, bool, bool),
     Cancel(u32, u8),
     Mark(bool, i32, bool),
-    Funding(bool, i32, bool),
+    /// eth, rate (ppm), from the oracle, the gateway's timestamp, the next funding time (see
+    /// [`next_funding`]).
+    Funding(bool, i32, bool, u32, u8),
 }
 
 pub fn op() -> impl Strategy<Value = Op> {
@@ -97,8 +99,21 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (acct.clone(), any::<bool>(), any::<bool>()).prop_map(|(a, i, s)| Op::Close(a, i, s)),
         1 => (acct, any::<u8>()).prop_map(|(a, k)| Op::Cancel(a, k)),
         6 => (any::<bool>(), -320i32..320, prop::bool::weighted(0.95)).prop_map(|(i, bps, o)| Op::Mark(i, bps, o)),
-        1 => (any::<bool>(), -3_000i32..3_000, prop::bool::weighted(0.95)).prop_map(|(i, r, o)| Op::Funding(i, r, o)),
+        1 => (any::<bool>(), -3_000i32..3_000, prop::bool::weighted(0.95), 1u32..u32::MAX, any::<u8>())
+            .prop_map(|(i, r, o, at, next)| Op::Funding(i, r, o, at, next)),
     ]
+}
+
+/// The next funding time of a funding sent at `at_ns`, mostly valid (8 hours later): `pick` 0 is
+/// "not given" (a previous release's record), 1 the command's own time and 2 a time before it
+/// (both refused).
+pub fn next_funding(at_ns: u64, pick: u8) -> u64 {
+    match pick % 16 {
+        0 => 0,
+        1 => at_ns,
+        2 => at_ns - 1,
+        _ => at_ns + 8 * 3_600_000_000_000,
+    }
 }
 
 /// Mostly valid reduce-only orders: on the closing side, at most the position (the generator
@@ -154,8 +169,12 @@ pub fn to_cmd(m: &Model, op: &Op, tx: &mut u64) -> FCmd {
             let mark = (mk + mk * bps as i64 / 10_000).max(0) as u64;
             FCmd::SetMarkPrice { sender: if oracle { ORACLE } else { 0 }, inst: inst(i), mark }
         }
-        Op::Funding(i, r, oracle) => {
-            FCmd::ApplyFunding { sender: if oracle { ORACLE } else { 1 }, inst: inst(i), rate_ppm: r as i128 }
-        }
+        Op::Funding(i, r, oracle, at, next) => FCmd::ApplyFunding {
+            sender: if oracle { ORACLE } else { 1 },
+            inst: inst(i),
+            rate_ppm: r as i128,
+            at_ns: at as u64,
+            next_ns: next_funding(at as u64, next),
+        },
     }
 }

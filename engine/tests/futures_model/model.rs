@@ -173,8 +173,9 @@ pub enum FCmd {
     Cancel { account: AccountId, order_id: u64 },
     /// Oracle: a new mark price.
     SetMarkPrice { sender: AccountId, inst: InstId, mark: u64 },
-    /// Oracle: settle funding at the current mark.
-    ApplyFunding { sender: AccountId, inst: InstId, rate_ppm: i128 },
+    /// Oracle: settle funding at the current mark, sent at `at_ns` (the gateway's timestamp) and
+    /// announcing the next funding at `next_ns` (0: not given, a previous release's record).
+    ApplyFunding { sender: AccountId, inst: InstId, rate_ppm: i128, at_ns: u64, next_ns: u64 },
 }
 
 /// Why a command was refused (it changed nothing).
@@ -230,6 +231,8 @@ pub enum FReject {
     MarkOutsideBand,
     /// Funding on an instrument without open interest.
     NoOpenInterest,
+    /// A next funding time not after the funding command.
+    InvalidFundingTime,
     /// Mark price or funding from an account that is not the oracle.
     NotOracle,
     /// No isolated position to adjust.
@@ -323,6 +326,7 @@ pub enum FEvent {
         paid: Money,
         received: Money,
         residue: Money,
+        next_ns: u64,
     },
     /// A position is being liquidated (its orders were cancelled just before): `liq_price` as
     /// users see it (0: none), `bankruptcy_price` is the liquidation order's limit.
@@ -406,6 +410,8 @@ pub struct Inst {
     pub last: u64,
     /// Resting orders of both sides, in no particular order.
     pub orders: Vec<Order>,
+    /// The last funding that announced a next funding time: (rate, that time); (0, 0) before.
+    pub funding: (i128, u64),
 }
 
 impl Inst {
@@ -791,7 +797,9 @@ impl Model {
             }
             FCmd::Cancel { account, order_id } => self.cancel(account, order_id),
             FCmd::SetMarkPrice { sender, inst, mark } => self.set_mark(sender, inst, mark),
-            FCmd::ApplyFunding { sender, inst, rate_ppm } => self.funding(sender, inst, rate_ppm),
+            FCmd::ApplyFunding { sender, inst, rate_ppm, at_ns, next_ns } => {
+                self.funding(sender, inst, rate_ppm, at_ns, next_ns)
+            }
         }
     }
 
@@ -832,6 +840,7 @@ impl Model {
             mark: s.reference_price,
             last: s.reference_price,
             orders: Vec::new(),
+            funding: (0, 0),
         };
         self.insts.insert(s.inst, inst);
         self.ev.push(FEvent::InstrumentAdded { inst: s.inst });
@@ -1145,13 +1154,26 @@ impl Model {
         Ok(())
     }
 
-    pub fn funding(&mut self, sender: AccountId, i: InstId, rate: i128) -> Result<(), FReject> {
+    /// Funding at `rate`, sent at `at_ns`, announcing `next_ns` (docs/futures.md, section 7): the
+    /// time must be after the command's; 0 is "not given" (a journal record of the release
+    /// before the field), settled without a time and announcing nothing.
+    pub fn funding(
+        &mut self,
+        sender: AccountId,
+        i: InstId,
+        rate: i128,
+        at_ns: u64,
+        next_ns: u64,
+    ) -> Result<(), FReject> {
         if sender != self.oracle {
             return Err(FReject::NotOracle);
         }
         let inst = self.inst(i)?;
         if rate.abs() >= PPM {
             return Err(FReject::InvalidField);
+        }
+        if next_ns != 0 && next_ns <= at_ns {
+            return Err(FReject::InvalidFundingTime);
         }
         let oi: i128 = self.accts.iter().filter_map(|a| a.pos.get(&i)).map(|p| p.size.max(0)).sum();
         if oi == 0 {
@@ -1203,7 +1225,11 @@ impl Model {
             paid,
             received,
             residue,
+            next_ns,
         });
+        if next_ns != 0 {
+            self.insts.get_mut(&i).unwrap().funding = (rate, next_ns);
+        }
         Ok(())
     }
 

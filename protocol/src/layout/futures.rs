@@ -86,11 +86,13 @@ layout!(
 
 layout!(
     /// `ApplyFunding` (template 160).
-    apply_funding = 8 {
+    apply_funding = 16 {
         /// `u32` the perpetual.
         INSTRUMENT: 0, 4;
         /// `i32` funding rate, ppm: > 0 longs pay shorts.
         RATE_PPM: 4, 4;
+        /// `u64` the next funding time, ns since the Unix epoch (0 is refused).
+        NEXT_FUNDING_TIME_NS: 8, 8;
     }
 );
 
@@ -417,7 +419,7 @@ layout!(
 
 layout!(
     /// `FundingApplied` (template 186).
-    funding_applied = 64 {
+    funding_applied = 72 {
         /// `u64` sequence number.
         SEQ: 0, 8;
         /// `u32` the oracle account.
@@ -438,6 +440,9 @@ layout!(
         RATE_PPM: 56, 4;
         /// Reserved (zero).
         RESERVED: 60, 4;
+        /// `u64` the next funding time, ns since the Unix epoch (appended: absent, 0, in a
+        /// 64-byte block of a server before it; 0 also for a funding journaled without one).
+        NEXT_FUNDING_TIME_NS: 64, 8;
     }
 );
 
@@ -457,7 +462,7 @@ layout!(
 
 layout!(
     /// `MdFunding` (template 126).
-    md_funding = 32 {
+    md_funding = 40 {
         /// `u64` sequence number.
         SEQ: 0, 8;
         /// `u32` the perpetual.
@@ -468,6 +473,9 @@ layout!(
         MARK_PRICE: 16, 8;
         /// `u64` open interest.
         OPEN_INTEREST: 24, 8;
+        /// `u64` the next funding time, ns since the Unix epoch (appended: absent, 0, in a
+        /// 32-byte block of a server before it; 0 also for a funding journaled without one).
+        NEXT_FUNDING_TIME_NS: 32, 8;
     }
 );
 

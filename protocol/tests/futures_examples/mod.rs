@@ -9,6 +9,8 @@ use protocol::*;
 const ACCOUNT: u32 = 7;
 /// The oracle account of the examples.
 pub const ORACLE: u32 = 9;
+/// The next funding time the examples' funding announces: 2026-01-01T08:00:00Z in ns.
+pub const NEXT_FUNDING_TIME_NS: u64 = 1_767_254_400_000_000_000;
 
 pub fn btc_perp() -> InstrumentSpec {
     InstrumentSpec {
@@ -71,7 +73,14 @@ pub fn client_examples() -> Vec<(&'static str, ClientMessage)> {
             ClientMessage::WalletTransfer(WalletTransfer { asset: 1, amount: 938_700, to_futures: false }),
         ),
         ("SetMarkPrice", ClientMessage::SetMarkPrice(SetMarkPrice { instrument: 3, mark_price: 5_726_630 })),
-        ("ApplyFunding", ClientMessage::ApplyFunding(ApplyFunding { instrument: 3, rate_ppm: 100 })),
+        (
+            "ApplyFunding",
+            ClientMessage::ApplyFunding(ApplyFunding {
+                instrument: 3,
+                rate_ppm: 100,
+                next_funding_time_ns: NEXT_FUNDING_TIME_NS,
+            }),
+        ),
         (
             "NewAdvancedOrder (reduce-only)",
             ClientMessage::NewAdvancedOrder(AdvancedOrder {
@@ -306,6 +315,7 @@ pub fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                         paid: 83,
                         received: 82,
                         residue: 1,
+                        next_funding_time_ns: NEXT_FUNDING_TIME_NS,
                     },
                 }),
             ),
@@ -335,6 +345,7 @@ pub fn md_examples() -> Vec<(&'static str, MdServerMessage)> {
                 rate_ppm: 100,
                 mark_price: 6_050_000,
                 open_interest: 137,
+                next_funding_time_ns: NEXT_FUNDING_TIME_NS,
             }),
         ),
         (

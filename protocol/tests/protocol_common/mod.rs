@@ -192,8 +192,10 @@ pub fn futures_client_message() -> impl Strategy<Value = ClientMessage> {
         }),
         (any::<u32>(), any::<u64>())
             .prop_map(|(instrument, mark_price)| ClientMessage::SetMarkPrice(SetMarkPrice { instrument, mark_price })),
-        (any::<u32>(), any::<i32>())
-            .prop_map(|(instrument, rate_ppm)| ClientMessage::ApplyFunding(ApplyFunding { instrument, rate_ppm })),
+        // The protocol refuses a next funding time of 0 (`BadFieldValue`): a valid message has one.
+        (any::<u32>(), any::<i32>(), 1u64..).prop_map(|(instrument, rate_ppm, next_funding_time_ns)| {
+            ClientMessage::ApplyFunding(ApplyFunding { instrument, rate_ppm, next_funding_time_ns })
+        }),
         (any::<u64>(), any::<u32>(), side(), order_type(), tif(), stp(), any::<u64>(), (any::<bool>(), any::<bool>()))
             .prop_map(
                 |(client_order_id, instrument, side, order_type, tif, stp, qty, (reduce_only, close_position))| {
@@ -267,9 +269,16 @@ pub fn md_server_message() -> impl Strategy<Value = MdServerMessage> {
         (any::<u64>(), any::<u32>(), any::<u64>()).prop_map(|(seq, instrument, mark_price)| {
             MdServerMessage::MarkPrice(MdMarkPrice { seq, instrument, mark_price })
         }),
-        (any::<u64>(), any::<u32>(), any::<i32>(), any::<u64>(), any::<u64>()).prop_map(
-            |(seq, instrument, rate_ppm, mark_price, open_interest)| {
-                MdServerMessage::Funding(MdFunding { seq, instrument, rate_ppm, mark_price, open_interest })
+        (any::<u64>(), any::<u32>(), any::<i32>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(seq, instrument, rate_ppm, mark_price, open_interest, next_funding_time_ns)| {
+                MdServerMessage::Funding(MdFunding {
+                    seq,
+                    instrument,
+                    rate_ppm,
+                    mark_price,
+                    open_interest,
+                    next_funding_time_ns,
+                })
             }
         ),
         (any::<u64>(), any::<u32>(), any::<u64>()).prop_map(|(seq, instrument, open_interest)| {
@@ -608,10 +617,21 @@ pub fn futures_report() -> impl Strategy<Value = FuturesReport> {
         (a(), a(), any::<u64>()).prop_map(|(account, instrument, mark_price)| {
             FuturesReport::MarkPriceSet(MarkReport { account, mark: MarkPriceSet { instrument, mark_price } })
         }),
-        ((a(), a(), any::<i32>()), (any::<u64>(), any::<u64>(), i(), i(), i())).prop_map(
-            |((account, instrument, rate_ppm), (mark_price, open_interest, paid, received, residue))| {
-                let funding =
-                    FundingApplied { instrument, rate_ppm, mark_price, open_interest, paid, received, residue };
+        ((a(), a(), any::<i32>(), any::<u64>()), (any::<u64>(), any::<u64>(), i(), i(), i())).prop_map(
+            |(
+                (account, instrument, rate_ppm, next_funding_time_ns),
+                (mark_price, open_interest, paid, received, residue),
+            )| {
+                let funding = FundingApplied {
+                    instrument,
+                    rate_ppm,
+                    mark_price,
+                    open_interest,
+                    paid,
+                    received,
+                    residue,
+                    next_funding_time_ns,
+                };
                 FuturesReport::FundingApplied(FundingReport { account, funding })
             }
         ),

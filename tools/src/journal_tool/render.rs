@@ -175,6 +175,8 @@ fn futures_fields(f: &mut Vec<(&'static str, Value)>, kind: &CommandKind) -> &'s
         CommandKind::ApplyFunding(a) => {
             f.push(("instrument", int(a.instrument)));
             f.push(("rate_ppm", int(a.rate_ppm)));
+            // 0: "not given", a record of the release before the field (docs/journal.md).
+            f.push(("next_funding_time_ns", int(a.next_funding_time_ns)));
             "apply_funding"
         }
         other => unreachable!("not a futures command: {other:?}"),
@@ -540,7 +542,8 @@ mod tests {
             (CommandKind::MarginDebit(t), "margin_debit target=7", None, Some(7)),
             (CommandKind::WalletTransfer(WalletTransfer { asset: 1, amount: 9, to_futures: true }), "wallet_transfer asset=1 amount=9 direction=to_futures", None, None),
             (CommandKind::SetMarkPrice(SetMarkPrice { instrument: 3, mark_price: 5_726_630 }), "set_mark_price instrument=3 mark_price=5726630", Some(3), None),
-            (CommandKind::ApplyFunding(ApplyFunding { instrument: 3, rate_ppm: -100 }), "apply_funding instrument=3 rate_ppm=-100", Some(3), None),
+            (CommandKind::ApplyFunding(ApplyFunding { instrument: 3, rate_ppm: -100, next_funding_time_ns: 1_767_254_400_000_000_000 }), "apply_funding instrument=3 rate_ppm=-100 next_funding_time_ns=1767254400000000000", Some(3), None),
+            (CommandKind::ApplyFunding(ApplyFunding { instrument: 3, rate_ppm: 50, next_funding_time_ns: 0 }), "apply_funding instrument=3 rate_ppm=50 next_funding_time_ns=0", Some(3), None),
             (
                 CommandKind::NewAdvancedOrder(AdvancedOrder { close_position: true, reduce_only: true, ..AdvancedOrder::plain(order) }),
                 "reduce_only=true close_position=true",

@@ -93,7 +93,7 @@ pub enum PerpCmd {
         #[arg(long)]
         price: u64,
     },
-    /// The oracle: settle a perpetual's funding at its current mark.
+    /// The oracle: settle a perpetual's funding at its current mark, announcing the next one.
     Funding {
         /// The perpetual.
         #[arg(long)]
@@ -101,6 +101,10 @@ pub enum PerpCmd {
         /// Funding rate, ppm: positive, longs pay shorts.
         #[arg(long, allow_negative_numbers = true)]
         rate_ppm: i32,
+        /// When the next funding will be settled, ns since the Unix epoch: after the server's
+        /// receive time of this command (else `InvalidFundingTime`); 0 is refused.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        next_funding_time_ns: u64,
     },
 }
 
@@ -179,8 +183,8 @@ impl PerpCmd {
             PerpCmd::Mark { instrument, price } => {
                 ClientMessage::SetMarkPrice(SetMarkPrice { instrument, mark_price: price })
             }
-            PerpCmd::Funding { instrument, rate_ppm } => {
-                ClientMessage::ApplyFunding(ApplyFunding { instrument, rate_ppm })
+            PerpCmd::Funding { instrument, rate_ppm, next_funding_time_ns } => {
+                ClientMessage::ApplyFunding(ApplyFunding { instrument, rate_ppm, next_funding_time_ns })
             }
         })
     }
