@@ -279,6 +279,11 @@ impl Engine {
             let b = &self.accounts[t.target as usize].balances[t.asset as usize];
             match command {
                 CommandType::Withdraw if t.amount > b.available => Err(RejectReason::InsufficientBalance),
+                // A perpetual's insurance fund in deficit leaves the accounts holding more of the
+                // margin asset than was paid in (docs/futures.md, section 9).
+                CommandType::Withdraw if t.amount > self.supply[t.asset as usize] => {
+                    Err(RejectReason::InsufficientBalance)
+                }
                 // The asset's total over all accounts must stay within u64: a
                 // trade can move all of it into one balance.
                 CommandType::Deposit if self.supply[t.asset as usize].checked_add(t.amount).is_none() => {

@@ -397,7 +397,14 @@ impl Engine {
         }
         if let (true, Some(p)) = (self.config.risk_checks, perp) {
             let rests = o.order_type == OrderType::Limit && matches!(o.tif, TimeInForce::Gtc | TimeInForce::PostOnly);
-            if let Err(reason) = self.check_perp_order(ii, p, account, o.side, limit, o.qty, rests, opts.reduce_only) {
+            // Prices on a perpetual stay below 2^48 (docs/futures.md, section 1) so every
+            // product fits; the band alone does not bound them (its width and the last price are free).
+            let checked = if o.order_type == OrderType::Limit && o.price >= crate::risk_tier::MAX_PERP_VALUE {
+                Err(RejectReason::OutsidePriceBand)
+            } else {
+                self.check_perp_order(ii, p, account, o.side, limit, o.qty, rests, opts.reduce_only)
+            };
+            if let Err(reason) = checked {
                 let cancel = if reason == RejectReason::ReduceOnlyWouldOpen {
                     CancelReason::ReduceOnly
                 } else {

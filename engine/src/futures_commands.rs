@@ -8,7 +8,7 @@ use crate::command::*;
 use crate::engine::{Engine, Out};
 use crate::event::*;
 use crate::perp_market::{PerpMarket, MAX_PERPETUALS};
-use crate::risk_tier::{ceil_div, floor_div, MAX_PERP_QTY_SCALE, MAX_PERP_VALUE, PPM};
+use crate::risk_tier::{ceil_div, floor_div, MAX_FUTURES_WALLET, MAX_PERP_QTY_SCALE, MAX_PERP_VALUE, PPM};
 use crate::types::*;
 
 impl Engine {
@@ -278,9 +278,14 @@ impl Engine {
             CommandType::MarginDebit if amount > w.max(0) => return Err(RejectReason::InsufficientBalance),
             // Every wallet, isolated margin and basis stays within i64 (docs/futures.md, section 1).
             CommandType::MarginDeposit
-                if self.supply[t.asset as usize].checked_add(t.amount).is_none_or(|s| s > i64::MAX as u64 / 4) =>
+                if self.supply[t.asset as usize].checked_add(t.amount).is_none_or(|s| s > MAX_FUTURES_WALLET) =>
             {
                 return Err(RejectReason::InvalidField)
+            }
+            // While the fund is in deficit the accounts hold more than was paid in: the last
+            // of it leaves once the operator has paid the deficit into the fund (section 9).
+            CommandType::MarginWithdraw | CommandType::MarginDebit if t.amount > self.supply[t.asset as usize] => {
+                return Err(RejectReason::InsufficientBalance)
             }
             _ => {}
         }
@@ -319,6 +324,10 @@ impl Engine {
         let spot = self.accounts[a as usize].balances[t.asset as usize].available;
         if t.to_futures && t.amount > spot {
             return Err(RejectReason::InsufficientBalance);
+        }
+        // Every wallet stays within the bound MarginDeposit keeps (docs/futures.md, section 1).
+        if t.to_futures && self.margin[a as usize].wallet as i128 + t.amount as i128 > MAX_FUTURES_WALLET as i128 {
+            return Err(RejectReason::InvalidField);
         }
         if !t.to_futures && t.amount as i128 > self.withdrawable(a) {
             return Err(RejectReason::InsufficientMargin);

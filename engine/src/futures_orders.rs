@@ -6,7 +6,8 @@ use crate::command::{AdvancedOrder, StopOrder};
 use crate::engine::{Engine, Out, PlaceOptions, Taker};
 use crate::event::*;
 use crate::order_pool::{Order, Slot, REDUCE_ONLY};
-use crate::position::{closable, side_ix};
+use crate::position::{closable, side_ix, Position};
+use crate::risk_tier::MAX_PERP_VALUE;
 use crate::risk_tier::{ceil_div, floor_div, PPM};
 use crate::stop_orders::StopOptions;
 use crate::types::*;
@@ -85,26 +86,33 @@ impl Engine {
         let o = *self.orders.get(slot);
         let old_price = self.levels.get(o.level).price;
         let mut pos = self.pos(o.account, p);
-        if o.flags & REDUCE_ONLY != 0 {
-            return if leaves > closable(pos.size, o.side) { Err(RejectReason::ReduceOnlyWouldOpen) } else { Ok(()) };
+        if price >= MAX_PERP_VALUE {
+            return Err(RejectReason::OutsidePriceBand);
+        }
+        let reduce_only = o.flags & REDUCE_ONLY != 0;
+        if reduce_only && leaves > closable(pos.size, o.side) {
+            return Err(RejectReason::ReduceOnlyWouldOpen);
         }
         if price == old_price && leaves <= o.leaves {
             return Ok(());
+        }
+        // It rests at its new price unless it crosses: then it is margined on its walk.
+        let (q, n, top) = if crate::order_book::crosses(o.side, price, self.best_opposite(ii, o.side)) {
+            self.walk(ii, o.side, price, leaves)
+        } else {
+            (leaves, price as u128 * leaves as u128, price)
+        };
+        if reduce_only {
+            let fits = self.within_cap(p, &pos, leaves as i128, top);
+            return if fits { Ok(()) } else { Err(RejectReason::PositionLimitExceeded) };
         }
         let before = self.order_margin(o.account, p, &pos, None);
         let side = &mut pos.open[side_ix(o.side)];
         side.qty -= o.leaves;
         side.notional -= old_price as u128 * o.leaves as u128;
-        let cap = self.perps[p].tiers.cap(self.leverage(p, &pos)).unwrap_or(0);
-        if self.notional_at_mark(p, self.worst_size(&pos, Some((o.side, leaves)))) > cap as i128 {
+        if !self.within_cap(p, &pos, self.worst_size(&pos, Some((o.side, leaves))), top) {
             return Err(RejectReason::PositionLimitExceeded);
         }
-        // It rests at its new price unless it crosses: then it is margined on its walk.
-        let (q, n) = if crate::order_book::crosses(o.side, price, self.best_opposite(ii, o.side)) {
-            self.walk(ii, o.side, price, leaves)
-        } else {
-            (leaves, price as u128 * leaves as u128)
-        };
         let need =
             self.order_need_on(o.account, p, &pos, o.side, q, n) + self.order_margin(o.account, p, &pos, None) - before;
         if need > 0 && need > self.available(o.account) {
@@ -137,28 +145,30 @@ impl Engine {
         reduce_only: bool,
     ) -> Result<(), RejectReason> {
         let pos = self.pos(account, p);
-        if reduce_only {
-            if qty > closable(pos.size, side) {
-                return Err(RejectReason::ReduceOnlyWouldOpen);
-            }
-            return Ok(());
-        }
-        let cap = self.perps[p].tiers.cap(self.leverage(p, &pos)).unwrap_or(0);
-        if self.notional_at_mark(p, self.worst_size(&pos, Some((side, qty)))) > cap as i128 {
-            return Err(RejectReason::PositionLimitExceeded);
+        if reduce_only && qty > closable(pos.size, side) {
+            return Err(RejectReason::ReduceOnlyWouldOpen);
         }
         // An order that can rest is margined at its limit; one that cannot, on its walk.
-        let (q, n) = if rests { (qty, limit as u128 * qty as u128) } else { self.walk(ii, side, limit, qty) };
+        let (q, n, top) =
+            if rests { (qty, limit as u128 * qty as u128, limit) } else { self.walk(ii, side, limit, qty) };
+        let size = if reduce_only { qty as i128 } else { self.worst_size(&pos, Some((side, qty))) };
+        if !self.within_cap(p, &pos, size, top) {
+            return Err(RejectReason::PositionLimitExceeded);
+        }
+        if reduce_only {
+            return Ok(());
+        }
         if !self.order_fits(account, p, side, q, n) {
             return Err(RejectReason::InsufficientMargin);
         }
         Ok(())
     }
 
-    /// What an order that cannot rest will fill: (qty, Σ price × qty) over the opposite levels
-    /// crossing `limit`, best first, as the matching loop will take them.
-    fn walk(&self, ii: usize, side: Side, limit: Price, qty: Qty) -> (Qty, u128) {
-        let (mut left, mut n) = (qty, 0u128);
+    /// What an order that cannot rest will fill: (qty, Σ price × qty, the highest price it
+    /// reaches, 0 if none) over the opposite levels crossing `limit`, best first, as the
+    /// matching loop will take them.
+    fn walk(&self, ii: usize, side: Side, limit: Price, qty: Qty) -> (Qty, u128, Price) {
+        let (mut left, mut n, mut top) = (qty, 0u128, 0);
         for l in self.instruments[ii].book.side(side.opposite()).iter_best_first() {
             let level = self.levels.get(l);
             if left == 0 || !crate::order_book::crosses(side, limit, level.price) {
@@ -166,9 +176,20 @@ impl Engine {
             }
             let q = left.min(level.total_qty);
             n += q as u128 * level.price as u128;
+            top = top.max(level.price);
             left -= q;
         }
-        (qty - left, n)
+        (qty - left, n, top)
+    }
+
+    /// F2 (docs/futures.md, section 5) of `qty` of an order that trades at prices up to `top`:
+    /// the notional at the higher of the mark and `top` of `size` (the worst-case position, or
+    /// a reduce-only order's own quantity) within the cap at the leverage in force, and the
+    /// size below 2^48, so every fill's cash and every basis stays within i64.
+    fn within_cap(&self, p: usize, pos: &Position, size: i128, top: Price) -> bool {
+        let cap = self.perps[p].tiers.cap(self.leverage(p, pos)).unwrap_or(0);
+        let at = self.perps[p].mark.max(top) as i128;
+        size < MAX_PERP_VALUE as i128 && ceil_div(size * at, self.perp_scale(p)) <= cap as i128
     }
 
     /// A perpetual order came to rest at `price` with `leaves`: its position record counts it.
@@ -226,7 +247,11 @@ impl Engine {
             return 0;
         }
         let cut = o.leaves - c;
-        self.orders.get_mut(slot).leaves = c;
+        // The cut never traded: the order's quantity shrinks with its leaves, so what it
+        // reports filled stays what it filled.
+        let order = self.orders.get_mut(slot);
+        order.leaves = c;
+        order.qty -= cut;
         self.levels.get_mut(o.level).total_qty -= cut;
         out.emit(EventKind::Trimmed(Trimmed {
             account: o.account,

@@ -235,6 +235,14 @@ impl Engine {
         let side = side_from.opposite();
         let pq = price as i128 * q as i128;
         let cash = if side == Side::Buy { ceil_div(pq, s) } else { floor_div(pq, s) };
+        // The fund's position and basis stay within the bounds a trader's do (section 1):
+        // beyond them the position goes to ADL instead.
+        let size_after = taken.size as i128 + if side == Side::Buy { q as i128 } else { -(q as i128) };
+        if size_after.unsigned_abs() >= crate::risk_tier::MAX_PERP_VALUE as u128
+            || taken.cost as i128 + cash > crate::risk_tier::MAX_FUTURES_WALLET as i128
+        {
+            return false;
+        }
         let (realised, _) = taken.apply_fill(side, q, price, cash as i64, s);
         let m = &self.margin[fund as usize];
         let mut surplus = m.wallet as i128 + realised as i128;

@@ -13,8 +13,12 @@ pub(crate) const MAX_RISK_TIERS: usize = 16;
 pub(crate) const DEFAULT_LEVERAGE: u32 = 20;
 /// Positions, prices and marks stay below this so every product below fits in i128.
 pub(crate) const MAX_PERP_VALUE: u64 = 1 << 48;
-/// Tier notionals and maintenance amounts stay below this (i64 money with room to add).
-pub(crate) const MAX_TIER_NOTIONAL: u64 = 1 << 62;
+/// Tier notionals and maintenance amounts stay below this. F2 bounds a position's notional at
+/// every price it opens at by the cap, so its basis, a sum of such fills, stays under ~34 caps
+/// (the fills' harmonic bound over sizes below 2^48): 2^56 keeps it within i64 with room.
+pub(crate) const MAX_TIER_NOTIONAL: u64 = 1 << 56;
+/// Total of the margin asset paid in (and so any one futures wallet) stays at or below this.
+pub(crate) const MAX_FUTURES_WALLET: u64 = i64::MAX as u64 / 4;
 /// Largest `qty_scale` of a perpetual.
 pub(crate) const MAX_PERP_QTY_SCALE: u64 = 1_000_000_000_000;
 

@@ -523,20 +523,25 @@ impl Inst {
 
     /// What an order that cannot rest will fill: (qty, Σ price × qty) over the opposite orders
     /// crossing `limit`, best first, as the matching loop will take them.
-    pub fn walk(&self, side: Side, limit: u64, qty: u64) -> (i128, i128) {
+    /// (qty, Σ price × qty, highest price reached or 0) of an order that cannot rest.
+    pub fn walk(&self, side: Side, limit: u64, qty: u64) -> (i128, i128, u64) {
         let mut makers: Vec<&Order> = self
             .orders
             .iter()
             .filter(|o| o.side != side && if side == Side::Buy { o.price <= limit } else { o.price >= limit })
             .collect();
         makers.sort_by_key(|o| (if side == Side::Buy { o.price } else { u64::MAX - o.price }, o.id));
-        let (mut left, mut n) = (qty as i128, 0);
+        let (mut left, mut n, mut top) = (qty as i128, 0, 0);
         for o in makers {
+            if left == 0 {
+                break;
+            }
             let q = left.min(o.leaves as i128);
             n += q * o.price as i128;
+            top = top.max(o.price);
             left -= q;
         }
-        (qty as i128 - left, n)
+        (qty as i128 - left, n, top)
     }
 
     /// Worst-case position size if every non-reduce-only order of one side filled.
@@ -857,6 +862,7 @@ impl Model {
             && index < MAX_RISK_TIERS
             && t.max_leverage >= 1
             && t.max_notional > 0
+            && t.max_notional <= 1 << 56
             && t.mmr_ppm > 0
             && t.mmr_ppm * (t.max_leverage as i128) < PPM;
         let continuous = match inst.tiers.last() {
@@ -1065,17 +1071,22 @@ impl Model {
                 return Err(FReject::OutsidePriceBand);
             }
         }
-        if reduce_only {
-            if (qty as i128) > closable(p.size, side) {
-                return Err(FReject::ReduceOnlyWouldOpen);
-            }
-        } else {
-            let cap = inst.cap(inst.leverage(&p)).unwrap_or(0);
-            if inst.notional_at_mark(inst.worst_size(a, p.size, Some((side, qty)))) > cap {
-                return Err(FReject::PositionLimitExceeded);
-            }
-            // An order that can rest is margined at its limit; one that cannot, on its walk.
-            let (q, n) = if gtc { (qty as i128, limit as i128 * qty as i128) } else { inst.walk(side, limit, qty) };
+        if !market && limit >= 1 << 48 {
+            return Err(FReject::OutsidePriceBand);
+        }
+        if reduce_only && (qty as i128) > closable(p.size, side) {
+            return Err(FReject::ReduceOnlyWouldOpen);
+        }
+        // An order that can rest is margined at its limit; one that cannot, on its walk.
+        let (q, n, top) =
+            if gtc { (qty as i128, limit as i128 * qty as i128, limit) } else { inst.walk(side, limit, qty) };
+        // F2 at the higher of the mark and the highest price it trades at; sizes below 2^48.
+        let size = if reduce_only { qty as i128 } else { inst.worst_size(a, p.size, Some((side, qty))) };
+        let at = inst.mark.max(top) as i128;
+        if size >= 1 << 48 || ceil_div(size * at, inst.s()) > inst.cap(inst.leverage(&p)).unwrap_or(0) {
+            return Err(FReject::PositionLimitExceeded);
+        }
+        if !reduce_only {
             let need = self.order_need(a, i, side, q, n);
             if need > 0 && need > self.available(a) {
                 return Err(FReject::InsufficientMargin);
