@@ -438,8 +438,10 @@ pub struct Armed {
     pub price: Price,
     /// Quantity.
     pub qty: Qty,
-    /// Last-trade price that fires it.
+    /// The price that fires it (the last trade price, or for a mark-price trigger the mark).
     pub trigger_price: Price,
+    /// Which price it watches.
+    pub trigger_source: TriggerSource,
     /// Gateway receive time of the command.
     pub timestamp_ns: u64,
 }
@@ -465,9 +467,12 @@ pub struct Triggered {
     pub qty: Qty,
     /// Its trigger price.
     pub trigger_price: Price,
-    /// The instrument's last trade price that reached it.
+    /// The price that reached it: the instrument's last trade price, or for a mark-price
+    /// trigger the perpetual's mark.
     pub last_price: Price,
-    /// Gateway receive time of the command whose trade fired it.
+    /// Which price fired it (so which one `last_price` is).
+    pub trigger_source: TriggerSource,
+    /// Gateway receive time of the command whose trade (or mark) fired it.
     pub timestamp_ns: u64,
 }
 
@@ -594,11 +599,14 @@ pub enum RejectReason {
     NoPosition = 44,
     /// A futures transfer in an asset no perpetual settles in.
     NotMarginAsset = 45,
+    /// A mark-price trigger on a perpetual whose oracle has not set a mark yet (its mark is
+    /// still the spec's reference price).
+    NoMarkPrice = 46,
 }
 
 impl RejectReason {
     /// All reasons, for tables and tests.
-    pub const ALL: [RejectReason; 45] = [
+    pub const ALL: [RejectReason; 46] = [
         Self::UnknownInstrument,
         Self::InstrumentNotTrading,
         Self::PriceOffTick,
@@ -644,6 +652,7 @@ impl RejectReason {
         Self::NotOracle,
         Self::NoPosition,
         Self::NotMarginAsset,
+        Self::NoMarkPrice,
     ];
 
     /// Wire code.

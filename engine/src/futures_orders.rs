@@ -14,7 +14,7 @@ use crate::types::*;
 impl Engine {
     /// `NewAdvancedOrder` on a perpetual, or with a perpetual's flags: steps 1–3 of a new order,
     /// then the options a perpetual takes (GTD, reduce-only, close-position, stops on the last
-    /// trade price; iceberg and quote-quantity orders are spot only for now), then the order as
+    /// trade price or the mark; iceberg and quote-quantity orders are spot only for now), then the order as
     /// `NewOrder`, or a stop as `NewStopOrder`. Returns the instrument's position once placed,
     /// `None` for a stop (armed, or refused with its own event).
     pub(crate) fn new_perp_order<S: EventSink>(
@@ -55,6 +55,7 @@ impl Engine {
                 trailing: a.trailing,
                 reduce_only: a.reduce_only,
                 close_position: a.close_position,
+                source: a.trigger_source,
             };
             self.new_stop_order(account, ts, &stop, opts, CommandType::NewAdvancedOrder, out);
             return Ok(None);
