@@ -573,7 +573,10 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
             let trigger = match kind {
                 0 if trigger_price == 0 => None,
                 0 => return Err(CodecError::ReservedNotZero(64)),
-                k => Some((trigger_price, TriggerKind::from_u8(k).ok_or(CodecError::BadField { field: "trigger", value: k as u64 })?)),
+                k => Some((
+                    trigger_price,
+                    TriggerKind::from_u8(k).ok_or(CodecError::BadField { field: "trigger", value: k as u64 })?,
+                )),
             };
             CommandKind::NewAdvancedOrder(AdvancedOrder {
                 order: new_order(&r)?,
