@@ -154,6 +154,7 @@ mod tests {
         assert_eq!(all.len(), RejectReason::ALL.len());
         assert_eq!(reject_reason(RejectReason::ReduceOnlyWouldOpen), "reduce_only_would_open");
         assert_eq!(reject_reason(RejectReason::NotMarginAsset), "not_margin_asset");
+        assert_eq!(reject_reason(RejectReason::NoMarkPrice), "no_mark_price");
     }
 
     /// Every command type, cancel and balance reason has its own label.
