@@ -1504,9 +1504,8 @@ fn restore_armed(
         return bad("a trailing stop is listed twice".into());
     }
     let mut trailing_left = s.trailing.iter();
-    // The perpetuals' marks (restored later, with the futures side): a mark-price trigger is
-    // checked against its perpetual's.
-    let marks: FxHashMap<InstrumentId, Price> = s.futures.perps.iter().map(|m| (m.instrument, m.mark)).collect();
+    // The perpetuals (restored later, with the futures side): a mark-price trigger is on one.
+    let perps: rustc_hash::FxHashSet<InstrumentId> = s.futures.perps.iter().map(|m| m.instrument).collect();
     let mut prev: Option<(usize, u8, Price)> = None;
     for a in armed {
         let o = &a.order;
@@ -1531,17 +1530,16 @@ fn restore_armed(
         };
         let rise = trigger.fires_on_rise(side);
         let trail = trailing.get(&id).copied();
-        // The price it watches: the last trade price, or a perpetual's mark (a mark-price
-        // trigger is fixed and on a perpetual).
-        let reference = match source {
-            TriggerSource::LastPrice => Some(inst.reference_price),
-            TriggerSource::MarkPrice if trail.is_none() => marks.get(&a.instrument).copied(),
-            TriggerSource::MarkPrice => None,
+        // A last-price trigger is never reached between commands (a trade that reaches it fires
+        // it). A mark-price one may be: a halted perpetual's mark moves and fires nothing, so
+        // it is only checked to be fixed and on a perpetual.
+        let source_ok = match source {
+            TriggerSource::LastPrice => !crate::trigger_book::fires(rise, a.trigger_price, inst.reference_price),
+            TriggerSource::MarkPrice => trail.is_none() && perps.contains(&a.instrument),
         };
         // (A trailing stop's trigger may be 0: a delta larger than its peak. It is checked
         // against its peak once it is attached.)
-        let trigger_ok = (trail.is_some() || (a.trigger_price != 0 && inst.on_tick(a.trigger_price)))
-            && reference.is_some_and(|r| !crate::trigger_book::fires(rise, a.trigger_price, r));
+        let trigger_ok = (trail.is_some() || (a.trigger_price != 0 && inst.on_tick(a.trigger_price))) && source_ok;
         // Listed by instrument position; rise before fall; fixed triggers best first, then the
         // trailing stops (in `trailing`'s order: their group order is checked as they attach),
         // then the mark-price triggers as the fixed ones.
