@@ -367,7 +367,8 @@ impl Engine {
     }
 
     /// The head of the mark-price trigger book's best level that the perpetual's mark has
-    /// reached (the rise side first: at most one side can hold due orders), with the mark.
+    /// reached, with the mark: the rise side first (only orders left due through a halt can
+    /// make both sides due at once, and the order stays deterministic).
     #[inline]
     fn next_mark_to_fire(&self, ii: usize) -> Option<(Slot, Price)> {
         let mark = self.trigger_reference(ii, TriggerSource::MarkPrice);
