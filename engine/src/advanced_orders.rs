@@ -41,7 +41,8 @@ impl Engine {
             return reject(out, reason);
         }
         let perp = self.instrument_index(a.order.instrument).and_then(|ii| self.perp_of(ii)).is_some();
-        if perp || a.reduce_only || a.close_position {
+        let perp_only = a.reduce_only || a.close_position || a.trigger_source != TriggerSource::LastPrice;
+        if perp || perp_only {
             return match self.new_perp_order(account, ts, a, out) {
                 Ok(Some(ii)) => self.run_triggers(ii, ts, out),
                 Ok(None) => {}
@@ -272,8 +273,10 @@ impl Engine {
         if o.flags & crate::order_pool::TRAILING != 0 || trigger_price == self.levels.get(o.level).price {
             return Err(InvalidField);
         }
-        let rise = self.armed.get(slot).trigger.fires_on_rise(o.side);
-        if fires(rise, trigger_price, inst.reference_price) {
+        let entry = self.armed.get(slot);
+        let rise = entry.trigger.fires_on_rise(o.side);
+        // A mark-price trigger against the mark (which exists: it was armed against it).
+        if fires(rise, trigger_price, self.trigger_reference(ii, entry.source)) {
             return Err(WouldTriggerImmediately);
         }
         Ok(())
@@ -284,7 +287,8 @@ impl Engine {
 /// IOC/FOK order whose own quantity is 0, with no trigger and no expiry; an expiry only on an
 /// order that can rest (limit GTC or post-only) or a conditional one; a display quantity only on
 /// an order that can rest, not conditional; a trailing delta only on a stop-loss trigger whose
-/// price is 0 (the trailing computes it).
+/// price is 0 (the trailing computes it); a mark-price source only with a trigger, and not on a
+/// trailing stop (trailing stops follow the last price only).
 fn check_option_combination(a: &AdvancedOrder) -> Result<(), RejectReason> {
     let o = &a.order;
     if a.quote_qty != 0
@@ -304,6 +308,9 @@ fn check_option_combination(a: &AdvancedOrder) -> Result<(), RejectReason> {
         return Err(RejectReason::InvalidField);
     }
     if a.trailing.is_some() && !matches!(a.trigger, Some((0, TriggerKind::StopLoss))) {
+        return Err(RejectReason::InvalidField);
+    }
+    if a.trigger_source != TriggerSource::LastPrice && (a.trigger.is_none() || a.trailing.is_some()) {
         return Err(RejectReason::InvalidField);
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! What an armed conditional order needs beyond its order slot: the type and limit price of the
-//! order it places on trigger, and its trigger kind (the trigger price is its trigger level's
-//! price). Kept in a [`SlotTable`] of their own.
+//! order it places on trigger, its trigger kind and the price it watches (the trigger price is
+//! its trigger level's price; the source says which trigger book the level is in). Kept in a
+//! [`SlotTable`] of their own.
 
 use crate::order_pool::Slot;
 use crate::slot_table::{SlotEntry, SlotTable};
@@ -15,6 +16,8 @@ pub(crate) struct ArmedEntry {
     pub slot: Slot,
     pub order_type: OrderType,
     pub trigger: TriggerKind,
+    /// Last or mark price: which of its instrument's trigger books holds it.
+    pub source: TriggerSource,
     /// Limit price of the order placed on trigger (0 for market).
     pub price: Price,
 }

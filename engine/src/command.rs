@@ -203,7 +203,7 @@ pub struct NewOrder {
 }
 
 /// A conditional order: `order` is what is placed when the last trade price of its instrument
-/// reaches `trigger_price` (a stop-market or take-profit order when `order` is a market order,
+/// reaches `trigger_price` (always the last price: mark-price triggers are `NewAdvancedOrder`s) (a stop-market or take-profit order when `order` is a market order,
 /// a stop-limit or take-profit-limit when it is a limit order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StopOrder {
@@ -246,6 +246,10 @@ pub struct AdvancedOrder {
     /// Perpetuals only: a market order with `qty` 0 that closes the whole position (its
     /// quantity is the position's size when it is placed). Implies `reduce_only`.
     pub close_position: bool,
+    /// Perpetuals only, with a fixed `trigger`: which price reaching the trigger price fires it,
+    /// the last trade price (the default) or the perpetual's mark price (Binance's
+    /// `workingType: MARK_PRICE`; docs/futures.md, "Mark-price triggers").
+    pub trigger_source: TriggerSource,
 }
 
 impl AdvancedOrder {
@@ -260,6 +264,7 @@ impl AdvancedOrder {
             trailing: None,
             reduce_only: false,
             close_position: false,
+            trigger_source: TriggerSource::LastPrice,
         }
     }
 }

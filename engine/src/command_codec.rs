@@ -396,10 +396,10 @@ pub fn encode(cmd: &Command, buf: &mut [u8]) -> usize {
             put_new_order(&mut w, &a.order);
             w.u64(48, a.expire_time_ns);
             w.u64(56, a.quote_qty);
-            if let Some((price, trigger)) = a.trigger {
-                w.u64(64, price);
-                w.u8(72, trigger.as_u8());
-            }
+            // Byte 72: the trigger kind, with the source in bit 7 (the record has no spare byte).
+            let (price, kind) = a.trigger.map_or((0, 0), |(price, trigger)| (price, trigger.as_u8()));
+            w.u64(64, price);
+            w.u8(72, a.trigger_source.with_kind(kind));
             if let Some(t) = a.trailing {
                 w.u8(73, t.unit.as_u8());
                 w.u32(76, t.delta);
@@ -584,10 +584,14 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
                 (0, _) => return Err(CodecError::ReservedNotZero(76)),
                 (_, delta) => Some(Trailing { delta, unit: r.en(73, "trail_unit", TrailUnit::from_u8)? }),
             };
-            let trigger = match r.u8(72) {
+            let (kind, trigger_source) = TriggerSource::split(r.u8(72));
+            let trigger = match kind {
                 0 if trigger_price == 0 => None,
                 0 => return Err(CodecError::ReservedNotZero(64)),
-                _ => Some((trigger_price, r.en(72, "trigger", TriggerKind::from_u8)?)),
+                k => Some((
+                    trigger_price,
+                    TriggerKind::from_u8(k).ok_or(CodecError::BadField { field: "trigger", value: k as u64 })?,
+                )),
             };
             CommandKind::NewAdvancedOrder(AdvancedOrder {
                 order: new_order(&r)?,
@@ -598,6 +602,7 @@ pub fn decode(buf: &[u8]) -> Result<Command, CodecError> {
                 trailing,
                 reduce_only: r.en(74, "reduce_only", bool_of)?,
                 close_position: r.en(75, "close_position", bool_of)?,
+                trigger_source,
             })
         }
         kind::AMEND_TRIGGER => {

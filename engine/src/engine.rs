@@ -44,6 +44,9 @@ pub struct Engine {
     pub(crate) last_seq: Seq,
     /// Risk mode: risk state per order slot (empty otherwise).
     pub(crate) risk: Vec<OrderRisk>,
+    /// Next slot in its account's list of resting reduce-only perpetual orders, by slot
+    /// (`MarginAccount::reduce_only` is the head; sized with `risk`).
+    pub(crate) ro_next: Vec<Slot>,
     /// Risk mode: (account, asset) balances changed by the current command,
     /// in first-touch order, for the coalesced `BalanceChanged` events.
     pub(crate) touched: Vec<(AccountId, AssetId)>,
@@ -174,6 +177,7 @@ impl Engine {
             } else {
                 Vec::new()
             },
+            ro_next: if risk { crate::huge_pages::vec_filled(NIL, config.max_orders as usize) } else { Vec::new() },
             touched: Vec::with_capacity(if risk { 4096 } else { 0 }),
             tx_order: std::collections::VecDeque::with_capacity(if risk {
                 config.max_transactions as usize
@@ -969,6 +973,7 @@ impl Engine {
             reference_price: spec.reference_price,
             book: OrderBook::new(spec.tick),
             triggers: TriggerBook::new(spec.tick),
+            mark_triggers: TriggerBook::new(spec.tick),
             fees: Default::default(),
             perp: crate::instrument::NO_PERP,
         });
@@ -1322,27 +1327,12 @@ impl Engine {
     /// An instrument's armed orders in firing priority: those that fire on a rise (lowest
     /// trigger first), then those that fire on a fall (highest first); arrival order within a
     /// trigger price; then its trailing stops (rise, then fall; by delta group, oldest group
-    /// first; arrival order within a group).
+    /// first; arrival order within a group); then (a perpetual) the mark-price triggers, in
+    /// the same order as the first.
     pub fn armed_orders(&self, instrument: InstrumentId) -> Vec<ArmedView> {
         let Some(ii) = self.instrument_index(instrument) else { return Vec::new() };
         let mut v = Vec::new();
-        for rise in [true, false] {
-            for l in self.instruments[ii].triggers.side(rise).iter_best_first() {
-                let level = self.levels.get(l);
-                let mut s = level.head;
-                while s != NIL {
-                    let entry = self.armed.get(s);
-                    v.push(ArmedView {
-                        order: self.view(s),
-                        order_type: entry.order_type,
-                        trigger: entry.trigger,
-                        trigger_price: level.price,
-                        trailing: None,
-                    });
-                    s = self.orders.links(s).next;
-                }
-            }
-        }
+        self.armed_views(ii, TriggerSource::LastPrice, &mut v);
         // Then the trailing stops, in snapshot order, at the trigger price they have now.
         for rise in [true, false] {
             for g in &self.instruments[ii].triggers.trailing.side(rise).groups {
@@ -1355,12 +1345,36 @@ impl Engine {
                         trigger: entry.trigger,
                         trigger_price: self.trail_trigger(ii, s, rise),
                         trailing: Some(self.trails.get(s).trailing),
+                        trigger_source: entry.source,
                     });
                     s = self.orders.links(s).next;
                 }
             }
         }
+        self.armed_views(ii, TriggerSource::MarkPrice, &mut v);
         v
+    }
+
+    /// The fixed triggers of one of an instrument's trigger books, in firing priority.
+    fn armed_views(&self, ii: usize, source: TriggerSource, v: &mut Vec<ArmedView>) {
+        for rise in [true, false] {
+            for l in self.instruments[ii].triggers_of(source).side(rise).iter_best_first() {
+                let level = self.levels.get(l);
+                let mut s = level.head;
+                while s != NIL {
+                    let entry = self.armed.get(s);
+                    v.push(ArmedView {
+                        order: self.view(s),
+                        order_type: entry.order_type,
+                        trigger: entry.trigger,
+                        trigger_price: level.price,
+                        trailing: None,
+                        trigger_source: source,
+                    });
+                    s = self.orders.links(s).next;
+                }
+            }
+        }
     }
 
     /// The next engine order id and trade id to be assigned.

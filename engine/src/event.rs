@@ -441,8 +441,10 @@ pub struct Armed {
     pub price: Price,
     /// Quantity.
     pub qty: Qty,
-    /// Last-trade price that fires it.
+    /// The price that fires it (the last trade price, or for a mark-price trigger the mark).
     pub trigger_price: Price,
+    /// Which price it watches.
+    pub trigger_source: TriggerSource,
     /// Gateway receive time of the command.
     pub timestamp_ns: u64,
 }
@@ -468,9 +470,12 @@ pub struct Triggered {
     pub qty: Qty,
     /// Its trigger price.
     pub trigger_price: Price,
-    /// The instrument's last trade price that reached it.
+    /// The price that reached it: the instrument's last trade price, or for a mark-price
+    /// trigger the perpetual's mark.
     pub last_price: Price,
-    /// Gateway receive time of the command whose trade fired it.
+    /// Which price fired it (so which one `last_price` is).
+    pub trigger_source: TriggerSource,
+    /// Gateway receive time of the command whose trade (or mark) fired it.
     pub timestamp_ns: u64,
 }
 
@@ -599,11 +604,14 @@ pub enum RejectReason {
     NotMarginAsset = 45,
     /// A funding whose next funding time is 0 or not after the command's gateway timestamp.
     InvalidFundingTime = 46,
+    /// A mark-price trigger on a perpetual whose oracle has not set a mark yet (its mark is
+    /// still the spec's reference price).
+    NoMarkPrice = 47,
 }
 
 impl RejectReason {
     /// All reasons, for tables and tests.
-    pub const ALL: [RejectReason; 46] = [
+    pub const ALL: [RejectReason; 47] = [
         Self::UnknownInstrument,
         Self::InstrumentNotTrading,
         Self::PriceOffTick,
@@ -650,6 +658,7 @@ impl RejectReason {
         Self::NoPosition,
         Self::NotMarginAsset,
         Self::InvalidFundingTime,
+        Self::NoMarkPrice,
     ];
 
     /// Wire code.

@@ -34,7 +34,9 @@ impl Engine {
                 (CommandType::MarginDebit, 0, self.margin_transfer(a, CommandType::MarginDebit, t, out))
             }
             CommandKind::WalletTransfer(t) => (CommandType::WalletTransfer, 0, self.wallet_transfer(a, t, out)),
-            CommandKind::SetMarkPrice(m) => (CommandType::SetMarkPrice, m.instrument, self.set_mark_price(a, m, out)),
+            CommandKind::SetMarkPrice(m) => {
+                (CommandType::SetMarkPrice, m.instrument, self.set_mark_price(a, m, cmd.timestamp_ns, out))
+            }
             CommandKind::ApplyFunding(f) => {
                 (CommandType::ApplyFunding, f.instrument, self.apply_funding(a, cmd.timestamp_ns, f, out))
             }
@@ -354,10 +356,16 @@ impl Engine {
         Ok(())
     }
 
+    /// The oracle's mark: checked, set, then (the perpetual trading) the mark-price stops it
+    /// reaches fire, through the same loop as trades fire stops (their orders trade, and those
+    /// trades fire last-price stops). Liquidations run after all of it, at the end of the
+    /// command: a stop-loss the mark fired has closed or cut its position before the
+    /// liquidation check looks at it.
     fn set_mark_price<S: EventSink>(
         &mut self,
         sender: AccountId,
         c: &SetMarkPrice,
+        ts: u64,
         out: &mut Out<'_, S>,
     ) -> Result<(), RejectReason> {
         if sender != self.config.oracle_account || !self.config.risk_checks {
@@ -376,6 +384,12 @@ impl Engine {
         out.emit(EventKind::MarkPriceSet(MarkPriceSet { instrument: c.instrument, mark_price: c.mark_price }));
         // Liquidations the move causes run at the end of the command.
         self.fut.active = true;
+        let ii = self.perps[p].ii as usize;
+        // A halted perpetual places no order: its mark-price stops wait for a mark that still
+        // reaches them once it trades again (as last-price stops wait for a trade).
+        if self.instruments[ii].state == InstrumentState::Trading {
+            self.run_mark_triggers(ii, ts, out);
+        }
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 use crate::command::{AdvancedOrder, StopOrder};
 use crate::engine::{Engine, Out, PlaceOptions, Taker};
 use crate::event::*;
-use crate::order_pool::{Order, Slot, REDUCE_ONLY};
+use crate::order_pool::{Order, Slot, NIL, REDUCE_ONLY};
 use crate::position::{closable, side_ix, Position};
 use crate::risk_tier::MAX_PERP_VALUE;
 use crate::risk_tier::{ceil_div, floor_div, PPM};
@@ -15,7 +15,7 @@ use crate::types::*;
 impl Engine {
     /// `NewAdvancedOrder` on a perpetual, or with a perpetual's flags: steps 1–3 of a new order,
     /// then the options a perpetual takes (GTD, reduce-only, close-position, stops on the last
-    /// trade price; iceberg and quote-quantity orders are spot only for now), then the order as
+    /// trade price or the mark; iceberg and quote-quantity orders are spot only for now), then the order as
     /// `NewOrder`, or a stop as `NewStopOrder`. Returns the instrument's position once placed,
     /// `None` for a stop (armed, or refused with its own event).
     pub(crate) fn new_perp_order<S: EventSink>(
@@ -56,6 +56,7 @@ impl Engine {
                 trailing: a.trailing,
                 reduce_only: a.reduce_only,
                 close_position: a.close_position,
+                source: a.trigger_source,
             };
             self.new_stop_order(account, ts, &stop, opts, CommandType::NewAdvancedOrder, out);
             return Ok(None);
@@ -207,8 +208,18 @@ impl Engine {
         } else {
             let bound = &mut pos.ro_bound[side_ix(o.side)];
             *bound = (*bound).max(o.leaves);
-            self.margin[o.account as usize].reduce_only.push(slot);
+            let head = &mut self.margin[o.account as usize].reduce_only.0;
+            self.ro_next[slot as usize] = std::mem::replace(head, slot);
         }
+    }
+
+    /// The slots of account `a`'s resting reduce-only orders, in no order.
+    fn reduce_only_slots(&self, a: AccountId) -> impl Iterator<Item = Slot> + '_ {
+        let first = self.margin[a as usize].reduce_only.0;
+        std::iter::successors((first != NIL).then_some(first), |&s| {
+            let next = self.ro_next[s as usize];
+            (next != NIL).then_some(next)
+        })
     }
 
     /// A resting perpetual order's leaves shrank by `q` (a fill or an amend down).
@@ -225,10 +236,21 @@ impl Engine {
         self.perp_order_shrank(p, o, price, o.leaves);
         self.pos_mut(o.account, p).orders -= 1;
         if o.flags & REDUCE_ONLY != 0 {
-            let list = &mut self.margin[o.account as usize].reduce_only;
-            if let Some(k) = list.iter().position(|&s| s == slot) {
-                list.swap_remove(k);
+            let next = self.ro_next[slot as usize];
+            let head = &mut self.margin[o.account as usize].reduce_only.0;
+            if *head == slot {
+                *head = next;
+            } else {
+                let mut s = *head;
+                while s != NIL && self.ro_next[s as usize] != slot {
+                    s = self.ro_next[s as usize];
+                }
+                debug_assert!(s != NIL, "a resting reduce-only order is in its account's list");
+                if s != NIL {
+                    self.ro_next[s as usize] = next;
+                }
             }
+            self.ro_next[slot as usize] = NIL;
         }
     }
 
@@ -449,7 +471,7 @@ impl Engine {
             }
             checked.push((a, p));
             let id = self.perps[p as usize].id;
-            for &s in &self.margin[a as usize].reduce_only {
+            for s in self.reduce_only_slots(a) {
                 let o = self.orders.get(s);
                 if o.instrument == id {
                     found.push((o.order_id, s));
@@ -475,7 +497,7 @@ impl Engine {
         for &(a, p) in &checked {
             let id = self.perps[p as usize].id;
             let mut bound = [0; 2];
-            for &s in &self.margin[a as usize].reduce_only {
+            for s in self.reduce_only_slots(a) {
                 let o = self.orders.get(s);
                 if o.instrument == id {
                     bound[side_ix(o.side)] = bound[side_ix(o.side)].max(o.leaves);

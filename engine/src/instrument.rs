@@ -12,8 +12,13 @@ pub(crate) struct Instrument {
     /// Last trade price, or the spec's reference price until the first trade.
     pub reference_price: Price,
     pub book: OrderBook,
-    /// Armed conditional orders by trigger price (never in market data).
+    /// Armed conditional orders by trigger price (never in market data), fired by the last
+    /// trade price.
     pub triggers: TriggerBook,
+    /// A perpetual's armed orders fired by its mark price (`SetMarkPrice`), the same structure
+    /// keyed the same way (docs/futures.md, "Mark-price triggers"); empty on a spot instrument
+    /// and without trailing stops.
+    pub mark_triggers: TriggerBook,
     /// Fee rates per tier (risk mode).
     pub fees: FeeSchedule,
     /// Its index in `Engine::perps` if it is a perpetual, else [`NO_PERP`].
@@ -24,6 +29,23 @@ pub(crate) struct Instrument {
 pub(crate) const NO_PERP: u32 = u32::MAX;
 
 impl Instrument {
+    /// The trigger book of the orders that watch `source`.
+    #[inline]
+    pub fn triggers_of(&self, source: TriggerSource) -> &TriggerBook {
+        match source {
+            TriggerSource::LastPrice => &self.triggers,
+            TriggerSource::MarkPrice => &self.mark_triggers,
+        }
+    }
+
+    #[inline]
+    pub fn triggers_of_mut(&mut self, source: TriggerSource) -> &mut TriggerBook {
+        match source {
+            TriggerSource::LastPrice => &mut self.triggers,
+            TriggerSource::MarkPrice => &mut self.mark_triggers,
+        }
+    }
+
     /// Whether the notional `floor(price * qty / qty_scale)` is below the
     /// minimum. Compared as `price * qty < min_notional * qty_scale` (exact for
     /// integers) to avoid a 128-bit division on the hot path.

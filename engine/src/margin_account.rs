@@ -14,7 +14,18 @@ pub(crate) struct MarginAccount {
     pub touched_seq: Seq,
     /// Queued for a re-key of its index keys at the end of the command.
     pub dirty: bool,
-    /// Slots of its resting reduce-only orders (any perpetual), for the end-of-command sweep:
-    /// it reads these, not the account's whole order list.
-    pub reduce_only: Vec<crate::order_pool::Slot>,
+    /// First slot of its resting reduce-only orders (any perpetual), linked through
+    /// `Engine::ro_next`, for the end-of-command sweep: it reads these, not the account's whole
+    /// order list. Linked through a table sized once, a list that grows allocates nothing.
+    pub reduce_only: ReduceOnlyHead,
+}
+
+/// [`MarginAccount::reduce_only`]: a slot, or `NIL` for an empty list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReduceOnlyHead(pub crate::order_pool::Slot);
+
+impl Default for ReduceOnlyHead {
+    fn default() -> Self {
+        ReduceOnlyHead(crate::order_pool::NIL)
+    }
 }

@@ -205,6 +205,8 @@ impl Engine {
                     return self.cancel_unplaced(slot, CancelReason::Unfundable, out);
                 }
             }
+            // List legs watch the last price (order lists are spot only).
+            let trigger = (trigger.0, trigger.1, TriggerSource::LastPrice);
             return self.arm_slot(ii, slot, &o, trigger, None, reserve, ts, out);
         }
         emit_accepted(account, order_id, &o, ts, out);

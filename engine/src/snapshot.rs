@@ -238,7 +238,9 @@ pub struct ArmedSnapshot {
     pub side: u8,
     /// [`OrderType`] byte of the order placed on trigger.
     pub order_type: u8,
-    /// [`TriggerKind`] byte.
+    /// [`TriggerKind`] byte, with [`TriggerSource::MARK_BIT`] for a mark-price trigger (a
+    /// perpetual's; the bit is new in format 6, clear in every file written before mark-price
+    /// triggers, so their format is unchanged).
     pub trigger: u8,
     pub trigger_price: u64,
     /// Limit price of the order placed on trigger (0 for market).
@@ -379,8 +381,9 @@ pub struct EngineSnapshot {
     pub credentials: Vec<CredentialSnapshot>,
     /// Armed conditional orders: per instrument in `instruments` order, the orders that fire on
     /// a rise (lowest trigger first), then on a fall (highest first); arrival order within a
-    /// trigger price; then its trailing stops (see `trailing`). Format 3 on; empty in older
-    /// formats (they had none).
+    /// trigger price; then its trailing stops (see `trailing`); then a perpetual's mark-price
+    /// triggers (rise, then fall, as the first). Format 3 on; empty in older formats (they had
+    /// none).
     pub armed: Vec<ArmedSnapshot>,
     /// The engine's time: the latest command timestamp applied. Format 4 on; 0 in older
     /// formats (nothing read it then; the next command sets it).
@@ -845,16 +848,7 @@ impl Engine {
             return;
         }
         for (ii, inst) in self.instruments.iter().enumerate() {
-            for rise in [true, false] {
-                for l in inst.triggers.side(rise).iter_best_first() {
-                    let level = self.levels.get(l);
-                    let mut slot = level.head;
-                    while slot != NIL {
-                        f(self.armed_snapshot(slot, level.price));
-                        slot = self.orders.links(slot).next;
-                    }
-                }
-            }
+            self.for_each_fixed_trigger(&inst.triggers, &mut f);
             for rise in [true, false] {
                 for g in &inst.triggers.trailing.side(rise).groups {
                     let mut slot = self.levels.get(g.level).head;
@@ -871,6 +865,22 @@ impl Engine {
                     }
                 }
             }
+            self.for_each_fixed_trigger(&inst.mark_triggers, &mut f);
+        }
+    }
+
+    /// The fixed triggers of one trigger book in snapshot order: rise side lowest first, fall
+    /// side highest first, arrival order within a price.
+    fn for_each_fixed_trigger(&self, book: &crate::trigger_book::TriggerBook, f: &mut impl FnMut(ArmedSnapshot)) {
+        for rise in [true, false] {
+            for l in book.side(rise).iter_best_first() {
+                let level = self.levels.get(l);
+                let mut slot = level.head;
+                while slot != NIL {
+                    f(self.armed_snapshot(slot, level.price));
+                    slot = self.orders.links(slot).next;
+                }
+            }
         }
     }
 
@@ -881,7 +891,7 @@ impl Engine {
             instrument: o.instrument,
             side: o.side.as_u8(),
             order_type: entry.order_type.as_u8(),
-            trigger: entry.trigger.as_u8(),
+            trigger: entry.source.with_kind(entry.trigger.as_u8()),
             trigger_price,
             price: entry.price,
             order: OrderSnapshot {
@@ -1099,6 +1109,7 @@ impl Engine {
                 reference_price: inst.reference_price,
                 book: OrderBook::new(spec.tick),
                 triggers: crate::trigger_book::TriggerBook::new(spec.tick),
+                mark_triggers: crate::trigger_book::TriggerBook::new(spec.tick),
                 fees,
                 perp,
             });
@@ -1493,6 +1504,8 @@ fn restore_armed(
         return bad("a trailing stop is listed twice".into());
     }
     let mut trailing_left = s.trailing.iter();
+    // The perpetuals (restored later, with the futures side): a mark-price trigger is on one.
+    let perps: rustc_hash::FxHashSet<InstrumentId> = s.futures.perps.iter().map(|m| m.instrument).collect();
     let mut prev: Option<(usize, u8, Price)> = None;
     for a in armed {
         let o = &a.order;
@@ -1500,10 +1513,11 @@ fn restore_armed(
         let Some(ii) = e.instrument_index(a.instrument) else {
             return bad(format!("armed order {id}: unknown instrument {}", a.instrument));
         };
+        let (kind, source) = TriggerSource::split(a.trigger);
         let (Some(side), Some(order_type), Some(trigger), Some(tif), Some(stp)) = (
             Side::from_u8(a.side),
             OrderType::from_u8(a.order_type),
-            TriggerKind::from_u8(a.trigger),
+            TriggerKind::from_u8(kind),
             TimeInForce::from_u8(o.tif),
             StpMode::from_u8(o.stp),
         ) else {
@@ -1516,15 +1530,24 @@ fn restore_armed(
         };
         let rise = trigger.fires_on_rise(side);
         let trail = trailing.get(&id).copied();
+        // A last-price trigger is never reached between commands (a trade that reaches it fires
+        // it). A mark-price one may be: a halted perpetual's mark moves and fires nothing, so
+        // it is only checked to be fixed and on a perpetual.
+        let source_ok = match source {
+            TriggerSource::LastPrice => !crate::trigger_book::fires(rise, a.trigger_price, inst.reference_price),
+            TriggerSource::MarkPrice => trail.is_none() && perps.contains(&a.instrument),
+        };
         // (A trailing stop's trigger may be 0: a delta larger than its peak. It is checked
         // against its peak once it is attached.)
-        let trigger_ok = (trail.is_some() || (a.trigger_price != 0 && inst.on_tick(a.trigger_price)))
-            && !crate::trigger_book::fires(rise, a.trigger_price, inst.reference_price);
+        let trigger_ok = (trail.is_some() || (a.trigger_price != 0 && inst.on_tick(a.trigger_price))) && source_ok;
         // Listed by instrument position; rise before fall; fixed triggers best first, then the
-        // trailing stops (in `trailing`'s order: their group order is checked as they attach).
-        let key = match trail {
-            None => (ii, !rise as u8, if rise { a.trigger_price } else { u64::MAX - a.trigger_price }),
-            Some(_) => (ii, 2 + !rise as u8, 0),
+        // trailing stops (in `trailing`'s order: their group order is checked as they attach),
+        // then the mark-price triggers as the fixed ones.
+        let by_price = if rise { a.trigger_price } else { u64::MAX - a.trigger_price };
+        let key = match (trail, source) {
+            (None, TriggerSource::LastPrice) => (ii, !rise as u8, by_price),
+            (Some(_), _) => (ii, 2 + !rise as u8, 0),
+            (None, TriggerSource::MarkPrice) => (ii, 4 + !rise as u8, by_price),
         };
         let in_list_order = trail.is_none_or(|t| trailing_left.next() == Some(&t));
         let ordered = in_list_order && prev.is_none_or(|p| p <= key);
@@ -1545,7 +1568,7 @@ fn restore_armed(
         }
         e.index.insert(&e.orders, slot);
         match trail {
-            None => e.restore_armed_order(ii, slot, a.trigger_price, rise, order_type, trigger, a.price),
+            None => e.restore_armed_order(ii, slot, a.trigger_price, rise, order_type, (trigger, source), a.price),
             Some(t) => restore_trailing(e, ii, slot, rise, a, &t, (order_type, trigger))?,
         }
         by_order_id.push((id, slot));
@@ -1744,7 +1767,8 @@ fn restore_trailing(
         return bad(format!("trailing stop {id}: trigger kind, delta or epoch inconsistent"));
     }
     // `restore_armed_order`'s table entry, then the group (not the trigger book).
-    e.armed.insert(crate::armed_table::ArmedEntry { slot, order_type, trigger, price: a.price });
+    let source = TriggerSource::LastPrice;
+    e.armed.insert(crate::armed_table::ArmedEntry { slot, order_type, trigger, source, price: a.price });
     if !e.restore_trailing(ii, slot, rise, trailing, t.epoch) {
         return bad(format!("trailing stop {id}: out of its group's order or too many groups"));
     }

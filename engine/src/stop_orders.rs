@@ -1,6 +1,8 @@
 //! Conditional orders (stop-loss and take-profit, market or limit): armed in their instrument's
 //! [`TriggerBook`](crate::trigger_book::TriggerBook), fired in sequence with the trades that
-//! reach their trigger price (docs/matching.md, "Conditional orders").
+//! reach their trigger price (docs/matching.md, "Conditional orders"). A perpetual's orders that
+//! watch the mark price sit in a second trigger book of the same shape and are fired by the
+//! oracle's `SetMarkPrice` through the same loop (docs/futures.md, "Mark-price triggers").
 //!
 //! An armed order takes an ordinary order slot (so it counts against the account's and the
 //! engine's order limits, is found by engine or client order id, and is covered by cancel, mass
@@ -28,6 +30,8 @@ pub(crate) struct StopOptions {
     pub reduce_only: bool,
     /// Perpetuals: closes the whole position when it fires.
     pub close_position: bool,
+    /// Perpetuals: the mark price fires it instead of the last trade price.
+    pub source: TriggerSource,
 }
 
 impl Engine {
@@ -42,9 +46,9 @@ impl Engine {
         command: CommandType,
         out: &mut Out<'_, S>,
     ) {
-        let StopOptions { expire_time_ns, trailing, reduce_only, close_position } = opts;
+        let StopOptions { expire_time_ns, trailing, reduce_only, close_position, source } = opts;
         let o = &s.order;
-        let ii = match self.validate_stop_order(account, s, expire_time_ns, trailing) {
+        let ii = match self.validate_stop_order(account, s, expire_time_ns, trailing, source) {
             Ok(ii) => ii,
             Err(reason) => {
                 return out.emit(EventKind::Rejected(Rejected {
@@ -85,7 +89,7 @@ impl Engine {
         } else {
             0
         };
-        self.arm_slot(ii, slot, o, (s.trigger_price, s.trigger), trailing, need, ts, out);
+        self.arm_slot(ii, slot, o, (s.trigger_price, s.trigger, source), trailing, need, ts, out);
     }
 
     /// The limit a conditional order reserves for while armed: its own, or for a market order
@@ -99,14 +103,16 @@ impl Engine {
         OrderRisk::new(rates.maker_ppm, rates.taker_ppm)
     }
 
-    /// Steps 1-12 of a new order, then the trigger price (on tick, not already reached) or the
-    /// trailing delta, the armed capacity and (risk mode) the reservation.
+    /// Steps 1-12 of a new order, then the trigger price (on tick; for a mark-price trigger a
+    /// mark set by the oracle; not already reached by the price it watches) or the trailing
+    /// delta, the armed capacity and (risk mode) the reservation.
     fn validate_stop_order(
         &self,
         account: AccountId,
         s: &StopOrder,
         expire_time_ns: u64,
         trailing: Option<Trailing>,
+        source: TriggerSource,
     ) -> Result<usize, RejectReason> {
         let o = &s.order;
         let ii = self.validate_new_order(account, o)?;
@@ -120,7 +126,10 @@ impl Engine {
             if s.trigger_price == 0 || !inst.on_tick(s.trigger_price) {
                 return Err(RejectReason::PriceOffTick);
             }
-            if fires(rise, s.trigger_price, inst.reference_price) {
+            if source == TriggerSource::MarkPrice && !self.has_mark(ii) {
+                return Err(RejectReason::NoMarkPrice);
+            }
+            if fires(rise, s.trigger_price, self.trigger_reference(ii, source)) {
                 return Err(RejectReason::WouldTriggerImmediately);
             }
         }
@@ -139,14 +148,15 @@ impl Engine {
 
     /// Arms a live slot (indexed, in its account's list) as the conditional order `o`, reserving
     /// `reserve` (risk mode; the caller checked it is available): `Armed` (a trailing stop's
-    /// trigger price at arming), then the back of its trigger level or trailing group.
+    /// trigger price at arming), then the back of its trigger level (in the trigger book of its
+    /// source) or trailing group.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn arm_slot<S: EventSink>(
         &mut self,
         ii: usize,
         slot: Slot,
         o: &NewOrder,
-        (trigger_price, trigger): (Price, TriggerKind),
+        (trigger_price, trigger, source): (Price, TriggerKind, TriggerSource),
         trailing: Option<Trailing>,
         reserve: u64,
         ts: u64,
@@ -170,6 +180,7 @@ impl Engine {
             price: o.price,
             qty: o.qty,
             trigger_price,
+            trigger_source: source,
             timestamp_ns: ts,
         }));
         self.orders.get_mut(slot).flags |= ARMED;
@@ -181,17 +192,36 @@ impl Engine {
             }
             self.risk[slot as usize] = OrderRisk { reserved: reserve, ..risk };
         }
+        // A trailing stop watches the last price (a mark-price one is refused before).
+        debug_assert!(trailing.is_none() || source == TriggerSource::LastPrice);
         match trailing {
             Some(t) => self.attach_trailing(ii, slot, rise, t),
-            None => self.attach_armed(ii, slot, trigger_price, rise),
+            None => self.attach_armed(ii, slot, trigger_price, rise, source),
         }
-        self.armed.insert(ArmedEntry { slot, order_type: o.order_type, trigger, price: o.price });
+        self.armed.insert(ArmedEntry { slot, order_type: o.order_type, trigger, source, price: o.price });
     }
 
-    /// Appends an armed slot to the back of its trigger level (no market data: armed orders
-    /// are never public).
-    fn attach_armed(&mut self, ii: usize, slot: Slot, trigger_price: Price, rise: bool) {
-        let side = self.instruments[ii].triggers.side_mut(rise);
+    /// Whether a perpetual's oracle has set a mark: its mark has moved from the spec's reference
+    /// price, the placeholder it starts with. Derived from the mark, not kept as a flag, so a
+    /// snapshot taken before mark-price triggers existed restores to the state a replay reaches.
+    pub(crate) fn has_mark(&self, ii: usize) -> bool {
+        self.perp_of(ii).is_some_and(|p| self.perps[p].mark != self.instruments[ii].spec.reference_price)
+    }
+
+    /// The price an order of `source` on instrument `ii` is checked against: the last trade
+    /// price, or a perpetual's mark.
+    #[inline]
+    pub(crate) fn trigger_reference(&self, ii: usize, source: TriggerSource) -> Price {
+        match (source, self.perp_of(ii)) {
+            (TriggerSource::MarkPrice, Some(p)) => self.perps[p].mark,
+            _ => self.instruments[ii].reference_price,
+        }
+    }
+
+    /// Appends an armed slot to the back of its trigger level in the trigger book of `source`
+    /// (no market data: armed orders are never public).
+    fn attach_armed(&mut self, ii: usize, slot: Slot, trigger_price: Price, rise: bool, source: TriggerSource) {
+        let side = self.instruments[ii].triggers_of_mut(source).side_mut(rise);
         let l = match side.find(trigger_price) {
             Some(l) => l,
             None => {
@@ -216,25 +246,26 @@ impl Engine {
         self.detach_from_level(slot);
         if self.levels.get(o.level).order_count == 0 {
             let rise = entry.trigger.fires_on_rise(o.side);
-            self.instruments[ii].triggers.side_mut(rise).remove(trigger_price);
+            self.instruments[ii].triggers_of_mut(entry.source).side_mut(rise).remove(trigger_price);
             self.levels.free(o.level);
         }
         (entry, trigger_price)
     }
 
-    /// Moves an armed order to the back of the orders armed at `trigger_price` (same side of
-    /// the trigger book: its kind and side decide the side, and they do not change).
+    /// Moves an armed order to the back of the orders armed at `trigger_price` (same trigger
+    /// book and side: its source, kind and side decide them, and they do not change).
     pub(crate) fn move_trigger(&mut self, slot: Slot, trigger_price: Price) {
         let o = *self.orders.get(slot);
         let ii = self.instrument_index(o.instrument).expect("armed order on a known instrument");
-        let rise = self.armed.get(slot).trigger.fires_on_rise(o.side);
+        let entry = *self.armed.get(slot);
+        let rise = entry.trigger.fires_on_rise(o.side);
         let old_price = self.levels.get(o.level).price;
         self.detach_from_level(slot);
         if self.levels.get(o.level).order_count == 0 {
-            self.instruments[ii].triggers.side_mut(rise).remove(old_price);
+            self.instruments[ii].triggers_of_mut(entry.source).side_mut(rise).remove(old_price);
             self.levels.free(o.level);
         }
-        self.attach_armed(ii, slot, trigger_price, rise);
+        self.attach_armed(ii, slot, trigger_price, rise, entry.source);
     }
 
     /// Cancels an armed order: `Cancelled` only (it was never in market data).
@@ -251,7 +282,25 @@ impl Engine {
     /// the next is chosen. Between two calls the price moves one way only (one taker's trades),
     /// so at most one side has orders to fire; they fire in the order the price passed them
     /// (trigger price, then arrival). The cascade is bounded by the armed orders there are.
+    #[inline]
     pub(crate) fn run_triggers<S: EventSink>(&mut self, ii: usize, ts: u64, out: &mut Out<'_, S>) {
+        self.run_triggers_with(ii, false, ts, out);
+    }
+
+    /// `SetMarkPrice` on a trading perpetual: the same loop, where the orders of the mark-price
+    /// trigger book that the new mark has reached come first (they were due from the start of
+    /// the command, before any trade of it), one at a time in the same order (rise side lowest
+    /// trigger first, then fall side highest first, arrival within a price); the last-price
+    /// orders their trades reach fire in between, as in any cascade. The mark does not move
+    /// during the loop, so every mark-price order it fires was due at its start: the cascade is
+    /// still bounded by the armed orders there are.
+    pub(crate) fn run_mark_triggers<S: EventSink>(&mut self, ii: usize, ts: u64, out: &mut Out<'_, S>) {
+        debug_assert!(self.perp_of(ii).is_some(), "only a perpetual has a mark");
+        self.run_triggers_with(ii, true, ts, out);
+    }
+
+    /// The firing loop of [`Self::run_triggers`]; `mark`: the mark-price trigger book too, first.
+    fn run_triggers_with<S: EventSink>(&mut self, ii: usize, mark: bool, ts: u64, out: &mut Out<'_, S>) {
         if self.armed.len() == 0 && self.list_actions.is_empty() {
             // The common case: nothing armed anywhere and no list to settle, two loads.
             return;
@@ -279,11 +328,15 @@ impl Engine {
                 prev = last;
                 self.observe_trailing(ii);
             }
-            let next = [true, false]
-                .into_iter()
-                .find_map(|rise| self.next_to_fire(ii, rise, last, trailing && moved[!rise as usize]));
+            let by_mark = if mark { self.next_mark_to_fire(ii) } else { None };
+            let next = by_mark.or_else(|| {
+                [true, false]
+                    .into_iter()
+                    .find_map(|rise| self.next_to_fire(ii, rise, last, trailing && moved[!rise as usize]))
+                    .map(|slot| (slot, last))
+            });
             match next {
-                Some(slot) => self.fire(ii, slot, last, ts, out),
+                Some((slot, price)) => self.fire(ii, slot, price, ts, out),
                 None => {
                     self.instruments[ii].triggers.trailing.checked_price = last;
                     return;
@@ -313,8 +366,23 @@ impl Engine {
         }
     }
 
-    /// `Triggered`, then the order is placed with its armed order id (funding, FOK and
-    /// post-only are checked now; a failure cancels it with the matching reason).
+    /// The head of the mark-price trigger book's best level that the perpetual's mark has
+    /// reached, with the mark: the rise side first (only orders left due through a halt can
+    /// make both sides due at once, and the order stays deterministic).
+    #[inline]
+    fn next_mark_to_fire(&self, ii: usize) -> Option<(Slot, Price)> {
+        let mark = self.trigger_reference(ii, TriggerSource::MarkPrice);
+        let book = &self.instruments[ii].mark_triggers;
+        [true, false].into_iter().find_map(|rise| {
+            let level = self.levels.get(book.side(rise).best()?);
+            fires(rise, level.price, mark).then_some((level.head, mark))
+        })
+    }
+
+    /// `Triggered` (with `last`, the price that reached its trigger: the last trade price or,
+    /// for a mark-price trigger, the mark), then the order is placed with its armed order id
+    /// (funding, FOK and post-only are checked now; a failure cancels it with the matching
+    /// reason).
     fn fire<S: EventSink>(&mut self, ii: usize, slot: Slot, last: Price, ts: u64, out: &mut Out<'_, S>) {
         let o = *self.orders.get(slot);
         let (entry, trigger_price) = self.detach_armed(ii, slot);
@@ -329,6 +397,7 @@ impl Engine {
             qty: o.qty,
             trigger_price,
             last_price: last,
+            trigger_source: entry.source,
             timestamp_ns: ts,
         }));
         // An order list's leg: the other leg is cancelled first (their reservation is shared).
@@ -489,7 +558,7 @@ impl Engine {
     }
 
     /// Snapshot restore: arms a validated slot (already in the index) at the back of its trigger
-    /// level.
+    /// level in the trigger book of `source`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn restore_armed_order(
         &mut self,
@@ -498,25 +567,32 @@ impl Engine {
         trigger_price: Price,
         rise: bool,
         order_type: OrderType,
-        trigger: TriggerKind,
+        (trigger, source): (TriggerKind, TriggerSource),
         price: Price,
     ) {
-        self.attach_armed(ii, slot, trigger_price, rise);
-        self.armed.insert(ArmedEntry { slot, order_type, trigger, price });
+        self.attach_armed(ii, slot, trigger_price, rise, source);
+        self.armed.insert(ArmedEntry { slot, order_type, trigger, source, price });
     }
 
     /// Cancels every armed order of an instrument (it closed): the trigger book's in firing
-    /// priority, then the trailing stops group by group (oldest group first), oldest first.
+    /// priority, then the trailing stops group by group (oldest group first), oldest first,
+    /// then (a perpetual) the mark-price trigger book's in firing priority.
     pub(crate) fn cancel_instrument_armed<S: EventSink>(&mut self, ii: usize, out: &mut Out<'_, S>) {
-        for rise in [true, false] {
-            while let Some(l) = self.instruments[ii].triggers.side(rise).best() {
-                let slot = self.levels.get(l).head;
-                self.cancel_armed(slot, CancelReason::InstrumentState, out);
-            }
-        }
+        self.cancel_trigger_book(ii, TriggerSource::LastPrice, out);
         for rise in [true, false] {
             while let Some(g) = self.instruments[ii].triggers.trailing.side(rise).groups.first() {
                 let slot = self.levels.get(g.level).head;
+                self.cancel_armed(slot, CancelReason::InstrumentState, out);
+            }
+        }
+        self.cancel_trigger_book(ii, TriggerSource::MarkPrice, out);
+    }
+
+    /// Cancels the fixed triggers of one trigger book, rise side first, each side best first.
+    fn cancel_trigger_book<S: EventSink>(&mut self, ii: usize, source: TriggerSource, out: &mut Out<'_, S>) {
+        for rise in [true, false] {
+            while let Some(l) = self.instruments[ii].triggers_of(source).side(rise).best() {
+                let slot = self.levels.get(l).head;
                 self.cancel_armed(slot, CancelReason::InstrumentState, out);
             }
         }

@@ -117,6 +117,38 @@ impl TriggerKind {
 }
 
 wire_enum!(
+    /// Which price a conditional order's trigger watches (Binance's `workingType`).
+    #[derive(Default)]
+    TriggerSource {
+        /// The instrument's last trade price (every instrument; the only source of `NewStopOrder`).
+        #[default]
+        LastPrice = 0,
+        /// A perpetual's mark price, set by the oracle (docs/futures.md, "Mark-price triggers").
+        MarkPrice = 1 }
+);
+
+impl TriggerSource {
+    /// Bit 7 of a trigger byte (the journal's `NewAdvancedOrder` byte 72, a snapshot's armed
+    /// order): set for a mark-price trigger, clear for a last-price one (and in every record
+    /// written before mark-price triggers). Bits 0-6 are the [`TriggerKind`] byte (0: none).
+    pub const MARK_BIT: u8 = 0x80;
+
+    /// A trigger byte: `kind` (a [`TriggerKind`] byte, or 0 for none) with this source's bit.
+    #[inline]
+    pub fn with_kind(self, kind: u8) -> u8 {
+        debug_assert!(kind & Self::MARK_BIT == 0);
+        kind | if self == TriggerSource::MarkPrice { Self::MARK_BIT } else { 0 }
+    }
+
+    /// Splits a trigger byte into its kind byte and its source.
+    #[inline]
+    pub fn split(byte: u8) -> (u8, TriggerSource) {
+        let source = if byte & Self::MARK_BIT != 0 { TriggerSource::MarkPrice } else { TriggerSource::LastPrice };
+        (byte & !Self::MARK_BIT, source)
+    }
+}
+
+wire_enum!(
     /// The shape of an order list.
     ListKind {
         /// One cancels the other: two contingent legs; when one trades or fires, or is cancelled,

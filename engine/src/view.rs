@@ -39,10 +39,12 @@ pub struct ArmedView {
     pub order_type: OrderType,
     /// Stop-loss or take-profit.
     pub trigger: TriggerKind,
-    /// Last-trade price that fires it (for a trailing stop, the one it has now).
+    /// The price that fires it (for a trailing stop, the one it has now).
     pub trigger_price: Price,
     /// A trailing stop's delta (`None`: a fixed trigger).
     pub trailing: Option<Trailing>,
+    /// Which price fires it: the last trade price or (perpetuals) the mark.
+    pub trigger_source: TriggerSource,
 }
 
 /// A price level, as seen from outside.

@@ -123,13 +123,13 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
                 )),
                 u64_s(),
                 proptest::option::of((any::<u32>(), prop_oneof![Just(TrailUnit::Ticks), Just(TrailUnit::Bps)])),
-                (any::<bool>(), any::<bool>())
+                (any::<bool>(), any::<bool>(), any::<bool>())
             )
         )
             .prop_map(
                 |(
                     (client_order_id, instrument, side, order_type, tif, stp, price, qty),
-                    (expire_time_ns, quote_qty, trigger, display_qty, trailing, (reduce_only, close_position)),
+                    (expire_time_ns, quote_qty, trigger, display_qty, trailing, (reduce_only, close_position, mark)),
                 )| {
                     let order = NewOrder { client_order_id, instrument, side, order_type, tif, stp, price, qty };
                     CommandKind::NewAdvancedOrder(AdvancedOrder {
@@ -141,6 +141,8 @@ fn kind_s() -> impl Strategy<Value = CommandKind> {
                         trailing: trailing.map(|(delta, unit)| Trailing { delta, unit }),
                         reduce_only,
                         close_position,
+                        // With or without a trigger: the codec carries what the engine refuses.
+                        trigger_source: if mark { TriggerSource::MarkPrice } else { TriggerSource::LastPrice },
                     })
                 }
             ),
@@ -621,7 +623,8 @@ proptest! {
     /// Every reserved byte of a futures command is checked, and every enum or flag byte refuses
     /// values outside its set.
     #[test]
-    fn futures_reserved_and_enum_bytes_rejected(which in 0usize..5, j in 0usize..4, v in 2u8..=255) {
+    // From 3: 2 is a margin mode (isolated), which the margin-mode case must not draw.
+    fn futures_reserved_and_enum_bytes_rejected(which in 0usize..5, j in 0usize..4, v in 3u8..=255) {
         let kind = [
             CommandKind::SetRiskTier(SetRiskTier {
                 instrument: 1,
@@ -771,6 +774,40 @@ fn pre_futures_advanced_order_decodes_without_flags() {
     let both = AdvancedOrder { reduce_only: true, close_position: true, ..a };
     let f = enc(&Command { account: 1, timestamp_ns: 2, kind: CommandKind::NewAdvancedOrder(both) });
     assert_eq!((&f[..74], &f[74..76], &f[76..]), (&b[..74], &[1u8, 1][..], &b[76..]));
+}
+
+/// The trigger source rides in bit 7 of byte 72 (the trigger kind's byte; the record has no
+/// spare byte): a last-price order's record is the one written before mark-price triggers, a
+/// mark-price one differs in that bit only, and a source without a trigger still round-trips.
+#[test]
+fn mark_price_trigger_source_is_bit_7_of_the_trigger_byte() {
+    let order = NewOrder {
+        client_order_id: 1,
+        instrument: 1,
+        side: Side::Sell,
+        order_type: OrderType::Market,
+        tif: TimeInForce::Ioc,
+        stp: StpMode::None,
+        price: 0,
+        qty: 5,
+    };
+    let stop = AdvancedOrder { trigger: Some((5_900_000, TriggerKind::StopLoss)), ..AdvancedOrder::plain(order) };
+    let last = enc(&Command { account: 1, timestamp_ns: 2, kind: CommandKind::NewAdvancedOrder(stop) });
+    assert_eq!(last[72], 1);
+    let by_mark = AdvancedOrder { trigger_source: TriggerSource::MarkPrice, ..stop };
+    let cmd = Command { account: 1, timestamp_ns: 2, kind: CommandKind::NewAdvancedOrder(by_mark) };
+    let mark = enc(&cmd);
+    assert_eq!((&mark[..72], mark[72], &mark[73..]), (&last[..72], 0x81, &last[73..]));
+    assert_eq!(decode(&mark).unwrap(), cmd);
+    let bare = AdvancedOrder { trigger: None, ..by_mark };
+    let cmd = Command { account: 1, timestamp_ns: 2, kind: CommandKind::NewAdvancedOrder(bare) };
+    let b = enc(&cmd);
+    assert_eq!((b[72], &b[64..72]), (0x80, &[0u8; 8][..]));
+    assert_eq!(decode(&b).unwrap(), cmd);
+    // An unknown kind under the bit is refused as any bad trigger byte.
+    let mut bad = mark.clone();
+    bad[72] = 0x83;
+    assert!(decode(&bad).is_err());
 }
 
 fn futures_config() -> EngineConfig {

@@ -1,6 +1,7 @@
 //! The engine's perpetual futures against the reference model (`futures_model/model.rs`, written
 //! from docs/futures.md alone): the same random flows of orders, cancels, leverage and margin
-//! modes, isolated margin, transfers, mark moves and funding go into both, and after every
+//! modes, isolated margin, transfers, mark moves, funding, and mark-price stops with their
+//! cancels and trigger amends go into both, and after every
 //! command the engine's events, mapped to the model's vocabulary, must equal the model's, and
 //! the wallets, positions, liquidation keys and the fee account must agree. Market data and spot
 //! balance events, which the model leaves out, are dropped.
@@ -74,7 +75,7 @@ fn the_flows_reach_every_futures_path() {
     use std::collections::BTreeMap;
     let mut runner = TestRunner::deterministic();
     let mut seen: BTreeMap<&'static str, u32> = BTreeMap::new();
-    for _ in 0..96 {
+    for _ in 0..192 {
         let ops = prop::collection::vec(op(), 1..250).new_tree(&mut runner).unwrap().current();
         let mut pair = Pair::new();
         let mut tx = 0;
@@ -95,6 +96,12 @@ fn the_flows_reach_every_futures_path() {
                     FEvent::BankruptcyCovered { .. } => "covered",
                     FEvent::Rejected(FReject::InsufficientMargin) => "insufficient margin",
                     FEvent::Rejected(FReject::PositionLimitExceeded) => "position limit",
+                    FEvent::Armed { .. } => "mark stop armed",
+                    FEvent::Triggered { .. } => "mark stop fired",
+                    FEvent::TriggerAmended { .. } => "mark trigger amended",
+                    FEvent::Cancelled { reason: FCancelReason::Unfundable, .. } => "fired stop unfundable",
+                    FEvent::Rejected(FReject::NoMarkPrice) => "no mark yet",
+                    FEvent::Rejected(FReject::WouldTriggerImmediately) => "would trigger immediately",
                     _ => continue,
                 };
                 *seen.entry(kind).or_default() += 1;
@@ -111,6 +118,12 @@ fn the_flows_reach_every_futures_path() {
         "trim",
         "liquidation cancel",
         "insufficient margin",
+        "mark stop armed",
+        "mark stop fired",
+        "mark trigger amended",
+        "no mark yet",
+        "would trigger immediately",
+        "fired stop unfundable",
     ] {
         assert!(seen.get(kind).copied().unwrap_or(0) > 0, "never reached: {kind} ({seen:?})");
     }

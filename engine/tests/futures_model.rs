@@ -403,6 +403,78 @@ fn example_isolated_liquidation_and_takeover() {
     assert_eq!((x.m.pos(A, BTC).size, x.m.pos(A, BTC).iso), (0, 0));
 }
 
+/// Example 13: example 8's position with a close-position stop-loss on the mark at 5,740,000.
+/// The mark that liquidates it in example 8 fires the stop first; its sale closes the position
+/// before the liquidation check, which finds nothing left.
+#[test]
+fn example_mark_price_stop_before_liquidation() {
+    let mut x = liquidation_setup(0);
+    let stop = FCmd::NewStop {
+        account: A,
+        inst: BTC,
+        side: Side::Sell,
+        kind: OrderKind::Market,
+        qty: 0,
+        trigger_price: 5_740_000,
+        take_profit: false,
+        reduce_only: false,
+        close_position: true,
+    };
+    // No mark from the oracle yet (the mark is the reference price).
+    assert_eq!(x.reject(stop), FReject::NoMarkPrice);
+    x.mark(6_001_000);
+    let armed =
+        FEvent::Armed { order_id: 4, account: A, inst: BTC, side: Side::Sell, qty: 1_000, trigger_price: 5_740_000 };
+    assert_eq!(x.ok(stop), vec![armed]);
+    x.limit(D, Side::Buy, 5_730_000, 1_000);
+    let ev = x.mark(5_726_630);
+    // Sold at 5,730,000: realised −270,000, taker fee 2,865; the isolated margin left, 24,135,
+    // returns to the wallet (1,700,000).
+    assert_eq!(
+        ev,
+        vec![
+            FEvent::MarkPriceSet { inst: BTC, mark: 5_726_630 },
+            FEvent::Triggered { order_id: 4, account: A, inst: BTC, trigger_price: 5_740_000, mark: 5_726_630 },
+            FEvent::Trade {
+                trade_id: 3,
+                inst: BTC,
+                price: 5_730_000,
+                qty: 1_000,
+                taker_side: Side::Sell,
+                maker_order: 5,
+                maker_account: D,
+                taker_order: 4,
+                taker_account: A,
+                maker_fee: 1_146,
+                taker_fee: 2_865,
+                liquidation: false,
+            },
+            FEvent::PositionChanged {
+                account: D,
+                inst: BTC,
+                size: 1_000,
+                cost: 5_730_000,
+                entry_price: 5_730_000,
+                realised_pnl: 0,
+                isolated_margin: 0,
+                liq_price: 3_746_131
+            },
+            FEvent::PositionChanged {
+                account: A,
+                inst: BTC,
+                size: 0,
+                cost: 0,
+                entry_price: 0,
+                realised_pnl: -270_000,
+                isolated_margin: 0,
+                liq_price: 0
+            },
+            FEvent::WalletChanged { account: D, wallet: 1_998_854, spot: 0 },
+            FEvent::WalletChanged { account: A, wallet: 1_724_135, spot: 0 },
+        ]
+    );
+}
+
 /// Example 9: a gap (the mark jumps below the bankruptcy price), an empty insurance fund, ADL.
 #[test]
 fn example_gap_liquidation_and_adl() {
@@ -794,6 +866,7 @@ fn generator_covers_the_futures_rules() {
                     FEvent::FundingPayment { .. } => "funding",
                     FEvent::Trimmed { .. } => "trim",
                     FEvent::Cancelled { reason: FCancelReason::Liquidation, .. } => "liquidation cancel",
+                    FEvent::Triggered { .. } => "mark stop fired",
                     FEvent::Rejected(_) => "reject",
                     _ => continue,
                 };
@@ -814,6 +887,7 @@ fn generator_covers_the_futures_rules() {
         "trim",
         "reject",
         "two cross positions",
+        "mark stop fired",
     ] {
         assert!(seen.get(kind).copied().unwrap_or(0) > 0, "never reached: {kind} ({seen:?})");
     }

@@ -112,6 +112,7 @@ fn an_oco_stop_leg_that_fires_cancels_the_maker_leg_before_it_trades() {
                 qty: 1_000,
                 trigger_price: 9_800,
                 last_price: 9_800,
+                trigger_source: TriggerSource::LastPrice,
                 timestamp_ns: TS,
             }),
             ev_cx(A, id, 10, SELL, 1_000, 0, CR::OrderList),

@@ -1,10 +1,13 @@
 //! The futures side allocates nothing in steady state either: after a warm-up, a further
 //! 100k commands of a perpetual flow (resting and crossing orders, market and reduce-only
-//! orders, cancels, amends, mark moves that liquidate thin accounts, funding, deposits) make
-//! zero heap allocations on this thread.
+//! orders, stop-losses and take-profits on the mark price and their trigger amends, cancels,
+//! amends, mark moves that fire stops and liquidate thin accounts, funding, deposits) make zero
+//! heap allocations on this thread.
 //!
-//! The warm-up is long (a million commands) because the flow's book and each account's list
-//! of reduce-only orders grow to a high-water mark first; growing to it allocates.
+//! The warm-up is long (two million commands) because the flow's book, its two trigger books
+//! and each account's list of reduce-only orders grow to a high-water mark first; growing to
+//! it allocates (with the mark-price stops in the flow, a million commands no longer reached
+//! the reduce-only lists' high-water mark).
 //!
 //! One test per file, as no_alloc.rs: counting is per thread, and nothing else runs here.
 
@@ -23,7 +26,7 @@ const TRADERS: u32 = 24;
 const USDT: AssetId = 1;
 const BTC: InstrumentId = 1;
 const MID: Price = 6_000_000;
-const WARM_UP: u64 = 1_000_000;
+const WARM_UP: u64 = 500_000;
 const MEASURED: u64 = 100_000;
 
 struct Rng(u64);
@@ -74,8 +77,28 @@ impl Flow {
         };
         let roll = r.below(100);
         let kind = match roll {
-            0..=29 => {
+            0..=26 => {
                 CommandKind::NewOrder(order(self.cid, OrderType::Limit, TimeInForce::Gtc, passive(r), 1 + r.below(40)))
+            }
+            27..=29 => {
+                // A stop on the mark, 1 to 100 ticks away on the side it waits for: market or
+                // limit, stop-loss or take-profit, some market ones reduce-only.
+                let take_profit = r.below(2) == 0;
+                let rise = take_profit == (side == Side::Sell);
+                let away = 10 * (1 + r.below(100));
+                let trigger_price = if rise { self.mark + away } else { self.mark - away };
+                let trigger = if take_profit { TriggerKind::TakeProfit } else { TriggerKind::StopLoss };
+                let (o, reduce_only) = match r.below(8) {
+                    0 => (order(self.cid, OrderType::Market, TimeInForce::Ioc, 0, 1 + r.below(20)), true),
+                    1..=3 => (order(self.cid, OrderType::Market, TimeInForce::Ioc, 0, 1 + r.below(20)), false),
+                    _ => (order(self.cid, OrderType::Limit, TimeInForce::Gtc, trigger_price, 1 + r.below(20)), false),
+                };
+                CommandKind::NewAdvancedOrder(AdvancedOrder {
+                    trigger: Some((trigger_price, trigger)),
+                    trigger_source: TriggerSource::MarkPrice,
+                    reduce_only,
+                    ..AdvancedOrder::plain(o)
+                })
             }
             30..=49 => {
                 let p = if side == Side::Buy { self.mark + 200 } else { self.mark - 200 };
@@ -90,10 +113,15 @@ impl Flow {
                 let cid = self.cid.saturating_sub(1 + r.below(1_000));
                 CommandKind::Cancel(Cancel { order: OrderRef::Client(cid) })
             }
-            85..=89 => {
+            85..=88 => {
                 let cid = self.cid.saturating_sub(1 + r.below(1_000));
                 let order = OrderRef::Client(cid);
                 CommandKind::Amend(Amend { order, new_qty: Some(1 + r.below(40)), new_price: None })
+            }
+            89 => {
+                let cid = self.cid.saturating_sub(1 + r.below(200));
+                let trigger_price = passive(r);
+                CommandKind::AmendTrigger(AmendTrigger { order: OrderRef::Client(cid), trigger_price })
             }
             90..=96 => {
                 // A walk of the mark, pulled back toward the middle.
@@ -209,7 +237,7 @@ fn futures_steady_state_allocates_nothing() {
     };
     setup(&mut e, &mut apply, &mut out);
     let mut flow = Flow { rng: Rng(0x9E37_79B9_7F4A_7C15), cid: 0, tx: 0, mark: MID };
-    let (mut trades, mut liquidations) = (0u64, 0u64);
+    let (mut trades, mut liquidations, mut fired) = (0u64, 0u64, 0u64);
     for k in 0..WARM_UP + MEASURED {
         let (account, kind) = flow.next();
         if k == WARM_UP {
@@ -221,6 +249,7 @@ fn futures_steady_state_allocates_nothing() {
             match ev.kind {
                 EventKind::Trade(_) => trades += 1,
                 EventKind::Liquidation(_) => liquidations += 1,
+                EventKind::Triggered(_) if k >= WARM_UP => fired += 1,
                 _ => {}
             }
         }
@@ -228,8 +257,9 @@ fn futures_steady_state_allocates_nothing() {
     counting(false);
     let allocs = ALLOCS.load(Ordering::Relaxed);
     assert!(
-        trades > 10_000 && liquidations >= 5,
-        "the flow trades and liquidates: {trades} trades, {liquidations} liquidations"
+        trades > 10_000 && liquidations >= 5 && fired >= 1_000,
+        "the flow trades, liquidates and fires stops: {trades} trades, {liquidations} liquidations, \
+         {fired} stops fired after warm-up"
     );
     assert_eq!(allocs, 0, "{allocs} allocations in {MEASURED} futures commands after warm-up");
 }

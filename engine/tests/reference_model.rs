@@ -910,6 +910,7 @@ impl Model {
             price: o.price,
             qty: o.qty,
             trigger_price: a.trigger_price(self.insts[&o.instrument].spec.tick),
+            trigger_source: TriggerSource::LastPrice,
             timestamp_ns: ts,
         }));
         let inst = self.insts.get_mut(&o.instrument).unwrap();
@@ -958,6 +959,7 @@ impl Model {
                 qty: a.o.qty,
                 trigger_price: a.trigger_price(tick),
                 last_price: last,
+                trigger_source: TriggerSource::LastPrice,
                 timestamp_ns: ts,
             }));
             // An order list's leg: the other is cancelled before this one is placed.
@@ -1617,6 +1619,7 @@ impl Model {
                 price: o.price,
                 qty: o.qty,
                 trigger_price,
+                trigger_source: TriggerSource::LastPrice,
                 timestamp_ns: ts,
             }));
             let m = self.morder(acct, id, o);
@@ -1774,6 +1777,7 @@ fn compare_state(e: &Engine, m: &Model) -> Result<(), TestCaseError> {
                 trigger: a.trigger,
                 trigger_price: a.trigger_price(mi.spec.tick),
                 trailing: a.trailing.map(|t| t.0),
+                trigger_source: TriggerSource::LastPrice,
             })
             .collect();
         prop_assert_eq!(e.armed_orders(*id), want, "armed orders of {}", id);

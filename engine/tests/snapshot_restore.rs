@@ -782,7 +782,7 @@ fn find(s: &EngineSnapshot, what: Find) -> Option<usize> {
             let q = &f.positions[i];
             let hit = match what {
                 Find::Isolated => q.isolated && q.size != 0,
-                Find::OnlyCross => !q.isolated && q.size != 0 && cross == 1,
+                Find::OnlyCross => !q.isolated && q.size != 0 && cross == 1 && q.key != 0,
                 Find::FlatRecord => q.size == 0,
                 Find::OpenOrders => q.open[0].qty != 0 || q.open[1].qty != 0,
                 Find::Long => q.size > 0 && q.key != 0,
@@ -817,7 +817,11 @@ fn damaged_futures_parts_are_refused() {
     };
     let (iso, only, flat, open) = (at(Find::Isolated), at(Find::OnlyCross), at(Find::FlatRecord), at(Find::OpenOrders));
     case("isolated key moved", "is not its liquidation price", &|s| s.futures.positions[iso].key += 10);
-    case("only cross key moved", "is not its liquidation price", &|s| s.futures.positions[only].key ^= 1 << 20);
+    case("only cross key moved", "is not its liquidation price", &|s| {
+        // Away from the mark, so that it is not crossed: the check at hand is the exact price.
+        let q = &mut s.futures.positions[only];
+        q.key = if q.size > 0 { q.key / 2 } else { q.key * 2 };
+    });
     case("key on a flat record", "implausible position", &|s| s.futures.positions[flat].key = 1);
     if let Some(long) = find(&good, Find::Long) {
         case("crossed key", "crossed by the mark", &|s| {

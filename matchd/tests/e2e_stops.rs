@@ -91,6 +91,7 @@ fn a_stop_fires_on_another_accounts_trade_and_survives_kill_9() {
         qty: q(2),
         trigger_price: px(-1),
         last_price: px(-1),
+        trigger_source: engine::TriggerSource::LastPrice,
         timestamp_ns: match mine.first() {
             Some(ExecReport::Triggered(t)) => t.timestamp_ns,
             other => panic!("expected OrderTriggered first, got {other:?}"),

@@ -155,6 +155,7 @@ mod tests {
         assert_eq!(reject_reason(RejectReason::ReduceOnlyWouldOpen), "reduce_only_would_open");
         assert_eq!(reject_reason(RejectReason::NotMarginAsset), "not_margin_asset");
         assert_eq!(reject_reason(RejectReason::InvalidFundingTime), "invalid_funding_time");
+        assert_eq!(reject_reason(RejectReason::NoMarkPrice), "no_mark_price");
     }
 
     /// Every command type, cancel and balance reason has its own label.

@@ -10,7 +10,7 @@ use engine::{
     Accepted, AccountBalance, AccountId, AccountUpdated, Amended, Armed, CancelReason, Cancelled, ClientOrderId, Event,
     EventKind, FeeScheduleSet, InstrumentAdded, InstrumentId, InstrumentStateChanged, ListAccepted, ListKind,
     MassCancelled, OpenOrder, OrderId, OrderType, Price, Qty, RejectReason, Rejected, SelfTradePrevented, Side,
-    StpMode, TimeInForce, TradeId, TransferApplied, TriggerAmended, TriggerKind, Triggered,
+    StpMode, TimeInForce, TradeId, TransferApplied, TriggerAmended, TriggerKind, TriggerSource, Triggered,
 };
 
 use crate::account::{self, BalanceUpdate, CredentialReport, QueryComplete};
@@ -434,6 +434,7 @@ impl ExecReport {
                 w.u8(ORDER_TYPE, e.order_type.as_u8());
                 w.u8(TIF, e.tif.as_u8());
                 w.u8(TRIGGER, e.trigger.as_u8());
+                w.u8(TRIGGER_SOURCE, e.trigger_source.as_u8());
             }
             ExecReport::Triggered(e) => {
                 use layout::order_triggered::*;
@@ -449,6 +450,7 @@ impl ExecReport {
                 w.u64(TIMESTAMP_NS, e.timestamp_ns);
                 w.u8(SIDE, e.side.as_u8());
                 w.u8(ORDER_TYPE, e.order_type.as_u8());
+                w.u8(TRIGGER_SOURCE, e.trigger_source.as_u8());
             }
             ExecReport::TriggerAmended(e) => {
                 use layout::order_trigger_amended::*;
@@ -593,6 +595,7 @@ impl ExecReport {
                     price: r.u64(PRICE),
                     qty: r.u64(QTY),
                     trigger_price: r.u64(TRIGGER_PRICE),
+                    trigger_source: enum_at(r, t, "trigger_source", TRIGGER_SOURCE, TriggerSource::from_u8)?,
                     timestamp_ns: r.u64(TIMESTAMP_NS),
                 })
             }
@@ -609,6 +612,7 @@ impl ExecReport {
                     qty: r.u64(QTY),
                     trigger_price: r.u64(TRIGGER_PRICE),
                     last_price: r.u64(LAST_PRICE),
+                    trigger_source: enum_at(r, t, "trigger_source", TRIGGER_SOURCE, TriggerSource::from_u8)?,
                     timestamp_ns: r.u64(TIMESTAMP_NS),
                 })
             }

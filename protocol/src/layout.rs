@@ -219,8 +219,9 @@ layout!(
         TRAIL_UNIT: 57, 1;
         /// `u8` perpetuals: bit 0 reduce-only, bit 1 close-position (reserved, zero, before).
         FLAGS: 58, 1;
-        /// Reserved (zero).
-        RESERVED: 59, 1;
+        /// `u8` perpetuals, with a fixed trigger: 0 = the last trade price fires it, 1 = the
+        /// mark price (reserved, zero, before).
+        TRIGGER_SOURCE: 59, 1;
         /// `u32` trailing delta in `TRAIL_UNIT`s (0 with no trailing).
         TRAIL_DELTA: 60, 4;
         /// `u64` iceberg display quantity (0: all shown).
@@ -354,7 +355,7 @@ layout!(
         PRICE: 32, 8;
         /// `u64` quantity.
         QTY: 40, 8;
-        /// `u64` last-trade price that fires it.
+        /// `u64` the price that fires it (last trade price or mark, per `TRIGGER_SOURCE`).
         TRIGGER_PRICE: 48, 8;
         /// `u64` gateway receive time, ns since the Unix epoch.
         TIMESTAMP_NS: 56, 8;
@@ -366,8 +367,10 @@ layout!(
         TIF: 66, 1;
         /// `u8` 1 = stop-loss, 2 = take-profit.
         TRIGGER: 67, 1;
+        /// `u8` 0 = the last trade price fires it, 1 = the mark price (reserved, zero, before).
+        TRIGGER_SOURCE: 68, 1;
         /// Reserved (zero).
-        RESERVED: 68, 4;
+        RESERVED: 69, 3;
     }
 );
 
@@ -390,16 +393,20 @@ layout!(
         QTY: 40, 8;
         /// `u64` its trigger price.
         TRIGGER_PRICE: 48, 8;
-        /// `u64` the instrument's last trade price that reached it.
+        /// `u64` the price that reached it: the instrument's last trade price, or the mark for a
+        /// mark-price trigger.
         LAST_PRICE: 56, 8;
-        /// `u64` gateway receive time of the command whose trade fired it.
+        /// `u64` gateway receive time of the command whose trade (or mark) fired it.
         TIMESTAMP_NS: 64, 8;
         /// `u8` side.
         SIDE: 72, 1;
         /// `u8` order type.
         ORDER_TYPE: 73, 1;
+        /// `u8` which price `LAST_PRICE` is: 0 = last trade price, 1 = mark price (reserved, zero,
+        /// before).
+        TRIGGER_SOURCE: 74, 1;
         /// Reserved (zero).
-        RESERVED: 74, 6;
+        RESERVED: 75, 5;
     }
 );
 

@@ -5,7 +5,7 @@
 
 use engine::{
     AdvancedOrder, Amend, AmendTrigger, Cancel, ListKind, ListLeg, MassCancel, NewOrder, OrderList, OrderRef,
-    OrderType, Side, StopOrder, StpMode, TimeInForce, TrailUnit, Trailing, TriggerKind,
+    OrderType, Side, StopOrder, StpMode, TimeInForce, TrailUnit, Trailing, TriggerKind, TriggerSource,
 };
 
 use crate::error::DecodeError;
@@ -132,6 +132,7 @@ pub(crate) fn write_advanced_order(a: &AdvancedOrder, w: &mut Wr<'_>) {
     let flags =
         (a.reduce_only as u8 * ADVANCED_FLAG_REDUCE_ONLY) | (a.close_position as u8 * ADVANCED_FLAG_CLOSE_POSITION);
     w.u8(FLAGS, flags);
+    w.u8(TRIGGER_SOURCE, a.trigger_source.as_u8());
 }
 
 pub(crate) fn read_advanced_order(r: &Rd<'_>) -> Result<AdvancedOrder, DecodeError> {
@@ -162,6 +163,7 @@ pub(crate) fn read_advanced_order(r: &Rd<'_>) -> Result<AdvancedOrder, DecodeErr
         trailing,
         reduce_only: flags & ADVANCED_FLAG_REDUCE_ONLY != 0,
         close_position: flags & ADVANCED_FLAG_CLOSE_POSITION != 0,
+        trigger_source: enum_at(r, t, "trigger_source", TRIGGER_SOURCE, TriggerSource::from_u8)?,
     })
 }
 

@@ -93,6 +93,7 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 trailing: None,
                 reduce_only: false,
                 close_position: false,
+                trigger_source: TriggerSource::LastPrice,
             }),
         ),
         (
@@ -113,6 +114,7 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 trailing: None,
                 reduce_only: false,
                 close_position: false,
+                trigger_source: TriggerSource::LastPrice,
             }),
         ),
         (
@@ -132,6 +134,7 @@ fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 trailing: None,
                 reduce_only: false,
                 close_position: false,
+                trigger_source: TriggerSource::LastPrice,
             }),
         ),
         (
@@ -564,6 +567,7 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                     price: 5_990_000,
                     qty: 150_000,
                     trigger_price: 6_000_000,
+                    trigger_source: TriggerSource::LastPrice,
                     timestamp_ns: TS,
                 }),
             },
@@ -583,6 +587,7 @@ fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                     qty: 150_000,
                     trigger_price: 6_000_000,
                     last_price: 5_999_000,
+                    trigger_source: TriggerSource::LastPrice,
                     timestamp_ns: TS + 1_000,
                 }),
             },

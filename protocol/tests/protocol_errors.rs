@@ -269,8 +269,10 @@ fn every_enum_field_out_of_range_is_refused() {
         trailing: None,
         reduce_only: false,
         close_position: false,
+        trigger_source: TriggerSource::LastPrice,
     };
     let b = enc_client(&ClientMessage::NewAdvancedOrder(adv));
+    check_enum_field(&b, true, layout::new_advanced_order::TRIGGER_SOURCE, in_range(0, 1));
     check_enum_field(&b, true, layout::new_advanced_order::SIDE, in_range(1, 2));
     check_enum_field(&b, true, layout::new_advanced_order::TIF, in_range(1, 4));
     // 0 (no trigger) is refused here only because the trigger price is not 0.
@@ -370,12 +372,14 @@ fn every_enum_field_out_of_range_is_refused() {
         price: 0,
         qty: 1,
         trigger_price: 7,
+        trigger_source: TriggerSource::LastPrice,
         timestamp_ns: 1,
     }));
     check_enum_field(&b, false, layout::order_armed::SIDE, in_range(1, 2));
     check_enum_field(&b, false, layout::order_armed::ORDER_TYPE, in_range(1, 2));
     check_enum_field(&b, false, layout::order_armed::TIF, in_range(1, 4));
     check_enum_field(&b, false, layout::order_armed::TRIGGER, in_range(1, 2));
+    check_enum_field(&b, false, layout::order_armed::TRIGGER_SOURCE, in_range(0, 1));
     let b = rep(ExecReport::Triggered(Triggered {
         account: 1,
         order_id: 1,
@@ -387,10 +391,12 @@ fn every_enum_field_out_of_range_is_refused() {
         qty: 1,
         trigger_price: 7,
         last_price: 7,
+        trigger_source: TriggerSource::LastPrice,
         timestamp_ns: 1,
     }));
     check_enum_field(&b, false, layout::order_triggered::SIDE, in_range(1, 2));
     check_enum_field(&b, false, layout::order_triggered::ORDER_TYPE, in_range(1, 2));
+    check_enum_field(&b, false, layout::order_triggered::TRIGGER_SOURCE, in_range(0, 1));
     let b = rep(ExecReport::Rejected(Rejected {
         account: 1,
         command: CommandType::Amend,

@@ -138,7 +138,7 @@ mod tests {
             CommandType::ApplyFunding,
         ];
         type Decode<'a> = &'a dyn Fn(u16) -> Option<Value>;
-        let tables: [(&str, Decode); 23] = [
+        let tables: [(&str, Decode); 24] = [
             ("Side", &|v| byte(v).and_then(Side::from_u8).map(protocol_name)),
             ("OrderType", &|v| byte(v).and_then(OrderType::from_u8).map(protocol_name)),
             ("TimeInForce", &|v| byte(v).and_then(TimeInForce::from_u8).map(tif)),
@@ -152,6 +152,7 @@ mod tests {
             ("BalanceReason", &|v| byte(v).and_then(BalanceReason::from_u8).map(protocol_name)),
             ("CancelReason", &|v| byte(v).and_then(CancelReason::from_u8).map(protocol_name)),
             ("TriggerKind", &|v| byte(v).and_then(TriggerKind::from_u8).map(protocol_name)),
+            ("TriggerSource", &|v| byte(v).and_then(TriggerSource::from_u8).map(protocol_name)),
             ("ListKind", &|v| byte(v).and_then(ListKind::from_u8).map(protocol_name)),
             ("MdRejectReason", &|v| byte(v).and_then(MdRejectReason::from_u8).map(protocol_name)),
             ("MdSnapshotRejectReason", &|v| byte(v).and_then(MdSnapshotRejectReason::from_u8).map(protocol_name)),

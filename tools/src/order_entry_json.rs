@@ -146,6 +146,7 @@ fn report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
                 "client_order_id": int(a.client_order_id), "price": int(a.price), "qty": int(a.qty),
                 "trigger_price": int(a.trigger_price), "timestamp_ns": int(a.timestamp_ns), "side": name(a.side),
                 "order_type": name(a.order_type), "tif": tif(a.tif), "trigger": name(a.trigger),
+                "trigger_source": name(a.trigger_source),
             }),
         ),
         ExecReport::Triggered(t) => (
@@ -156,6 +157,7 @@ fn report_fields(report: &ExecReport) -> (&'static str, u32, Value) {
                 "client_order_id": int(t.client_order_id), "price": int(t.price), "qty": int(t.qty),
                 "trigger_price": int(t.trigger_price), "last_price": int(t.last_price),
                 "timestamp_ns": int(t.timestamp_ns), "side": name(t.side), "order_type": name(t.order_type),
+                "trigger_source": name(t.trigger_source),
             }),
         ),
         ExecReport::TriggerAmended(t) => (

@@ -311,6 +311,22 @@ fn reduce_only_and_close_position_orders_carry_their_flags() {
         (a.close_position, a.order.qty, a.order.order_type, a.order.tif),
         (true, 0, OrderType::Market, TimeInForce::Ioc)
     );
+    // A stop on the mark price: always a NewAdvancedOrder (NewStopOrder watches the last price).
+    let (addr, server) = fake_server(answer);
+    let args = ["sell", "--instrument", "3", "--close-position", "--trigger-price", "5800000", "--trigger-by", "mark"];
+    let out = matchctl(addr, &args);
+    assert!(out.status.success(), "{out:?}");
+    let (_, got) = server.join().unwrap();
+    let ClientMessage::NewAdvancedOrder(a) = got else { panic!("{got:?}") };
+    assert_eq!(
+        (a.trigger, a.trigger_source, a.close_position),
+        (Some((5_800_000, TriggerKind::StopLoss)), TriggerSource::MarkPrice, true)
+    );
+    // --trigger-by needs a stop (--trigger-price): a usage error, nothing sent.
+    let unused = TcpListener::bind("127.0.0.1:0").unwrap();
+    let out =
+        matchctl(unused.local_addr().unwrap(), &["sell", "--instrument", "3", "--qty", "5", "--trigger-by", "mark"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     // A quantity or a price with --close-position is a usage error: nothing is sent.
     let unused = TcpListener::bind("127.0.0.1:0").unwrap();
     let out = matchctl(unused.local_addr().unwrap(), &["sell", "--instrument", "3", "--close-position", "--qty", "5"]);

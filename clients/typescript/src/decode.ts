@@ -29,6 +29,7 @@ import {
   STP_MODE,
   TIME_IN_FORCE,
   TRIGGER_KIND,
+  TRIGGER_SOURCE,
   type WireEnum,
 } from './enums';
 import { checkHeader, DecodeError, TEMPLATE as T, type Frame } from './frame';
@@ -359,6 +360,7 @@ function readReport(t: number, r: BlockReader): Report {
         orderType: r.enum(65, ORDER_TYPE, 'order_type'),
         tif: r.enum(66, TIME_IN_FORCE, 'tif'),
         trigger: r.enum(67, TRIGGER_KIND, 'trigger'),
+        triggerSource: r.enum(68, TRIGGER_SOURCE, 'trigger_source'),
       };
     case T.OrderTriggered:
       return {
@@ -373,6 +375,7 @@ function readReport(t: number, r: BlockReader): Report {
         timestampNs: r.u64(64),
         side: r.enum(72, SIDE, 'side'),
         orderType: r.enum(73, ORDER_TYPE, 'order_type'),
+        triggerSource: r.enum(74, TRIGGER_SOURCE, 'trigger_source'),
       };
     case T.OrderTriggerAmended:
       return {

@@ -14,6 +14,7 @@ import {
   TIME_IN_FORCE,
   TRAIL_UNIT,
   TRIGGER_KIND,
+  TRIGGER_SOURCE,
 } from './enums';
 import { HEADER_LEN, LENGTH_PREFIX_LEN, SCHEMA_ID, TEMPLATE, VERSION } from './frame';
 import type { ClientMessage, InstrumentSpec, ListLeg, NewOrder, NewOrderList, OrderRef } from './messages';
@@ -223,6 +224,8 @@ export function encode(m: ClientMessage): Buffer {
         w.u64(64, m.displayQty);
         // Perpetuals' flags (byte 58): bit 0 reduce-only, bit 1 close-position.
         w.u8(58, (m.reduceOnly === true ? 1 : 0) | (m.closePosition === true ? 2 : 0));
+        // Perpetuals: which price fires the trigger (byte 59), the last price when absent.
+        w.u8(59, code(TRIGGER_SOURCE, m.triggerSource ?? 'LastPrice', 'trigger_source'));
       });
     case 'NewOrderList':
       return encodeMessage(T.NewOrderList, ORDER_LIST_BLOCK_LEN, (w) => writeOrderList(w, m));

@@ -143,6 +143,8 @@ export const REJECT_REASON = wireEnum({
   /** A futures transfer in an asset no perpetual settles in. */
   NotMarginAsset: 45,
   InvalidFundingTime: 46,
+  /** A mark-price trigger on a perpetual whose oracle has not set a mark yet. */
+  NoMarkPrice: 47,
 });
 export type RejectReason = keyof typeof REJECT_REASON.codes;
 
@@ -182,6 +184,13 @@ export type CancelReason = keyof typeof CANCEL_REASON.codes;
  */
 export const TRIGGER_KIND = wireEnum({ StopLoss: 1, TakeProfit: 2 });
 export type TriggerKind = keyof typeof TRIGGER_KIND.codes;
+
+/**
+ * Which price fires a conditional order (`NewAdvancedOrder.triggerSource`, `OrderArmed` and
+ * `OrderTriggered`): the last trade price, or a perpetual's mark price (Binance's `workingType`).
+ */
+export const TRIGGER_SOURCE = wireEnum({ LastPrice: 0, MarkPrice: 1 });
+export type TriggerSource = keyof typeof TRIGGER_SOURCE.codes;
 
 /**
  * A trailing stop's unit (`NewAdvancedOrder.trailing`): whole ticks of the instrument, or basis

@@ -29,6 +29,7 @@ import type {
   TimeInForce,
   TrailUnit,
   TriggerKind,
+  TriggerSource,
 } from './enums';
 
 /** An order reference: the engine's order id or the client's order id. */
@@ -131,6 +132,12 @@ export interface NewAdvancedOrder extends Omit<NewOrder, 'type'> {
   reduceOnly?: boolean;
   /** Perpetuals: a market order with `qty` 0 that closes the whole position. Absent = false. */
   closePosition?: boolean;
+  /**
+   * Perpetuals, with a fixed `trigger`: `MarkPrice` arms it against the perpetual's mark and
+   * fires it when the oracle's mark reaches the trigger (docs/futures.md, "Mark-price
+   * triggers"). Absent = `LastPrice`.
+   */
+  triggerSource?: TriggerSource;
 }
 
 /**
@@ -524,6 +531,8 @@ export interface OrderArmed extends ReportBase {
   orderType: OrderType;
   tif: TimeInForce;
   trigger: TriggerKind;
+  /** Which price fires it: the last trade price, or (perpetuals) the mark. */
+  triggerSource: TriggerSource;
 }
 
 /**
@@ -541,12 +550,14 @@ export interface OrderTriggered extends ReportBase {
   qty: bigint;
   /** The trigger it fired at (a trailing stop's as it had followed the price). */
   triggerPrice: bigint;
-  /** The instrument's last trade price that reached the trigger. */
+  /** The price that reached the trigger: the last trade price, or the mark (`triggerSource`). */
   lastPrice: bigint;
-  /** Gateway receive time of the command whose trade fired it. */
+  /** Gateway receive time of the command whose trade (or mark) fired it. */
   timestampNs: bigint;
   side: Side;
   orderType: OrderType;
+  /** Which price `lastPrice` is. */
+  triggerSource: TriggerSource;
 }
 
 /** An armed order's trigger price was moved (`AmendTrigger`); it is the last armed at that price. */

@@ -287,6 +287,24 @@ const CLIENT_EXAMPLES: Record<string, ClientMessage> = {
     trailing: null,
     closePosition: true,
   },
+  'NewAdvancedOrder (mark-price stop-loss)': {
+    type: 'NewAdvancedOrder',
+    clientOrderId: 1032n,
+    instrument: 3,
+    side: 'Sell',
+    orderType: 'Market',
+    tif: 'IOC',
+    stp: 'CancelTaker',
+    price: 0n,
+    qty: 0n,
+    expireTimeNs: 0n,
+    quoteQty: 0n,
+    trigger: { triggerPrice: 5_800_000n, kind: 'StopLoss' },
+    displayQty: 0n,
+    trailing: null,
+    closePosition: true,
+    triggerSource: 'MarkPrice',
+  },
 };
 
 /** Field names that differ between structs (both sides are renamed to the right-hand side). */
@@ -437,6 +455,27 @@ test('conditional orders: a trigger kind outside the set refuses OrderArmed; the
   const stop = CLIENT_EXAMPLES['NewStopOrder'] as ClientMessage & { type: 'NewStopOrder' };
   assert.throws(() => encode({ ...stop, trigger: 'Trailing' as never }), /trigger: unknown value/);
   assert.throws(() => encode({ ...stop, triggerPrice: -1n }), /not a u64/);
+});
+
+test('mark-price triggers: a trigger source outside the set refuses OrderTriggered; the encoder refuses one too', () => {
+  const fired = FIXTURES.find((f) => f.name === 'OrderTriggered (mark price)' && f.direction === 'server');
+  assert.ok(fired !== undefined);
+  const bytes = Buffer.from(fired.hex, 'hex');
+  bytes[10 + 74] = 2; // `trigger_source` at block offset 74
+  const got = decodeFrame(bytes);
+  assert.ok(got !== null);
+  assert.throws(
+    () => decodeServerMessage(got.frame),
+    (e: unknown) =>
+      e instanceof DecodeError && e.kind === 'BadField' && e.field?.name === 'trigger_source' && e.field.offset === 74,
+  );
+  const stop = CLIENT_EXAMPLES['NewAdvancedOrder (mark-price stop-loss)'] as ClientMessage & { type: 'NewAdvancedOrder' };
+  assert.throws(() => encode({ ...stop, triggerSource: 'IndexPrice' as never }), /trigger_source: unknown value/);
+  // Absent is the last price: byte 59 is 0, as before the field existed.
+  const { triggerSource: _, ...absent } = stop;
+  const last = encode(absent);
+  assert.equal(last[10 + 59], 0);
+  assert.equal(encode(stop)[10 + 59], 1);
 });
 
 test('conditional orders: the new cancel reasons (6-8) and reject reason 28 decode by name', () => {
@@ -601,7 +640,11 @@ test('perpetuals: cancel reasons 11-12, reject reasons 33-46, command types 19-2
   );
   assert.ok(late.type === 'CommandRejected');
   assert.deepEqual([late.command, late.reason], ['ApplyFunding', 'InvalidFundingTime']);
-  assert.throws(() => decodeBytes(patched('CommandRejected', 32, (b) => b.writeUInt16LE(47, 0))), badField(32));
+  // 47 (NoMarkPrice, the mark-price triggers') is the last reason; 48 is refused.
+  const noMark = decodeBytes(patched('CommandRejected', 32, (b) => b.writeUInt16LE(47, 0)));
+  assert.ok(noMark.type === 'CommandRejected');
+  assert.equal(noMark.reason, 'NoMarkPrice');
+  assert.throws(() => decodeBytes(patched('CommandRejected', 32, (b) => b.writeUInt16LE(48, 0))), badField(32));
   assert.throws(() => decodeBytes(patched('CommandRejected', 34, (b) => b.writeUInt8(30, 0))), badField(34));
   const balance = decodeBytes(patched('BalanceChanged', 40, (b) => b.writeUInt8(6, 0)));
   assert.ok(balance.type === 'BalanceChanged');

@@ -61,7 +61,7 @@ test('an OCO: both legs placed, and a trade of the maker leg cancels the stop le
     {
       type: 'OrderArmed', account: ALICE.account, instrument: BTC, orderId: id + 1n, clientOrderId: 5002n,
       price: 0n, qty: lots(30), triggerPrice: px(-200), timestampNs: 0n, side: 'Sell', orderType: 'Market',
-      tif: 'IOC', trigger: 'StopLoss',
+      tif: 'IOC', trigger: 'StopLoss', triggerSource: 'LastPrice',
     },
   ]);
 

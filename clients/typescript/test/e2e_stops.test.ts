@@ -40,7 +40,7 @@ test('a sell stop-loss is armed, another account trades at its trigger, it fires
     {
       type: 'OrderArmed', seq: 0n, account: ALICE.account, instrument: BTC, orderId: 0n, clientOrderId: 1001n,
       price: px(-200), qty: lots(10), triggerPrice: px(-100), timestampNs: 0n, side: 'Sell', orderType: 'Limit',
-      tif: 'GTC', trigger: 'StopLoss',
+      tif: 'GTC', trigger: 'StopLoss', triggerSource: 'LastPrice',
     },
   );
   assert.ok(armed.orderId > 0n && armed.timestampNs > 0n);
@@ -62,7 +62,7 @@ test('a sell stop-loss is armed, another account trades at its trigger, it fires
     {
       type: 'OrderTriggered', seq: 0n, account: ALICE.account, instrument: BTC, orderId: armed.orderId, clientOrderId: 1001n,
       price: px(-200), qty: lots(10), triggerPrice: px(-100), lastPrice: px(-100), timestampNs: bobSell.timestampNs,
-      side: 'Sell', orderType: 'Limit',
+      side: 'Sell', orderType: 'Limit', triggerSource: 'LastPrice',
     },
   );
   // The fired order keeps the armed order's ids and takes Bob's bid at the bid's price.

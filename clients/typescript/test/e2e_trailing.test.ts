@@ -42,7 +42,7 @@ test('a trailing sell stop in bps: its trigger follows the price up, and it fire
     {
       type: 'OrderArmed', seq: 0n, account: ALICE.account, instrument: BTC, orderId: 0n, clientOrderId: 4001n,
       price: 0n, qty: lots(3), triggerPrice: 4_995_000n, timestampNs: 0n, side: 'Sell', orderType: 'Market',
-      tif: 'IOC', trigger: 'StopLoss',
+      tif: 'IOC', trigger: 'StopLoss', triggerSource: 'LastPrice',
     },
   );
 
@@ -63,7 +63,7 @@ test('a trailing sell stop in bps: its trigger follows the price up, and it fire
     {
       type: 'OrderTriggered', seq: 0n, account: ALICE.account, instrument: BTC, orderId: armed.orderId, clientOrderId: 4001n,
       price: 0n, qty: lots(3), triggerPrice: 4_996_232n, lastPrice: 4_996_232n, timestampNs: bobSell.timestampNs,
-      side: 'Sell', orderType: 'Market',
+      side: 'Sell', orderType: 'Market', triggerSource: 'LastPrice',
     },
   );
   assert.deepEqual(

@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::Json;
 use engine::{
     AdvancedOrder, Amend, NewOrder, OrderRef, OrderType, Side, StopOrder, StpMode, TimeInForce, TrailUnit, Trailing,
-    TriggerKind, MAX_TRAIL_BPS,
+    TriggerKind, TriggerSource, MAX_TRAIL_BPS,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -282,9 +282,10 @@ fn parse_place(b: &PlaceBody, inst: &Instrument) -> Result<Placement, ApiError> 
             trigger,
             display_qty,
             trailing,
-            // The edge serves spot instruments: no reduce-only or close-position.
+            // The edge serves spot instruments: no reduce-only, close-position or mark price.
             reduce_only: false,
             close_position: false,
+            trigger_source: TriggerSource::LastPrice,
         }));
     }
     Ok(match trigger {
@@ -410,6 +411,7 @@ pub(super) mod tests {
                 trailing: None,
                 reduce_only: false,
                 close_position: false,
+                trigger_source: TriggerSource::LastPrice,
             }))
         );
         let stop = place(
@@ -426,6 +428,7 @@ pub(super) mod tests {
                 trailing: None,
                 reduce_only: false,
                 close_position: false,
+                trigger_source: TriggerSource::LastPrice,
             }))
         );
         let quote =
@@ -441,6 +444,7 @@ pub(super) mod tests {
                 trailing: None,
                 reduce_only: false,
                 close_position: false,
+                trigger_source: TriggerSource::LastPrice,
             }))
         );
         let iceberg = place(

@@ -749,7 +749,7 @@ fn check_reduce_only(e: &mut Engine, ids: &[OrderId]) -> Result<(), SnapshotErro
         let (account, side, leaves) = (o.account, o.side, o.leaves);
         let slot = e.index.by_id(&e.orders, id).expect("found above");
         let m = &mut e.margin[account as usize];
-        m.reduce_only.push(slot);
+        e.ro_next[slot as usize] = std::mem::replace(&mut m.reduce_only.0, slot);
         let bound = &mut m.positions[p].ro_bound[side_ix(side)];
         *bound = (*bound).max(leaves);
     }

@@ -224,6 +224,7 @@ pub fn ev_armed(
         price,
         qty,
         trigger_price,
+        trigger_source: TriggerSource::LastPrice,
         timestamp_ns: TS,
     })
 }
@@ -261,6 +262,7 @@ pub fn ev_fired_as(
         qty: placed.2,
         trigger_price: trigger,
         last_price: last,
+        trigger_source: TriggerSource::LastPrice,
         timestamp_ns: TS,
     })
 }

@@ -180,6 +180,48 @@ impl Pair {
                 let kind = CommandKind::Cancel(Cancel { order: OrderRef::Engine(order_id) });
                 return Command { account: e_acct(account), timestamp_ns: self.seq, kind };
             }
+            FCmd::NewStop {
+                account,
+                inst,
+                side: s,
+                kind,
+                qty,
+                trigger_price,
+                take_profit,
+                reduce_only,
+                close_position,
+            } => {
+                self.cid += 1;
+                let (order_type, tif, price) = match kind {
+                    OrderKind::Limit { price, ioc } => {
+                        (OrderType::Limit, if ioc { TimeInForce::Ioc } else { TimeInForce::Gtc }, price)
+                    }
+                    OrderKind::Market => (OrderType::Market, TimeInForce::Ioc, 0),
+                };
+                let order = NewOrder {
+                    client_order_id: self.cid,
+                    instrument: inst,
+                    side: side(s),
+                    order_type,
+                    tif,
+                    stp: StpMode::None,
+                    price,
+                    qty,
+                };
+                let trigger = if take_profit { TriggerKind::TakeProfit } else { TriggerKind::StopLoss };
+                let kind = CommandKind::NewAdvancedOrder(AdvancedOrder {
+                    trigger: Some((trigger_price, trigger)),
+                    reduce_only,
+                    close_position,
+                    trigger_source: TriggerSource::MarkPrice,
+                    ..AdvancedOrder::plain(order)
+                });
+                return Command { account: e_acct(account), timestamp_ns: self.seq, kind };
+            }
+            FCmd::AmendTrigger { account, order_id, trigger_price } => {
+                let kind = CommandKind::AmendTrigger(AmendTrigger { order: OrderRef::Engine(order_id), trigger_price });
+                return Command { account: e_acct(account), timestamp_ns: self.seq, kind };
+            }
             FCmd::SetMarkPrice { sender, inst, mark } => {
                 let kind = CommandKind::SetMarkPrice(SetMarkPrice { instrument: inst, mark_price: mark });
                 return Command { account: e_acct(sender), timestamp_ns: self.seq, kind };
@@ -290,6 +332,9 @@ pub fn reject(r: RejectReason) -> FReject {
         R::NotOracle => FReject::NotOracle,
         R::NoPosition => FReject::NoPosition,
         R::SystemAccount => FReject::SystemAccount,
+        R::NoMarkPrice => FReject::NoMarkPrice,
+        R::WouldTriggerImmediately => FReject::WouldTriggerImmediately,
+        R::NotArmed => FReject::NotArmed,
         other => panic!("the engine gave a reason the model has no word for: {other:?}"),
     }
 }
@@ -361,8 +406,36 @@ pub fn map_event(cmd: &FCmd, e: &EventKind) -> Option<FEvent> {
                 CancelReason::ImmediateRemainder => FCancelReason::ImmediateRemainder,
                 CancelReason::ReduceOnly => FCancelReason::ReduceOnly,
                 CancelReason::Liquidation => FCancelReason::Liquidation,
+                CancelReason::Unfundable => FCancelReason::Unfundable,
                 other => panic!("cancel reason {other:?}"),
             },
+        },
+        EventKind::Armed(a) => {
+            assert_eq!(a.trigger_source, TriggerSource::MarkPrice, "the model's stops watch the mark");
+            FEvent::Armed {
+                order_id: a.order_id,
+                account: m_acct(a.account),
+                inst: a.instrument,
+                side: m_side(a.side),
+                qty: a.qty,
+                trigger_price: a.trigger_price,
+            }
+        }
+        EventKind::Triggered(t) => {
+            assert_eq!(t.trigger_source, TriggerSource::MarkPrice, "the model's stops watch the mark");
+            FEvent::Triggered {
+                order_id: t.order_id,
+                account: m_acct(t.account),
+                inst: t.instrument,
+                trigger_price: t.trigger_price,
+                mark: t.last_price,
+            }
+        }
+        EventKind::TriggerAmended(t) => FEvent::TriggerAmended {
+            order_id: t.order_id,
+            account: m_acct(t.account),
+            inst: t.instrument,
+            trigger_price: t.trigger_price,
         },
         EventKind::Trimmed(t) => FEvent::Trimmed {
             order_id: t.order_id,

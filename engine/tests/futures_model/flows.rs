@@ -78,6 +78,15 @@ pub enum Op {
     /// eth, rate (ppm), from the oracle, the gateway's timestamp, the next funding time (see
     /// [`next_funding`]).
     Funding(bool, i32, bool, u32, u8),
+    /// A mark-price stop: account, eth, sell, take-profit, trigger distance from the mark in
+    /// bps on the side it waits for (negative: already reached), size, 0 plain / 1 reduce-only
+    /// / 2 close-position, a stop-limit's limit offset from the trigger (bps) or market.
+    Stop(u32, bool, bool, bool, i32, u16, u8, Option<i32>),
+    /// Moves the `k`-th armed stop (by id) to a distance from the mark as `Stop`'s; sent by its
+    /// owner, or by `u32`'s account when `k` is a multiple of 7.
+    AmendTrigger(u32, u16, i32),
+    /// Its owner cancels the `k`-th armed stop.
+    CancelStop(u16),
 }
 
 pub fn op() -> impl Strategy<Value = Op> {
@@ -97,10 +106,17 @@ pub fn op() -> impl Strategy<Value = Op> {
         4 => (acct.clone(), any::<bool>(), any::<bool>(), 1u16..200, prop::bool::weighted(0.15))
             .prop_map(|(a, i, s, q, ro)| Op::Market(a, i, s, q, ro)),
         1 => (acct.clone(), any::<bool>(), any::<bool>()).prop_map(|(a, i, s)| Op::Close(a, i, s)),
-        1 => (acct, any::<u8>()).prop_map(|(a, k)| Op::Cancel(a, k)),
+        1 => (acct.clone(), any::<u8>()).prop_map(|(a, k)| Op::Cancel(a, k)),
         6 => (any::<bool>(), -320i32..320, prop::bool::weighted(0.95)).prop_map(|(i, bps, o)| Op::Mark(i, bps, o)),
         1 => (any::<bool>(), -3_000i32..3_000, prop::bool::weighted(0.95), 1u32..u32::MAX, any::<u8>())
             .prop_map(|(i, r, o, at, next)| Op::Funding(i, r, o, at, next)),
+        3 => (
+            (acct.clone(), any::<bool>(), any::<bool>(), any::<bool>()),
+            (-20i32..250, 1u16..200, 0u8..3, prop::option::weighted(0.3, -100i32..100)),
+        )
+            .prop_map(|((a, i, s, tp), (off, q, mode, limit))| Op::Stop(a, i, s, tp, off, q, mode, limit)),
+        1 => (acct, any::<u16>(), -20i32..250).prop_map(|(a, k, off)| Op::AmendTrigger(a, k, off)),
+        1 => any::<u16>().prop_map(Op::CancelStop),
     ]
 }
 
@@ -124,6 +140,14 @@ pub fn reduce_only_fit(m: &Model, a: AccountId, i: InstId, ro: bool, qty: u64, s
         return (qty, sell);
     }
     (qty.min(z.unsigned_abs() as u64), z > 0)
+}
+
+/// A trigger price `off` bps from the mark of `i` on the side a stop of that direction waits for
+/// (above the mark for one that fires on a rise), on the tick.
+pub fn trigger_from_mark(m: &Model, i: InstId, rise: bool, off: i32) -> u64 {
+    let mk = m.mark(i) as i64;
+    let d = mk * off as i64 / 10_000;
+    ((if rise { mk + d } else { mk - d }) / 10 * 10).max(10) as u64
 }
 
 pub fn to_cmd(m: &Model, op: &Op, tx: &mut u64) -> FCmd {
@@ -176,5 +200,62 @@ pub fn to_cmd(m: &Model, op: &Op, tx: &mut u64) -> FCmd {
             at_ns: at as u64,
             next_ns: next_funding(at as u64, next),
         },
+        Op::Stop(a, i, s, take_profit, off, q, mode, limit) => {
+            let (qty, s) = match mode {
+                1 => reduce_only_fit(m, a, inst(i), true, size(i, q), s),
+                // A close-position stop on the closing side, if there is a position.
+                2 => {
+                    let z = m.pos(a, inst(i)).size;
+                    (0, if z == 0 { s } else { z > 0 })
+                }
+                _ => (size(i, q), s),
+            };
+            let rise = take_profit == s;
+            let trigger_price = trigger_from_mark(m, inst(i), rise, off);
+            let kind = match limit {
+                None => OrderKind::Market,
+                Some(bps) => {
+                    let t = trigger_price as i64;
+                    OrderKind::Limit { price: ((t + t * bps as i64 / 10_000) / 10 * 10).max(10) as u64, ioc: false }
+                }
+            };
+            let kind = if mode == 2 { OrderKind::Market } else { kind };
+            FCmd::NewStop {
+                account: a,
+                inst: inst(i),
+                side: side(s),
+                kind,
+                qty,
+                trigger_price,
+                take_profit,
+                reduce_only: mode == 1,
+                close_position: mode == 2,
+            }
+        }
+        Op::AmendTrigger(a, k, off) => {
+            let stops = m.stop_ids();
+            if stops.is_empty() {
+                return FCmd::AmendTrigger {
+                    account: a,
+                    order_id: k as u64 % m.next_order.max(1) + 1,
+                    trigger_price: 10,
+                };
+            }
+            let (id, owner) = stops[k as usize % stops.len()];
+            let account = if k.is_multiple_of(7) { a } else { owner };
+            let (i, rise) = m
+                .insts
+                .iter()
+                .find_map(|(i, inst)| inst.stops.iter().find(|s| s.id == id).map(|s| (*i, s.rise)))
+                .expect("listed");
+            FCmd::AmendTrigger { account, order_id: id, trigger_price: trigger_from_mark(m, i, rise, off) }
+        }
+        Op::CancelStop(k) => {
+            let stops = m.stop_ids();
+            match stops.get(k as usize % stops.len().max(1)) {
+                Some(&(order_id, account)) => FCmd::Cancel { account, order_id },
+                None => FCmd::Cancel { account: 0, order_id: k as u64 % m.next_order.max(1) + 1 },
+            }
+        }
     }
 }

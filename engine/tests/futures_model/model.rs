@@ -2,9 +2,10 @@
 //! from docs/futures.md and nothing else (it uses no engine type): accounts with a spot and a
 //! futures wallet, positions as plain values in a `BTreeMap`, resting orders in one plain `Vec`
 //! per instrument matched by full scan (price, then order id), liquidation found by a full scan of
-//! every account's margin surplus, ADL by a full sort. It also keeps the engine's liquidation index
-//! keys, only to assert the index's promise (every liquidatable account has a crossed key) and so
-//! the engine's keys can be compared. `Model::apply(&FCmd) -> Vec<FEvent>` is the whole API: the
+//! every account's margin surplus, ADL by a full sort, mark-price stops in a plain `Vec` searched
+//! for the next to fire. It also keeps the engine's liquidation index keys, only to assert the
+//! index's promise (every liquidatable account has a crossed key) and so the engine's keys can be
+//! compared. `Model::apply(&FCmd) -> Vec<FEvent>` is the whole API: the
 //! engine's differential property test will feed both the same commands and compare events.
 //!
 //! The tests below reproduce every worked example of docs/futures.md with the same numbers, and a
@@ -169,8 +170,23 @@ pub enum FCmd {
         reduce_only: bool,
         close_position: bool,
     },
-    /// Account: cancel one order.
+    /// Account: cancel one order (resting or armed).
     Cancel { account: AccountId, order_id: u64 },
+    /// Account: arm a stop-loss or take-profit, market or limit, that the mark price fires
+    /// (docs/futures.md, "Mark-price triggers"; the model's stops all watch the mark).
+    NewStop {
+        account: AccountId,
+        inst: InstId,
+        side: Side,
+        kind: OrderKind,
+        qty: u64,
+        trigger_price: u64,
+        take_profit: bool,
+        reduce_only: bool,
+        close_position: bool,
+    },
+    /// Account: move an armed stop's trigger price.
+    AmendTrigger { account: AccountId, order_id: u64, trigger_price: u64 },
     /// Oracle: a new mark price.
     SetMarkPrice { sender: AccountId, inst: InstId, mark: u64 },
     /// Oracle: settle funding at the current mark, sent at `at_ns` (the gateway's timestamp) and
@@ -239,6 +255,12 @@ pub enum FReject {
     NoPosition,
     /// The insurance fund cannot do this (its positions are always cross).
     SystemAccount,
+    /// A mark-price stop before the oracle has moved the mark from the reference price.
+    NoMarkPrice,
+    /// A stop whose condition already holds at the mark.
+    WouldTriggerImmediately,
+    /// A trigger amend of an order that is not armed.
+    NotArmed,
 }
 
 /// Why an order left the book without trading.
@@ -252,6 +274,8 @@ pub enum FCancelReason {
     ReduceOnly,
     /// Its owner is being liquidated.
     Liquidation,
+    /// A fired stop whose order fails the margin checks (F2, F3).
+    Unfundable,
 }
 
 /// Which money command was applied.
@@ -308,6 +332,12 @@ pub enum FEvent {
         taker_fee: Money,
         liquidation: bool,
     },
+    /// A stop passed validation and waits for the mark.
+    Armed { order_id: u64, account: AccountId, inst: InstId, side: Side, qty: u64, trigger_price: u64 },
+    /// The mark reached an armed stop (`mark` is the price that reached it); its order follows.
+    Triggered { order_id: u64, account: AccountId, inst: InstId, trigger_price: u64, mark: u64 },
+    /// An armed stop's trigger price moved.
+    TriggerAmended { order_id: u64, account: AccountId, inst: InstId, trigger_price: u64 },
     /// An order left the book without trading.
     Cancelled { order_id: u64, account: AccountId, inst: InstId, qty: u64, reason: FCancelReason },
     /// A resting reduce-only order was cut to its position's size.
@@ -399,6 +429,25 @@ pub struct Order {
     pub reduce_only: bool,
 }
 
+/// An armed stop: in no book and holding no margin until the mark reaches its trigger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    pub id: u64,
+    pub account: AccountId,
+    pub side: Side,
+    pub kind: OrderKind,
+    /// Its quantity (a close-position stop's: the position when it armed).
+    pub qty: u64,
+    pub trigger_price: u64,
+    /// Fires when the mark rises to the trigger (a buy stop-loss, a sell take-profit), else
+    /// when it falls to it.
+    pub rise: bool,
+    pub reduce_only: bool,
+    pub close_position: bool,
+    /// Arrival order among the stops at one trigger price (a trigger amend is a new arrival).
+    pub arrival: u64,
+}
+
 /// A perpetual.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inst {
@@ -412,6 +461,8 @@ pub struct Inst {
     pub orders: Vec<Order>,
     /// The last funding that announced a next funding time: (rate, that time); (0, 0) before.
     pub funding: (i128, u64),
+    /// Armed mark-price stops, in no particular order.
+    pub stops: Vec<Stop>,
 }
 
 impl Inst {
@@ -430,6 +481,12 @@ impl Inst {
     /// The largest position notional allowed at leverage `l` (None: `l` above every tier).
     pub fn cap(&self, l: u32) -> Option<Money> {
         self.tiers.iter().filter(|t| t.max_leverage >= l).map(|t| t.max_notional).max()
+    }
+
+    /// Whether the oracle has set a mark: the mark has moved from the reference price it
+    /// starts at (docs/futures.md, "Mark-price triggers").
+    pub fn has_mark(&self) -> bool {
+        self.mark != self.spec.reference_price
     }
 
     pub fn in_band(&self, price: u64) -> bool {
@@ -557,6 +614,15 @@ impl Inst {
     }
 }
 
+/// Whether a stop that fires on a rise (`rise`) or a fall at `trigger_price` fires at `mark`.
+pub fn fires(rise: bool, trigger_price: u64, mark: u64) -> bool {
+    if rise {
+        mark >= trigger_price
+    } else {
+        mark <= trigger_price
+    }
+}
+
 /// What an order of `side` can close of a position of signed `size`.
 pub fn closable(size: i128, side: Side) -> i128 {
     match side {
@@ -622,6 +688,8 @@ pub struct Model {
     pub fees: Money,
     pub next_order: u64,
     pub next_trade: u64,
+    /// Stamps the stops' arrival order.
+    pub next_arrival: u64,
     pub tx_ids: BTreeSet<u64>,
     /// Deposits − withdrawals − principal deductions, both wallets.
     pub net_deposits: Money,
@@ -646,6 +714,7 @@ impl Model {
             fees: 0,
             next_order: 1,
             next_trade: 1,
+            next_arrival: 0,
             tx_ids: BTreeSet::new(),
             net_deposits: 0,
             ev: Vec::new(),
@@ -801,6 +870,23 @@ impl Model {
                 self.new_order(account, inst, side, kind, qty, reduce_only, close_position)
             }
             FCmd::Cancel { account, order_id } => self.cancel(account, order_id),
+            FCmd::NewStop {
+                account,
+                inst,
+                side,
+                kind,
+                qty,
+                trigger_price,
+                take_profit,
+                reduce_only,
+                close_position,
+            } => {
+                let flags = (take_profit, reduce_only, close_position);
+                self.new_stop(account, inst, side, kind, qty, trigger_price, flags)
+            }
+            FCmd::AmendTrigger { account, order_id, trigger_price } => {
+                self.amend_trigger(account, order_id, trigger_price)
+            }
             FCmd::SetMarkPrice { sender, inst, mark } => self.set_mark(sender, inst, mark),
             FCmd::ApplyFunding { sender, inst, rate_ppm, at_ns, next_ns } => {
                 self.funding(sender, inst, rate_ppm, at_ns, next_ns)
@@ -846,6 +932,7 @@ impl Model {
             last: s.reference_price,
             orders: Vec::new(),
             funding: (0, 0),
+            stops: Vec::new(),
         };
         self.insts.insert(s.inst, inst);
         self.ev.push(FEvent::InstrumentAdded { inst: s.inst });
@@ -1129,6 +1216,13 @@ impl Model {
 
     pub fn cancel(&mut self, a: AccountId, id: u64) -> Result<(), FReject> {
         self.check_account(a)?;
+        if let Some((i, owner)) = self.stop_owner(id) {
+            if owner != a {
+                return Err(FReject::NotYourOrder);
+            }
+            self.remove_stop(i, id, FCancelReason::User);
+            return Ok(());
+        }
         let (i, idx) = self
             .insts
             .iter()
@@ -1139,6 +1233,227 @@ impl Model {
         }
         self.remove_order(i, id, FCancelReason::User);
         Ok(())
+    }
+
+    /// The instrument and owner of armed stop `id`.
+    pub fn stop_owner(&self, id: u64) -> Option<(InstId, AccountId)> {
+        self.insts.iter().find_map(|(i, inst)| inst.stops.iter().find(|s| s.id == id).map(|s| (*i, s.account)))
+    }
+
+    /// Every armed stop as (id, owner), by id.
+    pub fn stop_ids(&self) -> Vec<(u64, AccountId)> {
+        let mut v: Vec<(u64, AccountId)> =
+            self.insts.values().flat_map(|inst| inst.stops.iter().map(|s| (s.id, s.account))).collect();
+        v.sort();
+        v
+    }
+
+    pub fn remove_stop(&mut self, i: InstId, id: u64, reason: FCancelReason) {
+        let inst = self.insts.get_mut(&i).unwrap();
+        let idx = inst.stops.iter().position(|s| s.id == id).unwrap();
+        let s = inst.stops.remove(idx);
+        self.ev.push(FEvent::Cancelled { order_id: id, account: s.account, inst: i, qty: s.qty, reason });
+    }
+
+    /// A mark-price stop: the order's checks as `NewOrder`'s (a reduce-only or close-position
+    /// stop first sized against the position: it could only open → `ReduceOnlyWouldOpen`), then
+    /// the trigger price on the tick, a mark from the oracle, and not already reached by it. It
+    /// holds no margin while armed: F2 and F3 run when it fires.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new_stop(
+        &mut self,
+        a: AccountId,
+        i: InstId,
+        side: Side,
+        kind: OrderKind,
+        qty: u64,
+        trigger_price: u64,
+        (take_profit, reduce_only, close_position): (bool, bool, bool),
+    ) -> Result<(), FReject> {
+        self.check_account(a)?;
+        let inst = self.inst(i)?;
+        if !inst.trading {
+            return Err(FReject::InstrumentNotTrading);
+        }
+        let market = kind == OrderKind::Market;
+        let c = closable(self.pos(a, i).size, side);
+        let qty = if close_position {
+            if !market || qty != 0 {
+                return Err(FReject::InvalidField);
+            }
+            if c == 0 {
+                return Err(FReject::ReduceOnlyWouldOpen);
+            }
+            c as u64
+        } else {
+            qty
+        };
+        if reduce_only && qty as i128 > c {
+            return Err(FReject::ReduceOnlyWouldOpen);
+        }
+        if let OrderKind::Limit { price, .. } = kind {
+            if price == 0 || !price.is_multiple_of(inst.spec.tick) {
+                return Err(FReject::PriceOffTick);
+            }
+        }
+        if qty == 0 || !qty.is_multiple_of(inst.spec.lot) {
+            return Err(FReject::QtyOffLot);
+        }
+        if qty < inst.spec.min_qty || qty > inst.spec.max_qty {
+            return Err(FReject::QtyOutOfRange);
+        }
+        if let OrderKind::Limit { price, .. } = kind {
+            if (price as i128) * (qty as i128) < inst.spec.min_notional * inst.s() {
+                return Err(FReject::BelowMinNotional);
+            }
+            if !inst.in_band(price) {
+                return Err(FReject::OutsidePriceBand);
+            }
+        }
+        if trigger_price == 0 || !trigger_price.is_multiple_of(inst.spec.tick) {
+            return Err(FReject::PriceOffTick);
+        }
+        if !inst.has_mark() {
+            return Err(FReject::NoMarkPrice);
+        }
+        // A buy stop-loss and a sell take-profit fire on a rise, the others on a fall.
+        let rise = take_profit == (side == Side::Sell);
+        if fires(rise, trigger_price, inst.mark) {
+            return Err(FReject::WouldTriggerImmediately);
+        }
+        let id = self.next_order;
+        self.next_order += 1;
+        let arrival = self.next_arrival;
+        self.next_arrival += 1;
+        self.ev.push(FEvent::Armed { order_id: id, account: a, inst: i, side, qty, trigger_price });
+        let stop = Stop { id, account: a, side, kind, qty, trigger_price, rise, reduce_only, close_position, arrival };
+        self.insts.get_mut(&i).unwrap().stops.push(stop);
+        Ok(())
+    }
+
+    /// Moves an armed stop to `trigger_price`, behind the stops already there.
+    pub fn amend_trigger(&mut self, a: AccountId, id: u64, trigger_price: u64) -> Result<(), FReject> {
+        self.check_account(a)?;
+        let Some((i, owner)) = self.stop_owner(id) else {
+            let resting = self.insts.values().flat_map(|inst| &inst.orders).find(|o| o.id == id);
+            return Err(match resting {
+                None => FReject::UnknownOrder,
+                Some(o) if o.account != a => FReject::NotYourOrder,
+                Some(_) => FReject::NotArmed,
+            });
+        };
+        if owner != a {
+            return Err(FReject::NotYourOrder);
+        }
+        let inst = &self.insts[&i];
+        let s = inst.stops.iter().find(|s| s.id == id).unwrap();
+        if !inst.trading {
+            return Err(FReject::InstrumentNotTrading);
+        }
+        if trigger_price == 0 || !trigger_price.is_multiple_of(inst.spec.tick) {
+            return Err(FReject::PriceOffTick);
+        }
+        if trigger_price == s.trigger_price {
+            return Err(FReject::InvalidField);
+        }
+        if fires(s.rise, trigger_price, inst.mark) {
+            return Err(FReject::WouldTriggerImmediately);
+        }
+        let arrival = self.next_arrival;
+        self.next_arrival += 1;
+        let s = self.insts.get_mut(&i).unwrap().stops.iter_mut().find(|s| s.id == id).unwrap();
+        s.trigger_price = trigger_price;
+        s.arrival = arrival;
+        self.ev.push(FEvent::TriggerAmended { order_id: id, account: a, inst: i, trigger_price });
+        Ok(())
+    }
+
+    /// Fires, one at a time, the stops the mark has reached: those that fire on a rise lowest
+    /// trigger first, then those that fire on a fall highest first, the earlier arrival first
+    /// at one price. Each fired stop's order is placed (and trades) before the next is chosen.
+    pub fn fire_stops(&mut self, i: InstId) {
+        loop {
+            let inst = &self.insts[&i];
+            let due = |s: &&Stop| fires(s.rise, s.trigger_price, inst.mark);
+            let next = inst
+                .stops
+                .iter()
+                .filter(|s| s.rise)
+                .filter(due)
+                .min_by_key(|s| (s.trigger_price, s.arrival))
+                .or_else(|| {
+                    inst.stops
+                        .iter()
+                        .filter(|s| !s.rise)
+                        .filter(due)
+                        .min_by_key(|s| (Reverse(s.trigger_price), s.arrival))
+                })
+                .cloned();
+            let Some(s) = next else { return };
+            let mark = inst.mark;
+            self.insts.get_mut(&i).unwrap().stops.retain(|x| x.id != s.id);
+            self.ev.push(FEvent::Triggered {
+                order_id: s.id,
+                account: s.account,
+                inst: i,
+                trigger_price: s.trigger_price,
+                mark,
+            });
+            self.place_fired(i, &s);
+        }
+    }
+
+    /// A fired stop's order, placed as a new order with the stop's id and no `Accepted`: a
+    /// reduce-only stop cut to the position it finds (a close-position one takes all of it;
+    /// with nothing to close it is cancelled), then F2 and F3 (a failure cancels it), then
+    /// matching, resting or cancelling the remainder.
+    pub fn place_fired(&mut self, i: InstId, s: &Stop) {
+        let c = closable(self.pos(s.account, i).size, s.side) as u64;
+        let reduce_only = s.reduce_only || s.close_position;
+        let qty = match (s.close_position, reduce_only) {
+            (true, _) => c,
+            (false, true) => s.qty.min(c),
+            (false, false) => s.qty,
+        };
+        let cancel = |m: &mut Model, qty, reason| {
+            m.ev.push(FEvent::Cancelled { order_id: s.id, account: s.account, inst: i, qty, reason })
+        };
+        if qty == 0 {
+            return cancel(self, s.qty, FCancelReason::ReduceOnly);
+        }
+        let inst = &self.insts[&i];
+        let (limit, gtc) = match s.kind {
+            OrderKind::Limit { price, ioc } => (price, !ioc),
+            OrderKind::Market => (inst.market_limit(s.side), false),
+        };
+        let limited = matches!(s.kind, OrderKind::Limit { .. });
+        let p = self.pos(s.account, i);
+        let (q, n, top) =
+            if gtc { (qty as i128, limit as i128 * qty as i128, limit) } else { inst.walk(s.side, limit, qty) };
+        // F2 at the higher of the mark and the highest price it trades at (as a new order).
+        let size = if reduce_only { qty as i128 } else { inst.worst_size(s.account, p.size, Some((s.side, qty))) };
+        let at = inst.mark.max(top) as i128;
+        let over_cap = (limited && limit >= 1 << 48)
+            || size >= 1 << 48
+            || ceil_div(size * at, inst.s()) > inst.cap(inst.leverage(&p)).unwrap_or(0);
+        let unfunded = !reduce_only && {
+            let need = self.order_need(s.account, i, s.side, q, n);
+            need > 0 && need > self.available(s.account)
+        };
+        if over_cap || unfunded {
+            return cancel(self, qty, FCancelReason::Unfundable);
+        }
+        let (id, account, side) = (s.id, s.account, s.side);
+        let mut t = Taker { id, account, side, limit, leaves: qty, reduce_only, liquidation: false };
+        self.match_taker(i, &mut t);
+        if t.leaves > 0 {
+            if gtc {
+                let o = Order { id, account, side, price: limit, leaves: t.leaves, reduce_only };
+                self.insts.get_mut(&i).unwrap().orders.push(o);
+            } else {
+                cancel(self, t.leaves, FCancelReason::ImmediateRemainder);
+            }
+        }
     }
 
     pub fn remove_order(&mut self, i: InstId, id: u64, reason: FCancelReason) {
@@ -1162,6 +1477,11 @@ impl Model {
         }
         self.insts.get_mut(&i).unwrap().mark = mark;
         self.ev.push(FEvent::MarkPriceSet { inst: i, mark });
+        // The stops the new mark reaches fire now, before the liquidation check at the end of
+        // the command; a halted perpetual fires none.
+        if self.insts[&i].trading {
+            self.fire_stops(i);
+        }
         Ok(())
     }
 
@@ -1580,13 +1900,21 @@ impl Model {
         } else {
             (self.cross_positions(a).map(|(i, _)| i).collect(), self.insts.keys().copied().filter(cross_mode).collect())
         };
-        let mut orders: Vec<(u64, InstId)> = cancel_on
+        // Its resting orders and its armed stops, in order-id order.
+        let mut orders: Vec<(u64, InstId, bool)> = cancel_on
             .iter()
-            .flat_map(|i| self.insts[i].orders.iter().filter(|o| o.account == a).map(|o| (o.id, *i)))
+            .flat_map(|i| {
+                let resting = self.insts[i].orders.iter().filter(|o| o.account == a).map(|o| (o.id, *i, false));
+                resting.chain(self.insts[i].stops.iter().filter(|s| s.account == a).map(|s| (s.id, *i, true)))
+            })
             .collect();
         orders.sort();
-        for (id, i) in orders {
-            self.remove_order(i, id, FCancelReason::Liquidation);
+        for (id, i, armed) in orders {
+            if armed {
+                self.remove_stop(i, id, FCancelReason::Liquidation);
+            } else {
+                self.remove_order(i, id, FCancelReason::Liquidation);
+            }
         }
         self.liquidating = Some(a);
         for i in close {

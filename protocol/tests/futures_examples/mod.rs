@@ -95,6 +95,15 @@ pub fn client_examples() -> Vec<(&'static str, ClientMessage)> {
                 ..AdvancedOrder::plain(perp_order(1031, OrderType::Market, TimeInForce::Ioc, 0, 0))
             }),
         ),
+        (
+            "NewAdvancedOrder (mark-price stop-loss)",
+            ClientMessage::NewAdvancedOrder(AdvancedOrder {
+                trigger: Some((5_800_000, TriggerKind::StopLoss)),
+                close_position: true,
+                trigger_source: TriggerSource::MarkPrice,
+                ..AdvancedOrder::plain(perp_order(1032, OrderType::Market, TimeInForce::Ioc, 0, 0))
+            }),
+        ),
     ]
 }
 
@@ -228,6 +237,47 @@ pub fn server_examples() -> Vec<(&'static str, ServerMessage)> {
                     cut: 50,
                 }),
             ),
+        ),
+        (
+            "OrderArmed (mark price)",
+            ServerMessage::Report {
+                seq: 58,
+                report: ExecReport::Armed(Armed {
+                    account: ACCOUNT,
+                    order_id: 93,
+                    client_order_id: 1032,
+                    instrument: 3,
+                    side: Side::Sell,
+                    order_type: OrderType::Market,
+                    tif: TimeInForce::Ioc,
+                    trigger: TriggerKind::StopLoss,
+                    price: 0,
+                    qty: 87,
+                    trigger_price: 5_800_000,
+                    trigger_source: TriggerSource::MarkPrice,
+                    timestamp_ns: super::TS,
+                }),
+            },
+        ),
+        (
+            "OrderTriggered (mark price)",
+            ServerMessage::Report {
+                seq: 59,
+                report: ExecReport::Triggered(Triggered {
+                    account: ACCOUNT,
+                    order_id: 93,
+                    client_order_id: 1032,
+                    instrument: 3,
+                    side: Side::Sell,
+                    order_type: OrderType::Market,
+                    price: 0,
+                    qty: 87,
+                    trigger_price: 5_800_000,
+                    last_price: 5_795_000,
+                    trigger_source: TriggerSource::MarkPrice,
+                    timestamp_ns: super::TS + 1_000,
+                }),
+            },
         ),
         (
             "PositionChanged",

@@ -172,7 +172,8 @@ pub fn risk_tier() -> impl Strategy<Value = SetRiskTier> {
     )
 }
 
-/// The perpetual-futures commands (templates 150-160) and an advanced order with its flags.
+/// The perpetual-futures commands (templates 150-160) and an advanced order with its flags and
+/// trigger source.
 pub fn futures_client_message() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
         spec().prop_map(ClientMessage::AddPerpetual),
@@ -196,13 +197,21 @@ pub fn futures_client_message() -> impl Strategy<Value = ClientMessage> {
         (any::<u32>(), any::<i32>(), 1u64..).prop_map(|(instrument, rate_ppm, next_funding_time_ns)| {
             ClientMessage::ApplyFunding(ApplyFunding { instrument, rate_ppm, next_funding_time_ns })
         }),
-        (any::<u64>(), any::<u32>(), side(), order_type(), tif(), stp(), any::<u64>(), (any::<bool>(), any::<bool>()))
+        (
+            (any::<u64>(), any::<u32>(), side(), order_type(), tif(), stp(), any::<u64>()),
+            (any::<bool>(), any::<bool>(), proptest::option::of(1..u64::MAX), any::<bool>())
+        )
             .prop_map(
-                |(client_order_id, instrument, side, order_type, tif, stp, qty, (reduce_only, close_position))| {
+                |(
+                    (client_order_id, instrument, side, order_type, tif, stp, qty),
+                    (reduce_only, close_position, trigger_price, mark),
+                )| {
                     let order = NewOrder { client_order_id, instrument, side, order_type, tif, stp, price: 0, qty };
                     ClientMessage::NewAdvancedOrder(AdvancedOrder {
                         reduce_only,
                         close_position,
+                        trigger: trigger_price.map(|p| (p, TriggerKind::StopLoss)),
+                        trigger_source: if mark { TriggerSource::MarkPrice } else { TriggerSource::LastPrice },
                         ..AdvancedOrder::plain(order)
                     })
                 }

@@ -226,6 +226,10 @@ pub fn command_fields(cmd: &Command) -> (&'static str, Vec<(&'static str, Value)
             if a.close_position {
                 f.push(("close_position", json!(true)));
             }
+            // Only a mark-price trigger says so: the last price is every other order's.
+            if a.trigger_source == TriggerSource::MarkPrice {
+                f.push(("trigger_source", json!("mark_price")));
+            }
             "new_advanced_order"
         }
         CommandKind::AmendTrigger(a) => {
@@ -547,6 +551,17 @@ mod tests {
             (
                 CommandKind::NewAdvancedOrder(AdvancedOrder { close_position: true, reduce_only: true, ..AdvancedOrder::plain(order) }),
                 "reduce_only=true close_position=true",
+                Some(3),
+                None,
+            ),
+            (
+                CommandKind::NewAdvancedOrder(AdvancedOrder {
+                    trigger: Some((5_800_000, TriggerKind::StopLoss)),
+                    close_position: true,
+                    trigger_source: TriggerSource::MarkPrice,
+                    ..AdvancedOrder::plain(order)
+                }),
+                "trigger=stop_loss trigger_price=5800000 close_position=true trigger_source=mark_price",
                 Some(3),
                 None,
             ),

@@ -584,8 +584,18 @@ fn new_order(side: Side, a: OrderArgs) -> Result<Action, String> {
     let quote_qty = a.quote_qty.unwrap_or(0);
     let display_qty = a.display_qty.unwrap_or(0);
     let (reduce_only, close_position) = (a.perp.reduce_only, a.perp.close_position);
-    let advanced =
-        AdvancedOrder { order, expire_time_ns, quote_qty, trigger, display_qty, trailing, reduce_only, close_position };
+    let trigger_source = a.perp.trigger_by.into();
+    let advanced = AdvancedOrder {
+        order,
+        expire_time_ns,
+        quote_qty,
+        trigger,
+        display_qty,
+        trailing,
+        reduce_only,
+        close_position,
+        trigger_source,
+    };
     Ok(Action::NewOrder(advanced, a.cid))
 }
 

@@ -130,7 +130,8 @@ fn run(s: &Session, action: Action, out: &mut Output) -> Result<(), Failure> {
                     || a.display_qty != 0
                     || a.trailing.is_some()
                     || a.reduce_only
-                    || a.close_position =>
+                    || a.close_position
+                    || a.trigger_source != engine::TriggerSource::LastPrice =>
                 {
                     ClientMessage::NewAdvancedOrder(a)
                 }

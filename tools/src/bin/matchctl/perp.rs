@@ -6,7 +6,7 @@
 use clap::{Args, Subcommand, ValueEnum};
 use engine::{
     AdjustIsolatedMargin, ApplyFunding, MarginMode, SetLeverage, SetMarginMode, SetMarkPrice, SetRiskTier,
-    WalletTransfer,
+    TriggerSource, WalletTransfer,
 };
 use protocol::ClientMessage;
 
@@ -122,7 +122,7 @@ pub enum WalletArg {
     Spot,
 }
 
-/// `--reduce-only` and `--close-position` of `buy` and `sell` (perpetuals).
+/// `--reduce-only`, `--close-position` and `--trigger-by` of `buy` and `sell` (perpetuals).
 #[derive(Debug, Args)]
 pub struct PerpOrderArgs {
     /// Perpetuals: the order may only reduce the position (docs/futures.md, section 5).
@@ -131,6 +131,28 @@ pub struct PerpOrderArgs {
     /// Perpetuals: a market order that closes the whole position (no --qty, no --price).
     #[arg(long, conflicts_with_all = ["qty", "quote_qty", "price"])]
     pub close_position: bool,
+    /// Perpetuals, with --trigger-price: the price that fires the stop, the last trade price or
+    /// the mark price (Binance's workingType).
+    #[arg(long, value_enum, default_value = "last", requires = "trigger_price")]
+    pub trigger_by: TriggerByArg,
+}
+
+/// The price a stop watches (`--trigger-by`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TriggerByArg {
+    /// The instrument's last trade price.
+    Last,
+    /// The perpetual's mark price (set by the oracle).
+    Mark,
+}
+
+impl From<TriggerByArg> for TriggerSource {
+    fn from(t: TriggerByArg) -> Self {
+        match t {
+            TriggerByArg::Last => TriggerSource::LastPrice,
+            TriggerByArg::Mark => TriggerSource::MarkPrice,
+        }
+    }
 }
 
 impl PerpCmd {
