@@ -676,23 +676,30 @@ impl Engine {
         };
         let o = *self.orders.get(slot);
         let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
-        match self.perp_of(ii) {
+        let matched = match self.perp_of(ii) {
             Some(p) if self.config.risk_checks => {
                 // Out of its position's aggregates while it moves; back in if it rests after.
                 let old_price = self.levels.get(o.level).price;
                 self.perp_order_gone(p, slot, &o, old_price);
                 self.risk[slot as usize].settled = 0;
-                self.amend_resting(account, ts, a, slot, out);
+                let matched = self.amend_resting(account, ts, a, slot, out);
                 if self.index.by_id(&self.orders, o.order_id) == Some(slot) {
                     let price = self.levels.get(self.orders.get(slot).level).price;
                     self.perp_order_rested(p, slot, price);
                 }
+                matched
             }
             _ => self.amend_resting(account, ts, a, slot, out),
+        };
+        // Only once the amended order is settled (back in its position's aggregates): a stop
+        // its trades fire may trade with it.
+        if matched {
+            self.run_triggers(ii, ts, out);
         }
     }
 
-    /// Applies a validated amend to the resting order in `slot`.
+    /// Applies a validated amend to the resting order in `slot`. Returns whether it moved to a
+    /// new price, where it may have traded (the caller then runs the triggers).
     fn amend_resting<S: EventSink>(
         &mut self,
         account: AccountId,
@@ -700,7 +707,7 @@ impl Engine {
         a: &Amend,
         slot: Slot,
         out: &mut Out<'_, S>,
-    ) {
+    ) -> bool {
         let o = *self.orders.get(slot);
         let old_price = self.levels.get(o.level).price;
         let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");
@@ -751,7 +758,7 @@ impl Engine {
                 out.emit(amended(false));
                 self.attach_to_level(ii, slot, old_price, out);
             }
-            return;
+            return false;
         }
         // New price: leave the old level, then behave like an incoming GTC order.
         self.detach_from_level(slot);
@@ -796,7 +803,7 @@ impl Engine {
         } else {
             self.attach_to_level(ii, slot, new_price, out);
         }
-        self.run_triggers(ii, ts, out);
+        true
     }
 
     /// `Ok(Some(slot))`: apply; `Ok(None)`: the amend is a cancel; `Err`: reject.

@@ -103,6 +103,12 @@ impl Engine {
                 Some(p) if rounds < MAX_LIQUIDATIONS_PER_COMMAND => {
                     rounds += 1;
                     self.liquidate(a, p, out);
+                    // Its trades moved last prices: the stops they reached fire now, and what
+                    // those trade is re-keyed and checked in the next round.
+                    for q in 0..self.perps.len() {
+                        let ii = self.perps[q].ii as usize;
+                        self.run_triggers(ii, self.clock_ns, out);
+                    }
                 }
                 _ => self.fut.healthy.push(a),
             }

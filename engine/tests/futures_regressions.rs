@@ -114,6 +114,10 @@ impl Ex {
         let o = self.order(side, price, qty);
         self.ok(a, CommandKind::NewOrder(o))
     }
+
+    fn mark(&mut self, mark_price: Price) -> Vec<EventKind> {
+        self.ok(ORACLE, CommandKind::SetMarkPrice(SetMarkPrice { instrument: BTC, mark_price }))
+    }
 }
 
 /// A spot deposit may make the supply reach u64::MAX (spot's only bound), but a WalletTransfer
@@ -160,7 +164,6 @@ fn withdrawals_past_the_supply_wait_for_the_fund_deficit_to_be_paid() {
     x.place(C, Side::Sell, 0, 1);
     for a in [S, B, C, D, A] {
         let w = x.e.futures_wallet(a) as u64;
-        // The last one panics (debug: "attempt to subtract with overflow") in margin_transfer.
         let ev = x.withdraw(a, w);
         if a != A {
             assert!(!ev.iter().any(|e| matches!(e, EventKind::Rejected(_))), "{ev:?}");
@@ -281,4 +284,56 @@ fn the_cap_holds_at_an_order_price_above_the_mark() {
         matches!(ev.last(), Some(EventKind::Rejected(Rejected { reason: RejectReason::PositionLimitExceeded, .. }))),
         "{ev:?}"
     );
+}
+
+/// Liquidation trades move the last trade price, and the stop-loss they cross fires in the same
+/// command (it stayed armed before).
+#[test]
+fn liquidation_trades_fire_the_stops_they_cross() {
+    let mut x = Ex::with(btc_spec(), &BRACKETS, Some((200, 500)));
+    x.deposit(A, 2_000_000);
+    x.deposit(B, 1_000_000);
+    x.deposit(D, 10_000_000);
+    x.deposit(S, 10_000_000);
+    x.ok(A, CommandKind::SetMarginMode(SetMarginMode { instrument: BTC, mode: MarginMode::Isolated }));
+    x.place(S, Side::Sell, 6_000_000, 1010);
+    x.place(A, Side::Buy, 0, 1000); // example 8: liq 5,726,634
+    x.place(B, Side::Buy, 0, 10);
+    let sl = x.order(Side::Sell, 0, 10);
+    let stop = AdvancedOrder {
+        trigger: Some((5_720_000, TriggerKind::StopLoss)),
+        reduce_only: true,
+        ..AdvancedOrder::plain(sl)
+    };
+    x.ok(B, CommandKind::NewAdvancedOrder(stop));
+    x.place(D, Side::Buy, 5_710_000, 600);
+    x.place(D, Side::Buy, 5_705_000, 400);
+    let ev = x.mark(5_726_630); // A liquidated: trades at 5,710,000 and 5,705,000
+    assert!(ev.iter().any(|e| matches!(e, EventKind::Liquidation(_))), "{ev:?}");
+    assert!(ev.iter().any(|e| matches!(e, EventKind::Triggered(_))), "B's stop at 5,720,000: {ev:?}");
+}
+
+/// A crossing amend runs the triggers once the amended order is back in its position's
+/// aggregates: a stop that fires and fills it underflowed them before.
+#[test]
+fn a_stop_fired_by_a_crossing_amend_fills_the_amended_order() {
+    let mut x = Ex::with(btc_spec(), &BRACKETS, Some((200, 500)));
+    for a in [A, B, C] {
+        x.deposit(a, 10_000_000);
+    }
+    x.place(C, Side::Buy, 6_010_000, 5);
+    let sell = x.order(Side::Sell, 6_100_000, 20);
+    x.ok(A, CommandKind::NewOrder(sell));
+    let stop = x.order(Side::Buy, 0, 10);
+    let stop = AdvancedOrder { trigger: Some((6_010_000, TriggerKind::StopLoss)), ..AdvancedOrder::plain(stop) };
+    x.ok(B, CommandKind::NewAdvancedOrder(stop));
+    // A's sell moves to 6,010,000: trades 5 with C (last 6,010,000), rests 15, B's stop fires
+    // and buys 10 of them.
+    let amend = Amend { order: OrderRef::Client(sell.client_order_id), new_qty: None, new_price: Some(6_010_000) };
+    let ev = x.ok(A, CommandKind::Amend(amend));
+    assert!(ev.iter().any(|e| matches!(e, EventKind::Triggered(_))), "{ev:?}");
+    let (p, _) = x.e.futures_position(A, BTC).unwrap();
+    assert_eq!(p.size, -15);
+    let restored = Engine::from_snapshot(&x.e.snapshot());
+    assert!(restored.is_ok(), "{:?}", restored.err());
 }
