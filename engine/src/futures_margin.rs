@@ -115,27 +115,9 @@ impl Engine {
         self.instruments[ii].fees.rates(self.accounts[a as usize].tier).taker_ppm
     }
 
-    /// Order margin of `a` on `p`, with an extra order (side, qty, Σ price × qty) if given.
-    pub(crate) fn order_margin(
-        &self,
-        a: AccountId,
-        p: usize,
-        pos: &Position,
-        extra: Option<(Side, u64, u128)>,
-    ) -> i128 {
-        let (l, taker) = (self.leverage(p, pos), self.taker_ppm(a, p));
-        [Side::Buy, Side::Sell]
-            .into_iter()
-            .map(|side| {
-                let o = pos.open[side_ix(side)];
-                let (mut q, mut n) = (o.qty as u128, o.notional);
-                if let Some((_, eq, en)) = extra.filter(|e| e.0 == side) {
-                    q += eq as u128;
-                    n += en;
-                }
-                self.side_margin(p, q, n, closable(pos.size, side), l, taker)
-            })
-            .sum()
+    /// Order margin of `a` on `p`: both sides'.
+    pub(crate) fn order_margin(&self, a: AccountId, p: usize, pos: &Position) -> i128 {
+        self.side_margin_of(a, p, pos, Side::Buy, 0, 0) + self.side_margin_of(a, p, pos, Side::Sell, 0, 0)
     }
 
     /// Σ cross IM + Σ every order margin of `a`, less the order margin of `skip`'s side of
@@ -150,7 +132,7 @@ impl Engine {
             if pos.open[0].qty != 0 || pos.open[1].qty != 0 {
                 held += match skip {
                     Some((sp, side)) if sp == p => self.side_margin_of(a, p, pos, side.opposite(), 0, 0),
-                    _ => self.order_margin(a, p, pos, None),
+                    _ => self.order_margin(a, p, pos),
                 };
             }
         }
@@ -362,7 +344,7 @@ impl Engine {
                 im += self.initial_margin(p, pos);
                 mm += self.maint_margin(p, pos);
             }
-            om += self.order_margin(target, p, pos, None);
+            om += self.order_margin(target, p, pos);
         }
         out.emit(crate::EventKind::MarginReport(crate::MarginReport {
             account,

@@ -8,7 +8,7 @@ use crate::event::*;
 use crate::order_pool::{Order, Slot, NIL, REDUCE_ONLY};
 use crate::position::{closable, side_ix, Position};
 use crate::risk_tier::MAX_PERP_VALUE;
-use crate::risk_tier::{ceil_div, floor_div, PPM};
+use crate::risk_tier::{ceil_div, floor_div, trade_cash, PPM};
 use crate::stop_orders::StopOptions;
 use crate::types::*;
 
@@ -107,7 +107,7 @@ impl Engine {
             let fits = self.within_cap(p, &pos, leaves as i128, top);
             return if fits { Ok(()) } else { Err(RejectReason::PositionLimitExceeded) };
         }
-        let before = self.order_margin(o.account, p, &pos, None);
+        let before = self.order_margin(o.account, p, &pos);
         let side = &mut pos.open[side_ix(o.side)];
         side.qty -= o.leaves;
         side.notional -= old_price as u128 * o.leaves as u128;
@@ -115,7 +115,7 @@ impl Engine {
             return Err(RejectReason::PositionLimitExceeded);
         }
         let need =
-            self.order_need_on(o.account, p, &pos, o.side, q, n) + self.order_margin(o.account, p, &pos, None) - before;
+            self.order_need_on(o.account, p, &pos, o.side, q, n) + self.order_margin(o.account, p, &pos) - before;
         if need > 0 && need > self.available(o.account) {
             return Err(RejectReason::InsufficientMargin);
         }
@@ -300,9 +300,7 @@ impl Engine {
         q: Qty,
     ) -> (i64, i64) {
         let s = self.perp_scale(p);
-        let pq = price as i128 * q as i128;
-        let cash = |side: Side| if side == Side::Buy { ceil_div(pq, s) } else { floor_div(pq, s) };
-        let (n_maker, n_taker) = (cash(maker_side), cash(taker.side));
+        let (n_maker, n_taker) = (trade_cash(maker_side, price, q, s), trade_cash(taker.side, price, q, s));
         let fee = |n: i128, r: FeePpm| if r > 0 { ceil_div(n * r as i128, PPM) } else { 0 };
         let taker_fee = if taker.order_id == 0 { 0 } else { fee(n_taker, taker.risk.taker_ppm) };
         let maker_ppm = self.risk[maker_slot as usize].maker_ppm;
@@ -328,10 +326,8 @@ impl Engine {
         out: &mut Out<'_, S>,
     ) {
         let s = self.perp_scale(p);
-        let pq = price as i128 * q as i128;
-        let (cash_buy, cash_sell) = (ceil_div(pq, s) as i64, floor_div(pq, s) as i64);
-        let cash = |side: Side| if side == Side::Buy { cash_buy } else { cash_sell };
-        self.credit_fees(cash_buy - cash_sell + taker_fee + maker_fee);
+        let cash = |side: Side| trade_cash(side, price, q, s) as i64;
+        self.credit_fees(cash(Side::Buy) - cash(Side::Sell) + taker_fee + maker_fee);
         if maker.flags & REDUCE_ONLY == 0 {
             self.perp_order_shrank(p, maker, price, q);
         }

@@ -16,7 +16,7 @@ use crate::futures_margin::index_entry_live;
 use crate::order_pool::NIL;
 use crate::position::{closing_side, side_sign};
 use crate::risk::OrderRisk;
-use crate::risk_tier::{ceil_div, floor_div, PPM};
+use crate::risk_tier::{floor_div, trade_cash, PPM};
 use crate::types::*;
 
 /// A cascade liquidates at most this many units per command before it gives up on the rest
@@ -110,7 +110,11 @@ impl Engine {
                         self.run_triggers(ii, self.clock_ns, out);
                     }
                 }
-                _ => self.fut.healthy.push(a),
+                Some(_) => {
+                    debug_assert!(false, "a cascade of {MAX_LIQUIDATIONS_PER_COMMAND} liquidations: a bug");
+                    self.fut.healthy.push(a)
+                }
+                None => self.fut.healthy.push(a),
             }
         }
         // A healthy account met with a crossed key is re-budgeted at the current marks, so
@@ -239,8 +243,7 @@ impl Engine {
         let s = self.perp_scale(p);
         let mut taken = self.pos(fund, p);
         let side = side_from.opposite();
-        let pq = price as i128 * q as i128;
-        let cash = if side == Side::Buy { ceil_div(pq, s) } else { floor_div(pq, s) };
+        let cash = trade_cash(side, price, q, s);
         // The fund's position and basis stay within the bounds a trader's do (section 1):
         // beyond them the position goes to ADL instead.
         let size_after = taken.size as i128 + if side == Side::Buy { q as i128 } else { -(q as i128) };
@@ -277,10 +280,8 @@ impl Engine {
         out: &mut Out<'_, S>,
     ) {
         let s = self.perp_scale(p);
-        let pq = price as i128 * q as i128;
-        let (cash_buy, cash_sell) = (ceil_div(pq, s) as i64, floor_div(pq, s) as i64);
-        self.credit_fees(cash_buy - cash_sell);
-        let cash = |side: Side| if side == Side::Buy { cash_buy } else { cash_sell };
+        let cash = |side: Side| trade_cash(side, price, q, s) as i64;
+        self.credit_fees(cash(Side::Buy) - cash(Side::Sell));
         self.settle_position(from, p, side_from, q, price, cash(side_from), 0, out);
         let side_to = side_from.opposite();
         self.settle_position(to, p, side_to, q, price, cash(side_to), 0, out);
@@ -337,7 +338,8 @@ impl Engine {
         let notional = floor_div(pos.size.unsigned_abs() as i128 * self.perps[p].mark as i128, self.perp_scale(p));
         let lev_ppm = floor_div(notional * PPM, equity.max(1)).max(1);
         if pnl_ppm > 0 {
-            pnl_ppm * lev_ppm
+            // Both can be large (a basis near 1, an equity near 1): saturate, the rank is kept.
+            pnl_ppm.saturating_mul(lev_ppm)
         } else {
             floor_div(pnl_ppm * PPM, lev_ppm)
         }

@@ -106,11 +106,7 @@ impl Position {
         } else if q_close == 0 {
             0
         } else {
-            let pq = price as i128 * q_close as i128;
-            (match side {
-                Side::Sell => floor_div(pq, s),
-                Side::Buy => ceil_div(pq, s),
-            }) as i64
+            crate::risk_tier::trade_cash(side, price, q_close as u64, s) as i64
         };
         let cash_open = cash - cash_close;
         let mut realised = 0;

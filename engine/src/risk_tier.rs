@@ -173,6 +173,17 @@ impl RiskTiers {
     }
 }
 
+/// The cash of `q` at `price` on `side` of a fill (section 1): the buyer pays
+/// `ceil(price·q/s)`, the seller receives `floor(price·q/s)`; the difference is the exchange's.
+#[inline]
+pub(crate) fn trade_cash(side: crate::types::Side, price: u64, q: u64, s: i128) -> i128 {
+    let pq = price as i128 * q as i128;
+    match side {
+        crate::types::Side::Buy => ceil_div(pq, s),
+        crate::types::Side::Sell => floor_div(pq, s),
+    }
+}
+
 /// Unrealised PnL × s of a position at `mark` (exact).
 #[inline]
 pub(crate) fn upnl_num(size: i64, cost: i64, mark: u64, s: i128) -> i128 {
