@@ -99,9 +99,10 @@ fn transferred(admin: &mut Client, target: u32) {
 /// the futures wallet, as matchd answers `QueryAccount`.
 type FuturesAnswer = (BTreeMap<u32, (i64, i64, i64, i64, i64, i64, i32, String)>, i64);
 
-fn query_futures(admin: &mut Client, target: u32) -> FuturesAnswer {
+/// [`FuturesAnswer`] and each position's unrealised PnL at the mark.
+fn query_futures(admin: &mut Client, target: u32) -> (FuturesAnswer, BTreeMap<u32, i64>) {
     admin.query_account(target).unwrap();
-    let (mut positions, mut wallet) = (BTreeMap::new(), 0);
+    let (mut positions, mut wallet, mut upnl) = (BTreeMap::new(), 0, BTreeMap::new());
     for r in until(admin, "QueryDone", |r| matches!(r, ExecReport::QueryDone(d) if d.done.target == target)) {
         match futures(&r) {
             Some(FuturesReport::PositionReport(p)) if p.position.account == target => {
@@ -118,12 +119,25 @@ fn query_futures(admin: &mut Client, target: u32) -> FuturesAnswer {
                     mode.to_string(),
                 );
                 positions.insert(c.instrument, state);
+                upnl.insert(c.instrument, p.upnl);
             }
             Some(FuturesReport::MarginReport(m)) if m.target == target => wallet = m.wallet,
             _ => {}
         }
     }
-    (positions, wallet)
+    ((positions, wallet), upnl)
+}
+
+/// Unrealised PnL at the mark, as "Queries a backend runs" computes it.
+fn sql_upnl(db: &Db, target: u32) -> BTreeMap<u32, i64> {
+    db.query(&format!(
+        "SELECT p.instrument_id, floor((p.size::numeric * f.mark_price - i.qty_scale::numeric * p.cost * sign(p.size)) \
+         / i.qty_scale)::bigint FROM positions p JOIN instruments i USING (instrument_id) \
+         JOIN perpetuals f USING (instrument_id) WHERE p.account_id = {target} AND p.size <> 0"
+    ))
+    .iter()
+    .map(|r| (r.get::<_, i32>(0) as u32, r.get(1)))
+    .collect()
 }
 
 /// The same from SQL: the non-flat positions (QueryAccount reports only those) and the wallet.
@@ -229,17 +243,18 @@ fn a_live_matchd_futures_flow_is_projected_and_equals_its_own_answers() {
     transferred(&mut admin, MAKER);
 
     // matchd's answers, then the read side at the journal's end.
-    let answers: Vec<(u32, FuturesAnswer)> =
+    let answers: Vec<(u32, (FuturesAnswer, BTreeMap<u32, i64>))> =
         [FUND, MAKER, THIN, ISOLATED, CROSS].into_iter().map(|a| (a, query_futures(&mut admin, a))).collect();
     let db = Db::connect(&url);
     wait_for("the projector to reach the journal's end", || {
         projector.assert_running();
         db.checkpoint() == journal_end(&data)
     });
-    for (a, answer) in &answers {
+    for (a, (answer, upnl)) in &answers {
         assert_eq!(&sql_futures(&db, *a), answer, "account {a}");
+        assert_eq!(&sql_upnl(&db, *a), upnl, "account {a}'s unrealised PnL");
     }
-    assert!(!answers[0].1 .0.is_empty(), "the fund took a position over: {answers:?}");
+    assert!(!answers[0].1 .0 .0.is_empty(), "the fund took a position over: {answers:?}");
     assert_eq!(db.int("SELECT count(*) FROM liquidations"), 2, "the thin and the isolated long");
     assert!(db.int("SELECT count(*) FROM trades WHERE liquidation") > 0, "through the maker's bid");
     check_futures_against_replay(&db, &data);
