@@ -99,8 +99,11 @@ fn transferred(admin: &mut Client, target: u32) {
 /// the futures wallet, as matchd answers `QueryAccount`.
 type FuturesAnswer = (BTreeMap<u32, (i64, i64, i64, i64, i64, i64, i32, String)>, i64);
 
+/// Unrealised PnL at the mark per perpetual.
+type Upnl = BTreeMap<u32, i64>;
+
 /// [`FuturesAnswer`] and each position's unrealised PnL at the mark.
-fn query_futures(admin: &mut Client, target: u32) -> (FuturesAnswer, BTreeMap<u32, i64>) {
+fn query_futures(admin: &mut Client, target: u32) -> (FuturesAnswer, Upnl) {
     admin.query_account(target).unwrap();
     let (mut positions, mut wallet, mut upnl) = (BTreeMap::new(), 0, BTreeMap::new());
     for r in until(admin, "QueryDone", |r| matches!(r, ExecReport::QueryDone(d) if d.done.target == target)) {
@@ -129,7 +132,7 @@ fn query_futures(admin: &mut Client, target: u32) -> (FuturesAnswer, BTreeMap<u3
 }
 
 /// Unrealised PnL at the mark, as "Queries a backend runs" computes it.
-fn sql_upnl(db: &Db, target: u32) -> BTreeMap<u32, i64> {
+fn sql_upnl(db: &Db, target: u32) -> Upnl {
     db.query(&format!(
         "SELECT p.instrument_id, floor((p.size::numeric * f.mark_price - i.qty_scale::numeric * p.cost * sign(p.size)) \
          / i.qty_scale)::bigint FROM positions p JOIN instruments i USING (instrument_id) \
@@ -243,7 +246,7 @@ fn a_live_matchd_futures_flow_is_projected_and_equals_its_own_answers() {
     transferred(&mut admin, MAKER);
 
     // matchd's answers, then the read side at the journal's end.
-    let answers: Vec<(u32, (FuturesAnswer, BTreeMap<u32, i64>))> =
+    let answers: Vec<(u32, (FuturesAnswer, Upnl))> =
         [FUND, MAKER, THIN, ISOLATED, CROSS].into_iter().map(|a| (a, query_futures(&mut admin, a))).collect();
     let db = Db::connect(&url);
     wait_for("the projector to reach the journal's end", || {

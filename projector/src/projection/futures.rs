@@ -624,3 +624,157 @@ impl Pos {
         self.liq_price = c.liq_price;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use engine::*;
+
+    use crate::projection::Projection;
+    use crate::rows::Batch;
+
+    const PERP: InstrumentId = 1;
+    const USDT: AssetId = 2;
+    const FUND: AccountId = 9;
+
+    /// Applies `cmds` (sender, kind) into one batch.
+    fn project(engine: &mut Engine, p: &mut Projection, cmds: &[(AccountId, CommandKind)]) -> Batch {
+        let mut batch = Batch::new(engine.last_seq() + 1);
+        for (account, kind) in cmds {
+            let c = Command { account: *account, timestamp_ns: 1, kind: *kind };
+            let seq = engine.last_seq() + 1;
+            let mut events = Vec::new();
+            engine.apply(seq, &c, &mut events);
+            assert!(!events.iter().any(|e| matches!(e.kind, EventKind::Rejected(_))), "{c:?}: {events:?}");
+            p.apply(engine, seq, &c, &events, &mut batch).unwrap();
+            batch.last_seq = seq;
+        }
+        batch
+    }
+
+    fn order(side: Side, price: u64, qty: u64) -> CommandKind {
+        let (order_type, tif) =
+            if price == 0 { (OrderType::Market, TimeInForce::Ioc) } else { (OrderType::Limit, TimeInForce::Gtc) };
+        let o = NewOrder {
+            client_order_id: price + qty,
+            instrument: PERP,
+            side,
+            order_type,
+            tif,
+            stp: StpMode::None,
+            price,
+            qty,
+        };
+        CommandKind::NewOrder(o)
+    }
+
+    /// docs/futures.md, example 8: an isolated long liquidated through the book (800), the rest
+    /// taken over by the fund (200), clearance 4,600. The ledger places each amount.
+    #[test]
+    fn an_isolated_liquidation_is_itemised_in_the_ledger_and_its_row() {
+        let cfg =
+            EngineConfig { risk_checks: true, insurance_account: FUND, oracle_account: 8, ..EngineConfig::small() };
+        let mut engine = Engine::new(cfg);
+        let mut p = Projection::from_engine(&engine);
+        let spec = InstrumentSpec {
+            id: PERP,
+            symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
+            base_asset: 1,
+            quote_asset: USDT,
+            tick: 10,
+            lot: 1,
+            min_qty: 1,
+            max_qty: 1_000_000,
+            min_notional: 0,
+            price_band_bps: 500,
+            reference_price: 6_000_000,
+            qty_scale: 1000,
+        };
+        let tier = |index, max_notional, max_leverage, mmr_ppm, maint_amount| {
+            CommandKind::SetRiskTier(SetRiskTier {
+                instrument: PERP,
+                index,
+                max_leverage,
+                mmr_ppm,
+                max_notional,
+                maint_amount,
+            })
+        };
+        let deposit =
+            |target, amount, tx_id| CommandKind::MarginDeposit(Transfer { target, asset: USDT, amount, tx_id });
+        let create =
+            |target| CommandKind::CreateAccount(CreateAccount { target, tier: 0, status: AccountStatus::Active });
+        let setup = [
+            (0, CommandKind::AddPerpetual(spec)),
+            (0, tier(0, 5_000_000, 125, 4_000, 0)),
+            (0, tier(1, 25_000_000, 100, 5_000, 5_000)),
+            (0, tier(2, 100_000_000, 50, 10_000, 130_000)),
+            (
+                0,
+                CommandKind::SetFeeSchedule(SetFeeSchedule {
+                    instrument: PERP,
+                    tier: 0,
+                    maker_ppm: 200,
+                    taker_ppm: 500,
+                }),
+            ),
+            (
+                0,
+                CommandKind::SetInstrumentState(SetInstrumentState {
+                    instrument: PERP,
+                    state: InstrumentState::Trading,
+                }),
+            ),
+            (0, create(1)),
+            (0, create(2)),
+            (0, deposit(1, 2_000_000, 1)),
+            (0, deposit(2, 100_000_000, 2)),
+            (0, deposit(FUND, 500_000, 3)),
+            (1, CommandKind::SetMarginMode(SetMarginMode { instrument: PERP, mode: MarginMode::Isolated })),
+        ];
+        let b = project(&mut engine, &mut p, &setup);
+        assert_eq!(b.futures.risk_tiers.len(), 3);
+        assert_eq!((b.instruments[&1].perpetual, b.futures.perpetuals[&1].mark_price), (true, 6_000_000));
+        let a = &b.futures.positions[&(1, 1)];
+        assert_eq!((a.margin_mode, a.leverage, a.size), ("isolated", 20, 0), "settings only, the default leverage");
+
+        // A buys 1,000: the IM of 300,000 leaves the wallet for the position (`other`), the fee
+        // is the position's.
+        let b =
+            project(&mut engine, &mut p, &[(2, order(Side::Sell, 6_000_000, 1_000)), (1, order(Side::Buy, 0, 1_000))]);
+        let row = b.futures.ledger.iter().find(|l| l.account_id == 1).unwrap();
+        assert_eq!((row.reason, row.wallet_delta, row.fee, row.other), ("trade", -300_000, 0, -300_000));
+        let maker = b.futures.ledger.iter().find(|l| l.account_id == 2).unwrap();
+        assert_eq!((maker.fee, maker.realised_pnl, maker.other, maker.wallet_delta), (1_200, 0, 0, -1_200));
+        assert_eq!(b.futures.positions[&(1, 1)].isolated_margin, 297_000);
+
+        // The mark crash: through D's bids, then the fund.
+        let mark = |m| (8, CommandKind::SetMarkPrice(SetMarkPrice { instrument: PERP, mark_price: m }));
+        let b = project(
+            &mut engine,
+            &mut p,
+            &[
+                (2, order(Side::Buy, 5_710_000, 600)),
+                (2, order(Side::Buy, 5_705_000, 200)),
+                mark(5_726_640),
+                mark(5_726_630),
+            ],
+        );
+        let l = &b.futures.liquidations[..];
+        assert_eq!(l.len(), 1);
+        let l = &l[0];
+        assert_eq!((l.size, l.liq_price, l.bankruptcy_price), (1_000, 5_726_634, 5_703_000));
+        assert_eq!((l.book_qty, l.taken_over_qty, l.adl_qty, l.clearance), (800, 200, 0, 4_600));
+        assert_eq!(b.trades.iter().filter(|t| t.liquidation).count(), 2);
+        let fund = b.futures.ledger.iter().find(|r| r.account_id == FUND as i32).unwrap();
+        assert_eq!((fund.reason, fund.insurance, fund.other, fund.wallet_delta), ("takeover", 4_600, 0, 4_600));
+        assert!(!b.futures.ledger.iter().any(|r| r.account_id == 1), "an isolated clearance leaves no wallet");
+        let a = &b.futures.positions[&(1, 1)];
+        assert_eq!((a.size, a.isolated_margin), (0, 0));
+        assert_eq!(b.futures.positions[&(FUND as i32, 1)].size, 200);
+        assert_eq!(b.futures.perpetuals[&1].open_interest, 200, "D bought 800 back: D short 200, the fund long 200");
+        // A projection rebuilt from the engine (a restart) knows the same state.
+        let rebuilt = Projection::from_engine(&engine);
+        assert_eq!(format!("{:?}", rebuilt.futures.positions), format!("{:?}", p.futures.positions));
+        assert_eq!(rebuilt.futures.wallets.get(&FUND), p.futures.wallets.get(&FUND));
+    }
+}
