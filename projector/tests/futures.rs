@@ -20,7 +20,9 @@ fn a_perpetual_flow_is_projected_exactly_once_and_equals_a_replay() {
     let pg = Postgres::start();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    write_journal_with(&data, &futures_config(), &futures_commands(3, 3_000, T0, 30_000));
+    let seed = std::env::var("PROJECTOR_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    eprintln!("seed {seed} (PROJECTOR_TEST_SEED={seed} repeats it)");
+    write_journal_with(&data, &futures_config(), &futures_commands(seed, 3_000, T0, 30_000));
     let r = replay(&data, None);
     let count = |f: fn(&EventKind) -> bool| r.events.iter().filter(|e| f(&e.kind)).count();
     let kinds = [
