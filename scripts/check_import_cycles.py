@@ -75,12 +75,16 @@ def sccs(g):
         if v not in index: visit(v)
     return out
 
-CRATES = ['engine', 'journal', 'ring', 'snapshot', 'protocol', 'client', 'gateway', 'matchd', 'tools', 'benches', 'edge']
+def workspace_members(root):
+    """The workspace's crates, as Cargo.toml lists them (a hand-kept list had left one out)."""
+    import tomllib
+    with open(os.path.join(root, 'Cargo.toml'), 'rb') as f:
+        return tomllib.load(f)['workspace']['members']
 
 if __name__ == '__main__':
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     found = 0
-    for crate in sys.argv[1:] or CRATES:
+    for crate in sys.argv[1:] or workspace_members(root):
         src = os.path.join(root, crate, 'src')
         for c in sccs(graph(src)):
             print(f'{crate}: files import each other in a circle: {", ".join(c)}')

@@ -45,6 +45,31 @@ pub enum FollowError {
     /// Turning events into rows.
     #[error(transparent)]
     Project(#[from] ProjectError),
+    /// The database was projected without the futures tables up to `futures_from` (a projector
+    /// before schema version 4), and the journal had a perpetual by then: its positions, wallets
+    /// and history up to there are missing. Nothing was written.
+    #[error(
+        "the database was projected without the futures tables up to journal record {futures_from} (by a \
+         matchd-projector before schema version 4), and the journal had a perpetual by then (at record {seq}): \
+         its positions, futures wallets and their history up to there are not in the database; project into an \
+         empty database"
+    )]
+    FuturesNotProjected {
+        /// Where the database's futures rows begin.
+        futures_from: u64,
+        /// The record at which the projector found a perpetual.
+        seq: u64,
+    },
+}
+
+/// Refuses to go on when a record up to `futures_from` (where a database upgraded to schema
+/// version 4 has its futures rows from) is projected with a perpetual in the engine: the rows
+/// before the upgrade would be missing.
+fn check_futures_from(futures_from: u64, seq: u64, projection: Option<&Projection>) -> Result<(), FollowError> {
+    if seq <= futures_from && projection.is_some_and(Projection::has_perpetuals) {
+        return Err(FollowError::FuturesNotProjected { futures_from, seq });
+    }
+    Ok(())
 }
 
 /// What the follower sends: a batch, or why it stopped.
@@ -126,6 +151,8 @@ fn follow(
     stop: &AtomicBool,
 ) -> Result<(), FollowError> {
     let mut projection = source.engine().map(Projection::from_engine);
+    let futures_from = checkpoints.state.futures_from.max(checkpoints.history.futures_from);
+    check_futures_from(futures_from, source.next_seq() - 1, projection.as_ref())?;
     tracing::info!(seq = source.next_seq() - 1, "engine rebuilt at the checkpoint and verified; projecting");
     let mut catch_up = CatchUp::of(&checkpoints);
     let mut events = Vec::with_capacity(1024);
@@ -139,6 +166,7 @@ fn follow(
                 let engine = source.engine().expect("a command follows the engine-config record");
                 let p = projection.get_or_insert_with(|| Projection::from_engine(engine));
                 p.apply(engine, seq, &cmd, &events, &mut batch)?;
+                check_futures_from(futures_from, seq, Some(p))?;
                 batch.last_ts_ns = cmd.timestamp_ns;
                 batch.last_seq = seq;
                 batch.records += 1;

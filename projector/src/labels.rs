@@ -71,6 +71,14 @@ pub fn instrument_state(s: InstrumentState) -> &'static str {
     }
 }
 
+/// `cross` | `isolated`.
+pub fn margin_mode(m: engine::MarginMode) -> &'static str {
+    match m {
+        engine::MarginMode::Cross => "cross",
+        engine::MarginMode::Isolated => "isolated",
+    }
+}
+
 /// `active` | `suspended`.
 pub fn account_status(s: engine::AccountStatus) -> &'static str {
     match s {

@@ -1,6 +1,7 @@
 //! matchd's read side: `matchd-projector` follows matchd's journal and writes what a backend
 //! reads all day (accounts, instruments, orders and their every change, trades, the balance
-//! ledger, 1-minute candles) into PostgreSQL, exactly once. It never slows matchd: it only reads
+//! ledger, 1-minute candles; perpetuals' positions, futures wallets and their ledger, funding,
+//! liquidations) into PostgreSQL, exactly once. It never slows matchd: it only reads
 //! the journal's files (from matchd's data directory or a replica's), with its own engine.
 //!
 //! Layout, in the pipeline's direction: [`run`] (sessions, reconnects) wires [`follow`] (the

@@ -5,7 +5,10 @@
 //! ledger stores deltas) and each instrument's `qty_scale` (trade notionals). It is rebuilt from
 //! the engine at a checkpoint ([`Projection::from_engine`]), so it is never persisted. Events it
 //! does not project (levels, queries, fee schedules, credentials, and kinds added later) are
-//! skipped, never an error.
+//! skipped, never an error. The futures side (positions, wallets, funding, liquidations) is in
+//! [`futures`].
+
+mod futures;
 
 use std::collections::HashMap;
 
@@ -75,6 +78,7 @@ pub struct Projection {
     live: HashMap<OrderId, Live>,
     balances: HashMap<(AccountId, AssetId), (u64, u64)>,
     qty_scale: HashMap<InstrumentId, u64>,
+    futures: futures::FuturesState,
 }
 
 /// One command's row positions (`idx` of the append-only tables keyed by `(seq, idx)`).
@@ -88,7 +92,7 @@ struct Idx {
 impl Projection {
     /// The projection of `engine`'s state: its resting orders, balances and instruments.
     pub fn from_engine(engine: &Engine) -> Projection {
-        let mut p = Projection::default();
+        let mut p = Projection { futures: futures::FuturesState::from_engine(engine), ..Projection::default() };
         let ids: Vec<InstrumentId> = engine.instrument_ids().collect();
         for id in ids {
             let Some(view) = engine.instrument(id) else { continue };
@@ -174,6 +178,11 @@ impl Projection {
         self.live.len()
     }
 
+    /// Whether the engine has a perpetual (as of the last command applied).
+    pub fn has_perpetuals(&self) -> bool {
+        self.futures.has_perpetuals()
+    }
+
     /// Adds the rows of command `seq` (already applied to `engine`, which emitted `events`).
     pub fn apply(
         &mut self,
@@ -186,6 +195,8 @@ impl Projection {
         debug_assert!(events.iter().all(|e| e.seq == seq), "events carry their command's sequence");
         let ts = big(seq, "timestamp_ns", cmd.timestamp_ns)?;
         let mut idx = Idx::default();
+        let at = futures::At { seq, seq_big: big(seq, "seq", seq)?, ts };
+        self.futures.begin();
         for e in events {
             match &e.kind {
                 EventKind::Accepted(a) => self.accepted(seq, ts, a, batch, &mut idx)?,
@@ -215,15 +226,18 @@ impl Projection {
                     });
                     idx.rejections += 1;
                 }
-                EventKind::TransferApplied(t) => batch.transfers.push(TransferRow {
-                    seq: big(seq, "seq", seq)?,
-                    kind: labels::command(t.command),
-                    account_id: t.target as i32,
-                    asset_id: t.asset as i32,
-                    amount: big(seq, "amount", t.amount)?,
-                    tx_id: bits(t.tx_id),
-                    ts_ns: ts,
-                }),
+                EventKind::TransferApplied(t) => {
+                    batch.transfers.push(TransferRow {
+                        seq: big(seq, "seq", seq)?,
+                        kind: labels::command(t.command),
+                        account_id: t.target as i32,
+                        asset_id: t.asset as i32,
+                        amount: big(seq, "amount", t.amount)?,
+                        tx_id: bits(t.tx_id),
+                        ts_ns: ts,
+                    });
+                    self.futures.transfer(t, cmd);
+                }
                 EventKind::AccountUpdated(u) => {
                     let seq = big(seq, "seq", seq)?;
                     batch.accounts.insert(
@@ -239,13 +253,46 @@ impl Projection {
                 }
                 EventKind::InstrumentAdded(a) => {
                     self.qty_scale.insert(a.spec.id, a.spec.qty_scale.max(1));
+                    if a.perpetual {
+                        self.futures.perpetual_added(at, a.spec.id, a.spec.reference_price, batch)?;
+                    }
                     self.instrument(engine, seq, a.spec.id, batch)?;
                 }
                 EventKind::InstrumentStateChanged(s) => self.instrument(engine, seq, s.instrument, batch)?,
-                _ => {}
+                _ => self.futures_event(engine, at, &e.kind, batch)?,
             }
         }
         batch.events += events.len() as u64;
+        Ok(())
+    }
+
+    /// The events only the futures side projects (anything else is skipped).
+    fn futures_event(
+        &mut self,
+        engine: &Engine,
+        at: futures::At,
+        kind: &EventKind,
+        batch: &mut Batch,
+    ) -> Result<(), ProjectError> {
+        let f = &mut self.futures;
+        match kind {
+            EventKind::RiskTierSet(t) => f.risk_tier_set(at, &t.tier, batch)?,
+            EventKind::LeverageSet(l) => f.settings(at, (l.account, l.instrument), Some(l.leverage), None, batch)?,
+            EventKind::MarginModeSet(m) => f.settings(at, (m.account, m.instrument), None, Some(m.mode), batch)?,
+            EventKind::IsolatedMarginAdjusted(m) => f.isolated_adjusted(m.account, m.delta),
+            EventKind::MarkPriceSet(m) => f.mark_set(at, m.instrument, m.mark_price, batch)?,
+            EventKind::FundingPayment(p) => f.funding_payment(at, p, batch),
+            EventKind::FundingApplied(a) => f.funding_applied(at, a, batch)?,
+            EventKind::Liquidation(l) => f.liquidation(at, l, batch)?,
+            EventKind::TakenOver(t) => f.taken_over(t, batch),
+            EventKind::AutoDeleveraged(d) => f.deleveraged(at, d, batch)?,
+            EventKind::LiquidationDone(d) => f.liquidation_done(d, batch),
+            EventKind::BankruptcyCovered(c) => f.covered(c.amount),
+            EventKind::PositionChanged(c) => f.position_changed(at, c, batch)?,
+            EventKind::WalletChanged(w) => f.wallet_changed(engine, at, w, batch)?,
+            EventKind::OpenInterestChanged(o) => f.open_interest(at, o.instrument, o.open_interest, batch)?,
+            _ => {}
+        }
         Ok(())
     }
 
@@ -379,7 +426,9 @@ impl Projection {
             maker_fee: t.maker_fee,
             taker_fee: t.taker_fee,
             ts_ns: ts,
+            liquidation: t.taker_order_id == 0,
         });
+        self.futures.trade(t, batch);
         let minute = ts.div_euclid(60_000_000_000);
         let c = batch.candles.entry((t.instrument as i32, minute)).or_insert(CandleRow {
             instrument_id: t.instrument as i32,
@@ -592,6 +641,7 @@ impl Projection {
                 price_band_bps: s.price_band_bps as i32,
                 reference_price: big(seq as u64, "reference_price", v.reference_price)?,
                 state: labels::instrument_state(v.state),
+                perpetual: self.futures.is_perpetual(id),
                 added_seq: seq,
                 updated_seq: seq,
             },

@@ -4,6 +4,9 @@
 //! vectors in journal order; current-state tables (`orders`, `balances`, `accounts`,
 //! `instruments`, `candles`) are maps keyed like their primary key, so a row changed many times in
 //! one batch is written once, in its last state (one upsert statement may not touch a row twice).
+//! The futures side's tables (schema version 4) are in [`futures`].
+
+pub mod futures;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -72,6 +75,8 @@ pub struct TradeRow {
     pub maker_fee: Big,
     pub taker_fee: Big,
     pub ts_ns: Big,
+    /// A perpetual's liquidation order traded (its taker order id is 0).
+    pub liquidation: bool,
 }
 
 /// `balance_ledger`: one balance change.
@@ -157,6 +162,7 @@ pub struct InstrumentRow {
     pub price_band_bps: i32,
     pub reference_price: Big,
     pub state: &'static str,
+    pub perpetual: bool,
     pub added_seq: Big,
     pub updated_seq: Big,
 }
@@ -217,6 +223,8 @@ pub struct Batch {
     pub transfers: Vec<TransferRow>,
     #[allow(missing_docs)]
     pub rejections: Vec<RejectionRow>,
+    /// The futures tables' rows.
+    pub futures: futures::FuturesRows,
 }
 
 impl Batch {
@@ -241,6 +249,7 @@ impl Batch {
             ledger: Vec::new(),
             transfers: Vec::new(),
             rejections: Vec::new(),
+            futures: futures::FuturesRows::default(),
         }
     }
 
@@ -262,7 +271,7 @@ impl Batch {
                     + self.rejections.len()
             }
         };
-        n as u64
+        (n + self.futures.rows_of(group)) as u64
     }
 
     /// Rows the batch writes.
@@ -288,6 +297,7 @@ impl Batch {
                 self.rejections.clear();
             }
         }
+        self.futures.clear(group);
         assert_eq!(self.rows_of(group), 0, "cleared");
     }
 }

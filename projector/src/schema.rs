@@ -128,6 +128,10 @@ pub struct Checkpoint {
     pub state_hash: Option<u128>,
     /// The gateway stamp of the command at `seq`.
     pub ts_ns: u64,
+    /// Where the group's futures rows begin: its checkpoint when schema version 4 (the futures
+    /// tables) was applied to a database projected before (0 for a database that had them from
+    /// the start): the records up to it were projected without their futures rows.
+    pub futures_from: u64,
 }
 
 /// Both groups' checkpoints. They differ after a crash between the two groups' commits; a
@@ -170,19 +174,23 @@ impl Checkpoints {
 
 /// Reads both checkpoint rows.
 pub async fn read_checkpoints(client: &Client) -> Result<Checkpoints, SchemaError> {
-    let rows = client.query("SELECT id, seq, state_hash, ts_ns FROM projector_checkpoint ORDER BY id", &[]).await?;
+    let rows = client
+        .query("SELECT id, seq, state_hash, ts_ns, futures_from FROM projector_checkpoint ORDER BY id", &[])
+        .await?;
     let mut found = [None, None];
     for row in rows {
         let id: i16 = row.get(0);
         let seq: i64 = row.get(1);
         let hash: Option<Vec<u8>> = row.get(2);
         let ts: i64 = row.get(3);
+        let futures_from: i64 = row.get(4);
         assert!(seq >= 0, "the table's CHECK keeps it non-negative");
         // The table's CHECK keeps hashes 16 bytes long.
         let state_hash = hash.and_then(|h| <[u8; 16]>::try_from(h.as_slice()).ok()).map(u128::from_be_bytes);
         let slot = Group::ALL.iter().position(|g| g.checkpoint_id() == id);
         if let Some(i) = slot {
-            found[i] = Some(Checkpoint { seq: seq as u64, state_hash, ts_ns: ts.max(0) as u64 });
+            let futures_from = futures_from.max(0) as u64;
+            found[i] = Some(Checkpoint { seq: seq as u64, state_hash, ts_ns: ts.max(0) as u64, futures_from });
         }
     }
     let get = |g: Group| {

@@ -5,7 +5,7 @@
 //! CONFLICT ...`, every column one array parameter, all sent at once: tokio-postgres pipelines
 //! them), and the batch's new orders by binary `COPY` (they cannot conflict). The history group:
 //! every table by binary `COPY`. Rows and checkpoint commit together or not at all: that is the
-//! exactly-once guarantee, per group.
+//! exactly-once guarantee, per group. The futures tables' statements are in [`futures`].
 
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
@@ -61,6 +61,7 @@ struct StateStatements {
     orders: Statement,
     balances: Statement,
     candles: Statement,
+    futures: futures::FuturesStatements,
 }
 
 impl Statements {
@@ -96,7 +97,8 @@ impl StateStatements {
                 &[
                     ("instrument_id", I), ("symbol", T), ("base_asset", I), ("quote_asset", I), ("tick", B), ("lot", B),
                     ("qty_scale", B), ("min_qty", B), ("max_qty", B), ("min_notional", B), ("price_band_bps", I),
-                    ("reference_price", B), ("state", T), ("added_seq", B), ("updated_seq", B),
+                    ("reference_price", B), ("state", T), ("perpetual", "boolean"), ("added_seq", B),
+                    ("updated_seq", B),
                 ],
                 "ON CONFLICT (instrument_id) DO UPDATE SET state = EXCLUDED.state, \
                  reference_price = EXCLUDED.reference_price, updated_seq = EXCLUDED.updated_seq",
@@ -140,6 +142,7 @@ impl StateStatements {
                      trade_count = candles.trade_count + EXCLUDED.trade_count, last_trade_id = EXCLUDED.last_trade_id",
                 )
                 .await?,
+            futures: futures::FuturesStatements::prepare(client).await?,
         })
     }
 }
@@ -160,6 +163,9 @@ macro_rules! params {
         &[$($e as &(dyn ToSql + Sync)),*]
     };
 }
+
+// After the macros: the child module uses them.
+mod futures;
 
 /// Executes one multi-row statement (nothing for no rows).
 async fn exec(
@@ -246,6 +252,7 @@ const TRADE_COLS: &[(&str, Type)] = &[
     ("maker_fee", Type::INT8),
     ("taker_fee", Type::INT8),
     ("ts_ns", Type::INT8),
+    ("liquidation", Type::BOOL),
 ];
 const LEDGER_COLS: &[(&str, Type)] = &[
     ("seq", Type::INT8),
@@ -337,7 +344,7 @@ async fn upsert_current_state(
         (col!(instruments, quote_asset), col!(instruments, tick), col!(instruments, lot), col!(instruments, qty_scale));
     let i3 = (col!(instruments, min_qty), col!(instruments, max_qty), col!(instruments, min_notional));
     let i4 = (col!(instruments, price_band_bps), col!(instruments, reference_price), col!(instruments, state));
-    let i5 = (col!(instruments, added_seq), col!(instruments, updated_seq));
+    let i5 = (col!(instruments, perpetual), col!(instruments, added_seq), col!(instruments, updated_seq));
     // Orders accepted before the batch are in the table; the batch's own are not (the group's
     // checkpoint is the record before the batch).
     let first = batch.first_seq as i64;
@@ -357,7 +364,7 @@ async fn upsert_current_state(
     let c3 = (col!(candles, trade_count), col!(candles, first_trade_id), col!(candles, last_trade_id));
     let p0: Params<'_> = params![&a.0, &a.1, &a.2, &a2.0, &a2.1];
     let p1: Params<'_> = params![
-        &i1.0, &i1.1, &i1.2, &i2.0, &i2.1, &i2.2, &i2.3, &i3.0, &i3.1, &i3.2, &i4.0, &i4.1, &i4.2, &i5.0, &i5.1
+        &i1.0, &i1.1, &i1.2, &i2.0, &i2.1, &i2.2, &i2.3, &i3.0, &i3.1, &i3.2, &i4.0, &i4.1, &i4.2, &i5.0, &i5.1, &i5.2
     ];
     let p_orders: Params<'_> = params![
         &o1.0, &o1.1, &o1.2, &o1.3, &o2.0, &o2.1, &o2.2, &o2.3, &o2.4, &o3.0, &o3.1, &o3.2, &o3.3, &o4.0, &o4.1, &o4.2,
@@ -371,6 +378,7 @@ async fn upsert_current_state(
         exec(tx, "orders", &st.orders, p_orders, old_orders.len()),
         exec(tx, "balances", &st.balances, p5, balances.len()),
         exec(tx, "candles", &st.candles, p8, candles.len()),
+        futures::upsert(tx, &st.futures, &batch.futures),
     )?;
     copy_rows(tx, "orders", ORDER_COLS, new_orders.len(), |i| {
         let r = new_orders[i];
@@ -437,6 +445,7 @@ async fn copy_append_only(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tok
             &r.maker_fee,
             &r.taker_fee,
             &r.ts_ns,
+            &r.liquidation,
         ]
     })
     .await?;
@@ -478,5 +487,5 @@ async fn copy_append_only(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tok
         ]
     })
     .await?;
-    Ok(())
+    futures::copy_history(tx, &batch.futures).await
 }

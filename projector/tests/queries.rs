@@ -1,7 +1,8 @@
 //! Every query of `docs/read-side.md` ("Queries a backend runs") runs on a projected database,
 //! and its plan reads through the indexes the text before it names (`EXPLAIN` with sequential
 //! scans disabled, so the test's small tables plan as large ones would), never a sequential scan.
-//! The queries are read from the document itself: a query edited there is the query tested.
+//! The queries are read from the document itself: a query edited there is the query tested. They
+//! run on a projected spot flow and on a projected perpetual flow.
 
 mod common;
 
@@ -50,13 +51,26 @@ fn with_literals(sql: &str) -> String {
 fn every_documented_query_runs_and_reads_through_its_indexes() {
     let pg = Postgres::start();
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    write_journal(&data, &synth_commands(5, 3_000, T0));
-    pg.create_database("queries");
-    let url = pg.url("queries");
-    let (code, out) = Projector::run_to_end(&data, &url, &tmp.path().join("projector.log"), &[]);
-    assert_eq!(code, 0, "{out}");
-    let db = Db::connect(&url);
+    // A spot flow, and a perpetual flow (the futures tables' queries read rows too: account 1
+    // holds a position on perpetual 1, funding and ledger rows).
+    let spot = tmp.path().join("spot");
+    write_journal(&spot, &synth_commands(5, 3_000, T0));
+    let perp = tmp.path().join("perp");
+    write_journal_with(
+        &perp,
+        &common::futures::futures_config(),
+        &common::futures::futures_commands(5, 1_000, T0, 30_000),
+    );
+    for (name, data) in [("queries", &spot), ("futures_queries", &perp)] {
+        pg.create_database(name);
+        let url = pg.url(name);
+        let (code, out) = Projector::run_to_end(data, &url, &tmp.path().join("projector.log"), &[]);
+        assert_eq!(code, 0, "{out}");
+        check_plans(&Db::connect(&url));
+    }
+}
+
+fn check_plans(db: &Db) {
     let indexes: BTreeSet<String> = db
         .query("SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'")
         .iter()

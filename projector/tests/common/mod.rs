@@ -6,6 +6,8 @@
 //! ([`LONG_WAIT`]) only bounds a hang.
 #![allow(dead_code)]
 
+pub mod futures;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -342,9 +344,14 @@ pub fn synth_commands(seed: u64, n: usize, t0_ns: u64) -> Vec<engine::Command> {
 
 /// Writes a journal into `<data_dir>/journal`: the engine-config record, then `commands`.
 pub fn write_journal(data_dir: &Path, commands: &[engine::Command]) {
+    write_journal_with(data_dir, &synth_config(), commands)
+}
+
+/// [`write_journal`] with engine configuration `engine_config`.
+pub fn write_journal_with(data_dir: &Path, engine_config: &engine::EngineConfig, commands: &[engine::Command]) {
     let cfg = JournalConfig { create_dir: true, sync_policy: SyncPolicy::None, ..JournalConfig::default() };
     let (mut w, _) = JournalWriter::open(data_dir.join("journal"), cfg).expect("open journal");
-    w.append(RECORD_ENGINE_CONFIG, &encode_engine_config(&synth_config())).unwrap();
+    w.append(RECORD_ENGINE_CONFIG, &encode_engine_config(engine_config)).unwrap();
     let mut buf = [0u8; MAX_COMMAND_BYTES];
     for c in commands {
         let len = encode(c, &mut buf);
