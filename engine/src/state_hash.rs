@@ -154,52 +154,6 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// What the state hash takes of the futures side: nothing without perpetuals (so older
-    /// states hash as before), else a marker, each perpetual's mark, tiers and last announced
-    /// funding (once there is one, [`funding_words`]), and every
-    /// account's futures wallet and non-empty position records (index keys included: they are
-    /// state, docs/futures.md, "The index").
-    pub(crate) fn futures_hash_words(&self) -> Vec<u64> {
-        const MARKER: u64 = u64::from_le_bytes(*b"FUTURES!");
-        let mut w = Vec::new();
-        if self.perps.is_empty() {
-            return w;
-        }
-        w.extend([MARKER, self.perps.len() as u64, self.margin_asset.unwrap_or(0) as u64]);
-        for m in &self.perps {
-            w.extend([m.id as u64, m.mark, m.open_interest, m.tiers.as_slice().len() as u64]);
-            for t in m.tiers.as_slice() {
-                w.extend([t.max_notional, t.max_leverage as u64, t.mmr_ppm as u64, t.maint_amount]);
-            }
-            w.extend(funding_words(m.funding_rate_ppm, m.next_funding_time_ns));
-        }
-        for (a, m) in self.margin.iter().enumerate() {
-            let live = m.positions.iter().filter(|p| !p.is_blank()).count();
-            if m.wallet == 0 && live == 0 {
-                continue;
-            }
-            w.extend([a as u64, m.wallet as u64, live as u64]);
-            for (p, pos) in m.positions.iter().enumerate().filter(|(_, p)| !p.is_blank()) {
-                w.extend([p as u64, pos.size as u64, pos.cost as u64, pos.realised as u64, pos.iso as u64]);
-                w.extend([((pos.leverage as u64) << 1) | pos.isolated as u64, pos.key, pos.orders as u64]);
-                for side in pos.open {
-                    w.extend([side.qty, side.notional as u64, (side.notional >> 64) as u64]);
-                }
-            }
-        }
-        // Armed perpetual orders' reduce-only and close-position flags (stops on perpetuals).
-        let mut armed = Vec::new();
-        self.armed_perp_flags(|id, flags| armed.push((id, flags)));
-        armed.sort_unstable();
-        w.push(armed.len() as u64);
-        for (id, flags) in armed {
-            w.extend([id, flags as u64]);
-        }
-        w
-    }
-}
-
 /// What the state hash takes of a perpetual's last announced funding: nothing before one (a
 /// format-6 snapshot, which did not have it, keeps the hash it recorded), else a marker, the
 /// rate and the time. The engine and a snapshot's list hash it alike.

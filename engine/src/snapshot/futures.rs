@@ -274,6 +274,23 @@ impl EngineSnapshot {
 
 impl Engine {
     /// Copies the futures side into `out` (see [`FuturesSnapshot`]), reusing its vectors.
+    /// What the state hash takes of the futures side: nothing without perpetuals (so older
+    /// states hash as before), else what [`FuturesSnapshot::hash_words`] takes
+    /// of the snapshot of it (each perpetual's mark, tiers and last announced funding, every
+    /// account's futures wallet and non-empty position records, index keys included: they are
+    /// state, docs/futures.md, "The index"). One writer, so a snapshot's recorded hash and the
+    /// engine's cannot drift apart.
+    pub(crate) fn futures_hash_words(&self) -> Vec<u64> {
+        let mut w = Vec::new();
+        if self.perps.is_empty() {
+            return w;
+        }
+        let mut f = FuturesSnapshot::default();
+        self.futures_snapshot_into(&mut f);
+        f.hash_words(self.margin_asset.unwrap_or(0), &mut |v| w.push(v));
+        w
+    }
+
     pub(crate) fn futures_snapshot_into(&self, out: &mut FuturesSnapshot) {
         out.clear();
         if self.perps.is_empty() {
