@@ -114,12 +114,7 @@ impl Engine {
         out: &mut Out<'_, S>,
     ) -> Result<(), RejectReason> {
         let p = self.perp_named(t.instrument)?;
-        let ii = self.perps[p].ii as usize;
-        let book = &self.instruments[ii].book;
-        if !self.perps[p].holders.is_empty()
-            || book.side(Side::Buy).best().is_some()
-            || book.side(Side::Sell).best().is_some()
-        {
+        if !self.perp_is_empty(p) {
             return Err(RejectReason::PositionOpen);
         }
         if !self.perps[p].tiers.accepts(t) {
@@ -130,18 +125,21 @@ impl Engine {
         Ok(())
     }
 
+    /// No position and no resting order on perpetual `p` (its tiers may change, it may close).
+    fn perp_is_empty(&self, p: usize) -> bool {
+        let book = &self.instruments[self.perps[p].ii as usize].book;
+        self.perps[p].holders.is_empty()
+            && book.side(Side::Buy).best().is_none()
+            && book.side(Side::Sell).best().is_none()
+    }
+
     /// `SetInstrumentState` on a perpetual: trading needs a risk tier, and closing one with a
     /// position or an order is refused (delisting with settlement is not built).
     pub(crate) fn perp_state_allowed(&self, ii: usize, state: InstrumentState) -> bool {
         let Some(p) = self.perp_of(ii) else { return true };
         match state {
             InstrumentState::Trading => !self.perps[p].tiers.is_empty(),
-            InstrumentState::Closed => {
-                let book = &self.instruments[ii].book;
-                self.perps[p].holders.is_empty()
-                    && book.side(Side::Buy).best().is_none()
-                    && book.side(Side::Sell).best().is_none()
-            }
+            InstrumentState::Closed => self.perp_is_empty(p),
             _ => true,
         }
     }

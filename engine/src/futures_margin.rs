@@ -219,25 +219,25 @@ impl Engine {
         if pos.size == 0 {
             return 0;
         }
-        let k = if pos.isolated {
-            pos.iso as i128
-        } else {
-            self.margin[a as usize].wallet as i128
-                + self.cross_positions(a).filter(|(j, _)| *j != p).map(|(j, q)| self.excess(j, q)).sum::<i128>()
-        };
+        let k = self.margin_beside(a, p, &pos, |j, q| self.excess(j, q));
         self.perps[p].tiers.threshold(pos.size, pos.cost, k, self.perp_scale(p))
+    }
+
+    /// What stands behind position `p` of `a` besides itself: its isolated margin, or the
+    /// wallet plus `part` of each other cross position (held at its current mark).
+    fn margin_beside(&self, a: AccountId, p: usize, pos: &Position, part: impl Fn(usize, &Position) -> i128) -> i128 {
+        if pos.isolated {
+            return pos.iso as i128;
+        }
+        let others: i128 = self.cross_positions(a).filter(|(j, _)| *j != p).map(|(j, q)| part(j, q)).sum();
+        self.margin[a as usize].wallet as i128 + others
     }
 
     /// The price at which the position's equity would be zero (others at their marks), rounded
     /// to the tick on the side that leaves the equity ≥ 0.
     pub(crate) fn bankruptcy_price(&self, a: AccountId, p: usize) -> Price {
         let pos = self.pos(a, p);
-        let k = if pos.isolated {
-            pos.iso as i128
-        } else {
-            self.margin[a as usize].wallet as i128
-                + self.cross_positions(a).filter(|(j, _)| *j != p).map(|(j, q)| self.upnl(j, q)).sum::<i128>()
-        };
+        let k = self.margin_beside(a, p, &pos, |j, q| self.upnl(j, q));
         let ii = self.perps[p].ii as usize;
         let tick = self.instruments[ii].spec.tick as i128;
         let (q, c, s) = (pos.size.unsigned_abs() as i128, pos.cost as i128, self.perp_scale(p));
