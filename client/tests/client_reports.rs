@@ -544,20 +544,7 @@ fn futures_senders_send_their_messages() {
 }
 
 fn perp_spec() -> InstrumentSpec {
-    InstrumentSpec {
-        id: 3,
-        symbol: [0; 16],
-        base_asset: 2,
-        quote_asset: 1,
-        tick: 10,
-        lot: 1,
-        min_qty: 1,
-        max_qty: 1_000_000,
-        min_notional: 0,
-        price_band_bps: 500,
-        reference_price: 6_000_000,
-        qty_scale: 1_000,
-    }
+    InstrumentSpec { symbol: [0; 16], ..engine::examples::btc_perp_spec(3) }
 }
 
 /// Every futures report, the liquidation flag of a fill and the wallet-transfer balance reason

@@ -25,6 +25,7 @@ mod credential_table;
 mod credentials;
 mod engine;
 pub mod event;
+pub mod examples;
 mod expiry_queue;
 mod fee_schedule;
 mod futures_commands;

@@ -701,20 +701,7 @@ fn known_encoding_of_futures_commands() {
         assert_eq!((b[0], &b[1..]), (k, &deposit[1..]));
     }
     // And the perpetual's spec the spot instrument's.
-    let spec = InstrumentSpec {
-        id: 5,
-        symbol: *b"BTC-PERP\0\0\0\0\0\0\0\0",
-        base_asset: 2,
-        quote_asset: 1,
-        tick: 10,
-        lot: 1,
-        min_qty: 1,
-        max_qty: 1_000_000,
-        min_notional: 0,
-        price_band_bps: 500,
-        reference_price: 6_000_000,
-        qty_scale: 1000,
-    };
+    let spec = engine::examples::btc_perp_spec(5);
     let spot = enc(&Command { account: 0, timestamp_ns: 9, kind: CommandKind::AddInstrument(spec) });
     let perp = enc(&Command { account: 0, timestamp_ns: 9, kind: CommandKind::AddPerpetual(spec) });
     assert_eq!((spot[0], perp[0], &perp[1..]), (5, 21, &spot[1..]));

@@ -22,24 +22,10 @@ struct Ex {
 }
 
 fn btc_spec() -> InstrumentSpec {
-    InstrumentSpec {
-        id: BTC,
-        symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
-        base_asset: 2,
-        quote_asset: USDT,
-        tick: 10,
-        lot: 1,
-        min_qty: 1,
-        max_qty: 1_000_000,
-        min_notional: 0,
-        price_band_bps: 500,
-        reference_price: 6_000_000,
-        qty_scale: 1000,
-    }
+    engine::examples::btc_perp_spec(BTC)
 }
 
-const BRACKETS: [(u64, u32, u32, u64); 3] =
-    [(5_000_000, 125, 4_000, 0), (25_000_000, 100, 5_000, 5_000), (100_000_000, 50, 10_000, 130_000)];
+const BRACKETS: [(u64, u32, u32, u64); 3] = engine::examples::BINANCE_BTC_BRACKETS;
 
 impl Ex {
     fn with(spec: InstrumentSpec, tiers: &[(u64, u32, u32, u64)], fees: Option<(i32, i32)>) -> Ex {
@@ -57,15 +43,7 @@ impl Ex {
         if let Some((maker_ppm, taker_ppm)) = fees {
             x.ok(FEE, CommandKind::SetFeeSchedule(SetFeeSchedule { instrument: BTC, tier: 0, maker_ppm, taker_ppm }));
         }
-        for (index, &(n, l, r, a)) in tiers.iter().enumerate() {
-            let t = SetRiskTier {
-                instrument: BTC,
-                index: index as u8,
-                max_leverage: l,
-                mmr_ppm: r,
-                max_notional: n,
-                maint_amount: a,
-            };
+        for t in engine::examples::risk_tiers(BTC, tiers) {
             x.ok(FEE, CommandKind::SetRiskTier(t));
         }
         let trading = SetInstrumentState { instrument: BTC, state: InstrumentState::Trading };

@@ -199,22 +199,7 @@ fn futures_steady_state_allocates_nothing() {
         apply(e, FEE, CommandKind::AddPerpetual(spec), out);
         let fees = SetFeeSchedule { instrument: BTC, tier: 0, maker_ppm: -100, taker_ppm: 500 };
         apply(e, FEE, CommandKind::SetFeeSchedule(fees), out);
-        for (index, (n, l, r, a)) in [
-            (5_000_000u64, 125u32, 4_000u32, 0u64),
-            (25_000_000, 100, 5_000, 5_000),
-            (100_000_000, 50, 10_000, 130_000),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let t = SetRiskTier {
-                instrument: BTC,
-                index: index as u8,
-                max_leverage: l,
-                mmr_ppm: r,
-                max_notional: n,
-                maint_amount: a,
-            };
+        for t in engine::examples::risk_tiers(BTC, &engine::examples::BINANCE_BTC_BRACKETS) {
             apply(e, FEE, CommandKind::SetRiskTier(t), out);
         }
         apply(

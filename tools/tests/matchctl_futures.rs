@@ -160,20 +160,7 @@ fn answer(m: &ClientMessage) -> ExecReport {
 
 #[test]
 fn every_futures_command_is_sent_with_its_role_and_answered() {
-    let btc_perp = InstrumentSpec {
-        id: 3,
-        symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
-        base_asset: 2,
-        quote_asset: 1,
-        tick: 10,
-        lot: 1,
-        min_qty: 1,
-        max_qty: 1_000_000,
-        min_notional: 0,
-        price_band_bps: 500,
-        reference_price: 6_000_000,
-        qty_scale: 1_000,
-    };
+    let btc_perp = engine::examples::btc_perp_spec(3);
     let t = |amount, tx_id| Transfer { target: 7, asset: 1, amount, tx_id };
     let admin = (0, Role::Admin);
     let trader = (1, Role::Trader);

@@ -125,21 +125,10 @@ impl Market {
                 taker_ppm: 500,
             }));
         }
-        let tiers = [
-            (5_000_000u64, 125u32, 4_000u32, 0u64),
-            (25_000_000, 100, 5_000, 5_000),
-            (100_000_000, 50, 10_000, 130_000),
-            (1_000_000_000_000, 10, 50_000, 4_130_000),
-        ];
-        for (index, (n, l, r, a)) in tiers.into_iter().enumerate() {
-            let t = SetRiskTier {
-                instrument: PERP,
-                index: index as u8,
-                max_leverage: l,
-                mmr_ppm: r,
-                max_notional: n,
-                maint_amount: a,
-            };
+        // Binance's first brackets, and a last one wide enough for the market maker.
+        let wide = (1_000_000_000_000, 10, 50_000, 4_130_000);
+        let [b0, b1, b2] = engine::examples::BINANCE_BTC_BRACKETS;
+        for t in engine::examples::risk_tiers(PERP, &[b0, b1, b2, wide]) {
             m.admin(CommandKind::SetRiskTier(t));
         }
         m.admin(CommandKind::SetInstrumentState(SetInstrumentState {

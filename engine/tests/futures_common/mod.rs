@@ -39,27 +39,12 @@ impl Ex {
         for a in [A, B] {
             x.ok(FEE, CommandKind::CreateAccount(CreateAccount { target: a, tier: 0, status: AccountStatus::Active }));
         }
-        x.ok(FEE, CommandKind::AddPerpetual(spec(BTC, "BTC-PERP")));
+        x.ok(FEE, CommandKind::AddPerpetual(engine::examples::btc_perp_spec(BTC)));
         x.ok(
             FEE,
             CommandKind::SetFeeSchedule(SetFeeSchedule { instrument: BTC, tier: 0, maker_ppm: 200, taker_ppm: 500 }),
         );
-        for (index, (n, l, r, a)) in [
-            (5_000_000u64, 125u32, 4_000u32, 0u64),
-            (25_000_000, 100, 5_000, 5_000),
-            (100_000_000, 50, 10_000, 130_000),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let t = SetRiskTier {
-                instrument: BTC,
-                index: index as u8,
-                max_leverage: l,
-                mmr_ppm: r,
-                max_notional: n,
-                maint_amount: a,
-            };
+        for t in engine::examples::risk_tiers(BTC, &engine::examples::BINANCE_BTC_BRACKETS) {
             x.ok(FEE, CommandKind::SetRiskTier(t));
         }
         x.ok(
@@ -131,19 +116,12 @@ impl Ex {
     }
 }
 
+/// A spot instrument shaped like the example perpetual.
 pub fn spec(id: InstrumentId, symbol: &str) -> InstrumentSpec {
     InstrumentSpec {
         id,
         symbol: InstrumentSpec::symbol_from_str(symbol).unwrap(),
-        base_asset: 2,
         quote_asset: USDT,
-        tick: 10,
-        lot: 1,
-        min_qty: 1,
-        max_qty: 1_000_000,
-        min_notional: 0,
-        price_band_bps: 500,
-        reference_price: 6_000_000,
-        qty_scale: 1000,
+        ..engine::examples::btc_perp_spec(id)
     }
 }

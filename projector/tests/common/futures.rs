@@ -45,18 +45,7 @@ pub fn perp_spec() -> InstrumentSpec {
 
 /// Binance's first three BTCUSDT brackets (docs/futures.md, section 2).
 pub fn tiers() -> Vec<SetRiskTier> {
-    [(5_000_000u64, 125u32, 4_000u32, 0u64), (25_000_000, 100, 5_000, 5_000), (100_000_000, 50, 10_000, 130_000)]
-        .into_iter()
-        .enumerate()
-        .map(|(i, (n, l, r, a))| SetRiskTier {
-            instrument: PERP,
-            index: i as u8,
-            max_leverage: l,
-            mmr_ppm: r,
-            max_notional: n,
-            maint_amount: a,
-        })
-        .collect()
+    engine::examples::risk_tiers(PERP, &engine::examples::BINANCE_BTC_BRACKETS)
 }
 
 /// `ApplyFunding` in one place: the next funding eight hours (of gateway nanoseconds) ahead.

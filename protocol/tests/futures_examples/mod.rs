@@ -13,20 +13,7 @@ pub const ORACLE: u32 = 9;
 pub const NEXT_FUNDING_TIME_NS: u64 = 1_767_254_400_000_000_000;
 
 pub fn btc_perp() -> InstrumentSpec {
-    InstrumentSpec {
-        id: 3,
-        symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
-        base_asset: 2,
-        quote_asset: 1,
-        tick: 10,
-        lot: 1,
-        min_qty: 1,
-        max_qty: 1_000_000,
-        min_notional: 0,
-        price_band_bps: 500,
-        reference_price: 6_000_000,
-        qty_scale: 1_000,
-    }
+    engine::examples::btc_perp_spec(3)
 }
 
 /// Binance's second BTCUSDT bracket (docs/futures.md, section 2).

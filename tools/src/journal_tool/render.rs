@@ -502,20 +502,7 @@ mod tests {
     /// filters find their instrument or target.
     #[test]
     fn futures_commands_are_rendered() {
-        let spec = InstrumentSpec {
-            id: 3,
-            symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
-            base_asset: 2,
-            quote_asset: 1,
-            tick: 10,
-            lot: 1,
-            min_qty: 1,
-            max_qty: 1_000_000,
-            min_notional: 0,
-            price_band_bps: 500,
-            reference_price: 6_000_000,
-            qty_scale: 1_000,
-        };
+        let spec = engine::examples::btc_perp_spec(3);
         let t = Transfer { target: 7, asset: 1, amount: 500, tx_id: 9101 };
         let tier = SetRiskTier {
             instrument: 3,
