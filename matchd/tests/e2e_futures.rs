@@ -10,7 +10,7 @@ mod e2e_common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use client::md_client::{Applied, MdFeed};
+use client::md_client::{Applied, Book, MdFeed};
 use e2e_common::*;
 use engine::{
     InstrumentSpec, InstrumentState, NewOrder, OrderType, RiskTierSet, SetRiskTier, Side, StpMode, TimeInForce,
@@ -93,15 +93,13 @@ fn mark(oracle: &mut client::Client, price: u64) {
     );
 }
 
-/// A new subscriber's snapshot of the perpetual: its `MdSnapshotEnd`, and the book it synced
-/// (mark, open interest, announced funding).
-fn perp_snapshot(m: &Matchd) -> (MdSnapshotEnd, Option<u64>, Option<u64>, Option<(i32, u64)>) {
+/// A new subscriber's snapshot of the perpetual: its `MdSnapshotEnd`, and the book it synced.
+fn perp_snapshot(m: &Matchd) -> (MdSnapshotEnd, Book) {
     let mut feed = MdFeed::connect(m.addr, IO, MdSubscribe::default()).expect("subscribe");
     for _ in 0..10_000 {
         if let Some((MdServerMessage::SnapshotEnd(end), Ok(Applied::Synced))) = feed.step(IO).expect("feed") {
             if end.instrument == PERP {
-                let b = feed.books.book(PERP).expect("the perpetual's book");
-                return (end, b.mark_price, b.open_interest, b.funding);
+                return (end, feed.books.book(PERP).expect("the perpetual's book").clone());
             }
         }
     }
@@ -229,13 +227,16 @@ fn a_mark_crash_liquidates_through_the_book_and_the_fund_across_kill_9() {
         until(&mut oracle, "FundingApplied", |r| matches!(futures(r), Some(FuturesReport::FundingApplied(_))));
     let Some(FuturesReport::FundingApplied(funding)) = settled.last().and_then(futures) else { unreachable!() };
     assert_eq!((funding.funding.open_interest, funding.funding.mark_price), (250, 5_400_000), "{settled:?}");
-    let (end, mark, open_interest, announced) = perp_snapshot(&m);
+    let (end, book) = perp_snapshot(&m);
     assert_eq!(
         (end.mark_price, end.open_interest, end.funding_rate_ppm, end.next_funding_time_ns),
         (5_400_000, 250, 100, next_funding_time_ns),
         "{end:?}"
     );
-    assert_eq!((mark, open_interest, announced), (Some(5_400_000), Some(250), Some((100, next_funding_time_ns))));
+    assert_eq!(
+        (book.mark_price, book.open_interest, book.funding),
+        (Some(5_400_000), Some(250), Some((100, next_funding_time_ns)))
+    );
 
     // The fund holds what it took over: 50 + 100 + 100 long.
     let mut admin = m.admin();
