@@ -332,14 +332,18 @@ pub struct Book {
     pub queues: BTreeMap<(Side, Price), VecDeque<OrderId>>,
     /// The last trade's (price, qty).
     pub last_trade: Option<(Price, Qty)>,
-    /// Perpetuals: the last mark price.
+    /// Perpetuals: the last mark price (from the snapshot, then `MdMarkPrice` and `MdFunding`).
     pub mark_price: Option<Price>,
     /// Perpetuals: the last funding settled, as (rate ppm, open interest then, the next funding
     /// time it announced in ns since the Unix epoch: 0 when none was given).
     pub last_funding: Option<(i32, Qty, u64)>,
     /// Perpetuals: the open interest (the sum of the long positions' sizes) as last published, by
-    /// `MdOpenInterest` or `MdFunding`; `None` until one of them arrives.
+    /// the snapshot, `MdOpenInterest` or `MdFunding`; `None` until one of them arrives.
     pub open_interest: Option<Qty>,
+    /// Perpetuals: the last announced funding, as (rate ppm, next funding time ns since the Unix
+    /// epoch): from the snapshot or an `MdFunding` that gave a next funding time; `None` before
+    /// one (a snapshot from a server before the field never says).
+    pub funding: Option<(i32, u64)>,
 }
 
 impl Book {
@@ -378,6 +382,19 @@ impl Book {
             .flat_map(|((_, p), q)| q.iter().map(move |id| (*id, *p)))
             .map(|(id, p)| (id, p, self.orders.get(&id).map_or(0, |o| o.qty)))
             .collect()
+    }
+
+    /// A perpetual's state from a snapshot's end: a perpetual's mark is never 0, so a 0 mark is
+    /// spot or a server before the fields, which says nothing.
+    fn take_perpetual_state(&mut self, end: &MdSnapshotEnd) {
+        if end.mark_price == 0 {
+            return;
+        }
+        self.mark_price = Some(end.mark_price);
+        self.open_interest = Some(end.open_interest);
+        if end.next_funding_time_ns != 0 {
+            self.funding = Some((end.funding_rate_ppm, end.next_funding_time_ns));
+        }
     }
 
     fn add_order(&mut self, id: OrderId, o: BookOrder) {
@@ -528,6 +545,9 @@ impl BookBuilder {
             if !same {
                 return Err(Gap::Inconsistent { instrument: self.instrument, seq: end.seq });
             }
+            // At the book's own seq: its perpetual state is the server's (a live-added perpetual
+            // learns its mark here before any `MdMarkPrice`).
+            self.book.take_perpetual_state(end);
             self.snapshot_requested = false;
             return Ok(Applied::Verified);
         }
@@ -535,10 +555,18 @@ impl BookBuilder {
             // Not the snapshot this builder needs (e.g. one someone else asked for): keep waiting.
             return Ok(Applied::Ignored);
         }
-        // A snapshot carries levels and orders only: what the feed said besides survives it.
-        let (last_trade, mark_price, last_funding, open_interest) =
-            (self.book.last_trade, self.book.mark_price, self.book.last_funding, self.book.open_interest);
-        self.book = Book { last_trade, mark_price, last_funding, open_interest, ..book };
+        // A snapshot carries levels, orders and a perpetual's state: what the feed said besides
+        // survives it, and so does the perpetual state when the snapshot has none (spot, or a
+        // 48-byte block from a server before the fields).
+        let (last_trade, mark_price, last_funding, open_interest, funding) = (
+            self.book.last_trade,
+            self.book.mark_price,
+            self.book.last_funding,
+            self.book.open_interest,
+            self.book.funding,
+        );
+        self.book = Book { last_trade, mark_price, last_funding, open_interest, funding, ..book };
+        self.book.take_perpetual_state(end);
         self.live = true;
         self.snapshot_requested = false;
         let buffered = std::mem::take(&mut self.buffer);
@@ -585,6 +613,10 @@ impl BookBuilder {
                 b.mark_price = Some(f.mark_price);
                 b.last_funding = Some((f.rate_ppm, f.open_interest, f.next_funding_time_ns));
                 b.open_interest = Some(f.open_interest);
+                // Only one that announced a next time is the funding a snapshot would carry.
+                if f.next_funding_time_ns != 0 {
+                    b.funding = Some((f.rate_ppm, f.next_funding_time_ns));
+                }
             }
             MdServerMessage::OpenInterest(o) => b.open_interest = Some(o.open_interest),
             MdServerMessage::InstrumentState(s) => b.state = Some(s.state),
@@ -897,6 +929,22 @@ pub fn describe(msg: &MdServerMessage) -> String {
             o.qty,
             o.price
         ),
+        MdServerMessage::SnapshotEnd(e) if e.mark_price != 0 => format!(
+            "{} @{} SNAPSHOT END order_seq={} bids={} asks={} orders={} truncated={} state={:?} mark={} \
+             open_interest={} funding_rate_ppm={} next_funding_time_ns={}",
+            e.instrument,
+            e.seq,
+            e.order_seq,
+            e.bid_levels,
+            e.ask_levels,
+            e.orders,
+            e.truncated,
+            e.state,
+            e.mark_price,
+            e.open_interest,
+            e.funding_rate_ppm,
+            e.next_funding_time_ns
+        ),
         MdServerMessage::SnapshotEnd(e) => format!(
             "{} @{} SNAPSHOT END order_seq={} bids={} asks={} orders={} truncated={} state={:?}",
             e.instrument, e.seq, e.order_seq, e.bid_levels, e.ask_levels, e.orders, e.truncated, e.state
@@ -966,6 +1014,10 @@ mod tests {
             bid_levels: bids,
             ask_levels: asks,
             orders: 0,
+            mark_price: 0,
+            open_interest: 0,
+            funding_rate_ppm: 0,
+            next_funding_time_ns: 0,
         })
     }
     fn top(seq: u64, bid: (Price, Qty), ask: (Price, Qty)) -> MdServerMessage {
@@ -1123,6 +1175,51 @@ mod tests {
         assert_eq!(b.apply(&end(7, 0, 0)), Ok(Applied::Synced));
         assert_eq!((b.book().seq, b.book().open_interest), (8, Some(745)));
         assert_eq!(describe(&oi(8, 737)), "1 #8 OPEN INTEREST 737");
+    }
+
+    /// A perpetual's snapshot gives the book its mark, open interest and announced funding at
+    /// once; deltas after it update them; a spot or older server's snapshot (mark 0) says nothing.
+    #[test]
+    fn a_snapshot_carries_the_perpetual_state() {
+        const NEXT_NS: u64 = 1_767_254_400_000_000_000;
+        let perp_end = |seq, mark_price, open_interest, rate, next| match end(seq, 0, 0) {
+            MdServerMessage::SnapshotEnd(e) => MdServerMessage::SnapshotEnd(MdSnapshotEnd {
+                mark_price,
+                open_interest,
+                funding_rate_ppm: rate,
+                next_funding_time_ns: next,
+                ..e
+            }),
+            _ => unreachable!(),
+        };
+        let mut b = BookBuilder::new(1, false);
+        let oi = MdServerMessage::OpenInterest(MdOpenInterest { seq: 5, instrument: 1, open_interest: 740 });
+        assert_eq!(b.apply(&oi), Ok(Applied::Buffered));
+        assert_eq!(b.apply(&perp_end(4, 5_726_630, 737, 100, NEXT_NS)), Ok(Applied::Synced));
+        let got = |b: &BookBuilder| (b.book().mark_price, b.book().open_interest, b.book().funding);
+        assert_eq!(got(&b), (Some(5_726_630), Some(740), Some((100, NEXT_NS))), "the buffered delta after it");
+        let funding = MdServerMessage::Funding(MdFunding {
+            seq: 6,
+            instrument: 1,
+            rate_ppm: -30,
+            mark_price: 5_730_000,
+            open_interest: 740,
+            next_funding_time_ns: NEXT_NS + 1,
+        });
+        assert_eq!(b.apply(&funding), Ok(Applied::Delta));
+        assert_eq!(got(&b), (Some(5_730_000), Some(740), Some((-30, NEXT_NS + 1))));
+        // A verification snapshot at the same seq, and a spot/older one that says nothing.
+        assert_eq!(b.apply(&perp_end(6, 5_730_000, 740, -30, NEXT_NS + 1)), Ok(Applied::Verified));
+        b.reset();
+        assert_eq!(b.apply(&perp_end(9, 5_740_000, 10, 0, 0)), Ok(Applied::Synced));
+        assert_eq!(got(&b), (Some(5_740_000), Some(10), None), "before any announced funding");
+        assert_eq!(b.apply(&end(9, 0, 0)), Ok(Applied::Verified));
+        assert_eq!(got(&b), (Some(5_740_000), Some(10), None));
+        assert_eq!(
+            describe(&perp_end(9, 5_740_000, 10, 100, NEXT_NS)),
+            "1 @9 SNAPSHOT END order_seq=0 bids=0 asks=0 orders=0 truncated=false state=Trading mark=5740000 \
+             open_interest=10 funding_rate_ppm=100 next_funding_time_ns=1767254400000000000"
+        );
     }
 
     /// `MdInstrument`'s perpetual flag: [`FeedBooks::is_perpetual`] and the description say so.

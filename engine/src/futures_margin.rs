@@ -389,6 +389,12 @@ impl Engine {
         Some(self.perps[p].mark)
     }
 
+    /// Inspection: a perpetual's open interest (the sum of the long positions' sizes).
+    pub fn open_interest(&self, instrument: InstrumentId) -> Option<Qty> {
+        let p = self.instrument_index(instrument).and_then(|ii| self.perp_of(ii))?;
+        Some(self.perps[p].open_interest)
+    }
+
     /// Inspection: a perpetual's last funding that gave a next funding time, as (rate ppm,
     /// next funding time ns); (0, 0) before one.
     pub fn funding(&self, instrument: InstrumentId) -> Option<(i32, u64)> {

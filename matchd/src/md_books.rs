@@ -46,6 +46,14 @@ struct Book {
     state: InstrumentState,
     /// Added with `AddPerpetual` (`MdInstrument` says so in the directory and when added).
     perpetual: bool,
+    /// A perpetual's state as of now, for `MdSnapshotEnd` (all 0 for spot): a subscriber that
+    /// asks for a snapshot learns them without waiting for the next change (a funding can be
+    /// hours away). The mark starts at the reference price, as the engine's does.
+    mark_price: Price,
+    open_interest: Qty,
+    /// The last announced funding (one that gave a next funding time): (rate ppm, next
+    /// funding time ns), (0, 0) before one, as the engine keeps it.
+    funding: (i32, u64),
     /// Market-by-price stream: messages sent so far in this epoch.
     seq: u64,
     /// Order-by-order stream.
@@ -66,6 +74,9 @@ impl Book {
             spec,
             state: InstrumentState::Trading,
             perpetual,
+            mark_price: if perpetual { spec.reference_price } else { 0 },
+            open_interest: 0,
+            funding: (0, 0),
             seq: 0,
             order_seq: 0,
             bids: BTreeMap::new(),
@@ -209,8 +220,12 @@ impl MdBooks {
         for id in engine.instrument_ids() {
             let Some(view) = engine.instrument(id) else { continue };
             // Only a perpetual has a mark price.
-            let mut b = Book::new(view.spec, engine.mark_price(id).is_some());
+            let mark = engine.mark_price(id);
+            let mut b = Book::new(view.spec, mark.is_some());
             b.state = view.state;
+            b.mark_price = mark.unwrap_or(0);
+            b.open_interest = engine.open_interest(id).unwrap_or(0);
+            b.funding = engine.funding(id).unwrap_or((0, 0));
             for side in [Side::Buy, Side::Sell] {
                 for l in engine.levels(id, side) {
                     b.side(side).insert(l.price, Level { qty: l.qty, count: l.order_count });
@@ -551,6 +566,7 @@ impl MdBooks {
                 let Some(bi) = self.book_of(m.instrument) else { return };
                 let b = &mut self.books[bi as usize];
                 b.seq += 1;
+                b.mark_price = m.mark_price;
                 let msg = MdMarkPrice { seq: b.seq, instrument: m.instrument, mark_price: m.mark_price };
                 self.out.emit(&MdServerMessage::MarkPrice(msg), false);
             }
@@ -558,6 +574,11 @@ impl MdBooks {
                 let Some(bi) = self.book_of(f.instrument) else { return };
                 let b = &mut self.books[bi as usize];
                 b.seq += 1;
+                // Only a funding that announced a next time is kept, as the engine keeps it (one
+                // replayed from a journal before the field settles without one).
+                if f.next_funding_time_ns != 0 {
+                    b.funding = (f.rate_ppm, f.next_funding_time_ns);
+                }
                 let msg = MdFunding {
                     seq: b.seq,
                     instrument: f.instrument,
@@ -572,6 +593,7 @@ impl MdBooks {
                 let Some(bi) = self.book_of(o.instrument) else { return };
                 let b = &mut self.books[bi as usize];
                 b.seq += 1;
+                b.open_interest = o.open_interest;
                 let msg = MdOpenInterest { seq: b.seq, instrument: o.instrument, open_interest: o.open_interest };
                 self.out.emit(&MdServerMessage::OpenInterest(msg), false);
             }
@@ -724,6 +746,10 @@ impl MdBooks {
             bid_levels: bids.len() as u32,
             ask_levels: asks.len() as u32,
             orders: orders.len() as u32,
+            mark_price: b.mark_price,
+            open_interest: b.open_interest,
+            funding_rate_ppm: b.funding.0,
+            next_funding_time_ns: b.funding.1,
         };
         push(out, &MdServerMessage::SnapshotEnd(end));
         Ok(())
@@ -766,7 +792,7 @@ pub(crate) fn push(out: &mut Vec<u8>, msg: &MdServerMessage) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine::{Engine, EngineConfig, EventSink};
+    use engine::{AccountId, Engine, EngineConfig, EventSink};
 
     struct Both<'a>(&'a mut MdBooks);
     impl EventSink for Both<'_> {
@@ -873,6 +899,29 @@ mod tests {
                 e.levels(id, Side::Sell).iter().map(|l| (l.price, l.qty, l.order_count)).collect();
             assert_eq!(from_events.levels(id, Side::Sell), levels);
         }
+        // A perpetual after trades, a mark and a funding (its state is in the snapshot's end),
+        // beside a spot book.
+        let mut f = PerpFlow::new();
+        f.order(1, 1, Side::Sell, 6_000_000, 100);
+        f.order(2, 2, Side::Buy, 6_000_000, 60);
+        f.apply(
+            ORACLE,
+            engine::CommandKind::SetMarkPrice(engine::SetMarkPrice { instrument: PERP, mark_price: 6_020_000 }),
+        );
+        let funding =
+            engine::ApplyFunding { instrument: PERP, rate_ppm: 250, next_funding_time_ns: 28_800_000_000_000 };
+        f.apply(ORACLE, engine::CommandKind::ApplyFunding(funding));
+        f.order(1, 3, Side::Buy, 5_990_000, 20);
+        f.md.start_epoch();
+        let from_engine = MdBooks::from_engine(&f.e);
+        for id in [PERP, SPOT] {
+            let req = MdSnapshotRequest { instrument: id, depth: 0, orders: true };
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            f.md.snapshot(&req, 1_000_000, 9, usize::MAX, &mut a).unwrap();
+            from_engine.snapshot(&req, 1_000_000, 9, usize::MAX, &mut b).unwrap();
+            assert_eq!(decode_all(&a), decode_all(&b), "instrument {id}");
+        }
+        assert_eq!(snapshot_end(&from_engine, PERP).funding_rate_ppm, 250);
     }
 
     #[test]
@@ -940,61 +989,140 @@ mod tests {
             .collect()
     }
 
-    /// A real engine in risk mode with a perpetual (1) trading beside a spot instrument (2): the
-    /// mirror flags the perpetual in its `MdInstrument`s (added, the directory, and a mirror
-    /// rebuilt from the engine), and each command that opens or closes positions publishes one
-    /// `MdOpenInterest` in the price stream, numbered after the command's trade.
-    #[test]
-    fn open_interest_and_the_perpetual_flag_reach_market_data() {
-        const PERP: InstrumentId = 1;
-        const SPOT: InstrumentId = 2;
-        let config =
-            EngineConfig { risk_checks: true, insurance_account: 9, oracle_account: 100, ..EngineConfig::small() };
-        let mut e = Engine::new(config);
-        let mut md = MdBooks::new();
-        md.set_outputs(true, false);
-        let mut seq = 0;
-        let mut apply = |e: &mut Engine, md: &mut MdBooks, account, kind| {
-            seq += 1;
+    const PERP: InstrumentId = 1;
+    const SPOT: InstrumentId = 2;
+    const ORACLE: AccountId = 100;
+
+    /// A real engine in risk mode with a perpetual (`PERP`, trading) beside a spot instrument
+    /// (`SPOT`), accounts 1 and 2 with margin, and the mirror following every event.
+    struct PerpFlow {
+        e: Engine,
+        md: MdBooks,
+        seq: u64,
+    }
+
+    impl PerpFlow {
+        fn new() -> Self {
+            let config = EngineConfig {
+                risk_checks: true,
+                insurance_account: 9,
+                oracle_account: ORACLE,
+                ..EngineConfig::small()
+            };
+            let mut f = PerpFlow { e: Engine::new(config), md: MdBooks::new(), seq: 0 };
+            f.md.set_outputs(true, false);
+            let perp = InstrumentSpec { tick: 10, qty_scale: 1000, price_band_bps: 500, ..test_spec(PERP, 6_000_000) };
+            let tier = engine::SetRiskTier {
+                instrument: PERP,
+                index: 0,
+                max_leverage: 125,
+                mmr_ppm: 4_000,
+                max_notional: 5_000_000,
+                maint_amount: 0,
+            };
+            let trading = engine::SetInstrumentState { instrument: PERP, state: InstrumentState::Trading };
+            f.apply(0, engine::CommandKind::AddPerpetual(perp));
+            f.apply(0, engine::CommandKind::SetRiskTier(tier));
+            f.apply(0, engine::CommandKind::SetInstrumentState(trading));
+            f.apply(0, engine::CommandKind::AddInstrument(test_spec(SPOT, 100)));
+            for (a, tx_id) in [(1, 1), (2, 2)] {
+                let status = engine::AccountStatus::Active;
+                let create = engine::CreateAccount { target: a, tier: 0, status };
+                f.apply(0, engine::CommandKind::CreateAccount(create));
+                let t = engine::Transfer { target: a, asset: 2, amount: 1_000_000, tx_id };
+                f.apply(0, engine::CommandKind::MarginDeposit(t));
+            }
+            f
+        }
+
+        /// Applies one command (it must not be refused) and flushes the mirror.
+        fn apply(&mut self, account: AccountId, kind: engine::CommandKind) {
+            self.seq += 1;
             let mut events = Vec::new();
-            e.apply(seq, &engine::Command { account, timestamp_ns: seq, kind }, &mut events);
+            self.e.apply(self.seq, &engine::Command { account, timestamp_ns: self.seq, kind }, &mut events);
             assert!(!events.iter().any(|ev| matches!(ev.kind, EventKind::Rejected(_))), "{kind:?}: {events:?}");
             for ev in &events {
-                md.on_event(ev);
+                self.md.on_event(ev);
             }
-            md.flush();
-        };
-        let perp = InstrumentSpec { tick: 10, qty_scale: 1000, price_band_bps: 500, ..test_spec(PERP, 6_000_000) };
-        let tier = engine::SetRiskTier {
+            self.md.flush();
+        }
+
+        /// A GTC limit order on the perpetual.
+        fn order(&mut self, account: AccountId, cid: u64, side: Side, price: Price, qty: Qty) {
+            let o = engine::NewOrder {
+                client_order_id: cid,
+                instrument: PERP,
+                side,
+                order_type: engine::OrderType::Limit,
+                tif: engine::TimeInForce::Gtc,
+                stp: engine::StpMode::None,
+                price,
+                qty,
+            };
+            self.apply(account, engine::CommandKind::NewOrder(o));
+        }
+    }
+
+    /// The `MdSnapshotEnd` of a full snapshot of `instrument`.
+    fn snapshot_end(md: &MdBooks, instrument: InstrumentId) -> MdSnapshotEnd {
+        let mut out = Vec::new();
+        md.snapshot(&MdSnapshotRequest { instrument, depth: 0, orders: true }, 1_000, 9, usize::MAX, &mut out).unwrap();
+        match decode_all(&out).pop() {
+            Some(MdServerMessage::SnapshotEnd(end)) => end,
+            other => panic!("no snapshot end: {other:?}"),
+        }
+    }
+
+    /// The perpetual's state as of a snapshot: the mark starts at the reference price, then
+    /// follows the oracle's marks; the funding is the last announced one; the open interest
+    /// follows the trades. A spot book has none; a mirror rebuilt from the engine says the same.
+    #[test]
+    fn a_perpetual_snapshot_carries_its_mark_funding_and_open_interest() {
+        const NEXT_FUNDING_TIME_NS: u64 = 1_767_254_400_000_000_000;
+        let mut f = PerpFlow::new();
+        let perp =
+            |end: MdSnapshotEnd| (end.mark_price, end.open_interest, end.funding_rate_ppm, end.next_funding_time_ns);
+        assert_eq!(perp(snapshot_end(&f.md, PERP)), (6_000_000, 0, 0, 0), "before any mark, funding or trade");
+        f.order(1, 1, Side::Sell, 6_000_000, 100);
+        f.order(2, 2, Side::Buy, 6_000_000, 60);
+        f.apply(
+            ORACLE,
+            engine::CommandKind::SetMarkPrice(engine::SetMarkPrice { instrument: PERP, mark_price: 6_010_000 }),
+        );
+        let funding =
+            engine::ApplyFunding { instrument: PERP, rate_ppm: -150, next_funding_time_ns: NEXT_FUNDING_TIME_NS };
+        f.apply(ORACLE, engine::CommandKind::ApplyFunding(funding));
+        // A funding replayed from a journal before the time (0) leaves the announced one.
+        let old = EventKind::FundingApplied(engine::FundingApplied {
             instrument: PERP,
-            index: 0,
-            max_leverage: 125,
-            mmr_ppm: 4_000,
-            max_notional: 5_000_000,
-            maint_amount: 0,
-        };
-        let trading = engine::SetInstrumentState { instrument: PERP, state: InstrumentState::Trading };
-        let setup = [
-            engine::CommandKind::AddPerpetual(perp),
-            engine::CommandKind::SetRiskTier(tier),
-            engine::CommandKind::SetInstrumentState(trading),
-            engine::CommandKind::AddInstrument(test_spec(SPOT, 100)),
-        ];
-        for kind in setup {
-            apply(&mut e, &mut md, 0, kind);
-        }
-        for (a, tx_id) in [(1, 1), (2, 2)] {
-            let status = engine::AccountStatus::Active;
-            apply(
-                &mut e,
-                &mut md,
-                0,
-                engine::CommandKind::CreateAccount(engine::CreateAccount { target: a, tier: 0, status }),
-            );
-            let t = engine::Transfer { target: a, asset: 2, amount: 1_000_000, tx_id };
-            apply(&mut e, &mut md, 0, engine::CommandKind::MarginDeposit(t));
-        }
-        let (l2, _) = md.output();
+            rate_ppm: 7,
+            mark_price: 6_010_000,
+            open_interest: 60,
+            paid: 0,
+            received: 0,
+            residue: 0,
+            next_funding_time_ns: 0,
+        });
+        let mut replayed = MdBooks::from_engine(&f.e);
+        replayed.on_event(&Event { seq: 99, kind: old });
+        f.order(2, 3, Side::Buy, 6_000_000, 30);
+        let end = snapshot_end(&f.md, PERP);
+        assert_eq!(perp(end), (6_010_000, 90, -150, NEXT_FUNDING_TIME_NS));
+        assert_eq!(perp(snapshot_end(&replayed, PERP)), (6_010_000, 60, -150, NEXT_FUNDING_TIME_NS));
+        assert_eq!(perp(snapshot_end(&f.md, SPOT)), (0, 0, 0, 0));
+        let rebuilt = MdBooks::from_engine(&f.e);
+        assert_eq!(snapshot_end(&rebuilt, PERP), MdSnapshotEnd { seq: 0, order_seq: 0, ..end });
+        assert_eq!(perp(snapshot_end(&rebuilt, SPOT)), (0, 0, 0, 0));
+    }
+
+    /// The flow below: the mirror flags the perpetual in its `MdInstrument`s (added, the
+    /// directory, and a mirror rebuilt from the engine), and each command that opens or closes
+    /// positions publishes one `MdOpenInterest` in the price stream, numbered after the
+    /// command's trade.
+    #[test]
+    fn open_interest_and_the_perpetual_flag_reach_market_data() {
+        let mut f = PerpFlow::new();
+        let (l2, _) = f.md.output();
         let added: Vec<_> = decode_all(l2)
             .into_iter()
             .filter_map(|m| match m {
@@ -1003,7 +1131,7 @@ mod tests {
             })
             .collect();
         assert_eq!(added, vec![(PERP, MdInstrumentKind::Added, 1, true), (SPOT, MdInstrumentKind::Added, 1, false)]);
-        md.clear_output();
+        f.md.clear_output();
 
         let order = |cid, side, price, qty| engine::NewOrder {
             client_order_id: cid,
@@ -1024,9 +1152,9 @@ mod tests {
             (1, order(4, Side::Buy, 5_990_000, 50)),
             (2, order(5, Side::Sell, 5_990_000, 50)),
         ] {
-            apply(&mut e, &mut md, account, engine::CommandKind::NewOrder(o));
+            f.apply(account, engine::CommandKind::NewOrder(o));
         }
-        let (l2, _) = md.output();
+        let (l2, _) = f.md.output();
         let stream = decode_all(l2);
         let seqs: Vec<u64> = stream.iter().filter_map(sequence).collect();
         assert_eq!(seqs.len(), stream.len(), "only the perpetual's price stream: {stream:?}");
@@ -1044,8 +1172,8 @@ mod tests {
             .collect();
         assert_eq!(oi, vec![(60, 60), (30, 90), (50, 40)]);
 
-        assert_eq!(directory_flags(&md), vec![(PERP, true), (SPOT, false)]);
-        assert_eq!(directory_flags(&MdBooks::from_engine(&e)), vec![(PERP, true), (SPOT, false)]);
+        assert_eq!(directory_flags(&f.md), vec![(PERP, true), (SPOT, false)]);
+        assert_eq!(directory_flags(&MdBooks::from_engine(&f.e)), vec![(PERP, true), (SPOT, false)]);
     }
 
     /// The market-by-price sequence number of a feed message.

@@ -2,16 +2,20 @@
 //! funds futures wallets; three traders go long against a maker on thin margin; the oracle's
 //! session crashes the mark in steps, each step liquidating what it crosses (through the book
 //! first, then the insurance fund takes the rest over); `kill -9` in the middle of the crash; the
-//! restart resumes it, the remaining steps liquidate the rest, and the restarted server's state
-//! equals a clean full replay of its journal.
+//! restart resumes it, the remaining steps liquidate the rest, the oracle settles a funding, a
+//! subscriber that connects then learns the perpetual's mark, open interest and funding from its
+//! snapshot, and the restarted server's state equals a clean full replay of its journal.
 
 mod e2e_common;
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use client::md_client::{Applied, Book, MdFeed};
 use e2e_common::*;
 use engine::{
     InstrumentSpec, InstrumentState, NewOrder, OrderType, RiskTierSet, SetRiskTier, Side, StpMode, TimeInForce,
 };
-use protocol::{ExecReport, FuturesReport};
+use protocol::{ExecReport, FuturesReport, MdServerMessage, MdSnapshotEnd, MdSubscribe};
 
 const PERP: u32 = 10;
 const USDT: u32 = 1;
@@ -87,6 +91,19 @@ fn mark(oracle: &mut client::Client, price: u64) {
         "MarkPriceSet",
         |r| matches!(futures(r), Some(FuturesReport::MarkPriceSet(m)) if m.mark.mark_price == price),
     );
+}
+
+/// A new subscriber's snapshot of the perpetual: its `MdSnapshotEnd`, and the book it synced.
+fn perp_snapshot(m: &Matchd) -> (MdSnapshotEnd, Book) {
+    let mut feed = MdFeed::connect(m.addr, IO, MdSubscribe::default()).expect("subscribe");
+    for _ in 0..10_000 {
+        if let Some((MdServerMessage::SnapshotEnd(end), Ok(Applied::Synced))) = feed.step(IO).expect("feed") {
+            if end.instrument == PERP {
+                return (end, feed.books.book(PERP).expect("the perpetual's book").clone());
+            }
+        }
+    }
+    panic!("no snapshot of the perpetual");
 }
 
 /// `who`'s liquidation reports up to its `LiquidationDone`.
@@ -199,6 +216,27 @@ fn a_mark_crash_liquidates_through_the_book_and_the_fund_across_kill_9() {
     mark(&mut oracle, 5_400_000);
     let dave_reports = liquidated(&mut dave);
     assert!(dave_reports.iter().any(|r| matches!(futures(r), Some(FuturesReport::TakenOver(_)))), "{dave_reports:?}");
+
+    // The oracle settles a funding and announces the next in 8 hours; a subscriber that connects
+    // now learns the mark, the open interest and that funding from its snapshot (the restarted
+    // server's mirror was rebuilt from the journal), not at their next change.
+    let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let next_funding_time_ns = now_ns + 8 * 3_600 * 1_000_000_000;
+    oracle.apply_funding(PERP, 100, next_funding_time_ns).unwrap();
+    let settled =
+        until(&mut oracle, "FundingApplied", |r| matches!(futures(r), Some(FuturesReport::FundingApplied(_))));
+    let Some(FuturesReport::FundingApplied(funding)) = settled.last().and_then(futures) else { unreachable!() };
+    assert_eq!((funding.funding.open_interest, funding.funding.mark_price), (250, 5_400_000), "{settled:?}");
+    let (end, book) = perp_snapshot(&m);
+    assert_eq!(
+        (end.mark_price, end.open_interest, end.funding_rate_ppm, end.next_funding_time_ns),
+        (5_400_000, 250, 100, next_funding_time_ns),
+        "{end:?}"
+    );
+    assert_eq!(
+        (book.mark_price, book.open_interest, book.funding),
+        (Some(5_400_000), Some(250), Some((100, next_funding_time_ns)))
+    );
 
     // The fund holds what it took over: 50 + 100 + 100 long.
     let mut admin = m.admin();

@@ -1176,7 +1176,7 @@ layout!(
 
 layout!(
     /// `MdSnapshotEnd` (template 132).
-    md_snapshot_end = 48 {
+    md_snapshot_end = 80 {
         /// `u64` the instrument's sequence number the snapshot reflects.
         SEQ: 0, 8;
         /// `u32` instrument id.
@@ -1199,6 +1199,18 @@ layout!(
         ORDERS: 40, 4;
         /// Reserved (zero).
         RESERVED2: 44, 4;
+        /// `u64` a perpetual's mark price as of the snapshot (0 for spot). Appended with the
+        /// three fields after it: all absent, 0, in a 48-byte block of a server before them.
+        MARK_PRICE: 48, 8;
+        /// `u64` a perpetual's open interest as of the snapshot (0 for spot).
+        OPEN_INTEREST: 56, 8;
+        /// `i32` the rate of the last announced funding, ppm (0 before one, and for spot).
+        FUNDING_RATE_PPM: 64, 4;
+        /// Reserved (zero).
+        RESERVED3: 68, 4;
+        /// `u64` the next funding time that funding announced, ns since the Unix epoch (0
+        /// before one, and for spot).
+        NEXT_FUNDING_TIME_NS: 72, 8;
     }
 );
 

@@ -290,6 +290,17 @@ pub struct MdSnapshotEnd {
     pub ask_levels: u32,
     /// Orders sent.
     pub orders: u32,
+    /// A perpetual's mark price as of the snapshot (0 for spot, and in a 48-byte block from a
+    /// server before the field).
+    pub mark_price: Price,
+    /// A perpetual's open interest as of the snapshot: the sum of the long positions' sizes (0
+    /// for spot).
+    pub open_interest: Qty,
+    /// The rate of the perpetual's last announced funding, ppm (0 before one, and for spot).
+    pub funding_rate_ppm: i32,
+    /// The next funding time that funding announced, ns since the Unix epoch (0 before one, and
+    /// for spot).
+    pub next_funding_time_ns: u64,
 }
 
 /// A snapshot request was refused.
@@ -422,6 +433,8 @@ pub enum MdServerMessage {
 
 /// Largest market-data frame (length prefix included): `MdInstrument`.
 pub const MD_MAX_MESSAGE_LEN: usize = LENGTH_PREFIX_LEN + HEADER_LEN + layout::md_instrument::BLOCK_LEN;
+// `MdSnapshotEnd` grew by a perpetual's state: it must still fit the buffers sized by the above.
+const _: () = assert!(layout::md_snapshot_end::BLOCK_LEN <= layout::md_instrument::BLOCK_LEN);
 
 impl MdServerMessage {
     /// Block length of a server → subscriber template, `None` if unknown in this direction.
@@ -452,11 +465,13 @@ impl MdServerMessage {
     }
 
     /// The shortest block the decoder accepts: the block length, except for a template whose
-    /// block grew by appended fields (`MdFunding` without `next_funding_time_ns`), where a block
-    /// of the original length is read with those fields absent.
+    /// block grew by appended fields (`MdFunding` without `next_funding_time_ns`, `MdSnapshotEnd`
+    /// without the perpetual's state), where a block of the original length is read with those
+    /// fields absent.
     pub fn min_block_len_of(template_id: u16) -> Option<usize> {
         match template_id {
             template::MD_FUNDING => Some(layout::md_funding::NEXT_FUNDING_TIME_NS),
+            template::MD_SNAPSHOT_END => Some(layout::md_snapshot_end::MARK_PRICE),
             t => Self::block_len_of(t),
         }
     }
@@ -658,6 +673,11 @@ impl MdServerMessage {
                     bid_levels: r.u32(BID_LEVELS),
                     ask_levels: r.u32(ASK_LEVELS),
                     orders: r.u32(ORDERS),
+                    // Absent (0) in a block that ends before them: reads beyond the block give zeros.
+                    mark_price: r.u64(MARK_PRICE),
+                    open_interest: r.u64(OPEN_INTEREST),
+                    funding_rate_ppm: r.i32(FUNDING_RATE_PPM),
+                    next_funding_time_ns: r.u64(NEXT_FUNDING_TIME_NS),
                 })
             }
             template::MD_SNAPSHOT_REJECTED => {
@@ -847,6 +867,10 @@ impl MdServerMessage {
                 w.u32(BID_LEVELS, m.bid_levels);
                 w.u32(ASK_LEVELS, m.ask_levels);
                 w.u32(ORDERS, m.orders);
+                w.u64(MARK_PRICE, m.mark_price);
+                w.u64(OPEN_INTEREST, m.open_interest);
+                w.i32(FUNDING_RATE_PPM, m.funding_rate_ppm);
+                w.u64(NEXT_FUNDING_TIME_NS, m.next_funding_time_ns);
             }
             MdServerMessage::SnapshotRejected(m) => {
                 use layout::md_snapshot_rejected::*;

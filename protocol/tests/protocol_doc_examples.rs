@@ -351,6 +351,11 @@ fn md_examples() -> Vec<(&'static str, MdServerMessage)> {
                 bid_levels: 1,
                 ask_levels: 1,
                 orders: 2,
+                // Spot: no perpetual state.
+                mark_price: 0,
+                open_interest: 0,
+                funding_rate_ppm: 0,
+                next_funding_time_ns: 0,
             }),
         ),
         (
@@ -973,6 +978,17 @@ fn variants() -> Vec<(String, &'static str, Vec<u8>)> {
             with_block_len(example("MdFunding"), 32),
         ),
         ("MdFunding, 31-byte block".into(), "md", with_block_len(example("MdFunding"), 31)),
+        (
+            "MdSnapshotEnd (perpetual), 48-byte block (before the perpetual's state)".into(),
+            "md",
+            with_block_len(example("MdSnapshotEnd (perpetual)"), 48),
+        ),
+        (
+            "MdSnapshotEnd (perpetual), 72-byte block (next_funding_time_ns cut)".into(),
+            "md",
+            with_block_len(example("MdSnapshotEnd (perpetual)"), 72),
+        ),
+        ("MdSnapshotEnd, 47-byte block".into(), "md", with_block_len(example("MdSnapshotEnd"), 47)),
         ("frame length 7".into(), "server", vec![7, 0, 0, 0, 4, 0, 0x44, 0x4d, 2]),
         ("frame length 2000".into(), "server", with_u16(example("Heartbeat"), 0, 2000)),
     ]

@@ -52,11 +52,17 @@ proptest! {
         let len = (short.len() - 2) as u16;
         short[0..2].copy_from_slice(&len.to_le_bytes());
         short[2..4].copy_from_slice(&(len - 8).to_le_bytes());
+        let short_block = block - cut;
         match (decode(&short), m) {
             // `MdFunding` grew by its appended next funding time: a block without all of it reads
             // as the older version with a tail (ignored, as every longer block's), the time absent.
-            (Ok(MdServerMessage::Funding(f)), MdServerMessage::Funding(want)) if bytes.len() - cut >= 10 + 32 => {
+            (Ok(MdServerMessage::Funding(f)), MdServerMessage::Funding(want)) if (32..40).contains(&short_block) => {
                 prop_assert_eq!(f, MdFunding { next_funding_time_ns: 0, ..want })
+            }
+            // `MdSnapshotEnd` grew by a perpetual's state: a field the block does not hold
+            // whole reads as absent (0).
+            (Ok(MdServerMessage::SnapshotEnd(e)), MdServerMessage::SnapshotEnd(want)) if (48..80).contains(&short_block) => {
+                prop_assert_eq!(e, snapshot_end_in(want, short_block))
             }
             (got, _) => prop_assert!(matches!(got, Err(DecodeError::BlockTooShort { .. })), "{:?}", got),
         }
@@ -223,5 +229,60 @@ fn md_funding_next_funding_time_is_appended_and_optional() {
     assert_eq!(
         cut(31),
         Err(DecodeError::BlockTooShort { template_id: template::MD_FUNDING, block_length: 31, min: 32 })
+    );
+}
+
+/// What a `block`-byte `MdSnapshotEnd` (48 to 80) says of `full`: the appended fields it does
+/// not hold whole are absent (0).
+fn snapshot_end_in(full: MdSnapshotEnd, block: usize) -> MdSnapshotEnd {
+    use layout::md_snapshot_end::*;
+    let has = |offset: usize, size: usize| block >= offset + size;
+    MdSnapshotEnd {
+        mark_price: if has(MARK_PRICE, 8) { full.mark_price } else { 0 },
+        open_interest: if has(OPEN_INTEREST, 8) { full.open_interest } else { 0 },
+        funding_rate_ppm: if has(FUNDING_RATE_PPM, 4) { full.funding_rate_ppm } else { 0 },
+        next_funding_time_ns: if has(NEXT_FUNDING_TIME_NS, 8) { full.next_funding_time_ns } else { 0 },
+        ..full
+    }
+}
+
+/// `MdSnapshotEnd` (132) grew from 48 to 80 bytes by a perpetual's state as of the snapshot
+/// (mark, open interest, last announced funding), appended: a server before it sends 48 bytes,
+/// decoded with the four fields absent (0); 47 are too short.
+#[test]
+fn md_snapshot_end_perpetual_state_is_appended_and_optional() {
+    let end = MdSnapshotEnd {
+        seq: 505,
+        order_seq: 212,
+        feed_epoch: 1_767_225_600_000_000_000,
+        instrument: 3,
+        state: engine::InstrumentState::Trading,
+        truncated: false,
+        orders_included: false,
+        bid_levels: 1,
+        ask_levels: 1,
+        orders: 0,
+        mark_price: 6_050_000,
+        open_interest: 737,
+        funding_rate_ppm: -100,
+        next_funding_time_ns: 1_767_254_400_000_000_000,
+    };
+    let bytes = encode(&MdServerMessage::SnapshotEnd(end));
+    use layout::md_snapshot_end::*;
+    assert_eq!((MARK_PRICE, OPEN_INTEREST, FUNDING_RATE_PPM, NEXT_FUNDING_TIME_NS, BLOCK_LEN), (48, 56, 64, 72, 80));
+    assert_eq!(&bytes[10 + 48..10 + 56], &6_050_000u64.to_le_bytes());
+    assert_eq!(&bytes[10 + 64..10 + 72], &[0x9c, 0xff, 0xff, 0xff, 0, 0, 0, 0], "rate, then 4 reserved zero bytes");
+    let cut = |n: usize| {
+        let mut b = bytes[..10 + n].to_vec();
+        b[0..2].copy_from_slice(&(8 + n as u16).to_le_bytes());
+        b[2..4].copy_from_slice(&(n as u16).to_le_bytes());
+        decode(&b)
+    };
+    let absent = MdSnapshotEnd { mark_price: 0, open_interest: 0, funding_rate_ppm: 0, next_funding_time_ns: 0, ..end };
+    assert_eq!(cut(48), Ok(MdServerMessage::SnapshotEnd(absent)));
+    assert_eq!(cut(72), Ok(MdServerMessage::SnapshotEnd(MdSnapshotEnd { next_funding_time_ns: 0, ..end })));
+    assert_eq!(
+        cut(47),
+        Err(DecodeError::BlockTooShort { template_id: template::MD_SNAPSHOT_END, block_length: 47, min: 48 })
     );
 }

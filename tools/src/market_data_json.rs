@@ -73,7 +73,8 @@ fn snapshot_and_order_message(msg: &MdServerMessage) -> Value {
             "type": "MdSnapshotEnd", "seq": int(e.seq), "instrument": int(e.instrument), "state": name(e.state),
             "truncated": e.truncated, "orders_included": e.orders_included, "order_seq": int(e.order_seq),
             "feed_epoch": int(e.feed_epoch), "bid_levels": int(e.bid_levels), "ask_levels": int(e.ask_levels),
-            "orders": int(e.orders),
+            "orders": int(e.orders), "mark_price": int(e.mark_price), "open_interest": int(e.open_interest),
+            "funding_rate_ppm": int(e.funding_rate_ppm), "next_funding_time_ns": int(e.next_funding_time_ns),
         }),
         MdServerMessage::SnapshotRejected(r) => json!({
             "type": "MdSnapshotRejected", "instrument": int(r.instrument), "reason": name(r.reason),

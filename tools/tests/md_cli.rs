@@ -139,6 +139,11 @@ fn fake_server(feed: Feed) -> (SocketAddr, JoinHandle<Vec<ClientMessage>>) {
                         bid_levels: 1,
                         ask_levels: 0,
                         orders: 0,
+                        // A perpetual's state (the JSON prints it whatever the instrument).
+                        mark_price: feed.price,
+                        open_interest: feed.qty,
+                        funding_rate_ppm: -100,
+                        next_funding_time_ns: feed.feed_epoch,
                     }),
                 );
             }
@@ -170,7 +175,8 @@ fn snapshot_prints_the_levels_and_the_end() {
     assert_eq!(
         text,
         "1 @5 SNAPSHOT LEVEL BUY 4999900 qty=20000 orders=2\n\
-         1 @5 SNAPSHOT END order_seq=0 bids=1 asks=0 orders=0 truncated=false state=Trading\n"
+         1 @5 SNAPSHOT END order_seq=0 bids=1 asks=0 orders=0 truncated=false state=Trading mark=4999900 \
+         open_interest=20000 funding_rate_ppm=-100 next_funding_time_ns=7\n"
     );
     let got = server.join().unwrap();
     assert_eq!(got[0], ClientMessage::MdSubscribe(MdSubscribe { heartbeat_interval_ms: 0, order_by_order: false }));
@@ -244,6 +250,10 @@ fn snapshot_json_prints_the_levels_and_the_end() {
     assert_u64_string(&lines[1], "seq", BIG.seq + 1);
     assert_u64_string(&lines[1], "feed_epoch", u64::MAX);
     assert_eq!((&lines[1]["bid_levels"], &lines[1]["truncated"]), (&1.into(), &false.into()));
+    assert_u64_string(&lines[1], "mark_price", BIG.price);
+    assert_u64_string(&lines[1], "open_interest", BIG.qty);
+    assert_u64_string(&lines[1], "next_funding_time_ns", u64::MAX);
+    assert_eq!(lines[1]["funding_rate_ppm"], -100);
     server.join().unwrap();
 }
 

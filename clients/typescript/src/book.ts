@@ -55,15 +55,31 @@ export class Book {
   /** The snapshot had more levels than it sent: only the levels down to its depth are known. */
   truncated = false;
   lastTrade: { price: bigint; qty: bigint } | null = null;
-  /** Perpetuals: the last mark price. */
+  /** Perpetuals: the last mark price (from the snapshot, then `MdMarkPrice` and `MdFunding`). */
   markPrice: bigint | null = null;
   /**
    * Perpetuals: the last funding settled, with the next funding time it announced (ns since the
    * Unix epoch; 0 when none was given).
    */
   lastFunding: { ratePpm: number; openInterest: bigint; nextFundingTimeNs: bigint } | null = null;
-  /** Perpetuals: the open interest as last published (`MdOpenInterest` or `MdFunding`). */
+  /** Perpetuals: the open interest as last published (the snapshot, `MdOpenInterest` or `MdFunding`). */
   openInterest: bigint | null = null;
+  /**
+   * Perpetuals: the last announced funding (rate, next funding time in ns since the Unix epoch),
+   * from the snapshot or an `MdFunding` that gave a next funding time; null before one.
+   */
+  funding: { ratePpm: number; nextFundingTimeNs: bigint } | null = null;
+
+  /**
+   * A perpetual's state from a snapshot's end: a perpetual's mark is never 0, so a 0 mark is spot
+   * or a server before the fields, which says nothing.
+   */
+  takePerpetualState(end: MdSnapshotEnd): void {
+    if (end.markPrice === 0n) return;
+    this.markPrice = end.markPrice;
+    this.openInterest = end.openInterest;
+    if (end.nextFundingTimeNs !== 0n) this.funding = { ratePpm: end.fundingRatePpm, nextFundingTimeNs: end.nextFundingTimeNs };
+  }
 
   side(side: Side): Map<bigint, Level> {
     return side === 'Buy' ? this.bids : this.asks;
@@ -273,6 +289,8 @@ export class BookBuilder {
       if (book.seq !== this.bookNow.seq || !book.sameAs(this.bookNow, end.ordersIncluded)) {
         return { kind: 'Inconsistent', instrument: this.instrument, seq: end.seq };
       }
+      // At the book's own seq: its perpetual state is the server's.
+      this.bookNow.takePerpetualState(end);
       this.snapshotRequested = false;
       return 'Verified';
     }
@@ -284,6 +302,8 @@ export class BookBuilder {
     book.markPrice = this.bookNow.markPrice;
     book.lastFunding = this.bookNow.lastFunding;
     book.openInterest = this.bookNow.openInterest;
+    book.funding = this.bookNow.funding;
+    book.takePerpetualState(end);
     this.bookNow = book;
     this.live = true;
     this.snapshotRequested = false;
@@ -327,6 +347,8 @@ export class BookBuilder {
         b.markPrice = m.markPrice;
         b.lastFunding = { ratePpm: m.ratePpm, openInterest: m.openInterest, nextFundingTimeNs: m.nextFundingTimeNs };
         b.openInterest = m.openInterest;
+        // Only one that announced a next time is the funding a snapshot would carry.
+        if (m.nextFundingTimeNs !== 0n) b.funding = { ratePpm: m.ratePpm, nextFundingTimeNs: m.nextFundingTimeNs };
         break;
       case 'MdOpenInterest':
         b.openInterest = m.openInterest;

@@ -165,7 +165,7 @@ const MD_MIN_BLOCK: ReadonlyMap<number, number> = new Map([
   [T.MdTopOfBook, 48],
   [T.MdSnapshotLevel, 40],
   [T.MdSnapshotOrder, 40],
-  [T.MdSnapshotEnd, 48],
+  [T.MdSnapshotEnd, 48], // before a perpetual's state was appended
   [T.MdSnapshotRejected, 8],
   [T.MdOrderAdded, 40],
   [T.MdOrderExecuted, 48],
@@ -725,6 +725,11 @@ export function decodeMdMessage(frame: Frame): MdServerMessage {
         bidLevels: r.u32(32),
         askLevels: r.u32(36),
         orders: r.u32(40),
+        // A perpetual's state: absent (0) in a 48-byte block, like a field the block does not hold whole.
+        markPrice: r.u64(48),
+        openInterest: r.u64(56),
+        fundingRatePpm: r.i32(64),
+        nextFundingTimeNs: r.u64(72),
       };
     }
     case T.MdSnapshotRejected:

@@ -1007,6 +1007,14 @@ export interface MdSnapshotEnd {
   bidLevels: number;
   askLevels: number;
   orders: number;
+  /** A perpetual's mark price as of the snapshot (0 for spot, and from a server before the field). */
+  markPrice: bigint;
+  /** A perpetual's open interest as of the snapshot (0 for spot). */
+  openInterest: bigint;
+  /** The rate of the last announced funding, ppm (0 before one, and for spot). */
+  fundingRatePpm: number;
+  /** The next funding time that funding announced, ns since the Unix epoch (0 before one, and for spot). */
+  nextFundingTimeNs: bigint;
 }
 
 export interface MdSnapshotRejected {

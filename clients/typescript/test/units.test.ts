@@ -13,6 +13,7 @@ import {
   InstrumentUnits,
   parseDecimal,
   type MdServerMessage,
+  type MdSnapshotEnd,
 } from '../src/index';
 
 test('decimal strings to fixed point and back, exactly, without floats', () => {
@@ -68,7 +69,8 @@ const snapLevel = (seq: bigint, side: 'Buy' | 'Sell', price: bigint, qty: bigint
 });
 const snapEnd = (seq: bigint, orderSeq = 0n, ordersIncluded = false): MdServerMessage => ({
   type: 'MdSnapshotEnd', seq, instrument: I, state: 'Trading', truncated: false, ordersIncluded, orderSeq,
-  feedEpoch: 1n, bidLevels: 0, askLevels: 0, orders: 0,
+  feedEpoch: 1n, bidLevels: 0, askLevels: 0, orders: 0, markPrice: 0n, openInterest: 0n, fundingRatePpm: 0,
+  nextFundingTimeNs: 0n,
 });
 const top = (seq: bigint, bidPrice: bigint, bidQty: bigint, askPrice: bigint, askQty: bigint): MdServerMessage => ({
   type: 'MdTopOfBook', seq, instrument: I, bidPrice, bidQty, askPrice, askQty,
@@ -160,6 +162,29 @@ test('book builder, perpetuals: open interest advances the price stream and is t
   assert.equal(b.apply(snapEnd(5n)), 'Verified');
   assert.equal(b.book.openInterest, 740n);
   assert.deepEqual(b.apply(oi(7n, 1n)), { kind: 'Sequence', instrument: I, stream: 'price', expected: 6n, got: 7n });
+});
+
+test('book builder, perpetuals: a snapshot gives the mark, open interest and announced funding at once', () => {
+  const NEXT = 1_767_254_400_000_000_000n;
+  const perpEnd = (seq: bigint, markPrice: bigint, openInterest: bigint, fundingRatePpm: number, nextFundingTimeNs: bigint): MdServerMessage => ({
+    ...(snapEnd(seq) as MdSnapshotEnd), markPrice, openInterest, fundingRatePpm, nextFundingTimeNs,
+  });
+  const got = (b: BookBuilder) => [b.book.markPrice, b.book.openInterest, b.book.funding];
+  const b = new BookBuilder(I, false);
+  assert.equal(b.apply({ type: 'MdOpenInterest', seq: 5n, instrument: I, openInterest: 740n }), 'Buffered');
+  assert.equal(b.apply(perpEnd(4n, 5_726_630n, 737n, 100, NEXT)), 'Synced');
+  assert.deepEqual(got(b), [5_726_630n, 740n, { ratePpm: 100, nextFundingTimeNs: NEXT }], 'the buffered delta after it');
+  assert.equal(
+    b.apply({ type: 'MdFunding', seq: 6n, instrument: I, ratePpm: -30, markPrice: 5_730_000n, openInterest: 740n, nextFundingTimeNs: NEXT + 1n }),
+    'Delta',
+  );
+  assert.deepEqual(got(b), [5_730_000n, 740n, { ratePpm: -30, nextFundingTimeNs: NEXT + 1n }]);
+  assert.equal(b.apply(perpEnd(6n, 5_730_000n, 740n, -30, NEXT + 1n)), 'Verified');
+  b.reset();
+  assert.equal(b.apply(perpEnd(9n, 5_740_000n, 10n, 0, 0n)), 'Synced');
+  assert.deepEqual(got(b), [5_740_000n, 10n, null], 'before any announced funding');
+  assert.equal(b.apply(snapEnd(9n)), 'Verified', 'spot, or a server before the fields: says nothing');
+  assert.deepEqual(got(b), [5_740_000n, 10n, null]);
 });
 
 test('feed books: MdInstrument says which instruments are perpetuals', () => {

@@ -402,5 +402,24 @@ pub fn md_examples() -> Vec<(&'static str, MdServerMessage)> {
             "MdOpenInterest",
             MdServerMessage::OpenInterest(MdOpenInterest { seq: 504, instrument: 3, open_interest: 737 }),
         ),
+        (
+            "MdSnapshotEnd (perpetual)",
+            MdServerMessage::SnapshotEnd(MdSnapshotEnd {
+                seq: 504,
+                order_seq: 212,
+                feed_epoch: super::TS,
+                instrument: 3,
+                state: InstrumentState::Trading,
+                truncated: false,
+                orders_included: false,
+                bid_levels: 1,
+                ask_levels: 1,
+                orders: 0,
+                mark_price: 5_726_630,
+                open_interest: 737,
+                funding_rate_ppm: 100,
+                next_funding_time_ns: NEXT_FUNDING_TIME_NS,
+            }),
+        ),
     ]
 }

@@ -317,12 +317,14 @@ pub fn md_server_message() -> impl Strategy<Value = MdServerMessage> {
         ),
         (
             (any::<u64>(), any::<u64>(), any::<u64>(), any::<u32>(), state()),
-            (any::<bool>(), any::<bool>(), any::<u32>(), any::<u32>(), any::<u32>())
+            (any::<bool>(), any::<bool>(), any::<u32>(), any::<u32>(), any::<u32>()),
+            (any::<u64>(), any::<u64>(), any::<i32>(), any::<u64>())
         )
             .prop_map(
                 |(
                     (seq, order_seq, feed_epoch, instrument, state),
                     (truncated, orders_included, bid_levels, ask_levels, orders),
+                    (mark_price, open_interest, funding_rate_ppm, next_funding_time_ns),
                 )| MdServerMessage::SnapshotEnd(MdSnapshotEnd {
                     seq,
                     order_seq,
@@ -333,7 +335,11 @@ pub fn md_server_message() -> impl Strategy<Value = MdServerMessage> {
                     orders_included,
                     bid_levels,
                     ask_levels,
-                    orders
+                    orders,
+                    mark_price,
+                    open_interest,
+                    funding_rate_ppm,
+                    next_funding_time_ns
                 })
             ),
         (any::<u32>(), sel(MdSnapshotRejectReason::ALL)).prop_map(|(instrument, reason)| {
