@@ -182,20 +182,7 @@ fn futures_steady_state_allocates_nothing() {
                 apply(e, a, CommandKind::SetLeverage(SetLeverage { instrument: BTC, leverage: 100 }), out);
             }
         };
-        let spec = InstrumentSpec {
-            id: BTC,
-            symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
-            base_asset: 2,
-            quote_asset: USDT,
-            tick: 10,
-            lot: 1,
-            min_qty: 1,
-            max_qty: 1_000_000,
-            min_notional: 0,
-            price_band_bps: 500,
-            reference_price: MID,
-            qty_scale: 1000,
-        };
+        let spec = InstrumentSpec { quote_asset: USDT, ..engine::examples::btc_perp_spec(BTC) };
         apply(e, FEE, CommandKind::AddPerpetual(spec), out);
         let fees = SetFeeSchedule { instrument: BTC, tier: 0, maker_ppm: -100, taker_ppm: 500 };
         apply(e, FEE, CommandKind::SetFeeSchedule(fees), out);

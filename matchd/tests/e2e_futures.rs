@@ -31,20 +31,7 @@ fn config() -> ConfigText {
 }
 
 fn perp_spec() -> InstrumentSpec {
-    InstrumentSpec {
-        id: PERP,
-        symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
-        base_asset: 2,
-        quote_asset: USDT,
-        tick: 10,
-        lot: 1,
-        min_qty: 1,
-        max_qty: 1_000_000,
-        min_notional: 0,
-        price_band_bps: 500,
-        reference_price: MID,
-        qty_scale: 1000,
-    }
+    InstrumentSpec { quote_asset: USDT, ..engine::examples::btc_perp_spec(PERP) }
 }
 
 /// Reads `c`'s reports until one matches; returns every report read, the match last.

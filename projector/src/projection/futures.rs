@@ -676,20 +676,7 @@ mod tests {
             EngineConfig { risk_checks: true, insurance_account: FUND, oracle_account: 8, ..EngineConfig::small() };
         let mut engine = Engine::new(cfg);
         let mut p = Projection::from_engine(&engine);
-        let spec = InstrumentSpec {
-            id: PERP,
-            symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
-            base_asset: 1,
-            quote_asset: USDT,
-            tick: 10,
-            lot: 1,
-            min_qty: 1,
-            max_qty: 1_000_000,
-            min_notional: 0,
-            price_band_bps: 500,
-            reference_price: 6_000_000,
-            qty_scale: 1000,
-        };
+        let spec = InstrumentSpec { base_asset: 1, quote_asset: USDT, ..engine::examples::btc_perp_spec(PERP) };
         let tier = |index, max_notional, max_leverage, mmr_ppm, maint_amount| {
             CommandKind::SetRiskTier(SetRiskTier {
                 instrument: PERP,

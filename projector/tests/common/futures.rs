@@ -27,20 +27,7 @@ pub fn futures_config() -> EngineConfig {
 
 /// BTC-PERP of docs/futures.md's examples: prices in cents, qty in 0.001 BTC.
 pub fn perp_spec() -> InstrumentSpec {
-    InstrumentSpec {
-        id: PERP,
-        symbol: InstrumentSpec::symbol_from_str("BTC-PERP").unwrap(),
-        base_asset: 1,
-        quote_asset: USDT,
-        tick: 10,
-        lot: 1,
-        min_qty: 1,
-        max_qty: 1_000_000,
-        min_notional: 0,
-        price_band_bps: 500,
-        reference_price: MID,
-        qty_scale: 1000,
-    }
+    InstrumentSpec { base_asset: 1, quote_asset: USDT, ..engine::examples::btc_perp_spec(PERP) }
 }
 
 /// Binance's first three BTCUSDT brackets (docs/futures.md, section 2).
