@@ -1,22 +1,33 @@
 //! O(1) lookup of live orders by engine order id and by (account, client
-//! order id). Both tables store only 4-byte slot numbers: the key is read
-//! back from the order slot itself, which keeps the index at about 10 bytes
-//! per order of capacity instead of 40+ for a key/value map. Both are
-//! pre-sized to the order capacity, so inserts never reallocate (hashbrown
-//! only rehashes in place when it has room for twice the live entries).
-//! Their iteration order is never observed: outputs walk books and the
-//! per-account lists instead.
+//! order id). Every table stores only 4-byte slot numbers: the key is read
+//! back from the order slot itself.
+//!
+//! Engine ids are issued in sequence, so most live orders are recent: an id
+//! goes into a ring at `id mod ring size` (a power of two at least the order
+//! capacity), where placing and releasing it is one store and finding it one
+//! load, instead of a hash probe of a control line and a slot line. An order
+//! still live when a newer id needs its ring place (it outlived a ring's worth
+//! of newer orders) moves to the overflow hash table, which lookups that miss
+//! the ring consult.
+//!
+//! The hash tables are pre-sized to the order capacity, so inserts never
+//! reallocate (hashbrown only rehashes in place when it has room for twice the
+//! live entries). Their iteration order is never observed: outputs walk books
+//! and the per-account lists instead.
 
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-use crate::order_pool::{OrderPool, Slot};
+use crate::order_pool::{OrderPool, Slot, NIL};
 use crate::types::*;
 
 pub(crate) struct OrderIndex {
-    by_id: HashTable<Slot>,
+    /// Slot of the live order whose id is this place's, or `NIL`.
+    id_ring: Box<[Slot]>,
+    /// Live orders whose ring place a newer id took.
+    id_overflow: HashTable<Slot>,
     by_client: HashTable<Slot>,
 }
 
@@ -51,15 +62,29 @@ fn client_hash(account: AccountId, cid: ClientOrderId) -> u64 {
 
 impl OrderIndex {
     pub fn with_capacity(capacity: u32) -> Self {
+        let ring = (capacity as usize).max(1).next_power_of_two();
         Self {
-            by_id: HashTable::with_capacity(capacity as usize),
+            id_ring: crate::huge_pages::vec_filled(NIL, ring).into_boxed_slice(),
+            id_overflow: HashTable::with_capacity(capacity as usize),
             by_client: HashTable::with_capacity(capacity as usize),
         }
     }
 
     #[inline]
+    fn ring_place(&self, id: OrderId) -> usize {
+        id as usize & (self.id_ring.len() - 1)
+    }
+
+    #[inline]
     pub fn by_id(&self, pool: &OrderPool, id: OrderId) -> Option<Slot> {
-        self.by_id.find(id_hash(id), |&s| pool.get(s).order_id == id).copied()
+        let s = self.id_ring[self.ring_place(id)];
+        if s != NIL && pool.get(s).order_id == id {
+            return Some(s);
+        }
+        if self.id_overflow.is_empty() {
+            return None;
+        }
+        self.id_overflow.find(id_hash(id), |&s| pool.get(s).order_id == id).copied()
     }
 
     #[inline]
@@ -76,7 +101,14 @@ impl OrderIndex {
     #[inline]
     pub fn insert(&mut self, pool: &OrderPool, slot: Slot) {
         let o = pool.get(slot);
-        self.by_id.insert_unique(id_hash(o.order_id), slot, |&s| id_hash(pool.get(s).order_id));
+        let place = self.ring_place(o.order_id);
+        let older = std::mem::replace(&mut self.id_ring[place], slot);
+        if older != NIL {
+            // Outlived a ring's worth of newer ids: it moves aside.
+            debug_assert_ne!(pool.get(older).order_id, o.order_id, "order ids are unique");
+            let id = pool.get(older).order_id;
+            self.id_overflow.insert_unique(id_hash(id), older, |&s| id_hash(pool.get(s).order_id));
+        }
         self.by_client.insert_unique(client_hash(o.account, o.client_order_id), slot, |&s| {
             let o = pool.get(s);
             client_hash(o.account, o.client_order_id)
@@ -87,7 +119,10 @@ impl OrderIndex {
     #[inline]
     pub fn remove(&mut self, pool: &OrderPool, slot: Slot) {
         let o = pool.get(slot);
-        if let Ok(e) = self.by_id.find_entry(id_hash(o.order_id), |&s| s == slot) {
+        let place = self.ring_place(o.order_id);
+        if self.id_ring[place] == slot {
+            self.id_ring[place] = NIL;
+        } else if let Ok(e) = self.id_overflow.find_entry(id_hash(o.order_id), |&s| s == slot) {
             e.remove();
         }
         if let Ok(e) = self.by_client.find_entry(client_hash(o.account, o.client_order_id), |&s| s == slot) {
