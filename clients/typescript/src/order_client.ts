@@ -37,6 +37,7 @@ import type {
   TimeInForce,
   TrailUnit,
   TriggerKind,
+  TriggerSource,
 } from './enums';
 import { EncodeError } from './encode';
 import {
@@ -176,6 +177,12 @@ export interface AdvancedOrderParams extends Omit<NewOrderParams, 'qty'> {
   trailingDelta?: number;
   /** With `trailingDelta`: whole ticks, or basis points of that best price (1 to 5,000). */
   trailingUnit?: TrailUnit;
+  /** Perpetuals: never opens or grows the position; trimmed or cancelled as it shrinks. */
+  reduceOnly?: boolean;
+  /** Perpetuals: a market order (qty 0) for the whole position, at placement or when it fires. */
+  closePosition?: boolean;
+  /** Perpetuals: which price fires `trigger`, the last trade price (default) or the mark. */
+  triggerSource?: TriggerSource;
 }
 
 /**
@@ -643,6 +650,10 @@ export class OrderClient extends EventEmitter<OrderClientEvents> {
         trigger,
         displayQty: o.displayQty ?? 0n,
         trailing,
+        // Perpetuals' options, sent only when given (absent reads as false / the last price).
+        ...(o.reduceOnly === undefined ? {} : { reduceOnly: o.reduceOnly }),
+        ...(o.closePosition === undefined ? {} : { closePosition: o.closePosition }),
+        ...(o.triggerSource === undefined ? {} : { triggerSource: o.triggerSource }),
       },
       TEMPLATE.NewAdvancedOrder,
       'NewAdvancedOrder',

@@ -164,6 +164,13 @@ test('rejects: NothingToFill, AlreadyExpired, NotArmed, and options that do not 
     // An expiry only on an order that can rest, or a conditional one.
     ['InvalidField', 'NewAdvancedOrder', a.advancedOrder({ ...base, side: 'Buy', price: px(0), tif: 'IOC', expireTimeNs: nsFromNow(60_000), clientOrderId: 2307n })],
     ['InvalidField', 'NewAdvancedOrder', a.advancedOrder({ ...base, ...market, side: 'Sell', expireTimeNs: nsFromNow(60_000), clientOrderId: 2308n })],
+    // Perpetuals' options reach the engine, which refuses them on a spot instrument.
+    ['InvalidField', 'NewAdvancedOrder', a.advancedOrder({ ...base, side: 'Sell', price: px(2000), reduceOnly: true, clientOrderId: 2310n })],
+    ['InvalidField', 'NewAdvancedOrder', a.advancedOrder({ ...market, side: 'Sell', qty: 0n, closePosition: true, clientOrderId: 2311n })],
+    [
+      'InvalidField', 'NewAdvancedOrder',
+      a.advancedOrder({ ...base, side: 'Buy', price: px(0), trigger: { triggerPrice: px(900), kind: 'StopLoss' }, triggerSource: 'MarkPrice', clientOrderId: 2312n }),
+    ],
     // The order's own rules still apply, under the new command type.
     ['DuplicateClientOrderId', 'NewAdvancedOrder', a.advancedOrder({ ...base, side: 'Buy', price: px(-2000), clientOrderId: 2300n })],
     [
