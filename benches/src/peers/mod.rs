@@ -22,6 +22,7 @@ use engine::*;
 pub mod lobster;
 pub mod matchcore;
 pub mod orderbook_rs;
+pub mod rust_order_book;
 
 /// One order-book operation in peer-neutral form. `book` is the instrument
 /// index (0-based), `id` matchd's engine order id.
@@ -345,6 +346,7 @@ pub fn all(flow: &PeerFlow, orders_hint: usize) -> Vec<Box<dyn Peer>> {
         Box::new(Prepared::<matchcore::Matchcore>::new(flow, orders_hint)),
         Box::new(Prepared::<orderbook_rs::OrderbookRs>::new(flow, orders_hint)),
         Box::new(Prepared::<lobster::Lobster>::new(flow, orders_hint)),
+        Box::new(Prepared::<rust_order_book::RustOrderBook>::new(flow, orders_hint)),
     ]
 }
 
