@@ -46,6 +46,7 @@ mod order_lists;
 mod order_pool;
 mod perp_market;
 mod position;
+mod prefetch;
 mod price_level;
 mod risk;
 mod risk_tier;
@@ -69,7 +70,7 @@ mod view;
 pub use command::*;
 pub use config::{EngineConfig, NO_ACCOUNT};
 pub use credential_table::AccountCredential;
-pub use engine::Engine;
+pub use engine::{Engine, PREFETCH_MIN_LIVE_ORDERS};
 pub use event::*;
 pub use snapshot::futures::{
     ArmedFlagsSnapshot, FuturesSnapshot, MarginSnapshot, OpenSideSnapshot, PerpSnapshot, PositionSnapshot,

@@ -18,6 +18,7 @@ impl Engine {
         let maker_side = taker.side.opposite();
         let instrument = self.instruments[ii].spec.id;
         let perp = self.instruments[ii].perp;
+        let big_book = self.is_big_book();
         while taker.leaves > 0 {
             let Some(l) = self.instruments[ii].book.side(maker_side).best() else { break };
             let level_price = self.levels.get(l).price;
@@ -30,6 +31,15 @@ impl Engine {
             while s != NIL && taker.leaves > 0 {
                 let mut maker = *self.orders.get(s);
                 let mut next = self.orders.links(s).next;
+                if big_book {
+                    // The next maker's lines and this one's neighbours (if it fills, it is
+                    // unlinked) load while this trade is worked out.
+                    if next != NIL {
+                        self.orders.prefetch_order(next);
+                        self.orders.prefetch_links(next);
+                    }
+                    self.prefetch_unlink(s, maker.order_id);
+                }
                 if perp != NO_PERP && maker.flags & REDUCE_ONLY != 0 {
                     // A reduce-only maker never outgrows its owner's position (docs/futures.md).
                     maker.leaves = self.fit_reduce_only(perp as usize, s, out);

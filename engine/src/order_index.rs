@@ -29,6 +29,9 @@ pub(crate) struct OrderIndex {
     /// Live orders whose ring place a newer id took.
     id_overflow: HashTable<Slot>,
     by_client: HashTable<Slot>,
+    /// Address of `by_client`'s control bytes (0 until its first insert): only for
+    /// [`Self::prefetch_client`]; set again at every insert, so a table that moved is followed.
+    by_client_ctrl: usize,
 }
 
 /// Keys that differ only in their low bits (consecutive engine ids, a
@@ -67,6 +70,7 @@ impl OrderIndex {
             id_ring: crate::huge_pages::vec_filled(NIL, ring).into_boxed_slice(),
             id_overflow: HashTable::with_capacity(capacity as usize),
             by_client: HashTable::with_capacity(capacity as usize),
+            by_client_ctrl: 0,
         }
     }
 
@@ -109,10 +113,46 @@ impl OrderIndex {
             let id = pool.get(older).order_id;
             self.id_overflow.insert_unique(id_hash(id), older, |&s| id_hash(pool.get(s).order_id));
         }
-        self.by_client.insert_unique(client_hash(o.account, o.client_order_id), slot, |&s| {
+        let e = self.by_client.insert_unique(client_hash(o.account, o.client_order_id), slot, |&s| {
             let o = pool.get(s);
             client_hash(o.account, o.client_order_id)
         });
+        // hashbrown lays bucket i's value out at `ctrl - (i + 1) * size` (see `prefetch_client`).
+        let (index, at) = (e.bucket_index(), e.get() as *const Slot as usize);
+        self.by_client_ctrl = at + (index + 1) * std::mem::size_of::<Slot>();
+    }
+
+    /// Starts the two lines a lookup of this client order id reads first (its home control
+    /// group and its home bucket), so that a command applied a little later finds them cached.
+    ///
+    /// The addresses come from hashbrown's layout (values stored backwards before the control
+    /// bytes, the probe starting at `hash & mask`), which its API does not promise: were it to
+    /// change, the prefetch would fetch useless lines and cost only itself (a prefetch never
+    /// faults). `tests::client_prefetch_address_is_the_home_bucket` catches such a change.
+    #[inline]
+    pub fn prefetch_client(&self, account: AccountId, cid: ClientOrderId) {
+        if self.by_client_ctrl == 0 {
+            return;
+        }
+        let home = self.client_home(account, cid);
+        crate::prefetch::prefetch_line((self.by_client_ctrl + home) as *const u8);
+        crate::prefetch::prefetch_line(self.client_bucket_addr(home) as *const u8);
+    }
+
+    #[inline]
+    fn client_home(&self, account: AccountId, cid: ClientOrderId) -> usize {
+        client_hash(account, cid) as usize & (self.by_client.num_buckets() - 1)
+    }
+
+    #[inline]
+    fn client_bucket_addr(&self, bucket: usize) -> usize {
+        self.by_client_ctrl.wrapping_sub((bucket + 1) * std::mem::size_of::<Slot>())
+    }
+
+    /// Starts the line of `id`'s ring place.
+    #[inline]
+    pub fn prefetch_id(&self, id: OrderId) {
+        crate::prefetch::prefetch_line(self.id_ring.as_ptr().wrapping_add(self.ring_place(id)));
     }
 
     /// Unindexes a slot; its order fields must still be intact.
@@ -128,5 +168,43 @@ impl OrderIndex {
         if let Ok(e) = self.by_client.find_entry(client_hash(o.account, o.client_order_id), |&s| s == slot) {
             e.remove();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order_pool::Order;
+
+    /// `prefetch_client` computes hashbrown's bucket address from its layout; an order found in
+    /// its home bucket must live at exactly that address (else the prefetch fetches the wrong
+    /// lines: no wrong result, but the speed it exists for is gone).
+    #[test]
+    fn client_prefetch_address_is_the_home_bucket() {
+        let mut pool = OrderPool::with_capacity(4096);
+        let mut index = OrderIndex::with_capacity(4096);
+        let mut at_home = 0;
+        for i in 0..4000u64 {
+            let (account, cid) = ((i % 7) as AccountId + 1, i * 3 + 11);
+            let slot = pool.alloc(Order { order_id: i + 1, client_order_id: cid, account, ..Order::EMPTY });
+            index.insert(&pool, slot);
+        }
+        for i in 0..4000u64 {
+            let (account, cid) = ((i % 7) as AccountId + 1, i * 3 + 11);
+            let home = index.client_home(account, cid);
+            let bucket = index
+                .by_client
+                .find_bucket_index(client_hash(account, cid), |&s| {
+                    let o = pool.get(s);
+                    o.account == account && o.client_order_id == cid
+                })
+                .expect("indexed");
+            if bucket == home {
+                at_home += 1;
+                let value = index.by_client.get_bucket(bucket).expect("full") as *const Slot as usize;
+                assert_eq!(value, index.client_bucket_addr(home), "bucket {bucket}");
+            }
+        }
+        assert!(at_home > 1000, "most keys sit in their home bucket ({at_home})");
     }
 }

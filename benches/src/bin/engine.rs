@@ -3,7 +3,7 @@
 //! exchange-core mix last.
 //!
 //! Before that last line, one line per peer order book from the package
-//! registry (`impl`: matchcore, orderbook-rs, lobster; see
+//! registry (`impl`: matchcore, orderbook-rs, lobster, rust-order-book; see
 //! `benches/src/peers/`) per mix, fed the same flow and timed in
 //! alternation with matchd; the last line repeats the exchange-core ratios.
 //!
@@ -11,9 +11,11 @@
 //! instrument, one account, limits and cancels by client id, 100k and 500k
 //! resting orders and a feed-like shallow book), each beside the peers.
 //!
-//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N]`
-//! (`--book-flows`: only those three flows.)
+//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N]`
+//! (`--book-flows`: only those three flows; `--lookahead N`: `Engine::prefetch` N commands
+//! ahead of the one applied, as the matcher does with 2, the default; 0 never prefetches.)
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use benches::alloc_counter::{self, CountingAlloc};
@@ -53,8 +55,12 @@ fn args() -> Args {
             "--book-flows" => a.book_flows_only = true,
             "--flow" => a.flow = Some(it.next().expect("--flow NAME")),
             "--runs" => a.runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
+            "--lookahead" => {
+                let n = it.next().and_then(|v| v.parse().ok()).expect("--lookahead N");
+                LOOKAHEAD.store(n, Ordering::Relaxed);
+            }
             "--bench" => {}
-            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N]"),
+            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N]"),
         }
     }
     if a.runs == 0 {
@@ -146,10 +152,30 @@ fn warmed_engine(f: &Flow) -> (Engine, Seq) {
 /// --toggle-collect=*measured_pass*`) can count it alone.
 #[inline(never)]
 fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut CountingSink) {
-    for c in cmds {
+    let ahead = LOOKAHEAD.load(Ordering::Relaxed);
+    if ahead == 0 {
+        for c in cmds {
+            *seq += 1;
+            e.apply(*seq, c, sink);
+        }
+        return;
+    }
+    // As the matcher does within a batch: prefetch `ahead` commands ahead of the one applied.
+    for (i, c) in cmds.iter().enumerate() {
+        if let Some(next) = cmds.get(i + ahead) {
+            e.prefetch(next);
+        }
         *seq += 1;
         e.apply(*seq, c, sink);
     }
+}
+
+/// How many commands ahead `measured_pass` calls `Engine::prefetch` (`--lookahead N`; 0: never).
+/// The matcher's distance by default.
+static LOOKAHEAD: AtomicUsize = AtomicUsize::new(matchd_lookahead());
+
+const fn matchd_lookahead() -> usize {
+    2
 }
 
 /// Median of `runs` timed passes over the measured commands, in commands/s.
@@ -190,7 +216,11 @@ fn latency(f: &Flow) -> (Histogram<u64>, [Histogram<u64>; 4]) {
     let mut sink = CountingSink::default();
     let mut all = latency_histogram();
     let mut per: [Histogram<u64>; 4] = std::array::from_fn(|_| latency_histogram());
-    for c in &f.measured {
+    let ahead = LOOKAHEAD.load(Ordering::Relaxed);
+    for (i, c) in f.measured.iter().enumerate() {
+        if let Some(next) = f.measured.get(i + ahead).filter(|_| ahead > 0) {
+            e.prefetch(next);
+        }
         seq += 1;
         let t = Instant::now();
         e.apply(seq, c, &mut sink);
@@ -383,7 +413,7 @@ fn book_flows(a: &Args, timer_ns: u64) {
         let (rate, best, best_cpu, allocs) = throughput_median_best(&f, a.runs);
         let (all, per) = latency(&f);
         println!(
-            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":1,\"commands\":{},\"cmds_per_sec\":{:.0},\"ns_per_op\":{:.1},\"best_ns_per_op\":{:.1},\"best_cpu_ns_per_op\":{:.1},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{}}}",
+            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":1,\"commands\":{},\"cmds_per_sec\":{:.0},\"ns_per_op\":{:.1},\"best_ns_per_op\":{:.1},\"best_cpu_ns_per_op\":{:.1},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{},\"lookahead\":{}}}",
             shape.name,
             f.measured.len(),
             rate,
@@ -396,7 +426,8 @@ fn book_flows(a: &Args, timer_ns: u64) {
             f.trade_cmd_pct,
             f.resting,
             allocs,
-            timer_ns
+            timer_ns,
+            LOOKAHEAD.load(Ordering::Relaxed)
         );
         if a.peers {
             let mix = Mix {
