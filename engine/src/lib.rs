@@ -50,6 +50,7 @@ mod prefetch;
 mod price_level;
 mod risk;
 mod risk_tier;
+mod slot_chunks;
 mod slot_table;
 mod snapshot;
 mod snapshot_v1;

@@ -10,10 +10,13 @@
 //! of newer orders) moves to the overflow hash table, which lookups that miss
 //! the ring consult.
 //!
-//! The hash tables are pre-sized to the order capacity, so inserts never
-//! reallocate (hashbrown only rehashes in place when it has room for twice the
-//! live entries). Their iteration order is never observed: outputs walk books
-//! and the per-account lists instead.
+//! Client order ids are in a [`SlotChunks`] table: one line a lookup, its
+//! address known from the key alone (so [`OrderIndex::prefetch_client`] can
+//! fetch it commands ahead), and no tombstones to rehash. The overflow table
+//! of engine ids, rarely used, is hashbrown's. Both are pre-sized to the order
+//! capacity, so inserts never reallocate (hashbrown only rehashes in place
+//! when it has room for twice the live entries), and neither's iteration order
+//! is ever observed: outputs walk books and the per-account lists instead.
 
 use std::hash::BuildHasher;
 
@@ -21,6 +24,7 @@ use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 use crate::order_pool::{OrderPool, Slot, NIL};
+use crate::slot_chunks::SlotChunks;
 use crate::types::*;
 
 pub(crate) struct OrderIndex {
@@ -28,10 +32,7 @@ pub(crate) struct OrderIndex {
     id_ring: Box<[Slot]>,
     /// Live orders whose ring place a newer id took.
     id_overflow: HashTable<Slot>,
-    by_client: HashTable<Slot>,
-    /// Address of `by_client`'s control bytes (0 until its first insert): only for
-    /// [`Self::prefetch_client`]; set again at every insert, so a table that moved is followed.
-    by_client_ctrl: usize,
+    by_client: SlotChunks,
 }
 
 /// Keys that differ only in their low bits (consecutive engine ids, a
@@ -42,6 +43,11 @@ pub(crate) struct OrderIndex {
 /// tag bits (the top 7, which hashbrown compares first) are mixed from the
 /// whole key.
 const RUN: u64 = 16;
+
+/// The same for client order ids in [`SlotChunks`], whose home chunk comes from the hash's
+/// middle bits: a client's [`CLIENT_RUN`] consecutive ids share one home line (of 12 entries,
+/// so a run never fills it alone), with tags varied by the low bits.
+const CLIENT_RUN: u64 = 4;
 
 /// `block_hash` with its run bits replaced by the key's low bits, and its
 /// tag bits varied by them too (keys of one block would otherwise share a
@@ -60,7 +66,9 @@ fn id_hash(id: OrderId) -> u64 {
 
 #[inline]
 fn client_hash(account: AccountId, cid: ClientOrderId) -> u64 {
-    run_hash(FxBuildHasher.hash_one((account, cid / RUN)), cid)
+    let low = cid & (CLIENT_RUN - 1);
+    let tag_mix = low.wrapping_mul(0x9E37_79B9_7F4A_7C15) & (0x7F << 57);
+    FxBuildHasher.hash_one((account, cid / CLIENT_RUN)) ^ tag_mix
 }
 
 impl OrderIndex {
@@ -69,8 +77,7 @@ impl OrderIndex {
         Self {
             id_ring: crate::huge_pages::vec_filled(NIL, ring).into_boxed_slice(),
             id_overflow: HashTable::with_capacity(capacity as usize),
-            by_client: HashTable::with_capacity(capacity as usize),
-            by_client_ctrl: 0,
+            by_client: SlotChunks::with_capacity(capacity),
         }
     }
 
@@ -93,12 +100,10 @@ impl OrderIndex {
 
     #[inline]
     pub fn by_client(&self, pool: &OrderPool, account: AccountId, cid: ClientOrderId) -> Option<Slot> {
-        self.by_client
-            .find(client_hash(account, cid), |&s| {
-                let o = pool.get(s);
-                o.account == account && o.client_order_id == cid
-            })
-            .copied()
+        self.by_client.find(client_hash(account, cid), |s| {
+            let o = pool.get(s);
+            o.account == account && o.client_order_id == cid
+        })
     }
 
     /// Indexes a slot whose order fields are already written.
@@ -113,40 +118,14 @@ impl OrderIndex {
             let id = pool.get(older).order_id;
             self.id_overflow.insert_unique(id_hash(id), older, |&s| id_hash(pool.get(s).order_id));
         }
-        let e = self.by_client.insert_unique(client_hash(o.account, o.client_order_id), slot, |&s| {
-            let o = pool.get(s);
-            client_hash(o.account, o.client_order_id)
-        });
-        // hashbrown lays bucket i's value out at `ctrl - (i + 1) * size` (see `prefetch_client`).
-        let (index, at) = (e.bucket_index(), e.get() as *const Slot as usize);
-        self.by_client_ctrl = at + (index + 1) * std::mem::size_of::<Slot>();
+        self.by_client.insert(client_hash(o.account, o.client_order_id), slot);
     }
 
-    /// Starts the two lines a lookup of this client order id reads first (its home control
-    /// group and its home bucket), so that a command applied a little later finds them cached.
-    ///
-    /// The addresses come from hashbrown's layout (values stored backwards before the control
-    /// bytes, the probe starting at `hash & mask`), which its API does not promise: were it to
-    /// change, the prefetch would fetch useless lines and cost only itself (a prefetch never
-    /// faults). `tests::client_prefetch_address_is_the_home_bucket` catches such a change.
+    /// Starts the line a lookup of this client order id reads first (its home chunk), so that a
+    /// command applied a little later finds it cached.
     #[inline]
     pub fn prefetch_client(&self, account: AccountId, cid: ClientOrderId) {
-        if self.by_client_ctrl == 0 {
-            return;
-        }
-        let home = self.client_home(account, cid);
-        crate::prefetch::prefetch_line((self.by_client_ctrl + home) as *const u8);
-        crate::prefetch::prefetch_line(self.client_bucket_addr(home) as *const u8);
-    }
-
-    #[inline]
-    fn client_home(&self, account: AccountId, cid: ClientOrderId) -> usize {
-        client_hash(account, cid) as usize & (self.by_client.num_buckets() - 1)
-    }
-
-    #[inline]
-    fn client_bucket_addr(&self, bucket: usize) -> usize {
-        self.by_client_ctrl.wrapping_sub((bucket + 1) * std::mem::size_of::<Slot>())
+        self.by_client.prefetch(client_hash(account, cid));
     }
 
     /// Starts the line of `id`'s ring place.
@@ -165,46 +144,7 @@ impl OrderIndex {
         } else if let Ok(e) = self.id_overflow.find_entry(id_hash(o.order_id), |&s| s == slot) {
             e.remove();
         }
-        if let Ok(e) = self.by_client.find_entry(client_hash(o.account, o.client_order_id), |&s| s == slot) {
-            e.remove();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::order_pool::Order;
-
-    /// `prefetch_client` computes hashbrown's bucket address from its layout; an order found in
-    /// its home bucket must live at exactly that address (else the prefetch fetches the wrong
-    /// lines: no wrong result, but the speed it exists for is gone).
-    #[test]
-    fn client_prefetch_address_is_the_home_bucket() {
-        let mut pool = OrderPool::with_capacity(4096);
-        let mut index = OrderIndex::with_capacity(4096);
-        let mut at_home = 0;
-        for i in 0..4000u64 {
-            let (account, cid) = ((i % 7) as AccountId + 1, i * 3 + 11);
-            let slot = pool.alloc(Order { order_id: i + 1, client_order_id: cid, account, ..Order::EMPTY });
-            index.insert(&pool, slot);
-        }
-        for i in 0..4000u64 {
-            let (account, cid) = ((i % 7) as AccountId + 1, i * 3 + 11);
-            let home = index.client_home(account, cid);
-            let bucket = index
-                .by_client
-                .find_bucket_index(client_hash(account, cid), |&s| {
-                    let o = pool.get(s);
-                    o.account == account && o.client_order_id == cid
-                })
-                .expect("indexed");
-            if bucket == home {
-                at_home += 1;
-                let value = index.by_client.get_bucket(bucket).expect("full") as *const Slot as usize;
-                assert_eq!(value, index.client_bucket_addr(home), "bucket {bucket}");
-            }
-        }
-        assert!(at_home > 1000, "most keys sit in their home bucket ({at_home})");
+        let removed = self.by_client.remove(client_hash(o.account, o.client_order_id), slot);
+        debug_assert!(removed, "a live order is indexed by its client id");
     }
 }
