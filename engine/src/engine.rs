@@ -24,9 +24,10 @@ use crate::trigger_book::TriggerBook;
 use crate::types::*;
 pub use crate::view::{ArmedView, InstrumentView, LevelView, OrderView};
 
-/// Resting orders below which [`Engine::prefetch`] does nothing: 32,768 orders' slots and links
-/// (64 bytes each) fill a 2 MiB L2, so a smaller book is mostly cache-resident, and there the
-/// prefetch was measured to cost more than it saved (BENCHMARKS.md, "lookahead prefetch").
+/// Resting orders below which [`Engine::prefetch_index`] and [`Engine::prefetch_order`] do
+/// nothing: 32,768 orders' slots and links (64 bytes each) fill a 2 MiB L2, so a smaller book is
+/// mostly cache-resident, and there the prefetch was measured to cost more than it saved
+/// (BENCHMARKS.md, "Lookahead prefetch").
 pub const PREFETCH_MIN_LIVE_ORDERS: u32 = 1 << 15;
 
 /// Marks an instrument id with no instrument in `Engine::instrument_slot`.
@@ -298,15 +299,16 @@ impl Engine {
         }
     }
 
-    /// Starts the cache misses that applying `cmd` will take first: the index lines a cancel or
-    /// an amend looks its order up in, and those a new order's duplicate check and insert read.
-    /// Call it a couple of commands ahead of [`Self::apply`] (the matcher does, within each
-    /// batch the journal released), so that the lines arrive while the commands before it are
-    /// applied. It changes no state and no output; it only makes a large book faster. A small
-    /// book (fewer than [`PREFETCH_MIN_LIVE_ORDERS`] resting orders) stays in the caches
-    /// anyway, and there it does nothing.
+    /// Starts the cache misses that applying `cmd` will take first: the index line a cancel or
+    /// an amend looks its order up in, and the one a new order's duplicate check and insert
+    /// read. The first of two stages, for a command two ahead of the one applied; the second,
+    /// [`Self::prefetch_order`], one ahead, when this line has arrived. The matcher calls both
+    /// within each batch the journal released, so that the lines arrive while the commands
+    /// before are applied. Neither changes any state or output; they only make a large book
+    /// faster. A small book (fewer than [`PREFETCH_MIN_LIVE_ORDERS`] resting orders) stays in
+    /// the caches anyway, and there they do nothing.
     #[inline]
-    pub fn prefetch(&self, cmd: &Command) {
+    pub fn prefetch_index(&self, cmd: &Command) {
         if !self.is_big_book() {
             return;
         }
@@ -319,6 +321,27 @@ impl Engine {
         match *order {
             OrderRef::Client(cid) => self.index.prefetch_client(cmd.account, cid),
             OrderRef::Engine(id) => self.index.prefetch_id(id),
+        }
+    }
+
+    /// The second stage of [`Self::prefetch_index`], one command ahead: the order slot and
+    /// links a cancel or an amend will most likely find (read from the index line the first
+    /// stage fetched; a wrong guess costs only the prefetch).
+    #[inline]
+    pub fn prefetch_order(&self, cmd: &Command) {
+        if !self.is_big_book() {
+            return;
+        }
+        let (CommandKind::Cancel(Cancel { order }) | CommandKind::Amend(Amend { order, .. })) = &cmd.kind else {
+            return;
+        };
+        let slot = match *order {
+            OrderRef::Client(cid) => self.index.likely_client(cmd.account, cid),
+            OrderRef::Engine(id) => self.index.likely_id(id),
+        };
+        if slot != NIL {
+            self.orders.prefetch_order(slot);
+            self.orders.prefetch_links(slot);
         }
     }
 

@@ -128,6 +128,18 @@ impl OrderIndex {
         self.by_client.prefetch(client_hash(account, cid));
     }
 
+    /// The slot a lookup of this client order id most likely finds (unverified), or `NIL`.
+    #[inline]
+    pub fn likely_client(&self, account: AccountId, cid: ClientOrderId) -> Slot {
+        self.by_client.likely(client_hash(account, cid))
+    }
+
+    /// The slot in `id`'s ring place (unverified), or `NIL`.
+    #[inline]
+    pub fn likely_id(&self, id: OrderId) -> Slot {
+        self.id_ring[self.ring_place(id)]
+    }
+
     /// Starts the line of `id`'s ring place.
     #[inline]
     pub fn prefetch_id(&self, id: OrderId) {

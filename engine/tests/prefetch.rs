@@ -1,4 +1,4 @@
-//! `Engine::prefetch` is a hint: applying a flow with it, at any distance and on any command
+//! `Engine::prefetch_index` and `prefetch_order` are hints: applying a flow with it, at any distance and on any command
 //! (unknown accounts, ids and instruments included), gives the same events and the same state
 //! as applying it without. The book is kept above `PREFETCH_MIN_LIVE_ORDERS` so that the
 //! prefetching paths (index lookups, unlinking, the next maker) run rather than return.
@@ -104,12 +104,15 @@ fn prefetching_changes_no_event_and_no_state() {
             for _ in 0..r.below(3) {
                 let ahead = r.below(6) as usize;
                 if let Some(next) = cmds.get(i + ahead) {
-                    hinted.prefetch(next);
+                    hinted.prefetch_index(next);
+                    hinted.prefetch_order(next);
                 }
             }
             if r.below(50) == 0 {
                 let kind = cancel(OrderRef::Engine(r.next()));
-                hinted.prefetch(&Command { account: r.next() as AccountId, timestamp_ns: 0, kind });
+                let junk = Command { account: r.next() as AccountId, timestamp_ns: 0, kind };
+                hinted.prefetch_index(&junk);
+                hinted.prefetch_order(&junk);
             }
             let seq = i as Seq + 2;
             a.clear();

@@ -17,9 +17,10 @@ use crate::output_slot::OutputSlot;
 /// Events claimed before they are published even within one input batch, so
 /// a command with a huge sweep can never claim the whole output ring unpublished.
 const PUBLISH_EVERY_EVENTS: usize = 1024;
-/// How far ahead of the command it applies the matcher prefetches (`Engine::prefetch`): one
-/// command's work (~100 ns) is about one memory access, so two commands ahead lets the lines
-/// arrive in time (BENCHMARKS.md, "lookahead prefetch").
+/// How far ahead of the command it applies the matcher starts a command's index line
+/// (`Engine::prefetch_index`; its order follows one command ahead, `Engine::prefetch_order`): one
+/// command's work (~100 ns) is about one memory access, so each stage's line arrives in time
+/// (BENCHMARKS.md, "Lookahead prefetch").
 const LOOKAHEAD_COMMANDS: i64 = 2;
 
 /// Counters for metrics.
@@ -177,9 +178,12 @@ impl Matcher {
             };
             for s in range {
                 // The commands after this one in the batch are journaled already: start their
-                // cache misses now (Engine::prefetch changes nothing else).
+                // cache misses now, in two stages (the prefetches change nothing else).
                 if s + LOOKAHEAD_COMMANDS <= hi {
-                    self.engine.prefetch(&self.input.get(s + LOOKAHEAD_COMMANDS).cmd);
+                    self.engine.prefetch_index(&self.input.get(s + LOOKAHEAD_COMMANDS).cmd);
+                }
+                if s < hi {
+                    self.engine.prefetch_order(&self.input.get(s + 1).cmd);
                 }
                 let cmd = self.input.get(s).cmd;
                 sink.timestamp_ns = cmd.timestamp_ns;

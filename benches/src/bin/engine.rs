@@ -12,8 +12,9 @@
 //! resting orders and a feed-like shallow book), each beside the peers.
 //!
 //! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N]`
-//! (`--book-flows`: only those three flows; `--lookahead N`: `Engine::prefetch` N commands
-//! ahead of the one applied, as the matcher does with 2, the default; 0 never prefetches.)
+//! (`--book-flows`: only those three flows; `--lookahead N`: `Engine::prefetch_index` N commands
+//! ahead of the one applied and `prefetch_order` one ahead, as the matcher does with 2, the
+//! default; 0 never prefetches.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -160,18 +161,22 @@ fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut Cou
         }
         return;
     }
-    // As the matcher does within a batch: prefetch `ahead` commands ahead of the one applied.
+    // As the matcher does within a batch: the index line `ahead` commands ahead, the order one.
     for (i, c) in cmds.iter().enumerate() {
         if let Some(next) = cmds.get(i + ahead) {
-            e.prefetch(next);
+            e.prefetch_index(next);
+        }
+        if let Some(next) = cmds.get(i + 1) {
+            e.prefetch_order(next);
         }
         *seq += 1;
         e.apply(*seq, c, sink);
     }
 }
 
-/// How many commands ahead `measured_pass` calls `Engine::prefetch` (`--lookahead N`; 0: never).
-/// The matcher's distance by default.
+/// How many commands ahead `measured_pass` calls `Engine::prefetch_index` (`--lookahead N`; 0:
+/// no prefetching at all; else `Engine::prefetch_order` one command ahead too, as the matcher
+/// does). The matcher's distance by default.
 static LOOKAHEAD: AtomicUsize = AtomicUsize::new(matchd_lookahead());
 
 const fn matchd_lookahead() -> usize {
@@ -218,8 +223,13 @@ fn latency(f: &Flow) -> (Histogram<u64>, [Histogram<u64>; 4]) {
     let mut per: [Histogram<u64>; 4] = std::array::from_fn(|_| latency_histogram());
     let ahead = LOOKAHEAD.load(Ordering::Relaxed);
     for (i, c) in f.measured.iter().enumerate() {
-        if let Some(next) = f.measured.get(i + ahead).filter(|_| ahead > 0) {
-            e.prefetch(next);
+        if ahead > 0 {
+            if let Some(next) = f.measured.get(i + ahead) {
+                e.prefetch_index(next);
+            }
+            if let Some(next) = f.measured.get(i + 1) {
+                e.prefetch_order(next);
+            }
         }
         seq += 1;
         let t = Instant::now();
