@@ -24,10 +24,10 @@ use crate::trigger_book::TriggerBook;
 use crate::types::*;
 pub use crate::view::{ArmedView, InstrumentView, LevelView, OrderView};
 
-/// Resting orders below which [`Engine::prefetch_index`] and [`Engine::prefetch_order`] do
-/// nothing: 32,768 orders' slots and links (64 bytes each) fill a 2 MiB L2, so a smaller book is
-/// mostly cache-resident, and there the prefetch was measured to cost more than it saved
-/// (BENCHMARKS.md, "Lookahead prefetch").
+/// Resting orders from which prefetching pays ([`Engine::prefetch_pays`]): 32,768 orders' slots
+/// and links (64 bytes each) fill a 2 MiB L2, so a smaller book is mostly cache-resident, and
+/// there the prefetches were measured to cost more than they saved (BENCHMARKS.md, "Lookahead
+/// prefetch").
 pub const PREFETCH_MIN_LIVE_ORDERS: u32 = 1 << 15;
 
 /// Marks an instrument id with no instrument in `Engine::instrument_slot`.
@@ -299,19 +299,14 @@ impl Engine {
         }
     }
 
-    /// Starts the cache misses that applying `cmd` will take first: the index line a cancel or
-    /// an amend looks its order up in, and the one a new order's duplicate check and insert
-    /// read. The first of two stages, for a command two ahead of the one applied; the second,
-    /// [`Self::prefetch_order`], one ahead, when this line has arrived. The matcher calls both
-    /// within each batch the journal released, so that the lines arrive while the commands
-    /// before are applied. Neither changes any state or output; they only make a large book
-    /// faster. A small book (fewer than [`PREFETCH_MIN_LIVE_ORDERS`] resting orders) stays in
-    /// the caches anyway, and there they do nothing.
+    /// Starts the cache misses that applying `cmd` will take first: the index lines a cancel or
+    /// an amend looks its order up in, and those a new order's duplicate check and insert read.
+    /// The first of two stages, for a command two ahead of the one applied; the second,
+    /// [`Self::prefetch_order`], one ahead, when these lines have arrived. The matcher calls both
+    /// within each batch the journal released, while [`Self::prefetch_pays`], so that the lines
+    /// arrive while the commands before are applied. Neither changes any state or output.
     #[inline]
     pub fn prefetch_index(&self, cmd: &Command) {
-        if !self.is_big_book() {
-            return;
-        }
         let (CommandKind::Cancel(Cancel { order }) | CommandKind::Amend(Amend { order, .. })) = &cmd.kind else {
             if let CommandKind::NewOrder(o) = &cmd.kind {
                 self.index.prefetch_client(cmd.account, o.client_order_id);
@@ -329,9 +324,6 @@ impl Engine {
     /// stage fetched; a wrong guess costs only the prefetch).
     #[inline]
     pub fn prefetch_order(&self, cmd: &Command) {
-        if !self.is_big_book() {
-            return;
-        }
         let (CommandKind::Cancel(Cancel { order }) | CommandKind::Amend(Amend { order, .. })) = &cmd.kind else {
             return;
         };
@@ -345,9 +337,11 @@ impl Engine {
         }
     }
 
-    /// Whether the resting orders outgrow the caches, so that prefetching pays.
+    /// Whether the resting orders outgrow the caches (at least [`PREFETCH_MIN_LIVE_ORDERS`]), so
+    /// that [`Self::prefetch_index`] and [`Self::prefetch_order`] pay: a caller asks once per
+    /// batch and calls them only then (on a small book the calls cost more than they save).
     #[inline]
-    pub(crate) fn is_big_book(&self) -> bool {
+    pub fn prefetch_pays(&self) -> bool {
         self.orders.live() >= PREFETCH_MIN_LIVE_ORDERS
     }
 
@@ -706,7 +700,7 @@ impl Engine {
         if o.flags & PENDING != 0 {
             return self.cancel_unplaced(slot, reason, out);
         }
-        if self.is_big_book() {
+        if self.prefetch_pays() {
             self.prefetch_unlink(slot, o.order_id);
         }
         let ii = self.instrument_index(o.instrument).expect("resting order on a known instrument");

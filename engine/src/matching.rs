@@ -18,7 +18,7 @@ impl Engine {
         let maker_side = taker.side.opposite();
         let instrument = self.instruments[ii].spec.id;
         let perp = self.instruments[ii].perp;
-        let big_book = self.is_big_book();
+        let big_book = self.prefetch_pays();
         while taker.leaves > 0 {
             let Some(l) = self.instruments[ii].book.side(maker_side).best() else { break };
             let level_price = self.levels.get(l).price;

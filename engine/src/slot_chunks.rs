@@ -1,7 +1,10 @@
-//! A hash table of order slots in 64-byte chunks: each chunk is one cache
-//! line holding 12 one-byte tags and 12 slot numbers, so a lookup reads one
-//! line (then the order slot it verifies against), and its address follows
-//! from the key's hash alone, so it can be prefetched commands ahead.
+//! A hash table of order slots in chunks of 15 entries: a chunk's 15 one-byte
+//! tags and its overflow count are 16 bytes of a dense control array, its
+//! slot numbers one 64-byte line of another. A lookup of an absent key (every
+//! new order's duplicate check) reads only the control word, four of which
+//! share a line; a hit reads one line more (then the order slot it verifies
+//! against). Both addresses follow from the key's hash alone, so they can be
+//! prefetched commands ahead.
 //!
 //! A key lives in its home chunk, or, when that is full, in the first chunk
 //! after it with room; every chunk a key passes counts it in its `overflow`
@@ -17,60 +20,61 @@
 use crate::order_pool::{Slot, NIL};
 
 /// Entries a chunk holds.
-const ENTRIES: usize = 12;
-/// Chunks per entry of capacity: the table is sized for 12 entries per 8 of capacity (a load
-/// of 2/3 when full), so a full home chunk (and a second line read) stays the exception.
-const CAPACITY_PER_CHUNK: usize = 8;
+const ENTRIES: usize = 15;
+/// Chunks per entry of capacity: the table is sized for 15 entries per 10 of capacity (a load
+/// of 2/3 when full), so a full home chunk (and a second chunk read) stays the exception.
+const CAPACITY_PER_CHUNK: usize = 10;
 /// A tag's occupied bit; 0 marks an empty entry.
 const OCCUPIED: u8 = 0x80;
 /// A saturated `overflow` count is never taken down again: the chunk then always sends
 /// lookups on, which costs a line but is never wrong.
 const OVERFLOW_SATURATED: u8 = u8::MAX;
 
-/// One cache line: 16 control bytes (the 12 tags, then the overflow count at [`OVERFLOW`] and
-/// three zero bytes), compared as one word, then the slots.
+/// A chunk's control word: the 15 tags, then the overflow count at [`OVERFLOW`]; compared as one
+/// 16-byte word.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct Ctrl([u8; 16]);
+
+/// A chunk's slot numbers: one line (the 16th is never used).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
-struct Chunk {
-    ctrl: [u8; 16],
-    slots: [Slot; ENTRIES],
-}
+struct Slots([Slot; 16]);
 
-/// Index of the overflow count in [`Chunk::ctrl`].
+/// Index of the overflow count in [`Ctrl`].
 const OVERFLOW: usize = ENTRIES;
 
-const _: () = assert!(std::mem::size_of::<Chunk>() == 64);
-const _: () = assert!(std::mem::align_of::<Chunk>() == 64);
+const _: () = assert!(std::mem::size_of::<Ctrl>() == 16 && ENTRIES < 16);
+const _: () = assert!(std::mem::size_of::<Slots>() == 64);
 
-impl Chunk {
-    const EMPTY: Chunk = Chunk { ctrl: [0; 16], slots: [NIL; ENTRIES] };
+impl Ctrl {
+    const EMPTY: Ctrl = Ctrl([0; 16]);
 
-    /// Bit `i` set where `tags[i] == tag`: the 12 comparisons at once.
+    /// Bit `i` set where `tags[i] == tag`: the 15 comparisons at once.
     #[inline(always)]
     fn matches(&self, tag: u8) -> u32 {
-        matches16(self.ctrl, tag) & ((1 << ENTRIES) - 1)
+        matches16(&self.0, tag) & ((1 << ENTRIES) - 1)
     }
 
     #[inline(always)]
     fn overflow(&self) -> u8 {
-        self.ctrl[OVERFLOW]
+        self.0[OVERFLOW]
     }
 }
 
 /// Bit `i` set where `bytes[i] == tag`, for the 16 bytes: SSE2's byte compare and mask.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn matches16(bytes: [u8; 16], tag: u8) -> u32 {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set1_epi8, _mm_set_epi64x};
-    let lo = i64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-    let hi = i64::from_le_bytes(bytes[8..].try_into().expect("8 bytes"));
-    // SAFETY: these intrinsics compute on register values only (no memory access); they need
-    // SSE2, which every x86_64 processor has (the target's baseline). Unsafe only because Rust
-    // asks for the feature on the calling function; measured against the portable version
-    // below (BENCHMARKS.md, "Client ids in chunks").
+fn matches16(bytes: &[u8; 16], tag: u8) -> u32 {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    // SAFETY: `_mm_loadu_si128` reads 16 bytes from `bytes`, a 16-byte array, with no alignment
+    // needed; the others compute on register values only. They need SSE2, which every x86_64
+    // processor has (the target's baseline): unsafe only because Rust asks for the feature on
+    // the calling function. Measured against the portable version below (BENCHMARKS.md,
+    // "Client ids in chunks").
     unsafe {
-        let eq = _mm_cmpeq_epi8(_mm_set_epi64x(hi, lo), _mm_set1_epi8(tag as i8));
-        _mm_movemask_epi8(eq) as u32 & 0xFFFF
+        let word = _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>());
+        _mm_movemask_epi8(_mm_cmpeq_epi8(word, _mm_set1_epi8(tag as i8))) as u32 & 0xFFFF
     }
 }
 
@@ -78,7 +82,7 @@ fn matches16(bytes: [u8; 16], tag: u8) -> u32 {
 /// architectures, and the x86_64 version's test).
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
-fn matches16_portable(bytes: [u8; 16], tag: u8) -> u32 {
+fn matches16_portable(bytes: &[u8; 16], tag: u8) -> u32 {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     let mut bits = 0u32;
     for half in 0..2 {
@@ -99,7 +103,8 @@ use matches16_portable as matches16;
 
 /// The chunked table (see the module doc).
 pub(crate) struct SlotChunks {
-    chunks: Box<[Chunk]>,
+    ctrl: Box<[Ctrl]>,
+    slots: Box<[Slots]>,
     len: u32,
 }
 
@@ -113,7 +118,11 @@ impl SlotChunks {
     /// A table for at most `capacity` entries; it never allocates again.
     pub fn with_capacity(capacity: u32) -> Self {
         let n = (capacity as usize).div_ceil(CAPACITY_PER_CHUNK).max(1);
-        Self { chunks: crate::huge_pages::vec_filled(Chunk::EMPTY, n).into_boxed_slice(), len: 0 }
+        Self {
+            ctrl: crate::huge_pages::vec_filled(Ctrl::EMPTY, n).into_boxed_slice(),
+            slots: crate::huge_pages::vec_filled(Slots([NIL; 16]), n).into_boxed_slice(),
+            len: 0,
+        }
     }
 
     #[cfg(test)]
@@ -126,53 +135,55 @@ impl SlotChunks {
     #[inline(always)]
     fn home(&self, hash: u64) -> usize {
         let h = (hash >> 25) as u32 as u64;
-        ((h * self.chunks.len() as u64) >> 32) as usize
+        ((h * self.ctrl.len() as u64) >> 32) as usize
     }
 
     #[inline(always)]
     fn next(&self, c: usize) -> usize {
-        if c + 1 == self.chunks.len() {
+        if c + 1 == self.ctrl.len() {
             0
         } else {
             c + 1
         }
     }
 
-    /// Starts the home chunk's line (a hint: it never faults).
+    /// Starts the home chunk's two lines (a hint: it never faults).
     #[inline(always)]
     pub fn prefetch(&self, hash: u64) {
-        crate::prefetch::prefetch_line(self.chunks.as_ptr().wrapping_add(self.home(hash)));
+        let c = self.home(hash);
+        crate::prefetch::prefetch_line(self.ctrl.as_ptr().wrapping_add(c));
+        crate::prefetch::prefetch_line(self.slots.as_ptr().wrapping_add(c));
     }
 
     /// The first entry of the home chunk with this hash's tag, unverified: what a lookup most
     /// likely finds, for prefetching its order.
     #[inline(always)]
     pub fn likely(&self, hash: u64) -> Slot {
-        let chunk = &self.chunks[self.home(hash)];
-        let m = chunk.matches(tag_of(hash));
+        let c = self.home(hash);
+        let m = self.ctrl[c].matches(tag_of(hash));
         if m == 0 {
             NIL
         } else {
-            chunk.slots[m.trailing_zeros() as usize]
+            self.slots[c].0[m.trailing_zeros() as usize]
         }
     }
 
     /// The entry of this hash for which `eq` holds.
-    #[inline]
+    #[inline(always)]
     pub fn find(&self, hash: u64, mut eq: impl FnMut(Slot) -> bool) -> Option<Slot> {
         let tag = tag_of(hash);
         let mut c = self.home(hash);
-        for _ in 0..self.chunks.len() {
-            let chunk = &self.chunks[c];
-            let mut m = chunk.matches(tag);
+        for _ in 0..self.ctrl.len() {
+            let ctrl = &self.ctrl[c];
+            let mut m = ctrl.matches(tag);
             while m != 0 {
-                let s = chunk.slots[m.trailing_zeros() as usize];
+                let s = self.slots[c].0[m.trailing_zeros() as usize];
                 if eq(s) {
                     return Some(s);
                 }
                 m &= m - 1;
             }
-            if chunk.overflow() == 0 {
+            if ctrl.overflow() == 0 {
                 return None;
             }
             c = self.next(c);
@@ -184,21 +195,20 @@ impl SlotChunks {
     /// full (at most `capacity` entries).
     #[inline]
     pub fn insert(&mut self, hash: u64, slot: Slot) {
-        assert!((self.len as usize) < self.chunks.len() * ENTRIES, "slot table sized to the order capacity");
+        assert!((self.len as usize) < self.ctrl.len() * ENTRIES, "slot table sized to the order capacity");
         let tag = tag_of(hash);
         let mut c = self.home(hash);
         loop {
-            let free = self.chunks[c].matches(0);
+            let free = self.ctrl[c].matches(0);
             if free != 0 {
                 let i = free.trailing_zeros() as usize;
-                let chunk = &mut self.chunks[c];
-                chunk.ctrl[i] = tag;
-                chunk.slots[i] = slot;
+                self.ctrl[c].0[i] = tag;
+                self.slots[c].0[i] = slot;
                 self.len += 1;
                 return;
             }
-            let chunk = &mut self.chunks[c];
-            chunk.ctrl[OVERFLOW] = chunk.overflow().saturating_add(1);
+            let ctrl = &mut self.ctrl[c];
+            ctrl.0[OVERFLOW] = ctrl.overflow().saturating_add(1);
             c = self.next(c);
         }
     }
@@ -209,21 +219,20 @@ impl SlotChunks {
         let tag = tag_of(hash);
         let home = self.home(hash);
         let mut c = home;
-        for _ in 0..self.chunks.len() {
-            let chunk = &mut self.chunks[c];
-            let mut m = chunk.matches(tag);
+        for _ in 0..self.ctrl.len() {
+            let mut m = self.ctrl[c].matches(tag);
             while m != 0 {
                 let i = m.trailing_zeros() as usize;
-                if chunk.slots[i] == slot {
-                    chunk.ctrl[i] = 0;
-                    chunk.slots[i] = NIL;
+                if self.slots[c].0[i] == slot {
+                    self.ctrl[c].0[i] = 0;
+                    self.slots[c].0[i] = NIL;
                     self.len -= 1;
                     self.take_back_overflow(home, c);
                     return true;
                 }
                 m &= m - 1;
             }
-            if chunk.overflow() == 0 {
+            if self.ctrl[c].overflow() == 0 {
                 return false;
             }
             c = self.next(c);
@@ -236,19 +245,20 @@ impl SlotChunks {
     fn take_back_overflow(&mut self, home: usize, at: usize) {
         let mut c = home;
         while c != at {
-            let chunk = &mut self.chunks[c];
-            debug_assert!(chunk.overflow() > 0, "a chunk passed on insert counts the entry");
-            if chunk.overflow() != OVERFLOW_SATURATED {
-                chunk.ctrl[OVERFLOW] -= 1;
+            let ctrl = &mut self.ctrl[c];
+            debug_assert!(ctrl.overflow() > 0, "a chunk passed on insert counts the entry");
+            if ctrl.overflow() != OVERFLOW_SATURATED {
+                ctrl.0[OVERFLOW] -= 1;
             }
             c = self.next(c);
         }
     }
 
-    /// Address of the home chunk of `hash` (for the prefetch test).
+    /// Addresses of the home chunk's control word and slots (for the prefetch test).
     #[cfg(test)]
-    fn home_addr(&self, hash: u64) -> usize {
-        &self.chunks[self.home(hash)] as *const Chunk as usize
+    fn home_addrs(&self, hash: u64) -> (usize, usize) {
+        let c = self.home(hash);
+        (&self.ctrl[c] as *const Ctrl as usize, &self.slots[c] as *const Slots as usize)
     }
 }
 
@@ -274,32 +284,35 @@ mod tests {
             }
             for tag in [0u8, 0x80, 0x81, 0xFF, 0x7F, 0x01, 0x42] {
                 let want = bytes.iter().enumerate().filter(|(_, &b)| b == tag).fold(0, |m, (i, _)| m | 1 << i);
-                assert_eq!(matches16(bytes, tag), want, "{bytes:?} {tag:#x}");
-                assert_eq!(matches16_portable(bytes, tag), want, "{bytes:?} {tag:#x}");
+                assert_eq!(matches16(&bytes, tag), want, "{bytes:?} {tag:#x}");
+                assert_eq!(matches16_portable(&bytes, tag), want, "{bytes:?} {tag:#x}");
             }
         }
     }
 
     #[test]
     fn matches_finds_every_equal_tag_and_no_other() {
-        let mut c = Chunk::EMPTY;
-        c.ctrl[..ENTRIES].copy_from_slice(&[0x81, 0, 0x81, 0xFF, 0x80, 0x81, 0, 0, 0x01, 0x81, 0x7F, 0x81]);
-        assert_eq!(c.matches(0x81), 0b1010_0010_0101);
-        assert_eq!(c.matches(0), 0b0000_1100_0010);
+        let mut c = Ctrl::EMPTY;
+        c.0[..ENTRIES].copy_from_slice(&[0x81, 0, 0x81, 0xFF, 0x80, 0x81, 0, 0, 0x01, 0x81, 0x7F, 0x81, 0x90, 0, 0x81]);
+        assert_eq!(c.matches(0x81), 0b100_1010_0010_0101);
+        assert_eq!(c.matches(0), 0b010_0000_1100_0010);
         assert_eq!(c.matches(0xFF), 0b1000);
         assert_eq!(c.matches(0x80), 0b1_0000);
-        // Bytes beyond the 12 entries (the overflow count) never match.
-        c.ctrl[OVERFLOW] = 0x81;
-        assert_eq!(c.matches(0x81), 0b1010_0010_0101);
+        // The byte beyond the 15 entries (the overflow count) never matches.
+        c.0[OVERFLOW] = 0x81;
+        assert_eq!(c.matches(0x81), 0b100_1010_0010_0101);
     }
 
     #[test]
-    fn the_prefetched_line_is_the_home_chunk() {
+    fn the_prefetched_lines_are_the_home_chunk() {
         let t = SlotChunks::with_capacity(1000);
         for h in [0u64, 1 << 25, u64::MAX, 0x1234_5678_9ABC_DEF0] {
-            let a = t.home_addr(h);
-            assert_eq!(a, t.chunks.as_ptr().wrapping_add(t.home(h)) as usize);
-            assert_eq!(a % 64, 0, "a chunk is one line");
+            let (ctrl, slots) = t.home_addrs(h);
+            let c = t.home(h);
+            assert_eq!(ctrl, t.ctrl.as_ptr().wrapping_add(c) as usize);
+            assert_eq!(slots, t.slots.as_ptr().wrapping_add(c) as usize);
+            assert_eq!(ctrl % 16, 0, "a control word never straddles two lines");
+            assert_eq!(slots % 64, 0, "a chunk's slots are one line");
         }
     }
 
@@ -347,7 +360,7 @@ mod tests {
             for (k, s) in left {
                 prop_assert!(t.remove(crowded_hash(k), s));
             }
-            prop_assert!(t.chunks.iter().all(|c| c.ctrl == [0; 16]));
+            prop_assert!(t.ctrl.iter().all(|c| c.0 == [0; 16]));
         }
     }
 }

@@ -176,14 +176,19 @@ impl Matcher {
                 halted: false,
                 timestamp_ns: 0,
             };
+            // Asked once a batch: on a book that fits the caches the prefetches cost more than
+            // they save.
+            let prefetch = self.engine.prefetch_pays();
             for s in range {
                 // The commands after this one in the batch are journaled already: start their
                 // cache misses now, in two stages (the prefetches change nothing else).
-                if s + LOOKAHEAD_COMMANDS <= hi {
-                    self.engine.prefetch_index(&self.input.get(s + LOOKAHEAD_COMMANDS).cmd);
-                }
-                if s < hi {
-                    self.engine.prefetch_order(&self.input.get(s + 1).cmd);
+                if prefetch {
+                    if s + LOOKAHEAD_COMMANDS <= hi {
+                        self.engine.prefetch_index(&self.input.get(s + LOOKAHEAD_COMMANDS).cmd);
+                    }
+                    if s < hi {
+                        self.engine.prefetch_order(&self.input.get(s + 1).cmd);
+                    }
                 }
                 let cmd = self.input.get(s).cmd;
                 sink.timestamp_ns = cmd.timestamp_ns;

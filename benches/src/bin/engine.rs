@@ -12,7 +12,8 @@
 //! resting orders and a feed-like shallow book), each beside the peers.
 //!
 //! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N]`
-//! (`--book-flows`: only those three flows; `--lookahead N`: `Engine::prefetch_index` N commands
+//! (`--flow exchange-core`: only the matching-only exchange-core line; `--book-flows`: only
+//! the three book flows, `--book-flows --flow NAME` one of them; `--lookahead N`: `Engine::prefetch_index` N commands
 //! ahead of the one applied and `prefetch_order` one ahead, as the matcher does with 2, the
 //! default; 0 never prefetches.)
 
@@ -40,7 +41,8 @@ struct Args {
     book_flows_only: bool,
     /// Timed passes per flow (0: 3 with --quick, else 5).
     runs: usize,
-    /// `--flow NAME`: of the issue-14 flows, only this one.
+    /// `--flow NAME`: of the issue-14 flows, only this one; `--flow exchange-core`: only the
+    /// matching-only exchange-core mix.
     flow: Option<String>,
 }
 
@@ -153,7 +155,8 @@ fn warmed_engine(f: &Flow) -> (Engine, Seq) {
 /// --toggle-collect=*measured_pass*`) can count it alone.
 #[inline(never)]
 fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut CountingSink) {
-    let ahead = LOOKAHEAD.load(Ordering::Relaxed);
+    // Asked once a pass, as the matcher asks once a batch.
+    let ahead = if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 };
     if ahead == 0 {
         for c in cmds {
             *seq += 1;
@@ -221,7 +224,7 @@ fn latency(f: &Flow) -> (Histogram<u64>, [Histogram<u64>; 4]) {
     let mut sink = CountingSink::default();
     let mut all = latency_histogram();
     let mut per: [Histogram<u64>; 4] = std::array::from_fn(|_| latency_histogram());
-    let ahead = LOOKAHEAD.load(Ordering::Relaxed);
+    let ahead = if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 };
     for (i, c) in f.measured.iter().enumerate() {
         if ahead > 0 {
             if let Some(next) = f.measured.get(i + ahead) {
@@ -464,6 +467,12 @@ fn main() {
     );
     if a.book_flows_only {
         book_flows(&a, timer_ns);
+        return;
+    }
+    if a.flow.as_deref() == Some("exchange-core") {
+        // The matching-only exchange-core line alone, for quick before/after comparisons.
+        let ec = generate(&flow::EXCHANGE_CORE, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
+        run_mix(&ec, &flow::EXCHANGE_CORE, &a, timer_ns, "");
         return;
     }
     let ih = generate(&flow::INSERT_HEAVY, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
