@@ -4,26 +4,8 @@
 
 mod common;
 
-use common::{check_invariants, sym};
+use common::{check_invariants, sym, Rng};
 use engine::*;
-
-/// xorshift64*: a tiny deterministic generator (no dependency on proptest's RNG).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const CFG: EngineConfig = EngineConfig {
     max_orders: 1 << 14,

@@ -9,26 +9,12 @@
 //! amends, cancels by engine and client id, mass cancels, halts and closes,
 //! and risk mode.
 
+mod common;
+
+use common::Rng;
+
 use engine::*;
 use xxhash_rust::xxh3::Xxh3;
-
-/// xorshift64*: deterministic, no dependency on another crate's RNG.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// How a flow spreads its prices and which commands it mixes.
 #[derive(Clone, Copy)]

@@ -12,22 +12,6 @@ const ACCOUNTS: u64 = 8;
 const RESTING: u64 = 40_000;
 const MIXED: u64 = 30_000;
 
-/// xorshift64*: deterministic, enough to spread prices and pick commands.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn order(cid: ClientOrderId, side: Side, price: Price, qty: Qty) -> CommandKind {
     gtc(cid, side, price, qty)
 }

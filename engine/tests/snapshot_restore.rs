@@ -8,6 +8,10 @@
 //! (`futures_model/`): every damaged futures part is refused with its reason; and a format-5
 //! snapshot (before the futures) still restores.
 
+mod common;
+
+use common::Rng;
+
 #[path = "futures_model/engine_pair.rs"]
 mod engine_pair;
 #[path = "futures_model/flows.rs"]
@@ -17,27 +21,6 @@ mod flows;
 mod model;
 
 use engine::*;
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 const ADMIN: AccountId = 0;
 const FEE: AccountId = 15;

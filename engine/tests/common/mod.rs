@@ -7,6 +7,32 @@ use std::collections::BTreeSet;
 
 use engine::*;
 
+/// xorshift64*: the tests' deterministic generator (enough to spread prices and pick commands;
+/// the pinned hashes depend on its exact sequence).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Below `n` (0 for `n` = 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
 /// Timestamp stamped on every harness command.
 pub const TS: u64 = 1_700_000_000_000_000_000;
 /// The instrument most unit tests trade.
