@@ -18,11 +18,18 @@
 # PG_DIR is where PostgreSQL's cluster lives (default: beside matchd's data, on the same disk;
 # /dev/shm takes PostgreSQL's writes off matchd's disk, as another disk or host would).
 # OPEN_RATE=0 skips the open-loop rounds.
+# MATCHD_CPUS / READ_SIDE_CPUS (taskset lists, e.g. 0 and 1): matchd and the load generator on the
+# first, the projector and PostgreSQL on the second, to see what is left of the interference when
+# the read side has a core of its own, as on another host (it still shares the disk, the page
+# cache and the last-level cache; on a VM the two vCPUs may be one core's two threads).
 # Usage: [SESSIONS=4] [DURATION_S=8] [WINDOW=16] [OPEN_RATE=100000] [ROUNDS=2] [DURABILITY=batch] [PG_DIR=...]
+#        [MATCHD_CPUS=0 READ_SIDE_CPUS=1]
 #        [VARIANTS="nice0:0 nice19:19 idle:idle"] bash scripts/bench-projector-impact.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=${CARGO_TARGET_DIR:-target}/release
+on_matchd_cpus=(); [[ -n ${MATCHD_CPUS:-} ]] && on_matchd_cpus=(taskset -c "$MATCHD_CPUS")
+on_read_cpus=(); [[ -n ${READ_SIDE_CPUS:-} ]] && on_read_cpus=(taskset -c "$READ_SIDE_CPUS")
 SESSIONS=${SESSIONS:-4}; DURATION_S=${DURATION_S:-8}; WINDOW=${WINDOW:-16}; OPEN_RATE=${OPEN_RATE:-100000}
 ROUNDS=${ROUNDS:-2}; DURABILITY=${DURABILITY:-batch}; VARIANTS=${VARIANTS:-"nice0:0 nice19:19 idle:idle"}
 dir=$(mktemp -d /tmp/projector-impact.XXXXXX); chmod 755 "$dir"
@@ -38,7 +45,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$T/loadgen" --accounts-from 100 --sessions "$SESSIONS" --print-matchd-config > "$dir/matchd.toml"
-"$T/matchd" --config "$dir/matchd.toml" --data-dir "$dir/data" --listen 127.0.0.1:0 \
+"${on_matchd_cpus[@]}" "$T/matchd" --config "$dir/matchd.toml" --data-dir "$dir/data" --listen 127.0.0.1:0 \
     --metrics-listen 127.0.0.1:0 --durability "$DURABILITY" > "$dir/matchd.out" 2> "$dir/matchd.err" &
 pids+=($!)
 for _ in $(seq 600); do grep -q "matchd ready listen=" "$dir/matchd.out" && break; sleep 0.1; done
@@ -55,7 +62,7 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 "${as[@]}" "$pgbin/initdb" -D "$pgdir/data" -U postgres --auth=trust -E UTF8 --no-sync > /dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${as[@]}" "$pgbin/postgres" -D "$pgdir/data" -p "$port" -k "$pgdir" -c listen_addresses=127.0.0.1 \
+"${on_read_cpus[@]}" "${as[@]}" "$pgbin/postgres" -D "$pgdir/data" -p "$port" -k "$pgdir" -c listen_addresses=127.0.0.1 \
     > "$dir/pg.log" 2>&1 &
 pgpid=$!; pids+=("$pgpid")
 for _ in $(seq 600); do "$pgbin/pg_isready" -h 127.0.0.1 -p "$port" -q && break; sleep 0.1; done
@@ -76,7 +83,7 @@ pg_priority() {
 prio_prefix() { if [[ $1 == idle ]]; then echo "chrt --idle 0"; else echo "nice -n $1"; fi; }
 
 load() {
-    "$T/loadgen" --addr "$addr" --accounts-from 100 --sessions "$SESSIONS" --closed-loop --window "$WINDOW" \
+    "${on_matchd_cpus[@]}" "$T/loadgen" --addr "$addr" --accounts-from 100 --sessions "$SESSIONS" --closed-loop --window "$WINDOW" \
         --duration-s "$DURATION_S" --warmup-s 1 2>&1 >/dev/null | sed -n 's/.*answered \([0-9]*\)\/s.*/\1/p'
 }
 metric() { curl -s "http://$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
@@ -86,7 +93,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 start_projector() {
     pg_priority "$1"
     # shellcheck disable=SC2046,SC2086
-    $(prio_prefix "$1") "$T/matchd-projector" --data-dir "$dir/data" --database "$url" \
+    "${on_read_cpus[@]}" $(prio_prefix "$1") "$T/matchd-projector" --data-dir "$dir/data" --database "$url" \
         --metrics-listen 127.0.0.1:0 $2 > "$dir/projector.out" 2> "$dir/projector.err" &
     ppid=$!; pids+=("$ppid")
     for _ in $(seq 600); do grep -q "metrics listen=" "$dir/projector.out" && break; sleep 0.1; done
@@ -138,7 +145,7 @@ for v in $VARIANTS_OPEN; do
     start_projector "$prio" "$args"
     sample_lag "$dir/lag.open.$label"
     l=$(loadavg)
-    answered=$("$T/loadgen" --addr "$addr" --accounts-from 100 --sessions "$SESSIONS" --rate "$OPEN_RATE" \
+    answered=$("${on_matchd_cpus[@]}" "$T/loadgen" --addr "$addr" --accounts-from 100 --sessions "$SESSIONS" --rate "$OPEN_RATE" \
         --duration-s "$DURATION_S" --warmup-s 1 2>&1 >/dev/null | sed -n 's/.*answered \([0-9]*\)\/s.*/\1/p')
     load_end=$(date +%s.%N)
     wait "$sampler" || true
