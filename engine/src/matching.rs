@@ -14,6 +14,7 @@ impl Engine {
     /// is filled, nothing more crosses its limit, or self-trade prevention
     /// ends it. Emits trades, maker cancels and one `LevelChanged` per level
     /// touched. The caller decides what happens to the remainder.
+    #[inline(always)]
     pub(crate) fn match_taker<S: EventSink>(&mut self, ii: usize, taker: &mut Taker, out: &mut Out<'_, S>) -> TakerEnd {
         let maker_side = taker.side.opposite();
         let instrument = self.instruments[ii].spec.id;

@@ -109,7 +109,7 @@ impl OrderIndex {
     }
 
     /// Indexes a slot whose order fields are already written.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, pool: &OrderPool, slot: Slot) {
         let o = pool.get(slot);
         let place = self.ring_place(o.order_id);

@@ -282,8 +282,13 @@ impl Engine {
     /// the next is chosen. Between two calls the price moves one way only (one taker's trades),
     /// so at most one side has orders to fire; they fire in the order the price passed them
     /// (trigger price, then arrival). The cascade is bounded by the armed orders there are.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn run_triggers<S: EventSink>(&mut self, ii: usize, ts: u64, out: &mut Out<'_, S>) {
+        // The common case, tested where the caller is: a call into the loop only to return cost
+        // ~13 instructions a new order (callgrind, limit-cancel flow).
+        if self.armed.len() == 0 && self.list_actions.is_empty() {
+            return;
+        }
         self.run_triggers_with(ii, false, ts, out);
     }
 

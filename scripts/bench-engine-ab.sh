@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Before and after of the engine bench: two revisions built alike, run alternately, ratios last.
+#
+# Both builds align every function to 64 bytes and every branch target that is not a fall-through
+# to 32 (LLVM's -align-all-functions / -align-all-nofallthru-blocks). Without that, where the
+# linker happens to place the hot loops decides as much as the change does: on this VM two builds
+# whose measured path was the same code (they differed by a function it never calls) ran the book
+# flows 10-15% apart, consistently, round after round (BENCHMARKS.md, "Inlining the command path").
+# Aligned, they agree within the round-to-round noise. The alignment is for comparing; release
+# builds do not use it.
+#
+# Usage: bash scripts/bench-engine-ab.sh BEFORE [AFTER] [ROUNDS]
+#   BEFORE, AFTER: git revisions (AFTER defaults to the working tree); ROUNDS (default 4) of
+#   "after, then before", each the three book flows (best of 5 passes) and the exchange-core mix.
+# Prints each round, then one JSON line: per flow the medians and after/before ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+before=${1:?usage: bench-engine-ab.sh BEFORE [AFTER] [ROUNDS]}
+after=${2:-}
+rounds=${3:-4}
+flags="-C llvm-args=-align-all-functions=6 -C llvm-args=-align-all-nofallthru-blocks=5"
+# One target directory for every aligned build: the dependencies are built once.
+target=${CARGO_TARGET_DIR:-$PWD/target}/aligned
+out=$(mktemp -d /tmp/engine-ab.XXXXXX)
+trees=()
+cleanup() {
+    for t in "${trees[@]}"; do git worktree remove --force "$t" 2> /dev/null || true; done
+    rm -rf "$out"
+}
+trap cleanup EXIT
+
+build() { # $1: source tree, $2: name
+    (cd "$1" && CARGO_TARGET_DIR="$target" RUSTFLAGS="$flags" cargo build --release --locked -q -p benches --bin engine)
+    cp "$target/release/engine" "$out/engine.$2"
+}
+checkout() { # $1: revision, $2: name; prints the tree
+    git worktree add -q --detach "$out/$2" "$1"
+    trees+=("$out/$2")
+    echo "$out/$2"
+}
+
+build "$(checkout "$before" before)" before
+if [[ -n $after ]]; then build "$(checkout "$after" after)" after; else build . after; fi
+
+run() { # $1: name; prints "name flow ns" lines (exchange-core: M commands/s)
+    "$out/engine.$1" --quick --book-flows --no-peers --runs 5 --commands 500000 2>&1 | grep '^{' |
+        python3 -c 'import sys, json
+for l in sys.stdin:
+    d = json.loads(l)
+    if "mix" in d and "best_ns_per_op" in d: print(sys.argv[1], d["mix"], d["best_ns_per_op"])' "$1"
+    "$out/engine.$1" --quick --no-peers --runs 5 --flow exchange-core 2>&1 | grep '^{' | tail -1 |
+        python3 -c 'import sys, json
+d = json.loads(sys.stdin.read()); print(sys.argv[1], "exchange-core", round(d["cmds_per_sec"] / 1e6, 2))' "$1"
+}
+
+for r in $(seq "$rounds"); do
+    for v in after before; do
+        echo "round $r: $(run $v | tee -a "$out/results" | cut -d' ' -f2- | paste -sd' ')  ($v; load $(cut -d' ' -f1 /proc/loadavg))"
+    done
+done
+
+python3 - "$out/results" "$before" "${after:-working tree}" <<'EOF'
+import collections, json, statistics, sys
+runs = collections.defaultdict(lambda: collections.defaultdict(list))
+for line in open(sys.argv[1]):
+    name, flow, value = line.split()
+    runs[flow][name].append(float(value))
+flows = {}
+for flow, v in runs.items():
+    ratios = [a / b for a, b in zip(v["after"], v["before"])]
+    unit = "M_cmds_per_s" if flow == "exchange-core" else "best_ns_per_cmd"
+    flows[flow] = {"unit": unit, "before": statistics.median(v["before"]), "after": statistics.median(v["after"]),
+                   "after_over_before": [round(r, 3) for r in ratios]}
+print(json.dumps({"bench": "engine_ab", "before": sys.argv[2], "after": sys.argv[3], "flows": flows}))
+EOF
