@@ -12,7 +12,8 @@
 //! resting orders and a feed-like shallow book), each beside the peers.
 //!
 //! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N]`
-//! (`--flow exchange-core`: only the matching-only exchange-core line; `--book-flows`: only
+//! (`--flow exchange-core`: only the matching-only exchange-core line; `--flow
+//! exchange-core-accounts`: only the same with accounts on; `--book-flows`: only
 //! the three book flows, `--book-flows --flow NAME` one of them; `--lookahead N`: `Engine::prefetch_index` N commands
 //! ahead of the one applied and `prefetch_order` one ahead, as the matcher does with 2, the
 //! default; 0 never prefetches.)
@@ -42,7 +43,8 @@ struct Args {
     /// Timed passes per flow (0: 3 with --quick, else 5).
     runs: usize,
     /// `--flow NAME`: of the issue-14 flows, only this one; `--flow exchange-core`: only the
-    /// matching-only exchange-core mix.
+    /// matching-only exchange-core mix; `--flow exchange-core-accounts`: only that mix with
+    /// accounts on.
     flow: Option<String>,
 }
 
@@ -473,6 +475,12 @@ fn main() {
         // The matching-only exchange-core line alone, for quick before/after comparisons.
         let ec = generate(&flow::EXCHANGE_CORE, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
         run_mix(&ec, &flow::EXCHANGE_CORE, &a, timer_ns, "");
+        return;
+    }
+    if a.flow.as_deref() == Some("exchange-core-accounts") {
+        // The same with accounts on (balances, reservations, fees) alone: the risk path's A/B.
+        let risk = generate_with(risk_config(), &flow::EXCHANGE_CORE, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
+        run_mix(&risk, &flow::EXCHANGE_CORE, &a, timer_ns, "");
         return;
     }
     let ih = generate(&flow::INSERT_HEAVY, flow::EXCHANGE_CORE_SHAPE, a.commands, a.seed);
