@@ -11,7 +11,9 @@
 #
 # Usage: bash scripts/bench-engine-ab.sh BEFORE [AFTER] [ROUNDS]
 #   BEFORE, AFTER: git revisions (AFTER defaults to the working tree); ROUNDS (default 4) of
-#   "after, then before", each the three book flows (best of 5 passes) and the exchange-core mix.
+#   "after, then before", each the three book flows (best of 5 passes) and the exchange-core mix,
+#   matching only and with accounts on (median of 5; a BEFORE older than `--flow
+#   exchange-core-accounts` runs its whole default mode for that line, which takes minutes).
 # Prints each round, then one JSON line: per flow the medians and after/before ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,9 +50,15 @@ run() { # $1: name; prints "name flow ns" lines (exchange-core: M commands/s)
 for l in sys.stdin:
     d = json.loads(l)
     if "mix" in d and "best_ns_per_op" in d: print(sys.argv[1], d["mix"], d["best_ns_per_op"])' "$1"
-    "$out/engine.$1" --quick --no-peers --runs 5 --flow exchange-core 2>&1 | grep '^{' | tail -1 |
-        python3 -c 'import sys, json
-d = json.loads(sys.stdin.read()); print(sys.argv[1], "exchange-core", round(d["cmds_per_sec"] / 1e6, 2))' "$1"
+    for flow in exchange-core exchange-core-accounts; do
+        "$out/engine.$1" --quick --no-peers --runs 5 --flow $flow 2>&1 | grep '^{' |
+            python3 -c 'import sys, json
+accounts = sys.argv[2].endswith("accounts")
+for l in sys.stdin:
+    d = json.loads(l)
+    if d.get("mix") == "exchange-core" and d.get("accounts") == accounts:
+        print(sys.argv[1], sys.argv[2], round(d["cmds_per_sec"] / 1e6, 2))' "$1" $flow
+    done
 }
 
 for r in $(seq "$rounds"); do
@@ -68,8 +76,9 @@ for line in open(sys.argv[1]):
 flows = {}
 for flow, v in runs.items():
     ratios = [a / b for a, b in zip(v["after"], v["before"])]
-    unit = "M_cmds_per_s" if flow == "exchange-core" else "best_ns_per_cmd"
-    flows[flow] = {"unit": unit, "before": statistics.median(v["before"]), "after": statistics.median(v["after"]),
+    unit = "M_cmds_per_s" if flow.startswith("exchange-core") else "best_ns_per_cmd"
+    flows[flow] = {"unit": unit, "before": round(statistics.median(v["before"]), 3),
+                   "after": round(statistics.median(v["after"]), 3),
                    "after_over_before": [round(r, 3) for r in ratios]}
 print(json.dumps({"bench": "engine_ab", "before": sys.argv[2], "after": sys.argv[3], "flows": flows}))
 EOF
