@@ -160,6 +160,16 @@ impl Publisher {
             let mut worked = false;
             match self.events.poll() {
                 Ok(Some(range)) => {
+                    // Control messages first: the gateway sends one before it queues the commands
+                    // that follow from it (a session it ends, then that session's
+                    // cancel-on-disconnect), and seeing this batch's events means every control
+                    // message sent before their commands is queued already. So a session the
+                    // gateway ended gets its `Logout` before any report of what it queued after;
+                    // events first, a publisher descheduled at the wrong moment delivered the
+                    // cancel-on-disconnect's reports to the ended session before its `Logout`.
+                    while let Some(c) = self.control.to_publisher.pop() {
+                        self.on_control(c);
+                    }
                     let hi = *range.end();
                     let mut since_flush = 0;
                     for s in range {
