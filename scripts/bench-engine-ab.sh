@@ -28,6 +28,7 @@ trees=()
 cleanup() {
     for t in "${trees[@]}"; do git worktree remove --force "$t" 2> /dev/null || true; done
     rm -rf "$out"
+    git worktree prune
 }
 trap cleanup EXIT
 
@@ -35,14 +36,19 @@ build() { # $1: source tree, $2: name
     (cd "$1" && CARGO_TARGET_DIR="$target" RUSTFLAGS="$flags" cargo build --release --locked -q -p benches --bin engine)
     cp "$target/release/engine" "$out/engine.$2"
 }
-checkout() { # $1: revision, $2: name; prints the tree
+checkout() { # $1: revision, $2: name; the tree is $out/$2 (not run in a subshell: `trees` must grow)
     git worktree add -q --detach "$out/$2" "$1"
     trees+=("$out/$2")
-    echo "$out/$2"
 }
 
-build "$(checkout "$before" before)" before
-if [[ -n $after ]]; then build "$(checkout "$after" after)" after; else build . after; fi
+checkout "$before" before
+build "$out/before" before
+if [[ -n $after ]]; then
+    checkout "$after" after
+    build "$out/after" after
+else
+    build . after
+fi
 
 run() { # $1: name; prints "name flow ns" lines (exchange-core: M commands/s)
     "$out/engine.$1" --quick --book-flows --no-peers --runs 5 --commands 500000 2>&1 | grep '^{' |
