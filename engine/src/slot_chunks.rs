@@ -62,16 +62,14 @@ impl Ctrl {
     }
 }
 
-/// Bit `i` set where `bytes[i] == tag`, for the 16 bytes: SSE2's byte compare and mask.
+/// Bit `i` set where `bytes[i] == tag`, for the 16 bytes: SSE2's byte compare and mask
+/// (measured against the portable version below: BENCHMARKS.md, "Client ids in chunks").
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn matches16(bytes: &[u8; 16], tag: u8) -> u32 {
     use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
-    // SAFETY: `_mm_loadu_si128` reads 16 bytes from `bytes`, a 16-byte array, with no alignment
-    // needed; the others compute on register values only. They need SSE2, which every x86_64
-    // processor has (the target's baseline): unsafe only because Rust asks for the feature on
-    // the calling function. Measured against the portable version below (BENCHMARKS.md,
-    // "Client ids in chunks").
+    // SAFETY: the load reads the 16 bytes of `bytes` (no alignment needed); the rest is register
+    // arithmetic. SSE2 is the x86_64 baseline, so the feature Rust asks for is always there.
     unsafe {
         let word = _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>());
         _mm_movemask_epi8(_mm_cmpeq_epi8(word, _mm_set1_epi8(tag as i8))) as u32 & 0xFFFF
