@@ -284,8 +284,9 @@ impl Engine {
     /// (trigger price, then arrival). The cascade is bounded by the armed orders there are.
     #[inline(always)]
     pub(crate) fn run_triggers<S: EventSink>(&mut self, ii: usize, ts: u64, out: &mut Out<'_, S>) {
-        // The common case, tested where the caller is: a call into the loop only to return cost
-        // ~13 instructions a new order (callgrind, limit-cancel flow).
+        // The common case (nothing armed anywhere, no list to settle), tested where the caller
+        // is: a call into the loop only to return cost ~13 instructions a new order (callgrind,
+        // limit-cancel flow).
         if self.armed.len() == 0 && self.list_actions.is_empty() {
             return;
         }
@@ -305,11 +306,9 @@ impl Engine {
     }
 
     /// The firing loop of [`Self::run_triggers`]; `mark`: the mark-price trigger book too, first.
+    /// (With nothing armed and no list to settle the loop returns at once: `run_triggers` tests
+    /// that before calling.)
     fn run_triggers_with<S: EventSink>(&mut self, ii: usize, mark: bool, ts: u64, out: &mut Out<'_, S>) {
-        if self.armed.len() == 0 && self.list_actions.is_empty() {
-            // The common case: nothing armed anywhere and no list to settle, two loads.
-            return;
-        }
         // Trailing stops: a move up can make due only those that fire on a rise, a move down only
         // the others (a move the other way moves their peak, and a trigger stays a delta away
         // from its peak). So a side is checked once the price has moved its way since the price
