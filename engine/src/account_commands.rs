@@ -86,12 +86,33 @@ impl Engine {
         }
         let r = self.risk[slot as usize];
         let (asset, need) = self.requirement(ii, side, &r, limit, leaves);
-        if need > r.reserved {
-            self.reserve(account, asset, need - r.reserved, BalanceReason::Order);
-        } else {
-            self.release_funds(account, asset, r.reserved - need, BalanceReason::Order);
+        self.set_reservation(account, slot, asset, need);
+    }
+
+    /// Risk mode: sets the reservation of the order in `slot` to `need` of `asset` (already
+    /// computed and checked against the available balance by the caller's validation).
+    ///
+    /// One balance update whichever way the reservation moves, with no branch on the direction
+    /// (amends move it up or down at random). A reservation that does not change touches
+    /// nothing, so it emits no `BalanceChanged`, as `reserve`/`release_funds` of 0 did not.
+    #[inline(always)]
+    pub(crate) fn set_reservation(
+        &mut self,
+        account: AccountId,
+        slot: crate::order_pool::Slot,
+        asset: AssetId,
+        need: u64,
+    ) {
+        let held = std::mem::replace(&mut self.risk[slot as usize].reserved, need);
+        let b = &mut self.accounts[account as usize].balances[asset as usize];
+        debug_assert!(b.available + held >= need, "reservation exceeds available");
+        debug_assert!(b.reserved >= held, "release exceeds reserved");
+        // available + held >= need (validated) and reserved >= held: neither wraps in the end.
+        b.available = (b.available + held) - need;
+        b.reserved = (b.reserved - held) + need;
+        if need != held {
+            self.touch(account, asset, BalanceReason::Order);
         }
-        self.risk[slot as usize].reserved = need;
     }
 
     #[inline]

@@ -732,8 +732,8 @@ impl Engine {
             Ok(slot) if flags & ARMED != 0 => return self.amend_armed(account, slot, a, out),
             _ => self.validate_amend(account, a, found),
         };
-        let slot = match verdict {
-            Ok(Some(slot)) => slot,
+        let (slot, reservation) = match verdict {
+            Ok(Some(valid)) => valid,
             Ok(None) => {
                 // Amend to at most the filled quantity: a cancel.
                 let slot = found.expect("validated");
@@ -759,14 +759,14 @@ impl Engine {
                 let old_price = self.levels.get(o.level).price;
                 self.perp_order_gone(p, slot, &o, old_price);
                 self.risk[slot as usize].settled = 0;
-                let matched = self.amend_resting(account, ts, a, slot, out);
+                let matched = self.amend_resting(account, ts, a, slot, reservation, out);
                 if self.index.by_id(&self.orders, o.order_id) == Some(slot) {
                     let price = self.levels.get(self.orders.get(slot).level).price;
                     self.perp_order_rested(p, slot, price);
                 }
                 matched
             }
-            _ => self.amend_resting(account, ts, a, slot, out),
+            _ => self.amend_resting(account, ts, a, slot, reservation, out),
         };
         // Only once the amended order is settled (back in its position's aggregates): a stop
         // its trades fire may trade with it.
@@ -775,14 +775,16 @@ impl Engine {
         }
     }
 
-    /// Applies a validated amend to the resting order in `slot`. Returns whether it moved to a
-    /// new price, where it may have traded (the caller then runs the triggers).
+    /// Applies a validated amend to the resting order in `slot`, with the reservation its
+    /// validation computed (spot orders in risk mode). Returns whether it moved to a new price,
+    /// where it may have traded (the caller then runs the triggers).
     fn amend_resting<S: EventSink>(
         &mut self,
         account: AccountId,
         ts: u64,
         a: &Amend,
         slot: Slot,
+        reservation: Option<(AssetId, u64)>,
         out: &mut Out<'_, S>,
     ) -> bool {
         let o = *self.orders.get(slot);
@@ -791,8 +793,8 @@ impl Engine {
         let new_price = a.new_price.unwrap_or(old_price);
         let new_qty = a.new_qty.unwrap_or(o.qty);
         let new_leaves = new_qty - o.filled();
-        if self.perp_of(ii).is_none() {
-            self.resize_reservation(ii, account, slot, o.side, new_price, new_leaves);
+        if let Some((asset, need)) = reservation {
+            self.set_reservation(account, slot, asset, need);
         }
         let amended = |kept_priority| {
             EventKind::Amended(Amended {
@@ -883,14 +885,17 @@ impl Engine {
         true
     }
 
-    /// `Ok(Some(slot))`: apply; `Ok(None)`: the amend is a cancel; `Err`: reject.
-    /// `found` is the order's lookup (`UnknownAccount` first, as for every account command).
+    /// `Ok(Some((slot, reservation)))`: apply, and in risk mode on a spot instrument set the
+    /// order's reservation to `reservation` (computed once, here); `Ok(None)`: the amend is a
+    /// cancel; `Err`: reject. `found` is the order's lookup (`UnknownAccount` first, as for every
+    /// account command).
+    #[allow(clippy::type_complexity)]
     fn validate_amend(
         &self,
         account: AccountId,
         a: &Amend,
         found: Result<Slot, RejectReason>,
-    ) -> Result<Option<Slot>, (RejectReason, InstrumentId)> {
+    ) -> Result<Option<(Slot, Option<(AssetId, u64)>)>, (RejectReason, InstrumentId)> {
         use RejectReason::*;
         let slot = found.map_err(|r| (r, 0))?;
         let o = self.orders.get(slot);
@@ -945,13 +950,15 @@ impl Engine {
         } else if self.config.risk_checks {
             let r = &self.risk[slot as usize];
             let (asset, need) = self.requirement(ii, o.side, r, price, qty - o.filled());
-            if need > r.reserved
-                && need - r.reserved > self.accounts[account as usize].balances[asset as usize].available
-            {
+            // One comparison, not two: `need - reserved > available` only when `need > reserved`
+            // (a sum past u64::MAX exceeds any need, as the difference would).
+            let available = self.accounts[account as usize].balances[asset as usize].available;
+            if need > r.reserved.saturating_add(available) {
                 return err(InsufficientBalance);
             }
+            return Ok(Some((slot, Some((asset, need)))));
         }
-        Ok(Some(slot))
+        Ok(Some((slot, None)))
     }
 
     // ----- mass cancel -------------------------------------------------------
