@@ -14,6 +14,7 @@
 #   "after, then before", each the three book flows (best of 5 passes) and the exchange-core mix,
 #   matching only and with accounts on (median of 5; a BEFORE older than `--flow
 #   exchange-core-accounts` runs its whole default mode for that line, which takes minutes).
+#   BOOK_FLOWS=0 skips the three book flows (for changes to the risk path, which they do not run).
 # Prints each round, then one JSON line: per flow the medians and after/before ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,7 +52,7 @@ else
 fi
 
 run() { # $1: name; prints "name flow ns" lines (exchange-core: M commands/s)
-    "$out/engine.$1" --quick --book-flows --no-peers --runs 5 --commands 500000 2>&1 | grep '^{' |
+    [[ ${BOOK_FLOWS:-1} == 0 ]] || "$out/engine.$1" --quick --book-flows --no-peers --runs 5 --commands 500000 2>&1 | grep '^{' |
         python3 -c 'import sys, json
 for l in sys.stdin:
     d = json.loads(l)

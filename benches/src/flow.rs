@@ -247,6 +247,14 @@ impl FlowGen {
                 timestamp_ns: ts,
                 kind: CommandKind::Cancel(Cancel { order: OrderRef::Engine(id) }),
             });
+        } else if roll < mix.amend_pct + mix.cancel_pct {
+            // A shallow book: the amend or cancel this roll meant becomes an insert. (Until
+            // 2026-12-04 it fell through to the IOC branch below, so a book just under its depth
+            // turned 91% of the exchange-core rolls into IOCs, which take depth instead of adding
+            // it: the mix measured 45% amends and 43% IOCs where it names 82% and 3%.)
+            let side = self.side();
+            let price = if self.rng.pct(mix.cross_pct) { self.crossing_price(side) } else { self.passive_price(side) };
+            self.order(account, ii, side, OrderType::Limit, TimeInForce::Gtc, price)
         } else if roll < mix.amend_pct + mix.cancel_pct + mix.ioc_pct {
             let side = self.side();
             let price = self.crossing_price(side);
