@@ -104,42 +104,52 @@ impl Engine {
         need: u64,
     ) {
         let held = std::mem::replace(&mut self.risk[slot as usize].reserved, need);
-        let b = &mut self.accounts[account as usize].balances[asset as usize];
+        if need == held {
+            return;
+        }
+        let b = self.touched_balance(account, asset, BalanceReason::Order);
         debug_assert!(b.available + held >= need, "reservation exceeds available");
         debug_assert!(b.reserved >= held, "release exceeds reserved");
         // available + held >= need (validated) and reserved >= held: neither wraps in the end.
         b.available = (b.available + held) - need;
         b.reserved = (b.reserved - held) + need;
-        if need != held {
-            self.touch(account, asset, BalanceReason::Order);
-        }
     }
 
+    /// Records that the balance of `account` in `asset` changes in this command, for the
+    /// command's coalesced `BalanceChanged`.
     #[inline]
     pub(crate) fn touch(&mut self, account: AccountId, asset: AssetId, reason: BalanceReason) {
-        if account == self.config.fee_account {
-            // The fee account moves on every trade; it is audited by query, not by events.
-            return;
-        }
+        self.touched_balance(account, asset, reason);
+    }
+
+    /// The balance of `account` in `asset`, recorded as changed by this command (see
+    /// [`Self::touch`]). Every change to a balance takes it from here, so one lookup serves
+    /// the change and its record.
+    #[inline(always)]
+    fn touched_balance(&mut self, account: AccountId, asset: AssetId, reason: BalanceReason) -> &mut Balance {
         let seq = self.last_seq;
+        // The fee account moves on every trade; it is audited by query, not by events.
+        let audited = account != self.config.fee_account;
         let b = &mut self.accounts[account as usize].balances[asset as usize];
-        if b.touched_seq != seq {
-            b.touched_seq = seq;
-            b.touched_reason = reason as u8;
-            self.touched.push((account, asset));
-        } else if (reason as u8) > b.touched_reason && reason as u8 <= BalanceReason::Trade as u8 {
-            b.touched_reason = reason as u8;
+        if audited {
+            if b.touched_seq != seq {
+                b.touched_seq = seq;
+                b.touched_reason = reason as u8;
+                self.touched.push((account, asset));
+            } else if (reason as u8) > b.touched_reason && reason as u8 <= BalanceReason::Trade as u8 {
+                b.touched_reason = reason as u8;
+            }
         }
+        b
     }
 
     /// Moves `amount` from available to reserved (the caller checked it is there).
     #[inline]
     pub(crate) fn reserve(&mut self, account: AccountId, asset: AssetId, amount: u64, reason: BalanceReason) {
-        let b = &mut self.accounts[account as usize].balances[asset as usize];
+        let b = self.touched_balance(account, asset, reason);
         debug_assert!(b.available >= amount, "reservation exceeds available");
         b.available -= amount;
         b.reserved += amount;
-        self.touch(account, asset, reason);
     }
 
     /// Moves `amount` from reserved back to available.
@@ -148,11 +158,10 @@ impl Engine {
         if amount == 0 {
             return;
         }
-        let b = &mut self.accounts[account as usize].balances[asset as usize];
+        let b = self.touched_balance(account, asset, reason);
         debug_assert!(b.reserved >= amount, "release exceeds reserved");
         b.reserved -= amount;
         b.available += amount;
-        self.touch(account, asset, reason);
     }
 
     /// Releases what an order that is ending still holds.
@@ -168,9 +177,8 @@ impl Engine {
         if amount == 0 {
             return;
         }
-        let b = &mut self.accounts[account as usize].balances[asset as usize];
+        let b = self.touched_balance(account, asset, reason);
         b.available = b.available.checked_add(amount).expect("balances are bounded by deposits");
-        self.touch(account, asset, reason);
     }
 
     #[inline]
@@ -178,10 +186,9 @@ impl Engine {
         if amount == 0 {
             return;
         }
-        let b = &mut self.accounts[account as usize].balances[asset as usize];
+        let b = self.touched_balance(account, asset, BalanceReason::Trade);
         debug_assert!(b.reserved >= amount, "settlement exceeds the reservation");
         b.reserved -= amount;
-        self.touch(account, asset, BalanceReason::Trade);
     }
 
     pub(crate) fn emit_balance_changes<S: EventSink>(&mut self, out: &mut Out<'_, S>) {
