@@ -350,3 +350,53 @@ impl FlowGen {
         self.engine.state_hash()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shares (percent) of amends, cancels, IOC limits, market orders and GTC limits among
+    /// `n` commands generated once the book has reached its depth.
+    fn measured_mix(mix: &Mix, n: usize) -> [f64; 5] {
+        let config = EngineConfig {
+            max_orders: 1 << 16,
+            max_instruments: 64,
+            max_accounts: 4096,
+            max_open_orders_per_account: 10_000,
+            ..EngineConfig::default()
+        };
+        let mut g = FlowGen::new(7, EXCHANGE_CORE_SHAPE, config);
+        while g.live_orders() < EXCHANGE_CORE_SHAPE.orders_per_book * EXCHANGE_CORE_SHAPE.instruments as usize {
+            g.next(mix);
+        }
+        let mut counts = [0usize; 5];
+        for _ in 0..n {
+            let i = match g.next(mix).kind {
+                CommandKind::Amend(_) => 0,
+                CommandKind::Cancel(_) => 1,
+                CommandKind::NewOrder(o) if o.order_type == OrderType::Market => 3,
+                CommandKind::NewOrder(o) if o.tif == TimeInForce::Ioc => 2,
+                CommandKind::NewOrder(_) => 4,
+                other => panic!("the flow generated {other:?}"),
+            };
+            counts[i] += 1;
+        }
+        counts.map(|c| 100.0 * c as f64 / n as f64)
+    }
+
+    /// The mixes measure what they are named for, within a few points (the depth keeper turns
+    /// some amends and cancels into inserts). Until 2026-12-04 a book just under its depth turned
+    /// amend and cancel rolls into IOCs, and the exchange-core mix ran 45% amends and 43% IOCs.
+    #[test]
+    fn generated_mixes_have_their_named_shares() {
+        for mix in [EXCHANGE_CORE, INSERT_HEAVY] {
+            let named = [mix.amend_pct, mix.cancel_pct, mix.ioc_pct, mix.market_pct];
+            let gtc = 100 - named.iter().sum::<u64>();
+            let named = [named[0], named[1], named[2], named[3], gtc].map(|p| p as f64);
+            let got = measured_mix(&mix, 20_000);
+            for (what, (n, g)) in ["amend", "cancel", "ioc", "market", "gtc"].iter().zip(named.iter().zip(got)) {
+                assert!((n - g).abs() <= 5.0, "{}: {what} {g:.1}% where the mix names {n}% ({got:?})", mix.name);
+            }
+        }
+    }
+}
