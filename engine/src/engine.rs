@@ -106,6 +106,10 @@ pub struct Engine {
 const _: () = assert!(std::mem::size_of::<Command>() == 112);
 const _: () = assert!(std::mem::size_of::<Event>() == 120);
 
+/// What `validate_amend` decides: apply to `(slot, reservation)` (the reservation to set, for a
+/// spot order in risk mode), treat as a cancel (`None`), or reject (reason, instrument).
+type AmendVerdict = Result<Option<(Slot, Option<(AssetId, u64)>)>, (RejectReason, InstrumentId)>;
+
 /// The taker side of a match in progress: an incoming order, or a resting
 /// order whose amended price makes it cross.
 #[derive(Debug, Clone, Copy)]
@@ -889,13 +893,7 @@ impl Engine {
     /// order's reservation to `reservation` (computed once, here); `Ok(None)`: the amend is a
     /// cancel; `Err`: reject. `found` is the order's lookup (`UnknownAccount` first, as for every
     /// account command).
-    #[allow(clippy::type_complexity)]
-    fn validate_amend(
-        &self,
-        account: AccountId,
-        a: &Amend,
-        found: Result<Slot, RejectReason>,
-    ) -> Result<Option<(Slot, Option<(AssetId, u64)>)>, (RejectReason, InstrumentId)> {
+    fn validate_amend(&self, account: AccountId, a: &Amend, found: Result<Slot, RejectReason>) -> AmendVerdict {
         use RejectReason::*;
         let slot = found.map_err(|r| (r, 0))?;
         let o = self.orders.get(slot);
