@@ -374,3 +374,52 @@ fn armed_reservations_survive_a_snapshot() {
     bad.armed[0].risk.reserved -= 1;
     assert!(Engine::from_snapshot(&bad).is_err(), "a reservation that does not match the balance is refused");
 }
+
+/// docs/protocol.md, `BalanceChanged`: a reservation made and released within one command still
+/// reports the balance (unchanged); an amend that leaves the reservation as it was reports none;
+/// one that moves it reports the balance after the command, with reason `Order`.
+#[test]
+fn balance_reports_follow_the_reservation_not_the_net_change() {
+    let balance_reports = |ev: &[EventKind]| -> Vec<BalanceChanged> {
+        ev.iter()
+            .filter_map(|e| match e {
+                EventKind::BalanceChanged(b) => Some(*b),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut t = T::new();
+    t.open(1, 100, 0);
+    t.open(2, 0, 10_000);
+    // An IOC with nothing to trade against: reserved, released, reported unchanged.
+    let ev = t.order(2, 1, Side::Buy, TimeInForce::Ioc, 110, 10);
+    let reports = balance_reports(&ev);
+    assert_eq!(reports.len(), 1, "{ev:?}");
+    assert_eq!((reports[0].account, reports[0].asset), (2, USDT));
+    assert_eq!((reports[0].available, reports[0].reserved), (10_000, 0));
+    assert_eq!(t.bal(2, USDT), (10_000, 0));
+
+    // A resting sell moved to another price, same quantity: its reservation (the base) stays.
+    t.order(1, 1, Side::Sell, TimeInForce::Gtc, 120, 3);
+    assert_eq!(t.bal(1, BTC), (97, 3));
+    let amend = |new_qty, new_price| CommandKind::Amend(Amend { order: OrderRef::Client(1), new_qty, new_price });
+    let ev = t.ok(1, amend(None, Some(125)));
+    assert!(balance_reports(&ev).is_empty(), "{ev:?}");
+    assert_eq!(t.bal(1, BTC), (97, 3));
+
+    // Its quantity down: the surplus is released and reported.
+    let ev = t.ok(1, amend(Some(2), None));
+    let reports = balance_reports(&ev);
+    assert_eq!(reports.len(), 1, "{ev:?}");
+    assert_eq!((reports[0].available, reports[0].reserved, reports[0].reason), (98, 2, BalanceReason::Order));
+
+    // A resting buy moved to a dearer price: more quote reserved, reported.
+    t.order(2, 2, Side::Buy, TimeInForce::Gtc, 100, 10);
+    let before = t.bal(2, USDT);
+    let ev = t.ok(2, CommandKind::Amend(Amend { order: OrderRef::Client(2), new_qty: None, new_price: Some(110) }));
+    let reports = balance_reports(&ev);
+    assert_eq!(reports.len(), 1, "{ev:?}");
+    let after = t.bal(2, USDT);
+    assert_eq!((reports[0].available, reports[0].reserved), after);
+    assert!(after.1 > before.1 && after.0 + after.1 == before.0 + before.1, "{before:?} -> {after:?}");
+}
