@@ -225,11 +225,15 @@ impl FlowGen {
         let ts = self.seq * 1000;
         let depth = self.live[ii].len();
         let roll = self.rng.below(100);
-        // Keep the book near its target depth: too shallow turns cancels and
-        // amends into inserts, too deep turns inserts into cancels.
+        // Keep the book near its target depth: too shallow turns cancels and amends into inserts
+        // (their rolls move past every named share, to the GTC branch), too deep turns inserts
+        // into cancels. (Until 2026-12-04 those rolls fell through to the IOC branch, so a book
+        // just under its depth turned 91% of the exchange-core rolls into IOCs, which take depth
+        // instead of adding it: the mix measured 45% amends and 43% IOCs where it names 82% and 3%.)
         let too_deep = depth > self.shape.orders_per_book + self.shape.orders_per_book / 10;
         let too_shallow = depth < self.shape.orders_per_book;
-        let kind = if roll < mix.amend_pct && !too_shallow {
+        let roll = if too_shallow && roll < mix.amend_pct + mix.cancel_pct { 100 } else { roll };
+        let kind = if roll < mix.amend_pct {
             let (id, side) = self.live[ii][self.rng.below(depth as u64) as usize];
             let owner = self.engine.order(id).expect("live").account;
             let price = if self.rng.pct(mix.cross_pct) { self.crossing_price(side) } else { self.passive_price(side) };
@@ -239,7 +243,7 @@ impl FlowGen {
                 timestamp_ns: ts,
                 kind: CommandKind::Amend(Amend { order: OrderRef::Engine(id), new_qty, new_price: Some(price) }),
             });
-        } else if (roll < mix.amend_pct + mix.cancel_pct && depth > 0 && !too_shallow) || too_deep {
+        } else if (roll < mix.amend_pct + mix.cancel_pct && depth > 0) || too_deep {
             let (id, _) = self.live[ii][self.rng.below(depth as u64) as usize];
             let owner = self.engine.order(id).expect("live").account;
             return self.apply(Command {
@@ -247,14 +251,6 @@ impl FlowGen {
                 timestamp_ns: ts,
                 kind: CommandKind::Cancel(Cancel { order: OrderRef::Engine(id) }),
             });
-        } else if roll < mix.amend_pct + mix.cancel_pct {
-            // A shallow book: the amend or cancel this roll meant becomes an insert. (Until
-            // 2026-12-04 it fell through to the IOC branch below, so a book just under its depth
-            // turned 91% of the exchange-core rolls into IOCs, which take depth instead of adding
-            // it: the mix measured 45% amends and 43% IOCs where it names 82% and 3%.)
-            let side = self.side();
-            let price = if self.rng.pct(mix.cross_pct) { self.crossing_price(side) } else { self.passive_price(side) };
-            self.order(account, ii, side, OrderType::Limit, TimeInForce::Gtc, price)
         } else if roll < mix.amend_pct + mix.cancel_pct + mix.ioc_pct {
             let side = self.side();
             let price = self.crossing_price(side);
