@@ -131,9 +131,11 @@ fn logout_before_login_answer_is_unexpected() {
 
 #[test]
 fn connect_refused_is_io_error() {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
+    // Bound, never listening, without SO_REUSEADDR: the port stays refused. A listener bound and
+    // dropped would free it for a parallel test's fake server, which this connect would reach.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
     assert!(matches!(Client::connect(addr, T), Err(ClientError::Io(_))));
 }
 

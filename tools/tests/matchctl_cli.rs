@@ -191,8 +191,8 @@ fn login_rejected_exits_non_zero() {
 
 #[test]
 fn connection_refused_exits_non_zero() {
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let out = matchctl(addr, &["mass-cancel"]);
+    let refusing = tools::loadgen::matchd::RefusingAddr::new();
+    let out = matchctl(refusing.addr, &["mass-cancel"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect to"), "{out:?}");
 }
@@ -491,8 +491,8 @@ fn exit_codes_against_a_real_matchd() {
     assert_eq!(code, Some(0), "query: {all}");
     let (code, _, all) = run(&["buy", "--instrument", "1", "--qty", "5000", "--type", "limit"]);
     assert_eq!(code, Some(2), "usage: {all}");
-    let unreachable = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let out = matchctl(unreachable, &["buy", "--instrument", "1", "--qty", "5000", "--price", "4900000"]);
+    let unreachable = tools::loadgen::matchd::RefusingAddr::new();
+    let out = matchctl(unreachable.addr, &["buy", "--instrument", "1", "--qty", "5000", "--price", "4900000"]);
     assert_eq!(out.status.code(), Some(1), "unreachable: {out:?}");
 }
 

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use gateway::credential::Credential as StoredCredential;
@@ -99,9 +100,38 @@ pub fn locate_binary(explicit: Option<&Path>) -> Result<PathBuf, String> {
 }
 
 /// A fresh directory under the system temp dir (removed by [`Matchd`]'s drop if it made it).
+/// The counter keeps two made in the same nanosecond by parallel tests apart.
 pub fn temp_dir(tag: &str) -> PathBuf {
+    static MADE: AtomicU64 = AtomicU64::new(0);
+    let n = MADE.fetch_add(1, Ordering::Relaxed);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    std::env::temp_dir().join(format!("{tag}-{}-{nanos}", std::process::id()))
+    std::env::temp_dir().join(format!("{tag}-{}-{nanos}-{n}", std::process::id()))
+}
+
+/// A loopback address that refuses every connection for as long as this lives: a socket bound
+/// to an ephemeral port, never listening, without `SO_REUSEADDR` so that no server can bind the
+/// port meanwhile. The usual trick, a listener bound and dropped, frees the port: a server that a
+/// parallel test starts on port 0 may get it, and the client meant to be refused logs in there.
+pub struct RefusingAddr {
+    /// The address; a connect to it is refused.
+    pub addr: SocketAddr,
+    _socket: socket2::Socket,
+}
+
+impl RefusingAddr {
+    /// Binds the socket; panics if loopback has no free port (only tests and benches use this).
+    pub fn new() -> RefusingAddr {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+        socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).expect("a free loopback port");
+        let addr = socket.local_addr().ok().and_then(|a| a.as_socket()).expect("a bound IPv4 address");
+        RefusingAddr { addr, _socket: socket }
+    }
+}
+
+impl Default for RefusingAddr {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// A running matchd child process.
