@@ -30,30 +30,44 @@ pub struct Etcd {
 }
 
 impl Etcd {
-    /// Starts etcd on free ports and waits until it answers.
+    /// Starts etcd on free ports and waits until it answers. A port picked free can be taken by
+    /// a parallel test's server before etcd binds it; etcd then exits, and is started again on
+    /// other ports.
     pub fn start() -> Etcd {
-        let dir = tempfile::tempdir().unwrap();
-        let (client, peer) = (free_port(), free_port());
-        let endpoint = format!("http://127.0.0.1:{client}");
-        let peer_url = format!("http://127.0.0.1:{peer}");
-        let log = std::fs::File::create(dir.path().join("etcd.log")).unwrap();
-        let child = Command::new("etcd")
-            .args(["--name", "test", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .args(["--listen-client-urls", &endpoint, "--advertise-client-urls", &endpoint])
-            .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
-            .args(["--initial-cluster", &format!("test={peer_url}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("etcd (scripts/install-test-deps.sh installs Debian's etcd-server)");
-        let etcd = Etcd { child, endpoint, _dir: dir };
         let deadline = Instant::now() + LONG_WAIT;
-        while !etcd.healthy() {
-            assert!(Instant::now() < deadline, "etcd did not start");
-            std::thread::sleep(Duration::from_millis(50));
+        loop {
+            let dir = tempfile::tempdir().unwrap();
+            let (client, peer) = (free_port(), free_port());
+            let endpoint = format!("http://127.0.0.1:{client}");
+            let peer_url = format!("http://127.0.0.1:{peer}");
+            let log = std::fs::File::create(dir.path().join("etcd.log")).unwrap();
+            let child = Command::new("etcd")
+                .args(["--name", "test", "--data-dir"])
+                .arg(dir.path().join("data"))
+                .args(["--listen-client-urls", &endpoint, "--advertise-client-urls", &endpoint])
+                .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
+                .args(["--initial-cluster", &format!("test={peer_url}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("etcd (scripts/install-test-deps.sh installs Debian's etcd-server)");
+            let mut etcd = Etcd { child, endpoint, _dir: dir };
+            let answered = loop {
+                if etcd.healthy() {
+                    break true;
+                }
+                let log = || std::fs::read_to_string(etcd._dir.path().join("etcd.log")).unwrap_or_default();
+                assert!(Instant::now() < deadline, "etcd did not start; its log:\n{}", log());
+                if let Ok(Some(status)) = etcd.child.try_wait() {
+                    eprintln!("etcd exited ({status}) before it answered; again on other ports. Its log:\n{}", log());
+                    break false;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            if answered {
+                return etcd;
+            }
         }
-        etcd
     }
 
     /// Sends a signal to etcd (SIGSTOP/SIGCONT: etcd unreachable without losing its state).
