@@ -240,14 +240,18 @@ fn server_heartbeats_are_returned_and_keep_the_session_alive() {
     let (tx, rx) = mpsc::channel();
     let server = FakeServer::spawn(move |c| {
         let (_, accepted_at) = c.accept_login_at(0, 100, TIMEOUT.as_millis() as u32);
-        // When each heartbeat was written, after the LoginAccepted.
+        // Just before each message was written (the LoginAccepted, then the heartbeats): the
+        // client cannot have received it earlier.
         let mut sent = vec![accepted_at];
+        // Just after each heartbeat was written: the client could read it by then.
+        let mut written = Vec::new();
         for _ in 0..6 {
             std::thread::sleep(Duration::from_millis(100));
             sent.push(Instant::now());
             c.send(&ServerMessage::Heartbeat);
+            written.push(Instant::now());
         }
-        tx.send(sent).unwrap();
+        tx.send((sent, written)).unwrap();
         // Then silence until the client gives up and closes.
         c.wait_close();
     });
@@ -265,13 +269,15 @@ fn server_heartbeats_are_returned_and_keep_the_session_alive() {
     assert!(matches!(err, ClientError::Timeout), "{err:?}");
     assert!(matches!(client.recv(T), Err(ClientError::Closed)));
     server.join();
-    let sent = rx.recv().unwrap();
+    let (sent, written) = rx.recv().unwrap();
     // Not before a whole timeout of silence after the last heartbeat it received was written.
     let silence = gave_up - sent[beats];
     assert!(silence >= TIMEOUT, "gave up {silence:?} after heartbeat {beats} was written");
     // Each heartbeat kept the session alive: all six came through, unless a busy machine held the
     // fake server back for a whole timeout between two of them (then the client was right to go).
-    let longest_gap = sent.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    // Each gap runs from before one message's write to after the next one's, so it is never
+    // shorter than the silence the client saw: a stall around a write only lengthens it.
+    let longest_gap = sent.iter().zip(&written).map(|(s, w)| *w - *s).max().unwrap();
     if longest_gap < TIMEOUT {
         assert_eq!(beats, 6);
     } else {

@@ -18,11 +18,11 @@ async fn good_till_date_quote_order_qty_and_their_refusals() {
     refusals(&st).await;
 }
 
-/// A LIMIT GTD and a STOP_LOSS_LIMIT GTD, 3 s ahead (time enough to place both on a busy
-/// machine): nothing else happens on the market, and both end EXPIRED (the gateway's time tick
-/// expires them).
+/// A LIMIT GTD and a STOP_LOSS_LIMIT GTD, 10 s ahead (time enough to place both, two signed
+/// round trips, on a busy machine; one stamped after its time would be refused): nothing else
+/// happens on the market, and both end EXPIRED (the gateway's time tick expires them).
 async fn gtd_orders_expire(st: &Stack, ws: &mut Ws) {
-    let gtd = now_ms() + 3_000;
+    let gtd = now_ms() + 10_000;
     let body = format!(
         r#"{{"symbol":"BTC-USDT","side":"BUY","type":"LIMIT","timeInForce":"GTD","goodTillDate":{gtd},"quantity":"0.002","price":"49000.00"}}"#
     );

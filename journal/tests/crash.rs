@@ -46,8 +46,15 @@ fn sigkill_at_random_moments_loses_nothing_durable() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let lines =
-            std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>());
+        // Lines as they come, so the parent can wait for the child's `open` line (printed once it
+        // holds the lock); the channel closes at the child's exit.
+        let (line_tx, line_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = line_tx.send(line);
+            }
+        });
+        let mut lines = Vec::new();
 
         // A reader in this process tails the child's journal while it runs.
         let stop = Arc::new(AtomicBool::new(false));
@@ -77,7 +84,14 @@ fn sigkill_at_random_moments_loses_nothing_durable() {
         std::thread::sleep(Duration::from_millis(delay));
         if iter == 3 {
             // While the child holds the directory, a second writer is refused
-            // with an error naming the directory.
+            // with an error naming the directory. The delay alone does not
+            // mean the child has started (a busy machine may not have run it
+            // yet): wait for its `open` line; the bound only catches a hang.
+            let first = line_rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|e| panic!("no `open` line from the child: {e}"));
+            assert!(first.starts_with("open "), "{first}");
+            lines.push(first);
             match JournalWriter::open(&path, config.clone()) {
                 Err(OpenError::Lock(LockError::AlreadyLocked { dir, .. })) => assert_eq!(dir, path),
                 Err(e) => panic!("unexpected error {e}"),
@@ -88,7 +102,7 @@ fn sigkill_at_random_moments_loses_nothing_durable() {
         child.wait().unwrap();
         stop.store(true, Ordering::Relaxed);
         let tailed = tail.join().unwrap();
-        let lines = lines.join().unwrap();
+        lines.extend(line_rx.iter());
 
         for line in &lines {
             if let Some(last_good) = line.strip_prefix("open ") {

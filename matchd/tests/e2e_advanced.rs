@@ -45,6 +45,10 @@ fn expect_expired(c: &mut client::Client, order_id: u64) {
     }
 }
 
+/// How far ahead a good-till-date order that must expire during the test is set: time for the
+/// steps that must come before its expiry, which a busy machine can stretch to seconds.
+const EXPIRY_SLACK_NS: u64 = 5_000_000_000;
+
 #[test]
 fn a_gtd_order_expires_while_the_market_is_idle_and_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -52,15 +56,19 @@ fn a_gtd_order_expires_while_the_market_is_idle_and_after_a_restart() {
     let m = Matchd::start_default(&data);
     let mut alice = m.trader(ALICE);
 
-    let soon = accept(&mut alice, gtd(1, Side::Buy, px(-1), q(1), now_ns() + 1_000_000_000));
+    // `later` goes first so that nothing but the expiry can follow `soon`'s acceptance; `soon`'s
+    // time leaves seconds for its own round trip on a busy machine (stamped after its time, it
+    // would be refused as already expired).
     let later = accept(&mut alice, gtd(2, Side::Buy, px(-2), q(1), now_ns() + 3_600_000_000_000));
+    let soon = accept(&mut alice, gtd(1, Side::Buy, px(-1), q(1), now_ns() + EXPIRY_SLACK_NS));
     expect_expired(&mut alice, soon.order_id);
     assert!(m.metric("matchd_time_ticks_total") >= 1.0);
     assert!(m.metric("matchd_commands_total{type=\"new_advanced_order\"}") == 2.0);
 
     // An order whose time passes while the server is down expires after the restart, again
     // with nothing sent (the replayed engine tells the new gateway when to tick).
-    let expire_at = now_ns() + 2_000_000_000;
+    // The slack lets the acceptance and the kill come before this time on a busy machine.
+    let expire_at = now_ns() + EXPIRY_SLACK_NS;
     let down = accept(&mut alice, gtd(3, Side::Buy, px(-3), q(1), expire_at));
     let seen = alice.last_seen_seq();
     drop(alice);

@@ -123,12 +123,13 @@ fn messages_before_login_are_refused_and_the_connection_closed() {
 
 #[test]
 fn no_login_in_time_is_logged_out() {
-    // (A second, not less: the bystander's own login must come within it on a busy machine.)
-    let (_d, m, b) = start(ConfigText::default().set("login_timeout_ms", "1000"));
+    // Three seconds: the bystander's own login must come within it on a busy machine.
+    const LOGIN_TIMEOUT_MS: u64 = 3000;
+    let (_d, m, b) = start(ConfigText::default().set("login_timeout_ms", &LOGIN_TIMEOUT_MS.to_string()));
     let t = Instant::now();
     let mut raw = Raw::connect(&m);
     assert_eq!(raw.recv_until_eof(IO), [logout(LogoutReason::LoginTimeout)]);
-    assert!(t.elapsed() >= Duration::from_millis(1000), "{:?}", t.elapsed());
+    assert!(t.elapsed() >= Duration::from_millis(LOGIN_TIMEOUT_MS), "{:?}", t.elapsed());
     finish(m, b);
 }
 
@@ -240,14 +241,16 @@ fn malformed_messages_after_login_are_refused_and_the_session_goes_on() {
 
 #[test]
 fn silent_client_is_logged_out_after_the_heartbeat_timeout() {
-    // Two seconds: a listening client's heartbeat (every second, half the timeout) has a second
-    // of slack for a busy machine to schedule it, the bystander's (every 200 ms) more.
+    // Two seconds: the listening clients below send a heartbeat every 200 ms, which leaves them
+    // 1.8 s of slack for a busy machine to schedule them.
     const TIMEOUT_MS: u32 = 2000;
     let (_d, m, b) = start(ConfigText::default().set("heartbeat_timeout_ms", &TIMEOUT_MS.to_string()));
     // A client asking for a 60 s interval gets it clamped to half the timeout.
     let mut raw = Raw::connect(&m);
-    raw.login(ALICE, 60_000);
+    // Before the login is sent: the server's silence clock cannot start earlier, so the lower
+    // bound below holds however long this thread waits for a core after the send.
     let t = Instant::now();
+    raw.login(ALICE, 60_000);
     let got = raw.recv_until_eof(IO);
     assert_eq!(got.len(), 2, "{got:?}");
     assert!(
@@ -261,12 +264,25 @@ fn silent_client_is_logged_out_after_the_heartbeat_timeout() {
     assert_eq!(got[1], logout(LogoutReason::HeartbeatTimeout));
     assert!(t.elapsed() >= Duration::from_millis(TIMEOUT_MS.into()), "{:?}", t.elapsed());
 
-    // A client with the default interval is not timed out while it only listens: the interval in
-    // force must leave room for a heartbeat within the timeout (both ways). Listening for twice
-    // the timeout shows its heartbeats kept it alive.
-    let mut admin = m.admin();
+    // The default interval in force leaves room for a heartbeat within the timeout (both ways).
+    let mut raw = Raw::connect(&m);
+    raw.login_with(&LoginParams::admin(ADMIN.0, ADMIN.1.as_bytes()));
+    match raw.recv(IO) {
+        Some(ServerMessage::LoginAccepted(a)) => {
+            assert!(a.heartbeat_interval_ms * 2 <= a.heartbeat_timeout_ms, "{a:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(raw);
+    // A client that only listens is not timed out: its heartbeats count. It asks for 200 ms
+    // rather than the default (half the timeout here), which would leave a test thread starved
+    // on a busy machine only a second. Listening for twice the timeout shows its heartbeats kept
+    // it alive.
+    let mut p = LoginParams::admin(ADMIN.0, ADMIN.1.as_bytes());
+    p.heartbeat_interval_ms = 200;
+    let mut admin = m.login_retrying(p);
     let a = *admin.session().unwrap();
-    assert!(a.heartbeat_interval_ms * 2 <= a.heartbeat_timeout_ms, "{a:?}");
+    assert_eq!((a.heartbeat_interval_ms, a.heartbeat_timeout_ms), (200, TIMEOUT_MS), "{a:?}");
     let idle = admin.recv_for(Duration::from_millis(2 * u64::from(TIMEOUT_MS))).expect("idle admin session stays up");
     assert!(idle.iter().all(|m| matches!(m, ServerMessage::Heartbeat | ServerMessage::Report { .. })), "{idle:?}");
     assert_quiet(&mut admin);

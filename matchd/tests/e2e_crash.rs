@@ -98,7 +98,15 @@ impl Account {
 
 /// Runs one client for one server lifetime: log in with the last sequence seen, check the
 /// resend, then trade until the connection dies.
-fn run_client(addr: std::net::SocketAddr, mut acct: Account, progress: Arc<AtomicU64>) -> Account {
+/// `trading` counts the clients past their login and resend: the kill waits for all of them, as
+/// a client still connecting or logging in when the server dies fails there, not as a test of
+/// recovery.
+fn run_client(
+    addr: std::net::SocketAddr,
+    mut acct: Account,
+    progress: Arc<AtomicU64>,
+    trading: Arc<AtomicU64>,
+) -> Account {
     let last = acct.last_seq();
     let mut c = Client::connect(addr, IO).expect("connect");
     let mut p = LoginParams::trader(acct.who.0, acct.who.1.as_bytes());
@@ -113,6 +121,7 @@ fn run_client(addr: std::net::SocketAddr, mut acct: Account, progress: Arc<Atomi
         acct.record(seq, r);
     }
     acct.resent.push(a.highest_seq - last);
+    trading.fetch_add(1, Ordering::Relaxed);
 
     let mut unanswered = 0usize;
     loop {
@@ -207,16 +216,20 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
     for cycle in 0..KILL_CYCLES {
         let m = Matchd::start_with(&data, &cfg);
         let progress = Arc::new(AtomicU64::new(0));
+        let trading = Arc::new(AtomicU64::new(0));
+        let clients = accounts.len() as u64;
         let handles: Vec<_> = accounts
             .drain(..)
             .map(|acct| {
-                let (addr, progress) = (m.addr, progress.clone());
-                std::thread::spawn(move || run_client(addr, acct, progress))
+                let (addr, progress, trading) = (m.addr, progress.clone(), trading.clone());
+                std::thread::spawn(move || run_client(addr, acct, progress, trading))
             })
             .collect();
         // Kill at a random moment once the clients are trading (the pause only picks the moment;
         // nothing waits on it).
-        m.wait_for(&format!("100 reports in cycle {cycle}"), || progress.load(Ordering::Relaxed) >= 100);
+        m.wait_for(&format!("every client trading and 100 reports in cycle {cycle}"), || {
+            trading.load(Ordering::Relaxed) == clients && progress.load(Ordering::Relaxed) >= 100
+        });
         std::thread::sleep(Duration::from_millis(rng.below(400)));
         let before = progress.load(Ordering::Relaxed);
         m.kill9();

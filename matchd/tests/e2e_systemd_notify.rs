@@ -59,7 +59,8 @@ fn lifecycle(sock: &UnixDatagram, notify_socket: &str) {
         }
     });
     let mut ready_line = None;
-    while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
+    // The line is in the pipe, but the reader thread may wait for a core: IO bounds a hang only.
+    while let Ok(l) = rx.recv_timeout(IO) {
         if let Some(rest) = l.strip_prefix("matchd ready listen=") {
             ready_line = Some(rest.split_whitespace().next().unwrap().to_string());
             break;

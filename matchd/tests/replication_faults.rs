@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use client::{connect_leader, LoginParams};
 use e2e_common::{limit, lots, place, px, ConfigText, ALICE, IO, LONG_WAIT};
 use engine::Side;
-use replica_common::{free_port, replication_section, Etcd, Node, ReplicaSet};
+use replica_common::{replication_section, Etcd, Node, ReplicaSet};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -54,7 +54,13 @@ fn wait_exit(node: &mut Node) -> std::process::ExitStatus {
 fn etcd_unreachable_at_start_names_the_endpoints() {
     let _s = serial();
     let dir = tempfile::tempdir().unwrap();
-    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    // A port bound (without SO_REUSEADDR) but never listening: connections to it are refused, and
+    // while `held` lives no other socket (an etcd of a parallel test, an outgoing connection)
+    // can take it, as one could a port that was bound and freed.
+    let held = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    held.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+    let port = held.local_addr().unwrap().as_socket().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{port}");
     let cfg = node_config(dir.path(), "n1", &replication_section(&endpoint, "u", 1, 3, "127.0.0.1:0", ""));
     let (code, stderr) = run_to_exit(&cfg);
     assert_eq!(code, Some(1), "{stderr}");

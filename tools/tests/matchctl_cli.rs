@@ -318,11 +318,13 @@ fn balances_prints_the_query_answer() {
         });
         c.finish();
     });
-    // A long --wait-ms: the command returns at QueryDone, not after it.
+    // A --wait-ms far longer than anything else here can take: the command returns at QueryDone,
+    // not after the wait. The bound is half the wait, so a slow spawn or login cannot reach it.
     let started = std::time::Instant::now();
-    let out = matchctl(addr, &["--wait-ms", "20000", "balances"]);
+    let out = matchctl(addr, &["--wait-ms", "600000", "balances"]);
     assert!(out.status.success(), "{out:?}");
-    assert!(started.elapsed() < Duration::from_secs(10));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(300), "took {took:?}: waited out --wait-ms");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).lines().collect::<Vec<_>>(),
         [
@@ -441,9 +443,11 @@ fn json_prints_every_message_with_64_bit_integers_as_strings() {
 }
 
 fn real_matchd() -> tools::loadgen::matchd::Matchd {
-    use tools::loadgen::matchd::{config_toml, locate_binary, Matchd};
+    use tools::loadgen::matchd::{config_toml, locate_binary, set_key, Matchd};
     let bin = locate_binary(None).unwrap_or_else(|e| panic!("{e}"));
-    let toml = config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None);
+    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
+    // loads the disk when several tests start a matchd at once.
+    let toml = set_key(&config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None), "segment_bytes", "4194304");
     Matchd::start(&bin, &toml, &[]).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -338,19 +338,24 @@ fn marks_and_funding_only_from_the_oracle_session_of_the_real_matchd() {
     let toml = config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[oracle], None);
     // The two keys after the last one of [engine] (the default config has them commented out).
     let toml = set_key(&toml, "max_transactions", "1048576\ninsurance_account = 65534\noracle_account = 9");
+    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
+    // loads the disk when several tests start a matchd at once.
+    let toml = set_key(&toml, "segment_bytes", "4194304");
     let mut m = Matchd::start(&bin, &toml, &[]).expect("start matchd");
+    // Every --timeout-ms 60000 below only bounds a hang: a busy machine (fdatasync, login) can take
+    // longer than a second (or matchctl's default 5 s) to answer.
     // Alice is not the oracle: refused before the engine.
     for args in [
         &["perp", "mark", "--instrument", "1", "--price", "5000000"][..],
         &["perp", "funding", "--instrument", "1", "--rate-ppm", "100", "--next-funding-time-ns", "1"][..],
     ] {
-        let out = matchctl(m.addr, args);
+        let out = matchctl(m.addr, &[&["--timeout-ms", "60000"][..], args].concat());
         assert_eq!(out.status.code(), Some(4), "{args:?}: {out:?}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("reason=NotPermitted"), "{out:?}");
     }
     // The oracle's session passes the gateway: whatever the engine answers, it is not a
     // session-level refusal.
-    let oracle_args = ["--account", "9", "--secret", "oracle-demo", "--timeout-ms", "1000"];
+    let oracle_args = ["--account", "9", "--secret", "oracle-demo", "--timeout-ms", "60000"];
     for cmd in [
         &["perp", "mark", "--instrument", "1", "--price", "5000000"][..],
         &["perp", "funding", "--instrument", "1", "--rate-ppm", "100", "--next-funding-time-ns", "1"][..],
@@ -366,7 +371,7 @@ fn marks_and_funding_only_from_the_oracle_session_of_the_real_matchd() {
         &["perp", "wallet-transfer", "--asset", "1", "--amount", "100", "--to", "futures"][..],
         &["perp", "margin-deposit", "--target", "1", "--asset", "1", "--amount", "100", "--tx-id", "77"][..],
     ] {
-        let args: Vec<&str> = ["--timeout-ms", "1000"].iter().chain(cmd.iter()).copied().collect();
+        let args: Vec<&str> = ["--timeout-ms", "60000"].iter().chain(cmd.iter()).copied().collect();
         let out = matchctl(m.addr, &args);
         assert!(!String::from_utf8_lossy(&out.stdout).contains("SESSION REJECT"), "{args:?}: {out:?}");
     }
@@ -376,7 +381,7 @@ fn marks_and_funding_only_from_the_oracle_session_of_the_real_matchd() {
     let add = "perp add --id 3 --symbol BTC-PERP --base 2 --quote 1 --tick 10 --lot 1 --min-qty 1 --max-qty 1000000 \
                --min-notional 0 --band-bps 500 --ref-price 6000000 --qty-scale 1000";
     let args: Vec<&str> =
-        ["--role", "admin", "--timeout-ms", "1000"].into_iter().chain(add.split_whitespace()).collect();
+        ["--role", "admin", "--timeout-ms", "60000"].into_iter().chain(add.split_whitespace()).collect();
     let out = matchctl(m.addr, &args);
     assert!(out.status.success(), "{args:?}: {out:?}");
     for (next, reason) in [("1", "reason=InvalidFundingTime"), ("18446744073709551615", "reason=NoOpenInterest")] {

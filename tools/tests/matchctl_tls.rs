@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
-use tools::loadgen::matchd::{config_toml, locate_binary, Matchd};
+use tools::loadgen::matchd::{config_toml, locate_binary, set_key, Matchd};
 
 fn new_ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -30,7 +30,9 @@ fn tls_config(dir: &Path) -> String {
     std::fs::write(&private_key, key.serialize_pem()).unwrap();
     std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
     std::fs::write(dir.join("other-ca.pem"), new_ca("someone else").pem()).unwrap();
-    let toml = config_toml(matchd::config::DEFAULT_CONFIG_TOML, &[], None);
+    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
+    // loads the disk when several tests start a matchd at once.
+    let toml = set_key(&config_toml(matchd::config::DEFAULT_CONFIG_TOML, &[], None), "segment_bytes", "4194304");
     let replaced = toml
         .replacen("# tls_listen = \"127.0.0.1:7443\"", "tls_listen = \"127.0.0.1:0\"", 1)
         .replace(
@@ -58,8 +60,9 @@ fn matchctl_trades_over_tls_and_refuses_an_untrusted_server() {
     let ca = dir.path().join("ca.pem");
     let ca = ca.to_str().unwrap();
 
-    let out =
-        matchctl(&["--addr", &tls, "--tls-ca", ca, "buy", "--instrument", "1", "--qty", "5000", "--price", "4900000"]);
+    // A generous answer deadline (the default is 5 s): it only bounds a hang on a busy machine.
+    let order = ["buy", "--instrument", "1", "--qty", "5000", "--price", "4900000"];
+    let out = matchctl(&[&["--addr", &tls, "--tls-ca", ca, "--timeout-ms", "60000"][..], &order].concat());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && stdout.contains("ACCEPTED"), "{out:?}");
 

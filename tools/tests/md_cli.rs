@@ -185,8 +185,10 @@ fn snapshot_prints_the_levels_and_the_end() {
 
 #[test]
 fn tail_prints_every_message() {
-    let (addr, server) = fake_server(SMALL);
-    let out = matchd_md(addr, &["--duration-s", "1", "tail"]);
+    // Until the server shuts down (exit 0), not for a --duration-s: that clock starts before the
+    // connect, so a slow start could leave no time to read anything.
+    let (addr, server) = fake_server(Feed { shut_down: true, ..SMALL });
+    let out = matchd_md(addr, &["tail"]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -196,6 +198,7 @@ fn tail_prints_every_message() {
             "SUBSCRIBED epoch=7 instruments=1 order_by_order=false heartbeat=1000ms depth_max=100",
             "1 #4 INSTRUMENT Directory BTC-USDT state=Trading tick=1 lot=1000 order_seq=0",
             "1 #5 LEVEL BUY 4999900 qty=20000 orders=2",
+            "LOGOUT reason=ServerShutdown",
         ]
     );
     server.join().unwrap();
@@ -299,10 +302,12 @@ fn a_closed_connection_exits_1() {
 /// `MATCHD_BIN`): a resting order shows in the JSON snapshot; an unknown instrument exits 4.
 #[test]
 fn snapshot_json_against_a_real_matchd() {
-    use tools::loadgen::matchd::{config_toml, locate_binary, Matchd};
+    use tools::loadgen::matchd::{config_toml, locate_binary, set_key, Matchd};
     let bin = locate_binary(None).unwrap_or_else(|e| panic!("{e}"));
-    let m = Matchd::start(&bin, &config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None), &[])
-        .unwrap_or_else(|e| panic!("{e}"));
+    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
+    // loads the disk when several tests start a matchd at once.
+    let toml = set_key(&config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None), "segment_bytes", "4194304");
+    let m = Matchd::start(&bin, &toml, &[]).unwrap_or_else(|e| panic!("{e}"));
     // Generous deadlines: they only bound a hang on a busy machine.
     let addr = m.addr.to_string();
     let order =

@@ -72,8 +72,9 @@ pub struct Matchd {
 
 impl Matchd {
     /// Starts matchd on `data_dir` with extra CLI args (e.g. a config file). Without a
-    /// `--config` argument it runs the embedded default config with `risk_checks = false`
-    /// (written next to the data directory; see the module docs).
+    /// `--config` argument it runs [`ConfigText::default`]: the embedded default config with
+    /// `risk_checks = false` and small journal segments (written next to the data directory; see
+    /// the module docs).
     pub fn start(data_dir: &Path, extra: &[&str]) -> Matchd {
         Matchd::start_env(data_dir, extra, &[])
     }
@@ -83,7 +84,9 @@ impl Matchd {
         let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         if !extra.contains(&"--config") {
             let path = data_dir.with_extension("toml");
-            std::fs::write(&path, ConfigText::embedded().harness_timeouts().matching_only().0).unwrap();
+            // Small segments: the shipped 256 MiB ones (and the spare one matchd pre-faults) load
+            // the disk that the tests running in parallel share.
+            std::fs::write(&path, ConfigText::default().0).unwrap();
             args.extend(["--config".to_string(), path.to_str().unwrap().to_string()]);
         }
         let stderr_log = data_dir.with_extension("stderr.log");
