@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use journal_tool_common::tool;
 use serde_json::Value;
-use tools::loadgen::matchd::{config_toml, locate_binary, set_key, Matchd};
+use tools::loadgen::matchd::{config_toml, locate_binary, small_segments, Matchd};
 
 #[test]
 fn the_tool_reads_what_matchd_wrote() {
@@ -19,9 +19,7 @@ fn the_tool_reads_what_matchd_wrote() {
             return;
         }
     };
-    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
-    // loads the disk when several tests start a matchd at once.
-    let toml = set_key(&config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None), "segment_bytes", "4194304");
+    let toml = small_segments(&config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None));
     let mut m = Matchd::start(&bin, &toml, &[]).expect("start matchd");
     assert!(m.stop(Duration::from_secs(30)), "clean stop:\n{}", m.stderr());
     let data = m.dir.join("data");

@@ -28,9 +28,7 @@ fn start(first_account: u32, sessions: u32) -> (Matchd, Credentials) {
     let shipped = "heartbeat_timeout_ms = 10000";
     assert_eq!(toml.matches(shipped).count(), 1, "{toml}");
     let toml = toml.replace(shipped, "heartbeat_timeout_ms = 60000");
-    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
-    // loads the disk when several tests start a matchd at once.
-    let toml = matchd::set_key(&toml, "segment_bytes", "4194304");
+    let toml = matchd::small_segments(&toml);
     let bin = matchd::locate_binary(None).unwrap_or_else(|e| panic!("{e}"));
     let m = Matchd::start(&bin, &toml, &["--durability", "batch"]).unwrap_or_else(|e| panic!("{e}"));
     (m, creds)

@@ -443,11 +443,9 @@ fn json_prints_every_message_with_64_bit_integers_as_strings() {
 }
 
 fn real_matchd() -> tools::loadgen::matchd::Matchd {
-    use tools::loadgen::matchd::{config_toml, locate_binary, set_key, Matchd};
+    use tools::loadgen::matchd::{config_toml, locate_binary, small_segments, Matchd};
     let bin = locate_binary(None).unwrap_or_else(|e| panic!("{e}"));
-    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
-    // loads the disk when several tests start a matchd at once.
-    let toml = set_key(&config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None), "segment_bytes", "4194304");
+    let toml = small_segments(&config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None));
     Matchd::start(&bin, &toml, &[]).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -12,7 +12,7 @@ use client::{Client, ClientError, LoginParams};
 use engine::{CommandType, CredentialChanged, RevokeCredential};
 use gateway::credential::Credential;
 use protocol::*;
-use tools::loadgen::matchd::{config_toml, locate_binary, set_key, Matchd};
+use tools::loadgen::matchd::{config_toml, locate_binary, small_segments, Matchd};
 
 fn matchctl(addr: SocketAddr, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_matchctl"))
@@ -150,9 +150,7 @@ fn a_printed_secret_logs_in_to_the_real_matchd_at_once() {
             return;
         }
     };
-    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
-    // loads the disk when several tests start a matchd at once.
-    let toml = set_key(&config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None), "segment_bytes", "4194304");
+    let toml = small_segments(&config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None));
     let mut m = Matchd::start(&bin, &toml, &[]).expect("start matchd");
     let out = matchctl(m.addr, &["create-account", "--target", "9"], "");
     assert!(out.status.success(), "{out:?}");

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use engine::*;
 use protocol::*;
-use tools::loadgen::matchd::{config_toml, locate_binary, set_key, Matchd};
+use tools::loadgen::matchd::{config_toml, locate_binary, set_key, small_segments, Matchd};
 use tools::loadgen::session::Credential;
 
 fn matchctl(addr: SocketAddr, args: &[&str]) -> Output {
@@ -338,9 +338,7 @@ fn marks_and_funding_only_from_the_oracle_session_of_the_real_matchd() {
     let toml = config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[oracle], None);
     // The two keys after the last one of [engine] (the default config has them commented out).
     let toml = set_key(&toml, "max_transactions", "1048576\ninsurance_account = 65534\noracle_account = 9");
-    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
-    // loads the disk when several tests start a matchd at once.
-    let toml = set_key(&toml, "segment_bytes", "4194304");
+    let toml = small_segments(&toml);
     let mut m = Matchd::start(&bin, &toml, &[]).expect("start matchd");
     // Every --timeout-ms 60000 below only bounds a hang: a busy machine (fdatasync, login) can take
     // longer than a second (or matchctl's default 5 s) to answer.

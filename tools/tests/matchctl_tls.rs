@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
-use tools::loadgen::matchd::{config_toml, locate_binary, set_key, Matchd};
+use tools::loadgen::matchd::{config_toml, locate_binary, small_segments, Matchd};
 
 fn new_ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -30,9 +30,7 @@ fn tls_config(dir: &Path) -> String {
     std::fs::write(&private_key, key.serialize_pem()).unwrap();
     std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
     std::fs::write(dir.join("other-ca.pem"), new_ca("someone else").pem()).unwrap();
-    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
-    // loads the disk when several tests start a matchd at once.
-    let toml = set_key(&config_toml(matchd::config::DEFAULT_CONFIG_TOML, &[], None), "segment_bytes", "4194304");
+    let toml = small_segments(&config_toml(matchd::config::DEFAULT_CONFIG_TOML, &[], None));
     let replaced = toml
         .replacen("# tls_listen = \"127.0.0.1:7443\"", "tls_listen = \"127.0.0.1:0\"", 1)
         .replace(

@@ -302,11 +302,9 @@ fn a_closed_connection_exits_1() {
 /// `MATCHD_BIN`): a resting order shows in the JSON snapshot; an unknown instrument exits 4.
 #[test]
 fn snapshot_json_against_a_real_matchd() {
-    use tools::loadgen::matchd::{config_toml, locate_binary, set_key, Matchd};
+    use tools::loadgen::matchd::{config_toml, locate_binary, small_segments, Matchd};
     let bin = locate_binary(None).unwrap_or_else(|e| panic!("{e}"));
-    // 4 MiB journal segments, not the shipped 256 MiB: matchd pre-faults a spare segment, which
-    // loads the disk when several tests start a matchd at once.
-    let toml = set_key(&config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None), "segment_bytes", "4194304");
+    let toml = small_segments(&config_toml(::matchd::config::DEFAULT_CONFIG_TOML, &[], None));
     let m = Matchd::start(&bin, &toml, &[]).unwrap_or_else(|e| panic!("{e}"));
     // Generous deadlines: they only bound a hang on a busy machine.
     let addr = m.addr.to_string();

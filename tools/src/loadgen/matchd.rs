@@ -99,6 +99,13 @@ pub fn locate_binary(explicit: Option<&Path>) -> Result<PathBuf, String> {
     })
 }
 
+/// `toml` with 4 MiB journal segments instead of the shipped 256 MiB, for tests: matchd
+/// pre-faults a spare segment as large as the live one, which loads the disk that tests starting
+/// several matchds at once share. Benchmarks keep the shipped size.
+pub fn small_segments(toml: &str) -> String {
+    set_key(toml, "segment_bytes", "4194304")
+}
+
 /// A fresh directory under the system temp dir (removed by [`Matchd`]'s drop if it made it).
 /// The counter keeps two made in the same nanosecond by parallel tests apart.
 pub fn temp_dir(tag: &str) -> PathBuf {
