@@ -22,7 +22,11 @@ before=${1:?usage: bench-engine-ab.sh BEFORE [AFTER] [ROUNDS]}
 after=${2:-}
 rounds=${3:-4}
 flags="-C llvm-args=-align-all-functions=6 -C llvm-args=-align-all-nofallthru-blocks=5"
-# One target directory for every aligned build: the dependencies are built once.
+# Two target directories, kept between runs (the dependencies are built once): one for checked-out
+# revisions, one that only the working tree builds into. One shared directory compared a revision
+# with itself: cargo's fingerprints name a workspace's sources relative to its root, so after a
+# checkout's build the working tree, whose files are older than those artifacts, counted as built
+# and its binary was the checkout's. A checkout is always newer than what was built before it.
 target=${CARGO_TARGET_DIR:-$PWD/target}/aligned
 out=$(mktemp -d /tmp/engine-ab.XXXXXX)
 trees=()
@@ -33,9 +37,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-build() { # $1: source tree, $2: name
-    (cd "$1" && CARGO_TARGET_DIR="$target" RUSTFLAGS="$flags" cargo build --release --locked -q -p benches --bin engine)
-    cp "$target/release/engine" "$out/engine.$2"
+build() { # $1: source tree, $2: name (before, after), $3: target directory
+    (cd "$1" && CARGO_TARGET_DIR="$3" RUSTFLAGS="$flags" cargo build --release --locked -q -p benches --bin engine)
+    cp "$3/release/engine" "$out/engine.$2"
 }
 checkout() { # $1: revision, $2: name; the tree is $out/$2 (not run in a subshell: `trees` must grow)
     git worktree add -q --detach "$out/$2" "$1"
@@ -43,12 +47,18 @@ checkout() { # $1: revision, $2: name; the tree is $out/$2 (not run in a subshel
 }
 
 checkout "$before" before
-build "$out/before" before
+build "$out/before" before "$target-rev"
 if [[ -n $after ]]; then
     checkout "$after" after
-    build "$out/after" after
+    build "$out/after" after "$target-rev"
 else
-    build . after
+    build . after "$target-tree"
+fi
+# Builds of two trees differ at least in their paths (debug info); the same bytes mean one side's
+# build was not made.
+if cmp -s "$out/engine.before" "$out/engine.after"; then
+    echo "bench-engine-ab: the two builds are the same binary; nothing to compare" >&2
+    exit 1
 fi
 
 run() { # $1: name; prints "name flow ns" lines (exchange-core: M commands/s)
