@@ -3,25 +3,32 @@
 //! back from the order slot itself.
 //!
 //! Engine ids are issued in sequence, so most live orders are recent: an id
-//! goes into a ring at `id mod ring size` (a power of two at least the order
-//! capacity), where placing and releasing it is one store and finding it one
-//! load, instead of a hash probe of a control line and a slot line. An order
-//! still live when a newer id needs its ring place (it outlived a ring's worth
-//! of newer orders) moves to the overflow hash table, which lookups that miss
-//! the ring consult.
+//! belongs to the ring place `id mod ring size` (a power of two at least the
+//! order capacity), which holds the newest live order of that place, and each
+//! order slot names the next live order of the same place (`older`): a chain,
+//! usually of one. Placing an order is two stores and no search; finding or
+//! unindexing the newest of a place is one load; an order that outlived a
+//! ring's worth of newer ids is one link further along. Before, such orders
+//! moved to a hash table, and on a 100k book with random cancels a third of all
+//! orders did: an insert and a removal of two random lines each (BENCHMARKS.md,
+//! "a chained id ring"). A chain holds only live orders whose ids are equal
+//! modulo the ring size, ids a whole ring apart; the chains together hold each
+//! live order once, so they need no room beyond one link a slot, and no bound of
+//! their own. A chain is as long as the live orders sharing its place: one or
+//! two in every flow measured. A long one needs live orders placed exactly a
+//! ring's worth of ids apart, which a client cannot aim at while others trade,
+//! and it slows only lookups at that place, by a walk of 4-byte links.
 //!
 //! Client order ids are in a [`SlotChunks`] table: a 16-byte control word and
 //! a line of slots a lookup, their addresses known from the key alone (so
 //! [`OrderIndex::prefetch_client`] can fetch them commands ahead), and no
-//! tombstones to rehash. The overflow table
-//! of engine ids, rarely used, is hashbrown's. Both are pre-sized to the order
-//! capacity, so inserts never reallocate (hashbrown only rehashes in place
-//! when it has room for twice the live entries), and neither's iteration order
-//! is ever observed: outputs walk books and the per-account lists instead.
+//! tombstones to rehash. Both are sized to the order capacity up front, so
+//! nothing reallocates, and neither's order is ever observed: outputs walk books
+//! and the per-account lists instead (a chain's order, newest first in trading
+//! and any order after a snapshot restore, changes no lookup's answer).
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 use crate::order_pool::{OrderPool, Slot, NIL};
@@ -29,42 +36,19 @@ use crate::slot_chunks::SlotChunks;
 use crate::types::*;
 
 pub(crate) struct OrderIndex {
-    /// Slot of the live order whose id is this place's, or `NIL`.
+    /// Per ring place, the slot of the newest live order whose id falls there, or `NIL`.
     id_ring: Box<[Slot]>,
-    /// Live orders whose ring place a newer id took.
-    id_overflow: HashTable<Slot>,
+    /// Per order slot, the next live order of the same ring place, or `NIL`.
+    older: Box<[Slot]>,
     by_client: SlotChunks,
 }
 
-/// Keys that differ only in their low bits (consecutive engine ids, a
-/// client's consecutive client ids) hash to neighbouring buckets: blocks of
-/// [`RUN`] keys share one control group and one line of slot numbers, so
-/// placing orders in sequence touches the same few lines of each table
-/// instead of random ones. Blocks themselves land pseudo-randomly, and the
-/// tag bits (the top 7, which hashbrown compares first) are mixed from the
-/// whole key.
-const RUN: u64 = 16;
-
-/// The same for client order ids in [`SlotChunks`], whose home chunk comes from the hash's
-/// middle bits: a client's [`CLIENT_RUN`] consecutive ids share one home chunk (of 15 entries,
-/// so a run never fills it alone), with tags varied by the low bits. Four measured better than
-/// eight on the big books and alike on the exchange-core mix (BENCHMARKS.md).
+/// Client order ids in [`SlotChunks`] take their home chunk from the hash's middle bits: a
+/// client's [`CLIENT_RUN`] consecutive ids share one home chunk (of 15 entries, so a run never
+/// fills it alone; placing orders in sequence touches the same lines), with tags varied by the
+/// low bits. Four measured better than eight on the big books and alike on the exchange-core
+/// mix (BENCHMARKS.md).
 const CLIENT_RUN: u64 = 4;
-
-/// `block_hash` with its run bits replaced by the key's low bits, and its
-/// tag bits varied by them too (keys of one block would otherwise share a
-/// tag, and every lookup in the block would compare all of them).
-#[inline]
-fn run_hash(block_hash: u64, key: u64) -> u64 {
-    let low = key & (RUN - 1);
-    let tag_mix = low.wrapping_mul(0x9E37_79B9_7F4A_7C15) & (0x7F << 57);
-    ((block_hash & !(RUN - 1)) | low) ^ tag_mix
-}
-
-#[inline]
-fn id_hash(id: OrderId) -> u64 {
-    run_hash(FxBuildHasher.hash_one(id / RUN), id)
-}
 
 #[inline]
 fn client_hash(account: AccountId, cid: ClientOrderId) -> u64 {
@@ -78,7 +62,7 @@ impl OrderIndex {
         let ring = (capacity as usize).max(1).next_power_of_two();
         Self {
             id_ring: crate::huge_pages::vec_filled(NIL, ring).into_boxed_slice(),
-            id_overflow: HashTable::with_capacity(capacity as usize),
+            older: crate::huge_pages::vec_filled(NIL, capacity as usize).into_boxed_slice(),
             by_client: SlotChunks::with_capacity(capacity),
         }
     }
@@ -90,14 +74,14 @@ impl OrderIndex {
 
     #[inline]
     pub fn by_id(&self, pool: &OrderPool, id: OrderId) -> Option<Slot> {
-        let s = self.id_ring[self.ring_place(id)];
-        if s != NIL && pool.get(s).order_id == id {
-            return Some(s);
+        let mut s = self.id_ring[self.ring_place(id)];
+        while s != NIL {
+            if pool.get(s).order_id == id {
+                return Some(s);
+            }
+            s = self.older[s as usize];
         }
-        if self.id_overflow.is_empty() {
-            return None;
-        }
-        self.id_overflow.find(id_hash(id), |&s| pool.get(s).order_id == id).copied()
+        None
     }
 
     #[inline]
@@ -113,13 +97,8 @@ impl OrderIndex {
     pub fn insert(&mut self, pool: &OrderPool, slot: Slot) {
         let o = pool.get(slot);
         let place = self.ring_place(o.order_id);
-        let older = std::mem::replace(&mut self.id_ring[place], slot);
-        if older != NIL {
-            // Outlived a ring's worth of newer ids: it moves aside.
-            debug_assert_ne!(pool.get(older).order_id, o.order_id, "order ids are unique");
-            let id = pool.get(older).order_id;
-            self.id_overflow.insert_unique(id_hash(id), older, |&s| id_hash(pool.get(s).order_id));
-        }
+        // Whatever held the place outlived a ring's worth of newer ids: it stays, a link on.
+        self.older[slot as usize] = std::mem::replace(&mut self.id_ring[place], slot);
         self.by_client.insert(client_hash(o.account, o.client_order_id), slot);
     }
 
@@ -153,10 +132,22 @@ impl OrderIndex {
     pub fn remove(&mut self, pool: &OrderPool, slot: Slot) {
         let o = pool.get(slot);
         let place = self.ring_place(o.order_id);
-        if self.id_ring[place] == slot {
-            self.id_ring[place] = NIL;
-        } else if let Ok(e) = self.id_overflow.find_entry(id_hash(o.order_id), |&s| s == slot) {
-            e.remove();
+        let after = self.older[slot as usize];
+        let mut s = self.id_ring[place];
+        if s == slot {
+            self.id_ring[place] = after;
+        } else {
+            // An order that outlived its place: found by slot number along the chain, without
+            // reading the newer orders' slots.
+            while s != NIL {
+                let next = self.older[s as usize];
+                if next == slot {
+                    self.older[s as usize] = after;
+                    break;
+                }
+                s = next;
+            }
+            debug_assert_ne!(s, NIL, "a live order is in its ring place's chain");
         }
         let removed = self.by_client.remove(client_hash(o.account, o.client_order_id), slot);
         debug_assert!(removed, "a live order is indexed by its client id");
