@@ -75,11 +75,14 @@ impl OrderIndex {
     #[inline]
     pub fn by_id(&self, pool: &OrderPool, id: OrderId) -> Option<Slot> {
         let mut s = self.id_ring[self.ring_place(id)];
+        let mut links = 0;
         while s != NIL {
             if pool.get(s).order_id == id {
                 return Some(s);
             }
             s = self.older[s as usize];
+            links += 1;
+            debug_assert!(links <= self.older.len(), "a chain holds each live order once");
         }
         None
     }
@@ -139,6 +142,7 @@ impl OrderIndex {
         } else {
             // An order that outlived its place: found by slot number along the chain, without
             // reading the newer orders' slots.
+            let mut links = 0;
             while s != NIL {
                 let next = self.older[s as usize];
                 if next == slot {
@@ -146,6 +150,8 @@ impl OrderIndex {
                     break;
                 }
                 s = next;
+                links += 1;
+                debug_assert!(links <= self.older.len(), "a chain holds each live order once");
             }
             debug_assert_ne!(s, NIL, "a live order is in its ring place's chain");
         }
