@@ -367,6 +367,7 @@ impl Engine {
             }
         }
         self.index.prefetch_id(order_id);
+        self.index.prefetch_link(slot);
     }
 
     // ----- lookups ---------------------------------------------------------

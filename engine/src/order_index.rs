@@ -130,6 +130,12 @@ impl OrderIndex {
         crate::prefetch::prefetch_line(self.id_ring.as_ptr().wrapping_add(self.ring_place(id)));
     }
 
+    /// Starts the line of `slot`'s chain link, which unindexing it reads.
+    #[inline]
+    pub fn prefetch_link(&self, slot: Slot) {
+        crate::prefetch::prefetch_line(self.older.as_ptr().wrapping_add(slot as usize));
+    }
+
     /// Unindexes a slot; its order fields must still be intact.
     #[inline]
     pub fn remove(&mut self, pool: &OrderPool, slot: Slot) {
