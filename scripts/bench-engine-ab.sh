@@ -6,13 +6,15 @@
 # linker happens to place the hot loops decides as much as the change does: on this VM two builds
 # whose measured path was the same code (they differed by a function it never calls) ran the book
 # flows 10-15% apart, consistently, round after round (BENCHMARKS.md, "Inlining the command path").
-# Aligned, they agree within the round-to-round noise. The alignment is for comparing; release
-# builds do not use it.
+# That "aligned, they agree" was measured with this script's old, broken working-tree mode and is
+# unconfirmed; two aligned builds of one revision still sat a few per cent apart on one flow in an
+# A/A control (BENCHMARKS.md, 2026-12-05). The alignment is for comparing; release builds do not
+# use it.
 #
 # Usage: bash scripts/bench-engine-ab.sh BEFORE [AFTER] [ROUNDS]
 #   BEFORE, AFTER: git revisions (AFTER defaults to the working tree); ROUNDS (default 4) of
-#   both, the first side alternating, each the three book flows (best of 5 passes) and the exchange-core mix,
-#   matching only and with accounts on (median of 5; a BEFORE older than `--flow
+#   both, the first side alternating, each the three book flows (best of 5 passes) and the
+#   exchange-core mix, matching only and with accounts on (median of 5; a BEFORE older than `--flow
 #   exchange-core-accounts` runs its whole default mode for that line, which takes minutes).
 #   BOOK_FLOWS=0 skips the three book flows (for changes to the risk path, which they do not run).
 # Prints each round, then one JSON line: per flow the medians and after/before ratios.
@@ -78,8 +80,9 @@ for l in sys.stdin:
     done
 }
 
-# Which side runs first alternates by round: in an A/A control (two builds of one revision) the
-# side that ran first came out ~4% faster on limit-cancel-100k in every round.
+# Which side runs first alternates by round, so that neither always runs first. (An A/A control,
+# two builds of one revision, still leaves a few per cent on one flow: that is the build's, not the
+# order's; BENCHMARKS.md, 2026-12-05.)
 for r in $(seq "$rounds"); do
     order="after before"
     ((r % 2)) || order="before after"
