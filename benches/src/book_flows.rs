@@ -196,16 +196,7 @@ impl Gen {
         self.apply(Command {
             account: ACCOUNT,
             timestamp_ns: ts,
-            kind: CommandKind::NewOrder(NewOrder {
-                client_order_id: cid,
-                instrument: INSTRUMENT,
-                side,
-                order_type: OrderType::Limit,
-                tif: TimeInForce::Gtc,
-                stp: StpMode::None,
-                price,
-                qty,
-            }),
+            kind: CommandKind::NewOrder(NewOrder::limit_gtc(cid, INSTRUMENT, side, price, qty)),
         })
     }
 

@@ -303,16 +303,7 @@ impl FlowGen {
         self.apply(Command {
             account,
             timestamp_ns: self.seq * 1000,
-            kind: CommandKind::NewOrder(NewOrder {
-                client_order_id: cid,
-                instrument,
-                side,
-                order_type: OrderType::Limit,
-                tif: TimeInForce::Gtc,
-                stp: StpMode::None,
-                price,
-                qty,
-            }),
+            kind: CommandKind::NewOrder(NewOrder::limit_gtc(cid, instrument, side, price, qty)),
         })
     }
 

@@ -202,6 +202,28 @@ pub struct NewOrder {
     pub qty: Qty,
 }
 
+impl NewOrder {
+    /// A good-till-cancelled limit order without self-trade prevention: the plainest order.
+    pub fn limit_gtc(
+        client_order_id: ClientOrderId,
+        instrument: InstrumentId,
+        side: Side,
+        price: Price,
+        qty: Qty,
+    ) -> Self {
+        NewOrder {
+            client_order_id,
+            instrument,
+            side,
+            order_type: OrderType::Limit,
+            tif: TimeInForce::Gtc,
+            stp: StpMode::None,
+            price,
+            qty,
+        }
+    }
+}
+
 /// A conditional order: `order` is what is placed when the last trade price of its instrument
 /// reaches `trigger_price` (always the last price: mark-price triggers are `NewAdvancedOrder`s) (a stop-market or take-profit order when `order` is a market order,
 /// a stop-limit or take-profit-limit when it is a limit order).

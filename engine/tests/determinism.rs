@@ -290,16 +290,7 @@ fn state_hash_same_after_level_recreated() {
     let place = |cid, side, price, qty| Command {
         account: 1,
         timestamp_ns: 0,
-        kind: CommandKind::NewOrder(NewOrder {
-            client_order_id: cid,
-            instrument: 1,
-            side,
-            order_type: OrderType::Limit,
-            tif: TimeInForce::Gtc,
-            stp: StpMode::None,
-            price,
-            qty,
-        }),
+        kind: CommandKind::NewOrder(NewOrder::limit_gtc(cid, 1, side, price, qty)),
     };
     let cancel =
         |id| Command { account: 1, timestamp_ns: 0, kind: CommandKind::Cancel(Cancel { order: OrderRef::Engine(id) }) };

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e_common::*;
-use engine::{CommandType, NewOrder, OrderType, Side, StpMode, TimeInForce};
+use engine::{CommandType, NewOrder, Side};
 use protocol::ExecReport;
 
 /// How a finished `matchd` invocation ended.
@@ -234,16 +234,7 @@ fn carol_tx(j: u64) -> u64 {
 }
 
 fn sol_order(cid: u64, side: Side, price: u64, qty: u64) -> NewOrder {
-    NewOrder {
-        client_order_id: cid,
-        instrument: SOL,
-        side,
-        order_type: OrderType::Limit,
-        tif: TimeInForce::Gtc,
-        stp: StpMode::None,
-        price,
-        qty,
-    }
+    NewOrder::limit_gtc(cid, SOL, side, price, qty)
 }
 
 /// An admin's whole report history: (instruments added with id SOL, carol's deposit tx ids).

@@ -661,16 +661,7 @@ mod tests {
     }
 
     fn order(cid: u64, side: Side, price: u64, qty: u64) -> CommandKind {
-        CommandKind::NewOrder(NewOrder {
-            client_order_id: cid,
-            instrument: 1,
-            side,
-            order_type: OrderType::Limit,
-            tif: TimeInForce::Gtc,
-            stp: StpMode::None,
-            price,
-            qty,
-        })
+        CommandKind::NewOrder(NewOrder::limit_gtc(cid, 1, side, price, qty))
     }
 
     /// Applies `cmds` from sequence 1 into one batch.

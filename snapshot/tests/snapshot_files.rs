@@ -149,16 +149,7 @@ fn futures_engine() -> Engine {
         put(&mut e, 0, CommandKind::MarginDeposit(t));
     }
     put(&mut e, 4, CommandKind::SetMarginMode(SetMarginMode { instrument: BTC_PERP, mode: MarginMode::Isolated }));
-    let order = |client_order_id, side, price, qty| NewOrder {
-        client_order_id,
-        instrument: BTC_PERP,
-        side,
-        order_type: OrderType::Limit,
-        tif: TimeInForce::Gtc,
-        stp: StpMode::None,
-        price,
-        qty,
-    };
+    let order = |cid, side, price, qty| NewOrder::limit_gtc(cid, BTC_PERP, side, price, qty);
     put(&mut e, 1, CommandKind::NewOrder(order(1, Side::Buy, 5_990_000, 10)));
     put(&mut e, 2, CommandKind::NewOrder(order(2, Side::Sell, 5_990_000, 4)));
     put(&mut e, 4, CommandKind::NewOrder(order(3, Side::Sell, 5_990_000, 3)));

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use ::matchd::config::DEFAULT_CONFIG_TOML;
 use client::{Client, LoginParams};
-use engine::{NewOrder, OrderRef, OrderType, Side, StpMode, TimeInForce};
+use engine::{NewOrder, OrderRef, Side};
 use hdrhistogram::Histogram;
 use protocol::{ExecReport, ServerMessage};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
@@ -84,16 +84,7 @@ fn await_report(c: &mut Client, want: impl Fn(&ExecReport) -> bool) {
 fn round_trips(c: &mut Client, n: usize, h: &mut Histogram<u64>) {
     for _ in 0..n / 2 {
         let cid = c.next_client_order_id();
-        let order = NewOrder {
-            client_order_id: cid,
-            instrument: 1,
-            side: Side::Buy,
-            order_type: OrderType::Limit,
-            tif: TimeInForce::Gtc,
-            stp: StpMode::None,
-            price: 4_600_000,
-            qty: 10_000,
-        };
+        let order = NewOrder::limit_gtc(cid, 1, Side::Buy, 4_600_000, 10_000);
         let t = Instant::now();
         c.new_order(order).unwrap();
         await_report(c, |r| matches!(r, ExecReport::Accepted(a) if a.client_order_id == cid));

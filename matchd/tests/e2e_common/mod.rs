@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use client::{Client, LoginParams};
-use engine::{NewOrder, OrderRef, OrderType, RejectReason, Side, StpMode, TimeInForce};
+use engine::{NewOrder, OrderRef, RejectReason, Side, TimeInForce};
 use protocol::{decode_frame, ClientMessage, ExecReport, Login, LoginRejectReason, Role, ServerMessage};
 
 /// Demo credentials from the embedded default config.
@@ -464,16 +464,7 @@ pub fn state_hashes(log: &str, what: &str) -> Vec<String> {
 
 /// A GTC limit order on BTC-USDT, STP none.
 pub fn limit(cid: u64, side: Side, price: u64, qty: u64) -> NewOrder {
-    NewOrder {
-        client_order_id: cid,
-        instrument: BTC,
-        side,
-        order_type: OrderType::Limit,
-        tif: TimeInForce::Gtc,
-        stp: StpMode::None,
-        price,
-        qty,
-    }
+    NewOrder::limit_gtc(cid, BTC, side, price, qty)
 }
 
 /// [`limit`] with a time in force.

@@ -112,16 +112,7 @@ pub fn flow(r: &mut Rng, k: u64) -> (AccountId, CommandKind) {
         0..=4 => {
             let off = r.below(20);
             let price = if side == Side::Buy { 995 - off } else { 1_005 + off };
-            CommandKind::NewOrder(NewOrder {
-                client_order_id: k,
-                instrument,
-                side,
-                order_type: OrderType::Limit,
-                tif: TimeInForce::Gtc,
-                stp: StpMode::None,
-                price,
-                qty: 1 + r.below(50),
-            })
+            CommandKind::NewOrder(NewOrder::limit_gtc(k, instrument, side, price, 1 + r.below(50)))
         }
         5 | 6 => CommandKind::NewOrder(NewOrder {
             client_order_id: k,
