@@ -20,6 +20,7 @@ use crate::instrument::Instrument;
 use crate::list_table::{ListAction, ListTable};
 use crate::margin_account::MarginAccount;
 use crate::order_book::{crosses, OrderBook};
+use crate::order_guess::OrderGuess;
 use crate::order_index::OrderIndex;
 use crate::order_pool::{Order, OrderPool, Slot, ARMED, EXPIRES, ICEBERG, LISTED, NIL, PENDING, REDUCE_ONLY};
 use crate::perp_market::PerpMarket;
@@ -311,10 +312,11 @@ impl Engine {
 
     /// Starts the cache misses that applying `cmd` will take first: the index lines a cancel or
     /// an amend looks its order up in, and those a new order's duplicate check and insert read.
-    /// The first of two stages, for a command two ahead of the one applied; the second,
-    /// [`Self::prefetch_order`], one ahead, when these lines have arrived. The matcher calls both
-    /// within each batch the journal released, while [`Self::prefetch_pays`], so that the lines
-    /// arrive while the commands before are applied. Neither changes any state or output.
+    /// The first stage of a [`crate::Prefetcher`], for a command three ahead of the one applied;
+    /// the second, [`Self::prefetch_order`], two ahead, when these lines have arrived; the third,
+    /// [`Self::prefetch_neighbours`], one ahead. The matcher runs them within each batch the
+    /// journal released, while [`Self::prefetch_pays`], so that the lines arrive while the
+    /// commands before are applied. None changes any state or output.
     #[inline]
     pub fn prefetch_index(&self, cmd: &Command) {
         let (CommandKind::Cancel(Cancel { order }) | CommandKind::Amend(Amend { order, .. })) = &cmd.kind else {
@@ -329,13 +331,13 @@ impl Engine {
         }
     }
 
-    /// The second stage of [`Self::prefetch_index`], one command ahead: the order slot and
+    /// The second stage of [`Self::prefetch_index`], one command nearer: the order slot and
     /// links a cancel or an amend will most likely find (read from the index line the first
-    /// stage fetched; a wrong guess costs only the prefetch).
+    /// stage fetched; a wrong guess costs only the prefetch). Returns the guess, for the third.
     #[inline]
-    pub fn prefetch_order(&self, cmd: &Command) {
+    pub fn prefetch_order(&self, cmd: &Command) -> OrderGuess {
         let (CommandKind::Cancel(Cancel { order }) | CommandKind::Amend(Amend { order, .. })) = &cmd.kind else {
-            return;
+            return OrderGuess::NONE;
         };
         let slot = match *order {
             OrderRef::Client(cid) => self.index.likely_client(cmd.account, cid),
@@ -344,6 +346,20 @@ impl Engine {
         if slot != NIL {
             self.orders.prefetch_order(slot);
             self.orders.prefetch_links(slot);
+        }
+        OrderGuess(slot)
+    }
+
+    /// The third stage, one command ahead when [`Self::prefetch_order`] ran two ahead and
+    /// guessed `guess`: the lines that unlinking that order rewrites (its neighbours' links, its
+    /// id's ring place, its chain link), read from the order and links the second stage fetched.
+    /// Without it they are started only when the cancel begins, and their misses are its wait.
+    /// A stale guess (any slot number the index held) costs only the prefetches.
+    #[inline]
+    pub fn prefetch_neighbours(&self, guess: OrderGuess) {
+        let slot = guess.0;
+        if (slot as usize) < self.orders.capacity() {
+            self.prefetch_unlink(slot, self.orders.get(slot).order_id);
         }
     }
 

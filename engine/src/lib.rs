@@ -41,12 +41,14 @@ mod list_table;
 mod margin_account;
 mod matching;
 mod order_book;
+mod order_guess;
 mod order_index;
 mod order_lists;
 mod order_pool;
 mod perp_market;
 mod position;
 mod prefetch;
+mod prefetcher;
 mod price_level;
 mod risk;
 mod risk_tier;
@@ -73,6 +75,8 @@ pub use config::{EngineConfig, NO_ACCOUNT};
 pub use credential_table::AccountCredential;
 pub use engine::{Engine, PREFETCH_MIN_LIVE_ORDERS};
 pub use event::*;
+pub use order_guess::OrderGuess;
+pub use prefetcher::{Prefetcher, PREFETCH_STAGES};
 pub use snapshot::futures::{
     ArmedFlagsSnapshot, FuturesSnapshot, MarginSnapshot, OpenSideSnapshot, PerpSnapshot, PositionSnapshot,
     RiskTierSnapshot,

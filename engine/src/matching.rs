@@ -40,6 +40,7 @@ impl Engine {
                         self.orders.prefetch_links(next);
                     }
                     self.prefetch_unlink(s, maker.order_id);
+                    self.index.prefetch_client(maker.account, maker.client_order_id);
                 }
                 if perp != NO_PERP && maker.flags & REDUCE_ONLY != 0 {
                     // A reduce-only maker never outgrows its owner's position (docs/futures.md).

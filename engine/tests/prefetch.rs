@@ -1,4 +1,5 @@
-//! `Engine::prefetch_index` and `prefetch_order` are hints: applying a flow with it, at any distance and on any command
+//! The prefetch stages (`Engine::prefetch_index`, `prefetch_order`, `prefetch_neighbours`, alone
+//! and through a `Prefetcher`) are hints: applying a flow with them, at any distance and on any command
 //! (unknown accounts, ids and instruments included), gives the same events and the same state
 //! as applying it without. The book is kept above `PREFETCH_MIN_LIVE_ORDERS` so that the
 //! engine's own prefetches (unlinking, the next maker) run too.
@@ -83,20 +84,36 @@ fn prefetching_changes_no_event_and_no_state() {
         let mut r = Rng(seed ^ 0x55);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         let (mut trades, mut cancels, mut amends) = (0, 0, 0);
+        let mut pipeline = Prefetcher::new(PREFETCH_STAGES);
         for (i, c) in cmds.iter().enumerate() {
             // Any distance, sometimes twice, sometimes a command that is never applied.
             for _ in 0..r.below(3) {
                 let ahead = r.below(6) as usize;
                 if let Some(next) = cmds.get(i + ahead) {
                     hinted.prefetch_index(next);
-                    hinted.prefetch_order(next);
+                    let guess = hinted.prefetch_order(next);
+                    hinted.prefetch_neighbours(guess);
                 }
             }
+            // As the matcher runs them, with a batch that ends anywhere.
+            let batch_end = i + r.below(5) as usize;
+            pipeline.before(&hinted, i as u64, |k| cmds.get(i + k).filter(|_| i + k <= batch_end));
             if r.below(50) == 0 {
-                let kind = cancel(OrderRef::Engine(r.next()));
+                let side = if r.below(2) == 0 { Side::Buy } else { Side::Sell };
+                // Any price: off the tick, far from the book, or none at all.
+                let price = [r.next(), 0, 9_950 + r.below(200), 10_050 - r.below(200)][r.below(4) as usize];
+                let kind = match r.below(3) {
+                    0 => cancel(OrderRef::Engine(r.next())),
+                    1 => amend(OrderRef::Client(r.next()), None, Some(price)),
+                    _ => order(r.next(), side, price, 1 + r.below(10_000)),
+                };
                 let junk = Command { account: r.next() as AccountId, timestamp_ns: 0, kind };
                 hinted.prefetch_index(&junk);
-                hinted.prefetch_order(&junk);
+                let guess = hinted.prefetch_order(&junk);
+                hinted.prefetch_neighbours(guess);
+                // A guess of any slot number, and none.
+                hinted.prefetch_neighbours(stale_guess(&hinted, &cmds[..i], r.next()));
+                hinted.prefetch_neighbours(OrderGuess::NONE);
             }
             let seq = i as Seq + 2;
             a.clear();
@@ -120,4 +137,19 @@ fn prefetching_changes_no_event_and_no_state() {
         assert!(trades > 1_000 && cancels > 3_000 && amends > 500, "{trades} {cancels} {amends}");
         assert_eq!(plain.state_hash(), hinted.state_hash());
     }
+}
+
+/// The guess `prefetch_order` makes for a cancel of an order placed earlier in the flow (picked
+/// by `pick`), which may have gone since: a stale guess.
+fn stale_guess(e: &Engine, placed: &[Command], pick: u64) -> OrderGuess {
+    if placed.is_empty() {
+        return OrderGuess::NONE;
+    }
+    let c = &placed[(pick % placed.len() as u64) as usize];
+    let CommandKind::NewOrder(o) = c.kind else { return OrderGuess::NONE };
+    e.prefetch_order(&Command {
+        account: c.account,
+        timestamp_ns: 0,
+        kind: cancel(OrderRef::Client(o.client_order_id)),
+    })
 }

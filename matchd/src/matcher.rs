@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use engine::{Engine, Event, EventSink};
+use engine::{Engine, Event, EventSink, Prefetcher, PREFETCH_STAGES};
 use gateway::clock::now_ns;
 use gateway::control_plane::ControlPlane;
 use gateway::InputSlot;
@@ -17,11 +17,6 @@ use crate::output_slot::OutputSlot;
 /// Events claimed before they are published even within one input batch, so
 /// a command with a huge sweep can never claim the whole output ring unpublished.
 const PUBLISH_EVERY_EVENTS: usize = 1024;
-/// How far ahead of the command it applies the matcher starts a command's index line
-/// (`Engine::prefetch_index`; its order follows one command ahead, `Engine::prefetch_order`): one
-/// command's work (~100 ns) is about one memory access, so each stage's line arrives in time
-/// (BENCHMARKS.md, "Lookahead prefetch").
-const LOOKAHEAD_COMMANDS: i64 = 2;
 
 /// Counters for metrics.
 #[derive(Debug, Default)]
@@ -85,6 +80,9 @@ impl EventSink for RingSink<'_> {
 pub struct Matcher {
     snapshots: Option<crate::snapshotter::MatcherSnapshots>,
     engine: Engine,
+    /// The prefetch pipeline over each batch the journal released (BENCHMARKS.md, "Lookahead
+    /// prefetch" and "Three prefetch stages, measured by latency").
+    prefetcher: Prefetcher,
     input: Consumer<InputSlot>,
     output: Producer<OutputSlot>,
     base: u64,
@@ -119,6 +117,7 @@ impl Matcher {
         let base = engine.last_seq();
         Self {
             engine,
+            prefetcher: Prefetcher::new(PREFETCH_STAGES),
             input,
             output,
             base,
@@ -183,12 +182,11 @@ impl Matcher {
                 // The commands after this one in the batch are journaled already: start their
                 // cache misses now, in two stages (the prefetches change nothing else).
                 if prefetch {
-                    if s + LOOKAHEAD_COMMANDS <= hi {
-                        self.engine.prefetch_index(&self.input.get(s + LOOKAHEAD_COMMANDS).cmd);
-                    }
-                    if s < hi {
-                        self.engine.prefetch_order(&self.input.get(s + 1).cmd);
-                    }
+                    let input = &self.input;
+                    self.prefetcher.before(&self.engine, s as u64, |k| {
+                        let at = s + k as i64;
+                        (at <= hi).then(|| &input.get(at).cmd)
+                    });
                 }
                 let cmd = self.input.get(s).cmd;
                 sink.timestamp_ns = cmd.timestamp_ns;

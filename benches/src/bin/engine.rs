@@ -167,13 +167,9 @@ fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut Cou
         return;
     }
     // As the matcher does within a batch: the index line `ahead` commands ahead, the order one.
+    let mut prefetcher = Prefetcher::new(ahead);
     for (i, c) in cmds.iter().enumerate() {
-        if let Some(next) = cmds.get(i + ahead) {
-            e.prefetch_index(next);
-        }
-        if let Some(next) = cmds.get(i + 1) {
-            e.prefetch_order(next);
-        }
+        prefetcher.before(e, i as u64, |k| cmds.get(i + k));
         *seq += 1;
         e.apply(*seq, c, sink);
     }
@@ -185,7 +181,7 @@ fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut Cou
 static LOOKAHEAD: AtomicUsize = AtomicUsize::new(matchd_lookahead());
 
 const fn matchd_lookahead() -> usize {
-    2
+    PREFETCH_STAGES
 }
 
 /// Median of `runs` timed passes over the measured commands, in commands/s.
@@ -227,15 +223,9 @@ fn latency(f: &Flow) -> (Histogram<u64>, [Histogram<u64>; 4]) {
     let mut all = latency_histogram();
     let mut per: [Histogram<u64>; 4] = std::array::from_fn(|_| latency_histogram());
     let ahead = if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 };
+    let mut prefetcher = Prefetcher::new(ahead);
     for (i, c) in f.measured.iter().enumerate() {
-        if ahead > 0 {
-            if let Some(next) = f.measured.get(i + ahead) {
-                e.prefetch_index(next);
-            }
-            if let Some(next) = f.measured.get(i + 1) {
-                e.prefetch_order(next);
-            }
-        }
+        prefetcher.before(&e, i as u64, |k| f.measured.get(i + k));
         seq += 1;
         let t = Instant::now();
         e.apply(seq, c, &mut sink);
