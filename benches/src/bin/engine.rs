@@ -14,9 +14,9 @@
 //! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N]`
 //! (`--flow exchange-core`: only the matching-only exchange-core line; `--flow
 //! exchange-core-accounts`: only the same with accounts on; `--book-flows`: only
-//! the three book flows, `--book-flows --flow NAME` one of them; `--lookahead N`: `Engine::prefetch_index` N commands
-//! ahead of the one applied and `prefetch_order` one ahead, as the matcher does with 2, the
-//! default; 0 never prefetches.)
+//! the three book flows, `--book-flows --flow NAME` one of them; `--lookahead N`: a
+//! `Prefetcher` of N stages (at most 3), the first N commands ahead of the one applied, as the
+//! matcher runs 3, the default; 2 is the matcher before its third stage; 0 never prefetches.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -175,9 +175,8 @@ fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut Cou
     }
 }
 
-/// How many commands ahead `measured_pass` calls `Engine::prefetch_index` (`--lookahead N`; 0:
-/// no prefetching at all; else `Engine::prefetch_order` one command ahead too, as the matcher
-/// does). The matcher's distance by default.
+/// The stages of `measured_pass`'s `Prefetcher` (`--lookahead N`; 0: no prefetching at all),
+/// the first running that many commands ahead. The matcher's by default.
 static LOOKAHEAD: AtomicUsize = AtomicUsize::new(matchd_lookahead());
 
 const fn matchd_lookahead() -> usize {
@@ -317,7 +316,8 @@ fn peer_comparison(f: &Flow, mix: &Mix, a: &Args) -> Vec<(&'static str, f64)> {
 }
 
 /// Hundreds of thousands of resting orders, thousands per level: cancels
-/// must stay as cheap as in a shallow book. Also reports memory.
+/// must stay as cheap as in a shallow book (with the matcher's prefetch stages, `--lookahead`).
+/// Also reports memory.
 #[allow(clippy::needless_update)]
 fn deep_book(a: &Args, shallow_cancel: &Histogram<u64>, timer_ns: u64) {
     let levels_per_side: u64 = 50;
@@ -364,8 +364,11 @@ fn deep_book(a: &Args, shallow_cancel: &Histogram<u64>, timer_ns: u64) {
     let live = e.live_orders();
     let mut cancels = latency_histogram();
     let mut places = latency_histogram();
+    // As the matcher runs a batch (and as `latency` does): the prefetch stages run untimed.
+    let mut prefetcher = Prefetcher::new(if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 });
     let t_all = Instant::now();
-    for c in &measured {
+    for (i, c) in measured.iter().enumerate() {
+        prefetcher.before(&e, i as u64, |k| measured.get(i + k));
         seq += 1;
         let t = Instant::now();
         e.apply(seq, c, &mut sink);
