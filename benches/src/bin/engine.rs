@@ -157,17 +157,14 @@ fn warmed_engine(f: &Flow) -> (Engine, Seq) {
 /// --toggle-collect=*measured_pass*`) can count it alone.
 #[inline(never)]
 fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut CountingSink) {
-    // Asked once a pass, as the matcher asks once a batch.
-    let ahead = if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 };
-    if ahead == 0 {
+    let mut prefetcher = matcher_prefetcher(e);
+    if prefetcher.stages() == 0 {
         for c in cmds {
             *seq += 1;
             e.apply(*seq, c, sink);
         }
         return;
     }
-    // As the matcher does within a batch: the index line `ahead` commands ahead, the order one.
-    let mut prefetcher = Prefetcher::new(ahead);
     for (i, c) in cmds.iter().enumerate() {
         prefetcher.before(e, i as u64, |k| cmds.get(i + k));
         *seq += 1;
@@ -175,7 +172,13 @@ fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut Cou
     }
 }
 
-/// The stages of `measured_pass`'s `Prefetcher` (`--lookahead N`; 0: no prefetching at all),
+/// The `Prefetcher` the matcher would run over a batch on `e`: `LOOKAHEAD` stages while the book
+/// outgrows the caches (asked once a pass, as the matcher asks once a batch), else none.
+fn matcher_prefetcher(e: &Engine) -> Prefetcher {
+    Prefetcher::new(if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 })
+}
+
+/// The stages of the bench's `Prefetcher` (`--lookahead N`; 0: no prefetching at all),
 /// the first running that many commands ahead. The matcher's by default.
 static LOOKAHEAD: AtomicUsize = AtomicUsize::new(matchd_lookahead());
 
@@ -221,8 +224,7 @@ fn latency(f: &Flow) -> (Histogram<u64>, [Histogram<u64>; 4]) {
     let mut sink = CountingSink::default();
     let mut all = latency_histogram();
     let mut per: [Histogram<u64>; 4] = std::array::from_fn(|_| latency_histogram());
-    let ahead = if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 };
-    let mut prefetcher = Prefetcher::new(ahead);
+    let mut prefetcher = matcher_prefetcher(&e);
     for (i, c) in f.measured.iter().enumerate() {
         prefetcher.before(&e, i as u64, |k| f.measured.get(i + k));
         seq += 1;
@@ -364,8 +366,8 @@ fn deep_book(a: &Args, shallow_cancel: &Histogram<u64>, timer_ns: u64) {
     let live = e.live_orders();
     let mut cancels = latency_histogram();
     let mut places = latency_histogram();
-    // As the matcher runs a batch (and as `latency` does): the prefetch stages run untimed.
-    let mut prefetcher = Prefetcher::new(if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 });
+    // As `latency` does: the prefetch stages run untimed.
+    let mut prefetcher = matcher_prefetcher(&e);
     let t_all = Instant::now();
     for (i, c) in measured.iter().enumerate() {
         prefetcher.before(&e, i as u64, |k| measured.get(i + k));
