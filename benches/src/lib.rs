@@ -3,6 +3,7 @@
 
 pub mod alloc_counter;
 pub mod book_flows;
+pub mod class_times;
 pub mod flow;
 pub mod peers;
 pub mod proc_cpu;

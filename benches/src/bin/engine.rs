@@ -23,6 +23,7 @@ use std::time::Instant;
 
 use benches::alloc_counter::{self, CountingAlloc};
 use benches::book_flows;
+use benches::class_times::{ClassTimes, CommandClass};
 use benches::flow::{self, FlowGen, FlowShape, Mix};
 use benches::peers;
 use benches::stats::{latency_histogram, percentiles_json, thread_cpu_ns, timer_overhead_ns};
@@ -220,21 +221,30 @@ fn throughput_median_best(f: &Flow, runs: usize) -> (f64, f64, f64, u64) {
 
 /// Per-command latency (timer included) overall and per command type.
 fn latency(f: &Flow) -> (Histogram<u64>, [Histogram<u64>; 4]) {
+    let (all, per, _) = latency_by_class(f);
+    (all, per)
+}
+
+/// [`latency`], and the time summed by what each command did ([`ClassTimes`]).
+fn latency_by_class(f: &Flow) -> (Histogram<u64>, [Histogram<u64>; 4], ClassTimes) {
     let (mut e, mut seq) = warmed_engine(f);
     let mut sink = CountingSink::default();
     let mut all = latency_histogram();
     let mut per: [Histogram<u64>; 4] = std::array::from_fn(|_| latency_histogram());
+    let mut classes = ClassTimes::default();
     let mut prefetcher = matcher_prefetcher(&e);
     for (i, c) in f.measured.iter().enumerate() {
         prefetcher.before(&e, i as u64, |k| f.measured.get(i + k));
         seq += 1;
+        let trades = sink.trades;
         let t = Instant::now();
         e.apply(seq, c, &mut sink);
         let ns = t.elapsed().as_nanos() as u64;
         all.record(ns.max(1)).expect("in range");
         per[kind_index(c)].record(ns.max(1)).expect("in range");
+        classes.record(CommandClass::of(matches!(c.kind, CommandKind::Cancel(_)), sink.trades - trades), ns);
     }
-    (all, per)
+    (all, per, classes)
 }
 
 /// `extra` is appended to the JSON object (`,"k":v` pairs or empty).
@@ -421,9 +431,9 @@ fn book_flows(a: &Args, timer_ns: u64) {
             instruments: 1,
         };
         let (rate, best, best_cpu, allocs) = throughput_median_best(&f, a.runs);
-        let (all, per) = latency(&f);
+        let (all, per, classes) = latency_by_class(&f);
         println!(
-            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":1,\"commands\":{},\"cmds_per_sec\":{:.0},\"ns_per_op\":{:.1},\"best_ns_per_op\":{:.1},\"best_cpu_ns_per_op\":{:.1},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{},\"lookahead\":{}}}",
+            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":1,\"commands\":{},\"cmds_per_sec\":{:.0},\"ns_per_op\":{:.1},\"best_ns_per_op\":{:.1},\"best_cpu_ns_per_op\":{:.1},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{},\"lookahead\":{}}}",
             shape.name,
             f.measured.len(),
             rate,
@@ -433,6 +443,7 @@ fn book_flows(a: &Args, timer_ns: u64) {
             percentiles_json(&all),
             per[0].value_at_quantile(0.5),
             per[1].value_at_quantile(0.5),
+            classes.json(),
             f.trade_cmd_pct,
             f.resting,
             allocs,
