@@ -76,7 +76,7 @@ pub use credential_table::AccountCredential;
 pub use engine::{Engine, PREFETCH_MIN_LIVE_ORDERS};
 pub use event::*;
 pub use order_guess::OrderGuess;
-pub use prefetcher::{Prefetcher, PREFETCH_STAGES};
+pub use prefetcher::{Prefetcher, MAX_PREFETCH_SPACING, PREFETCH_SPACING, PREFETCH_STAGES};
 pub use snapshot::futures::{
     ArmedFlagsSnapshot, FuturesSnapshot, MarginSnapshot, OpenSideSnapshot, PerpSnapshot, PositionSnapshot,
     RiskTierSnapshot,

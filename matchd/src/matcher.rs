@@ -180,7 +180,7 @@ impl Matcher {
             let prefetch = self.engine.prefetch_pays();
             for s in range {
                 // The commands after this one in the batch are journaled already: start their
-                // cache misses now, in two stages (the prefetches change nothing else).
+                // cache misses now, in stages (the prefetches change nothing else).
                 if prefetch {
                     let input = &self.input;
                     self.prefetcher.before(&self.engine, s as u64, |k| {

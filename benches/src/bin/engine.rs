@@ -11,12 +11,14 @@
 //! instrument, one account, limits and cancels by client id, 100k and 500k
 //! resting orders and a feed-like shallow book), each beside the peers.
 //!
-//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N]`
+//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N] [--spacing N]`
 //! (`--flow exchange-core`: only the matching-only exchange-core line; `--flow
 //! exchange-core-accounts`: only the same with accounts on; `--book-flows`: only
 //! the three book flows, `--book-flows --flow NAME` one of them; `--lookahead N`: a
-//! `Prefetcher` of N stages (at most 3), the first N commands ahead of the one applied, as the
-//! matcher runs 3, the default; 2 is the matcher before its third stage; 0 never prefetches.)
+//! `Prefetcher` of N stages (at most 3), as the matcher runs 3, the default; 2 is the matcher
+//! before its third stage; 0 never prefetches; `--spacing N`: its stages N commands apart (1 to 7),
+//! the first stage `stages × N` commands ahead of the one applied; 3, the matcher's, by default;
+//! 1 is the matcher before its stages were spaced out.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -65,8 +67,12 @@ fn args() -> Args {
                 let n = it.next().and_then(|v| v.parse().ok()).expect("--lookahead N");
                 LOOKAHEAD.store(n, Ordering::Relaxed);
             }
+            "--spacing" => {
+                let n = it.next().and_then(|v| v.parse().ok()).expect("--spacing N");
+                SPACING.store(n, Ordering::Relaxed);
+            }
             "--bench" => {}
-            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N]"),
+            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N] [--spacing N]"),
         }
     }
     if a.runs == 0 {
@@ -173,11 +179,17 @@ fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut Cou
     }
 }
 
-/// The `Prefetcher` the matcher would run over a batch on `e`: `LOOKAHEAD` stages while the book
-/// outgrows the caches (asked once a pass, as the matcher asks once a batch), else none.
+/// The `Prefetcher` the matcher would run over a batch on `e`: `LOOKAHEAD` stages `SPACING`
+/// commands apart while the book outgrows the caches (asked once a pass, as the matcher asks once
+/// a batch), else none.
 fn matcher_prefetcher(e: &Engine) -> Prefetcher {
-    Prefetcher::new(if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 })
+    let stages = if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 };
+    Prefetcher::with_spacing(stages, SPACING.load(Ordering::Relaxed))
 }
+
+/// Commands between the bench's prefetch stages (`--spacing N`): the matcher's by default; 1 is
+/// the matcher before its stages were spaced out.
+static SPACING: AtomicUsize = AtomicUsize::new(PREFETCH_SPACING);
 
 /// The stages of the bench's `Prefetcher` (`--lookahead N`; 0: no prefetching at all),
 /// the first running that many commands ahead. The matcher's by default.
@@ -433,7 +445,7 @@ fn book_flows(a: &Args, timer_ns: u64) {
         let (rate, best, best_cpu, allocs) = throughput_median_best(&f, a.runs);
         let (all, per, classes) = latency_by_class(&f);
         println!(
-            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":1,\"commands\":{},\"cmds_per_sec\":{:.0},\"ns_per_op\":{:.1},\"best_ns_per_op\":{:.1},\"best_cpu_ns_per_op\":{:.1},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{},\"lookahead\":{}}}",
+            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":1,\"commands\":{},\"cmds_per_sec\":{:.0},\"ns_per_op\":{:.1},\"best_ns_per_op\":{:.1},\"best_cpu_ns_per_op\":{:.1},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{},\"lookahead\":{},\"spacing\":{}}}",
             shape.name,
             f.measured.len(),
             rate,
@@ -448,7 +460,8 @@ fn book_flows(a: &Args, timer_ns: u64) {
             f.resting,
             allocs,
             timer_ns,
-            LOOKAHEAD.load(Ordering::Relaxed)
+            LOOKAHEAD.load(Ordering::Relaxed),
+            SPACING.load(Ordering::Relaxed)
         );
         if a.peers {
             let mix = Mix {
