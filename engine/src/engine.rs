@@ -331,9 +331,10 @@ impl Engine {
         }
     }
 
-    /// The second stage of [`Self::prefetch_index`], one command nearer: the order slot and
-    /// links a cancel or an amend will most likely find (read from the index line the first
-    /// stage fetched; a wrong guess costs only the prefetch). Returns the guess, for the third.
+    /// The second stage of [`Self::prefetch_index`], [`crate::PREFETCH_SPACING`] commands
+    /// nearer: the order slot and links a cancel or an amend will most likely find (read from the
+    /// index line the first stage fetched; a wrong guess costs only the prefetch). Returns the
+    /// guess, for the third.
     #[inline]
     pub fn prefetch_order(&self, cmd: &Command) -> OrderGuess {
         let (CommandKind::Cancel(Cancel { order }) | CommandKind::Amend(Amend { order, .. })) = &cmd.kind else {
@@ -350,8 +351,8 @@ impl Engine {
         OrderGuess(slot)
     }
 
-    /// The third stage, one command ahead when [`Self::prefetch_order`] ran two ahead and
-    /// guessed `guess`: the lines that unlinking that order rewrites (its neighbours' links, its
+    /// The third stage, [`crate::PREFETCH_SPACING`] commands nearer than [`Self::prefetch_order`]
+    /// that guessed `guess`: the lines that unlinking that order rewrites (its neighbours' links, its
     /// id's ring place, its chain link), read from the order and links the second stage fetched.
     /// Without it they are started only when the cancel begins, and their misses are its wait.
     /// A stale guess (any slot number the index held) costs only the prefetches.
