@@ -12,9 +12,9 @@
 //!
 //! Each stage reads what the one before started, so the gap between them has to outlast a miss:
 //! one command apart (`s = 1`), a stage's reads often found the lines still on their way and
-//! waited for them. Three commands apart, a 500k book runs 13-18% faster, a 100k book 9-18%
-//! (BENCHMARKS.md, "Prefetch stages three commands apart"); further apart, the lines the first
-//! stage fetched start to be gone or stale when they are used.
+//! waited for them. Three commands apart, a 500k book takes 0.81-0.85 of the time and a 100k
+//! book 0.90-0.96 (BENCHMARKS.md, "prefetch stages three commands apart"); much further apart,
+//! the lines the first stage fetched are gone or stale when they are used.
 //!
 //! The guess is carried from the second stage to the third instead of looked up again, so the
 //! third stage costs no second index probe. The third stage and the second line of a straddling
