@@ -15,8 +15,8 @@
 //! (`--flow exchange-core`: only the matching-only exchange-core line; `--flow
 //! exchange-core-accounts`: only the same with accounts on; `--book-flows`: only
 //! the three book flows, `--book-flows --flow NAME` one of them; `--lookahead N`: a
-//! `Prefetcher` of N stages (at most 3), as the matcher runs 3, the default; 2 is the matcher
-//! before its third stage; 0 never prefetches; `--spacing N`: its stages N commands apart (1 to 7),
+//! `Prefetcher` of N stages (at most 3), as the matcher runs 3, the default; 2 with `--spacing 1`
+//! is the matcher before its third stage; 0 never prefetches; `--spacing N`: its stages N commands apart (1 to 7),
 //! the first stage `stages × N` commands ahead of the one applied; 3, the matcher's, by default;
 //! 1 is the matcher before its stages were spaced out.)
 
