@@ -312,9 +312,10 @@ impl Engine {
 
     /// Starts the cache misses that applying `cmd` will take first: the index lines a cancel or
     /// an amend looks its order up in, and those a new order's duplicate check and insert read.
-    /// The first stage of a [`crate::Prefetcher`], for a command nine ahead of the one applied;
-    /// the second, [`Self::prefetch_order`], six ahead, when these lines have arrived; the third,
-    /// [`Self::prefetch_neighbours`], three ahead. The matcher runs them within each batch the
+    /// The first stage of a [`crate::Prefetcher`], for a command three times
+    /// [`crate::PREFETCH_SPACING`] ahead of the one applied; the second, [`Self::prefetch_order`],
+    /// twice that spacing ahead, when these lines have arrived; the third,
+    /// [`Self::prefetch_neighbours`], one spacing ahead. The matcher runs them within each batch the
     /// journal released, while [`Self::prefetch_pays`], so that the lines arrive while the
     /// commands before are applied. None changes any state or output.
     #[inline]

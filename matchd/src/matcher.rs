@@ -81,7 +81,8 @@ pub struct Matcher {
     snapshots: Option<crate::snapshotter::MatcherSnapshots>,
     engine: Engine,
     /// The prefetch pipeline over each batch the journal released (BENCHMARKS.md, "Lookahead
-    /// prefetch" and "Three prefetch stages, measured by latency").
+    /// prefetch", "Three prefetch stages, measured by latency" and "prefetch stages three commands
+    /// apart").
     prefetcher: Prefetcher,
     input: Consumer<InputSlot>,
     output: Producer<OutputSlot>,

@@ -16,9 +16,9 @@
 //! exchange-core-accounts`: only the same with accounts on; `--book-flows`: only
 //! the three book flows, `--book-flows --flow NAME` one of them; `--lookahead N`: a
 //! `Prefetcher` of N stages (at most 3), as the matcher runs 3, the default; 2 with `--spacing 1`
-//! is the matcher before its third stage; 0 never prefetches; `--spacing N`: its stages N commands apart (1 to 7),
-//! the first stage `stages × N` commands ahead of the one applied; 3, the matcher's, by default;
-//! 1 is the matcher before its stages were spaced out.)
+//! is the matcher before its third stage; 0 never prefetches; `--spacing N`: its stages N
+//! commands apart (1 to 7), the first stage `stages × N` commands ahead of the one applied; 3,
+//! the matcher's, by default; 1 is the matcher before its stages were spaced out.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -191,13 +191,9 @@ fn matcher_prefetcher(e: &Engine) -> Prefetcher {
 /// the matcher before its stages were spaced out.
 static SPACING: AtomicUsize = AtomicUsize::new(PREFETCH_SPACING);
 
-/// The stages of the bench's `Prefetcher` (`--lookahead N`; 0: no prefetching at all),
-/// the first running that many commands ahead. The matcher's by default.
-static LOOKAHEAD: AtomicUsize = AtomicUsize::new(matchd_lookahead());
-
-const fn matchd_lookahead() -> usize {
-    PREFETCH_STAGES
-}
+/// The stages of the bench's `Prefetcher` (`--lookahead N`; 0: no prefetching at all), the first
+/// running `SPACING` times that many commands ahead. The matcher's by default.
+static LOOKAHEAD: AtomicUsize = AtomicUsize::new(PREFETCH_STAGES);
 
 /// Median of `runs` timed passes over the measured commands, in commands/s.
 fn throughput(f: &Flow, runs: usize) -> (f64, u64) {
