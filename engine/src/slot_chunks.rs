@@ -346,9 +346,9 @@ mod tests {
                     prop_assert!(!t.remove(h, slot), "removed once");
                 }
                 prop_assert_eq!(t.len() as usize, model.len());
+                let by_slot: HashMap<Slot, u64> = model.iter().map(|(&k, &s)| (s, k)).collect();
                 for &k in &keys {
                     let want = model.get(&k).copied();
-                    let by_slot: HashMap<Slot, u64> = model.iter().map(|(&k, &s)| (s, k)).collect();
                     let got = t.find(crowded_hash(k), |s| by_slot.get(&s) == Some(&k));
                     prop_assert_eq!(got, want, "key {}", k);
                 }
