@@ -182,7 +182,7 @@ impl Engine {
             config,
             orders: OrderPool::with_capacity(config.max_orders),
             levels: LevelPool::with_capacity(config.max_orders),
-            index: OrderIndex::with_capacity(config.max_orders),
+            index: OrderIndex::with_capacity(config.max_orders, config.max_accounts),
             accounts: (0..config.max_accounts).map(|_| Account::empty()).collect(),
             instruments: Vec::with_capacity(config.max_instruments.min(1 << 16) as usize),
             instrument_slot: vec![NO_INSTRUMENT; config.max_instruments as usize],

@@ -216,3 +216,40 @@ proptest! {
         }
     }
 }
+
+/// The index answers "no such client order id" for an id above the highest its account ever
+/// placed without looking in its table. An id at or below that must still be looked up: live
+/// ones are duplicates, gone ones are free again. A restore rebuilds the highest by indexing.
+#[test]
+fn duplicate_client_ids_are_refused_at_and_below_the_highest_and_after_a_restore() {
+    fn accepted(ev: &[EventKind]) -> bool {
+        matches!(ev.first(), Some(EventKind::Accepted(_)))
+    }
+    fn duplicate(ev: &[EventKind]) -> bool {
+        matches!(ev, [EventKind::Rejected(r)] if r.reason == RejectReason::DuplicateClientOrderId)
+    }
+    let mut h = Harness::new();
+    assert!(accepted(&h.run(A, gtc(10, Side::Buy, 9_000, 1_000))));
+    assert!(accepted(&h.run(A, gtc(20, Side::Buy, 9_100, 1_000))));
+    let ev = h.run(A, gtc(20, Side::Buy, 9_200, 1_000));
+    assert!(duplicate(&ev), "the highest itself: {ev:?}");
+    let ev = h.run(A, gtc(10, Side::Buy, 9_200, 1_000));
+    assert!(duplicate(&ev), "below the highest: {ev:?}");
+    // Another account's ids are its own, above or below A's highest.
+    assert!(accepted(&h.run(B, gtc(20, Side::Sell, 10_500, 1_000))));
+    let ev = h.run(B, gtc(5, Side::Sell, 10_600, 1_000));
+    assert!(accepted(&ev), "{ev:?}");
+    // A cancelled id is free again though it is A's highest.
+    let ev = h.run(A, CommandKind::Cancel(Cancel { order: OrderRef::Client(20) }));
+    assert!(matches!(ev.first(), Some(EventKind::Cancelled(_))), "{ev:?}");
+    assert!(accepted(&h.run(A, gtc(20, Side::Buy, 9_300, 1_000))));
+    // A restored engine refuses the live ones, below its highest and at it, and takes new ones.
+    let snap = h.eng.snapshot();
+    h.eng = Engine::from_snapshot(&snap).expect("restores");
+    for (acct, cid) in [(A, 10), (A, 20), (B, 5), (B, 20)] {
+        let ev = h.run(acct, gtc(cid, Side::Buy, 9_400, 1_000));
+        assert!(duplicate(&ev), "account {acct} id {cid} after the restore: {ev:?}");
+    }
+    assert!(accepted(&h.run(A, gtc(15, Side::Buy, 9_400, 1_000))));
+    assert!(accepted(&h.run(A, gtc(21, Side::Buy, 9_400, 1_000))));
+}
