@@ -26,7 +26,7 @@
 //! tombstones to rehash. Per account, the highest client order id ever indexed answers a lookup
 //! above it (a new order's duplicate check, for a client that numbers upwards) without the table.
 //! All are sized up front (the order capacity, the account bound), so
-//! nothing reallocates, and neither's order is ever observed: outputs walk books
+//! nothing reallocates, and no table's order is ever observed: outputs walk books
 //! and the per-account lists instead (a chain's order, newest first in trading
 //! and any order after a snapshot restore, changes no lookup's answer).
 
