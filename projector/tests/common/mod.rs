@@ -49,7 +49,7 @@ impl Db {
 
     /// Rows of `sql`.
     pub fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
-        self.rt.block_on(self.client.query(sql, &[])).unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.rt.block_on(self.client.query(sql, &[])).unwrap_or_else(|e| panic!("{sql}: {}", pg_message(&e)))
     }
 
     /// The one `bigint` `sql` returns.
@@ -61,20 +61,29 @@ impl Db {
 
     /// Runs statements.
     pub fn exec(&self, sql: &str) {
-        self.rt.block_on(self.client.batch_execute(sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        self.rt.block_on(self.client.batch_execute(sql)).unwrap_or_else(|e| panic!("{sql}: {}", pg_message(&e)));
+    }
+
+    /// Whether the projector has created its schema. A projector killed early (a busy machine
+    /// can take longer than a test's pause to connect and migrate) has not; refinery applies each
+    /// migration in one transaction, so the table and its two rows appear together.
+    fn has_schema(&self) -> bool {
+        self.int("SELECT (to_regclass('projector_checkpoint') IS NOT NULL)::int::bigint") != 0
     }
 
     /// The last record both table groups hold (0 before the schema exists).
     pub fn checkpoint(&self) -> u64 {
-        let exists = self.int("SELECT (to_regclass('projector_checkpoint') IS NOT NULL)::int::bigint");
-        if exists == 0 {
+        if !self.has_schema() {
             return 0;
         }
         self.int("SELECT min(seq) FROM projector_checkpoint") as u64
     }
 
-    /// Each table group's checkpoint: (current state, history).
+    /// Each table group's checkpoint: (current state, history); (0, 0) before the schema exists.
     pub fn group_checkpoints(&self) -> (u64, u64) {
+        if !self.has_schema() {
+            return (0, 0);
+        }
         let seq = |id| self.int(&format!("SELECT seq FROM projector_checkpoint WHERE id = {id}")) as u64;
         (seq(1), seq(2))
     }
@@ -98,6 +107,14 @@ impl Db {
             .map(|r| r.get(0))
             .collect();
         names.into_iter().map(|n| (n.clone(), self.int(&format!("SELECT count(*) FROM {n}")))).collect()
+    }
+}
+
+/// PostgreSQL's own message and code: tokio-postgres's `Display` says only "db error".
+pub fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({}: {})", e, db.code().code(), db.message()),
+        None => format!("{e:?}"),
     }
 }
 
