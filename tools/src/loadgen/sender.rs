@@ -218,8 +218,9 @@ pub(crate) fn run(shared: Arc<Shared>, mut sessions: Vec<SenderSession>) -> (Vec
         let total: u64 = sessions.iter().map(|s| s.next_pos).sum();
         st.unsent = sc.global_before(t_end).saturating_sub(total);
     }
-    // Flush what is still buffered (bounded).
-    let deadline = clock.now_ns() + 5_000_000_000;
+    // Flush what is still buffered, bounded like the drain: these commands are counted as sent,
+    // so giving up early would report them missing when the server is merely slow to read.
+    let deadline = clock.now_ns() + shared.drain_timeout_ns;
     loop {
         let mut pending = false;
         for (i, s) in sessions.iter_mut().enumerate() {
