@@ -140,14 +140,16 @@ fn server_default_applies_when_the_login_says_default() {
 #[test]
 fn heartbeat_timeout_counts_as_a_disconnect() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = ConfigText::default().set("heartbeat_timeout_ms", "1000");
+    // Five seconds: the login's answer and the order must reach the server within it, which a
+    // busy machine can stretch well past a second.
+    let cfg = ConfigText::default().set("heartbeat_timeout_ms", "5000");
     let m = Matchd::start_with(&dir.path().join("data"), &cfg);
     let mut raw = Raw::connect(&m);
     raw.login_with(&params(CancelOnDisconnect::Enabled));
     assert!(matches!(raw.recv(IO), Some(ServerMessage::LoginAccepted(a)) if a.cancel_on_disconnect));
     let order = limit(1, Side::Buy, px(-100), q(1));
     raw.send(&ClientMessage::NewOrder(order));
-    // Then silence: the server logs the session out after a second.
+    // Then silence: the server logs the session out after the timeout.
     let got = raw.recv_until_eof(IO);
     let a = match got.first() {
         Some(ServerMessage::Report { seq: 1, report: ExecReport::Accepted(a) }) => *a,

@@ -7,13 +7,13 @@ mod e2e_common;
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use e2e_common::*;
 
 /// Receives datagrams until one satisfies `pred`; returns everything received.
 fn recv_until(sock: &UnixDatagram, what: &str, mut pred: impl FnMut(&str) -> bool) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + LONG_WAIT;
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     loop {

@@ -113,27 +113,36 @@ fn trader(
 fn history(set: &ReplicaSet, who: (u32, &str)) -> Seen {
     let p = LoginParams::trader(who.0, who.1.as_bytes());
     let deadline = Instant::now() + LONG_WAIT;
-    let (mut c, accepted) = loop {
-        match connect_leader(&set.addrs(), p, ATTEMPT, LONG_WAIT) {
-            Ok(l) => break (l.client, l.accepted),
+    // A session can end under the reading: on a saturated machine a leader can lose its lease
+    // spuriously and step down, closing its sessions. Then the whole history is read again from
+    // whichever node leads next.
+    'session: loop {
+        let (mut c, accepted) = match connect_leader(&set.addrs(), p, ATTEMPT, LONG_WAIT) {
+            Ok(l) => (l.client, l.accepted),
             Err(e) if Instant::now() < deadline => {
                 eprintln!("history login: {e}");
                 std::thread::sleep(Duration::from_millis(50));
+                continue;
             }
             Err(e) => panic!("history login: {e}"),
-        }
-    };
-    let mut out = Seen::new();
-    while out.len() < accepted.highest_seq as usize {
-        match c.recv(e2e_common::IO).unwrap() {
-            Some(ServerMessage::Report { seq, report }) => {
-                out.insert(seq, report);
+        };
+        let mut out = Seen::new();
+        while out.len() < accepted.highest_seq as usize {
+            match c.recv(e2e_common::IO) {
+                Ok(Some(ServerMessage::Report { seq, report })) => {
+                    out.insert(seq, report);
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("history of account {}: {} of {} reports", who.0, out.len(), accepted.highest_seq),
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("history of account {}: the session ended ({e}); reading it again", who.0);
+                    continue 'session;
+                }
+                Err(e) => panic!("history of account {}: {e}", who.0),
             }
-            Some(_) => {}
-            None => panic!("history of account {}: {} of {} reports", who.0, out.len(), accepted.highest_seq),
         }
+        return out;
     }
-    out
 }
 
 /// Every report seen is in the history at its sequence, identical.

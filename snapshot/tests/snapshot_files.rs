@@ -513,7 +513,8 @@ fn a_forked_child_writes_the_snapshot() {
     let f = fork_snapshot(&e, dir.path()).expect("fork");
     // The parent goes on changing its state meanwhile: the child saw the state at the fork.
     e.skip(e.last_seq() + 10);
-    assert!(f.fork_pause.as_secs() < 5);
+    // Bounds a hang, not a speed: a busy machine can stretch the fork's page-table copy.
+    assert!(f.fork_pause.as_secs() < 60);
     assert_eq!(f.seq, seq);
     f.wait(Duration::from_secs(60)).expect("child wrote the engine part");
     assert!(load_newest_valid(dir.path()).expect("load").loaded.is_none(), "not visible before it is finished");
@@ -533,9 +534,24 @@ fn a_forked_child_writes_the_snapshot() {
 fn a_child_past_its_deadline_is_killed_and_leaves_nothing_usable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (e, _) = busy_engine(20_000);
-    let f = fork_snapshot(&e, dir.path()).expect("fork");
-    let pid = f.pid();
-    let err = f.wait(Duration::ZERO).expect_err("no time to write");
+    // The child needs milliseconds; a parent descheduled for all of them (a busy machine) sees
+    // it finished, and then the next fork is tried, in a clean directory.
+    let mut tries = 0;
+    let (pid, err) = loop {
+        let f = fork_snapshot(&e, dir.path()).expect("fork");
+        let pid = f.pid();
+        match f.wait(Duration::ZERO) {
+            Err(err) => break (pid, err),
+            Ok(_) if tries < 20 => {
+                tries += 1;
+                for entry in std::fs::read_dir(dir.path()).unwrap() {
+                    let path = entry.unwrap().path();
+                    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                }
+            }
+            Ok(_) => panic!("the child finished before every one of {tries} zero deadlines"),
+        }
+    };
     assert!(err.contains("killed"), "{err}");
     // Reaped: no zombie left behind.
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "child {pid} not reaped");

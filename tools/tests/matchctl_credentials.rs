@@ -136,7 +136,7 @@ fn the_printed_secret_is_the_one_whose_hash_is_sent() {
 }
 
 fn login(addr: SocketAddr, account: u32, secret: &str) -> Result<Client, ClientError> {
-    let mut c = Client::connect(addr, Duration::from_secs(10))?;
+    let mut c = Client::connect(addr, Duration::from_secs(60))?;
     c.login(LoginParams::trader(account, secret.as_bytes()))?;
     Ok(c)
 }

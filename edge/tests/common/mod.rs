@@ -231,10 +231,12 @@ impl Stack {
         params: &str,
         body: &str,
     ) -> (u16, Value) {
+        // The widest window the edge allows: a busy machine can hold a request back for longer
+        // than the default 5 s between its timestamp and the edge's check.
         let q = if params.is_empty() {
-            format!("timestamp={}", now_ms())
+            format!("recvWindow={RECV_WINDOW_MS}&timestamp={}", now_ms())
         } else {
-            format!("{params}&timestamp={}", now_ms())
+            format!("{params}&recvWindow={RECV_WINDOW_MS}&timestamp={}", now_ms())
         };
         self.raw(who.0, method, path, &signed_query(who.1, &q, body), body).await
     }
@@ -275,7 +277,7 @@ impl Stack {
 
     /// Alice's or Bob's private stream, resuming after `from_seq`.
     pub async fn user_ws(&self, who: (&str, &str, u32), from_seq: Option<u64>) -> Ws {
-        let mut q = format!("apiKey={}&timestamp={}", who.0, now_ms());
+        let mut q = format!("apiKey={}&recvWindow={RECV_WINDOW_MS}&timestamp={}", who.0, now_ms());
         if let Some(f) = from_seq {
             q.push_str(&format!("&fromSeq={f}"));
         }
@@ -293,6 +295,9 @@ impl Stack {
             .unwrap_or_else(|| panic!("metric {name} missing:\n{text}"))
     }
 }
+
+/// The `recvWindow` of the harness's signed requests: the edge's `max_recv_window_ms` default.
+pub const RECV_WINDOW_MS: u64 = 60_000;
 
 /// `query&signature=hex(HMAC-SHA256(secret, query + body))`.
 pub fn signed_query(secret: &str, query: &str, body: &str) -> String {
