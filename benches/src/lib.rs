@@ -5,6 +5,7 @@ pub mod alloc_counter;
 pub mod book_flows;
 pub mod class_times;
 pub mod flow;
+pub mod input_cache;
 pub mod peers;
 pub mod proc_cpu;
 pub mod rng;

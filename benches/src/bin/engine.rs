@@ -27,6 +27,7 @@ use benches::alloc_counter::{self, CountingAlloc};
 use benches::book_flows;
 use benches::class_times::{ClassTimes, CommandClass};
 use benches::flow::{self, FlowGen, FlowShape, Mix};
+use benches::input_cache;
 use benches::peers;
 use benches::stats::{latency_histogram, percentiles_json, thread_cpu_ns, timer_overhead_ns};
 use engine::*;
@@ -212,6 +213,7 @@ fn throughput_median_best(f: &Flow, runs: usize) -> (f64, f64, f64, u64) {
     for _ in 0..runs {
         let (mut e, mut seq) = warmed_engine(f);
         let mut sink = CountingSink::default();
+        input_cache::warm(&f.measured);
         let a0 = alloc_counter::allocations();
         let (t, cpu0) = (Instant::now(), thread_cpu_ns());
         measured_pass(&mut e, &mut seq, &f.measured, &mut sink);

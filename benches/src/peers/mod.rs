@@ -115,8 +115,8 @@ pub trait Book: Sized {
     const LICENSE: &'static str;
     /// How the adapter maps matchd's semantics onto the crate.
     const NOTES: &'static str;
-    /// The crate's own call, ready to issue.
-    type Op;
+    /// The crate's own call, ready to issue (cloned untimed to bring it into the cache).
+    type Op: Clone;
 
     /// Empty books for `books` instruments, sized for about `orders_hint`
     /// resting orders in all.
@@ -295,6 +295,7 @@ impl<B: Book> Prepared<B> {
         for op in warm {
             b.apply(op);
         }
+        crate::input_cache::warm(measured);
         let a0 = crate::alloc_counter::allocations();
         let t = std::time::Instant::now();
         for op in measured {
