@@ -292,8 +292,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// passes so machine noise hits all alike. matchd runs the original
 /// commands (accounts, validation, events into a `CountingSink`); the peers
 /// run the same flow translated into their calls (see `benches::peers`),
-/// without the commands matchd rejected. Prints one line per peer and
-/// returns `(peer, matchd/peer)` ratios.
+/// without the commands matchd rejected. Every pass reads its input once
+/// untimed first ([`input_cache`]), so no side's stream is colder for running
+/// after another. Prints one line per peer and returns `(peer, matchd/peer)`
+/// ratios.
 fn peer_comparison(f: &Flow, mix: &Mix, a: &Args) -> Vec<(&'static str, f64)> {
     let pf = peers::translate(f.config, &f.warmup, &f.measured, f.instruments as usize);
     let all = peers::all(&pf, 2 * f.resting);
