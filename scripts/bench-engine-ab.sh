@@ -18,6 +18,9 @@
 #   exchange-core-accounts` runs its whole default mode for that line, which takes minutes).
 #   BOOK_FLOWS=0 skips the three book flows (for changes to the risk path, which they do not run).
 # Prints each round, then one JSON line: per flow the medians and after/before ratios.
+# Each revision runs its own bench harness: from 6a9eda6 on, a pass reads its input untimed first
+# (benches/src/input_cache.rs). Against an older BEFORE only a pass that starts with its commands
+# out of the cache differs, which back-to-back passes rarely do; check the per-round lines for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 before=${1:?usage: bench-engine-ab.sh BEFORE [AFTER] [ROUNDS]}
