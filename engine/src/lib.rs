@@ -76,7 +76,8 @@ pub use credential_table::AccountCredential;
 pub use engine::{Engine, PREFETCH_MIN_LIVE_ORDERS};
 pub use event::*;
 pub use order_guess::OrderGuess;
-pub use prefetcher::{Prefetcher, MAX_PREFETCH_SPACING, PREFETCH_SPACING, PREFETCH_STAGES};
+pub use prefetch::prefetch_lines_of;
+pub use prefetcher::{Prefetcher, COMMAND_AHEAD, MAX_PREFETCH_SPACING, PREFETCH_SPACING, PREFETCH_STAGES};
 pub use snapshot::futures::{
     ArmedFlagsSnapshot, FuturesSnapshot, MarginSnapshot, OpenSideSnapshot, PerpSnapshot, PositionSnapshot,
     RiskTierSnapshot,

@@ -21,6 +21,12 @@
 //! order slot took a cancel's median latency on a 500k book from ~190 ns to ~54 ns (BENCHMARKS.md,
 //! "Three prefetch stages, measured by latency"). Every stage is a hint: it changes no state and
 //! no output, whatever the command (even one never applied) and however stale a guess.
+//!
+//! Ahead of all of them runs the command stage, on every book: the lines of the command
+//! [`COMMAND_AHEAD`] after the one applied. A batch's commands sit in memory one after another,
+//! yet the hardware's stream prefetch did not keep them cached: on a book that fits the caches
+//! applying a command waited for the command itself, and on a big book the first stage did, as it
+//! reads the command whose index lines it starts (BENCHMARKS.md, "session 19").
 
 use crate::engine::Engine;
 use crate::order_guess::OrderGuess;
@@ -31,6 +37,11 @@ pub const PREFETCH_STAGES: usize = 3;
 
 /// Commands between one stage and the next (and between the last and the command applied).
 pub const PREFETCH_SPACING: usize = 3;
+
+/// Commands between the one applied and the one whose lines the command stage starts: beyond the
+/// first book stage (nine ahead with the defaults), which reads its command. With the stages off
+/// (a book that fits the caches), 4 to 24 measured alike (BENCHMARKS.md, "session 19").
+pub const COMMAND_AHEAD: usize = 16;
 
 /// Guesses in flight from the second stage to the third: a ring indexed by the command's position,
 /// a power of two above the most spacing a [`Prefetcher`] takes.
@@ -44,6 +55,8 @@ pub const MAX_PREFETCH_SPACING: usize = GUESSES - 1;
 pub struct Prefetcher {
     stages: usize,
     spacing: usize,
+    /// Where the command stage runs (0: it does not).
+    command_ahead: usize,
     guesses: [OrderGuess; GUESSES],
     /// (command position, guess) of every third stage run (the unit test checks the pairing).
     #[cfg(test)]
@@ -58,11 +71,15 @@ impl Prefetcher {
     }
 
     /// A pipeline of `stages` stages `spacing` commands apart (1 to [`MAX_PREFETCH_SPACING`]): the
-    /// first runs `stages * spacing` commands ahead, each later one `spacing` nearer.
+    /// first runs `stages * spacing` commands ahead, each later one `spacing` nearer. The command
+    /// stage runs [`COMMAND_AHEAD`] ahead, or one beyond the first stage where that is further.
     pub fn with_spacing(stages: usize, spacing: usize) -> Self {
+        let stages = stages.min(PREFETCH_STAGES);
+        let spacing = spacing.clamp(1, MAX_PREFETCH_SPACING);
         Self {
-            stages: stages.min(PREFETCH_STAGES),
-            spacing: spacing.clamp(1, MAX_PREFETCH_SPACING),
+            stages,
+            spacing,
+            command_ahead: COMMAND_AHEAD.max(stages * spacing + 1),
             guesses: [OrderGuess::NONE; GUESSES],
             #[cfg(test)]
             third: Vec::new(),
@@ -79,13 +96,31 @@ impl Prefetcher {
         self.spacing
     }
 
-    /// Runs the stages before command `i` is applied. `i` counts up by one from call to call
-    /// (a caller's sequence or position); `ahead(k)` is the command `k` after it, if it may be
-    /// read yet (within the batch), else `None`.
+    /// The same pipeline with its command stage `ahead` commands ahead (0: no command stage), for
+    /// measuring it.
+    pub fn with_command_ahead(self, ahead: usize) -> Self {
+        Self { command_ahead: ahead, ..self }
+    }
+
+    /// Where its command stage runs (0: it does not).
+    pub fn command_ahead(&self) -> usize {
+        self.command_ahead
+    }
+
+    /// Runs the stages before command `i` is applied: the command stage always, the book stages
+    /// when `book` (the caller asks [`Engine::prefetch_pays`] once a batch: on a book that fits the
+    /// caches they cost more than they save). `i` counts up by one from call to call (a caller's
+    /// sequence or position); `ahead(k)` is the command `k` after it, if it may be read yet
+    /// (within the batch), else `None`.
     #[inline(always)]
-    pub fn before<'c>(&mut self, engine: &Engine, i: u64, ahead: impl Fn(usize) -> Option<&'c Command>) {
+    pub fn before<'c>(&mut self, engine: &Engine, i: u64, book: bool, ahead: impl Fn(usize) -> Option<&'c Command>) {
+        if self.command_ahead > 0 {
+            if let Some(c) = ahead(self.command_ahead) {
+                crate::prefetch::prefetch_lines_of(c);
+            }
+        }
         let (n, s) = (self.stages, self.spacing);
-        if n == 0 {
+        if n == 0 || !book {
             return;
         }
         if let Some(c) = ahead(n * s) {
@@ -114,6 +149,21 @@ mod tests {
     use super::*;
     use crate::examples::btc_perp_spec;
     use crate::{Cancel, CommandKind, EngineConfig, NewOrder, OrderRef, Side};
+
+    /// The command stage runs beyond the first book stage, which reads its command, at every
+    /// spacing; `with_command_ahead` moves it, 0 turns it off.
+    #[test]
+    fn the_command_stage_runs_beyond_the_first_book_stage() {
+        assert_eq!(Prefetcher::new(PREFETCH_STAGES).command_ahead(), COMMAND_AHEAD);
+        assert_eq!(Prefetcher::new(0).command_ahead(), COMMAND_AHEAD);
+        for stages in 0..=PREFETCH_STAGES {
+            for spacing in 1..=MAX_PREFETCH_SPACING {
+                let ahead = Prefetcher::with_spacing(stages, spacing).command_ahead();
+                assert!(ahead > stages * spacing && ahead >= COMMAND_AHEAD, "{stages} stages {spacing} apart: {ahead}");
+            }
+        }
+        assert_eq!(Prefetcher::new(PREFETCH_STAGES).with_command_ahead(0).command_ahead(), 0);
+    }
 
     /// The third stage gets the guess the second made for the same command, at every spacing, in
     /// batches of any length, however the batches cut the pipeline.
@@ -167,7 +217,7 @@ mod tests {
             if j <= batch_end && j < cmds.len() {
                 second[j] = e.prefetch_order(&cmds[j]);
             }
-            p.before(&e, i as u64, |k| cmds.get(i + k).filter(|_| i + k <= batch_end));
+            p.before(&e, i as u64, true, |k| cmds.get(i + k).filter(|_| i + k <= batch_end));
             seq += 1;
             e.apply(seq, c, &mut out);
         }

@@ -96,8 +96,10 @@ fn prefetching_changes_no_event_and_no_state() {
                 }
             }
             // As the matcher runs them, with a batch that ends anywhere.
-            let batch_end = i + r.below(2 * (PREFETCH_STAGES * PREFETCH_SPACING) as u64) as usize;
-            pipeline.before(&hinted, i as u64, |k| cmds.get(i + k).filter(|_| i + k <= batch_end));
+            let batch_end = i + r.below(2 * COMMAND_AHEAD as u64) as usize;
+            // The book stages in some batches only, as a book's size turns them on and off.
+            let book = r.below(4) != 0;
+            pipeline.before(&hinted, i as u64, book, |k| cmds.get(i + k).filter(|_| i + k <= batch_end));
             if r.below(50) == 0 {
                 let side = if r.below(2) == 0 { Side::Buy } else { Side::Sell };
                 // Any price: off the tick, far from the book, or none at all.

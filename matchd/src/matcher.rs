@@ -81,8 +81,8 @@ pub struct Matcher {
     snapshots: Option<crate::snapshotter::MatcherSnapshots>,
     engine: Engine,
     /// The prefetch pipeline over each batch the journal released (BENCHMARKS.md, "Lookahead
-    /// prefetch", "Three prefetch stages, measured by latency" and "prefetch stages three commands
-    /// apart").
+    /// prefetch", "Three prefetch stages, measured by latency", "prefetch stages three commands
+    /// apart" and "session 19" for its command stage).
     prefetcher: Prefetcher,
     input: Consumer<InputSlot>,
     output: Producer<OutputSlot>,
@@ -176,19 +176,17 @@ impl Matcher {
                 halted: false,
                 timestamp_ns: 0,
             };
-            // Asked once a batch: on a book that fits the caches the prefetches cost more than
-            // they save.
-            let prefetch = self.engine.prefetch_pays();
+            // Asked once a batch: on a book that fits the caches the book's prefetch stages cost
+            // more than they save (the command stage runs on every book).
+            let book_stages = self.engine.prefetch_pays();
             for s in range {
                 // The commands after this one in the batch are journaled already: start their
                 // cache misses now, in stages (the prefetches change nothing else).
-                if prefetch {
-                    let input = &self.input;
-                    self.prefetcher.before(&self.engine, s as u64, |k| {
-                        let at = s + k as i64;
-                        (at <= hi).then(|| &input.get(at).cmd)
-                    });
-                }
+                let input = &self.input;
+                self.prefetcher.before(&self.engine, s as u64, book_stages, |k| {
+                    let at = s + k as i64;
+                    (at <= hi).then(|| &input.get(at).cmd)
+                });
                 let cmd = self.input.get(s).cmd;
                 sink.timestamp_ns = cmd.timestamp_ns;
                 let seq = self.base + s as u64 + 1;

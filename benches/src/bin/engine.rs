@@ -11,14 +11,15 @@
 //! instrument, one account, limits and cancels by client id, 100k and 500k
 //! resting orders and a feed-like shallow book), each beside the peers.
 //!
-//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N] [--spacing N]`
+//! `cargo run --release -p benches --bin engine -- [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N] [--spacing N] [--command-ahead N]`
 //! (`--flow exchange-core`: only the matching-only exchange-core line; `--flow
 //! exchange-core-accounts`: only the same with accounts on; `--book-flows`: only
 //! the three book flows, `--book-flows --flow NAME` one of them; `--lookahead N`: a
 //! `Prefetcher` of N stages (at most 3), as the matcher runs 3, the default; 2 with `--spacing 1`
 //! is the matcher before its third stage; 0 never prefetches; `--spacing N`: its stages N
 //! commands apart (1 to 7), the first stage `stages × N` commands ahead of the one applied; 3,
-//! the matcher's, by default; 1 is the matcher before its stages were spaced out.)
+//! the matcher's, by default; 1 is the matcher before its stages were spaced out;
+//! `--command-ahead N`: its command stage N commands ahead, 0 none; the matcher's by default.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -72,8 +73,12 @@ fn args() -> Args {
                 let n = it.next().and_then(|v| v.parse().ok()).expect("--spacing N");
                 SPACING.store(n, Ordering::Relaxed);
             }
+            "--command-ahead" => {
+                let n = it.next().and_then(|v| v.parse().ok()).expect("--command-ahead N");
+                COMMAND_AHEAD_OPT.store(n, Ordering::Relaxed);
+            }
             "--bench" => {}
-            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N] [--spacing N]"),
+            other => panic!("unknown argument {other}; usage: engine [--quick] [--commands N] [--seed S] [--no-peers] [--book-flows] [--flow NAME] [--runs N] [--lookahead N] [--spacing N] [--command-ahead N]"),
         }
     }
     if a.runs == 0 {
@@ -165,8 +170,8 @@ fn warmed_engine(f: &Flow) -> (Engine, Seq) {
 /// --toggle-collect=*measured_pass*`) can count it alone.
 #[inline(never)]
 fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut CountingSink) {
-    let mut prefetcher = matcher_prefetcher(e);
-    if prefetcher.stages() == 0 {
+    let (mut prefetcher, book) = matcher_prefetcher(e);
+    if prefetcher.stages() == 0 && prefetcher.command_ahead() == 0 {
         for c in cmds {
             *seq += 1;
             e.apply(*seq, c, sink);
@@ -174,19 +179,31 @@ fn measured_pass(e: &mut Engine, seq: &mut Seq, cmds: &[Command], sink: &mut Cou
         return;
     }
     for (i, c) in cmds.iter().enumerate() {
-        prefetcher.before(e, i as u64, |k| cmds.get(i + k));
+        prefetcher.before(e, i as u64, book, |k| cmds.get(i + k));
         *seq += 1;
         e.apply(*seq, c, sink);
     }
 }
 
 /// The `Prefetcher` the matcher would run over a batch on `e`: `LOOKAHEAD` stages `SPACING`
-/// commands apart while the book outgrows the caches (asked once a pass, as the matcher asks once
-/// a batch), else none.
-fn matcher_prefetcher(e: &Engine) -> Prefetcher {
-    let stages = if e.prefetch_pays() { LOOKAHEAD.load(Ordering::Relaxed) } else { 0 };
-    Prefetcher::with_spacing(stages, SPACING.load(Ordering::Relaxed))
+/// commands apart and its command stage `COMMAND_AHEAD_OPT` ahead, and whether its book stages
+/// run: while the book outgrows the caches (asked once a pass, as the matcher asks once a batch).
+fn matcher_prefetcher(e: &Engine) -> (Prefetcher, bool) {
+    (bench_prefetcher(), e.prefetch_pays())
 }
+
+/// The `Prefetcher` the options ask for.
+fn bench_prefetcher() -> Prefetcher {
+    let p = Prefetcher::with_spacing(LOOKAHEAD.load(Ordering::Relaxed), SPACING.load(Ordering::Relaxed));
+    match COMMAND_AHEAD_OPT.load(Ordering::Relaxed) {
+        usize::MAX => p,
+        n => p.with_command_ahead(n),
+    }
+}
+
+/// Where the bench's command stage runs (`--command-ahead N`; 0: none); `usize::MAX`: the
+/// matcher's.
+static COMMAND_AHEAD_OPT: AtomicUsize = AtomicUsize::new(usize::MAX);
 
 /// Commands between the bench's prefetch stages (`--spacing N`): the matcher's by default; 1 is
 /// the matcher before its stages were spaced out.
@@ -242,9 +259,9 @@ fn latency_by_class(f: &Flow) -> (Histogram<u64>, [Histogram<u64>; 4], ClassTime
     let mut all = latency_histogram();
     let mut per: [Histogram<u64>; 4] = std::array::from_fn(|_| latency_histogram());
     let mut classes = ClassTimes::default();
-    let mut prefetcher = matcher_prefetcher(&e);
+    let (mut prefetcher, book) = matcher_prefetcher(&e);
     for (i, c) in f.measured.iter().enumerate() {
-        prefetcher.before(&e, i as u64, |k| f.measured.get(i + k));
+        prefetcher.before(&e, i as u64, book, |k| f.measured.get(i + k));
         seq += 1;
         let trades = sink.trades;
         let t = Instant::now();
@@ -294,8 +311,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// run the same flow translated into their calls (see `benches::peers`),
 /// without the commands matchd rejected. Every pass reads its input once
 /// untimed first ([`input_cache`]), so no side's stream is colder for running
-/// after another. Prints one line per peer and returns `(peer, matchd/peer)`
-/// ratios.
+/// after another, and every side's loop starts the lines of the input
+/// `--command-ahead` ahead, as matchd's `Prefetcher` does. Prints one line per
+/// peer and returns `(peer, matchd/peer)` ratios.
 fn peer_comparison(f: &Flow, mix: &Mix, a: &Args) -> Vec<(&'static str, f64)> {
     let pf = peers::translate(f.config, &f.warmup, &f.measured, f.instruments as usize);
     let all = peers::all(&pf, 2 * f.resting);
@@ -305,7 +323,7 @@ fn peer_comparison(f: &Flow, mix: &Mix, a: &Args) -> Vec<(&'static str, f64)> {
     for _ in 0..runs {
         ours.push(throughput(f, 1).0);
         for (p, out) in all.iter().zip(theirs.iter_mut()) {
-            out.push(p.pass(&pf.expected));
+            out.push(p.pass(&pf.expected, bench_prefetcher().command_ahead()));
         }
     }
     let ours = median(ours);
@@ -389,10 +407,10 @@ fn deep_book(a: &Args, shallow_cancel: &Histogram<u64>, timer_ns: u64) {
     let mut cancels = latency_histogram();
     let mut places = latency_histogram();
     // As `latency` does: the prefetch stages run untimed.
-    let mut prefetcher = matcher_prefetcher(&e);
+    let (mut prefetcher, book) = matcher_prefetcher(&e);
     let t_all = Instant::now();
     for (i, c) in measured.iter().enumerate() {
-        prefetcher.before(&e, i as u64, |k| measured.get(i + k));
+        prefetcher.before(&e, i as u64, book, |k| measured.get(i + k));
         seq += 1;
         let t = Instant::now();
         e.apply(seq, c, &mut sink);
@@ -445,7 +463,7 @@ fn book_flows(a: &Args, timer_ns: u64) {
         let (rate, best, best_cpu, allocs) = throughput_median_best(&f, a.runs);
         let (all, per, classes) = latency_by_class(&f);
         println!(
-            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":1,\"commands\":{},\"cmds_per_sec\":{:.0},\"ns_per_op\":{:.1},\"best_ns_per_op\":{:.1},\"best_cpu_ns_per_op\":{:.1},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{},\"lookahead\":{},\"spacing\":{}}}",
+            "{{\"bench\":\"engine\",\"mix\":\"{}\",\"accounts\":false,\"instruments\":1,\"commands\":{},\"cmds_per_sec\":{:.0},\"ns_per_op\":{:.1},\"best_ns_per_op\":{:.1},\"best_cpu_ns_per_op\":{:.1},{},\"new_p50_ns\":{},\"cancel_p50_ns\":{},{},\"trade_cmd_pct\":{:.2},\"resting_orders\":{},\"steady_state_allocations\":{},\"timer_overhead_ns\":{},\"lookahead\":{},\"spacing\":{},\"command_ahead\":{}}}",
             shape.name,
             f.measured.len(),
             rate,
@@ -461,7 +479,8 @@ fn book_flows(a: &Args, timer_ns: u64) {
             allocs,
             timer_ns,
             LOOKAHEAD.load(Ordering::Relaxed),
-            SPACING.load(Ordering::Relaxed)
+            SPACING.load(Ordering::Relaxed),
+            bench_prefetcher().command_ahead()
         );
         if a.peers {
             let mix = Mix {

@@ -288,8 +288,10 @@ impl<B: Book> Prepared<B> {
         Self { ops, warm: flow.warmup.len(), books: flow.books, orders_hint }
     }
 
-    /// Fresh books, warm-up applied untimed, then the measured ops timed.
-    pub fn pass(&self, expected: &[BookSummary]) -> PeerPass {
+    /// Fresh books, warm-up applied untimed, then the measured ops timed, each with the lines of
+    /// the op `command_ahead` after it started first (0: none), as matchd's pass runs its
+    /// `Prefetcher`'s command stage: every side streams its input with the same help.
+    pub fn pass(&self, expected: &[BookSummary], command_ahead: usize) -> PeerPass {
         let (warm, measured) = self.ops.split_at(self.warm);
         let mut b = B::new(self.books, self.orders_hint);
         for op in warm {
@@ -298,7 +300,12 @@ impl<B: Book> Prepared<B> {
         crate::input_cache::warm(measured);
         let a0 = crate::alloc_counter::allocations();
         let t = std::time::Instant::now();
-        for op in measured {
+        for (i, op) in measured.iter().enumerate() {
+            if command_ahead > 0 {
+                if let Some(next) = measured.get(i + command_ahead) {
+                    engine::prefetch_lines_of(next);
+                }
+            }
             b.apply(op);
         }
         let dt = t.elapsed();
@@ -320,7 +327,7 @@ pub trait Peer {
     /// [`Book::NOTES`].
     fn notes(&self) -> &'static str;
     /// [`Prepared::pass`].
-    fn pass(&self, expected: &[BookSummary]) -> PeerPass;
+    fn pass(&self, expected: &[BookSummary], command_ahead: usize) -> PeerPass;
 }
 
 impl<B: Book> Peer for Prepared<B> {
@@ -336,8 +343,8 @@ impl<B: Book> Peer for Prepared<B> {
     fn notes(&self) -> &'static str {
         B::NOTES
     }
-    fn pass(&self, expected: &[BookSummary]) -> PeerPass {
-        Prepared::pass(self, expected)
+    fn pass(&self, expected: &[BookSummary], command_ahead: usize) -> PeerPass {
+        Prepared::pass(self, expected, command_ahead)
     }
 }
 
