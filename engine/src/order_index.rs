@@ -20,8 +20,8 @@
 //! ring's worth of ids apart, which a client cannot aim at while others trade,
 //! and it slows only lookups at that place, by a walk of 4-byte links.
 //!
-//! Client order ids are in a [`SlotChunks`] table: a 16-byte control word and
-//! a line of slots a lookup, their addresses known from the key alone (so
+//! Client order ids are in a [`SlotChunks`] table: one line a lookup (a
+//! chunk's tags and slots), its address known from the key alone (so
 //! [`OrderIndex::prefetch_client`] can fetch them commands ahead), and no
 //! tombstones to rehash. Per account, the highest client order id ever indexed answers a lookup
 //! above it (a new order's duplicate check, for a client that numbers upwards) without the table.
@@ -54,7 +54,7 @@ pub(crate) struct OrderIndex {
 }
 
 /// Client order ids in [`SlotChunks`] take their home chunk from the hash's middle bits: a
-/// client's [`CLIENT_RUN`] consecutive ids share one home chunk (of 15 entries, so a run never
+/// client's [`CLIENT_RUN`] consecutive ids share one home chunk (of 12 entries, so a run never
 /// fills it alone; placing orders in sequence touches the same lines), with tags varied by the
 /// low bits. Four measured better than eight on the big books and alike on the exchange-core
 /// mix (BENCHMARKS.md).
@@ -127,8 +127,8 @@ impl OrderIndex {
         }
     }
 
-    /// Starts the lines a lookup of this client order id reads first (its home chunk's control
-    /// word and slots), so that a command applied a little later finds them cached.
+    /// Starts the line a lookup of this client order id reads first (its home chunk), so that a
+    /// command applied a little later finds it cached.
     #[inline]
     pub fn prefetch_client(&self, account: AccountId, cid: ClientOrderId) {
         self.by_client.prefetch(client_hash(account, cid));

@@ -1,10 +1,15 @@
-//! A hash table of order slots in chunks of 15 entries: a chunk's 15 one-byte
-//! tags and its overflow count are 16 bytes of a dense control array, its
-//! slot numbers one 64-byte line of another. A lookup of an absent key (every
-//! new order's duplicate check) reads only the control word, four of which
-//! share a line; a hit reads one line more (then the order slot it verifies
-//! against). Both addresses follow from the key's hash alone, so they can be
-//! prefetched commands ahead.
+//! A hash table of order slots in chunks of 12 entries, a chunk one 64-byte
+//! line: its 12 one-byte tags and its overflow count in a 16-byte control
+//! word, then its 12 slot numbers. A lookup, an insert and a removal each read
+//! one line (a hit then reads the order slot it verifies against), whose
+//! address follows from the key's hash alone, so it can be prefetched commands
+//! ahead.
+//!
+//! The control words were once a dense array of their own, the slots a line
+//! of another: an absent key (a new order's duplicate check) then read only a
+//! quarter of a line, but a hit, an insert and a removal read two lines. Since
+//! a duplicate check skips the table for an id above its account's highest
+//! (`OrderIndex`), the one line wins (BENCHMARKS.md, "session 19").
 //!
 //! A key lives in its home chunk, or, when that is full, in the first chunk
 //! after it with room; every chunk a key passes counts it in its `overflow`
@@ -20,37 +25,41 @@
 use crate::order_pool::{Slot, NIL};
 
 /// Entries a chunk holds.
-const ENTRIES: usize = 15;
-/// Chunks per entry of capacity: the table is sized for 15 entries per 10 of capacity (a load
-/// of 2/3 when full), so a full home chunk (and a second chunk read) stays the exception.
-const CAPACITY_PER_CHUNK: usize = 10;
+const ENTRIES: usize = 12;
+/// Chunks per entry of capacity: the table is sized for 12 entries per 8 of capacity (a load
+/// of 2/3 when full), so a full home chunk (and a second chunk read) stays the exception. That
+/// is 8 bytes per entry of capacity, as the two arrays before took.
+const CAPACITY_PER_CHUNK: usize = 8;
 /// A tag's occupied bit; 0 marks an empty entry.
 const OCCUPIED: u8 = 0x80;
 /// A saturated `overflow` count is never taken down again: the chunk then always sends
 /// lookups on, which costs a line but is never wrong.
 const OVERFLOW_SATURATED: u8 = u8::MAX;
 
-/// A chunk's control word: the 15 tags, then the overflow count at [`OVERFLOW`]; compared as one
-/// 16-byte word.
+/// A chunk's control word: the 12 tags, then the overflow count at [`OVERFLOW`], then three
+/// bytes that stay zero; compared as one 16-byte word.
 #[derive(Clone, Copy)]
 #[repr(C, align(16))]
 struct Ctrl([u8; 16]);
 
-/// A chunk's slot numbers: one line (the 16th is never used).
+/// A chunk: its control word and its slot numbers, one line.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
-struct Slots([Slot; 16]);
+struct Chunk {
+    ctrl: Ctrl,
+    slots: [Slot; ENTRIES],
+}
 
 /// Index of the overflow count in [`Ctrl`].
 const OVERFLOW: usize = ENTRIES;
 
 const _: () = assert!(std::mem::size_of::<Ctrl>() == 16 && ENTRIES < 16);
-const _: () = assert!(std::mem::size_of::<Slots>() == 64);
+const _: () = assert!(std::mem::size_of::<Chunk>() == 64 && std::mem::align_of::<Chunk>() == 64);
 
 impl Ctrl {
     const EMPTY: Ctrl = Ctrl([0; 16]);
 
-    /// Bit `i` set where `tags[i] == tag`: the 15 comparisons at once.
+    /// Bit `i` set where `tags[i] == tag`: the 12 comparisons at once.
     #[inline(always)]
     fn matches(&self, tag: u8) -> u32 {
         matches16(&self.0, tag) & ((1 << ENTRIES) - 1)
@@ -101,9 +110,12 @@ use matches16_portable as matches16;
 
 /// The chunked table (see the module doc).
 pub(crate) struct SlotChunks {
-    ctrl: Box<[Ctrl]>,
-    slots: Box<[Slots]>,
+    chunks: Box<[Chunk]>,
     len: u32,
+}
+
+impl Chunk {
+    const EMPTY: Chunk = Chunk { ctrl: Ctrl::EMPTY, slots: [NIL; ENTRIES] };
 }
 
 /// The tag of a hash: its top 7 bits, plus the occupied bit.
@@ -116,11 +128,7 @@ impl SlotChunks {
     /// A table for at most `capacity` entries; it never allocates again.
     pub fn with_capacity(capacity: u32) -> Self {
         let n = (capacity as usize).div_ceil(CAPACITY_PER_CHUNK).max(1);
-        Self {
-            ctrl: crate::huge_pages::vec_filled(Ctrl::EMPTY, n).into_boxed_slice(),
-            slots: crate::huge_pages::vec_filled(Slots([NIL; 16]), n).into_boxed_slice(),
-            len: 0,
-        }
+        Self { chunks: crate::huge_pages::vec_filled(Chunk::EMPTY, n).into_boxed_slice(), len: 0 }
     }
 
     #[cfg(test)]
@@ -133,36 +141,34 @@ impl SlotChunks {
     #[inline(always)]
     fn home(&self, hash: u64) -> usize {
         let h = (hash >> 25) as u32 as u64;
-        ((h * self.ctrl.len() as u64) >> 32) as usize
+        ((h * self.chunks.len() as u64) >> 32) as usize
     }
 
     #[inline(always)]
     fn next(&self, c: usize) -> usize {
-        if c + 1 == self.ctrl.len() {
+        if c + 1 == self.chunks.len() {
             0
         } else {
             c + 1
         }
     }
 
-    /// Starts the home chunk's two lines (a hint: it never faults).
+    /// Starts the home chunk's line (a hint: it never faults).
     #[inline(always)]
     pub fn prefetch(&self, hash: u64) {
-        let c = self.home(hash);
-        crate::prefetch::prefetch_line(self.ctrl.as_ptr().wrapping_add(c));
-        crate::prefetch::prefetch_line(self.slots.as_ptr().wrapping_add(c));
+        crate::prefetch::prefetch_line(self.chunks.as_ptr().wrapping_add(self.home(hash)));
     }
 
     /// The first entry of the home chunk with this hash's tag, unverified: what a lookup most
     /// likely finds, for prefetching its order.
     #[inline(always)]
     pub fn likely(&self, hash: u64) -> Slot {
-        let c = self.home(hash);
-        let m = self.ctrl[c].matches(tag_of(hash));
+        let chunk = &self.chunks[self.home(hash)];
+        let m = chunk.ctrl.matches(tag_of(hash));
         if m == 0 {
             NIL
         } else {
-            self.slots[c].0[m.trailing_zeros() as usize]
+            chunk.slots[m.trailing_zeros() as usize]
         }
     }
 
@@ -171,17 +177,17 @@ impl SlotChunks {
     pub fn find(&self, hash: u64, mut eq: impl FnMut(Slot) -> bool) -> Option<Slot> {
         let tag = tag_of(hash);
         let mut c = self.home(hash);
-        for _ in 0..self.ctrl.len() {
-            let ctrl = &self.ctrl[c];
-            let mut m = ctrl.matches(tag);
+        for _ in 0..self.chunks.len() {
+            let chunk = &self.chunks[c];
+            let mut m = chunk.ctrl.matches(tag);
             while m != 0 {
-                let s = self.slots[c].0[m.trailing_zeros() as usize];
+                let s = chunk.slots[m.trailing_zeros() as usize];
                 if eq(s) {
                     return Some(s);
                 }
                 m &= m - 1;
             }
-            if ctrl.overflow() == 0 {
+            if chunk.ctrl.overflow() == 0 {
                 return None;
             }
             c = self.next(c);
@@ -193,20 +199,20 @@ impl SlotChunks {
     /// full (at most `capacity` entries).
     #[inline]
     pub fn insert(&mut self, hash: u64, slot: Slot) {
-        assert!((self.len as usize) < self.ctrl.len() * ENTRIES, "slot table sized to the order capacity");
+        assert!((self.len as usize) < self.chunks.len() * ENTRIES, "slot table sized to the order capacity");
         let tag = tag_of(hash);
         let mut c = self.home(hash);
         loop {
-            let free = self.ctrl[c].matches(0);
+            let chunk = &mut self.chunks[c];
+            let free = chunk.ctrl.matches(0);
             if free != 0 {
                 let i = free.trailing_zeros() as usize;
-                self.ctrl[c].0[i] = tag;
-                self.slots[c].0[i] = slot;
+                chunk.ctrl.0[i] = tag;
+                chunk.slots[i] = slot;
                 self.len += 1;
                 return;
             }
-            let ctrl = &mut self.ctrl[c];
-            ctrl.0[OVERFLOW] = ctrl.overflow().saturating_add(1);
+            chunk.ctrl.0[OVERFLOW] = chunk.ctrl.overflow().saturating_add(1);
             c = self.next(c);
         }
     }
@@ -217,20 +223,21 @@ impl SlotChunks {
         let tag = tag_of(hash);
         let home = self.home(hash);
         let mut c = home;
-        for _ in 0..self.ctrl.len() {
-            let mut m = self.ctrl[c].matches(tag);
+        for _ in 0..self.chunks.len() {
+            let chunk = &mut self.chunks[c];
+            let mut m = chunk.ctrl.matches(tag);
             while m != 0 {
                 let i = m.trailing_zeros() as usize;
-                if self.slots[c].0[i] == slot {
-                    self.ctrl[c].0[i] = 0;
-                    self.slots[c].0[i] = NIL;
+                if chunk.slots[i] == slot {
+                    chunk.ctrl.0[i] = 0;
+                    chunk.slots[i] = NIL;
                     self.len -= 1;
                     self.take_back_overflow(home, c);
                     return true;
                 }
                 m &= m - 1;
             }
-            if self.ctrl[c].overflow() == 0 {
+            if chunk.ctrl.overflow() == 0 {
                 return false;
             }
             c = self.next(c);
@@ -243,7 +250,7 @@ impl SlotChunks {
     fn take_back_overflow(&mut self, home: usize, at: usize) {
         let mut c = home;
         while c != at {
-            let ctrl = &mut self.ctrl[c];
+            let ctrl = &mut self.chunks[c].ctrl;
             debug_assert!(ctrl.overflow() > 0, "a chunk passed on insert counts the entry");
             if ctrl.overflow() != OVERFLOW_SATURATED {
                 ctrl.0[OVERFLOW] -= 1;
@@ -252,11 +259,10 @@ impl SlotChunks {
         }
     }
 
-    /// Addresses of the home chunk's control word and slots (for the prefetch test).
+    /// Address of the home chunk (for the prefetch test).
     #[cfg(test)]
-    fn home_addrs(&self, hash: u64) -> (usize, usize) {
-        let c = self.home(hash);
-        (&self.ctrl[c] as *const Ctrl as usize, &self.slots[c] as *const Slots as usize)
+    fn home_addr(&self, hash: u64) -> usize {
+        &self.chunks[self.home(hash)] as *const Chunk as usize
     }
 }
 
@@ -291,26 +297,23 @@ mod tests {
     #[test]
     fn matches_finds_every_equal_tag_and_no_other() {
         let mut c = Ctrl::EMPTY;
-        c.0[..ENTRIES].copy_from_slice(&[0x81, 0, 0x81, 0xFF, 0x80, 0x81, 0, 0, 0x01, 0x81, 0x7F, 0x81, 0x90, 0, 0x81]);
-        assert_eq!(c.matches(0x81), 0b100_1010_0010_0101);
-        assert_eq!(c.matches(0), 0b010_0000_1100_0010);
+        c.0[..ENTRIES].copy_from_slice(&[0x81, 0, 0x81, 0xFF, 0x80, 0x81, 0, 0, 0x01, 0x81, 0x7F, 0x81]);
+        assert_eq!(c.matches(0x81), 0b1010_0010_0101);
+        assert_eq!(c.matches(0), 0b0000_1100_0010, "the zero bytes beyond the 12 entries never match");
         assert_eq!(c.matches(0xFF), 0b1000);
         assert_eq!(c.matches(0x80), 0b1_0000);
-        // The byte beyond the 15 entries (the overflow count) never matches.
+        // The byte beyond the 12 entries (the overflow count) never matches.
         c.0[OVERFLOW] = 0x81;
-        assert_eq!(c.matches(0x81), 0b100_1010_0010_0101);
+        assert_eq!(c.matches(0x81), 0b1010_0010_0101);
     }
 
     #[test]
     fn the_prefetched_lines_are_the_home_chunk() {
         let t = SlotChunks::with_capacity(1000);
         for h in [0u64, 1 << 25, u64::MAX, 0x1234_5678_9ABC_DEF0] {
-            let (ctrl, slots) = t.home_addrs(h);
-            let c = t.home(h);
-            assert_eq!(ctrl, t.ctrl.as_ptr().wrapping_add(c) as usize);
-            assert_eq!(slots, t.slots.as_ptr().wrapping_add(c) as usize);
-            assert_eq!(ctrl % 16, 0, "a control word never straddles two lines");
-            assert_eq!(slots % 64, 0, "a chunk's slots are one line");
+            let at = t.home_addr(h);
+            assert_eq!(at, t.chunks.as_ptr().wrapping_add(t.home(h)) as usize);
+            assert_eq!(at % 64, 0, "a chunk is one line");
         }
     }
 
@@ -358,7 +361,7 @@ mod tests {
             for (k, s) in left {
                 prop_assert!(t.remove(crowded_hash(k), s));
             }
-            prop_assert!(t.ctrl.iter().all(|c| c.0 == [0; 16]));
+            prop_assert!(t.chunks.iter().all(|c| c.ctrl.0 == [0; 16] && c.slots == [NIL; ENTRIES]));
         }
     }
 }
