@@ -630,11 +630,13 @@ fn announce_ready(cfg: &Config, running: &Running, health: &Health, notifier: Op
         println!("matchd market-data-tls listen={addr}");
     }
     let local = running.order_addr;
+    // Ready for /healthz before the line says so: whoever reads the line may ask at once (a busy
+    // machine once ran the test's /healthz between the two and got "starting").
+    health.ready.store(true, Ordering::Relaxed);
     tracing::info!(listen = %local, data = %cfg.data.dir.display(), durability = ?cfg.journal.durability, feed_epoch = running.feed_epoch, "matchd ready");
     println!("matchd ready listen={local} data={}", cfg.data.dir.display());
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    health.ready.store(true, Ordering::Relaxed);
     sd_notify::notify(
         notifier,
         &format!(
