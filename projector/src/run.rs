@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{Receiver, Sender};
+use tokio::sync::Notify;
 use tokio_postgres::{Client, NoTls};
 
 use crate::follow::{self, Batching, FollowError};
@@ -104,10 +105,15 @@ fn db_end(e: tokio_postgres::Error) -> Result<SessionEnd, RunError> {
     }
 }
 
-/// Connects `group`'s connection (its driver runs as a task until the client is dropped). Its
-/// `application_name` is `matchd-projector/<group>` unless the connection string sets one, so
-/// `pg_stat_activity` (and the load of each backend) tells the groups' sessions apart.
-async fn connect(url: &str, group: Group) -> Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
+/// Connects `group`'s connection (its driver runs as a task until the client is dropped, then
+/// notifies `closed`). Its `application_name` is `matchd-projector/<group>` unless the connection
+/// string sets one, so `pg_stat_activity` (and the load of each backend) tells the groups'
+/// sessions apart.
+async fn connect(
+    url: &str,
+    group: Group,
+    closed: Arc<Notify>,
+) -> Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
     let mut config: tokio_postgres::Config = url.parse()?;
     if config.get_application_name().is_none() {
         config.application_name(format!("matchd-projector/{}", group.name()));
@@ -117,6 +123,8 @@ async fn connect(url: &str, group: Group) -> Result<(Client, tokio::task::JoinHa
         if let Err(e) = connection.await {
             tracing::debug!("connection closed: {e}");
         }
+        // `notify_one` keeps a permit when nobody waits yet: a loss is never missed.
+        closed.notify_one();
     });
     Ok((client, task))
 }
@@ -128,15 +136,18 @@ async fn session(
     stop: &Arc<AtomicBool>,
     watcher_started: &mut bool,
 ) -> Result<SessionEnd, RunError> {
+    // Either connection's end: an idle session notices a lost server at once (and `projector_up`
+    // says so), not at its next batch.
+    let closed = Arc::new(Notify::new());
     let (state, history) = match tokio::try_join!(
-        connect(&opts.database_url, Group::State),
-        connect(&opts.database_url, Group::History)
+        connect(&opts.database_url, Group::State, closed.clone()),
+        connect(&opts.database_url, Group::History, closed.clone())
     ) {
         Ok(c) => c,
         Err(e) => return db_end(e),
     };
     let mut clients = [state.0, history.0];
-    let outcome = project(opts, metrics, stop, watcher_started, &mut clients).await;
+    let outcome = project(opts, metrics, stop, watcher_started, &mut clients, &closed).await;
     drop(clients);
     state.1.abort();
     history.1.abort();
@@ -150,6 +161,7 @@ async fn project(
     stop: &Arc<AtomicBool>,
     watcher_started: &mut bool,
     clients: &mut [Client; 2],
+    closed: &Notify,
 ) -> Result<SessionEnd, RunError> {
     match schema::migrate(&mut clients[0]).await {
         Ok(_) => {}
@@ -191,7 +203,7 @@ async fn project(
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     let follower_stop = Arc::new(AtomicBool::new(false));
     let follower = follow::spawn(opts.data_dir.clone(), checkpoints, opts.batching, tx, follower_stop.clone());
-    let outcome = write_loop(clients, &statements, checkpoints, rx, metrics, stop).await;
+    let outcome = write_loop(clients, &statements, checkpoints, rx, metrics, stop, closed).await;
     // The follower sees the flag, or its next send fails; wait for it so two engines never
     // coexist.
     follower_stop.store(true, Relaxed);
@@ -241,16 +253,19 @@ impl Progress {
     }
 }
 
-/// Hands the follower's batches to both writers, in order, until the follower ends or `stop` is
-/// set (the writers then finish what they hold).
+/// Hands the follower's batches to both writers, in order, until the follower ends, `stop` is
+/// set (the writers then finish what they hold) or a connection closes.
 async fn dispatch(
     rx: &mut Receiver<follow::Message>,
     to: [Sender<Arc<Batch>>; 2],
     stop: &AtomicBool,
+    closed: &Notify,
 ) -> Result<SessionEnd, LoopError> {
     loop {
         let msg = tokio::select! {
             m = rx.recv() => m,
+            // A writer mid-batch fails on its own; this ends a session that has nothing to write.
+            () = closed.notified() => return Ok(SessionEnd::Retry("a database connection closed".into())),
             _ = tokio::time::sleep(Duration::from_millis(200)) => {
                 if stop.load(Relaxed) { return Ok(SessionEnd::Finished) }
                 continue;
@@ -304,6 +319,7 @@ async fn write_loop(
     mut rx: Receiver<follow::Message>,
     metrics: &Metrics,
     stop: &AtomicBool,
+    closed: &Notify,
 ) -> Result<SessionEnd, RunError> {
     let progress = Progress::new(&checkpoints);
     let (state_tx, state_rx) = tokio::sync::mpsc::channel(1);
@@ -311,7 +327,7 @@ async fn write_loop(
     let [state_client, history_client] = clients;
     let [state_st, history_st] = statements;
     let outcome = tokio::try_join!(
-        dispatch(&mut rx, [state_tx, history_tx], stop),
+        dispatch(&mut rx, [state_tx, history_tx], stop, closed),
         group_writer(state_client, state_st, Group::State, checkpoints.state.seq, state_rx, &progress, metrics),
         group_writer(
             history_client,

@@ -166,10 +166,13 @@ fn a_live_matchd_is_projected_exactly_once_through_kills_and_a_postgres_crash() 
             });
         }
         if cycle == 2 {
-            // A lost connection (the server ends the projector's session).
+            // A lost connection (the server ends the projector's session), busy or idle: it
+            // reconnects by itself.
             let db = Db::connect(&url);
+            let reconnects = projector.wait_connected();
             std::thread::sleep(Duration::from_millis(rng.next_u64() % 300));
             db.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'readside' AND pid <> pg_backend_pid()");
+            projector.wait_reconnected(reconnects);
         }
         // The first kill comes at once: the projector is still connecting or migrating (a
         // restart must finish the schema), and the checkpoints are read before it exists.
@@ -184,9 +187,11 @@ fn a_live_matchd_is_projected_exactly_once_through_kills_and_a_postgres_crash() 
         }
         projector = Projector::start(&data, &url, &log, &args);
         if cycle == 4 {
-            // A PostgreSQL crash under a running projector: it reconnects by itself.
+            // A PostgreSQL crash under a running projector, busy or idle: it reconnects by itself.
+            let reconnects = projector.wait_connected();
             std::thread::sleep(Duration::from_millis(rng.next_u64() % 300));
             pg.crash_and_restart();
+            projector.wait_reconnected(reconnects);
         }
     }
     let report = flow.join().unwrap().expect("the load generator ran");

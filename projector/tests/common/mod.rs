@@ -185,6 +185,25 @@ impl Projector {
             .unwrap_or_else(|| panic!("metric {name} missing:\n{page}"))
     }
 
+    /// Waits until it is connected and projecting (`projector_up`); returns its reconnections
+    /// so far.
+    pub fn wait_connected(&mut self) -> f64 {
+        wait_for("the projector to connect", || {
+            self.assert_running();
+            self.metric("projector_up") == 1.0
+        });
+        self.metric("projector_reconnects_total")
+    }
+
+    /// Waits until it has noticed a lost database (with or without rows to write) and is
+    /// connected again: more reconnections than `reconnects_before`, and up.
+    pub fn wait_reconnected(&mut self, reconnects_before: f64) {
+        wait_for("the projector to reconnect", || {
+            self.assert_running();
+            self.metric("projector_reconnects_total") > reconnects_before && self.metric("projector_up") == 1.0
+        });
+    }
+
     /// SIGKILL, and reap it.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
