@@ -1259,19 +1259,13 @@ impl Engine {
     pub(crate) fn detach_from_level(&mut self, slot: Slot) {
         let o = *self.orders.get(slot);
         let k = *self.orders.links(slot);
-        if k.prev != NIL {
-            self.orders.links_mut(k.prev).next = k.next;
-        }
-        if k.next != NIL {
-            self.orders.links_mut(k.next).prev = k.prev;
-        }
+        // Stores and selects, no branches: whether an order has neighbours or heads its level
+        // is data, not a pattern a predictor learns.
+        self.orders.links_or_scratch_mut(k.prev).next = k.next;
+        self.orders.links_or_scratch_mut(k.next).prev = k.prev;
         let level = self.levels.get_mut(o.level);
-        if level.head == slot {
-            level.head = k.next;
-        }
-        if level.tail == slot {
-            level.tail = k.prev;
-        }
+        level.head = if level.head == slot { k.next } else { level.head };
+        level.tail = if level.tail == slot { k.prev } else { level.tail };
         let visible = self.visible_qty(slot, &o);
         let level = self.levels.get_mut(o.level);
         level.order_count -= 1;
@@ -1344,19 +1338,12 @@ impl Engine {
             }
         }
         let k = *self.orders.links(slot);
-        if k.acct_prev != NIL {
-            self.orders.links_mut(k.acct_prev).acct_next = k.acct_next;
-        }
-        if k.acct_next != NIL {
-            self.orders.links_mut(k.acct_next).acct_prev = k.acct_prev;
-        }
+        // As in `detach_from_level`: selects, not branches on data.
+        self.orders.links_or_scratch_mut(k.acct_prev).acct_next = k.acct_next;
+        self.orders.links_or_scratch_mut(k.acct_next).acct_prev = k.acct_prev;
         let acct = &mut self.accounts[o.account as usize];
-        if acct.head == slot {
-            acct.head = k.acct_next;
-        }
-        if acct.tail == slot {
-            acct.tail = k.acct_prev;
-        }
+        acct.head = if acct.head == slot { k.acct_next } else { acct.head };
+        acct.tail = if acct.tail == slot { k.acct_prev } else { acct.tail };
         acct.open_orders -= 1;
         if o.flags & (EXPIRES | ICEBERG | LISTED) != 0 {
             self.release_extras(slot, &o);

@@ -122,8 +122,9 @@ impl OrderPool {
     pub fn with_capacity(capacity: u32) -> Self {
         assert!(capacity < NIL, "order capacity must be below u32::MAX");
         let slots = crate::huge_pages::vec_filled(Order::EMPTY, capacity as usize);
-        let mut links = crate::huge_pages::vec_filled(Links::EMPTY, capacity as usize);
-        for (i, l) in links.iter_mut().enumerate() {
+        // One more than the slots: the last is the scratch entry of `links_or_scratch_mut`.
+        let mut links = crate::huge_pages::vec_filled(Links::EMPTY, capacity as usize + 1);
+        for (i, l) in links.iter_mut().enumerate().take(capacity as usize) {
             l.next = if i + 1 < capacity as usize { i as Slot + 1 } else { NIL };
         }
         let free_head = if capacity == 0 { NIL } else { 0 };
@@ -204,5 +205,15 @@ impl OrderPool {
     #[inline]
     pub fn links_mut(&mut self, slot: Slot) -> &mut Links {
         &mut self.links[slot as usize]
+    }
+
+    /// `slot`'s links, or for [`NIL`] a scratch entry that nothing reads: an unlink stores to
+    /// "the neighbour, if any" with a select instead of a branch on data (whether an order has a
+    /// neighbour is a coin toss on a busy book: a mispredict per unlink).
+    #[inline(always)]
+    pub fn links_or_scratch_mut(&mut self, slot: Slot) -> &mut Links {
+        let scratch = self.links.len() - 1;
+        let i = if slot == NIL { scratch } else { slot as usize };
+        &mut self.links[i]
     }
 }
