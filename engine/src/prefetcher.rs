@@ -12,9 +12,11 @@
 //!
 //! Each stage reads what the one before started, so the gap between them has to outlast a miss:
 //! one command apart (`s = 1`), a stage's reads often found the lines still on their way and
-//! waited for them. Three commands apart, a 500k book takes 0.81-0.85 of the time and a 100k
-//! book 0.90-0.96 (BENCHMARKS.md, "prefetch stages three commands apart"); much further apart,
-//! the lines the first stage fetched are gone or stale when they are used.
+//! waited for them. Three commands apart, a 500k book took 0.81-0.85 of the time and a 100k book
+//! 0.90-0.96 (BENCHMARKS.md, "prefetch stages three commands apart"). Five apart, with the command
+//! stage moved out beyond the first stage, 0.90-0.95 and 0.96-0.98 of that again (BENCHMARKS.md,
+//! "session 20"): at ~75-90 ns a command, three commands are less than one of this VM's ~250 ns
+//! misses. Much further apart, the lines the first stage fetched are gone or stale when used.
 //!
 //! The guess is carried from the second stage to the third instead of looked up again, so the
 //! third stage costs no second index probe. The third stage and the second line of a straddling
@@ -36,12 +38,13 @@ use crate::Command;
 pub const PREFETCH_STAGES: usize = 3;
 
 /// Commands between one stage and the next (and between the last and the command applied).
-pub const PREFETCH_SPACING: usize = 3;
+pub const PREFETCH_SPACING: usize = 5;
 
-/// Commands between the one applied and the one whose lines the command stage starts: beyond the
-/// first book stage (nine ahead with the defaults), which reads its command. With the stages off
-/// (a book that fits the caches), 4 to 24 measured alike (BENCHMARKS.md, "session 19").
-pub const COMMAND_AHEAD: usize = 16;
+/// Commands between the one applied and the one whose lines the command stage starts: at least
+/// one spacing beyond the first book stage (15 ahead with the defaults), which reads its command,
+/// so that command has arrived by then. With the stages off (a book that fits the caches), 4 to 24
+/// measured alike (BENCHMARKS.md, "session 19").
+pub const COMMAND_AHEAD: usize = 24;
 
 /// Guesses in flight from the second stage to the third: a ring indexed by the command's position,
 /// a power of two above the most spacing a [`Prefetcher`] takes.
@@ -72,14 +75,15 @@ impl Prefetcher {
 
     /// A pipeline of `stages` stages `spacing` commands apart (1 to [`MAX_PREFETCH_SPACING`]): the
     /// first runs `stages * spacing` commands ahead, each later one `spacing` nearer. The command
-    /// stage runs [`COMMAND_AHEAD`] ahead, or one beyond the first stage where that is further.
+    /// stage runs [`COMMAND_AHEAD`] ahead, or one spacing beyond the first stage where that is
+    /// further.
     pub fn with_spacing(stages: usize, spacing: usize) -> Self {
         let stages = stages.min(PREFETCH_STAGES);
         let spacing = spacing.clamp(1, MAX_PREFETCH_SPACING);
         Self {
             stages,
             spacing,
-            command_ahead: COMMAND_AHEAD.max(stages * spacing + 1),
+            command_ahead: COMMAND_AHEAD.max((stages + 1) * spacing),
             guesses: [OrderGuess::NONE; GUESSES],
             #[cfg(test)]
             third: Vec::new(),
@@ -159,7 +163,10 @@ mod tests {
         for stages in 0..=PREFETCH_STAGES {
             for spacing in 1..=MAX_PREFETCH_SPACING {
                 let ahead = Prefetcher::with_spacing(stages, spacing).command_ahead();
-                assert!(ahead > stages * spacing && ahead >= COMMAND_AHEAD, "{stages} stages {spacing} apart: {ahead}");
+                assert!(
+                    ahead >= (stages + 1) * spacing && ahead >= COMMAND_AHEAD,
+                    "{stages} stages {spacing} apart: {ahead}"
+                );
             }
         }
         assert_eq!(Prefetcher::new(PREFETCH_STAGES).with_command_ahead(0).command_ahead(), 0);
