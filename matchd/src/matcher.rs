@@ -82,7 +82,7 @@ pub struct Matcher {
     engine: Engine,
     /// The prefetch pipeline over each batch the journal released (BENCHMARKS.md, "Lookahead
     /// prefetch", "Three prefetch stages, measured by latency", "prefetch stages three commands
-    /// apart" and "session 19" for its command stage).
+    /// apart", "session 19" for its command stage and "session 20" for five commands apart).
     prefetcher: Prefetcher,
     input: Consumer<InputSlot>,
     output: Producer<OutputSlot>,
