@@ -40,7 +40,11 @@ trap cleanup EXIT
 
 echo "== 1/3: instrumented matchd, plain loadgen" >&2
 cargo build --release --locked -q -p tools --bin loadgen
-RUSTFLAGS="-Cprofile-generate=$work/raw" CARGO_TARGET_DIR=target/pgo-gen \
+# A fixed profile directory: the instrumented build does not depend on what is in it, so a second
+# run reuses it (a new path in RUSTFLAGS would rebuild everything).
+raw_dir="$PWD/target/pgo-gen/profraw"
+rm -rf "$raw_dir"
+RUSTFLAGS="-Cprofile-generate=$raw_dir" CARGO_TARGET_DIR=target/pgo-gen \
     cargo build --release --locked -q -p matchd --bin matchd
 
 echo "== 2/3: training run, ${train_s} s of loadgen's mixed flow" >&2
@@ -48,9 +52,8 @@ loadgen=target/release/loadgen
 sessions=8
 "$loadgen" --sessions "$sessions" --accounts-from 100 --print-matchd-config \
     | sed 's/^listen = "127.0.0.1:7001"/listen = "127.0.0.1:0"/' >"$work/matchd.toml"
-mkdir -p "$work/run"
-(cd "$work/run" && exec "$OLDPWD/target/pgo-gen/release/matchd" --config "$work/matchd.toml" \
-    --data-dir "$work/run/data" >"$work/matchd.out" 2>"$work/matchd.err") &
+target/pgo-gen/release/matchd --config "$work/matchd.toml" --data-dir "$work/data" \
+    >"$work/matchd.out" 2>"$work/matchd.err" &
 matchd_pid=$!
 addr=
 for _ in $(seq 1 600); do
@@ -75,7 +78,7 @@ kill -INT "$matchd_pid"
 wait "$matchd_pid" || { echo "build-pgo: matchd did not stop cleanly:" >&2; tail -n 20 "$work/matchd.err" >&2; exit 1; }
 matchd_pid=
 shopt -s nullglob
-raw=("$work"/raw/*.profraw)
+raw=("$raw_dir"/*.profraw)
 ((${#raw[@]})) || { echo "build-pgo: the training run wrote no profile" >&2; exit 1; }
 "$profdata" merge -o "$work/matchd.profdata" "${raw[@]}"
 

@@ -1,7 +1,7 @@
 //! A projector with nothing to write still watches its connections: when the server ends its
 //! sessions (`pg_terminate_backend`) or PostgreSQL crashes while it waits at the journal's end,
-//! it says so (`projector_up` 0, a "reconnecting" line) and reconnects by itself, instead of
-//! finding out at the next batch. Its tables stay exactly a replay of the journal.
+//! it says so (a "reconnecting" line, `projector_reconnects_total`) and reconnects by itself,
+//! instead of finding out at the next batch. Its tables stay exactly a replay of the journal.
 
 mod common;
 
