@@ -16,6 +16,7 @@ pub mod journaller;
 pub mod matcher;
 pub mod md_books;
 pub mod md_feed;
+pub mod md_order_map;
 pub mod metrics;
 pub mod monitor;
 pub mod output_slot;

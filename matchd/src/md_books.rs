@@ -21,6 +21,8 @@ use protocol::{
 };
 use rustc_hash::FxHashMap;
 
+use crate::md_order_map::OrderMap;
+
 /// Touched levels kept before the publisher must flush (bounds the per-batch map).
 pub const COALESCE_MAX_LEVELS: usize = 4096;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +64,7 @@ struct Book {
     asks: BTreeMap<Price, Level>,
     /// Last top of book (bid price, bid qty, ask price, ask qty).
     top: (Price, Qty, Price, Qty),
-    orders: FxHashMap<OrderId, Resting>,
+    orders: OrderMap<Resting>,
     next_prio: u64,
     /// In the current batch's list of touched books.
     touched: bool,
@@ -82,7 +84,7 @@ impl Book {
             bids: BTreeMap::new(),
             asks: BTreeMap::new(),
             top: (0, 0, 0, 0),
-            orders: FxHashMap::default(),
+            orders: OrderMap::default(),
             next_prio: 0,
             touched: false,
         }
@@ -207,7 +209,7 @@ impl MdBooks {
     pub fn without_orders(mut self) -> Self {
         self.track_orders = false;
         for b in &mut self.books {
-            b.orders = FxHashMap::default();
+            b.orders = OrderMap::default();
         }
         self
     }
@@ -310,7 +312,7 @@ impl MdBooks {
         let Some(bi) = self.book_of(x.instrument) else { return };
         let b = &mut self.books[bi as usize];
         b.order_seq += 1;
-        if let Some(o) = b.orders.get_mut(&x.order_id) {
+        if let Some(o) = b.orders.get_mut(x.order_id) {
             o.qty = x.visible_qty;
             if !x.kept_priority {
                 o.prio = b.next_prio;
@@ -347,7 +349,7 @@ impl MdBooks {
     fn on_trimmed(&mut self, x: &engine::Trimmed) {
         let Some(bi) = self.book_of(x.instrument) else { return };
         let b = &mut self.books[bi as usize];
-        let Some(o) = b.orders.get_mut(&x.order_id) else { return };
+        let Some(o) = b.orders.get_mut(x.order_id) else { return };
         let shown = if o.iceberg { o.qty.min(x.leaves) } else { x.leaves };
         if shown == o.qty {
             return;
@@ -433,14 +435,14 @@ impl MdBooks {
                 if !self.track_orders {
                     return;
                 }
-                if let Some(o) = b.orders.get_mut(&t.maker_order_id) {
+                if let Some(o) = b.orders.get_mut(t.maker_order_id) {
                     // An iceberg trades from its visible slice (its hidden rest never shows): a
                     // slice that reaches 0 is executed out, and its next slice comes as a new
                     // order (`IcebergSliced`) at the back of the level.
                     o.qty = if o.iceberg { o.qty.saturating_sub(t.qty) } else { t.maker_leaves };
                     let (side, shown) = (o.side, o.qty);
                     if shown == 0 {
-                        b.orders.remove(&t.maker_order_id);
+                        b.orders.remove(t.maker_order_id);
                     }
                     b.order_seq += 1;
                     let m = executed(b.order_seq, t.instrument, side, t.maker_order_id, t.trade_id, t.qty, shown);
@@ -479,7 +481,7 @@ impl MdBooks {
             EventKind::Cancelled(c) if self.track_orders => {
                 let Some(bi) = self.book_of(c.instrument) else { return };
                 let b = &mut self.books[bi as usize];
-                if let Some(o) = b.orders.remove(&c.order_id) {
+                if let Some(o) = b.orders.remove(c.order_id) {
                     b.order_seq += 1;
                     let m = MdOrderDeleted {
                         order_seq: b.order_seq,
@@ -497,11 +499,11 @@ impl MdBooks {
             EventKind::Amended(a) if self.track_orders => {
                 let Some(bi) = self.book_of(a.instrument) else { return };
                 let b = &mut self.books[bi as usize];
-                let Some(o) = b.orders.get_mut(&a.order_id) else { return };
+                let Some(o) = b.orders.get_mut(a.order_id) else { return };
                 if o.price != a.price {
                     // It leaves its level and matches as a taker at the new price.
                     let old = *o;
-                    b.orders.remove(&a.order_id);
+                    b.orders.remove(a.order_id);
                     b.order_seq += 1;
                     let m = MdOrderDeleted {
                         order_seq: b.order_seq,
@@ -699,7 +701,7 @@ impl MdBooks {
                     Side::Buy => worst_bid.is_some_and(|w| o.price >= w),
                     Side::Sell => worst_ask.is_some_and(|w| o.price <= w),
                 })
-                .map(|(id, o)| (*id, *o))
+                .map(|(id, o)| (id, *o))
                 .collect();
             orders.sort_by(|(_, x), (_, y)| {
                 let price = match x.side {
