@@ -9,8 +9,8 @@
 //! (doubles) only when a book holds more orders than ever before, and stays at most half full, so
 //! a probe is short.
 //!
-//! Keys are engine order ids, handed out one after another from 1 (0 marks an empty slot: the
-//! engine never gives it out). Fibonacci hashing spreads consecutive ids over the table.
+//! Keys are engine order ids, handed out one after another: Fibonacci hashing spreads consecutive
+//! ids over the table.
 
 use engine::OrderId;
 
@@ -22,9 +22,9 @@ const MIN_SLOTS: usize = 16;
 /// Resting orders of one book by order id (see the module doc).
 #[derive(Debug, Clone)]
 pub struct OrderMap<V: Copy> {
-    /// `(id, value)` per slot; id 0: empty, and then the value is `None`. Ids and values side by
-    /// side: a lookup reads one line (with the ids in an array of their own, two: measured slower).
-    slots: Box<[(OrderId, Option<V>)]>,
+    /// `(id, value)` per slot, `None` where empty. Ids and values side by side: a lookup reads
+    /// one line (with the ids in an array of their own, two: measured slower).
+    slots: Box<[Option<(OrderId, V)>]>,
     len: usize,
     /// 64 minus log2 of the slot count: the hash's top bits pick the home slot.
     shift: u32,
@@ -39,7 +39,7 @@ impl<V: Copy> Default for OrderMap<V> {
 impl<V: Copy> OrderMap<V> {
     fn with_slots(n: usize) -> Self {
         assert!(n.is_power_of_two() && n >= MIN_SLOTS);
-        Self { slots: vec![(0, None); n].into_boxed_slice(), len: 0, shift: 64 - n.trailing_zeros() }
+        Self { slots: vec![None; n].into_boxed_slice(), len: 0, shift: 64 - n.trailing_zeros() }
     }
 
     /// Orders held.
@@ -67,9 +67,9 @@ impl<V: Copy> OrderMap<V> {
     fn find(&self, id: OrderId) -> Option<usize> {
         let mut i = self.home(id);
         loop {
-            match self.slots[i].0 {
-                0 => return None,
-                k if k == id => return Some(i),
+            match self.slots[i] {
+                None => return None,
+                Some((k, _)) if k == id => return Some(i),
                 _ => i = (i + 1) & self.mask(),
             }
         }
@@ -79,21 +79,17 @@ impl<V: Copy> OrderMap<V> {
     #[inline]
     pub fn get_mut(&mut self, id: OrderId) -> Option<&mut V> {
         let i = self.find(id)?;
-        self.slots[i].1.as_mut()
+        self.slots[i].as_mut().map(|(_, v)| v)
     }
 
     /// The order `id`'s value.
     #[inline]
     pub fn get(&self, id: OrderId) -> Option<&V> {
-        self.find(id).and_then(|i| self.slots[i].1.as_ref())
+        self.find(id).and_then(|i| self.slots[i].as_ref().map(|(_, v)| v))
     }
 
-    /// Holds `value` for `id` (replacing what it held). `id` 0 is not an order id: ignored.
+    /// Holds `value` for `id` (replacing what it held).
     pub fn insert(&mut self, id: OrderId, value: V) {
-        debug_assert!(id != 0, "engine order ids start at 1");
-        if id == 0 {
-            return;
-        }
         // Grown first (a replacement may grow it a little early: harmless), so one probe finds
         // either the id or the empty slot that ends its run.
         if (self.len + 1) * 2 > self.slots.len() {
@@ -101,16 +97,16 @@ impl<V: Copy> OrderMap<V> {
         }
         let mut i = self.home(id);
         loop {
-            match self.slots[i].0 {
-                0 => break,
-                k if k == id => {
-                    self.slots[i].1 = Some(value);
+            match &mut self.slots[i] {
+                None => break,
+                Some((k, v)) if *k == id => {
+                    *v = value;
                     return;
                 }
                 _ => i = (i + 1) & self.mask(),
             }
         }
-        self.slots[i] = (id, Some(value));
+        self.slots[i] = Some((id, value));
         self.len += 1;
         debug_assert!(self.len * 2 <= self.slots.len());
     }
@@ -118,17 +114,14 @@ impl<V: Copy> OrderMap<V> {
     /// Takes the order `id` out; its value, if it was held.
     pub fn remove(&mut self, id: OrderId) -> Option<V> {
         let mut hole = self.find(id)?;
-        let value = self.slots[hole].1;
+        let value = self.slots[hole].map(|(_, v)| v);
         // Backward shift: each later entry of the run that may live at the hole (its home is not
         // cyclically within (hole, j]) moves there, until the run ends at an empty slot.
         let mask = self.mask();
         let mut j = hole;
         loop {
             j = (j + 1) & mask;
-            let k = self.slots[j].0;
-            if k == 0 {
-                break;
-            }
+            let Some((k, _)) = self.slots[j] else { break };
             let home = self.home(k);
             let stays = if hole <= j { hole < home && home <= j } else { hole < home || home <= j };
             if !stays {
@@ -136,14 +129,14 @@ impl<V: Copy> OrderMap<V> {
                 hole = j;
             }
         }
-        self.slots[hole] = (0, None);
+        self.slots[hole] = None;
         self.len -= 1;
         value
     }
 
     /// Every `(id, value)`, in no meaningful order (callers sort).
     pub fn iter(&self) -> impl Iterator<Item = (OrderId, &V)> {
-        self.slots.iter().filter_map(|(k, v)| v.as_ref().filter(|_| *k != 0).map(|v| (*k, v)))
+        self.slots.iter().filter_map(|e| e.as_ref().map(|(k, v)| (*k, v)))
     }
 
     fn grow(&mut self) {
@@ -165,18 +158,15 @@ mod tests {
 
     /// Each entry is findable from its home: every slot between its home and it is occupied.
     fn assert_runs_unbroken(m: &OrderMap<u64>) {
-        for (i, &(k, v)) in m.slots.iter().enumerate() {
-            assert_eq!(k != 0, v.is_some(), "a value exactly where an id is");
-            if k == 0 {
-                continue;
-            }
+        for (i, e) in m.slots.iter().enumerate() {
+            let Some((k, _)) = *e else { continue };
             let mut j = m.home(k);
             while j != i {
-                assert!(m.slots[j].0 != 0, "a hole between {k}'s home and its slot");
+                assert!(m.slots[j].is_some(), "a hole between {k}'s home and its slot");
                 j = (j + 1) & m.mask();
             }
         }
-        assert_eq!(m.slots.iter().filter(|(k, _)| *k != 0).count(), m.len);
+        assert_eq!(m.slots.iter().flatten().count(), m.len);
     }
 
     #[test]
